@@ -1,0 +1,117 @@
+/* Public entry points of the row kernels: validate every argument, then loop rows through the table. */
+#include "dispatch.h"
+
+const char *smx_version(void) { return "0.1.0"; }
+
+const char *smx_strerror(smx_status s) {
+  switch (s) {
+  case SMX_OK: return "ok";
+  case SMX_ERR_NULL: return "a required pointer is NULL";
+  case SMX_ERR_SHAPE: return "n == 0, a leading dimension < n, or a size that overflows size_t";
+  case SMX_ERR_TARGET: return "a target outside [0, n) that is not the ignore_index";
+  case SMX_ERR_ARG: return "an option out of its range";
+  case SMX_ERR_ISA: return "ISA not compiled in or not supported by this CPU";
+  case SMX_ERR_ALIAS: return "an output overlaps an input without being exactly the same matrix";
+  }
+  return "unknown status";
+}
+
+size_t smx_span_bytes(size_t rows, size_t n, size_t ld) {
+  if (rows == 0) return 0;
+  size_t last = rows - 1;
+  if (ld && last > (SIZE_MAX - n) / ld) return 0;
+  size_t elems = last * ld + n;
+  if (elems > SIZE_MAX / sizeof(float)) return 0;
+  return elems * sizeof(float);
+}
+
+int smx_overlap(const void *a, size_t na, const void *b, size_t nb) {
+  uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+  return na && nb && pa < pb + nb && pb < pa + na;
+}
+
+smx_status smx_check_alias(const float *o, size_t ldo, const float *i, size_t ldi, size_t rows, size_t n) {
+  if (o == i && ldo == ldi) return SMX_OK;
+  return smx_overlap(o, smx_span_bytes(rows, n, ldo), i, smx_span_bytes(rows, n, ldi)) ? SMX_ERR_ALIAS : SMX_OK;
+}
+
+/* Shape of one matrix argument: ld >= n and the span fits in size_t. */
+static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
+  if (n == 0 || ld < n) return SMX_ERR_SHAPE;
+  if (rows && smx_span_bytes(rows, n, ld) == 0) return SMX_ERR_SHAPE;
+  return SMX_OK;
+}
+
+typedef void (*map_fn)(size_t, const float *, float *);
+
+static smx_status map_rows(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy, size_t off) {
+  smx_status s;
+  if (!x || !y) return SMX_ERR_NULL;
+  if ((s = check_matrix(rows, n, ldx)) || (s = check_matrix(rows, n, ldy))) return s;
+  if ((s = smx_check_alias(y, ldy, x, ldx, rows, n))) return s;
+  const smx_kernels *k = smx_active_kernels();
+  map_fn f = *(const map_fn *)((const char *)k + off);
+  for (size_t r = 0; r < rows; r++) f(n, x + r * ldx, y + r * ldy);
+  return SMX_OK;
+}
+
+#define SMX_MAP(name, field)                                                                      \
+  smx_status name(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {     \
+    return map_rows(rows, n, x, ldx, y, ldy, offsetof(smx_kernels, field));                      \
+  }
+SMX_MAP(smx_softmax_f32, softmax)
+SMX_MAP(smx_log_softmax_f32, log_softmax)
+SMX_MAP(smx_sparsemax_f32, sparsemax)
+SMX_MAP(smx_stablemax_f32, stablemax)
+SMX_MAP(smx_log_stablemax_f32, log_stablemax)
+
+smx_status smx_logsumexp_f32(size_t rows, size_t n, const float *x, size_t ldx, float *lse) {
+  smx_status s;
+  if (!x || !lse) return SMX_ERR_NULL;
+  if ((s = check_matrix(rows, n, ldx))) return s;
+  if (rows > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;
+  if (smx_overlap(lse, rows * sizeof(float), x, smx_span_bytes(rows, n, ldx))) return SMX_ERR_ALIAS;
+  const smx_kernels *k = smx_active_kernels();
+  for (size_t r = 0; r < rows; r++) lse[r] = k->logsumexp(n, x + r * ldx);
+  return SMX_OK;
+}
+
+typedef void (*back_fn)(size_t, const float *, const float *, float *);
+
+static smx_status back_rows(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy,
+                            float *dx, size_t lddx, size_t off) {
+  smx_status s;
+  if (!y || !dy || !dx) return SMX_ERR_NULL;
+  if ((s = check_matrix(rows, n, ldy)) || (s = check_matrix(rows, n, lddy)) || (s = check_matrix(rows, n, lddx)))
+    return s;
+  if ((s = smx_check_alias(dx, lddx, y, ldy, rows, n)) || (s = smx_check_alias(dx, lddx, dy, lddy, rows, n)))
+    return s;
+  const smx_kernels *k = smx_active_kernels();
+  back_fn f = *(const back_fn *)((const char *)k + off);
+  for (size_t r = 0; r < rows; r++) f(n, y + r * ldy, dy + r * lddy, dx + r * lddx);
+  return SMX_OK;
+}
+
+#define SMX_BACK(name, field)                                                                     \
+  smx_status name(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy, \
+                  float *dx, size_t lddx) {                                                       \
+    return back_rows(rows, n, y, ldy, dy, lddy, dx, lddx, offsetof(smx_kernels, field));          \
+  }
+SMX_BACK(smx_softmax_backward_f32, softmax_backward)
+SMX_BACK(smx_log_softmax_backward_f32, log_softmax_backward)
+SMX_BACK(smx_sparsemax_backward_f32, sparsemax_backward)
+
+smx_status smx_stablemax_backward_f32(size_t rows, size_t n, const float *x, size_t ldx, const float *y, size_t ldy,
+                                      const float *dy, size_t lddy, float *dx, size_t lddx) {
+  smx_status s;
+  if (!x || !y || !dy || !dx) return SMX_ERR_NULL;
+  if ((s = check_matrix(rows, n, ldx)) || (s = check_matrix(rows, n, ldy)) || (s = check_matrix(rows, n, lddy)) ||
+      (s = check_matrix(rows, n, lddx)))
+    return s;
+  if ((s = smx_check_alias(dx, lddx, x, ldx, rows, n)) || (s = smx_check_alias(dx, lddx, y, ldy, rows, n)) ||
+      (s = smx_check_alias(dx, lddx, dy, lddy, rows, n)))
+    return s;
+  const smx_kernels *k = smx_active_kernels();
+  for (size_t r = 0; r < rows; r++) k->stablemax_backward(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx);
+  return SMX_OK;
+}

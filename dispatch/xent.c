@@ -1,0 +1,81 @@
+/* Public fused cross-entropy: validates options and targets, reduces row losses in double. */
+#include "dispatch.h"
+
+void smx_xent_options_default(smx_xent_options *o) {
+  if (!o) return;
+  o->normalizer = SMX_NORM_SOFTMAX;
+  o->reduction = SMX_REDUCE_MEAN;
+  o->ignore_index = -100;
+  o->label_smoothing = 0.0f;
+  o->z_loss = 0.0f;
+  o->softcap = 0.0f;
+  o->class_weight = NULL;
+}
+
+static int finite_nonneg(float v) { return v >= 0.0f && v <= 0x1.fffffep127f; }
+
+static smx_status check_options(const smx_xent_options *o, size_t n, float grad_scale) {
+  if ((unsigned)o->normalizer > SMX_NORM_SPARSEMAX || (unsigned)o->reduction > SMX_REDUCE_MEAN) return SMX_ERR_ARG;
+  if (!(o->label_smoothing >= 0.0f && o->label_smoothing <= 1.0f)) return SMX_ERR_ARG;
+  if (!finite_nonneg(o->z_loss) || (o->z_loss > 0.0f && o->normalizer != SMX_NORM_SOFTMAX)) return SMX_ERR_ARG;
+  if (!finite_nonneg(o->softcap)) return SMX_ERR_ARG;
+  if (!(grad_scale == grad_scale) || grad_scale == INFINITY || grad_scale == -INFINITY) return SMX_ERR_ARG;
+  for (size_t j = 0; o->class_weight && j < n; j++)
+    if (!finite_nonneg(o->class_weight[j])) return SMX_ERR_ARG;
+  return SMX_OK;
+}
+
+smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, size_t ldx, const int64_t *targets,
+                                 const smx_xent_options *opts, float *loss, float *dlogits, size_t ldd,
+                                 float grad_scale) {
+  smx_xent_options defaults;
+  if (!opts) {
+    smx_xent_options_default(&defaults);
+    opts = &defaults;
+  }
+  if (!logits || !targets) return SMX_ERR_NULL;
+  if (n == 0 || ldx < n || (rows && smx_span_bytes(rows, n, ldx) == 0)) return SMX_ERR_SHAPE;
+  if (dlogits && (ldd < n || (rows && smx_span_bytes(rows, n, ldd) == 0))) return SMX_ERR_SHAPE;
+  if (rows > SIZE_MAX / sizeof(int64_t) || n > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;
+  smx_status s = check_options(opts, n, grad_scale);
+  if (s) return s;
+  for (size_t r = 0; r < rows; r++)
+    if (targets[r] != opts->ignore_index && (targets[r] < 0 || (uint64_t)targets[r] >= n)) return SMX_ERR_TARGET;
+
+  size_t xbytes = smx_span_bytes(rows, n, ldx), dbytes = dlogits ? smx_span_bytes(rows, n, ldd) : 0;
+  size_t lbytes = loss ? (opts->reduction == SMX_REDUCE_NONE ? rows : 1) * sizeof(float) : 0;
+  size_t tbytes = rows * sizeof(int64_t), wbytes = opts->class_weight ? n * sizeof(float) : 0;
+  if (dlogits && (smx_check_alias(dlogits, ldd, logits, ldx, rows, n) || smx_overlap(dlogits, dbytes, targets, tbytes) ||
+                  smx_overlap(dlogits, dbytes, opts->class_weight, wbytes)))
+    return SMX_ERR_ALIAS;
+  if (loss && (smx_overlap(loss, lbytes, logits, xbytes) || smx_overlap(loss, lbytes, dlogits, dbytes) ||
+               smx_overlap(loss, lbytes, targets, tbytes) || smx_overlap(loss, lbytes, opts->class_weight, wbytes)))
+    return SMX_ERR_ALIAS;
+
+  const float *w = opts->class_weight;
+  double weight_sum = 0.0, denom = 0.0;
+  for (size_t j = 0; j < n; j++) weight_sum += w ? w[j] : 1.0;
+  for (size_t r = 0; r < rows; r++)
+    if (targets[r] != opts->ignore_index) denom += w ? w[targets[r]] : 1.0;
+  double coef = grad_scale;
+  if (opts->reduction == SMX_REDUCE_MEAN) coef = denom > 0.0 ? grad_scale / denom : 0.0;
+
+  const smx_kernels *k = smx_active_kernels();
+  smx_xent_row row = {0, opts->label_smoothing, opts->z_loss, opts->softcap, w, weight_sum, coef};
+  double total = 0.0;
+  for (size_t r = 0; r < rows; r++) {
+    float *dx = dlogits ? dlogits + r * ldd : NULL;
+    double lr = 0.0;
+    if (targets[r] == opts->ignore_index) {
+      if (dx) smx_fill(n, dx, 0.0f);
+    } else {
+      row.target = targets[r];
+      lr = k->xent[opts->normalizer](n, logits + r * ldx, &row, dx);
+    }
+    if (loss && opts->reduction == SMX_REDUCE_NONE) loss[r] = (float)lr;
+    total += lr;
+  }
+  if (loss && opts->reduction == SMX_REDUCE_SUM) loss[0] = (float)total;
+  if (loss && opts->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? (float)(total / denom) : 0.0f;
+  return SMX_OK;
+}

@@ -1,0 +1,133 @@
+/* simdmax: vectorized softmax-family, stablemax, sparsemax kernels and a fused cross-entropy. */
+#ifndef SIMDMAX_H
+#define SIMDMAX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SMX_API
+#else
+#define SMX_API __attribute__((visibility("default")))
+#endif
+
+#define SMX_VERSION_MAJOR 0
+#define SMX_VERSION_MINOR 1
+#define SMX_VERSION_PATCH 0
+
+/* The library version as "MAJOR.MINOR.PATCH". */
+SMX_API const char *smx_version(void);
+
+typedef enum smx_status {
+  SMX_OK = 0,
+  SMX_ERR_NULL = -1,   /* a required pointer is NULL */
+  SMX_ERR_SHAPE = -2,  /* n == 0, a leading dimension < n, or a size that overflows size_t */
+  SMX_ERR_TARGET = -3, /* a target outside [0, n) that is not the ignore_index */
+  SMX_ERR_ARG = -4,    /* an option out of its range */
+  SMX_ERR_ISA = -5,    /* ISA not compiled in or not supported by this CPU */
+  SMX_ERR_ALIAS = -6   /* an output overlaps an input without being exactly the same matrix */
+} smx_status;
+
+/* A short English description of a status code. */
+SMX_API const char *smx_strerror(smx_status status);
+
+typedef enum smx_isa { SMX_ISA_SCALAR = 0, SMX_ISA_AVX2 = 1, SMX_ISA_AVX512 = 2, SMX_ISA_NEON = 3 } smx_isa;
+
+/* The ISA whose kernels the entry points currently call. */
+SMX_API smx_isa smx_active_isa(void);
+/* 1 if the ISA is compiled in and this CPU (and OS) supports it, else 0. */
+SMX_API int smx_isa_supported(smx_isa isa);
+/* Switch every entry point to this ISA (for tests and validation); SMX_ERR_ISA if unsupported.
+   Thread-safe, but calls already running finish on the kernels they started with. */
+SMX_API smx_status smx_set_isa(smx_isa isa);
+/* "scalar", "avx2", "avx512", "neon"; "unknown" for other values. */
+SMX_API const char *smx_isa_name(smx_isa isa);
+/* The environment variable SMX_ISA=scalar|avx2|avx512|neon forces the ISA at first use
+   (an unsupported or unknown name is ignored and the best supported ISA is used). */
+
+/* Numerics rules, the same for every function and every ISA:
+   - Every ISA returns bit-identical results to the scalar reference kernels on every CPU.
+   - Results whose magnitude would be below FLT_MIN (2^-126) are returned as +0 (decided by
+     explicit comparison; the caller's MXCSR/FPCR flush modes do not change any result).
+     exp arguments below -87.336 give +0, so a probability below about 1.0005 * FLT_MIN is +0.
+   - A row containing a NaN gives a row of NaN (the quiet NaN 0x7fc00000) in every output,
+     and a NaN loss; its gradient row is NaN too.
+   - -inf logits get probability 0 (log-probability -inf). A row of all -inf (a fully masked
+     row) gives probabilities 0 from softmax, stablemax and sparsemax, -inf from log-softmax,
+     log-stablemax and logsumexp, and a zero gradient from every backward kernel.
+   - +inf logits: with k entries +inf, softmax, stablemax and sparsemax give 1/k on each of
+     them and 0 elsewhere; log-softmax and log-stablemax -log(k) and -inf; logsumexp +inf.
+   - Subnormal inputs are used as they are (unless the caller enabled denormals-are-zero).
+
+   All matrices are rows x n; row r of x starts at x + r*ldx (ldx >= n). rows == 0 is a no-op.
+   An output may be exactly its input (same pointer, same leading dimension): in place.
+   Any other overlap of an output with an input is SMX_ERR_ALIAS. Every function validates all
+   arguments (also when rows == 0) before touching memory and returns the error with nothing written. No function
+   reads or writes outside [0, n) of each row. All functions are thread-safe. */
+
+/* y = softmax(x) per row: exp(x_i - max) / sum_j exp(x_j - max). Error <= 2 ulp. */
+SMX_API smx_status smx_softmax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+/* y = log_softmax(x) per row: x_i - max - log(sum_j exp(x_j - max)). */
+SMX_API smx_status smx_log_softmax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+/* lse[r] = log(sum_j exp(x_rj)) for each row r. */
+SMX_API smx_status smx_logsumexp_f32(size_t rows, size_t n, const float *x, size_t ldx, float *lse);
+/* Softmax backward: dx = y * (dy - sum_j y_j dy_j), y the softmax output. dx may be dy (in place). */
+SMX_API smx_status smx_softmax_backward_f32(size_t rows, size_t n, const float *y, size_t ldy,
+                                            const float *dy, size_t lddy, float *dx, size_t lddx);
+/* Log-softmax backward: dx = dy - exp(y) * sum_j dy_j, y the log-softmax output. */
+SMX_API smx_status smx_log_softmax_backward_f32(size_t rows, size_t n, const float *y, size_t ldy,
+                                                const float *dy, size_t lddy, float *dx, size_t lddx);
+/* y = sparsemax(x) per row (Martins & Astudillo 2016): the Euclidean projection onto the
+   simplex, y_i = max(x_i - tau, 0). Expected O(n); exact support. */
+SMX_API smx_status smx_sparsemax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+/* Sparsemax Jacobian-vector product: dx_i = [y_i > 0] (dy_i - mean of dy over the support). */
+SMX_API smx_status smx_sparsemax_backward_f32(size_t rows, size_t n, const float *y, size_t ldy,
+                                              const float *dy, size_t lddy, float *dx, size_t lddx);
+/* y = stablemax(x) per row: s(x_i) / sum_j s(x_j), s(x) = x + 1 for x >= 0, 1 / (1 - x) for x < 0.
+   No max subtraction (stablemax is not shift invariant); no overflow up to FLT_MAX. */
+SMX_API smx_status smx_stablemax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+/* y = log(stablemax(x)) per row, accurate also where one entry dominates. */
+SMX_API smx_status smx_log_stablemax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+/* Stablemax backward: dx_i = s'(x_i) / s(x_i) * y_i * (dy_i - sum_j y_j dy_j), given x and y. */
+SMX_API smx_status smx_stablemax_backward_f32(size_t rows, size_t n, const float *x, size_t ldx,
+                                              const float *y, size_t ldy, const float *dy, size_t lddy,
+                                              float *dx, size_t lddx);
+
+typedef enum smx_normalizer { SMX_NORM_SOFTMAX = 0, SMX_NORM_STABLEMAX = 1, SMX_NORM_SPARSEMAX = 2 } smx_normalizer;
+typedef enum smx_reduction { SMX_REDUCE_NONE = 0, SMX_REDUCE_SUM = 1, SMX_REDUCE_MEAN = 2 } smx_reduction;
+typedef struct smx_xent_options {
+  smx_normalizer normalizer;   /* default SMX_NORM_SOFTMAX */
+  smx_reduction  reduction;    /* default SMX_REDUCE_MEAN */
+  int64_t        ignore_index; /* default -100: such rows get 0 loss, 0 gradient, and do not count in the mean */
+  float          label_smoothing; /* in [0, 1]; default 0 */
+  float          z_loss;       /* >= 0; adds z_loss * lse^2 per row; softmax only (else SMX_ERR_ARG); default 0 */
+  float          softcap;      /* >= 0; if > 0 logits become softcap*tanh(logits/softcap) first; default 0 */
+  const float   *class_weight; /* NULL or n weights >= 0; the mean divides by the sum of the rows' target weights */
+} smx_xent_options;
+
+/* Fill opts with the defaults listed above. */
+SMX_API void smx_xent_options_default(smx_xent_options *opts);
+
+/* Fused cross-entropy: loss and gradient with respect to the logits in two passes.
+   opts: NULL means the defaults.
+   loss: NULL, or rows floats (NONE) or 1 float (SUM, MEAN).
+   dlogits: NULL (no gradient) or rows x n with leading dimension ldd; may be exactly logits (in place).
+   The gradient is grad_scale times the gradient of the reduced loss (for NONE: of each row's loss).
+   A MEAN over zero counted rows is 0 with a zero gradient.
+   Per row r with target t, weights w (1 without class_weight), W = sum_j w_j, e = label_smoothing:
+     softmax, stablemax: (1-e) w_t (-log p_t) + (e/n) sum_j w_j (-log p_j) [+ z_loss lse^2, softmax]
+     sparsemax: w_t * the Fenchel-Young loss <x, p - q> - |p|^2/2 + |q|^2/2, q = (1-e) onehot(t) + e/n.
+   The mean divides the sum by the sum of w_t over counted rows (their count without class_weight).
+   Unlike PyTorch, ignored rows never count in the mean, also with label smoothing. */
+SMX_API smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, size_t ldx,
+                                         const int64_t *targets, const smx_xent_options *opts,
+                                         float *loss, float *dlogits, size_t ldd, float grad_scale);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,256 @@
+/* Internal contract shared by every ISA: constants, the exp polynomial, lane layout, kernel table. */
+#ifndef SMX_INTERNAL_H
+#define SMX_INTERNAL_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "simdmax.h"
+
+/* ---- Lane layout (the same in every ISA; see README "numerics") ----
+   Float sums: 64 virtual lanes, element i of a block goes to lane i % 64, sequentially.
+   A row is cut into blocks of SMX_BLOCK elements; each block's 64 float lanes are converted
+   to double and combined by the tree lane[i] += lane[i + h], h = 32, 16, 8, 4, 2, 1.
+   Double sums (stablemax, sums of logits): 16 double lanes, element i goes to lane i % 16 over
+   the whole row, combined by the tree h = 8, 4, 2, 1. Maxima: 64 lanes, same tree. */
+#define SMX_LANES 64
+#define SMX_BLOCK 1024
+#define SMX_DLANES 16
+
+/* ---- exp: one polynomial for every ISA ----
+   exp(x - c_hi - c_lo) for x - c_hi <= 88: d = x - c_hi split exactly by TwoSum into d + lo,
+   n = round(d * log2 e) by the magic-bias addition, r = d - n ln2 (two-constant Cody-Waite,
+   the first step exact), r += lo - c_lo, exp(r) = 1 + r p(r) with p of degree 5 (minimax,
+   max relative error 2^-28.9 on [-0.3471, 0.3471]), 2^n added to the exponent bits.
+   d < SMX_EXP_CUT (also -inf and NaN) gives +0: exp(-87.336) = 1.0005 FLT_MIN, so no result
+   is ever subnormal and the exponent addition never underflows. */
+#define SMX_EXP_CUT (-0x1.5d5810p+6f) /* -87.336 */
+#define SMX_EXP_MAX 88.0f             /* largest d the exponent addition handles */
+#define SMX_LOG2E 0x1.715476p+0f
+#define SMX_MAGIC 0x1.8p23f
+#define SMX_LN2_HI 0x1.62e430p-1f
+#define SMX_LN2_LO (-0x1.05c610p-29f)
+#define SMX_EXP_C2 0x1.fffffcp-2f
+#define SMX_EXP_C3 0x1.555418p-3f
+#define SMX_EXP_C4 0x1.555826p-5f
+#define SMX_EXP_C5 0x1.126888p-7f
+#define SMX_EXP_C6 0x1.6ae63cp-10f
+
+#define SMX_QNAN_BITS 0x7fc00000u
+
+static inline uint32_t smx_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float smx_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline float smx_qnan(void) { return smx_u2f(SMX_QNAN_BITS); }
+
+/* The reference exp: every ISA implements exactly these operations in this order. */
+static inline float smx_exp_core(float x, float c_hi, float c_lo) {
+  float d = x - c_hi;                      /* TwoSum(x, -c_hi) = d + lo exactly */
+  float bb = d - x;
+  float lo = (x - (d - bb)) + (-c_hi - bb);
+  lo = lo - c_lo;
+  float t = fmaf(d, SMX_LOG2E, SMX_MAGIC); /* low bits of t hold n = round(d log2 e) */
+  float nf = t - SMX_MAGIC;
+  float r = fmaf(nf, -SMX_LN2_HI, d);      /* exact */
+  r = fmaf(nf, -SMX_LN2_LO, r);
+  r = r + lo;
+  float p = SMX_EXP_C6;
+  p = fmaf(p, r, SMX_EXP_C5);
+  p = fmaf(p, r, SMX_EXP_C4);
+  p = fmaf(p, r, SMX_EXP_C3);
+  p = fmaf(p, r, SMX_EXP_C2);
+  p = fmaf(p, r, 1.0f);
+  p = fmaf(p, r, 1.0f);
+  uint32_t e = smx_f2u(p) + (smx_f2u(t) << 23);
+  return d >= SMX_EXP_CUT ? smx_u2f(e) : 0.0f;
+}
+
+/* ---- double helpers used once per block or per row by every ISA (kernels/common/dmath.c);
+   plain IEEE double arithmetic with no libm, so they give the same bits on every CPU. ---- */
+double smx_exp64(double x);    /* x <= 709; 0 below -600 (never subnormal) */
+double smx_log64(double x);    /* x > 0 normal */
+double smx_log1p64(double x);  /* x > -1 */
+double smx_expm1_64(double x); /* x <= 709 */
+
+/* ---- per-row state of the softmax family (kernels/common/rowstate.c) ----
+   A row is reduced to M (the max), K (how many entries equal M) and R (the sum of
+   exp(x - M) over the entries below M), so that log(sum) = log(K + R) keeps full relative
+   accuracy even when R << 1 (no softmax collapse). Blocks are combined in double. */
+enum smx_row_kind { SMX_ROW_FINITE = 0, SMX_ROW_NAN, SMX_ROW_POSINF, SMX_ROW_ALLNEGINF };
+typedef struct smx_lse {
+  float m;      /* running max (-inf before the first finite block) */
+  double k, r;  /* ties count and sum below the max */
+  int nan;      /* any NaN seen */
+} smx_lse;
+typedef struct smx_lse_final {
+  enum smx_row_kind kind;
+  float m;          /* max */
+  double k;         /* count of entries equal to the max (the +inf count for POSINF) */
+  double l;         /* log(K + R) */
+  float c_hi, c_lo; /* c_hi + c_lo = m + l: softmax = exp(x - c_hi - c_lo) */
+  float lse;        /* RN(m + l) */
+} smx_lse_final;
+void smx_lse_init(smx_lse *s);
+/* Fold one block: its max m_b (after NaN-free max), its ties count k_b and the double sum
+   r_b of exp(x - m_b) over entries below m_b; nan_b if the block had a NaN. */
+void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b, int nan_b);
+void smx_lse_finish(const smx_lse *s, smx_lse_final *f);
+/* Writers for non-finite rows, shared by every ISA. */
+void smx_fill(size_t n, float *y, float v);
+/* Rows with NaN, +inf entries or only -inf (the header's rules), for every normalizer. */
+void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y, int log_out);
+
+/* The max of two floats as every ISA computes it: a > b ? a : b (NaN b is kept, NaN a dropped). */
+static inline float smx_maxf(float a, float b) { return a > b ? a : b; }
+
+/* ---- kernel table: one pointer per kernel, per row ---- */
+typedef struct smx_xent_row {
+  int64_t target;            /* in [0, n) */
+  float label_smoothing;
+  float z_loss;
+  float softcap;
+  const float *class_weight; /* NULL or n weights */
+  double weight_sum;         /* sum of class_weight, or n */
+  double grad_coef;          /* multiplies this row's gradient (grad_scale / mean denominator) */
+} smx_xent_row;
+
+typedef struct smx_kernels {
+  void (*softmax)(size_t n, const float *x, float *y);
+  void (*log_softmax)(size_t n, const float *x, float *y);
+  float (*logsumexp)(size_t n, const float *x);
+  void (*softmax_backward)(size_t n, const float *y, const float *dy, float *dx);
+  void (*log_softmax_backward)(size_t n, const float *y, const float *dy, float *dx);
+  void (*sparsemax)(size_t n, const float *x, float *y);
+  void (*sparsemax_backward)(size_t n, const float *y, const float *dy, float *dx);
+  void (*stablemax)(size_t n, const float *x, float *y);
+  void (*log_stablemax)(size_t n, const float *x, float *y);
+  void (*stablemax_backward)(size_t n, const float *x, const float *y, const float *dy, float *dx);
+  /* Fused cross-entropy of one row: returns the row loss; writes the gradient to dx unless
+     dx is NULL (dx may equal x). One per normalizer. */
+  double (*xent[3])(size_t n, const float *x, const smx_xent_row *row, float *dx);
+} smx_kernels;
+
+void smx_kernels_scalar(smx_kernels *k);
+void smx_kernels_avx2(smx_kernels *k);   /* override what the ISA implements */
+void smx_kernels_avx512(smx_kernels *k);
+void smx_kernels_neon(smx_kernels *k);
+
+/* The active table (dispatch/dispatch.c). */
+const smx_kernels *smx_active_kernels(void);
+const smx_kernels *smx_kernels_for(smx_isa isa); /* NULL if unsupported */
+
+#endif
+
+/* ---- shared reference pieces (kernels/common/lanes.c, rowstate.c) ---- */
+float smx_tree_max64(float *lanes);     /* lanes[i] = max(lanes[i], lanes[i+h]), h = 32..1 */
+double smx_tree_sum64(const float *lanes); /* in double, same tree */
+double smx_tree_sum16d(double *lanes);  /* h = 8..1 */
+
+/* Softmax-family exp for rows whose c_lo is large (|max| >~ 8192): renormalizes the argument
+   with a second TwoSum. Rows with |c_lo| <= SMX_CLO_SMALL use smx_exp_core directly; ISAs may
+   hand other rows to the scalar kernel. */
+#define SMX_CLO_SMALL 0x1p-12f
+static inline float smx_exp_core_wide(float x, float c_hi, float c_lo) {
+  float d = x - c_hi;
+  float bb = d - x;
+  float lo = (x - (d - bb)) + (-c_hi - bb);
+  lo = lo - c_lo;
+  float d2 = d + lo; /* TwoSum(d, lo) */
+  float bb2 = d2 - d;
+  float lo2 = (d - (d2 - bb2)) + (lo - bb2);
+  return smx_exp_core(d2, 0.0f, -lo2);
+}
+static inline float smx_softmax_exp(float x, const smx_lse_final *f) {
+  return (f->c_lo <= SMX_CLO_SMALL && f->c_lo >= -SMX_CLO_SMALL) ? smx_exp_core(x, f->c_hi, f->c_lo)
+                                                                 : smx_exp_core_wide(x, f->c_hi, f->c_lo);
+}
+/* log-softmax of one entry: (x - c_hi) - c_lo with the subtraction made exact by TwoSum. */
+static inline float smx_log_softmax_one(float x, float c_hi, float c_lo) {
+  float d = x - c_hi;
+  float bb = d - x;
+  float lo = (x - (d - bb)) + (-c_hi - bb);
+  return d == -INFINITY ? d : d + (lo - c_lo);
+}
+
+/* Block statistics of the softmax family for the scalar kernels (kernels/scalar/softmax_scalar.c). */
+void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f);
+void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s); /* one block (len <= SMX_BLOCK) */
+/* sum a_i b_i (b NULL: sum a_i) in 64 float lanes (fmaf) per block, blocks in double. */
+double smx_blocked_dot_scalar(size_t n, const float *a, const float *b);
+
+/* ---- stablemax ---- s(x) = x + 1 (x >= 0), 1 / (1 - x) (x < 0), 0 where that is below FLT_MIN. */
+static inline float smx_stable_s(float x) {
+  float b = 1.0f - x;
+  return x >= 0.0f ? x + 1.0f : (b > 0x1p126f ? 0.0f : 1.0f / b);
+}
+static inline double smx_stable_s64(float x) {
+  return x >= 0.0f ? (double)x + 1.0 : 1.0 / (1.0 - (double)x);
+}
+/* One probability num / den with num = a c, den = b den_f, +0 when below FLT_MIN (never subnormal).
+   c is 1, or 2^-64 for rows whose sum exceeds 2^100. */
+static inline float smx_stable_p(float x, float c, float den_f) {
+  float a = x >= 0.0f ? x + 1.0f : 1.0f;
+  float b = x >= 0.0f ? 1.0f : 1.0f - x;
+  float num = a * c, den = b * den_f;
+  return num * 0x1p126f < den ? 0.0f : num / den;
+}
+#define SMX_STABLE_BIG 0x1p100
+#define SMX_STABLE_TINY 0x1p-60
+/* Rows whose stablemax sum is below SMX_STABLE_TINY (all logits < about -2^60), computed in
+   double per entry by every ISA. */
+void smx_stablemax_tiny_row(size_t n, const float *x, float *y);
+/* The per-row constants of smx_stable_p from the double sum S (normal rows). */
+static inline void smx_stable_scale(double S, float *c, float *den_f) {
+  *c = S > SMX_STABLE_BIG ? 0x1p-64f : 1.0f;
+  *den_f = (float)(S * (double)*c);
+}
+
+/* ---- sparsemax ---- */
+#define SMX_SPARSE_BUF 1024 /* candidates kept on the stack; more are filtered from the row */
+float smx_below_minus_one(float m); /* the largest float <= m - 1 */
+/* Canonical threshold: Michelot's iterations over the candidates v (entries > lo, index order),
+   sums in double in index order. v may be the whole row (then the filter > lo applies);
+   cap > 0 softcaps each entry first (only the fused loss passes it, on the whole row). */
+double smx_sparsemax_tau(const float *v, size_t nv, float lo, float cap, size_t *k);
+/* The output entry: x - tau rounded to float when x > tau and the difference >= FLT_MIN, else +0. */
+static inline float smx_sparse_p(float x, double tau) {
+  double d = (double)x - tau;
+  return (double)x > tau && d >= 0x1p-126 ? (float)d : 0.0f;
+}
+
+/* ---- softcap: z = cap tanh(x / cap), tanh(a) = -expm1(-2a) / (2 + expm1(-2a)); dz = 1 - tanh^2 ---- */
+static inline float smx_expm1_neg(float v) { /* v in [-40, 0] */
+  float t = fmaf(v, SMX_LOG2E, SMX_MAGIC);
+  float nf = t - SMX_MAGIC;
+  float r = fmaf(nf, -SMX_LN2_HI, v);
+  r = fmaf(nf, -SMX_LN2_LO, r);
+  float p = SMX_EXP_C6;
+  p = fmaf(p, r, SMX_EXP_C5);
+  p = fmaf(p, r, SMX_EXP_C4);
+  p = fmaf(p, r, SMX_EXP_C3);
+  p = fmaf(p, r, SMX_EXP_C2);
+  p = fmaf(p, r, 1.0f);
+  float rq = p * r;
+  float sc = smx_u2f(smx_f2u(1.0f) + (smx_f2u(t) << 23));
+  return fmaf(rq, sc, sc - 1.0f);
+}
+static inline float smx_softcap(float x, float cap, float inv_cap, float *dz) {
+  float u = x * inv_cap;
+  float a = fabsf(u);
+  a = a > 20.0f ? 20.0f : a;
+  float e = smx_expm1_neg(-2.0f * a);
+  float th = -e / (2.0f + e);
+  th = smx_u2f(smx_f2u(th) | (smx_f2u(u) & 0x80000000u));
+  *dz = fmaf(-th, th, 1.0f);
+  return cap * th;
+}
+/* Fenchel-Young term of the sparsemax loss: sum over {v > tau} of (v^2 - tau^2) / 2, in index order. */
+double smx_sparsemax_fy(const float *v, size_t nv, double tau, float cap);
+/* Stablemax probability in the tiny-sum regime (S < SMX_STABLE_TINY), in double. */
+static inline float smx_stable_p_tiny(float x, double S) {
+  double p = smx_stable_s64(x) / S;
+  return p >= 0x1p-126 ? (float)p : 0.0f;
+}
+float smx_row_max_scalar(size_t n, const float *x, int *nan); /* 64-lane max, NaN flag */
+enum smx_row_kind smx_row_kind_of(float m, int nan);

@@ -1,0 +1,92 @@
+/* Scalar reference: softmax, log-softmax, logsumexp (blocked online normalizer, 64 lanes). */
+#include "smx_internal.h"
+
+/* One block: lane maxima -> m_b; then lanes of exp(x - m_b) over entries below m_b, ties counted. */
+void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s) {
+  float lm[SMX_LANES], ls[SMX_LANES];
+  int nan = 0;
+  for (int l = 0; l < SMX_LANES; l++) lm[l] = -INFINITY, ls[l] = 0.0f;
+  for (size_t i = 0; i < len; i++) {
+    lm[i % SMX_LANES] = smx_maxf(x[i], lm[i % SMX_LANES]);
+    nan |= x[i] != x[i];
+  }
+  float m = smx_tree_max64(lm);
+  double k = 0.0, r = 0.0;
+  if (m != -INFINITY) {
+    for (size_t i = 0; i < len; i++) {
+      int tie = x[i] == m;
+      k += tie;
+      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_core(x[i], m, 0.0f);
+    }
+    r = smx_tree_sum64(ls);
+  }
+  smx_lse_add_block(s, m, k, r, nan);
+}
+
+void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f) {
+  smx_lse s;
+  smx_lse_init(&s);
+  for (size_t b = 0; b < n; b += SMX_BLOCK) smx_lse_block_scalar(x + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, &s);
+  smx_lse_finish(&s, f);
+}
+
+static void softmax_scalar(size_t n, const float *x, float *y) {
+  smx_lse_final f;
+  smx_lse_row_scalar(n, x, &f);
+  if (f.kind != SMX_ROW_FINITE) {
+    smx_special_row(f.kind, n, x, y, 0);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) y[i] = smx_softmax_exp(x[i], &f);
+}
+
+static void log_softmax_scalar(size_t n, const float *x, float *y) {
+  smx_lse_final f;
+  smx_lse_row_scalar(n, x, &f);
+  if (f.kind != SMX_ROW_FINITE) {
+    smx_special_row(f.kind, n, x, y, 1);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) y[i] = smx_log_softmax_one(x[i], f.c_hi, f.c_lo);
+}
+
+static float logsumexp_scalar(size_t n, const float *x) {
+  smx_lse_final f;
+  smx_lse_row_scalar(n, x, &f);
+  return f.lse;
+}
+
+/* Backward: row sums in 64 float lanes per block, blocks combined in double. */
+double smx_blocked_dot_scalar(size_t n, const float *a, const float *b) {
+  double total = 0.0;
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    float l[SMX_LANES] = {0};
+    for (size_t i = 0; i < len; i++)
+      l[i % SMX_LANES] = b ? fmaf(a[o + i], b[o + i], l[i % SMX_LANES]) : l[i % SMX_LANES] + a[o + i];
+    total += smx_tree_sum64(l);
+  }
+  return total;
+}
+
+static void softmax_backward_scalar(size_t n, const float *y, const float *dy, float *dx) {
+  float dot = (float)smx_blocked_dot_scalar(n, y, dy);
+  for (size_t i = 0; i < n; i++) dx[i] = y[i] * (dy[i] - dot);
+}
+
+static void log_softmax_backward_scalar(size_t n, const float *y, const float *dy, float *dx) {
+  float sum = (float)smx_blocked_dot_scalar(n, dy, NULL);
+  for (size_t i = 0; i < n; i++) {
+    float v = y[i] > SMX_EXP_MAX ? SMX_EXP_MAX : y[i];
+    float p = v == v ? smx_exp_core(v, 0.0f, 0.0f) : v;
+    dx[i] = fmaf(-p, sum, dy[i]);
+  }
+}
+
+void smx_kernels_scalar_softmax(smx_kernels *k) {
+  k->softmax = softmax_scalar;
+  k->log_softmax = log_softmax_scalar;
+  k->logsumexp = logsumexp_scalar;
+  k->softmax_backward = softmax_backward_scalar;
+  k->log_softmax_backward = log_softmax_backward_scalar;
+}
