@@ -24,7 +24,7 @@ static void init(void) {
   supported[SMX_ISA_AVX2] = (f & SMX_CPU_AVX2) != 0;
 #endif
 #if defined(SMX_HAVE_AVX512)
-  tables[SMX_ISA_AVX512] = supported[SMX_ISA_AVX2] ? tables[SMX_ISA_AVX2] : tables[SMX_ISA_SCALAR];
+  tables[SMX_ISA_AVX512] = tables[SMX_ISA_SCALAR];
   smx_kernels_avx512(&tables[SMX_ISA_AVX512]);
   supported[SMX_ISA_AVX512] = (f & SMX_CPU_AVX512) != 0;
 #endif
