@@ -18,21 +18,21 @@ static void init(void) {
   unsigned f = smx_cpu_features();
   smx_kernels_scalar(&tables[SMX_ISA_SCALAR]);
   supported[SMX_ISA_SCALAR] = 1;
+  /* An ISA's fill function is compiled with that ISA's flags: call it only on a CPU that has it. */
 #if defined(SMX_HAVE_AVX2)
-  tables[SMX_ISA_AVX2] = tables[SMX_ISA_SCALAR];
-  smx_kernels_avx2(&tables[SMX_ISA_AVX2]);
   supported[SMX_ISA_AVX2] = (f & SMX_CPU_AVX2) != 0;
 #endif
 #if defined(SMX_HAVE_AVX512)
-  tables[SMX_ISA_AVX512] = tables[SMX_ISA_SCALAR];
-  smx_kernels_avx512(&tables[SMX_ISA_AVX512]);
   supported[SMX_ISA_AVX512] = (f & SMX_CPU_AVX512) != 0;
 #endif
 #if defined(SMX_HAVE_NEON)
-  tables[SMX_ISA_NEON] = tables[SMX_ISA_SCALAR];
-  smx_kernels_neon(&tables[SMX_ISA_NEON]);
   supported[SMX_ISA_NEON] = (f & SMX_CPU_NEON) != 0;
 #endif
+  void (*const fill[4])(smx_kernels *) = {NULL, smx_kernels_avx2, smx_kernels_avx512, smx_kernels_neon};
+  for (int i = 1; i < 4; i++) {
+    tables[i] = tables[SMX_ISA_SCALAR];
+    if (supported[i]) fill[i](&tables[i]);
+  }
   (void)f;
   int best = SMX_ISA_SCALAR;
   const int order[] = {SMX_ISA_AVX2, SMX_ISA_AVX512, SMX_ISA_NEON};
