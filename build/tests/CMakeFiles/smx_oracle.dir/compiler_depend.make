@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for smx_oracle.
+# This may be replaced when dependencies are built.

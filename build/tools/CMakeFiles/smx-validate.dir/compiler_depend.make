@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for smx-validate.
+# This may be replaced when dependencies are built.

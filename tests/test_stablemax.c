@@ -1,0 +1,94 @@
+/* stablemax and log_stablemax: <= 4 ulp against the oracle, every size and regime; no overflow up
+   to FLT_MAX; log_stablemax accurate where one entry dominates; special values; layouts. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define BOUND 4.0
+
+Test(stablemax, accuracy) {
+  tu_forward_accuracy("stablemax", smx_stablemax_f32, oracle_stablemax, BOUND, TU_HUGE);
+}
+Test(log_stablemax, accuracy) {
+  tu_forward_accuracy("log_stablemax", smx_log_stablemax_f32, oracle_log_stablemax, BOUND, TU_HUGE);
+}
+
+/* Huge logits (no max subtraction: s(x) up to FLT_MAX + 1, the sum must not overflow), one
+   dominant entry (log_stablemax near 0 must come from log1p of the others), tiny and subnormal. */
+Test(stablemax, extremes) {
+  tu_stat st = TU_STAT_INIT, sl = TU_STAT_INIT;
+  char ctx[160];
+  const size_t ns[] = {1, 2, 3, 16, 17, 64, 65, 1000, 4097};
+  for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+    for (int kind = 0; kind < 8; kind++) {
+      size_t n = ns[a];
+      float *x = malloc(n * 4), *y = malloc(n * 4);
+      double *ref = malloc(n * 8);
+      for (size_t i = 0; i < n; i++) {
+        switch (kind) {
+        case 0: x[i] = FLT_MAX; break;
+        case 1: x[i] = (i & 1) ? FLT_MAX : -FLT_MAX; break;
+        case 2: x[i] = i == 0 ? 1e30f : (float)(i % 5); break;       /* dominant: log ~ -n 1e-30 */
+        case 3: x[i] = i == n - 1 ? 3e7f : -(float)i; break;
+        case 4: x[i] = (float)(i % 3) * 1e-40f; break;              /* subnormal */
+        case 5: x[i] = -1e30f * (float)(i + 1); break;              /* all tiny s */
+        case 6: x[i] = i == 1 ? 0.0f : -FLT_MAX; break;
+        case 7: x[i] = (float)i - (float)n / 2; break;
+        }
+      }
+      cr_expect_eq(smx_stablemax_f32(1, n, x, n, y, n), SMX_OK);
+      oracle_stablemax(n, x, ref);
+      tu_check_row(&st, tu_fmt(ctx, sizeof ctx, "stablemax extremes kind=%d n=%zu", kind, n), n, y, ref, NULL, 0, BOUND);
+      cr_expect_eq(smx_log_stablemax_f32(1, n, x, n, y, n), SMX_OK);
+      oracle_log_stablemax(n, x, ref);
+      tu_check_row(&sl, tu_fmt(ctx, sizeof ctx, "log_stablemax extremes kind=%d n=%zu", kind, n), n, y, ref, NULL, 0,
+                   BOUND);
+      free(x), free(y), free(ref);
+    }
+  tu_report("stablemax/extremes", &st, BOUND);
+  tu_report("log_stablemax/extremes", &sl, BOUND);
+}
+
+Test(stablemax, special_values) {
+  const float qn = tu_from_bits(0x7fc00000u);
+  float x[6] = {1.0f, 2.0f, NAN, 0.0f, INFINITY, -INFINITY}, y[6];
+  cr_expect_eq(smx_stablemax_f32(1, 6, x, 6, y, 6), SMX_OK);
+  for (int i = 0; i < 6; i++) cr_expect(tu_bits(y[i]) == tu_bits(qn), "stablemax NaN row: y[%d] 0x%08x", i, tu_bits(y[i]));
+  cr_expect_eq(smx_log_stablemax_f32(1, 6, x, 6, y, 6), SMX_OK);
+  for (int i = 0; i < 6; i++)
+    cr_expect(tu_bits(y[i]) == tu_bits(qn), "log_stablemax NaN row: y[%d] 0x%08x", i, tu_bits(y[i]));
+  float a[5] = {INFINITY, 1e30f, INFINITY, -INFINITY, -3.0f};
+  cr_expect_eq(smx_stablemax_f32(1, 5, a, 5, y, 5), SMX_OK);
+  for (int i = 0; i < 5; i++) {
+    float want = isinf(a[i]) && a[i] > 0 ? 0.5f : 0.0f;
+    cr_expect(tu_bits(y[i]) == tu_bits(want), "stablemax +inf x2: y[%d] = %a want %a", i, (double)y[i], (double)want);
+  }
+  cr_expect_eq(smx_log_stablemax_f32(1, 5, a, 5, y, 5), SMX_OK);
+  for (int i = 0; i < 5; i++) {
+    double want = isinf(a[i]) && a[i] > 0 ? -log(2.0) : -INFINITY;
+    cr_expect(oracle_ulp(y[i], want) <= BOUND, "log_stablemax +inf x2: y[%d] = %a want %.17g", i, (double)y[i], want);
+  }
+  float m[70];
+  for (int i = 0; i < 70; i++) m[i] = -INFINITY;
+  float ym[70];
+  cr_expect_eq(smx_stablemax_f32(1, 70, m, 70, ym, 70), SMX_OK);
+  for (int i = 0; i < 70; i++) cr_expect(tu_bits(ym[i]) == 0u, "stablemax all -inf: y[%d] = %a", i, (double)ym[i]);
+  cr_expect_eq(smx_log_stablemax_f32(1, 70, m, 70, ym, 70), SMX_OK);
+  for (int i = 0; i < 70; i++)
+    cr_expect(isinf(ym[i]) && ym[i] < 0, "log_stablemax all -inf: y[%d] = %a", i, (double)ym[i]);
+  const float ones[] = {0.0f, -7.0f, 1e30f, FLT_MAX, -FLT_MAX, INFINITY};
+  for (int i = 0; i < 6; i++) {
+    float v = ones[i], o = -1.0f;
+    cr_expect_eq(smx_stablemax_f32(1, 1, &v, 1, &o, 1), SMX_OK);
+    cr_expect(o == 1.0f, "stablemax n=1 x=%a: %a", (double)v, (double)o);
+    cr_expect_eq(smx_log_stablemax_f32(1, 1, &v, 1, &o, 1), SMX_OK);
+    cr_expect(o == 0.0f, "log_stablemax n=1 x=%a: %a", (double)v, (double)o);
+  }
+}
+
+Test(stablemax, layouts) { tu_forward_layouts("stablemax", smx_stablemax_f32); }
+Test(log_stablemax, layouts) { tu_forward_layouts("log_stablemax", smx_log_stablemax_f32); }
