@@ -219,8 +219,9 @@ static inline float smx_sparse_p(float x, double tau) {
   return (double)x > tau && d >= 0x1p-126 ? (float)d : 0.0f;
 }
 
-/* ---- softcap: z = cap tanh(x / cap), tanh(a) = -expm1(-2a) / (2 + expm1(-2a)); dz = 1 - tanh^2 ---- */
-static inline float smx_expm1_neg(float v) { /* v in [-40, 0] */
+/* ---- softcap: z = cap tanh(x / cap) with a = |x / cap|, E = exp(-2a), e = E - 1:
+   tanh(a) = -e / (2 + e), dz/dx = 1 - tanh^2 = 4 E / (2 + e)^2 (no cancellation near |tanh| = 1) ---- */
+static inline float smx_expm1_neg(float v, float *ev) { /* v in [-86, 0]: expm1(v), *ev = exp(v) (normal) */
   float t = fmaf(v, SMX_LOG2E, SMX_MAGIC);
   float nf = t - SMX_MAGIC;
   float r = fmaf(nf, -SMX_LN2_HI, v);
@@ -233,16 +234,18 @@ static inline float smx_expm1_neg(float v) { /* v in [-40, 0] */
   p = fmaf(p, r, 1.0f);
   float rq = p * r;
   float sc = smx_u2f(smx_f2u(1.0f) + (smx_f2u(t) << 23));
+  *ev = fmaf(rq, sc, sc);
   return fmaf(rq, sc, sc - 1.0f);
 }
 static inline float smx_softcap(float x, float cap, float inv_cap, float *dz) {
   float u = x * inv_cap;
   float a = fabsf(u);
-  a = a > 20.0f ? 20.0f : a;
-  float e = smx_expm1_neg(-2.0f * a);
-  float th = -e / (2.0f + e);
+  float ac = a > 43.0f ? 43.0f : a; /* tanh(43) rounds to 1; exp(-86) is still normal */
+  float E, e = smx_expm1_neg(-2.0f * ac, &E);
+  float q = 2.0f + e;
+  float th = -e / q;
   th = smx_u2f(smx_f2u(th) | (smx_f2u(u) & 0x80000000u));
-  *dz = fmaf(-th, th, 1.0f);
+  *dz = a > 43.0f ? 0.0f : (4.0f * E) / (q * q); /* below 2e-37 beyond: flushed */
   return cap * th;
 }
 /* Fenchel-Young term of the sparsemax loss: sum over {v > tau} of (v^2 - tau^2) / 2, in index order. */

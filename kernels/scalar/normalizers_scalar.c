@@ -63,9 +63,20 @@ static void log_stablemax_scalar(size_t n, const float *x, float *y) {
   for (size_t i = 0; i < n; i++) y[i] = x[i] == m ? top : (float)smx_log64(smx_stable_s64(x[i]) / S);
 }
 
+/* Backward rows: the rules of softmax_backward_scalar (kernels/scalar/softmax_scalar.c). */
 static void stablemax_backward_scalar(size_t n, const float *x, const float *y, const float *dy, float *dx) {
   float dot = (float)smx_blocked_dot_scalar(n, y, dy);
-  for (size_t i = 0; i < n; i++) dx[i] = (y[i] * (dy[i] - dot)) / (1.0f + fabsf(x[i]));
+  if (dot != dot) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
+  int nan = 0, live = 0;
+  for (size_t i = 0; i < n; i++) {
+    nan |= x[i] != x[i];
+    live |= x[i] != -INFINITY;
+    dx[i] = (y[i] * (dy[i] - dot)) / (1.0f + fabsf(x[i]));
+  }
+  if (nan || !live) smx_fill(n, dx, nan ? smx_qnan() : 0.0f);
 }
 
 /* ---- sparsemax ---- */
@@ -101,7 +112,12 @@ static void sparsemax_backward_scalar(size_t n, const float *y, const float *dy,
     sum += smx_tree_sum64(l);
   }
   float v = k > 0.0 ? (float)(sum / k) : 0.0f;
-  for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] - v : 0.0f;
+  int nan = 0;
+  for (size_t i = 0; i < n; i++) {
+    nan |= (y[i] != y[i]) | (dy[i] != dy[i]);
+    dx[i] = y[i] > 0.0f ? dy[i] - v : 0.0f;
+  }
+  if (nan) smx_fill(n, dx, smx_qnan());
 }
 
 void smx_kernels_scalar_normalizers(smx_kernels *k) {

@@ -69,18 +69,33 @@ double smx_blocked_dot_scalar(size_t n, const float *a, const float *b) {
   return total;
 }
 
+/* Backward rows follow the header: any NaN input gives the NaN row, a fully masked row (all -inf)
+   a zero row. A NaN reduction means a NaN input; other NaN or -inf inputs are flagged while the
+   row is written, and the row is then overwritten (dx may be dy: only the fill needs no input). */
 static void softmax_backward_scalar(size_t n, const float *y, const float *dy, float *dx) {
   float dot = (float)smx_blocked_dot_scalar(n, y, dy);
+  if (dot != dot) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
   for (size_t i = 0; i < n; i++) dx[i] = y[i] * (dy[i] - dot);
 }
 
 static void log_softmax_backward_scalar(size_t n, const float *y, const float *dy, float *dx) {
   float sum = (float)smx_blocked_dot_scalar(n, dy, NULL);
+  if (sum != sum) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
+  int nan = 0, live = 0;
   for (size_t i = 0; i < n; i++) {
     float v = y[i] > SMX_EXP_MAX ? SMX_EXP_MAX : y[i];
-    float p = v == v ? smx_exp_core(v, 0.0f, 0.0f) : v;
+    nan |= v != v;
+    live |= v != -INFINITY;
+    float p = smx_exp_core(v, 0.0f, 0.0f);
     dx[i] = fmaf(-p, sum, dy[i]);
   }
+  if (nan || !live) smx_fill(n, dx, nan ? smx_qnan() : 0.0f);
 }
 
 void smx_kernels_scalar_softmax(smx_kernels *k) {

@@ -100,7 +100,10 @@ static double xent_stablemax_scalar(size_t n, const float *x, const smx_xent_row
   const double wt = weight(row, t), W = row->weight_sum, g = row->grad_coef;
   int nan;
   enum smx_row_kind kind = SMX_ROW_FINITE;
-  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) kind = smx_row_kind_of(smx_row_max_scalar(n, x, &nan), nan);
+  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
+    float m = smx_row_max_scalar(n, x, &nan); /* sets nan: not in the same full expression */
+    kind = smx_row_kind_of(m, nan);
+  }
   if (kind == SMX_ROW_NAN) return nan_row(n, dx);
   double loss, pt;
   float pinf = 0.0f;
