@@ -12,7 +12,9 @@
      scale = for the loss the sum of the magnitudes of the loss terms (oracle_xent_row's scale:
      |row loss| for softmax/stablemax, whose terms are all >= 0; w_t (sum |u_i||p_i - q_i| +
      |p|^2/2 + |q|^2/2) for sparsemax), summed over rows (divided by the mean denominator for
-     MEAN); for the gradient the largest |ref| of that gradient row (its infinity norm). */
+     MEAN); for the gradient the largest |ref| of that gradient row (its infinity norm), or the
+     magnitude of the terms that cancel in the element when larger (grad_term_scale: the label
+     smoothing term q_j; for sparsemax max(1, max|u|), its bound being absolute). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,6 +62,38 @@ static void rel_report(const char *name, const rel_stat *st) {
   cr_expect(st->fails == 0, "%s: %zu values over the relative bound %g (max %.4g)", name, st->fails, REL_BOUND, st->max);
 }
 
+/* The scale of gradient element j: the row's largest |ref| (m), or the magnitude of the terms
+   that cancel in it when that is larger: label smoothing subtracts the target term q_j from p_j
+   (softmax, stablemax), and a sparsemax probability u_j - tau carries an absolute error of the
+   order of ulp(max(1, max|u|)) (the sparsemax bound is absolute). c_j = d softcap / dx. */
+static double grad_term_scale(const smx_xent_options *o, size_t n, const float *x, int64_t t, size_t j, double coef,
+                              double m) {
+  const double e = o->label_smoothing, cap = o->softcap;
+  const double wt = o->class_weight ? o->class_weight[t] : 1.0, wj = o->class_weight ? o->class_weight[j] : 1.0;
+  double cj = 1.0, uj = x[j];
+  if (cap > 0 && isfinite(x[j])) {
+    double th = tanh((double)x[j] / cap), a = exp(-2.0 * fabs((double)x[j] / cap));
+    uj = cap * th;
+    cj = 4.0 * a / ((1.0 + a) * (1.0 + a));
+  }
+  double sc = 0.0;
+  if (o->normalizer == SMX_NORM_SPARSEMAX) {
+    double umax = 1.0;
+    for (size_t i = 0; i < n; i++) {
+      double u = isfinite(x[i]) ? fabs((double)x[i]) : 0.0;
+      if (cap > 0 && u > cap) u = cap;
+      if (u > umax) umax = u;
+    }
+    double q = ((size_t)t == j ? 1.0 - e : 0.0) + e / (double)n;
+    sc = fabs(coef) * wt * cj * (q + umax);
+  } else if (e > 0) {
+    double q = ((size_t)t == j ? (1.0 - e) * wt : 0.0) + e / (double)n * wj;
+    double rj = o->normalizer == SMX_NORM_STABLEMAX ? 1.0 / (1.0 + fabs(uj)) : 1.0;
+    sc = fabs(coef) * cj * rj * q;
+  }
+  return sc > m ? sc : m;
+}
+
 /* ---- one call against the oracle ----
    mode 0: ulp bounds (no options); mode 1: relative bound. */
 typedef struct {
@@ -90,11 +124,13 @@ static void run_case(xstats *S, int mode, const char *ctx, size_t rows, size_t n
     }
     if (o->reduction == SMX_REDUCE_SUM) rel_check(&S->loss_rel, ctx, "loss", 0, loss[0], rl[0], tot);
     if (o->reduction == SMX_REDUCE_MEAN) rel_check(&S->loss_rel, ctx, "loss", 0, loss[0], rl[0], D > 0 ? tot / D : 0.0);
+    const double coef = o->reduction == SMX_REDUCE_MEAN ? (D > 0 ? grad_scale / D : 0.0) : grad_scale;
     for (size_t r = 0; r < rows; r++) {
       double m = 0.0;
       for (size_t j = 0; j < n; j++)
         if (fabs(rg[r * n + j]) > m) m = fabs(rg[r * n + j]);
       for (size_t j = 0; j < n; j++) {
+        double sc = targets[r] == o->ignore_index ? m : grad_term_scale(o, n, x + r * n, targets[r], j, coef, m);
         if (isnan(rg[r * n + j])) {
           S->grad_rel.checked++;
           if (tu_bits(g[r * n + j]) != 0x7fc00000u) {
@@ -104,7 +140,7 @@ static void run_case(xstats *S, int mode, const char *ctx, size_t rows, size_t n
           }
           continue;
         }
-        rel_check(&S->grad_rel, ctx, "grad", r * n + j, g[r * n + j], rg[r * n + j], m);
+        rel_check(&S->grad_rel, ctx, "grad", r * n + j, g[r * n + j], rg[r * n + j], sc);
       }
     }
   }

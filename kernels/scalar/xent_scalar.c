@@ -110,7 +110,10 @@ static double xent_stablemax_scalar(size_t n, const float *x, const smx_xent_row
   if (kind == SMX_ROW_FINITE) {
     pt = st / S;
     loss = (1.0 - eps) * wt * smx_log1p64(O / st);
-    if (eps > 0.0f) loss += eps / (double)n * (W * smx_log64(S) - smx_tree_sum16d(lw));
+    if (eps > 0.0f) { /* log S = log s_t + log1p(O / s_t), log s_t as in the lanes: exact 0 for n = 1 */
+      double ls = smx_log1p64((double)fabsf(zt));
+      loss += eps / (double)n * (W * ((zt < 0.0f ? -ls : ls) + smx_log1p64(O / st)) - smx_tree_sum16d(lw));
+    }
   } else {
     double k = 0.0;
     for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
