@@ -1,14 +1,10 @@
-/* SLEEF 3-pass softmax, AVX2 (compiled with -mavx2 -mfma; called only on CPUs with AVX2+FMA). */
+/* SLEEF 3-pass softmax, AVX2 (compiled with -mavx2 -mfma; called only when anchor_sleef_avx2_ok(),
+   in baselines.c, says the CPU has AVX2 and FMA). */
 #include <immintrin.h>
 #include <math.h>
 #include <sleef.h>
 
 #include "anchors.h"
-
-int anchor_sleef_avx2_ok(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 
 static __m256i tail_mask(size_t k) { /* lanes < k set */
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

@@ -1,0 +1,779 @@
+// smx-bench: single-threaded f32 timings of every public simdmax kernel on every ISA this CPU
+// supports, against XNNPACK, oneDNN, a SLEEF 3-pass softmax, a sort-based sparsemax and memory
+// bandwidth loops, on the same inputs; then a ratio table computed from the same run.
+//
+// Cases per size n:  "cache": one row, the same buffers every iteration;
+//                    "mem":   rows streamed from 256 MiB matrices (input and output each), about
+//                             4 MiB of input per call, cycling, so nothing stays in cache.
+// Names: <kernel>/<impl>/<case>/<n>, e.g. softmax/avx512/cache/4096, softmax/onednn/mem/32000,
+// bw/read/cache/4096 (use --benchmark_filter=<regex> to select).
+// Times are CPU time of this (single-threaded) process; ns/el = nanoseconds per row element.
+//
+// Usage: smx-bench [--short] [Google Benchmark flags]
+//   --short   the issue's table only (4 cases, softmax/log_softmax/logsumexp on every ISA, the
+//             other ratio kernels on the best ISA, all anchors), shorter minimum time; < 60 s.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/mman.h>
+
+#include "anchors.h"
+#include "simdmax.h"
+
+#ifndef SMX_BENCH_WHY_XNNPACK
+#define SMX_BENCH_WHY_XNNPACK "not installed"
+#endif
+#ifndef SMX_BENCH_WHY_ONEDNN
+#define SMX_BENCH_WHY_ONEDNN "not installed"
+#endif
+#ifndef SMX_BENCH_WHY_SLEEF
+#define SMX_BENCH_WHY_SLEEF "not installed"
+#endif
+
+namespace {
+
+constexpr size_t kMiB = size_t(1) << 20;
+constexpr size_t kBufBytes = 256 * kMiB;  // each of the four matrices
+constexpr size_t kBufFloats = kBufBytes / sizeof(float);
+constexpr size_t kChunkBytes = 4 * kMiB;  // input bytes per call in the mem case
+constexpr size_t kMinN = 1000;
+constexpr size_t kSizes[] = {1000, 4096, 32000, 128256, size_t(1) << 20, size_t(1) << 24};
+
+enum Case { CACHE = 0, MEM = 1 };
+const char *case_name(int c) { return c == CACHE ? "cache" : "mem"; }
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string size_label(size_t n) {
+  if (n >= 1024 && (n & (n - 1)) == 0 && n > 4096) {
+    int e = 0;
+    while ((size_t(1) << e) < n) e++;
+    return "2^" + std::to_string(e);
+  }
+  return std::to_string(n);
+}
+
+// Rows per call and the number of distinct calls cycled through.
+struct Layout {
+  size_t rows, calls;
+};
+Layout layout(int c, size_t n) {
+  if (c == CACHE) return {1, 1};
+  size_t row_bytes = n * sizeof(float);
+  size_t rows = std::max<size_t>(1, kChunkBytes / row_bytes);
+  return {rows, kBufBytes / (rows * row_bytes)};
+}
+
+// ---------------------------------------------------------------- buffers and inputs
+struct Buffers {
+  float *x = nullptr;  // logits
+  float *p = nullptr;  // forward outputs used by the backward kernels; validation scratch
+  float *d = nullptr;  // upstream gradient
+  float *y = nullptr;  // outputs
+  int64_t *t = nullptr;     // targets for the current n
+  uint32_t *traw = nullptr; // random targets before % n
+  size_t trows = 0;
+} B;
+
+float *alloc_matrix(size_t bytes) {
+  void *p = nullptr;
+  if (posix_memalign(&p, 2 * kMiB, bytes) != 0) {
+    fprintf(stderr, "smx-bench: cannot allocate %zu MiB\n", bytes / kMiB);
+    exit(1);
+  }
+#ifdef MADV_HUGEPAGE
+  madvise(p, bytes, MADV_HUGEPAGE);  // fewer TLB misses, for every implementation alike
+#endif
+  return static_cast<float *>(p);
+}
+
+uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+inline uint64_t rng() {  // xorshift64*
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return rng_state * 0x2545F4914F6CDD1Dull;
+}
+
+size_t pd_bytes = kBufBytes;  // B.p and B.d: small in --short (no backward kernels there)
+
+void fill_inputs(bool quick) {
+  if (quick) pd_bytes = 8 * kMiB;
+  B.x = alloc_matrix(kBufBytes);
+  B.p = alloc_matrix(pd_bytes);
+  B.d = alloc_matrix(pd_bytes);
+  B.y = alloc_matrix(kBufBytes);
+  // Logits: triangular distribution with standard deviation 3 (LLM-like logit spread).
+  const float scale = 3.0f * std::sqrt(6.0f) / 16777216.0f;
+  for (size_t i = 0; i < kBufFloats; i++) {
+    uint64_t r = rng();
+    float u1 = float(r >> 40), u2 = float((r >> 16) & 0xFFFFFF);
+    B.x[i] = (u1 - u2) * scale;
+  }
+  for (size_t i = 0; i < pd_bytes / sizeof(float); i++) B.d[i] = float(int32_t(rng() >> 40) - (1 << 23)) / 8388608.0f;
+  memset(B.p, 0, pd_bytes);
+  memset(B.y, 0, kBufBytes);
+  B.trows = kBufFloats / kMinN + 1;
+  B.t = static_cast<int64_t *>(malloc(B.trows * sizeof(int64_t)));
+  B.traw = static_cast<uint32_t *>(malloc(B.trows * sizeof(uint32_t)));
+  for (size_t r = 0; r < B.trows; r++) B.traw[r] = uint32_t(rng() >> 32);
+}
+
+// ---------------------------------------------------------------- our kernels
+enum Kern {
+  K_SOFTMAX, K_LOG_SOFTMAX, K_LSE, K_SOFTMAX_BWD, K_LOG_SOFTMAX_BWD, K_SPARSEMAX, K_SPARSEMAX_BWD,
+  K_STABLEMAX, K_LOG_STABLEMAX, K_STABLEMAX_BWD, K_XENT_SOFTMAX, K_XENT_STABLEMAX, K_XENT_SPARSEMAX,
+  K_COUNT
+};
+const char *const kern_name[K_COUNT] = {
+    "softmax", "log_softmax", "logsumexp", "softmax_backward", "log_softmax_backward", "sparsemax",
+    "sparsemax_backward", "stablemax", "log_stablemax", "stablemax_backward", "xent_softmax",
+    "xent_stablemax", "xent_sparsemax"};
+
+// The forward kernel whose output a backward kernel takes, K_COUNT if none.
+Kern forward_of(Kern k) {
+  switch (k) {
+  case K_SOFTMAX_BWD: return K_SOFTMAX;
+  case K_LOG_SOFTMAX_BWD: return K_LOG_SOFTMAX;
+  case K_SPARSEMAX_BWD: return K_SPARSEMAX;
+  case K_STABLEMAX_BWD: return K_STABLEMAX;
+  default: return K_COUNT;
+  }
+}
+bool is_xent(Kern k) { return k == K_XENT_SOFTMAX || k == K_XENT_STABLEMAX || k == K_XENT_SPARSEMAX; }
+
+smx_xent_options xent_opts[3];
+float xent_loss;
+
+smx_status run_ours(Kern k, size_t rows, size_t n, const float *x, const float *p, const float *d,
+                    float *y, const int64_t *t) {
+  switch (k) {
+  case K_SOFTMAX: return smx_softmax_f32(rows, n, x, n, y, n);
+  case K_LOG_SOFTMAX: return smx_log_softmax_f32(rows, n, x, n, y, n);
+  case K_LSE: return smx_logsumexp_f32(rows, n, x, n, y);
+  case K_SOFTMAX_BWD: return smx_softmax_backward_f32(rows, n, p, n, d, n, y, n);
+  case K_LOG_SOFTMAX_BWD: return smx_log_softmax_backward_f32(rows, n, p, n, d, n, y, n);
+  case K_SPARSEMAX: return smx_sparsemax_f32(rows, n, x, n, y, n);
+  case K_SPARSEMAX_BWD: return smx_sparsemax_backward_f32(rows, n, p, n, d, n, y, n);
+  case K_STABLEMAX: return smx_stablemax_f32(rows, n, x, n, y, n);
+  case K_LOG_STABLEMAX: return smx_log_stablemax_f32(rows, n, x, n, y, n);
+  case K_STABLEMAX_BWD: return smx_stablemax_backward_f32(rows, n, x, n, p, n, d, n, y, n);
+  case K_XENT_SOFTMAX: return smx_cross_entropy_f32(rows, n, x, n, t, &xent_opts[0], &xent_loss, y, n, 1.0f);
+  case K_XENT_STABLEMAX: return smx_cross_entropy_f32(rows, n, x, n, t, &xent_opts[1], &xent_loss, y, n, 1.0f);
+  case K_XENT_SPARSEMAX: return smx_cross_entropy_f32(rows, n, x, n, t, &xent_opts[2], &xent_loss, y, n, 1.0f);
+  default: return SMX_ERR_ARG;
+  }
+}
+
+smx_isa best_isa = SMX_ISA_SCALAR;
+std::vector<smx_isa> isas;  // supported, in order scalar, avx2, avx512, neon
+
+// What B.p and B.t currently hold (computed untimed before a benchmark's loop).
+struct {
+  int kind = -1;
+  size_t n = 0, rows = 0;
+} prep_p;
+size_t prep_t_n = 0, prep_t_rows = 0;
+
+// The backward kernels take the forward output of their normalizer: computed (best ISA) for the
+// first call's rows, then copied to every other call's rows (the backward kernels' speed does
+// not depend on which valid forward output they get; this keeps setup short).
+bool prepare(Kern k, size_t n, const Layout &L) {
+  const size_t rows = L.rows * L.calls;
+  Kern f = forward_of(k);
+  if (f != K_COUNT && !(prep_p.kind == f && prep_p.n == n && prep_p.rows >= rows)) {
+    if (rows * n * sizeof(float) > pd_bytes) return false;
+    smx_set_isa(best_isa);
+    if (run_ours(f, L.rows, n, B.x, nullptr, nullptr, B.p, nullptr) != SMX_OK) return false;
+    for (size_t c = 1; c < L.calls; c++) memcpy(B.p + c * L.rows * n, B.p, L.rows * n * sizeof(float));
+    prep_p.kind = f;
+    prep_p.n = n;
+    prep_p.rows = rows;
+  }
+  if (is_xent(k) && !(prep_t_n == n && prep_t_rows >= rows)) {
+    for (size_t r = 0; r < rows; r++) B.t[r] = int64_t(B.traw[r] % n);
+    prep_t_n = n;
+    prep_t_rows = rows;
+  }
+  return true;
+}
+
+size_t g_cursor = 0;  // rotating call index of the mem case (continues across benchmarks)
+
+// An untimed first call, where it matters: the cache case when the row fits in the caches (the
+// mem case is meant to start cold; 64 MiB rows do not fit anyway).
+bool want_warmup(int c, size_t n) { return c == CACHE && n * sizeof(float) <= 8 * kMiB; }
+
+void set_counters(benchmark::State &st, size_t elems) {
+  st.SetItemsProcessed(int64_t(st.iterations()) * int64_t(elems));
+  st.counters["ns_per_el"] = benchmark::Counter(double(elems) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+void bm_ours(benchmark::State &st, Kern k, smx_isa isa, int c, size_t n) {
+  const Layout L = layout(c, n);
+  if (!prepare(k, n, L)) {
+    st.SkipWithError("preparing the inputs failed");
+    return;
+  }
+  if (smx_set_isa(isa) != SMX_OK) {
+    st.SkipWithError("smx_set_isa failed");
+    return;
+  }
+  size_t row0 = 0, off = 0;
+  smx_status s = SMX_OK;
+  if (want_warmup(c, n)) s = run_ours(k, L.rows, n, B.x, B.p, B.d, B.y, B.t);
+  if (s != SMX_OK) {
+    st.SkipWithError(smx_strerror(s));
+    return;
+  }
+  for (auto _ : st) {
+    row0 = (++g_cursor % L.calls) * L.rows;
+    off = row0 * n;
+    s = run_ours(k, L.rows, n, B.x + off, B.p + off, B.d + off, B.y + off, B.t + row0);
+    if (s != SMX_OK) {
+      st.SkipWithError(smx_strerror(s));
+      break;
+    }
+  }
+  benchmark::ClobberMemory();
+  set_counters(st, L.rows * n);
+}
+
+// ---------------------------------------------------------------- anchors
+enum Anchor { A_XNNPACK, A_ONEDNN, A_SLEEF512, A_SLEEF2, A_SORT, A_BWREAD, A_BWCOPY, A_COUNT };
+const char *const anchor_kern[A_COUNT] = {"softmax", "softmax", "softmax", "softmax", "sparsemax", "bw", "bw"};
+const char *const anchor_impl[A_COUNT] = {"xnnpack", "onednn", "sleef3-avx512", "sleef3-avx2", "sort", "read", "copy"};
+bool anchor_on[A_COUNT];
+std::string anchor_why[A_COUNT];  // why an anchor is not run
+std::map<std::pair<int, size_t>, std::string> dnnl_impls;
+std::map<std::pair<int, size_t>, std::map<int, std::string>> sum_notes;  // anchor outputs whose row sum drifts
+
+// An instance of one anchor for a fixed (rows per call, n); run() returns 0 on success.
+struct AnchorRun {
+  Anchor a;
+  size_t rows = 0, n = 0;
+  std::string error;
+#ifdef SMX_BENCH_HAVE_XNNPACK
+  anchor_xnn *xnn = nullptr;
+#endif
+#ifdef SMX_BENCH_HAVE_ONEDNN
+  anchor_dnnl *dnnl = nullptr;
+#endif
+  std::vector<float> scratch;
+
+  AnchorRun(Anchor a_, size_t rows_, size_t n_) : a(a_), rows(rows_), n(n_) {
+    const char *why = "";
+    switch (a) {
+#ifdef SMX_BENCH_HAVE_XNNPACK
+    case A_XNNPACK:
+      xnn = anchor_xnn_create(n, &why);
+      if (!xnn) error = why;
+      break;
+#endif
+#ifdef SMX_BENCH_HAVE_ONEDNN
+    case A_ONEDNN:
+      dnnl = anchor_dnnl_create(rows, n, &why);
+      if (!dnnl) error = why;
+      break;
+#endif
+    case A_SORT: scratch.resize(n); break;
+    default: break;
+    }
+    (void)why;
+  }
+  ~AnchorRun() {
+#ifdef SMX_BENCH_HAVE_XNNPACK
+    anchor_xnn_destroy(xnn);
+#endif
+#ifdef SMX_BENCH_HAVE_ONEDNN
+    anchor_dnnl_destroy(dnnl);
+#endif
+  }
+  AnchorRun(const AnchorRun &) = delete;
+  AnchorRun &operator=(const AnchorRun &) = delete;
+
+  const char *impl() const {
+#ifdef SMX_BENCH_HAVE_ONEDNN
+    if (dnnl) return anchor_dnnl_impl(dnnl);
+#endif
+    return "";
+  }
+
+  int run(const float *x, float *y) {
+    switch (a) {
+#ifdef SMX_BENCH_HAVE_XNNPACK
+    case A_XNNPACK: return anchor_xnn_run(xnn, rows, x, y);
+#endif
+#ifdef SMX_BENCH_HAVE_ONEDNN
+    case A_ONEDNN: return anchor_dnnl_run(dnnl, x, y);
+#endif
+#ifdef SMX_BENCH_HAVE_SLEEF
+    case A_SLEEF512: anchor_sleef_softmax_avx512(rows, n, x, y); return 0;
+    case A_SLEEF2: anchor_sleef_softmax_avx2(rows, n, x, y); return 0;
+#endif
+    case A_SORT: anchor_sparsemax_sort(rows, n, x, y, scratch.data()); return 0;
+    case A_BWREAD: benchmark::DoNotOptimize(bw_read_sum(rows * n, x)); return 0;
+    case A_BWCOPY: bw_copy(rows * n, x, y); return 0;
+    default: return -1;
+    }
+  }
+};
+
+// A row of a softmax / sparsemax output: finite, >= 0, sums to 1 within tol.
+bool valid_distribution(const float *y, size_t n, double tol, std::string *why) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!(y[i] >= 0.0f) || !std::isfinite(y[i])) {
+      char b[128];
+      snprintf(b, sizeof b, "output[%zu] = %g is not a probability", i, double(y[i]));
+      *why = b;
+      return false;
+    }
+    s += y[i];
+  }
+  if (std::fabs(s - 1.0) > tol) {
+    char b[128];
+    snprintf(b, sizeof b, "a row sums to %.9g, not 1", s);
+    *why = b;
+    return false;
+  }
+  return true;
+}
+
+void bm_anchor(benchmark::State &st, Anchor a, int c, size_t n) {
+  const Layout L = layout(c, n);
+  AnchorRun ar(a, L.rows, n);
+  if (!ar.error.empty()) {
+    st.SkipWithError(ar.error.c_str());
+    return;
+  }
+  if (a == A_ONEDNN) dnnl_impls[{c, n}] = ar.impl();
+  size_t row0 = 0;
+  if (want_warmup(c, n) && ar.run(B.x, B.y) != 0) {
+    st.SkipWithError("the anchor failed");
+    return;
+  }
+  for (auto _ : st) {
+    row0 = (++g_cursor % L.calls) * L.rows;
+    if (ar.run(B.x + row0 * n, B.y + row0 * n) != 0) {
+      st.SkipWithError("the anchor failed");
+      break;
+    }
+  }
+  benchmark::ClobberMemory();
+  set_counters(st, L.rows * n);
+  // The output of the last call must be a distribution (catches an anchor broken at this size).
+  // Plain float sums drift with n (XNNPACK's row sum is about 1.008 at n = 2^24): the tolerance
+  // grows with n, and any drift above 1e-4 is noted in the table.
+  if (a != A_BWREAD && a != A_BWCOPY) {
+    std::string why;
+    const float *o = B.y + row0 * n;
+    if (!valid_distribution(o, n, n <= (size_t(1) << 20) ? 1e-3 : 5e-2, &why))
+      st.SkipWithError(("invalid output: " + why).c_str());
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += o[i];
+    if (std::fabs(s - 1.0) > 1e-4) {
+      char b[96];
+      snprintf(b, sizeof b, "%s/%s row sum %.6f", anchor_kern[a], anchor_impl[a], s);
+      sum_notes[{c, n}][a] = b;
+    }
+  }
+}
+
+// Once at setup: each softmax anchor against our scalar softmax, the sort sparsemax against our
+// scalar sparsemax, over a few sizes (3 rows each). A failing anchor is reported and not run.
+bool validate_anchor(Anchor a, std::string *why) {
+  const size_t sizes[] = {1000, 4099, 32000};
+  const size_t rows = 3;
+  for (size_t n : sizes) {
+    AnchorRun ar(a, rows, n);
+    if (!ar.error.empty()) {
+      *why = ar.error;
+      return false;
+    }
+    memset(B.y, 0xff, rows * n * sizeof(float));  // NaN fill: a missed element is noticed
+    if (ar.run(B.x, B.y) != 0) {
+      *why = "the call failed";
+      return false;
+    }
+    smx_set_isa(SMX_ISA_SCALAR);
+    smx_status s = a == A_SORT ? smx_sparsemax_f32(rows, n, B.x, n, B.p, n) : smx_softmax_f32(rows, n, B.x, n, B.p, n);
+    if (s != SMX_OK) {
+      *why = std::string("reference failed: ") + smx_strerror(s);
+      return false;
+    }
+    for (size_t r = 0; r < rows; r++) {
+      const float *o = B.y + r * n, *ref = B.p + r * n;
+      if (!valid_distribution(o, n, 1e-4, why)) {
+        *why = "n=" + std::to_string(n) + ": " + *why;
+        return false;
+      }
+      for (size_t i = 0; i < n; i++) {
+        double tol = a == A_SORT ? 2e-6 : 1e-4 * double(ref[i]) + 1e-30;
+        if (std::fabs(double(o[i]) - double(ref[i])) > tol) {
+          char b[160];
+          snprintf(b, sizeof b, "n=%zu row %zu [%zu]: %.9g, reference %.9g", n, r, i, double(o[i]), double(ref[i]));
+          *why = b;
+          return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// Our own sanity check: every ISA's softmax is a distribution and bit-identical to scalar.
+void check_ours() {
+  const size_t n = 4099, rows = 3;
+  smx_set_isa(SMX_ISA_SCALAR);
+  smx_softmax_f32(rows, n, B.x, n, B.p, n);
+  for (smx_isa isa : isas) {
+    smx_set_isa(isa);
+    memset(B.y, 0xff, rows * n * sizeof(float));
+    smx_status s = smx_softmax_f32(rows, n, B.x, n, B.y, n);
+    std::string why;
+    if (s != SMX_OK)
+      printf("WARNING: simdmax %s softmax failed: %s\n", smx_isa_name(isa), smx_strerror(s));
+    else if (!valid_distribution(B.y, n, 1e-4, &why))
+      printf("WARNING: simdmax %s softmax: %s\n", smx_isa_name(isa), why.c_str());
+    else if (memcmp(B.y, B.p, rows * n * sizeof(float)) != 0)
+      printf("WARNING: simdmax %s softmax is not bit-identical to scalar (n=%zu)\n", smx_isa_name(isa), n);
+  }
+}
+
+// ---------------------------------------------------------------- registry and reporter
+struct Desc {
+  std::string kern, impl;
+  int c;
+  size_t n, elems;
+};
+std::map<std::string, Desc> descs;
+std::map<std::string, double> ns_per_el;  // benchmark name -> CPU ns per element
+std::map<std::string, std::string> errors;
+
+std::string bench_name(const std::string &kern, const std::string &impl, int c, size_t n) {
+  return kern + "/" + impl + "/" + case_name(c) + "/" + std::to_string(n);
+}
+
+void add_bench(const std::string &kern, const std::string &impl, int c, size_t n, benchmark::internal::Benchmark *b) {
+  std::string name = bench_name(kern, impl, c, n);
+  Layout L = layout(c, n);
+  descs[name] = Desc{kern, impl, c, n, L.rows * n};
+  (void)b;
+}
+
+double get(const std::string &kern, const std::string &impl, int c, size_t n) {
+  auto it = ns_per_el.find(bench_name(kern, impl, c, n));
+  return it == ns_per_el.end() ? NAN : it->second;
+}
+
+class Recorder : public benchmark::ConsoleReporter {
+ public:
+  bool ReportContext(const Context &ctx) override {
+    bool ok = ConsoleReporter::ReportContext(ctx);
+    printf("%-46s %14s %10s %10s %9s\n", "benchmark", "CPU time/call", "calls", "ns/el", "Gel/s");
+    printf("%s\n", std::string(93, '-').c_str());
+    fflush(stdout);
+    return ok;
+  }
+  void ReportRuns(const std::vector<Run> &runs) override {
+    for (const Run &r : runs) {
+      std::string name = r.benchmark_name();
+      std::string key = name;
+      while (!descs.count(key)) {  // strip suffixes such as /min_time:0.200 or /iterations:1
+        size_t pos = key.rfind('/');
+        if (pos == std::string::npos) break;
+        key.resize(pos);
+      }
+      if (r.error_occurred) {
+        printf("%-46s ERROR: %s\n", name.c_str(), r.error_message.c_str());
+        errors[key] = r.error_message;
+        continue;
+      }
+      if (!descs.count(key) || r.iterations == 0) continue;
+      double per_call = r.cpu_accumulated_time / double(r.iterations);
+      double nsel = per_call / double(descs[key].elems) * 1e9;
+      if (r.run_type == Run::RT_Iteration) ns_per_el[key] = nsel;
+      else name += "_" + r.aggregate_name;
+      char t[32];
+      if (per_call < 1e-3) snprintf(t, sizeof t, "%10.3f us", per_call * 1e6);
+      else snprintf(t, sizeof t, "%10.3f ms", per_call * 1e3);
+      printf("%-46s %14s %10lld %10.4f %9.3f\n", name.c_str(), t, (long long)r.iterations, nsel, 1.0 / nsel);
+    }
+    fflush(stdout);
+  }
+};
+
+// ---------------------------------------------------------------- ratio tables
+struct TableCase {
+  int c;
+  size_t n;
+  const char *what;
+};
+const TableCase issue_cases[] = {{CACHE, 4096, "one row repeated"},
+                                 {CACHE, 128256, "one row repeated"},
+                                 {MEM, 32000, "many rows from memory"},
+                                 {CACHE, size_t(1) << 24, "one row (64 MiB, from memory)"}};
+
+std::string fmt(double v, const char *f = "%.4f") {
+  if (std::isnan(v)) return "-";
+  char b[32];
+  snprintf(b, sizeof b, f, v);
+  return b;
+}
+std::string ratio(double a, double b) { return (std::isnan(a) || std::isnan(b) || b <= 0) ? "-" : fmt(a / b, "%.2fx"); }
+
+void print_case(int c, size_t n, const char *what) {
+  // Softmax anchors: the fastest one.
+  const Anchor soft[] = {A_XNNPACK, A_ONEDNN, A_SLEEF512, A_SLEEF2};
+  double best = NAN;
+  std::string best_name = "none";
+  std::string line;
+  for (Anchor a : soft) {
+    double v = get("softmax", anchor_impl[a], c, n);
+    line += std::string("  ") + anchor_impl[a] + " " + fmt(v);
+    if (a == A_ONEDNN && dnnl_impls.count({c, n})) line += " (" + dnnl_impls[{c, n}] + ")";
+    if (!std::isnan(v) && (std::isnan(best) || v < best)) {
+      best = v;
+      best_name = anchor_impl[a];
+    }
+  }
+  double rd = get("bw", "read", c, n), cp = get("bw", "copy", c, n);
+  double bound_soft = rd + cp, bound_lse = rd;
+  const Layout L = layout(c, n);
+  printf("\n%s n=%s: %s, %zu row%s/call%s\n", case_name(c), size_label(n).c_str(), what, L.rows, L.rows > 1 ? "s" : "",
+         L.calls > 1 ? (", cycling over " + std::to_string(L.calls) + " calls (256 MiB in, 256 MiB out)").c_str() : "");
+  printf("  softmax anchors ns/el:%s\n", line.c_str());
+  if (sum_notes.count({c, n}))
+    for (auto &note : sum_notes[{c, n}]) printf("    (accuracy note: %s)\n", note.second.c_str());
+  printf("  bandwidth ns/el: read %s, copy %s -> bound of softmax/log_softmax (read + read&write) %s, "
+         "of logsumexp (read) %s\n",
+         fmt(rd).c_str(), fmt(cp).c_str(), fmt(bound_soft).c_str(), fmt(bound_lse).c_str());
+  printf("  %-12s %-7s %9s  %-28s %s\n", "kernel", "isa", "ns/el", ("speedup vs " + best_name).c_str(),
+         "ours/bandwidth bound");
+  const Kern fam[] = {K_SOFTMAX, K_LOG_SOFTMAX, K_LSE};
+  for (Kern k : fam)
+    for (smx_isa isa : isas) {
+      double v = get(kern_name[k], smx_isa_name(isa), c, n);
+      if (std::isnan(v)) continue;
+      printf("  %-12s %-7s %9s  %-28s %s\n", kern_name[k], smx_isa_name(isa), fmt(v).c_str(), ratio(best, v).c_str(),
+             ratio(v, k == K_LSE ? bound_lse : bound_soft).c_str());
+    }
+  // Other kernels relative to softmax, per ISA.
+  bool header = false;
+  double sort = get("sparsemax", "sort", c, n);
+  for (smx_isa isa : isas) {
+    const char *in = smx_isa_name(isa);
+    double sm = get("softmax", in, c, n), xs = get("xent_softmax", in, c, n), sp = get("sparsemax", in, c, n);
+    double st = get("stablemax", in, c, n), xst = get("xent_stablemax", in, c, n), xsp = get("xent_sparsemax", in, c, n);
+    if (std::isnan(xs) && std::isnan(sp) && std::isnan(st)) continue;
+    if (!header) {
+      printf("  %-7s %13s %13s %13s %13s %13s %13s\n", "isa", "xent/softmax", "sparsemax/", "sort-sparse/",
+             "stablemax/", "xent_stable/", "xent_sparse/");
+      printf("  %-7s %13s %13s %13s %13s %13s %13s\n", "", "", "softmax", "sparsemax", "softmax", "xent_softmax",
+             "xent_softmax");
+      header = true;
+    }
+    printf("  %-7s %13s %13s %13s %13s %13s %13s\n", in, ratio(xs, sm).c_str(), ratio(sp, sm).c_str(),
+           ratio(sort, sp).c_str(), ratio(st, sm).c_str(), ratio(xst, xs).c_str(), ratio(xsp, xs).c_str());
+  }
+}
+
+// "model name" (x86: plus family/model/stepping, which identify the core when a hypervisor hides
+// the name), or the ARM "CPU implementer/part".
+std::string cpu_model() {
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f) return "unknown";
+  char line[512];
+  std::map<std::string, std::string> kv;
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] == '\n') break;  // the first processor only
+    const char *p = strchr(line, ':');
+    if (!p) continue;
+    std::string k(line, size_t(p - line)), v(p + 1);
+    while (!k.empty() && (k.back() == '\t' || k.back() == ' ')) k.pop_back();
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+    kv[k] = v;
+  }
+  fclose(f);
+  if (kv.count("model name"))
+    return kv["model name"] + (kv.count("cpu family") ? " (family " + kv["cpu family"] + " model " + kv["model"] +
+                                                            " stepping " + kv["stepping"] + ")"
+                                                      : "");
+  if (kv.count("CPU implementer")) return "ARM implementer " + kv["CPU implementer"] + " part " + kv["CPU part"];
+  return "unknown";
+}
+
+void print_anchor_status() {
+  for (int a = 0; a < A_COUNT; a++) {
+    if (a == A_SLEEF2 || a == A_BWCOPY) continue;  // reported with their pair
+    if (a == A_XNNPACK) printf("xnnpack: %s\n", anchor_on[a] ? "enabled (single-threaded, no thread pool)" : ("skipped: " + anchor_why[a]).c_str());
+    if (a == A_ONEDNN) {
+#ifdef SMX_BENCH_HAVE_ONEDNN
+      if (anchor_on[a])
+        printf("onednn: enabled, oneDNN %s, ISA %s%s%s, %s\n", anchor_dnnl_version(), anchor_dnnl_isa(),
+               getenv("ONEDNN_MAX_CPU_ISA") ? " (ONEDNN_MAX_CPU_ISA=" : "",
+               getenv("ONEDNN_MAX_CPU_ISA") ? (std::string(getenv("ONEDNN_MAX_CPU_ISA")) + ")").c_str() : "",
+               anchor_dnnl_single_thread() ? "1 OpenMP thread" : "WARNING: could not limit OpenMP threads");
+      else
+#endif
+        printf("onednn: skipped: %s\n", anchor_why[a].c_str());
+    }
+    if (a == A_SLEEF512)
+      printf("sleef: avx512 %s, avx2 %s\n", anchor_on[A_SLEEF512] ? "enabled" : ("skipped: " + anchor_why[A_SLEEF512]).c_str(),
+             anchor_on[A_SLEEF2] ? "enabled" : ("skipped: " + anchor_why[A_SLEEF2]).c_str());
+    if (a == A_SORT) printf("sort sparsemax: %s\n", anchor_on[a] ? "enabled (qsort + prefix scan)" : ("skipped: " + anchor_why[a]).c_str());
+    if (a == A_BWREAD) printf("bandwidth loops: %s\n", bw_isa());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  bool quick = false;
+  bool has_min_time = false;
+  std::vector<char *> args;
+  for (int i = 0; i < argc; i++) {
+    if (i > 0 && !strcmp(argv[i], "--short")) { quick = true; continue; }
+    if (i > 0 && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+      printf("usage: smx-bench [--short] [Google Benchmark flags, e.g. --benchmark_filter=<regex>]\n"
+             "  --short  the issue's table only (< 60 s); default: every kernel, ISA, size and case (< 10 min)\n"
+             "  names: <kernel>/<impl>/<cache|mem>/<n>; ONEDNN_MAX_CPU_ISA=AVX2 limits oneDNN.\n");
+    }
+    if (!strncmp(argv[i], "--benchmark_min_time", 20)) has_min_time = true;
+    args.push_back(argv[i]);
+  }
+  static char min_full[] = "--benchmark_min_time=0.2", min_short[] = "--benchmark_min_time=0.05";
+  if (!has_min_time) args.insert(args.begin() + 1, quick ? min_short : min_full);
+  int ac = int(args.size());
+  args.push_back(nullptr);
+  benchmark::Initialize(&ac, args.data());
+  if (benchmark::ReportUnrecognizedArguments(ac, args.data())) return 1;
+
+  for (smx_isa isa : {SMX_ISA_SCALAR, SMX_ISA_AVX2, SMX_ISA_AVX512, SMX_ISA_NEON})
+    if (smx_isa_supported(isa)) isas.push_back(isa);
+  best_isa = isas.back();
+  for (int i = 0; i < 3; i++) smx_xent_options_default(&xent_opts[i]);
+  xent_opts[0].normalizer = SMX_NORM_SOFTMAX;
+  xent_opts[1].normalizer = SMX_NORM_STABLEMAX;
+  xent_opts[2].normalizer = SMX_NORM_SPARSEMAX;
+
+  std::string isa_list;
+  for (smx_isa isa : isas) isa_list += std::string(" ") + smx_isa_name(isa);
+  printf("smx-bench %s: simdmax %s, CPU: %s, ISAs:%s (best %s), single thread, f32\n", quick ? "--short" : "(full)",
+         smx_version(), cpu_model().c_str(), isa_list.c_str(), smx_isa_name(best_isa));
+  fflush(stdout);
+
+  auto t0 = std::chrono::steady_clock::now();
+  fill_inputs(quick);
+
+  // Anchor availability: compiled in, CPU support, then a correctness check.
+#ifdef SMX_BENCH_HAVE_XNNPACK
+  anchor_on[A_XNNPACK] = true;
+#else
+  anchor_why[A_XNNPACK] = SMX_BENCH_WHY_XNNPACK;
+#endif
+#ifdef SMX_BENCH_HAVE_ONEDNN
+  anchor_on[A_ONEDNN] = true;
+#else
+  anchor_why[A_ONEDNN] = SMX_BENCH_WHY_ONEDNN;
+#endif
+#ifdef SMX_BENCH_HAVE_SLEEF
+  anchor_on[A_SLEEF512] = anchor_sleef_avx512_ok();
+  if (!anchor_on[A_SLEEF512]) anchor_why[A_SLEEF512] = "this CPU has no AVX-512";
+  anchor_on[A_SLEEF2] = anchor_sleef_avx2_ok();
+  if (!anchor_on[A_SLEEF2]) anchor_why[A_SLEEF2] = "this CPU has no AVX2+FMA";
+#else
+  anchor_why[A_SLEEF512] = anchor_why[A_SLEEF2] = SMX_BENCH_WHY_SLEEF;
+#endif
+  anchor_on[A_SORT] = anchor_on[A_BWREAD] = anchor_on[A_BWCOPY] = true;
+  for (int a = 0; a < A_COUNT; a++) {
+    if (!anchor_on[a] || a == A_BWREAD || a == A_BWCOPY) continue;
+    std::string why;
+    if (!validate_anchor(Anchor(a), &why)) {
+      anchor_on[a] = false;
+      anchor_why[a] = "BROKEN, output check failed at setup: " + why;
+    }
+  }
+  check_ours();
+  prep_p.kind = -1;  // validation overwrote B.p
+  print_anchor_status();
+  printf("setup (inputs, anchor checks): %.1f s\n", seconds_since(t0));
+  fflush(stdout);
+
+  // Registration, grouped by case and size (our kernels per ISA, then the anchors).
+  const Kern table_kerns[] = {K_XENT_SOFTMAX, K_SPARSEMAX, K_STABLEMAX, K_XENT_STABLEMAX, K_XENT_SPARSEMAX};
+  for (int c : {CACHE, MEM})
+    for (size_t n : kSizes) {
+      bool in_table = false;
+      for (const TableCase &tc : issue_cases) in_table |= tc.c == c && tc.n == n;
+      if (quick && !in_table) continue;
+      for (int k = 0; k < K_COUNT; k++) {
+        bool family = k == K_SOFTMAX || k == K_LOG_SOFTMAX || k == K_LSE;
+        bool ratio_kern = std::find(std::begin(table_kerns), std::end(table_kerns), Kern(k)) != std::end(table_kerns);
+        if (quick && !family && !ratio_kern) continue;
+        for (smx_isa isa : isas) {
+          if (quick && !family && isa != best_isa) continue;
+          std::string name = bench_name(kern_name[k], smx_isa_name(isa), c, n);
+          auto *b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours(st, Kern(k), isa, c, n); });
+          add_bench(kern_name[k], smx_isa_name(isa), c, n, b);
+        }
+      }
+      for (int a = 0; a < A_COUNT; a++) {
+        if (!anchor_on[a]) continue;
+        std::string name = bench_name(anchor_kern[a], anchor_impl[a], c, n);
+        auto *b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_anchor(st, Anchor(a), c, n); });
+        add_bench(anchor_kern[a], anchor_impl[a], c, n, b);
+      }
+    }
+
+  Recorder rec;
+  benchmark::RunSpecifiedBenchmarks(&rec);
+
+  // ---- the ratio table, from this run
+  printf("\n==================== ratio table (this run; CPU time; ns/el = ns per element) ====================\n");
+  printf("CPU: %s; simdmax %s; ISAs:%s\n", cpu_model().c_str(), smx_version(), isa_list.c_str());
+  print_anchor_status();
+  printf("speedup = fastest softmax anchor / ours (> 1: ours faster; the anchors compute softmax, also for the\n"
+         "log_softmax and logsumexp rows); ours/bound = ours / (bandwidth-loop time over the same bytes).\n"
+         "Second block: time ratios of the same ISA (sparsemax/softmax on the avx512 row = sparsemax vs our\n"
+         "AVX-512 softmax); xent = cross-entropy loss + gradient.\n");
+  printf("\n--- the issue's table ---");
+  for (const TableCase &tc : issue_cases) {
+    bool any = false;
+    for (auto &r : ns_per_el) any |= descs[r.first].c == tc.c && descs[r.first].n == tc.n;
+    if (any) print_case(tc.c, tc.n, tc.what);
+    else printf("\n%s n=%s: not run\n", case_name(tc.c), size_label(tc.n).c_str());
+  }
+  bool others = false;
+  for (int c : {CACHE, MEM})
+    for (size_t n : kSizes) {
+      bool in_table = false;
+      for (const TableCase &tc : issue_cases) in_table |= tc.c == c && tc.n == n;
+      if (in_table || std::isnan(get("softmax", smx_isa_name(best_isa), c, n))) continue;
+      if (!others) printf("\n--- other sizes ---");
+      others = true;
+      print_case(c, n, c == CACHE ? "one row repeated" : "many rows from memory");
+    }
+  if (!errors.empty()) {
+    printf("\nERRORS:\n");
+    for (auto &e : errors) printf("  %s: %s\n", e.first.c_str(), e.second.c_str());
+  }
+  printf("\nwall time: %.1f s\n", seconds_since(t0));
+  benchmark::Shutdown();
+  return errors.empty() ? 0 : 2;
+}
