@@ -1,4 +1,448 @@
-/* avx2 softmax family and softmax cross-entropy (not yet vectorized: the scalar entries stay). */
+/* avx2 softmax family and softmax cross-entropy: bit-identical to kernels/scalar/softmax_scalar.c
+   and xent_softmax_scalar (kernels/scalar/xent_scalar.c). The 64 virtual lanes are 8 ymm x 8:
+   element i of a block goes to accumulator (i / 8) % 8, position i % 8. */
+#include <immintrin.h>
+
 #include "smx_internal.h"
 
-void smx_kernels_avx2_softmax(smx_kernels *k) { (void)k; }
+/* ---- ISA layer: the body below only uses these ---- */
+#define W 8    /* floats per vector */
+#define NACC 8 /* 64 lanes / W */
+#define ISA_NAME avx2
+typedef __m256 V;
+typedef __m256 M; /* a lane predicate: all ones / all zeros per lane */
+typedef __m256i VI;
+
+static const int32_t smx_tail_tbl[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+static inline V vset(float f) { return _mm256_set1_ps(f); }
+static inline V vzero(void) { return _mm256_setzero_ps(); }
+static inline V vload(const float *p) { return _mm256_loadu_ps(p); }
+static inline void vstore(float *p, V v) { _mm256_storeu_ps(p, v); }
+static inline __m256i tailmask(size_t cnt) { return _mm256_loadu_si256((const __m256i *)(smx_tail_tbl + 8 - cnt)); }
+/* Lanes [0, cnt) from p, the others fill (maskload never touches the masked-out addresses). */
+static inline V vloadm(const float *p, size_t cnt, float fill) {
+  __m256i m = tailmask(cnt);
+  return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+static inline void vstorem(float *p, V v, size_t cnt) { _mm256_maskstore_ps(p, tailmask(cnt), v); }
+static inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
+static inline V vsub(V a, V b) { return _mm256_sub_ps(a, b); }
+static inline V vmul(V a, V b) { return _mm256_mul_ps(a, b); }
+static inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
+static inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+/* a > b ? a : b (NaN b kept, NaN a dropped) = smx_maxf(a, b) */
+static inline V vmax(V a, V b) { return _mm256_max_ps(a, b); }
+/* a < b ? a : b */
+static inline V vmin(V a, V b) { return _mm256_min_ps(a, b); }
+static inline V vxor(V a, V b) { return _mm256_xor_ps(a, b); }
+static inline V vand(V a, V b) { return _mm256_and_ps(a, b); }
+static inline V vor(V a, V b) { return _mm256_or_ps(a, b); }
+static inline V vandn(V a, V b) { return _mm256_andnot_ps(a, b); } /* ~a & b */
+/* bits(p) + (bits(t) << 23) in integer arithmetic */
+static inline V vscale(V p, V t) {
+  return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_castps_si256(t), 23)));
+}
+static inline M cmp_ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+static inline M cmp_gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+static inline M cmp_eq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+static inline M cmp_neq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); } /* C's != */
+static inline M cmp_unord(V a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+static inline M mzero(void) { return _mm256_setzero_ps(); }
+static inline M mor(M a, M b) { return _mm256_or_ps(a, b); }
+static inline M mandn(M a, M b) { return _mm256_andnot_ps(a, b); }
+static inline int many(M a) { return _mm256_movemask_ps(a) != 0; }
+static inline V vsel(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); } /* m ? a : b */
+static inline V vsel0(M m, V a) { return _mm256_and_ps(m, a); }          /* m ? a : +0 */
+/* acc + (m ? v : +0): the body only uses this where adding +0 leaves acc unchanged, so it equals
+   the scalar acc + (m ? v : 0). */
+static inline V vadd_if(V acc, M m, V v) { return _mm256_add_ps(acc, _mm256_and_ps(m, v)); }
+static inline VI icount_init(void) { return _mm256_setzero_si256(); }
+static inline VI icount_add(VI c, M m) { return _mm256_sub_epi32(c, _mm256_castps_si256(m)); }
+static inline int64_t icount_sum(VI c) {
+  int32_t t[8];
+  _mm256_storeu_si256((__m256i *)t, c);
+  return (int64_t)t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+
+/* 16 double lanes (element j -> lane j % 16) for the label-smoothing sum of w_j z_j: a float
+   vector at row offset o (a multiple of 8) covers lanes (o % 16) .. (o % 16) + 7. */
+typedef struct { __m256d l[4]; } DL;
+static inline void dl_init(DL *l) { for (int i = 0; i < 4; i++) l->l[i] = _mm256_setzero_pd(); }
+/* l[j % 16] += w == 0 ? 0 : (double)w (double)z; l is never -0, so adding +0 is the identity */
+static inline void dl_add(DL *l, size_t o, V z, V w) {
+  __m256 nz = _mm256_cmp_ps(w, _mm256_setzero_ps(), _CMP_NEQ_UQ);
+  __m256d zl = _mm256_cvtps_pd(_mm256_castps256_ps128(z)), zh = _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1));
+  __m256d wl = _mm256_cvtps_pd(_mm256_castps256_ps128(w)), wh = _mm256_cvtps_pd(_mm256_extractf128_ps(w, 1));
+  __m256d ml = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm_castps_si128(_mm256_castps256_ps128(nz))));
+  __m256d mh = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm_castps_si128(_mm256_extractf128_ps(nz, 1))));
+  int h = (o % 16) ? 2 : 0;
+  l->l[h] = _mm256_add_pd(l->l[h], _mm256_and_pd(ml, _mm256_mul_pd(wl, zl)));
+  l->l[h + 1] = _mm256_add_pd(l->l[h + 1], _mm256_and_pd(mh, _mm256_mul_pd(wh, zh)));
+}
+static inline void dl_store(const DL *l, double *out) {
+  for (int i = 0; i < 4; i++) _mm256_storeu_pd(out + 4 * i, l->l[i]);
+}
+/* ==== BODY (the same text in kernels/avx2/softmax_avx2.c and kernels/avx512/softmax_avx512.c) ==== */
+#define SMX_CAT2(a, b) a##_##b
+#define SMX_CAT(a, b) SMX_CAT2(a, b)
+#define FN(name) SMX_CAT(name, ISA_NAME)
+
+/* The scalar entries this file replaces, kept for the rare rows handed back to them. */
+static double (*xent_softmax_ref)(size_t n, const float *x, const smx_xent_row *row, float *dx);
+
+static inline V vneg(V a) { return vxor(a, vset(-0.0f)); }
+
+/* smx_exp_core(x, m, 0.0f) for pass 1 (lo - 0.0f == lo dropped); *d = x - m. */
+static inline V exp_p1(V x, V m, V nm, V *dout) {
+  V d = vsub(x, m);
+  V bb = vsub(d, x);
+  V lo = vadd(vsub(x, vsub(d, bb)), vsub(nm, bb));
+  V t = vfma(d, vset(SMX_LOG2E), vset(SMX_MAGIC));
+  V nf = vsub(t, vset(SMX_MAGIC));
+  V r = vfma(nf, vset(-SMX_LN2_HI), d);
+  r = vfma(nf, vset(-SMX_LN2_LO), r);
+  r = vadd(r, lo);
+  V p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
+  p = vfma(p, r, vset(SMX_EXP_C4));
+  p = vfma(p, r, vset(SMX_EXP_C3));
+  p = vfma(p, r, vset(SMX_EXP_C2));
+  p = vfma(p, r, vset(1.0f));
+  p = vfma(p, r, vset(1.0f));
+  *dout = d;
+  return vscale(p, t);
+}
+
+/* smx_exp_core(x, c_hi, c_lo) including the final select (d >= SMX_EXP_CUT ? e : +0). */
+static inline V exp_p2(V x, V ch, V nch, V clo) {
+  V d = vsub(x, ch);
+  V bb = vsub(d, x);
+  V lo = vadd(vsub(x, vsub(d, bb)), vsub(nch, bb));
+  lo = vsub(lo, clo);
+  V t = vfma(d, vset(SMX_LOG2E), vset(SMX_MAGIC));
+  V nf = vsub(t, vset(SMX_MAGIC));
+  V r = vfma(nf, vset(-SMX_LN2_HI), d);
+  r = vfma(nf, vset(-SMX_LN2_LO), r);
+  r = vadd(r, lo);
+  V p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
+  p = vfma(p, r, vset(SMX_EXP_C4));
+  p = vfma(p, r, vset(SMX_EXP_C3));
+  p = vfma(p, r, vset(SMX_EXP_C2));
+  p = vfma(p, r, vset(1.0f));
+  p = vfma(p, r, vset(1.0f));
+  return vsel0(cmp_ge(d, vset(SMX_EXP_CUT)), vscale(p, t));
+}
+
+/* smx_log_softmax_one */
+static inline V logsm(V x, V ch, V nch, V clo) {
+  V d = vsub(x, ch);
+  V bb = vsub(d, x);
+  V lo = vadd(vsub(x, vsub(d, bb)), vsub(nch, bb));
+  return vsel(cmp_eq(d, vset(-INFINITY)), d, vadd(d, vsub(lo, clo)));
+}
+
+/* smx_softcap (value and derivative) */
+static inline V softcap_v(V x, V cap, V inv_cap, V *dz) {
+  V u = vmul(x, inv_cap);
+  V a = vandn(vset(-0.0f), u);
+  V ac = vmin(vset(43.0f), a); /* a > 43 ? 43 : a */
+  V v = vmul(vset(-2.0f), ac);
+  V t = vfma(v, vset(SMX_LOG2E), vset(SMX_MAGIC));
+  V nf = vsub(t, vset(SMX_MAGIC));
+  V r = vfma(nf, vset(-SMX_LN2_HI), v);
+  r = vfma(nf, vset(-SMX_LN2_LO), r);
+  V p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
+  p = vfma(p, r, vset(SMX_EXP_C4));
+  p = vfma(p, r, vset(SMX_EXP_C3));
+  p = vfma(p, r, vset(SMX_EXP_C2));
+  p = vfma(p, r, vset(1.0f));
+  V rq = vmul(p, r);
+  V sc = vscale(vset(1.0f), t);
+  V E = vfma(rq, sc, sc);
+  V e = vfma(rq, sc, vsub(sc, vset(1.0f)));
+  V q = vadd(vset(2.0f), e);
+  V th = vdiv(vneg(e), q);
+  th = vor(th, vand(u, vset(-0.0f)));
+  *dz = vsel(cmp_gt(a, vset(43.0f)), vzero(), vdiv(vmul(vset(4.0f), E), vmul(q, q)));
+  return vmul(cap, th);
+}
+
+/* ---- pass 1: one block (len <= SMX_BLOCK) folded into s, as smx_lse_block_scalar ---- */
+static void lse_block(const float *x, size_t len, smx_lse *s) {
+  V mx[NACC];
+  M nan = mzero();
+  for (int j = 0; j < NACC; j++) mx[j] = vset(-INFINITY);
+  const size_t full = len / SMX_LANES * SMX_LANES, rem = len - full;
+  for (size_t i = 0; i < full; i += SMX_LANES)
+    for (int j = 0; j < NACC; j++) {
+      V v = vload(x + i + j * W);
+      mx[j] = vmax(v, mx[j]);
+      nan = mor(nan, cmp_unord(v));
+    }
+  for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
+    size_t c = rem - (size_t)j * W;
+    V v = vloadm(x + full + j * W, c < W ? c : W, -INFINITY); /* -inf keeps the lane max */
+    mx[j] = vmax(v, mx[j]);
+    nan = mor(nan, cmp_unord(v));
+  }
+  float lanes[SMX_LANES];
+  for (int j = 0; j < NACC; j++) vstore(lanes + j * W, mx[j]);
+  const float m = smx_tree_max64(lanes);
+  double k = 0.0, r = 0.0;
+  if (m != -INFINITY) {
+    const V vm = vset(m), nm = vset(-m), cut = vset(SMX_EXP_CUT);
+    V ls[NACC];
+    VI kc = icount_init();
+    for (int j = 0; j < NACC; j++) ls[j] = vzero();
+    for (size_t i = 0; i < full; i += SMX_LANES)
+      for (int j = 0; j < NACC; j++) {
+        V v = vload(x + i + j * W), d;
+        V e = exp_p1(v, vm, nm, &d);
+        M tie = cmp_eq(v, vm);
+        ls[j] = vadd_if(ls[j], mandn(tie, cmp_ge(d, cut)), e);
+        kc = icount_add(kc, tie);
+      }
+    /* tail lanes read -inf: d = -inf (not kept), and -inf != m (no tie) */
+    for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
+      size_t c = rem - (size_t)j * W;
+      V v = vloadm(x + full + j * W, c < W ? c : W, -INFINITY), d;
+      V e = exp_p1(v, vm, nm, &d);
+      M tie = cmp_eq(v, vm);
+      ls[j] = vadd_if(ls[j], mandn(tie, cmp_ge(d, cut)), e);
+      kc = icount_add(kc, tie);
+    }
+    for (int j = 0; j < NACC; j++) vstore(lanes + j * W, ls[j]);
+    r = smx_tree_sum64(lanes);
+    k = (double)icount_sum(kc);
+  }
+  smx_lse_add_block(s, m, k, r, many(nan));
+}
+
+static void lse_row(size_t n, const float *x, smx_lse_final *f) {
+  smx_lse s;
+  smx_lse_init(&s);
+  for (size_t b = 0; b < n; b += SMX_BLOCK) lse_block(x + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, &s);
+  smx_lse_finish(&s, f);
+}
+
+static int clo_small(const smx_lse_final *f) { return f->c_lo <= SMX_CLO_SMALL && f->c_lo >= -SMX_CLO_SMALL; }
+
+/* ---- pass 2 ---- */
+static void softmax_pass2(size_t n, const float *x, float *y, float c_hi, float c_lo) {
+  const V ch = vset(c_hi), nch = vset(-c_hi), clo = vset(c_lo);
+  size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    V a0 = exp_p2(vload(x + i), ch, nch, clo);
+    V a1 = exp_p2(vload(x + i + W), ch, nch, clo);
+    V a2 = exp_p2(vload(x + i + 2 * W), ch, nch, clo);
+    V a3 = exp_p2(vload(x + i + 3 * W), ch, nch, clo);
+    vstore(y + i, a0), vstore(y + i + W, a1), vstore(y + i + 2 * W, a2), vstore(y + i + 3 * W, a3);
+  }
+  for (; i + W <= n; i += W) vstore(y + i, exp_p2(vload(x + i), ch, nch, clo));
+  if (i < n) vstorem(y + i, exp_p2(vloadm(x + i, n - i, 0.0f), ch, nch, clo), n - i);
+}
+
+static void FN(softmax)(size_t n, const float *x, float *y) {
+  smx_lse_final f;
+  lse_row(n, x, &f);
+  if (f.kind != SMX_ROW_FINITE) {
+    smx_special_row(f.kind, n, x, y, 0);
+    return;
+  }
+  if (!clo_small(&f)) { /* |max| >~ 8192: the scalar formula */
+    for (size_t i = 0; i < n; i++) y[i] = smx_exp_core_wide(x[i], f.c_hi, f.c_lo);
+    return;
+  }
+  softmax_pass2(n, x, y, f.c_hi, f.c_lo);
+}
+
+static void FN(log_softmax)(size_t n, const float *x, float *y) {
+  smx_lse_final f;
+  lse_row(n, x, &f);
+  if (f.kind != SMX_ROW_FINITE) {
+    smx_special_row(f.kind, n, x, y, 1);
+    return;
+  }
+  const V ch = vset(f.c_hi), nch = vset(-f.c_hi), clo = vset(f.c_lo);
+  size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    V a0 = logsm(vload(x + i), ch, nch, clo);
+    V a1 = logsm(vload(x + i + W), ch, nch, clo);
+    V a2 = logsm(vload(x + i + 2 * W), ch, nch, clo);
+    V a3 = logsm(vload(x + i + 3 * W), ch, nch, clo);
+    vstore(y + i, a0), vstore(y + i + W, a1), vstore(y + i + 2 * W, a2), vstore(y + i + 3 * W, a3);
+  }
+  for (; i + W <= n; i += W) vstore(y + i, logsm(vload(x + i), ch, nch, clo));
+  if (i < n) vstorem(y + i, logsm(vloadm(x + i, n - i, 0.0f), ch, nch, clo), n - i);
+}
+
+static float FN(logsumexp)(size_t n, const float *x) {
+  smx_lse_final f;
+  lse_row(n, x, &f);
+  return f.lse;
+}
+
+/* ---- backward ---- */
+/* smx_blocked_dot_scalar: sum a_i b_i (b NULL: sum a_i), 64 float lanes per block, blocks in double.
+   Tail lanes read 0: fmaf(0, 0, l) = l + 0 = l, since a lane is never -0 (it starts at +0). */
+static double blocked_dot(size_t n, const float *a, const float *b) {
+  double total = 0.0;
+  float lanes[SMX_LANES];
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES, rem = len - full;
+    const float *pa = a + o, *pb = b ? b + o : NULL;
+    V l[NACC];
+    for (int j = 0; j < NACC; j++) l[j] = vzero();
+    if (pb) {
+      for (size_t i = 0; i < full; i += SMX_LANES)
+        for (int j = 0; j < NACC; j++) l[j] = vfma(vload(pa + i + j * W), vload(pb + i + j * W), l[j]);
+      for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
+        size_t c = rem - (size_t)j * W;
+        c = c < W ? c : W;
+        l[j] = vfma(vloadm(pa + full + j * W, c, 0.0f), vloadm(pb + full + j * W, c, 0.0f), l[j]);
+      }
+    } else {
+      for (size_t i = 0; i < full; i += SMX_LANES)
+        for (int j = 0; j < NACC; j++) l[j] = vadd(l[j], vload(pa + i + j * W));
+      for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
+        size_t c = rem - (size_t)j * W;
+        l[j] = vadd(l[j], vloadm(pa + full + j * W, c < W ? c : W, 0.0f));
+      }
+    }
+    for (int j = 0; j < NACC; j++) vstore(lanes + j * W, l[j]);
+    total += smx_tree_sum64(lanes);
+  }
+  return total;
+}
+
+static void FN(softmax_backward)(size_t n, const float *y, const float *dy, float *dx) {
+  float dot = (float)blocked_dot(n, y, dy);
+  if (dot != dot) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
+  const V vd = vset(dot);
+  size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    V a0 = vmul(vload(y + i), vsub(vload(dy + i), vd));
+    V a1 = vmul(vload(y + i + W), vsub(vload(dy + i + W), vd));
+    vstore(dx + i, a0), vstore(dx + i + W, a1);
+  }
+  for (; i + W <= n; i += W) vstore(dx + i, vmul(vload(y + i), vsub(vload(dy + i), vd)));
+  if (i < n) vstorem(dx + i, vmul(vloadm(y + i, n - i, 0.0f), vsub(vloadm(dy + i, n - i, 0.0f), vd)), n - i);
+}
+
+/* v = min(y, 88); p = smx_exp_core(v, 0, 0): there x - 0.0f == x, and lo is +0 for finite v,
+   so r + lo only turns r = -0 into +0, which leaves p = 1 unchanged: lo is dropped. */
+static inline V lsm_bwd(V y, V dy, V vs, M *nan, M *live) {
+  V v = vmin(vset(SMX_EXP_MAX), y); /* y > 88 ? 88 : y */
+  *nan = mor(*nan, cmp_unord(v));
+  *live = mor(*live, cmp_neq(v, vset(-INFINITY)));
+  V t = vfma(v, vset(SMX_LOG2E), vset(SMX_MAGIC));
+  V nf = vsub(t, vset(SMX_MAGIC));
+  V r = vfma(nf, vset(-SMX_LN2_HI), v);
+  r = vfma(nf, vset(-SMX_LN2_LO), r);
+  V p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
+  p = vfma(p, r, vset(SMX_EXP_C4));
+  p = vfma(p, r, vset(SMX_EXP_C3));
+  p = vfma(p, r, vset(SMX_EXP_C2));
+  p = vfma(p, r, vset(1.0f));
+  p = vfma(p, r, vset(1.0f));
+  p = vsel0(cmp_ge(v, vset(SMX_EXP_CUT)), vscale(p, t));
+  return vfma(vneg(p), vs, dy);
+}
+
+static void FN(log_softmax_backward)(size_t n, const float *y, const float *dy, float *dx) {
+  float sum = (float)blocked_dot(n, dy, NULL);
+  if (sum != sum) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
+  const V vs = vset(sum);
+  M nan = mzero(), live = mzero();
+  size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    V a0 = lsm_bwd(vload(y + i), vload(dy + i), vs, &nan, &live);
+    V a1 = lsm_bwd(vload(y + i + W), vload(dy + i + W), vs, &nan, &live);
+    vstore(dx + i, a0), vstore(dx + i + W, a1);
+  }
+  for (; i + W <= n; i += W) vstore(dx + i, lsm_bwd(vload(y + i), vload(dy + i), vs, &nan, &live));
+  if (i < n) /* tail lanes y = -inf: neither NaN nor live */
+    vstorem(dx + i, lsm_bwd(vloadm(y + i, n - i, -INFINITY), vloadm(dy + i, n - i, 0.0f), vs, &nan, &live), n - i);
+  if (many(nan) || !many(live)) smx_fill(n, dx, many(nan) ? smx_qnan() : 0.0f);
+}
+
+/* ---- fused cross-entropy, softmax normalizer (xent_softmax_scalar) ---- */
+static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+  const size_t t = (size_t)row->target;
+  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const int capped = row->softcap > 0.0f;
+  const float *cw = row->class_weight;
+  const V vcap = vset(row->softcap), vinv = vset(inv_cap);
+  float buf[SMX_BLOCK], dz;
+  double wzl[SMX_DLANES];
+  DL wz;
+  dl_init(&wz);
+  smx_lse s;
+  smx_lse_init(&s);
+  for (size_t b = 0; b < n; b += SMX_BLOCK) {
+    const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+    const float *z = x + b;
+    if (capped) {
+      size_t i = 0;
+      for (; i + W <= len; i += W) vstore(buf + i, softcap_v(vload(x + b + i), vcap, vinv, &(V){0}));
+      if (i < len) vstore(buf + i, softcap_v(vloadm(x + b + i, len - i, 0.0f), vcap, vinv, &(V){0}));
+      z = buf;
+    }
+    if (eps > 0.0f) { /* tail lanes: z = 0 and w = 0, adding nothing */
+      size_t i = 0;
+      for (; i + W <= len; i += W) dl_add(&wz, b + i, vload(z + i), cw ? vload(cw + b + i) : vset(1.0f));
+      if (i < len)
+        dl_add(&wz, b + i, vloadm(z + i, len - i, 0.0f), cw ? vloadm(cw + b + i, len - i, 0.0f) : vset(1.0f));
+    }
+    lse_block(z, len, &s);
+  }
+  smx_lse_final f;
+  smx_lse_finish(&s, &f);
+  if (f.kind != SMX_ROW_FINITE || (dx && !clo_small(&f))) return xent_softmax_ref(n, x, row, dx);
+  const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
+  const double wt = cw ? cw[t] : 1.0, W_ = row->weight_sum, g = row->grad_coef;
+  double sum_wz = 0.0;
+  if (eps > 0.0f) {
+    dl_store(&wz, wzl);
+    sum_wz = smx_tree_sum16d(wzl);
+  }
+  double loss, gt, A;
+  {
+    double lse = (double)f.m + f.l, pt_m1 = smx_expm1_64(((double)zt - (double)f.m) - f.l);
+    loss = (1.0 - eps) * wt * (((double)f.m - (double)zt) + f.l) + row->z_loss * lse * lse;
+    if (eps > 0.0f) loss += eps / (double)n * (W_ * lse - sum_wz);
+    A = (1.0 - eps) * wt + eps * W_ / (double)n + 2.0 * row->z_loss * lse;
+    gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W_ * (pt_m1 + 1.0) - wt) + 2.0 * row->z_loss * lse * (pt_m1 + 1.0);
+  }
+  if (!dx) return loss;
+  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
+  const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
+  const V ch = vset(f.c_hi), nch = vset(-f.c_hi), clo = vset(f.c_lo), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
+  for (size_t i = 0; i < n; i += W) {
+    const size_t c = n - i < W ? n - i : W;
+    V xv = c == W ? vload(x + i) : vloadm(x + i, c, 0.0f), dzv = vzero();
+    V zv = capped ? softcap_v(xv, vcap, vinv, &dzv) : xv;
+    V nbv = cw ? vneg(vmul(vb, c == W ? vload(cw + i) : vloadm(cw + i, c, 0.0f))) : nb;
+    V g1 = vfma(va, exp_p2(zv, ch, nch, clo), nbv);
+    if (capped) g1 = vmul(g1, dzv); /* else dz = 1: v * 1.0f == v */
+    if (c == W) vstore(dx + i, g1);
+    else vstorem(dx + i, g1, c);
+  }
+  dx[t] = (float)(g * gt) * dzt;
+  return loss;
+}
+
+void SMX_CAT(smx_kernels, SMX_CAT(ISA_NAME, softmax))(smx_kernels *k) {
+  xent_softmax_ref = k->xent[SMX_NORM_SOFTMAX];
+  k->softmax = FN(softmax);
+  k->log_softmax = FN(log_softmax);
+  k->logsumexp = FN(logsumexp);
+  k->softmax_backward = FN(softmax_backward);
+  k->log_softmax_backward = FN(log_softmax_backward);
+  k->xent[SMX_NORM_SOFTMAX] = FN(xent_softmax);
+}
