@@ -468,11 +468,9 @@ std::string bench_name(const std::string &kern, const std::string &impl, int c, 
   return kern + "/" + impl + "/" + case_name(c) + "/" + std::to_string(n);
 }
 
-void add_bench(const std::string &kern, const std::string &impl, int c, size_t n, benchmark::internal::Benchmark *b) {
-  std::string name = bench_name(kern, impl, c, n);
+void add_desc(const std::string &kern, const std::string &impl, int c, size_t n) {
   Layout L = layout(c, n);
-  descs[name] = Desc{kern, impl, c, n, L.rows * n};
-  (void)b;
+  descs[bench_name(kern, impl, c, n)] = Desc{kern, impl, c, n, L.rows * n};
 }
 
 double get(const std::string &kern, const std::string &impl, int c, size_t n) {
@@ -713,6 +711,8 @@ int main(int argc, char **argv) {
   prep_p.kind = -1;  // validation overwrote B.p
   print_anchor_status();
   printf("setup (inputs, anchor checks): %.1f s\n", seconds_since(t0));
+  printf("note: a \"Library was built as DEBUG\" warning below is about the Debian libbenchmark package, "
+         "not simdmax.\n");
   fflush(stdout);
 
   // Registration, grouped by case and size (our kernels per ISA, then the anchors).
@@ -729,15 +729,15 @@ int main(int argc, char **argv) {
         for (smx_isa isa : isas) {
           if (quick && !family && isa != best_isa) continue;
           std::string name = bench_name(kern_name[k], smx_isa_name(isa), c, n);
-          auto *b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours(st, Kern(k), isa, c, n); });
-          add_bench(kern_name[k], smx_isa_name(isa), c, n, b);
+          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours(st, Kern(k), isa, c, n); });
+          add_desc(kern_name[k], smx_isa_name(isa), c, n);
         }
       }
       for (int a = 0; a < A_COUNT; a++) {
         if (!anchor_on[a]) continue;
         std::string name = bench_name(anchor_kern[a], anchor_impl[a], c, n);
-        auto *b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_anchor(st, Anchor(a), c, n); });
-        add_bench(anchor_kern[a], anchor_impl[a], c, n, b);
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_anchor(st, Anchor(a), c, n); });
+        add_desc(anchor_kern[a], anchor_impl[a], c, n);
       }
     }
 
