@@ -491,6 +491,8 @@ class Recorder : public benchmark::ConsoleReporter {
     for (const Run &r : runs) {
       std::string name = r.benchmark_name();
       std::string key = name;
+      if (r.run_type == Run::RT_Aggregate && key.size() > r.aggregate_name.size() + 1)
+        key.resize(key.size() - r.aggregate_name.size() - 1);  // "_median" etc.
       while (!descs.count(key)) {  // strip suffixes such as /min_time:0.200 or /iterations:1
         size_t pos = key.rfind('/');
         if (pos == std::string::npos) break;
@@ -502,10 +504,11 @@ class Recorder : public benchmark::ConsoleReporter {
         continue;
       }
       if (!descs.count(key) || r.iterations == 0) continue;
-      double per_call = r.cpu_accumulated_time / double(r.iterations);
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_unit != benchmark::kTime) continue;  // cv
+      double per_call = r.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(r.time_unit);
       double nsel = per_call / double(descs[key].elems) * 1e9;
-      if (r.run_type == Run::RT_Iteration) ns_per_el[key] = nsel;
-      else name += "_" + r.aggregate_name;
+      // With --benchmark_repetitions the table uses the median.
+      if (r.run_type == Run::RT_Iteration || r.aggregate_name == "median") ns_per_el[key] = nsel;
       char t[32];
       if (per_call < 1e-3) snprintf(t, sizeof t, "%10.3f us", per_call * 1e6);
       else snprintf(t, sizeof t, "%10.3f ms", per_call * 1e3);
