@@ -115,12 +115,13 @@ void fill_inputs(bool quick) {
   B.p = alloc_matrix(pd_bytes);
   B.d = alloc_matrix(pd_bytes);
   B.y = alloc_matrix(kBufBytes);
-  // Logits: triangular distribution with standard deviation 3 (LLM-like logit spread).
-  const float scale = 3.0f * std::sqrt(6.0f) / 16777216.0f;
+  // Logits: near-normal (sum of four 24-bit uniforms, tails to 3.5 sigma), mean 0, standard
+  // deviation 3 (an LLM-like logit spread).
+  const float scale = 3.0f * std::sqrt(3.0f) / 16777216.0f;
   for (size_t i = 0; i < kBufFloats; i++) {
-    uint64_t r = rng();
-    float u1 = float(r >> 40), u2 = float((r >> 16) & 0xFFFFFF);
-    B.x[i] = (u1 - u2) * scale;
+    uint64_t r1 = rng(), r2 = rng();
+    float u1 = float(r1 >> 40), u2 = float((r1 >> 8) & 0xFFFFFF), u3 = float(r2 >> 40), u4 = float((r2 >> 8) & 0xFFFFFF);
+    B.x[i] = ((u1 + u2) - (u3 + u4)) * scale;
   }
   for (size_t i = 0; i < pd_bytes / sizeof(float); i++) B.d[i] = float(int32_t(rng() >> 40) - (1 << 23)) / 8388608.0f;
   memset(B.p, 0, pd_bytes);
