@@ -40,6 +40,31 @@ static inline V vandn(V a, V b) { return _mm512_andnot_ps(a, b); } /* ~a & b */
 static inline V vscale(V p, V t) {
   return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
 }
+/* m ? bits(p) + (bits(t) << 23) : +0 */
+static inline V vscale0(M m, V p, V t) {
+  return _mm512_castsi512_ps(_mm512_maskz_add_epi32(m, _mm512_castps_si512(p), _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
+}
+/* The 64-lane trees below the vector level (the levels h = W/2 .. 1 of smx_tree_max64 and
+   h = W/4 .. 1 of smx_tree_sum64), in the same order as the scalar loops. */
+static inline float hmax_v(V v) {
+  __m256 a = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 b = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  b = _mm_max_ps(b, _mm_movehl_ps(b, b));
+  b = _mm_max_ss(b, _mm_shuffle_ps(b, b, 1));
+  return _mm_cvtss_f32(b);
+}
+typedef __m512d DV; /* W / 2 double lanes */
+static inline void cvt_pd(V v, DV *lo, DV *hi) {
+  *lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+  *hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+}
+static inline DV dadd(DV a, DV b) { return _mm512_add_pd(a, b); }
+static inline double hsum_dv(DV v) {
+  __m256d a = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+  __m128d b = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+  b = _mm_add_sd(b, _mm_unpackhi_pd(b, b));
+  return _mm_cvtsd_f64(b);
+}
 static inline M cmp_ge(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
 static inline M cmp_gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 static inline M cmp_eq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
@@ -119,7 +144,7 @@ static inline V exp_p2(V x, V ch, V nch, V clo) {
   p = vfma(p, r, vset(SMX_EXP_C2));
   p = vfma(p, r, vset(1.0f));
   p = vfma(p, r, vset(1.0f));
-  return vsel0(cmp_ge(d, vset(SMX_EXP_CUT)), vscale(p, t));
+  return vscale0(cmp_ge(d, vset(SMX_EXP_CUT)), p, t);
 }
 
 /* smx_log_softmax_one */
@@ -156,27 +181,47 @@ static inline V softcap_v(V x, V cap, V inv_cap, V *dz) {
   return vmul(cap, th);
 }
 
+/* smx_tree_max64 and smx_tree_sum64 over the NACC accumulators (lane 16 j + i = a[j][i] for
+   AVX-512, 8 j + i for AVX2): the levels above the vector width combine whole accumulators,
+   the rest is hmax_v / hsum_dv; every level is l[i] op l[i + h] as in kernels/common/lanes.c. */
+static inline float tree_max(V *a) {
+  for (int h = NACC / 2; h >= 1; h /= 2)
+    for (int j = 0; j < h; j++) a[j] = vmax(a[j], a[j + h]);
+  return hmax_v(a[0]);
+}
+static inline double tree_sum(const V *a) {
+  DV d[2 * NACC];
+  for (int j = 0; j < NACC; j++) cvt_pd(a[j], &d[2 * j], &d[2 * j + 1]);
+  for (int h = NACC; h >= 1; h /= 2)
+    for (int q = 0; q < h; q++) d[q] = dadd(d[q], d[q + h]);
+  return hsum_dv(d[0]);
+}
+
 /* ---- pass 1: one block (len <= SMX_BLOCK) folded into s, as smx_lse_block_scalar ---- */
 static void lse_block(const float *x, size_t len, smx_lse *s) {
-  V mx[NACC];
-  M nan = mzero();
-  for (int j = 0; j < NACC; j++) mx[j] = vset(-INFINITY);
+  V mx[NACC], sx[NACC];
+  for (int j = 0; j < NACC; j++) mx[j] = vset(-INFINITY), sx[j] = vzero();
   const size_t full = len / SMX_LANES * SMX_LANES, rem = len - full;
+  /* NaN screen: a NaN entry makes its lane sum NaN (so do inf - inf and overflow: then the
+     block is checked entry by entry) */
   for (size_t i = 0; i < full; i += SMX_LANES)
     for (int j = 0; j < NACC; j++) {
       V v = vload(x + i + j * W);
       mx[j] = vmax(v, mx[j]);
-      nan = mor(nan, cmp_unord(v));
+      sx[j] = vadd(sx[j], v);
     }
   for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
     size_t c = rem - (size_t)j * W;
     V v = vloadm(x + full + j * W, c < W ? c : W, -INFINITY); /* -inf keeps the lane max */
     mx[j] = vmax(v, mx[j]);
-    nan = mor(nan, cmp_unord(v));
+    sx[j] = vadd(sx[j], v);
   }
-  float lanes[SMX_LANES];
-  for (int j = 0; j < NACC; j++) vstore(lanes + j * W, mx[j]);
-  const float m = smx_tree_max64(lanes);
+  M nan = mzero();
+  for (int j = 0; j < NACC; j++) nan = mor(nan, cmp_unord(sx[j]));
+  int nanb = 0;
+  if (many(nan))
+    for (size_t i = 0; i < len; i++) nanb |= x[i] != x[i];
+  const float m = tree_max(mx);
   double k = 0.0, r = 0.0;
   if (m != -INFINITY) {
     const V vm = vset(m), nm = vset(-m), cut = vset(SMX_EXP_CUT);
@@ -200,11 +245,10 @@ static void lse_block(const float *x, size_t len, smx_lse *s) {
       ls[j] = vadd_if(ls[j], mandn(tie, cmp_ge(d, cut)), e);
       kc = icount_add(kc, tie);
     }
-    for (int j = 0; j < NACC; j++) vstore(lanes + j * W, ls[j]);
-    r = smx_tree_sum64(lanes);
+    r = tree_sum(ls);
     k = (double)icount_sum(kc);
   }
-  smx_lse_add_block(s, m, k, r, many(nan));
+  smx_lse_add_block(s, m, k, r, nanb);
 }
 
 static void lse_row(size_t n, const float *x, smx_lse_final *f) {
@@ -276,7 +320,6 @@ static float FN(logsumexp)(size_t n, const float *x) {
    Tail lanes read 0: fmaf(0, 0, l) = l + 0 = l, since a lane is never -0 (it starts at +0). */
 static double blocked_dot(size_t n, const float *a, const float *b) {
   double total = 0.0;
-  float lanes[SMX_LANES];
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES, rem = len - full;
     const float *pa = a + o, *pb = b ? b + o : NULL;
@@ -298,8 +341,7 @@ static double blocked_dot(size_t n, const float *a, const float *b) {
         l[j] = vadd(l[j], vloadm(pa + full + j * W, c < W ? c : W, 0.0f));
       }
     }
-    for (int j = 0; j < NACC; j++) vstore(lanes + j * W, l[j]);
-    total += smx_tree_sum64(lanes);
+    total += tree_sum(l);
   }
   return total;
 }
@@ -337,7 +379,7 @@ static inline V lsm_bwd(V y, V dy, V vs, M *nan, M *live) {
   p = vfma(p, r, vset(SMX_EXP_C2));
   p = vfma(p, r, vset(1.0f));
   p = vfma(p, r, vset(1.0f));
-  p = vsel0(cmp_ge(v, vset(SMX_EXP_CUT)), vscale(p, t));
+  p = vscale0(cmp_ge(v, vset(SMX_EXP_CUT)), p, t);
   return vfma(vneg(p), vs, dy);
 }
 
