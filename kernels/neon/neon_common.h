@@ -1,0 +1,79 @@
+/* Shared NEON pieces of the kernels/neon sources: the vector exp (smx_exp_core op for op), the
+   NaN-exact max (smx_maxf), the 64-lane / 16-double-lane accumulators. Internal to kernels/neon. */
+#ifndef SMX_NEON_COMMON_H
+#define SMX_NEON_COMMON_H
+
+#include <arm_neon.h>
+
+#include "smx_internal.h"
+
+/* 64 float lanes = 16 float32x4 accumulators: element i of a block -> vector (i / 4) % 16, lane i % 4. */
+#define SMX_NV 16
+/* 16 double lanes = 8 float64x2: element i -> vector (i / 2) % 8, lane i % 2. */
+#define SMX_NDV 8
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define SMX_UNROLL _Pragma("GCC unroll 16")
+#else
+#define SMX_UNROLL _Pragma("unroll")
+#endif
+
+/* smx_maxf(a, b) = a > b ? a : b, NaN-exact (vmaxq_f32 would propagate NaN b differently). */
+static inline float32x4_t smx_v_maxf(float32x4_t a, float32x4_t b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+
+/* a != a as an all-ones mask. */
+static inline uint32x4_t smx_v_isnan(float32x4_t a) { return vmvnq_u32(vceqq_f32(a, a)); }
+
+/* smx_exp_core(x, c_hi, c_lo): the same operations in the same order; fma exactly where scalar has fmaf. */
+static inline float32x4_t smx_v_exp_core(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {
+  const float32x4_t d = vsubq_f32(x, c_hi);
+  const float32x4_t bb = vsubq_f32(d, x);
+  float32x4_t lo = vaddq_f32(vsubq_f32(x, vsubq_f32(d, bb)), vsubq_f32(vnegq_f32(c_hi), bb));
+  lo = vsubq_f32(lo, c_lo);
+  const float32x4_t t = vfmaq_f32(vdupq_n_f32(SMX_MAGIC), d, vdupq_n_f32(SMX_LOG2E));
+  const float32x4_t nf = vsubq_f32(t, vdupq_n_f32(SMX_MAGIC));
+  float32x4_t r = vfmaq_f32(d, nf, vdupq_n_f32(-SMX_LN2_HI));
+  r = vfmaq_f32(r, nf, vdupq_n_f32(-SMX_LN2_LO));
+  r = vaddq_f32(r, lo);
+  float32x4_t p = vdupq_n_f32(SMX_EXP_C6);
+  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C5), p, r);
+  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C4), p, r);
+  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C3), p, r);
+  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C2), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  const uint32x4_t e = vaddq_u32(vreinterpretq_u32_f32(p), vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
+  return vreinterpretq_f32_u32(vandq_u32(e, vcgeq_f32(d, vdupq_n_f32(SMX_EXP_CUT))));
+}
+
+/* smx_exp_core(x, c_hi, 0.0f) for c_lo = +0 (the block pass): lo - 0.0f is kept (it maps -0 to -0). */
+static inline float32x4_t smx_v_exp_m(float32x4_t x, float32x4_t m) { return smx_v_exp_core(x, m, vdupq_n_f32(0.0f)); }
+
+/* smx_exp_core_wide. */
+static inline float32x4_t smx_v_exp_core_wide(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {
+  const float32x4_t d = vsubq_f32(x, c_hi);
+  const float32x4_t bb = vsubq_f32(d, x);
+  float32x4_t lo = vaddq_f32(vsubq_f32(x, vsubq_f32(d, bb)), vsubq_f32(vnegq_f32(c_hi), bb));
+  lo = vsubq_f32(lo, c_lo);
+  const float32x4_t d2 = vaddq_f32(d, lo);
+  const float32x4_t bb2 = vsubq_f32(d2, d);
+  const float32x4_t lo2 = vaddq_f32(vsubq_f32(d, vsubq_f32(d2, bb2)), vsubq_f32(lo, bb2));
+  return smx_v_exp_core(d2, vdupq_n_f32(0.0f), vnegq_f32(lo2));
+}
+
+/* Horizontal OR of a mask (once per row, not in hot loops). */
+static inline int smx_v_any(uint32x4_t m) { return vmaxvq_u32(m) != 0; }
+
+/* float32x4 -> two float64x2 (exact) */
+static inline float64x2_t smx_v_lo64(float32x4_t v) { return vcvt_f64_f32(vget_low_f32(v)); }
+static inline float64x2_t smx_v_hi64(float32x4_t v) { return vcvt_high_f64_f32(v); }
+
+/* Row max in 64 lanes over the whole row (smx_row_max_scalar): element i -> lane i % 64. */
+float smx_row_max_neon(size_t n, const float *x, int *nan);
+/* smx_blocked_dot_scalar. */
+double smx_blocked_dot_neon(size_t n, const float *a, const float *b);
+/* smx_lse_block_scalar / smx_lse_row_scalar. */
+void smx_lse_block_neon(const float *x, size_t len, smx_lse *s);
+void smx_lse_row_neon(size_t n, const float *x, smx_lse_final *f);
+
+#endif
