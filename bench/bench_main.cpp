@@ -659,7 +659,7 @@ int main(int argc, char **argv) {
     if (!strncmp(argv[i], "--benchmark_min_time", 20)) has_min_time = true;
     args.push_back(argv[i]);
   }
-  static char min_full[] = "--benchmark_min_time=0.2", min_short[] = "--benchmark_min_time=0.05";
+  static char min_full[] = "--benchmark_min_time=0.1", min_short[] = "--benchmark_min_time=0.05";
   if (!has_min_time) args.insert(args.begin() + 1, quick ? min_short : min_full);
   int ac = int(args.size());
   args.push_back(nullptr);
