@@ -9,6 +9,9 @@
 #define W 16   /* floats per vector */
 #define NACC 4 /* 64 lanes / W */
 #define ISA_NAME avx512
+#ifndef P1_INTCUT
+#define P1_INTCUT 1
+#endif
 typedef __m512 V;
 typedef __mmask16 M; /* a lane predicate */
 typedef __m512i VI;
@@ -70,6 +73,18 @@ static inline M cmp_gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); 
 static inline M cmp_eq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 static inline M cmp_neq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); } /* C's != */
 static inline M cmp_unord(V a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+/* Pass 1: acc + (x != m && d >= SMX_EXP_CUT ? e : nothing), and the non-ties counted in kc.
+   ic: x != m on the bits (equal to the float compare for m != +-0; m is never NaN); the cut on
+   the bits of d as signed integers: here d <= 0, -inf or NaN, where bits(d) <= bits(CUT) <=>
+   d >= CUT except d = +0, which is a tie anyway. */
+#define P1_COUNTS_TIES 0
+static inline V p1_accum(V acc, V x, V m, V d, V cut, V e, const int ic, VI *kc) {
+  M nt = ic ? _mm512_cmpneq_epi32_mask(_mm512_castps_si512(x), _mm512_castps_si512(m)) : _mm512_cmp_ps_mask(x, m, _CMP_NEQ_UQ);
+  M keep = P1_INTCUT ? _mm512_mask_cmple_epi32_mask(nt, _mm512_castps_si512(d), _mm512_castps_si512(cut))
+                     : _mm512_mask_cmp_ps_mask(nt, d, cut, _CMP_GE_OQ);
+  *kc = _mm512_mask_add_epi32(*kc, nt, *kc, _mm512_set1_epi32(1));
+  return _mm512_mask_add_ps(acc, keep, acc, e);
+}
 static inline M mzero(void) { return 0; }
 static inline M mor(M a, M b) { return (M)(a | b); }
 static inline M mandn(M a, M b) { return (M)(~a & b); }
@@ -197,65 +212,121 @@ static inline double tree_sum(const V *a) {
   return hsum_dv(d[0]);
 }
 
-/* ---- pass 1: one block (len <= SMX_BLOCK) folded into s, as smx_lse_block_scalar ---- */
-static void lse_block(const float *x, size_t len, smx_lse *s) {
-  V mx[NACC], sx[NACC];
-  for (int j = 0; j < NACC; j++) mx[j] = vset(-INFINITY), sx[j] = vzero();
-  const size_t full = len / SMX_LANES * SMX_LANES, rem = len - full;
-  /* NaN screen: a NaN entry makes its lane sum NaN (so do inf - inf and overflow: then the
-     block is checked entry by entry) */
-  for (size_t i = 0; i < full; i += SMX_LANES)
-    for (int j = 0; j < NACC; j++) {
-      V v = vload(x + i + j * W);
-      mx[j] = vmax(v, mx[j]);
-      sx[j] = vadd(sx[j], v);
-    }
+/* Pass 1 sums of a block with max m (not -inf): ties K and the lanes of exp(x - m) over the
+   other entries with x - m >= SMX_EXP_CUT. x <= m, so d = x - m <= 0, and d = +-0 only for ties:
+   the cut may be taken on the bits of d (signed integer order, see p1_masks). */
+/* Block maxima: 64 lanes, and a NaN screen (a NaN entry makes its screen sum NaN; so do
+   inf - inf and overflow, then the block is checked entry by entry). */
+#define NSX 2
+typedef struct {
+  V mx[NACC], sx[NSX];
+} blockmax;
+static inline void bm_init(blockmax *a) {
+  for (int j = 0; j < NACC; j++) a->mx[j] = vset(-INFINITY);
+  for (int j = 0; j < NSX; j++) a->sx[j] = vzero();
+}
+static inline void bm_group(blockmax *a, const float *p) { /* 64 entries */
+  for (int j = 0; j < NACC; j++) {
+    V v = vload(p + j * W);
+    a->mx[j] = vmax(v, a->mx[j]);
+    a->sx[j % NSX] = vadd(a->sx[j % NSX], v);
+  }
+}
+/* the rest of a block after its full groups: rem < 64 entries (-inf keeps the lane max);
+   then the block max m and its NaN flag */
+static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t full, int *nanb) {
+  const size_t rem = len - full;
   for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
     size_t c = rem - (size_t)j * W;
-    V v = vloadm(x + full + j * W, c < W ? c : W, -INFINITY); /* -inf keeps the lane max */
-    mx[j] = vmax(v, mx[j]);
-    sx[j] = vadd(sx[j], v);
+    V v = vloadm(x + full + j * W, c < W ? c : W, -INFINITY);
+    a->mx[j] = vmax(v, a->mx[j]);
+    a->sx[0] = vadd(a->sx[0], v);
   }
   M nan = mzero();
-  for (int j = 0; j < NACC; j++) nan = mor(nan, cmp_unord(sx[j]));
-  int nanb = 0;
+  for (int j = 0; j < NSX; j++) nan = mor(nan, cmp_unord(a->sx[j]));
+  *nanb = 0;
   if (many(nan))
-    for (size_t i = 0; i < len; i++) nanb |= x[i] != x[i];
-  const float m = tree_max(mx);
-  double k = 0.0, r = 0.0;
-  if (m != -INFINITY) {
-    const V vm = vset(m), nm = vset(-m), cut = vset(SMX_EXP_CUT);
-    V ls[NACC];
-    VI kc = icount_init();
-    for (int j = 0; j < NACC; j++) ls[j] = vzero();
-    for (size_t i = 0; i < full; i += SMX_LANES)
-      for (int j = 0; j < NACC; j++) {
-        V v = vload(x + i + j * W), d;
-        V e = exp_p1(v, vm, nm, &d);
-        M tie = cmp_eq(v, vm);
-        ls[j] = vadd_if(ls[j], mandn(tie, cmp_ge(d, cut)), e);
-        kc = icount_add(kc, tie);
-      }
-    /* tail lanes read -inf: d = -inf (not kept), and -inf != m (no tie) */
-    for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
-      size_t c = rem - (size_t)j * W;
-      V v = vloadm(x + full + j * W, c < W ? c : W, -INFINITY), d;
-      V e = exp_p1(v, vm, nm, &d);
-      M tie = cmp_eq(v, vm);
-      ls[j] = vadd_if(ls[j], mandn(tie, cmp_ge(d, cut)), e);
-      kc = icount_add(kc, tie);
-    }
-    r = tree_sum(ls);
-    k = (double)icount_sum(kc);
-  }
-  smx_lse_add_block(s, m, k, r, nanb);
+    for (size_t i = 0; i < len; i++) *nanb |= x[i] != x[i];
+  return tree_max(a->mx);
 }
 
+/* Pass 1 sums of a block with max m (not -inf): ties K and the lanes of exp(x - m) over the
+   other entries with x - m >= SMX_EXP_CUT. x <= m, so d = x - m <= 0, and d = +-0 only for ties:
+   the cut may be taken on the bits of d (signed integer order, see p1_accum).
+   Meanwhile the first ngn groups of the next block xn (if any) go into its maxima nx. */
+static inline void sum_block(const float *x, size_t full, size_t rem, float m, const int ic, double *k, double *r,
+                             const float *xn, size_t ngn, blockmax *nx) {
+  const V vm = vset(m), nm = vset(-m), cut = vset(SMX_EXP_CUT);
+  V ls[NACC];
+  VI kc = icount_init();
+  size_t lanes = full;
+  for (int j = 0; j < NACC; j++) ls[j] = vzero();
+  for (size_t i = 0, g = 0; i < full; i += SMX_LANES, g++) {
+    for (int j = 0; j < NACC; j++) {
+      V v = vload(x + i + j * W), d;
+      V e = exp_p1(v, vm, nm, &d);
+      ls[j] = p1_accum(ls[j], v, vm, d, cut, e, ic, &kc);
+    }
+    if (g < ngn) bm_group(nx, xn + i);
+  }
+  /* tail lanes read -inf: d = -inf (not kept), and -inf != m (no tie) */
+  for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
+    size_t c = rem - (size_t)j * W;
+    V v = vloadm(x + full + j * W, c < W ? c : W, -INFINITY), d;
+    V e = exp_p1(v, vm, nm, &d);
+    ls[j] = p1_accum(ls[j], v, vm, d, cut, e, ic, &kc);
+    lanes += W;
+  }
+  *r = tree_sum(ls);
+  *k = (double)(P1_COUNTS_TIES ? icount_sum(kc) : (int64_t)lanes - icount_sum(kc));
+}
+
+/* ---- pass 1 over a row, as smx_lse_row_scalar: block b's sums are interleaved with block
+   b + 1's maxima (independent work that hides the latency between the two loops) ---- */
 static void lse_row(size_t n, const float *x, smx_lse_final *f) {
   smx_lse s;
   smx_lse_init(&s);
-  for (size_t b = 0; b < n; b += SMX_BLOCK) lse_block(x + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, &s);
+  blockmax cur, nxt;
+  size_t len = n < SMX_BLOCK ? n : SMX_BLOCK, ng = 0;
+  bm_init(&cur);
+  for (size_t i = 0; i + SMX_LANES <= len; i += SMX_LANES) bm_group(&cur, x + i);
+  for (size_t b = 0; b < n; b += SMX_BLOCK) {
+    const size_t full = len / SMX_LANES * SMX_LANES, rem = len - full;
+    int nanb;
+    const float m = bm_finish(&cur, x + b, len, full, &nanb);
+    const size_t nb = b + SMX_BLOCK, nlen = nb < n ? (n - nb < SMX_BLOCK ? n - nb : SMX_BLOCK) : 0;
+    ng = nlen / SMX_LANES; /* full groups of the next block */
+    bm_init(&nxt);
+    double k = 0.0, r = 0.0;
+    if (m != -INFINITY) {
+      /* bitwise tie compare where it equals x == m (m != +-0; m is never NaN) */
+      if (m != 0.0f) sum_block(x + b, full, rem, m, 1, &k, &r, x + nb, ng, &nxt);
+      else sum_block(x + b, full, rem, m, 0, &k, &r, x + nb, ng, &nxt);
+    } else {
+      for (size_t g = 0; g < ng; g++) bm_group(&nxt, x + nb + g * SMX_LANES);
+    }
+    /* a block shorter than SMX_BLOCK is the last one; otherwise all ng groups are done */
+    smx_lse_add_block(&s, m, k, r, nanb);
+    cur = nxt;
+    len = nlen;
+  }
   smx_lse_finish(&s, f);
+}
+
+/* one block (len <= SMX_BLOCK) folded into s, as smx_lse_block_scalar */
+static void lse_block(const float *x, size_t len, smx_lse *s) {
+  blockmax a;
+  bm_init(&a);
+  const size_t full = len / SMX_LANES * SMX_LANES, rem = len - full;
+  for (size_t i = 0; i < full; i += SMX_LANES) bm_group(&a, x + i);
+  int nanb;
+  const float m = bm_finish(&a, x, len, full, &nanb);
+  double k = 0.0, r = 0.0;
+  if (m != -INFINITY) {
+    if (m != 0.0f) sum_block(x, full, rem, m, 1, &k, &r, NULL, 0, &a);
+    else sum_block(x, full, rem, m, 0, &k, &r, NULL, 0, &a);
+  }
+  smx_lse_add_block(s, m, k, r, nanb);
 }
 
 static int clo_small(const smx_lse_final *f) { return f->c_lo <= SMX_CLO_SMALL && f->c_lo >= -SMX_CLO_SMALL; }
@@ -265,11 +336,10 @@ static void softmax_pass2(size_t n, const float *x, float *y, float c_hi, float 
   const V ch = vset(c_hi), nch = vset(-c_hi), clo = vset(c_lo);
   size_t i = 0;
   for (; i + 4 * W <= n; i += 4 * W) {
-    V a0 = exp_p2(vload(x + i), ch, nch, clo);
-    V a1 = exp_p2(vload(x + i + W), ch, nch, clo);
-    V a2 = exp_p2(vload(x + i + 2 * W), ch, nch, clo);
-    V a3 = exp_p2(vload(x + i + 3 * W), ch, nch, clo);
-    vstore(y + i, a0), vstore(y + i + W, a1), vstore(y + i + 2 * W, a2), vstore(y + i + 3 * W, a3);
+    vstore(y + i, exp_p2(vload(x + i), ch, nch, clo));
+    vstore(y + i + W, exp_p2(vload(x + i + W), ch, nch, clo));
+    vstore(y + i + 2 * W, exp_p2(vload(x + i + 2 * W), ch, nch, clo));
+    vstore(y + i + 3 * W, exp_p2(vload(x + i + 3 * W), ch, nch, clo));
   }
   for (; i + W <= n; i += W) vstore(y + i, exp_p2(vload(x + i), ch, nch, clo));
   if (i < n) vstorem(y + i, exp_p2(vloadm(x + i, n - i, 0.0f), ch, nch, clo), n - i);
@@ -299,11 +369,10 @@ static void FN(log_softmax)(size_t n, const float *x, float *y) {
   const V ch = vset(f.c_hi), nch = vset(-f.c_hi), clo = vset(f.c_lo);
   size_t i = 0;
   for (; i + 4 * W <= n; i += 4 * W) {
-    V a0 = logsm(vload(x + i), ch, nch, clo);
-    V a1 = logsm(vload(x + i + W), ch, nch, clo);
-    V a2 = logsm(vload(x + i + 2 * W), ch, nch, clo);
-    V a3 = logsm(vload(x + i + 3 * W), ch, nch, clo);
-    vstore(y + i, a0), vstore(y + i + W, a1), vstore(y + i + 2 * W, a2), vstore(y + i + 3 * W, a3);
+    vstore(y + i, logsm(vload(x + i), ch, nch, clo));
+    vstore(y + i + W, logsm(vload(x + i + W), ch, nch, clo));
+    vstore(y + i + 2 * W, logsm(vload(x + i + 2 * W), ch, nch, clo));
+    vstore(y + i + 3 * W, logsm(vload(x + i + 3 * W), ch, nch, clo));
   }
   for (; i + W <= n; i += W) vstore(y + i, logsm(vload(x + i), ch, nch, clo));
   if (i < n) vstorem(y + i, logsm(vloadm(x + i, n - i, 0.0f), ch, nch, clo), n - i);
