@@ -473,6 +473,14 @@ static void FN(log_softmax_backward)(size_t n, const float *y, const float *dy, 
 }
 
 /* ---- fused cross-entropy, softmax normalizer (xent_softmax_scalar) ---- */
+/* Label smoothing's lanes: l[(o + i) % 16] += w == 0 ? 0 : w z for z[0 .. len), o a multiple of 16.
+   Tail lanes: z = 0 and w = 0 (or z = 0, w = 1: adds +0 to a lane that is never -0). */
+static void wz_add(DL *l, const float *z, size_t len, size_t o, const float *cw) {
+  size_t i = 0;
+  for (; i + W <= len; i += W) dl_add(l, o + i, vload(z + i), cw ? vload(cw + o + i) : vset(1.0f));
+  if (i < len) dl_add(l, o + i, vloadm(z + i, len - i, 0.0f), cw ? vloadm(cw + o + i, len - i, 0.0f) : vset(1.0f));
+}
+
 static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
   const size_t t = (size_t)row->target;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
@@ -485,25 +493,21 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
   dl_init(&wz);
   smx_lse s;
   smx_lse_init(&s);
-  for (size_t b = 0; b < n; b += SMX_BLOCK) {
-    const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
-    const float *z = x + b;
-    if (capped) {
+  smx_lse_final f;
+  if (capped) {
+    for (size_t b = 0; b < n; b += SMX_BLOCK) {
+      const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
       size_t i = 0;
       for (; i + W <= len; i += W) vstore(buf + i, softcap_v(vload(x + b + i), vcap, vinv, &(V){0}));
       if (i < len) vstore(buf + i, softcap_v(vloadm(x + b + i, len - i, 0.0f), vcap, vinv, &(V){0}));
-      z = buf;
+      if (eps > 0.0f) wz_add(&wz, buf, len, b, cw);
+      lse_block(buf, len, &s);
     }
-    if (eps > 0.0f) { /* tail lanes: z = 0 and w = 0, adding nothing */
-      size_t i = 0;
-      for (; i + W <= len; i += W) dl_add(&wz, b + i, vload(z + i), cw ? vload(cw + b + i) : vset(1.0f));
-      if (i < len)
-        dl_add(&wz, b + i, vloadm(z + i, len - i, 0.0f), cw ? vloadm(cw + b + i, len - i, 0.0f) : vset(1.0f));
-    }
-    lse_block(z, len, &s);
+    smx_lse_finish(&s, &f);
+  } else {
+    if (eps > 0.0f) wz_add(&wz, x, n, 0, cw);
+    lse_row(n, x, &f);
   }
-  smx_lse_final f;
-  smx_lse_finish(&s, &f);
   if (f.kind != SMX_ROW_FINITE || (dx && !clo_small(&f))) return xent_softmax_ref(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
   const double wt = cw ? cw[t] : 1.0, W_ = row->weight_sum, g = row->grad_coef;
@@ -524,15 +528,21 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
   const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
   const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
   const V ch = vset(f.c_hi), nch = vset(-f.c_hi), clo = vset(f.c_lo), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
-  for (size_t i = 0; i < n; i += W) {
-    const size_t c = n - i < W ? n - i : W;
-    V xv = c == W ? vload(x + i) : vloadm(x + i, c, 0.0f), dzv = vzero();
+  size_t i = 0;
+  for (; i + W <= n; i += W) {
+    V dzv = vzero(), xv = vload(x + i);
     V zv = capped ? softcap_v(xv, vcap, vinv, &dzv) : xv;
-    V nbv = cw ? vneg(vmul(vb, c == W ? vload(cw + i) : vloadm(cw + i, c, 0.0f))) : nb;
+    V nbv = cw ? vneg(vmul(vb, vload(cw + i))) : nb;
     V g1 = vfma(va, exp_p2(zv, ch, nch, clo), nbv);
-    if (capped) g1 = vmul(g1, dzv); /* else dz = 1: v * 1.0f == v */
-    if (c == W) vstore(dx + i, g1);
-    else vstorem(dx + i, g1, c);
+    vstore(dx + i, capped ? vmul(g1, dzv) : g1); /* without softcap dz = 1: v * 1.0f == v */
+  }
+  if (i < n) {
+    const size_t c = n - i;
+    V dzv = vzero(), xv = vloadm(x + i, c, 0.0f);
+    V zv = capped ? softcap_v(xv, vcap, vinv, &dzv) : xv;
+    V nbv = cw ? vneg(vmul(vb, vloadm(cw + i, c, 0.0f))) : nb;
+    V g1 = vfma(va, exp_p2(zv, ch, nch, clo), nbv);
+    vstorem(dx + i, capped ? vmul(g1, dzv) : g1, c);
   }
   dx[t] = (float)(g * gt) * dzt;
   return loss;
