@@ -24,19 +24,23 @@ static inline float32x4_t smx_v_maxf(float32x4_t a, float32x4_t b) { return vbsl
 /* a != a as an all-ones mask. */
 static inline uint32x4_t smx_v_isnan(float32x4_t a) { return vmvnq_u32(vceqq_f32(a, a)); }
 
-/* smx_exp_core(x, c_hi, c_lo): the same operations in the same order; fma exactly where scalar has fmaf. */
+/* smx_exp_core(x, c_hi, c_lo): the same operations in the same order; fma exactly where scalar has fmaf.
+   The multiplier constants sit in the lanes of one register (FMLA by element is the same fused
+   operation, and fma(C6, r, C5) = fma(r, C6, C5) bit for bit) to leave registers to the 16
+   accumulators of the callers. */
 static inline float32x4_t smx_v_exp_core(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {
+  static const float kmul[4] = {SMX_LOG2E, -SMX_LN2_HI, -SMX_LN2_LO, SMX_EXP_C6};
+  const float32x4_t km = vld1q_f32(kmul);
   const float32x4_t d = vsubq_f32(x, c_hi);
   const float32x4_t bb = vsubq_f32(d, x);
   float32x4_t lo = vaddq_f32(vsubq_f32(x, vsubq_f32(d, bb)), vsubq_f32(vnegq_f32(c_hi), bb));
   lo = vsubq_f32(lo, c_lo);
-  const float32x4_t t = vfmaq_f32(vdupq_n_f32(SMX_MAGIC), d, vdupq_n_f32(SMX_LOG2E));
+  const float32x4_t t = vfmaq_laneq_f32(vdupq_n_f32(SMX_MAGIC), d, km, 0);
   const float32x4_t nf = vsubq_f32(t, vdupq_n_f32(SMX_MAGIC));
-  float32x4_t r = vfmaq_f32(d, nf, vdupq_n_f32(-SMX_LN2_HI));
-  r = vfmaq_f32(r, nf, vdupq_n_f32(-SMX_LN2_LO));
+  float32x4_t r = vfmaq_laneq_f32(d, nf, km, 1);
+  r = vfmaq_laneq_f32(r, nf, km, 2);
   r = vaddq_f32(r, lo);
-  float32x4_t p = vdupq_n_f32(SMX_EXP_C6);
-  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C5), p, r);
+  float32x4_t p = vfmaq_laneq_f32(vdupq_n_f32(SMX_EXP_C5), r, km, 3); /* fma(C6, r, C5) */
   p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C4), p, r);
   p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C3), p, r);
   p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C2), p, r);

@@ -37,8 +37,7 @@ void smx_lse_block_neon(const float *x, size_t len, smx_lse *s) {
   double k = 0.0, r = 0.0;
   if (m != -INFINITY) {
     const float32x4_t vm = vdupq_n_f32(m);
-    uint32x4_t kc[4];
-    for (int j = 0; j < 4; j++) kc[j] = vdupq_n_u32(0);
+    uint32x4_t kc = vdupq_n_u32(0); /* one counter: registers go to the 16 accumulators */
     SMX_UNROLL
     for (int j = 0; j < SMX_NV; j++) acc[j] = vdupq_n_f32(0.0f);
     for (size_t i = 0; i < n64; i += SMX_LANES) {
@@ -46,14 +45,14 @@ void smx_lse_block_neon(const float *x, size_t len, smx_lse *s) {
       for (int j = 0; j < SMX_NV; j++) {
         float32x4_t v = vld1q_f32(x + i + 4 * j);
         uint32x4_t tie = vceqq_f32(v, vm);
-        kc[j & 3] = vsubq_u32(kc[j & 3], tie); /* tie = all ones = -1 */
+        kc = vsubq_u32(kc, tie); /* tie = all ones = -1 */
         float32x4_t e = smx_v_exp_m(v, vm);
         e = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(e), tie)); /* tie ? 0.0f : e */
         acc[j] = vaddq_f32(acc[j], e);
       }
     }
     store_lanes(ls, acc);
-    k = (double)vaddvq_u32(vaddq_u32(vaddq_u32(kc[0], kc[1]), vaddq_u32(kc[2], kc[3])));
+    k = (double)vaddvq_u32(kc);
     for (size_t i = n64; i < len; i++) {
       int tie = x[i] == m;
       k += tie;
