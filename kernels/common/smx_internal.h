@@ -209,14 +209,15 @@ static inline void smx_stable_scale(double S, float *c, float *den_f) {
 /* ---- sparsemax ---- */
 #define SMX_SPARSE_BUF 1024 /* candidates kept on the stack; more are filtered from the row */
 float smx_below_minus_one(float m); /* the largest float <= m - 1 */
-/* Canonical threshold: Michelot's iterations over the candidates v (entries > lo, index order),
-   sums in double in index order. v may be the whole row (then the filter > lo applies);
-   cap > 0 softcaps each entry first (only the fused loss passes it, on the whole row). */
-double smx_sparsemax_tau(const float *v, size_t nv, float lo, float cap, size_t *k);
-/* The output entry: x - tau rounded to float when x > tau and the difference >= FLT_MIN, else +0. */
-static inline float smx_sparse_p(float x, double tau) {
-  double d = (double)x - tau;
-  return (double)x > tau && d >= 0x1p-126 ? (float)d : 0.0f;
+/* Canonical threshold, relative to the row max m (so huge logits keep full precision): Michelot's
+   iterations over the candidates v (entries > lo, index order) on v - m in double, sums in double
+   in index order; returns tau - m. v may be the whole row (then the filter > lo applies); cap > 0
+   softcaps each entry first (only the fused loss passes it, on the whole row). */
+double smx_sparsemax_tau(const float *v, size_t nv, float lo, float m, float cap, size_t *k);
+/* The output entry: d = (x - m) - tau_rel in double, rounded to float when d >= FLT_MIN, else +0. */
+static inline float smx_sparse_p(float x, float m, double tau_rel) {
+  double d = ((double)x - (double)m) - tau_rel;
+  return d >= 0x1p-126 ? (float)d : 0.0f;
 }
 
 /* ---- softcap: z = cap tanh(x / cap) with a = |x / cap|, E = exp(-2a), e = E - 1:
@@ -248,8 +249,9 @@ static inline float smx_softcap(float x, float cap, float inv_cap, float *dz) {
   *dz = a > 43.0f ? 0.0f : (4.0f * E) / (q * q); /* below 2e-37 beyond: flushed */
   return cap * th;
 }
-/* Fenchel-Young term of the sparsemax loss: sum over {v > tau} of (v^2 - tau^2) / 2, in index order. */
-double smx_sparsemax_fy(const float *v, size_t nv, double tau, float cap);
+/* Fenchel-Young term of the sparsemax loss in coordinates relative to m: sum over {v - m > tau_rel}
+   of ((v - m)^2 - tau_rel^2) / 2, in index order. */
+double smx_sparsemax_fy(const float *v, size_t nv, float m, double tau_rel, float cap);
 /* Stablemax probability in the tiny-sum regime (S < SMX_STABLE_TINY), in double. */
 static inline float smx_stable_p_tiny(float x, double S) {
   double p = smx_stable_s64(x) / S;

@@ -14,15 +14,16 @@ static inline float value(const float *v, size_t i, float cap) {
   return cap > 0.0f ? smx_softcap(v[i], cap, 1.0f / cap, &dz) : v[i];
 }
 
-double smx_sparsemax_tau(const float *v, size_t nv, float lo, float cap, size_t *k_out) {
-  double thr = lo, tau = 0.0;
+double smx_sparsemax_tau(const float *v, size_t nv, float lo, float m, float cap, size_t *k_out) {
+  const double md = m;
+  double thr = (double)lo - md, tau = 0.0;
   size_t kprev = (size_t)-1, k = 0;
   for (;;) {
     double sum = 0.0;
     k = 0;
     for (size_t i = 0; i < nv; i++) {
-      float z = value(v, i, cap);
-      if ((double)z > thr) sum += z, k++;
+      double zr = (double)value(v, i, cap) - md;
+      if (zr > thr) sum += zr, k++;
     }
     tau = (sum - 1.0) / (double)k;
     if (k == kprev) break;
@@ -33,11 +34,11 @@ double smx_sparsemax_tau(const float *v, size_t nv, float lo, float cap, size_t 
   return tau;
 }
 
-double smx_sparsemax_fy(const float *v, size_t nv, double tau, float cap) {
+double smx_sparsemax_fy(const float *v, size_t nv, float m, double tau, float cap) {
   double sum = 0.0;
   for (size_t i = 0; i < nv; i++) {
-    double z = value(v, i, cap);
-    if (z > tau) sum += (z * z - tau * tau) * 0.5;
+    double zr = (double)value(v, i, cap) - (double)m;
+    if (zr > tau) sum += (zr * zr - tau * tau) * 0.5;
   }
   return sum;
 }

@@ -95,8 +95,8 @@ static void sparsemax_scalar(size_t n, const float *x, float *y) {
       if (nc < SMX_SPARSE_BUF) buf[nc] = x[i];
       nc++;
     }
-  double tau = nc <= SMX_SPARSE_BUF ? smx_sparsemax_tau(buf, nc, lo, 0.0f, &k) : smx_sparsemax_tau(x, n, lo, 0.0f, &k);
-  for (size_t i = 0; i < n; i++) y[i] = smx_sparse_p(x[i], tau);
+  double tau = nc <= SMX_SPARSE_BUF ? smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k) : smx_sparsemax_tau(x, n, lo, m, 0.0f, &k);
+  for (size_t i = 0; i < n; i++) y[i] = smx_sparse_p(x[i], m, tau);
 }
 
 static void sparsemax_backward_scalar(size_t n, const float *y, const float *dy, float *dx) {

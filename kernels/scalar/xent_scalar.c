@@ -160,7 +160,7 @@ static double xent_sparsemax_scalar(size_t n, const float *x, const smx_xent_row
   if (kind == SMX_ROW_NAN) return nan_row(n, dx);
   const double wt = weight(row, t), G = row->grad_coef * wt, q_off = eps / (double)n;
   const double q_t = 1.0 - eps + q_off, qq = q_t * q_t + (double)(n - 1) * q_off * q_off;
-  double loss, pt, tau = 0.0;
+  double loss, pt, tau = 0.0; /* tau relative to m */
   float pinf = 0.0f;
   if (kind == SMX_ROW_FINITE) {
     float lo = smx_below_minus_one(m);
@@ -173,14 +173,16 @@ static double xent_sparsemax_scalar(size_t n, const float *x, const smx_xent_row
       }
     }
     if (nc <= SMX_SPARSE_BUF) {
-      tau = smx_sparsemax_tau(buf, nc, lo, 0.0f, &k);
-      loss = smx_sparsemax_fy(buf, nc, tau, 0.0f);
+      tau = smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k);
+      loss = smx_sparsemax_fy(buf, nc, m, tau, 0.0f);
     } else { /* many candidates: the same sums over the whole (capped) row */
-      tau = smx_sparsemax_tau(x, n, lo, row->softcap, &k);
-      loss = smx_sparsemax_fy(x, n, tau, row->softcap);
+      tau = smx_sparsemax_tau(x, n, lo, m, row->softcap, &k);
+      loss = smx_sparsemax_fy(x, n, m, tau, row->softcap);
     }
-    pt = (double)zt > tau ? (double)zt - tau : 0.0;
-    double zq = (1.0 - eps) * (double)zt + (eps > 0.0f ? q_off * smx_tree_sum16d(lz) : 0.0);
+    /* relative to m (sum p = sum q = 1): <z, q> - m = (1-e)(z_t - m) + (e/n) (sum_j z_j - n m) */
+    const double ztr = (double)zt - (double)m;
+    pt = ztr > tau ? ztr - tau : 0.0;
+    double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
     loss = wt * (loss - zq + 0.5 * qq);
   } else {
     double k = 0.0;
@@ -193,7 +195,7 @@ static double xent_sparsemax_scalar(size_t n, const float *x, const smx_xent_row
   const float Gf = (float)G, qf = (float)q_off;
   for (size_t j = 0; j < n; j++) {
     float z = logit(row, inv_cap, x[j], &dz);
-    float p = kind == SMX_ROW_FINITE ? smx_sparse_p(z, tau) : (x[j] == INFINITY ? pinf : 0.0f);
+    float p = kind == SMX_ROW_FINITE ? smx_sparse_p(z, m, tau) : (x[j] == INFINITY ? pinf : 0.0f);
     dx[j] = ((p - qf) * Gf) * dz;
   }
   dx[t] = (float)(G * (pt - q_t)) * dzt;
