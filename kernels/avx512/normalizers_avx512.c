@@ -153,7 +153,9 @@ static inline vd dstable_s64(vd x) {
   return dsel(dge(x, dset(0.0)), dadd(x, dset(1.0)), ddiv(dset(1.0), dsub(dset(1.0), x)));
 }
 
-/* smx_log64 (kernels/common/dmath.c) */
+/* smx_log64 (kernels/common/dmath.c); LOG_C[i] = 2 / (2 i + 1) as the reference's loop computes it */
+static const double LOG_C[12] = {2.0 / 1, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9, 2.0 / 11,
+                                 2.0 / 13, 2.0 / 15, 2.0 / 17, 2.0 / 19, 2.0 / 21, 2.0 / 23};
 static inline vd dlog64(vd x) {
   vd k = dsub(dexpfield(x), dset(1023.0)), m = dmant1(x);
   vdm big = dgt(m, dset(0x1.6a09e667f3bcdp0));
@@ -161,7 +163,7 @@ static inline vd dlog64(vd x) {
   k = dsel(big, dadd(k, dset(1.0)), k);
   vd f = ddiv(dsub(m, dset(1.0)), dadd(m, dset(1.0))), s = dmul(f, f);
   vd p = dset(2.0 / 25.0);
-  for (int i = 11; i >= 0; i--) p = dadd(dmul(p, s), dset(2.0 / (2 * i + 1)));
+  for (int i = 11; i >= 0; i--) p = dadd(dmul(p, s), dset(LOG_C[i]));
   vd r = dadd(dmul(k, dset(0x1.62e42fee00000p-1)), dadd(dmul(f, p), dmul(k, dset(0x1.a39ef35793c76p-33))));
   r = dsel(deq(x, dset(HUGE_VAL)), x, r);
   r = dsel(deq(x, dset(0.0)), dset(-HUGE_VAL), r);
@@ -484,12 +486,43 @@ static size_t sparse_candidates(size_t n, const float *x, float lo, float *buf) 
   return nc;
 }
 
-/* y = smx_sparse_p(x, tau) for one step */
-static inline vf vsparse_p(vf v, vd vtau) {
-  vd xl = dlo(v), xh = dhi(v);
-  vd dl = dsub(xl, vtau), dh = dsub(xh, vtau);
-  vdm okl = dmand(dgt(xl, vtau), dge(dl, dset(0x1p-126))), okh = dmand(dgt(xh, vtau), dge(dh, dset(0x1p-126)));
+/* y = smx_sparse_p(x, m, tau_rel) for one step: d = (x - m) - tau_rel in double */
+static inline vf vsparse_p(vf v, vd vm_, vd vtau) {
+  vd dl = dsub(dsub(dlo(v), vm_), vtau), dh = dsub(dsub(dhi(v), vm_), vtau);
+  vdm okl = dge(dl, dset(0x1p-126)), okh = dge(dh, dset(0x1p-126));
   return dpack(dsel(okl, dl, dset(0.0)), dsel(okh, dh, dset(0.0))); /* (float)+0.0 = +0 */
+}
+
+/* A float tf with smx_sparse_p(x, m, tau) = +0 for every x <= tf (d is monotone in x), or -inf. */
+static float sparse_zero_below(float m, double tau) {
+  double c = (double)m + tau;
+  float tf = (float)c;
+  for (int i = 0; i < 8; i++, tf = nextafterf(tf, -INFINITY))
+    if (!(((double)tf - (double)m) - tau >= 0x1p-126)) return tf;
+  return -INFINITY;
+}
+
+/* y = smx_sparse_p(x, m, tau) over a row, skipping steps that are all below tf */
+static void sparse_write(size_t n, const float *x, float m, double tau, float *y) {
+  const vf vtf = vset(sparse_zero_below(m, tau));
+  const vd vmd = dset((double)m), vtau = dset(tau);
+  size_t i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vf v0 = vld(x + i), v1 = vld(x + i + VW);
+    vm h0 = vgt(v0, vtf), h1 = vgt(v1, vtf);
+    if (!many(mor(h0, h1))) {
+      vst(y + i, vset(0.0f));
+      vst(y + i + VW, vset(0.0f));
+      continue;
+    }
+    vst(y + i, many(h0) ? vsparse_p(v0, vmd, vtau) : vset(0.0f));
+    vst(y + i + VW, many(h1) ? vsparse_p(v1, vmd, vtau) : vset(0.0f));
+  }
+  for (; i + VW <= n; i += VW) {
+    vf v = vld(x + i);
+    vst(y + i, many(vgt(v, vtf)) ? vsparse_p(v, vmd, vtau) : vset(0.0f));
+  }
+  if (i < n) vst_tail(y + i, vsparse_p(vld_tail(x + i, n - i, -INFINITY), vmd, vtau), n - i);
 }
 
 static void sparsemax_k(size_t n, const float *x, float *y) {
@@ -502,18 +535,9 @@ static void sparsemax_k(size_t n, const float *x, float *y) {
   }
   float lo = smx_below_minus_one(m), buf[SMX_SPARSE_BUF + VW];
   size_t nc = sparse_candidates(n, x, lo, buf), k;
-  double tau = nc <= SMX_SPARSE_BUF ? smx_sparsemax_tau(buf, nc, lo, 0.0f, &k) : smx_sparsemax_tau(x, n, lo, 0.0f, &k);
-  /* x <= tf <= tau gives +0 without the double path */
-  float tf = (float)tau;
-  if ((double)tf > tau) tf = nextafterf(tf, -INFINITY);
-  const vf vtf = vset(tf);
-  const vd vtau = dset(tau);
-  size_t i = 0;
-  for (; i + VW <= n; i += VW) {
-    vf v = vld(x + i);
-    vst(y + i, many(vgt(v, vtf)) ? vsparse_p(v, vtau) : vset(0.0f));
-  }
-  if (i < n) vst_tail(y + i, vsparse_p(vld_tail(x + i, n - i, 0.0f), vtau), n - i);
+  double tau = nc <= SMX_SPARSE_BUF ? smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k)
+                                    : smx_sparsemax_tau(x, n, lo, m, 0.0f, &k);
+  sparse_write(n, x, m, tau, y);
 }
 
 static void sparsemax_backward_k(size_t n, const float *y, const float *dy, float *dx) {
@@ -582,7 +606,7 @@ static double xent_sparsemax_k(size_t n, const float *x, const smx_xent_row *row
   if (kind == SMX_ROW_NAN) return nan_row(n, dx);
   const double wt = weight_of(row, t), G = row->grad_coef * wt, q_off = eps / (double)n;
   const double q_t = 1.0 - eps + q_off, qq = q_t * q_t + (double)(n - 1) * q_off * q_off;
-  double loss, pt, tau = 0.0;
+  double loss, pt, tau = 0.0; /* tau relative to m */
   float pinf = 0.0f;
   if (kind == SMX_ROW_FINITE) {
     float lo = smx_below_minus_one(m);
@@ -599,14 +623,15 @@ static double xent_sparsemax_k(size_t n, const float *x, const smx_xent_row *row
       }
     }
     if (nc <= SMX_SPARSE_BUF) {
-      tau = smx_sparsemax_tau(buf, nc, lo, 0.0f, &k);
-      loss = smx_sparsemax_fy(buf, nc, tau, 0.0f);
+      tau = smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k);
+      loss = smx_sparsemax_fy(buf, nc, m, tau, 0.0f);
     } else {
-      tau = smx_sparsemax_tau(x, n, lo, row->softcap, &k);
-      loss = smx_sparsemax_fy(x, n, tau, row->softcap);
+      tau = smx_sparsemax_tau(x, n, lo, m, row->softcap, &k);
+      loss = smx_sparsemax_fy(x, n, m, tau, row->softcap);
     }
-    pt = (double)zt > tau ? (double)zt - tau : 0.0;
-    double zq = (1.0 - eps) * (double)zt + (eps > 0.0f ? q_off * smx_tree_sum16d(lz) : 0.0);
+    const double ztr = (double)zt - (double)m;
+    pt = ztr > tau ? ztr - tau : 0.0;
+    double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
     loss = wt * (loss - zq + 0.5 * qq);
   } else {
     double k = 0.0;
@@ -624,12 +649,12 @@ static double xent_sparsemax_k(size_t n, const float *x, const smx_xent_row *row
       dx[j] = ((p - qf) * Gf) * dz;
     }
   } else {
-    const vd vtau = dset(tau);
+    const vd vtau = dset(tau), vmd = dset((double)m);
     const vf vq = vset(qf), vG = vset(Gf);
     for (size_t j = 0; j < n; j += VW) {
       size_t c = n - j;
       vf vdz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &vdz);
-      vf r = vmul(vmul(vsub(vsparse_p(z, vtau), vq), vG), vdz);
+      vf r = vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz);
       if (c >= VW) vst(dx + j, r);
       else vst_tail(dx + j, r, c);
     }

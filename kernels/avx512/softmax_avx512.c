@@ -9,8 +9,11 @@
 #define W 16   /* floats per vector */
 #define NACC 4 /* 64 lanes / W */
 #define ISA_NAME avx512
+#ifndef P1_JOUTER
+#define P1_JOUTER 0
+#endif
 #ifndef P1_INTCUT
-#define P1_INTCUT 1
+#define P1_INTCUT 0
 #endif
 typedef __m512 V;
 typedef __mmask16 M; /* a lane predicate */

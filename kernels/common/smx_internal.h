@@ -38,6 +38,13 @@
 #define SMX_EXP_C5 0x1.126888p-7f
 #define SMX_EXP_C6 0x1.6ae63cp-10f
 
+/* The row pass sums exp(x - m_b) * 2^64: the same operations with the magic constant raised by 64
+   (so 2^(n+64) is added to the exponent bits), cut where exp(d) 2^64 = 1.0005 FLT_MIN. Terms down
+   to e^-131.7 stay normal, so a log-sum-exp near 0 (1 + R with R ~ 1e-38) keeps its accuracy. */
+#define SMX_SUM_MAGIC 0x1.80008p23f      /* SMX_MAGIC + 64 */
+#define SMX_SUM_CUT (-0x1.076514p+7f)    /* -131.697 = SMX_EXP_CUT - 64 ln 2 */
+#define SMX_SUM_UNSCALE 0x1p-64
+
 #define SMX_QNAN_BITS 0x7fc00000u
 
 static inline uint32_t smx_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
@@ -64,6 +71,28 @@ static inline float smx_exp_core(float x, float c_hi, float c_lo) {
   p = fmaf(p, r, 1.0f);
   uint32_t e = smx_f2u(p) + (smx_f2u(t) << 23);
   return d >= SMX_EXP_CUT ? smx_u2f(e) : 0.0f;
+}
+
+/* exp(x - m) 2^64 for the row pass (m the block max, x <= m): smx_exp_core(x, m, 0) with the
+   exponent raised by 64 and the cut lowered to match; x - 0 == x, so c_lo drops out exactly. */
+static inline float smx_exp_sum(float x, float m) {
+  float d = x - m;
+  float bb = d - x;
+  float lo = (x - (d - bb)) + (-m - bb);
+  float t = fmaf(d, SMX_LOG2E, SMX_SUM_MAGIC);
+  float nf = t - SMX_SUM_MAGIC;
+  float r = fmaf(nf, -SMX_LN2_HI, d);
+  r = fmaf(nf, -SMX_LN2_LO, r);
+  r = r + lo;
+  float p = SMX_EXP_C6;
+  p = fmaf(p, r, SMX_EXP_C5);
+  p = fmaf(p, r, SMX_EXP_C4);
+  p = fmaf(p, r, SMX_EXP_C3);
+  p = fmaf(p, r, SMX_EXP_C2);
+  p = fmaf(p, r, 1.0f);
+  p = fmaf(p, r, 1.0f);
+  uint32_t e = smx_f2u(p) + (smx_f2u(t) << 23);
+  return d >= SMX_SUM_CUT ? smx_u2f(e) : 0.0f;
 }
 
 /* ---- double helpers used once per block or per row by every ISA (kernels/common/dmath.c);

@@ -3,8 +3,10 @@
 
 void smx_kernels_neon_softmax(smx_kernels *k);
 void smx_kernels_neon_normalizers(smx_kernels *k);
+void smx_kernels_neon_xent(smx_kernels *k);
 
 void smx_kernels_neon(smx_kernels *k) {
   smx_kernels_neon_softmax(k);
   smx_kernels_neon_normalizers(k);
+  smx_kernels_neon_xent(k); /* keeps the scalar xent entries for the rows it hands back */
 }

@@ -1,7 +1,7 @@
 /* Scalar reference: softmax, log-softmax, logsumexp (blocked online normalizer, 64 lanes). */
 #include "smx_internal.h"
 
-/* One block: lane maxima -> m_b; then lanes of exp(x - m_b) over entries below m_b, ties counted. */
+/* One block: lane maxima -> m_b; then lanes of exp(x - m_b) 2^64 over entries below m_b, ties counted. */
 void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s) {
   float lm[SMX_LANES], ls[SMX_LANES];
   int nan = 0;
@@ -16,9 +16,9 @@ void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s) {
     for (size_t i = 0; i < len; i++) {
       int tie = x[i] == m;
       k += tie;
-      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_core(x[i], m, 0.0f);
+      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_sum(x[i], m);
     }
-    r = smx_tree_sum64(ls);
+    r = smx_tree_sum64(ls) * SMX_SUM_UNSCALE;
   }
   smx_lse_add_block(s, m, k, r, nan);
 }

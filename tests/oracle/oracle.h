@@ -37,8 +37,9 @@ extern "C" {
    Flush rule: if y == +0 and |ref| < 1.001 * FLT_MIN, the error is 0 (results below FLT_MIN may
    be flushed to +0; the library flushes exp arguments below -87.336).
    Special values: y and ref both NaN, or both the same infinity -> 0; one special and the other
-   not, or different infinities -> INFINITY. A finite ref beyond FLT_MAX against y = inf of the
-   same sign is also a mismatch (INFINITY). */
+   not, or different infinities -> INFINITY. A finite ref that rounds to float infinity
+   (|ref| >= 2^128 - 2^103) against y = inf of the same sign is exact (0): that is the correctly
+   rounded result. */
 double oracle_ulp(float y, double ref);
 /* The same with the ulp taken of max(|ref|, scale, FLT_MIN) (for bounds like "4 ulp of
    max(|ref|, |max x|)" or "8 ulp of the sum of the magnitudes"). Same flush and special rules. */
