@@ -13,7 +13,7 @@
 #define P1_JOUTER 0
 #endif
 #ifndef P1_INTCUT
-#define P1_INTCUT 0
+#define P1_INTCUT 1
 #endif
 typedef __m512 V;
 typedef __mmask16 M; /* a lane predicate */
