@@ -9,9 +9,6 @@
 #define W 8    /* floats per vector */
 #define NACC 8 /* 64 lanes / W */
 #define ISA_NAME avx2
-#ifndef P1_JOUTER
-#define P1_JOUTER 0
-#endif
 #ifndef P1_INTCUT
 #define P1_INTCUT 0
 #endif

@@ -9,9 +9,6 @@
 #define W 16   /* floats per vector */
 #define NACC 4 /* 64 lanes / W */
 #define ISA_NAME avx512
-#ifndef P1_JOUTER
-#define P1_JOUTER 0
-#endif
 #ifndef P1_INTCUT
 #define P1_INTCUT 1
 #endif
