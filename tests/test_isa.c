@@ -1,0 +1,271 @@
+/* Every ISA this CPU supports against the scalar reference, by memcmp: every kernel, every size
+   class and tail, every input regime, leading dimensions > n, misaligned pointers, in place, and
+   canaries around every row. Only scalar supported: the loop runs and says so. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+/* Regimes beyond tu_fill's: ties (few distinct values), huge (|x| ~ 1e30), tiny stablemax sums
+   (all x < -2^62), one finite entry among -inf. */
+enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_COUNT };
+static const char *regime_name(int g) {
+  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite"};
+  return g < TU_NREGIMES ? tu_regime_name(g) : extra[g - TU_NREGIMES];
+}
+static void fill(tu_rng *r, int g, size_t n, float *x) {
+  if (g < TU_NREGIMES) {
+    tu_fill(r, g, n, x);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    switch (g) {
+    case R_TIES: x[i] = (float)(tu_below(r, 3)) * 0.5f; break;
+    case R_HUGE: x[i] = (float)(tu_uniform(r, -1.0, 1.0) * 1e30); break;
+    case R_VERYNEG: x[i] = (float)(-tu_uniform(r, 1.0, 100.0) * 0x1p62); break;
+    default: x[i] = -INFINITY; break;
+    }
+  }
+  if (g == R_ONEFINITE) x[tu_below(r, n)] = (float)tu_normal(r);
+}
+
+typedef enum { F_SOFTMAX, F_LOG_SOFTMAX, F_LSE, F_SPARSEMAX, F_STABLEMAX, F_LOG_STABLEMAX,
+               F_SOFTMAX_BWD, F_LOG_SOFTMAX_BWD, F_SPARSEMAX_BWD, F_STABLEMAX_BWD,
+               F_XENT_SOFTMAX, F_XENT_STABLEMAX, F_XENT_SPARSEMAX, F_COUNT } kernel;
+static const char *const kernel_names[F_COUNT] = {
+    "softmax", "log_softmax", "logsumexp", "sparsemax", "stablemax", "log_stablemax", "softmax_backward",
+    "log_softmax_backward", "sparsemax_backward", "stablemax_backward", "xent_softmax", "xent_stablemax",
+    "xent_sparsemax"};
+
+/* One case: rows x n inputs (contiguous copies in x, dy), the same targets/options, run on the
+   active ISA into canary-guarded outputs with the given layout. out gets rows*n (+ rows losses)
+   floats, contiguous, for the comparison. Returns 0 if a canary was hit or the status failed. */
+typedef struct {
+  size_t rows, n, pad;
+  int misalign, inplace, option_set;
+} layout;
+
+static int run(kernel k, const layout *L, const float *x, const float *dy, const int64_t *targets, const float *w,
+               float *out) {
+  const size_t rows = L->rows, n = L->n, ld = n + L->pad;
+  tu_mat X, D, Y, LS;
+  int ok = 1;
+  long where;
+  tu_mat_alloc(&X, rows, n, ld, L->misalign);
+  tu_mat_alloc(&D, rows, n, ld + 3, !L->misalign);
+  for (size_t r = 0; r < rows; r++) {
+    memcpy(tu_row(&X, r), x + r * n, n * 4);
+    memcpy(tu_row(&D, r), dy + r * n, n * 4);
+  }
+  int inplace = L->inplace && k != F_LSE;
+  if (!inplace) tu_mat_alloc(&Y, rows, n, ld + 1, !L->misalign);
+  tu_mat_alloc(&LS, 1, rows, rows, L->misalign);
+  tu_mat *y = inplace ? (k >= F_SOFTMAX_BWD && k <= F_STABLEMAX_BWD ? &D : &X) : &Y;
+  smx_status s = SMX_OK;
+  switch (k) {
+  case F_SOFTMAX: s = smx_softmax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
+  case F_LOG_SOFTMAX: s = smx_log_softmax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
+  case F_LSE: s = smx_logsumexp_f32(rows, n, X.m, X.ld, LS.m); break;
+  case F_SPARSEMAX: s = smx_sparsemax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
+  case F_STABLEMAX: s = smx_stablemax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
+  case F_LOG_STABLEMAX: s = smx_log_stablemax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
+  /* backward: X holds the forward output y (or x for stablemax, see below), D the upstream dy */
+  case F_SOFTMAX_BWD: s = smx_softmax_backward_f32(rows, n, X.m, X.ld, D.m, D.ld, y->m, y->ld); break;
+  case F_LOG_SOFTMAX_BWD: s = smx_log_softmax_backward_f32(rows, n, X.m, X.ld, D.m, D.ld, y->m, y->ld); break;
+  case F_SPARSEMAX_BWD: s = smx_sparsemax_backward_f32(rows, n, X.m, X.ld, D.m, D.ld, y->m, y->ld); break;
+  case F_STABLEMAX_BWD: {
+    /* x = the logits (X), y = their stablemax, computed here with the active ISA (the forward
+       is compared on its own), dy = D */
+    tu_mat S;
+    tu_mat_alloc(&S, rows, n, ld, 0);
+    s = smx_stablemax_f32(rows, n, X.m, X.ld, S.m, S.ld);
+    if (s == SMX_OK) s = smx_stablemax_backward_f32(rows, n, X.m, X.ld, S.m, S.ld, D.m, D.ld, y->m, y->ld);
+    tu_mat_free(&S);
+    break;
+  }
+  default: {
+    smx_xent_options o;
+    smx_xent_options_default(&o);
+    o.normalizer = (smx_normalizer)(k - F_XENT_SOFTMAX);
+    o.reduction = SMX_REDUCE_NONE;
+    float gs = 1.0f;
+    switch (L->option_set) {
+    case 1: o.label_smoothing = 0.1f; break;
+    case 2: o.class_weight = w; gs = 0.5f; break;
+    case 3: o.softcap = 20.0f; break;
+    case 4: o.softcap = 2.5f; o.label_smoothing = 0.3f; o.class_weight = w; break;
+    case 5: if (o.normalizer == SMX_NORM_SOFTMAX) o.z_loss = 1e-3f; o.label_smoothing = 1.0f; break;
+    }
+    float *g = L->option_set == 6 ? NULL : y->m; /* 6: loss only */
+    s = smx_cross_entropy_f32(rows, n, X.m, X.ld, targets, &o, LS.m, g, y->ld, gs);
+    if (L->option_set == 6)
+      for (size_t r = 0; r < rows; r++) memset(tu_row(y, r), 0, n * 4);
+    break;
+  }
+  }
+  if (s != SMX_OK) {
+    cr_log_error("%s: status %d", kernel_names[k], (int)s);
+    ok = 0;
+  }
+  if (!tu_mat_canaries_ok(&X, &where) || !tu_mat_canaries_ok(&D, &where) || !tu_mat_canaries_ok(&LS, &where) ||
+      (!inplace && !tu_mat_canaries_ok(&Y, &where))) {
+    cr_log_error("%s n=%zu ld=%zu misalign=%d inplace=%d: canary at %ld overwritten", kernel_names[k], n, ld,
+                 L->misalign, inplace, where);
+    ok = 0;
+  }
+  int has_rows = k != F_LSE, has_loss = k == F_LSE || k >= F_XENT_SOFTMAX;
+  for (size_t r = 0; r < rows; r++) {
+    if (has_rows) memcpy(out + r * n, tu_row(y, r), n * 4);
+    else memset(out + r * n, 0, n * 4);
+  }
+  if (has_loss) memcpy(out + rows * n, LS.m, rows * 4);
+  else memset(out + rows * n, 0, rows * 4);
+  tu_mat_free(&X), tu_mat_free(&D), tu_mat_free(&LS);
+  if (!inplace) tu_mat_free(&Y);
+  return ok;
+}
+
+typedef struct {
+  size_t cases, fails, printed;
+} isa_stat;
+
+/* Inputs of kernel k for regime g: logits, or for backward kernels the scalar forward output. */
+static void make_inputs(kernel k, int g, tu_rng *rng, size_t rows, size_t n, float *x, float *dy, int64_t *t,
+                        float *w) {
+  for (size_t r = 0; r < rows; r++) {
+    fill(rng, r == 1 && rows > 2 ? TU_NARROW : g, n, x + r * n);
+    for (size_t i = 0; i < n; i++) dy[r * n + i] = (float)tu_normal(rng);
+    t[r] = (int64_t)tu_below(rng, n);
+  }
+  if (rows > 2) t[2] = -100; /* an ignored row */
+  if (g == TU_NAN && n > 1) dy[tu_below(rng, n)] = NAN; /* a NaN upstream gradient too */
+  for (size_t j = 0; j < n; j++) w[j] = (float)tu_uniform(rng, 0.25, 2.0);
+  smx_isa isa = smx_active_isa();
+  smx_set_isa(SMX_ISA_SCALAR);
+  float *tmp = malloc(rows * n * 4);
+  switch (k) {
+  case F_SOFTMAX_BWD: smx_softmax_f32(rows, n, x, n, tmp, n); memcpy(x, tmp, rows * n * 4); break;
+  case F_LOG_SOFTMAX_BWD: smx_log_softmax_f32(rows, n, x, n, tmp, n); memcpy(x, tmp, rows * n * 4); break;
+  case F_SPARSEMAX_BWD: smx_sparsemax_f32(rows, n, x, n, tmp, n); memcpy(x, tmp, rows * n * 4); break;
+  default: break;
+  }
+  free(tmp);
+  smx_set_isa(isa);
+}
+
+static void compare_case(isa_stat *st, smx_isa isa, kernel k, int g, const layout *L) {
+  const size_t rows = L->rows, n = L->n, len = rows * n + rows;
+  uint64_t seed = tu_case_seed(kernel_names[k], n * 131 + L->pad * 7 + (size_t)L->option_set, g);
+  tu_rng rng;
+  tu_rng_seed(&rng, seed);
+  float *x = malloc(rows * n * 4), *dy = malloc(rows * n * 4), *w = malloc(n * 4);
+  float *ref = malloc(len * 4), *got = malloc(len * 4);
+  int64_t t[4];
+  make_inputs(k, g, &rng, rows, n, x, dy, t, w);
+  smx_set_isa(SMX_ISA_SCALAR);
+  int ok = run(k, L, x, dy, t, w, ref);
+  smx_set_isa(isa);
+  ok &= run(k, L, x, dy, t, w, got);
+  size_t first = 0;
+  if (!tu_bits_equal(got, ref, len, &first)) {
+    ok = 0;
+    if (st->printed++ < 12)
+      cr_log_error("%s on %s differs from scalar: n=%zu rows=%zu regime=%s pad=%zu misalign=%d inplace=%d options=%d "
+                   "at %s[%zu]: %a (0x%08x) vs scalar %a (0x%08x); seed 0x%llx",
+                   kernel_names[k], smx_isa_name(isa), n, rows, regime_name(g), L->pad, L->misalign, L->inplace,
+                   L->option_set, first >= rows * n ? "loss" : "y", first >= rows * n ? first - rows * n : first,
+                   (double)got[first], tu_bits(got[first]), (double)ref[first], tu_bits(ref[first]),
+                   (unsigned long long)seed);
+  }
+  st->cases++;
+  st->fails += !ok;
+  free(x), free(dy), free(w), free(ref), free(got);
+}
+
+static int n_isas(smx_isa *list) {
+  int c = 0;
+  for (int i = 1; i < 4; i++)
+    if (smx_isa_supported((smx_isa)i)) list[c++] = (smx_isa)i;
+  return c;
+}
+
+static int option_sets(kernel k) { return k >= F_XENT_SOFTMAX ? 7 : 1; }
+
+static void sweep(kernel k) {
+  smx_isa isas[3];
+  int ni = n_isas(isas);
+  const smx_isa saved = smx_active_isa();
+  if (ni == 0) {
+    fprintf(stderr, "[simdmax] %-22s only the scalar ISA is supported here: nothing to compare\n", kernel_names[k]);
+    return;
+  }
+  const int q = tu_quick();
+  for (int ii = 0; ii < ni; ii++) {
+    isa_stat st = {0, 0, 0};
+    /* every size 1..(q ? 70 : 140) and the layout sizes, all regimes, one row, rotating layouts */
+    size_t nmax = q ? 70 : 140;
+    for (size_t n = 1; n <= nmax + tu_layout_nsizes; n++) {
+      size_t nn = n <= nmax ? n : tu_layout_sizes[n - nmax - 1];
+      for (int g = 0; g < R_COUNT; g++) {
+        layout L = {1 + (nn + (size_t)g) % 3, nn, (size_t)((nn + (size_t)g) % 4 == 0 ? 0 : (nn * 7 + (size_t)g) % 17),
+                    (int)((nn + (size_t)g) & 1), (int)(((nn >> 1) + (size_t)g) & 1), (int)((nn + (size_t)g) % (size_t)option_sets(k))};
+        compare_case(&st, isas[ii], k, g, &L);
+      }
+    }
+    /* every option set on a few sizes */
+    for (int o = 1; o < option_sets(k); o++)
+      for (size_t nn = 1; nn <= 70; nn += 23)
+        for (int g = 0; g < R_COUNT; g++) {
+          layout L = {3, nn * 17 + 3, 5, o & 1, (o >> 1) & 1, o};
+          compare_case(&st, isas[ii], k, g, &L);
+        }
+    /* large sizes: powers of two +-1, 32000, 128256, 2^20 + 3 */
+    static const size_t big[] = {8191, 8192, 8193, 32000, 65537, 128256, ((size_t)1 << 20) + 3};
+    for (size_t b = 0; b < sizeof big / sizeof big[0]; b++) {
+      if (q && big[b] > 70000) continue;
+      for (int g = 0; g < R_COUNT; g++) {
+        if (big[b] > 200000 && g != TU_NARROW && g != TU_WIDE && g != TU_NEGINF) continue;
+        layout L = {1, big[b], b & 1 ? 3 : 0, (int)(b & 1), (int)((b >> 1) & 1), (int)(b % (size_t)option_sets(k))};
+        compare_case(&st, isas[ii], k, g, &L);
+      }
+    }
+    fprintf(stderr, "[simdmax] %-22s %-7s vs scalar: %zu cases, %zu differ%s\n", kernel_names[k], smx_isa_name(isas[ii]),
+            st.cases, st.fails, st.fails ? "  FAILED" : "");
+    cr_expect(st.fails == 0, "%s on %s: %zu of %zu cases differ from scalar (or hit a canary)", kernel_names[k],
+              smx_isa_name(isas[ii]), st.fails, st.cases);
+  }
+  smx_set_isa(saved);
+}
+
+Test(isa, softmax) { sweep(F_SOFTMAX); }
+Test(isa, log_softmax) { sweep(F_LOG_SOFTMAX); }
+Test(isa, logsumexp) { sweep(F_LSE); }
+Test(isa, sparsemax) { sweep(F_SPARSEMAX); }
+Test(isa, stablemax) { sweep(F_STABLEMAX); }
+Test(isa, log_stablemax) { sweep(F_LOG_STABLEMAX); }
+Test(isa, softmax_backward) { sweep(F_SOFTMAX_BWD); }
+Test(isa, log_softmax_backward) { sweep(F_LOG_SOFTMAX_BWD); }
+Test(isa, sparsemax_backward) { sweep(F_SPARSEMAX_BWD); }
+Test(isa, stablemax_backward) { sweep(F_STABLEMAX_BWD); }
+Test(isa, xent_softmax) { sweep(F_XENT_SOFTMAX); }
+Test(isa, xent_stablemax) { sweep(F_XENT_STABLEMAX); }
+Test(isa, xent_sparsemax) { sweep(F_XENT_SPARSEMAX); }
+
+/* The active ISA is the best supported one unless SMX_ISA forces another; smx_set_isa refuses
+   what this CPU lacks. */
+Test(isa, selection) {
+  for (int i = 0; i < 4; i++) {
+    smx_status s = smx_set_isa((smx_isa)i);
+    cr_expect_eq(s == SMX_OK, smx_isa_supported((smx_isa)i) != 0, "smx_set_isa(%s) = %d", smx_isa_name((smx_isa)i), (int)s);
+    if (s == SMX_OK) cr_expect_eq(smx_active_isa(), (smx_isa)i);
+  }
+  cr_expect_eq(smx_set_isa((smx_isa)7), SMX_ERR_ISA);
+  cr_expect_str_eq(smx_isa_name((smx_isa)7), "unknown");
+  cr_expect(smx_isa_supported(SMX_ISA_SCALAR));
+  fprintf(stderr, "[simdmax] supported ISAs:%s%s%s%s\n", smx_isa_supported(SMX_ISA_SCALAR) ? " scalar" : "",
+          smx_isa_supported(SMX_ISA_AVX2) ? " avx2" : "", smx_isa_supported(SMX_ISA_AVX512) ? " avx512" : "",
+          smx_isa_supported(SMX_ISA_NEON) ? " neon" : "");
+}
