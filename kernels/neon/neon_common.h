@@ -50,8 +50,27 @@ static inline float32x4_t smx_v_exp_core(float32x4_t x, float32x4_t c_hi, float3
   return vreinterpretq_f32_u32(vandq_u32(e, vcgeq_f32(d, vdupq_n_f32(SMX_EXP_CUT))));
 }
 
-/* smx_exp_core(x, c_hi, 0.0f) for c_lo = +0 (the block pass): lo - 0.0f is kept (it maps -0 to -0). */
-static inline float32x4_t smx_v_exp_m(float32x4_t x, float32x4_t m) { return smx_v_exp_core(x, m, vdupq_n_f32(0.0f)); }
+/* smx_exp_sum(x, m) = exp(x - m) 2^64 for the row pass: smx_exp_core without c_lo, magic + 64, lower cut. */
+static inline float32x4_t smx_v_exp_sum(float32x4_t x, float32x4_t m) {
+  static const float kmul[4] = {SMX_LOG2E, -SMX_LN2_HI, -SMX_LN2_LO, SMX_EXP_C6};
+  const float32x4_t km = vld1q_f32(kmul);
+  const float32x4_t d = vsubq_f32(x, m);
+  const float32x4_t bb = vsubq_f32(d, x);
+  const float32x4_t lo = vaddq_f32(vsubq_f32(x, vsubq_f32(d, bb)), vsubq_f32(vnegq_f32(m), bb));
+  const float32x4_t t = vfmaq_laneq_f32(vdupq_n_f32(SMX_SUM_MAGIC), d, km, 0);
+  const float32x4_t nf = vsubq_f32(t, vdupq_n_f32(SMX_SUM_MAGIC));
+  float32x4_t r = vfmaq_laneq_f32(d, nf, km, 1);
+  r = vfmaq_laneq_f32(r, nf, km, 2);
+  r = vaddq_f32(r, lo);
+  float32x4_t p = vfmaq_laneq_f32(vdupq_n_f32(SMX_EXP_C5), r, km, 3); /* fma(C6, r, C5) */
+  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C4), p, r);
+  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C3), p, r);
+  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C2), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  const uint32x4_t e = vaddq_u32(vreinterpretq_u32_f32(p), vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
+  return vreinterpretq_f32_u32(vandq_u32(e, vcgeq_f32(d, vdupq_n_f32(SMX_SUM_CUT))));
+}
 
 /* smx_exp_core_wide. */
 static inline float32x4_t smx_v_exp_core_wide(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {

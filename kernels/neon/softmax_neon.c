@@ -46,7 +46,7 @@ void smx_lse_block_neon(const float *x, size_t len, smx_lse *s) {
         float32x4_t v = vld1q_f32(x + i + 4 * j);
         uint32x4_t tie = vceqq_f32(v, vm);
         kc = vsubq_u32(kc, tie); /* tie = all ones = -1 */
-        float32x4_t e = smx_v_exp_m(v, vm);
+        float32x4_t e = smx_v_exp_sum(v, vm);
         e = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(e), tie)); /* tie ? 0.0f : e */
         acc[j] = vaddq_f32(acc[j], e);
       }
@@ -56,9 +56,9 @@ void smx_lse_block_neon(const float *x, size_t len, smx_lse *s) {
     for (size_t i = n64; i < len; i++) {
       int tie = x[i] == m;
       k += tie;
-      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_core(x[i], m, 0.0f);
+      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_sum(x[i], m);
     }
-    r = smx_tree_sum64(ls);
+    r = smx_tree_sum64(ls) * SMX_SUM_UNSCALE;
   }
   smx_lse_add_block(s, m, k, r, nan);
 }
