@@ -71,7 +71,7 @@ static inline M cmp_gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 static inline M cmp_eq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 static inline M cmp_neq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); } /* C's != */
 static inline M cmp_unord(V a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
-/* Pass 1: acc + (x != m && d >= SMX_EXP_CUT ? e : +0), and the ties counted in kc (adding +0
+/* Pass 1: acc + (x != m && d >= SMX_SUM_CUT ? e : +0), and the ties counted in kc (adding +0
    leaves a lane sum unchanged: it is +0 or positive). ic: x == m on the bits (equal to the float
    compare for m != +-0; m is never NaN); the cut on the bits of d as signed integers: here
    d <= 0, -inf or NaN, where bits(d) > bits(CUT) <=> !(d >= CUT) except d = +0, a tie anyway. */
@@ -128,13 +128,13 @@ static double (*xent_softmax_ref)(size_t n, const float *x, const smx_xent_row *
 
 static inline V vneg(V a) { return vxor(a, vset(-0.0f)); }
 
-/* smx_exp_core(x, m, 0.0f) for pass 1 (lo - 0.0f == lo dropped); *d = x - m. */
+/* smx_exp_sum(x, m) for pass 1 (exp(x - m) 2^64, without the cut); *d = x - m. */
 static inline V exp_p1(V x, V m, V nm, V *dout) {
   V d = vsub(x, m);
   V bb = vsub(d, x);
   V lo = vadd(vsub(x, vsub(d, bb)), vsub(nm, bb));
-  V t = vfma(d, vset(SMX_LOG2E), vset(SMX_MAGIC));
-  V nf = vsub(t, vset(SMX_MAGIC));
+  V t = vfma(d, vset(SMX_LOG2E), vset(SMX_SUM_MAGIC));
+  V nf = vsub(t, vset(SMX_SUM_MAGIC));
   V r = vfma(nf, vset(-SMX_LN2_HI), d);
   r = vfma(nf, vset(-SMX_LN2_LO), r);
   r = vadd(r, lo);
@@ -218,9 +218,6 @@ static inline double tree_sum(const V *a) {
   return hsum_dv(d[0]);
 }
 
-/* Pass 1 sums of a block with max m (not -inf): ties K and the lanes of exp(x - m) over the
-   other entries with x - m >= SMX_EXP_CUT. x <= m, so d = x - m <= 0, and d = +-0 only for ties:
-   the cut may be taken on the bits of d (signed integer order, see p1_masks). */
 /* Block maxima: 64 lanes, and a NaN screen (a NaN entry makes its screen sum NaN; so do
    inf - inf and overflow, then the block is checked entry by entry). */
 #define NSX 2
@@ -256,13 +253,13 @@ static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t fu
   return tree_max(a->mx);
 }
 
-/* Pass 1 sums of a block with max m (not -inf): ties K and the lanes of exp(x - m) over the
-   other entries with x - m >= SMX_EXP_CUT. x <= m, so d = x - m <= 0, and d = +-0 only for ties:
+/* Pass 1 sums of a block with max m (not -inf): ties K and the lanes of exp(x - m) 2^64 over the
+   other entries with x - m >= SMX_SUM_CUT (smx_exp_sum), unscaled in double as the scalar does. x <= m, so d = x - m <= 0, and d = +-0 only for ties:
    the cut may be taken on the bits of d (signed integer order, see p1_accum).
    Meanwhile the first ngn groups of the next block xn (if any) go into its maxima nx. */
 static inline void sum_block(const float *x, size_t full, size_t rem, float m, const int ic, double *k, double *r,
                              const float *xn, size_t ngn, blockmax *nx) {
-  const V vm = vset(m), nm = vset(-m), cut = vset(SMX_EXP_CUT);
+  const V vm = vset(m), nm = vset(-m), cut = vset(SMX_SUM_CUT);
   V ls[NACC];
   VI kc = icount_init();
   size_t lanes = full;
@@ -283,7 +280,7 @@ static inline void sum_block(const float *x, size_t full, size_t rem, float m, c
     ls[j] = p1_accum(ls[j], v, vm, d, cut, e, ic, &kc);
     lanes += W;
   }
-  *r = tree_sum(ls);
+  *r = tree_sum(ls) * SMX_SUM_UNSCALE;
   *k = (double)(P1_COUNTS_TIES ? icount_sum(kc) : (int64_t)lanes - icount_sum(kc));
 }
 
