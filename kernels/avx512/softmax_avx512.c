@@ -264,7 +264,11 @@ static inline void sum_block(const float *x, size_t full, size_t rem, float m, c
       V e = exp_p1(v, vm, nm, &d);
       ls[j] = p1_accum(ls[j], v, vm, d, cut, e, ic, &kc);
     }
-    if (g < ngn) bm_group(nx, xn + i);
+    if (g < ngn) {
+      bm_group(nx, xn + i);
+      /* the block after next, toward the first level of cache (never faults) */
+      for (int q = 0; q < SMX_LANES; q += 16) _mm_prefetch((const char *)(xn + SMX_BLOCK + i + q), _MM_HINT_T0);
+    }
   }
   /* tail lanes read -inf: d = -inf (not kept), and -inf != m (no tie) */
   for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
