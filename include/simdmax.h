@@ -122,7 +122,13 @@ SMX_API void smx_xent_options_default(smx_xent_options *opts);
      softmax, stablemax: (1-e) w_t (-log p_t) + (e/n) sum_j w_j (-log p_j) [+ z_loss lse^2, softmax]
      sparsemax: w_t * the Fenchel-Young loss <x, p - q> - |p|^2/2 + |q|^2/2, q = (1-e) onehot(t) + e/n.
    The mean divides the sum by the sum of w_t over counted rows (their count without class_weight).
-   Unlike PyTorch, ignored rows never count in the mean, also with label smoothing. */
+   Unlike PyTorch, ignored rows never count in the mean, also with label smoothing.
+   Infinite logits (softcap maps them to +-cap first): p follows the forward rule (1/k on k entries
+   +inf, 0 at -inf); a term with a zero coefficient (weight 0, smoothing 1) vanishes, otherwise
+   -log 0 = +inf, so the loss is +inf when the target (or, with smoothing, any class) has p = 0;
+   the sparsemax loss is its limit, finite ((|q|^2 - 1/k) / 2 w_t) only when the target is +inf and
+   q has no mass on finite entries. The gradient stays p - q (softmax, sparsemax) or
+   (p - q) / (1 + |z|) (stablemax, 0 at infinite z), times the weights and scales above. */
 SMX_API smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, size_t ldx,
                                          const int64_t *targets, const smx_xent_options *opts,
                                          float *loss, float *dlogits, size_t ldd, float grad_scale);

@@ -544,3 +544,34 @@ Test(xent, layouts) {
   fprintf(stderr, "[simdmax] %-40s %zu layout cases, %zu failed\n", "cross_entropy", cases, fails);
   cr_expect(fails == 0, "cross_entropy: %zu of %zu layout cases failed", fails, cases);
 }
+
+/* Rows with +inf logits (p = 1/k on them) or only -inf logits (p = 0), every normalizer, with and
+   without label smoothing and class weights: the loss (+inf where some p is 0 under a nonzero
+   coefficient) and the gradient r_j (p - q)_j as the header states. */
+Test(xent, infinite_rows) {
+  tu_stat sl = TU_STAT_INIT, sg = TU_STAT_INIT;
+  char ctx[160];
+  float w[9] = {1, 0.5f, 2, 1, 0, 1, 1.5f, 1, 1};
+  const float rows[][9] = {{1, INFINITY, 3, -INFINITY, 0, INFINITY, 2, 1, 0},
+                           {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY},
+                           {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY},
+                           {0, -INFINITY, 2, 1, -INFINITY, 3, 0.5f, -1, 4}};
+  for (int norm = 0; norm < 3; norm++)
+    for (size_t r = 0; r < 4; r++)
+      for (int64_t t = 0; t < 9; t += 4)
+        for (int opt = 0; opt < 3; opt++) {
+          smx_xent_options o;
+          default_opts(&o, (smx_normalizer)norm, SMX_REDUCE_NONE);
+          if (opt >= 1) o.label_smoothing = 0.2f;
+          if (opt == 2) o.class_weight = w;
+          float loss, g[9];
+          double rl, rg[9];
+          cr_expect_eq(smx_cross_entropy_f32(1, 9, rows[r], 9, &t, &o, &loss, g, 9, 1.0f), SMX_OK);
+          oracle_cross_entropy(1, 9, rows[r], 9, &t, &o, &rl, rg, 9, 1.0);
+          tu_fmt(ctx, sizeof ctx, "xent %s infinite row %zu target %lld options %d", norm_names[norm], r, (long long)t, opt);
+          tu_check_one(&sl, ctx, loss, rl, 0.0, ULP_LOSS);
+          tu_check_row(&sg, ctx, 9, g, rg, NULL, 1.0, ULP_LOSS);
+        }
+  tu_report("xent infinite rows: loss", &sl, ULP_LOSS);
+  tu_report("xent infinite rows: gradient (ulp of max(|ref|, 1))", &sg, ULP_LOSS);
+}

@@ -16,6 +16,25 @@ static inline void add_wz(double *l, size_t j, const smx_xent_row *row, float z)
   l[j % SMX_DLANES] += w == 0.0f ? 0.0 : (double)w * (double)z;
 }
 
+/* c * v with 0 * inf = 0: a term whose coefficient is 0 (label smoothing 1, class weight 0) vanishes. */
+static inline double smx_times(double c, double v) { return c != 0.0 ? c * v : 0.0; }
+
+/* Loss of a row with +inf logits (p = pinf on them) or only -inf logits (p = 0): the formula with
+   -log 0 = +inf, and a zero coefficient times -log 0 = 0. */
+static double special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf) {
+  const double eps = row->label_smoothing, pt = x[row->target] == INFINITY ? pinf : 0.0;
+  double loss = smx_times((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
+  if (eps > 0.0) {
+    double sm = 0.0;
+    for (size_t j = 0; j < n; j++) {
+      double w = weight(row, j), p = x[j] == INFINITY ? pinf : 0.0;
+      if (w != 0.0) sm += w * (p > 0.0 ? -smx_log64(p) : INFINITY);
+    }
+    loss += eps / (double)n * sm;
+  }
+  return loss;
+}
+
 /* Writes the NaN row / loss for rows containing NaN. */
 static double nan_row(size_t n, float *dx) {
   if (dx) smx_fill(n, dx, smx_qnan());
@@ -48,7 +67,7 @@ static double xent_softmax_scalar(size_t n, const float *x, const smx_xent_row *
   float pinf = 0.0f;
   if (f.kind == SMX_ROW_FINITE) {
     double lse = (double)f.m + f.l, pt_m1 = smx_expm1_64(((double)zt - (double)f.m) - f.l);
-    loss = (1.0 - eps) * wt * (((double)f.m - (double)zt) + f.l) + row->z_loss * lse * lse;
+    loss = smx_times((1.0 - eps) * wt, ((double)f.m - (double)zt) + f.l) + row->z_loss * lse * lse;
     if (eps > 0.0f) loss += eps / (double)n * (W * lse - sum_wz);
     A = (1.0 - eps) * wt + eps * W / (double)n + 2.0 * row->z_loss * lse;
     gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * (pt_m1 + 1.0) - wt) + 2.0 * row->z_loss * lse * (pt_m1 + 1.0);
@@ -57,7 +76,7 @@ static double xent_softmax_scalar(size_t n, const float *x, const smx_xent_row *
     for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
     pinf = f.kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     double pt = x[t] == INFINITY ? pinf : 0.0;
-    loss = (1.0 - eps) * wt * -smx_log64(pt) + (eps > 0.0f ? INFINITY : 0.0);
+    loss = special_loss(n, x, row, wt, pinf);
     A = (1.0 - eps) * wt + eps * W / (double)n;
     gt = (1.0 - eps) * wt * (pt - 1.0) + eps / (double)n * (W * pt - wt);
   }
@@ -109,17 +128,18 @@ static double xent_stablemax_scalar(size_t n, const float *x, const smx_xent_row
   float pinf = 0.0f;
   if (kind == SMX_ROW_FINITE) {
     pt = st / S;
-    loss = (1.0 - eps) * wt * smx_log1p64(O / st);
+    loss = smx_times((1.0 - eps) * wt, smx_log1p64(O / st));
     if (eps > 0.0f) { /* log S = log s_t + log1p(O / s_t), log s_t as in the lanes: exact 0 for n = 1 */
       double ls = smx_log1p64((double)fabsf(zt));
-      loss += eps / (double)n * (W * ((zt < 0.0f ? -ls : ls) + smx_log1p64(O / st)) - smx_tree_sum16d(lw));
+      double log_s = st > 0.0 ? (zt < 0.0f ? -ls : ls) + smx_log1p64(O / st) : smx_log64(S);
+      loss += eps / (double)n * (W * log_s - smx_tree_sum16d(lw));
     }
   } else {
     double k = 0.0;
     for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     pt = x[t] == INFINITY ? pinf : 0.0;
-    loss = (1.0 - eps) * wt * -smx_log64(pt) + (eps > 0.0f ? INFINITY : 0.0);
+    loss = special_loss(n, x, row, wt, pinf);
   }
   if (!dx) return loss;
   const double A = (1.0 - eps) * wt + eps * W / (double)n;
@@ -183,13 +203,15 @@ static double xent_sparsemax_scalar(size_t n, const float *x, const smx_xent_row
     const double ztr = (double)zt - (double)m;
     pt = ztr > tau ? ztr - tau : 0.0;
     double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
-    loss = wt * (loss - zq + 0.5 * qq);
+    loss = smx_times(wt, loss - zq + 0.5 * qq);
   } else {
     double k = 0.0;
     for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     pt = x[t] == INFINITY ? pinf : 0.0;
-    loss = x[t] == INFINITY && eps == 0.0f ? wt * 0.5 * (1.0 - 1.0 / k) : INFINITY;
+    /* the limit: finite when the target is +inf and q puts no mass on finite entries (e = 0 or
+       every entry +inf): <u, p - q> = 0, loss = (|q|^2 - |p|^2) / 2 with |p|^2 = 1/k */
+    loss = x[t] == INFINITY && (eps == 0.0f || k == (double)n) ? smx_times(wt, 0.5 * (qq - 1.0 / k)) : INFINITY;
   }
   if (!dx) return loss;
   const float Gf = (float)G, qf = (float)q_off;

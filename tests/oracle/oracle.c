@@ -64,6 +64,18 @@ static int all_neginf_f(size_t n, const float *x) {
     if (!(isinf(x[i]) && x[i] < 0)) return 0;
   return 1;
 }
+/* c * v with 0 * inf = 0 (a term with a zero coefficient vanishes) */
+static double times(double c, double v) { return c != 0.0 ? c * v : 0.0; }
+static size_t count_posinf_d(size_t n, const double *u) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) k += (isinf(u[i]) && u[i] > 0);
+  return k;
+}
+static int all_neginf_d(size_t n, const double *u) {
+  for (size_t i = 0; i < n; i++)
+    if (!(isinf(u[i]) && u[i] < 0)) return 0;
+  return 1;
+}
 static void fill(size_t n, double *y, double v) {
   for (size_t i = 0; i < n; i++) y[i] = v;
 }
@@ -405,7 +417,38 @@ double oracle_xent_row(size_t n, const float *x, int64_t target, const smx_xent_
   const double W = dd_val(Wd), wt = W_(t);
   double loss = 0.0, sc = 0.0;
 
-  if (o.normalizer == SMX_NORM_SPARSEMAX) {
+  if (count_posinf_d(n, u) || all_neginf_d(n, u)) {
+    /* +inf logits (k of them) or only -inf: p_j = 1/k on the +inf entries, else 0 (the forward
+       rule); the loss is the formula with -log 0 = +inf, the gradient r_j (p - q)_j, r_j = 1
+       for softmax and 1/(1 + |u_j|) for stablemax (0 at an infinite logit) */
+    size_t k = count_posinf_d(n, u);
+    const double pk = k ? 1.0 / (double)k : 0.0;
+    double sm = 0.0;
+    for (size_t j = 0; j < n; j++) {
+      double pj = isinf(u[j]) && u[j] > 0 ? pk : 0.0;
+      if (W_(j) != 0.0) sm += W_(j) * (pj > 0 ? -log(pj) : INFINITY);
+    }
+    double pt = isinf(u[t]) && u[t] > 0 ? pk : 0.0;
+    loss = times((1.0 - e) * wt, pt > 0 ? -log(pt) : INFINITY) + (e != 0.0 ? (e / (double)n) * sm : 0.0);
+    if (o.normalizer == SMX_NORM_SPARSEMAX) { /* the limit of the FY loss: see the header */
+      double qq = 0.0;
+      for (size_t j = 0; j < n; j++) {
+        double q = e / (double)n + (j == t ? 1.0 - e : 0.0);
+        qq += q * q;
+      }
+      loss = pt > 0 && (e == 0.0 || k == n) ? times(wt, 0.5 * (qq - 1.0 / (double)k)) : INFINITY;
+    }
+    sc = fabs(loss);
+    if (grad)
+      for (size_t j = 0; j < n; j++) {
+        double pj = isinf(u[j]) && u[j] > 0 ? pk : 0.0;
+        double g = (1.0 - e) * wt * (pj - (j == t ? 1.0 : 0.0));
+        if (e != 0.0) g += (e / (double)n) * (pj * W - W_(j));
+        double r = o.normalizer == SMX_NORM_STABLEMAX ? (isinf(u[j]) ? 0.0 : smax_r(u[j])) : 1.0;
+        if (o.normalizer == SMX_NORM_SPARSEMAX) g = wt * (pj - (e / (double)n + (j == t ? 1.0 - e : 0.0)));
+        grad[j] = coef * r * g;
+      }
+  } else if (o.normalizer == SMX_NORM_SPARSEMAX) {
     double *p = (double *)malloc(n * sizeof *p);
     if (!p) abort();
     (void)sparsemax_d(n, u, p);
@@ -425,7 +468,7 @@ double oracle_xent_row(size_t n, const float *x, int64_t target, const smx_xent_
     dd l = inner;
     dd_add(&l, -0.5 * P);
     dd_add(&l, 0.5 * Q);
-    loss = wt * dd_val(l);
+    loss = times(wt, dd_val(l));
     sc = wt * (dd_val(mag) + 0.5 * P + 0.5 * Q);
     free(p);
   } else if (o.normalizer == SMX_NORM_STABLEMAX) {
@@ -436,7 +479,7 @@ double oracle_xent_row(size_t n, const float *x, int64_t target, const smx_xent_
     if (e != 0.0)
       for (size_t j = 0; j < n; j++)
         if (W_(j) != 0.0) dd_add(&sm, W_(j) * st_nll(&st, j, u[j]));
-    loss = (1.0 - e) * wt * st_nll(&st, t, u[t]) + (e / (double)n) * dd_val(sm);
+    loss = times((1.0 - e) * wt, st_nll(&st, t, u[t])) + (e / (double)n) * dd_val(sm);
     sc = fabs(loss);
     if (grad)
       for (size_t j = 0; j < n; j++) {
@@ -456,7 +499,7 @@ double oracle_xent_row(size_t n, const float *x, int64_t target, const smx_xent_
     if (e != 0.0)
       for (size_t j = 0; j < n; j++)
         if (W_(j) != 0.0) dd_add(&sm, W_(j) * ((st.M - u[j]) + L));
-    loss = (1.0 - e) * wt * ((st.M - u[t]) + L) + (e / (double)n) * dd_val(sm) + zl * lse * lse;
+    loss = times((1.0 - e) * wt, (st.M - u[t]) + L) + (e / (double)n) * dd_val(sm) + zl * lse * lse;
     sc = fabs(loss);
     if (grad)
       for (size_t j = 0; j < n; j++) {
