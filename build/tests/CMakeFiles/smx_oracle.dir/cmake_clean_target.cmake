@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libsmx_oracle.a"
-)
