@@ -4,6 +4,9 @@
    a wide c_lo) are handed to the scalar entry before anything is written. */
 #include "neon_common.h"
 
+/* c * v with 0 * inf = 0 (smx_times of xent_scalar.c): a zero-coefficient term vanishes. */
+static inline double times0(double c, double v) { return c != 0.0 ? c * v : 0.0; }
+
 typedef double (*xent_fn)(size_t n, const float *x, const smx_xent_row *row, float *dx);
 static xent_fn ref_softmax, ref_stablemax, ref_sparsemax;
 
@@ -98,7 +101,7 @@ static double xent_softmax_neon(size_t n, const float *x, const smx_xent_row *ro
     sum_wz = smx_tree_sum16d(wzl);
   }
   double lse = (double)f.m + f.l, pt_m1 = smx_expm1_64(((double)zt - (double)f.m) - f.l);
-  double loss = (1.0 - eps) * wt * (((double)f.m - (double)zt) + f.l) + row->z_loss * lse * lse;
+  double loss = times0((1.0 - eps) * wt, ((double)f.m - (double)zt) + f.l) + row->z_loss * lse * lse;
   if (eps > 0.0f) loss += eps / (double)n * (W * lse - sum_wz);
   double A = (1.0 - eps) * wt + eps * W / (double)n + 2.0 * row->z_loss * lse;
   double gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * (pt_m1 + 1.0) - wt) + 2.0 * row->z_loss * lse * (pt_m1 + 1.0);
@@ -175,7 +178,7 @@ static double xent_stablemax_neon(size_t n, const float *x, const smx_xent_row *
   /* NaN, +inf, all -inf and tiny-sum rows: the scalar kernel (nothing written yet) */
   if (!(S >= SMX_STABLE_TINY && S < INFINITY)) return ref_stablemax(n, x, row, dx);
   const double wt = cw ? cw[t] : 1.0, W = row->weight_sum, g = row->grad_coef;
-  double loss = (1.0 - eps) * wt * smx_log1p64(O / st);
+  double loss = times0((1.0 - eps) * wt, smx_log1p64(O / st));
   if (eps > 0.0f) {
     for (size_t j = 0; j < n; j++) {
       float z = capped ? smx_softcap(x[j], row->softcap, inv_cap, &dz) : x[j];
@@ -184,7 +187,8 @@ static double xent_stablemax_neon(size_t n, const float *x, const smx_xent_row *
       lw[j % SMX_DLANES] += w == 0.0f ? 0.0 : (double)w * (z < 0.0f ? -ls : ls);
     }
     double ls = smx_log1p64((double)fabsf(zt));
-    loss += eps / (double)n * (W * ((zt < 0.0f ? -ls : ls) + smx_log1p64(O / st)) - smx_tree_sum16d(lw));
+    double log_s = st > 0.0 ? (zt < 0.0f ? -ls : ls) + smx_log1p64(O / st) : smx_log64(S);
+    loss += eps / (double)n * (W * log_s - smx_tree_sum16d(lw));
   }
   if (!dx) return loss;
   const double pt = st / S;
@@ -303,7 +307,7 @@ static double xent_sparsemax_neon(size_t n, const float *x, const smx_xent_row *
     const double ztr = (double)zt - (double)m;
     pt = ztr > tau ? ztr - tau : 0.0;
     double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
-    loss = wt * (loss - zq + 0.5 * qq);
+    loss = times0(wt, loss - zq + 0.5 * qq);
   }
   if (!dx) return loss;
   const float Gf = (float)G, qf = (float)q_off;
