@@ -469,6 +469,24 @@ static inline float logit_of(const smx_xent_row *row, float inv_cap, float x, fl
   *dz = 1.0f;
   return x;
 }
+/* c * v with 0 * inf = 0 (xent_scalar.c) */
+static inline double times_(double c, double v) { return c != 0.0 ? c * v : 0.0; }
+
+/* Loss of a row with +inf logits or only -inf logits (xent_scalar.c special_loss) */
+static double special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf) {
+  const double eps = row->label_smoothing, pt = x[row->target] == INFINITY ? pinf : 0.0;
+  double loss = times_((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
+  if (eps > 0.0) {
+    double sm = 0.0;
+    for (size_t j = 0; j < n; j++) {
+      double w = weight_of(row, j), p = x[j] == INFINITY ? pinf : 0.0;
+      if (w != 0.0) sm += w * (p > 0.0 ? -smx_log64(p) : INFINITY);
+    }
+    loss += eps / (double)n * sm;
+  }
+  return loss;
+}
+
 static double nan_row(size_t n, float *dx) {
   if (dx) smx_fill(n, dx, smx_qnan());
   return NAN;
@@ -535,17 +553,18 @@ static double xent_stablemax_k(size_t n, const float *x, const smx_xent_row *row
   float pinf = 0.0f;
   if (kind == SMX_ROW_FINITE) {
     pt = st / S;
-    loss = (1.0 - eps) * wt * smx_log1p64(O / st);
+    loss = times_((1.0 - eps) * wt, smx_log1p64(O / st));
     if (eps > 0.0f) {
       double ls = smx_log1p64((double)fabsf(zt));
-      loss += eps / (double)n * (W * ((zt < 0.0f ? -ls : ls) + smx_log1p64(O / st)) - smx_tree_sum16d(lw));
+      double log_s = st > 0.0 ? (zt < 0.0f ? -ls : ls) + smx_log1p64(O / st) : smx_log64(S);
+      loss += eps / (double)n * (W * log_s - smx_tree_sum16d(lw));
     }
   } else {
     double k = 0.0;
     for (size_t i = 0; i < n; i++) k += x[i] == INFINITY;
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     pt = x[t] == INFINITY ? pinf : 0.0;
-    loss = (1.0 - eps) * wt * -smx_log64(pt) + (eps > 0.0f ? INFINITY : 0.0);
+    loss = special_loss(n, x, row, wt, pinf);
   }
   if (!dx) return loss;
   const double A = (1.0 - eps) * wt + eps * W / (double)n;
@@ -750,13 +769,13 @@ static double xent_sparsemax_k(size_t n, const float *x, const smx_xent_row *row
     const double ztr = (double)zt - (double)m;
     pt = ztr > tau ? ztr - tau : 0.0;
     double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
-    loss = wt * (loss - zq + 0.5 * qq);
+    loss = times_(wt, loss - zq + 0.5 * qq);
   } else {
     double k = 0.0;
     for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     pt = x[t] == INFINITY ? pinf : 0.0;
-    loss = x[t] == INFINITY && eps == 0.0f ? wt * 0.5 * (1.0 - 1.0 / k) : INFINITY;
+    loss = x[t] == INFINITY && (eps == 0.0f || k == (double)n) ? times_(wt, 0.5 * (qq - 1.0 / k)) : INFINITY;
   }
   if (!dx) return loss;
   const float Gf = (float)G, qf = (float)q_off;
