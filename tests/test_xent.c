@@ -44,6 +44,7 @@ static void rel_check(rel_stat *st, const char *ctx, const char *what, size_t i,
   else if (isinf(ref) || isinf(y)) err = ((double)y == ref) ? 0.0 : INFINITY;
   else {
     double s = fabs(ref) > scale ? fabs(ref) : scale;
+    if (s < (double)FLT_MIN) s = FLT_MIN; /* below FLT_MIN floats have no relative precision (as oracle_ulp) */
     if (s == 0.0) err = y == 0.0f ? 0.0 : INFINITY;
     else if (y == 0.0f && fabs(ref) < 1.001 * (double)FLT_MIN) err = 0.0; /* flush rule */
     else err = fabs((double)y - ref) / s;
