@@ -67,8 +67,17 @@ static void rel_report(const char *name, const rel_stat *st) {
    that cancel in it when that is larger: label smoothing subtracts the target term q_j from p_j
    (softmax, stablemax), and a sparsemax probability u_j - tau carries an absolute error of the
    order of ulp(max(1, max|u|)) (the sparsemax bound is absolute). c_j = d softcap / dx. */
+static double row_umax(const smx_xent_options *o, size_t n, const float *x) { /* max(1, max |u|) */
+  double umax = 1.0;
+  for (size_t i = 0; i < n; i++) {
+    double u = isfinite(x[i]) ? fabs((double)x[i]) : 0.0;
+    if (o->softcap > 0 && u > o->softcap) u = o->softcap;
+    if (u > umax) umax = u;
+  }
+  return umax;
+}
 static double grad_term_scale(const smx_xent_options *o, size_t n, const float *x, int64_t t, size_t j, double coef,
-                              double m) {
+                              double m, double umax) {
   const double e = o->label_smoothing, cap = o->softcap;
   const double wt = o->class_weight ? o->class_weight[t] : 1.0, wj = o->class_weight ? o->class_weight[j] : 1.0;
   double cj = 1.0, uj = x[j];
@@ -79,12 +88,6 @@ static double grad_term_scale(const smx_xent_options *o, size_t n, const float *
   }
   double sc = 0.0;
   if (o->normalizer == SMX_NORM_SPARSEMAX) {
-    double umax = 1.0;
-    for (size_t i = 0; i < n; i++) {
-      double u = isfinite(x[i]) ? fabs((double)x[i]) : 0.0;
-      if (cap > 0 && u > cap) u = cap;
-      if (u > umax) umax = u;
-    }
     double q = ((size_t)t == j ? 1.0 - e : 0.0) + e / (double)n;
     sc = fabs(coef) * wt * cj * (q + umax);
   } else if (e > 0) {
@@ -130,8 +133,9 @@ static void run_case(xstats *S, int mode, const char *ctx, size_t rows, size_t n
       double m = 0.0;
       for (size_t j = 0; j < n; j++)
         if (fabs(rg[r * n + j]) > m) m = fabs(rg[r * n + j]);
+      const double umax = row_umax(o, n, x + r * n);
       for (size_t j = 0; j < n; j++) {
-        double sc = targets[r] == o->ignore_index ? m : grad_term_scale(o, n, x + r * n, targets[r], j, coef, m);
+        double sc = targets[r] == o->ignore_index ? m : grad_term_scale(o, n, x + r * n, targets[r], j, coef, m, umax);
         if (isnan(rg[r * n + j])) {
           S->grad_rel.checked++;
           if (tu_bits(g[r * n + j]) != 0x7fc00000u) {
