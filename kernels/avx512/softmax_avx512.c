@@ -511,20 +511,14 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
   }
   if (f.kind != SMX_ROW_FINITE || (dx && !clo_small(&f))) return xent_softmax_ref(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
-  const double wt = cw ? cw[t] : 1.0, W_ = row->weight_sum, g = row->grad_coef;
+  const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
   double sum_wz = 0.0;
   if (eps > 0.0f) {
     dl_store(&wz, wzl);
     sum_wz = smx_tree_sum16d(wzl);
   }
   double loss, gt, A;
-  {
-    double lse = (double)f.m + f.l, pt_m1 = smx_expm1_64(((double)zt - (double)f.m) - f.l);
-    loss = (1.0 - eps) * wt * (((double)f.m - (double)zt) + f.l) + row->z_loss * lse * lse;
-    if (eps > 0.0f) loss += eps / (double)n * (W_ * lse - sum_wz);
-    A = (1.0 - eps) * wt + eps * W_ / (double)n + 2.0 * row->z_loss * lse;
-    gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W_ * (pt_m1 + 1.0) - wt) + 2.0 * row->z_loss * lse * (pt_m1 + 1.0);
-  }
+  smx_xent_softmax_terms(n, &f, zt, wt, sum_wz, row, &loss, &A, &gt);
   if (!dx) return loss;
   const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
   const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;

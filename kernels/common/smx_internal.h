@@ -130,6 +130,9 @@ void smx_fill(size_t n, float *y, float v);
 /* Rows with NaN, +inf entries or only -inf (the header's rules), for every normalizer. */
 void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y, int log_out);
 
+/* c * v with 0 * inf = 0: a loss term whose coefficient is 0 (class weight 0, smoothing 1) vanishes. */
+static inline double smx_times(double c, double v) { return c != 0.0 ? c * v : 0.0; }
+
 /* The max of two floats as every ISA computes it: a > b ? a : b (NaN b is kept, NaN a dropped). */
 static inline float smx_maxf(float a, float b) { return a > b ? a : b; }
 
@@ -159,6 +162,12 @@ typedef struct smx_kernels {
      dx is NULL (dx may equal x). One per normalizer. */
   double (*xent[3])(size_t n, const float *x, const smx_xent_row *row, float *dx);
 } smx_kernels;
+
+/* Softmax cross-entropy of a finite row from its state f, the (capped) target logit zt, its weight
+   wt and sum_j w_j z_j (label smoothing): the row loss and the gradient coefficients
+   dx_j = A p_j - (eps/n) w_j (j != t), dx_t = gt, before grad_coef and softcap (kernels/common/xent_terms.c). */
+void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz,
+                            const smx_xent_row *row, double *loss, double *A, double *gt);
 
 void smx_kernels_scalar(smx_kernels *k);
 void smx_kernels_avx2(smx_kernels *k);   /* override what the ISA implements */

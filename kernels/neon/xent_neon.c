@@ -4,8 +4,6 @@
    a wide c_lo) are handed to the scalar entry before anything is written. */
 #include "neon_common.h"
 
-/* c * v with 0 * inf = 0 (smx_times of xent_scalar.c): a zero-coefficient term vanishes. */
-static inline double times0(double c, double v) { return c != 0.0 ? c * v : 0.0; }
 
 typedef double (*xent_fn)(size_t n, const float *x, const smx_xent_row *row, float *dx);
 static xent_fn ref_softmax, ref_stablemax, ref_sparsemax;
@@ -94,17 +92,14 @@ static double xent_softmax_neon(size_t n, const float *x, const smx_xent_row *ro
   if (f.kind != SMX_ROW_FINITE || (dx && !(f.c_lo <= SMX_CLO_SMALL && f.c_lo >= -SMX_CLO_SMALL)))
     return ref_softmax(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
-  const double wt = cw ? cw[t] : 1.0, W = row->weight_sum, g = row->grad_coef;
+  const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
   double sum_wz = 0.0;
   if (eps > 0.0f) {
     for (int j = 0; j < SMX_NDV; j++) vst1q_f64(wzl + 2 * j, wz[j]);
     sum_wz = smx_tree_sum16d(wzl);
   }
-  double lse = (double)f.m + f.l, pt_m1 = smx_expm1_64(((double)zt - (double)f.m) - f.l);
-  double loss = times0((1.0 - eps) * wt, ((double)f.m - (double)zt) + f.l) + row->z_loss * lse * lse;
-  if (eps > 0.0f) loss += eps / (double)n * (W * lse - sum_wz);
-  double A = (1.0 - eps) * wt + eps * W / (double)n + 2.0 * row->z_loss * lse;
-  double gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * (pt_m1 + 1.0) - wt) + 2.0 * row->z_loss * lse * (pt_m1 + 1.0);
+  double loss, A, gt;
+  smx_xent_softmax_terms(n, &f, zt, wt, sum_wz, row, &loss, &A, &gt);
   if (!dx) return loss;
   const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
   const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
@@ -178,7 +173,7 @@ static double xent_stablemax_neon(size_t n, const float *x, const smx_xent_row *
   /* NaN, +inf, all -inf and tiny-sum rows: the scalar kernel (nothing written yet) */
   if (!(S >= SMX_STABLE_TINY && S < INFINITY)) return ref_stablemax(n, x, row, dx);
   const double wt = cw ? cw[t] : 1.0, W = row->weight_sum, g = row->grad_coef;
-  double loss = times0((1.0 - eps) * wt, smx_log1p64(O / st));
+  double loss = smx_times((1.0 - eps) * wt, smx_log1p64(O / st));
   if (eps > 0.0f) {
     for (size_t j = 0; j < n; j++) {
       float z = capped ? smx_softcap(x[j], row->softcap, inv_cap, &dz) : x[j];
@@ -307,7 +302,7 @@ static double xent_sparsemax_neon(size_t n, const float *x, const smx_xent_row *
     const double ztr = (double)zt - (double)m;
     pt = ztr > tau ? ztr - tau : 0.0;
     double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
-    loss = times0(wt, loss - zq + 0.5 * qq);
+    loss = smx_times(wt, loss - zq + 0.5 * qq);
   }
   if (!dx) return loss;
   const float Gf = (float)G, qf = (float)q_off;

@@ -16,8 +16,6 @@ static inline void add_wz(double *l, size_t j, const smx_xent_row *row, float z)
   l[j % SMX_DLANES] += w == 0.0f ? 0.0 : (double)w * (double)z;
 }
 
-/* c * v with 0 * inf = 0: a term whose coefficient is 0 (label smoothing 1, class weight 0) vanishes. */
-static inline double smx_times(double c, double v) { return c != 0.0 ? c * v : 0.0; }
 
 /* Loss of a row with +inf logits (p = pinf on them) or only -inf logits (p = 0): the formula with
    -log 0 = +inf, and a zero coefficient times -log 0 = 0. */
@@ -66,11 +64,7 @@ static double xent_softmax_scalar(size_t n, const float *x, const smx_xent_row *
   double loss, gt, A;
   float pinf = 0.0f;
   if (f.kind == SMX_ROW_FINITE) {
-    double lse = (double)f.m + f.l, pt_m1 = smx_expm1_64(((double)zt - (double)f.m) - f.l);
-    loss = smx_times((1.0 - eps) * wt, ((double)f.m - (double)zt) + f.l) + row->z_loss * lse * lse;
-    if (eps > 0.0f) loss += eps / (double)n * (W * lse - sum_wz);
-    A = (1.0 - eps) * wt + eps * W / (double)n + 2.0 * row->z_loss * lse;
-    gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * (pt_m1 + 1.0) - wt) + 2.0 * row->z_loss * lse * (pt_m1 + 1.0);
+    smx_xent_softmax_terms(n, &f, zt, wt, sum_wz, row, &loss, &A, &gt);
   } else { /* +inf entries or all -inf (no softcap here): p from the special rule, no z-loss term */
     double k = 0.0;
     for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;

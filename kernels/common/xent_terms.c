@@ -1,0 +1,12 @@
+/* Per-row double arithmetic of the fused softmax cross-entropy, shared by every ISA. */
+#include "smx_internal.h"
+
+void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz,
+                            const smx_xent_row *row, double *loss, double *A, double *gt) {
+  const double eps = row->label_smoothing, W = row->weight_sum;
+  const double lse = (double)f->m + f->l, pt_m1 = smx_expm1_64(((double)zt - (double)f->m) - f->l);
+  *loss = smx_times((1.0 - eps) * wt, ((double)f->m - (double)zt) + f->l) + row->z_loss * lse * lse;
+  if (eps > 0.0) *loss += eps / (double)n * (W * lse - sum_wz);
+  *A = (1.0 - eps) * wt + eps * W / (double)n + 2.0 * row->z_loss * lse;
+  *gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * (pt_m1 + 1.0) - wt) + 2.0 * row->z_loss * lse * (pt_m1 + 1.0);
+}
