@@ -169,6 +169,10 @@ typedef struct smx_kernels {
 void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz,
                             const smx_xent_row *row, double *loss, double *A, double *gt);
 
+/* Loss of a softmax/stablemax row with +inf logits (p = pinf on them) or only -inf logits (p = 0):
+   the formula with -log 0 = +inf and zero-coefficient terms vanishing (smx_times). */
+double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf);
+
 void smx_kernels_scalar(smx_kernels *k);
 void smx_kernels_avx2(smx_kernels *k);   /* override what the ISA implements */
 void smx_kernels_avx512(smx_kernels *k);

@@ -1,4 +1,4 @@
-/* Per-row double arithmetic of the fused softmax cross-entropy, shared by every ISA. */
+/* Per-row double arithmetic of the fused cross-entropy, shared by every ISA. */
 #include "smx_internal.h"
 
 void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz,
@@ -9,4 +9,18 @@ void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double w
   if (eps > 0.0) *loss += eps / (double)n * (W * lse - sum_wz);
   *A = (1.0 - eps) * wt + eps * W / (double)n + 2.0 * row->z_loss * lse;
   *gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * (pt_m1 + 1.0) - wt) + 2.0 * row->z_loss * lse * (pt_m1 + 1.0);
+}
+
+double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf) {
+  const double eps = row->label_smoothing, pt = x[row->target] == INFINITY ? pinf : 0.0;
+  double loss = smx_times((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
+  if (eps > 0.0) {
+    double sm = 0.0;
+    for (size_t j = 0; j < n; j++) {
+      double w = row->class_weight ? row->class_weight[j] : 1.0, p = x[j] == INFINITY ? pinf : 0.0;
+      if (w != 0.0) sm += w * (p > 0.0 ? -smx_log64(p) : INFINITY);
+    }
+    loss += eps / (double)n * sm;
+  }
+  return loss;
 }

@@ -17,22 +17,6 @@ static inline void add_wz(double *l, size_t j, const smx_xent_row *row, float z)
 }
 
 
-/* Loss of a row with +inf logits (p = pinf on them) or only -inf logits (p = 0): the formula with
-   -log 0 = +inf, and a zero coefficient times -log 0 = 0. */
-static double special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf) {
-  const double eps = row->label_smoothing, pt = x[row->target] == INFINITY ? pinf : 0.0;
-  double loss = smx_times((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
-  if (eps > 0.0) {
-    double sm = 0.0;
-    for (size_t j = 0; j < n; j++) {
-      double w = weight(row, j), p = x[j] == INFINITY ? pinf : 0.0;
-      if (w != 0.0) sm += w * (p > 0.0 ? -smx_log64(p) : INFINITY);
-    }
-    loss += eps / (double)n * sm;
-  }
-  return loss;
-}
-
 /* Writes the NaN row / loss for rows containing NaN. */
 static double nan_row(size_t n, float *dx) {
   if (dx) smx_fill(n, dx, smx_qnan());
@@ -70,7 +54,7 @@ static double xent_softmax_scalar(size_t n, const float *x, const smx_xent_row *
     for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
     pinf = f.kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     double pt = x[t] == INFINITY ? pinf : 0.0;
-    loss = special_loss(n, x, row, wt, pinf);
+    loss = smx_xent_special_loss(n, x, row, wt, pinf);
     A = (1.0 - eps) * wt + eps * W / (double)n;
     gt = (1.0 - eps) * wt * (pt - 1.0) + eps / (double)n * (W * pt - wt);
   }
@@ -133,7 +117,7 @@ static double xent_stablemax_scalar(size_t n, const float *x, const smx_xent_row
     for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     pt = x[t] == INFINITY ? pinf : 0.0;
-    loss = special_loss(n, x, row, wt, pinf);
+    loss = smx_xent_special_loss(n, x, row, wt, pinf);
   }
   if (!dx) return loss;
   const double A = (1.0 - eps) * wt + eps * W / (double)n;
