@@ -169,6 +169,10 @@ typedef struct smx_kernels {
 void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz,
                             const smx_xent_row *row, double *loss, double *A, double *gt);
 
+/* Stablemax cross-entropy loss of a finite row: s_t = s(zt), O the sum of the other s(z_j), S = O + s_t,
+   sum_wlog_s = sum_j w_j log s(z_j) (used with label smoothing only). */
+double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S, double sum_wlog_s, double wt,
+                               const smx_xent_row *row);
 /* Loss of a softmax/stablemax row with +inf logits (p = pinf on them) or only -inf logits (p = 0):
    the formula with -log 0 = +inf and zero-coefficient terms vanishing (smx_times). */
 double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf);

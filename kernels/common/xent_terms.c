@@ -24,3 +24,15 @@ double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, 
   }
   return loss;
 }
+
+double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S, double sum_wlog_s, double wt,
+                               const smx_xent_row *row) {
+  const double eps = row->label_smoothing;
+  double loss = smx_times((1.0 - eps) * wt, smx_log1p64(O / st));
+  if (eps > 0.0) { /* log S = log s_t + log1p(O / s_t), log s_t as in the lanes: exact 0 for n = 1 */
+    double ls = smx_log1p64((double)fabsf(zt));
+    double log_s = st > 0.0 ? (zt < 0.0f ? -ls : ls) + smx_log1p64(O / st) : smx_log64(S);
+    loss += eps / (double)n * (row->weight_sum * log_s - sum_wlog_s);
+  }
+  return loss;
+}

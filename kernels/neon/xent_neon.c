@@ -173,7 +173,7 @@ static double xent_stablemax_neon(size_t n, const float *x, const smx_xent_row *
   /* NaN, +inf, all -inf and tiny-sum rows: the scalar kernel (nothing written yet) */
   if (!(S >= SMX_STABLE_TINY && S < INFINITY)) return ref_stablemax(n, x, row, dx);
   const double wt = cw ? cw[t] : 1.0, W = row->weight_sum, g = row->grad_coef;
-  double loss = smx_times((1.0 - eps) * wt, smx_log1p64(O / st));
+  double sum_wlog_s = 0.0;
   if (eps > 0.0f) {
     for (size_t j = 0; j < n; j++) {
       float z = capped ? smx_softcap(x[j], row->softcap, inv_cap, &dz) : x[j];
@@ -181,10 +181,9 @@ static double xent_stablemax_neon(size_t n, const float *x, const smx_xent_row *
       double ls = smx_log1p64((double)fabsf(z));
       lw[j % SMX_DLANES] += w == 0.0f ? 0.0 : (double)w * (z < 0.0f ? -ls : ls);
     }
-    double ls = smx_log1p64((double)fabsf(zt));
-    double log_s = st > 0.0 ? (zt < 0.0f ? -ls : ls) + smx_log1p64(O / st) : smx_log64(S);
-    loss += eps / (double)n * (W * log_s - smx_tree_sum16d(lw));
+    sum_wlog_s = smx_tree_sum16d(lw);
   }
+  const double loss = smx_xent_stablemax_loss(n, zt, st, O, S, sum_wlog_s, wt, row);
   if (!dx) return loss;
   const double pt = st / S;
   const double A = (1.0 - eps) * wt + eps * W / (double)n;

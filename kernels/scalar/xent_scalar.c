@@ -106,12 +106,7 @@ static double xent_stablemax_scalar(size_t n, const float *x, const smx_xent_row
   float pinf = 0.0f;
   if (kind == SMX_ROW_FINITE) {
     pt = st / S;
-    loss = smx_times((1.0 - eps) * wt, smx_log1p64(O / st));
-    if (eps > 0.0f) { /* log S = log s_t + log1p(O / s_t), log s_t as in the lanes: exact 0 for n = 1 */
-      double ls = smx_log1p64((double)fabsf(zt));
-      double log_s = st > 0.0 ? (zt < 0.0f ? -ls : ls) + smx_log1p64(O / st) : smx_log64(S);
-      loss += eps / (double)n * (W * log_s - smx_tree_sum16d(lw));
-    }
+    loss = smx_xent_stablemax_loss(n, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, row);
   } else {
     double k = 0.0;
     for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;

@@ -321,12 +321,7 @@ static double xent_stablemax_k(size_t n, const float *x, const smx_xent_row *row
   float pinf = 0.0f;
   if (kind == SMX_ROW_FINITE) {
     pt = st / S;
-    loss = smx_times((1.0 - eps) * wt, smx_log1p64(O / st));
-    if (eps > 0.0f) {
-      double ls = smx_log1p64((double)fabsf(zt));
-      double log_s = st > 0.0 ? (zt < 0.0f ? -ls : ls) + smx_log1p64(O / st) : smx_log64(S);
-      loss += eps / (double)n * (W * log_s - smx_tree_sum16d(lw));
-    }
+    loss = smx_xent_stablemax_loss(n, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, row);
   } else {
     double k = 0.0;
     for (size_t i = 0; i < n; i++) k += x[i] == INFINITY;
