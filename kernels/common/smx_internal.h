@@ -51,15 +51,21 @@ static inline uint32_t smx_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return 
 static inline float smx_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline float smx_qnan(void) { return smx_u2f(SMX_QNAN_BITS); }
 
-/* The reference exp: every ISA implements exactly these operations in this order. */
-static inline float smx_exp_core(float x, float c_hi, float c_lo) {
-  float d = x - c_hi;                      /* TwoSum(x, -c_hi) = d + lo exactly */
+/* d + lo = x - c exactly (TwoSum of x and -c). */
+static inline float smx_two_diff(float x, float c, float *lo) {
+  float d = x - c;
   float bb = d - x;
-  float lo = (x - (d - bb)) + (-c_hi - bb);
-  lo = lo - c_lo;
-  float t = fmaf(d, SMX_LOG2E, SMX_MAGIC); /* low bits of t hold n = round(d log2 e) */
-  float nf = t - SMX_MAGIC;
-  float r = fmaf(nf, -SMX_LN2_HI, d);      /* exact */
+  *lo = (x - (d - bb)) + (-c - bb);
+  return d;
+}
+
+/* exp(d + lo) for d = the rounded argument: n = round(d log2 e) from the magic constant (its low
+   bits hold n + (magic - SMX_MAGIC)), r = d - n ln2 + lo, exp(r) = 1 + r p(r), 2^n added to the
+   exponent bits; d < cut gives +0. Every ISA implements exactly these operations in this order. */
+static inline float smx_exp_reduced(float d, float lo, float magic, float cut) {
+  float t = fmaf(d, SMX_LOG2E, magic);
+  float nf = t - magic;
+  float r = fmaf(nf, -SMX_LN2_HI, d); /* exact */
   r = fmaf(nf, -SMX_LN2_LO, r);
   r = r + lo;
   float p = SMX_EXP_C6;
@@ -70,29 +76,20 @@ static inline float smx_exp_core(float x, float c_hi, float c_lo) {
   p = fmaf(p, r, 1.0f);
   p = fmaf(p, r, 1.0f);
   uint32_t e = smx_f2u(p) + (smx_f2u(t) << 23);
-  return d >= SMX_EXP_CUT ? smx_u2f(e) : 0.0f;
+  return d >= cut ? smx_u2f(e) : 0.0f;
+}
+
+/* The reference exp(x - c_hi - c_lo). */
+static inline float smx_exp_core(float x, float c_hi, float c_lo) {
+  float lo, d = smx_two_diff(x, c_hi, &lo);
+  return smx_exp_reduced(d, lo - c_lo, SMX_MAGIC, SMX_EXP_CUT);
 }
 
 /* exp(x - m) 2^64 for the row pass (m the block max, x <= m): smx_exp_core(x, m, 0) with the
    exponent raised by 64 and the cut lowered to match; x - 0 == x, so c_lo drops out exactly. */
 static inline float smx_exp_sum(float x, float m) {
-  float d = x - m;
-  float bb = d - x;
-  float lo = (x - (d - bb)) + (-m - bb);
-  float t = fmaf(d, SMX_LOG2E, SMX_SUM_MAGIC);
-  float nf = t - SMX_SUM_MAGIC;
-  float r = fmaf(nf, -SMX_LN2_HI, d);
-  r = fmaf(nf, -SMX_LN2_LO, r);
-  r = r + lo;
-  float p = SMX_EXP_C6;
-  p = fmaf(p, r, SMX_EXP_C5);
-  p = fmaf(p, r, SMX_EXP_C4);
-  p = fmaf(p, r, SMX_EXP_C3);
-  p = fmaf(p, r, SMX_EXP_C2);
-  p = fmaf(p, r, 1.0f);
-  p = fmaf(p, r, 1.0f);
-  uint32_t e = smx_f2u(p) + (smx_f2u(t) << 23);
-  return d >= SMX_SUM_CUT ? smx_u2f(e) : 0.0f;
+  float lo, d = smx_two_diff(x, m, &lo);
+  return smx_exp_reduced(d, lo, SMX_SUM_MAGIC, SMX_SUM_CUT);
 }
 
 /* ---- double helpers used once per block or per row by every ISA (kernels/common/dmath.c);
@@ -198,13 +195,8 @@ double smx_tree_sum16d(double *lanes);  /* h = 8..1 */
    hand other rows to the scalar kernel. */
 #define SMX_CLO_SMALL 0x1p-12f
 static inline float smx_exp_core_wide(float x, float c_hi, float c_lo) {
-  float d = x - c_hi;
-  float bb = d - x;
-  float lo = (x - (d - bb)) + (-c_hi - bb);
-  lo = lo - c_lo;
-  float d2 = d + lo; /* TwoSum(d, lo) */
-  float bb2 = d2 - d;
-  float lo2 = (d - (d2 - bb2)) + (lo - bb2);
+  float lo, lo2, d = smx_two_diff(x, c_hi, &lo);
+  float d2 = smx_two_diff(d, -(lo - c_lo), &lo2); /* TwoSum(d, lo - c_lo) */
   return smx_exp_core(d2, 0.0f, -lo2);
 }
 static inline float smx_softmax_exp(float x, const smx_lse_final *f) {
@@ -213,9 +205,7 @@ static inline float smx_softmax_exp(float x, const smx_lse_final *f) {
 }
 /* log-softmax of one entry: (x - c_hi) - c_lo with the subtraction made exact by TwoSum. */
 static inline float smx_log_softmax_one(float x, float c_hi, float c_lo) {
-  float d = x - c_hi;
-  float bb = d - x;
-  float lo = (x - (d - bb)) + (-c_hi - bb);
+  float lo, d = smx_two_diff(x, c_hi, &lo);
   return d == -INFINITY ? d : d + (lo - c_lo);
 }
 

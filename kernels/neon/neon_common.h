@@ -24,41 +24,23 @@ static inline float32x4_t smx_v_maxf(float32x4_t a, float32x4_t b) { return vbsl
 /* a != a as an all-ones mask. */
 static inline uint32x4_t smx_v_isnan(float32x4_t a) { return vmvnq_u32(vceqq_f32(a, a)); }
 
-/* smx_exp_core(x, c_hi, c_lo): the same operations in the same order; fma exactly where scalar has fmaf.
-   The multiplier constants sit in the lanes of one register (FMLA by element is the same fused
-   operation, and fma(C6, r, C5) = fma(r, C6, C5) bit for bit) to leave registers to the 16
-   accumulators of the callers. */
-static inline float32x4_t smx_v_exp_core(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {
-  static const float kmul[4] = {SMX_LOG2E, -SMX_LN2_HI, -SMX_LN2_LO, SMX_EXP_C6};
-  const float32x4_t km = vld1q_f32(kmul);
-  const float32x4_t d = vsubq_f32(x, c_hi);
+/* The exp of kernels/common/smx_internal.h: the same operations in the same order; fma exactly where
+   scalar has fmaf. The multiplier constants sit in the lanes of one register (FMLA by element is the
+   same fused operation, and fma(C6, r, C5) = fma(r, C6, C5) bit for bit) to leave registers to the
+   16 accumulators of the callers. */
+static inline float32x4_t smx_v_two_diff(float32x4_t x, float32x4_t c, float32x4_t *lo) { /* smx_two_diff */
+  const float32x4_t d = vsubq_f32(x, c);
   const float32x4_t bb = vsubq_f32(d, x);
-  float32x4_t lo = vaddq_f32(vsubq_f32(x, vsubq_f32(d, bb)), vsubq_f32(vnegq_f32(c_hi), bb));
-  lo = vsubq_f32(lo, c_lo);
-  const float32x4_t t = vfmaq_laneq_f32(vdupq_n_f32(SMX_MAGIC), d, km, 0);
-  const float32x4_t nf = vsubq_f32(t, vdupq_n_f32(SMX_MAGIC));
-  float32x4_t r = vfmaq_laneq_f32(d, nf, km, 1);
-  r = vfmaq_laneq_f32(r, nf, km, 2);
-  r = vaddq_f32(r, lo);
-  float32x4_t p = vfmaq_laneq_f32(vdupq_n_f32(SMX_EXP_C5), r, km, 3); /* fma(C6, r, C5) */
-  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C4), p, r);
-  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C3), p, r);
-  p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C2), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
-  const uint32x4_t e = vaddq_u32(vreinterpretq_u32_f32(p), vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
-  return vreinterpretq_f32_u32(vandq_u32(e, vcgeq_f32(d, vdupq_n_f32(SMX_EXP_CUT))));
+  *lo = vaddq_f32(vsubq_f32(x, vsubq_f32(d, bb)), vsubq_f32(vnegq_f32(c), bb));
+  return d;
 }
 
-/* smx_exp_sum(x, m) = exp(x - m) 2^64 for the row pass: smx_exp_core without c_lo, magic + 64, lower cut. */
-static inline float32x4_t smx_v_exp_sum(float32x4_t x, float32x4_t m) {
+/* smx_exp_reduced(d, lo, magic, cut). */
+static inline float32x4_t smx_v_exp_reduced(float32x4_t d, float32x4_t lo, float magic, float cut) {
   static const float kmul[4] = {SMX_LOG2E, -SMX_LN2_HI, -SMX_LN2_LO, SMX_EXP_C6};
   const float32x4_t km = vld1q_f32(kmul);
-  const float32x4_t d = vsubq_f32(x, m);
-  const float32x4_t bb = vsubq_f32(d, x);
-  const float32x4_t lo = vaddq_f32(vsubq_f32(x, vsubq_f32(d, bb)), vsubq_f32(vnegq_f32(m), bb));
-  const float32x4_t t = vfmaq_laneq_f32(vdupq_n_f32(SMX_SUM_MAGIC), d, km, 0);
-  const float32x4_t nf = vsubq_f32(t, vdupq_n_f32(SMX_SUM_MAGIC));
+  const float32x4_t t = vfmaq_laneq_f32(vdupq_n_f32(magic), d, km, 0);
+  const float32x4_t nf = vsubq_f32(t, vdupq_n_f32(magic));
   float32x4_t r = vfmaq_laneq_f32(d, nf, km, 1);
   r = vfmaq_laneq_f32(r, nf, km, 2);
   r = vaddq_f32(r, lo);
@@ -69,18 +51,27 @@ static inline float32x4_t smx_v_exp_sum(float32x4_t x, float32x4_t m) {
   p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
   p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
   const uint32x4_t e = vaddq_u32(vreinterpretq_u32_f32(p), vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
-  return vreinterpretq_f32_u32(vandq_u32(e, vcgeq_f32(d, vdupq_n_f32(SMX_SUM_CUT))));
+  return vreinterpretq_f32_u32(vandq_u32(e, vcgeq_f32(d, vdupq_n_f32(cut))));
+}
+
+static inline float32x4_t smx_v_exp_core(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {
+  float32x4_t lo;
+  const float32x4_t d = smx_v_two_diff(x, c_hi, &lo);
+  return smx_v_exp_reduced(d, vsubq_f32(lo, c_lo), SMX_MAGIC, SMX_EXP_CUT);
+}
+
+/* smx_exp_sum(x, m) = exp(x - m) 2^64 for the row pass. */
+static inline float32x4_t smx_v_exp_sum(float32x4_t x, float32x4_t m) {
+  float32x4_t lo;
+  const float32x4_t d = smx_v_two_diff(x, m, &lo);
+  return smx_v_exp_reduced(d, lo, SMX_SUM_MAGIC, SMX_SUM_CUT);
 }
 
 /* smx_exp_core_wide. */
 static inline float32x4_t smx_v_exp_core_wide(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {
-  const float32x4_t d = vsubq_f32(x, c_hi);
-  const float32x4_t bb = vsubq_f32(d, x);
-  float32x4_t lo = vaddq_f32(vsubq_f32(x, vsubq_f32(d, bb)), vsubq_f32(vnegq_f32(c_hi), bb));
-  lo = vsubq_f32(lo, c_lo);
-  const float32x4_t d2 = vaddq_f32(d, lo);
-  const float32x4_t bb2 = vsubq_f32(d2, d);
-  const float32x4_t lo2 = vaddq_f32(vsubq_f32(d, vsubq_f32(d2, bb2)), vsubq_f32(lo, bb2));
+  float32x4_t lo, lo2;
+  const float32x4_t d = smx_v_two_diff(x, c_hi, &lo);
+  const float32x4_t d2 = smx_v_two_diff(d, vnegq_f32(vsubq_f32(lo, c_lo)), &lo2); /* TwoSum(d, lo - c_lo) */
   return smx_v_exp_core(d2, vdupq_n_f32(0.0f), vnegq_f32(lo2));
 }
 

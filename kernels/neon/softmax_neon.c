@@ -99,9 +99,8 @@ static void softmax_neon(size_t n, const float *x, float *y) {
 
 /* smx_log_softmax_one. */
 static inline float32x4_t v_log_softmax_one(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {
-  const float32x4_t d = vsubq_f32(x, c_hi);
-  const float32x4_t bb = vsubq_f32(d, x);
-  const float32x4_t lo = vaddq_f32(vsubq_f32(x, vsubq_f32(d, bb)), vsubq_f32(vnegq_f32(c_hi), bb));
+  float32x4_t lo;
+  const float32x4_t d = smx_v_two_diff(x, c_hi, &lo);
   const float32x4_t r = vaddq_f32(d, vsubq_f32(lo, c_lo));
   return vbslq_f32(vceqq_f32(d, vdupq_n_f32(-INFINITY)), d, r);
 }
