@@ -9,13 +9,18 @@ static double (*xent_softmax_ref)(size_t n, const float *x, const smx_xent_row *
 
 static inline V vneg(V a) { return vxor(a, vset(-0.0f)); }
 
-/* smx_exp_sum(x, m) for pass 1 (exp(x - m) 2^64, without the cut); *d = x - m. */
-static inline V exp_p1(V x, V m, V nm, V *dout) {
-  V d = vsub(x, m);
+/* smx_two_diff(x, c) with nc = -c: d + lo = x - c exactly. */
+static inline V two_diff_v(V x, V c, V nc, V *lo) {
+  V d = vsub(x, c);
   V bb = vsub(d, x);
-  V lo = vadd(vsub(x, vsub(d, bb)), vsub(nm, bb));
-  V t = vfma(d, vset(SMX_LOG2E), vset(SMX_SUM_MAGIC));
-  V nf = vsub(t, vset(SMX_SUM_MAGIC));
+  *lo = vadd(vsub(x, vsub(d, bb)), vsub(nc, bb));
+  return d;
+}
+
+/* The reduction and polynomial of smx_exp_reduced: p, and *t whose low bits hold n. */
+static inline V exp_poly_v(V d, V lo, float magic, V *t) {
+  *t = vfma(d, vset(SMX_LOG2E), vset(magic));
+  V nf = vsub(*t, vset(magic));
   V r = vfma(nf, vset(-SMX_LN2_HI), d);
   r = vfma(nf, vset(-SMX_LN2_LO), r);
   r = vadd(r, lo);
@@ -24,36 +29,27 @@ static inline V exp_p1(V x, V m, V nm, V *dout) {
   p = vfma(p, r, vset(SMX_EXP_C3));
   p = vfma(p, r, vset(SMX_EXP_C2));
   p = vfma(p, r, vset(1.0f));
-  p = vfma(p, r, vset(1.0f));
+  return vfma(p, r, vset(1.0f));
+}
+
+/* smx_exp_sum(x, m) for pass 1 (exp(x - m) 2^64, without the cut); *d = x - m. */
+static inline V exp_p1(V x, V m, V nm, V *dout) {
+  V lo, t, d = two_diff_v(x, m, nm, &lo);
+  V p = exp_poly_v(d, lo, SMX_SUM_MAGIC, &t);
   *dout = d;
   return vscale(p, t);
 }
 
 /* smx_exp_core(x, c_hi, c_lo) including the final select (d >= SMX_EXP_CUT ? e : +0). */
 static inline V exp_p2(V x, V ch, V nch, V clo) {
-  V d = vsub(x, ch);
-  V bb = vsub(d, x);
-  V lo = vadd(vsub(x, vsub(d, bb)), vsub(nch, bb));
-  lo = vsub(lo, clo);
-  V t = vfma(d, vset(SMX_LOG2E), vset(SMX_MAGIC));
-  V nf = vsub(t, vset(SMX_MAGIC));
-  V r = vfma(nf, vset(-SMX_LN2_HI), d);
-  r = vfma(nf, vset(-SMX_LN2_LO), r);
-  r = vadd(r, lo);
-  V p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
-  p = vfma(p, r, vset(SMX_EXP_C4));
-  p = vfma(p, r, vset(SMX_EXP_C3));
-  p = vfma(p, r, vset(SMX_EXP_C2));
-  p = vfma(p, r, vset(1.0f));
-  p = vfma(p, r, vset(1.0f));
+  V lo, t, d = two_diff_v(x, ch, nch, &lo);
+  V p = exp_poly_v(d, vsub(lo, clo), SMX_MAGIC, &t);
   return vscale0(cmp_ge(d, vset(SMX_EXP_CUT)), p, t);
 }
 
 /* smx_log_softmax_one */
 static inline V logsm(V x, V ch, V nch, V clo) {
-  V d = vsub(x, ch);
-  V bb = vsub(d, x);
-  V lo = vadd(vsub(x, vsub(d, bb)), vsub(nch, bb));
+  V lo, d = two_diff_v(x, ch, nch, &lo);
   return vsel(cmp_eq(d, vset(-INFINITY)), d, vadd(d, vsub(lo, clo)));
 }
 
