@@ -43,6 +43,12 @@ void smx_lse_finish(const smx_lse *s, smx_lse_final *f) {
   f->c_lo = (float)(((double)s->m - (double)f->c_hi) + f->l);
 }
 
+double smx_count_posinf(size_t n, const float *x) {
+  double k = 0.0;
+  for (size_t i = 0; i < n; i++) k += x[i] == INFINITY;
+  return k;
+}
+
 void smx_fill(size_t n, float *y, float v) {
   for (size_t i = 0; i < n; i++) y[i] = v;
 }
@@ -53,8 +59,7 @@ void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y,
   } else if (kind == SMX_ROW_ALLNEGINF) {
     smx_fill(n, y, log_out ? -INFINITY : 0.0f);
   } else { /* the k entries at +inf share the mass */
-    double k = 0.0;
-    for (size_t i = 0; i < n; i++) k += x[i] == INFINITY;
+    double k = smx_count_posinf(n, x);
     float on = log_out ? (float)-smx_log64(k) : (float)(1.0 / k);
     float off = log_out ? -INFINITY : 0.0f;
     for (size_t i = 0; i < n; i++) y[i] = x[i] == INFINITY ? on : off;

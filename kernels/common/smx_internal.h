@@ -122,6 +122,8 @@ void smx_lse_init(smx_lse *s);
    r_b of exp(x - m_b) over entries below m_b; nan_b if the block had a NaN. */
 void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b, int nan_b);
 void smx_lse_finish(const smx_lse *s, smx_lse_final *f);
+/* How many entries are +inf (the share 1/k of each under the special rule). */
+double smx_count_posinf(size_t n, const float *x);
 /* Writers for non-finite rows, shared by every ISA. */
 void smx_fill(size_t n, float *y, float v);
 /* Rows with NaN, +inf entries or only -inf (the header's rules), for every normalizer. */
@@ -233,9 +235,9 @@ static inline float smx_stable_p(float x, float c, float den_f) {
 }
 #define SMX_STABLE_BIG 0x1p100
 #define SMX_STABLE_TINY 0x1p-60
-/* Rows whose stablemax sum is below SMX_STABLE_TINY (all logits < about -2^60), computed in
-   double per entry by every ISA. */
-void smx_stablemax_tiny_row(size_t n, const float *x, float *y);
+/* Stablemax rows whose sum is not in [SMX_STABLE_TINY, inf): NaN, +inf and all -inf rows by the
+   special rule, rows of logits all below about -2^60 in double per entry; the same for every ISA. */
+void smx_stablemax_rare_row(size_t n, const float *x, float *y);
 /* The per-row constants of smx_stable_p from the double sum S (normal rows). */
 static inline void smx_stable_scale(double S, float *c, float *den_f) {
   *c = S > SMX_STABLE_BIG ? 0x1p-64f : 1.0f;

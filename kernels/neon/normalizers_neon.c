@@ -87,11 +87,7 @@ static inline float32x4_t v_stable_p(float32x4_t x, float32x4_t c, float32x4_t d
 static void stablemax_neon(size_t n, const float *x, float *y) {
   const double S = stable_sum(n, x);
   if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
-    int nan;
-    float m = smx_row_max_neon(n, x, &nan);
-    enum smx_row_kind kind = smx_row_kind_of(m, nan);
-    if (kind != SMX_ROW_FINITE) smx_special_row(kind, n, x, y, 0);
-    else smx_stablemax_tiny_row(n, x, y);
+    smx_stablemax_rare_row(n, x, y);
     return;
   }
   float c, den;

@@ -23,7 +23,14 @@ static double stable_sum(size_t n, const float *x) {
   return smx_tree_sum16d(l);
 }
 
-void smx_stablemax_tiny_row(size_t n, const float *x, float *y) {
+void smx_stablemax_rare_row(size_t n, const float *x, float *y) {
+  int nan;
+  float m = smx_row_max_scalar(n, x, &nan); /* only the kind is used: the same on every lane layout */
+  enum smx_row_kind kind = smx_row_kind_of(m, nan);
+  if (kind != SMX_ROW_FINITE) {
+    smx_special_row(kind, n, x, y, 0);
+    return;
+  }
   double S = 0.0;
   for (size_t i = 0; i < n; i++) S += smx_stable_s64(x[i]);
   for (size_t i = 0; i < n; i++) y[i] = smx_stable_p_tiny(x[i], S);
@@ -32,11 +39,7 @@ void smx_stablemax_tiny_row(size_t n, const float *x, float *y) {
 static void stablemax_scalar(size_t n, const float *x, float *y) {
   double S = stable_sum(n, x);
   if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
-    int nan;
-    float m = smx_row_max_scalar(n, x, &nan);
-    enum smx_row_kind kind = smx_row_kind_of(m, nan);
-    if (kind != SMX_ROW_FINITE) smx_special_row(kind, n, x, y, 0);
-    else smx_stablemax_tiny_row(n, x, y);
+    smx_stablemax_rare_row(n, x, y);
     return;
   }
   float c, den;

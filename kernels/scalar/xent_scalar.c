@@ -50,8 +50,7 @@ static double xent_softmax_scalar(size_t n, const float *x, const smx_xent_row *
   if (f.kind == SMX_ROW_FINITE) {
     smx_xent_softmax_terms(n, &f, zt, wt, sum_wz, row, &loss, &A, &gt);
   } else { /* +inf entries or all -inf (no softcap here): p from the special rule, no z-loss term */
-    double k = 0.0;
-    for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
+    double k = smx_count_posinf(n, x);
     pinf = f.kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     double pt = x[t] == INFINITY ? pinf : 0.0;
     loss = smx_xent_special_loss(n, x, row, wt, pinf);
@@ -108,8 +107,7 @@ static double xent_stablemax_scalar(size_t n, const float *x, const smx_xent_row
     pt = st / S;
     loss = smx_xent_stablemax_loss(n, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, row);
   } else {
-    double k = 0.0;
-    for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
+    double k = smx_count_posinf(n, x);
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     pt = x[t] == INFINITY ? pinf : 0.0;
     loss = smx_xent_special_loss(n, x, row, wt, pinf);
@@ -178,8 +176,7 @@ static double xent_sparsemax_scalar(size_t n, const float *x, const smx_xent_row
     double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
     loss = smx_times(wt, loss - zq + 0.5 * qq);
   } else {
-    double k = 0.0;
-    for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
+    double k = smx_count_posinf(n, x);
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     pt = x[t] == INFINITY ? pinf : 0.0;
     /* the limit: finite when the target is +inf and q puts no mass on finite entries (e = 0 or

@@ -165,11 +165,7 @@ static double stable_sum(size_t n, const float *x) {
 static void stablemax_k(size_t n, const float *x, float *y) {
   double S = stable_sum(n, x);
   if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
-    int nan;
-    float m = row_max(n, x, &nan);
-    enum smx_row_kind kind = smx_row_kind_of(m, nan);
-    if (kind != SMX_ROW_FINITE) smx_special_row(kind, n, x, y, 0);
-    else smx_stablemax_tiny_row(n, x, y);
+    smx_stablemax_rare_row(n, x, y);
     return;
   }
   float c, den;
@@ -323,8 +319,7 @@ static double xent_stablemax_k(size_t n, const float *x, const smx_xent_row *row
     pt = st / S;
     loss = smx_xent_stablemax_loss(n, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, row);
   } else {
-    double k = 0.0;
-    for (size_t i = 0; i < n; i++) k += x[i] == INFINITY;
+    double k = smx_count_posinf(n, x);
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     pt = x[t] == INFINITY ? pinf : 0.0;
     loss = smx_xent_special_loss(n, x, row, wt, pinf);
@@ -534,8 +529,7 @@ static double xent_sparsemax_k(size_t n, const float *x, const smx_xent_row *row
     double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
     loss = smx_times(wt, loss - zq + 0.5 * qq);
   } else {
-    double k = 0.0;
-    for (size_t j = 0; j < n; j++) k += x[j] == INFINITY;
+    double k = smx_count_posinf(n, x);
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
     pt = x[t] == INFINITY ? pinf : 0.0;
     loss = x[t] == INFINITY && (eps == 0.0f || k == (double)n) ? smx_times(wt, 0.5 * (qq - 1.0 / k)) : INFINITY;
