@@ -57,7 +57,8 @@ int tu_quick(void) {
 
 /* ---- regimes ---- */
 static const char *const regime_names[TU_NREGIMES] = {"narrow", "wide", "onehot", "large",
-                                                      "neginf", "allneginf", "posinf", "nan"};
+                                                      "neginf", "allneginf", "posinf", "nan",
+                                                      "steps",  "edge"};
 const char *tu_regime_name(int g) { return (g >= 0 && g < TU_NREGIMES) ? regime_names[g] : "?"; }
 
 void tu_fill(tu_rng *r, int g, size_t n, float *x) {
@@ -101,6 +102,16 @@ void tu_fill(tu_rng *r, int g, size_t n, float *x) {
     }
     x[tu_below(r, n)] = (tu_next(r) & 1) ? NAN : -NAN;
     break;
+  case TU_STEPS: {
+    static const float off[8] = {-300, -40, -220, 0, -170, 60, -500, 61};
+    for (size_t i = 0; i < n; i++) x[i] = off[(i / 1024) % 8] + (float)tu_uniform(r, -130.0, 0.0);
+    break;
+  }
+  case TU_EDGE: {
+    static const float off[4] = {-65545, -65530, -65520, 65540};
+    for (size_t i = 0; i < n; i++) x[i] = off[(i / 1024) % 4] + (float)tu_uniform(r, -8.0, 0.0);
+    break;
+  }
   default:
     abort();
   }

@@ -36,6 +36,8 @@ enum {
   TU_ALLNEGINF,  /* all -inf */
   TU_POSINF,     /* N(0, 1) with 1..3 entries +inf */
   TU_NAN,        /* N(0, 1) with one NaN (and sometimes +-inf too) */
+  TU_STEPS,      /* per block of 1024: an offset in -500..61 (the running max rises by up to 360) + U(-130, 0) */
+  TU_EDGE,       /* per block of 1024: around -65545, -65530, -65520, 65540 (both sides of the shift range) */
   TU_NREGIMES
 };
 #define TU_FINITE_REGIMES 4 /* the first four regimes are all finite */

@@ -9,9 +9,6 @@
 #define W 8    /* floats per vector */
 #define NACC 8 /* 64 lanes / W */
 #define ISA_NAME avx2
-#ifndef P1_INTCUT
-#define P1_INTCUT 0
-#endif
 typedef __m256 V;
 typedef __m256 M; /* a lane predicate: all ones / all zeros per lane */
 typedef __m256i VI;
@@ -71,17 +68,21 @@ static inline M cmp_gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 static inline M cmp_eq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 static inline M cmp_neq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); } /* C's != */
 static inline M cmp_unord(V a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
-/* Pass 1: acc + (x != m && d >= SMX_SUM_CUT ? e : +0), and the ties counted in kc (adding +0
-   leaves a lane sum unchanged: it is +0 or positive). ic: x == m on the bits (equal to the float
-   compare for m != +-0; m is never NaN); the cut on the bits of d as signed integers: here
-   d <= 0, -inf or NaN, where bits(d) > bits(CUT) <=> !(d >= CUT) except d = +0, a tie anyway. */
+/* signed bits(t) >= k: the keep test of smx_exp_shift */
+static inline M cmp_bits_ge(V t, int32_t k) {
+  return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(k - 1)));
+}
+/* Pass 1: e = the kept smx_exp_shift value (stored to ys if given), acc + (x != m ? e : +0) (adding +0
+   leaves a lane sum unchanged: it is +0 or positive). ties 0: no entry equals m; 1: x == m on the bits
+   (equal to the float compare for m != +-0; m is never NaN), 2: as floats; the ties are counted in kc. */
 #define P1_COUNTS_TIES 1
-static inline V p1_accum(V acc, V x, V m, V d, V cut, V e, const int ic, VI *kc) {
-  M tie = ic ? _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(x), _mm256_castps_si256(m))) : _mm256_cmp_ps(x, m, _CMP_EQ_OQ);
-  M out = P1_INTCUT ? _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_castps_si256(d), _mm256_castps_si256(cut)))
-                    : _mm256_cmp_ps(d, cut, _CMP_NGE_UQ);
+static inline V p1_accum(V acc, V x, V m, V t, V p, const int ties, VI *kc, float *ys) {
+  V e = _mm256_and_ps(cmp_bits_ge(t, SMX_KEEP_SUM), vscale(p, t));
+  if (ys) _mm256_storeu_ps(ys, e);
+  if (!ties) return _mm256_add_ps(acc, e);
+  M tie = ties == 1 ? _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(x), _mm256_castps_si256(m))) : _mm256_cmp_ps(x, m, _CMP_EQ_OQ);
   *kc = _mm256_sub_epi32(*kc, _mm256_castps_si256(tie));
-  return _mm256_add_ps(acc, _mm256_andnot_ps(_mm256_or_ps(tie, out), e));
+  return _mm256_add_ps(acc, _mm256_andnot_ps(tie, e));
 }
 static inline M mzero(void) { return _mm256_setzero_ps(); }
 static inline M mor(M a, M b) { return _mm256_or_ps(a, b); }

@@ -9,9 +9,6 @@
 #define W 16   /* floats per vector */
 #define NACC 4 /* 64 lanes / W */
 #define ISA_NAME avx512
-#ifndef P1_INTCUT
-#define P1_INTCUT 1
-#endif
 typedef __m512 V;
 typedef __mmask16 M; /* a lane predicate */
 typedef __m512i VI;
@@ -73,17 +70,20 @@ static inline M cmp_gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); 
 static inline M cmp_eq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 static inline M cmp_neq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); } /* C's != */
 static inline M cmp_unord(V a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
-/* Pass 1: acc + (x != m && d >= SMX_SUM_CUT ? e : nothing), and the non-ties counted in kc.
-   ic: x != m on the bits (equal to the float compare for m != +-0; m is never NaN); the cut on
-   the bits of d as signed integers: here d <= 0, -inf or NaN, where bits(d) <= bits(CUT) <=>
-   d >= CUT except d = +0, which is a tie anyway. */
+/* signed bits(t) >= k: the keep test of smx_exp_shift */
+static inline M cmp_bits_ge(V t, int32_t k) { return _mm512_cmpge_epi32_mask(_mm512_castps_si512(t), _mm512_set1_epi32(k)); }
+/* Pass 1: e = the kept smx_exp_shift value (stored to ys if given), acc + (kept && x != m ? e : nothing).
+   ties 0: no entry equals m; 1: x != m on the bits (equal to the float compare for m != +-0), 2: as
+   floats; the non-ties are counted in kc. */
 #define P1_COUNTS_TIES 0
-static inline V p1_accum(V acc, V x, V m, V d, V cut, V e, const int ic, VI *kc) {
-  M nt = ic ? _mm512_cmpneq_epi32_mask(_mm512_castps_si512(x), _mm512_castps_si512(m)) : _mm512_cmp_ps_mask(x, m, _CMP_NEQ_UQ);
-  M keep = P1_INTCUT ? _mm512_mask_cmple_epi32_mask(nt, _mm512_castps_si512(d), _mm512_castps_si512(cut))
-                     : _mm512_mask_cmp_ps_mask(nt, d, cut, _CMP_GE_OQ);
+static inline V p1_accum(V acc, V x, V m, V t, V p, const int ties, VI *kc, float *ys) {
+  M keep = cmp_bits_ge(t, SMX_KEEP_SUM);
+  V e = vscale(p, t);
+  if (ys) _mm512_storeu_ps(ys, _mm512_maskz_mov_ps(keep, e));
+  if (!ties) return _mm512_mask_add_ps(acc, keep, acc, e);
+  M nt = ties == 1 ? _mm512_cmpneq_epi32_mask(_mm512_castps_si512(x), _mm512_castps_si512(m)) : _mm512_cmp_ps_mask(x, m, _CMP_NEQ_UQ);
   *kc = _mm512_mask_add_epi32(*kc, nt, *kc, _mm512_set1_epi32(1));
-  return _mm512_mask_add_ps(acc, keep, acc, e);
+  return _mm512_mask_add_ps(acc, (M)(nt & keep), acc, e);
 }
 static inline M mzero(void) { return 0; }
 static inline M mor(M a, M b) { return (M)(a | b); }

@@ -26,6 +26,13 @@ double smx_exp64(double x) {
   return p * pow2i(k);
 }
 
+double smx_pow2(int32_t k) { return k < -1022 ? 0.0 : k > 1023 ? HUGE_VAL : pow2i(k); }
+
+double smx_exp64_shifted(double x, int32_t k) {
+  double a = (x - k * LN2_HI) - k * LN2_LO; /* k * LN2_HI exact for |k| < 2^21 */
+  return smx_exp64(a);
+}
+
 double smx_expm1_64(double x) {
   if (!(x > -0.34 && x < 0.34)) return smx_exp64(x) - 1.0;
   double p = 1.0 / 355687428096000.0; /* x + x^2/2! + ... + x^17/17! */

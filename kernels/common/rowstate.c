@@ -1,16 +1,44 @@
 /* The softmax family's per-row state (max, ties, sum below the max) and non-finite rows. */
 #include "smx_internal.h"
 
-void smx_lse_init(smx_lse *s) {
-  s->m = -INFINITY;
-  s->k = 0.0;
-  s->r = 0.0;
-  s->nan = 0;
+void smx_lse_init(smx_lse *s) { memset(s, 0, sizeof *s), s->m = -INFINITY; }
+
+/* the shifted state to the plain one: R = S / T */
+static void to_plain(smx_lse *s) {
+  if (s->shifted) s->r = s->S / s->T, s->shifted = 0;
 }
 
-void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b, int nan_b) {
+int smx_lse_begin_block(smx_lse *s, float m_b, int nan_b) {
   s->nan |= nan_b;
-  if (m_b == -INFINITY) return; /* an all -inf block adds nothing */
+  if (m_b == -INFINITY) return -1;
+  const float m = smx_maxf(m_b, s->m);
+  if (!(m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX)) { /* beyond the range, or +inf */
+    to_plain(s);
+    return 0;
+  }
+  if (m > s->m || !s->shifted) { /* a new shift; the entries so far, and the old ties, move to it */
+    const int32_t K = smx_exp_k(m);
+    const double T = 0x1p64 * smx_exp64_shifted(m, K);
+    if (s->shifted) s->S = (s->S + s->k * s->T) * smx_pow2(s->K - K);
+    else s->S = s->m == -INFINITY ? 0.0 : (s->k + s->r) * smx_exp64((double)s->m - (double)m) * T;
+    s->k = 0.0, s->r = 0.0, s->m = m, s->K = K, s->T = T, s->shifted = 1;
+  }
+  return 1;
+}
+
+void smx_lse_block_plain(const float *x, size_t len, float m_b, double *k_b, double *r_b) {
+  float ls[SMX_LANES] = {0};
+  double k = 0.0;
+  for (size_t i = 0; i < len; i++) {
+    int tie = x[i] == m_b;
+    k += tie;
+    ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_sum(x[i], m_b);
+  }
+  *k_b = k;
+  *r_b = smx_tree_sum64(ls) * SMX_SUM_UNSCALE;
+}
+
+void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b) {
   if (s->m == -INFINITY || m_b > s->m) {
     double f = s->m == -INFINITY ? 0.0 : smx_exp64((double)s->m - (double)m_b);
     s->r = (s->k + s->r) * f + r_b; /* m_b = +inf: f = 0, r_b = 0 */
@@ -24,23 +52,37 @@ void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b, int nan_b)
   }
 }
 
-void smx_lse_finish(const smx_lse *s, smx_lse_final *f) {
+void smx_lse_finish(const smx_lse *s0, smx_lse_final *f) {
+  smx_lse s = *s0;
+  to_plain(&s);
   memset(f, 0, sizeof *f);
-  f->m = s->m;
-  f->k = s->k;
-  if (s->nan) f->kind = SMX_ROW_NAN;
-  else if (s->m == INFINITY) f->kind = SMX_ROW_POSINF;
-  else if (s->m == -INFINITY) f->kind = SMX_ROW_ALLNEGINF;
+  f->m = s.m;
+  f->k = s.k;
+  if (s.nan) f->kind = SMX_ROW_NAN;
+  else if (s.m == INFINITY) f->kind = SMX_ROW_POSINF;
+  else if (s.m == -INFINITY) f->kind = SMX_ROW_ALLNEGINF;
   else f->kind = SMX_ROW_FINITE;
   if (f->kind != SMX_ROW_FINITE) {
-    f->lse = f->kind == SMX_ROW_NAN ? smx_qnan() : s->m;
+    f->lse = f->kind == SMX_ROW_NAN ? smx_qnan() : s.m;
     return;
   }
-  f->l = smx_log64(s->k) + smx_log1p64(s->r / s->k);
-  double c = (double)s->m + f->l;
+  f->l = smx_log64(s.k) + smx_log1p64(s.r / s.k);
+  double c = (double)s.m + f->l;
   f->lse = (float)c;
   f->c_hi = f->lse == INFINITY ? 0x1.fffffep127f : f->lse;
-  f->c_lo = (float)(((double)s->m - (double)f->c_hi) + f->l);
+  f->c_lo = (float)(((double)s.m - (double)f->c_hi) + f->l);
+  f->shifted = s0->shifted;
+  f->K = s0->K;
+}
+
+void smx_softmax_out_init(const smx_lse_final *f, smx_softmax_out *o) {
+  const double c = smx_exp64_shifted(-(double)f->m - f->l, -f->K);
+  o->magic = smx_shift_magic(f->K - SMX_OUT_BIAS);
+  o->c_hi = (float)c;
+  o->c_lo = (float)(c - (double)o->c_hi);
+  if (fabsf(o->c_lo) < o->c_hi * 0x1p-30f) o->c_lo = 0.0f;
+  o->e_max = smx_exp_shift(f->m, o->magic, SMX_KEEP_OUT);
+  o->y_max = (float)smx_exp64(-f->l); /* 1 / (K + R) */
 }
 
 double smx_count_posinf(size_t n, const float *x) {

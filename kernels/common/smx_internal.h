@@ -92,22 +92,68 @@ static inline float smx_exp_sum(float x, float m) {
   return smx_exp_reduced(d, lo, SMX_SUM_MAGIC, SMX_SUM_CUT);
 }
 
+/* ---- the softmax family's exp with a power-of-two shift: x - max is never formed ----
+   For a row (or running) max m with |m| <= SMX_SHIFT_MAX, K = smx_exp_k(m) = round(m log2 e). Then
+   exp(x) 2^-kb for x <= m is p(r) 2^(n - kb), n = round(x log2 e), r = x - n ln2 (Cody-Waite, its first
+   step exact): smx_exp_reduced's operations with d = x, lo = 0 and the magic constant lowered by kb,
+   so that bits(t) = bits(SMX_MAGIC) + n - kb and 2^(n - kb) goes into the exponent bits. n does not
+   depend on kb (x log2 e is never a tie for |x| < 2^22). The result is kept, else +0, when
+   n - kb >= keep, i.e. when bits(t) >= bits(SMX_MAGIC) + keep as signed integers (that also drops
+   x = -inf and every x so far below m that t leaves the magic binade); keep >= -125 never gives a
+   subnormal. p(r) lies in [0.69, 1.46], so results are below 1.46 * 2^-(K - kb). */
+#define SMX_SHIFT_MAX 0x1p16f
+#define SMX_MAGIC_BITS 0x4b400000
+/* the row pass: kb = K - 64, kept down to n - K = -189 (e^-131), as smx_exp_sum */
+#define SMX_SUM_BIAS 64
+#define SMX_KEEP_SUM (SMX_MAGIC_BITS - 125)
+/* the softmax output: kb = K - 100, kept down to n - K = -160 (see smx_softmax_one) */
+#define SMX_OUT_BIAS 100
+#define SMX_KEEP_OUT (SMX_MAGIC_BITS - 60)
+static inline int32_t smx_exp_k(float m) { return (int32_t)(fmaf(m, SMX_LOG2E, SMX_MAGIC) - SMX_MAGIC); }
+static inline float smx_shift_magic(int32_t kb) { return SMX_MAGIC - (float)kb; }
+static inline float smx_exp_shift(float x, float magic, int32_t keep_bits) {
+  float t = fmaf(x, SMX_LOG2E, magic);
+  float nf = t - magic;
+  float r = fmaf(nf, -SMX_LN2_HI, x); /* exact */
+  r = fmaf(nf, -SMX_LN2_LO, r);
+  float p = SMX_EXP_C6;
+  p = fmaf(p, r, SMX_EXP_C5);
+  p = fmaf(p, r, SMX_EXP_C4);
+  p = fmaf(p, r, SMX_EXP_C3);
+  p = fmaf(p, r, SMX_EXP_C2);
+  p = fmaf(p, r, 1.0f);
+  p = fmaf(p, r, 1.0f);
+  uint32_t e = smx_f2u(p) + (smx_f2u(t) << 23);
+  return (int32_t)smx_f2u(t) >= keep_bits ? smx_u2f(e) : 0.0f;
+}
+
 /* ---- double helpers used once per block or per row by every ISA (kernels/common/dmath.c);
    plain IEEE double arithmetic with no libm, so they give the same bits on every CPU. ---- */
 double smx_exp64(double x);    /* x <= 709; 0 below -600 (never subnormal) */
 double smx_log64(double x);    /* x > 0 normal */
 double smx_log1p64(double x);  /* x > -1 */
 double smx_expm1_64(double x); /* x <= 709 */
+double smx_exp64_shifted(double x, int32_t k); /* exp(x - k ln2), k * ln2 taken exactly; |k| < 2^21 */
+double smx_pow2(int32_t k);                    /* 2^k, 0 below 2^-1022, inf above 2^1023 */
 
 /* ---- per-row state of the softmax family (kernels/common/rowstate.c) ----
    A row is reduced to M (the max), K (how many entries equal M) and R (the sum of
    exp(x - M) over the entries below M), so that log(sum) = log(K + R) keeps full relative
-   accuracy even when R << 1 (no softmax collapse). Blocks are combined in double. */
+   accuracy even when R << 1 (no softmax collapse).
+   Blocks are folded online. While the running max m is within +-SMX_SHIFT_MAX (the shifted state),
+   a block is summed against the running shift: S = sum of smx_exp_shift(x, magic(K - 64)) over the
+   entries below m, with K = smx_exp_k(m); when m rises, S and the old ties are rescaled by an exact
+   power of two, so each entry costs one exp. Otherwise (plain state: m beyond the range or +inf) a
+   block is summed against its own max by the TwoSum exp (smx_lse_block_plain) and folded in double. */
 enum smx_row_kind { SMX_ROW_FINITE = 0, SMX_ROW_NAN, SMX_ROW_POSINF, SMX_ROW_ALLNEGINF };
 typedef struct smx_lse {
   float m;      /* running max (-inf before the first finite block) */
-  double k, r;  /* ties count and sum below the max */
+  double k;     /* entries equal to m */
+  double r;     /* plain state: sum of exp(x - m) below m */
   int nan;      /* any NaN seen */
+  int shifted;  /* the shifted state: */
+  int32_t K;    /* smx_exp_k(m) */
+  double S, T;  /* sum below m of exp(x) 2^(64 - K); T = exp(m - K ln2) 2^64 */
 } smx_lse;
 typedef struct smx_lse_final {
   enum smx_row_kind kind;
@@ -116,12 +162,43 @@ typedef struct smx_lse_final {
   double l;         /* log(K + R) */
   float c_hi, c_lo; /* c_hi + c_lo = m + l: softmax = exp(x - c_hi - c_lo) */
   float lse;        /* RN(m + l) */
+  int shifted;      /* |m| <= SMX_SHIFT_MAX: softmax by smx_softmax_one */
+  int32_t K;        /* smx_exp_k(m) */
 } smx_lse_final;
 void smx_lse_init(smx_lse *s);
-/* Fold one block: its max m_b (after NaN-free max), its ties count k_b and the double sum
-   r_b of exp(x - m_b) over entries below m_b; nan_b if the block had a NaN. */
-void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b, int nan_b);
+/* Start a block whose max (NaN-free) is m_b: returns 1 if it is to be summed in the shifted state
+   (ties x == s->m counted, the others summed as smx_exp_shift(x, smx_shift_magic(s->K - SMX_SUM_BIAS),
+   SMX_KEEP_SUM) in 64 lanes, then smx_lse_end_block), 0 if in the plain state (smx_lse_block_plain
+   then smx_lse_add_block), -1 if the block adds nothing (m_b = -inf). */
+int smx_lse_begin_block(smx_lse *s, float m_b, int nan_b);
+static inline void smx_lse_end_block(smx_lse *s, double k_b, double S_b) { s->k += k_b, s->S += S_b; }
+/* Plain state: a block's ties count k_b and sum r_b of exp(x - m_b) below its max m_b (scalar,
+   shared by every ISA), then folded in. */
+void smx_lse_block_plain(const float *x, size_t len, float m_b, double *k_b, double *r_b);
+void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b);
 void smx_lse_finish(const smx_lse *s, smx_lse_final *f);
+
+/* ---- the softmax output of a shifted row: y = exp(x) 2^-K c with c = exp(K ln2 - m - l) split into
+   c_hi + c_lo; e = smx_exp_shift(x, magic(K - 100), SMX_KEEP_OUT) (so e = 0 for n - K < -160, where
+   y < 2^-159), z = fma(e, c_hi, e c_lo) = y 2^100, y = z 2^-100 when z >= 2^-26 (y >= FLT_MIN), else +0.
+   An entry whose e equals e_max (that of the max) gets y_max = RN(1 / (K + R)) instead: the max of a
+   row, a single entry and near one-hot rows come out as exactly as the normalizer allows.
+   c_lo is zeroed below 2^-30 c_hi, so that e c_lo is never subnormal (e >= 2^-60.5, c >= 2^-25). */
+typedef struct smx_softmax_out {
+  float magic, c_hi, c_lo, e_max, y_max;
+} smx_softmax_out;
+void smx_softmax_out_init(const smx_lse_final *f, smx_softmax_out *o);
+#define SMX_OUT_ZMIN 0x1p-26f
+#define SMX_OUT_UNSCALE 0x1p-100f
+/* y from e (also the pass-2 rescale of stored row-pass values lands here, with e = s 2^(K_b - K + 36)). */
+static inline float smx_softmax_from_e(float e, const smx_softmax_out *o) {
+  float z = fmaf(e, o->c_hi, e * o->c_lo);
+  return e == o->e_max ? o->y_max : z >= SMX_OUT_ZMIN ? z * SMX_OUT_UNSCALE : 0.0f;
+}
+static inline float smx_softmax_one(float x, const smx_softmax_out *o) {
+  return smx_softmax_from_e(smx_exp_shift(x, o->magic, SMX_KEEP_OUT), o);
+}
+
 /* How many entries are +inf (the share 1/k of each under the special rule). */
 double smx_count_posinf(size_t n, const float *x);
 /* Writers for non-finite rows, shared by every ISA. */

@@ -1,7 +1,8 @@
 /* Scalar reference: softmax, log-softmax, logsumexp (blocked online normalizer, 64 lanes). */
 #include "smx_internal.h"
 
-/* One block: lane maxima -> m_b; then lanes of exp(x - m_b) 2^64 over entries below m_b, ties counted. */
+/* One block: lane maxima -> m_b; then, in the shifted state, the lanes of exp(x) 2^(64 - K) over the
+   entries below the running max, ties counted; in the plain state the TwoSum sums of rowstate.c. */
 void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s) {
   float lm[SMX_LANES], ls[SMX_LANES];
   int nan = 0;
@@ -10,17 +11,21 @@ void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s) {
     lm[i % SMX_LANES] = smx_maxf(x[i], lm[i % SMX_LANES]);
     nan |= x[i] != x[i];
   }
-  float m = smx_tree_max64(lm);
-  double k = 0.0, r = 0.0;
-  if (m != -INFINITY) {
+  const float m_b = smx_tree_max64(lm);
+  const int mode = smx_lse_begin_block(s, m_b, nan);
+  double k = 0.0, r;
+  if (mode == 1) {
+    const float magic = smx_shift_magic(s->K - SMX_SUM_BIAS);
     for (size_t i = 0; i < len; i++) {
-      int tie = x[i] == m;
+      int tie = x[i] == s->m;
       k += tie;
-      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_sum(x[i], m);
+      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_shift(x[i], magic, SMX_KEEP_SUM);
     }
-    r = smx_tree_sum64(ls) * SMX_SUM_UNSCALE;
+    smx_lse_end_block(s, k, smx_tree_sum64(ls));
+  } else if (mode == 0) {
+    smx_lse_block_plain(x, len, m_b, &k, &r);
+    smx_lse_add_block(s, m_b, k, r);
   }
-  smx_lse_add_block(s, m, k, r, nan);
 }
 
 void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f) {
@@ -37,7 +42,13 @@ static void softmax_scalar(size_t n, const float *x, float *y) {
     smx_special_row(f.kind, n, x, y, 0);
     return;
   }
-  for (size_t i = 0; i < n; i++) y[i] = smx_softmax_exp(x[i], &f);
+  if (!f.shifted) {
+    for (size_t i = 0; i < n; i++) y[i] = smx_softmax_exp(x[i], &f);
+    return;
+  }
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  for (size_t i = 0; i < n; i++) y[i] = smx_softmax_one(x[i], &o);
 }
 
 static void log_softmax_scalar(size_t n, const float *x, float *y) {

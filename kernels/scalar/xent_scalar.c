@@ -61,10 +61,12 @@ static double xent_softmax_scalar(size_t n, const float *x, const smx_xent_row *
   const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
   const float dzt = row->softcap > 0.0f ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
   if (f.kind == SMX_ROW_FINITE) {
+    smx_softmax_out o;
+    if (f.shifted) smx_softmax_out_init(&f, &o);
     for (size_t j = 0; j < n; j++) {
       float z = logit(row, inv_cap, x[j], &dz);
       float b = row->class_weight ? Bf * row->class_weight[j] : Bf;
-      dx[j] = fmaf(Af, smx_softmax_exp(z, &f), -b) * dz;
+      dx[j] = fmaf(Af, f.shifted ? smx_softmax_one(z, &o) : smx_softmax_exp(z, &f), -b) * dz;
     }
   } else {
     for (size_t j = 0; j < n; j++) {

@@ -17,13 +17,12 @@ static inline V two_diff_v(V x, V c, V nc, V *lo) {
   return d;
 }
 
-/* The reduction and polynomial of smx_exp_reduced: p, and *t whose low bits hold n. */
-static inline V exp_poly_v(V d, V lo, float magic, V *t) {
-  *t = vfma(d, vset(SMX_LOG2E), vset(magic));
-  V nf = vsub(*t, vset(magic));
-  V r = vfma(nf, vset(-SMX_LN2_HI), d);
+/* smx_exp_shift without its keep test: p, and *t whose bits are bits(SMX_MAGIC) + n - kb. */
+static inline V exp_shift_v(V x, V magic, V *t) {
+  *t = vfma(x, vset(SMX_LOG2E), magic);
+  V nf = vsub(*t, magic);
+  V r = vfma(nf, vset(-SMX_LN2_HI), x);
   r = vfma(nf, vset(-SMX_LN2_LO), r);
-  r = vadd(r, lo);
   V p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
   p = vfma(p, r, vset(SMX_EXP_C4));
   p = vfma(p, r, vset(SMX_EXP_C3));
@@ -32,19 +31,22 @@ static inline V exp_poly_v(V d, V lo, float magic, V *t) {
   return vfma(p, r, vset(1.0f));
 }
 
-/* smx_exp_sum(x, m) for pass 1 (exp(x - m) 2^64, without the cut); *d = x - m. */
-static inline V exp_p1(V x, V m, V nm, V *dout) {
-  V lo, t, d = two_diff_v(x, m, nm, &lo);
-  V p = exp_poly_v(d, lo, SMX_SUM_MAGIC, &t);
-  *dout = d;
-  return vscale(p, t);
+/* smx_softmax_from_e */
+typedef struct {
+  V chi, clo, emax, ymax;
+} outc;
+static inline outc outc_init(const smx_softmax_out *o) {
+  return (outc){vset(o->c_hi), vset(o->c_lo), vset(o->e_max), vset(o->y_max)};
 }
-
-/* smx_exp_core(x, c_hi, c_lo) including the final select (d >= SMX_EXP_CUT ? e : +0). */
-static inline V exp_p2(V x, V ch, V nch, V clo) {
-  V lo, t, d = two_diff_v(x, ch, nch, &lo);
-  V p = exp_poly_v(d, vsub(lo, clo), SMX_MAGIC, &t);
-  return vscale0(cmp_ge(d, vset(SMX_EXP_CUT)), p, t);
+static inline V out_from_e(V e, const outc *c) {
+  V z = vfma(e, c->chi, vmul(e, c->clo));
+  V y = vsel0(cmp_ge(z, vset(SMX_OUT_ZMIN)), vmul(z, vset(SMX_OUT_UNSCALE)));
+  return vsel(cmp_eq(e, c->emax), c->ymax, y);
+}
+/* smx_softmax_one */
+static inline V out_one(V x, V magic, const outc *c) {
+  V t, p = exp_shift_v(x, magic, &t);
+  return out_from_e(vscale0(cmp_bits_ge(t, SMX_KEEP_OUT), p, t), c);
 }
 
 /* smx_log_softmax_one */
@@ -130,22 +132,22 @@ static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t fu
   return tree_max(a->mx);
 }
 
-/* Pass 1 sums of a block with max m (not -inf): ties K and the lanes of exp(x - m) 2^64 over the
-   other entries with x - m >= SMX_SUM_CUT (smx_exp_sum), unscaled in double as the scalar does. x <= m, so d = x - m <= 0, and d = +-0 only for ties:
-   the cut may be taken on the bits of d (signed integer order, see p1_accum).
+/* Pass 1 sums of a block in the shifted state (smx_lse_block_scalar): ties x == m counted, the lanes
+   of smx_exp_shift(x, magic, SMX_KEEP_SUM) over the others (S_b, in double as the scalar does). With
+   ys, the kept values of every entry (ties too) are stored there for softmax's pass 2.
    Meanwhile the first ngn groups of the next block xn (if any) go into its maxima nx. */
-static inline void sum_block(const float *x, size_t full, size_t rem, float m, const int ic, double *k, double *r,
-                             const float *xn, size_t ngn, blockmax *nx) {
-  const V vm = vset(m), nm = vset(-m), cut = vset(SMX_SUM_CUT);
+static inline void sum_block(const float *x, size_t full, size_t rem, float m, float magic, const int ties, const int store,
+                             double *k, double *S, float *ys, const float *xn, size_t ngn, blockmax *nx) {
+  const V vm = vset(m), vmagic = vset(magic);
   V ls[NACC];
   VI kc = icount_init();
   size_t lanes = full;
   for (int j = 0; j < NACC; j++) ls[j] = vzero();
   for (size_t i = 0, g = 0; i < full; i += SMX_LANES, g++) {
     for (int j = 0; j < NACC; j++) {
-      V v = vload(x + i + j * W), d;
-      V e = exp_p1(v, vm, nm, &d);
-      ls[j] = p1_accum(ls[j], v, vm, d, cut, e, ic, &kc);
+      V v = vload(x + i + j * W), t;
+      V p = exp_shift_v(v, vmagic, &t);
+      ls[j] = p1_accum(ls[j], v, vm, t, p, ties, &kc, store ? ys + i + j * W : NULL);
     }
     if (g < ngn) {
       bm_group(nx, xn + i);
@@ -153,21 +155,57 @@ static inline void sum_block(const float *x, size_t full, size_t rem, float m, c
       for (int q = 0; q < SMX_LANES; q += 16) _mm_prefetch((const char *)(xn + SMX_BLOCK + i + q), _MM_HINT_T0);
     }
   }
-  /* tail lanes read -inf: d = -inf (not kept), and -inf != m (no tie) */
+  /* tail lanes read -inf: not kept, and -inf != m (no tie) */
   for (int j = 0; j < NACC && rem > (size_t)j * W; j++) {
     size_t c = rem - (size_t)j * W;
-    V v = vloadm(x + full + j * W, c < W ? c : W, -INFINITY), d;
-    V e = exp_p1(v, vm, nm, &d);
-    ls[j] = p1_accum(ls[j], v, vm, d, cut, e, ic, &kc);
+    c = c < W ? c : W;
+    V v = vloadm(x + full + j * W, c, -INFINITY), t;
+    V p = exp_shift_v(v, vmagic, &t);
+    float tmp[W] = {0};
+    ls[j] = p1_accum(ls[j], v, vm, t, p, ties, &kc, store ? tmp : NULL);
+    if (store) vstorem(ys + full + j * W, vload(tmp), c);
     lanes += W;
   }
-  *r = tree_sum(ls) * SMX_SUM_UNSCALE;
-  *k = (double)(P1_COUNTS_TIES ? icount_sum(kc) : (int64_t)lanes - icount_sum(kc));
+  *S = tree_sum(ls);
+  *k = !ties ? 0.0 : (double)(P1_COUNTS_TIES ? icount_sum(kc) : (int64_t)lanes - icount_sum(kc));
 }
 
+/* Where softmax's pass 1 stored its values: per block, K of the running max when it was summed,
+   or STORE_NONE for an all -inf block (zeros stored). complete = 0 if a block was summed in the
+   plain state (nothing stored: pass 2 then starts from x). */
+#define STORE_MAX_BLOCKS 256
+#define STORE_NONE INT32_MIN
+typedef struct {
+  float *y;
+  int complete;
+  int32_t kb[STORE_MAX_BLOCKS];
+} pass1_store;
+
+/* One block (max m_b) in the shifted state. Ties x == s->m exist only if m_b is the running max;
+   ties: 1 compares bitwise (equal to the float compare for m != +-0; m is never NaN), 2 as floats. */
+#define SUM_BLOCK(ties, store) sum_block(x, full, rem, s->m, magic, ties, store, &k, &S, ys, xn, ngn, nx)
+static inline void shifted_block(const float *x, size_t full, size_t rem, float m_b, smx_lse *s, float *ys,
+                                 const float *xn, size_t ngn, blockmax *nx) {
+  const float magic = smx_shift_magic(s->K - SMX_SUM_BIAS);
+  const int ties = m_b != s->m ? 0 : s->m != 0.0f ? 1 : 2;
+  double k, S;
+  if (ys) {
+    if (ties == 0) SUM_BLOCK(0, 1);
+    else if (ties == 1) SUM_BLOCK(1, 1);
+    else SUM_BLOCK(2, 1);
+  } else {
+    if (ties == 0) SUM_BLOCK(0, 0);
+    else if (ties == 1) SUM_BLOCK(1, 0);
+    else SUM_BLOCK(2, 0);
+  }
+  smx_lse_end_block(s, k, S);
+}
+#undef SUM_BLOCK
+
 /* ---- pass 1 over a row, as smx_lse_row_scalar: block b's sums are interleaved with block
-   b + 1's maxima (independent work that hides the latency between the two loops) ---- */
-static void lse_row(size_t n, const float *x, smx_lse_final *f) {
+   b + 1's maxima (independent work that hides the latency between the two loops). With st, the
+   row-pass values are stored to st->y and each block's K to st->kb. ---- */
+static void lse_row(size_t n, const float *x, smx_lse_final *f, pass1_store *st) {
   smx_lse s;
   smx_lse_init(&s);
   blockmax cur, nxt;
@@ -181,16 +219,23 @@ static void lse_row(size_t n, const float *x, smx_lse_final *f) {
     const size_t nb = b + SMX_BLOCK, nlen = nb < n ? (n - nb < SMX_BLOCK ? n - nb : SMX_BLOCK) : 0;
     ng = nlen / SMX_LANES; /* full groups of the next block */
     bm_init(&nxt);
-    double k = 0.0, r = 0.0;
-    if (m != -INFINITY) {
-      /* bitwise tie compare where it equals x == m (m != +-0; m is never NaN) */
-      if (m != 0.0f) sum_block(x + b, full, rem, m, 1, &k, &r, x + nb, ng, &nxt);
-      else sum_block(x + b, full, rem, m, 0, &k, &r, x + nb, ng, &nxt);
+    const int mode = smx_lse_begin_block(&s, m, nanb);
+    if (st) {
+      st->kb[b / SMX_BLOCK] = mode == 1 ? s.K : STORE_NONE;
+      if (mode == -1) smx_fill(len, st->y + b, 0.0f);
+      if (mode == 0) st->complete = 0;
+    }
+    if (mode == 1) {
+      shifted_block(x + b, full, rem, m, &s, st ? st->y + b : NULL, x + nb, ng, &nxt);
     } else {
+      if (mode == 0) {
+        double k, r;
+        smx_lse_block_plain(x + b, len, m, &k, &r);
+        smx_lse_add_block(&s, m, k, r);
+      }
       for (size_t g = 0; g < ng; g++) bm_group(&nxt, x + nb + g * SMX_LANES);
     }
     /* a block shorter than SMX_BLOCK is the last one; otherwise all ng groups are done */
-    smx_lse_add_block(&s, m, k, r, nanb);
     cur = nxt;
     len = nlen;
   }
@@ -205,47 +250,82 @@ static void lse_block(const float *x, size_t len, smx_lse *s) {
   for (size_t i = 0; i < full; i += SMX_LANES) bm_group(&a, x + i);
   int nanb;
   const float m = bm_finish(&a, x, len, full, &nanb);
-  double k = 0.0, r = 0.0;
-  if (m != -INFINITY) {
-    if (m != 0.0f) sum_block(x, full, rem, m, 1, &k, &r, NULL, 0, &a);
-    else sum_block(x, full, rem, m, 0, &k, &r, NULL, 0, &a);
+  const int mode = smx_lse_begin_block(s, m, nanb);
+  if (mode == 1) {
+    shifted_block(x, full, rem, m, s, NULL, NULL, 0, &a);
+  } else if (mode == 0) {
+    double k, r;
+    smx_lse_block_plain(x, len, m, &k, &r);
+    smx_lse_add_block(s, m, k, r);
   }
-  smx_lse_add_block(s, m, k, r, nanb);
 }
 
-static int clo_small(const smx_lse_final *f) { return f->c_lo <= SMX_CLO_SMALL && f->c_lo >= -SMX_CLO_SMALL; }
-
-/* ---- pass 2 ---- */
-static void softmax_pass2(size_t n, const float *x, float *y, float c_hi, float c_lo) {
-  const V ch = vset(c_hi), nch = vset(-c_hi), clo = vset(c_lo);
+/* ---- softmax pass 2 (smx_softmax_one), from x ---- */
+static void softmax_pass2(size_t n, const float *x, float *y, const smx_softmax_out *o) {
+  const outc c = outc_init(o);
+  const V magic = vset(o->magic);
   size_t i = 0;
-  for (; i + 4 * W <= n; i += 4 * W) {
-    vstore(y + i, exp_p2(vload(x + i), ch, nch, clo));
-    vstore(y + i + W, exp_p2(vload(x + i + W), ch, nch, clo));
-    vstore(y + i + 2 * W, exp_p2(vload(x + i + 2 * W), ch, nch, clo));
-    vstore(y + i + 3 * W, exp_p2(vload(x + i + 3 * W), ch, nch, clo));
+  for (; i + 2 * W <= n; i += 2 * W) {
+    V a0 = out_one(vload(x + i), magic, &c), a1 = out_one(vload(x + i + W), magic, &c);
+    vstore(y + i, a0), vstore(y + i + W, a1);
   }
-  for (; i + W <= n; i += W) vstore(y + i, exp_p2(vload(x + i), ch, nch, clo));
-  if (i < n) vstorem(y + i, exp_p2(vloadm(x + i, n - i, 0.0f), ch, nch, clo), n - i);
+  for (; i + W <= n; i += W) vstore(y + i, out_one(vload(x + i), magic, &c));
+  if (i < n) vstorem(y + i, out_one(vloadm(x + i, n - i, -INFINITY), magic, &c), n - i);
+}
+
+/* ---- softmax pass 2 from the stored row-pass values s = e 2^-d of smx_softmax_one, d = K_b - K + 36:
+   e = s 2^d is exact wherever smx_softmax_one keeps e (there n - K >= -160, so e is normal); where it
+   does not, s 2^d < 2^-59.5 gives z < 2^-26, the same +0. For d >= -60 the factor goes into the
+   constants instead (c_hi 2^d, c_lo 2^d stay normal, and e_max 2^-d is exact, or +inf for d < -27,
+   where every s 2^d is far below e_max); a block with d < -126 holds only n - K < -160: zeros. ---- */
+static void softmax_rescale(size_t n, float *y, const pass1_store *st, int32_t K, const smx_softmax_out *o) {
+  const outc c = outc_init(o);
+  for (size_t b = 0; b < n; b += SMX_BLOCK) {
+    const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+    const int32_t kb = st->kb[b / SMX_BLOCK], d = kb == STORE_NONE ? -1000 : kb - K + 36;
+    float *p = y + b;
+    size_t i = 0;
+    if (d >= -60) {
+      const float f = (float)smx_pow2(d);
+      const outc cb = {vset(o->c_hi * f), vset(o->c_lo * f), vset(d >= -27 ? o->e_max / f : INFINITY), c.ymax};
+      for (; i + 2 * W <= len; i += 2 * W) {
+        V a0 = out_from_e(vload(p + i), &cb), a1 = out_from_e(vload(p + i + W), &cb);
+        vstore(p + i, a0), vstore(p + i + W, a1);
+      }
+      for (; i + W <= len; i += W) vstore(p + i, out_from_e(vload(p + i), &cb));
+      if (i < len) vstorem(p + i, out_from_e(vloadm(p + i, len - i, 0.0f), &cb), len - i);
+    } else {
+      const V fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
+      for (; i + W <= len; i += W) vstore(p + i, out_from_e(vmul(vload(p + i), fb), &c));
+      if (i < len) vstorem(p + i, out_from_e(vmul(vloadm(p + i, len - i, 0.0f), fb), &c), len - i);
+    }
+  }
 }
 
 static void FN(softmax)(size_t n, const float *x, float *y) {
   smx_lse_final f;
-  lse_row(n, x, &f);
+  pass1_store st;
+  /* store when y is not x (pass 2 may need x) and the row has few enough blocks */
+  const int store = y != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
+  st.y = y, st.complete = 1;
+  lse_row(n, x, &f, store ? &st : NULL);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 0);
     return;
   }
-  if (!clo_small(&f)) { /* |max| >~ 8192: the scalar formula */
-    for (size_t i = 0; i < n; i++) y[i] = smx_exp_core_wide(x[i], f.c_hi, f.c_lo);
+  if (!f.shifted) { /* |max| > 2^16: the scalar formula */
+    for (size_t i = 0; i < n; i++) y[i] = smx_softmax_exp(x[i], &f);
     return;
   }
-  softmax_pass2(n, x, y, f.c_hi, f.c_lo);
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  if (store && st.complete) softmax_rescale(n, y, &st, f.K, &o);
+  else softmax_pass2(n, x, y, &o);
 }
 
 static void FN(log_softmax)(size_t n, const float *x, float *y) {
   smx_lse_final f;
-  lse_row(n, x, &f);
+  lse_row(n, x, &f, NULL);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 1);
     return;
@@ -264,7 +344,7 @@ static void FN(log_softmax)(size_t n, const float *x, float *y) {
 
 static float FN(logsumexp)(size_t n, const float *x) {
   smx_lse_final f;
-  lse_row(n, x, &f);
+  lse_row(n, x, &f, NULL);
   return f.lse;
 }
 
@@ -390,9 +470,9 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
     smx_lse_finish(&s, &f);
   } else {
     if (eps > 0.0f) wz_add(&wz, x, n, 0, cw);
-    lse_row(n, x, &f);
+    lse_row(n, x, &f, NULL);
   }
-  if (f.kind != SMX_ROW_FINITE || (dx && !clo_small(&f))) return xent_softmax_ref(n, x, row, dx);
+  if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return xent_softmax_ref(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
   const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
   double sum_wz = 0.0;
@@ -405,13 +485,16 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
   if (!dx) return loss;
   const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
   const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
-  const V ch = vset(f.c_hi), nch = vset(-f.c_hi), clo = vset(f.c_lo), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  const outc oc = outc_init(&o);
+  const V magic = vset(o.magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
   size_t i = 0;
   for (; i + W <= n; i += W) {
     V dzv = vzero(), xv = vload(x + i);
     V zv = capped ? softcap_v(xv, vcap, vinv, &dzv) : xv;
     V nbv = cw ? vneg(vmul(vb, vload(cw + i))) : nb;
-    V g1 = vfma(va, exp_p2(zv, ch, nch, clo), nbv);
+    V g1 = vfma(va, out_one(zv, magic, &oc), nbv);
     vstore(dx + i, capped ? vmul(g1, dzv) : g1); /* without softcap dz = 1: v * 1.0f == v */
   }
   if (i < n) {
@@ -419,7 +502,7 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
     V dzv = vzero(), xv = vloadm(x + i, c, 0.0f);
     V zv = capped ? softcap_v(xv, vcap, vinv, &dzv) : xv;
     V nbv = cw ? vneg(vmul(vb, vloadm(cw + i, c, 0.0f))) : nb;
-    V g1 = vfma(va, exp_p2(zv, ch, nch, clo), nbv);
+    V g1 = vfma(va, out_one(zv, magic, &oc), nbv);
     vstorem(dx + i, capped ? vmul(g1, dzv) : g1, c);
   }
   dx[t] = (float)(g * gt) * dzt;
