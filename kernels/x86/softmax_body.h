@@ -278,26 +278,39 @@ static void softmax_pass2(size_t n, const float *x, float *y, const smx_softmax_
    does not, s 2^d < 2^-59.5 gives z < 2^-26, the same +0. For d >= -60 the factor goes into the
    constants instead (c_hi 2^d, c_lo 2^d stay normal, and e_max 2^-d is exact, or +inf for d < -27,
    where every s 2^d is far below e_max); a block with d < -126 holds only n - K < -160: zeros. ---- */
-static void softmax_rescale(size_t n, float *y, const pass1_store *st, int32_t K, const smx_softmax_out *o) {
+/* With xg, the cross-entropy gradient fma(A, p, -B w_j) (xent_softmax_scalar before the target entry). */
+typedef struct {
+  V va, vb;
+  const float *cw;
+} xgrad;
+static inline V rescale_out(V s, const outc *c, const xgrad *xg, const float *cw, size_t cnt) {
+  V p = out_from_e(s, c);
+  if (!xg) return p;
+  V nb = vneg(xg->cw ? vmul(xg->vb, cnt == W ? vload(cw) : vloadm(cw, cnt, 0.0f)) : xg->vb);
+  return vfma(xg->va, p, nb);
+}
+static void softmax_rescale(size_t n, float *y, const pass1_store *st, int32_t K, const smx_softmax_out *o,
+                            const xgrad *xg) {
   const outc c = outc_init(o);
   for (size_t b = 0; b < n; b += SMX_BLOCK) {
     const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
     const int32_t kb = st->kb[b / SMX_BLOCK], d = kb == STORE_NONE ? -1000 : kb - K + 36;
+    const float *cw = xg && xg->cw ? xg->cw + b : NULL;
     float *p = y + b;
     size_t i = 0;
     if (d >= -60) {
       const float f = (float)smx_pow2(d);
       const outc cb = {vset(o->c_hi * f), vset(o->c_lo * f), vset(d >= -27 ? o->e_max / f : INFINITY), c.ymax};
       for (; i + 2 * W <= len; i += 2 * W) {
-        V a0 = out_from_e(vload(p + i), &cb), a1 = out_from_e(vload(p + i + W), &cb);
+        V a0 = rescale_out(vload(p + i), &cb, xg, cw + i, W), a1 = rescale_out(vload(p + i + W), &cb, xg, cw + i + W, W);
         vstore(p + i, a0), vstore(p + i + W, a1);
       }
-      for (; i + W <= len; i += W) vstore(p + i, out_from_e(vload(p + i), &cb));
-      if (i < len) vstorem(p + i, out_from_e(vloadm(p + i, len - i, 0.0f), &cb), len - i);
+      for (; i + W <= len; i += W) vstore(p + i, rescale_out(vload(p + i), &cb, xg, cw + i, W));
+      if (i < len) vstorem(p + i, rescale_out(vloadm(p + i, len - i, 0.0f), &cb, xg, cw + i, len - i), len - i);
     } else {
       const V fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
-      for (; i + W <= len; i += W) vstore(p + i, out_from_e(vmul(vload(p + i), fb), &c));
-      if (i < len) vstorem(p + i, out_from_e(vmul(vloadm(p + i, len - i, 0.0f), fb), &c), len - i);
+      for (; i + W <= len; i += W) vstore(p + i, rescale_out(vmul(vload(p + i), fb), &c, xg, cw + i, W));
+      if (i < len) vstorem(p + i, rescale_out(vmul(vloadm(p + i, len - i, 0.0f), fb), &c, xg, cw + i, len - i), len - i);
     }
   }
 }
@@ -319,7 +332,7 @@ static void FN(softmax)(size_t n, const float *x, float *y) {
   }
   smx_softmax_out o;
   smx_softmax_out_init(&f, &o);
-  if (store && st.complete) softmax_rescale(n, y, &st, f.K, &o);
+  if (store && st.complete) softmax_rescale(n, y, &st, f.K, &o, NULL);
   else softmax_pass2(n, x, y, &o);
 }
 
@@ -458,6 +471,10 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
   smx_lse s;
   smx_lse_init(&s);
   smx_lse_final f;
+  /* pass 1 stores its values in dx when dx is not x (the rare rows start again from x) */
+  pass1_store st;
+  const int store = !capped && dx && dx != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
+  st.y = dx, st.complete = 1;
   if (capped) {
     for (size_t b = 0; b < n; b += SMX_BLOCK) {
       const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
@@ -470,7 +487,7 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
     smx_lse_finish(&s, &f);
   } else {
     if (eps > 0.0f) wz_add(&wz, x, n, 0, cw);
-    lse_row(n, x, &f, NULL);
+    lse_row(n, x, &f, store ? &st : NULL);
   }
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return xent_softmax_ref(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
@@ -490,7 +507,12 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
   const outc oc = outc_init(&o);
   const V magic = vset(o.magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
   size_t i = 0;
-  for (; i + W <= n; i += W) {
+  if (store && st.complete) {
+    const xgrad xg = {va, vb, cw};
+    softmax_rescale(n, dx, &st, f.K, &o, &xg);
+    i = n;
+  }
+  for (; i + W <= n; i += W) { /* from x */
     V dzv = vzero(), xv = vload(x + i);
     V zv = capped ? softcap_v(xv, vcap, vinv, &dzv) : xv;
     V nbv = cw ? vneg(vmul(vb, vload(cw + i))) : nb;
