@@ -1,5 +1,5 @@
-/* Shared NEON pieces of the kernels/neon sources: the vector exp (smx_exp_core op for op), the
-   NaN-exact max (smx_maxf), the 64-lane / 16-double-lane accumulators. Internal to kernels/neon. */
+/* Shared NEON pieces of the kernels/neon sources: the vector exps (smx_exp_core, smx_exp_shift and
+   smx_softmax_one op for op), the NaN-exact max (smx_maxf), the 64-lane / 16-double-lane accumulators. */
 #ifndef SMX_NEON_COMMON_H
 #define SMX_NEON_COMMON_H
 
@@ -35,23 +35,45 @@ static inline float32x4_t smx_v_two_diff(float32x4_t x, float32x4_t c, float32x4
   return d;
 }
 
-/* smx_exp_reduced(d, lo, magic, cut). */
-static inline float32x4_t smx_v_exp_reduced(float32x4_t d, float32x4_t lo, float magic, float cut) {
+/* The multiplier constants of the reduction and of p's first step, one per lane. */
+static inline float32x4_t smx_v_exp_kmul(void) {
   static const float kmul[4] = {SMX_LOG2E, -SMX_LN2_HI, -SMX_LN2_LO, SMX_EXP_C6};
-  const float32x4_t km = vld1q_f32(kmul);
-  const float32x4_t t = vfmaq_laneq_f32(vdupq_n_f32(magic), d, km, 0);
-  const float32x4_t nf = vsubq_f32(t, vdupq_n_f32(magic));
-  float32x4_t r = vfmaq_laneq_f32(d, nf, km, 1);
-  r = vfmaq_laneq_f32(r, nf, km, 2);
-  r = vaddq_f32(r, lo);
+  return vld1q_f32(kmul);
+}
+
+/* 1 + r p(r): the polynomial of smx_exp_reduced / smx_exp_shift. */
+static inline float32x4_t smx_v_exp_poly(float32x4_t r, float32x4_t km) {
   float32x4_t p = vfmaq_laneq_f32(vdupq_n_f32(SMX_EXP_C5), r, km, 3); /* fma(C6, r, C5) */
   p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C4), p, r);
   p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C3), p, r);
   p = vfmaq_f32(vdupq_n_f32(SMX_EXP_C2), p, r);
   p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  return vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+}
+
+/* smx_exp_reduced(d, lo, magic, cut). */
+static inline float32x4_t smx_v_exp_reduced(float32x4_t d, float32x4_t lo, float magic, float cut) {
+  const float32x4_t km = smx_v_exp_kmul();
+  const float32x4_t t = vfmaq_laneq_f32(vdupq_n_f32(magic), d, km, 0);
+  const float32x4_t nf = vsubq_f32(t, vdupq_n_f32(magic));
+  float32x4_t r = vfmaq_laneq_f32(d, nf, km, 1);
+  r = vfmaq_laneq_f32(r, nf, km, 2);
+  r = vaddq_f32(r, lo);
+  const float32x4_t p = smx_v_exp_poly(r, km);
   const uint32x4_t e = vaddq_u32(vreinterpretq_u32_f32(p), vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
   return vreinterpretq_f32_u32(vandq_u32(e, vcgeq_f32(d, vdupq_n_f32(cut))));
+}
+
+/* smx_exp_shift(x, magic, keep_bits): kept where bits(t) >= keep_bits as signed integers, else +0. */
+static inline float32x4_t smx_v_exp_shift(float32x4_t x, float magic, int32_t keep_bits) {
+  const float32x4_t km = smx_v_exp_kmul();
+  const float32x4_t t = vfmaq_laneq_f32(vdupq_n_f32(magic), x, km, 0);
+  const float32x4_t nf = vsubq_f32(t, vdupq_n_f32(magic));
+  float32x4_t r = vfmaq_laneq_f32(x, nf, km, 1); /* exact */
+  r = vfmaq_laneq_f32(r, nf, km, 2);
+  const float32x4_t p = smx_v_exp_poly(r, km);
+  const uint32x4_t e = vaddq_u32(vreinterpretq_u32_f32(p), vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
+  return vreinterpretq_f32_u32(vandq_u32(e, vcgeq_s32(vreinterpretq_s32_f32(t), vdupq_n_s32(keep_bits))));
 }
 
 static inline float32x4_t smx_v_exp_core(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {
@@ -60,19 +82,31 @@ static inline float32x4_t smx_v_exp_core(float32x4_t x, float32x4_t c_hi, float3
   return smx_v_exp_reduced(d, vsubq_f32(lo, c_lo), SMX_MAGIC, SMX_EXP_CUT);
 }
 
-/* smx_exp_sum(x, m) = exp(x - m) 2^64 for the row pass. */
-static inline float32x4_t smx_v_exp_sum(float32x4_t x, float32x4_t m) {
-  float32x4_t lo;
-  const float32x4_t d = smx_v_two_diff(x, m, &lo);
-  return smx_v_exp_reduced(d, lo, SMX_SUM_MAGIC, SMX_SUM_CUT);
-}
-
 /* smx_exp_core_wide. */
 static inline float32x4_t smx_v_exp_core_wide(float32x4_t x, float32x4_t c_hi, float32x4_t c_lo) {
   float32x4_t lo, lo2;
   const float32x4_t d = smx_v_two_diff(x, c_hi, &lo);
   const float32x4_t d2 = smx_v_two_diff(d, vnegq_f32(vsubq_f32(lo, c_lo)), &lo2); /* TwoSum(d, lo - c_lo) */
   return smx_v_exp_core(d2, vdupq_n_f32(0.0f), vnegq_f32(lo2));
+}
+
+/* smx_softmax_out in registers (the magic constant stays a scalar, as in smx_v_exp_shift). */
+typedef struct smx_v_out {
+  float magic;
+  float32x4_t c_hi, c_lo, e_max, y_max;
+} smx_v_out;
+static inline smx_v_out smx_v_out_init(const smx_softmax_out *o) {
+  return (smx_v_out){o->magic, vdupq_n_f32(o->c_hi), vdupq_n_f32(o->c_lo), vdupq_n_f32(o->e_max),
+                     vdupq_n_f32(o->y_max)};
+}
+/* smx_softmax_one(x, o): z = fma(e, c_hi, e c_lo); e == e_max ? y_max : z >= 2^-26 ? z 2^-100 : +0. */
+static inline float32x4_t smx_v_softmax_one(float32x4_t x, const smx_v_out *o) {
+  const float32x4_t e = smx_v_exp_shift(x, o->magic, SMX_KEEP_OUT);
+  const float32x4_t z = vfmaq_f32(vmulq_f32(e, o->c_lo), e, o->c_hi);
+  const uint32x4_t big = vcgeq_f32(z, vdupq_n_f32(SMX_OUT_ZMIN));
+  const float32x4_t zs = vmulq_f32(z, vdupq_n_f32(SMX_OUT_UNSCALE));
+  const float32x4_t y = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(zs), big));
+  return vbslq_f32(vceqq_f32(e, o->e_max), o->y_max, y);
 }
 
 /* Horizontal OR of a mask (once per row, not in hot loops). */

@@ -33,10 +33,11 @@ void smx_lse_block_neon(const float *x, size_t len, smx_lse *s) {
     lm[i % SMX_LANES] = smx_maxf(x[i], lm[i % SMX_LANES]);
     nan |= x[i] != x[i];
   }
-  const float m = smx_tree_max64(lm);
-  double k = 0.0, r = 0.0;
-  if (m != -INFINITY) {
-    const float32x4_t vm = vdupq_n_f32(m);
+  const float m_b = smx_tree_max64(lm);
+  const int mode = smx_lse_begin_block(s, m_b, nan);
+  if (mode == 1) { /* the shifted state: exp(x) 2^(64 - K) below the running max s->m, ties counted */
+    const float magic = smx_shift_magic(s->K - SMX_SUM_BIAS);
+    const float32x4_t vm = vdupq_n_f32(s->m);
     uint32x4_t kc = vdupq_n_u32(0); /* one counter: registers go to the 16 accumulators */
     SMX_UNROLL
     for (int j = 0; j < SMX_NV; j++) acc[j] = vdupq_n_f32(0.0f);
@@ -46,21 +47,24 @@ void smx_lse_block_neon(const float *x, size_t len, smx_lse *s) {
         float32x4_t v = vld1q_f32(x + i + 4 * j);
         uint32x4_t tie = vceqq_f32(v, vm);
         kc = vsubq_u32(kc, tie); /* tie = all ones = -1 */
-        float32x4_t e = smx_v_exp_sum(v, vm);
+        float32x4_t e = smx_v_exp_shift(v, magic, SMX_KEEP_SUM);
         e = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(e), tie)); /* tie ? 0.0f : e */
         acc[j] = vaddq_f32(acc[j], e);
       }
     }
     store_lanes(ls, acc);
-    k = (double)vaddvq_u32(kc);
+    double k = (double)vaddvq_u32(kc);
     for (size_t i = n64; i < len; i++) {
-      int tie = x[i] == m;
+      int tie = x[i] == s->m;
       k += tie;
-      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_sum(x[i], m);
+      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_shift(x[i], magic, SMX_KEEP_SUM);
     }
-    r = smx_tree_sum64(ls) * SMX_SUM_UNSCALE;
+    smx_lse_end_block(s, k, smx_tree_sum64(ls));
+  } else if (mode == 0) { /* the plain state: the shared scalar block sums */
+    double k, r;
+    smx_lse_block_plain(x, len, m_b, &k, &r);
+    smx_lse_add_block(s, m_b, k, r);
   }
-  smx_lse_add_block(s, m, k, r, nan);
 }
 
 void smx_lse_row_neon(size_t n, const float *x, smx_lse_final *f) {
@@ -70,8 +74,8 @@ void smx_lse_row_neon(size_t n, const float *x, smx_lse_final *f) {
   smx_lse_finish(&s, f);
 }
 
-/* y[i] = smx_softmax_exp(x[i], f) over the row. */
-static void softmax_out(size_t n, const float *x, float *y, const smx_lse_final *f) {
+/* Rows outside the shifted range: y[i] = smx_softmax_exp(x[i], f) over the row. */
+static void softmax_out_plain(size_t n, const float *x, float *y, const smx_lse_final *f) {
   const float32x4_t ch = vdupq_n_f32(f->c_hi), cl = vdupq_n_f32(f->c_lo);
   size_t i = 0;
   if (f->c_lo <= SMX_CLO_SMALL && f->c_lo >= -SMX_CLO_SMALL) {
@@ -87,6 +91,21 @@ static void softmax_out(size_t n, const float *x, float *y, const smx_lse_final 
   for (; i < n; i++) y[i] = smx_softmax_exp(x[i], f);
 }
 
+/* Shifted rows: y[i] = smx_softmax_one(x[i], o) over the row. */
+static void softmax_out_shifted(size_t n, const float *x, float *y, const smx_lse_final *f) {
+  smx_softmax_out o;
+  smx_softmax_out_init(f, &o);
+  const smx_v_out vo = smx_v_out_init(&o);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    float32x4_t a = vld1q_f32(x + i), b = vld1q_f32(x + i + 4);
+    vst1q_f32(y + i, smx_v_softmax_one(a, &vo));
+    vst1q_f32(y + i + 4, smx_v_softmax_one(b, &vo));
+  }
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, smx_v_softmax_one(vld1q_f32(x + i), &vo));
+  for (; i < n; i++) y[i] = smx_softmax_one(x[i], &o);
+}
+
 static void softmax_neon(size_t n, const float *x, float *y) {
   smx_lse_final f;
   smx_lse_row_neon(n, x, &f);
@@ -94,7 +113,8 @@ static void softmax_neon(size_t n, const float *x, float *y) {
     smx_special_row(f.kind, n, x, y, 0);
     return;
   }
-  softmax_out(n, x, y, &f);
+  if (f.shifted) softmax_out_shifted(n, x, y, &f);
+  else softmax_out_plain(n, x, y, &f);
 }
 
 /* smx_log_softmax_one. */

@@ -1,7 +1,7 @@
 /* NEON fused cross-entropy for the three normalizers, bit-identical to kernels/scalar/xent_scalar.c.
    The per-element passes (softcap, block statistics, lane sums, gradient) are vectorized; rows
-   the scalar kernel treats specially (NaN, +inf, all -inf, stablemax tiny sums, softmax rows with
-   a wide c_lo) are handed to the scalar entry before anything is written. */
+   the scalar kernel treats specially (NaN, +inf, all -inf, stablemax tiny sums, softmax gradients
+   of rows outside the shifted range) are handed to the scalar entry before anything is written. */
 #include "neon_common.h"
 
 
@@ -89,8 +89,8 @@ static double xent_softmax_neon(size_t n, const float *x, const smx_xent_row *ro
   }
   smx_lse_final f;
   smx_lse_finish(&s, &f);
-  if (f.kind != SMX_ROW_FINITE || (dx && !(f.c_lo <= SMX_CLO_SMALL && f.c_lo >= -SMX_CLO_SMALL)))
-    return ref_softmax(n, x, row, dx);
+  /* non-finite rows, and gradients of rows outside the shifted range (|max| > SMX_SHIFT_MAX) */
+  if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return ref_softmax(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
   const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
   double sum_wz = 0.0;
@@ -103,19 +103,22 @@ static double xent_softmax_neon(size_t n, const float *x, const smx_xent_row *ro
   if (!dx) return loss;
   const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
   const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
-  const float32x4_t ch = vdupq_n_f32(f.c_hi), cl = vdupq_n_f32(f.c_lo), va = vdupq_n_f32(Af), vb = vdupq_n_f32(Bf);
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  const smx_v_out vo = smx_v_out_init(&o);
+  const float32x4_t va = vdupq_n_f32(Af), vb = vdupq_n_f32(Bf);
   size_t j = 0;
   for (; j + 4 <= n; j += 4) {
     float32x4_t xv = vld1q_f32(x + j), dzv = one;
     float32x4_t zv = capped ? v_softcap(xv, vcap, vinv, &dzv) : xv;
     float32x4_t bv = cw ? vmulq_f32(vb, vld1q_f32(cw + j)) : vb;
-    float32x4_t r = vmulq_f32(vfmaq_f32(vnegq_f32(bv), va, smx_v_exp_core(zv, ch, cl)), dzv);
+    float32x4_t r = vmulq_f32(vfmaq_f32(vnegq_f32(bv), va, smx_v_softmax_one(zv, &vo)), dzv);
     vst1q_f32(dx + j, r);
   }
   for (; j < n; j++) {
     float z = capped ? smx_softcap(x[j], row->softcap, inv_cap, &dz) : (dz = 1.0f, x[j]);
     float b = cw ? Bf * cw[j] : Bf;
-    dx[j] = fmaf(Af, smx_softmax_exp(z, &f), -b) * dz;
+    dx[j] = fmaf(Af, smx_softmax_one(z, &o), -b) * dz;
   }
   dx[t] = (float)(g * gt) * dzt;
   return loss;
