@@ -183,3 +183,34 @@ Test(exp, row_pass_scaling) {
   cr_expect(flushed_plain > 0, "the sample reaches the plain cut");
   cr_expect(bad == 0, "row-pass exp: %zu mismatches", bad);
 }
+
+/* The shifted exp of the softmax family is the plain one scaled by an exact power of two wherever
+   both are kept: n (and so p) does not depend on the shift kb. It is +0 exactly below the keep
+   threshold, never subnormal, and +0 for -inf and for x far below the max. */
+Test(exp, shifted_is_plain_times_power_of_two) {
+  size_t k = sample_args(args, CAP, 1031, 0xc3100000u); /* to -144 */
+  static const int32_t shifts[] = {-100, -64, -1, 0, 1, 37, 64, 100, 1000, 90000};
+  size_t bad = 0, kept = 0, dropped = 0;
+  for (size_t s = 0; s < sizeof shifts / sizeof shifts[0]; s++) {
+    const int32_t kb = shifts[s];
+    const float magic = smx_shift_magic(kb);
+    for (size_t i = 0; i < k; i++) {
+      float x = args[i] + (float)kb * 0.6931472f; /* around kb ln 2, below it mostly */
+      float a = smx_exp_shift(x, magic, SMX_KEEP_SUM);
+      double n = (double)(int32_t)(fmaf(x, SMX_LOG2E, SMX_MAGIC) - SMX_MAGIC);
+      float plain = smx_exp_reduced(x, 0.0f, SMX_MAGIC, -INFINITY); /* p 2^n without a cut */
+      if (n - kb >= -125 && n <= 127 && n >= -125) {
+        kept++;
+        bad += (double)a != ldexp((double)plain, -kb);
+      } else if (n - kb < -125) {
+        dropped++;
+        bad += a != 0.0f;
+      }
+      bad += a != 0.0f && a < FLT_MIN;
+    }
+    bad += smx_exp_shift(-INFINITY, magic, SMX_KEEP_SUM) != 0.0f;
+    bad += smx_exp_shift(-1e30f, magic, SMX_KEEP_SUM) != 0.0f;
+  }
+  cr_expect(kept > 1000 && dropped > 100, "the sample covers both sides of the threshold (%zu, %zu)", kept, dropped);
+  cr_expect(bad == 0, "shifted exp: %zu mismatches", bad);
+}

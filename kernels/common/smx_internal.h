@@ -262,7 +262,6 @@ void smx_kernels_neon(smx_kernels *k);
 const smx_kernels *smx_active_kernels(void);
 const smx_kernels *smx_kernels_for(smx_isa isa); /* NULL if unsupported */
 
-#endif
 
 /* ---- shared reference pieces (kernels/common/lanes.c, rowstate.c) ---- */
 float smx_tree_max64(float *lanes);     /* lanes[i] = max(lanes[i], lanes[i+h]), h = 32..1 */
@@ -374,3 +373,5 @@ static inline float smx_stable_p_tiny(float x, double S) {
 }
 float smx_row_max_scalar(size_t n, const float *x, int *nan); /* 64-lane max, NaN flag */
 enum smx_row_kind smx_row_kind_of(float m, int nan);
+
+#endif
