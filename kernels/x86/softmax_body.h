@@ -17,18 +17,25 @@ static inline V two_diff_v(V x, V c, V nc, V *lo) {
   return d;
 }
 
-/* smx_exp_shift without its keep test: p, and *t whose bits are bits(SMX_MAGIC) + n - kb. */
-static inline V exp_shift_v(V x, V magic, V *t) {
-  *t = vfma(x, vset(SMX_LOG2E), magic);
+/* smx_exp_arg and smx_exp_q */
+static inline V exp_arg_v(V d, V magic, V *t) {
+  *t = vfma(d, vset(SMX_LOG2E), magic);
   V nf = vsub(*t, magic);
-  V r = vfma(nf, vset(-SMX_LN2_HI), x);
-  r = vfma(nf, vset(-SMX_LN2_LO), r);
+  V r = vfma(nf, vset(-SMX_LN2_HI), d);
+  return vfma(nf, vset(-SMX_LN2_LO), r);
+}
+static inline V exp_q_v(V r) {
   V p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
   p = vfma(p, r, vset(SMX_EXP_C4));
   p = vfma(p, r, vset(SMX_EXP_C3));
   p = vfma(p, r, vset(SMX_EXP_C2));
   p = vfma(p, r, vset(1.0f));
-  return vfma(p, r, vset(1.0f));
+  return p;
+}
+/* smx_exp_shift without its keep test: p, and *t whose bits are bits(SMX_MAGIC) + n - kb. */
+static inline V exp_shift_v(V x, V magic, V *t) {
+  V r = exp_arg_v(x, magic, t);
+  return vfma(exp_q_v(r), r, vset(1.0f));
 }
 
 /* smx_softmax_from_e */
@@ -61,16 +68,8 @@ static inline V softcap_v(V x, V cap, V inv_cap, V *dz) {
   V a = vandn(vset(-0.0f), u);
   V ac = vmin(vset(43.0f), a); /* a > 43 ? 43 : a */
   V v = vmul(vset(-2.0f), ac);
-  V t = vfma(v, vset(SMX_LOG2E), vset(SMX_MAGIC));
-  V nf = vsub(t, vset(SMX_MAGIC));
-  V r = vfma(nf, vset(-SMX_LN2_HI), v);
-  r = vfma(nf, vset(-SMX_LN2_LO), r);
-  V p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
-  p = vfma(p, r, vset(SMX_EXP_C4));
-  p = vfma(p, r, vset(SMX_EXP_C3));
-  p = vfma(p, r, vset(SMX_EXP_C2));
-  p = vfma(p, r, vset(1.0f));
-  V rq = vmul(p, r);
+  V t, r = exp_arg_v(v, vset(SMX_MAGIC), &t);
+  V rq = vmul(exp_q_v(r), r);
   V sc = vscale(vset(1.0f), t);
   V E = vfma(rq, sc, sc);
   V e = vfma(rq, sc, vsub(sc, vset(1.0f)));
@@ -415,16 +414,7 @@ static inline V lsm_bwd(V y, V dy, V vs, M *nan, M *live) {
   V v = vmin(vset(SMX_EXP_MAX), y); /* y > 88 ? 88 : y */
   *nan = mor(*nan, cmp_unord(v));
   *live = mor(*live, cmp_neq(v, vset(-INFINITY)));
-  V t = vfma(v, vset(SMX_LOG2E), vset(SMX_MAGIC));
-  V nf = vsub(t, vset(SMX_MAGIC));
-  V r = vfma(nf, vset(-SMX_LN2_HI), v);
-  r = vfma(nf, vset(-SMX_LN2_LO), r);
-  V p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
-  p = vfma(p, r, vset(SMX_EXP_C4));
-  p = vfma(p, r, vset(SMX_EXP_C3));
-  p = vfma(p, r, vset(SMX_EXP_C2));
-  p = vfma(p, r, vset(1.0f));
-  p = vfma(p, r, vset(1.0f));
+  V t, p = exp_shift_v(v, vset(SMX_MAGIC), &t);
   p = vscale0(cmp_ge(v, vset(SMX_EXP_CUT)), p, t);
   return vfma(vneg(p), vs, dy);
 }
