@@ -113,20 +113,15 @@ static inline float64x2_t v_log64(float64x2_t x) {
   m = vbslq_f64(big, vmulq_f64(m, vdupq_n_f64(0.5)), m);
   k = vsubq_s64(k, vreinterpretq_s64_u64(big)); /* big = all ones = -1 */
   const float64x2_t f = vdivq_f64(vsubq_f64(m, vdupq_n_f64(1.0)), vaddq_f64(m, vdupq_n_f64(1.0)));
-  const float64x2_t s = vmulq_f64(f, f);
-  float64x2_t p = vdupq_n_f64(2.0 / 25.0);
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 23.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 21.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 19.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 17.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 15.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 13.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 11.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 9.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 7.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 5.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 3.0));
-  p = vaddq_f64(vmulq_f64(p, s), vdupq_n_f64(2.0 / 1.0));
+  const float64x2_t s = vmulq_f64(f, f); /* smx_log64's poly13, in the same order */
+  const double *c = SMX_LOG_C;
+  const float64x2_t s2 = vmulq_f64(s, s), s4 = vmulq_f64(s2, s2), s8 = vmulq_f64(s4, s4);
+  float64x2_t a[6];
+  for (int i = 0; i < 6; i++) a[i] = vaddq_f64(vdupq_n_f64(c[2 * i]), vmulq_f64(vdupq_n_f64(c[2 * i + 1]), s));
+  const float64x2_t b0 = vaddq_f64(a[0], vmulq_f64(a[1], s2)), b1 = vaddq_f64(a[2], vmulq_f64(a[3], s2));
+  const float64x2_t b2 = vaddq_f64(a[4], vmulq_f64(a[5], s2));
+  const float64x2_t q = vaddq_f64(vaddq_f64(b0, vmulq_f64(b1, s4)), vmulq_f64(vaddq_f64(b2, vmulq_f64(vdupq_n_f64(c[12]), s4)), s8));
+  const float64x2_t p = vaddq_f64(vdupq_n_f64(2.0), vmulq_f64(s, q));
   const float64x2_t kd = vcvtq_f64_s64(k);
   return vaddq_f64(vmulq_f64(kd, vdupq_n_f64(LN2_HI)), vaddq_f64(vmulq_f64(f, p), vmulq_f64(kd, vdupq_n_f64(LN2_LO))));
 }

@@ -57,17 +57,19 @@ static inline vd dstable_s64(vd x) {
   return dsel(dge(x, dset(0.0)), dadd(x, dset(1.0)), ddiv(dset(1.0), dsub(dset(1.0), x)));
 }
 
-/* smx_log64 (kernels/common/dmath.c); LOG_C[i] = 2 / (2 i + 1) as the reference's loop computes it */
-static const double LOG_C[12] = {2.0 / 1, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9, 2.0 / 11,
-                                 2.0 / 13, 2.0 / 15, 2.0 / 17, 2.0 / 19, 2.0 / 21, 2.0 / 23};
+/* smx_log64 (kernels/common/dmath.c), its poly13 in the same order */
 static inline vd dlog64(vd x) {
   vd k = dsub(dexpfield(x), dset(1023.0)), m = dmant1(x);
   vdm big = dgt(m, dset(0x1.6a09e667f3bcdp0));
   m = dsel(big, dmul(m, dset(0.5)), m);
   k = dsel(big, dadd(k, dset(1.0)), k);
   vd f = ddiv(dsub(m, dset(1.0)), dadd(m, dset(1.0))), s = dmul(f, f);
-  vd p = dset(2.0 / 25.0);
-  for (int i = 11; i >= 0; i--) p = dadd(dmul(p, s), dset(LOG_C[i]));
+  const double *c = SMX_LOG_C;
+  vd s2 = dmul(s, s), s4 = dmul(s2, s2), s8 = dmul(s4, s4), a[6];
+  for (int i = 0; i < 6; i++) a[i] = dadd(dset(c[2 * i]), dmul(dset(c[2 * i + 1]), s));
+  vd b0 = dadd(a[0], dmul(a[1], s2)), b1 = dadd(a[2], dmul(a[3], s2)), b2 = dadd(a[4], dmul(a[5], s2));
+  vd q = dadd(dadd(b0, dmul(b1, s4)), dmul(dadd(b2, dmul(dset(c[12]), s4)), s8));
+  vd p = dadd(dset(2.0), dmul(s, q));
   vd r = dadd(dmul(k, dset(0x1.62e42fee00000p-1)), dadd(dmul(f, p), dmul(k, dset(0x1.a39ef35793c76p-33))));
   r = dsel(deq(x, dset(HUGE_VAL)), x, r);
   r = dsel(deq(x, dset(0.0)), dset(-HUGE_VAL), r);
