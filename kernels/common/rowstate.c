@@ -52,7 +52,7 @@ void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b) {
   }
 }
 
-void smx_lse_finish(const smx_lse *s0, smx_lse_final *f) {
+void smx_lse_finish(const smx_lse *s0, smx_lse_final *f, int need_log) {
   smx_lse s = *s0;
   to_plain(&s);
   memset(f, 0, sizeof *f);
@@ -66,23 +66,26 @@ void smx_lse_finish(const smx_lse *s0, smx_lse_final *f) {
     f->lse = f->kind == SMX_ROW_NAN ? smx_qnan() : s.m;
     return;
   }
+  f->shifted = s0->shifted;
+  f->K = s0->K;
+  if (f->shifted) f->T = s0->T, f->D = s0->k * s0->T + s0->S;
+  if (!need_log && f->shifted) return;
   f->l = smx_log64(s.k) + smx_log1p64(s.r / s.k);
   double c = (double)s.m + f->l;
   f->lse = (float)c;
   f->c_hi = f->lse == INFINITY ? 0x1.fffffep127f : f->lse;
   f->c_lo = (float)(((double)s.m - (double)f->c_hi) + f->l);
-  f->shifted = s0->shifted;
-  f->K = s0->K;
 }
 
+/* c = exp(K ln2 - m) / (K + R) = 2^64 / D and y_max = 1 / (K + R) = T / D: divisions, not exps */
 void smx_softmax_out_init(const smx_lse_final *f, smx_softmax_out *o) {
-  const double c = smx_exp64_shifted(-(double)f->m - f->l, -f->K);
+  const double c = 0x1p64 / f->D;
   o->magic = smx_shift_magic(f->K - SMX_OUT_BIAS);
   o->c_hi = (float)c;
   o->c_lo = (float)(c - (double)o->c_hi);
   if (fabsf(o->c_lo) < o->c_hi * 0x1p-30f) o->c_lo = 0.0f;
   o->e_max = smx_exp_shift(f->m, o->magic, SMX_KEEP_OUT);
-  o->y_max = (float)smx_exp64(-f->l); /* 1 / (K + R) */
+  o->y_max = (float)(f->T / f->D);
 }
 
 double smx_count_posinf(size_t n, const float *x) {

@@ -165,6 +165,7 @@ typedef struct smx_lse_final {
   float lse;        /* RN(m + l) */
   int shifted;      /* |m| <= SMX_SHIFT_MAX: softmax by smx_softmax_one */
   int32_t K;        /* smx_exp_k(m) */
+  double T, D;      /* shifted: T = 2^64 exp(m - K ln2), D = k T + S = (K + R) T */
 } smx_lse_final;
 void smx_lse_init(smx_lse *s);
 /* Start a block whose max (NaN-free) is m_b: returns 1 if it is to be summed in the shifted state
@@ -177,12 +178,13 @@ static inline void smx_lse_end_block(smx_lse *s, double k_b, double S_b) { s->k 
    shared by every ISA), then folded in. */
 void smx_lse_block_plain(const float *x, size_t len, float m_b, double *k_b, double *r_b);
 void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b);
-void smx_lse_finish(const smx_lse *s, smx_lse_final *f);
+/* need_log = 0 (softmax) skips l, lse, c_hi and c_lo of a shifted row: its output needs only T and D */
+void smx_lse_finish(const smx_lse *s, smx_lse_final *f, int need_log);
 
-/* ---- the softmax output of a shifted row: y = exp(x) 2^-K c with c = exp(K ln2 - m - l) split into
-   c_hi + c_lo; e = smx_exp_shift(x, magic(K - 100), SMX_KEEP_OUT) (so e = 0 for n - K < -160, where
+/* ---- the softmax output of a shifted row: y = exp(x) 2^-K c with c = exp(K ln2 - m - l) = 2^64 / D
+   (one double division, smx_lse_final) split into c_hi + c_lo; e = smx_exp_shift(x, magic(K - 100), SMX_KEEP_OUT) (so e = 0 for n - K < -160, where
    y < 2^-159), z = fma(e, c_hi, e c_lo) = y 2^100, y = z 2^-100 when z >= 2^-26 (y >= FLT_MIN), else +0.
-   An entry whose e equals e_max (that of the max) gets y_max = RN(1 / (K + R)) instead: the max of a
+   An entry whose e equals e_max (that of the max) gets y_max = RN(1 / (K + R)) = RN(T / D) instead: the max of a
    row, a single entry and near one-hot rows come out as exactly as the normalizer allows.
    c_lo is zeroed below 2^-30 c_hi, so that e c_lo is never subnormal (e >= 2^-60.5, c >= 2^-25). */
 typedef struct smx_softmax_out {
@@ -289,7 +291,7 @@ static inline float smx_log_softmax_one(float x, float c_hi, float c_lo) {
 }
 
 /* Block statistics of the softmax family for the scalar kernels (kernels/scalar/softmax_scalar.c). */
-void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f);
+void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f, int need_log);
 void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s); /* one block (len <= SMX_BLOCK) */
 /* sum a_i b_i (b NULL: sum a_i) in 64 float lanes (fmaf) per block, blocks in double. */
 double smx_blocked_dot_scalar(size_t n, const float *a, const float *b);

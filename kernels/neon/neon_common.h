@@ -122,6 +122,6 @@ float smx_row_max_neon(size_t n, const float *x, int *nan);
 double smx_blocked_dot_neon(size_t n, const float *a, const float *b);
 /* smx_lse_block_scalar / smx_lse_row_scalar. */
 void smx_lse_block_neon(const float *x, size_t len, smx_lse *s);
-void smx_lse_row_neon(size_t n, const float *x, smx_lse_final *f);
+void smx_lse_row_neon(size_t n, const float *x, smx_lse_final *f, int need_log);
 
 #endif

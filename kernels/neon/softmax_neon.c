@@ -67,11 +67,11 @@ void smx_lse_block_neon(const float *x, size_t len, smx_lse *s) {
   }
 }
 
-void smx_lse_row_neon(size_t n, const float *x, smx_lse_final *f) {
+void smx_lse_row_neon(size_t n, const float *x, smx_lse_final *f, int need_log) {
   smx_lse s;
   smx_lse_init(&s);
   for (size_t b = 0; b < n; b += SMX_BLOCK) smx_lse_block_neon(x + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, &s);
-  smx_lse_finish(&s, f);
+  smx_lse_finish(&s, f, need_log);
 }
 
 /* Rows outside the shifted range: y[i] = smx_softmax_exp(x[i], f) over the row. */
@@ -108,7 +108,7 @@ static void softmax_out_shifted(size_t n, const float *x, float *y, const smx_ls
 
 static void softmax_neon(size_t n, const float *x, float *y) {
   smx_lse_final f;
-  smx_lse_row_neon(n, x, &f);
+  smx_lse_row_neon(n, x, &f, 0);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 0);
     return;
@@ -127,7 +127,7 @@ static inline float32x4_t v_log_softmax_one(float32x4_t x, float32x4_t c_hi, flo
 
 static void log_softmax_neon(size_t n, const float *x, float *y) {
   smx_lse_final f;
-  smx_lse_row_neon(n, x, &f);
+  smx_lse_row_neon(n, x, &f, 1);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 1);
     return;
@@ -144,7 +144,7 @@ static void log_softmax_neon(size_t n, const float *x, float *y) {
 
 static float logsumexp_neon(size_t n, const float *x) {
   smx_lse_final f;
-  smx_lse_row_neon(n, x, &f);
+  smx_lse_row_neon(n, x, &f, 1);
   return f.lse;
 }
 

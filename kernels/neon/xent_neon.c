@@ -88,7 +88,7 @@ static double xent_softmax_neon(size_t n, const float *x, const smx_xent_row *ro
     smx_lse_block_neon(z, len, &s);
   }
   smx_lse_final f;
-  smx_lse_finish(&s, &f);
+  smx_lse_finish(&s, &f, 1);
   /* non-finite rows, and gradients of rows outside the shifted range (|max| > SMX_SHIFT_MAX) */
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return ref_softmax(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];

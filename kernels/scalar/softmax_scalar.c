@@ -28,16 +28,16 @@ void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s) {
   }
 }
 
-void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f) {
+void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f, int need_log) {
   smx_lse s;
   smx_lse_init(&s);
   for (size_t b = 0; b < n; b += SMX_BLOCK) smx_lse_block_scalar(x + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, &s);
-  smx_lse_finish(&s, f);
+  smx_lse_finish(&s, f, need_log);
 }
 
 static void softmax_scalar(size_t n, const float *x, float *y) {
   smx_lse_final f;
-  smx_lse_row_scalar(n, x, &f);
+  smx_lse_row_scalar(n, x, &f, 0);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 0);
     return;
@@ -53,7 +53,7 @@ static void softmax_scalar(size_t n, const float *x, float *y) {
 
 static void log_softmax_scalar(size_t n, const float *x, float *y) {
   smx_lse_final f;
-  smx_lse_row_scalar(n, x, &f);
+  smx_lse_row_scalar(n, x, &f, 1);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 1);
     return;
@@ -63,7 +63,7 @@ static void log_softmax_scalar(size_t n, const float *x, float *y) {
 
 static float logsumexp_scalar(size_t n, const float *x) {
   smx_lse_final f;
-  smx_lse_row_scalar(n, x, &f);
+  smx_lse_row_scalar(n, x, &f, 1);
   return f.lse;
 }
 

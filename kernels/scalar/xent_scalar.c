@@ -40,7 +40,7 @@ static double xent_softmax_scalar(size_t n, const float *x, const smx_xent_row *
     smx_lse_block_scalar(buf, len, &s);
   }
   smx_lse_final f;
-  smx_lse_finish(&s, &f);
+  smx_lse_finish(&s, &f, 1);
   if (f.kind == SMX_ROW_NAN) return nan_row(n, dx);
   const float zt = logit(row, inv_cap, x[t], &dz);
   const double wt = weight(row, t), W = row->weight_sum, g = row->grad_coef;

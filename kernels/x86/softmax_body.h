@@ -204,7 +204,7 @@ static inline void shifted_block(const float *x, size_t full, size_t rem, float 
 /* ---- pass 1 over a row, as smx_lse_row_scalar: block b's sums are interleaved with block
    b + 1's maxima (independent work that hides the latency between the two loops). With st, the
    row-pass values are stored to st->y and each block's K to st->kb. ---- */
-static void lse_row(size_t n, const float *x, smx_lse_final *f, pass1_store *st) {
+static void lse_row(size_t n, const float *x, smx_lse_final *f, pass1_store *st, int need_log) {
   smx_lse s;
   smx_lse_init(&s);
   blockmax cur, nxt;
@@ -238,7 +238,7 @@ static void lse_row(size_t n, const float *x, smx_lse_final *f, pass1_store *st)
     cur = nxt;
     len = nlen;
   }
-  smx_lse_finish(&s, f);
+  smx_lse_finish(&s, f, need_log);
 }
 
 /* one block (len <= SMX_BLOCK) folded into s, as smx_lse_block_scalar */
@@ -320,7 +320,7 @@ static void FN(softmax)(size_t n, const float *x, float *y) {
   /* store when y is not x (pass 2 may need x) and the row has few enough blocks */
   const int store = y != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
   st.y = y, st.complete = 1;
-  lse_row(n, x, &f, store ? &st : NULL);
+  lse_row(n, x, &f, store ? &st : NULL, 0);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 0);
     return;
@@ -337,7 +337,7 @@ static void FN(softmax)(size_t n, const float *x, float *y) {
 
 static void FN(log_softmax)(size_t n, const float *x, float *y) {
   smx_lse_final f;
-  lse_row(n, x, &f, NULL);
+  lse_row(n, x, &f, NULL, 1);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 1);
     return;
@@ -356,7 +356,7 @@ static void FN(log_softmax)(size_t n, const float *x, float *y) {
 
 static float FN(logsumexp)(size_t n, const float *x) {
   smx_lse_final f;
-  lse_row(n, x, &f, NULL);
+  lse_row(n, x, &f, NULL, 1);
   return f.lse;
 }
 
@@ -474,10 +474,10 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
       if (eps > 0.0f) wz_add(&wz, buf, len, b, cw);
       lse_block(buf, len, &s);
     }
-    smx_lse_finish(&s, &f);
+    smx_lse_finish(&s, &f, 1);
   } else {
     if (eps > 0.0f) wz_add(&wz, x, n, 0, cw);
-    lse_row(n, x, &f, store ? &st : NULL);
+    lse_row(n, x, &f, store ? &st : NULL, 1);
   }
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return xent_softmax_ref(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
