@@ -45,11 +45,13 @@ typedef struct {
 static inline outc outc_init(const smx_softmax_out *o) {
   return (outc){vset(o->c_hi), vset(o->c_lo), vset(o->e_max), vset(o->y_max)};
 }
-static inline V out_from_e(V e, const outc *c) {
+/* maxcheck 0: the caller knows that no e equals e_max */
+static inline V out_from_e_if(V e, const outc *c, const int maxcheck) {
   V z = vfma(e, c->chi, vmul(e, c->clo));
   V y = vsel0(cmp_ge(z, vset(SMX_OUT_ZMIN)), vmul(z, vset(SMX_OUT_UNSCALE)));
-  return vsel(cmp_eq(e, c->emax), c->ymax, y);
+  return maxcheck ? vsel(cmp_eq(e, c->emax), c->ymax, y) : y;
 }
+static inline V out_from_e(V e, const outc *c) { return out_from_e_if(e, c, 1); }
 /* smx_softmax_one */
 static inline V out_one(V x, V magic, const outc *c) {
   V t, p = exp_shift_v(x, magic, &t);
@@ -170,7 +172,7 @@ static inline void sum_block(const float *x, size_t full, size_t rem, float m, f
 }
 
 /* Where softmax's pass 1 stored its values: per block, K of the running max when it was summed,
-   or STORE_NONE for an all -inf block (zeros stored). complete = 0 if a block was summed in the
+   or STORE_NONE for an all -inf block (zeros stored), and the block's max. complete = 0 if a block was summed in the
    plain state (nothing stored: pass 2 then starts from x). */
 #define STORE_MAX_BLOCKS 256
 #define STORE_NONE INT32_MIN
@@ -178,6 +180,7 @@ typedef struct {
   float *y;
   int complete;
   int32_t kb[STORE_MAX_BLOCKS];
+  float mb[STORE_MAX_BLOCKS];
 } pass1_store;
 
 /* One block (max m_b) in the shifted state. Ties x == s->m exist only if m_b is the running max;
@@ -221,6 +224,7 @@ static void lse_row(size_t n, const float *x, smx_lse_final *f, pass1_store *st,
     const int mode = smx_lse_begin_block(&s, m, nanb);
     if (st) {
       st->kb[b / SMX_BLOCK] = mode == 1 ? s.K : STORE_NONE;
+      st->mb[b / SMX_BLOCK] = m;
       if (mode == -1) smx_fill(len, st->y + b, 0.0f);
       if (mode == 0) st->complete = 0;
     }
@@ -282,13 +286,27 @@ typedef struct {
   V va, vb;
   const float *cw;
 } xgrad;
-static inline V rescale_out(V s, const outc *c, const xgrad *xg, const float *cw, size_t cnt) {
-  V p = out_from_e(s, c);
+static inline V rescale_out(V s, const outc *c, const xgrad *xg, const float *cw, size_t cnt, const int maxcheck) {
+  V p = out_from_e_if(s, c, maxcheck);
   if (!xg) return p;
   V nb = vneg(xg->cw ? vmul(xg->vb, cnt == W ? vload(cw) : vloadm(cw, cnt, 0.0f)) : xg->vb);
   return vfma(xg->va, p, nb);
 }
-static void softmax_rescale(size_t n, float *y, const pass1_store *st, int32_t K, const smx_softmax_out *o,
+/* one block of len stored values at p, with its constants cb (d >= -60) */
+static inline void rescale_block(float *p, size_t len, const outc *cb, const xgrad *xg, const float *cw, const int maxcheck) {
+  size_t i = 0;
+  for (; i + 2 * W <= len; i += 2 * W) {
+    V a0 = rescale_out(vload(p + i), cb, xg, cw + i, W, maxcheck);
+    V a1 = rescale_out(vload(p + i + W), cb, xg, cw + i + W, W, maxcheck);
+    vstore(p + i, a0), vstore(p + i + W, a1);
+  }
+  for (; i + W <= len; i += W) vstore(p + i, rescale_out(vload(p + i), cb, xg, cw + i, W, maxcheck));
+  if (i < len) vstorem(p + i, rescale_out(vloadm(p + i, len - i, 0.0f), cb, xg, cw + i, len - i, maxcheck), len - i);
+}
+/* A block whose max m_b is below m - 2^-8 (m the row max) has no e equal to e_max: every e there
+   is at most e(m_b) (1 + 2^-22) < e(m) exp(-2^-8) (1 + 2^-22) < e_max, so its pass skips that test
+   (two of its operations per vector); d < -60 blocks (e < 2^-60 e_max) never need it. */
+static void softmax_rescale(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
                             const xgrad *xg) {
   const outc c = outc_init(o);
   for (size_t b = 0; b < n; b += SMX_BLOCK) {
@@ -296,20 +314,16 @@ static void softmax_rescale(size_t n, float *y, const pass1_store *st, int32_t K
     const int32_t kb = st->kb[b / SMX_BLOCK], d = kb == STORE_NONE ? -1000 : kb - K + 36;
     const float *cw = xg && xg->cw ? xg->cw + b : NULL;
     float *p = y + b;
-    size_t i = 0;
     if (d >= -60) {
       const float f = (float)smx_pow2(d);
       const outc cb = {vset(o->c_hi * f), vset(o->c_lo * f), vset(d >= -27 ? o->e_max / f : INFINITY), c.ymax};
-      for (; i + 2 * W <= len; i += 2 * W) {
-        V a0 = rescale_out(vload(p + i), &cb, xg, cw + i, W), a1 = rescale_out(vload(p + i + W), &cb, xg, cw + i + W, W);
-        vstore(p + i, a0), vstore(p + i + W, a1);
-      }
-      for (; i + W <= len; i += W) vstore(p + i, rescale_out(vload(p + i), &cb, xg, cw + i, W));
-      if (i < len) vstorem(p + i, rescale_out(vloadm(p + i, len - i, 0.0f), &cb, xg, cw + i, len - i), len - i);
+      if (st->mb[b / SMX_BLOCK] >= m - 0x1p-8f) rescale_block(p, len, &cb, xg, cw, 1);
+      else rescale_block(p, len, &cb, xg, cw, 0);
     } else {
       const V fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
-      for (; i + W <= len; i += W) vstore(p + i, rescale_out(vmul(vload(p + i), fb), &c, xg, cw + i, W));
-      if (i < len) vstorem(p + i, rescale_out(vmul(vloadm(p + i, len - i, 0.0f), fb), &c, xg, cw + i, len - i), len - i);
+      size_t i = 0;
+      for (; i + W <= len; i += W) vstore(p + i, rescale_out(vmul(vload(p + i), fb), &c, xg, cw + i, W, 0));
+      if (i < len) vstorem(p + i, rescale_out(vmul(vloadm(p + i, len - i, 0.0f), fb), &c, xg, cw + i, len - i, 0), len - i);
     }
   }
 }
@@ -331,7 +345,7 @@ static void FN(softmax)(size_t n, const float *x, float *y) {
   }
   smx_softmax_out o;
   smx_softmax_out_init(&f, &o);
-  if (store && st.complete) softmax_rescale(n, y, &st, f.K, &o, NULL);
+  if (store && st.complete) softmax_rescale(n, y, &st, f.m, f.K, &o, NULL);
   else softmax_pass2(n, x, y, &o);
 }
 
@@ -499,7 +513,7 @@ static double FN(xent_softmax)(size_t n, const float *x, const smx_xent_row *row
   size_t i = 0;
   if (store && st.complete) {
     const xgrad xg = {va, vb, cw};
-    softmax_rescale(n, dx, &st, f.K, &o, &xg);
+    softmax_rescale(n, dx, &st, f.m, f.K, &o, &xg);
     i = n;
   }
   for (; i + W <= n; i += W) { /* from x */
