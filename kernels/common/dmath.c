@@ -23,10 +23,11 @@ static double poly13(double x, const double c[13]) {
 }
 
 /* 1 / (i + 2)!: exp(r) = 1 + (r + r^2 poly13(r)), Taylor to r^14 / 14!: error < 2^-64 for |r| <= 0.347
-   (r and 1 added last, so the polynomial's own rounding is scaled down by r^2) */
-static const double EXP_C[13] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
-                                 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
-                                 1.0 / 6227020800.0, 1.0 / 87178291200.0};
+   (r and 1 added last, so the polynomial's own rounding is scaled down by r^2); expm1 uses all 15 */
+static const double INV_FACT[15] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
+                                    1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
+                                    1.0 / 6227020800.0, 1.0 / 87178291200.0, 1.0 / 1307674368000.0,
+                                    1.0 / 20922789888000.0};
 
 double smx_exp64(double x) {
   if (x != x) return x;
@@ -35,7 +36,7 @@ double smx_exp64(double x) {
   double kd = x * 0x1.71547652b82fep0;
   int k = (int)(kd < 0 ? kd - 0.5 : kd + 0.5);
   double r = (x - k * LN2_HI) - k * LN2_LO; /* |r| <= 0.347 */
-  return (1.0 + (r + r * r * poly13(r, EXP_C))) * pow2i(k);
+  return (1.0 + (r + r * r * poly13(r, INV_FACT))) * pow2i(k);
 }
 
 double smx_pow2(int32_t k) { return k < -1022 ? 0.0 : k > 1023 ? HUGE_VAL : pow2i(k); }
@@ -47,12 +48,8 @@ double smx_exp64_shifted(double x, int32_t k) {
 
 double smx_expm1_64(double x) {
   if (!(x > -0.34 && x < 0.34)) return smx_exp64(x) - 1.0;
-  static const double inv_fact[15] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
-                                      1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
-                                      1.0 / 6227020800.0, 1.0 / 87178291200.0, 1.0 / 1307674368000.0,
-                                      1.0 / 20922789888000.0};
   double p = 1.0 / 355687428096000.0; /* x + x^2/2! + ... + x^17/17! */
-  for (int i = 14; i >= 0; i--) p = p * x + inv_fact[i];
+  for (int i = 14; i >= 0; i--) p = p * x + INV_FACT[i];
   return p * x * x + x;
 }
 

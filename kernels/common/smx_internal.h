@@ -182,10 +182,11 @@ void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b);
 void smx_lse_finish(const smx_lse *s, smx_lse_final *f, int need_log);
 
 /* ---- the softmax output of a shifted row: y = exp(x) 2^-K c with c = exp(K ln2 - m - l) = 2^64 / D
-   (one double division, smx_lse_final) split into c_hi + c_lo; e = smx_exp_shift(x, magic(K - 100), SMX_KEEP_OUT) (so e = 0 for n - K < -160, where
-   y < 2^-159), z = fma(e, c_hi, e c_lo) = y 2^100, y = z 2^-100 when z >= 2^-26 (y >= FLT_MIN), else +0.
-   An entry whose e equals e_max (that of the max) gets y_max = RN(1 / (K + R)) = RN(T / D) instead: the max of a
-   row, a single entry and near one-hot rows come out as exactly as the normalizer allows.
+   (smx_lse_final) split into c_hi + c_lo; e = smx_exp_shift(x, magic(K - 100), SMX_KEEP_OUT) (so e = 0
+   for n - K < -160, where y < 2^-159), z = fma(e, c_hi, e c_lo) = y 2^100, y = z 2^-100 when
+   z >= 2^-26 (y >= FLT_MIN), else +0. An entry whose e equals e_max (that of the max) gets
+   y_max = RN(1 / (K + R)) = RN(T / D) instead: the max of a row, a single entry and near one-hot
+   rows come out as exactly as the normalizer allows.
    c_lo is zeroed below 2^-30 c_hi, so that e c_lo is never subnormal (e >= 2^-60.5, c >= 2^-25). */
 typedef struct smx_softmax_out {
   float magic, c_hi, c_lo, e_max, y_max;
