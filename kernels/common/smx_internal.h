@@ -256,6 +256,11 @@ double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S
 /* Loss of a softmax/stablemax row with +inf logits (p = pinf on them) or only -inf logits (p = 0):
    the formula with -log 0 = +inf and zero-coefficient terms vanishing (smx_times). */
 double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf);
+/* Sparsemax cross-entropy (Fenchel-Young) loss of a finite row with max m: tau and p_t (relative to m)
+   from the nc candidates z > lo in buf, or from the whole row x when they did not fit (nc > SMX_SPARSE_BUF);
+   sum_z = sum of the logits (0 without label smoothing), qq = |q|^2 of the target distribution. */
+double smx_xent_sparsemax_loss(size_t n, const float *x, const float *buf, size_t nc, float lo, float m, float zt,
+                               double sum_z, double wt, double qq, const smx_xent_row *row, double *pt, double *tau);
 
 void smx_kernels_scalar(smx_kernels *k);
 void smx_kernels_avx2(smx_kernels *k);   /* override what the ISA implements */

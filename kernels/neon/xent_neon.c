@@ -269,7 +269,7 @@ static double xent_sparsemax_neon(size_t n, const float *x, const smx_xent_row *
   {
     const float lo = smx_below_minus_one(m);
     const float32x4_t vlo = vdupq_n_f32(lo);
-    size_t nc = 0, k, j = 0;
+    size_t nc = 0, j = 0;
     while (j < n && nc <= SMX_SPARSE_BUF) {
       if (j + 4 <= n) {
         float32x4_t d, z = vld1q_f32(x + j);
@@ -294,17 +294,7 @@ static double xent_sparsemax_neon(size_t n, const float *x, const smx_xent_row *
         j++;
       }
     }
-    if (nc <= SMX_SPARSE_BUF) {
-      tau = smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k);
-      loss = smx_sparsemax_fy(buf, nc, m, tau, 0.0f);
-    } else {
-      tau = smx_sparsemax_tau(x, n, lo, m, row->softcap, &k);
-      loss = smx_sparsemax_fy(x, n, m, tau, row->softcap);
-    }
-    const double ztr = (double)zt - (double)m;
-    pt = ztr > tau ? ztr - tau : 0.0;
-    double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
-    loss = smx_times(wt, loss - zq + 0.5 * qq);
+    loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, m, zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, wt, qq, row, &pt, &tau);
   }
   if (!dx) return loss;
   const float Gf = (float)G, qf = (float)q_off;

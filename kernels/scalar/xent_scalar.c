@@ -157,7 +157,7 @@ static double xent_sparsemax_scalar(size_t n, const float *x, const smx_xent_row
   float pinf = 0.0f;
   if (kind == SMX_ROW_FINITE) {
     float lo = smx_below_minus_one(m);
-    size_t nc = 0, k;
+    size_t nc = 0;
     for (size_t j = 0; j < n && nc <= SMX_SPARSE_BUF; j++) {
       float z = logit(row, inv_cap, x[j], &dz);
       if (z > lo) {
@@ -165,18 +165,7 @@ static double xent_sparsemax_scalar(size_t n, const float *x, const smx_xent_row
         nc++;
       }
     }
-    if (nc <= SMX_SPARSE_BUF) {
-      tau = smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k);
-      loss = smx_sparsemax_fy(buf, nc, m, tau, 0.0f);
-    } else { /* many candidates: the same sums over the whole (capped) row */
-      tau = smx_sparsemax_tau(x, n, lo, m, row->softcap, &k);
-      loss = smx_sparsemax_fy(x, n, m, tau, row->softcap);
-    }
-    /* relative to m (sum p = sum q = 1): <z, q> - m = (1-e)(z_t - m) + (e/n) (sum_j z_j - n m) */
-    const double ztr = (double)zt - (double)m;
-    pt = ztr > tau ? ztr - tau : 0.0;
-    double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
-    loss = smx_times(wt, loss - zq + 0.5 * qq);
+    loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, m, zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, wt, qq, row, &pt, &tau);
   } else {
     double k = smx_count_posinf(n, x);
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;

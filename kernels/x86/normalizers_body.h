@@ -507,7 +507,7 @@ static double xent_sparsemax_k(size_t n, const float *x, const smx_xent_row *row
   float pinf = 0.0f;
   if (kind == SMX_ROW_FINITE) {
     float lo = smx_below_minus_one(m);
-    size_t nc, k;
+    size_t nc;
     if (!capped) nc = sparse_candidates(n, x, lo, buf);
     else {
       const vf vlo = vset(lo);
@@ -519,17 +519,7 @@ static double xent_sparsemax_k(size_t n, const float *x, const smx_xent_row *row
         nc += vcompress(buf + nc, vgt(z, vlo), z);
       }
     }
-    if (nc <= SMX_SPARSE_BUF) {
-      tau = smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k);
-      loss = smx_sparsemax_fy(buf, nc, m, tau, 0.0f);
-    } else {
-      tau = smx_sparsemax_tau(x, n, lo, m, row->softcap, &k);
-      loss = smx_sparsemax_fy(x, n, m, tau, row->softcap);
-    }
-    const double ztr = (double)zt - (double)m;
-    pt = ztr > tau ? ztr - tau : 0.0;
-    double zq = (1.0 - eps) * ztr + (eps > 0.0f ? q_off * (smx_tree_sum16d(lz) - (double)n * (double)m) : 0.0);
-    loss = smx_times(wt, loss - zq + 0.5 * qq);
+    loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, m, zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, wt, qq, row, &pt, &tau);
   } else {
     double k = smx_count_posinf(n, x);
     pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
