@@ -256,6 +256,14 @@ double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S
 /* Loss of a softmax/stablemax row with +inf logits (p = pinf on them) or only -inf logits (p = 0):
    the formula with -log 0 = +inf and zero-coefficient terms vanishing (smx_times). */
 double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf);
+/* A row with +inf logits (POSINF) or only -inf ones: k = the +inf count, pinf = 1 / k (0 if none), the p of
+   each +inf logit; returns p_t */
+double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float *pinf,
+                          double *k);
+/* Stablemax cross-entropy loss of a non-NaN row of the given kind, with p_t (and pinf, the p of each +inf
+   logit, 0 for finite rows) */
+double smx_xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float zt,
+                              double st, double O, double S, double sum_wlog_s, double wt, double *pt, float *pinf);
 /* Sparsemax cross-entropy (Fenchel-Young) loss of a finite row with max m: tau and p_t (relative to m)
    from the nc candidates z > lo in buf, or from the whole row x when they did not fit (nc > SMX_SPARSE_BUF);
    sum_z = sum of the logits (0 without label smoothing), qq = |q|^2 of the target distribution. */

@@ -37,6 +37,24 @@ double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S
   return loss;
 }
 
+double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float *pinf,
+                          double *k) {
+  *k = smx_count_posinf(n, x);
+  *pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / *k) : 0.0f;
+  return x[row->target] == INFINITY ? *pinf : 0.0;
+}
+
+double smx_xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float zt,
+                              double st, double O, double S, double sum_wlog_s, double wt, double *pt, float *pinf) {
+  if (kind == SMX_ROW_FINITE) {
+    *pt = st / S, *pinf = 0.0f;
+    return smx_xent_stablemax_loss(n, zt, st, O, S, sum_wlog_s, wt, row);
+  }
+  double k;
+  *pt = smx_xent_special_p(n, x, row, kind, pinf, &k);
+  return smx_xent_special_loss(n, x, row, wt, *pinf);
+}
+
 double smx_xent_sparsemax_loss(size_t n, const float *x, const float *buf, size_t nc, float lo, float m, float zt,
                                double sum_z, double wt, double qq, const smx_xent_row *row, double *pt, double *tau) {
   const double eps = row->label_smoothing, q_off = eps / (double)n;

@@ -50,9 +50,7 @@ static double xent_softmax_scalar(size_t n, const float *x, const smx_xent_row *
   if (f.kind == SMX_ROW_FINITE) {
     smx_xent_softmax_terms(n, &f, zt, wt, sum_wz, row, &loss, &A, &gt);
   } else { /* +inf entries or all -inf (no softcap here): p from the special rule, no z-loss term */
-    double k = smx_count_posinf(n, x);
-    pinf = f.kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
-    double pt = x[t] == INFINITY ? pinf : 0.0;
+    double k, pt = smx_xent_special_p(n, x, row, f.kind, &pinf, &k);
     loss = smx_xent_special_loss(n, x, row, wt, pinf);
     A = (1.0 - eps) * wt + eps * W / (double)n;
     gt = (1.0 - eps) * wt * (pt - 1.0) + eps / (double)n * (W * pt - wt);
@@ -103,17 +101,9 @@ static double xent_stablemax_scalar(size_t n, const float *x, const smx_xent_row
     kind = smx_row_kind_of(m, nan);
   }
   if (kind == SMX_ROW_NAN) return nan_row(n, dx);
-  double loss, pt;
-  float pinf = 0.0f;
-  if (kind == SMX_ROW_FINITE) {
-    pt = st / S;
-    loss = smx_xent_stablemax_loss(n, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, row);
-  } else {
-    double k = smx_count_posinf(n, x);
-    pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
-    pt = x[t] == INFINITY ? pinf : 0.0;
-    loss = smx_xent_special_loss(n, x, row, wt, pinf);
-  }
+  double pt;
+  float pinf;
+  const double loss = smx_xent_stablemax_row(n, x, row, kind, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, &pt, &pinf);
   if (!dx) return loss;
   const double A = (1.0 - eps) * wt + eps * W / (double)n;
   const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
@@ -167,9 +157,8 @@ static double xent_sparsemax_scalar(size_t n, const float *x, const smx_xent_row
     }
     loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, m, zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, wt, qq, row, &pt, &tau);
   } else {
-    double k = smx_count_posinf(n, x);
-    pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
-    pt = x[t] == INFINITY ? pinf : 0.0;
+    double k;
+    pt = smx_xent_special_p(n, x, row, kind, &pinf, &k);
     /* the limit: finite when the target is +inf and q puts no mass on finite entries (e = 0 or
        every entry +inf): <u, p - q> = 0, loss = (|q|^2 - |p|^2) / 2 with |p|^2 = 1/k */
     loss = x[t] == INFINITY && (eps == 0.0f || k == (double)n) ? smx_times(wt, 0.5 * (qq - 1.0 / k)) : INFINITY;

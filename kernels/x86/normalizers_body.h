@@ -315,17 +315,9 @@ static double xent_stablemax_k(size_t n, const float *x, const smx_xent_row *row
     kind = smx_row_kind_of(m, nan);
   }
   if (kind == SMX_ROW_NAN) return nan_row(n, dx);
-  double loss, pt;
-  float pinf = 0.0f;
-  if (kind == SMX_ROW_FINITE) {
-    pt = st / S;
-    loss = smx_xent_stablemax_loss(n, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, row);
-  } else {
-    double k = smx_count_posinf(n, x);
-    pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
-    pt = x[t] == INFINITY ? pinf : 0.0;
-    loss = smx_xent_special_loss(n, x, row, wt, pinf);
-  }
+  double pt;
+  float pinf;
+  const double loss = smx_xent_stablemax_row(n, x, row, kind, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, &pt, &pinf);
   if (!dx) return loss;
   const double A = (1.0 - eps) * wt + eps * W / (double)n;
   const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
@@ -521,9 +513,8 @@ static double xent_sparsemax_k(size_t n, const float *x, const smx_xent_row *row
     }
     loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, m, zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, wt, qq, row, &pt, &tau);
   } else {
-    double k = smx_count_posinf(n, x);
-    pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / k) : 0.0f;
-    pt = x[t] == INFINITY ? pinf : 0.0;
+    double k;
+    pt = smx_xent_special_p(n, x, row, kind, &pinf, &k);
     loss = x[t] == INFINITY && (eps == 0.0f || k == (double)n) ? smx_times(wt, 0.5 * (qq - 1.0 / k)) : INFINITY;
   }
   if (!dx) return loss;
