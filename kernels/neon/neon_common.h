@@ -116,6 +116,43 @@ static inline int smx_v_any(uint32x4_t m) { return vmaxvq_u32(m) != 0; }
 static inline float64x2_t smx_v_lo64(float32x4_t v) { return vcvt_f64_f32(vget_low_f32(v)); }
 static inline float64x2_t smx_v_hi64(float32x4_t v) { return vcvt_high_f64_f32(v); }
 
+/* ---- shared by the NEON kernel files ---- */
+/* Store the 16 accumulators as the 64 lanes of the scalar reference. */
+static inline void store_lanes(float *l, const float32x4_t *acc) {
+  SMX_UNROLL
+  for (int j = 0; j < SMX_NV; j++) vst1q_f32(l + 4 * j, acc[j]);
+}
+
+/* smx_stable_s */
+static inline float32x4_t v_stable_s(float32x4_t x) {
+  const float32x4_t one = vdupq_n_f32(1.0f);
+  const float32x4_t b = vsubq_f32(one, x);
+  const float32x4_t neg = vreinterpretq_f32_u32(
+      vbicq_u32(vreinterpretq_u32_f32(vdivq_f32(one, b)), vcgtq_f32(b, vdupq_n_f32(0x1p126f))));
+  return vbslq_f32(vcgeq_f32(x, vdupq_n_f32(0.0f)), vaddq_f32(x, one), neg);
+}
+
+/* smx_stable_p */
+static inline float32x4_t v_stable_p(float32x4_t x, float32x4_t c, float32x4_t den_f) {
+  const float32x4_t one = vdupq_n_f32(1.0f);
+  const uint32x4_t ge = vcgeq_f32(x, vdupq_n_f32(0.0f));
+  const float32x4_t a = vbslq_f32(ge, vaddq_f32(x, one), one);
+  const float32x4_t b = vbslq_f32(ge, one, vsubq_f32(one, x));
+  const float32x4_t num = vmulq_f32(a, c), den = vmulq_f32(b, den_f);
+  const uint32x4_t small = vcltq_f32(vmulq_f32(num, vdupq_n_f32(0x1p126f)), den);
+  return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(vdivq_f32(num, den)), small));
+}
+
+/* smx_sparse_p(x, m, tau_rel) on four lanes */
+static inline float32x4_t v_sparse_p(float32x4_t x, float64x2_t md, float64x2_t tau) {
+  const float64x2_t da = vsubq_f64(vsubq_f64(smx_v_lo64(x), md), tau);
+  const float64x2_t db = vsubq_f64(vsubq_f64(smx_v_hi64(x), md), tau);
+  const float64x2_t fmin = vdupq_n_f64(0x1p-126);
+  const uint32x4_t ok = vcombine_u32(vmovn_u64(vcgeq_f64(da, fmin)), vmovn_u64(vcgeq_f64(db, fmin)));
+  const float32x4_t r = vcvt_high_f32_f64(vcvt_f32_f64(da), db);
+  return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(r), ok));
+}
+
 /* Row max in 64 lanes over the whole row (smx_row_max_scalar): element i -> lane i % 64. */
 float smx_row_max_neon(size_t n, const float *x, int *nan);
 /* smx_blocked_dot_scalar. */

@@ -5,35 +5,12 @@
    scalar code on the stored lanes, element i still in lane i % 64. */
 #include "neon_common.h"
 
-/* Store the 16 accumulators as the 64 lanes of the scalar reference. */
-static inline void store_lanes(float *l, const float32x4_t *acc) {
-  SMX_UNROLL
-  for (int j = 0; j < SMX_NV; j++) vst1q_f32(l + 4 * j, acc[j]);
-}
-
 void smx_lse_block_neon(const float *x, size_t len, smx_lse *s) {
-  float lm[SMX_LANES], ls[SMX_LANES];
+  float ls[SMX_LANES];
   const size_t n64 = len & ~(size_t)(SMX_LANES - 1);
   float32x4_t acc[SMX_NV];
-  uint32x4_t nv[4];
-  SMX_UNROLL
-  for (int j = 0; j < SMX_NV; j++) acc[j] = vdupq_n_f32(-INFINITY);
-  for (int j = 0; j < 4; j++) nv[j] = vdupq_n_u32(0);
-  for (size_t i = 0; i < n64; i += SMX_LANES) {
-    SMX_UNROLL
-    for (int j = 0; j < SMX_NV; j++) {
-      float32x4_t v = vld1q_f32(x + i + 4 * j);
-      acc[j] = smx_v_maxf(v, acc[j]);
-      nv[j & 3] = vorrq_u32(nv[j & 3], smx_v_isnan(v));
-    }
-  }
-  store_lanes(lm, acc);
-  int nan = smx_v_any(vorrq_u32(vorrq_u32(nv[0], nv[1]), vorrq_u32(nv[2], nv[3])));
-  for (size_t i = n64; i < len; i++) {
-    lm[i % SMX_LANES] = smx_maxf(x[i], lm[i % SMX_LANES]);
-    nan |= x[i] != x[i];
-  }
-  const float m_b = smx_tree_max64(lm);
+  int nan;
+  const float m_b = smx_row_max_neon(len, x, &nan);
   const int mode = smx_lse_begin_block(s, m_b, nan);
   if (mode == 1) { /* the shifted state: exp(x) 2^(64 - K) below the running max s->m, ties counted */
     const float magic = smx_shift_magic(s->K - SMX_SUM_BIAS);

@@ -4,7 +4,6 @@
    of rows outside the shifted range) are handed to the scalar entry before anything is written. */
 #include "neon_common.h"
 
-
 typedef double (*xent_fn)(size_t n, const float *x, const smx_xent_row *row, float *dx);
 static xent_fn ref_softmax, ref_stablemax, ref_sparsemax;
 
@@ -125,23 +124,6 @@ static double xent_softmax_neon(size_t n, const float *x, const smx_xent_row *ro
 }
 
 /* ---- stablemax ---- */
-static inline float32x4_t v_stable_s(float32x4_t x) {
-  const float32x4_t one = vdupq_n_f32(1.0f);
-  const float32x4_t b = vsubq_f32(one, x);
-  const float32x4_t neg = vreinterpretq_f32_u32(
-      vbicq_u32(vreinterpretq_u32_f32(vdivq_f32(one, b)), vcgtq_f32(b, vdupq_n_f32(0x1p126f))));
-  return vbslq_f32(vcgeq_f32(x, vdupq_n_f32(0.0f)), vaddq_f32(x, one), neg);
-}
-static inline float32x4_t v_stable_p(float32x4_t x, float32x4_t c, float32x4_t den_f) {
-  const float32x4_t one = vdupq_n_f32(1.0f);
-  const uint32x4_t ge = vcgeq_f32(x, vdupq_n_f32(0.0f));
-  const float32x4_t a = vbslq_f32(ge, vaddq_f32(x, one), one);
-  const float32x4_t b = vbslq_f32(ge, one, vsubq_f32(one, x));
-  const float32x4_t num = vmulq_f32(a, c), den = vmulq_f32(b, den_f);
-  const uint32x4_t small = vcltq_f32(vmulq_f32(num, vdupq_n_f32(0x1p126f)), den);
-  return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(vdivq_f32(num, den)), small));
-}
-
 static double xent_stablemax_neon(size_t n, const float *x, const smx_xent_row *row, float *dx) {
   const size_t t = (size_t)row->target;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
@@ -213,15 +195,6 @@ static double xent_stablemax_neon(size_t n, const float *x, const smx_xent_row *
 }
 
 /* ---- sparsemax ---- */
-static inline float32x4_t v_sparse_p(float32x4_t x, float64x2_t md, float64x2_t tau) {
-  const float64x2_t da = vsubq_f64(vsubq_f64(smx_v_lo64(x), md), tau);
-  const float64x2_t db = vsubq_f64(vsubq_f64(smx_v_hi64(x), md), tau);
-  const float64x2_t fmin = vdupq_n_f64(0x1p-126);
-  const uint32x4_t ok = vcombine_u32(vmovn_u64(vcgeq_f64(da, fmin)), vmovn_u64(vcgeq_f64(db, fmin)));
-  const float32x4_t r = vcvt_high_f32_f64(vcvt_f32_f64(da), db);
-  return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(r), ok));
-}
-
 static double xent_sparsemax_neon(size_t n, const float *x, const smx_xent_row *row, float *dx) {
   const size_t t = (size_t)row->target;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
