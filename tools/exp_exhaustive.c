@@ -10,6 +10,9 @@
    --fast uses libm (exp in double, logl) instead of MPFR: a quick sanity check (the libm
    reference adds up to ~2^-29 float ulp of its own error). Not run in CI: minutes of CPU.
 
+   Progress on stderr (tools/progress.h): in place with the time left on a terminal, else a line at
+   the start and the end of each sweep.
+
    usage: smx-exp-check [--fast] [--threads N] [--step K] [--exp-only | --log-only] */
 #define _POSIX_C_SOURCE 200809L
 
@@ -22,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "progress.h"
 #include "smx_internal.h"
 
 #ifdef SMX_HAVE_MPFR
@@ -31,10 +35,13 @@
 static int use_mpfr = 1, nthreads = 2;
 static uint64_t step = 1;
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+/* Waits for nthreads workers (counted in *finished), showing *done / total as the stage's progress. */
+static void watch(smx_progress *p, _Atomic int *finished, _Atomic uint64_t *done, uint64_t base, uint64_t total) {
+  const struct timespec ts = {0, 200000000};
+  while (atomic_load(finished) < nthreads) {
+    nanosleep(&ts, NULL);
+    smx_progress_update(p, (double)(base + atomic_load(done)) / (double)total);
+  }
 }
 
 static float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
@@ -129,7 +136,7 @@ static void *exp_worker(void *arg) {
 static void run_exp(void) {
   pthread_t th[64];
   exp_job *jobs = calloc((size_t)nthreads, sizeof *jobs);
-  double t0 = now();
+  double t0 = smx_progress_now();
   printf("exp: smx_exp_core(x, 0, 0) for every float x in [-104, 0]%s against %s, %d threads\n",
          step > 1 ? " (sampled)" : "", use_mpfr ? "MPFR exp (96 bits)" : "libm exp (double)", nthreads);
   fflush(stdout);
@@ -137,14 +144,10 @@ static void run_exp(void) {
     jobs[t].id = t;
     pthread_create(&th[t], NULL, exp_worker, &jobs[t]);
   }
-  /* progress on stderr while the workers run */
-  for (int tick = 1; atomic_load(&exp_finished) < nthreads; tick++) {
-    struct timespec ts = {0, 200000000};
-    nanosleep(&ts, NULL);
-    if (tick % 150) continue; /* every 30 s */
-    double f = (double)atomic_load(&exp_progress) / (double)exp_count, el = now() - t0;
-    fprintf(stderr, "  exp: %4.1f%%, %.0f s elapsed, ~%.0f s left\n", 100 * f, el, f > 0 ? el / f - el : 0.0);
-  }
+  smx_progress pr;
+  smx_progress_begin(&pr, "smx-exp-check: exp sweep");
+  watch(&pr, &exp_finished, &exp_progress, 0, exp_count);
+  smx_progress_end(&pr);
   exp_job tot = {0};
   for (int t = 0; t < nthreads; t++) {
     pthread_join(th[t], NULL);
@@ -158,7 +161,7 @@ static void run_exp(void) {
     if (j->max_ulp_nf > tot.max_ulp_nf || t == 0) { tot.max_ulp_nf = j->max_ulp_nf; tot.max_x_nf = j->max_x_nf; }
   }
   printf("  checked %llu values in %.1f s; %llu flushed to +0 (exp(x) < 1.001 FLT_MIN)\n",
-         (unsigned long long)tot.checked, now() - t0, (unsigned long long)tot.flushed);
+         (unsigned long long)tot.checked, smx_progress_now() - t0, (unsigned long long)tot.flushed);
   printf("  max error %.6f ulp at x = %a (%.9g): y = %a, ref = %.17g\n", tot.max_ulp, (double)tot.max_x,
          (double)tot.max_x, (double)tot.max_y, tot.max_ref);
   printf("  max error where exp(x) >= 1.001 FLT_MIN: %.6f ulp at x = %a\n", tot.max_ulp_nf, (double)tot.max_x_nf);
@@ -176,6 +179,9 @@ typedef struct {
   double max_ulp, max_x, max_y;
   uint64_t checked, over_half;
 } log_job;
+
+static _Atomic uint64_t log_progress; /* values done in the current set */
+static _Atomic int log_finished;
 
 static uint64_t log_set_count(int set) {
   return set == 0 ? (1u << 23) : set == 1 ? (0x7f7fffffu - 0x00800000u) / 61 + 1 : (1u << 22);
@@ -202,8 +208,9 @@ static void *log_worker(void *arg) {
   mpfr_t X, L, Y, D;
   if (use_mpfr) mpfr_inits2(128, X, L, Y, D, (mpfr_ptr)0);
 #endif
-  uint64_t cnt = log_set_count(j->set);
+  uint64_t cnt = log_set_count(j->set), tick = 0;
   for (uint64_t i = (uint64_t)j->id; i < cnt; i += (uint64_t)nthreads) {
+    if (++tick == 1u << 16) { atomic_fetch_add(&log_progress, tick); tick = 0; }
     double x = log_arg(j->set, i), y = smx_log64(x), err;
 #ifdef SMX_HAVE_MPFR
     if (use_mpfr) {
@@ -238,6 +245,7 @@ static void *log_worker(void *arg) {
 #ifdef SMX_HAVE_MPFR
   if (use_mpfr) { mpfr_clears(X, L, Y, D, (mpfr_ptr)0); mpfr_free_cache(); }
 #endif
+  atomic_fetch_add(&log_finished, 1);
   return NULL;
 }
 
@@ -245,15 +253,24 @@ static void run_log(void) {
   static const char *const names[3] = {"every float in [1, 2)", "every 61st positive normal float",
                                        "2^22 random positive normal doubles (half in [0.5, 2])"};
   printf("log: smx_log64 against %s, %d threads\n", use_mpfr ? "MPFR log (128 bits)" : "libm logl (long double)", nthreads);
+  fflush(stdout);
+  uint64_t total = 0, base = 0;
+  for (int set = 0; set < 3; set++) total += log_set_count(set);
+  smx_progress pr;
+  smx_progress_begin(&pr, "smx-exp-check: log sweep");
   for (int set = 0; set < 3; set++) {
     pthread_t th[64];
     log_job *jobs = calloc((size_t)nthreads, sizeof *jobs);
-    double t0 = now();
+    double t0 = smx_progress_now();
     for (int t = 0; t < nthreads; t++) {
       jobs[t].id = t;
       jobs[t].set = set;
       pthread_create(&th[t], NULL, log_worker, &jobs[t]);
     }
+    watch(&pr, &log_finished, &log_progress, base, total);
+    base += log_set_count(set);
+    atomic_store(&log_progress, 0);
+    atomic_store(&log_finished, 0);
     log_job tot = {0};
     for (int t = 0; t < nthreads; t++) {
       pthread_join(th[t], NULL);
@@ -263,12 +280,14 @@ static void run_log(void) {
         tot.max_ulp = jobs[t].max_ulp; tot.max_x = jobs[t].max_x; tot.max_y = jobs[t].max_y;
       }
     }
+    smx_progress_clear(&pr);
     printf("  %s: %llu values in %.1f s: max error %.4f double ulp at x = %a (y = %a); %llu above 0.5 ulp\n",
-           names[set], (unsigned long long)tot.checked, now() - t0, tot.max_ulp, tot.max_x, tot.max_y,
+           names[set], (unsigned long long)tot.checked, smx_progress_now() - t0, tot.max_ulp, tot.max_x, tot.max_y,
            (unsigned long long)tot.over_half);
     fflush(stdout);
     free(jobs);
   }
+  smx_progress_end(&pr);
 }
 
 int main(int argc, char **argv) {
