@@ -1,4 +1,4 @@
-/* Public entry points of the row kernels: validate every argument, then loop rows through the table. */
+/* Public entry points of the kernels (but the cross-entropy): validate every argument, then call the table. */
 #include "dispatch.h"
 
 const char *smx_version(void) { return "0.1.0"; }
@@ -42,76 +42,54 @@ static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
   return SMX_OK;
 }
 
-typedef void (*map_fn)(size_t, const float *, float *);
-
-static smx_status map_rows(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy, size_t off) {
-  smx_status s;
-  if (!x || !y) return SMX_ERR_NULL;
-  if ((s = check_matrix(rows, n, ldx)) || (s = check_matrix(rows, n, ldy))) return s;
-  if ((s = smx_check_alias(y, ldy, x, ldx, rows, n))) return s;
-  const smx_kernels *k = smx_active_kernels();
-  map_fn f = *(const map_fn *)((const char *)k + off);
-  for (size_t r = 0; r < rows; r++) f(n, x + r * ldx, y + r * ldy);
-  return SMX_OK;
-}
-
-#define SMX_MAP(name, field)                                                                      \
-  smx_status name(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {     \
-    return map_rows(rows, n, x, ldx, y, ldy, offsetof(smx_kernels, field));                      \
+/* The public entry point of each kernel of SMX_KERNELS, by its signature kind: validate, then call the
+   active table's kernel on the whole block of rows. */
+#define SMX_WRAP_MAP(name)                                                                          \
+  smx_status smx_##name##_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) { \
+    smx_status s;                                                                                   \
+    if (!x || !y) return SMX_ERR_NULL;                                                              \
+    if ((s = check_matrix(rows, n, ldx)) || (s = check_matrix(rows, n, ldy))) return s;             \
+    if ((s = smx_check_alias(y, ldy, x, ldx, rows, n))) return s;                                   \
+    smx_active_kernels()->name(rows, n, x, ldx, y, ldy);                                            \
+    return SMX_OK;                                                                                  \
   }
-SMX_MAP(smx_softmax_f32, softmax)
-SMX_MAP(smx_log_softmax_f32, log_softmax)
-SMX_MAP(smx_sparsemax_f32, sparsemax)
-SMX_MAP(smx_stablemax_f32, stablemax)
-SMX_MAP(smx_log_stablemax_f32, log_stablemax)
-
-smx_status smx_logsumexp_f32(size_t rows, size_t n, const float *x, size_t ldx, float *lse) {
-  smx_status s;
-  if (!x || !lse) return SMX_ERR_NULL;
-  if ((s = check_matrix(rows, n, ldx))) return s;
-  if (rows > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;
-  if (smx_overlap(lse, rows * sizeof(float), x, smx_span_bytes(rows, n, ldx))) return SMX_ERR_ALIAS;
-  const smx_kernels *k = smx_active_kernels();
-  for (size_t r = 0; r < rows; r++) lse[r] = k->logsumexp(n, x + r * ldx);
-  return SMX_OK;
-}
-
-typedef void (*back_fn)(size_t, const float *, const float *, float *);
-
-static smx_status back_rows(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy,
-                            float *dx, size_t lddx, size_t off) {
-  smx_status s;
-  if (!y || !dy || !dx) return SMX_ERR_NULL;
-  if ((s = check_matrix(rows, n, ldy)) || (s = check_matrix(rows, n, lddy)) || (s = check_matrix(rows, n, lddx)))
-    return s;
-  if ((s = smx_check_alias(dx, lddx, y, ldy, rows, n)) || (s = smx_check_alias(dx, lddx, dy, lddy, rows, n)))
-    return s;
-  const smx_kernels *k = smx_active_kernels();
-  back_fn f = *(const back_fn *)((const char *)k + off);
-  for (size_t r = 0; r < rows; r++) f(n, y + r * ldy, dy + r * lddy, dx + r * lddx);
-  return SMX_OK;
-}
-
-#define SMX_BACK(name, field)                                                                     \
-  smx_status name(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy, \
-                  float *dx, size_t lddx) {                                                       \
-    return back_rows(rows, n, y, ldy, dy, lddy, dx, lddx, offsetof(smx_kernels, field));          \
+#define SMX_WRAP_LSE(name)                                                                          \
+  smx_status smx_##name##_f32(size_t rows, size_t n, const float *x, size_t ldx, float *out) {     \
+    smx_status s;                                                                                   \
+    if (!x || !out) return SMX_ERR_NULL;                                                            \
+    if ((s = check_matrix(rows, n, ldx))) return s;                                                 \
+    if (rows > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;                                      \
+    if (smx_overlap(out, rows * sizeof(float), x, smx_span_bytes(rows, n, ldx))) return SMX_ERR_ALIAS; \
+    smx_active_kernels()->name(rows, n, x, ldx, out);                                               \
+    return SMX_OK;                                                                                  \
   }
-SMX_BACK(smx_softmax_backward_f32, softmax_backward)
-SMX_BACK(smx_log_softmax_backward_f32, log_softmax_backward)
-SMX_BACK(smx_sparsemax_backward_f32, sparsemax_backward)
-
-smx_status smx_stablemax_backward_f32(size_t rows, size_t n, const float *x, size_t ldx, const float *y, size_t ldy,
-                                      const float *dy, size_t lddy, float *dx, size_t lddx) {
-  smx_status s;
-  if (!x || !y || !dy || !dx) return SMX_ERR_NULL;
-  if ((s = check_matrix(rows, n, ldx)) || (s = check_matrix(rows, n, ldy)) || (s = check_matrix(rows, n, lddy)) ||
-      (s = check_matrix(rows, n, lddx)))
-    return s;
-  if ((s = smx_check_alias(dx, lddx, x, ldx, rows, n)) || (s = smx_check_alias(dx, lddx, y, ldy, rows, n)) ||
-      (s = smx_check_alias(dx, lddx, dy, lddy, rows, n)))
-    return s;
-  const smx_kernels *k = smx_active_kernels();
-  for (size_t r = 0; r < rows; r++) k->stablemax_backward(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx);
-  return SMX_OK;
-}
+#define SMX_WRAP_BWD(name)                                                                          \
+  smx_status smx_##name##_f32(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy, \
+                              float *dx, size_t lddx) {                                             \
+    smx_status s;                                                                                   \
+    if (!y || !dy || !dx) return SMX_ERR_NULL;                                                      \
+    if ((s = check_matrix(rows, n, ldy)) || (s = check_matrix(rows, n, lddy)) ||                    \
+        (s = check_matrix(rows, n, lddx)))                                                          \
+      return s;                                                                                     \
+    if ((s = smx_check_alias(dx, lddx, y, ldy, rows, n)) || (s = smx_check_alias(dx, lddx, dy, lddy, rows, n))) \
+      return s;                                                                                     \
+    smx_active_kernels()->name(rows, n, y, ldy, dy, lddy, dx, lddx);                                \
+    return SMX_OK;                                                                                  \
+  }
+#define SMX_WRAP_BWDX(name)                                                                         \
+  smx_status smx_##name##_f32(size_t rows, size_t n, const float *x, size_t ldx, const float *y, size_t ldy, \
+                              const float *dy, size_t lddy, float *dx, size_t lddx) {               \
+    smx_status s;                                                                                   \
+    if (!x || !y || !dy || !dx) return SMX_ERR_NULL;                                                \
+    if ((s = check_matrix(rows, n, ldx)) || (s = check_matrix(rows, n, ldy)) ||                     \
+        (s = check_matrix(rows, n, lddy)) || (s = check_matrix(rows, n, lddx)))                     \
+      return s;                                                                                     \
+    if ((s = smx_check_alias(dx, lddx, x, ldx, rows, n)) || (s = smx_check_alias(dx, lddx, y, ldy, rows, n)) || \
+        (s = smx_check_alias(dx, lddx, dy, lddy, rows, n)))                                         \
+      return s;                                                                                     \
+    smx_active_kernels()->name(rows, n, x, ldx, y, ldy, dy, lddy, dx, lddx);                        \
+    return SMX_OK;                                                                                  \
+  }
+#define SMX_WRAP_XENT(name) /* smx_cross_entropy_f32 (dispatch/xent.c) */
+#define SMX_WRAP_(name, kind, forward) SMX_WRAP_##kind(name)
+SMX_KERNELS(SMX_WRAP_)

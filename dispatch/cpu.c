@@ -9,17 +9,17 @@ static uint64_t xgetbv0(void) {
   return ((uint64_t)hi << 32) | lo;
 }
 unsigned smx_cpu_features(void) {
-  unsigned a, b, c, d, f = 0;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  unsigned a, b, c, d, f = 1u << SMX_ISA_SCALAR;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
   int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
-  if (!osxsave || !avx) return 0;
+  if (!osxsave || !avx) return f;
   uint64_t xcr0 = xgetbv0();
   int ymm_os = (xcr0 & 0x6) == 0x6, zmm_os = (xcr0 & 0xe6) == 0xe6;
-  if (__get_cpuid_max(0, NULL) < 7) return 0;
+  if (__get_cpuid_max(0, NULL) < 7) return f;
   __cpuid_count(7, 0, a, b, c, d);
   int avx2 = (b >> 5) & 1, f512 = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
-  if (avx2 && fma && ymm_os) f |= SMX_CPU_AVX2;
-  if ((f & SMX_CPU_AVX2) && f512 && dq && bw && vl && zmm_os) f |= SMX_CPU_AVX512;
+  if (avx2 && fma && ymm_os) f |= 1u << SMX_ISA_AVX2;
+  if ((f >> SMX_ISA_AVX2 & 1) && f512 && dq && bw && vl && zmm_os) f |= 1u << SMX_ISA_AVX512;
   return f;
 }
 #elif defined(__aarch64__)
@@ -27,7 +27,9 @@ unsigned smx_cpu_features(void) {
 #ifndef HWCAP_ASIMD
 #define HWCAP_ASIMD (1 << 1)
 #endif
-unsigned smx_cpu_features(void) { return (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? SMX_CPU_NEON : 0; }
+unsigned smx_cpu_features(void) {
+  return 1u << SMX_ISA_SCALAR | ((getauxval(AT_HWCAP) & HWCAP_ASIMD) ? 1u << SMX_ISA_NEON : 0);
+}
 #else
-unsigned smx_cpu_features(void) { return 0; }
+unsigned smx_cpu_features(void) { return 1u << SMX_ISA_SCALAR; }
 #endif

@@ -1,4 +1,5 @@
-/* The kernel tables: built once (thread-safe), SMX_ISA read once, smx_set_isa for tests. */
+/* The kernel tables of SMX_ISAS: the supported ones found once (thread-safe), SMX_ISA read once,
+   smx_set_isa to switch. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -6,43 +7,27 @@
 
 #include "dispatch.h"
 
-static smx_kernels tables[4];
-static int supported[4];
+#define SMX_TABLE_ADDR_(name, NAME, arch, flags) &smx_table_##name,
+static const smx_kernels *const *const compiled[SMX_ISA_COUNT] = {SMX_ISAS(SMX_TABLE_ADDR_)};
+#define SMX_ISA_STR_(name, NAME, arch, flags) #name,
+static const char *const names[SMX_ISA_COUNT] = {SMX_ISAS(SMX_ISA_STR_)};
+
+static const smx_kernels *tables[SMX_ISA_COUNT]; /* NULL: not compiled in or not supported */
 static _Atomic(const smx_kernels *) active;
 static _Atomic int active_isa;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static const char *const names[4] = {"scalar", "avx2", "avx512", "neon"};
-
 static void init(void) {
   unsigned f = smx_cpu_features();
-  smx_kernels_scalar(&tables[SMX_ISA_SCALAR]);
-  supported[SMX_ISA_SCALAR] = 1;
-  /* An ISA's fill function is compiled with that ISA's flags: call it only on a CPU that has it. */
-#if defined(SMX_HAVE_AVX2)
-  supported[SMX_ISA_AVX2] = (f & SMX_CPU_AVX2) != 0;
-#endif
-#if defined(SMX_HAVE_AVX512)
-  supported[SMX_ISA_AVX512] = (f & SMX_CPU_AVX512) != 0;
-#endif
-#if defined(SMX_HAVE_NEON)
-  supported[SMX_ISA_NEON] = (f & SMX_CPU_NEON) != 0;
-#endif
-  void (*const fill[4])(smx_kernels *) = {NULL, smx_kernels_avx2, smx_kernels_avx512, smx_kernels_neon};
-  for (int i = 1; i < 4; i++) {
-    tables[i] = tables[SMX_ISA_SCALAR];
-    if (supported[i]) fill[i](&tables[i]);
-  }
-  (void)f;
   int best = SMX_ISA_SCALAR;
-  const int order[] = {SMX_ISA_AVX2, SMX_ISA_AVX512, SMX_ISA_NEON};
-  for (int i = 0; i < 3; i++)
-    if (supported[order[i]]) best = order[i];
+  /* an ISA's kernels are compiled with its flags: use them only on a CPU that has it */
+  for (int i = 0; i < SMX_ISA_COUNT; i++)
+    if (*compiled[i] && (f >> i & 1)) tables[i] = *compiled[i], best = i;
   const char *env = getenv("SMX_ISA");
-  for (int i = 0; env && i < 4; i++)
-    if (strcmp(env, names[i]) == 0 && supported[i]) best = i;
+  for (int i = 0; env && i < SMX_ISA_COUNT; i++)
+    if (strcmp(env, names[i]) == 0 && tables[i]) best = i;
   atomic_store(&active_isa, best);
-  atomic_store(&active, &tables[best]);
+  atomic_store(&active, tables[best]);
 }
 
 const smx_kernels *smx_active_kernels(void) {
@@ -52,7 +37,7 @@ const smx_kernels *smx_active_kernels(void) {
 
 const smx_kernels *smx_kernels_for(smx_isa isa) {
   pthread_once(&once, init);
-  return (unsigned)isa < 4 && supported[isa] ? &tables[isa] : NULL;
+  return (unsigned)isa < SMX_ISA_COUNT ? tables[isa] : NULL;
 }
 
 smx_isa smx_active_isa(void) {
@@ -70,14 +55,4 @@ smx_status smx_set_isa(smx_isa isa) {
   return SMX_OK;
 }
 
-const char *smx_isa_name(smx_isa isa) { return (unsigned)isa < 4 ? names[isa] : "unknown"; }
-
-#if !defined(SMX_HAVE_AVX2)
-void smx_kernels_avx2(smx_kernels *k) { (void)k; }
-#endif
-#if !defined(SMX_HAVE_AVX512)
-void smx_kernels_avx512(smx_kernels *k) { (void)k; }
-#endif
-#if !defined(SMX_HAVE_NEON)
-void smx_kernels_neon(smx_kernels *k) { (void)k; }
-#endif
+const char *smx_isa_name(smx_isa isa) { return (unsigned)isa < SMX_ISA_COUNT ? names[isa] : "unknown"; }

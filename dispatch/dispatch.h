@@ -1,9 +1,9 @@
 /* Dispatch internals: CPU feature bits and argument checks shared by the entry points. */
 #ifndef SMX_DISPATCH_H
 #define SMX_DISPATCH_H
-#include "smx_internal.h"
+#include "kernels.h"
 
-enum { SMX_CPU_AVX2 = 1, SMX_CPU_AVX512 = 2, SMX_CPU_NEON = 4 };
+/* Bit (1 << isa) for every ISA of SMX_ISAS that this CPU and OS support (scalar always). */
 unsigned smx_cpu_features(void);
 
 /* Bytes spanned by a rows x n matrix with leading dimension ld; 0 on overflow. */

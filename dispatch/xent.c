@@ -12,6 +12,18 @@ void smx_xent_options_default(smx_xent_options *o) {
   o->class_weight = NULL;
 }
 
+/* The XENT kernels of SMX_KERNELS, in the order of smx_normalizer. */
+#define SMX_XENT_PTR_XENT(name) k->name,
+#define SMX_XENT_PTR_MAP(name)
+#define SMX_XENT_PTR_LSE(name)
+#define SMX_XENT_PTR_BWD(name)
+#define SMX_XENT_PTR_BWDX(name)
+#define SMX_XENT_PTR_(name, kind, forward) SMX_XENT_PTR_##kind(name)
+static smx_XENT_fn *xent_kernel(const smx_kernels *k, smx_normalizer norm) {
+  smx_XENT_fn *const list[] = {SMX_KERNELS(SMX_XENT_PTR_)};
+  return list[norm];
+}
+
 static int finite_nonneg(float v) { return v >= 0.0f && v <= 0x1.fffffep127f; }
 
 static smx_status check_options(const smx_xent_options *o, size_t n, float grad_scale) {
@@ -69,21 +81,10 @@ smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, siz
   double coef = grad_scale;
   if (opts->reduction == SMX_REDUCE_MEAN) coef = denom > 0.0 ? grad_scale / denom : 0.0;
 
-  const smx_kernels *k = smx_active_kernels();
-  smx_xent_row row = {0, opts->label_smoothing, opts->z_loss, opts->softcap, w, weight_sum, coef};
-  double total = 0.0;
-  for (size_t r = 0; r < rows; r++) {
-    float *dx = dlogits ? dlogits + r * ldd : NULL;
-    double lr = 0.0;
-    if (targets[r] == opts->ignore_index) {
-      if (dx) smx_fill(n, dx, 0.0f);
-    } else {
-      row.target = targets[r];
-      lr = k->xent[opts->normalizer](n, logits + r * ldx, &row, dx);
-    }
-    if (loss && opts->reduction == SMX_REDUCE_NONE) loss[r] = (float)lr;
-    total += lr;
-  }
+  const smx_xent_args args = {targets, opts->ignore_index,
+                              {0, opts->label_smoothing, opts->z_loss, opts->softcap, w, weight_sum, coef}};
+  const double total = xent_kernel(smx_active_kernels(), opts->normalizer)(
+      rows, n, logits, ldx, &args, loss && opts->reduction == SMX_REDUCE_NONE ? loss : NULL, dlogits, ldd);
   if (loss && opts->reduction == SMX_REDUCE_SUM) loss[0] = (float)total;
   if (loss && opts->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? (float)(total / denom) : 0.0f;
   return SMX_OK;

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "simdmax_registry.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,7 +37,13 @@ typedef enum smx_status {
 /* A short English description of a status code. */
 SMX_API const char *smx_strerror(smx_status status);
 
-typedef enum smx_isa { SMX_ISA_SCALAR = 0, SMX_ISA_AVX2 = 1, SMX_ISA_AVX512 = 2, SMX_ISA_NEON = 3 } smx_isa;
+/* SMX_ISA_SCALAR, SMX_ISA_AVX2, SMX_ISA_AVX512, SMX_ISA_NEON (0..3), from SMX_ISAS. */
+typedef enum smx_isa {
+#define SMX_ISA_ENUM_(name, NAME, arch, flags) SMX_ISA_##NAME,
+  SMX_ISAS(SMX_ISA_ENUM_)
+#undef SMX_ISA_ENUM_
+  SMX_ISA_COUNT
+} smx_isa;
 
 /* The ISA whose kernels the entry points currently call. */
 SMX_API smx_isa smx_active_isa(void);
@@ -69,33 +77,32 @@ SMX_API const char *smx_isa_name(smx_isa isa);
    arguments (also when rows == 0) before touching memory and returns the error with nothing written. No function
    reads or writes outside [0, n) of each row. All functions are thread-safe. */
 
-/* y = softmax(x) per row: exp(x_i - max) / sum_j exp(x_j - max). Error <= 2 ulp. */
-SMX_API smx_status smx_softmax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
-/* y = log_softmax(x) per row: x_i - max - log(sum_j exp(x_j - max)). */
-SMX_API smx_status smx_log_softmax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
-/* lse[r] = log(sum_j exp(x_rj)) for each row r. */
-SMX_API smx_status smx_logsumexp_f32(size_t rows, size_t n, const float *x, size_t ldx, float *lse);
-/* Softmax backward: dx = y * (dy - sum_j y_j dy_j), y the softmax output. dx may be dy (in place). */
-SMX_API smx_status smx_softmax_backward_f32(size_t rows, size_t n, const float *y, size_t ldy,
-                                            const float *dy, size_t lddy, float *dx, size_t lddx);
-/* Log-softmax backward: dx = dy - exp(y) * sum_j dy_j, y the log-softmax output. */
-SMX_API smx_status smx_log_softmax_backward_f32(size_t rows, size_t n, const float *y, size_t ldy,
-                                                const float *dy, size_t lddy, float *dx, size_t lddx);
-/* y = sparsemax(x) per row (Martins & Astudillo 2016): the Euclidean projection onto the
-   simplex, y_i = max(x_i - tau, 0). Expected O(n); exact support. */
-SMX_API smx_status smx_sparsemax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
-/* Sparsemax Jacobian-vector product: dx_i = [y_i > 0] (dy_i - mean of dy over the support). */
-SMX_API smx_status smx_sparsemax_backward_f32(size_t rows, size_t n, const float *y, size_t ldy,
-                                              const float *dy, size_t lddy, float *dx, size_t lddx);
-/* y = stablemax(x) per row: s(x_i) / sum_j s(x_j), s(x) = x + 1 for x >= 0, 1 / (1 - x) for x < 0.
-   No max subtraction (stablemax is not shift invariant); no overflow up to FLT_MAX. */
-SMX_API smx_status smx_stablemax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
-/* y = log(stablemax(x)) per row, accurate also where one entry dominates. */
-SMX_API smx_status smx_log_stablemax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
-/* Stablemax backward: dx_i = s'(x_i) / s(x_i) * y_i * (dy_i - sum_j y_j dy_j), given x and y. */
-SMX_API smx_status smx_stablemax_backward_f32(size_t rows, size_t n, const float *x, size_t ldx,
-                                              const float *y, size_t ldy, const float *dy, size_t lddy,
-                                              float *dx, size_t lddx);
+/* One entry point per kernel of SMX_KERNELS (simdmax_registry.h, where each is described), named
+   smx_<name>_f32 with the signature of its kind:
+     MAP:  smx_status smx_softmax_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+           (also log_softmax, sparsemax, stablemax, log_stablemax)
+     LSE:  smx_status smx_logsumexp_f32(size_t rows, size_t n, const float *x, size_t ldx, float *lse);
+     BWD:  smx_status smx_softmax_backward_f32(size_t rows, size_t n, const float *y, size_t ldy,
+                                               const float *dy, size_t lddy, float *dx, size_t lddx);
+           (also log_softmax_backward, sparsemax_backward)
+     BWDX: smx_status smx_stablemax_backward_f32(size_t rows, size_t n, const float *x, size_t ldx,
+                                                 const float *y, size_t ldy, const float *dy, size_t lddy,
+                                                 float *dx, size_t lddx);
+   The XENT kernels are reached through smx_cross_entropy_f32 below. */
+#define SMX_DECLARE_MAP(name) \
+  SMX_API smx_status smx_##name##_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+#define SMX_DECLARE_LSE(name) \
+  SMX_API smx_status smx_##name##_f32(size_t rows, size_t n, const float *x, size_t ldx, float *out);
+#define SMX_DECLARE_BWD(name)                                                                              \
+  SMX_API smx_status smx_##name##_f32(size_t rows, size_t n, const float *y, size_t ldy, const float *dy,   \
+                                      size_t lddy, float *dx, size_t lddx);
+#define SMX_DECLARE_BWDX(name)                                                                             \
+  SMX_API smx_status smx_##name##_f32(size_t rows, size_t n, const float *x, size_t ldx, const float *y,   \
+                                      size_t ldy, const float *dy, size_t lddy, float *dx, size_t lddx);
+#define SMX_DECLARE_XENT(name)
+#define SMX_DECLARE_(name, kind, forward) SMX_DECLARE_##kind(name)
+SMX_KERNELS(SMX_DECLARE_)
+#undef SMX_DECLARE_
 
 typedef enum smx_normalizer { SMX_NORM_SOFTMAX = 0, SMX_NORM_STABLEMAX = 1, SMX_NORM_SPARSEMAX = 2 } smx_normalizer;
 typedef enum smx_reduction { SMX_REDUCE_NONE = 0, SMX_REDUCE_SUM = 1, SMX_REDUCE_MEAN = 2 } smx_reduction;

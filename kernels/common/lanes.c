@@ -1,4 +1,5 @@
-/* The fixed combining trees of the virtual lanes, in the order every ISA reproduces. */
+/* The fixed combining trees of the virtual lanes, in the order every ISA reproduces, and the scalar 64-lane
+   row max and blocked dot product built on them. */
 #include "smx_internal.h"
 
 float smx_tree_max64(float *l) {
@@ -19,4 +20,32 @@ double smx_tree_sum16d(double *l) {
   for (int h = SMX_DLANES / 2; h >= 1; h /= 2)
     for (int i = 0; i < h; i++) l[i] += l[i + h];
   return l[0];
+}
+
+/* Backward: row sums in 64 float lanes per block, blocks combined in double. */
+double smx_blocked_dot_scalar(size_t n, const float *a, const float *b) {
+  double total = 0.0;
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    float l[SMX_LANES] = {0};
+    for (size_t i = 0; i < len; i++)
+      l[i % SMX_LANES] = b ? fmaf(a[o + i], b[o + i], l[i % SMX_LANES]) : l[i % SMX_LANES] + a[o + i];
+    total += smx_tree_sum64(l);
+  }
+  return total;
+}
+
+float smx_row_max_scalar(size_t n, const float *x, int *nan) {
+  float lm[SMX_LANES];
+  for (int l = 0; l < SMX_LANES; l++) lm[l] = -INFINITY;
+  *nan = 0;
+  for (size_t i = 0; i < n; i++) {
+    lm[i % SMX_LANES] = smx_maxf(x[i], lm[i % SMX_LANES]);
+    *nan |= x[i] != x[i];
+  }
+  return smx_tree_max64(lm);
+}
+
+enum smx_row_kind smx_row_kind_of(float m, int nan) {
+  return nan ? SMX_ROW_NAN : m == INFINITY ? SMX_ROW_POSINF : m == -INFINITY ? SMX_ROW_ALLNEGINF : SMX_ROW_FINITE;
 }

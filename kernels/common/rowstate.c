@@ -52,6 +52,40 @@ void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b) {
   }
 }
 
+/* One block: lane maxima -> m_b; then, in the shifted state, the lanes of exp(x) 2^(64 - K) over the
+   entries below the running max, ties counted; in the plain state the TwoSum sums of rowstate.c. */
+void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s) {
+  float lm[SMX_LANES], ls[SMX_LANES];
+  int nan = 0;
+  for (int l = 0; l < SMX_LANES; l++) lm[l] = -INFINITY, ls[l] = 0.0f;
+  for (size_t i = 0; i < len; i++) {
+    lm[i % SMX_LANES] = smx_maxf(x[i], lm[i % SMX_LANES]);
+    nan |= x[i] != x[i];
+  }
+  const float m_b = smx_tree_max64(lm);
+  const int mode = smx_lse_begin_block(s, m_b, nan);
+  double k = 0.0, r;
+  if (mode == 1) {
+    const float magic = smx_shift_magic(s->K - SMX_SUM_BIAS);
+    for (size_t i = 0; i < len; i++) {
+      int tie = x[i] == s->m;
+      k += tie;
+      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_shift(x[i], magic, SMX_KEEP_SUM);
+    }
+    smx_lse_end_block(s, k, smx_tree_sum64(ls));
+  } else if (mode == 0) {
+    smx_lse_block_plain(x, len, m_b, &k, &r);
+    smx_lse_add_block(s, m_b, k, r);
+  }
+}
+
+void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f, int need_log) {
+  smx_lse s;
+  smx_lse_init(&s);
+  for (size_t b = 0; b < n; b += SMX_BLOCK) smx_lse_block_scalar(x + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, &s);
+  smx_lse_finish(&s, f, need_log);
+}
+
 void smx_lse_finish(const smx_lse *s0, smx_lse_final *f, int need_log) {
   smx_lse s = *s0;
   to_plain(&s);

@@ -1,36 +1,39 @@
-/* avx2 stablemax and sparsemax families, bit-identical to the scalar reference
-   (kernels/scalar/normalizers_scalar.c, xent_scalar.c). The kernel bodies below the ISA layer are
-   the same text in kernels/avx512/normalizers_avx512.c: only the layer differs (here a 16-float
-   step is two ymm, so the 64 float lanes are 8 ymm and the 16 double lanes 4 ymm). */
+/* The AVX2+FMA vocabulary: the 16-float step of the virtual-lane layout is two ymm (lanes 0-7, 8-15), a
+   lane predicate two all-ones/zero ymm, 8 doubles two ymm; tails by maskload/maskstore, compress by a
+   movemask-indexed permutation table. */
+#ifndef SMX_ISA_AVX2_H
+#define SMX_ISA_AVX2_H
 #include <immintrin.h>
 
-#include "smx_internal.h"
+#include "kernels.h"
 
-/* ==== ISA layer: vf = 16 floats (lane l = element l of the step), vd = 8 doubles ==== */
+#define SMX_ISA_NAME avx2
 typedef struct { __m256 a, b; } vf;
-typedef struct { __m256 a, b; } vm;   /* all-ones lanes */
+typedef struct { __m256 a, b; } vm; /* all-ones lanes */
+typedef struct { __m256i a, b; } vi;
 typedef struct { __m256d a, b; } vd;
 typedef struct { __m256d a, b; } vdm;
 
 #define V2(expr_a, expr_b) { expr_a, expr_b }
 static inline vf vset(float a) { vf r = V2(_mm256_set1_ps(a), _mm256_set1_ps(a)); return r; }
 static inline vf vld(const float *p) { vf r = V2(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)); return r; }
-static inline __m256i tail_i(size_t c, int base) { /* lanes base + l < c */
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)c), _mm256_setr_epi32(base, base + 1, base + 2, base + 3, base + 4,
-                                                                          base + 5, base + 6, base + 7));
-}
-static inline vm vtail(size_t c) { vm r = V2(_mm256_castsi256_ps(tail_i(c, 0)), _mm256_castsi256_ps(tail_i(c, 8))); return r; }
+static inline void vst(float *p, vf v) { _mm256_storeu_ps(p, v.a); _mm256_storeu_ps(p + 8, v.b); }
+/* -1 in the first 16 entries: lanes [0, c) of a step are tbl[16 - c ...] */
+static const int32_t smx_tail_tbl[32] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+static inline __m256i tail_a(size_t c) { return _mm256_loadu_si256((const __m256i *)(smx_tail_tbl + 16 - c)); }
+static inline __m256i tail_b(size_t c) { return _mm256_loadu_si256((const __m256i *)(smx_tail_tbl + 24 - c)); }
+static inline vm vtail(size_t c) { vm r = V2(_mm256_castsi256_ps(tail_a(c)), _mm256_castsi256_ps(tail_b(c))); return r; }
+/* lanes [0, c) from p, the others fill; maskload never touches the masked-out addresses */
 static inline vf vld_tail(const float *p, size_t c, float fill) {
-  __m256i ma = tail_i(c, 0), mb = tail_i(c, 8);
+  __m256i ma = tail_a(c), mb = tail_b(c);
   __m256 f = _mm256_set1_ps(fill);
   vf r = V2(_mm256_blendv_ps(f, _mm256_maskload_ps(p, ma), _mm256_castsi256_ps(ma)),
             _mm256_blendv_ps(f, _mm256_maskload_ps(p + 8, mb), _mm256_castsi256_ps(mb)));
   return r;
 }
-static inline void vst(float *p, vf v) { _mm256_storeu_ps(p, v.a); _mm256_storeu_ps(p + 8, v.b); }
 static inline void vst_tail(float *p, vf v, size_t c) {
-  _mm256_maskstore_ps(p, tail_i(c, 0), v.a);
-  _mm256_maskstore_ps(p + 8, tail_i(c, 8), v.b);
+  _mm256_maskstore_ps(p, tail_a(c), v.a);
+  _mm256_maskstore_ps(p + 8, tail_b(c), v.b);
 }
 #define VOP2(name, op) static inline vf name(vf x, vf y) { vf r = V2(op(x.a, y.a), op(x.b, y.b)); return r; }
 VOP2(vadd, _mm256_add_ps)
@@ -38,6 +41,7 @@ VOP2(vsub, _mm256_sub_ps)
 VOP2(vmul, _mm256_mul_ps)
 VOP2(vdiv, _mm256_div_ps)
 VOP2(vmax, _mm256_max_ps) /* a > b ? a : b */
+VOP2(vmin, _mm256_min_ps) /* a < b ? a : b */
 static inline vf vfma(vf x, vf y, vf z) { vf r = V2(_mm256_fmadd_ps(x.a, y.a, z.a), _mm256_fmadd_ps(x.b, y.b, z.b)); return r; }
 static inline vf vabs(vf x) {
   __m256 k = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
@@ -57,15 +61,35 @@ static inline vf vsignor(vf x, vf s) { /* x | (s & sign bit) */
 static inline __m256 exp2add1(__m256 p, __m256 t) {
   return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_castps_si256(t), 23)));
 }
-static inline vf vexp2add(vf p, vf t) { vf r = V2(exp2add1(p.a, t.a), exp2add1(p.b, t.b)); return r; } /* u2f(f2u(p) + (f2u(t) << 23)) */
+static inline vf vexp2add(vf p, vf t) { vf r = V2(exp2add1(p.a, t.a), exp2add1(p.b, t.b)); return r; } /* bits(p) + (bits(t) << 23) */
+static inline vf vexp2add_if(vm m, vf p, vf t) { /* m ? vexp2add(p, t) : +0 */
+  vf r = V2(_mm256_and_ps(m.a, exp2add1(p.a, t.a)), _mm256_and_ps(m.b, exp2add1(p.b, t.b)));
+  return r;
+}
 #define VCMP(name, pred) static inline vm name(vf x, vf y) { vm r = V2(_mm256_cmp_ps(x.a, y.a, pred), _mm256_cmp_ps(x.b, y.b, pred)); return r; }
 VCMP(vgt, _CMP_GT_OQ)
 VCMP(vge, _CMP_GE_OQ)
 VCMP(vlt, _CMP_LT_OQ)
 VCMP(veq, _CMP_EQ_OQ)
-VCMP(vne, _CMP_NEQ_UQ)
+VCMP(vne, _CMP_NEQ_UQ) /* C's != */
 static inline vm vnan(vf x) { vm r = V2(_mm256_cmp_ps(x.a, x.a, _CMP_UNORD_Q), _mm256_cmp_ps(x.b, x.b, _CMP_UNORD_Q)); return r; }
+static inline __m256 bits_gt1(__m256 t, __m256i k) { return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_castps_si256(t), k)); }
+static inline vm vbits_ge(vf t, int32_t k) { /* signed bits(t) >= k */
+  __m256i km = _mm256_set1_epi32(k - 1);
+  vm r = V2(bits_gt1(t.a, km), bits_gt1(t.b, km));
+  return r;
+}
+static inline __m256 bits_eq1(__m256 a, __m256 b) {
+  return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(a), _mm256_castps_si256(b)));
+}
+static inline vm vbits_eq(vf a, vf b) { vm r = V2(bits_eq1(a.a, b.a), bits_eq1(a.b, b.b)); return r; }
 static inline vf vsel(vm m, vf t, vf f) { vf r = V2(_mm256_blendv_ps(f.a, t.a, m.a), _mm256_blendv_ps(f.b, t.b, m.b)); return r; }
+static inline vf vsel0(vm m, vf x) { vf r = V2(_mm256_and_ps(m.a, x.a), _mm256_and_ps(m.b, x.b)); return r; }
+/* m ? acc : acc + v (used where adding +0 leaves acc unchanged) */
+static inline vf vadd_unless(vf acc, vm m, vf v) {
+  vf r = V2(_mm256_add_ps(acc.a, _mm256_andnot_ps(m.a, v.a)), _mm256_add_ps(acc.b, _mm256_andnot_ps(m.b, v.b)));
+  return r;
+}
 static inline vm mzero(void) { vm r = V2(_mm256_setzero_ps(), _mm256_setzero_ps()); return r; }
 static inline vm mor(vm x, vm y) { vm r = V2(_mm256_or_ps(x.a, y.a), _mm256_or_ps(x.b, y.b)); return r; }
 static inline int many(vm m) { return _mm256_movemask_ps(_mm256_or_ps(m.a, m.b)) != 0; }
@@ -77,6 +101,27 @@ static inline vm mlane(size_t d) { /* d < 16 */
   vm r = V2(_mm256_castsi256_ps(_mm256_cmpeq_epi32(dd, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))),
             _mm256_castsi256_ps(_mm256_cmpeq_epi32(dd, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15))));
   return r;
+}
+static inline vi vcount_zero(void) { vi r = V2(_mm256_setzero_si256(), _mm256_setzero_si256()); return r; }
+static inline vi vcount_add(vi c, vm m) { /* a true lane is -1 */
+  vi r = V2(_mm256_sub_epi32(c.a, _mm256_castps_si256(m.a)), _mm256_sub_epi32(c.b, _mm256_castps_si256(m.b)));
+  return r;
+}
+static inline int64_t vcount_sum(vi c) {
+  int32_t t[16];
+  _mm256_storeu_si256((__m256i *)t, c.a);
+  _mm256_storeu_si256((__m256i *)(t + 8), c.b);
+  int64_t s = 0;
+  for (int i = 0; i < 16; i++) s += t[i];
+  return s;
+}
+/* max over the 16 lanes by the tree l[i] = max(l[i], l[i + h]), h = 8, 4, 2, 1 */
+static inline float vhmax(vf v) {
+  __m256 a = _mm256_max_ps(v.a, v.b);
+  __m128 b = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  b = _mm_max_ps(b, _mm_movehl_ps(b, b));
+  b = _mm_max_ss(b, _mm_shuffle_ps(b, b, 1));
+  return _mm_cvtss_f32(b);
 }
 /* Left-packing permutations: byte k of entry b is the index of the k-th set bit of b. */
 static const uint64_t smx_pack8[256] = {
@@ -196,7 +241,6 @@ static inline vdm dnan_or_neg(vd x) { /* x != x || x < 0 */
              _mm256_or_pd(_mm256_cmp_pd(x.b, x.b, _CMP_UNORD_Q), _mm256_cmp_pd(x.b, z, _CMP_LT_OQ)));
   return r;
 }
-static inline vdm dmand(vdm x, vdm y) { vdm r = V2(_mm256_and_pd(x.a, y.a), _mm256_and_pd(x.b, y.b)); return r; }
 static inline vd dsel(vdm m, vd t, vd f) { vd r = V2(_mm256_blendv_pd(f.a, t.a, m.a), _mm256_blendv_pd(f.b, t.b, m.b)); return r; }
 /* The mantissa of x with the exponent of 1.0, and the biased exponent field as a double. */
 static inline __m256d mant1(__m256d x) {
@@ -210,7 +254,12 @@ static inline __m256d expfield(__m256d x) {
 }
 static inline vd dmant1(vd x) { vd r = V2(mant1(x.a), mant1(x.b)); return r; }
 static inline vd dexpfield(vd x) { vd r = V2(expfield(x.a), expfield(x.b)); return r; }
+/* sum of the 8 lanes by the tree l[i] += l[i + h], h = 4, 2, 1 */
+static inline double dhsum(vd v) {
+  __m256d a = _mm256_add_pd(v.a, v.b);
+  __m128d b = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+  b = _mm_add_sd(b, _mm_unpackhi_pd(b, b));
+  return _mm_cvtsd_f64(b);
+}
 
-#define SMX_NZ_FILL smx_kernels_avx2_normalizers
-
-#include "../x86/normalizers_body.h"
+#endif

@@ -1,28 +1,32 @@
-/* avx512 stablemax and sparsemax families, bit-identical to the scalar reference
-   (kernels/scalar/normalizers_scalar.c, xent_scalar.c). The kernel bodies below the ISA layer are
-   the same text in kernels/avx2/normalizers_avx2.c: only the layer (16-float vectors, masks,
-   8-double vectors) differs. */
+/* The AVX-512 vocabulary (F/BW/DQ/VL): the 16-float step of the virtual-lane layout is one zmm, a lane
+   predicate a k-mask, 8 doubles one zmm. Hooks: maskz exponent add, masked adds, vcompressps. */
+#ifndef SMX_ISA_AVX512_H
+#define SMX_ISA_AVX512_H
 #include <immintrin.h>
 
-#include "smx_internal.h"
+#include "kernels.h"
 
-/* ==== ISA layer: vf = 16 floats (lane l = element l of the step), vd = 8 doubles ==== */
-typedef __m512 vf;
-typedef __mmask16 vm;
-typedef __m512d vd;
-typedef __mmask8 vdm;
+#define SMX_ISA_NAME avx512
+typedef __m512 vf;     /* 16 floats, lane l = element l of the step */
+typedef __mmask16 vm;  /* a predicate per float lane */
+typedef __m512i vi;    /* 16 int32 counters */
+typedef __m512d vd;    /* 8 doubles */
+typedef __mmask8 vdm;  /* a predicate per double lane */
 
 static inline vf vset(float a) { return _mm512_set1_ps(a); }
 static inline vf vld(const float *p) { return _mm512_loadu_ps(p); }
-static inline vm vtail(size_t c) { return (vm)((1u << c) - 1u); } /* c < 16 lanes */
-static inline vf vld_tail(const float *p, size_t c, float fill) { return _mm512_mask_loadu_ps(vset(fill), vtail(c), p); }
 static inline void vst(float *p, vf v) { _mm512_storeu_ps(p, v); }
+static inline vm vtail(size_t c) { return (vm)((1u << c) - 1u); } /* lanes [0, c), c <= 16 */
+/* lanes [0, c) from p, the others fill; never touches memory outside [p, p + c) */
+static inline vf vld_tail(const float *p, size_t c, float fill) { return _mm512_mask_loadu_ps(vset(fill), vtail(c), p); }
 static inline void vst_tail(float *p, vf v, size_t c) { _mm512_mask_storeu_ps(p, vtail(c), v); }
 static inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
 static inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 static inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 static inline vf vdiv(vf a, vf b) { return _mm512_div_ps(a, b); }
-static inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); } /* a b + c, one rounding */
+static inline vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); }            /* a > b ? a : b */
+static inline vf vmin(vf a, vf b) { return _mm512_min_ps(a, b); }            /* a < b ? a : b */
 static inline vf vabs(vf a) {
   return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
 }
@@ -33,22 +37,42 @@ static inline vf vsignor(vf a, vf s) { /* a | (s & sign bit) */
   __m512i sb = _mm512_and_si512(_mm512_castps_si512(s), _mm512_set1_epi32((int)0x80000000u));
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), sb));
 }
-static inline vf vexp2add(vf p, vf t) { /* u2f(f2u(p) + (f2u(t) << 23)) */
+static inline vf vexp2add(vf p, vf t) { /* bits(p) + (bits(t) << 23) */
   return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
 }
-static inline vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); } /* a > b ? a : b */
+/* m ? vexp2add(p, t) : +0, the mask in the integer add (a masked float add would compete with the
+   exp's FMAs for Zen 4's FMA pipes) */
+static inline vf vexp2add_if(vm m, vf p, vf t) {
+  return _mm512_castsi512_ps(_mm512_maskz_add_epi32(m, _mm512_castps_si512(p), _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
+}
 static inline vm vgt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 static inline vm vge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
 static inline vm vlt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 static inline vm veq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
-static inline vm vne(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
+static inline vm vne(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); } /* C's != */
 static inline vm vnan(vf a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+static inline vm vbits_ge(vf t, int32_t k) { return _mm512_cmpge_epi32_mask(_mm512_castps_si512(t), _mm512_set1_epi32(k)); }
+static inline vm vbits_eq(vf a, vf b) { return _mm512_cmpeq_epi32_mask(_mm512_castps_si512(a), _mm512_castps_si512(b)); }
 static inline vf vsel(vm m, vf t, vf f) { return _mm512_mask_blend_ps(m, f, t); }
+static inline vf vsel0(vm m, vf a) { return _mm512_maskz_mov_ps(m, a); }
+/* m ? acc : acc + v (used where adding +0 leaves acc unchanged) */
+static inline vf vadd_unless(vf acc, vm m, vf v) { return _mm512_mask_add_ps(acc, (vm)~m, acc, v); }
 static inline vm mzero(void) { return 0; }
 static inline vm mor(vm a, vm b) { return (vm)(a | b); }
 static inline int many(vm m) { return m != 0; }
 static inline size_t mcount(vm m) { return (size_t)__builtin_popcount((unsigned)m); }
 static inline vm mlane(size_t d) { return (vm)(1u << d); } /* d < 16 */
+static inline vi vcount_zero(void) { return _mm512_setzero_si512(); }
+static inline vi vcount_add(vi c, vm m) { return _mm512_mask_add_epi32(c, m, c, _mm512_set1_epi32(1)); }
+static inline int64_t vcount_sum(vi c) { return _mm512_reduce_add_epi32(c); }
+/* max over the 16 lanes by the tree l[i] = max(l[i], l[i + h]), h = 8, 4, 2, 1 */
+static inline float vhmax(vf v) {
+  __m256 a = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 b = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  b = _mm_max_ps(b, _mm_movehl_ps(b, b));
+  b = _mm_max_ss(b, _mm_shuffle_ps(b, b, 1));
+  return _mm_cvtss_f32(b);
+}
 /* Writes the lanes selected by m contiguously at dst (may write 16 floats); returns their count.
    The register form of vcompressps (the memory form is microcoded on some CPUs). */
 static inline size_t vcompress(float *dst, vm m, vf v) {
@@ -57,9 +81,9 @@ static inline size_t vcompress(float *dst, vm m, vf v) {
 }
 
 static inline vd dset(double a) { return _mm512_set1_pd(a); }
-static inline vd dlo(vf v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+static inline vd dlo(vf v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); } /* lanes 0..7, exact */
 static inline vd dhi(vf v) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)); }
-static inline vf dpack(vd lo, vd hi) {
+static inline vf dpack(vd lo, vd hi) { /* round to float */
   return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
 }
 static inline void dst(double *p, vd v) { _mm512_storeu_pd(p, v); }
@@ -80,7 +104,6 @@ static inline vdm deq(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ);
 static inline vdm dnan_or_neg(vd a) { /* a != a || a < 0 */
   return (vdm)(_mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q) | _mm512_cmp_pd_mask(a, _mm512_setzero_pd(), _CMP_LT_OQ));
 }
-static inline vdm dmand(vdm a, vdm b) { return (vdm)(a & b); }
 static inline vd dsel(vdm m, vd t, vd f) { return _mm512_mask_blend_pd(m, f, t); }
 /* The mantissa of a with the exponent of 1.0, and the biased exponent field as a double. */
 static inline vd dmant1(vd a) {
@@ -92,7 +115,12 @@ static inline vd dexpfield(vd a) {
   vd d = _mm512_castsi512_pd(_mm512_or_si512(e, _mm512_set1_epi64(0x4330000000000000ll)));
   return _mm512_sub_pd(d, _mm512_set1_pd(0x1p52));
 }
+/* sum of the 8 lanes by the tree l[i] += l[i + h], h = 4, 2, 1 */
+static inline double dhsum(vd v) {
+  __m256d a = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+  __m128d b = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+  b = _mm_add_sd(b, _mm_unpackhi_pd(b, b));
+  return _mm_cvtsd_f64(b);
+}
 
-#define SMX_NZ_FILL smx_kernels_avx512_normalizers
-
-#include "../x86/normalizers_body.h"
+#endif

@@ -1,0 +1,100 @@
+/* The fused cross-entropy's shared pieces: per-row and per-call arguments, the rows loop, the per-row
+   double arithmetic and the rows every implementation hands to common code (kernels/common/xent_*.c). */
+#ifndef SMX_XENT_H
+#define SMX_XENT_H
+
+#include "rowstate.h"
+
+typedef struct smx_xent_row {
+  int64_t target;            /* in [0, n) */
+  float label_smoothing;
+  float z_loss;
+  float softcap;
+  const float *class_weight; /* NULL or n weights */
+  double weight_sum;         /* sum of class_weight, or n */
+  double grad_coef;          /* multiplies this row's gradient (grad_scale / mean denominator) */
+} smx_xent_row;
+
+/* A block of rows: their targets (a row whose target is ignore_index gets loss 0 and a zero gradient)
+   and the options every row shares (row.target is set per row). */
+typedef struct smx_xent_args {
+  const int64_t *targets;
+  int64_t ignore_index;
+  smx_xent_row row;
+} smx_xent_args;
+
+/* One row's loss; writes its gradient to dx unless dx is NULL (dx may be x). */
+typedef double smx_xent_row_fn(size_t n, const float *x, const smx_xent_row *row, float *dx);
+
+/* The rows of a block through one row function: loss_rows[r] (if given) = each row's loss, returns their sum. */
+static inline double smx_xent_rows(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                                   float *loss_rows, float *dx, size_t ldd, smx_xent_row_fn *f) {
+  smx_xent_row row = a->row;
+  double total = 0.0;
+  for (size_t r = 0; r < rows; r++) {
+    float *d = dx ? dx + r * ldd : NULL;
+    double lr = 0.0;
+    if (a->targets[r] == a->ignore_index) {
+      if (d) smx_fill(n, d, 0.0f);
+    } else {
+      row.target = a->targets[r];
+      lr = f(n, x + r * ldx, &row, d);
+    }
+    if (loss_rows) loss_rows[r] = (float)lr;
+    total += lr;
+  }
+  return total;
+}
+
+/* The logit as the loss sees it: softcapped when row->softcap > 0 (*dz = dz/dx), else as is (*dz = 1). */
+static inline float smx_xent_logit(const smx_xent_row *row, float inv_cap, float x, float *dz) {
+  if (row->softcap > 0.0f) return smx_softcap(x, row->softcap, inv_cap, dz);
+  *dz = 1.0f;
+  return x;
+}
+static inline double smx_xent_weight(const smx_xent_row *row, size_t j) {
+  return row->class_weight ? row->class_weight[j] : 1.0;
+}
+/* A row with a NaN: NaN gradient row (if any) and NaN loss. */
+static inline double smx_xent_nan_row(size_t n, float *dx) {
+  if (dx) smx_fill(n, dx, smx_qnan());
+  return NAN;
+}
+
+/* The softmax cross-entropy of one row in scalar code (kernels/common/xent_softmax_row.c): the reference,
+   and the SIMD kernels' path for rows with NaN, infinite logits or |max| > 2^16. */
+double smx_xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx);
+
+/* Softmax cross-entropy of a finite row from its state f, the (capped) target logit zt, its weight
+   wt and sum_j w_j z_j (label smoothing): the row loss and the gradient coefficients
+   dx_j = A p_j - (eps/n) w_j (j != t), dx_t = gt, before grad_coef and softcap (kernels/common/xent_terms.c). */
+void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz,
+                            const smx_xent_row *row, double *loss, double *A, double *gt);
+/* Stablemax cross-entropy loss of a finite row: s_t = s(zt), O the sum of the other s(z_j), S = O + s_t,
+   sum_wlog_s = sum_j w_j log s(z_j) (used with label smoothing only). */
+double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S, double sum_wlog_s, double wt,
+                               const smx_xent_row *row);
+/* Loss of a softmax/stablemax row with +inf logits (p = pinf on them) or only -inf logits (p = 0):
+   the formula with -log 0 = +inf and zero-coefficient terms vanishing (smx_times). */
+double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf);
+/* A row with +inf logits (POSINF) or only -inf ones: k = the +inf count, pinf = 1 / k (0 if none), the p of
+   each +inf logit; returns p_t */
+double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float *pinf,
+                          double *k);
+/* Stablemax cross-entropy loss of a non-NaN row of the given kind, with p_t (and pinf, the p of each +inf
+   logit, 0 for finite rows) */
+double smx_xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float zt,
+                              double st, double O, double S, double sum_wlog_s, double wt, double *pt, float *pinf);
+/* Sparsemax cross-entropy (Fenchel-Young) loss of a finite row with max m: tau and p_t (relative to m)
+   from the nc candidates z > lo in buf, or from the whole row x when they did not fit (nc > SMX_SPARSE_BUF);
+   sum_z = sum of the logits (0 without label smoothing), qq = |q|^2 of the target distribution. */
+double smx_xent_sparsemax_loss(size_t n, const float *x, const float *buf, size_t nc, float lo, float m, float zt,
+                               double sum_z, double wt, double qq, const smx_xent_row *row, double *pt, double *tau);
+/* The sparsemax loss of a row with +inf or only -inf logits (k = the +inf count; its limit, see the header). */
+static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_xent_row *row, size_t n, double k,
+                                                     double wt, double qq) {
+  const int finite = x[row->target] == INFINITY && (row->label_smoothing == 0.0f || k == (double)n);
+  return finite ? smx_times(wt, 0.5 * (qq - 1.0 / k)) : INFINITY;
+}
+
+#endif

@@ -1,0 +1,155 @@
+/* The NEON (AArch64 Advanced SIMD) vocabulary: the 16-float step of the virtual-lane layout is four q
+   registers (lanes 4j..4j+3 in q[j]), a predicate four all-ones/zero q, 8 doubles four float64x2;
+   compare + select where vmaxq/vminq would treat NaN differently; tails and compress through a stack
+   copy of the step (never outside the row). */
+#ifndef SMX_ISA_NEON_H
+#define SMX_ISA_NEON_H
+#include <arm_neon.h>
+
+#include "kernels.h"
+
+#define SMX_ISA_NAME neon
+typedef struct { float32x4_t q[4]; } vf;
+typedef struct { uint32x4_t q[4]; } vm;
+typedef struct { uint32x4_t q[4]; } vi;
+typedef struct { float64x2_t q[4]; } vd;
+typedef struct { uint64x2_t q[4]; } vdm;
+
+#define NEON_MAP(T, expr) T r; for (int j = 0; j < 4; j++) r.q[j] = (expr); return r;
+static inline vf vset(float a) { NEON_MAP(vf, vdupq_n_f32(a)) }
+static inline vf vld(const float *p) { NEON_MAP(vf, vld1q_f32(p + 4 * j)) }
+static inline void vst(float *p, vf v) { for (int j = 0; j < 4; j++) vst1q_f32(p + 4 * j, v.q[j]); }
+static inline vm vtail(size_t c) { /* lanes [0, c) */
+  static const uint32_t idx[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  NEON_MAP(vm, vcltq_u32(vld1q_u32(idx + 4 * j), vdupq_n_u32((uint32_t)c)))
+}
+static inline vf vld_tail(const float *p, size_t c, float fill) {
+  float t[16];
+  for (size_t i = 0; i < 16; i++) t[i] = i < c ? p[i] : fill;
+  return vld(t);
+}
+static inline void vst_tail(float *p, vf v, size_t c) {
+  float t[16];
+  vst(t, v);
+  for (size_t i = 0; i < c; i++) p[i] = t[i];
+}
+static inline vf vadd(vf a, vf b) { NEON_MAP(vf, vaddq_f32(a.q[j], b.q[j])) }
+static inline vf vsub(vf a, vf b) { NEON_MAP(vf, vsubq_f32(a.q[j], b.q[j])) }
+static inline vf vmul(vf a, vf b) { NEON_MAP(vf, vmulq_f32(a.q[j], b.q[j])) }
+static inline vf vdiv(vf a, vf b) { NEON_MAP(vf, vdivq_f32(a.q[j], b.q[j])) }
+static inline vf vfma(vf a, vf b, vf c) { NEON_MAP(vf, vfmaq_f32(c.q[j], a.q[j], b.q[j])) } /* a b + c */
+static inline vf vmax(vf a, vf b) { NEON_MAP(vf, vbslq_f32(vcgtq_f32(a.q[j], b.q[j]), a.q[j], b.q[j])) } /* a > b ? a : b */
+static inline vf vmin(vf a, vf b) { NEON_MAP(vf, vbslq_f32(vcltq_f32(a.q[j], b.q[j]), a.q[j], b.q[j])) } /* a < b ? a : b */
+static inline vf vabs(vf a) { NEON_MAP(vf, vabsq_f32(a.q[j])) }
+static inline vf vneg(vf a) { NEON_MAP(vf, vnegq_f32(a.q[j])) }
+static inline vf vsignor(vf a, vf s) { /* a | (s & sign bit) */
+  NEON_MAP(vf, vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(a.q[j]),
+                                               vandq_u32(vreinterpretq_u32_f32(s.q[j]), vdupq_n_u32(0x80000000u)))))
+}
+static inline uint32x4_t exp2add1(float32x4_t p, float32x4_t t) {
+  return vaddq_u32(vreinterpretq_u32_f32(p), vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
+}
+static inline vf vexp2add(vf p, vf t) { NEON_MAP(vf, vreinterpretq_f32_u32(exp2add1(p.q[j], t.q[j]))) }
+static inline vf vexp2add_if(vm m, vf p, vf t) { NEON_MAP(vf, vreinterpretq_f32_u32(vandq_u32(m.q[j], exp2add1(p.q[j], t.q[j])))) }
+static inline vm vgt(vf a, vf b) { NEON_MAP(vm, vcgtq_f32(a.q[j], b.q[j])) }
+static inline vm vge(vf a, vf b) { NEON_MAP(vm, vcgeq_f32(a.q[j], b.q[j])) }
+static inline vm vlt(vf a, vf b) { NEON_MAP(vm, vcltq_f32(a.q[j], b.q[j])) }
+static inline vm veq(vf a, vf b) { NEON_MAP(vm, vceqq_f32(a.q[j], b.q[j])) }
+static inline vm vne(vf a, vf b) { NEON_MAP(vm, vmvnq_u32(vceqq_f32(a.q[j], b.q[j]))) } /* C's != */
+static inline vm vnan(vf a) { NEON_MAP(vm, vmvnq_u32(vceqq_f32(a.q[j], a.q[j]))) }
+static inline vm vbits_ge(vf t, int32_t k) { NEON_MAP(vm, vcgeq_s32(vreinterpretq_s32_f32(t.q[j]), vdupq_n_s32(k))) }
+static inline vm vbits_eq(vf a, vf b) { NEON_MAP(vm, vceqq_u32(vreinterpretq_u32_f32(a.q[j]), vreinterpretq_u32_f32(b.q[j]))) }
+static inline vf vsel(vm m, vf t, vf f) { NEON_MAP(vf, vbslq_f32(m.q[j], t.q[j], f.q[j])) }
+static inline vf vsel0(vm m, vf a) { NEON_MAP(vf, vreinterpretq_f32_u32(vandq_u32(m.q[j], vreinterpretq_u32_f32(a.q[j])))) }
+/* m ? acc : acc + v (used where adding +0 leaves acc unchanged) */
+static inline vf vadd_unless(vf acc, vm m, vf v) {
+  NEON_MAP(vf, vaddq_f32(acc.q[j], vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v.q[j]), m.q[j]))))
+}
+static inline vm mzero(void) { NEON_MAP(vm, vdupq_n_u32(0)) }
+static inline vm mor(vm a, vm b) { NEON_MAP(vm, vorrq_u32(a.q[j], b.q[j])) }
+static inline int many(vm m) { return vmaxvq_u32(vorrq_u32(vorrq_u32(m.q[0], m.q[1]), vorrq_u32(m.q[2], m.q[3]))) != 0; }
+static inline size_t mcount(vm m) {
+  uint32x4_t s = vaddq_u32(vaddq_u32(vshrq_n_u32(m.q[0], 31), vshrq_n_u32(m.q[1], 31)),
+                           vaddq_u32(vshrq_n_u32(m.q[2], 31), vshrq_n_u32(m.q[3], 31)));
+  return vaddvq_u32(s);
+}
+static inline vm mlane(size_t d) { /* d < 16 */
+  static const uint32_t idx[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  NEON_MAP(vm, vceqq_u32(vld1q_u32(idx + 4 * j), vdupq_n_u32((uint32_t)d)))
+}
+static inline vi vcount_zero(void) { NEON_MAP(vi, vdupq_n_u32(0)) }
+static inline vi vcount_add(vi c, vm m) { NEON_MAP(vi, vsubq_u32(c.q[j], m.q[j])) } /* a true lane is -1 */
+static inline int64_t vcount_sum(vi c) {
+  int64_t s = 0;
+  for (int j = 0; j < 4; j++) s += vaddvq_u32(c.q[j]);
+  return s;
+}
+static inline float32x4_t max1(float32x4_t a, float32x4_t b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+/* max over the 16 lanes by the tree l[i] = max(l[i], l[i + h]), h = 8, 4, 2, 1 */
+static inline float vhmax(vf v) {
+  float32x4_t a = max1(max1(v.q[0], v.q[2]), max1(v.q[1], v.q[3]));
+  float32x2_t lo = vget_low_f32(a), hi = vget_high_f32(a);
+  float32x2_t b = vbsl_f32(vcgt_f32(lo, hi), lo, hi);
+  float b0 = vget_lane_f32(b, 0), b1 = vget_lane_f32(b, 1);
+  return b0 > b1 ? b0 : b1;
+}
+/* Writes the lanes selected by m contiguously at dst (may write 16 floats); returns their count. */
+static inline size_t vcompress(float *dst, vm m, vf v) {
+  float t[16];
+  uint32_t k[16];
+  vst(t, v);
+  for (int j = 0; j < 4; j++) vst1q_u32(k + 4 * j, m.q[j]);
+  size_t c = 0;
+  for (int i = 0; i < 16; i++)
+    if (k[i]) dst[c++] = t[i];
+  return c;
+}
+
+static inline vd dset(double a) { NEON_MAP(vd, vdupq_n_f64(a)) }
+static inline vd dlo(vf v) { /* lanes 0..7, exact */
+  vd r = {{vcvt_f64_f32(vget_low_f32(v.q[0])), vcvt_high_f64_f32(v.q[0]), vcvt_f64_f32(vget_low_f32(v.q[1])),
+           vcvt_high_f64_f32(v.q[1])}};
+  return r;
+}
+static inline vd dhi(vf v) {
+  vd r = {{vcvt_f64_f32(vget_low_f32(v.q[2])), vcvt_high_f64_f32(v.q[2]), vcvt_f64_f32(vget_low_f32(v.q[3])),
+           vcvt_high_f64_f32(v.q[3])}};
+  return r;
+}
+static inline vf dpack(vd lo, vd hi) { /* round to float */
+  vf r = {{vcvt_high_f32_f64(vcvt_f32_f64(lo.q[0]), lo.q[1]), vcvt_high_f32_f64(vcvt_f32_f64(lo.q[2]), lo.q[3]),
+           vcvt_high_f32_f64(vcvt_f32_f64(hi.q[0]), hi.q[1]), vcvt_high_f32_f64(vcvt_f32_f64(hi.q[2]), hi.q[3])}};
+  return r;
+}
+static inline void dst(double *p, vd v) { for (int j = 0; j < 4; j++) vst1q_f64(p + 2 * j, v.q[j]); }
+static inline vd dadd(vd a, vd b) { NEON_MAP(vd, vaddq_f64(a.q[j], b.q[j])) }
+static inline vd dsub(vd a, vd b) { NEON_MAP(vd, vsubq_f64(a.q[j], b.q[j])) }
+static inline vd dmul(vd a, vd b) { NEON_MAP(vd, vmulq_f64(a.q[j], b.q[j])) }
+static inline vd ddiv(vd a, vd b) { NEON_MAP(vd, vdivq_f64(a.q[j], b.q[j])) }
+static inline vd dneg(vd a) { NEON_MAP(vd, vnegq_f64(a.q[j])) }
+static inline vd dabs(vd a) { NEON_MAP(vd, vabsq_f64(a.q[j])) }
+static inline vdm dgt(vd a, vd b) { NEON_MAP(vdm, vcgtq_f64(a.q[j], b.q[j])) }
+static inline vdm dge(vd a, vd b) { NEON_MAP(vdm, vcgeq_f64(a.q[j], b.q[j])) }
+static inline vdm dlt(vd a, vd b) { NEON_MAP(vdm, vcltq_f64(a.q[j], b.q[j])) }
+static inline vdm deq(vd a, vd b) { NEON_MAP(vdm, vceqq_f64(a.q[j], b.q[j])) }
+static inline vdm dnan_or_neg(vd a) { /* a != a || a < 0 */
+  NEON_MAP(vdm, vorrq_u64(vreinterpretq_u64_u32(vmvnq_u32(vreinterpretq_u32_u64(vceqq_f64(a.q[j], a.q[j])))),
+                          vcltq_f64(a.q[j], vdupq_n_f64(0.0))))
+}
+static inline vd dsel(vdm m, vd t, vd f) { NEON_MAP(vd, vbslq_f64(m.q[j], t.q[j], f.q[j])) }
+/* The mantissa of a with the exponent of 1.0, and the biased exponent field as a double (exact). */
+static inline vd dmant1(vd a) {
+  NEON_MAP(vd, vreinterpretq_f64_u64(vorrq_u64(vandq_u64(vreinterpretq_u64_f64(a.q[j]), vdupq_n_u64(0x000fffffffffffffull)),
+                                               vdupq_n_u64(0x3ff0000000000000ull))))
+}
+static inline vd dexpfield(vd a) {
+  NEON_MAP(vd, vcvtq_f64_u64(vandq_u64(vshrq_n_u64(vreinterpretq_u64_f64(a.q[j]), 52), vdupq_n_u64(0x7ff))))
+}
+/* sum of the 8 lanes by the tree l[i] += l[i + h], h = 4, 2, 1 */
+static inline double dhsum(vd v) {
+  float64x2_t a = vaddq_f64(vaddq_f64(v.q[0], v.q[2]), vaddq_f64(v.q[1], v.q[3]));
+  return vgetq_lane_f64(a, 0) + vgetq_lane_f64(a, 1);
+}
+#undef NEON_MAP
+
+#endif

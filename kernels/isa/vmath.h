@@ -1,0 +1,167 @@
+/* The vector numerics every SIMD body shares, written once over an ISA vocabulary (kernels/isa/<isa>.h,
+   included first): the exp pieces, softcap, the double log, the 64-lane trees, the row max and the
+   blocked dot product, each mirroring its scalar form in kernels/common operation for operation. */
+#ifndef SMX_ISA_VMATH_H
+#define SMX_ISA_VMATH_H
+
+#define VW 16                 /* floats per step */
+#define NACC (SMX_LANES / VW) /* steps per group of 64 virtual lanes */
+#define FN(name) SMX_CAT(smx_##name, SMX_ISA_NAME)
+
+static inline vf vzero(void) { return vset(0.0f); }
+/* min(len - i, VW) for the step at i < len */
+static inline size_t step_count(size_t len, size_t i) { return len - i < VW ? len - i : VW; }
+static inline vf vld_n(const float *p, size_t c, float fill) { return c >= VW ? vld(p) : vld_tail(p, c, fill); }
+static inline void vst_n(float *p, vf v, size_t c) {
+  if (c >= VW) vst(p, v);
+  else vst_tail(p, v, c);
+}
+
+/* smx_two_diff(x, c) with nc = -c: d + lo = x - c exactly. */
+static inline vf vtwo_diff(vf x, vf c, vf nc, vf *lo) {
+  vf d = vsub(x, c);
+  vf bb = vsub(d, x);
+  *lo = vadd(vsub(x, vsub(d, bb)), vsub(nc, bb));
+  return d;
+}
+/* smx_exp_arg and smx_exp_q */
+static inline vf vexp_arg(vf d, vf magic, vf *t) {
+  *t = vfma(d, vset(SMX_LOG2E), magic);
+  vf nf = vsub(*t, magic);
+  vf r = vfma(nf, vset(-SMX_LN2_HI), d);
+  return vfma(nf, vset(-SMX_LN2_LO), r);
+}
+static inline vf vexp_q(vf r) {
+  vf p = vfma(vset(SMX_EXP_C6), r, vset(SMX_EXP_C5));
+  p = vfma(p, r, vset(SMX_EXP_C4));
+  p = vfma(p, r, vset(SMX_EXP_C3));
+  p = vfma(p, r, vset(SMX_EXP_C2));
+  return vfma(p, r, vset(1.0f));
+}
+/* smx_exp_shift without its keep test: p, and *t whose bits are bits(SMX_MAGIC) + n - kb. */
+static inline vf vexp_shift(vf x, vf magic, vf *t) {
+  vf r = vexp_arg(x, magic, t);
+  return vfma(vexp_q(r), r, vset(1.0f));
+}
+
+/* smx_softcap: z = cap tanh(x / cap), *dz = dz/dx */
+static inline vf vsoftcap(vf x, vf cap, vf inv_cap, vf *dz) {
+  vf u = vmul(x, inv_cap);
+  vf a = vabs(u);
+  vf ac = vmin(vset(43.0f), a); /* a > 43 ? 43 : a */
+  vf t, r = vexp_arg(vmul(vset(-2.0f), ac), vset(SMX_MAGIC), &t);
+  vf rq = vmul(vexp_q(r), r);
+  vf sc = vexp2add(vset(1.0f), t);
+  vf E = vfma(rq, sc, sc);
+  vf e = vfma(rq, sc, vsub(sc, vset(1.0f)));
+  vf q = vadd(vset(2.0f), e);
+  vf th = vsignor(vdiv(vneg(e), q), u);
+  *dz = vsel(vgt(a, vset(43.0f)), vzero(), vdiv(vmul(vset(4.0f), E), vmul(q, q)));
+  return vmul(cap, th);
+}
+/* The logits of one step (c lanes valid, the others fill) as the loss sees them, and dz/dx (1 without softcap). */
+static inline vf step_logits(const float *x, size_t c, float fill, int capped, vf vcap, vf vinv, vf *dz) {
+  vf v = vld_n(x, c, fill);
+  if (!capped) {
+    *dz = vset(1.0f);
+    return v;
+  }
+  return vsoftcap(v, vcap, vinv, dz);
+}
+
+/* smx_log64 (kernels/common/dmath.c), its series in the same order */
+static inline vd dlog64(vd x) {
+  vd k = dsub(dexpfield(x), dset(1023.0)), m = dmant1(x);
+  vdm big = dgt(m, dset(0x1.6a09e667f3bcdp0));
+  m = dsel(big, dmul(m, dset(0.5)), m);
+  k = dsel(big, dadd(k, dset(1.0)), k);
+  vd f = ddiv(dsub(m, dset(1.0)), dadd(m, dset(1.0))), s = dmul(f, f);
+  const double *c = SMX_LOG_C;
+  vd s2 = dmul(s, s), s4 = dmul(s2, s2), s8 = dmul(s4, s4), a[6];
+  for (int i = 0; i < 6; i++) a[i] = dadd(dset(c[2 * i]), dmul(dset(c[2 * i + 1]), s));
+  vd b0 = dadd(a[0], dmul(a[1], s2)), b1 = dadd(a[2], dmul(a[3], s2)), b2 = dadd(a[4], dmul(a[5], s2));
+  vd q = dadd(dadd(b0, dmul(b1, s4)), dmul(dadd(b2, dmul(dset(c[12]), s4)), s8));
+  vd p = dadd(dset(2.0), dmul(s, q));
+  vd r = dadd(dmul(k, dset(0x1.62e42fee00000p-1)), dadd(dmul(f, p), dmul(k, dset(0x1.a39ef35793c76p-33))));
+  r = dsel(deq(x, dset(HUGE_VAL)), x, r);
+  r = dsel(deq(x, dset(0.0)), dset(-HUGE_VAL), r);
+  return dsel(dnan_or_neg(x), dset(NAN), r);
+}
+/* smx_log1p64 */
+static inline vd dlog1p64(vd x) {
+  vd u = dadd(dset(1.0), x);
+  vd r = dmul(dlog64(u), ddiv(x, dsub(u, dset(1.0))));
+  r = dsel(deq(u, dset(HUGE_VAL)), u, r);
+  return dsel(deq(u, dset(1.0)), x, r);
+}
+
+/* smx_tree_max64 and smx_tree_sum64 over NACC accumulators (lane 16 j + i = a[j] lane i): the levels
+   h = 32, 16 combine whole steps, the rest is vhmax / dhsum; every level is l[i] op l[i + h]. */
+static inline float tree_max(vf *a) {
+  for (int h = NACC / 2; h >= 1; h /= 2)
+    for (int j = 0; j < h; j++) a[j] = vmax(a[j], a[j + h]);
+  return vhmax(a[0]);
+}
+static inline double tree_sum(const vf *a) {
+  vd d[2 * NACC];
+  for (int j = 0; j < NACC; j++) d[2 * j] = dlo(a[j]), d[2 * j + 1] = dhi(a[j]);
+  for (int h = NACC; h >= 1; h /= 2)
+    for (int q = 0; q < h; q++) d[q] = dadd(d[q], d[q + h]);
+  return dhsum(d[0]);
+}
+/* smx_tree_sum16d over two 8-double accumulators (lanes 0-7, 8-15) */
+static inline double tree_sum16d(vd a, vd b) {
+  double l[SMX_DLANES];
+  dst(l, a);
+  dst(l + 8, b);
+  return smx_tree_sum16d(l);
+}
+
+/* smx_row_max_scalar: 64 lanes (element i -> lane i % 64), the same tree, NaN flag. */
+static inline float row_max(size_t n, const float *x, int *nan) {
+  vf m[NACC];
+  vm bad = mzero();
+  for (int j = 0; j < NACC; j++) m[j] = vset(-INFINITY);
+  size_t i = 0;
+  for (; i + SMX_LANES <= n; i += SMX_LANES)
+    for (int j = 0; j < NACC; j++) {
+      vf a = vld(x + i + j * VW);
+      m[j] = vmax(a, m[j]);
+      bad = mor(bad, vnan(a));
+    }
+  for (int j = 0; i < n; i += VW, j++) { /* tail lanes read -inf: they keep the lane max */
+    vf a = vld_n(x + i, step_count(n, i), -INFINITY);
+    m[j] = vmax(a, m[j]);
+    bad = mor(bad, vnan(a));
+  }
+  *nan = many(bad);
+  return tree_max(m);
+}
+
+/* smx_blocked_dot_scalar: sum a_i b_i (b NULL: sum a_i), 64 float lanes per block, blocks in double.
+   Tail lanes read 0: fma(0, 0, l) = l + 0 = l, since a lane is never -0 (it starts at +0). */
+static inline double blocked_dot(size_t n, const float *a, const float *b) {
+  double total = 0.0;
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
+    const float *pa = a + o, *pb = b ? b + o : NULL;
+    vf l[NACC];
+    for (int j = 0; j < NACC; j++) l[j] = vzero();
+    if (pb) {
+      for (size_t i = 0; i < full; i += SMX_LANES)
+        for (int j = 0; j < NACC; j++) l[j] = vfma(vld(pa + i + j * VW), vld(pb + i + j * VW), l[j]);
+      for (size_t i = full, j = 0; i < len; i += VW, j++) {
+        size_t c = step_count(len, i);
+        l[j] = vfma(vld_n(pa + i, c, 0.0f), vld_n(pb + i, c, 0.0f), l[j]);
+      }
+    } else {
+      for (size_t i = 0; i < full; i += SMX_LANES)
+        for (int j = 0; j < NACC; j++) l[j] = vadd(l[j], vld(pa + i + j * VW));
+      for (size_t i = full, j = 0; i < len; i += VW, j++) l[j] = vadd(l[j], vld_n(pa + i, step_count(len, i), 0.0f));
+    }
+    total += tree_sum(l);
+  }
+  return total;
+}
+
+#endif

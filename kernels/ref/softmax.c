@@ -1,0 +1,73 @@
+/* Scalar reference of the softmax family: softmax, log-softmax, logsumexp, their backward passes and the
+   softmax cross-entropy (blocked online normalizer in 64 lanes, kernels/common/rowstate.c). */
+#include "kernels.h"
+
+#define SMX_ISA_NAME scalar
+
+static void softmax_row(size_t n, const float *x, float *y) {
+  smx_lse_final f;
+  smx_lse_row_scalar(n, x, &f, 0);
+  if (f.kind != SMX_ROW_FINITE) {
+    smx_special_row(f.kind, n, x, y, 0);
+    return;
+  }
+  if (!f.shifted) {
+    for (size_t i = 0; i < n; i++) y[i] = smx_softmax_exp(x[i], &f);
+    return;
+  }
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  for (size_t i = 0; i < n; i++) y[i] = smx_softmax_one(x[i], &o);
+}
+
+static void log_softmax_row(size_t n, const float *x, float *y) {
+  smx_lse_final f;
+  smx_lse_row_scalar(n, x, &f, 1);
+  if (f.kind != SMX_ROW_FINITE) {
+    smx_special_row(f.kind, n, x, y, 1);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) y[i] = smx_log_softmax_one(x[i], f.c_hi, f.c_lo);
+}
+
+static float logsumexp_row(size_t n, const float *x) {
+  smx_lse_final f;
+  smx_lse_row_scalar(n, x, &f, 1);
+  return f.lse;
+}
+
+/* Backward rows follow the header: any NaN input gives the NaN row, a fully masked row (all -inf)
+   a zero row. A NaN reduction means a NaN input; other NaN or -inf inputs are flagged while the
+   row is written, and the row is then overwritten (dx may be dy: only the fill needs no input). */
+static void softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+  float dot = (float)smx_blocked_dot_scalar(n, y, dy);
+  if (dot != dot) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
+  for (size_t i = 0; i < n; i++) dx[i] = y[i] * (dy[i] - dot);
+}
+
+static void log_softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+  float sum = (float)smx_blocked_dot_scalar(n, dy, NULL);
+  if (sum != sum) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
+  int nan = 0, live = 0;
+  for (size_t i = 0; i < n; i++) {
+    float v = y[i] > SMX_EXP_MAX ? SMX_EXP_MAX : y[i];
+    nan |= v != v;
+    live |= v != -INFINITY;
+    float p = smx_exp_core(v, 0.0f, 0.0f);
+    dx[i] = fmaf(-p, sum, dy[i]);
+  }
+  if (nan || !live) smx_fill(n, dx, nan ? smx_qnan() : 0.0f);
+}
+
+SMX_ROWS_MAP(SMX_KERNEL_NAME(softmax), softmax_row)
+SMX_ROWS_MAP(SMX_KERNEL_NAME(log_softmax), log_softmax_row)
+SMX_ROWS_LSE(SMX_KERNEL_NAME(logsumexp), logsumexp_row)
+SMX_ROWS_BWD(SMX_KERNEL_NAME(softmax_backward), softmax_backward_row)
+SMX_ROWS_BWD(SMX_KERNEL_NAME(log_softmax_backward), log_softmax_backward_row)
+SMX_ROWS_XENT(SMX_KERNEL_NAME(xent_softmax), smx_xent_softmax_row)

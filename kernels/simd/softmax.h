@@ -1,0 +1,443 @@
+/* The softmax family written once over an ISA vocabulary: softmax, log-softmax, logsumexp, their backward
+   passes and the softmax cross-entropy, bit-identical to kernels/ref/softmax.c. */
+#include "isa/vmath.h"
+
+/* smx_softmax_from_e in registers */
+typedef struct {
+  vf chi, clo, emax, ymax;
+} outc;
+static inline outc outc_init(const smx_softmax_out *o) {
+  return (outc){vset(o->c_hi), vset(o->c_lo), vset(o->e_max), vset(o->y_max)};
+}
+/* maxcheck 0: the caller knows that no e equals e_max */
+static inline vf out_from_e_if(vf e, const outc *c, const int maxcheck) {
+  vf z = vfma(e, c->chi, vmul(e, c->clo));
+  vf y = vsel0(vge(z, vset(SMX_OUT_ZMIN)), vmul(z, vset(SMX_OUT_UNSCALE)));
+  return maxcheck ? vsel(veq(e, c->emax), c->ymax, y) : y;
+}
+/* smx_softmax_one */
+static inline vf out_one(vf x, vf magic, const outc *c) {
+  vf t, p = vexp_shift(x, magic, &t);
+  return out_from_e_if(vexp2add_if(vbits_ge(t, SMX_KEEP_OUT), p, t), c, 1);
+}
+/* smx_log_softmax_one */
+static inline vf logsm(vf x, vf ch, vf nch, vf clo) {
+  vf lo, d = vtwo_diff(x, ch, nch, &lo);
+  return vsel(veq(d, vset(-INFINITY)), d, vadd(d, vsub(lo, clo)));
+}
+
+/* Block maxima: 64 lanes, and a NaN screen (a NaN entry makes its screen sum NaN; so do inf - inf and
+   overflow, then the block is checked entry by entry). */
+#define NSX 2
+typedef struct {
+  vf mx[NACC], sx[NSX];
+} blockmax;
+static inline void bm_init(blockmax *a) {
+  for (int j = 0; j < NACC; j++) a->mx[j] = vset(-INFINITY);
+  for (int j = 0; j < NSX; j++) a->sx[j] = vzero();
+}
+static inline void bm_group(blockmax *a, const float *p) { /* 64 entries */
+  for (int j = 0; j < NACC; j++) {
+    vf v = vld(p + j * VW);
+    a->mx[j] = vmax(v, a->mx[j]);
+    a->sx[j % NSX] = vadd(a->sx[j % NSX], v);
+  }
+}
+/* the rest of a block after its full groups (< 64 entries; -inf keeps the lane max), then the block
+   max m and its NaN flag */
+static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t full, int *nanb) {
+  for (size_t i = full, j = 0; i < len; i += VW, j++) {
+    vf v = vld_n(x + i, step_count(len, i), -INFINITY);
+    a->mx[j] = vmax(v, a->mx[j]);
+    a->sx[0] = vadd(a->sx[0], v);
+  }
+  vm nan = mzero();
+  for (int j = 0; j < NSX; j++) nan = mor(nan, vnan(a->sx[j]));
+  *nanb = 0;
+  if (many(nan))
+    for (size_t i = 0; i < len; i++) *nanb |= x[i] != x[i];
+  return tree_max(a->mx);
+}
+
+/* Pass 1, one step: e = the kept smx_exp_shift value (+0 otherwise), stored to ys if given (c lanes);
+   acc + (x == m ? +0 : e) (adding +0 leaves a lane sum unchanged: it is +0 or positive). ties 0: no
+   entry equals m; 1: x == m on the bits (equal to the float compare for m != +-0; m is never NaN);
+   2: as floats; the ties are counted in kc. */
+static inline vf p1_step(vf acc, vf x, vf m, vf magic, const int ties, vi *kc, float *ys, size_t c) {
+  vf t, p = vexp_shift(x, magic, &t);
+  vf e = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
+  if (ys) vst_n(ys, e, c);
+  if (!ties) return vadd(acc, e);
+  vm tie = ties == 1 ? vbits_eq(x, m) : veq(x, m);
+  *kc = vcount_add(*kc, tie);
+  return vadd_unless(acc, tie, e);
+}
+
+/* Pass 1 sums of a block in the shifted state (smx_lse_block_scalar): ties x == m counted, the lanes of
+   smx_exp_shift(x, magic, SMX_KEEP_SUM) over the others (S_b, in double as the scalar does). With ys,
+   the kept values of every entry (ties too) are stored there for softmax's pass 2. Meanwhile the first
+   ngn groups of the next block xn (if any) go into its maxima nx. */
+static inline void sum_block(const float *x, size_t len, size_t full, float m, float magic, const int ties,
+                             const int store, double *k, double *S, float *ys, const float *xn, size_t ngn,
+                             blockmax *nx) {
+  const vf vm_ = vset(m), vmagic = vset(magic);
+  vf ls[NACC];
+  vi kc = vcount_zero();
+  for (int j = 0; j < NACC; j++) ls[j] = vzero();
+  for (size_t i = 0, g = 0; i < full; i += SMX_LANES, g++) {
+    for (int j = 0; j < NACC; j++)
+      ls[j] = p1_step(ls[j], vld(x + i + j * VW), vm_, vmagic, ties, &kc, store ? ys + i + j * VW : NULL, VW);
+    if (g < ngn) {
+      bm_group(nx, xn + i);
+      /* the block after next, toward the first level of cache (a prefetch never faults) */
+      for (int q = 0; q < SMX_LANES; q += 16) __builtin_prefetch(xn + SMX_BLOCK + i + q, 0, 3);
+    }
+  }
+  /* tail lanes read -inf: not kept, and -inf != m (no tie) */
+  for (size_t i = full, j = 0; i < len; i += VW, j++) {
+    const size_t c = step_count(len, i);
+    ls[j] = p1_step(ls[j], vld_n(x + i, c, -INFINITY), vm_, vmagic, ties, &kc, store ? ys + i : NULL, c);
+  }
+  *S = tree_sum(ls);
+  *k = ties ? (double)vcount_sum(kc) : 0.0;
+}
+
+/* Where softmax's pass 1 stored its values: per block, K of the running max when it was summed, or
+   STORE_NONE for an all -inf block (zeros stored), and the block's max. complete = 0 if a block was
+   summed in the plain state (nothing stored: pass 2 then starts from x). */
+#define STORE_MAX_BLOCKS 256
+#define STORE_NONE INT32_MIN
+typedef struct {
+  float *y;
+  int complete;
+  int32_t kb[STORE_MAX_BLOCKS];
+  float mb[STORE_MAX_BLOCKS];
+} pass1_store;
+
+/* One block (max m_b) in the shifted state. Ties x == s->m exist only if m_b is the running max;
+   ties: 1 compares bitwise (equal to the float compare for m != +-0; m is never NaN), 2 as floats. */
+#define SUM_BLOCK(ties, store) sum_block(x, len, full, s->m, magic, ties, store, &k, &S, ys, xn, ngn, nx)
+static inline void shifted_block(const float *x, size_t len, size_t full, float m_b, smx_lse *s, float *ys,
+                                 const float *xn, size_t ngn, blockmax *nx) {
+  const float magic = smx_shift_magic(s->K - SMX_SUM_BIAS);
+  const int ties = m_b != s->m ? 0 : s->m != 0.0f ? 1 : 2;
+  double k, S;
+  if (ys) {
+    if (ties == 0) SUM_BLOCK(0, 1);
+    else if (ties == 1) SUM_BLOCK(1, 1);
+    else SUM_BLOCK(2, 1);
+  } else {
+    if (ties == 0) SUM_BLOCK(0, 0);
+    else if (ties == 1) SUM_BLOCK(1, 0);
+    else SUM_BLOCK(2, 0);
+  }
+  smx_lse_end_block(s, k, S);
+}
+#undef SUM_BLOCK
+
+/* ---- pass 1 over a row, as smx_lse_row_scalar: block b's sums are interleaved with block b + 1's
+   maxima (independent work that hides the latency between the two loops). With st, the row-pass values
+   are stored to st->y and each block's K to st->kb. ---- */
+static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store *st, int need_log) {
+  smx_lse s;
+  smx_lse_init(&s);
+  blockmax cur, nxt;
+  size_t len = n < SMX_BLOCK ? n : SMX_BLOCK, ng = 0;
+  bm_init(&cur);
+  for (size_t i = 0; i + SMX_LANES <= len; i += SMX_LANES) bm_group(&cur, x + i);
+  for (size_t b = 0; b < n; b += SMX_BLOCK) {
+    const size_t full = len / SMX_LANES * SMX_LANES;
+    int nanb;
+    const float m = bm_finish(&cur, x + b, len, full, &nanb);
+    const size_t nb = b + SMX_BLOCK, nlen = nb < n ? (n - nb < SMX_BLOCK ? n - nb : SMX_BLOCK) : 0;
+    ng = nlen / SMX_LANES; /* full groups of the next block */
+    bm_init(&nxt);
+    const int mode = smx_lse_begin_block(&s, m, nanb);
+    if (st) {
+      st->kb[b / SMX_BLOCK] = mode == 1 ? s.K : STORE_NONE;
+      st->mb[b / SMX_BLOCK] = m;
+      if (mode == -1) smx_fill(len, st->y + b, 0.0f);
+      if (mode == 0) st->complete = 0;
+    }
+    if (mode == 1) {
+      shifted_block(x + b, len, full, m, &s, st ? st->y + b : NULL, x + nb, ng, &nxt);
+    } else {
+      if (mode == 0) {
+        double k, r;
+        smx_lse_block_plain(x + b, len, m, &k, &r);
+        smx_lse_add_block(&s, m, k, r);
+      }
+      for (size_t g = 0; g < ng; g++) bm_group(&nxt, x + nb + g * SMX_LANES);
+    }
+    /* a block shorter than SMX_BLOCK is the last one; otherwise all ng groups are done */
+    cur = nxt;
+    len = nlen;
+  }
+  smx_lse_finish(&s, f, need_log);
+}
+
+/* one block (len <= SMX_BLOCK) folded into s, as smx_lse_block_scalar */
+static void lse_block(const float *x, size_t len, smx_lse *s) {
+  blockmax a;
+  bm_init(&a);
+  const size_t full = len / SMX_LANES * SMX_LANES;
+  for (size_t i = 0; i < full; i += SMX_LANES) bm_group(&a, x + i);
+  int nanb;
+  const float m = bm_finish(&a, x, len, full, &nanb);
+  const int mode = smx_lse_begin_block(s, m, nanb);
+  if (mode == 1) {
+    shifted_block(x, len, full, m, s, NULL, NULL, 0, &a);
+  } else if (mode == 0) {
+    double k, r;
+    smx_lse_block_plain(x, len, m, &k, &r);
+    smx_lse_add_block(s, m, k, r);
+  }
+}
+
+/* ---- softmax pass 2 (smx_softmax_one), from x ---- */
+static void softmax_pass2(size_t n, const float *x, float *y, const smx_softmax_out *o) {
+  const outc c = outc_init(o);
+  const vf magic = vset(o->magic);
+  size_t i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vf a0 = out_one(vld(x + i), magic, &c), a1 = out_one(vld(x + i + VW), magic, &c);
+    vst(y + i, a0), vst(y + i + VW, a1);
+  }
+  for (; i < n; i += VW) {
+    const size_t cnt = step_count(n, i);
+    vst_n(y + i, out_one(vld_n(x + i, cnt, -INFINITY), magic, &c), cnt);
+  }
+}
+
+/* ---- softmax pass 2 from the stored row-pass values s = e 2^-d of smx_softmax_one, d = K_b - K + 36:
+   e = s 2^d is exact wherever smx_softmax_one keeps e (there n - K >= -160, so e is normal); where it
+   does not, s 2^d < 2^-59.5 gives z < 2^-26, the same +0. For d >= -60 the factor goes into the
+   constants instead (c_hi 2^d, c_lo 2^d stay normal, and e_max 2^-d is exact, or +inf for d < -27,
+   where every s 2^d is far below e_max); a block with d < -126 holds only n - K < -160: zeros. ---- */
+/* With xg, the cross-entropy gradient fma(A, p, -B w_j) (smx_xent_softmax_row before the target entry). */
+typedef struct {
+  vf va, vb;
+  const float *cw; /* class weights of the block, or NULL */
+} xgrad;
+static inline vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_t cnt, const int maxcheck) {
+  vf p = out_from_e_if(s, c, maxcheck);
+  if (!xg) return p;
+  vf nb = vneg(xg->cw ? vmul(xg->vb, vld_n(xg->cw + i, cnt, 0.0f)) : xg->vb);
+  return vfma(xg->va, p, nb);
+}
+/* one block of len stored values at p, with its constants cb (d >= -60) */
+static inline void rescale_block(float *p, size_t len, const outc *cb, const xgrad *xg, const int maxcheck) {
+  size_t i = 0;
+  for (; i + 2 * VW <= len; i += 2 * VW) {
+    vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck);
+    vf a1 = rescale_out(vld(p + i + VW), cb, xg, i + VW, VW, maxcheck);
+    vst(p + i, a0), vst(p + i + VW, a1);
+  }
+  for (; i < len; i += VW) {
+    const size_t c = step_count(len, i);
+    vst_n(p + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck), c);
+  }
+}
+/* A block whose max m_b is below m - 2^-8 (m the row max) has no e equal to e_max: every e there
+   is at most e(m_b) (1 + 2^-22) < e(m) exp(-2^-8) (1 + 2^-22) < e_max, so its pass skips that test
+   (two of its operations per vector); d < -60 blocks (e < 2^-60 e_max) never need it. */
+static void softmax_rescale(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
+                            const xgrad *xg0) {
+  const outc c = outc_init(o);
+  for (size_t b = 0; b < n; b += SMX_BLOCK) {
+    const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+    const int32_t kb = st->kb[b / SMX_BLOCK], d = kb == STORE_NONE ? -1000 : kb - K + 36;
+    xgrad xgb;
+    const xgrad *xg = NULL;
+    if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + b : NULL}, xg = &xgb;
+    float *p = y + b;
+    if (d >= -60) {
+      const float f = (float)smx_pow2(d);
+      const outc cb = {vset(o->c_hi * f), vset(o->c_lo * f), vset(d >= -27 ? o->e_max / f : INFINITY), c.ymax};
+      if (st->mb[b / SMX_BLOCK] >= m - 0x1p-8f) rescale_block(p, len, &cb, xg, 1);
+      else rescale_block(p, len, &cb, xg, 0);
+    } else {
+      const vf fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
+      for (size_t i = 0; i < len; i += VW) {
+        const size_t cnt = step_count(len, i);
+        vst_n(p + i, rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), &c, xg, i, cnt, 0), cnt);
+      }
+    }
+  }
+}
+
+static void softmax_row(size_t n, const float *x, float *y) {
+  smx_lse_final f;
+  pass1_store st;
+  /* store when y is not x (pass 2 may need x) and the row has few enough blocks */
+  const int store = y != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
+  st.y = y, st.complete = 1;
+  FN(lse_row)(n, x, &f, store ? &st : NULL, 0);
+  if (f.kind != SMX_ROW_FINITE) {
+    smx_special_row(f.kind, n, x, y, 0);
+    return;
+  }
+  if (!f.shifted) { /* |max| > 2^16: the scalar formula */
+    for (size_t i = 0; i < n; i++) y[i] = smx_softmax_exp(x[i], &f);
+    return;
+  }
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  if (store && st.complete) softmax_rescale(n, y, &st, f.m, f.K, &o, NULL);
+  else softmax_pass2(n, x, y, &o);
+}
+
+static void log_softmax_row(size_t n, const float *x, float *y) {
+  smx_lse_final f;
+  FN(lse_row)(n, x, &f, NULL, 1);
+  if (f.kind != SMX_ROW_FINITE) {
+    smx_special_row(f.kind, n, x, y, 1);
+    return;
+  }
+  const vf ch = vset(f.c_hi), nch = vset(-f.c_hi), clo = vset(f.c_lo);
+  size_t i = 0;
+  for (; i + 4 * VW <= n; i += 4 * VW)
+    for (int j = 0; j < 4; j++) vst(y + i + j * VW, logsm(vld(x + i + j * VW), ch, nch, clo));
+  for (; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    vst_n(y + i, logsm(vld_n(x + i, c, 0.0f), ch, nch, clo), c);
+  }
+}
+
+static float logsumexp_row(size_t n, const float *x) {
+  smx_lse_final f;
+  FN(lse_row)(n, x, &f, NULL, 1);
+  return f.lse;
+}
+
+/* ---- backward ---- */
+static void softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+  float dot = (float)blocked_dot(n, y, dy);
+  if (dot != dot) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
+  const vf vd_ = vset(dot);
+  size_t i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vf a0 = vmul(vld(y + i), vsub(vld(dy + i), vd_));
+    vf a1 = vmul(vld(y + i + VW), vsub(vld(dy + i + VW), vd_));
+    vst(dx + i, a0), vst(dx + i + VW, a1);
+  }
+  for (; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    vst_n(dx + i, vmul(vld_n(y + i, c, 0.0f), vsub(vld_n(dy + i, c, 0.0f), vd_)), c);
+  }
+}
+
+/* v = min(y, 88); p = smx_exp_core(v, 0, 0): there x - 0.0f == x, and lo is +0 for finite v,
+   so r + lo only turns r = -0 into +0, which leaves p = 1 unchanged: lo is dropped. */
+static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {
+  vf v = vmin(vset(SMX_EXP_MAX), y); /* y > 88 ? 88 : y */
+  *nan = mor(*nan, vnan(v));
+  *live = mor(*live, vne(v, vset(-INFINITY)));
+  vf t, p = vexp_shift(v, vset(SMX_MAGIC), &t);
+  p = vexp2add_if(vge(v, vset(SMX_EXP_CUT)), p, t);
+  return vfma(vneg(p), vs, dy);
+}
+
+static void log_softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+  float sum = (float)blocked_dot(n, dy, NULL);
+  if (sum != sum) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
+  const vf vs = vset(sum);
+  vm nan = mzero(), live = mzero();
+  size_t i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vf a0 = lsm_bwd(vld(y + i), vld(dy + i), vs, &nan, &live);
+    vf a1 = lsm_bwd(vld(y + i + VW), vld(dy + i + VW), vs, &nan, &live);
+    vst(dx + i, a0), vst(dx + i + VW, a1);
+  }
+  for (; i < n; i += VW) { /* tail lanes y = -inf: neither NaN nor live */
+    const size_t c = step_count(n, i);
+    vst_n(dx + i, lsm_bwd(vld_n(y + i, c, -INFINITY), vld_n(dy + i, c, 0.0f), vs, &nan, &live), c);
+  }
+  if (many(nan) || !many(live)) smx_fill(n, dx, many(nan) ? smx_qnan() : 0.0f);
+}
+
+/* ---- fused cross-entropy, softmax normalizer (smx_xent_softmax_row) ---- */
+/* Label smoothing's 16 double lanes: l[(o + i) % 16] += w == 0 ? 0 : w z for z[0 .. len), o a multiple of 16.
+   Tail lanes: z = 0 and w = 0 (or z = 0, w = 1: adds +0 to a lane that is never -0). */
+static void wz_add(vd *la, vd *lb, const float *z, size_t len, size_t o, const float *cw) {
+  for (size_t i = 0; i < len; i += VW) {
+    const size_t c = step_count(len, i);
+    vf zv = vld_n(z + i, c, 0.0f), w = cw ? vld_n(cw + o + i, c, 0.0f) : vset(1.0f);
+    vd wl = dlo(w), wh = dhi(w);
+    *la = dadd(*la, dsel(deq(wl, dset(0.0)), dset(0.0), dmul(wl, dlo(zv))));
+    *lb = dadd(*lb, dsel(deq(wh, dset(0.0)), dset(0.0), dmul(wh, dhi(zv))));
+  }
+}
+
+static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+  const size_t t = (size_t)row->target;
+  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const int capped = row->softcap > 0.0f;
+  const float *cw = row->class_weight;
+  const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
+  float buf[SMX_BLOCK], dz;
+  vd wza = dset(0.0), wzb = dset(0.0);
+  smx_lse s;
+  smx_lse_init(&s);
+  smx_lse_final f;
+  /* pass 1 stores its values in dx when dx is not x (the rare rows start again from x) */
+  pass1_store st;
+  const int store = !capped && dx && dx != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
+  st.y = dx, st.complete = 1;
+  if (capped) {
+    for (size_t b = 0; b < n; b += SMX_BLOCK) {
+      const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+      for (size_t i = 0; i < len; i += VW) {
+        vf dzv;
+        vst(buf + i, vsoftcap(vld_n(x + b + i, step_count(len, i), 0.0f), vcap, vinv, &dzv));
+      }
+      if (eps > 0.0f) wz_add(&wza, &wzb, buf, len, b, cw);
+      lse_block(buf, len, &s);
+    }
+    smx_lse_finish(&s, &f, 1);
+  } else {
+    if (eps > 0.0f) wz_add(&wza, &wzb, x, n, 0, cw);
+    FN(lse_row)(n, x, &f, store ? &st : NULL, 1);
+  }
+  if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return smx_xent_softmax_row(n, x, row, dx);
+  const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
+  const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
+  const double sum_wz = eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0;
+  double loss, gt, A;
+  smx_xent_softmax_terms(n, &f, zt, wt, sum_wz, row, &loss, &A, &gt);
+  if (!dx) return loss;
+  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
+  const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  const outc oc = outc_init(&o);
+  const vf magic = vset(o.magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
+  if (store && st.complete) {
+    const xgrad xg = {va, vb, cw};
+    softmax_rescale(n, dx, &st, f.m, f.K, &o, &xg);
+  } else {
+    for (size_t i = 0; i < n; i += VW) { /* from x */
+      const size_t c = step_count(n, i);
+      vf dzv = vzero(), xv = vld_n(x + i, c, 0.0f);
+      vf zv = capped ? vsoftcap(xv, vcap, vinv, &dzv) : xv;
+      vf nbv = cw ? vneg(vmul(vb, vld_n(cw + i, c, 0.0f))) : nb;
+      vf g1 = vfma(va, out_one(zv, magic, &oc), nbv);
+      vst_n(dx + i, capped ? vmul(g1, dzv) : g1, c); /* without softcap dz = 1: v * 1.0f == v */
+    }
+  }
+  dx[t] = (float)(g * gt) * dzt;
+  return loss;
+}
+
+SMX_ROWS_MAP(FN(softmax), softmax_row)
+SMX_ROWS_MAP(FN(log_softmax), log_softmax_row)
+SMX_ROWS_LSE(FN(logsumexp), logsumexp_row)
+SMX_ROWS_BWD(FN(softmax_backward), softmax_backward_row)
+SMX_ROWS_BWD(FN(log_softmax_backward), log_softmax_backward_row)
+SMX_ROWS_XENT(FN(xent_softmax), xent_softmax_row)

@@ -1,0 +1,218 @@
+/* The stablemax family written once over an ISA vocabulary: stablemax, log-stablemax, the backward pass
+   and the stablemax cross-entropy, bit-identical to kernels/ref/stablemax.c. */
+#include "isa/vmath.h"
+#include "stablemax_common.h"
+
+/* smx_stable_s */
+static inline vf vstable_s(vf x) {
+  vf b = vsub(vset(1.0f), x);
+  vf r = vsel(vgt(b, vset(0x1p126f)), vset(0.0f), vdiv(vset(1.0f), b));
+  return vsel(vge(x, vset(0.0f)), vadd(x, vset(1.0f)), r);
+}
+
+/* smx_stable_p */
+static inline vf vstable_p(vf x, vf c, vf den_f) {
+  vm pos = vge(x, vset(0.0f));
+  vf a = vsel(pos, vadd(x, vset(1.0f)), vset(1.0f));
+  vf b = vsel(pos, vset(1.0f), vsub(vset(1.0f), x));
+  vf num = vmul(a, c), den = vmul(b, den_f);
+  return vsel(vlt(vmul(num, vset(0x1p126f)), den), vset(0.0f), vdiv(num, den));
+}
+
+/* smx_stable_s64 */
+static inline vd dstable_s64(vd x) {
+  return dsel(dge(x, dset(0.0)), dadd(x, dset(1.0)), ddiv(dset(1.0), dsub(dset(1.0), x)));
+}
+
+/* ---- stablemax ---- */
+static double stable_sum(size_t n, const float *x) {
+  vd a0 = dset(0.0), a1 = a0;
+  size_t i = 0;
+  /* two steps per iteration (independent divisions); both go to the same lanes in sequence */
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vf s0 = vstable_s(vld(x + i)), s1 = vstable_s(vld(x + i + VW));
+    a0 = dadd(a0, dlo(s0));
+    a1 = dadd(a1, dhi(s0));
+    a0 = dadd(a0, dlo(s1));
+    a1 = dadd(a1, dhi(s1));
+  }
+  for (; i < n; i += VW) {
+    vf s = n - i >= VW ? vstable_s(vld(x + i)) : vstable_s(vld_tail(x + i, n - i, -INFINITY)); /* s(-inf) = +0 */
+    a0 = dadd(a0, dlo(s));
+    a1 = dadd(a1, dhi(s));
+  }
+  double l[SMX_DLANES];
+  dst(l, a0);
+  dst(l + 8, a1);
+  return smx_tree_sum16d(l);
+}
+
+static void stablemax_row(size_t n, const float *x, float *y) {
+  double S = stable_sum(n, x);
+  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
+    smx_stablemax_rare_row(n, x, y);
+    return;
+  }
+  float c, den;
+  smx_stable_scale(S, &c, &den);
+  const vf vc = vset(c), vden = vset(den);
+  size_t i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vf p0 = vstable_p(vld(x + i), vc, vden), p1 = vstable_p(vld(x + i + VW), vc, vden);
+    vst(y + i, p0);
+    vst(y + i + VW, p1);
+  }
+  for (; i + VW <= n; i += VW) vst(y + i, vstable_p(vld(x + i), vc, vden));
+  if (i < n) vst_tail(y + i, vstable_p(vld_tail(x + i, n - i, 0.0f), vc, vden), n - i);
+}
+
+static void log_stablemax_row(size_t n, const float *x, float *y) {
+  int nan;
+  float m = row_max(n, x, &nan);
+  enum smx_row_kind kind = smx_row_kind_of(m, nan);
+  if (kind != SMX_ROW_FINITE) {
+    smx_special_row(kind, n, x, y, 1);
+    return;
+  }
+  const vf vmx = vset(m);
+  vd a0 = dset(0.0), a1 = a0;
+  size_t K = 0;
+  for (size_t i = 0; i < n; i += VW) {
+    vf v = n - i >= VW ? vld(x + i) : vld_tail(x + i, n - i, -INFINITY);
+    vm tie = veq(v, vmx);
+    K += mcount(tie);
+    v = vsel(tie, vset(-INFINITY), v); /* s64(-inf) = +0: a tie adds 0.0 */
+    a0 = dadd(a0, dstable_s64(dlo(v)));
+    a1 = dadd(a1, dstable_s64(dhi(v)));
+  }
+  double l[SMX_DLANES];
+  dst(l, a0);
+  dst(l + 8, a1);
+  double Kd = (double)K;
+  double O = smx_tree_sum16d(l), sm = smx_stable_s64(m), S = Kd * sm + O;
+  float top = (float)-(smx_log64(Kd) + smx_log1p64(O / (Kd * sm)));
+  const vf vtop = vset(top);
+  const vd vS = dset(S);
+  for (size_t i = 0; i < n; i += VW) {
+    size_t c = n - i;
+    vf v = c >= VW ? vld(x + i) : vld_tail(x + i, c, 0.0f);
+    vf r = dpack(dlog64(ddiv(dstable_s64(dlo(v)), vS)), dlog64(ddiv(dstable_s64(dhi(v)), vS)));
+    r = vsel(veq(v, vmx), vtop, r);
+    if (c >= VW) vst(y + i, r);
+    else vst_tail(y + i, r, c);
+  }
+}
+
+static void stablemax_backward_row(size_t n, const float *x, const float *y, const float *dy, float *dx) {
+  float dot = (float)blocked_dot(n, y, dy);
+  if (dot != dot) {
+    smx_fill(n, dx, smx_qnan());
+    return;
+  }
+  const vf vdot = vset(dot);
+  vm bad = mzero(), live = mzero();
+  size_t i = 0;
+  for (; i + VW <= n; i += VW) {
+    vf vx = vld(x + i);
+    bad = mor(bad, vnan(vx));
+    live = mor(live, vne(vx, vset(-INFINITY)));
+    vst(dx + i, vdiv(vmul(vld(y + i), vsub(vld(dy + i), vdot)), vadd(vset(1.0f), vabs(vx))));
+  }
+  if (i < n) {
+    size_t c = n - i;
+    vf vx = vld_tail(x + i, c, -INFINITY);
+    bad = mor(bad, vnan(vx));
+    live = mor(live, vne(vx, vset(-INFINITY)));
+    vf r = vdiv(vmul(vld_tail(y + i, c, 0.0f), vsub(vld_tail(dy + i, c, 0.0f), vdot)), vadd(vset(1.0f), vabs(vx)));
+    vst_tail(dx + i, r, c);
+  }
+  if (many(bad) || !many(live)) smx_fill(n, dx, many(bad) ? smx_qnan() : 0.0f);
+}
+
+/* ---- fused cross-entropy, stablemax ---- */
+static inline void xs_pass1_step(const float *x, size_t j, size_t c, size_t t, float eps, const float *cw, int capped,
+                                 vf vcap, vf vinv, vd *o0, vd *o1, vd *w0, vd *w1) {
+  vf dz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &dz);
+  vf s = vstable_s(z);
+  if (t - j < VW) s = vsel(mlane(t - j), vset(0.0f), s); /* j == t adds 0.0 */
+  if (c < VW) s = vsel(vtail(c), s, vset(0.0f));
+  *o0 = dadd(*o0, dlo(s));
+  *o1 = dadd(*o1, dhi(s));
+  if (eps > 0.0f) {
+    vf w = cw ? (c >= VW ? vld(cw + j) : vld_tail(cw + j, c, 0.0f)) : vset(1.0f);
+    if (c < VW) w = vsel(vtail(c), w, vset(0.0f)); /* w == 0 adds 0.0 */
+    vd zl = dlo(z), zh = dhi(z), wl = dlo(w), wh = dhi(w);
+    vd ll = dlog1p64(dabs(zl)), lh = dlog1p64(dabs(zh));
+    ll = dsel(dlt(zl, dset(0.0)), dneg(ll), ll);
+    lh = dsel(dlt(zh, dset(0.0)), dneg(lh), lh);
+    *w0 = dadd(*w0, dsel(deq(wl, dset(0.0)), dset(0.0), dmul(wl, ll)));
+    *w1 = dadd(*w1, dsel(deq(wh, dset(0.0)), dset(0.0), dmul(wh, lh)));
+  }
+}
+
+static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+  const size_t t = (size_t)row->target;
+  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const int capped = row->softcap > 0.0f;
+  const float *cw = row->class_weight;
+  const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
+  vd o0 = dset(0.0), o1 = o0, w0 = o0, w1 = o0;
+  float dz;
+  size_t j = 0;
+  for (; j + VW <= n; j += VW) xs_pass1_step(x, j, VW, t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
+  if (j < n) xs_pass1_step(x, j, n - j, t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
+  double lo[SMX_DLANES], lw[SMX_DLANES];
+  dst(lo, o0);
+  dst(lo + 8, o1);
+  dst(lw, w0);
+  dst(lw + 8, w1);
+
+  const float zt = smx_xent_logit(row, inv_cap, x[t], &dz), dzt = dz;
+  const double O = smx_tree_sum16d(lo), st = smx_stable_s64(zt), S = O + st;
+  const double wt = smx_xent_weight(row, t), W = row->weight_sum, g = row->grad_coef;
+  int nan;
+  enum smx_row_kind kind = SMX_ROW_FINITE;
+  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
+    float m = row_max(n, x, &nan);
+    kind = smx_row_kind_of(m, nan);
+  }
+  if (kind == SMX_ROW_NAN) return smx_xent_nan_row(n, dx);
+  double pt;
+  float pinf;
+  const double loss = smx_xent_stablemax_row(n, x, row, kind, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, &pt, &pinf);
+  if (!dx) return loss;
+  const double A = (1.0 - eps) * wt + eps * W / (double)n;
+  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
+  const int tiny = kind == SMX_ROW_FINITE && S < SMX_STABLE_TINY;
+  float c = 1.0f, den = 1.0f;
+  if (kind == SMX_ROW_FINITE) smx_stable_scale(S, &c, &den);
+  if (kind != SMX_ROW_FINITE || tiny) { /* rare rows: the reference loop */
+    for (size_t i = 0; i < n; i++) {
+      float z = smx_xent_logit(row, inv_cap, x[i], &dz), p;
+      if (kind != SMX_ROW_FINITE) p = x[i] == INFINITY ? pinf : 0.0f;
+      else p = smx_stable_p_tiny(z, S);
+      float b = cw ? Bf * cw[i] : Bf;
+      dx[i] = (fmaf(Af, p, -b) / (1.0f + fabsf(z))) * dz;
+    }
+  } else {
+    const vf vc = vset(c), vden = vset(den), vA = vset(Af), vB = vset(Bf);
+    for (size_t i = 0; i < n; i += VW) {
+      size_t cnt = n - i;
+      vf vdz, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
+      vf p = vstable_p(z, vc, vden);
+      vf b = cw ? vmul(vB, cnt >= VW ? vld(cw + i) : vld_tail(cw + i, cnt, 0.0f)) : vB;
+      vf r = vmul(vdiv(vfma(vA, p, vneg(b)), vadd(vset(1.0f), vabs(z))), vdz);
+      if (cnt >= VW) vst(dx + i, r);
+      else vst_tail(dx + i, r, cnt);
+    }
+  }
+  const double pt_m1 = kind == SMX_ROW_FINITE ? -O / S : pt - 1.0;
+  const double gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * pt - wt);
+  dx[t] = ((float)(g * gt) / (1.0f + fabsf(zt))) * dzt;
+  return loss;
+}
+
+SMX_ROWS_MAP(FN(stablemax), stablemax_row)
+SMX_ROWS_MAP(FN(log_stablemax), log_stablemax_row)
+SMX_ROWS_BWDX(FN(stablemax_backward), stablemax_backward_row)
+SMX_ROWS_XENT(FN(xent_stablemax), xent_stablemax_row)

@@ -1,0 +1,14 @@
+/* One ISA's kernel table, or NULL where that ISA is not compiled in: CMake writes a file per registered
+   ISA that defines SMX_ISA_NAME (and SMX_ISA_OFF when the ISA is absent) and includes this one. */
+#include "kernels.h"
+
+#define SMX_TABLE_SYMBOL SMX_CAT(smx_table, SMX_ISA_NAME)
+#ifdef SMX_ISA_OFF
+const smx_kernels *const SMX_TABLE_SYMBOL = NULL;
+#else
+#define SMX_DECLARE_(name, kind, forward) smx_##kind##_fn SMX_KERNEL_NAME(name);
+SMX_KERNELS(SMX_DECLARE_)
+#define SMX_ENTRY_(name, kind, forward) .name = SMX_KERNEL_NAME(name),
+static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_)};
+const smx_kernels *const SMX_TABLE_SYMBOL = &table;
+#endif
