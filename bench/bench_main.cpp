@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 
 #include "anchors.h"
+#include "kernel_list.h"
 #include "simdmax.h"
 
 #ifndef SMX_BENCH_WHY_XNNPACK
@@ -134,49 +135,19 @@ void fill_inputs(bool quick) {
 }
 
 // ---------------------------------------------------------------- our kernels
-enum Kern {
-  K_SOFTMAX, K_LOG_SOFTMAX, K_LSE, K_SOFTMAX_BWD, K_LOG_SOFTMAX_BWD, K_SPARSEMAX, K_SPARSEMAX_BWD,
-  K_STABLEMAX, K_LOG_STABLEMAX, K_STABLEMAX_BWD, K_XENT_SOFTMAX, K_XENT_STABLEMAX, K_XENT_SPARSEMAX,
-  K_COUNT
-};
-const char *const kern_name[K_COUNT] = {
-    "softmax", "log_softmax", "logsumexp", "softmax_backward", "log_softmax_backward", "sparsemax",
-    "sparsemax_backward", "stablemax", "log_stablemax", "stablemax_backward", "xent_softmax",
-    "xent_stablemax", "xent_sparsemax"};
-
-// The forward kernel whose output a backward kernel takes, K_COUNT if none.
-Kern forward_of(Kern k) {
-  switch (k) {
-  case K_SOFTMAX_BWD: return K_SOFTMAX;
-  case K_LOG_SOFTMAX_BWD: return K_LOG_SOFTMAX;
-  case K_SPARSEMAX_BWD: return K_SPARSEMAX;
-  case K_STABLEMAX_BWD: return K_STABLEMAX;
-  default: return K_COUNT;
-  }
-}
-bool is_xent(Kern k) { return k == K_XENT_SOFTMAX || k == K_XENT_STABLEMAX || k == K_XENT_SPARSEMAX; }
-
-smx_xent_options xent_opts[3];
+// The kernels of SMX_KERNELS (tests/kernel_list.h): SMX_K_<name>, their names, kinds and forwards.
+typedef int Kern;
+const Kern K_COUNT = SMX_K_COUNT;
+const char *kern_name_of(Kern k) { return smx_kernel_list[k].name; }
+bool is_xent(Kern k) { return smx_kernel_list[k].kind == SMX_KIND_XENT; }
 float xent_loss;
 
 smx_status run_ours(Kern k, size_t rows, size_t n, const float *x, const float *p, const float *d,
                     float *y, const int64_t *t) {
-  switch (k) {
-  case K_SOFTMAX: return smx_softmax_f32(rows, n, x, n, y, n);
-  case K_LOG_SOFTMAX: return smx_log_softmax_f32(rows, n, x, n, y, n);
-  case K_LSE: return smx_logsumexp_f32(rows, n, x, n, y);
-  case K_SOFTMAX_BWD: return smx_softmax_backward_f32(rows, n, p, n, d, n, y, n);
-  case K_LOG_SOFTMAX_BWD: return smx_log_softmax_backward_f32(rows, n, p, n, d, n, y, n);
-  case K_SPARSEMAX: return smx_sparsemax_f32(rows, n, x, n, y, n);
-  case K_SPARSEMAX_BWD: return smx_sparsemax_backward_f32(rows, n, p, n, d, n, y, n);
-  case K_STABLEMAX: return smx_stablemax_f32(rows, n, x, n, y, n);
-  case K_LOG_STABLEMAX: return smx_log_stablemax_f32(rows, n, x, n, y, n);
-  case K_STABLEMAX_BWD: return smx_stablemax_backward_f32(rows, n, x, n, p, n, d, n, y, n);
-  case K_XENT_SOFTMAX: return smx_cross_entropy_f32(rows, n, x, n, t, &xent_opts[0], &xent_loss, y, n, 1.0f);
-  case K_XENT_STABLEMAX: return smx_cross_entropy_f32(rows, n, x, n, t, &xent_opts[1], &xent_loss, y, n, 1.0f);
-  case K_XENT_SPARSEMAX: return smx_cross_entropy_f32(rows, n, x, n, t, &xent_opts[2], &xent_loss, y, n, 1.0f);
-  default: return SMX_ERR_ARG;
-  }
+  // BWD kernels read the forward output p (as x); BWDX the logits x and p
+  const bool bwd = smx_kernel_list[k].kind == SMX_KIND_BWD;
+  smx_call_args a = {rows, n, bwd ? p : x, n, p, n, d, n, y, n, t, nullptr, &xent_loss, 1.0f};
+  return smx_call(k, &a);
 }
 
 smx_isa best_isa = SMX_ISA_SCALAR;
@@ -194,8 +165,8 @@ size_t prep_t_n = 0, prep_t_rows = 0;
 // not depend on which valid forward output they get; this keeps setup short).
 bool prepare(Kern k, size_t n, const Layout &L) {
   const size_t rows = L.rows * L.calls;
-  Kern f = forward_of(k);
-  if (f != K_COUNT && !(prep_p.kind == f && prep_p.n == n && prep_p.rows >= rows)) {
+  Kern f = smx_kernel_list[k].forward;
+  if (f != SMX_K_none && !(prep_p.kind == f && prep_p.n == n && prep_p.rows >= rows)) {
     if (rows * n * sizeof(float) > pd_bytes) return false;
     smx_set_isa(best_isa);
     if (run_ours(f, L.rows, n, B.x, nullptr, nullptr, B.p, nullptr) != SMX_OK) return false;
@@ -574,13 +545,13 @@ void print_case(int c, size_t n, const char *what) {
          fmt(rd).c_str(), fmt(cp).c_str(), fmt(bound_soft).c_str(), fmt(bound_lse).c_str());
   printf("  %-12s %-7s %9s  %-28s %s\n", "kernel", "isa", "ns/el", ("speedup vs " + best_name).c_str(),
          "ours/bandwidth bound");
-  const Kern fam[] = {K_SOFTMAX, K_LOG_SOFTMAX, K_LSE};
+  const Kern fam[] = {SMX_K_softmax, SMX_K_log_softmax, SMX_K_logsumexp};
   for (Kern k : fam)
     for (smx_isa isa : isas) {
-      double v = get(kern_name[k], smx_isa_name(isa), c, n);
+      double v = get(kern_name_of(k), smx_isa_name(isa), c, n);
       if (std::isnan(v)) continue;
-      printf("  %-12s %-7s %9s  %-28s %s\n", kern_name[k], smx_isa_name(isa), fmt(v).c_str(), ratio(best, v).c_str(),
-             ratio(v, k == K_LSE ? bound_lse : bound_soft).c_str());
+      printf("  %-12s %-7s %9s  %-28s %s\n", kern_name_of(k), smx_isa_name(isa), fmt(v).c_str(), ratio(best, v).c_str(),
+             ratio(v, k == SMX_K_logsumexp ? bound_lse : bound_soft).c_str());
     }
   // Other kernels relative to softmax, per ISA.
   bool header = false;
@@ -677,10 +648,6 @@ int main(int argc, char **argv) {
   for (smx_isa isa : {SMX_ISA_SCALAR, SMX_ISA_AVX2, SMX_ISA_AVX512, SMX_ISA_NEON})
     if (smx_isa_supported(isa)) isas.push_back(isa);
   best_isa = isas.back();
-  for (int i = 0; i < 3; i++) smx_xent_options_default(&xent_opts[i]);
-  xent_opts[0].normalizer = SMX_NORM_SOFTMAX;
-  xent_opts[1].normalizer = SMX_NORM_STABLEMAX;
-  xent_opts[2].normalizer = SMX_NORM_SPARSEMAX;
 
   std::string isa_list;
   for (smx_isa isa : isas) isa_list += std::string(" ") + smx_isa_name(isa);
@@ -728,23 +695,23 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   // Registration, grouped by case and size (our kernels per ISA, then the anchors).
-  const Kern table_kerns[] = {K_XENT_SOFTMAX, K_SPARSEMAX, K_STABLEMAX, K_XENT_STABLEMAX, K_XENT_SPARSEMAX};
+  const Kern table_kerns[] = {SMX_K_xent_softmax, SMX_K_sparsemax, SMX_K_stablemax, SMX_K_xent_stablemax, SMX_K_xent_sparsemax};
   for (int c : {CACHE, MEM})
     for (size_t n : kSizes) {
       bool in_table = false;
       for (const TableCase &tc : issue_cases) in_table |= tc.c == c && tc.n == n;
       if (quick && !in_table) continue;
       for (int k = 0; k < K_COUNT; k++) {
-        bool family = k == K_SOFTMAX || k == K_LOG_SOFTMAX || k == K_LSE;
+        bool family = k == SMX_K_softmax || k == SMX_K_log_softmax || k == SMX_K_logsumexp;
         bool ratio_kern = std::find(std::begin(table_kerns), std::end(table_kerns), Kern(k)) != std::end(table_kerns);
         if (quick && !family && !ratio_kern) continue;
         for (smx_isa isa : isas) {
           if (quick && !family && isa != best_isa) continue;
           // --short: the (slow) scalar reference only where it is cheap.
           if (quick && isa == SMX_ISA_SCALAR && !(c == CACHE && n == 4096)) continue;
-          std::string name = bench_name(kern_name[k], smx_isa_name(isa), c, n);
+          std::string name = bench_name(kern_name_of(k), smx_isa_name(isa), c, n);
           benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours(st, Kern(k), isa, c, n); });
-          add_desc(kern_name[k], smx_isa_name(isa), c, n);
+          add_desc(kern_name_of(k), smx_isa_name(isa), c, n);
         }
       }
       for (int a = 0; a < A_COUNT; a++) {

@@ -33,14 +33,23 @@ static void reset(bufs *B) {
 }
 static int outputs_untouched(const bufs *B) { return untouched(B->c, SPAN + 64) && untouched(B->l, ROWS + 8); }
 
+/* The MAP and BWD kernels of SMX_KERNELS (LSE, BWDX and XENT have their own tests below). */
 typedef smx_status (*fwd_fn)(size_t, size_t, const float *, size_t, float *, size_t);
-static const struct { const char *name; fwd_fn f; } fwd[] = {
-    {"softmax", smx_softmax_f32},     {"log_softmax", smx_log_softmax_f32}, {"sparsemax", smx_sparsemax_f32},
-    {"stablemax", smx_stablemax_f32}, {"log_stablemax", smx_log_stablemax_f32}};
+#define SMX_API_MAP_MAP(name) {#name, smx_##name##_f32},
+#define SMX_API_MAP_LSE(name)
+#define SMX_API_MAP_BWD(name)
+#define SMX_API_MAP_BWDX(name)
+#define SMX_API_MAP_XENT(name)
+#define SMX_API_MAP_(name, kind, forward) SMX_API_MAP_##kind(name)
+static const struct { const char *name; fwd_fn f; } fwd[] = {SMX_KERNELS(SMX_API_MAP_)};
 typedef smx_status (*bwd_fn)(size_t, size_t, const float *, size_t, const float *, size_t, float *, size_t);
-static const struct { const char *name; bwd_fn f; } bwd[] = {{"softmax_backward", smx_softmax_backward_f32},
-                                                           {"log_softmax_backward", smx_log_softmax_backward_f32},
-                                                           {"sparsemax_backward", smx_sparsemax_backward_f32}};
+#define SMX_API_BWD_MAP(name)
+#define SMX_API_BWD_LSE(name)
+#define SMX_API_BWD_BWD(name) {#name, smx_##name##_f32},
+#define SMX_API_BWD_BWDX(name)
+#define SMX_API_BWD_XENT(name)
+#define SMX_API_BWD_(name, kind, forward) SMX_API_BWD_##kind(name)
+static const struct { const char *name; bwd_fn f; } bwd[] = {SMX_KERNELS(SMX_API_BWD_)};
 
 #define EXPECT_ERR(call, want, what)                                                                          \
   do {                                                                                                        \

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_list.h"
 #include "testutil.h"
 
 /* Regimes beyond tu_fill's: ties (few distinct values), huge (|x| ~ 1e30), tiny stablemax sums
@@ -32,13 +33,8 @@ static void fill(tu_rng *r, int g, size_t n, float *x) {
   if (g == R_ONEFINITE) x[tu_below(r, n)] = (float)tu_normal(r);
 }
 
-typedef enum { F_SOFTMAX, F_LOG_SOFTMAX, F_LSE, F_SPARSEMAX, F_STABLEMAX, F_LOG_STABLEMAX,
-               F_SOFTMAX_BWD, F_LOG_SOFTMAX_BWD, F_SPARSEMAX_BWD, F_STABLEMAX_BWD,
-               F_XENT_SOFTMAX, F_XENT_STABLEMAX, F_XENT_SPARSEMAX, F_COUNT } kernel;
-static const char *const kernel_names[F_COUNT] = {
-    "softmax", "log_softmax", "logsumexp", "sparsemax", "stablemax", "log_stablemax", "softmax_backward",
-    "log_softmax_backward", "sparsemax_backward", "stablemax_backward", "xent_softmax", "xent_stablemax",
-    "xent_sparsemax"};
+#define K(k) (smx_kernel_list[k])
+static int is_backward(int k) { return K(k).kind == SMX_KIND_BWD || K(k).kind == SMX_KIND_BWDX; }
 
 /* One case: rows x n inputs (contiguous copies in x, dy), the same targets/options, run on the
    active ISA into canary-guarded outputs with the given layout. out gets rows*n (+ rows losses)
@@ -48,10 +44,11 @@ typedef struct {
   int misalign, inplace, option_set;
 } layout;
 
-static int run(kernel k, const layout *L, const float *x, const float *dy, const int64_t *targets, const float *w,
+static int run(int k, const layout *L, const float *x, const float *dy, const int64_t *targets, const float *w,
                float *out) {
   const size_t rows = L->rows, n = L->n, ld = n + L->pad;
-  tu_mat X, D, Y, LS;
+  const smx_kind kind = K(k).kind;
+  tu_mat X, D, Y, LS, S;
   int ok = 1;
   long where;
   tu_mat_alloc(&X, rows, n, ld, L->misalign);
@@ -60,63 +57,52 @@ static int run(kernel k, const layout *L, const float *x, const float *dy, const
     memcpy(tu_row(&X, r), x + r * n, n * 4);
     memcpy(tu_row(&D, r), dy + r * n, n * 4);
   }
-  int inplace = L->inplace && k != F_LSE;
+  int inplace = L->inplace && kind != SMX_KIND_LSE;
   if (!inplace) tu_mat_alloc(&Y, rows, n, ld + 1, !L->misalign);
   tu_mat_alloc(&LS, 1, rows, rows, L->misalign);
-  tu_mat *y = inplace ? (k >= F_SOFTMAX_BWD && k <= F_STABLEMAX_BWD ? &D : &X) : &Y;
+  /* in place: a backward kernel writes over dy, the others over x */
+  tu_mat *y = inplace ? (is_backward(k) ? &D : &X) : &Y;
   smx_status s = SMX_OK;
-  switch (k) {
-  case F_SOFTMAX: s = smx_softmax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
-  case F_LOG_SOFTMAX: s = smx_log_softmax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
-  case F_LSE: s = smx_logsumexp_f32(rows, n, X.m, X.ld, LS.m); break;
-  case F_SPARSEMAX: s = smx_sparsemax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
-  case F_STABLEMAX: s = smx_stablemax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
-  case F_LOG_STABLEMAX: s = smx_log_stablemax_f32(rows, n, X.m, X.ld, y->m, y->ld); break;
-  /* backward: X holds the forward output y (or x for stablemax, see below), D the upstream dy */
-  case F_SOFTMAX_BWD: s = smx_softmax_backward_f32(rows, n, X.m, X.ld, D.m, D.ld, y->m, y->ld); break;
-  case F_LOG_SOFTMAX_BWD: s = smx_log_softmax_backward_f32(rows, n, X.m, X.ld, D.m, D.ld, y->m, y->ld); break;
-  case F_SPARSEMAX_BWD: s = smx_sparsemax_backward_f32(rows, n, X.m, X.ld, D.m, D.ld, y->m, y->ld); break;
-  case F_STABLEMAX_BWD: {
-    /* x = the logits (X), y = their stablemax, computed here with the active ISA (the forward
+  smx_call_args a = {rows, n, X.m, X.ld, NULL, 0, D.m, D.ld, kind == SMX_KIND_LSE ? LS.m : y->m, y->ld, targets,
+                     NULL, LS.m, 1.0f};
+  if (kind == SMX_KIND_BWDX) {
+    /* x = the logits (X), y = their forward output computed here with the active ISA (the forward
        is compared on its own), dy = D */
-    tu_mat S;
     tu_mat_alloc(&S, rows, n, ld, 0);
-    s = smx_stablemax_f32(rows, n, X.m, X.ld, S.m, S.ld);
-    if (s == SMX_OK) s = smx_stablemax_backward_f32(rows, n, X.m, X.ld, S.m, S.ld, D.m, D.ld, y->m, y->ld);
-    tu_mat_free(&S);
-    break;
+    smx_call_args f = {rows, n, X.m, X.ld, NULL, 0, NULL, 0, S.m, S.ld, NULL, NULL, NULL, 0.0f};
+    s = smx_call(K(k).forward, &f);
+    a.y = S.m, a.ldy = S.ld;
   }
-  default: {
-    smx_xent_options o;
+  smx_xent_options o;
+  if (kind == SMX_KIND_XENT) {
     smx_xent_options_default(&o);
-    o.normalizer = (smx_normalizer)(k - F_XENT_SOFTMAX);
     o.reduction = SMX_REDUCE_NONE;
-    float gs = 1.0f;
+    int stablemax_or_sparse = k != SMX_K_xent_softmax;
     switch (L->option_set) {
     case 1: o.label_smoothing = 0.1f; break;
-    case 2: o.class_weight = w; gs = 0.5f; break;
+    case 2: o.class_weight = w; a.grad_scale = 0.5f; break;
     case 3: o.softcap = 20.0f; break;
     case 4: o.softcap = 2.5f; o.label_smoothing = 0.3f; o.class_weight = w; break;
-    case 5: if (o.normalizer == SMX_NORM_SOFTMAX) o.z_loss = 1e-3f; o.label_smoothing = 1.0f; break;
+    case 5: if (!stablemax_or_sparse) o.z_loss = 1e-3f; o.label_smoothing = 1.0f; break;
     }
-    float *g = L->option_set == 6 ? NULL : y->m; /* 6: loss only */
-    s = smx_cross_entropy_f32(rows, n, X.m, X.ld, targets, &o, LS.m, g, y->ld, gs);
-    if (L->option_set == 6)
-      for (size_t r = 0; r < rows; r++) memset(tu_row(y, r), 0, n * 4);
-    break;
+    a.opts = &o;
+    if (L->option_set == 6) a.out = NULL; /* loss only */
   }
-  }
+  if (s == SMX_OK) s = smx_call(k, &a);
+  if (kind == SMX_KIND_BWDX) tu_mat_free(&S);
+  if (kind == SMX_KIND_XENT && L->option_set == 6)
+    for (size_t r = 0; r < rows; r++) memset(tu_row(y, r), 0, n * 4);
   if (s != SMX_OK) {
-    cr_log_error("%s: status %d", kernel_names[k], (int)s);
+    cr_log_error("%s: status %d", K(k).name, (int)s);
     ok = 0;
   }
   if (!tu_mat_canaries_ok(&X, &where) || !tu_mat_canaries_ok(&D, &where) || !tu_mat_canaries_ok(&LS, &where) ||
       (!inplace && !tu_mat_canaries_ok(&Y, &where))) {
-    cr_log_error("%s n=%zu ld=%zu misalign=%d inplace=%d: canary at %ld overwritten", kernel_names[k], n, ld,
+    cr_log_error("%s n=%zu ld=%zu misalign=%d inplace=%d: canary at %ld overwritten", K(k).name, n, ld,
                  L->misalign, inplace, where);
     ok = 0;
   }
-  int has_rows = k != F_LSE, has_loss = k == F_LSE || k >= F_XENT_SOFTMAX;
+  int has_rows = kind != SMX_KIND_LSE, has_loss = kind == SMX_KIND_LSE || kind == SMX_KIND_XENT;
   for (size_t r = 0; r < rows; r++) {
     if (has_rows) memcpy(out + r * n, tu_row(y, r), n * 4);
     else memset(out + r * n, 0, n * 4);
@@ -133,7 +119,7 @@ typedef struct {
 } isa_stat;
 
 /* Inputs of kernel k for regime g: logits, or for backward kernels the scalar forward output. */
-static void make_inputs(kernel k, int g, tu_rng *rng, size_t rows, size_t n, float *x, float *dy, int64_t *t,
+static void make_inputs(int k, int g, tu_rng *rng, size_t rows, size_t n, float *x, float *dy, int64_t *t,
                         float *w) {
   for (size_t r = 0; r < rows; r++) {
     fill(rng, r == 1 && rows > 2 ? TU_NARROW : g, n, x + r * n);
@@ -146,19 +132,18 @@ static void make_inputs(kernel k, int g, tu_rng *rng, size_t rows, size_t n, flo
   smx_isa isa = smx_active_isa();
   smx_set_isa(SMX_ISA_SCALAR);
   float *tmp = malloc(rows * n * 4);
-  switch (k) {
-  case F_SOFTMAX_BWD: smx_softmax_f32(rows, n, x, n, tmp, n); memcpy(x, tmp, rows * n * 4); break;
-  case F_LOG_SOFTMAX_BWD: smx_log_softmax_f32(rows, n, x, n, tmp, n); memcpy(x, tmp, rows * n * 4); break;
-  case F_SPARSEMAX_BWD: smx_sparsemax_f32(rows, n, x, n, tmp, n); memcpy(x, tmp, rows * n * 4); break;
-  default: break;
+  if (K(k).kind == SMX_KIND_BWD) { /* y = the scalar forward output */
+    smx_call_args f = {rows, n, x, n, NULL, 0, NULL, 0, tmp, n, NULL, NULL, NULL, 0.0f};
+    smx_call(K(k).forward, &f);
+    memcpy(x, tmp, rows * n * 4);
   }
   free(tmp);
   smx_set_isa(isa);
 }
 
-static void compare_case(isa_stat *st, smx_isa isa, kernel k, int g, const layout *L) {
+static void compare_case(isa_stat *st, smx_isa isa, int k, int g, const layout *L) {
   const size_t rows = L->rows, n = L->n, len = rows * n + rows;
-  uint64_t seed = tu_case_seed(kernel_names[k], n * 131 + L->pad * 7 + (size_t)L->option_set, g);
+  uint64_t seed = tu_case_seed(K(k).name, n * 131 + L->pad * 7 + (size_t)L->option_set, g);
   tu_rng rng;
   tu_rng_seed(&rng, seed);
   float *x = malloc(rows * n * 4), *dy = malloc(rows * n * 4), *w = malloc(n * 4);
@@ -175,7 +160,7 @@ static void compare_case(isa_stat *st, smx_isa isa, kernel k, int g, const layou
     if (st->printed++ < 12)
       cr_log_error("%s on %s differs from scalar: n=%zu rows=%zu regime=%s pad=%zu misalign=%d inplace=%d options=%d "
                    "at %s[%zu]: %a (0x%08x) vs scalar %a (0x%08x); seed 0x%llx",
-                   kernel_names[k], smx_isa_name(isa), n, rows, regime_name(g), L->pad, L->misalign, L->inplace,
+                   K(k).name, smx_isa_name(isa), n, rows, regime_name(g), L->pad, L->misalign, L->inplace,
                    L->option_set, first >= rows * n ? "loss" : "y", first >= rows * n ? first - rows * n : first,
                    (double)got[first], tu_bits(got[first]), (double)ref[first], tu_bits(ref[first]),
                    (unsigned long long)seed);
@@ -192,14 +177,15 @@ static int n_isas(smx_isa *list) {
   return c;
 }
 
-static int option_sets(kernel k) { return k >= F_XENT_SOFTMAX ? 7 : 1; }
+static int option_sets(int k) { return K(k).kind == SMX_KIND_XENT ? 7 : 1; }
 
-static void sweep(kernel k) {
+static void sweep(int k) {
+  const uint64_t seed = tu_seed_random(K(k).name);
   smx_isa isas[3];
   int ni = n_isas(isas);
   const smx_isa saved = smx_active_isa();
   if (ni == 0) {
-    fprintf(stderr, "[simdmax] %-22s only the scalar ISA is supported here: nothing to compare\n", kernel_names[k]);
+    fprintf(stderr, "[simdmax] %-22s only the scalar ISA is supported here: nothing to compare\n", K(k).name);
     return;
   }
   const int q = tu_quick();
@@ -232,27 +218,18 @@ static void sweep(kernel k) {
         compare_case(&st, isas[ii], k, g, &L);
       }
     }
-    fprintf(stderr, "[simdmax] %-22s %-7s vs scalar: %zu cases, %zu differ%s\n", kernel_names[k], smx_isa_name(isas[ii]),
+    fprintf(stderr, "[simdmax] %-22s %-7s vs scalar: %zu cases, %zu differ%s\n", K(k).name, smx_isa_name(isas[ii]),
             st.cases, st.fails, st.fails ? "  FAILED" : "");
-    cr_expect(st.fails == 0, "%s on %s: %zu of %zu cases differ from scalar (or hit a canary)", kernel_names[k],
-              smx_isa_name(isas[ii]), st.fails, st.cases);
+    cr_expect(st.fails == 0, "%s on %s: %zu of %zu cases differ from scalar (or hit a canary); seed 0x%llx", K(k).name,
+              smx_isa_name(isas[ii]), st.fails, st.cases, (unsigned long long)seed);
   }
   smx_set_isa(saved);
 }
 
-Test(isa, softmax) { sweep(F_SOFTMAX); }
-Test(isa, log_softmax) { sweep(F_LOG_SOFTMAX); }
-Test(isa, logsumexp) { sweep(F_LSE); }
-Test(isa, sparsemax) { sweep(F_SPARSEMAX); }
-Test(isa, stablemax) { sweep(F_STABLEMAX); }
-Test(isa, log_stablemax) { sweep(F_LOG_STABLEMAX); }
-Test(isa, softmax_backward) { sweep(F_SOFTMAX_BWD); }
-Test(isa, log_softmax_backward) { sweep(F_LOG_SOFTMAX_BWD); }
-Test(isa, sparsemax_backward) { sweep(F_SPARSEMAX_BWD); }
-Test(isa, stablemax_backward) { sweep(F_STABLEMAX_BWD); }
-Test(isa, xent_softmax) { sweep(F_XENT_SOFTMAX); }
-Test(isa, xent_stablemax) { sweep(F_XENT_STABLEMAX); }
-Test(isa, xent_sparsemax) { sweep(F_XENT_SPARSEMAX); }
+/* one test per kernel of SMX_KERNELS */
+#define SMX_ISA_TEST_(name, kind, forward) \
+  Test(isa, name) { sweep(SMX_K_##name); }
+SMX_KERNELS(SMX_ISA_TEST_)
 
 /* The active ISA is the best supported one unless SMX_ISA forces another; smx_set_isa refuses
    what this CPU lacks. */

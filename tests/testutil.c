@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
 #include <float.h>
@@ -6,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- RNG ---- */
 static uint64_t splitmix(uint64_t *x) {
@@ -38,10 +41,23 @@ double tu_normal(tu_rng *r) {
 }
 size_t tu_below(tu_rng *r, size_t n) { return (size_t)(tu_next(r) % (uint64_t)n); }
 
+static uint64_t random_seed; /* 0: the fixed default */
 uint64_t tu_base_seed(void) {
   const char *s = getenv("SMX_TEST_SEED");
   if (s && *s) return strtoull(s, NULL, 0);
-  return 0x5eed51ad0001ull;
+  return random_seed ? random_seed : 0x5eed51ad0001ull;
+}
+uint64_t tu_seed_random(const char *suite) {
+  const char *s = getenv("SMX_TEST_SEED");
+  if (!(s && *s) && !random_seed) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t h = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 40;
+    random_seed = splitmix(&h) | 1;
+  }
+  fprintf(stderr, "[simdmax] %s: seed 0x%llx (replay: SMX_TEST_SEED=0x%llx)\n", suite,
+          (unsigned long long)tu_base_seed(), (unsigned long long)tu_base_seed());
+  return tu_base_seed();
 }
 uint64_t tu_case_seed(const char *tag, size_t n, int regime) {
   uint64_t h = tu_base_seed() ^ 0xcbf29ce484222325ull;

@@ -20,6 +20,9 @@ size_t tu_below(tu_rng *r, size_t n); /* [0, n) */
 
 /* SMX_TEST_SEED (decimal or 0x hex) or the fixed default. */
 uint64_t tu_base_seed(void);
+/* Without SMX_TEST_SEED: a random base seed for this process (checkasm style); prints the seed in use
+   either way, with the line that replays it. */
+uint64_t tu_seed_random(const char *suite);
 /* A per-case seed from the base seed and the case: print it on failure; SMX_TEST_SEED plus the
    printed tag/n/regime reproduce the case. */
 uint64_t tu_case_seed(const char *tag, size_t n, int regime);

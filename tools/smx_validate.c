@@ -23,40 +23,44 @@
 #endif
 
 #include "corpus.h"
+#include "kernel_list.h"
 #include "oracle.h"
 #include "sha256.h"
 #include "simdmax.h"
 
 #define DEFAULT_SEED 0x5eed5a1d2025ull
-#define NISA 4
+#define NISA SMX_ISA_COUNT
 
 /* ---------------------------------------------------------------- kernels */
-enum {
-  K_SOFTMAX, K_LOG_SOFTMAX, K_LSE, K_SOFTMAX_BWD, K_LOG_SOFTMAX_BWD,
-  K_SPARSEMAX, K_SPARSEMAX_BWD, K_STABLEMAX, K_LOG_STABLEMAX, K_STABLEMAX_BWD,
-  K_XE_SOFTMAX, K_XE_SOFTMAX_OPT, K_XE_STABLEMAX, K_XE_STABLEMAX_OPT, K_XE_SPARSEMAX, K_XE_SPARSEMAX_OPT,
-  K_COUNT
-};
-static const char *const kname[K_COUNT] = {
-  "softmax", "log_softmax", "logsumexp", "softmax_backward", "log_softmax_backward",
-  "sparsemax", "sparsemax_backward", "stablemax", "log_stablemax", "stablemax_backward",
-  "xent_softmax", "xent_softmax+opts", "xent_stablemax", "xent_stablemax+opts",
-  "xent_sparsemax", "xent_sparsemax+opts"};
-/* What the ulp is taken of (see print_legend). */
-static const char *const kmetric[K_COUNT] = {
-  "rel", "rel", "rel", "mag", "mag", "max|x|", "mag", "rel", "rel", "mag",
-  "rel", "rel+q", "rel", "rel+q", "max|x|", "max|x|"};
+/* Every kernel of SMX_KERNELS (tests/kernel_list.h), the XENT ones twice: with the default options and
+   with every option (+opts). */
+#define V_MAP(name) {SMX_K_##name, 0},
+#define V_LSE(name) {SMX_K_##name, 0},
+#define V_BWD(name) {SMX_K_##name, 0},
+#define V_BWDX(name) {SMX_K_##name, 0},
+#define V_XENT(name) {SMX_K_##name, 0}, {SMX_K_##name, 1},
+#define V_(name, kind, forward) V_##kind(name)
+static const struct { int k, opts; } vlist[] = {SMX_KERNELS(V_)};
+#define K_COUNT ((int)(sizeof vlist / sizeof vlist[0]))
+static char kname[K_COUNT][48];
+#define KIND(v) (smx_kernel_list[vlist[v].k].kind)
 
-static int is_xent(int k) { return k >= K_XE_SOFTMAX; }
-static int xent_opts(int k) { return is_xent(k) && (k - K_XE_SOFTMAX) % 2 == 1; }
-static smx_normalizer xent_norm(int k) {
-  return k <= K_XE_SOFTMAX_OPT ? SMX_NORM_SOFTMAX : k <= K_XE_STABLEMAX_OPT ? SMX_NORM_STABLEMAX : SMX_NORM_SPARSEMAX;
+/* What the ulp is taken of (see print_legend): the kernel's own error model. */
+static const char *kmetric(int v) {
+  switch (vlist[v].k) {
+  case SMX_K_sparsemax: case SMX_K_xent_sparsemax: return "max|x|";
+  case SMX_K_xent_softmax: case SMX_K_xent_stablemax: return vlist[v].opts ? "rel+q" : "rel";
+  default: return KIND(v) == SMX_KIND_BWD || KIND(v) == SMX_KIND_BWDX ? "mag" : "rel";
+  }
 }
+
+static int is_xent(int k) { return KIND(k) == SMX_KIND_XENT; }
+static int xent_opts(int k) { return is_xent(k) && vlist[k].opts; }
 
 /* Per case: the backward kernels' inputs (the scalar forward outputs) and the option targets. */
 typedef struct {
   const cp_case *c;
-  float *y_sm, *y_lsm, *y_sp, *y_st; /* softmax, log-softmax, sparsemax, stablemax of x */
+  float *y[SMX_K_COUNT]; /* the scalar output of each kernel that is a forward of another (else NULL) */
   int64_t *target_opt;               /* targets with row 1 ignored (rows >= 2) */
 } inputs;
 
@@ -67,7 +71,7 @@ typedef struct {
 
 static void make_opts(int k, const inputs *in, smx_xent_options *o, const int64_t **targets, float *grad_scale) {
   smx_xent_options_default(o);
-  o->normalizer = xent_norm(k);
+  o->normalizer = smx_kernel_normalizer(vlist[k].k);
   *targets = in->c->target;
   *grad_scale = 1.0f;
   if (xent_opts(k)) {
@@ -84,34 +88,24 @@ static void make_opts(int k, const inputs *in, smx_xent_options *o, const int64_
 static size_t loss_len(int k, const cp_case *c) { return xent_opts(k) ? c->rows : 1; }
 
 static size_t out_len(int k, const cp_case *c) {
-  if (k == K_LSE) return c->rows;
+  if (KIND(k) == SMX_KIND_LSE) return c->rows;
   if (is_xent(k)) return loss_len(k, c) + c->rows * c->n;
   return c->rows * c->n;
 }
 
 static smx_status run_kernel(int k, const inputs *in, float *out) {
   const cp_case *c = in->c;
-  size_t R = c->rows, n = c->n;
-  const float *x = c->x, *dy = c->dy;
-  switch (k) {
-  case K_SOFTMAX: return smx_softmax_f32(R, n, x, n, out, n);
-  case K_LOG_SOFTMAX: return smx_log_softmax_f32(R, n, x, n, out, n);
-  case K_LSE: return smx_logsumexp_f32(R, n, x, n, out);
-  case K_SOFTMAX_BWD: return smx_softmax_backward_f32(R, n, in->y_sm, n, dy, n, out, n);
-  case K_LOG_SOFTMAX_BWD: return smx_log_softmax_backward_f32(R, n, in->y_lsm, n, dy, n, out, n);
-  case K_SPARSEMAX: return smx_sparsemax_f32(R, n, x, n, out, n);
-  case K_SPARSEMAX_BWD: return smx_sparsemax_backward_f32(R, n, in->y_sp, n, dy, n, out, n);
-  case K_STABLEMAX: return smx_stablemax_f32(R, n, x, n, out, n);
-  case K_LOG_STABLEMAX: return smx_log_stablemax_f32(R, n, x, n, out, n);
-  case K_STABLEMAX_BWD: return smx_stablemax_backward_f32(R, n, x, n, in->y_st, n, dy, n, out, n);
-  default: {
+  const smx_kernel_info *K = &smx_kernel_list[vlist[k].k];
+  smx_call_args a = {c->rows, c->n, c->x, c->n, NULL, c->n, c->dy, c->n, out, c->n, NULL, NULL, NULL, 1.0f};
+  if (K->kind == SMX_KIND_BWD) a.x = in->y[K->forward];
+  if (K->kind == SMX_KIND_BWDX) a.y = in->y[K->forward];
+  if (is_xent(k)) {
     smx_xent_options o;
-    const int64_t *t;
-    float gs;
-    make_opts(k, in, &o, &t, &gs);
-    return smx_cross_entropy_f32(R, n, x, n, t, &o, out, out + loss_len(k, c), n, gs);
+    make_opts(k, in, &o, &a.targets, &a.grad_scale);
+    a.opts = &o, a.loss = out, a.out = out + loss_len(k, c);
+    return smx_call(vlist[k].k, &a);
   }
-  }
+  return smx_call(vlist[k].k, &a);
 }
 
 static double max_abs_finite(size_t n, const float *x) {
@@ -131,13 +125,13 @@ static void reference(int k, const inputs *in, double *ref, double *scale, unsig
   for (size_t r = 0; r < R && !is_xent(k); r++) {
     const float *x = c->x + r * n, *dy = c->dy + r * n;
     double *y = ref + r * n, *s = scale + r * n;
-    switch (k) {
-    case K_SOFTMAX: oracle_softmax(n, x, y); break;
-    case K_LOG_SOFTMAX: oracle_log_softmax(n, x, y); break;
-    case K_LSE: ref[r] = oracle_logsumexp(n, x); break;
-    case K_SOFTMAX_BWD: oracle_softmax_backward(n, in->y_sm + r * n, dy, y, s); break;
-    case K_LOG_SOFTMAX_BWD: oracle_log_softmax_backward(n, in->y_lsm + r * n, dy, y, s); break;
-    case K_SPARSEMAX: {
+    switch (vlist[k].k) {
+    case SMX_K_softmax: oracle_softmax(n, x, y); break;
+    case SMX_K_log_softmax: oracle_log_softmax(n, x, y); break;
+    case SMX_K_logsumexp: ref[r] = oracle_logsumexp(n, x); break;
+    case SMX_K_softmax_backward: oracle_softmax_backward(n, in->y[SMX_K_softmax] + r * n, dy, y, s); break;
+    case SMX_K_log_softmax_backward: oracle_log_softmax_backward(n, in->y[SMX_K_log_softmax] + r * n, dy, y, s); break;
+    case SMX_K_sparsemax: {
       double tau = oracle_sparsemax(n, x, y), xs = max_abs_finite(n, x);
       for (size_t i = 0; i < n; i++) {
         s[i] = xs;
@@ -145,10 +139,10 @@ static void reference(int k, const inputs *in, double *ref, double *scale, unsig
       }
       break;
     }
-    case K_SPARSEMAX_BWD: oracle_sparsemax_backward(n, in->y_sp + r * n, dy, y, s); break;
-    case K_STABLEMAX: oracle_stablemax(n, x, y); break;
-    case K_LOG_STABLEMAX: oracle_log_stablemax(n, x, y); break;
-    case K_STABLEMAX_BWD: oracle_stablemax_backward(n, x, in->y_st + r * n, dy, y, s); break;
+    case SMX_K_sparsemax_backward: oracle_sparsemax_backward(n, in->y[SMX_K_sparsemax] + r * n, dy, y, s); break;
+    case SMX_K_stablemax: oracle_stablemax(n, x, y); break;
+    case SMX_K_log_stablemax: oracle_log_stablemax(n, x, y); break;
+    case SMX_K_stablemax_backward: oracle_stablemax_backward(n, x, in->y[SMX_K_stablemax] + r * n, dy, y, s); break;
     }
   }
   if (!is_xent(k)) return;
@@ -256,7 +250,7 @@ static uint32_t bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static void describe(char *buf, size_t len, int k, const loc *l) {
   if (l->n == 0) { snprintf(buf, len, "-"); return; }
   size_t R = cp_rows(l->n, l->regime), L = is_xent(k) ? loss_len(k, &(cp_case){.rows = R}) : 0;
-  if (k == K_LSE)
+  if (KIND(k) == SMX_KIND_LSE)
     snprintf(buf, len, "n=%zu %s lse[%zu]", l->n, cp_regime_name(l->regime), l->index);
   else if (is_xent(k) && l->index < L)
     snprintf(buf, len, "n=%zu %s loss[%zu]", l->n, cp_regime_name(l->regime), l->index);
@@ -348,6 +342,8 @@ static void print_legend(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  for (int v = 0; v < K_COUNT; v++)
+    snprintf(kname[v], sizeof kname[v], "%s%s", smx_kernel_list[vlist[v].k].name, vlist[v].opts ? "+opts" : "");
   int quick = 0, json = 0;
   uint64_t seed = DEFAULT_SEED;
   for (int i = 1; i < argc; i++) {
@@ -409,12 +405,11 @@ int main(int argc, char **argv) {
       hash_floats(&corpus_h, c.weight, n);
 
       size_t total = c.rows * n, maxlen = c.rows + total;
-      inputs in = {&c, malloc(total * 4), malloc(total * 4), malloc(total * 4), malloc(total * 4),
-                   malloc(c.rows * sizeof(int64_t))};
+      inputs in = {&c, {NULL}, malloc(c.rows * sizeof(int64_t))};
       float *out0 = malloc(maxlen * 4), *out1 = malloc(maxlen * 4);
       double *ref = malloc(maxlen * 8), *scale = malloc(maxlen * 8);
       unsigned char *skip = malloc(maxlen);
-      if (!in.y_sm || !in.y_lsm || !in.y_sp || !in.y_st || !in.target_opt || !out0 || !out1 || !ref || !scale || !skip) {
+      if (!in.target_opt || !out0 || !out1 || !ref || !scale || !skip) {
         fprintf(stderr, "smx-validate: out of memory\n");
         return 1;
       }
@@ -422,10 +417,14 @@ int main(int argc, char **argv) {
       if (c.rows >= 2) in.target_opt[1] = -100;
       /* The backward kernels' inputs: the scalar forward outputs (the same bits on every CPU). */
       smx_set_isa(SMX_ISA_SCALAR);
-      if (smx_softmax_f32(c.rows, n, c.x, n, in.y_sm, n) || smx_log_softmax_f32(c.rows, n, c.x, n, in.y_lsm, n) ||
-          smx_sparsemax_f32(c.rows, n, c.x, n, in.y_sp, n) || smx_stablemax_f32(c.rows, n, c.x, n, in.y_st, n)) {
-        fprintf(stderr, "smx-validate: a scalar forward kernel failed (n=%zu)\n", n);
-        return 1;
+      for (int k = 0; k < SMX_K_COUNT; k++) {
+        int f = smx_kernel_list[k].forward;
+        if (f == SMX_K_none || in.y[f]) continue;
+        smx_call_args a = {c.rows, n, c.x, n, NULL, 0, NULL, 0, in.y[f] = malloc(total * 4), n, NULL, NULL, NULL, 0.0f};
+        if (!in.y[f] || smx_call(f, &a)) {
+          fprintf(stderr, "smx-validate: the scalar %s failed (n=%zu)\n", smx_kernel_list[f].name, n);
+          return 1;
+        }
       }
 
       for (int k = 0; k < K_COUNT; k++) {
@@ -475,7 +474,8 @@ int main(int argc, char **argv) {
         }
         nvalues += len;
       }
-      free(in.y_sm); free(in.y_lsm); free(in.y_sp); free(in.y_st); free(in.target_opt);
+      for (int k = 0; k < SMX_K_COUNT; k++) free(in.y[k]);
+      free(in.target_opt);
       free(out0); free(out1); free(ref); free(scale); free(skip);
       cp_case_free(&c);
     }
@@ -509,7 +509,7 @@ int main(int argc, char **argv) {
     printf("], \"digest\": \"%s\"},\n  \"kernels\": [\n", corpus_hex);
     for (int k = 0; k < K_COUNT; k++) {
       printf("    {\"name\": \"%s\", \"metric\": \"%s\", \"values\": %zu, \"digest\": \"%s\", \"isa\": {",
-             kname[k], kmetric[k], res[k][SMX_ISA_SCALAR].values, res[k][SMX_ISA_SCALAR].hex);
+             kname[k], kmetric(k), res[k][SMX_ISA_SCALAR].values, res[k][SMX_ISA_SCALAR].hex);
       for (int ii = 0; ii < nisa; ii++) {
         kres *kr = &res[k][isas[ii]];
         char where[128];
@@ -554,8 +554,8 @@ int main(int argc, char **argv) {
     kres *k0 = &res[k][SMX_ISA_SCALAR];
     char where[128];
     describe(where, sizeof where, k, &k0->worst);
-    if (k0->error) printf("%-22s %-6s %10s", kname[k], kmetric[k], "ERROR");
-    else printf("%-22s %-6s %10.3f", kname[k], kmetric[k], k0->max_ulp);
+    if (k0->error) printf("%-22s %-6s %10s", kname[k], kmetric(k), "ERROR");
+    else printf("%-22s %-6s %10.3f", kname[k], kmetric(k), k0->max_ulp);
     for (int ii = 1; ii < nisa; ii++) {
       kres *kr = &res[k][isas[ii]];
       printf(" %-8s", kr->error ? "ERROR" : kr->equal ? "same" : "DIFFERS");

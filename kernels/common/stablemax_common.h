@@ -38,4 +38,15 @@ static inline float smx_stable_p_tiny(float x, double S) {
   return p >= 0x1p-126 ? (float)p : 0.0f;
 }
 
+/* The probability constants of a row whose s-sum is S; 0 when the row is rare (then written by
+   smx_stablemax_rare_row). */
+static inline int smx_stablemax_begin(size_t n, const float *x, float *y, double S, float *c, float *den) {
+  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
+    smx_stablemax_rare_row(n, x, y);
+    return 0;
+  }
+  smx_stable_scale(S, c, den);
+  return 1;
+}
+
 #endif

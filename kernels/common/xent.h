@@ -97,4 +97,33 @@ static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_x
   return finite ? smx_times(wt, 0.5 * (qq - 1.0 / k)) : INFINITY;
 }
 
+/* The per-row scalar parts of the stablemax cross-entropy, around each implementation's lane sums:
+   O = the sum of s(z_j) over j != t, sum_wlog_s = sum_j w_j log s(z_j) (label smoothing). begin returns 0
+   for a NaN row (dx filled, loss NaN); grad_scalar writes every dx_j (the reference; the SIMD kernels'
+   non-finite and tiny-sum rows), target the dx_t entry. */
+typedef struct smx_xent_stable {
+  enum smx_row_kind kind;
+  float zt, dzt, pinf, Af, Bf, c, den;
+  int tiny;
+  double O, S, st, wt, pt, loss;
+} smx_xent_stable;
+int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, double O, double sum_wlog_s,
+                             float *dx, smx_xent_stable *s);
+void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row *row, const smx_xent_stable *s,
+                                    float *dx);
+void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx);
+
+/* The same for the sparsemax cross-entropy around the row max m (of the capped logits) and its NaN flag:
+   begin sets the loss of non-finite rows (finite rows: s->loss, s->pt, s->tau from smx_xent_sparsemax_loss). */
+typedef struct smx_xent_sparse {
+  enum smx_row_kind kind;
+  float m, zt, dzt, pinf, Gf, qf;
+  double wt, q_t, qq, loss, pt, tau;
+} smx_xent_sparse;
+int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, float m, int nan, float *dx,
+                             smx_xent_sparse *s);
+void smx_xent_sparsemax_grad_scalar(size_t n, const float *x, const smx_xent_row *row, const smx_xent_sparse *s,
+                                    float *dx);
+void smx_xent_sparsemax_target(const smx_xent_row *row, const smx_xent_sparse *s, float *dx);
+
 #endif

@@ -73,3 +73,87 @@ double smx_xent_sparsemax_loss(size_t n, const float *x, const float *buf, size_
   const double zq = (1.0 - eps) * ztr + (eps > 0.0 ? q_off * (sum_z - (double)n * (double)m) : 0.0);
   return smx_times(wt, fy - zq + 0.5 * qq);
 }
+
+int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, double O, double sum_wlog_s,
+                             float *dx, smx_xent_stable *s) {
+  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  s->zt = smx_xent_logit(row, inv_cap, x[row->target], &s->dzt);
+  s->O = O, s->st = smx_stable_s64(s->zt), s->S = O + s->st;
+  s->wt = smx_xent_weight(row, (size_t)row->target);
+  s->kind = SMX_ROW_FINITE;
+  if (!(s->S >= SMX_STABLE_TINY && s->S < INFINITY)) { /* only the kind: the same on every lane layout */
+    int nan;
+    float m = smx_row_max_scalar(n, x, &nan);
+    s->kind = smx_row_kind_of(m, nan);
+  }
+  if (s->kind == SMX_ROW_NAN) {
+    s->loss = smx_xent_nan_row(n, dx);
+    return 0;
+  }
+  s->loss = smx_xent_stablemax_row(n, x, row, s->kind, s->zt, s->st, O, s->S, eps > 0.0f ? sum_wlog_s : 0.0, s->wt,
+                                   &s->pt, &s->pinf);
+  const double A = (1.0 - eps) * s->wt + eps * row->weight_sum / (double)n;
+  s->Af = (float)(row->grad_coef * A), s->Bf = (float)(row->grad_coef * eps / (double)n);
+  s->tiny = s->kind == SMX_ROW_FINITE && s->S < SMX_STABLE_TINY;
+  s->c = 1.0f, s->den = 1.0f;
+  if (s->kind == SMX_ROW_FINITE) smx_stable_scale(s->S, &s->c, &s->den);
+  return 1;
+}
+
+void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row *row, const smx_xent_stable *s,
+                                    float *dx) {
+  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  for (size_t j = 0; j < n; j++) {
+    float dz, z = smx_xent_logit(row, inv_cap, x[j], &dz), p;
+    if (s->kind != SMX_ROW_FINITE) p = x[j] == INFINITY ? s->pinf : 0.0f;
+    else p = s->tiny ? smx_stable_p_tiny(z, s->S) : smx_stable_p(z, s->c, s->den);
+    float b = row->class_weight ? s->Bf * row->class_weight[j] : s->Bf;
+    dx[j] = (fmaf(s->Af, p, -b) / (1.0f + fabsf(z))) * dz;
+  }
+}
+
+void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx) {
+  const double eps = row->label_smoothing, wt = s->wt;
+  /* p_t - 1 = -O / S without cancellation */
+  const double pt_m1 = s->kind == SMX_ROW_FINITE ? -s->O / s->S : s->pt - 1.0;
+  const double gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (row->weight_sum * s->pt - wt);
+  dx[row->target] = ((float)(row->grad_coef * gt) / (1.0f + fabsf(s->zt))) * s->dzt;
+}
+
+int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, float m, int nan, float *dx,
+                             smx_xent_sparse *s) {
+  const double eps = row->label_smoothing;
+  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  s->m = m;
+  s->zt = smx_xent_logit(row, inv_cap, x[row->target], &s->dzt);
+  s->kind = smx_row_kind_of(m, nan);
+  if (s->kind == SMX_ROW_NAN) {
+    s->loss = smx_xent_nan_row(n, dx);
+    return 0;
+  }
+  s->wt = smx_xent_weight(row, (size_t)row->target);
+  const double q_off = eps / (double)n;
+  s->q_t = 1.0 - eps + q_off, s->qq = s->q_t * s->q_t + (double)(n - 1) * q_off * q_off;
+  s->Gf = (float)(row->grad_coef * s->wt), s->qf = (float)q_off;
+  s->tau = 0.0, s->pinf = 0.0f;
+  if (s->kind != SMX_ROW_FINITE) {
+    double k;
+    s->pt = smx_xent_special_p(n, x, row, s->kind, &s->pinf, &k);
+    s->loss = smx_xent_sparsemax_special_loss(x, row, n, k, s->wt, s->qq);
+  }
+  return 1;
+}
+
+void smx_xent_sparsemax_grad_scalar(size_t n, const float *x, const smx_xent_row *row, const smx_xent_sparse *s,
+                                    float *dx) {
+  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  for (size_t j = 0; j < n; j++) {
+    float dz, z = smx_xent_logit(row, inv_cap, x[j], &dz);
+    float p = s->kind == SMX_ROW_FINITE ? smx_sparse_p(z, s->m, s->tau) : (x[j] == INFINITY ? s->pinf : 0.0f);
+    dx[j] = ((p - s->qf) * s->Gf) * dz;
+  }
+}
+
+void smx_xent_sparsemax_target(const smx_xent_row *row, const smx_xent_sparse *s, float *dx) {
+  dx[row->target] = (float)(row->grad_coef * s->wt * (s->pt - s->q_t)) * s->dzt;
+}

@@ -8,6 +8,7 @@
 #include "kernels.h"
 
 #define SMX_ISA_NAME avx2
+#define SMX_NAN_SCREENS 1 /* independent NaN-screen sums in the softmax block max: 2 ymm (16 ymm registers) */
 typedef struct { __m256 a, b; } vf;
 typedef struct { __m256 a, b; } vm; /* all-ones lanes */
 typedef struct { __m256i a, b; } vi;
@@ -23,17 +24,27 @@ static const int32_t smx_tail_tbl[32] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 static inline __m256i tail_a(size_t c) { return _mm256_loadu_si256((const __m256i *)(smx_tail_tbl + 16 - c)); }
 static inline __m256i tail_b(size_t c) { return _mm256_loadu_si256((const __m256i *)(smx_tail_tbl + 24 - c)); }
 static inline vm vtail(size_t c) { vm r = V2(_mm256_castsi256_ps(tail_a(c)), _mm256_castsi256_ps(tail_b(c))); return r; }
-/* lanes [0, c) from p, the others fill; maskload never touches the masked-out addresses */
+/* lanes [0, c) from p, the others fill; maskload never touches the masked-out addresses, and a half
+   with no lane in [0, c) is not loaded at all */
+static inline __m256 ld8_tail(const float *p, size_t c, __m256 fill) { /* c <= 8 */
+  __m256i m = tail_a(c);
+  return _mm256_blendv_ps(fill, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
 static inline vf vld_tail(const float *p, size_t c, float fill) {
-  __m256i ma = tail_a(c), mb = tail_b(c);
   __m256 f = _mm256_set1_ps(fill);
-  vf r = V2(_mm256_blendv_ps(f, _mm256_maskload_ps(p, ma), _mm256_castsi256_ps(ma)),
-            _mm256_blendv_ps(f, _mm256_maskload_ps(p + 8, mb), _mm256_castsi256_ps(mb)));
+  vf r = V2(f, f);
+  if (c < 8) r.a = ld8_tail(p, c, f);
+  else r.a = _mm256_loadu_ps(p);
+  if (c > 8) r.b = ld8_tail(p + 8, c - 8, f);
   return r;
 }
 static inline void vst_tail(float *p, vf v, size_t c) {
-  _mm256_maskstore_ps(p, tail_a(c), v.a);
-  _mm256_maskstore_ps(p + 8, tail_b(c), v.b);
+  if (c < 8) {
+    _mm256_maskstore_ps(p, tail_a(c), v.a);
+    return;
+  }
+  _mm256_storeu_ps(p, v.a);
+  if (c > 8) _mm256_maskstore_ps(p + 8, tail_a(c - 8), v.b);
 }
 #define VOP2(name, op) static inline vf name(vf x, vf y) { vf r = V2(op(x.a, y.a), op(x.b, y.b)); return r; }
 VOP2(vadd, _mm256_add_ps)

@@ -7,6 +7,7 @@
 #include "kernels.h"
 
 #define SMX_ISA_NAME avx512
+#define SMX_NAN_SCREENS 2 /* independent NaN-screen sums in the softmax block max (registers allowing) */
 typedef __m512 vf;     /* 16 floats, lane l = element l of the step */
 typedef __mmask16 vm;  /* a predicate per float lane */
 typedef __m512i vi;    /* 16 int32 counters */

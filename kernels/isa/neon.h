@@ -9,6 +9,7 @@
 #include "kernels.h"
 
 #define SMX_ISA_NAME neon
+#define SMX_NAN_SCREENS 1 /* independent NaN-screen sums in the softmax block max: 4 q */
 typedef struct { float32x4_t q[4]; } vf;
 typedef struct { uint32x4_t q[4]; } vm;
 typedef struct { uint32x4_t q[4]; } vi;

@@ -7,6 +7,8 @@
 #define VW 16                 /* floats per step */
 #define NACC (SMX_LANES / VW) /* steps per group of 64 virtual lanes */
 #define FN(name) SMX_CAT(smx_##name, SMX_ISA_NAME)
+/* for loops specialized by constant arguments (ties, store, maxcheck): one copy per combination */
+#define SMX_FLATTEN static inline __attribute__((always_inline))
 
 static inline vf vzero(void) { return vset(0.0f); }
 /* min(len - i, VW) for the step at i < len */

@@ -47,7 +47,6 @@ static void sparsemax_backward_row(size_t n, const float *y, const float *dy, fl
 
 /* Fenchel-Young loss, gradient p - q */
 static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
-  const size_t t = (size_t)row->target;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   float lm[SMX_LANES], dz, buf[SMX_SPARSE_BUF];
   double lz[SMX_DLANES] = {0};
@@ -59,15 +58,10 @@ static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *r
     nan |= z != z;
     if (eps > 0.0f) lz[j % SMX_DLANES] += (double)z;
   }
-  const float m = smx_tree_max64(lm), zt = smx_xent_logit(row, inv_cap, x[t], &dz), dzt = dz;
-  const enum smx_row_kind kind = smx_row_kind_of(m, nan);
-  if (kind == SMX_ROW_NAN) return smx_xent_nan_row(n, dx);
-  const double wt = smx_xent_weight(row, t), G = row->grad_coef * wt, q_off = eps / (double)n;
-  const double q_t = 1.0 - eps + q_off, qq = q_t * q_t + (double)(n - 1) * q_off * q_off;
-  double loss, pt, tau = 0.0; /* tau relative to m */
-  float pinf = 0.0f;
-  if (kind == SMX_ROW_FINITE) {
-    float lo = smx_below_minus_one(m);
+  smx_xent_sparse st;
+  if (!smx_xent_sparsemax_begin(n, x, row, smx_tree_max64(lm), nan, dx, &st)) return st.loss;
+  if (st.kind == SMX_ROW_FINITE) {
+    float lo = smx_below_minus_one(st.m);
     size_t nc = 0;
     for (size_t j = 0; j < n && nc <= SMX_SPARSE_BUF; j++) {
       float z = smx_xent_logit(row, inv_cap, x[j], &dz);
@@ -76,21 +70,13 @@ static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *r
         nc++;
       }
     }
-    loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, m, zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, wt, qq, row, &pt, &tau);
-  } else {
-    double k;
-    pt = smx_xent_special_p(n, x, row, kind, &pinf, &k);
-    loss = smx_xent_sparsemax_special_loss(x, row, n, k, wt, qq);
+    st.loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, st.m, st.zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, st.wt,
+                                      st.qq, row, &st.pt, &st.tau);
   }
-  if (!dx) return loss;
-  const float Gf = (float)G, qf = (float)q_off;
-  for (size_t j = 0; j < n; j++) {
-    float z = smx_xent_logit(row, inv_cap, x[j], &dz);
-    float p = kind == SMX_ROW_FINITE ? smx_sparse_p(z, m, tau) : (x[j] == INFINITY ? pinf : 0.0f);
-    dx[j] = ((p - qf) * Gf) * dz;
-  }
-  dx[t] = (float)(G * (pt - q_t)) * dzt;
-  return loss;
+  if (!dx) return st.loss;
+  smx_xent_sparsemax_grad_scalar(n, x, row, &st, dx);
+  smx_xent_sparsemax_target(row, &st, dx);
+  return st.loss;
 }
 
 SMX_ROWS_MAP(SMX_KERNEL_NAME(sparsemax), sparsemax_row)

@@ -12,13 +12,8 @@ static double stable_sum(size_t n, const float *x) {
 }
 
 static void stablemax_row(size_t n, const float *x, float *y) {
-  double S = stable_sum(n, x);
-  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
-    smx_stablemax_rare_row(n, x, y);
-    return;
-  }
   float c, den;
-  smx_stable_scale(S, &c, &den);
+  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c, &den)) return;
   for (size_t i = 0; i < n; i++) y[i] = smx_stable_p(x[i], c, den);
 }
 
@@ -72,37 +67,11 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
       lw[j % SMX_DLANES] += w == 0.0f ? 0.0 : (double)w * (z < 0.0f ? -ls : ls);
     }
   }
-  const float zt = smx_xent_logit(row, inv_cap, x[t], &dz), dzt = dz;
-  const double O = smx_tree_sum16d(lo), st = smx_stable_s64(zt), S = O + st;
-  const double wt = smx_xent_weight(row, t), W = row->weight_sum, g = row->grad_coef;
-  int nan;
-  enum smx_row_kind kind = SMX_ROW_FINITE;
-  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
-    float m = smx_row_max_scalar(n, x, &nan); /* sets nan: not in the same full expression */
-    kind = smx_row_kind_of(m, nan);
-  }
-  if (kind == SMX_ROW_NAN) return smx_xent_nan_row(n, dx);
-  double pt;
-  float pinf;
-  const double loss = smx_xent_stablemax_row(n, x, row, kind, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, &pt, &pinf);
-  if (!dx) return loss;
-  const double A = (1.0 - eps) * wt + eps * W / (double)n;
-  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
-  const int tiny = kind == SMX_ROW_FINITE && S < SMX_STABLE_TINY;
-  float c = 1.0f, den = 1.0f;
-  if (kind == SMX_ROW_FINITE) smx_stable_scale(S, &c, &den);
-  for (size_t j = 0; j < n; j++) {
-    float z = smx_xent_logit(row, inv_cap, x[j], &dz), p;
-    if (kind != SMX_ROW_FINITE) p = x[j] == INFINITY ? pinf : 0.0f;
-    else p = tiny ? smx_stable_p_tiny(z, S) : smx_stable_p(z, c, den);
-    float b = row->class_weight ? Bf * row->class_weight[j] : Bf;
-    dx[j] = (fmaf(Af, p, -b) / (1.0f + fabsf(z))) * dz;
-  }
-  /* p_t - 1 = -O / S without cancellation */
-  const double pt_m1 = kind == SMX_ROW_FINITE ? -O / S : pt - 1.0;
-  const double gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * pt - wt);
-  dx[t] = ((float)(g * gt) / (1.0f + fabsf(zt))) * dzt;
-  return loss;
+  smx_xent_stable st;
+  if (!smx_xent_stablemax_begin(n, x, row, smx_tree_sum16d(lo), smx_tree_sum16d(lw), dx, &st) || !dx) return st.loss;
+  smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);
+  smx_xent_stablemax_target(n, row, &st, dx);
+  return st.loss;
 }
 
 SMX_ROWS_MAP(SMX_KERNEL_NAME(stablemax), stablemax_row)

@@ -10,7 +10,7 @@ static inline outc outc_init(const smx_softmax_out *o) {
   return (outc){vset(o->c_hi), vset(o->c_lo), vset(o->e_max), vset(o->y_max)};
 }
 /* maxcheck 0: the caller knows that no e equals e_max */
-static inline vf out_from_e_if(vf e, const outc *c, const int maxcheck) {
+SMX_FLATTEN vf out_from_e_if(vf e, const outc *c, const int maxcheck) {
   vf z = vfma(e, c->chi, vmul(e, c->clo));
   vf y = vsel0(vge(z, vset(SMX_OUT_ZMIN)), vmul(z, vset(SMX_OUT_UNSCALE)));
   return maxcheck ? vsel(veq(e, c->emax), c->ymax, y) : y;
@@ -28,7 +28,7 @@ static inline vf logsm(vf x, vf ch, vf nch, vf clo) {
 
 /* Block maxima: 64 lanes, and a NaN screen (a NaN entry makes its screen sum NaN; so do inf - inf and
    overflow, then the block is checked entry by entry). */
-#define NSX 2
+#define NSX SMX_NAN_SCREENS /* the vocabulary says how many steps of independent screen sums pay off */
 typedef struct {
   vf mx[NACC], sx[NSX];
 } blockmax;
@@ -63,7 +63,7 @@ static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t fu
    acc + (x == m ? +0 : e) (adding +0 leaves a lane sum unchanged: it is +0 or positive). ties 0: no
    entry equals m; 1: x == m on the bits (equal to the float compare for m != +-0; m is never NaN);
    2: as floats; the ties are counted in kc. */
-static inline vf p1_step(vf acc, vf x, vf m, vf magic, const int ties, vi *kc, float *ys, size_t c) {
+SMX_FLATTEN vf p1_step(vf acc, vf x, vf m, vf magic, const int ties, vi *kc, float *ys, size_t c) {
   vf t, p = vexp_shift(x, magic, &t);
   vf e = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
   if (ys) vst_n(ys, e, c);
@@ -77,7 +77,7 @@ static inline vf p1_step(vf acc, vf x, vf m, vf magic, const int ties, vi *kc, f
    smx_exp_shift(x, magic, SMX_KEEP_SUM) over the others (S_b, in double as the scalar does). With ys,
    the kept values of every entry (ties too) are stored there for softmax's pass 2. Meanwhile the first
    ngn groups of the next block xn (if any) go into its maxima nx. */
-static inline void sum_block(const float *x, size_t len, size_t full, float m, float magic, const int ties,
+SMX_FLATTEN void sum_block(const float *x, size_t len, size_t full, float m, float magic, const int ties,
                              const int store, double *k, double *S, float *ys, const float *xn, size_t ngn,
                              blockmax *nx) {
   const vf vm_ = vset(m), vmagic = vset(magic);
@@ -219,14 +219,14 @@ typedef struct {
   vf va, vb;
   const float *cw; /* class weights of the block, or NULL */
 } xgrad;
-static inline vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_t cnt, const int maxcheck) {
+SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_t cnt, const int maxcheck) {
   vf p = out_from_e_if(s, c, maxcheck);
   if (!xg) return p;
   vf nb = vneg(xg->cw ? vmul(xg->vb, vld_n(xg->cw + i, cnt, 0.0f)) : xg->vb);
   return vfma(xg->va, p, nb);
 }
 /* one block of len stored values at p, with its constants cb (d >= -60) */
-static inline void rescale_block(float *p, size_t len, const outc *cb, const xgrad *xg, const int maxcheck) {
+SMX_FLATTEN void rescale_block(float *p, size_t len, const outc *cb, const xgrad *xg, const int maxcheck) {
   size_t i = 0;
   for (; i + 2 * VW <= len; i += 2 * VW) {
     vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck);

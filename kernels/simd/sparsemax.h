@@ -119,11 +119,10 @@ static void sparsemax_backward_row(size_t n, const float *y, const float *dy, fl
 
 /* ---- fused cross-entropy, sparsemax ---- */
 static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
-  const size_t t = (size_t)row->target;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
-  float dz, buf[SMX_SPARSE_BUF + VW];
+  float buf[SMX_SPARSE_BUF + VW];
   float lm[SMX_LANES];
   for (int q = 0; q < 4; q++) vst(lm + q * VW, vset(-INFINITY));
   vd z0 = dset(0.0), z1 = z0;
@@ -143,54 +142,39 @@ static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *r
   double lz[SMX_DLANES];
   dst(lz, z0);
   dst(lz + 8, z1);
-  const float m = smx_tree_max64(lm), zt = smx_xent_logit(row, inv_cap, x[t], &dz), dzt = dz;
-  const enum smx_row_kind kind = smx_row_kind_of(m, many(bad));
-  if (kind == SMX_ROW_NAN) return smx_xent_nan_row(n, dx);
-  const double wt = smx_xent_weight(row, t), G = row->grad_coef * wt, q_off = eps / (double)n;
-  const double q_t = 1.0 - eps + q_off, qq = q_t * q_t + (double)(n - 1) * q_off * q_off;
-  double loss, pt, tau = 0.0; /* tau relative to m */
-  float pinf = 0.0f;
-  if (kind == SMX_ROW_FINITE) {
-    float lo = smx_below_minus_one(m);
+  smx_xent_sparse st;
+  if (!smx_xent_sparsemax_begin(n, x, row, smx_tree_max64(lm), many(bad), dx, &st)) return st.loss;
+  if (st.kind == SMX_ROW_FINITE) {
+    const float lo = smx_below_minus_one(st.m);
     size_t nc;
     if (!capped) nc = sparse_candidates(n, x, lo, buf);
     else {
       const vf vlo = vset(lo);
       nc = 0;
       for (size_t j = 0; j < n && nc <= SMX_SPARSE_BUF; j += VW) {
-        size_t c = n - j;
+        const size_t c = step_count(n, j);
         vf vdz, z = step_logits(x + j, c, -INFINITY, capped, vcap, vinv, &vdz);
         if (c < VW) z = vsel(vtail(c), z, vset(-INFINITY));
         nc += vcompress(buf + nc, vgt(z, vlo), z);
       }
     }
-    loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, m, zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, wt, qq, row, &pt, &tau);
-  } else {
-    double k;
-    pt = smx_xent_special_p(n, x, row, kind, &pinf, &k);
-    loss = smx_xent_sparsemax_special_loss(x, row, n, k, wt, qq);
+    st.loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, st.m, st.zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, st.wt,
+                                      st.qq, row, &st.pt, &st.tau);
   }
-  if (!dx) return loss;
-  const float Gf = (float)G, qf = (float)q_off;
-  if (kind != SMX_ROW_FINITE) {
-    for (size_t j = 0; j < n; j++) {
-      (void)smx_xent_logit(row, inv_cap, x[j], &dz);
-      float p = x[j] == INFINITY ? pinf : 0.0f;
-      dx[j] = ((p - qf) * Gf) * dz;
-    }
+  if (!dx) return st.loss;
+  if (st.kind != SMX_ROW_FINITE) {
+    smx_xent_sparsemax_grad_scalar(n, x, row, &st, dx);
   } else {
-    const vd vtau = dset(tau), vmd = dset((double)m);
-    const vf vq = vset(qf), vG = vset(Gf);
+    const vd vtau = dset(st.tau), vmd = dset((double)st.m);
+    const vf vq = vset(st.qf), vG = vset(st.Gf);
     for (size_t j = 0; j < n; j += VW) {
-      size_t c = n - j;
+      const size_t c = step_count(n, j);
       vf vdz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &vdz);
-      vf r = vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz);
-      if (c >= VW) vst(dx + j, r);
-      else vst_tail(dx + j, r, c);
+      vst_n(dx + j, vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz), c);
     }
   }
-  dx[t] = (float)(G * (pt - q_t)) * dzt;
-  return loss;
+  smx_xent_sparsemax_target(row, &st, dx);
+  return st.loss;
 }
 
 SMX_ROWS_MAP(FN(sparsemax), sparsemax_row)

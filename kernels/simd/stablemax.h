@@ -48,13 +48,8 @@ static double stable_sum(size_t n, const float *x) {
 }
 
 static void stablemax_row(size_t n, const float *x, float *y) {
-  double S = stable_sum(n, x);
-  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
-    smx_stablemax_rare_row(n, x, y);
-    return;
-  }
   float c, den;
-  smx_stable_scale(S, &c, &den);
+  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c, &den)) return;
   const vf vc = vset(c), vden = vset(den);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
@@ -157,7 +152,6 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   const float *cw = row->class_weight;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   vd o0 = dset(0.0), o1 = o0, w0 = o0, w1 = o0;
-  float dz;
   size_t j = 0;
   for (; j + VW <= n; j += VW) xs_pass1_step(x, j, VW, t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
   if (j < n) xs_pass1_step(x, j, n - j, t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
@@ -167,49 +161,22 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   dst(lw, w0);
   dst(lw + 8, w1);
 
-  const float zt = smx_xent_logit(row, inv_cap, x[t], &dz), dzt = dz;
-  const double O = smx_tree_sum16d(lo), st = smx_stable_s64(zt), S = O + st;
-  const double wt = smx_xent_weight(row, t), W = row->weight_sum, g = row->grad_coef;
-  int nan;
-  enum smx_row_kind kind = SMX_ROW_FINITE;
-  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
-    float m = row_max(n, x, &nan);
-    kind = smx_row_kind_of(m, nan);
-  }
-  if (kind == SMX_ROW_NAN) return smx_xent_nan_row(n, dx);
-  double pt;
-  float pinf;
-  const double loss = smx_xent_stablemax_row(n, x, row, kind, zt, st, O, S, eps > 0.0f ? smx_tree_sum16d(lw) : 0.0, wt, &pt, &pinf);
-  if (!dx) return loss;
-  const double A = (1.0 - eps) * wt + eps * W / (double)n;
-  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
-  const int tiny = kind == SMX_ROW_FINITE && S < SMX_STABLE_TINY;
-  float c = 1.0f, den = 1.0f;
-  if (kind == SMX_ROW_FINITE) smx_stable_scale(S, &c, &den);
-  if (kind != SMX_ROW_FINITE || tiny) { /* rare rows: the reference loop */
-    for (size_t i = 0; i < n; i++) {
-      float z = smx_xent_logit(row, inv_cap, x[i], &dz), p;
-      if (kind != SMX_ROW_FINITE) p = x[i] == INFINITY ? pinf : 0.0f;
-      else p = smx_stable_p_tiny(z, S);
-      float b = cw ? Bf * cw[i] : Bf;
-      dx[i] = (fmaf(Af, p, -b) / (1.0f + fabsf(z))) * dz;
-    }
+  smx_xent_stable st;
+  if (!smx_xent_stablemax_begin(n, x, row, smx_tree_sum16d(lo), smx_tree_sum16d(lw), dx, &st) || !dx) return st.loss;
+  if (st.kind != SMX_ROW_FINITE || st.tiny) { /* rare rows: the reference loop */
+    smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);
   } else {
-    const vf vc = vset(c), vden = vset(den), vA = vset(Af), vB = vset(Bf);
+    const vf vc = vset(st.c), vden = vset(st.den), vA = vset(st.Af), vB = vset(st.Bf);
     for (size_t i = 0; i < n; i += VW) {
-      size_t cnt = n - i;
+      const size_t cnt = step_count(n, i);
       vf vdz, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
       vf p = vstable_p(z, vc, vden);
-      vf b = cw ? vmul(vB, cnt >= VW ? vld(cw + i) : vld_tail(cw + i, cnt, 0.0f)) : vB;
-      vf r = vmul(vdiv(vfma(vA, p, vneg(b)), vadd(vset(1.0f), vabs(z))), vdz);
-      if (cnt >= VW) vst(dx + i, r);
-      else vst_tail(dx + i, r, cnt);
+      vf b = cw ? vmul(vB, vld_n(cw + i, cnt, 0.0f)) : vB;
+      vst_n(dx + i, vmul(vdiv(vfma(vA, p, vneg(b)), vadd(vset(1.0f), vabs(z))), vdz), cnt);
     }
   }
-  const double pt_m1 = kind == SMX_ROW_FINITE ? -O / S : pt - 1.0;
-  const double gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * pt - wt);
-  dx[t] = ((float)(g * gt) / (1.0f + fabsf(zt))) * dzt;
-  return loss;
+  smx_xent_stablemax_target(n, row, &st, dx);
+  return st.loss;
 }
 
 SMX_ROWS_MAP(FN(stablemax), stablemax_row)
