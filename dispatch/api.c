@@ -1,5 +1,6 @@
 /* Public entry points of the kernels (but the cross-entropy): validate every argument, then call the table. */
 #include "dispatch.h"
+#include "fpenv.h"
 
 const char *smx_version(void) { return "0.1.0"; }
 
@@ -37,7 +38,7 @@ smx_status smx_check_alias(const float *o, size_t ldo, const float *i, size_t ld
 
 /* Shape of one matrix argument: ld >= n and the span fits in size_t. */
 static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
-  if (n == 0 || ld < n) return SMX_ERR_SHAPE;
+  if (n == 0 || ld < n || n > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE; /* also for rows == 0 */
   if (rows && smx_span_bytes(rows, n, ld) == 0) return SMX_ERR_SHAPE;
   return SMX_OK;
 }
@@ -50,7 +51,7 @@ static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
     if (!x || !y) return SMX_ERR_NULL;                                                              \
     if ((s = check_matrix(rows, n, ldx)) || (s = check_matrix(rows, n, ldy))) return s;             \
     if ((s = smx_check_alias(y, ldy, x, ldx, rows, n))) return s;                                   \
-    smx_active_kernels()->name(rows, n, x, ldx, y, ldy);                                            \
+    SMX_IN_FPENV(smx_active_kernels()->name(rows, n, x, ldx, y, ldy));                              \
     return SMX_OK;                                                                                  \
   }
 #define SMX_WRAP_LSE(name)                                                                          \
@@ -60,7 +61,7 @@ static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
     if ((s = check_matrix(rows, n, ldx))) return s;                                                 \
     if (rows > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;                                      \
     if (smx_overlap(out, rows * sizeof(float), x, smx_span_bytes(rows, n, ldx))) return SMX_ERR_ALIAS; \
-    smx_active_kernels()->name(rows, n, x, ldx, out);                                               \
+    SMX_IN_FPENV(smx_active_kernels()->name(rows, n, x, ldx, out));                                 \
     return SMX_OK;                                                                                  \
   }
 #define SMX_WRAP_BWD(name)                                                                          \
@@ -73,7 +74,7 @@ static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
       return s;                                                                                     \
     if ((s = smx_check_alias(dx, lddx, y, ldy, rows, n)) || (s = smx_check_alias(dx, lddx, dy, lddy, rows, n))) \
       return s;                                                                                     \
-    smx_active_kernels()->name(rows, n, y, ldy, dy, lddy, dx, lddx);                                \
+    SMX_IN_FPENV(smx_active_kernels()->name(rows, n, y, ldy, dy, lddy, dx, lddx));                  \
     return SMX_OK;                                                                                  \
   }
 #define SMX_WRAP_BWDX(name)                                                                         \
@@ -87,7 +88,7 @@ static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
     if ((s = smx_check_alias(dx, lddx, x, ldx, rows, n)) || (s = smx_check_alias(dx, lddx, y, ldy, rows, n)) || \
         (s = smx_check_alias(dx, lddx, dy, lddy, rows, n)))                                         \
       return s;                                                                                     \
-    smx_active_kernels()->name(rows, n, x, ldx, y, ldy, dy, lddy, dx, lddx);                        \
+    SMX_IN_FPENV(smx_active_kernels()->name(rows, n, x, ldx, y, ldy, dy, lddy, dx, lddx));          \
     return SMX_OK;                                                                                  \
   }
 #define SMX_WRAP_XENT(name) /* smx_cross_entropy_f32 (dispatch/xent.c) */

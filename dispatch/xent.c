@@ -1,5 +1,6 @@
 /* Public fused cross-entropy: validates options and targets, reduces row losses in double. */
 #include "dispatch.h"
+#include "fpenv.h"
 
 void smx_xent_options_default(smx_xent_options *o) {
   if (!o) return;
@@ -30,7 +31,8 @@ static smx_status check_options(const smx_xent_options *o, size_t n, float grad_
   if ((unsigned)o->normalizer > SMX_NORM_SPARSEMAX || (unsigned)o->reduction > SMX_REDUCE_MEAN) return SMX_ERR_ARG;
   if (!(o->label_smoothing >= 0.0f && o->label_smoothing <= 1.0f)) return SMX_ERR_ARG;
   if (!finite_nonneg(o->z_loss) || (o->z_loss > 0.0f && o->normalizer != SMX_NORM_SOFTMAX)) return SMX_ERR_ARG;
-  if (!finite_nonneg(o->softcap)) return SMX_ERR_ARG;
+  /* 0 (off), or a cap whose reciprocal is finite: cap tanh(x / cap) is then finite for every x */
+  if (!finite_nonneg(o->softcap) || (o->softcap > 0.0f && !(1.0f / o->softcap <= 0x1.fffffep127f))) return SMX_ERR_ARG;
   if (!(grad_scale == grad_scale) || grad_scale == INFINITY || grad_scale == -INFINITY) return SMX_ERR_ARG;
   for (size_t j = 0; o->class_weight && j < n; j++)
     if (!finite_nonneg(o->class_weight[j])) return SMX_ERR_ARG;
@@ -57,11 +59,13 @@ smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, siz
   size_t xbytes = smx_span_bytes(rows, n, ldx), dbytes = dlogits ? smx_span_bytes(rows, n, ldd) : 0;
   size_t lbytes = loss ? (opts->reduction == SMX_REDUCE_NONE ? rows : 1) * sizeof(float) : 0;
   size_t tbytes = rows * sizeof(int64_t), wbytes = opts->class_weight ? n * sizeof(float) : 0;
+  /* every input: the logits, targets, class weights and the options struct itself */
   if (dlogits && (smx_check_alias(dlogits, ldd, logits, ldx, rows, n) || smx_overlap(dlogits, dbytes, targets, tbytes) ||
-                  smx_overlap(dlogits, dbytes, opts->class_weight, wbytes)))
+                  smx_overlap(dlogits, dbytes, opts->class_weight, wbytes) || smx_overlap(dlogits, dbytes, opts, sizeof *opts)))
     return SMX_ERR_ALIAS;
   if (loss && (smx_overlap(loss, lbytes, logits, xbytes) || smx_overlap(loss, lbytes, dlogits, dbytes) ||
-               smx_overlap(loss, lbytes, targets, tbytes) || smx_overlap(loss, lbytes, opts->class_weight, wbytes)))
+               smx_overlap(loss, lbytes, targets, tbytes) || smx_overlap(loss, lbytes, opts->class_weight, wbytes) ||
+               smx_overlap(loss, lbytes, opts, sizeof *opts)))
     return SMX_ERR_ALIAS;
 
   const float *w = opts->class_weight;
@@ -76,16 +80,22 @@ smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, siz
   } else {
     weight_sum = (double)n;
   }
+  size_t counted = 0;
   for (size_t r = 0; r < rows; r++)
-    if (targets[r] != opts->ignore_index) denom += w ? w[targets[r]] : 1.0;
-  double coef = grad_scale;
+    if (targets[r] != opts->ignore_index) denom += w ? w[targets[r]] : 1.0, counted++;
+  double coef = grad_scale, z_loss = opts->z_loss;
   if (opts->reduction == SMX_REDUCE_MEAN) coef = denom > 0.0 ? grad_scale / denom : 0.0;
+  /* the z-loss is a per-token regularizer: its MEAN is over the counted rows (as PaLM, flash-attn and Liger
+     average it), not over the target weights; with the row's loss divided by denom, that is z_loss denom / count */
+  if (opts->reduction == SMX_REDUCE_MEAN && w && counted) z_loss *= denom / (double)counted;
 
   const smx_xent_args args = {targets, opts->ignore_index,
-                              {0, opts->label_smoothing, opts->z_loss, opts->softcap, w, weight_sum, coef}};
+                              {0, opts->label_smoothing, z_loss, opts->softcap, w, weight_sum, coef}};
+  const smx_fpenv env = smx_fpenv_enter();
   const double total = xent_kernel(smx_active_kernels(), opts->normalizer)(
       rows, n, logits, ldx, &args, loss && opts->reduction == SMX_REDUCE_NONE ? loss : NULL, dlogits, ldd);
-  if (loss && opts->reduction == SMX_REDUCE_SUM) loss[0] = (float)total;
-  if (loss && opts->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? (float)(total / denom) : 0.0f;
+  smx_fpenv_leave(env);
+  if (loss && opts->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
+  if (loss && opts->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;
   return SMX_OK;
 }

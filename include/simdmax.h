@@ -59,8 +59,12 @@ SMX_API const char *smx_isa_name(smx_isa isa);
 
 /* Numerics rules, the same for every function and every ISA:
    - Every ISA returns bit-identical results to the scalar reference kernels on every CPU.
-   - Results whose magnitude would be below FLT_MIN (2^-126) are returned as +0 (decided by
-     explicit comparison; the caller's MXCSR/FPCR flush modes do not change any result).
+   - Floating-point modes: every call runs its kernels with round-to-nearest and gradual underflow
+     (no flush-to-zero, no denormals-are-zero), whatever the caller set (MXCSR on x86, FPCR on
+     AArch64, e.g. by torch.set_flush_denormal or -ffast-math): they are set on entry only when they
+     differ and restored on return, so the same input gives the same bits in every mode.
+   - Every float result (outputs, gradients, losses, logsumexp) whose magnitude is below FLT_MIN
+     (2^-126) is returned as +0, -0 included (decided by explicit comparison, not by the FP mode).
      exp arguments below -87.336 give +0, so a probability below about 1.0005 * FLT_MIN is +0.
    - A row containing a NaN gives a row of NaN (the quiet NaN 0x7fc00000) in every output,
      and a NaN loss; its gradient row is NaN too.
@@ -69,12 +73,14 @@ SMX_API const char *smx_isa_name(smx_isa isa);
      log-stablemax and logsumexp, and a zero gradient from every backward kernel.
    - +inf logits: with k entries +inf, softmax, stablemax and sparsemax give 1/k on each of
      them and 0 elsewhere; log-softmax and log-stablemax -log(k) and -inf; logsumexp +inf.
-   - Subnormal inputs are used as they are (unless the caller enabled denormals-are-zero).
+   - Subnormal inputs are used as they are (also when the caller enabled denormals-are-zero).
 
    All matrices are rows x n; row r of x starts at x + r*ldx (ldx >= n). rows == 0 is a no-op.
    An output may be exactly its input (same pointer, same leading dimension): in place.
-   Any other overlap of an output with an input is SMX_ERR_ALIAS. Every function validates all
-   arguments (also when rows == 0) before touching memory and returns the error with nothing written. No function
+   Any other overlap of an output with an input is SMX_ERR_ALIAS; inputs are every pointer argument
+   read, including the cross-entropy's targets, class weights and the options struct itself. Every
+   function validates all arguments (also when rows == 0: n and the leading dimensions are checked,
+   and n * sizeof(float) must fit in size_t) before touching memory and returns the error with nothing written. No function
    reads or writes outside [0, n) of each row. All functions are thread-safe. */
 
 /* One entry point per kernel of SMX_KERNELS (simdmax_registry.h, where each is described), named
@@ -111,9 +117,10 @@ typedef struct smx_xent_options {
   smx_reduction  reduction;    /* default SMX_REDUCE_MEAN */
   int64_t        ignore_index; /* default -100: such rows get 0 loss, 0 gradient, and do not count in the mean */
   float          label_smoothing; /* in [0, 1]; default 0 */
-  float          z_loss;       /* >= 0; adds z_loss * lse^2 per row; softmax only (else SMX_ERR_ARG); default 0 */
-  float          softcap;      /* >= 0; if > 0 logits become softcap*tanh(logits/softcap) first; default 0 */
-  const float   *class_weight; /* NULL or n weights >= 0; the mean divides by the sum of the rows' target weights */
+  float          z_loss;       /* finite, >= 0; adds z_loss * lse^2 per row; softmax only (else SMX_ERR_ARG); default 0 */
+  float          softcap;      /* 0 (off), or finite with 1/softcap finite (>= about 2^-128; else SMX_ERR_ARG):
+                                  logits become softcap*tanh(logits/softcap) first; default 0 */
+  const float   *class_weight; /* NULL or n finite weights >= 0 (else SMX_ERR_ARG) */
 } smx_xent_options;
 
 /* Fill opts with the defaults listed above. */
@@ -128,8 +135,11 @@ SMX_API void smx_xent_options_default(smx_xent_options *opts);
    Per row r with target t, weights w (1 without class_weight), W = sum_j w_j, e = label_smoothing:
      softmax, stablemax: (1-e) w_t (-log p_t) + (e/n) sum_j w_j (-log p_j) [+ z_loss lse^2, softmax]
      sparsemax: w_t * the Fenchel-Young loss <x, p - q> - |p|^2/2 + |q|^2/2, q = (1-e) onehot(t) + e/n.
-   The mean divides the sum by the sum of w_t over counted rows (their count without class_weight).
-   Unlike PyTorch, ignored rows never count in the mean, also with label smoothing.
+   The mean divides the cross-entropy terms by the sum of w_t over counted rows (their count without
+   class_weight), as PyTorch does; ignored rows count nowhere, also with label smoothing. The z-loss is
+   a per-token regularizer: its mean is over the counted rows, not the weights (as PaLM-style
+   implementations such as flash-attn and Liger average it), so class weights do not rescale it.
+   grad_scale must be finite (else SMX_ERR_ARG).
    Infinite logits (softcap maps them to +-cap first): p follows the forward rule (1/k on k entries
    +inf, 0 at -inf); a term with a zero coefficient (weight 0, smoothing 1) vanishes, otherwise
    -log 0 = +inf, so the loss is +inf when the target (or, with smoothing, any class) has p = 0;

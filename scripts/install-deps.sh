@@ -2,7 +2,7 @@
 # Installs the Debian packages simdmax needs to build, test and benchmark (idempotent; root or sudo).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-pkgs=(build-essential cmake pkg-config libsleef-dev libcriterion-dev libbenchmark-dev libmpfr-dev libgmp-dev
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libsleef-dev libcriterion-dev libbenchmark-dev libmpfr-dev libgmp-dev
       libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

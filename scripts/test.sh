@@ -27,6 +27,26 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMX_SANITIZE=ON -DS
 cmake --build build-asan -j"$jobs"
 SMX_TEST_QUICK=1 ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
+echo "== ThreadSanitizer: concurrent first use, every kernel, modes and ISA switches =="
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMX_TSAN=ON -DSMX_BUILD_BENCH=OFF -DSMX_BUILD_TOOLS=OFF >/dev/null
+cmake --build build-tsan -j"$jobs" --target threads_check
+TSAN_OPTIONS=halt_on_error=1 ./build-tsan/tests/threads_check
+
+echo "== libFuzzer differential target (clang, ASan + UBSan), ${SMX_FUZZ_SECONDS:-120} s from tests/fuzz/corpus =="
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMX_SANITIZE=ON -DSMX_BUILD_FUZZ=ON \
+  -DSMX_BUILD_TESTS=OFF -DSMX_BUILD_BENCH=OFF -DSMX_BUILD_TOOLS=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_diff
+corpus=$(mktemp -d) # new inputs go here, not into the repository
+mkdir -p fuzz-artifacts
+if ! ./build-fuzz/tests/fuzz/fuzz_diff -max_total_time="${SMX_FUZZ_SECONDS:-120}" -artifact_prefix=fuzz-artifacts/ \
+     -print_final_stats=1 "$corpus" tests/fuzz/corpus 2>fuzz-artifacts/log.txt; then
+  tail -40 fuzz-artifacts/log.txt
+  echo "fuzz: a failing input is saved in fuzz-artifacts/ (replay: ./build-fuzz/tests/fuzz/fuzz_diff <file>)"
+  exit 1
+fi
+grep -E "^Done|stat::number_of_executed_units" fuzz-artifacts/log.txt || true
+rm -rf "$corpus"
+
 if [ "$(uname -m)" = "x86_64" ]; then
   echo "== AArch64 (NEON) cross build, tests under qemu =="
   bash scripts/aarch64-setup.sh

@@ -12,9 +12,9 @@
 
 /* Regimes beyond tu_fill's: ties (few distinct values), huge (|x| ~ 1e30), tiny stablemax sums
    (all x < -2^62), one finite entry among -inf. */
-enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_COUNT };
+enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_COUNT };
 static const char *regime_name(int g) {
-  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite"};
+  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite", "subnormal"};
   return g < TU_NREGIMES ? tu_regime_name(g) : extra[g - TU_NREGIMES];
 }
 static void fill(tu_rng *r, int g, size_t n, float *x) {
@@ -27,6 +27,8 @@ static void fill(tu_rng *r, int g, size_t n, float *x) {
     case R_TIES: x[i] = (float)(tu_below(r, 3)) * 0.5f; break;
     case R_HUGE: x[i] = (float)(tu_uniform(r, -1.0, 1.0) * 1e30); break;
     case R_VERYNEG: x[i] = (float)(-tu_uniform(r, 1.0, 100.0) * 0x1p62); break;
+    /* subnormal logits (a few distinct values: ties and maxima that DAZ would merge) among zeros */
+    case R_SUBNORMAL: x[i] = (float)((double)tu_below(r, 7) * 0x1p-140 * (tu_below(r, 2) ? 1.0 : -1.0)); break;
     default: x[i] = -INFINITY; break;
     }
   }
@@ -128,6 +130,8 @@ static void make_inputs(int k, int g, tu_rng *rng, size_t rows, size_t n, float 
   }
   if (rows > 2) t[2] = -100; /* an ignored row */
   if (g == TU_NAN && n > 1) dy[tu_below(rng, n)] = NAN; /* a NaN upstream gradient too */
+  if (g == R_SUBNORMAL) /* subnormal upstream gradients too */
+    for (size_t i = 0; i < rows * n; i++) dy[i] = (float)((double)tu_below(rng, 9) * 0x1p-138) - 0x1p-136f;
   for (size_t j = 0; j < n; j++) w[j] = (float)tu_uniform(rng, 0.25, 2.0);
   smx_isa isa = smx_active_isa();
   smx_set_isa(SMX_ISA_SCALAR);
@@ -153,26 +157,32 @@ static void compare_case(isa_stat *st, smx_isa isa, int k, int g, const layout *
   smx_set_isa(SMX_ISA_SCALAR);
   int ok = run(k, L, x, dy, t, w, ref);
   smx_set_isa(isa);
-  ok &= run(k, L, x, dy, t, w, got);
-  size_t first = 0;
-  if (!tu_bits_equal(got, ref, len, &first)) {
+  /* the ISA also under the caller's flush modes (FTZ + DAZ / FPCR.FZ): the bits must not move */
+  for (int ftz = 0; ftz < 2; ftz++) {
+    const unsigned long saved = tu_fp_flush(ftz);
+    ok &= run(k, L, x, dy, t, w, got);
+    tu_fp_restore(saved);
+    size_t first = 0;
+    if (tu_bits_equal(got, ref, len, &first)) continue;
     ok = 0;
     if (st->printed++ < 12)
       cr_log_error("%s on %s differs from scalar: n=%zu rows=%zu regime=%s pad=%zu misalign=%d inplace=%d options=%d "
-                   "at %s[%zu]: %a (0x%08x) vs scalar %a (0x%08x); seed 0x%llx",
+                   "%sat %s[%zu]: %a (0x%08x) vs scalar %a (0x%08x); seed 0x%llx",
                    K(k).name, smx_isa_name(isa), n, rows, regime_name(g), L->pad, L->misalign, L->inplace,
-                   L->option_set, first >= rows * n ? "loss" : "y", first >= rows * n ? first - rows * n : first,
-                   (double)got[first], tu_bits(got[first]), (double)ref[first], tu_bits(ref[first]),
-                   (unsigned long long)seed);
+                   L->option_set, ftz ? "under FTZ+DAZ " : "", first >= rows * n ? "loss" : "y",
+                   first >= rows * n ? first - rows * n : first, (double)got[first], tu_bits(got[first]),
+                   (double)ref[first], tu_bits(ref[first]), (unsigned long long)seed);
+    break;
   }
   st->cases++;
   st->fails += !ok;
   free(x), free(dy), free(w), free(ref), free(got);
 }
 
+/* Every supported ISA, scalar included (scalar against itself under the caller's flush modes). */
 static int n_isas(smx_isa *list) {
   int c = 0;
-  for (int i = 1; i < 4; i++)
+  for (int i = 0; i < SMX_ISA_COUNT; i++)
     if (smx_isa_supported((smx_isa)i)) list[c++] = (smx_isa)i;
   return c;
 }
@@ -181,7 +191,7 @@ static int option_sets(int k) { return K(k).kind == SMX_KIND_XENT ? 7 : 1; }
 
 static void sweep(int k) {
   const uint64_t seed = tu_seed_random(K(k).name);
-  smx_isa isas[3];
+  smx_isa isas[SMX_ISA_COUNT];
   int ni = n_isas(isas);
   const smx_isa saved = smx_active_isa();
   if (ni == 0) {

@@ -20,6 +20,10 @@ size_t tu_below(tu_rng *r, size_t n); /* [0, n) */
 
 /* SMX_TEST_SEED (decimal or 0x hex) or the fixed default. */
 uint64_t tu_base_seed(void);
+/* The caller's flush modes as a framework might set them: on = FTZ + DAZ (x86 MXCSR) or FPCR.FZ (AArch64);
+   returns the previous control word for tu_fp_restore. */
+unsigned long tu_fp_flush(int on);
+void tu_fp_restore(unsigned long saved);
 /* Without SMX_TEST_SEED: a random base seed for this process (checkasm style); prints the seed in use
    either way, with the line that replays it. */
 uint64_t tu_seed_random(const char *suite);

@@ -141,6 +141,10 @@ double smx_pow2(int32_t k);                    /* 2^k, 0 below 2^-1022, inf abov
 /* c * v with 0 * inf = 0: a loss term whose coefficient is 0 (class weight 0, smoothing 1) vanishes. */
 static inline double smx_times(double c, double v) { return c != 0.0 ? c * v : 0.0; }
 
+/* The FLT_MIN rule for results: a magnitude below FLT_MIN (also -0) gives +0; NaN is kept. */
+#define SMX_FLT_MIN 0x1p-126f
+static inline float smx_flush(float v) { return fabsf(v) < SMX_FLT_MIN ? 0.0f : v; }
+
 /* The max of two floats as every ISA computes it: a > b ? a : b (NaN b is kept, NaN a dropped). */
 static inline float smx_maxf(float a, float b) { return a > b ? a : b; }
 

@@ -106,9 +106,9 @@ void smx_lse_finish(const smx_lse *s0, smx_lse_final *f, int need_log) {
   if (!need_log && f->shifted) return;
   f->l = smx_log64(s.k) + smx_log1p64(s.r / s.k);
   double c = (double)s.m + f->l;
-  f->lse = (float)c;
+  f->lse = smx_flush((float)c);
   f->c_hi = f->lse == INFINITY ? 0x1.fffffep127f : f->lse;
-  f->c_lo = (float)(((double)s.m - (double)f->c_hi) + f->l);
+  f->c_lo = smx_flush((float)(((double)s.m - (double)f->c_hi) + f->l));
 }
 
 /* c = exp(K ln2 - m) / (K + R) = 2^64 / D and y_max = 1 / (K + R) = T / D: divisions, not exps */
@@ -128,6 +128,11 @@ double smx_count_posinf(size_t n, const float *x) {
   return k;
 }
 
+void smx_log_softmax_flush(const smx_lse_final *f, size_t n, float *y) {
+  if (f->l < 0x1p-125) /* the entries at the max are -l, below FLT_MIN */
+    for (size_t i = 0; i < n; i++) y[i] = smx_flush(y[i]);
+}
+
 void smx_fill(size_t n, float *y, float v) {
   for (size_t i = 0; i < n; i++) y[i] = v;
 }
@@ -139,7 +144,7 @@ void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y,
     smx_fill(n, y, log_out ? -INFINITY : 0.0f);
   } else { /* the k entries at +inf share the mass */
     double k = smx_count_posinf(n, x);
-    float on = log_out ? (float)-smx_log64(k) : (float)(1.0 / k);
+    float on = log_out ? smx_flush((float)-smx_log64(k)) : (float)(1.0 / k); /* k = 1: +0, not -0 */
     float off = log_out ? -INFINITY : 0.0f;
     for (size_t i = 0; i < n; i++) y[i] = x[i] == INFINITY ? on : off;
   }

@@ -75,6 +75,9 @@ static inline float smx_softmax_one(float x, const smx_softmax_out *o) {
 double smx_count_posinf(size_t n, const float *x);
 /* Writers for non-finite rows, shared by every ISA. */
 void smx_fill(size_t n, float *y, float v);
+/* The FLT_MIN rule on a finite row's log-softmax output y: only a row whose log(K + R) is below 2^-125
+   can have outputs below FLT_MIN (the entries at the max), and only those rows are scanned. */
+void smx_log_softmax_flush(const smx_lse_final *f, size_t n, float *y);
 /* Rows with NaN, +inf entries or only -inf (the header's rules), for every normalizer. */
 void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y, int log_out);
 

@@ -8,7 +8,7 @@
 typedef struct smx_xent_row {
   int64_t target;            /* in [0, n) */
   float label_smoothing;
-  float z_loss;
+  double z_loss;             /* with class weights and MEAN: scaled to average over the counted rows */
   float softcap;
   const float *class_weight; /* NULL or n weights */
   double weight_sum;         /* sum of class_weight, or n */
@@ -40,7 +40,7 @@ static inline double smx_xent_rows(size_t rows, size_t n, const float *x, size_t
       row.target = a->targets[r];
       lr = f(n, x + r * ldx, &row, d);
     }
-    if (loss_rows) loss_rows[r] = (float)lr;
+    if (loss_rows) loss_rows[r] = smx_flush((float)lr);
     total += lr;
   }
   return total;

@@ -108,7 +108,7 @@ void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row
     if (s->kind != SMX_ROW_FINITE) p = x[j] == INFINITY ? s->pinf : 0.0f;
     else p = s->tiny ? smx_stable_p_tiny(z, s->S) : smx_stable_p(z, s->c, s->den);
     float b = row->class_weight ? s->Bf * row->class_weight[j] : s->Bf;
-    dx[j] = (fmaf(s->Af, p, -b) / (1.0f + fabsf(z))) * dz;
+    dx[j] = smx_flush((fmaf(s->Af, p, -b) / (1.0f + fabsf(z))) * dz);
   }
 }
 
@@ -117,7 +117,7 @@ void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent
   /* p_t - 1 = -O / S without cancellation */
   const double pt_m1 = s->kind == SMX_ROW_FINITE ? -s->O / s->S : s->pt - 1.0;
   const double gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (row->weight_sum * s->pt - wt);
-  dx[row->target] = ((float)(row->grad_coef * gt) / (1.0f + fabsf(s->zt))) * s->dzt;
+  dx[row->target] = smx_flush(((float)(row->grad_coef * gt) / (1.0f + fabsf(s->zt))) * s->dzt);
 }
 
 int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, float m, int nan, float *dx,
@@ -150,10 +150,10 @@ void smx_xent_sparsemax_grad_scalar(size_t n, const float *x, const smx_xent_row
   for (size_t j = 0; j < n; j++) {
     float dz, z = smx_xent_logit(row, inv_cap, x[j], &dz);
     float p = s->kind == SMX_ROW_FINITE ? smx_sparse_p(z, s->m, s->tau) : (x[j] == INFINITY ? s->pinf : 0.0f);
-    dx[j] = ((p - s->qf) * s->Gf) * dz;
+    dx[j] = smx_flush(((p - s->qf) * s->Gf) * dz);
   }
 }
 
 void smx_xent_sparsemax_target(const smx_xent_row *row, const smx_xent_sparse *s, float *dx) {
-  dx[row->target] = (float)(row->grad_coef * s->wt * (s->pt - s->q_t)) * s->dzt;
+  dx[row->target] = smx_flush((float)(row->grad_coef * s->wt * (s->pt - s->q_t)) * s->dzt);
 }

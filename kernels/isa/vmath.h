@@ -11,6 +11,8 @@
 #define SMX_FLATTEN static inline __attribute__((always_inline))
 
 static inline vf vzero(void) { return vset(0.0f); }
+/* smx_flush: |v| < FLT_MIN (also -0) -> +0, NaN kept */
+static inline vf vflush(vf v) { return vsel(vlt(vabs(v), vset(SMX_FLT_MIN)), vzero(), v); }
 /* min(len - i, VW) for the step at i < len */
 static inline size_t step_count(size_t len, size_t i) { return len - i < VW ? len - i : VW; }
 static inline vf vld_n(const float *p, size_t c, float fill) { return c >= VW ? vld(p) : vld_tail(p, c, fill); }

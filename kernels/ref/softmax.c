@@ -28,6 +28,7 @@ static void log_softmax_row(size_t n, const float *x, float *y) {
     return;
   }
   for (size_t i = 0; i < n; i++) y[i] = smx_log_softmax_one(x[i], f.c_hi, f.c_lo);
+  smx_log_softmax_flush(&f, n, y);
 }
 
 static float logsumexp_row(size_t n, const float *x) {
@@ -45,7 +46,7 @@ static void softmax_backward_row(size_t n, const float *y, const float *dy, floa
     smx_fill(n, dx, smx_qnan());
     return;
   }
-  for (size_t i = 0; i < n; i++) dx[i] = y[i] * (dy[i] - dot);
+  for (size_t i = 0; i < n; i++) dx[i] = smx_flush(y[i] * (dy[i] - dot));
 }
 
 static void log_softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
@@ -60,7 +61,7 @@ static void log_softmax_backward_row(size_t n, const float *y, const float *dy, 
     nan |= v != v;
     live |= v != -INFINITY;
     float p = smx_exp_core(v, 0.0f, 0.0f);
-    dx[i] = fmaf(-p, sum, dy[i]);
+    dx[i] = smx_flush(fmaf(-p, sum, dy[i]));
   }
   if (nan || !live) smx_fill(n, dx, nan ? smx_qnan() : 0.0f);
 }

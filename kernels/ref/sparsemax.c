@@ -40,7 +40,7 @@ static void sparsemax_backward_row(size_t n, const float *y, const float *dy, fl
   int nan = 0;
   for (size_t i = 0; i < n; i++) {
     nan |= (y[i] != y[i]) | (dy[i] != dy[i]);
-    dx[i] = y[i] > 0.0f ? dy[i] - v : 0.0f;
+    dx[i] = y[i] > 0.0f ? smx_flush(dy[i] - v) : 0.0f;
   }
   if (nan) smx_fill(n, dx, smx_qnan());
 }

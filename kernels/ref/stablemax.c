@@ -32,7 +32,7 @@ static void log_stablemax_row(size_t n, const float *x, float *y) {
     l[i % SMX_DLANES] += tie ? 0.0 : smx_stable_s64(x[i]);
   }
   double O = smx_tree_sum16d(l), sm = smx_stable_s64(m), S = K * sm + O;
-  float top = (float)-(smx_log64(K) + smx_log1p64(O / (K * sm)));
+  float top = smx_flush((float)-(smx_log64(K) + smx_log1p64(O / (K * sm))));
   for (size_t i = 0; i < n; i++) y[i] = x[i] == m ? top : (float)smx_log64(smx_stable_s64(x[i]) / S);
 }
 
@@ -47,7 +47,7 @@ static void stablemax_backward_row(size_t n, const float *x, const float *y, con
   for (size_t i = 0; i < n; i++) {
     nan |= x[i] != x[i];
     live |= x[i] != -INFINITY;
-    dx[i] = (y[i] * (dy[i] - dot)) / (1.0f + fabsf(x[i]));
+    dx[i] = smx_flush((y[i] * (dy[i] - dot)) / (1.0f + fabsf(x[i])));
   }
   if (nan || !live) smx_fill(n, dx, nan ? smx_qnan() : 0.0f);
 }

@@ -223,7 +223,7 @@ SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_
   vf p = out_from_e_if(s, c, maxcheck);
   if (!xg) return p;
   vf nb = vneg(xg->cw ? vmul(xg->vb, vld_n(xg->cw + i, cnt, 0.0f)) : xg->vb);
-  return vfma(xg->va, p, nb);
+  return vflush(vfma(xg->va, p, nb));
 }
 /* one block of len stored values at p, with its constants cb (d >= -60) */
 SMX_FLATTEN void rescale_block(float *p, size_t len, const outc *cb, const xgrad *xg, const int maxcheck) {
@@ -302,6 +302,7 @@ static void log_softmax_row(size_t n, const float *x, float *y) {
     const size_t c = step_count(n, i);
     vst_n(y + i, logsm(vld_n(x + i, c, 0.0f), ch, nch, clo), c);
   }
+  smx_log_softmax_flush(&f, n, y);
 }
 
 static float logsumexp_row(size_t n, const float *x) {
@@ -320,13 +321,13 @@ static void softmax_backward_row(size_t n, const float *y, const float *dy, floa
   const vf vd_ = vset(dot);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = vmul(vld(y + i), vsub(vld(dy + i), vd_));
-    vf a1 = vmul(vld(y + i + VW), vsub(vld(dy + i + VW), vd_));
+    vf a0 = vflush(vmul(vld(y + i), vsub(vld(dy + i), vd_)));
+    vf a1 = vflush(vmul(vld(y + i + VW), vsub(vld(dy + i + VW), vd_)));
     vst(dx + i, a0), vst(dx + i + VW, a1);
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    vst_n(dx + i, vmul(vld_n(y + i, c, 0.0f), vsub(vld_n(dy + i, c, 0.0f), vd_)), c);
+    vst_n(dx + i, vflush(vmul(vld_n(y + i, c, 0.0f), vsub(vld_n(dy + i, c, 0.0f), vd_))), c);
   }
 }
 
@@ -338,7 +339,7 @@ static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {
   *live = mor(*live, vne(v, vset(-INFINITY)));
   vf t, p = vexp_shift(v, vset(SMX_MAGIC), &t);
   p = vexp2add_if(vge(v, vset(SMX_EXP_CUT)), p, t);
-  return vfma(vneg(p), vs, dy);
+  return vflush(vfma(vneg(p), vs, dy));
 }
 
 static void log_softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
@@ -428,10 +429,10 @@ static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row
       vf zv = capped ? vsoftcap(xv, vcap, vinv, &dzv) : xv;
       vf nbv = cw ? vneg(vmul(vb, vld_n(cw + i, c, 0.0f))) : nb;
       vf g1 = vfma(va, out_one(zv, magic, &oc), nbv);
-      vst_n(dx + i, capped ? vmul(g1, dzv) : g1, c); /* without softcap dz = 1: v * 1.0f == v */
+      vst_n(dx + i, vflush(capped ? vmul(g1, dzv) : g1), c); /* without softcap dz = 1: v * 1.0f == v */
     }
   }
-  dx[t] = (float)(g * gt) * dzt;
+  dx[t] = smx_flush((float)(g * gt) * dzt);
   return loss;
 }
 

@@ -110,9 +110,7 @@ static void sparsemax_backward_row(size_t n, const float *y, const float *dy, fl
     vf vy = c >= VW ? vld(y + i) : vld_tail(y + i, c, 0.0f);
     vf vd_ = c >= VW ? vld(dy + i) : vld_tail(dy + i, c, 0.0f);
     bad = mor(bad, mor(vnan(vy), vnan(vd_)));
-    vf r = vsel(vgt(vy, vset(0.0f)), vsub(vd_, vv), vset(0.0f));
-    if (c >= VW) vst(dx + i, r);
-    else vst_tail(dx + i, r, c);
+    vst_n(dx + i, vsel(vgt(vy, vset(0.0f)), vflush(vsub(vd_, vv)), vset(0.0f)), c);
   }
   if (many(bad)) smx_fill(n, dx, smx_qnan());
 }
@@ -170,7 +168,7 @@ static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *r
     for (size_t j = 0; j < n; j += VW) {
       const size_t c = step_count(n, j);
       vf vdz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &vdz);
-      vst_n(dx + j, vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz), c);
+      vst_n(dx + j, vflush(vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz)), c);
     }
   }
   smx_xent_sparsemax_target(row, &st, dx);

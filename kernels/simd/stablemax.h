@@ -85,7 +85,7 @@ static void log_stablemax_row(size_t n, const float *x, float *y) {
   dst(l + 8, a1);
   double Kd = (double)K;
   double O = smx_tree_sum16d(l), sm = smx_stable_s64(m), S = Kd * sm + O;
-  float top = (float)-(smx_log64(Kd) + smx_log1p64(O / (Kd * sm)));
+  float top = smx_flush((float)-(smx_log64(Kd) + smx_log1p64(O / (Kd * sm))));
   const vf vtop = vset(top);
   const vd vS = dset(S);
   for (size_t i = 0; i < n; i += VW) {
@@ -111,7 +111,7 @@ static void stablemax_backward_row(size_t n, const float *x, const float *y, con
     vf vx = vld(x + i);
     bad = mor(bad, vnan(vx));
     live = mor(live, vne(vx, vset(-INFINITY)));
-    vst(dx + i, vdiv(vmul(vld(y + i), vsub(vld(dy + i), vdot)), vadd(vset(1.0f), vabs(vx))));
+    vst(dx + i, vflush(vdiv(vmul(vld(y + i), vsub(vld(dy + i), vdot)), vadd(vset(1.0f), vabs(vx)))));
   }
   if (i < n) {
     size_t c = n - i;
@@ -119,7 +119,7 @@ static void stablemax_backward_row(size_t n, const float *x, const float *y, con
     bad = mor(bad, vnan(vx));
     live = mor(live, vne(vx, vset(-INFINITY)));
     vf r = vdiv(vmul(vld_tail(y + i, c, 0.0f), vsub(vld_tail(dy + i, c, 0.0f), vdot)), vadd(vset(1.0f), vabs(vx)));
-    vst_tail(dx + i, r, c);
+    vst_tail(dx + i, vflush(r), c);
   }
   if (many(bad) || !many(live)) smx_fill(n, dx, many(bad) ? smx_qnan() : 0.0f);
 }
@@ -172,7 +172,7 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
       vf vdz, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
       vf p = vstable_p(z, vc, vden);
       vf b = cw ? vmul(vB, vld_n(cw + i, cnt, 0.0f)) : vB;
-      vst_n(dx + i, vmul(vdiv(vfma(vA, p, vneg(b)), vadd(vset(1.0f), vabs(z))), vdz), cnt);
+      vst_n(dx + i, vflush(vmul(vdiv(vfma(vA, p, vneg(b)), vadd(vset(1.0f), vabs(z))), vdz)), cnt);
     }
   }
   smx_xent_stablemax_target(n, row, &st, dx);

@@ -389,8 +389,15 @@ static double sech2(double a) {
   return 4.0 * t / ((1.0 + t) * (1.0 + t));
 }
 
+/* one row with the z-loss weight zl (the option's, or its MEAN-with-weights scaling) */
+static double xent_row_z(size_t n, const float *x, int64_t target, const smx_xent_options *opts, double coef,
+                         double *grad, double *scale, double zl);
 double oracle_xent_row(size_t n, const float *x, int64_t target, const smx_xent_options *opts, double coef,
                        double *grad, double *scale) {
+  return xent_row_z(n, x, target, opts, coef, grad, scale, opts ? opts->z_loss : 0.0);
+}
+static double xent_row_z(size_t n, const float *x, int64_t target, const smx_xent_options *opts, double coef,
+                         double *grad, double *scale, double zl) {
   smx_xent_options o;
   if (opts) o = *opts; else xent_defaults(&o);
   if (any_nan_f(n, x)) {
@@ -399,7 +406,7 @@ double oracle_xent_row(size_t n, const float *x, int64_t target, const smx_xent_
     return NAN;
   }
   const size_t t = (size_t)target;
-  const double e = o.label_smoothing, zl = o.z_loss, c = o.softcap;
+  const double e = o.label_smoothing, c = o.softcap;
   double *u = to_double(n, x);
   double *chain = NULL;
   if (c > 0) {
@@ -525,13 +532,15 @@ double oracle_cross_entropy(size_t rows, size_t n, const float *logits, size_t l
                             double grad_scale) {
   smx_xent_options o;
   if (opts) o = *opts; else xent_defaults(&o);
-  double D = 0.0;
+  double D = 0.0, C = 0.0;
   if (o.reduction == SMX_REDUCE_MEAN) {
     dd d = dd_zero();
     for (size_t r = 0; r < rows; r++)
-      if (targets[r] != o.ignore_index) dd_add(&d, o.class_weight ? (double)o.class_weight[targets[r]] : 1.0);
+      if (targets[r] != o.ignore_index) dd_add(&d, o.class_weight ? (double)o.class_weight[targets[r]] : 1.0), C++;
     D = dd_val(d);
   }
+  /* MEAN: sum_r w_t ce_r / sum_r w_t + sum_r z_r / (counted rows): each row's z-loss weight is z D / C */
+  const double zl = o.reduction == SMX_REDUCE_MEAN && o.class_weight && C > 0 ? o.z_loss * (D / C) : o.z_loss;
   double coef = grad_scale;
   if (o.reduction == SMX_REDUCE_MEAN) coef = D > 0 ? grad_scale / D : 0.0;
   dd total = dd_zero();
@@ -542,7 +551,7 @@ double oracle_cross_entropy(size_t rows, size_t n, const float *logits, size_t l
       lr = 0.0;
       if (g) fill(n, g, 0.0);
     } else {
-      lr = oracle_xent_row(n, logits + r * ldx, targets[r], &o, coef, g, NULL);
+      lr = xent_row_z(n, logits + r * ldx, targets[r], &o, coef, g, NULL, zl);
       if (o.reduction == SMX_REDUCE_MEAN && !(D > 0) && g) fill(n, g, 0.0);
     }
     if (o.reduction == SMX_REDUCE_NONE) {
