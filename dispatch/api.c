@@ -1,6 +1,6 @@
 /* Public entry points of the kernels (but the cross-entropy): validate every argument, then call the table. */
 #include "dispatch.h"
-#include "fpenv.h"
+#include "parallel.h"
 
 const char *smx_version(void) { return "0.1.0"; }
 
@@ -46,25 +46,37 @@ static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
 /* The public entry point of each kernel of SMX_KERNELS, by its signature kind: validate, then call the
    active table's kernel on the whole block of rows. */
 #define SMX_WRAP_MAP(name)                                                                          \
+  static void run_##name(const smx_rows_job *j, size_t r0, size_t r1) {                            \
+    j->k->name(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, j->out + r0 * j->ldo, j->ldo);            \
+  }                                                                                                 \
   smx_status smx_##name##_f32(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) { \
     smx_status s;                                                                                   \
     if (!x || !y) return SMX_ERR_NULL;                                                              \
     if ((s = check_matrix(rows, n, ldx)) || (s = check_matrix(rows, n, ldy))) return s;             \
     if ((s = smx_check_alias(y, ldy, x, ldx, rows, n))) return s;                                   \
-    SMX_IN_FPENV(smx_active_kernels()->name(rows, n, x, ldx, y, ldy));                              \
+    smx_rows_job j = {.run = run_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = x, .ldx = ldx, .out = y, .ldo = ldy}; \
+    smx_run_rows(&j);                                                                               \
     return SMX_OK;                                                                                  \
   }
 #define SMX_WRAP_LSE(name)                                                                          \
+  static void run_##name(const smx_rows_job *j, size_t r0, size_t r1) {                            \
+    j->k->name(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, j->out + r0);                             \
+  }                                                                                                 \
   smx_status smx_##name##_f32(size_t rows, size_t n, const float *x, size_t ldx, float *out) {     \
     smx_status s;                                                                                   \
     if (!x || !out) return SMX_ERR_NULL;                                                            \
     if ((s = check_matrix(rows, n, ldx))) return s;                                                 \
     if (rows > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;                                      \
     if (smx_overlap(out, rows * sizeof(float), x, smx_span_bytes(rows, n, ldx))) return SMX_ERR_ALIAS; \
-    SMX_IN_FPENV(smx_active_kernels()->name(rows, n, x, ldx, out));                                 \
+    smx_rows_job j = {.run = run_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = x, .ldx = ldx, .out = out}; \
+    smx_run_rows(&j);                                                                               \
     return SMX_OK;                                                                                  \
   }
 #define SMX_WRAP_BWD(name)                                                                          \
+  static void run_##name(const smx_rows_job *j, size_t r0, size_t r1) {                            \
+    j->k->name(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, j->dy + r0 * j->lddy, j->lddy, j->out + r0 * j->ldo, \
+               j->ldo);                                                                             \
+  }                                                                                                 \
   smx_status smx_##name##_f32(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy, \
                               float *dx, size_t lddx) {                                             \
     smx_status s;                                                                                   \
@@ -74,10 +86,16 @@ static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
       return s;                                                                                     \
     if ((s = smx_check_alias(dx, lddx, y, ldy, rows, n)) || (s = smx_check_alias(dx, lddx, dy, lddy, rows, n))) \
       return s;                                                                                     \
-    SMX_IN_FPENV(smx_active_kernels()->name(rows, n, y, ldy, dy, lddy, dx, lddx));                  \
+    smx_rows_job j = {.run = run_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = y, .ldx = ldy, .dy = dy,   \
+                      .lddy = lddy, .out = dx, .ldo = lddx}; \
+    smx_run_rows(&j);                                                                               \
     return SMX_OK;                                                                                  \
   }
 #define SMX_WRAP_BWDX(name)                                                                         \
+  static void run_##name(const smx_rows_job *j, size_t r0, size_t r1) {                            \
+    j->k->name(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, j->y + r0 * j->ldy, j->ldy, j->dy + r0 * j->lddy,   \
+               j->lddy, j->out + r0 * j->ldo, j->ldo);                                              \
+  }                                                                                                 \
   smx_status smx_##name##_f32(size_t rows, size_t n, const float *x, size_t ldx, const float *y, size_t ldy, \
                               const float *dy, size_t lddy, float *dx, size_t lddx) {               \
     smx_status s;                                                                                   \
@@ -88,7 +106,9 @@ static smx_status check_matrix(size_t rows, size_t n, size_t ld) {
     if ((s = smx_check_alias(dx, lddx, x, ldx, rows, n)) || (s = smx_check_alias(dx, lddx, y, ldy, rows, n)) || \
         (s = smx_check_alias(dx, lddx, dy, lddy, rows, n)))                                         \
       return s;                                                                                     \
-    SMX_IN_FPENV(smx_active_kernels()->name(rows, n, x, ldx, y, ldy, dy, lddy, dx, lddx));          \
+    smx_rows_job j = {.run = run_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = x, .ldx = ldx, .y = y,     \
+                      .ldy = ldy, .dy = dy, .lddy = lddy, .out = dx, .ldo = lddx}; \
+    smx_run_rows(&j);                                                                               \
     return SMX_OK;                                                                                  \
   }
 #define SMX_WRAP_XENT(name) /* smx_cross_entropy_f32 (dispatch/xent.c) */

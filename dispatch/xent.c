@@ -1,6 +1,9 @@
 /* Public fused cross-entropy: validates options and targets, reduces row losses in double. */
 #include "dispatch.h"
+#include <stdlib.h>
+
 #include "fpenv.h"
+#include "parallel.h"
 
 void smx_xent_options_default(smx_xent_options *o) {
   if (!o) return;
@@ -23,6 +26,18 @@ void smx_xent_options_default(smx_xent_options *o) {
 static smx_XENT_fn *xent_kernel(const smx_kernels *k, smx_normalizer norm) {
   smx_XENT_fn *const list[] = {SMX_KERNELS(SMX_XENT_PTR_)};
   return list[norm];
+}
+
+/* The cross-entropy of rows [r0, r1) of a chunk-aligned range: each chunk's loss sum into *sum. */
+static void run_chunk(const smx_rows_job *j, size_t r0, size_t r1, double *sum) {
+  smx_xent_args a = *j->xa;
+  a.targets += r0;
+  *sum = j->xent(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, &a, j->loss_rows ? j->loss_rows + r0 : NULL,
+                                 j->out ? j->out + r0 * j->ldo : NULL, j->ldo);
+}
+static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) {
+  for (size_t c0 = r0; c0 < r1; c0 += SMX_ROW_CHUNK)
+    run_chunk(j, c0, c0 + SMX_ROW_CHUNK < r1 ? c0 + SMX_ROW_CHUNK : r1, &j->chunk_sums[c0 / SMX_ROW_CHUNK]);
 }
 
 static int finite_nonneg(float v) { return v >= 0.0f && v <= 0x1.fffffep127f; }
@@ -91,10 +106,27 @@ smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, siz
 
   const smx_xent_args args = {targets, opts->ignore_index,
                               {0, opts->label_smoothing, z_loss, opts->softcap, w, weight_sum, coef}};
-  const smx_fpenv env = smx_fpenv_enter();
-  const double total = xent_kernel(smx_active_kernels(), opts->normalizer)(
-      rows, n, logits, ldx, &args, loss && opts->reduction == SMX_REDUCE_NONE ? loss : NULL, dlogits, ldd);
-  smx_fpenv_leave(env);
+  /* each 64-row chunk's loss sum, added in chunk order: the same total for every thread count */
+  const size_t nchunks = (rows + SMX_ROW_CHUNK - 1) / SMX_ROW_CHUNK;
+  double stack_sums[1024], *sums = nchunks <= 1024 ? stack_sums : malloc(nchunks * sizeof *sums);
+  const smx_kernels *k = smx_active_kernels();
+  smx_rows_job j = {.run = run_xent, .k = k, .rows = rows, .n = n, .x = logits, .ldx = ldx, .out = dlogits, .ldo = ldd,
+                    .xa = &args, .loss_rows = loss && opts->reduction == SMX_REDUCE_NONE ? loss : NULL,
+                    .chunk_sums = sums, .xent = xent_kernel(k, opts->normalizer)};
+  double total = 0.0;
+  if (sums) {
+    smx_run_rows(&j);
+    for (size_t c = 0; c < nchunks; c++) total += sums[c];
+    if (sums != stack_sums) free(sums);
+  } else { /* no memory for the chunk sums: chunk by chunk on this thread, the same order */
+    double one;
+    j.chunk_sums = &one;
+    for (size_t c = 0; c < nchunks; c++) {
+      const size_t r0 = c * SMX_ROW_CHUNK, r1 = r0 + SMX_ROW_CHUNK < rows ? r0 + SMX_ROW_CHUNK : rows;
+      SMX_IN_FPENV(run_chunk(&j, r0, r1, &one));
+      total += one;
+    }
+  }
   if (loss && opts->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
   if (loss && opts->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;
   return SMX_OK;

@@ -57,6 +57,25 @@ SMX_API const char *smx_isa_name(smx_isa isa);
 /* The environment variable SMX_ISA=scalar|avx2|avx512|neon forces the ISA at first use
    (an unsupported or unknown name is ignored and the best supported ISA is used). */
 
+/* Threads (opt-in). The calls a thread makes run on that thread alone unless it set one of these; the
+   setting belongs to the calling thread, so concurrent callers with different settings never interfere.
+   A call's rows are cut into tasks of whole chunks of 64 rows and every row is computed by exactly one
+   task, so results are bit-identical for every thread count and every split (the cross-entropy's SUM
+   and MEAN add the 64-row chunks' sums in chunk order whatever the split). Calls with fewer than
+   2 chunks or 16384 elements stay on the calling thread. A single long row is not split (yet). */
+typedef void (*smx_task_fn)(void *task_ctx, size_t task);
+/* A framework's parallel-for: runs task(task_ctx, i) for every i in [0, count) (in any order, on any
+   threads) and returns when all are done (the pthreadpool / at::parallel_for shape). */
+typedef void (*smx_parallel_for_fn)(void *ctx, smx_task_fn task, void *task_ctx, size_t count);
+/* This thread's calls use a built-in pool of `threads` threads (the caller and threads - 1 workers,
+   made now and joined when the thread exits); 1 turns it off. SMX_ERR_ARG for 0 or more than 1024. */
+SMX_API smx_status smx_set_num_threads(size_t threads);
+/* This thread's calls run their tasks through parallel_for (with ctx), at most max_tasks * 4 tasks a call;
+   NULL goes back to smx_set_num_threads' setting. SMX_ERR_ARG for max_tasks == 0 with a function. */
+SMX_API smx_status smx_set_parallel_for(smx_parallel_for_fn parallel_for, void *ctx, size_t max_tasks);
+/* The threads (or max_tasks) this thread's calls use; 1 when off. */
+SMX_API size_t smx_get_num_threads(void);
+
 /* Numerics rules, the same for every function and every ISA:
    - Every ISA returns bit-identical results to the scalar reference kernels on every CPU.
    - Floating-point modes: every call runs its kernels with round-to-nearest and gradual underflow

@@ -1,0 +1,27 @@
+/* Rows of one validated call on several threads: the calling thread's setting (smx_set_num_threads or
+   smx_set_parallel_for), contiguous tasks of whole 64-row chunks, each row computed by exactly one task. */
+#ifndef SMX_PARALLEL_H
+#define SMX_PARALLEL_H
+#include "dispatch.h"
+
+#define SMX_ROW_CHUNK 64 /* rows per chunk; the cross-entropy's total sums its chunks' sums in chunk order */
+
+typedef struct smx_rows_job smx_rows_job;
+struct smx_rows_job {
+  void (*run)(const smx_rows_job *j, size_t r0, size_t r1); /* the kernel on rows [r0, r1) */
+  const smx_kernels *k;
+  size_t rows, n;
+  const float *x, *y, *dy;
+  size_t ldx, ldy, lddy;
+  float *out;
+  size_t ldo;
+  const smx_xent_args *xa; /* XENT: the rows' arguments, each chunk's loss sum in chunk_sums */
+  float *loss_rows;
+  double *chunk_sums;
+  smx_XENT_fn *xent; /* the normalizer's XENT kernel */
+};
+
+/* Runs job->run over all rows (in the FP environment of fpenv.h on every thread). */
+void smx_run_rows(const smx_rows_job *job);
+
+#endif
