@@ -275,7 +275,13 @@ static void cpu_model(char *buf, size_t len) {
     s[48] = 0;
     const char *p = s;
     while (*p == ' ') p++;
-    snprintf(buf, len, "%s", p);
+    for (size_t l = strlen(s); l && s[l - 1] == ' ';) s[--l] = 0;
+    /* the family and model name the core where a hypervisor shortens the brand string */
+    __get_cpuid(1, &a, &b, &c, &d);
+    unsigned fam = (a >> 8) & 15, model = (a >> 4) & 15;
+    if (fam == 15) fam += (a >> 20) & 255;
+    if (fam >= 6) model |= ((a >> 16) & 15) << 4;
+    snprintf(buf, len, "%s (family %u model %u stepping %u)", p, fam, model, a & 15);
   }
 #endif
   if (!buf[0]) {
