@@ -675,7 +675,9 @@ int main(int argc, char **argv) {
     if (i > 0 && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
       printf("usage: smx-bench [--short] [Google Benchmark flags, e.g. --benchmark_filter=<regex>]\n"
              "  --short  the issue's table only (< 60 s); default: every kernel, ISA, size and case (< 10 min)\n"
-             "  names: <kernel>/<impl>/<cache|mem>/<n>; ONEDNN_MAX_CPU_ISA=AVX2 limits oneDNN.\n");
+             "  names: <kernel>/<impl>/<cache|mem>/<n>; ONEDNN_MAX_CPU_ISA=AVX2 limits oneDNN.\n"
+             "  progress on stderr: in place with the time left on a terminal, a line per case/size group\n"
+             "  otherwise (SMX_PROGRESS=tty|lines|off overrides).\n");
     }
     if (!strncmp(argv[i], "--benchmark_min_time", 20)) has_min_time = true;
     args.push_back(argv[i]);

@@ -55,7 +55,9 @@ static struct {
 } A[A_COUNT];
 static size_t aa_nsizes;
 static size_t aa_sizes[MAX_SIZES];
+#ifdef SMX_BENCH_HAVE_SLEEF
 static int sleef_isa; /* 512 or 2 */
+#endif
 
 void aa_init(size_t nsizes, const size_t *sizes) {
   aa_nsizes = nsizes < MAX_SIZES ? nsizes : MAX_SIZES;

@@ -353,6 +353,8 @@ static void usage(FILE *f) {
         "            their max ulp per regime and n beside ours, from the same oracle and metric\n"
         "  --json    machine-readable report on stdout\n"
         "  --seed N  another corpus (digests then differ from the published ones)\n"
+        "  Progress on stderr: in place with the time left on a terminal, a line per size otherwise\n"
+        "  (SMX_PROGRESS=tty|lines|off overrides).\n"
         "  Exit status: 0 all ISAs bit-identical to scalar, 1 a difference or a kernel error, 2 usage.\n",
         f);
 }
