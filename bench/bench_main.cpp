@@ -23,6 +23,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,7 @@
 
 #include "anchors.h"
 #include "kernel_list.h"
+#include "progress.h"
 #include "simdmax.h"
 
 #ifndef SMX_BENCH_WHY_XNNPACK
@@ -441,6 +444,7 @@ struct Desc {
   size_t n, elems;
 };
 std::map<std::string, Desc> descs;
+std::vector<std::string> registered;  // benchmark names in registration order
 std::map<std::string, double> ns_per_el;  // benchmark name -> CPU ns per element
 std::map<std::string, std::string> errors;
 
@@ -451,6 +455,7 @@ std::string bench_name(const std::string &kern, const std::string &impl, int c, 
 void add_desc(const std::string &kern, const std::string &impl, int c, size_t n) {
   Layout L = layout(c, n);
   descs[bench_name(kern, impl, c, n)] = Desc{kern, impl, c, n, L.rows * n};
+  registered.push_back(bench_name(kern, impl, c, n));
 }
 
 double get(const std::string &kern, const std::string &impl, int c, size_t n) {
@@ -458,9 +463,41 @@ double get(const std::string &kern, const std::string &impl, int c, size_t n) {
   return it == ns_per_el.end() ? NAN : it->second;
 }
 
+// How many registered benchmarks --benchmark_filter selects (Google Benchmark's rule: an extended
+// regex searched in the name, a leading '-' negates, "" and "all" select all).
+std::vector<std::string> selected() {
+  std::string spec = benchmark::GetBenchmarkFilter();
+  bool negative = !spec.empty() && spec[0] == '-';
+  if (negative) spec.erase(0, 1);
+  if (spec.empty() || spec == "all") spec = ".";
+  std::vector<std::string> sel;
+  try {
+    std::regex re(spec, std::regex::extended);
+    for (const std::string &name : registered)
+      if (std::regex_search(name, re) != negative) sel.push_back(name);
+  } catch (const std::regex_error &) {
+    return registered;
+  }
+  return sel;
+}
+
+// The console table, and the progress of the run on stderr (tools/progress.h): a step per case and
+// size group, in place with the time left on a terminal, a line per group in logs.
 class Recorder : public benchmark::ConsoleReporter {
  public:
+  smx_progress prog;
+  std::vector<std::string> sel;  // what runs, in order
+  std::set<std::string> done;
+  std::string group;
+  // Name the group of the next benchmark as the step, when it changes.
+  void next_step() {
+    if (done.size() >= sel.size() || !descs.count(sel[done.size()])) return;
+    const Desc &d = descs[sel[done.size()]];
+    std::string g = std::string(case_name(d.c)) + "/" + size_label(d.n);
+    if (g != group) smx_progress_step(&prog, (group = g).c_str(), double(done.size()) / double(sel.size()));
+  }
   bool ReportContext(const Context &ctx) override {
+    smx_progress_clear(&prog);
     bool ok = ConsoleReporter::ReportContext(ctx);
     printf("%-46s %14s %10s %10s %9s\n", "benchmark", "CPU time/call", "calls", "ns/el", "Gel/s");
     printf("%s\n", std::string(93, '-').c_str());
@@ -468,6 +505,7 @@ class Recorder : public benchmark::ConsoleReporter {
     return ok;
   }
   void ReportRuns(const std::vector<Run> &runs) override {
+    smx_progress_clear(&prog);
     for (const Run &r : runs) {
       std::string name = r.benchmark_name();
       std::string key = name;
@@ -495,6 +533,10 @@ class Recorder : public benchmark::ConsoleReporter {
       printf("%-46s %14s %10lld %10.4f %9.3f\n", name.c_str(), t, (long long)r.iterations, nsel, 1.0 / nsel);
     }
     fflush(stdout);
+    if (runs.empty()) return;
+    done.insert(runs[0].run_name.function_name);
+    next_step();
+    smx_progress_update(&prog, sel.empty() ? 1.0 : double(done.size()) / double(sel.size()));
   }
 };
 
@@ -633,7 +675,9 @@ int main(int argc, char **argv) {
     if (i > 0 && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
       printf("usage: smx-bench [--short] [Google Benchmark flags, e.g. --benchmark_filter=<regex>]\n"
              "  --short  the issue's table only (< 60 s); default: every kernel, ISA, size and case (< 10 min)\n"
-             "  names: <kernel>/<impl>/<cache|mem>/<n>; ONEDNN_MAX_CPU_ISA=AVX2 limits oneDNN.\n");
+             "  names: <kernel>/<impl>/<cache|mem>/<n>; ONEDNN_MAX_CPU_ISA=AVX2 limits oneDNN.\n"
+             "  progress on stderr: in place with the time left on a terminal, a line per case/size group\n"
+             "  otherwise (SMX_PROGRESS=tty|lines|off overrides).\n");
     }
     if (!strncmp(argv[i], "--benchmark_min_time", 20)) has_min_time = true;
     args.push_back(argv[i]);
@@ -723,7 +767,11 @@ int main(int argc, char **argv) {
     }
 
   Recorder rec;
+  rec.sel = selected();
+  smx_progress_begin(&rec.prog, quick ? "smx-bench --short" : "smx-bench");
+  rec.next_step();
   benchmark::RunSpecifiedBenchmarks(&rec);
+  smx_progress_end(&rec.prog);
 
   // ---- the ratio table, from this run
   printf("\n==================== ratio table (this run; CPU time; ns/el = ns per element) ====================\n");

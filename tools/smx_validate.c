@@ -6,8 +6,10 @@
        seeded corpus, and where it occurs,
      - a SHA-256 digest of all output bytes (floats as little-endian IEEE binary32), so two
        machines can compare results by comparing digests (the corpus is the same bits everywhere:
-       see corpus.h; its own digest is printed too).
-   Usage: smx-validate [--quick] [--json] [--seed N] [--help] */
+       see corpus.h; its own digest is printed too),
+     - with --anchors, the same max ulp for XNNPACK's, oneDNN's, a SLEEF 3-pass and a naive libm
+       softmax beside ours (anchor_accuracy.h).
+   Usage: smx-validate [--quick] [--anchors] [--json] [--seed N] [--help] */
 #define _POSIX_C_SOURCE 200809L
 
 #include <float.h>
@@ -22,9 +24,11 @@
 #include <cpuid.h>
 #endif
 
+#include "anchor_accuracy.h"
 #include "corpus.h"
 #include "kernel_list.h"
 #include "oracle.h"
+#include "progress.h"
 #include "sha256.h"
 #include "simdmax.h"
 
@@ -271,7 +275,13 @@ static void cpu_model(char *buf, size_t len) {
     s[48] = 0;
     const char *p = s;
     while (*p == ' ') p++;
-    snprintf(buf, len, "%s", p);
+    for (size_t l = strlen(s); l && s[l - 1] == ' ';) s[--l] = 0;
+    /* the family and model name the core where a hypervisor shortens the brand string */
+    __get_cpuid(1, &a, &b, &c, &d);
+    unsigned fam = (a >> 8) & 15, model = (a >> 4) & 15;
+    if (fam == 15) fam += (a >> 20) & 255;
+    if (fam >= 6) model |= ((a >> 16) & 15) << 4;
+    snprintf(buf, len, "%s (family %u model %u stepping %u)", p, fam, model, a & 15);
   }
 #endif
   if (!buf[0]) {
@@ -293,6 +303,23 @@ static void cpu_model(char *buf, size_t len) {
   size_t l = strlen(buf);
   while (l && buf[l - 1] == ' ') buf[--l] = 0;
   if (!buf[0]) snprintf(buf, len, "unknown");
+}
+
+/* The compiler of this build, from its predefined macros. */
+static const char *compiler(void) {
+#if defined(__clang__)
+  return "clang " __clang_version__;
+#elif defined(__GNUC__)
+  static char b[64];
+  snprintf(b, sizeof b, "gcc %d.%d.%d", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+  return b;
+#elif defined(_MSC_VER)
+  static char b[64];
+  snprintf(b, sizeof b, "msvc %d", _MSC_FULL_VER);
+  return b;
+#else
+  return "unknown";
+#endif
 }
 
 static void json_str(FILE *f, const char *s) {
@@ -318,12 +345,16 @@ static double now(void) {
 }
 
 static void usage(FILE *f) {
-  fputs("usage: smx-validate [--quick] [--json] [--seed N]\n"
+  fputs("usage: smx-validate [--quick] [--anchors] [--json] [--seed N]\n"
         "  Checks every simdmax kernel on every ISA this CPU supports: bitwise equality with the\n"
         "  scalar ISA, max ulp against the double-precision oracle, SHA-256 digests of the outputs.\n"
         "  --quick   smaller corpus (sizes up to 4099; for emulators such as qemu)\n"
+        "  --anchors also XNNPACK's, oneDNN's (when installed), a SLEEF 3-pass and a naive libm softmax:\n"
+        "            their max ulp per regime and n beside ours, from the same oracle and metric\n"
         "  --json    machine-readable report on stdout\n"
         "  --seed N  another corpus (digests then differ from the published ones)\n"
+        "  Progress on stderr: in place with the time left on a terminal, a line per size otherwise\n"
+        "  (SMX_PROGRESS=tty|lines|off overrides).\n"
         "  Exit status: 0 all ISAs bit-identical to scalar, 1 a difference or a kernel error, 2 usage.\n",
         f);
 }
@@ -344,11 +375,12 @@ static void print_legend(FILE *f) {
 int main(int argc, char **argv) {
   for (int v = 0; v < K_COUNT; v++)
     snprintf(kname[v], sizeof kname[v], "%s%s", smx_kernel_list[vlist[v].k].name, vlist[v].opts ? "+opts" : "");
-  int quick = 0, json = 0;
+  int quick = 0, json = 0, anchors = 0;
   uint64_t seed = DEFAULT_SEED;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) quick = 1;
     else if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "--anchors")) anchors = 1;
     else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 0);
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
     else { usage(stderr); return 2; }
@@ -374,7 +406,7 @@ int main(int argc, char **argv) {
   if (!json) {
     printf("simdmax %s   smx-validate%s, corpus seed 0x%llx\n", smx_version(), quick ? " --quick" : "",
            (unsigned long long)seed);
-    printf("cpu:  %s (%s)\n", cpu, arch);
+    printf("cpu:  %s (%s)\ncompiler: %s\n", cpu, arch, compiler());
     printf("isas:");
     for (int i = 0; i < NISA; i++) printf(" %s=%s", smx_isa_name((smx_isa)i), sup[i] ? "yes" : "no");
     printf("   (default: %s)\n", smx_isa_name(start_isa));
@@ -389,10 +421,22 @@ int main(int argc, char **argv) {
   for (int i = 0; i < NISA; i++) sha256_init(&all_h[i]);
   sha256_init(&corpus_h);
 
+  if (anchors) aa_init(nsizes, sizes);
+  /* Progress: a step per size; the work of a case taken as its element count (+ a fixed cost). */
+  double work = 0.0, done = 0.0;
+  for (size_t si = 0; si < nsizes; si++)
+    for (int regime = 0; regime < CP_NREGIMES; regime++)
+      if (regime != CP_SPECIAL || sizes[si] <= special_max) work += (double)(cp_rows(sizes[si], regime) * sizes[si]) + 4096;
+  smx_progress prog;
+  smx_progress_begin(&prog, quick ? "smx-validate --quick" : "smx-validate");
+
   double t0 = now();
   size_t ncases = 0, nvalues = 0;
   int failed = 0;
   for (size_t si = 0; si < nsizes; si++) {
+    char step[32];
+    snprintf(step, sizeof step, "n=%zu", sizes[si]);
+    smx_progress_step(&prog, step, done / work);
     for (int regime = 0; regime < CP_NREGIMES; regime++) {
       size_t n = sizes[si];
       if (regime == CP_SPECIAL && n > special_max) continue;
@@ -458,14 +502,9 @@ int main(int argc, char **argv) {
             need_ulp = 1;
           }
           if (need_ulp) { /* this ISA's own errors (scalar, or an ISA that differs) */
-            double m = 0.0;
-            loc w = {0};
-            for (size_t i = 0; i < len; i++) {
-              if (skip[i]) continue;
-              double u = oracle_ulp_scaled(out[i], ref[i], scale[i]);
-              if (isnan(u)) u = INFINITY;
-              if (u > m) { m = u; w = (loc){n, regime, i, out[i], ref[i], 0, 0}; }
-            }
+            size_t i;
+            double m = aa_max_ulp(len, out, ref, scale, skip, &i, NULL);
+            loc w = m > 0 ? (loc){n, regime, i, out[i], ref[i], 0, 0} : (loc){0};
             if (ii == 0) { case_max = m; case_worst = w; }
             merge(kr, m, &w);
           } else { /* bitwise equal to scalar in this case: the same errors */
@@ -473,7 +512,12 @@ int main(int argc, char **argv) {
           }
         }
         nvalues += len;
+        /* The anchors beside the scalar softmax (= every ISA's), with the same reference. */
+        if (anchors && vlist[k].k == SMX_K_softmax && !res[k][SMX_ISA_SCALAR].error)
+          aa_case(&c, si, out0, ref, scale, skip);
+        smx_progress_update(&prog, (done + (double)(k + 1) / K_COUNT * ((double)(c.rows * n) + 4096)) / work);
       }
+      done += (double)(c.rows * n) + 4096;
       for (int k = 0; k < SMX_K_COUNT; k++) free(in.y[k]);
       free(in.target_opt);
       free(out0); free(out1); free(ref); free(scale); free(skip);
@@ -481,6 +525,7 @@ int main(int argc, char **argv) {
     }
   }
   double elapsed = now() - t0;
+  smx_progress_end(&prog);
   smx_set_isa(start_isa);
 
   uint8_t d[32];
@@ -498,6 +543,8 @@ int main(int argc, char **argv) {
     json_str(stdout, cpu);
     printf(",\n  \"arch\": ");
     json_str(stdout, arch);
+    printf(",\n  \"compiler\": ");
+    json_str(stdout, compiler());
     printf(",\n  \"isas\": {");
     for (int i = 0; i < NISA; i++) printf("%s\"%s\": %s", i ? ", " : "", smx_isa_name((smx_isa)i), sup[i] ? "true" : "false");
     printf("},\n  \"default_isa\": \"%s\",\n", smx_isa_name(start_isa));
@@ -537,7 +584,13 @@ int main(int argc, char **argv) {
     }
     printf("  ],\n  \"digest\": {");
     for (int ii = 0; ii < nisa; ii++) printf("%s\"%s\": \"%s\"", ii ? ", " : "", smx_isa_name((smx_isa)isas[ii]), all_hex[isas[ii]]);
-    printf("},\n  \"seconds\": %.2f,\n  \"pass\": %s\n}\n", elapsed, failed ? "false" : "true");
+    printf("},\n");
+    if (anchors) {
+      printf("  \"anchors\": ");
+      aa_print_json(stdout);
+      printf(",\n");
+    }
+    printf("  \"seconds\": %.2f,\n  \"pass\": %s\n}\n", elapsed, failed ? "false" : "true");
     return failed ? 1 : 0;
   }
 
@@ -577,6 +630,10 @@ int main(int argc, char **argv) {
     }
   for (int ii = 0; ii < nisa; ii++) printf("all outputs, %-7s %s\n", smx_isa_name((smx_isa)isas[ii]), all_hex[isas[ii]]);
   printf("\n");
+  if (anchors) {
+    aa_print_text(stdout);
+    printf("\n");
+  }
   print_legend(stdout);
   printf("\n%s in %.1f s: %s\n", failed ? "FAIL" : "PASS", elapsed,
          failed ? "some ISA differs from scalar or a kernel failed" : "every ISA is bit-identical to scalar");
