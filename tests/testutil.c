@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
+#include "fpmode.h"
 
 #include <float.h>
 #include <math.h>
@@ -41,27 +42,8 @@ double tu_normal(tu_rng *r) {
 }
 size_t tu_below(tu_rng *r, size_t n) { return (size_t)(tu_next(r) % (uint64_t)n); }
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-unsigned long tu_fp_flush(int on) {
-  unsigned csr = _mm_getcsr();
-  _mm_setcsr(on ? csr | 0x8040u : csr & ~0x8040u); /* FTZ (bit 15), DAZ (bit 6) */
-  return csr;
-}
-void tu_fp_restore(unsigned long saved) { _mm_setcsr((unsigned)saved); }
-#elif defined(__aarch64__)
-unsigned long tu_fp_flush(int on) {
-  unsigned long fpcr, v;
-  __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
-  v = on ? fpcr | (1ul << 24) : fpcr & ~(1ul << 24); /* FZ */
-  __asm__ __volatile__("msr fpcr, %0" : : "r"(v));
-  return fpcr;
-}
-void tu_fp_restore(unsigned long saved) { __asm__ __volatile__("msr fpcr, %0" : : "r"(saved)); }
-#else
-unsigned long tu_fp_flush(int on) { (void)on; return 0; }
-void tu_fp_restore(unsigned long saved) { (void)saved; }
-#endif
+unsigned long tu_fp_flush(int on) { return fpmode_flush(on); }
+void tu_fp_restore(unsigned long saved) { fpmode_restore(saved); }
 
 static uint64_t random_seed; /* 0: the fixed default */
 uint64_t tu_base_seed(void) {

@@ -1,6 +1,8 @@
-/* Thread safety without Criterion (so it also runs under ThreadSanitizer): threads make the library's first
-   call at once and call every kernel of the registry concurrently, two of them under FTZ+DAZ and one
-   switching the active ISA meanwhile; every result must equal the single-threaded one. */
+/* Thread safety and multi-threaded calls without Criterion (so it also runs under ThreadSanitizer):
+   threads make the library's first call at once and call every kernel of the registry concurrently, two of
+   them under FTZ+DAZ and one switching the active ISA meanwhile; then every kernel on 1, 2, 3 and 7 threads
+   of the built-in pool and through a caller's parallel-for, every reduction of the cross-entropy: every
+   result must equal the single-threaded one bit for bit. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,77 @@ static void *worker(void *arg) {
   return (void *)bad;
 }
 
+/* ---- one call on several threads ---- */
+#define MR 301 /* rows: 5 chunks of 64 and a partial one */
+#define MN 97
+static float mx[MR * MN], mdy[MR * MN], mfwd[MR * MN];
+static int64_t mt[MR];
+
+static void run_many(int k, smx_reduction red, float *out) {
+  const smx_kernel_info *K = &smx_kernel_list[k];
+  smx_xent_options o;
+  smx_xent_options_default(&o);
+  o.reduction = red;
+  o.label_smoothing = 0.1f;
+  smx_call_args a = {MR, MN, mx, MN, NULL, MN, mdy, MN, out, MN, mt, &o, out + MR * MN, 1.0f};
+  if (K->forward != SMX_K_none) {
+    smx_call_args f = {MR, MN, mx, MN, NULL, 0, NULL, 0, mfwd, MN, NULL, NULL, NULL, 0.0f};
+    smx_call(K->forward, &f);
+    if (K->kind == SMX_KIND_BWD) a.x = mfwd;
+    else a.y = mfwd;
+  }
+  if (K->kind == SMX_KIND_LSE) a.out = out + MR * MN;
+  if (smx_call(k, &a) != SMX_OK) out[0] = -12345.0f;
+}
+
+/* a caller's parallel-for: its tasks in reverse order on two threads of its own */
+typedef struct {
+  smx_task_fn task;
+  void *ctx;
+  size_t count;
+} pf_job;
+static void *pf_half(void *arg) {
+  pf_job *j = arg;
+  for (size_t i = j->count; i-- > j->count / 2;) j->task(j->ctx, i);
+  return NULL;
+}
+static void reverse_parallel_for(void *ctx, smx_task_fn task, void *task_ctx, size_t count) {
+  (void)ctx;
+  pf_job j = {task, task_ctx, count};
+  pthread_t t;
+  pthread_create(&t, NULL, pf_half, &j);
+  for (size_t i = count / 2; i-- > 0;) task(task_ctx, i);
+  pthread_join(t, NULL);
+}
+
+static long split_checks(void) {
+  static float ref[MR * MN + MR], got[MR * MN + MR];
+  long bad = 0, checks = 0;
+  const size_t counts[] = {2, 3, 7};
+  for (int k = 0; k < SMX_K_COUNT; k++)
+    for (int red = 0; red < (smx_kernel_list[k].kind == SMX_KIND_XENT ? 3 : 1); red++) {
+      smx_set_num_threads(1);
+      memset(ref, 0, sizeof ref);
+      run_many(k, (smx_reduction)red, ref);
+      for (int c = 0; c < 4; c++) {
+        if (c < 3) smx_set_num_threads(counts[c]);
+        else smx_set_parallel_for(reverse_parallel_for, NULL, 2);
+        memset(got, 0, sizeof got);
+        run_many(k, (smx_reduction)red, got);
+        smx_set_parallel_for(NULL, NULL, 0);
+        checks++;
+        if (memcmp(got, ref, sizeof ref)) {
+          fprintf(stderr, "threads: %s (reduction %d) on %s differs from one thread\n", smx_kernel_list[k].name, red,
+                  c < 3 ? (counts[c] == 2 ? "2 threads" : counts[c] == 3 ? "3 threads" : "7 threads") : "a parallel-for");
+          bad++;
+        }
+      }
+    }
+  smx_set_num_threads(1);
+  printf("threads: %ld calls on 2, 3, 7 threads and a caller's parallel-for, %ld differ from one thread\n", checks, bad);
+  return bad;
+}
+
 int main(void) {
   tu_rng r;
   tu_rng_seed(&r, tu_case_seed("threads", N, 0));
@@ -73,6 +146,9 @@ int main(void) {
       }
   printf("threads: %d threads x %d kernels, first use concurrent, FTZ+DAZ in two, ISA switches in one\n", THREADS,
          SMX_K_COUNT);
+  for (size_t i = 0; i < MR * MN; i++) mx[i] = (float)(3.0 * tu_normal(&r)), mdy[i] = (float)tu_normal(&r);
+  for (size_t i = 0; i < MR; i++) mt[i] = i % 11 == 5 ? -100 : (int64_t)(i * 7 % MN);
+  bad += split_checks();
   printf("%s\n", bad ? "0 passed, 1 failed" : "1 passed, 0 failed");
   return bad != 0;
 }

@@ -26,6 +26,7 @@
 
 #include "anchor_accuracy.h"
 #include "corpus.h"
+#include "fpmode.h"
 #include "kernel_list.h"
 #include "oracle.h"
 #include "progress.h"
@@ -212,6 +213,7 @@ typedef struct {
 
 typedef struct {
   int ran, equal, error;
+  int ftz_differs; /* the output under the caller's FTZ+DAZ / FPCR.FZ differs from the default modes' */
   smx_status status;
   double max_ulp;
   loc worst, diff;
@@ -450,10 +452,10 @@ int main(int argc, char **argv) {
 
       size_t total = c.rows * n, maxlen = c.rows + total;
       inputs in = {&c, {NULL}, malloc(c.rows * sizeof(int64_t))};
-      float *out0 = malloc(maxlen * 4), *out1 = malloc(maxlen * 4);
+      float *out0 = malloc(maxlen * 4), *out1 = malloc(maxlen * 4), *out_ftz = malloc(maxlen * 4);
       double *ref = malloc(maxlen * 8), *scale = malloc(maxlen * 8);
       unsigned char *skip = malloc(maxlen);
-      if (!in.target_opt || !out0 || !out1 || !ref || !scale || !skip) {
+      if (!in.target_opt || !out0 || !out1 || !out_ftz || !ref || !scale || !skip) {
         fprintf(stderr, "smx-validate: out of memory\n");
         return 1;
       }
@@ -489,6 +491,12 @@ int main(int argc, char **argv) {
             failed = 1;
             continue;
           }
+          { /* the same call under the caller's flush modes: the bits must not move */
+            const unsigned long saved = fpmode_flush(1);
+            smx_status sf = run_kernel(k, &in, out_ftz);
+            fpmode_restore(saved);
+            if (sf != st || memcmp(out, out_ftz, len * 4) != 0) kr->ftz_differs = 1, failed = 1;
+          }
           hash_floats(&kr->h, out, len);
           hash_floats(&all_h[isa], out, len);
           kr->values += len;
@@ -520,7 +528,7 @@ int main(int argc, char **argv) {
       done += (double)(c.rows * n) + 4096;
       for (int k = 0; k < SMX_K_COUNT; k++) free(in.y[k]);
       free(in.target_opt);
-      free(out0); free(out1); free(ref); free(scale); free(skip);
+      free(out0); free(out1); free(out_ftz); free(ref); free(scale); free(skip);
       cp_case_free(&c);
     }
   }
@@ -561,9 +569,9 @@ int main(int argc, char **argv) {
         kres *kr = &res[k][isas[ii]];
         char where[128];
         describe(where, sizeof where, k, &kr->worst);
-        printf("%s\n      \"%s\": {\"status\": %d, \"bitwise_equal_scalar\": %s, \"max_ulp\": ", ii ? "," : "",
-               smx_isa_name((smx_isa)isas[ii]), kr->error ? (int)kr->status : 0,
-               kr->equal && !kr->error ? "true" : "false");
+        printf("%s\n      \"%s\": {\"status\": %d, \"bitwise_equal_scalar\": %s, \"same_under_ftz_daz\": %s, "
+               "\"max_ulp\": ", ii ? "," : "", smx_isa_name((smx_isa)isas[ii]), kr->error ? (int)kr->status : 0,
+               kr->equal && !kr->error ? "true" : "false", kr->ftz_differs ? "false" : "true");
         json_num(stdout, kr->max_ulp);
         printf(", \"worst\": ");
         json_str(stdout, where);
@@ -622,6 +630,9 @@ int main(int argc, char **argv) {
       char where[128];
       if (kr->error)
         printf("ERROR %s on %s: %s\n", kname[k], smx_isa_name((smx_isa)isas[ii]), smx_strerror(kr->status));
+      if (kr->ftz_differs)
+        printf("FTZ %s on %s: the output under the caller's FTZ+DAZ / FPCR.FZ differs from the default modes'\n", kname[k],
+               smx_isa_name((smx_isa)isas[ii]));
       if (!kr->equal) {
         describe(where, sizeof where, k, &kr->diff);
         printf("DIFFERS %s on %s: first at %s: 0x%08x (%.9g), scalar 0x%08x; max ulp %.3f; digest %.16s\n", kname[k],
@@ -636,6 +647,7 @@ int main(int argc, char **argv) {
   }
   print_legend(stdout);
   printf("\n%s in %.1f s: %s\n", failed ? "FAIL" : "PASS", elapsed,
-         failed ? "some ISA differs from scalar or a kernel failed" : "every ISA is bit-identical to scalar");
+         failed ? "some ISA differs from scalar (or under FTZ+DAZ) or a kernel failed"
+                : "every ISA is bit-identical to scalar, also under the caller's FTZ+DAZ / FPCR.FZ");
   return failed ? 1 : 0;
 }

@@ -7,20 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpmode.h"
 #include "kernel_list.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-static unsigned fp_flush(int on) {
-  unsigned csr = _mm_getcsr();
-  _mm_setcsr(on ? csr | 0x8040u : csr & ~0x8040u);
-  return csr;
-}
-static void fp_restore(unsigned csr) { _mm_setcsr(csr); }
-#else
-static unsigned fp_flush(int on) { (void)on; return 0; }
-static void fp_restore(unsigned csr) { (void)csr; }
-#endif
 
 #define CANARY 0x7fbadbadu /* a signalling NaN no kernel writes */
 #define MAXN 300
@@ -183,9 +171,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
     if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
     for (int ftz = 0; ftz < 2; ftz++) {
-      const unsigned saved = fp_flush(ftz);
+      const unsigned long saved = fpmode_flush(ftz);
       const smx_status s1 = run(&P, x, dy, w, t, got);
-      fp_restore(saved);
+      fpmode_restore(saved);
       if (s1 != s0 || memcmp(ref, got, (len + P.rows) * 4) != 0) {
         size_t i = 0;
         while (i < len + P.rows && !memcmp(ref + i, got + i, 4)) i++;
