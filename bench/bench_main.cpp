@@ -29,6 +29,7 @@
 #include <vector>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "anchors.h"
 #include "kernel_list.h"
@@ -54,8 +55,14 @@ constexpr size_t kChunkBytes = 4 * kMiB;  // input bytes per call in the mem cas
 constexpr size_t kMinN = 1000;
 constexpr size_t kSizes[] = {1000, 4096, 32000, 128256, size_t(1) << 20, size_t(1) << 24};
 
-enum Case { CACHE = 0, MEM = 1 };
-const char *case_name(int c) { return c == CACHE ? "cache" : "mem"; }
+// ROWS_*: many short rows in one call (attention, classifier heads, routers): rows x n = 2^16 (in cache)
+// or 2^20 (cycling through the 256 MiB matrices); THREADS: the mem layout on 1, 2 and all cores (wall time).
+enum Case { CACHE = 0, MEM = 1, ROWS_CACHE = 2, ROWS_MEM = 3, THREADS = 4 };
+const char *case_name(int c) {
+  static const char *const names[] = {"cache", "mem", "rows-cache", "rows-mem", "threads"};
+  return names[c];
+}
+constexpr size_t kRowSizes[] = {8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -76,6 +83,8 @@ struct Layout {
 };
 Layout layout(int c, size_t n) {
   if (c == CACHE) return {1, 1};
+  if (c == ROWS_CACHE) return {(size_t(1) << 16) / n, 1};
+  if (c == ROWS_MEM) return {(size_t(1) << 20) / n, kBufFloats / (size_t(1) << 20)};
   size_t row_bytes = n * sizeof(float);
   size_t rows = std::max<size_t>(1, kChunkBytes / row_bytes);
   return {rows, kBufBytes / (rows * row_bytes)};
@@ -188,9 +197,20 @@ bool prepare(Kern k, size_t n, const Layout &L) {
 
 size_t g_cursor = 0;  // rotating call index of the mem case (continues across benchmarks)
 
-// An untimed first call, where it matters: the cache case when the row fits in the caches (the
-// mem case is meant to start cold; 64 MiB rows do not fit anyway).
-bool want_warmup(int c, size_t n) { return c == CACHE && n * sizeof(float) <= 8 * kMiB; }
+// An untimed first call, where it matters: the cases whose data stay in cache (the mem cases are
+// meant to stream; 64 MiB rows do not fit anyway).
+bool want_warmup(int c, size_t n) { return (c == CACHE || c == ROWS_CACHE) && n * sizeof(float) <= 8 * kMiB; }
+
+// Before every benchmark of a streaming case: one untimed pass over all the memory its calls cycle
+// through (the first mem benchmarks of a fresh process read pages not yet warm: 6.12 ns/el where
+// repeated runs give 0.80).
+void warm_buffers(int c, size_t n) {
+  if (c == CACHE || c == ROWS_CACHE) return;
+  const Layout L = layout(c, n);
+  const size_t floats = std::min(kBufFloats, L.rows * L.calls * n), pd = std::min(floats, pd_bytes / sizeof(float));
+  benchmark::DoNotOptimize(bw_read_sum(floats, B.x) + bw_read_sum(pd, B.p) + bw_read_sum(pd, B.d));
+  memset(B.y, 0, floats * sizeof(float));
+}
 
 void set_counters(benchmark::State &st, size_t elems) {
   st.SetItemsProcessed(int64_t(st.iterations()) * int64_t(elems));
@@ -198,8 +218,9 @@ void set_counters(benchmark::State &st, size_t elems) {
                                                 benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-void bm_ours(benchmark::State &st, Kern k, smx_isa isa, int c, size_t n) {
-  const Layout L = layout(c, n);
+void bm_ours(benchmark::State &st, Kern k, smx_isa isa, int c, size_t n, size_t threads = 1) {
+  const Layout L = layout(c == THREADS ? MEM : c, n);
+  warm_buffers(c, n);
   if (!prepare(k, n, L)) {
     st.SkipWithError("preparing the inputs failed");
     return;
@@ -209,8 +230,8 @@ void bm_ours(benchmark::State &st, Kern k, smx_isa isa, int c, size_t n) {
     return;
   }
   size_t row0 = 0, off = 0;
-  smx_status s = SMX_OK;
-  if (want_warmup(c, n)) s = run_ours(k, L.rows, n, B.x, B.p, B.d, B.y, B.t);
+  smx_status s = smx_set_num_threads(threads);
+  if (s == SMX_OK && want_warmup(c, n)) s = run_ours(k, L.rows, n, B.x, B.p, B.d, B.y, B.t);
   if (s != SMX_OK) {
     st.SkipWithError(smx_strerror(s));
     return;
@@ -225,6 +246,7 @@ void bm_ours(benchmark::State &st, Kern k, smx_isa isa, int c, size_t n) {
       break;
     }
   }
+  smx_set_num_threads(1);
   benchmark::ClobberMemory();
   set_counters(st, L.rows * n);
 }
@@ -332,6 +354,7 @@ bool valid_distribution(const float *y, size_t n, double tol, std::string *why) 
 
 void bm_anchor(benchmark::State &st, Anchor a, int c, size_t n) {
   const Layout L = layout(c, n);
+  warm_buffers(c, n);
   AnchorRun ar(a, L.rows, n);
   if (!ar.error.empty()) {
     st.SkipWithError(ar.error.c_str());
@@ -442,6 +465,7 @@ struct Desc {
   std::string kern, impl;
   int c;
   size_t n, elems;
+  bool real_time; // threads: wall time, not this thread's CPU time
 };
 std::map<std::string, Desc> descs;
 std::vector<std::string> registered;  // benchmark names in registration order
@@ -453,8 +477,8 @@ std::string bench_name(const std::string &kern, const std::string &impl, int c, 
 }
 
 void add_desc(const std::string &kern, const std::string &impl, int c, size_t n) {
-  Layout L = layout(c, n);
-  descs[bench_name(kern, impl, c, n)] = Desc{kern, impl, c, n, L.rows * n};
+  Layout L = layout(c == THREADS ? MEM : c, n);
+  descs[bench_name(kern, impl, c, n)] = Desc{kern, impl, c, n, L.rows * n, c == THREADS};
   registered.push_back(bench_name(kern, impl, c, n));
 }
 
@@ -523,7 +547,8 @@ class Recorder : public benchmark::ConsoleReporter {
       }
       if (!descs.count(key) || r.iterations == 0) continue;
       if (r.run_type == Run::RT_Aggregate && r.aggregate_unit != benchmark::kTime) continue;  // cv
-      double per_call = r.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(r.time_unit);
+      double per_call = (descs[key].real_time ? r.GetAdjustedRealTime() : r.GetAdjustedCPUTime()) /
+                        benchmark::GetTimeUnitMultiplier(r.time_unit);
       double nsel = per_call / double(descs[key].elems) * 1e9;
       // With --benchmark_repetitions the table uses the median.
       if (r.run_type == Run::RT_Iteration || r.aggregate_name == "median") ns_per_el[key] = nsel;
@@ -615,6 +640,53 @@ void print_case(int c, size_t n, const char *what) {
   }
 }
 
+// The short-rows table (ours against the softmax anchors over the same rows, and the fixed cost per
+// row) and the threads table (speedup over one thread).
+void print_rows_tables(const std::vector<size_t> &nthreads) {
+  const char *in = smx_isa_name(best_isa);
+  for (int c : {ROWS_CACHE, ROWS_MEM}) {
+    bool any = false;
+    for (size_t n : kRowSizes) any |= !std::isnan(get("softmax", in, c, n));
+    if (!any) continue;
+    printf("\n--- many rows in one call: %s (rows x n = %s) ---\n", case_name(c), c == ROWS_CACHE ? "2^16" : "2^20");
+    printf("  %6s %9s %9s %9s %9s %9s  %-10s %-10s %-10s %-12s %s\n", "n", "softmax", "sleef3", "onednn", "xnnpack",
+           "ns/row", "vs sleef3", "vs onednn", "vs xnnpack", "xent/softmax", "slowest kernel / softmax");
+    for (size_t n : kRowSizes) {
+      double sm = get("softmax", in, c, n);
+      if (std::isnan(sm)) continue;
+      double sl = get("softmax", anchor_impl[A_SLEEF512], c, n);
+      if (std::isnan(sl)) sl = get("softmax", anchor_impl[A_SLEEF2], c, n);
+      double dn = get("softmax", "onednn", c, n), xn = get("softmax", "xnnpack", c, n);
+      double worst = NAN;
+      std::string worst_k = "-";
+      for (int k = 0; k < K_COUNT; k++) {
+        double v = get(kern_name_of(k), in, c, n);
+        if (!std::isnan(v) && (std::isnan(worst) || v > worst)) worst = v, worst_k = kern_name_of(k);
+      }
+      printf("  %6zu %9s %9s %9s %9s %9s  %-10s %-10s %-10s %-12s %s %s\n", n, fmt(sm).c_str(), fmt(sl).c_str(),
+             fmt(dn).c_str(), fmt(xn).c_str(), fmt(sm * double(n), "%.1f").c_str(), ratio(sl, sm).c_str(),
+             ratio(dn, sm).c_str(), ratio(xn, sm).c_str(), ratio(get("xent_softmax", in, c, n), sm).c_str(),
+             worst_k.c_str(), ratio(worst, sm).c_str());
+    }
+  }
+  bool any = false;
+  for (size_t n : {size_t(1000), size_t(32000)})
+    any |= !std::isnan(get("softmax", (std::string(in) + "-t1").c_str(), THREADS, n));
+  if (!any) return;
+  printf("\n--- threads (rows from memory, wall time, ns/el; speedup over one thread) ---\n");
+  for (size_t n : {size_t(1000), size_t(32000)})
+    for (Kern k : {SMX_K_softmax, SMX_K_logsumexp, SMX_K_xent_softmax}) {
+      double t1 = get(kern_name_of(k), std::string(in) + "-t1", THREADS, n);
+      if (std::isnan(t1)) continue;
+      printf("  %-13s n=%-6zu", kern_name_of(k), n);
+      for (size_t t : nthreads) {
+        double v = get(kern_name_of(k), std::string(in) + "-t" + std::to_string(t), THREADS, n);
+        printf("  %zu: %s (%s)", t, fmt(v).c_str(), ratio(t1, v).c_str());
+      }
+      printf("\n");
+    }
+}
+
 // "model name" (x86: plus family/model/stepping, which identify the core when a hypervisor hides
 // the name), or the ARM "CPU implementer/part".
 std::string cpu_model() {
@@ -668,7 +740,7 @@ void print_anchor_status() {
 
 int main(int argc, char **argv) {
   bool quick = false;
-  bool has_min_time = false;
+  bool has_min_time = false, has_reps = false;
   std::vector<char *> args;
   for (int i = 0; i < argc; i++) {
     if (i > 0 && !strcmp(argv[i], "--short")) { quick = true; continue; }
@@ -680,17 +752,21 @@ int main(int argc, char **argv) {
              "  otherwise (SMX_PROGRESS=tty|lines|off overrides).\n");
     }
     if (!strncmp(argv[i], "--benchmark_min_time", 20)) has_min_time = true;
+    if (!strncmp(argv[i], "--benchmark_repetitions", 23)) has_reps = true;
     args.push_back(argv[i]);
   }
   static char min_full[] = "--benchmark_min_time=0.1", min_short[] = "--benchmark_min_time=0.05";
   if (!has_min_time) args.insert(args.begin() + 1, quick ? min_short : min_full);
+  // --short: the median of 3 repetitions (one noisy repetition does not make the table)
+  static char reps[] = "--benchmark_repetitions=3", aggr[] = "--benchmark_report_aggregates_only=true";
+  if (quick && !has_reps) args.insert(args.begin() + 1, reps), args.insert(args.begin() + 1, aggr);
   int ac = int(args.size());
   args.push_back(nullptr);
   benchmark::Initialize(&ac, args.data());
   if (benchmark::ReportUnrecognizedArguments(ac, args.data())) return 1;
 
-  for (smx_isa isa : {SMX_ISA_SCALAR, SMX_ISA_AVX2, SMX_ISA_AVX512, SMX_ISA_NEON})
-    if (smx_isa_supported(isa)) isas.push_back(isa);
+  for (int i = 0; i < SMX_ISA_COUNT; i++)
+    if (smx_isa_supported(smx_isa(i))) isas.push_back(smx_isa(i));
   best_isa = isas.back();
 
   std::string isa_list;
@@ -766,6 +842,40 @@ int main(int argc, char **argv) {
       }
     }
 
+  // Many short rows in one call: every kernel on the best ISA, the softmax anchors over the same rows.
+  const Anchor row_anchors[] = {A_XNNPACK, A_ONEDNN, A_SLEEF512, A_SLEEF2};
+  for (int c : {ROWS_CACHE, ROWS_MEM})
+    for (size_t n : kRowSizes) {
+      if (quick && !(n == 16 || n == 128 || n == 1024)) continue;
+      for (int k = 0; k < K_COUNT; k++) {
+        if (quick && k != SMX_K_softmax && k != SMX_K_xent_softmax) continue;
+        std::string name = bench_name(kern_name_of(k), smx_isa_name(best_isa), c, n);
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours(st, Kern(k), best_isa, c, n); });
+        add_desc(kern_name_of(k), smx_isa_name(best_isa), c, n);
+      }
+      for (Anchor a : row_anchors) {
+        if (!anchor_on[a]) continue;
+        std::string name = bench_name(anchor_kern[a], anchor_impl[a], c, n);
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_anchor(st, a, c, n); });
+        add_desc(anchor_kern[a], anchor_impl[a], c, n);
+      }
+    }
+  // Threads: rows streamed from memory on 1, 2 and all cores (wall time).
+  std::vector<size_t> nthreads = {1, 2};
+  const long hw = sysconf(_SC_NPROCESSORS_ONLN);
+  if (hw > 2) nthreads.push_back(size_t(hw));
+  for (size_t n : {size_t(1000), size_t(32000)})
+    for (Kern k : {SMX_K_softmax, SMX_K_logsumexp, SMX_K_xent_softmax}) {
+      if (quick && n != 32000) continue;
+      for (size_t t : nthreads) {
+        std::string impl = std::string(smx_isa_name(best_isa)) + "-t" + std::to_string(t);
+        std::string name = bench_name(kern_name_of(k), impl, THREADS, n);
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours(st, k, best_isa, THREADS, n, t); })
+            ->UseRealTime();
+        add_desc(kern_name_of(k), impl, THREADS, n);
+      }
+    }
+
   Recorder rec;
   rec.sel = selected();
   smx_progress_begin(&rec.prog, quick ? "smx-bench --short" : "smx-bench");
@@ -799,6 +909,7 @@ int main(int argc, char **argv) {
       others = true;
       print_case(c, n, c == CACHE ? "one row repeated" : "many rows from memory");
     }
+  print_rows_tables(nthreads);
   if (!errors.empty()) {
     printf("\nERRORS:\n");
     for (auto &e : errors) printf("  %s: %s\n", e.first.c_str(), e.second.c_str());
