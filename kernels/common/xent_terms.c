@@ -55,21 +55,12 @@ double smx_xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row,
   return smx_xent_special_loss(n, x, row, wt, *pinf);
 }
 
-double smx_xent_sparsemax_loss(size_t n, const float *x, const float *buf, size_t nc, float lo, float m, float zt,
-                               double sum_z, double wt, double qq, const smx_xent_row *row, double *pt, double *tau) {
+double smx_xent_sparsemax_loss(size_t n, double tau, double fy, float m, float zt, double sum_z, double wt, double qq,
+                               const smx_xent_row *row, double *pt) {
   const double eps = row->label_smoothing, q_off = eps / (double)n;
-  size_t k;
-  double fy;
-  if (nc <= SMX_SPARSE_BUF) {
-    *tau = smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k);
-    fy = smx_sparsemax_fy(buf, nc, m, *tau, 0.0f);
-  } else { /* many candidates: the same sums over the whole (capped) row */
-    *tau = smx_sparsemax_tau(x, n, lo, m, row->softcap, &k);
-    fy = smx_sparsemax_fy(x, n, m, *tau, row->softcap);
-  }
   /* relative to m (sum p = sum q = 1): <z, q> - m = (1-e)(z_t - m) + (e/n) (sum_j z_j - n m) */
   const double ztr = (double)zt - (double)m;
-  *pt = ztr > *tau ? ztr - *tau : 0.0;
+  *pt = ztr > tau ? ztr - tau : 0.0;
   const double zq = (1.0 - eps) * ztr + (eps > 0.0 ? q_off * (sum_z - (double)n * (double)m) : 0.0);
   return smx_times(wt, fy - zq + 0.5 * qq);
 }
