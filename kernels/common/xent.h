@@ -103,7 +103,7 @@ static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_x
    non-finite and tiny-sum rows), target the dx_t entry. */
 typedef struct smx_xent_stable {
   enum smx_row_kind kind;
-  float zt, dzt, pinf, Af, Bf, c, den;
+  float zt, dzt, pinf, Af, Bf, c_hi, c_lo;
   int tiny;
   double O, S, st, wt, pt, loss;
 } smx_xent_stable;

@@ -86,8 +86,8 @@ int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, 
   const double A = (1.0 - eps) * s->wt + eps * row->weight_sum / (double)n;
   s->Af = (float)(row->grad_coef * A), s->Bf = (float)(row->grad_coef * eps / (double)n);
   s->tiny = s->kind == SMX_ROW_FINITE && s->S < SMX_STABLE_TINY;
-  s->c = 1.0f, s->den = 1.0f;
-  if (s->kind == SMX_ROW_FINITE) smx_stable_scale(s->S, &s->c, &s->den);
+  s->c_hi = 0.0f, s->c_lo = 0.0f;
+  if (s->kind == SMX_ROW_FINITE && !s->tiny) smx_stable_scale(s->S, &s->c_hi, &s->c_lo);
   return 1;
 }
 
@@ -97,7 +97,11 @@ void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row
   for (size_t j = 0; j < n; j++) {
     float dz, z = smx_xent_logit(row, inv_cap, x[j], &dz), p;
     if (s->kind != SMX_ROW_FINITE) p = x[j] == INFINITY ? s->pinf : 0.0f;
-    else p = s->tiny ? smx_stable_p_tiny(z, s->S) : smx_stable_p(z, s->c, s->den);
+    else if (s->tiny) p = smx_stable_p_tiny(z, s->S);
+    else {
+      float lo, hi = smx_stable_pair(z, &lo);
+      p = smx_stable_p(hi, lo, s->c_hi, s->c_lo);
+    }
     float b = row->class_weight ? s->Bf * row->class_weight[j] : s->Bf;
     dx[j] = (fmaf(s->Af, p, -b) / (1.0f + fabsf(z))) * dz;
   }
