@@ -18,7 +18,8 @@
 #define SMX_SPARSE_GROUP 64  /* the collection checks the buffer after every 64 entries of the row */
 #define SMX_SPARSE_ROW ((size_t)-1)
 float smx_below_minus_one(float m); /* the largest float <= m - 1 */
-/* The filter threshold of tau: the largest float t <= m + tau (in double), never below prev. */
+/* The filter threshold of tau: the largest float t with (double)t - m <= tau (never the max itself, also
+   where ulp(m) >> |tau|), never below prev. */
 float smx_sparse_filter(float m, double tau, float prev);
 /* Michelot on the buffer v[0, *nv) from the filter t: each iteration keeps v > t in place (order kept),
    sums (double)v - m by position, tau = (sum - 1) / k, t = smx_sparse_filter(m, tau, t), until t stops

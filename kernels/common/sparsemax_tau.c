@@ -9,9 +9,14 @@ float smx_below_minus_one(float m) {
 }
 
 float smx_sparse_filter(float m, double tau, float prev) {
-  double c = (double)m + tau;
-  float t = (float)c;
-  if ((double)t > c) t = nextafterf(t, -INFINITY);
+  /* the largest float t with (double)t - m <= tau (x > t <=> (double)x - m > tau, the support's rule);
+     (float)(m + tau) is within a step of it; if not found (huge and tiny magnitudes mixed), keep prev */
+  const double md = m;
+  float t = (float)(md + tau);
+  for (int i = 0; i < 4 && (double)t - md > tau; i++) t = nextafterf(t, -INFINITY);
+  if ((double)t - md > tau) return prev;
+  float up = nextafterf(t, INFINITY);
+  if ((double)up - md <= tau) t = up;
   return t > prev ? t : prev;
 }
 
