@@ -123,6 +123,23 @@ inline uint64_t rng() {  // xorshift64*
 
 size_t pd_bytes = kBufBytes;  // B.p and B.d: small in --short (no backward kernels there)
 
+// --input=<name>: the logits' regime (issue 12's inputs that once hit slow paths); n3 is the default.
+const char *const kInputs[] = {"n3", "ntenth", "u17", "u05", "equal", "halfneginf", "max1e5", "pm1e30"};
+int input_regime = 0;
+float input_value(size_t i, float n3) {  // n3: the N(0, 3)-like default value of entry i
+  const float u = float(rng() >> 40) / 16777216.0f;  // [0, 1)
+  switch (input_regime) {
+  case 1: return n3 / 30.0f;                         // N(0, 0.1)
+  case 2: return -1.7f + 3.4f * u;                   // U(-1.7, 1.7)
+  case 3: return 0.5f * u;                           // U(0, 0.5)
+  case 4: return 0.25f;                              // all equal
+  case 5: return (i & 1) ? -INFINITY : n3;           // every other entry -inf
+  case 6: return 1e5f + n3 / 3.0f;                   // |max| = 1e5
+  case 7: return (i & 1) ? -1e30f : 1e30f;           // alternating +-1e30
+  default: return n3;
+  }
+}
+
 void fill_inputs(bool quick) {
   if (quick) pd_bytes = 8 * kMiB;
   B.x = alloc_matrix(kBufBytes);
@@ -135,7 +152,7 @@ void fill_inputs(bool quick) {
   for (size_t i = 0; i < kBufFloats; i++) {
     uint64_t r1 = rng(), r2 = rng();
     float u1 = float(r1 >> 40), u2 = float((r1 >> 8) & 0xFFFFFF), u3 = float(r2 >> 40), u4 = float((r2 >> 8) & 0xFFFFFF);
-    B.x[i] = ((u1 + u2) - (u3 + u4)) * scale;
+    B.x[i] = input_value(i, ((u1 + u2) - (u3 + u4)) * scale);
   }
   for (size_t i = 0; i < pd_bytes / sizeof(float); i++) B.d[i] = float(int32_t(rng() >> 40) - (1 << 23)) / 8388608.0f;
   memset(B.p, 0, pd_bytes);
@@ -747,9 +764,18 @@ int main(int argc, char **argv) {
     if (i > 0 && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
       printf("usage: smx-bench [--short] [Google Benchmark flags, e.g. --benchmark_filter=<regex>]\n"
              "  --short  the issue's table only (< 60 s); default: every kernel, ISA, size and case (< 10 min)\n"
-             "  names: <kernel>/<impl>/<cache|mem>/<n>; ONEDNN_MAX_CPU_ISA=AVX2 limits oneDNN.\n"
+             "  --input=n3|ntenth|u17|u05|equal|halfneginf|max1e5|pm1e30  the logits (default n3: N(0, 3))\n"
+             "  names: <kernel>/<impl>/<case>/<n>, case cache|mem|rows-cache|rows-mem|threads;\n"
+             "  ONEDNN_MAX_CPU_ISA=AVX2 limits oneDNN.\n"
              "  progress on stderr: in place with the time left on a terminal, a line per case/size group\n"
              "  otherwise (SMX_PROGRESS=tty|lines|off overrides).\n");
+    }
+    if (i > 0 && !strncmp(argv[i], "--input=", 8)) {
+      input_regime = -1;
+      for (int r = 0; r < int(sizeof kInputs / sizeof kInputs[0]); r++)
+        if (!strcmp(argv[i] + 8, kInputs[r])) input_regime = r;
+      if (input_regime < 0) { fprintf(stderr, "smx-bench: unknown input %s\n", argv[i] + 8); return 1; }
+      continue;
     }
     if (!strncmp(argv[i], "--benchmark_min_time", 20)) has_min_time = true;
     if (!strncmp(argv[i], "--benchmark_repetitions", 23)) has_reps = true;
@@ -771,8 +797,9 @@ int main(int argc, char **argv) {
 
   std::string isa_list;
   for (smx_isa isa : isas) isa_list += std::string(" ") + smx_isa_name(isa);
-  printf("smx-bench %s: simdmax %s, CPU: %s, ISAs:%s (best %s), single thread, f32\n", quick ? "--short" : "(full)",
-         smx_version(), cpu_model().c_str(), isa_list.c_str(), smx_isa_name(best_isa));
+  printf("smx-bench %s: simdmax %s, CPU: %s, ISAs:%s (best %s), single thread, f32, input %s\n",
+         quick ? "--short" : "(full)", smx_version(), cpu_model().c_str(), isa_list.c_str(), smx_isa_name(best_isa),
+         kInputs[input_regime]);
   fflush(stdout);
 
   auto t0 = std::chrono::steady_clock::now();

@@ -78,7 +78,9 @@ int tu_quick(void) {
 /* ---- regimes ---- */
 static const char *const regime_names[TU_NREGIMES] = {"narrow", "wide", "onehot", "large",
                                                       "neginf", "allneginf", "posinf", "nan",
-                                                      "steps",  "edge"};
+                                                      "steps",  "edge",      "n3",     "ntenth",
+                                                      "u17",    "u05",       "equal",  "onehot25",
+                                                      "halfneginf", "nanlast", "max1e5", "pm1e30"};
 const char *tu_regime_name(int g) { return (g >= 0 && g < TU_NREGIMES) ? regime_names[g] : "?"; }
 
 void tu_fill(tu_rng *r, int g, size_t n, float *x) {
@@ -132,6 +134,32 @@ void tu_fill(tu_rng *r, int g, size_t n, float *x) {
     for (size_t i = 0; i < n; i++) x[i] = off[(i / 1024) % 4] + (float)tu_uniform(r, -8.0, 0.0);
     break;
   }
+  case TU_N3:
+  case TU_NTENTH:
+    for (size_t i = 0; i < n; i++) x[i] = (float)((g == TU_N3 ? 3.0 : 0.1) * tu_normal(r));
+    break;
+  case TU_U17:
+  case TU_U05:
+    for (size_t i = 0; i < n; i++) x[i] = (float)(g == TU_U17 ? tu_uniform(r, -1.7, 1.7) : tu_uniform(r, 0.0, 0.5));
+    break;
+  case TU_EQUAL: {
+    float v = (float)(3.0 * tu_normal(r));
+    for (size_t i = 0; i < n; i++) x[i] = v;
+    break;
+  }
+  case TU_ONEHOT25:
+  case TU_HALFNEGINF:
+  case TU_NANLAST:
+    for (size_t i = 0; i < n; i++) x[i] = g == TU_HALFNEGINF && (i & 1) ? -INFINITY : (float)tu_normal(r);
+    if (g == TU_ONEHOT25) x[tu_below(r, n)] = 25.0f;
+    if (g == TU_NANLAST) x[n - 1] = NAN;
+    break;
+  case TU_MAX1E5:
+    for (size_t i = 0; i < n; i++) x[i] = (float)(1e5 + tu_normal(r));
+    break;
+  case TU_PM1E30:
+    for (size_t i = 0; i < n; i++) x[i] = (i & 1) ? -1e30f : 1e30f;
+    break;
   default:
     abort();
   }
@@ -276,6 +304,7 @@ void tu_forward_accuracy(const char *name, tu_fwd_fn fn, tu_fwd_ref ref, double 
   tu_stat st[TU_NREGIMES];
   char ctx[256], title[128];
   for (int g = 0; g < TU_NREGIMES; g++) {
+    if (g == TU_PM1E30 && (size_flags & TU_NO_PM1E30)) continue;
     tu_stat z = TU_STAT_INIT;
     st[g] = z;
     for (size_t k = 0; k < ns; k++) {

@@ -5,22 +5,40 @@
 #include "rowstate.h"
 
 
-/* ---- sparsemax ---- */
-#define SMX_SPARSE_BUF 1024 /* candidates kept on the stack; more are filtered from the row */
+/* ---- sparsemax ----
+   The threshold tau (relative to the row max m) in O(n) for any support: one pass collects the candidates
+   z > t into a stack buffer in index order, starting from t = m - 1 (tau >= m - 1); each time the buffer
+   fills, tau of the candidates so far (a lower bound of the row's tau: for any subset A,
+   (sum_A z - 1) / |A| <= tau) raises t and the buffer keeps only z > t. Michelot's iterations then run on
+   the buffer; if the candidates above the bound still fill half of it (a support of ~1000 or more), they
+   run over the whole row from the last bound. Every sum is in 16 double lanes (buffer position or row
+   index p -> lane p % 16, smx_tree_sum16d), the filter is z > t for a float t, so every ISA keeps the
+   same bits. */
+#define SMX_SPARSE_BUF 2048  /* candidates kept on the stack */
+#define SMX_SPARSE_GROUP 64  /* the collection checks the buffer after every 64 entries of the row */
+#define SMX_SPARSE_ROW ((size_t)-1)
 float smx_below_minus_one(float m); /* the largest float <= m - 1 */
-/* Canonical threshold, relative to the row max m (so huge logits keep full precision): Michelot's
-   iterations over the candidates v (entries > lo, index order) on v - m in double, sums in double
-   in index order; returns tau - m. v may be the whole row (then the filter > lo applies); cap > 0
-   softcaps each entry first (only the fused loss passes it, on the whole row). */
-double smx_sparsemax_tau(const float *v, size_t nv, float lo, float m, float cap, size_t *k);
+/* The filter threshold of tau: the largest float t with (double)t - m <= tau (never the max itself, also
+   where ulp(m) >> |tau|), never below prev. */
+float smx_sparse_filter(float m, double tau, float prev);
+/* Michelot on the buffer v[0, *nv) from the filter t: each iteration keeps v > t in place (order kept),
+   sums (double)v - m by position, tau = (sum - 1) / k, t = smx_sparse_filter(m, tau, t), until t stops
+   rising. Returns tau - m; *nv = k, *t the final filter. */
+double smx_sparsemax_tau_buf(float *v, size_t *nv, float *t, float m);
+/* The same over the whole row z = x or softcap(x) (cap > 0), sums by index, nothing moved. */
+double smx_sparsemax_tau_row(const float *x, size_t n, float t, float m, float cap);
+/* The candidates of a finite row (scalar reference of the collection): their count in buf
+   (SMX_SPARSE_BUF + 64 floats) and *t the filter, or SMX_SPARSE_ROW with *t a lower bound. */
+size_t smx_sparsemax_collect(size_t n, const float *x, float m, float cap, float *buf, float *t);
 /* The output entry: d = (x - m) - tau_rel in double, rounded to float when d >= FLT_MIN, else +0. */
 static inline float smx_sparse_p(float x, float m, double tau_rel) {
   double d = ((double)x - (double)m) - tau_rel;
   return d >= 0x1p-126 ? (float)d : 0.0f;
 }
 
-/* Fenchel-Young term of the sparsemax loss in coordinates relative to m: sum over {v - m > tau_rel}
-   of ((v - m)^2 - tau_rel^2) / 2, in index order. */
+/* Fenchel-Young term of the sparsemax loss in coordinates relative to m: sum over {z - m > tau_rel}
+   of ((z - m)^2 - tau_rel^2) / 2, in 16 double lanes: over the buffer by position (cap 0), or over
+   the whole row by index (z = x or softcap(x)). */
 double smx_sparsemax_fy(const float *v, size_t nv, float m, double tau_rel, float cap);
 
 #endif

@@ -85,11 +85,11 @@ double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enu
    logit, 0 for finite rows) */
 double smx_xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float zt,
                               double st, double O, double S, double sum_wlog_s, double wt, double *pt, float *pinf);
-/* Sparsemax cross-entropy (Fenchel-Young) loss of a finite row with max m: tau and p_t (relative to m)
-   from the nc candidates z > lo in buf, or from the whole row x when they did not fit (nc > SMX_SPARSE_BUF);
-   sum_z = sum of the logits (0 without label smoothing), qq = |q|^2 of the target distribution. */
-double smx_xent_sparsemax_loss(size_t n, const float *x, const float *buf, size_t nc, float lo, float m, float zt,
-                               double sum_z, double wt, double qq, const smx_xent_row *row, double *pt, double *tau);
+/* Sparsemax cross-entropy (Fenchel-Young) loss of a finite row with max m from its threshold tau and
+   Fenchel-Young sum fy (relative to m, smx_sparsemax_fy); p_t relative to m; sum_z = sum of the logits
+   (0 without label smoothing), qq = |q|^2 of the target distribution. */
+double smx_xent_sparsemax_loss(size_t n, double tau, double fy, float m, float zt, double sum_z, double wt, double qq,
+                               const smx_xent_row *row, double *pt);
 /* The sparsemax loss of a row with +inf or only -inf logits (k = the +inf count; its limit, see the header). */
 static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_xent_row *row, size_t n, double k,
                                                      double wt, double qq) {
@@ -103,7 +103,7 @@ static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_x
    non-finite and tiny-sum rows), target the dx_t entry. */
 typedef struct smx_xent_stable {
   enum smx_row_kind kind;
-  float zt, dzt, pinf, Af, Bf, c, den;
+  float zt, dzt, pinf, Af, Bf, c_hi, c_lo;
   int tiny;
   double O, S, st, wt, pt, loss;
 } smx_xent_stable;

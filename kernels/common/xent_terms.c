@@ -55,21 +55,12 @@ double smx_xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row,
   return smx_xent_special_loss(n, x, row, wt, *pinf);
 }
 
-double smx_xent_sparsemax_loss(size_t n, const float *x, const float *buf, size_t nc, float lo, float m, float zt,
-                               double sum_z, double wt, double qq, const smx_xent_row *row, double *pt, double *tau) {
+double smx_xent_sparsemax_loss(size_t n, double tau, double fy, float m, float zt, double sum_z, double wt, double qq,
+                               const smx_xent_row *row, double *pt) {
   const double eps = row->label_smoothing, q_off = eps / (double)n;
-  size_t k;
-  double fy;
-  if (nc <= SMX_SPARSE_BUF) {
-    *tau = smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k);
-    fy = smx_sparsemax_fy(buf, nc, m, *tau, 0.0f);
-  } else { /* many candidates: the same sums over the whole (capped) row */
-    *tau = smx_sparsemax_tau(x, n, lo, m, row->softcap, &k);
-    fy = smx_sparsemax_fy(x, n, m, *tau, row->softcap);
-  }
   /* relative to m (sum p = sum q = 1): <z, q> - m = (1-e)(z_t - m) + (e/n) (sum_j z_j - n m) */
   const double ztr = (double)zt - (double)m;
-  *pt = ztr > *tau ? ztr - *tau : 0.0;
+  *pt = ztr > tau ? ztr - tau : 0.0;
   const double zq = (1.0 - eps) * ztr + (eps > 0.0 ? q_off * (sum_z - (double)n * (double)m) : 0.0);
   return smx_times(wt, fy - zq + 0.5 * qq);
 }
@@ -95,8 +86,8 @@ int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, 
   const double A = (1.0 - eps) * s->wt + eps * row->weight_sum / (double)n;
   s->Af = (float)(row->grad_coef * A), s->Bf = (float)(row->grad_coef * eps / (double)n);
   s->tiny = s->kind == SMX_ROW_FINITE && s->S < SMX_STABLE_TINY;
-  s->c = 1.0f, s->den = 1.0f;
-  if (s->kind == SMX_ROW_FINITE) smx_stable_scale(s->S, &s->c, &s->den);
+  s->c_hi = 0.0f, s->c_lo = 0.0f;
+  if (s->kind == SMX_ROW_FINITE && !s->tiny) smx_stable_scale(s->S, &s->c_hi, &s->c_lo);
   return 1;
 }
 
@@ -106,7 +97,11 @@ void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row
   for (size_t j = 0; j < n; j++) {
     float dz, z = smx_xent_logit(row, inv_cap, x[j], &dz), p;
     if (s->kind != SMX_ROW_FINITE) p = x[j] == INFINITY ? s->pinf : 0.0f;
-    else p = s->tiny ? smx_stable_p_tiny(z, s->S) : smx_stable_p(z, s->c, s->den);
+    else if (s->tiny) p = smx_stable_p_tiny(z, s->S);
+    else {
+      float lo, hi = smx_stable_pair(z, &lo);
+      p = smx_stable_p(hi, lo, s->c_hi, s->c_lo);
+    }
     float b = row->class_weight ? s->Bf * row->class_weight[j] : s->Bf;
     dx[j] = smx_flush((fmaf(s->Af, p, -b) / (1.0f + fabsf(z))) * dz);
   }

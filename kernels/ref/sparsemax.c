@@ -13,14 +13,9 @@ static void sparsemax_row(size_t n, const float *x, float *y) {
     smx_special_row(kind, n, x, y, 0);
     return;
   }
-  float lo = smx_below_minus_one(m), buf[SMX_SPARSE_BUF];
-  size_t nc = 0, k;
-  for (size_t i = 0; i < n && nc <= SMX_SPARSE_BUF; i++)
-    if (x[i] > lo) {
-      if (nc < SMX_SPARSE_BUF) buf[nc] = x[i];
-      nc++;
-    }
-  double tau = nc <= SMX_SPARSE_BUF ? smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k) : smx_sparsemax_tau(x, n, lo, m, 0.0f, &k);
+  float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP];
+  size_t nb = smx_sparsemax_collect(n, x, m, 0.0f, buf, &t);
+  double tau = nb != SMX_SPARSE_ROW ? smx_sparsemax_tau_buf(buf, &nb, &t, m) : smx_sparsemax_tau_row(x, n, t, m, 0.0f);
   for (size_t i = 0; i < n; i++) y[i] = smx_sparse_p(x[i], m, tau);
 }
 
@@ -48,7 +43,7 @@ static void sparsemax_backward_row(size_t n, const float *y, const float *dy, fl
 /* Fenchel-Young loss, gradient p - q */
 static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
-  float lm[SMX_LANES], dz, buf[SMX_SPARSE_BUF];
+  float lm[SMX_LANES], dz, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP];
   double lz[SMX_DLANES] = {0};
   int nan = 0;
   for (int l = 0; l < SMX_LANES; l++) lm[l] = -INFINITY;
@@ -61,17 +56,18 @@ static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *r
   smx_xent_sparse st;
   if (!smx_xent_sparsemax_begin(n, x, row, smx_tree_max64(lm), nan, dx, &st)) return st.loss;
   if (st.kind == SMX_ROW_FINITE) {
-    float lo = smx_below_minus_one(st.m);
-    size_t nc = 0;
-    for (size_t j = 0; j < n && nc <= SMX_SPARSE_BUF; j++) {
-      float z = smx_xent_logit(row, inv_cap, x[j], &dz);
-      if (z > lo) {
-        if (nc < SMX_SPARSE_BUF) buf[nc] = z;
-        nc++;
-      }
+    float t;
+    size_t nb = smx_sparsemax_collect(n, x, st.m, row->softcap, buf, &t);
+    double fy;
+    if (nb != SMX_SPARSE_ROW) {
+      st.tau = smx_sparsemax_tau_buf(buf, &nb, &t, st.m);
+      fy = smx_sparsemax_fy(buf, nb, st.m, st.tau, 0.0f);
+    } else {
+      st.tau = smx_sparsemax_tau_row(x, n, t, st.m, row->softcap);
+      fy = smx_sparsemax_fy(x, n, st.m, st.tau, row->softcap);
     }
-    st.loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, st.m, st.zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, st.wt,
-                                      st.qq, row, &st.pt, &st.tau);
+    st.loss = smx_xent_sparsemax_loss(n, st.tau, fy, st.m, st.zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, st.wt, st.qq,
+                                      row, &st.pt);
   }
   if (!dx) return st.loss;
   smx_xent_sparsemax_grad_scalar(n, x, row, &st, dx);

@@ -7,14 +7,20 @@
 
 static double stable_sum(size_t n, const float *x) {
   double l[SMX_DLANES] = {0};
-  for (size_t i = 0; i < n; i++) l[i % SMX_DLANES] += (double)smx_stable_s(x[i]);
+  for (size_t i = 0; i < n; i++) {
+    float lo, hi = smx_stable_pair(x[i], &lo);
+    l[i % SMX_DLANES] += (double)hi + (double)lo;
+  }
   return smx_tree_sum16d(l);
 }
 
 static void stablemax_row(size_t n, const float *x, float *y) {
-  float c, den;
-  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c, &den)) return;
-  for (size_t i = 0; i < n; i++) y[i] = smx_stable_p(x[i], c, den);
+  float c_hi, c_lo;
+  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c_hi, &c_lo)) return;
+  for (size_t i = 0; i < n; i++) {
+    float lo, hi = smx_stable_pair(x[i], &lo);
+    y[i] = smx_stable_p(hi, lo, c_hi, c_lo);
+  }
 }
 
 static void log_stablemax_row(size_t n, const float *x, float *y) {
@@ -60,7 +66,8 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   float dz;
   for (size_t j = 0; j < n; j++) {
     float z = smx_xent_logit(row, inv_cap, x[j], &dz);
-    lo[j % SMX_DLANES] += j == t ? 0.0 : (double)smx_stable_s(z);
+    float sl, sh = smx_stable_pair(z, &sl);
+    lo[j % SMX_DLANES] += j == t ? 0.0 : (double)sh + (double)sl;
     if (eps > 0.0f) { /* sum_j w_j log s(z_j), log s(z) = sign(z) log1p(|z|) */
       float w = row->class_weight ? row->class_weight[j] : 1.0f;
       double ls = smx_log1p64((double)fabsf(z));

@@ -4,28 +4,110 @@
 #include "sparsemax_common.h"
 
 /* ---- sparsemax ---- */
-/* Candidates x_i > lo in index order into buf (SMX_SPARSE_BUF + VW floats); stops once more than
-   SMX_SPARSE_BUF were found. Returns the count (> SMX_SPARSE_BUF: use the whole row). */
-static size_t sparse_candidates(size_t n, const float *x, float lo, float *buf) {
-  const vf vlo = vset(lo);
-  size_t nc = 0, i = 0;
-  for (; i + 4 * VW <= n && nc <= SMX_SPARSE_BUF; i += 4 * VW) {
-    vf a0 = vld(x + i), a1 = vld(x + i + VW), a2 = vld(x + i + 2 * VW), a3 = vld(x + i + 3 * VW);
-    vm k0 = vgt(a0, vlo), k1 = vgt(a1, vlo), k2 = vgt(a2, vlo), k3 = vgt(a3, vlo);
-    if (!many(mor(mor(k0, k1), mor(k2, k3)))) continue;
-    nc += vcompress(buf + nc, k0, a0);
-    if (nc > SMX_SPARSE_BUF) break;
-    nc += vcompress(buf + nc, k1, a1);
-    if (nc > SMX_SPARSE_BUF) break;
-    nc += vcompress(buf + nc, k2, a2);
-    if (nc > SMX_SPARSE_BUF) break;
-    nc += vcompress(buf + nc, k3, a3);
+/* The entries of one step as the threshold sees them: x, or softcap(x) (capped); lanes >= c are -inf. */
+static inline vf sparse_step(const float *x, size_t c, int capped, vf vcap, vf vinv) {
+  vf dz, z = step_logits(x, c, -INFINITY, capped, vcap, vinv, &dz);
+  return capped && c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z;
+}
+
+/* 16 double lanes += (double)v - m where v > t, else +0 (v = m adds +0.0, as the reference's 0.0) */
+static inline void sparse_acc(vf v, vm in, vf vmx, vd vmd, vd *a0, vd *a1) {
+  v = vsel(in, v, vmx);
+  *a0 = dadd(*a0, dsub(dlo(v), vmd));
+  *a1 = dadd(*a1, dsub(dhi(v), vmd));
+}
+
+/* smx_sparsemax_tau_buf */
+static double sparse_tau_buf(float *v, size_t *nv, float *t, float m) {
+  const vd vmd = dset((double)m);
+  size_t k = *nv;
+  double tau = (double)*t - (double)m;
+  for (;;) {
+    const vf vt = vset(*t);
+    size_t kk = 0;
+    for (size_t i = 0; i < k; i += VW) {
+      vf a = vld_n(v + i, step_count(k, i), -INFINITY);
+      kk += vcompress(v + kk, vgt(a, vt), a); /* writes below i + VW: a is loaded */
+    }
+    k = kk;
+    if (k == 0) break;
+    vd a0 = dset(0.0), a1 = a0;
+    for (size_t p = 0; p < k; p += VW) {
+      vf a = vld_n(v + p, step_count(k, p), m);
+      a0 = dadd(a0, dsub(dlo(a), vmd));
+      a1 = dadd(a1, dsub(dhi(a), vmd));
+    }
+    tau = (tree_sum16d(a0, a1) - 1.0) / (double)k;
+    float tn = smx_sparse_filter(m, tau, *t);
+    if (!(tn > *t)) break;
+    *t = tn;
   }
-  for (; i < n && nc <= SMX_SPARSE_BUF; i += VW) {
-    vf a = n - i >= VW ? vld(x + i) : vld_tail(x + i, n - i, -INFINITY);
-    nc += vcompress(buf + nc, vgt(a, vlo), a);
+  *nv = k;
+  return tau;
+}
+
+/* smx_sparsemax_tau_row */
+static double sparse_tau_row(const float *x, size_t n, float t, float m, int capped, vf vcap, vf vinv) {
+  const vf vmx = vset(m);
+  const vd vmd = dset((double)m);
+  for (;;) {
+    const vf vt = vset(t);
+    vd a0 = dset(0.0), a1 = a0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i += VW) {
+      vf z = sparse_step(x + i, step_count(n, i), capped, vcap, vinv);
+      vm in = vgt(z, vt);
+      k += mcount(in);
+      sparse_acc(z, in, vmx, vmd, &a0, &a1);
+    }
+    double tau = (tree_sum16d(a0, a1) - 1.0) / (double)k;
+    float tn = smx_sparse_filter(m, tau, t);
+    if (!(tn > t)) return tau;
+    t = tn;
   }
-  return nc;
+}
+
+/* smx_sparsemax_collect: groups of SMX_SPARSE_GROUP entries, appended with vcompress */
+static size_t sparse_collect(size_t n, const float *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t) {
+  size_t nb = 0;
+  *t = smx_below_minus_one(m);
+  vf vt = vset(*t);
+  for (size_t o = 0; o < n; o += SMX_SPARSE_GROUP) {
+    if (!capped && n - o >= SMX_SPARSE_GROUP) {
+      vf a0 = vld(x + o), a1 = vld(x + o + VW), a2 = vld(x + o + 2 * VW), a3 = vld(x + o + 3 * VW);
+      vm k0 = vgt(a0, vt), k1 = vgt(a1, vt), k2 = vgt(a2, vt), k3 = vgt(a3, vt);
+      if (!many(mor(mor(k0, k1), mor(k2, k3)))) continue;
+      nb += vcompress(buf + nb, k0, a0);
+      nb += vcompress(buf + nb, k1, a1);
+      nb += vcompress(buf + nb, k2, a2);
+      nb += vcompress(buf + nb, k3, a3);
+    } else {
+      const size_t end = n - o < SMX_SPARSE_GROUP ? n : o + SMX_SPARSE_GROUP;
+      for (size_t i = o; i < end; i += VW) {
+        vf z = sparse_step(x + i, step_count(end, i), capped, vcap, vinv);
+        nb += vcompress(buf + nb, vgt(z, vt), z);
+      }
+    }
+    if (nb > SMX_SPARSE_BUF - SMX_SPARSE_GROUP) {
+      sparse_tau_buf(buf, &nb, t, m);
+      if (nb > SMX_SPARSE_BUF / 2) return SMX_SPARSE_ROW;
+      vt = vset(*t);
+    }
+  }
+  return nb;
+}
+
+/* smx_sparsemax_fy over the buffer (positions) or the row (indices, capped) */
+static double sparse_fy(const float *v, size_t nv, float m, double tau, int capped, vf vcap, vf vinv) {
+  const vd vmd = dset((double)m), vtau = dset(tau), tt = dmul(vtau, vtau), half = dset(0.5), zero = dset(0.0);
+  vd a0 = zero, a1 = zero;
+  for (size_t i = 0; i < nv; i += VW) {
+    vf z = sparse_step(v + i, step_count(nv, i), capped, vcap, vinv);
+    vd zl = dsub(dlo(z), vmd), zh = dsub(dhi(z), vmd);
+    a0 = dadd(a0, dsel(dgt(zl, vtau), dmul(dsub(dmul(zl, zl), tt), half), zero));
+    a1 = dadd(a1, dsel(dgt(zh, vtau), dmul(dsub(dmul(zh, zh), tt), half), zero));
+  }
+  return tree_sum16d(a0, a1);
 }
 
 /* y = smx_sparse_p(x, m, tau_rel) for one step: d = (x - m) - tau_rel in double */
@@ -75,10 +157,10 @@ static void sparsemax_row(size_t n, const float *x, float *y) {
     smx_special_row(kind, n, x, y, 0);
     return;
   }
-  float lo = smx_below_minus_one(m), buf[SMX_SPARSE_BUF + VW];
-  size_t nc = sparse_candidates(n, x, lo, buf), k;
-  double tau = nc <= SMX_SPARSE_BUF ? smx_sparsemax_tau(buf, nc, lo, m, 0.0f, &k)
-                                    : smx_sparsemax_tau(x, n, lo, m, 0.0f, &k);
+  float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
+  const vf one = vset(1.0f);
+  size_t nb = sparse_collect(n, x, m, 0, one, one, buf, &t);
+  double tau = nb != SMX_SPARSE_ROW ? sparse_tau_buf(buf, &nb, &t, m) : sparse_tau_row(x, n, t, m, 0, one, one);
   sparse_write(n, x, m, tau, y);
 }
 
@@ -120,7 +202,7 @@ static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *r
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
-  float buf[SMX_SPARSE_BUF + VW];
+  float buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   float lm[SMX_LANES];
   for (int q = 0; q < 4; q++) vst(lm + q * VW, vset(-INFINITY));
   vd z0 = dset(0.0), z1 = z0;
@@ -143,21 +225,18 @@ static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *r
   smx_xent_sparse st;
   if (!smx_xent_sparsemax_begin(n, x, row, smx_tree_max64(lm), many(bad), dx, &st)) return st.loss;
   if (st.kind == SMX_ROW_FINITE) {
-    const float lo = smx_below_minus_one(st.m);
-    size_t nc;
-    if (!capped) nc = sparse_candidates(n, x, lo, buf);
-    else {
-      const vf vlo = vset(lo);
-      nc = 0;
-      for (size_t j = 0; j < n && nc <= SMX_SPARSE_BUF; j += VW) {
-        const size_t c = step_count(n, j);
-        vf vdz, z = step_logits(x + j, c, -INFINITY, capped, vcap, vinv, &vdz);
-        if (c < VW) z = vsel(vtail(c), z, vset(-INFINITY));
-        nc += vcompress(buf + nc, vgt(z, vlo), z);
-      }
+    float t;
+    size_t nb = sparse_collect(n, x, st.m, capped, vcap, vinv, buf, &t);
+    double fy;
+    if (nb != SMX_SPARSE_ROW) {
+      st.tau = sparse_tau_buf(buf, &nb, &t, st.m);
+      fy = sparse_fy(buf, nb, st.m, st.tau, 0, vcap, vinv);
+    } else {
+      st.tau = sparse_tau_row(x, n, t, st.m, capped, vcap, vinv);
+      fy = sparse_fy(x, n, st.m, st.tau, capped, vcap, vinv);
     }
-    st.loss = smx_xent_sparsemax_loss(n, x, buf, nc, lo, st.m, st.zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, st.wt,
-                                      st.qq, row, &st.pt, &st.tau);
+    st.loss = smx_xent_sparsemax_loss(n, st.tau, fy, st.m, st.zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, st.wt, st.qq,
+                                      row, &st.pt);
   }
   if (!dx) return st.loss;
   if (st.kind != SMX_ROW_FINITE) {

@@ -3,20 +3,32 @@
 #include "isa/vmath.h"
 #include "stablemax_common.h"
 
-/* smx_stable_s */
-static inline vf vstable_s(vf x) {
-  vf b = vsub(vset(1.0f), x);
-  vf r = vsel(vgt(b, vset(0x1p126f)), vset(0.0f), vdiv(vset(1.0f), b));
-  return vsel(vge(x, vset(0.0f)), vadd(x, vset(1.0f)), r);
+/* smx_stable_pair */
+static inline vf vstable_pair(vf x, vf *lo) {
+  const vf one = vset(1.0f);
+  vf a = vabs(x), big = vmax(a, one), sml = vmin(one, a);
+  vf bh = vadd(big, sml), bl = vsub(sml, vsub(bh, big));
+  vf r = vdiv(one, bh), e = vfma(vneg(r), bl, vfma(vneg(r), bh, one));
+  vm pos = vge(x, vset(0.0f));
+  *lo = vsel(pos, bl, vsel(vlt(bh, vset(0x1p64f)), vmul(r, e), vset(0.0f)));
+  return vsel(pos, bh, vsel(vgt(bh, vset(0x1p126f)), vset(0.0f), r));
 }
 
 /* smx_stable_p */
-static inline vf vstable_p(vf x, vf c, vf den_f) {
-  vm pos = vge(x, vset(0.0f));
-  vf a = vsel(pos, vadd(x, vset(1.0f)), vset(1.0f));
-  vf b = vsel(pos, vset(1.0f), vsub(vset(1.0f), x));
-  vf num = vmul(a, c), den = vmul(b, den_f);
-  return vsel(vlt(vmul(num, vset(0x1p126f)), den), vset(0.0f), vdiv(num, den));
+static inline vf vstable_p(vf hi, vf lo, vf c_hi, vf c_lo) {
+  vf t = vmul(hi, c_hi), e = vfma(hi, c_hi, vneg(t));
+  vf p = vadd(t, vfma(hi, c_lo, vfma(lo, c_hi, e)));
+  return vsel(vge(p, vset(0x1p-62f)), vmul(p, vset(0x1p-64f)), vset(0.0f));
+}
+static inline vf vstable_px(vf x, vf c_hi, vf c_lo) {
+  vf lo, hi = vstable_pair(x, &lo);
+  return vstable_p(hi, lo, c_hi, c_lo);
+}
+
+/* (double)hi + (double)lo added to 16 double lanes */
+static inline void stable_acc(vf hi, vf lo, vd *a0, vd *a1) {
+  *a0 = dadd(*a0, dadd(dlo(hi), dlo(lo)));
+  *a1 = dadd(*a1, dadd(dhi(hi), dhi(lo)));
 }
 
 /* smx_stable_s64 */
@@ -30,35 +42,29 @@ static double stable_sum(size_t n, const float *x) {
   size_t i = 0;
   /* two steps per iteration (independent divisions); both go to the same lanes in sequence */
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf s0 = vstable_s(vld(x + i)), s1 = vstable_s(vld(x + i + VW));
-    a0 = dadd(a0, dlo(s0));
-    a1 = dadd(a1, dhi(s0));
-    a0 = dadd(a0, dlo(s1));
-    a1 = dadd(a1, dhi(s1));
+    vf l0, h0 = vstable_pair(vld(x + i), &l0), l1, h1 = vstable_pair(vld(x + i + VW), &l1);
+    stable_acc(h0, l0, &a0, &a1);
+    stable_acc(h1, l1, &a0, &a1);
   }
-  for (; i < n; i += VW) {
-    vf s = n - i >= VW ? vstable_s(vld(x + i)) : vstable_s(vld_tail(x + i, n - i, -INFINITY)); /* s(-inf) = +0 */
-    a0 = dadd(a0, dlo(s));
-    a1 = dadd(a1, dhi(s));
+  for (; i < n; i += VW) { /* s(-inf) = +0 + +0 */
+    vf l, h = vstable_pair(vld_n(x + i, step_count(n, i), -INFINITY), &l);
+    stable_acc(h, l, &a0, &a1);
   }
-  double l[SMX_DLANES];
-  dst(l, a0);
-  dst(l + 8, a1);
-  return smx_tree_sum16d(l);
+  return tree_sum16d(a0, a1);
 }
 
 static void stablemax_row(size_t n, const float *x, float *y) {
-  float c, den;
-  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c, &den)) return;
-  const vf vc = vset(c), vden = vset(den);
+  float c_hi, c_lo;
+  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c_hi, &c_lo)) return;
+  const vf vch = vset(c_hi), vcl = vset(c_lo);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf p0 = vstable_p(vld(x + i), vc, vden), p1 = vstable_p(vld(x + i + VW), vc, vden);
+    vf p0 = vstable_px(vld(x + i), vch, vcl), p1 = vstable_px(vld(x + i + VW), vch, vcl);
     vst(y + i, p0);
     vst(y + i + VW, p1);
   }
-  for (; i + VW <= n; i += VW) vst(y + i, vstable_p(vld(x + i), vc, vden));
-  if (i < n) vst_tail(y + i, vstable_p(vld_tail(x + i, n - i, 0.0f), vc, vden), n - i);
+  for (; i + VW <= n; i += VW) vst(y + i, vstable_px(vld(x + i), vch, vcl));
+  if (i < n) vst_tail(y + i, vstable_px(vld_tail(x + i, n - i, 0.0f), vch, vcl), n - i);
 }
 
 static void log_stablemax_row(size_t n, const float *x, float *y) {
@@ -128,11 +134,10 @@ static void stablemax_backward_row(size_t n, const float *x, const float *y, con
 static inline void xs_pass1_step(const float *x, size_t j, size_t c, size_t t, float eps, const float *cw, int capped,
                                  vf vcap, vf vinv, vd *o0, vd *o1, vd *w0, vd *w1) {
   vf dz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &dz);
-  vf s = vstable_s(z);
-  if (t - j < VW) s = vsel(mlane(t - j), vset(0.0f), s); /* j == t adds 0.0 */
-  if (c < VW) s = vsel(vtail(c), s, vset(0.0f));
-  *o0 = dadd(*o0, dlo(s));
-  *o1 = dadd(*o1, dhi(s));
+  vf sl, sh = vstable_pair(z, &sl);
+  if (t - j < VW) sh = vsel(mlane(t - j), vset(0.0f), sh), sl = vsel(mlane(t - j), vset(0.0f), sl); /* j == t adds 0.0 */
+  if (c < VW) sh = vsel(vtail(c), sh, vset(0.0f)), sl = vsel(vtail(c), sl, vset(0.0f));
+  stable_acc(sh, sl, o0, o1);
   if (eps > 0.0f) {
     vf w = cw ? (c >= VW ? vld(cw + j) : vld_tail(cw + j, c, 0.0f)) : vset(1.0f);
     if (c < VW) w = vsel(vtail(c), w, vset(0.0f)); /* w == 0 adds 0.0 */
@@ -166,11 +171,11 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   if (st.kind != SMX_ROW_FINITE || st.tiny) { /* rare rows: the reference loop */
     smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);
   } else {
-    const vf vc = vset(st.c), vden = vset(st.den), vA = vset(st.Af), vB = vset(st.Bf);
+    const vf vch = vset(st.c_hi), vcl = vset(st.c_lo), vA = vset(st.Af), vB = vset(st.Bf);
     for (size_t i = 0; i < n; i += VW) {
       const size_t cnt = step_count(n, i);
       vf vdz, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
-      vf p = vstable_p(z, vc, vden);
+      vf p = vstable_px(z, vch, vcl);
       vf b = cw ? vmul(vB, vld_n(cw + i, cnt, 0.0f)) : vB;
       vst_n(dx + i, vflush(vmul(vdiv(vfma(vA, p, vneg(b)), vadd(vset(1.0f), vabs(z))), vdz)), cnt);
     }

@@ -243,9 +243,16 @@ static double sparsemax_d(size_t n, const double *u, double *y) {
     return INFINITY;
   }
   if (allneg) { fill(n, y, 0.0); return -INFINITY; }
-  double tau = sparsemax_tau_d(n, u);
-  for (size_t i = 0; i < n; i++) y[i] = u[i] > tau ? u[i] - tau : 0.0;
-  return tau;
+  /* relative to the max M (u - M is exact here; M - 1 is not for |M| > 2^53, e.g. logits of 1e30) */
+  double M = -INFINITY;
+  for (size_t i = 0; i < n; i++) M = u[i] > M ? u[i] : M;
+  double *v = (double *)malloc(n * sizeof *v);
+  if (!v) abort();
+  for (size_t i = 0; i < n; i++) v[i] = u[i] - M;
+  double tr = sparsemax_tau_d(n, v);
+  for (size_t i = 0; i < n; i++) y[i] = v[i] > tr ? v[i] - tr : 0.0;
+  free(v);
+  return M + tr;
 }
 
 double oracle_sparsemax(size_t n, const float *x, double *y) {
