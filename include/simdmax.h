@@ -129,6 +129,38 @@ SMX_API size_t smx_get_num_threads(void);
 SMX_KERNELS(SMX_DECLARE_)
 #undef SMX_DECLARE_
 
+/* 16-bit tensors. smx_bf16 holds a bfloat16 bit pattern, smx_f16 an IEEE-754 binary16 one. Every kernel above
+   has a _bf16 and an _f16 entry point with the same arguments, each float tensor (x, y, dy, dx) of that type
+   (logsumexp's out stays float), and the same error, aliasing and in-place rules. Contract: inputs widen to
+   float exactly and the result is exactly the _f32 kernel's result on the widened inputs rounded to the
+   type by round-to-nearest-even (f16: subnormal results kept, overflow to inf; a NaN output is the quiet NaN
+   0x7fc0 / 0x7e00), on every ISA and whatever the caller's FP modes. Rows up to 16384 / 8192 / 5461 entries
+   (one / two / three input tensors) run through a 64 KiB stack scratch per thread; longer rows use a heap
+   buffer (the conversions are not yet fused into the kernels' loads and stores). */
+typedef uint16_t smx_bf16;
+typedef uint16_t smx_f16;
+#define SMX_DECLARE16_MAP(name, T, sfx) \
+  SMX_API smx_status smx_##name##_##sfx(size_t rows, size_t n, const T *x, size_t ldx, T *y, size_t ldy);
+#define SMX_DECLARE16_LSE(name, T, sfx) \
+  SMX_API smx_status smx_##name##_##sfx(size_t rows, size_t n, const T *x, size_t ldx, float *out);
+#define SMX_DECLARE16_BWD(name, T, sfx)                                                             \
+  SMX_API smx_status smx_##name##_##sfx(size_t rows, size_t n, const T *y, size_t ldy, const T *dy, size_t lddy, \
+                                        T *dx, size_t lddx);
+#define SMX_DECLARE16_BWDX(name, T, sfx)                                                            \
+  SMX_API smx_status smx_##name##_##sfx(size_t rows, size_t n, const T *x, size_t ldx, const T *y, size_t ldy, \
+                                        const T *dy, size_t lddy, T *dx, size_t lddx);
+#define SMX_DECLARE16_XENT(name, T, sfx)
+#define SMX_DECLARE16_(name, kind, forward) \
+  SMX_DECLARE16_##kind(name, smx_bf16, bf16) SMX_DECLARE16_##kind(name, smx_f16, f16)
+SMX_KERNELS(SMX_DECLARE16_)
+#undef SMX_DECLARE16_
+/* Array conversions (rows x n, leading dimensions like the kernels; input and output must not overlap),
+   with the rounding every 16-bit entry point uses. */
+SMX_API smx_status smx_bf16_from_f32(size_t rows, size_t n, const float *x, size_t ldx, smx_bf16 *y, size_t ldy);
+SMX_API smx_status smx_f32_from_bf16(size_t rows, size_t n, const smx_bf16 *x, size_t ldx, float *y, size_t ldy);
+SMX_API smx_status smx_f16_from_f32(size_t rows, size_t n, const float *x, size_t ldx, smx_f16 *y, size_t ldy);
+SMX_API smx_status smx_f32_from_f16(size_t rows, size_t n, const smx_f16 *x, size_t ldx, float *y, size_t ldy);
+
 typedef enum smx_normalizer { SMX_NORM_SOFTMAX = 0, SMX_NORM_STABLEMAX = 1, SMX_NORM_SPARSEMAX = 2 } smx_normalizer;
 typedef enum smx_reduction { SMX_REDUCE_NONE = 0, SMX_REDUCE_SUM = 1, SMX_REDUCE_MEAN = 2 } smx_reduction;
 typedef struct smx_xent_options {

@@ -1,0 +1,181 @@
+/* The bfloat16 and binary16 entry points: each row is widened exactly into a per-task f32 scratch (64 KiB on
+   the stack; a heap buffer for rows longer than it holds), run by the f32 kernel of the active table and
+   rounded back, so every result is exactly the f32 kernel's on the widened input, rounded once. */
+#include <stdlib.h>
+
+#include "half.h"
+#include "parallel.h"
+
+enum { T_BF16, T_F16 };
+enum { KIND_MAP, KIND_LSE, KIND_BWD, KIND_BWDX }; /* the signature kinds of SMX_KERNELS */
+#define SCRATCH_FLOATS 16384 /* 64 KiB */
+
+static void widen(int t, size_t n, const uint16_t *s, float *d) {
+  if (t == T_BF16)
+    for (size_t i = 0; i < n; i++) d[i] = smx_f32_of_bf16(s[i]);
+  else
+    for (size_t i = 0; i < n; i++) d[i] = smx_f32_of_f16(s[i]);
+}
+static void narrow(int t, size_t n, const float *s, uint16_t *d) {
+  if (t == T_BF16)
+    for (size_t i = 0; i < n; i++) d[i] = smx_bf16_of_f32(s[i]);
+  else
+    for (size_t i = 0; i < n; i++) d[i] = smx_f16_of_f32(s[i]);
+}
+
+/* ---- the array converters ---- */
+static size_t span16(size_t rows, size_t n, size_t ld) { /* bytes of a rows x n matrix of 16-bit values; 0 on overflow */
+  if (rows == 0) return 0;
+  if (ld && rows - 1 > (SIZE_MAX - n) / ld) return 0;
+  const size_t e = (rows - 1) * ld + n;
+  return e > SIZE_MAX / 4 ? 0 : e * 2; /* the f32 side must fit too */
+}
+static smx_status check16(size_t rows, size_t n, size_t ld) {
+  if (n == 0 || ld < n || n > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;
+  return rows && span16(rows, n, ld) == 0 ? SMX_ERR_SHAPE : SMX_OK;
+}
+static smx_status check32(size_t rows, size_t n, size_t ld) {
+  if (n == 0 || ld < n || n > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;
+  return rows && smx_span_bytes(rows, n, ld) == 0 ? SMX_ERR_SHAPE : SMX_OK;
+}
+static smx_status to16(int t, size_t rows, size_t n, const float *x, size_t ldx, uint16_t *y, size_t ldy) {
+  smx_status s;
+  if (!x || !y) return SMX_ERR_NULL;
+  if ((s = check32(rows, n, ldx)) || (s = check16(rows, n, ldy))) return s;
+  if (smx_overlap(x, smx_span_bytes(rows, n, ldx), y, span16(rows, n, ldy))) return SMX_ERR_ALIAS;
+  for (size_t r = 0; r < rows; r++) narrow(t, n, x + r * ldx, y + r * ldy);
+  return SMX_OK;
+}
+static smx_status from16(int t, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *y, size_t ldy) {
+  smx_status s;
+  if (!x || !y) return SMX_ERR_NULL;
+  if ((s = check16(rows, n, ldx)) || (s = check32(rows, n, ldy))) return s;
+  if (smx_overlap(x, span16(rows, n, ldx), y, smx_span_bytes(rows, n, ldy))) return SMX_ERR_ALIAS;
+  for (size_t r = 0; r < rows; r++) widen(t, n, x + r * ldx, y + r * ldy);
+  return SMX_OK;
+}
+smx_status smx_bf16_from_f32(size_t rows, size_t n, const float *x, size_t ldx, smx_bf16 *y, size_t ldy) {
+  return to16(T_BF16, rows, n, x, ldx, y, ldy);
+}
+smx_status smx_f16_from_f32(size_t rows, size_t n, const float *x, size_t ldx, smx_f16 *y, size_t ldy) {
+  return to16(T_F16, rows, n, x, ldx, y, ldy);
+}
+smx_status smx_f32_from_bf16(size_t rows, size_t n, const smx_bf16 *x, size_t ldx, float *y, size_t ldy) {
+  return from16(T_BF16, rows, n, x, ldx, y, ldy);
+}
+smx_status smx_f32_from_f16(size_t rows, size_t n, const smx_f16 *x, size_t ldx, float *y, size_t ldy) {
+  return from16(T_F16, rows, n, x, ldx, y, ldy);
+}
+
+/* ---- the kernels: inputs (a, b, c) widened into the scratch, the output rounded back ---- */
+typedef struct {
+  smx_rows_job base; /* first: smx_run_rows hands its address back */
+  int t, kind;
+  union {
+    smx_MAP_fn *map;
+    smx_LSE_fn *lse;
+    smx_BWD_fn *bwd;
+    smx_BWDX_fn *bwdx;
+  } fn;
+  const uint16_t *a, *b, *c; /* MAP/LSE: x; BWD: y, dy; BWDX: x, y, dy */
+  size_t lda, ldb, ldc;
+  uint16_t *o;
+  float *lse; /* LSE: one float per row */
+  size_t ldo;
+} job16;
+
+static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
+  const job16 *j = (const job16 *)bj;
+  const size_t n = j->base.n, nin = j->kind == KIND_BWDX ? 3 : j->kind == KIND_BWD ? 2 : 1;
+  float stack[SCRATCH_FLOATS], *buf = stack;
+  size_t per = SCRATCH_FLOATS / (nin * n); /* rows per batch */
+  if (per == 0) { /* a row longer than the scratch: one row at a time in a heap buffer */
+    if (!(buf = malloc(nin * n * sizeof *buf))) abort(); /* cannot be reported mid-call: fail loudly */
+    per = 1;
+  }
+  for (size_t r = r0; r < r1; r += per) {
+    const size_t m = r1 - r < per ? r1 - r : per;
+    float *A = buf, *B = buf + m * n, *C = buf + 2 * m * n;
+    for (size_t i = 0; i < m; i++) {
+      widen(j->t, n, j->a + (r + i) * j->lda, A + i * n);
+      if (nin > 1) widen(j->t, n, j->b + (r + i) * j->ldb, B + i * n);
+      if (nin > 2) widen(j->t, n, j->c + (r + i) * j->ldc, C + i * n);
+    }
+    float *out = nin == 1 ? A : nin == 2 ? B : C; /* in place over the last input (every kernel allows it) */
+    switch (j->kind) {
+    case KIND_MAP: j->fn.map(m, n, A, n, out, n); break;
+    case KIND_LSE: j->fn.lse(m, n, A, n, j->lse + r); break;
+    case KIND_BWD: j->fn.bwd(m, n, A, n, B, n, out, n); break;
+    default: j->fn.bwdx(m, n, A, n, B, n, C, n, out, n); break;
+    }
+    if (j->kind != KIND_LSE)
+      for (size_t i = 0; i < m; i++) narrow(j->t, n, out + i * n, j->o + (r + i) * j->ldo);
+  }
+  if (buf != stack) free(buf);
+}
+
+/* An output (o, ldo) against an input (i, ldi), 16-bit, rows x n: OK when disjoint or exactly the same. */
+static smx_status alias16(const void *o, size_t ldo, const void *i, size_t ldi, size_t rows, size_t n) {
+  if (o == i && ldo == ldi) return SMX_OK;
+  return smx_overlap(o, span16(rows, n, ldo), i, span16(rows, n, ldi)) ? SMX_ERR_ALIAS : SMX_OK;
+}
+
+static smx_status run_kind(job16 *j, size_t rows, size_t n) {
+  j->base.run = run16, j->base.k = smx_active_kernels(), j->base.rows = rows, j->base.n = n;
+  smx_run_rows(&j->base);
+  return SMX_OK;
+}
+
+/* The entry points of each kind, for one 16-bit type (T, sfx, tag). */
+#define SMX_HALF_MAP(name, T, sfx, tag)                                                             \
+  smx_status smx_##name##_##sfx(size_t rows, size_t n, const T *x, size_t ldx, T *y, size_t ldy) { \
+    smx_status s;                                                                                   \
+    if (!x || !y) return SMX_ERR_NULL;                                                              \
+    if ((s = check16(rows, n, ldx)) || (s = check16(rows, n, ldy))) return s;                       \
+    if ((s = alias16(y, ldy, x, ldx, rows, n))) return s;                                           \
+    job16 j = {.t = tag, .kind = KIND_MAP, .a = x, .lda = ldx, .o = y, .ldo = ldy};             \
+    j.fn.map = smx_active_kernels()->name;                                                          \
+    return run_kind(&j, rows, n);                                                                   \
+  }
+#define SMX_HALF_LSE(name, T, sfx, tag)                                                             \
+  smx_status smx_##name##_##sfx(size_t rows, size_t n, const T *x, size_t ldx, float *out) {       \
+    smx_status s;                                                                                   \
+    if (!x || !out) return SMX_ERR_NULL;                                                            \
+    if ((s = check16(rows, n, ldx))) return s;                                                      \
+    if (rows > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;                                      \
+    if (smx_overlap(out, rows * sizeof(float), x, span16(rows, n, ldx))) return SMX_ERR_ALIAS;      \
+    job16 j = {.t = tag, .kind = KIND_LSE, .a = x, .lda = ldx, .lse = out};                     \
+    j.fn.lse = smx_active_kernels()->name;                                                          \
+    return run_kind(&j, rows, n);                                                                   \
+  }
+#define SMX_HALF_BWD(name, T, sfx, tag)                                                             \
+  smx_status smx_##name##_##sfx(size_t rows, size_t n, const T *y, size_t ldy, const T *dy, size_t lddy, T *dx, \
+                                size_t lddx) {                                                      \
+    smx_status s;                                                                                   \
+    if (!y || !dy || !dx) return SMX_ERR_NULL;                                                      \
+    if ((s = check16(rows, n, ldy)) || (s = check16(rows, n, lddy)) || (s = check16(rows, n, lddx))) return s; \
+    if ((s = alias16(dx, lddx, y, ldy, rows, n)) || (s = alias16(dx, lddx, dy, lddy, rows, n))) return s; \
+    job16 j = {.t = tag, .kind = KIND_BWD, .a = y, .b = dy, .lda = ldy, .ldb = lddy, .o = dx, .ldo = lddx}; \
+    j.fn.bwd = smx_active_kernels()->name;                                                          \
+    return run_kind(&j, rows, n);                                                                   \
+  }
+#define SMX_HALF_BWDX(name, T, sfx, tag)                                                            \
+  smx_status smx_##name##_##sfx(size_t rows, size_t n, const T *x, size_t ldx, const T *y, size_t ldy, const T *dy, \
+                                size_t lddy, T *dx, size_t lddx) {                                  \
+    smx_status s;                                                                                   \
+    if (!x || !y || !dy || !dx) return SMX_ERR_NULL;                                                \
+    if ((s = check16(rows, n, ldx)) || (s = check16(rows, n, ldy)) || (s = check16(rows, n, lddy)) || \
+        (s = check16(rows, n, lddx)))                                                               \
+      return s;                                                                                     \
+    if ((s = alias16(dx, lddx, x, ldx, rows, n)) || (s = alias16(dx, lddx, y, ldy, rows, n)) ||     \
+        (s = alias16(dx, lddx, dy, lddy, rows, n)))                                                 \
+      return s;                                                                                     \
+    job16 j = {.t = tag, .kind = KIND_BWDX, .a = x, .b = y, .c = dy, .lda = ldx, .ldb = ldy, .ldc = lddy, \
+               .o = dx, .ldo = lddx};                                                               \
+    j.fn.bwdx = smx_active_kernels()->name;                                                         \
+    return run_kind(&j, rows, n);                                                                   \
+  }
+#define SMX_HALF_XENT(name, T, sfx, tag) /* smx_cross_entropy_bf16 / _f16 (dispatch/xent.c) */
+#define SMX_HALF_(name, kind, forward)                                                             \
+  SMX_HALF_##kind(name, smx_bf16, bf16, T_BF16) SMX_HALF_##kind(name, smx_f16, f16, T_F16)
+SMX_KERNELS(SMX_HALF_)

@@ -1,0 +1,54 @@
+/* bfloat16 and IEEE binary16: the portable conversions (integer arithmetic only, so no FP mode changes
+   a bit) that define every 16-bit entry point: widen exactly, round to nearest even, one quiet NaN per type. */
+#ifndef SMX_HALF_H
+#define SMX_HALF_H
+#include <stdint.h>
+#include <string.h>
+
+#define SMX_BF16_QNAN 0x7fc0u
+#define SMX_F16_QNAN 0x7e00u
+
+static inline float smx_f32_of_bf16(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+static inline uint16_t smx_bf16_of_f32(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return SMX_BF16_QNAN;
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16); /* ties to even; overflow rounds to inf */
+}
+static inline float smx_f32_of_f16(uint16_t h) {
+  uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, u;
+  if (e == 0x1f) u = s | 0x7f800000u | (m << 13);                 /* inf, NaN */
+  else if (e) u = s | ((e + 112) << 23) | (m << 13);              /* normal */
+  else if (m) {                                                   /* subnormal: m 2^-24, exact */
+    int k = 0;
+    while (!(m & 0x400u)) m <<= 1, k++;
+    u = s | ((uint32_t)(113 - k) << 23) | ((m & 0x3ffu) << 13);
+  } else u = s;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+static inline uint16_t smx_f16_of_f32(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  const uint32_t s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return SMX_F16_QNAN;
+  if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u); /* >= 65520 rounds to inf (also inf) */
+  if (a >= 0x38800000u) {                               /* normal f16: drop 13 bits, ties to even */
+    uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;
+    return (uint16_t)(s | (r >> 13));
+  }
+  if (a < 0x33000000u) return (uint16_t)s; /* below half the smallest subnormal (2^-25): +-0 */
+  /* subnormal f16: the value in units of 2^-24, rounded to nearest even */
+  const uint32_t e = a >> 23, m = (a & 0x7fffffu) | 0x800000u, shift = 126 - e; /* value = m 2^(e-150) */
+  uint32_t q = m >> shift, rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1);
+  if (rem > half || (rem == half && (q & 1u))) q++;
+  return (uint16_t)(s | q);
+}
+
+#endif

@@ -1,0 +1,175 @@
+/* The 16-bit entry points: the conversions (exhaustive for binary16, ties and specials for bfloat16), and for
+   every kernel of the registry and every ISA the defining identity K_16(x) == round16(K_f32(widen(x))) by
+   memcmp, with ld > n, in place, canaries, special values and the caller's FTZ+DAZ. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_list.h"
+#include "testutil.h"
+
+typedef smx_status map16(size_t, size_t, const uint16_t *, size_t, uint16_t *, size_t);
+typedef smx_status lse16(size_t, size_t, const uint16_t *, size_t, float *);
+typedef smx_status bwd16(size_t, size_t, const uint16_t *, size_t, const uint16_t *, size_t, uint16_t *, size_t);
+typedef smx_status bwdx16(size_t, size_t, const uint16_t *, size_t, const uint16_t *, size_t, const uint16_t *, size_t,
+                          uint16_t *, size_t);
+typedef struct {
+  int k;
+  void (*fn[2])(void); /* _bf16, _f16 */
+} entry16;
+#define E16_MAP(name) {SMX_K_##name, {(void (*)(void))smx_##name##_bf16, (void (*)(void))smx_##name##_f16}},
+#define E16_LSE E16_MAP
+#define E16_BWD E16_MAP
+#define E16_BWDX E16_MAP
+#define E16_XENT(name)
+#define E16_(name, kind, forward) E16_##kind(name)
+static const entry16 entries[] = {SMX_KERNELS(E16_)};
+#define NENTRIES (sizeof entries / sizeof entries[0])
+
+static float widen(int t, uint16_t h) {
+  float f;
+  if (t) smx_f32_from_f16(1, 1, &h, 1, &f, 1);
+  else smx_f32_from_bf16(1, 1, &h, 1, &f, 1);
+  return f;
+}
+static uint16_t narrow(int t, float f) {
+  uint16_t h;
+  if (t) smx_f16_from_f32(1, 1, &f, 1, &h, 1);
+  else smx_bf16_from_f32(1, 1, &f, 1, &h, 1);
+  return h;
+}
+
+static float smx_u2f_test(uint32_t u) {
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+Test(half, f16_roundtrip_exhaustive) {
+  long bad = 0;
+  for (uint32_t h = 0; h < 65536; h++) {
+    uint16_t b = narrow(1, widen(1, (uint16_t)h));
+    int nan = (h & 0x7c00) == 0x7c00 && (h & 0x3ff);
+    bad += nan ? b != 0x7e00 : b != h;
+  }
+  cr_expect_eq(bad, 0, "%ld binary16 values do not survive widen + round (NaN -> 0x7e00)", bad);
+}
+
+Test(half, rounding_rules) {
+  /* bfloat16: ties to even, overflow to inf, NaN canonical, subnormals by the same rule */
+  cr_expect_eq(narrow(0, smx_u2f_test(0x3f808000u)), 0x3f80); /* tie, even below */
+  cr_expect_eq(narrow(0, smx_u2f_test(0x3f818000u)), 0x3f82); /* tie, even above */
+  cr_expect_eq(narrow(0, smx_u2f_test(0x3f808001u)), 0x3f81);
+  cr_expect_eq(narrow(0, smx_u2f_test(0x7f7fffffu)), 0x7f80); /* FLT_MAX rounds to inf */
+  cr_expect_eq(narrow(0, smx_u2f_test(0xffc12345u)), 0x7fc0);
+  cr_expect_eq(narrow(0, smx_u2f_test(0x00018000u)), 0x0002); /* subnormal tie, even above */
+  /* binary16 */
+  cr_expect_eq(narrow(1, 65504.0f), 0x7bff);
+  cr_expect_eq(narrow(1, 65519.99f), 0x7bff);
+  cr_expect_eq(narrow(1, 65520.0f), 0x7c00); /* rounds up to inf */
+  cr_expect_eq(narrow(1, 0x1p-24f), 0x0001);   /* smallest subnormal kept */
+  cr_expect_eq(narrow(1, 0x1p-25f), 0x0000);   /* a tie to even: 0 */
+  cr_expect_eq(narrow(1, 0x1.8p-25f), 0x0001);
+  cr_expect_eq(narrow(1, 0x1.8p-24f), 0x0002); /* 1.5 units: tie, even above */
+  cr_expect_eq(narrow(1, -0.0f), 0x8000);
+  cr_expect_eq(narrow(1, NAN), 0x7e00);
+}
+
+/* One case: rows x n 16-bit inputs; the 16-bit entry point against round16(f32 kernel(widen)). */
+static int check_case(const entry16 *e, int t, size_t rows, size_t n, size_t pad, int inplace, tu_rng *r, int g,
+                      int ftz) {
+  const smx_kernel_info *K = &smx_kernel_list[e->k];
+  const size_t ld = n + pad, total = rows * ld + 8;
+  uint16_t *a = malloc(total * 2), *b = malloc(total * 2), *c = malloc(total * 2), *o = malloc(total * 2);
+  float *xa = malloc(rows * n * 4), *xb = malloc(rows * n * 4), *xc = malloc(rows * n * 4), *ref = malloc(rows * n * 4);
+  float lse[8], lse_ref[8];
+  for (size_t i = 0; i < total; i++) a[i] = b[i] = c[i] = o[i] = 0xbeef; /* canaries */
+  float *tmp = malloc(rows * n * 4);
+  tu_fill(r, g, rows * n, tmp);
+  for (size_t q = 0; q < rows; q++)
+    for (size_t i = 0; i < n; i++) {
+      a[q * ld + i] = narrow(t, tmp[q * n + i]);
+      c[q * ld + i] = narrow(t, (float)tu_normal(r));
+    }
+  /* widened inputs; the backward kernels' y is the 16-bit forward output */
+  for (size_t q = 0; q < rows; q++)
+    for (size_t i = 0; i < n; i++) xa[q * n + i] = widen(t, a[q * ld + i]), xc[q * n + i] = widen(t, c[q * ld + i]);
+  if (K->forward != SMX_K_none) {
+    const entry16 *f = NULL;
+    for (size_t i = 0; i < NENTRIES; i++)
+      if (entries[i].k == K->forward) f = &entries[i];
+    ((map16 *)f->fn[t])(rows, n, a, ld, b, ld);
+    for (size_t q = 0; q < rows; q++)
+      for (size_t i = 0; i < n; i++) xb[q * n + i] = widen(t, b[q * ld + i]);
+  }
+  /* the reference: the f32 kernel on the widened inputs, rounded */
+  smx_call_args ca = {rows, n, xa, n, NULL, n, xc, n, ref, n, NULL, NULL, NULL, 1.0f};
+  if (K->kind == SMX_KIND_BWD) ca.x = xb;
+  if (K->kind == SMX_KIND_BWDX) ca.y = xb;
+  if (K->kind == SMX_KIND_LSE) ca.out = lse_ref;
+  cr_assert_eq(smx_call(e->k, &ca), SMX_OK);
+  const unsigned long saved = tu_fp_flush(ftz);
+  smx_status s;
+  uint16_t *out = o;
+  switch (K->kind) {
+  case SMX_KIND_MAP: out = inplace ? a : o, s = ((map16 *)e->fn[t])(rows, n, a, ld, out, ld); break;
+  case SMX_KIND_LSE: s = ((lse16 *)e->fn[t])(rows, n, a, ld, lse); break;
+  case SMX_KIND_BWD: out = inplace ? c : o, s = ((bwd16 *)e->fn[t])(rows, n, b, ld, c, ld, out, ld); break;
+  default: out = inplace ? c : o, s = ((bwdx16 *)e->fn[t])(rows, n, a, ld, b, ld, c, ld, out, ld); break;
+  }
+  tu_fp_restore(saved);
+  int ok = s == SMX_OK;
+  if (K->kind == SMX_KIND_LSE) ok &= memcmp(lse, lse_ref, rows * 4) == 0;
+  else
+    for (size_t q = 0; q < rows && ok; q++)
+      for (size_t i = 0; i < n; i++)
+        if (out[q * ld + i] != narrow(t, ref[q * n + i])) {
+          cr_log_error("%s_%s n=%zu row %zu [%zu]: 0x%04x, round(f32) 0x%04x", K->name, t ? "f16" : "bf16", n, q, i,
+                       out[q * ld + i], narrow(t, ref[q * n + i]));
+          ok = 0;
+          break;
+        }
+  for (size_t q = 0; q < rows; q++) /* canaries between and after the rows */
+    for (size_t i = n; i < ld; i++) ok &= o[q * ld + i] == 0xbeef && (!inplace || out[q * ld + i] == 0xbeef);
+  for (size_t i = rows * ld; i < total; i++) ok &= o[i] == 0xbeef;
+  free(a), free(b), free(c), free(o), free(xa), free(xb), free(xc), free(ref), free(tmp);
+  return ok;
+}
+
+Test(half, identity_every_kernel_every_isa) {
+  tu_seed_random("half");
+  static const size_t sizes[] = {1, 2, 7, 16, 31, 64, 100, 1000, 1025, 5000, 20000};
+  size_t cases = 0, fails = 0;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (size_t ei = 0; ei < NENTRIES; ei++)
+      for (int t = 0; t < 2; t++)
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+          for (int g = 0; g < TU_NREGIMES; g++) {
+            const size_t n = sizes[si];
+            if (tu_quick() && n > 5000) continue;
+            if (n > 5000 && g % 3) continue;
+            tu_rng r;
+            tu_rng_seed(&r, tu_case_seed(smx_kernel_list[entries[ei].k].name, n * 2 + (size_t)t, g));
+            const size_t rows = 1 + (n + (size_t)g) % 3;
+            cases++;
+            fails += !check_case(&entries[ei], t, rows, n, (n + (size_t)g) % 4, (int)((n + (size_t)g) & 1), &r, g,
+                                 (int)((n >> 1) & 1));
+          }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  cr_expect_eq(fails, 0, "%zu of %zu 16-bit cases differ from round16(f32 kernel(widen(x))) (seed 0x%llx)", fails, cases,
+               (unsigned long long)tu_base_seed());
+  fprintf(stderr, "[simdmax] 16-bit entry points: %zu cases, %zu differ\n", cases, fails);
+}
+
+Test(half, errors_write_nothing) {
+  uint16_t x[8] = {0}, y[8];
+  for (int i = 0; i < 8; i++) y[i] = 0xbeef;
+  cr_expect_eq(smx_softmax_bf16(1, 8, NULL, 8, y, 8), SMX_ERR_NULL);
+  cr_expect_eq(smx_softmax_f16(1, 8, x, 7, y, 8), SMX_ERR_SHAPE);
+  cr_expect_eq(smx_softmax_bf16(1, 8, x, 8, x + 1, 8), SMX_ERR_ALIAS);
+  cr_expect_eq(smx_bf16_from_f32(1, 4, (const float *)x, 4, x + 1, 4), SMX_ERR_ALIAS);
+  for (int i = 0; i < 8; i++) cr_expect_eq(y[i], 0xbeef);
+}
