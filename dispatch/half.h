@@ -14,11 +14,11 @@ static inline float smx_f32_of_bf16(uint16_t h) {
   memcpy(&f, &u, 4);
   return f;
 }
-static inline uint16_t smx_bf16_of_f32(float f) {
+static inline uint16_t smx_bf16_of_f32(float f) { /* branch-free, so the array loops vectorize */
   uint32_t u;
   memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return SMX_BF16_QNAN;
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16); /* ties to even; overflow rounds to inf */
+  const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16; /* ties to even; overflow rounds to inf */
+  return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? SMX_BF16_QNAN : r);
 }
 static inline float smx_f32_of_f16(uint16_t h) {
   uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, u;
