@@ -76,8 +76,8 @@ static double neg_log_p(const soft_args *a, size_t n, const soft_state *s, float
   if (special(n, s)) return z == INFINITY ? smx_log64((double)s->ninf) : INFINITY;
   if (z == -INFINITY) return INFINITY;
   if (a->norm == SMX_NORM_SOFTMAX) return ((double)s->f.m - (double)z) + s->f.l;
-  double ls = smx_log1p64((double)fabsf(z));
-  return s->log_S - (z < 0.0f ? -ls : ls);
+  const double sj = smx_stable_s64(z); /* log(S / s_j) = log1p(the others / s_j): exact 0 for n = 1 */
+  return smx_log1p64((s->S - sj) / sj);
 }
 
 static double soft_row(const soft_args *a, size_t n, const float *x, const float *q, float *dx) {
