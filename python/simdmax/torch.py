@@ -10,8 +10,8 @@ Where simdmax differs from PyTorch (pinned by python/tests/test_torch.py):
   zero gradient; ignored rows never count in the mean, also with label smoothing (PyTorch counts them in the
   smoothing term's mean when no class weights are given).
 - +inf logits are defined: with k entries +inf, p = 1/k on each (PyTorch: nan). A row of all -inf gives
-  p = 0 (softmax 0, log_softmax -inf, logsumexp -inf; PyTorch: nan for softmax) and a cross-entropy of +inf
-  with a zero gradient.
+  p = 0 (softmax 0, log_softmax -inf, logsumexp -inf; PyTorch: nan for softmax), a zero softmax backward, and
+  a cross-entropy of +inf whose gradient stays p - q = -q.
 - probabilities below FLT_MIN are flushed to +0 (PyTorch returns subnormals).
 - z_loss (not in PyTorch) adds z_loss * lse^2 per row; with class weights and reduction="mean" that term is
   divided by the sum of the rows' target weights like the rest of the loss (it is not itself weighted).
