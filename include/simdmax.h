@@ -185,8 +185,8 @@ SMX_API smx_status smx_cross_entropy_backward_f32(size_t rows, size_t n, const f
    As in PyTorch, MEAN divides by rows (not by weights), and ignore_index and target_type do not apply.
    Softcap, NaN, +-inf and FLT_MIN rules as for smx_cross_entropy_f32 (the loss is +inf where q' puts
    mass on a class with p = 0). loss, dlogits, ldd, grad_scale as in smx_cross_entropy_f32.
-   Implementation: common scalar code for every ISA (so identical on every CPU), not yet vectorized:
-   about 3-6x slower per element than the class-index kernels. */
+   Implementation: common scalar code for every ISA (so identical on every CPU), not yet vectorized: with
+   gradient, 7x (sparsemax) to 25x (softmax, stablemax) the time of the class-index kernels (512 x 32000, AVX2). */
 SMX_API smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits, size_t ldx,
                                               const float *q, size_t ldq, const smx_xent_options *opts,
                                               float *loss, float *dlogits, size_t ldd, float grad_scale);

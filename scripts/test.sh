@@ -27,6 +27,9 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMX_SANITIZE=ON -DS
 cmake --build build-asan -j"$jobs"
 SMX_TEST_QUICK=1 ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
+echo "== Python package (NumPy, PyTorch): pip install ./python, pytest =="
+bash scripts/python-test.sh
+
 if [ "$(uname -m)" = "x86_64" ]; then
   echo "== AArch64 (NEON) cross build, tests under qemu =="
   bash scripts/aarch64-setup.sh
