@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+# the installed package (with its library), not the source tree beside this script
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 XENT_SHAPES = [(4096, 32000), (8192, 128256), (65536, 1000)]
 SOFTMAX_SHAPES = [(4, 16, 512), (2, 16, 2048)]  # (batch, heads, sequence): rows = b h s, n = s
 
