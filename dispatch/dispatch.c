@@ -49,7 +49,7 @@ int smx_isa_supported(smx_isa isa) { return smx_kernels_for(isa) != NULL; }
 
 smx_status smx_set_isa(smx_isa isa) {
   const smx_kernels *k = smx_kernels_for(isa);
-  if (!k) return SMX_ERR_ISA;
+  if (!k) return smx_fail(SMX_ERR_ISA, "smx_set_isa: %s (%d) is not compiled in or not supported by this CPU", smx_isa_name(isa), (int)isa);
   atomic_store(&active_isa, (int)isa);
   atomic_store_explicit(&active, k, memory_order_release);
   return SMX_OK;

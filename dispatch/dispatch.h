@@ -12,4 +12,11 @@ size_t smx_span_bytes(size_t rows, size_t n, size_t ld);
 int smx_overlap(const void *a, size_t na, const void *b, size_t nb);
 /* An output (o, ldo) against an input (i, ldi), both rows x n: OK when disjoint or exactly the same. */
 smx_status smx_check_alias(const float *o, size_t ldo, const float *i, size_t ldi, size_t rows, size_t n);
+/* Record "fmt" (printf-style) as this thread's smx_last_error_message and return s. */
+smx_status smx_fail(smx_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Shape of one matrix argument named `what` of function `fn`: n > 0, ld >= n, the span fits in size_t. */
+smx_status smx_check_matrix(const char *fn, const char *what, size_t rows, size_t n, size_t ld);
+/* An output (o, ldo) named `what` against an input (i, ldi) named `in`: OK when disjoint or exactly the same. */
+smx_status smx_check_out(const char *fn, const char *what, const float *o, size_t ldo, const char *in, const float *i,
+                         size_t ldi, size_t rows, size_t n);
 #endif

@@ -1,4 +1,5 @@
-/* Public fused cross-entropy: validates options and targets, reduces row losses in double. */
+/* Public cross-entropy entry points (fused, forward, backward, probability targets): validate the options,
+   targets and every pointer, then run the kernels; row losses are reduced in double. */
 #include "dispatch.h"
 #include <stdlib.h>
 
@@ -7,6 +8,7 @@
 
 void smx_xent_options_default(smx_xent_options *o) {
   if (!o) return;
+  o->struct_size = sizeof(smx_xent_options);
   o->normalizer = SMX_NORM_SOFTMAX;
   o->reduction = SMX_REDUCE_MEAN;
   o->ignore_index = -100;
@@ -14,6 +16,7 @@ void smx_xent_options_default(smx_xent_options *o) {
   o->z_loss = 0.0f;
   o->softcap = 0.0f;
   o->class_weight = NULL;
+  o->target_type = SMX_TARGET_I64;
 }
 
 /* The XENT kernels of SMX_KERNELS, in the order of smx_normalizer. */
@@ -31,7 +34,8 @@ static smx_XENT_fn *xent_kernel(const smx_kernels *k, smx_normalizer norm) {
 /* The cross-entropy of rows [r0, r1) of a chunk-aligned range: each chunk's loss sum into *sum. */
 static void run_chunk(const smx_rows_job *j, size_t r0, size_t r1, double *sum) {
   smx_xent_args a = *j->xa;
-  a.targets += r0;
+  a.targets = (const char *)a.targets + r0 * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
+  if (a.grad_rows) a.grad_rows += r0 * a.grad_stride;
   *sum = j->xent(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, &a, j->loss_rows ? j->loss_rows + r0 : NULL,
                                  j->out ? j->out + r0 * j->ldo : NULL, j->ldo);
 }
@@ -41,49 +45,135 @@ static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) {
 }
 
 static int finite_nonneg(float v) { return v >= 0.0f && v <= 0x1.fffffep127f; }
+static int finite(float v) { return v == v && v != INFINITY && v != -INFINITY; }
 
-static smx_status check_options(const smx_xent_options *o, size_t n, float grad_scale) {
-  if ((unsigned)o->normalizer > SMX_NORM_SPARSEMAX || (unsigned)o->reduction > SMX_REDUCE_MEAN) return SMX_ERR_ARG;
-  if (!(o->label_smoothing >= 0.0f && o->label_smoothing <= 1.0f)) return SMX_ERR_ARG;
-  if (!finite_nonneg(o->z_loss) || (o->z_loss > 0.0f && o->normalizer != SMX_NORM_SOFTMAX)) return SMX_ERR_ARG;
+/* One call's arguments, checked by check_call; opts points at the caller's options or the defaults. */
+typedef struct xent_call {
+  const char *fn;
+  size_t rows, n;
+  const float *x;
+  size_t ldx;
+  const void *targets; /* NULL for probability targets */
+  const float *q;
+  size_t ldq;
+  const smx_xent_options *opts;
+  smx_xent_options defaults;
+} xent_call;
+
+static smx_status check_options(const char *fn, const smx_xent_options *o, size_t n, int soft) {
+  if (o->struct_size != sizeof(smx_xent_options))
+    return smx_fail(SMX_ERR_ARG,
+                    "%s: opts->struct_size is %zu, not sizeof(smx_xent_options) = %zu: initialize the options with "
+                    "smx_xent_options_default (a zero-initialized struct is rejected)",
+                    fn, o->struct_size, sizeof(smx_xent_options));
+  if ((unsigned)o->normalizer > SMX_NORM_SPARSEMAX)
+    return smx_fail(SMX_ERR_ARG, "%s: opts->normalizer = %d is not an smx_normalizer", fn, (int)o->normalizer);
+  if ((unsigned)o->reduction > SMX_REDUCE_MEAN)
+    return smx_fail(SMX_ERR_ARG, "%s: opts->reduction = %d is not an smx_reduction", fn, (int)o->reduction);
+  if ((unsigned)o->target_type > SMX_TARGET_I32)
+    return smx_fail(SMX_ERR_ARG, "%s: opts->target_type = %d is not an smx_target_type", fn, (int)o->target_type);
+  if (!(o->label_smoothing >= 0.0f && o->label_smoothing <= 1.0f))
+    return smx_fail(SMX_ERR_ARG, "%s: opts->label_smoothing = %g is not in [0, 1]", fn, (double)o->label_smoothing);
+  if (!finite_nonneg(o->z_loss))
+    return smx_fail(SMX_ERR_ARG, "%s: opts->z_loss = %g is not finite and >= 0", fn, (double)o->z_loss);
+  if (o->z_loss > 0.0f && o->normalizer != SMX_NORM_SOFTMAX)
+    return smx_fail(SMX_ERR_ARG, "%s: opts->z_loss applies to the softmax normalizer only", fn);
+  if (!finite_nonneg(o->softcap))
+    return smx_fail(SMX_ERR_ARG, "%s: opts->softcap = %g is not finite and >= 0", fn, (double)o->softcap);
   /* 0 (off), or a cap whose reciprocal is finite: cap tanh(x / cap) is then finite for every x */
-  if (!finite_nonneg(o->softcap) || (o->softcap > 0.0f && !(1.0f / o->softcap <= 0x1.fffffep127f))) return SMX_ERR_ARG;
-  if (!(grad_scale == grad_scale) || grad_scale == INFINITY || grad_scale == -INFINITY) return SMX_ERR_ARG;
+  if (o->softcap > 0.0f && !(1.0f / o->softcap <= 0x1.fffffep127f))
+    return smx_fail(SMX_ERR_ARG, "%s: opts->softcap = %g is too small (1 / softcap overflows)", fn, (double)o->softcap);
+  if (soft && o->class_weight && o->normalizer == SMX_NORM_SPARSEMAX)
+    return smx_fail(SMX_ERR_ARG, "%s: opts->class_weight is not defined for sparsemax with probability targets", fn);
   for (size_t j = 0; o->class_weight && j < n; j++)
-    if (!finite_nonneg(o->class_weight[j])) return SMX_ERR_ARG;
+    if (!finite_nonneg(o->class_weight[j]))
+      return smx_fail(SMX_ERR_ARG, "%s: opts->class_weight[%zu] = %g is not finite and >= 0", fn, j,
+                      (double)o->class_weight[j]);
   return SMX_OK;
 }
 
-smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, size_t ldx, const int64_t *targets,
-                                 const smx_xent_options *opts, float *loss, float *dlogits, size_t ldd,
-                                 float grad_scale) {
-  smx_xent_options defaults;
-  if (!opts) {
-    smx_xent_options_default(&defaults);
-    opts = &defaults;
-  }
-  if (!logits || !targets) return SMX_ERR_NULL;
-  if (n == 0 || ldx < n || (rows && smx_span_bytes(rows, n, ldx) == 0)) return SMX_ERR_SHAPE;
-  if (dlogits && (ldd < n || (rows && smx_span_bytes(rows, n, ldd) == 0))) return SMX_ERR_SHAPE;
-  if (rows > SIZE_MAX / sizeof(int64_t) || n > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;
-  smx_status s = check_options(opts, n, grad_scale);
+static size_t target_size(const smx_xent_options *o) {
+  return o->target_type == SMX_TARGET_I32 ? sizeof(int32_t) : sizeof(int64_t);
+}
+
+/* NULL pointers, shapes, options and targets (everything but the outputs). */
+static smx_status check_call(xent_call *c, const smx_xent_options *opts) {
+  const char *fn = c->fn;
+  if (!opts) smx_xent_options_default(&c->defaults);
+  c->opts = opts ? opts : &c->defaults;
+  if (!c->x) return smx_fail(SMX_ERR_NULL, "%s: logits is NULL", fn);
+  if (!c->q && !c->targets) return smx_fail(SMX_ERR_NULL, "%s: targets is NULL", fn);
+  smx_status s = smx_check_matrix(fn, "logits", c->rows, c->n, c->ldx);
   if (s) return s;
-  for (size_t r = 0; r < rows; r++)
-    if (targets[r] != opts->ignore_index && (targets[r] < 0 || (uint64_t)targets[r] >= n)) return SMX_ERR_TARGET;
+  if (c->rows > SIZE_MAX / sizeof(int64_t) || c->n > SIZE_MAX / sizeof(float))
+    return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu or n = %zu overflows size_t", fn, c->rows, c->n);
+  if ((s = check_options(fn, c->opts, c->n, c->targets == NULL))) return s;
+  if (!c->targets) return SMX_OK;
+  const smx_xent_args a = {c->targets, c->opts->target_type == SMX_TARGET_I32, 0, {0}, NULL, 0};
+  const int64_t ign = c->opts->ignore_index;
+  for (size_t r = 0; r < c->rows; r++) {
+    const int64_t t = smx_xent_target(&a, r);
+    if (t != ign && (t < 0 || (uint64_t)t >= c->n))
+      return smx_fail(SMX_ERR_TARGET,
+                      "%s: targets[%zu] = %lld is outside [0, n) = [0, %zu) and not the ignore_index %lld", fn, r,
+                      (long long)t, c->n, (long long)ign);
+  }
+  return SMX_OK;
+}
 
-  size_t xbytes = smx_span_bytes(rows, n, ldx), dbytes = dlogits ? smx_span_bytes(rows, n, ldd) : 0;
-  size_t lbytes = loss ? (opts->reduction == SMX_REDUCE_NONE ? rows : 1) * sizeof(float) : 0;
-  size_t tbytes = rows * sizeof(int64_t), wbytes = opts->class_weight ? n * sizeof(float) : 0;
-  /* every input: the logits, targets, class weights and the options struct itself */
-  if (dlogits && (smx_check_alias(dlogits, ldd, logits, ldx, rows, n) || smx_overlap(dlogits, dbytes, targets, tbytes) ||
-                  smx_overlap(dlogits, dbytes, opts->class_weight, wbytes) || smx_overlap(dlogits, dbytes, opts, sizeof *opts)))
-    return SMX_ERR_ALIAS;
-  if (loss && (smx_overlap(loss, lbytes, logits, xbytes) || smx_overlap(loss, lbytes, dlogits, dbytes) ||
-               smx_overlap(loss, lbytes, targets, tbytes) || smx_overlap(loss, lbytes, opts->class_weight, wbytes) ||
-               smx_overlap(loss, lbytes, opts, sizeof *opts)))
-    return SMX_ERR_ALIAS;
+/* A buffer argument for the aliasing checks. */
+typedef struct region {
+  const void *p;
+  size_t bytes;
+  const char *name;
+} region;
 
-  const float *w = opts->class_weight;
+/* Outputs: the vectors (loss, lse) against every input and every other output; dlogits against every input
+   but the logits (exactly the logits is in place; smx_check_out), and the vectors. */
+static smx_status check_outputs(const xent_call *c, const region *in, int nin, float *dlogits, size_t ldd,
+                                const region *vec, int nvec) {
+  const char *fn = c->fn;
+  const size_t dbytes = dlogits ? smx_span_bytes(c->rows, c->n, ldd) : 0;
+  smx_status s;
+  if (dlogits && (s = smx_check_out(fn, "dlogits", dlogits, ldd, "logits", c->x, c->ldx, c->rows, c->n))) return s;
+  for (int i = 0; i < nin; i++)
+    if (smx_overlap(dlogits, dbytes, in[i].p, in[i].bytes))
+      return smx_fail(SMX_ERR_ALIAS, "%s: dlogits overlaps %s", fn, in[i].name);
+  const size_t xbytes = smx_span_bytes(c->rows, c->n, c->ldx);
+  for (int v = 0; v < nvec; v++) {
+    if (smx_overlap(vec[v].p, vec[v].bytes, c->x, xbytes))
+      return smx_fail(SMX_ERR_ALIAS, "%s: %s overlaps logits", fn, vec[v].name);
+    if (smx_overlap(vec[v].p, vec[v].bytes, dlogits, dbytes))
+      return smx_fail(SMX_ERR_ALIAS, "%s: %s overlaps dlogits", fn, vec[v].name);
+    for (int i = 0; i < nin; i++)
+      if (smx_overlap(vec[v].p, vec[v].bytes, in[i].p, in[i].bytes))
+        return smx_fail(SMX_ERR_ALIAS, "%s: %s overlaps %s", fn, vec[v].name, in[i].name);
+    for (int w = 0; w < v; w++)
+      if (smx_overlap(vec[v].p, vec[v].bytes, vec[w].p, vec[w].bytes))
+        return smx_fail(SMX_ERR_ALIAS, "%s: %s overlaps %s", fn, vec[v].name, vec[w].name);
+  }
+  return SMX_OK;
+}
+
+/* The inputs every call has: targets (or q), the options struct and the class weights. */
+static int common_inputs(const xent_call *c, region *in) {
+  const smx_xent_options *o = c->opts;
+  int k = 0;
+  if (c->targets) in[k++] = (region){c->targets, c->rows * target_size(o), "targets"};
+  if (c->q) in[k++] = (region){c->q, smx_span_bytes(c->rows, c->n, c->ldq), "q"};
+  in[k++] = (region){o, sizeof *o, "opts"};
+  if (o->class_weight) in[k++] = (region){o->class_weight, c->n * sizeof(float), "opts->class_weight"};
+  return k;
+}
+
+static size_t loss_len(const xent_call *c) { return c->opts->reduction == SMX_REDUCE_NONE ? c->rows : 1; }
+
+/* The class-index kernels on validated arguments: grad_scale, or per-row upstream gradients (NONE). */
+static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, float grad_scale, const float *grad_rows,
+                size_t grad_stride) {
+  const smx_xent_options *o = c->opts;
+  const float *w = o->class_weight;
+  const size_t n = c->n, rows = c->rows;
   double weight_sum = 0.0, denom = 0.0;
   if (w) { /* 8 independent double sums combined in a fixed order (a single chain costs ~1 ns/class) */
     double part[8] = {0};
@@ -95,39 +185,127 @@ smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, siz
   } else {
     weight_sum = (double)n;
   }
+  smx_xent_args args = {c->targets, o->target_type == SMX_TARGET_I32, o->ignore_index,
+                        {0, o->label_smoothing, o->z_loss, o->softcap, w, weight_sum, 0.0}, grad_rows, grad_stride};
   size_t counted = 0;
-  for (size_t r = 0; r < rows; r++)
-    if (targets[r] != opts->ignore_index) denom += w ? w[targets[r]] : 1.0, counted++;
-  double coef = grad_scale, z_loss = opts->z_loss;
-  if (opts->reduction == SMX_REDUCE_MEAN) coef = denom > 0.0 ? grad_scale / denom : 0.0;
+  for (size_t r = 0; r < rows; r++) {
+    const int64_t t = smx_xent_target(&args, r);
+    if (t != o->ignore_index) denom += w ? w[t] : 1.0, counted++;
+  }
+  double coef = grad_scale;
+  if (o->reduction == SMX_REDUCE_MEAN) coef = denom > 0.0 ? grad_scale / denom : 0.0;
+  args.row.grad_coef = coef;
   /* the z-loss is a per-token regularizer: its MEAN is over the counted rows (as PaLM, flash-attn and Liger
      average it), not over the target weights; with the row's loss divided by denom, that is z_loss denom / count */
-  if (opts->reduction == SMX_REDUCE_MEAN && w && counted) z_loss *= denom / (double)counted;
-
-  const smx_xent_args args = {targets, opts->ignore_index,
-                              {0, opts->label_smoothing, z_loss, opts->softcap, w, weight_sum, coef}};
+  if (o->reduction == SMX_REDUCE_MEAN && w && counted) args.row.z_loss *= denom / (double)counted;
   /* each 64-row chunk's loss sum, added in chunk order: the same total for every thread count */
   const size_t nchunks = (rows + SMX_ROW_CHUNK - 1) / SMX_ROW_CHUNK;
   double stack_sums[1024], *sums = nchunks <= 1024 ? stack_sums : malloc(nchunks * sizeof *sums);
   const smx_kernels *k = smx_active_kernels();
-  smx_rows_job j = {.run = run_xent, .k = k, .rows = rows, .n = n, .x = logits, .ldx = ldx, .out = dlogits, .ldo = ldd,
-                    .xa = &args, .loss_rows = loss && opts->reduction == SMX_REDUCE_NONE ? loss : NULL,
-                    .chunk_sums = sums, .xent = xent_kernel(k, opts->normalizer)};
+  smx_rows_job j = {.run = run_xent, .k = k, .rows = rows, .n = n, .x = c->x, .ldx = c->ldx, .out = dlogits, .ldo = ldd,
+                    .xa = &args, .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL,
+                    .chunk_sums = sums, .xent = xent_kernel(k, o->normalizer)};
   double total = 0.0;
   if (sums) {
     smx_run_rows(&j);
-    for (size_t c = 0; c < nchunks; c++) total += sums[c];
+    for (size_t ch = 0; ch < nchunks; ch++) total += sums[ch];
     if (sums != stack_sums) free(sums);
   } else { /* no memory for the chunk sums: chunk by chunk on this thread, the same order */
     double one;
-    j.chunk_sums = &one;
-    for (size_t c = 0; c < nchunks; c++) {
-      const size_t r0 = c * SMX_ROW_CHUNK, r1 = r0 + SMX_ROW_CHUNK < rows ? r0 + SMX_ROW_CHUNK : rows;
+    for (size_t ch = 0; ch < nchunks; ch++) {
+      const size_t r0 = ch * SMX_ROW_CHUNK, r1 = r0 + SMX_ROW_CHUNK < rows ? r0 + SMX_ROW_CHUNK : rows;
       SMX_IN_FPENV(run_chunk(&j, r0, r1, &one));
       total += one;
     }
   }
-  if (loss && opts->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
-  if (loss && opts->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;
+  if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
+  if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;
+}
+
+static smx_status check_grad_scale(const char *fn, float g) {
+  return finite(g) ? SMX_OK : smx_fail(SMX_ERR_ARG, "%s: grad_scale = %g is not finite", fn, (double)g);
+}
+
+smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, size_t ldx, const void *targets,
+                                 const smx_xent_options *opts, float *loss, float *dlogits, size_t ldd,
+                                 float grad_scale) {
+  xent_call c = {.fn = "smx_cross_entropy_f32", .rows = rows, .n = n, .x = logits, .ldx = ldx, .targets = targets};
+  smx_status s;
+  if ((s = check_call(&c, opts))) return s;
+  if (dlogits && (s = smx_check_matrix(c.fn, "dlogits", rows, n, ldd))) return s;
+  if ((s = check_grad_scale(c.fn, grad_scale))) return s;
+  region in[4], vec[1] = {{loss, loss ? loss_len(&c) * sizeof(float) : 0, "loss"}};
+  if ((s = check_outputs(&c, in, common_inputs(&c, in), dlogits, ldd, vec, 1))) return s;
+  run(&c, loss, dlogits, ldd, grad_scale, NULL, 0);
+  return SMX_OK;
+}
+
+smx_status smx_cross_entropy_forward_f32(size_t rows, size_t n, const float *logits, size_t ldx, const void *targets,
+                                         const smx_xent_options *opts, float *loss, float *lse) {
+  xent_call c = {.fn = "smx_cross_entropy_forward_f32", .rows = rows, .n = n, .x = logits, .ldx = ldx, .targets = targets};
+  smx_status s;
+  if ((s = check_call(&c, opts))) return s;
+  if (!loss) return smx_fail(SMX_ERR_NULL, "%s: loss is NULL", c.fn);
+  region in[4], vec[2] = {{loss, loss_len(&c) * sizeof(float), "loss"}, {lse, lse ? rows * sizeof(float) : 0, "lse"}};
+  if ((s = check_outputs(&c, in, common_inputs(&c, in), NULL, 0, vec, 2))) return s;
+  run(&c, loss, NULL, 0, 1.0f, NULL, 0);
+  if (lse) smx_xent_state_rows(smx_active_kernels()->logsumexp, c.opts->normalizer, rows, n, logits, ldx,
+                               c.opts->softcap, lse);
+  return SMX_OK;
+}
+
+smx_status smx_cross_entropy_backward_f32(size_t rows, size_t n, const float *logits, size_t ldx, const void *targets,
+                                          const smx_xent_options *opts, const float *lse, const float *grad_loss,
+                                          size_t grad_loss_stride, float *dlogits, size_t ldd) {
+  xent_call c = {.fn = "smx_cross_entropy_backward_f32", .rows = rows, .n = n, .x = logits, .ldx = ldx, .targets = targets};
+  smx_status s;
+  if ((s = check_call(&c, opts))) return s;
+  if (!grad_loss) return smx_fail(SMX_ERR_NULL, "%s: grad_loss is NULL", c.fn);
+  if (!dlogits) return smx_fail(SMX_ERR_NULL, "%s: dlogits is NULL", c.fn);
+  if ((s = smx_check_matrix(c.fn, "dlogits", rows, n, ldd))) return s;
+  const int per_row = c.opts->reduction == SMX_REDUCE_NONE;
+  if (!per_row && grad_loss_stride)
+    return smx_fail(SMX_ERR_ARG, "%s: grad_loss_stride = %zu: a SUM or MEAN loss has one grad_loss (stride 0)", c.fn,
+                    grad_loss_stride);
+  size_t ng = 1; /* grad_loss values read: (rows - 1) * stride + 1 */
+  if (per_row && rows > 1 && grad_loss_stride) {
+    if (grad_loss_stride > (SIZE_MAX / sizeof(float) - 1) / (rows - 1))
+      return smx_fail(SMX_ERR_SHAPE, "%s: grad_loss (%zu rows, stride %zu) overflows size_t", c.fn, rows,
+                      grad_loss_stride);
+    ng = (rows - 1) * grad_loss_stride + 1;
+  }
+  for (size_t r = 0; r < (per_row ? rows : 1); r++) {
+    const float g = grad_loss[r * (per_row ? grad_loss_stride : 0)];
+    if (!finite(g)) return smx_fail(SMX_ERR_ARG, "%s: grad_loss for row %zu = %g is not finite", c.fn, r, (double)g);
+  }
+  region in[6];
+  int nin = common_inputs(&c, in);
+  in[nin++] = (region){grad_loss, ng * sizeof(float), "grad_loss"};
+  if (lse) in[nin++] = (region){lse, rows * sizeof(float), "lse"};
+  if ((s = check_outputs(&c, in, nin, dlogits, ldd, NULL, 0))) return s;
+  if (per_row) run(&c, NULL, dlogits, ldd, 1.0f, grad_loss, grad_loss_stride);
+  else run(&c, NULL, dlogits, ldd, grad_loss[0], NULL, 0);
+  return SMX_OK;
+}
+
+smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits, size_t ldx, const float *q,
+                                      size_t ldq, const smx_xent_options *opts, float *loss, float *dlogits, size_t ldd,
+                                      float grad_scale) {
+  xent_call c = {.fn = "smx_cross_entropy_soft_f32", .rows = rows, .n = n, .x = logits, .ldx = ldx, .q = q, .ldq = ldq};
+  smx_status s;
+  if (!q) return smx_fail(SMX_ERR_NULL, "%s: q is NULL", c.fn);
+  if ((s = check_call(&c, opts))) return s;
+  if ((s = smx_check_matrix(c.fn, "q", rows, n, ldq))) return s;
+  if (dlogits && (s = smx_check_matrix(c.fn, "dlogits", rows, n, ldd))) return s;
+  if ((s = check_grad_scale(c.fn, grad_scale))) return s;
+  region in[4], vec[1] = {{loss, loss ? loss_len(&c) * sizeof(float) : 0, "loss"}};
+  if ((s = check_outputs(&c, in, common_inputs(&c, in), dlogits, ldd, vec, 1))) return s;
+  const smx_xent_options *o = c.opts;
+  const double coef = o->reduction == SMX_REDUCE_MEAN ? (rows ? (double)grad_scale / (double)rows : 0.0) : grad_scale;
+  const double total = smx_xent_soft_rows(o->normalizer, rows, n, logits, ldx, q, ldq, o->label_smoothing, o->z_loss,
+                                          o->softcap, o->class_weight, coef,
+                                          loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL, dlogits, ldd);
+  if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
+  if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = rows ? smx_flush((float)(total / (double)rows)) : 0.0f;
   return SMX_OK;
 }

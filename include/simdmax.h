@@ -163,7 +163,11 @@ SMX_API smx_status smx_f32_from_f16(size_t rows, size_t n, const smx_f16 *x, siz
 
 typedef enum smx_normalizer { SMX_NORM_SOFTMAX = 0, SMX_NORM_STABLEMAX = 1, SMX_NORM_SPARSEMAX = 2 } smx_normalizer;
 typedef enum smx_reduction { SMX_REDUCE_NONE = 0, SMX_REDUCE_SUM = 1, SMX_REDUCE_MEAN = 2 } smx_reduction;
+/* Type of the class-index targets: int64_t (PyTorch's default) or int32_t. */
+typedef enum smx_target_type { SMX_TARGET_I64 = 0, SMX_TARGET_I32 = 1 } smx_target_type;
 typedef struct smx_xent_options {
+  size_t         struct_size;  /* sizeof(smx_xent_options), set by smx_xent_options_default; every call checks it:
+                                  0 (a zero-initialized struct) or an unknown size is SMX_ERR_ARG */
   smx_normalizer normalizer;   /* default SMX_NORM_SOFTMAX */
   smx_reduction  reduction;    /* default SMX_REDUCE_MEAN */
   int64_t        ignore_index; /* default -100: such rows get 0 loss, 0 gradient, and do not count in the mean */
@@ -172,13 +176,21 @@ typedef struct smx_xent_options {
   float          softcap;      /* 0 (off), or finite with 1/softcap finite (>= about 2^-128; else SMX_ERR_ARG):
                                   logits become softcap*tanh(logits/softcap) first; default 0 */
   const float   *class_weight; /* NULL or n finite weights >= 0 (else SMX_ERR_ARG) */
+  smx_target_type target_type; /* what `targets` points to; default SMX_TARGET_I64 */
 } smx_xent_options;
 
-/* Fill opts with the defaults listed above. */
+/* Fill opts with the defaults listed above (and struct_size). Always start from it. */
 SMX_API void smx_xent_options_default(smx_xent_options *opts);
+
+/* The last failure of a call of this thread, as a sentence naming the function, the argument and (for
+   targets, weights and grad_loss) the row or class: "smx_cross_entropy_f32: targets[5] = 40 is outside
+   [0, n) = [0, 37) and not the ignore_index -100". Every failing call sets it; a successful call leaves it
+   as it was. "" before the first failure. Thread-local: valid until this thread's next failing call. */
+SMX_API const char *smx_last_error_message(void);
 
 /* Fused cross-entropy: loss and gradient with respect to the logits in two passes.
    opts: NULL means the defaults.
+   targets: rows class indices, int64_t or int32_t by opts->target_type.
    loss: NULL, or rows floats (NONE) or 1 float (SUM, MEAN).
    dlogits: NULL (no gradient) or rows x n with leading dimension ldd; may be exactly logits (in place).
    The gradient is grad_scale times the gradient of the reduced loss (for NONE: of each row's loss).
@@ -198,8 +210,47 @@ SMX_API void smx_xent_options_default(smx_xent_options *opts);
    q has no mass on finite entries. The gradient stays p - q (softmax, sparsemax) or
    (p - q) / (1 + |z|) (stablemax, 0 at infinite z), times the weights and scales above. */
 SMX_API smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, size_t ldx,
-                                         const int64_t *targets, const smx_xent_options *opts,
+                                         const void *targets, const smx_xent_options *opts,
                                          float *loss, float *dlogits, size_t ldd, float grad_scale);
+
+/* The cross-entropy split for autograd: a forward that keeps no [rows x n] state, and a backward that takes
+   the upstream gradient of the loss.
+   forward: loss (required) as smx_cross_entropy_f32 writes it (rows floats for NONE, else 1), bit-identical
+   to it. lse: NULL, or rows floats, each row's normalizer state over the (softcapped) logits z, ignored rows
+   included: softmax the log-sum-exp log sum_j exp(z_j) (what z_loss squares; p_j = exp(z_j - lse)),
+   stablemax log sum_j s(z_j) (p_j = s(z_j) / exp(lse)), sparsemax the threshold tau (p_j = max(z_j - tau, 0));
+   NaN for a row with a NaN, +inf for a row with +inf logits, -inf for a row of all -inf. lse costs one more
+   read of the logits (softmax: the logsumexp kernel) and serves the caller (monitoring z-loss, rebuilding p,
+   a log-partition for distillation); the backward does not need it.
+   backward: dlogits = the gradient of the loss given d loss = grad_loss. For SUM and MEAN the loss is one
+   value: grad_loss[0], grad_loss_stride must be 0. For NONE row r uses grad_loss[r * grad_loss_stride]
+   (stride 0: one value for every row). Every grad_loss value must be finite. lse: NULL or the forward's
+   lse; this version does not read it: it recomputes the row state from the logits (one more read pass),
+   which keeps dlogits bit-identical to smx_cross_entropy_f32's with grad_scale equal to grad_loss
+   (per row for NONE). dlogits may be exactly logits (in place). */
+SMX_API smx_status smx_cross_entropy_forward_f32(size_t rows, size_t n, const float *logits, size_t ldx,
+                                                 const void *targets, const smx_xent_options *opts, float *loss,
+                                                 float *lse);
+SMX_API smx_status smx_cross_entropy_backward_f32(size_t rows, size_t n, const float *logits, size_t ldx,
+                                                  const void *targets, const smx_xent_options *opts,
+                                                  const float *lse, const float *grad_loss,
+                                                  size_t grad_loss_stride, float *dlogits, size_t ldd);
+
+/* Cross-entropy against probability targets (distillation, mixup): q is rows x n (leading dimension ldq),
+   row r a distribution over the classes (not checked: the formulas below hold for any q). With
+   q' = (1 - e) q + e/n (e = label_smoothing) and w the class weights (1 without):
+     softmax, stablemax: loss_r = sum_j w_j q'_j (-log p_j) [+ z_loss lse^2, softmax],
+       gradient (sum_j w_j q'_j + 2 z_loss lse) p - w q' (stablemax: divided by 1 + |z_j|);
+     sparsemax: the Fenchel-Young loss <z, p - q'> - |p|^2/2 + |q'|^2/2, gradient p - q' (class_weight
+       must be NULL: SMX_ERR_ARG).
+   As in PyTorch, MEAN divides by rows (not by weights), and ignore_index and target_type do not apply.
+   Softcap, NaN, +-inf and FLT_MIN rules as for smx_cross_entropy_f32 (the loss is +inf where q' puts
+   mass on a class with p = 0). loss, dlogits, ldd, grad_scale as in smx_cross_entropy_f32.
+   Implementation: common scalar code for every ISA (so identical on every CPU), not yet vectorized: with
+   gradient, 7x (sparsemax) to 25x (softmax, stablemax) the time of the class-index kernels (512 x 32000, AVX2). */
+SMX_API smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits, size_t ldx,
+                                              const float *q, size_t ldq, const smx_xent_options *opts,
+                                              float *loss, float *dlogits, size_t ldd, float grad_scale);
 
 #ifdef __cplusplus
 }

@@ -47,6 +47,9 @@ fi
 grep -E "^Done|stat::number_of_executed_units" fuzz-artifacts/log.txt || true
 rm -rf "$corpus"
 
+echo "== Python package (NumPy, PyTorch): pip install ./python, pytest =="
+bash scripts/python-test.sh
+
 if [ "$(uname -m)" = "x86_64" ]; then
   echo "== AArch64 (NEON) cross build, tests under qemu =="
   bash scripts/aarch64-setup.sh

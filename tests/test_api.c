@@ -31,7 +31,9 @@ static void reset(bufs *B) {
   canary(B->l, ROWS + 8);
   for (size_t i = 0; i < SPAN + 64; i++) B->a[i] = (float)(i % 13) * 0.25f, B->b[i] = 0.01f * (float)(i % 7);
 }
-static int outputs_untouched(const bufs *B) { return untouched(B->c, SPAN + 64) && untouched(B->l, ROWS + 8); }
+static int outputs_untouched(const bufs *B) {
+  return untouched(B->c, SPAN + 64) && untouched(B->d, SPAN + 64) && untouched(B->l, ROWS + 8);
+}
 
 /* The MAP and BWD kernels of SMX_KERNELS (LSE, BWDX and XENT have their own tests below). */
 typedef smx_status (*fwd_fn)(size_t, size_t, const float *, size_t, float *, size_t);
@@ -51,10 +53,15 @@ typedef smx_status (*bwd_fn)(size_t, size_t, const float *, size_t, const float 
 #define SMX_API_BWD_(name, kind, forward) SMX_API_BWD_##kind(name)
 static const struct { const char *name; bwd_fn f; } bwd[] = {SMX_KERNELS(SMX_API_BWD_)};
 
+/* Every failure must also replace smx_last_error_message (primed with smx_set_isa's message first). */
 #define EXPECT_ERR(call, want, what)                                                                          \
   do {                                                                                                        \
     reset(&B);                                                                                                \
+    smx_set_isa((smx_isa)99);                                                                                 \
     smx_status s_ = (call);                                                                                   \
+    const char *m_ = smx_last_error_message();                                                                \
+    cr_expect(strncmp(m_, "smx_set_isa", 11) != 0 && strncmp(m_, "smx_", 4) == 0,                             \
+              "%s: %s did not set smx_last_error_message (\"%s\")", what, #call, m_);                        \
     cr_expect_eq(s_, (want), "%s: %s returned %d (%s), want %d", what, #call, (int)s_, smx_strerror(s_),     \
                  (int)(want));                                                                                \
     cr_expect(outputs_untouched(&B), "%s: %s wrote to an output on error", what, #call);                    \
@@ -183,6 +190,125 @@ Test(api, cross_entropy_errors) {
   reset(&B);
   cr_expect_eq(XE(ROWS, N, B.a, LD, t, &o, B.l, B.a, LD, 1.0f), SMX_OK, "dlogits == logits");
 #undef XE
+}
+
+/* The message names the argument, and the row for targets and grad_loss. */
+#define EXPECT_MSG(call, want, part)                                                                          \
+  do {                                                                                                        \
+    EXPECT_ERR(call, want, part);                                                                             \
+    cr_expect(strstr(smx_last_error_message(), part) != NULL, "%s: message \"%s\" lacks \"%s\"", #call,       \
+              smx_last_error_message(), part);                                                                \
+  } while (0)
+
+Test(api, autograd_entry_points_errors) {
+  static bufs B;
+  static union { smx_xent_options o; float f[SPAN]; } U; /* options inside a writable buffer (aliasing cases) */
+  int64_t t[ROWS] = {0, 5, N - 1}, bad[ROWS] = {0, N, 1};
+  int32_t bad32[ROWS] = {0, 5, N};
+  float g[2 * ROWS] = {1, 1, 1, 1, 1, 1}, gnan[ROWS] = {1, tu_from_bits(0x7fc00000u), 1};
+  smx_xent_options o, z, w;
+  memset(&z, 0, sizeof z);
+  smx_xent_options_default(&o);
+  o.reduction = SMX_REDUCE_NONE;
+#define FW(rows, n, x, ldx, tg, op, loss, lse) smx_cross_entropy_forward_f32(rows, n, x, ldx, tg, op, loss, lse)
+  EXPECT_MSG(FW(ROWS, N, NULL, LD, t, &o, B.l, B.d), SMX_ERR_NULL, "logits");
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, NULL, &o, B.l, B.d), SMX_ERR_NULL, "targets");
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, t, &o, NULL, B.d), SMX_ERR_NULL, "loss");
+  EXPECT_MSG(FW(ROWS, 0, B.a, LD, t, &o, B.l, B.d), SMX_ERR_SHAPE, "n is 0");
+  EXPECT_MSG(FW(ROWS, N, B.a, N - 1, t, &o, B.l, B.d), SMX_ERR_SHAPE, "logits");
+  EXPECT_MSG(FW(SIZE_MAX / 4, N, B.a, LD, t, &o, B.l, B.d), SMX_ERR_SHAPE, "overflows");
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, bad, &o, B.l, B.d), SMX_ERR_TARGET, "targets[1] = 37");
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, t, &z, B.l, B.d), SMX_ERR_ARG, "struct_size");
+  w = o, w.target_type = SMX_TARGET_I32;
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, bad32, &w, B.l, B.d), SMX_ERR_TARGET, "targets[2] = 37");
+  w = o, w.target_type = (smx_target_type)2;
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, t, &w, B.l, B.d), SMX_ERR_ARG, "target_type");
+  static float wneg[N], wone[N];
+  for (int j = 0; j < N; j++) wneg[j] = 1.0f, wone[j] = 1.0f;
+  wneg[3] = -1.0f;
+  w = o, w.class_weight = wneg;
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, t, &w, B.l, B.d), SMX_ERR_ARG, "class_weight[3]");
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, t, &o, B.l, B.a + 3), SMX_ERR_ALIAS, "lse overlaps logits");
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, t, &o, B.l, B.l + 1), SMX_ERR_ALIAS, "lse overlaps loss");
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, t, &o, B.l, (float *)t), SMX_ERR_ALIAS, "lse overlaps targets");
+  U.o = o;
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, t, &U.o, U.f + 2, B.d), SMX_ERR_ALIAS, "loss overlaps opts");
+  U.o.class_weight = B.b + 64;
+  EXPECT_MSG(FW(ROWS, N, B.a, LD, t, &U.o, B.l, B.b + 62), SMX_ERR_ALIAS, "lse overlaps opts->class_weight");
+#undef FW
+#define BW(rows, n, x, ldx, tg, op, lse, gl, gs, d, ldd) \
+  smx_cross_entropy_backward_f32(rows, n, x, ldx, tg, op, lse, gl, gs, d, ldd)
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &o, NULL, NULL, 1, B.c, LD), SMX_ERR_NULL, "grad_loss");
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &o, NULL, g, 1, NULL, LD), SMX_ERR_NULL, "dlogits");
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &o, NULL, g, 1, B.c, N - 1), SMX_ERR_SHAPE, "dlogits");
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &z, NULL, g, 1, B.c, LD), SMX_ERR_ARG, "struct_size");
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &o, NULL, gnan, 1, B.c, LD), SMX_ERR_ARG, "row 1");
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &o, NULL, g, SIZE_MAX / 2, B.c, LD), SMX_ERR_SHAPE, "grad_loss");
+  w = o, w.reduction = SMX_REDUCE_MEAN;
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &w, NULL, g, 1, B.c, LD), SMX_ERR_ARG, "grad_loss_stride");
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &o, NULL, B.c + 5, 1, B.c, LD), SMX_ERR_ALIAS, "dlogits overlaps grad_loss");
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &o, B.c + 7, g, 1, B.c, LD), SMX_ERR_ALIAS, "dlogits overlaps lse");
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &o, NULL, g, 1, B.a + 1, LD), SMX_ERR_ALIAS, "dlogits overlaps logits");
+  static union { int64_t t[ROWS]; float f[SPAN]; } V = {{0, 5, N - 1}};
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, V.t, &o, NULL, g, 1, V.f + 2, LD), SMX_ERR_ALIAS, "dlogits overlaps targets");
+  U.o = o;
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &U.o, NULL, g, 1, U.f, LD), SMX_ERR_ALIAS, "dlogits overlaps opts");
+  U.o.class_weight = B.b;
+  for (int j = 0; j < N; j++) B.b[j] = 1.0f;
+  EXPECT_MSG(BW(ROWS, N, B.a, LD, t, &U.o, NULL, g, 1, B.b + 3, LD), SMX_ERR_ALIAS, "dlogits overlaps opts->class_weight");
+  reset(&B);
+  cr_expect_eq(BW(ROWS, N, B.a, LD, t, &o, NULL, g, 1, B.a, LD), SMX_OK, "dlogits == logits (in place)");
+#undef BW
+#define SF(rows, n, x, ldx, q, ldq, op, loss, d, ldd, gs) smx_cross_entropy_soft_f32(rows, n, x, ldx, q, ldq, op, loss, d, ldd, gs)
+  for (int j = 0; j < SPAN; j++) B.b[j] = 1.0f / N;
+  EXPECT_MSG(SF(ROWS, N, B.a, LD, NULL, LD, &o, B.l, B.c, LD, 1.0f), SMX_ERR_NULL, "q is NULL");
+  EXPECT_MSG(SF(ROWS, N, NULL, LD, B.b, LD, &o, B.l, B.c, LD, 1.0f), SMX_ERR_NULL, "logits");
+  EXPECT_MSG(SF(ROWS, N, B.a, LD, B.b, N - 1, &o, B.l, B.c, LD, 1.0f), SMX_ERR_SHAPE, "of q");
+  EXPECT_MSG(SF(ROWS, N, B.a, LD, B.b, LD, &z, B.l, B.c, LD, 1.0f), SMX_ERR_ARG, "struct_size");
+  EXPECT_MSG(SF(ROWS, N, B.a, LD, B.b, LD, &o, B.l, B.c, LD, tu_from_bits(0x7f800000u)), SMX_ERR_ARG, "grad_scale");
+  w = o, w.normalizer = SMX_NORM_SPARSEMAX, w.class_weight = wone;
+  EXPECT_ERR(SF(ROWS, N, B.a, LD, B.b, LD, &w, B.l, B.c, LD, 1.0f), SMX_ERR_ARG, "sparsemax soft with class_weight");
+  EXPECT_MSG(SF(ROWS, N, B.a, LD, B.b, LD, &o, B.b + 2, B.c, LD, 1.0f), SMX_ERR_ALIAS, "loss overlaps q");
+  EXPECT_MSG(SF(ROWS, N, B.a, LD, B.b, LD, &o, B.l, B.b + 1, LD, 1.0f), SMX_ERR_ALIAS, "dlogits overlaps q");
+  EXPECT_MSG(SF(ROWS, N, B.a, LD, B.b, LD, &o, B.c + 1, B.c, LD, 1.0f), SMX_ERR_ALIAS, "loss overlaps dlogits");
+  reset(&B);
+  for (int j = 0; j < SPAN; j++) B.b[j] = 1.0f / N;
+  cr_expect_eq(SF(ROWS, N, B.a, LD, B.b, LD, &o, B.l, B.a, LD, 1.0f), SMX_OK, "soft in place");
+#undef SF
+}
+
+/* A zero-initialized options struct is rejected (it used to mean ignore_index = 0), by every entry point. */
+Test(api, zero_initialized_options) {
+  static bufs B;
+  smx_xent_options z;
+  memset(&z, 0, sizeof z);
+  int64_t t[ROWS] = {0, 0, 0};
+  EXPECT_MSG(smx_cross_entropy_f32(ROWS, N, B.a, LD, t, &z, B.l, B.c, LD, 1.0f), SMX_ERR_ARG,
+             "initialize the options with smx_xent_options_default");
+  smx_xent_options o;
+  smx_xent_options_default(&o);
+  cr_expect_eq(o.struct_size, sizeof o);
+  o.struct_size = sizeof o + 8;
+  EXPECT_MSG(smx_cross_entropy_f32(ROWS, N, B.a, LD, t, &o, B.l, B.c, LD, 1.0f), SMX_ERR_ARG, "struct_size");
+}
+
+static void *fail_in_thread(void *arg) {
+  (void)arg;
+  smx_softmax_f32(1, 0, NULL, 0, NULL, 0);
+  return (void *)(uintptr_t)(strstr(smx_last_error_message(), "smx_softmax_f32: x is NULL") != NULL);
+}
+
+Test(api, last_error_message_is_thread_local) {
+  static bufs B;
+  EXPECT_MSG(smx_logsumexp_f32(ROWS, N, B.a, N - 2, B.l), SMX_ERR_SHAPE,
+             "smx_logsumexp_f32: the leading dimension of x (35) is below n = 37");
+  pthread_t th;
+  void *ok;
+  pthread_create(&th, NULL, fail_in_thread, NULL);
+  pthread_join(th, &ok);
+  cr_expect(ok != NULL, "the other thread saw its own message");
+  cr_expect(strstr(smx_last_error_message(), "smx_logsumexp_f32") != NULL, "this thread's message changed: \"%s\"",
+            smx_last_error_message());
 }
 
 Test(api, version_and_strings) {

@@ -19,6 +19,16 @@ typedef void smx_BWDX_fn(size_t rows, size_t n, const float *x, size_t ldx, cons
 typedef double smx_XENT_fn(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                            float *loss_rows, float *dx, size_t ldd);
 
+/* The cross-entropy's parts in common scalar code, the same on every ISA (kernels/common/xent_soft.c):
+   each row's normalizer state (smx_cross_entropy_forward_f32's lse; softmax without softcap by the given
+   logsumexp kernel), and the loss against probability targets q (loss_rows: NULL or one float per row; dx:
+   NULL or the gradient times coef; returns the sum of the row losses). */
+void smx_xent_state_rows(smx_LSE_fn *logsumexp, int normalizer, size_t rows, size_t n, const float *x, size_t ldx,
+                         float softcap, float *state);
+double smx_xent_soft_rows(int normalizer, size_t rows, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
+                          float label_smoothing, float z_loss, float softcap, const float *class_weight, double coef,
+                          float *loss_rows, float *dx, size_t ldd);
+
 typedef struct smx_kernels {
 #define SMX_TABLE_FIELD_(name, kind, forward) smx_##kind##_fn *name;
   SMX_KERNELS(SMX_TABLE_FIELD_)

@@ -15,13 +15,21 @@ typedef struct smx_xent_row {
   double grad_coef;          /* multiplies this row's gradient (grad_scale / mean denominator) */
 } smx_xent_row;
 
-/* A block of rows: their targets (a row whose target is ignore_index gets loss 0 and a zero gradient)
-   and the options every row shares (row.target is set per row). */
+/* A block of rows: their targets (int64 or int32; a row whose target is ignore_index gets loss 0 and a zero
+   gradient), the options every row shares (row.target is set per row) and, for an upstream gradient per
+   row, grad_rows: row r's grad_coef is grad_rows[r * grad_stride] (NULL: row.grad_coef for every row). */
 typedef struct smx_xent_args {
-  const int64_t *targets;
+  const void *targets;
+  int targets_i32;
   int64_t ignore_index;
   smx_xent_row row;
+  const float *grad_rows;
+  size_t grad_stride;
 } smx_xent_args;
+
+static inline int64_t smx_xent_target(const smx_xent_args *a, size_t r) {
+  return a->targets_i32 ? (int64_t)((const int32_t *)a->targets)[r] : ((const int64_t *)a->targets)[r];
+}
 
 /* One row's loss; writes its gradient to dx unless dx is NULL (dx may be x). */
 typedef double smx_xent_row_fn(size_t n, const float *x, const smx_xent_row *row, float *dx);
@@ -34,10 +42,12 @@ static inline double smx_xent_rows(size_t rows, size_t n, const float *x, size_t
   for (size_t r = 0; r < rows; r++) {
     float *d = dx ? dx + r * ldd : NULL;
     double lr = 0.0;
-    if (a->targets[r] == a->ignore_index) {
+    const int64_t t = smx_xent_target(a, r);
+    if (t == a->ignore_index) {
       if (d) smx_fill(n, d, 0.0f);
     } else {
-      row.target = a->targets[r];
+      row.target = t;
+      if (a->grad_rows) row.grad_coef = (double)a->grad_rows[r * a->grad_stride];
       lr = f(n, x + r * ldx, &row, d);
     }
     if (loss_rows) loss_rows[r] = smx_flush((float)lr);

@@ -381,6 +381,7 @@ void oracle_stablemax_backward(size_t n, const float *x, const float *y, const f
 /* ---------------- cross-entropy ---------------- */
 static void xent_defaults(smx_xent_options *o) {
   memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
   o->normalizer = SMX_NORM_SOFTMAX;
   o->reduction = SMX_REDUCE_MEAN;
   o->ignore_index = -100;

@@ -1,0 +1,171 @@
+/* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse), in
+   scalar code shared by every ISA (so identical on every CPU), from the reference's row numerics. */
+#include "smx_internal.h"
+
+typedef struct soft_args {
+  int norm;
+  float eps, z_loss, cap, inv_cap;
+  const float *w;
+  double coef;
+} soft_args;
+
+/* A row's normalizer over the capped logits z: its kind and the constants of p and -log p. */
+typedef struct soft_state {
+  int nan;
+  size_t ninf, nneg; /* +inf and -inf entries */
+  float m;           /* max z */
+  smx_lse_final f;   /* softmax */
+  smx_softmax_out o;
+  double S, log_S;   /* stablemax: sum s(z) */
+  float c_hi, c_lo; /* stablemax: 2^64 / S as a float pair */
+  int tiny;
+  double tau, fy;    /* sparsemax, relative to m */
+} soft_state;
+
+static inline float capped(const soft_args *a, float x, float *dz) {
+  if (a->cap > 0.0f) return smx_softcap(x, a->cap, a->inv_cap, dz);
+  *dz = 1.0f;
+  return x;
+}
+
+static int special(size_t n, const soft_state *s) { return s->ninf > 0 || s->nneg == n; }
+
+/* One pass over the row (the softmax state block by block as the reference does), then the constants. */
+static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s) {
+  float buf[SMX_BLOCK], dz;
+  double sl[SMX_DLANES] = {0};
+  smx_lse st;
+  smx_lse_init(&st);
+  s->nan = 0, s->ninf = s->nneg = 0, s->m = -INFINITY;
+  for (size_t b = 0; b < n; b += SMX_BLOCK) {
+    size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+    for (size_t i = 0; i < len; i++) {
+      float z = buf[i] = capped(a, x[b + i], &dz);
+      s->nan |= z != z;
+      s->ninf += z == INFINITY, s->nneg += z == -INFINITY;
+      if (z > s->m) s->m = z;
+      if (a->norm == SMX_NORM_STABLEMAX) sl[(b + i) % SMX_DLANES] += smx_stable_s64(z);
+    }
+    if (a->norm == SMX_NORM_SOFTMAX) smx_lse_block_scalar(buf, len, &st);
+  }
+  if (s->nan || special(n, s)) return;
+  if (a->norm == SMX_NORM_SOFTMAX) {
+    smx_lse_finish(&st, &s->f, 1);
+    if (s->f.shifted) smx_softmax_out_init(&s->f, &s->o);
+  } else if (a->norm == SMX_NORM_STABLEMAX) {
+    s->S = smx_tree_sum16d(sl), s->log_S = smx_log64(s->S);
+    s->tiny = s->S < SMX_STABLE_TINY, s->c_hi = 1.0f, s->c_lo = 0.0f;
+    if (!s->tiny) smx_stable_scale(s->S, &s->c_hi, &s->c_lo);
+  } else {
+    s->tau = smx_sparsemax_tau_row(x, n, smx_below_minus_one(s->m), s->m, a->cap);
+    s->fy = smx_sparsemax_fy(x, n, s->m, s->tau, a->cap);
+  }
+}
+
+/* p_j of one capped logit z */
+static float prob(const soft_args *a, size_t n, const soft_state *s, float z) {
+  if (special(n, s)) return z == INFINITY ? (float)(1.0 / (double)s->ninf) : 0.0f;
+  if (a->norm == SMX_NORM_SOFTMAX) return s->f.shifted ? smx_softmax_one(z, &s->o) : smx_softmax_exp(z, &s->f);
+  if (a->norm == SMX_NORM_STABLEMAX) {
+    if (s->tiny) return smx_stable_p_tiny(z, s->S);
+    float lo, hi = smx_stable_pair(z, &lo);
+    return smx_stable_p(hi, lo, s->c_hi, s->c_lo);
+  }
+  return smx_sparse_p(z, s->m, s->tau);
+}
+
+/* -log p_j (softmax, stablemax) in double */
+static double neg_log_p(const soft_args *a, size_t n, const soft_state *s, float z) {
+  if (special(n, s)) return z == INFINITY ? smx_log64((double)s->ninf) : INFINITY;
+  if (z == -INFINITY) return INFINITY;
+  if (a->norm == SMX_NORM_SOFTMAX) return ((double)s->f.m - (double)z) + s->f.l;
+  const double sj = smx_stable_s64(z); /* log(S / s_j) = log1p(the others / s_j): exact 0 for n = 1 */
+  return smx_log1p64((s->S - sj) / sj);
+}
+
+static double soft_row(const soft_args *a, size_t n, const float *x, const float *q, float *dx) {
+  soft_state s;
+  scan_row(a, n, x, &s);
+  if (s.nan) return smx_xent_nan_row(n, dx);
+  const int sp = special(n, &s);
+  const double e = a->eps, off = e / (double)n;
+  double ll[SMX_DLANES] = {0}, Ql[SMX_DLANES] = {0}, qql[SMX_DLANES] = {0};
+  int mass_off_inf = 0; /* sparsemax special rows: q' has mass on an entry that is not +inf */
+  float dz;
+  for (size_t j = 0; j < n; j++) {
+    const float z = capped(a, x[j], &dz);
+    const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
+    const double wq = a->w ? (double)a->w[j] * qj : qj;
+    Ql[j % SMX_DLANES] += wq;
+    if (a->norm != SMX_NORM_SPARSEMAX) {
+      ll[j % SMX_DLANES] += smx_times(wq, neg_log_p(a, n, &s, z));
+    } else {
+      qql[j % SMX_DLANES] += qj * qj;
+      if (!sp) ll[j % SMX_DLANES] += smx_times(qj, (double)z - (double)s.m);
+      mass_off_inf |= qj != 0.0 && z != INFINITY;
+    }
+  }
+  const double Q = smx_tree_sum16d(Ql);
+  double loss, A = Q;
+  if (a->norm == SMX_NORM_SPARSEMAX) { /* <z, q'> - m = sum q'_j (z_j - m) + m (sum q' - 1) */
+    const double qq = smx_tree_sum16d(qql);
+    if (!sp) loss = s.fy - (smx_tree_sum16d(ll) + smx_times((double)s.m, Q - 1.0)) + 0.5 * qq;
+    else loss = mass_off_inf ? INFINITY : (s.ninf ? 0.5 * (qq - 1.0 / (double)s.ninf) : 0.0);
+  } else {
+    loss = smx_tree_sum16d(ll);
+    if (a->norm == SMX_NORM_SOFTMAX && !sp && a->z_loss > 0.0f) {
+      const double lse = (double)s.f.m + s.f.l;
+      loss += a->z_loss * lse * lse;
+      A += 2.0 * a->z_loss * lse;
+    }
+  }
+  if (!dx) return loss;
+  const float Af = (float)(a->coef * A), G = (float)a->coef;
+  for (size_t j = 0; j < n; j++) {
+    const float z = capped(a, x[j], &dz), p = prob(a, n, &s, z);
+    const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
+    if (a->norm == SMX_NORM_SPARSEMAX) {
+      dx[j] = smx_flush(((float)((double)p - qj) * G) * dz);
+      continue;
+    }
+    const float b = (float)(a->coef * (a->w ? (double)a->w[j] * qj : qj));
+    const float g = fmaf(Af, p, -b);
+    dx[j] = smx_flush((a->norm == SMX_NORM_STABLEMAX ? g / (1.0f + fabsf(z)) : g) * dz);
+  }
+  return loss;
+}
+
+double smx_xent_soft_rows(int normalizer, size_t rows, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
+                          float label_smoothing, float z_loss, float softcap, const float *class_weight, double coef,
+                          float *loss_rows, float *dx, size_t ldd) {
+  const soft_args a = {normalizer, label_smoothing, z_loss, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f,
+                       class_weight, coef};
+  double total = 0.0;
+  for (size_t r = 0; r < rows; r++) {
+    const double lr = soft_row(&a, n, x + r * ldx, q + r * ldq, dx ? dx + r * ldd : NULL);
+    if (loss_rows) loss_rows[r] = smx_flush((float)lr);
+    total += lr;
+  }
+  return total;
+}
+
+void smx_xent_state_rows(smx_LSE_fn *logsumexp, int normalizer, size_t rows, size_t n, const float *x, size_t ldx,
+                         float softcap, float *state) {
+  if (normalizer == SMX_NORM_SOFTMAX && softcap == 0.0f) {
+    logsumexp(rows, n, x, ldx, state);
+    return;
+  }
+  const soft_args a = {normalizer, 0.0f, 0.0f, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f, NULL, 0.0};
+  for (size_t r = 0; r < rows; r++) {
+    soft_state s;
+    scan_row(&a, n, x + r * ldx, &s);
+    float v;
+    if (s.nan) v = smx_qnan();
+    else if (s.ninf) v = INFINITY;
+    else if (s.nneg == n) v = -INFINITY;
+    else if (normalizer == SMX_NORM_SOFTMAX) v = s.f.lse;
+    else if (normalizer == SMX_NORM_STABLEMAX) v = smx_flush((float)s.log_S);
+    else v = smx_flush((float)((double)s.m + s.tau));
+    state[r] = v;
+  }
+}

@@ -1,0 +1,165 @@
+"""simdmax: vectorized softmax, log-softmax, logsumexp, sparsemax, stablemax, log-stablemax and a fused
+cross-entropy on float32 NumPy arrays, bit-identical on every CPU (scalar, AVX2, AVX-512, NEON).
+
+Every function works on the last axis by default (``axis=-1``) of an array of any leading shape. Rows are
+passed to the C library without a copy when the array is C-contiguous, or when its rows are contiguous and
+evenly spaced (a row stride, e.g. ``x[:, :n]`` of a wider matrix); other layouts (``axis`` not last,
+transposed views) are copied once. Only float32 is accepted (``TypeError`` otherwise: convert explicitly).
+The GIL is released while a kernel runs. simdmax.torch has the PyTorch operators.
+"""
+import numpy as np
+
+from . import _lib
+from ._lib import SimdmaxError
+
+__version__ = "0.1.0"
+__all__ = ["softmax", "log_softmax", "logsumexp", "sparsemax", "stablemax", "log_stablemax", "cross_entropy",
+           "isa", "set_isa", "supported_isas", "library_version", "SimdmaxError", "__version__"]
+
+_ISA_NAMES = ["scalar", "avx2", "avx512", "neon"]
+
+
+def library_version():
+    """The C library's version string (smx_version)."""
+    return _lib.lib.smx_version().decode()
+
+
+def isa():
+    """The name of the ISA whose kernels run now ("scalar", "avx2", "avx512" or "neon")."""
+    return _lib.lib.smx_isa_name(_lib.lib.smx_active_isa()).decode()
+
+
+def supported_isas():
+    """The ISAs compiled in that this CPU supports (every one gives the same bits)."""
+    return [name for i, name in enumerate(_ISA_NAMES) if _lib.lib.smx_isa_supported(i)]
+
+
+def set_isa(name):
+    """Switch every call (all threads) to the named ISA; SimdmaxError if this CPU lacks it."""
+    if name not in _ISA_NAMES:
+        raise ValueError(f"unknown ISA {name!r}; known: {_ISA_NAMES}")
+    _lib.check(_lib.lib.smx_set_isa(_ISA_NAMES.index(name)))
+
+
+def _f32(x, what="x"):
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        raise TypeError(f"simdmax: {what} must be float32, not {x.dtype} (convert with .astype(np.float32))")
+    if x.ndim == 0:
+        raise ValueError(f"simdmax: {what} must have at least one dimension")
+    return x
+
+
+def rows_view(x):
+    """(array, rows, n, ld): x (last axis = a row) as rows of n floats ld apart, copied only when needed."""
+    n = x.shape[-1]
+    rows = int(np.prod(x.shape[:-1], dtype=np.int64)) if x.ndim > 1 else 1
+    if x.flags.c_contiguous:
+        return x, rows, n, n
+    if x.ndim >= 2 and x.strides[-1] == 4:
+        lead = [(size, st) for size, st in zip(x.shape[:-1], x.strides[:-1]) if size != 1]
+        if not lead:  # one row, contiguous
+            return x, rows, n, n
+        ld = lead[-1][1]
+        evenly = all(lead[i][1] == lead[i + 1][1] * lead[i + 1][0] for i in range(len(lead) - 1))
+        if ld > 0 and ld % 4 == 0 and ld // 4 >= n and evenly:
+            return x, rows, n, ld // 4
+    x = np.ascontiguousarray(x)
+    return x, rows, n, n
+
+
+def _last(x, axis):
+    axis = axis % x.ndim
+    return (np.moveaxis(x, axis, -1), axis) if axis != x.ndim - 1 else (x, None)
+
+
+def _map(kernel, x, axis):
+    x = _f32(x)
+    xv, moved = _last(x, axis)
+    xr, rows, n, ld = rows_view(xv)
+    y = np.empty(xv.shape, np.float32)
+    if rows and n:
+        _lib.call(kernel + "_f32", rows, n, xr.ctypes.data, ld, y.ctypes.data, n)
+    elif n == 0 and rows:
+        raise ValueError("simdmax: the axis has length 0")
+    return np.moveaxis(y, -1, moved) if moved is not None else y
+
+
+def softmax(x, axis=-1):
+    """exp(x - max) / sum exp(x - max) along axis (<= 2 ulp; rows of all -inf give 0, see the C header)."""
+    return _map("softmax", x, axis)
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) along axis, accurate also far below 0."""
+    return _map("log_softmax", x, axis)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of x onto the probability simplex along axis (Martins & Astudillo 2016)."""
+    return _map("sparsemax", x, axis)
+
+
+def stablemax(x, axis=-1):
+    """s(x) / sum s(x) with s(x) = x + 1 (x >= 0), 1 / (1 - x) (x < 0) (Prieto et al. 2025)."""
+    return _map("stablemax", x, axis)
+
+
+def log_stablemax(x, axis=-1):
+    """log(stablemax(x)) along axis."""
+    return _map("log_stablemax", x, axis)
+
+
+def logsumexp(x, axis=-1):
+    """log(sum(exp(x))) along axis; the result has x's shape without that axis."""
+    x = _f32(x)
+    xv, _ = _last(x, axis)
+    xr, rows, n, ld = rows_view(xv)
+    out = np.empty(xv.shape[:-1], np.float32)
+    if rows:
+        _lib.call("logsumexp_f32", rows, n, xr.ctypes.data, ld, out.ctypes.data)
+    return out
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
+                  normalizer="softmax", z_loss=0.0, softcap=None, grad=False, grad_scale=1.0):
+    """The cross-entropy of logits (..., C) (classes on the LAST axis, NumPy style; simdmax.torch.cross_entropy
+    follows PyTorch's class dimension 1) against class indices (int64 or int32, shape logits.shape[:-1]) or
+    probabilities (float32, logits' shape). normalizer: "softmax", "stablemax" or "sparsemax"; z_loss (softmax):
+    adds z_loss * lse^2 per row; softcap: logits become softcap * tanh(logits / softcap) first.
+    Returns the loss (a float for "sum"/"mean", an array of logits.shape[:-1] for "none"), or (loss, dlogits)
+    with grad=True: dlogits = grad_scale * the gradient of the returned loss. Semantics: include/simdmax.h;
+    unlike PyTorch a mean over only ignored rows is 0, and ignored rows never count in the mean."""
+    x = _f32(logits, "logits")
+    xr, rows, n, ld = rows_view(x)
+    t = np.asarray(target)
+    o = None
+    w = None
+    if weight is not None:
+        w = np.ascontiguousarray(_f32(weight, "weight"))
+        if w.shape != (n,):
+            raise ValueError(f"simdmax: weight must have shape ({n},), not {w.shape}")
+    soft = np.issubdtype(t.dtype, np.floating)
+    if soft:
+        if t.shape != x.shape:
+            raise ValueError(f"simdmax: probability targets must have the logits' shape {x.shape}, not {t.shape}")
+        q, _, _, ldq = rows_view(_f32(t, "target"))
+    else:
+        if t.shape != x.shape[:-1]:
+            raise ValueError(f"simdmax: class-index targets must have shape {x.shape[:-1]}, not {t.shape}")
+        if t.dtype not in (np.int64, np.int32):
+            t = t.astype(np.int64)
+        t = np.ascontiguousarray(t)
+    o = _lib.xent_options(normalizer, reduction, ignore_index, label_smoothing, z_loss, softcap,
+                          w.ctypes.data if w is not None else None, t.dtype == np.int32)
+    loss = np.zeros(x.shape[:-1] if reduction == "none" else (1,), np.float32)
+    d = np.empty(x.shape, np.float32) if grad else None
+    dptr = d.ctypes.data if grad else None
+    if soft:
+        _lib.call("cross_entropy_soft_f32", rows, n, xr.ctypes.data, ld, q.ctypes.data, ldq, o, loss.ctypes.data,
+                  dptr, n, grad_scale)
+    else:
+        _lib.call("cross_entropy_f32", rows, n, xr.ctypes.data, ld, t.ctypes.data, o, loss.ctypes.data, dptr, n,
+                  grad_scale)
+    out = loss if reduction == "none" else np.float32(loss[0])
+    return (out, d) if grad else out
