@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "fpenv.h"
+#include "half.h"
 #include "parallel.h"
 
 void smx_xent_options_default(smx_xent_options *o) {
@@ -44,6 +45,42 @@ static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) {
     run_chunk(j, c0, c0 + SMX_ROW_CHUNK < r1 ? c0 + SMX_ROW_CHUNK : r1, &j->chunk_sums[c0 / SMX_ROW_CHUNK]);
 }
 
+/* 16-bit logits and gradient: each row widened into a stack scratch (a heap buffer past 16384 entries), the
+   f32 kernel on it one row at a time (a chunk's sum then adds the rows in the kernel's own order), rounded back. */
+typedef struct {
+  smx_rows_job base; /* first: smx_run_rows hands its address back */
+  int bf16;
+  const uint16_t *x16;
+  uint16_t *d16;
+} xjob16;
+/* rows [c0, c1) of one chunk: their loss sum, in the kernel's own order */
+static double xent16_chunk(const xjob16 *j, size_t c0, size_t c1, float *buf) {
+  const smx_rows_job *bj = &j->base;
+  const size_t n = bj->n;
+  double sum = 0.0;
+  for (size_t r = c0; r < c1; r++) {
+    const uint16_t *src = j->x16 + r * bj->ldx;
+    for (size_t i = 0; i < n; i++) buf[i] = j->bf16 ? smx_f32_of_bf16(src[i]) : smx_f32_of_f16(src[i]);
+    smx_xent_args a = *bj->xa;
+    a.targets = (const char *)a.targets + r * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
+    if (a.grad_rows) a.grad_rows += r * a.grad_stride;
+    sum += bj->xent(1, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, j->d16 ? buf : NULL, n);
+    if (j->d16) {
+      uint16_t *d = j->d16 + r * bj->ldo;
+      for (size_t i = 0; i < n; i++) d[i] = j->bf16 ? smx_bf16_of_f32(buf[i]) : smx_f16_of_f32(buf[i]);
+    }
+  }
+  return sum;
+}
+static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
+  const size_t n = bj->n;
+  float stack[16384], *buf = n <= 16384 ? stack : malloc(n * sizeof *buf);
+  if (!buf) abort(); /* cannot be reported mid-call: fail loudly */
+  for (size_t c0 = r0; c0 < r1; c0 += SMX_ROW_CHUNK)
+    bj->chunk_sums[c0 / SMX_ROW_CHUNK] = xent16_chunk((const xjob16 *)bj, c0, c0 + SMX_ROW_CHUNK < r1 ? c0 + SMX_ROW_CHUNK : r1, buf);
+  if (buf != stack) free(buf);
+}
+
 static int finite_nonneg(float v) { return v >= 0.0f && v <= 0x1.fffffep127f; }
 static int finite(float v) { return v == v && v != INFINITY && v != -INFINITY; }
 
@@ -58,6 +95,8 @@ typedef struct xent_call {
   size_t ldq;
   const smx_xent_options *opts;
   smx_xent_options defaults;
+  size_t esize; /* bytes of a logit and a gradient entry: 4, or 2 for the 16-bit entry points (0 means 4) */
+  int bf16;     /* 16-bit: bfloat16, else binary16 */
 } xent_call;
 
 static smx_status check_options(const char *fn, const smx_xent_options *o, size_t n, int soft) {
@@ -130,16 +169,21 @@ typedef struct region {
 
 /* Outputs: the vectors (loss, lse) against every input and every other output; dlogits against every input
    but the logits (exactly the logits is in place; smx_check_out), and the vectors. */
+/* Bytes of a rows x n matrix of the call's logit type (the shapes were checked for f32, so no overflow). */
+static size_t span_of(const xent_call *c, size_t ld) {
+  return c->esize == 2 ? smx_span_bytes(c->rows, c->n, ld) / 2 : smx_span_bytes(c->rows, c->n, ld);
+}
 static smx_status check_outputs(const xent_call *c, const region *in, int nin, float *dlogits, size_t ldd,
                                 const region *vec, int nvec) {
   const char *fn = c->fn;
-  const size_t dbytes = dlogits ? smx_span_bytes(c->rows, c->n, ldd) : 0;
-  smx_status s;
-  if (dlogits && (s = smx_check_out(fn, "dlogits", dlogits, ldd, "logits", c->x, c->ldx, c->rows, c->n))) return s;
+  const size_t dbytes = dlogits ? span_of(c, ldd) : 0;
+  if (dlogits && !((const void *)dlogits == (const void *)c->x && ldd == c->ldx) &&
+      smx_overlap(dlogits, dbytes, c->x, span_of(c, c->ldx)))
+    return smx_fail(SMX_ERR_ALIAS, "%s: dlogits overlaps logits without being exactly the same matrix", fn);
   for (int i = 0; i < nin; i++)
     if (smx_overlap(dlogits, dbytes, in[i].p, in[i].bytes))
       return smx_fail(SMX_ERR_ALIAS, "%s: dlogits overlaps %s", fn, in[i].name);
-  const size_t xbytes = smx_span_bytes(c->rows, c->n, c->ldx);
+  const size_t xbytes = span_of(c, c->ldx);
   for (int v = 0; v < nvec; v++) {
     if (smx_overlap(vec[v].p, vec[v].bytes, c->x, xbytes))
       return smx_fail(SMX_ERR_ALIAS, "%s: %s overlaps logits", fn, vec[v].name);
@@ -168,7 +212,8 @@ static int common_inputs(const xent_call *c, region *in) {
 
 static size_t loss_len(const xent_call *c) { return c->opts->reduction == SMX_REDUCE_NONE ? c->rows : 1; }
 
-/* The class-index kernels on validated arguments: grad_scale, or per-row upstream gradients (NONE). */
+/* The class-index kernels on validated arguments: grad_scale, or per-row upstream gradients (NONE); with
+   c->esize == 2 the logits (c->x) and dlogits are 16-bit (bf16 if c->bf16, else f16). */
 static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, float grad_scale, const float *grad_rows,
                 size_t grad_stride) {
   const smx_xent_options *o = c->opts;
@@ -202,19 +247,27 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   const size_t nchunks = (rows + SMX_ROW_CHUNK - 1) / SMX_ROW_CHUNK;
   double stack_sums[1024], *sums = nchunks <= 1024 ? stack_sums : malloc(nchunks * sizeof *sums);
   const smx_kernels *k = smx_active_kernels();
-  smx_rows_job j = {.run = run_xent, .k = k, .rows = rows, .n = n, .x = c->x, .ldx = c->ldx, .out = dlogits, .ldo = ldd,
-                    .xa = &args, .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL,
-                    .chunk_sums = sums, .xent = xent_kernel(k, o->normalizer)};
+  xjob16 jj = {{.run = c->esize == 2 ? run_xent16 : run_xent, .k = k, .rows = rows, .n = n, .x = c->x, .ldx = c->ldx,
+                .out = dlogits, .ldo = ldd, .xa = &args, .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL,
+                .chunk_sums = sums, .xent = xent_kernel(k, o->normalizer)},
+               c->bf16, (const uint16_t *)(const void *)c->x, (uint16_t *)(void *)dlogits};
+  smx_rows_job *jp = &jj.base, j = jj.base; /* j: the f32 fallback's copy */
   double total = 0.0;
   if (sums) {
-    smx_run_rows(&j);
+    smx_run_rows(jp);
     for (size_t ch = 0; ch < nchunks; ch++) total += sums[ch];
     if (sums != stack_sums) free(sums);
   } else { /* no memory for the chunk sums: chunk by chunk on this thread, the same order */
     double one;
     for (size_t ch = 0; ch < nchunks; ch++) {
       const size_t r0 = ch * SMX_ROW_CHUNK, r1 = r0 + SMX_ROW_CHUNK < rows ? r0 + SMX_ROW_CHUNK : rows;
-      SMX_IN_FPENV(run_chunk(&j, r0, r1, &one));
+      if (c->esize == 2) {
+        static _Thread_local float row[16384]; /* rows longer than this need the heap: abort in run_xent16's way */
+        if (n > 16384) abort();
+        SMX_IN_FPENV(one = xent16_chunk(&jj, r0, r1, row));
+      } else {
+        SMX_IN_FPENV(run_chunk(&j, r0, r1, &one));
+      }
       total += one;
     }
   }
@@ -308,4 +361,30 @@ smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits
   if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
   if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = rows ? smx_flush((float)(total / (double)rows)) : 0.0f;
   return SMX_OK;
+}
+
+/* The 16-bit fused cross-entropy: the f32 one's checks on 16-bit spans and its kernels on widened rows. */
+static smx_status xent16(const char *fn, int bf16, size_t rows, size_t n, const uint16_t *logits, size_t ldx,
+                         const void *targets, const smx_xent_options *opts, float *loss, uint16_t *dlogits, size_t ldd,
+                         float grad_scale) {
+  xent_call c = {.fn = fn, .rows = rows, .n = n, .x = (const float *)(const void *)logits, .ldx = ldx,
+                 .targets = targets, .esize = 2, .bf16 = bf16};
+  smx_status s;
+  if ((s = check_call(&c, opts))) return s;
+  if (dlogits && (s = smx_check_matrix(c.fn, "dlogits", rows, n, ldd))) return s;
+  if ((s = check_grad_scale(c.fn, grad_scale))) return s;
+  region in[4], vec[1] = {{loss, loss ? loss_len(&c) * sizeof(float) : 0, "loss"}};
+  if ((s = check_outputs(&c, in, common_inputs(&c, in), (float *)(void *)dlogits, ldd, vec, 1))) return s;
+  run(&c, loss, (float *)(void *)dlogits, ldd, grad_scale, NULL, 0);
+  return SMX_OK;
+}
+smx_status smx_cross_entropy_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx, const void *targets,
+                                  const smx_xent_options *opts, float *loss, smx_bf16 *dlogits, size_t ldd,
+                                  float grad_scale) {
+  return xent16("smx_cross_entropy_bf16", 1, rows, n, logits, ldx, targets, opts, loss, dlogits, ldd, grad_scale);
+}
+smx_status smx_cross_entropy_f16(size_t rows, size_t n, const smx_f16 *logits, size_t ldx, const void *targets,
+                                 const smx_xent_options *opts, float *loss, smx_f16 *dlogits, size_t ldd,
+                                 float grad_scale) {
+  return xent16("smx_cross_entropy_f16", 0, rows, n, logits, ldx, targets, opts, loss, dlogits, ldd, grad_scale);
 }

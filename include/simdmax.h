@@ -212,6 +212,14 @@ SMX_API const char *smx_last_error_message(void);
 SMX_API smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, size_t ldx,
                                          const void *targets, const smx_xent_options *opts,
                                          float *loss, float *dlogits, size_t ldd, float grad_scale);
+/* The fused cross-entropy on 16-bit logits and gradient (bfloat16, binary16): exactly smx_cross_entropy_f32 on
+   the widened logits, the gradient rounded to the type (see "16-bit tensors" above); the same arguments and rules. */
+SMX_API smx_status smx_cross_entropy_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx, const void *targets,
+                                          const smx_xent_options *opts, float *loss, smx_bf16 *dlogits, size_t ldd,
+                                          float grad_scale);
+SMX_API smx_status smx_cross_entropy_f16(size_t rows, size_t n, const smx_f16 *logits, size_t ldx, const void *targets,
+                                         const smx_xent_options *opts, float *loss, smx_f16 *dlogits, size_t ldd,
+                                         float grad_scale);
 
 /* The cross-entropy split for autograd: a forward that keeps no [rows x n] state, and a backward that takes
    the upstream gradient of the loss.

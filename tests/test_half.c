@@ -173,3 +173,52 @@ Test(half, errors_write_nothing) {
   cr_expect_eq(smx_bf16_from_f32(1, 4, (const float *)x, 4, x + 1, 4), SMX_ERR_ALIAS);
   for (int i = 0; i < 8; i++) cr_expect_eq(y[i], 0xbeef);
 }
+
+/* The 16-bit cross-entropy: loss bits equal to the f32 call's on the widened logits, gradient = round16 of its
+   gradient, for every normalizer, reduction and option set, every ISA, in place too. */
+Test(half, cross_entropy_identity) {
+  size_t cases = 0, fails = 0;
+  static const size_t sizes[] = {1, 5, 33, 1000, 3000};
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int t = 0; t < 2; t++)
+      for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int norm = 0; norm < 3; norm++)
+          for (int set = 0; set < 4; set++) {
+            const size_t n = sizes[si], rows = 70; /* two chunks of rows: the SUM/MEAN order */
+            tu_rng r;
+            tu_rng_seed(&r, tu_case_seed("half-xent", n * 8 + (size_t)set, norm + 3 * t));
+            uint16_t *x = malloc(rows * n * 2), *g = malloc(rows * n * 2);
+            float *xw = malloc(rows * n * 4), *gw = malloc(rows * n * 4), w[3000], loss16[70], loss32[70];
+            int64_t tg[70];
+            for (size_t i = 0; i < rows * n; i++) x[i] = narrow(t, (float)(3.0 * tu_normal(&r)));
+            for (size_t i = 0; i < rows * n; i++) xw[i] = widen(t, x[i]);
+            for (size_t q = 0; q < rows; q++) tg[q] = q % 9 == 4 ? -100 : (int64_t)tu_below(&r, n);
+            for (size_t j = 0; j < n; j++) w[j] = 0.5f + (float)(j % 5) * 0.25f;
+            smx_xent_options o;
+            smx_xent_options_default(&o);
+            o.normalizer = (smx_normalizer)norm;
+            o.reduction = (smx_reduction)(set % 3);
+            if (set == 1) o.label_smoothing = 0.1f, o.class_weight = w;
+            if (set == 2) o.softcap = 15.0f;
+            if (set == 3 && norm == 0) o.z_loss = 1e-3f;
+            const int inplace = set == 3;
+            smx_status s16 = t ? smx_cross_entropy_f16(rows, n, x, n, tg, &o, loss16, inplace ? x : g, n, 0.5f)
+                               : smx_cross_entropy_bf16(rows, n, x, n, tg, &o, loss16, inplace ? x : g, n, 0.5f);
+            smx_status s32 = smx_cross_entropy_f32(rows, n, xw, n, tg, &o, loss32, gw, n, 0.5f);
+            int ok = s16 == SMX_OK && s32 == SMX_OK;
+            const size_t nl = o.reduction == SMX_REDUCE_NONE ? rows : 1;
+            ok &= memcmp(loss16, loss32, nl * 4) == 0;
+            const uint16_t *gg = inplace ? x : g;
+            for (size_t i = 0; i < rows * n && ok; i++) ok &= gg[i] == narrow(t, gw[i]);
+            cases++;
+            fails += !ok;
+            if (!ok && fails < 5)
+              cr_log_error("xent %s norm %d set %d n=%zu isa %s differs", t ? "f16" : "bf16", norm, set, n,
+                           smx_isa_name((smx_isa)isa));
+            free(x), free(g), free(xw), free(gw);
+          }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  cr_expect_eq(fails, 0, "%zu of %zu 16-bit cross-entropy cases differ from the f32 call", fails, cases);
+}
