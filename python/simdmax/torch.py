@@ -7,14 +7,14 @@ while a kernel runs, so the ops can run concurrently from worker threads. Every 
 
 Where simdmax differs from PyTorch (pinned by python/tests/test_torch.py):
 - cross_entropy with reduction="mean" over rows that are all ignore_index returns 0 (PyTorch: nan), with a
-  zero gradient; ignored rows never count in the mean, also with label smoothing (PyTorch counts them in the
-  smoothing term's mean when no class weights are given).
+  zero gradient; ignored rows never count in the mean, also with label smoothing (as in PyTorch 2.x).
 - +inf logits are defined: with k entries +inf, p = 1/k on each (PyTorch: nan). A row of all -inf gives
   p = 0 (softmax 0, log_softmax -inf, logsumexp -inf; PyTorch: nan for softmax), a zero softmax backward, and
   a cross-entropy of +inf whose gradient stays p - q = -q.
-- probabilities below FLT_MIN are flushed to +0 (PyTorch returns subnormals).
-- z_loss (not in PyTorch) adds z_loss * lse^2 per row; with class weights and reduction="mean" that term is
-  divided by the sum of the rows' target weights like the rest of the loss (it is not itself weighted).
+- every result below FLT_MIN (probabilities, gradients, losses) is +0, -0 included (PyTorch returns subnormals).
+- z_loss (not in PyTorch) adds z_loss * lse^2 per row, unweighted; with class weights and reduction="mean" the
+  cross-entropy terms are divided by the sum of the rows' target weights and the z-loss by the number of
+  counted rows (as PaLM-style implementations such as flash-attn and Liger average it).
 """
 from typing import Optional
 
