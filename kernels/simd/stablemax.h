@@ -9,10 +9,12 @@ static inline vstable_c vstable_consts(const smx_stable_c *c) {
   vstable_c v = {vset(c->ch), vset(c->cl), vset(c->nch), vset(c->ncl), vset(c->ic), vset(c->K)};
   return v;
 }
-static inline vf vstable_p(vf x, vstable_c c) {
+/* also *b1 = bh = 1 + |x| rounded (the cross-entropy's divisor) */
+static inline vf vstable_pb(vf x, vstable_c c, vf *b1) {
   const vf one = vset(1.0f);
   vf a = vabs(x), big = vmax(a, one), sml = vmin(one, a);
   vf bh = vadd(big, sml), bl = vsub(sml, vsub(bh, big));
+  *b1 = bh;
   vf pp = vfma(bh, c.nch, vfma(bl, c.nch, vmul(bh, c.ncl)));
   vm in = vlt(bh, c.K);
   vf bc = vsel(in, bh, c.K), blc = vsel0(in, bl);
@@ -20,6 +22,10 @@ static inline vf vstable_p(vf x, vstable_c c) {
   vf pn = vfma(vmul(t, c.ic), nq, nq);
   vf p = vsel(vge(x, vzero()), pp, pn);
   return vmul(vsel(vge(vset(-0x1p-62f), p), p, vset(-0.0f)), vset(-0x1p-64f));
+}
+static inline vf vstable_p(vf x, vstable_c c) {
+  vf b1;
+  return vstable_pb(x, c, &b1);
 }
 
 /* smx_stable_s64 */
@@ -174,13 +180,14 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
     smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);
   } else {
     const vstable_c vc = vstable_consts(&st.c);
-    const vf vA = vset(st.Af), vB = vset(st.Bf);
-    for (size_t i = 0; i < n; i += VW) {
+    const vf vA = vset(st.Af), vnB = vset(-st.Bf);
+    for (size_t i = 0; i < n; i += VW) { /* (A p - b) / (1 + |z|) dz; -b = -B w exactly, dz = 1 uncapped */
       const size_t cnt = step_count(n, i);
-      vf vdz, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
-      vf p = vstable_p(z, vc);
-      vf b = cw ? vmul(vB, vld_n(cw + i, cnt, 0.0f)) : vB;
-      vst_n(dx + i, vflush(vmul(vdiv(vfma(vA, p, vneg(b)), vadd(vset(1.0f), vabs(z))), vdz)), cnt);
+      vf vdz, b1, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
+      vf p = vstable_pb(z, vc, &b1);
+      vf nb = cw ? vmul(vnB, vld_n(cw + i, cnt, 0.0f)) : vnB;
+      vf g = vdiv(vfma(vA, p, nb), b1);
+      vst_n(dx + i, vflush(capped ? vmul(g, vdz) : g), cnt);
     }
   }
   smx_xent_stablemax_target(n, row, &st, dx);
