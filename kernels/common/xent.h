@@ -4,6 +4,7 @@
 #define SMX_XENT_H
 
 #include "rowstate.h"
+#include "stablemax_common.h"
 
 typedef struct smx_xent_row {
   int64_t target;            /* in [0, n) */
@@ -113,7 +114,8 @@ static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_x
    non-finite and tiny-sum rows), target the dx_t entry. */
 typedef struct smx_xent_stable {
   enum smx_row_kind kind;
-  float zt, dzt, pinf, Af, Bf, c_hi, c_lo;
+  float zt, dzt, pinf, Af, Bf;
+  smx_stable_c c;
   int tiny;
   double O, S, st, wt, pt, loss;
 } smx_xent_stable;

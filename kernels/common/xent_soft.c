@@ -17,7 +17,7 @@ typedef struct soft_state {
   smx_lse_final f;   /* softmax */
   smx_softmax_out o;
   double S, log_S;   /* stablemax: sum s(z) */
-  float c_hi, c_lo; /* stablemax: 2^64 / S as a float pair */
+  smx_stable_c c; /* stablemax: the row's constants from S */
   int tiny;
   double tau, fy;    /* sparsemax, relative to m */
 } soft_state;
@@ -54,8 +54,8 @@ static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s
     if (s->f.shifted) smx_softmax_out_init(&s->f, &s->o);
   } else if (a->norm == SMX_NORM_STABLEMAX) {
     s->S = smx_tree_sum16d(sl), s->log_S = smx_log64(s->S);
-    s->tiny = s->S < SMX_STABLE_TINY, s->c_hi = 1.0f, s->c_lo = 0.0f;
-    if (!s->tiny) smx_stable_scale(s->S, &s->c_hi, &s->c_lo);
+    s->tiny = s->S < SMX_STABLE_TINY;
+    if (!s->tiny) smx_stable_scale(s->S, &s->c);
   } else {
     s->tau = smx_sparsemax_tau_row(x, n, smx_below_minus_one(s->m), s->m, a->cap);
     s->fy = smx_sparsemax_fy(x, n, s->m, s->tau, a->cap);
@@ -67,9 +67,7 @@ static float prob(const soft_args *a, size_t n, const soft_state *s, float z) {
   if (special(n, s)) return z == INFINITY ? (float)(1.0 / (double)s->ninf) : 0.0f;
   if (a->norm == SMX_NORM_SOFTMAX) return s->f.shifted ? smx_softmax_one(z, &s->o) : smx_softmax_exp(z, &s->f);
   if (a->norm == SMX_NORM_STABLEMAX) {
-    if (s->tiny) return smx_stable_p_tiny(z, s->S);
-    float lo, hi = smx_stable_pair(z, &lo);
-    return smx_stable_p(hi, lo, s->c_hi, s->c_lo);
+    return s->tiny ? smx_stable_p_tiny(z, s->S) : smx_stable_p(z, &s->c);
   }
   return smx_sparse_p(z, s->m, s->tau);
 }

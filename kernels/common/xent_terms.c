@@ -30,8 +30,7 @@ double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S
   const double eps = row->label_smoothing;
   double loss = smx_times((1.0 - eps) * wt, smx_log1p64(O / st));
   if (eps > 0.0) { /* log S = log s_t + log1p(O / s_t), log s_t as in the lanes: exact 0 for n = 1 */
-    double ls = smx_log1p64((double)fabsf(zt));
-    double log_s = st > 0.0 ? (zt < 0.0f ? -ls : ls) + smx_log1p64(O / st) : smx_log64(S);
+    double log_s = st > 0.0 ? smx_log_stable64(zt) + smx_log1p64(O / st) : smx_log64(S);
     loss += eps / (double)n * (row->weight_sum * log_s - sum_wlog_s);
   }
   return loss;
@@ -86,8 +85,8 @@ int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, 
   const double A = (1.0 - eps) * s->wt + eps * row->weight_sum / (double)n;
   s->Af = (float)(row->grad_coef * A), s->Bf = (float)(row->grad_coef * eps / (double)n);
   s->tiny = s->kind == SMX_ROW_FINITE && s->S < SMX_STABLE_TINY;
-  s->c_hi = 0.0f, s->c_lo = 0.0f;
-  if (s->kind == SMX_ROW_FINITE && !s->tiny) smx_stable_scale(s->S, &s->c_hi, &s->c_lo);
+  memset(&s->c, 0, sizeof s->c);
+  if (s->kind == SMX_ROW_FINITE && !s->tiny) smx_stable_scale(s->S, &s->c);
   return 1;
 }
 
@@ -98,10 +97,7 @@ void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row
     float dz, z = smx_xent_logit(row, inv_cap, x[j], &dz), p;
     if (s->kind != SMX_ROW_FINITE) p = x[j] == INFINITY ? s->pinf : 0.0f;
     else if (s->tiny) p = smx_stable_p_tiny(z, s->S);
-    else {
-      float lo, hi = smx_stable_pair(z, &lo);
-      p = smx_stable_p(hi, lo, s->c_hi, s->c_lo);
-    }
+    else p = smx_stable_p(z, &s->c);
     float b = row->class_weight ? s->Bf * row->class_weight[j] : s->Bf;
     dx[j] = smx_flush((fmaf(s->Af, p, -b) / (1.0f + fabsf(z))) * dz);
   }

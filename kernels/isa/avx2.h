@@ -72,6 +72,15 @@ static inline vf vsignor(vf x, vf s) { /* x | (s & sign bit) */
 static inline __m256 exp2add1(__m256 p, __m256 t) {
   return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_castps_si256(t), 23)));
 }
+/* x = 2^k m for x >= 1 (also +inf): m in [sqrt(1/2), sqrt(2)) from the bits u = bits(x) - bits(sqrt(1/2)):
+   k = u >> 23, bits(m) = (u & 0x7fffff) + bits(sqrt(1/2)) */
+static inline __m256 frexp_half1(__m256 x, __m256 *k) {
+  const __m256i h = _mm256_set1_epi32(0x3f3504f3);
+  __m256i u = _mm256_sub_epi32(_mm256_castps_si256(x), h);
+  *k = _mm256_cvtepi32_ps(_mm256_srli_epi32(u, 23));
+  return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x007fffff)), h));
+}
+static inline vf vfrexp_half(vf x, vf *k) { vf r = V2(frexp_half1(x.a, &k->a), frexp_half1(x.b, &k->b)); return r; }
 static inline vf vexp2add(vf p, vf t) { vf r = V2(exp2add1(p.a, t.a), exp2add1(p.b, t.b)); return r; } /* bits(p) + (bits(t) << 23) */
 static inline vf vexp2add_if(vm m, vf p, vf t) { /* m ? vexp2add(p, t) : +0 */
   vf r = V2(_mm256_and_ps(m.a, exp2add1(p.a, t.a)), _mm256_and_ps(m.b, exp2add1(p.b, t.b)));

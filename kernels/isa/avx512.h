@@ -38,6 +38,14 @@ static inline vf vsignor(vf a, vf s) { /* a | (s & sign bit) */
   __m512i sb = _mm512_and_si512(_mm512_castps_si512(s), _mm512_set1_epi32((int)0x80000000u));
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), sb));
 }
+/* x = 2^k m for x >= 1 (also +inf): m in [sqrt(1/2), sqrt(2)) from the bits u = bits(x) - bits(sqrt(1/2)):
+   k = u >> 23, bits(m) = (u & 0x7fffff) + bits(sqrt(1/2)) */
+static inline vf vfrexp_half(vf x, vf *k) {
+  const __m512i h = _mm512_set1_epi32(0x3f3504f3);
+  __m512i u = _mm512_sub_epi32(_mm512_castps_si512(x), h);
+  *k = _mm512_cvtepi32_ps(_mm512_srli_epi32(u, 23));
+  return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_and_si512(u, _mm512_set1_epi32(0x007fffff)), h));
+}
 static inline vf vexp2add(vf p, vf t) { /* bits(p) + (bits(t) << 23) */
   return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
 }

@@ -50,6 +50,18 @@ static inline vf vsignor(vf a, vf s) { /* a | (s & sign bit) */
 static inline uint32x4_t exp2add1(float32x4_t p, float32x4_t t) {
   return vaddq_u32(vreinterpretq_u32_f32(p), vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
 }
+/* x = 2^k m for x >= 1 (also +inf): m in [sqrt(1/2), sqrt(2)) from the bits u = bits(x) - bits(sqrt(1/2)):
+   k = u >> 23, bits(m) = (u & 0x7fffff) + bits(sqrt(1/2)) */
+static inline vf vfrexp_half(vf x, vf *k) {
+  vf r;
+  for (int j = 0; j < 4; j++) {
+    const uint32x4_t h = vdupq_n_u32(0x3f3504f3u);
+    uint32x4_t u = vsubq_u32(vreinterpretq_u32_f32(x.q[j]), h);
+    k->q[j] = vcvtq_f32_u32(vshrq_n_u32(u, 23));
+    r.q[j] = vreinterpretq_f32_u32(vaddq_u32(vandq_u32(u, vdupq_n_u32(0x007fffffu)), h));
+  }
+  return r;
+}
 static inline vf vexp2add(vf p, vf t) { NEON_MAP(vf, vreinterpretq_f32_u32(exp2add1(p.q[j], t.q[j]))) }
 static inline vf vexp2add_if(vm m, vf p, vf t) { NEON_MAP(vf, vreinterpretq_f32_u32(vandq_u32(m.q[j], exp2add1(p.q[j], t.q[j])))) }
 static inline vm vgt(vf a, vf b) { NEON_MAP(vm, vcgtq_f32(a.q[j], b.q[j])) }

@@ -7,20 +7,14 @@
 
 static double stable_sum(size_t n, const float *x) {
   double l[SMX_DLANES] = {0};
-  for (size_t i = 0; i < n; i++) {
-    float lo, hi = smx_stable_pair(x[i], &lo);
-    l[i % SMX_DLANES] += (double)hi + (double)lo;
-  }
+  for (size_t i = 0; i < n; i++) l[i % SMX_DLANES] += smx_stable_s64(x[i]);
   return smx_tree_sum16d(l);
 }
 
 static void stablemax_row(size_t n, const float *x, float *y) {
-  float c_hi, c_lo;
-  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c_hi, &c_lo)) return;
-  for (size_t i = 0; i < n; i++) {
-    float lo, hi = smx_stable_pair(x[i], &lo);
-    y[i] = smx_stable_p(hi, lo, c_hi, c_lo);
-  }
+  smx_stable_c c;
+  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c)) return;
+  for (size_t i = 0; i < n; i++) y[i] = smx_stable_p(x[i], &c);
 }
 
 static void log_stablemax_row(size_t n, const float *x, float *y) {
@@ -32,14 +26,17 @@ static void log_stablemax_row(size_t n, const float *x, float *y) {
     return;
   }
   double l[SMX_DLANES] = {0}, K = 0.0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++) { /* O: the s-sum of the entries below the max, in double (relative accuracy
+                                      also where every one is below FLT_MIN) */
     int tie = x[i] == m;
     K += tie;
     l[i % SMX_DLANES] += tie ? 0.0 : smx_stable_s64(x[i]);
   }
   double O = smx_tree_sum16d(l), sm = smx_stable_s64(m), S = K * sm + O;
-  float top = smx_flush((float)-(smx_log64(K) + smx_log1p64(O / (K * sm))));
-  for (size_t i = 0; i < n; i++) y[i] = x[i] == m ? top : (float)smx_log64(smx_stable_s64(x[i]) / S);
+  float top = smx_flush((float)-(smx_log64(K) + smx_log1p64(O / (K * sm)))), nlh, ll;
+  smx_log_stable_L(smx_log64(S), &nlh, &ll);
+  for (size_t i = 0; i < n; i++)
+    y[i] = x[i] == m ? top : x[i] == -INFINITY ? -INFINITY : smx_log_stable_y(x[i], nlh, ll);
 }
 
 /* Backward rows: the rules of softmax_backward_row (kernels/ref/softmax.c). */
@@ -66,12 +63,10 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   float dz;
   for (size_t j = 0; j < n; j++) {
     float z = smx_xent_logit(row, inv_cap, x[j], &dz);
-    float sl, sh = smx_stable_pair(z, &sl);
-    lo[j % SMX_DLANES] += j == t ? 0.0 : (double)sh + (double)sl;
-    if (eps > 0.0f) { /* sum_j w_j log s(z_j), log s(z) = sign(z) log1p(|z|) */
+    lo[j % SMX_DLANES] += j == t ? 0.0 : smx_stable_s64(z);
+    if (eps > 0.0f) { /* sum_j w_j log s(z_j) */
       float w = row->class_weight ? row->class_weight[j] : 1.0f;
-      double ls = smx_log1p64((double)fabsf(z));
-      lw[j % SMX_DLANES] += w == 0.0f ? 0.0 : (double)w * (z < 0.0f ? -ls : ls);
+      lw[j % SMX_DLANES] += w == 0.0f ? 0.0 : (double)w * smx_log_stable64(z);
     }
   }
   smx_xent_stable st;

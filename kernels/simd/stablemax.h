@@ -3,32 +3,29 @@
 #include "isa/vmath.h"
 #include "stablemax_common.h"
 
-/* smx_stable_pair */
-static inline vf vstable_pair(vf x, vf *lo) {
+/* smx_stable_c as vectors, and smx_stable_p */
+typedef struct { vf ch, cl, nch, ncl, ic, K; } vstable_c;
+static inline vstable_c vstable_consts(const smx_stable_c *c) {
+  vstable_c v = {vset(c->ch), vset(c->cl), vset(c->nch), vset(c->ncl), vset(c->ic), vset(c->K)};
+  return v;
+}
+/* also *b1 = bh = 1 + |x| rounded (the cross-entropy's divisor) */
+static inline vf vstable_pb(vf x, vstable_c c, vf *b1) {
   const vf one = vset(1.0f);
   vf a = vabs(x), big = vmax(a, one), sml = vmin(one, a);
   vf bh = vadd(big, sml), bl = vsub(sml, vsub(bh, big));
-  vf r = vdiv(one, bh), e = vfma(vneg(r), bl, vfma(vneg(r), bh, one));
-  vm pos = vge(x, vset(0.0f));
-  *lo = vsel(pos, bl, vsel(vlt(bh, vset(0x1p64f)), vmul(r, e), vset(0.0f)));
-  return vsel(pos, bh, vsel(vgt(bh, vset(0x1p126f)), vset(0.0f), r));
+  *b1 = bh;
+  vf pp = vfma(bh, c.nch, vfma(bl, c.nch, vmul(bh, c.ncl)));
+  vm in = vlt(bh, c.K);
+  vf bc = vsel(in, bh, c.K), blc = vsel0(in, bl);
+  vf nq = vdiv(c.nch, bc), rho = vfma(nq, bc, c.ch), t = vfma(nq, blc, vadd(rho, c.cl));
+  vf pn = vfma(vmul(t, c.ic), nq, nq);
+  vf p = vsel(vge(x, vzero()), pp, pn);
+  return vmul(vsel(vge(vset(-0x1p-62f), p), p, vset(-0.0f)), vset(-0x1p-64f));
 }
-
-/* smx_stable_p */
-static inline vf vstable_p(vf hi, vf lo, vf c_hi, vf c_lo) {
-  vf t = vmul(hi, c_hi), e = vfma(hi, c_hi, vneg(t));
-  vf p = vadd(t, vfma(hi, c_lo, vfma(lo, c_hi, e)));
-  return vsel(vge(p, vset(0x1p-62f)), vmul(p, vset(0x1p-64f)), vset(0.0f));
-}
-static inline vf vstable_px(vf x, vf c_hi, vf c_lo) {
-  vf lo, hi = vstable_pair(x, &lo);
-  return vstable_p(hi, lo, c_hi, c_lo);
-}
-
-/* (double)hi + (double)lo added to 16 double lanes */
-static inline void stable_acc(vf hi, vf lo, vd *a0, vd *a1) {
-  *a0 = dadd(*a0, dadd(dlo(hi), dlo(lo)));
-  *a1 = dadd(*a1, dadd(dhi(hi), dhi(lo)));
+static inline vf vstable_p(vf x, vstable_c c) {
+  vf b1;
+  return vstable_pb(x, c, &b1);
 }
 
 /* smx_stable_s64 */
@@ -36,35 +33,56 @@ static inline vd dstable_s64(vd x) {
   return dsel(dge(x, dset(0.0)), dadd(x, dset(1.0)), ddiv(dset(1.0), dsub(dset(1.0), x)));
 }
 
+/* smx_log_stable_parts */
+static inline vf vlog_stable_parts(vf x, vf *fp, vf *cp) {
+  const vf one = vset(1.0f);
+  vf a = vabs(x), big = vmax(a, one), sml = vmin(one, a);
+  vf bh = vadd(big, sml), bl = vsub(sml, vsub(bh, big));
+  vf k, m = vfrexp_half(bh, &k);
+  vf f = vsub(m, one), nu = vdiv(f, vsub(vset(-2.0f), f)), s2 = vmul(nu, nu), w = vmul(nu, s2);
+  vf q = vfma(vfma(vfma(vset(SMX_LOGS_C9), s2, vset(SMX_LOGS_C7)), s2, vset(SMX_LOGS_C5)), s2, vset(SMX_LOGS_C3));
+  vf c = vadd(vfma(f, nu, vmul(w, q)), vdiv(bl, vmin(bh, vset(0x1p100f))));
+  vf sg = vsignor(one, x);
+  *fp = vmul(f, sg), *cp = vmul(c, sg);
+  return vmul(k, sg);
+}
+/* smx_log_stable64 for 8 lanes (dlo or dhi of the parts) */
+static inline vd dlog_stable64(vd x, vd k, vd f, vd c) {
+  vd r = dadd(dadd(dmul(k, dset(SMX_LN2_D)), f), c);
+  return dsel(deq(x, dset(-INFINITY)), dset(-INFINITY), r);
+}
+/* smx_log_stable_y */
+static inline vf vlog_stable_y(vf x, vf nlh, vf ll) {
+  vf fp, cp, kp = vlog_stable_parts(x, &fp, &cp);
+  vf fh = vsub(vadd(fp, vset(0x1.8p10f)), vset(0x1.8p10f)), fl = vsub(fp, fh);
+  vf A = vfma(kp, vset(SMX_LN2_HI13), vadd(nlh, fh));
+  return vadd(A, vadd(fl, vfma(kp, vset(SMX_LN2_LO13), vsub(cp, ll))));
+}
+
 /* ---- stablemax ---- */
+/* adds s(v) to the 16 double lanes (s64(-inf) = +0) */
+static inline void stable_acc(vf v, vd *a0, vd *a1) {
+  *a0 = dadd(*a0, dstable_s64(dlo(v)));
+  *a1 = dadd(*a1, dstable_s64(dhi(v)));
+}
 static double stable_sum(size_t n, const float *x) {
   vd a0 = dset(0.0), a1 = a0;
-  size_t i = 0;
-  /* two steps per iteration (independent divisions); both go to the same lanes in sequence */
-  for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf l0, h0 = vstable_pair(vld(x + i), &l0), l1, h1 = vstable_pair(vld(x + i + VW), &l1);
-    stable_acc(h0, l0, &a0, &a1);
-    stable_acc(h1, l1, &a0, &a1);
-  }
-  for (; i < n; i += VW) { /* s(-inf) = +0 + +0 */
-    vf l, h = vstable_pair(vld_n(x + i, step_count(n, i), -INFINITY), &l);
-    stable_acc(h, l, &a0, &a1);
-  }
+  for (size_t i = 0; i < n; i += VW) stable_acc(vld_n(x + i, step_count(n, i), -INFINITY), &a0, &a1);
   return tree_sum16d(a0, a1);
 }
 
 static void stablemax_row(size_t n, const float *x, float *y) {
-  float c_hi, c_lo;
-  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c_hi, &c_lo)) return;
-  const vf vch = vset(c_hi), vcl = vset(c_lo);
+  smx_stable_c c;
+  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c)) return;
+  const vstable_c vc = vstable_consts(&c);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf p0 = vstable_px(vld(x + i), vch, vcl), p1 = vstable_px(vld(x + i + VW), vch, vcl);
+    vf p0 = vstable_p(vld(x + i), vc), p1 = vstable_p(vld(x + i + VW), vc);
     vst(y + i, p0);
     vst(y + i + VW, p1);
   }
-  for (; i + VW <= n; i += VW) vst(y + i, vstable_px(vld(x + i), vch, vcl));
-  if (i < n) vst_tail(y + i, vstable_px(vld_tail(x + i, n - i, 0.0f), vch, vcl), n - i);
+  for (; i + VW <= n; i += VW) vst(y + i, vstable_p(vld(x + i), vc));
+  if (i < n) vst_tail(y + i, vstable_p(vld_tail(x + i, n - i, 0.0f), vc), n - i);
 }
 
 static void log_stablemax_row(size_t n, const float *x, float *y) {
@@ -75,32 +93,25 @@ static void log_stablemax_row(size_t n, const float *x, float *y) {
     smx_special_row(kind, n, x, y, 1);
     return;
   }
-  const vf vmx = vset(m);
+  const vf vmx = vset(m), ninf = vset(-INFINITY);
   vd a0 = dset(0.0), a1 = a0;
-  size_t K = 0;
+  vi K = vcount_zero();
   for (size_t i = 0; i < n; i += VW) {
-    vf v = n - i >= VW ? vld(x + i) : vld_tail(x + i, n - i, -INFINITY);
+    vf v = vld_n(x + i, step_count(n, i), -INFINITY);
     vm tie = veq(v, vmx);
-    K += mcount(tie);
-    v = vsel(tie, vset(-INFINITY), v); /* s64(-inf) = +0: a tie adds 0.0 */
-    a0 = dadd(a0, dstable_s64(dlo(v)));
-    a1 = dadd(a1, dstable_s64(dhi(v)));
+    K = vcount_add(K, tie);
+    stable_acc(vsel(tie, ninf, v), &a0, &a1); /* a tie adds 0.0 */
   }
-  double l[SMX_DLANES];
-  dst(l, a0);
-  dst(l + 8, a1);
-  double Kd = (double)K;
-  double O = smx_tree_sum16d(l), sm = smx_stable_s64(m), S = Kd * sm + O;
-  float top = smx_flush((float)-(smx_log64(Kd) + smx_log1p64(O / (Kd * sm))));
-  const vf vtop = vset(top);
-  const vd vS = dset(S);
+  double Kd = (double)vcount_sum(K);
+  double O = tree_sum16d(a0, a1), sm = smx_stable_s64(m), S = Kd * sm + O;
+  float top = smx_flush((float)-(smx_log64(Kd) + smx_log1p64(O / (Kd * sm)))), nlh, ll;
+  smx_log_stable_L(smx_log64(S), &nlh, &ll);
+  const vf vtop = vset(top), vnlh = vset(nlh), vll = vset(ll);
   for (size_t i = 0; i < n; i += VW) {
-    size_t c = n - i;
-    vf v = c >= VW ? vld(x + i) : vld_tail(x + i, c, 0.0f);
-    vf r = dpack(dlog64(ddiv(dstable_s64(dlo(v)), vS)), dlog64(ddiv(dstable_s64(dhi(v)), vS)));
-    r = vsel(veq(v, vmx), vtop, r);
-    if (c >= VW) vst(y + i, r);
-    else vst_tail(y + i, r, c);
+    size_t c = step_count(n, i);
+    vf v = vld_n(x + i, c, 0.0f);
+    vf r = vsel(veq(v, vmx), vtop, vsel(veq(v, ninf), ninf, vlog_stable_y(v, vnlh, vll)));
+    vst_n(y + i, r, c);
   }
 }
 
@@ -134,17 +145,16 @@ static void stablemax_backward_row(size_t n, const float *x, const float *y, con
 static inline void xs_pass1_step(const float *x, size_t j, size_t c, size_t t, float eps, const float *cw, int capped,
                                  vf vcap, vf vinv, vd *o0, vd *o1, vd *w0, vd *w1) {
   vf dz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &dz);
-  vf sl, sh = vstable_pair(z, &sl);
-  if (t - j < VW) sh = vsel(mlane(t - j), vset(0.0f), sh), sl = vsel(mlane(t - j), vset(0.0f), sl); /* j == t adds 0.0 */
-  if (c < VW) sh = vsel(vtail(c), sh, vset(0.0f)), sl = vsel(vtail(c), sl, vset(0.0f));
-  stable_acc(sh, sl, o0, o1);
+  vf zs = z;
+  if (t - j < VW) zs = vsel(mlane(t - j), vset(-INFINITY), zs); /* j == t adds 0.0 */
+  if (c < VW) zs = vsel(vtail(c), zs, vset(-INFINITY));
+  stable_acc(zs, o0, o1);
   if (eps > 0.0f) {
     vf w = cw ? (c >= VW ? vld(cw + j) : vld_tail(cw + j, c, 0.0f)) : vset(1.0f);
     if (c < VW) w = vsel(vtail(c), w, vset(0.0f)); /* w == 0 adds 0.0 */
     vd zl = dlo(z), zh = dhi(z), wl = dlo(w), wh = dhi(w);
-    vd ll = dlog1p64(dabs(zl)), lh = dlog1p64(dabs(zh));
-    ll = dsel(dlt(zl, dset(0.0)), dneg(ll), ll);
-    lh = dsel(dlt(zh, dset(0.0)), dneg(lh), lh);
+    vf fp, cp, kp = vlog_stable_parts(z, &fp, &cp);
+    vd ll = dlog_stable64(zl, dlo(kp), dlo(fp), dlo(cp)), lh = dlog_stable64(zh, dhi(kp), dhi(fp), dhi(cp));
     *w0 = dadd(*w0, dsel(deq(wl, dset(0.0)), dset(0.0), dmul(wl, ll)));
     *w1 = dadd(*w1, dsel(deq(wh, dset(0.0)), dset(0.0), dmul(wh, lh)));
   }
@@ -157,9 +167,7 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   const float *cw = row->class_weight;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   vd o0 = dset(0.0), o1 = o0, w0 = o0, w1 = o0;
-  size_t j = 0;
-  for (; j + VW <= n; j += VW) xs_pass1_step(x, j, VW, t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
-  if (j < n) xs_pass1_step(x, j, n - j, t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
+  for (size_t j = 0; j < n; j += VW) xs_pass1_step(x, j, step_count(n, j), t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
   double lo[SMX_DLANES], lw[SMX_DLANES];
   dst(lo, o0);
   dst(lo + 8, o1);
@@ -171,13 +179,15 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   if (st.kind != SMX_ROW_FINITE || st.tiny) { /* rare rows: the reference loop */
     smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);
   } else {
-    const vf vch = vset(st.c_hi), vcl = vset(st.c_lo), vA = vset(st.Af), vB = vset(st.Bf);
-    for (size_t i = 0; i < n; i += VW) {
+    const vstable_c vc = vstable_consts(&st.c);
+    const vf vA = vset(st.Af), vnB = vset(-st.Bf);
+    for (size_t i = 0; i < n; i += VW) { /* (A p - b) / (1 + |z|) dz; -b = -B w exactly, dz = 1 uncapped */
       const size_t cnt = step_count(n, i);
-      vf vdz, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
-      vf p = vstable_px(z, vch, vcl);
-      vf b = cw ? vmul(vB, vld_n(cw + i, cnt, 0.0f)) : vB;
-      vst_n(dx + i, vflush(vmul(vdiv(vfma(vA, p, vneg(b)), vadd(vset(1.0f), vabs(z))), vdz)), cnt);
+      vf vdz, b1, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
+      vf p = vstable_pb(z, vc, &b1);
+      vf nb = cw ? vmul(vnB, vld_n(cw + i, cnt, 0.0f)) : vnB;
+      vf g = vdiv(vfma(vA, p, nb), b1);
+      vst_n(dx + i, vflush(capped ? vmul(g, vdz) : g), cnt);
     }
   }
   smx_xent_stablemax_target(n, row, &st, dx);
