@@ -37,14 +37,6 @@ static inline void smx_fpenv_leave(smx_fpenv fpcr) {
 typedef int smx_fpenv;
 static inline smx_fpenv smx_fpenv_enter(void) { return 0; }
 static inline void smx_fpenv_leave(smx_fpenv e) { (void)e; }
-/* call with the modes above */
-#define SMX_IN_FPENV(call)                 \
-  do {                                     \
-    const smx_fpenv env_ = smx_fpenv_enter(); \
-    call;                                  \
-    smx_fpenv_leave(env_);                 \
-  } while (0)
-
 #endif
 
 /* call with the modes above */
