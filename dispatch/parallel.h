@@ -1,10 +1,10 @@
 /* Rows of one validated call on several threads: the calling thread's setting (smx_set_num_threads or
-   smx_set_parallel_for), contiguous tasks of whole 64-row chunks, each row computed by exactly one task. */
+   smx_set_parallel_for), contiguous tasks of whole rows, each row computed by exactly one task. */
 #ifndef SMX_PARALLEL_H
 #define SMX_PARALLEL_H
 #include "dispatch.h"
 
-#define SMX_ROW_CHUNK 64 /* rows per chunk; the cross-entropy's total sums its chunks' sums in chunk order */
+#define SMX_ROW_CHUNK 1 /* rows per chunk (the split unit); the cross-entropy adds its rows' losses in row order */
 
 typedef struct smx_rows_job smx_rows_job;
 struct smx_rows_job {

@@ -59,10 +59,10 @@ SMX_API const char *smx_isa_name(smx_isa isa);
 
 /* Threads (opt-in). The calls a thread makes run on that thread alone unless it set one of these; the
    setting belongs to the calling thread, so concurrent callers with different settings never interfere.
-   A call's rows are cut into tasks of whole chunks of 64 rows and every row is computed by exactly one
-   task, so results are bit-identical for every thread count and every split (the cross-entropy's SUM
-   and MEAN add the 64-row chunks' sums in chunk order whatever the split). Calls with fewer than
-   2 chunks or 16384 elements stay on the calling thread. A single long row is not split (yet). */
+   A call's rows are cut into tasks of whole rows and every row is computed by exactly one task, so
+   results are bit-identical for every thread count and every split (the cross-entropy's SUM and MEAN
+   add the rows' losses in row order whatever the split). Calls with one row or fewer than 16384
+   elements stay on the calling thread. A single long row is not split (yet). */
 typedef void (*smx_task_fn)(void *task_ctx, size_t task);
 /* A framework's parallel-for: runs task(task_ctx, i) for every i in [0, count) (in any order, on any
    threads) and returns when all are done (the pthreadpool / at::parallel_for shape). */

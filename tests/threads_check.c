@@ -52,7 +52,7 @@ static void *worker(void *arg) {
 }
 
 /* ---- one call on several threads ---- */
-#define MR 301 /* rows: 5 chunks of 64 and a partial one */
+#define MR 301 /* rows: split into tasks of whole rows */
 #define MN 97
 static float mx[MR * MN], mdy[MR * MN], mfwd[MR * MN];
 static int64_t mt[MR];
