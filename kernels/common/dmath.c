@@ -8,12 +8,12 @@ static double pow2i(int k) { /* 2^k for -1022 <= k <= 1023 */
   return d;
 }
 
-static const double LN2_HI = 0x1.62e42fee00000p-1; /* 32 significant bits: k * LN2_HI exact */
-static const double LN2_LO = 0x1.a39ef35793c76p-33;
+#define LN2_HI SMX_LN2_HI64
+#define LN2_LO SMX_LN2_LO64
 
 /* c[0] + c[1] x + ... + c[12] x^12 by Estrin's scheme: a dependency chain of 5 multiply-adds instead
-   of Horner's 12 (the per-row double math is a fixed cost of every row). The vector copies of
-   smx_log64 (kernels/x86/normalizers_body.h, kernels/neon/normalizers_neon.c) do the same operations. */
+   of Horner's 12 (the per-row double math is a fixed cost of every row). Its vector copy, dpoly13 in
+   kernels/isa/vmath.h, does the same operations. */
 static double poly13(double x, const double c[13]) {
   double x2 = x * x, x4 = x2 * x2, x8 = x4 * x4;
   double a0 = c[0] + c[1] * x, a1 = c[2] + c[3] * x, a2 = c[4] + c[5] * x;
@@ -24,7 +24,7 @@ static double poly13(double x, const double c[13]) {
 
 /* 1 / (i + 2)!: exp(r) = 1 + (r + r^2 poly13(r)), Taylor to r^14 / 14!: error < 2^-64 for |r| <= 0.347
    (r and 1 added last, so the polynomial's own rounding is scaled down by r^2); expm1 uses all 15 */
-static const double INV_FACT[15] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
+const double SMX_INV_FACT[15] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
                                     1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
                                     1.0 / 6227020800.0, 1.0 / 87178291200.0, 1.0 / 1307674368000.0,
                                     1.0 / 20922789888000.0};
@@ -36,7 +36,7 @@ double smx_exp64(double x) {
   double kd = x * 0x1.71547652b82fep0;
   int k = (int)(kd < 0 ? kd - 0.5 : kd + 0.5);
   double r = (x - k * LN2_HI) - k * LN2_LO; /* |r| <= 0.347 */
-  return (1.0 + (r + r * r * poly13(r, INV_FACT))) * pow2i(k);
+  return (1.0 + (r + r * r * poly13(r, SMX_INV_FACT))) * pow2i(k);
 }
 
 double smx_pow2(int32_t k) { return k < -1022 ? 0.0 : k > 1023 ? HUGE_VAL : pow2i(k); }
@@ -49,7 +49,7 @@ double smx_exp64_shifted(double x, int32_t k) {
 double smx_expm1_64(double x) {
   if (!(x > -0.34 && x < 0.34)) return smx_exp64(x) - 1.0;
   double p = 1.0 / 355687428096000.0; /* x + x^2/2! + ... + x^17/17! */
-  for (int i = 14; i >= 0; i--) p = p * x + INV_FACT[i];
+  for (int i = 14; i >= 0; i--) p = p * x + SMX_INV_FACT[i];
   return p * x * x + x;
 }
 

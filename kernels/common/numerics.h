@@ -132,7 +132,10 @@ static inline float smx_exp_shift(float x, float magic, int32_t keep_bits) {
    plain IEEE double arithmetic with no libm, so they give the same bits on every CPU. ---- */
 double smx_exp64(double x);    /* x <= 709; 0 below -600 (never subnormal) */
 double smx_log64(double x);    /* x > 0 normal */
-extern const double SMX_LOG_C[13]; /* smx_log64's series, for its vector copies */
+#define SMX_LN2_HI64 0x1.62e42fee00000p-1 /* ln 2 in two parts, 32 significant bits: k * SMX_LN2_HI64 exact */
+#define SMX_LN2_LO64 0x1.a39ef35793c76p-33
+extern const double SMX_LOG_C[13];     /* smx_log64's series, for its vector copy */
+extern const double SMX_INV_FACT[15];  /* 1 / (i + 2)!: smx_exp64's series, for its vector copy */
 double smx_log1p64(double x);  /* x > -1 */
 double smx_expm1_64(double x); /* x <= 709 */
 double smx_exp64_shifted(double x, int32_t k); /* exp(x - k ln2), k * ln2 taken exactly; |k| < 2^21 */

@@ -234,6 +234,7 @@ static inline vf dpack(vd lo, vd hi) {
             _mm256_set_m128(_mm256_cvtpd_ps(hi.b), _mm256_cvtpd_ps(hi.a)));
   return r;
 }
+static inline vd dld(const double *p) { vd r = V2(_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)); return r; }
 static inline void dst(double *p, vd v) { _mm256_storeu_pd(p, v.a); _mm256_storeu_pd(p + 4, v.b); }
 #define DOP2(name, op) static inline vd name(vd x, vd y) { vd r = V2(op(x.a, y.a), op(x.b, y.b)); return r; }
 DOP2(dadd, _mm256_add_pd)
@@ -250,6 +251,17 @@ static inline vd dabs(vd x) {
   vd r = V2(_mm256_and_pd(x.a, k), _mm256_and_pd(x.b, k));
   return r;
 }
+static inline vd dtrunc(vd x) {
+  vd r = V2(_mm256_round_pd(x.a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+            _mm256_round_pd(x.b, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
+  return r;
+}
+/* 2^k for integral k in [-1022, 1023]: k + 1023 from the low bits of k + 2^52 + 1023, into the exponent field */
+static inline __m256d pow2i4(__m256d k) {
+  __m256i u = _mm256_castpd_si256(_mm256_add_pd(k, _mm256_set1_pd(0x1p52 + 1023.0)));
+  return _mm256_castsi256_pd(_mm256_slli_epi64(u, 52));
+}
+static inline vd dpow2i(vd k) { vd r = V2(pow2i4(k.a), pow2i4(k.b)); return r; }
 #define DCMP(name, pred) static inline vdm name(vd x, vd y) { vdm r = V2(_mm256_cmp_pd(x.a, y.a, pred), _mm256_cmp_pd(x.b, y.b, pred)); return r; }
 DCMP(dgt, _CMP_GT_OQ)
 DCMP(dge, _CMP_GE_OQ)

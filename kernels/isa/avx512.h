@@ -95,6 +95,7 @@ static inline vd dhi(vf v) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)
 static inline vf dpack(vd lo, vd hi) { /* round to float */
   return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
 }
+static inline vd dld(const double *p) { return _mm512_loadu_pd(p); }
 static inline void dst(double *p, vd v) { _mm512_storeu_pd(p, v); }
 static inline vd dadd(vd a, vd b) { return _mm512_add_pd(a, b); }
 static inline vd dsub(vd a, vd b) { return _mm512_sub_pd(a, b); }
@@ -105,6 +106,12 @@ static inline vd dneg(vd a) {
 }
 static inline vd dabs(vd a) {
   return _mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(0x7fffffffffffffffll)));
+}
+static inline vd dtrunc(vd a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); }
+/* 2^k for integral k in [-1022, 1023]: k + 1023 from the low bits of k + 2^52 + 1023, into the exponent field */
+static inline vd dpow2i(vd k) {
+  __m512i u = _mm512_castpd_si512(_mm512_add_pd(k, _mm512_set1_pd(0x1p52 + 1023.0)));
+  return _mm512_castsi512_pd(_mm512_slli_epi64(u, 52));
 }
 static inline vdm dgt(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
 static inline vdm dge(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }

@@ -134,6 +134,7 @@ static inline vf dpack(vd lo, vd hi) { /* round to float */
            vcvt_high_f32_f64(vcvt_f32_f64(hi.q[0]), hi.q[1]), vcvt_high_f32_f64(vcvt_f32_f64(hi.q[2]), hi.q[3])}};
   return r;
 }
+static inline vd dld(const double *p) { NEON_MAP(vd, vld1q_f64(p + 2 * j)) }
 static inline void dst(double *p, vd v) { for (int j = 0; j < 4; j++) vst1q_f64(p + 2 * j, v.q[j]); }
 static inline vd dadd(vd a, vd b) { NEON_MAP(vd, vaddq_f64(a.q[j], b.q[j])) }
 static inline vd dsub(vd a, vd b) { NEON_MAP(vd, vsubq_f64(a.q[j], b.q[j])) }
@@ -141,6 +142,11 @@ static inline vd dmul(vd a, vd b) { NEON_MAP(vd, vmulq_f64(a.q[j], b.q[j])) }
 static inline vd ddiv(vd a, vd b) { NEON_MAP(vd, vdivq_f64(a.q[j], b.q[j])) }
 static inline vd dneg(vd a) { NEON_MAP(vd, vnegq_f64(a.q[j])) }
 static inline vd dabs(vd a) { NEON_MAP(vd, vabsq_f64(a.q[j])) }
+static inline vd dtrunc(vd a) { NEON_MAP(vd, vrndq_f64(a.q[j])) }
+/* 2^k for integral k in [-1022, 1023]: k + 1023 from the low bits of k + 2^52 + 1023, into the exponent field */
+static inline vd dpow2i(vd k) {
+  NEON_MAP(vd, vreinterpretq_f64_u64(vshlq_n_u64(vreinterpretq_u64_f64(vaddq_f64(k.q[j], vdupq_n_f64(0x1p52 + 1023.0))), 52)))
+}
 static inline vdm dgt(vd a, vd b) { NEON_MAP(vdm, vcgtq_f64(a.q[j], b.q[j])) }
 static inline vdm dge(vd a, vd b) { NEON_MAP(vdm, vcgeq_f64(a.q[j], b.q[j])) }
 static inline vdm dlt(vd a, vd b) { NEON_MAP(vdm, vcltq_f64(a.q[j], b.q[j])) }

@@ -73,6 +73,13 @@ static inline vf step_logits(const float *x, size_t c, float fill, int capped, v
   return vsoftcap(v, vcap, vinv, dz);
 }
 
+/* dmath.c's poly13: c[0] + ... + c[12] x^12 by the same Estrin scheme */
+static inline vd dpoly13(vd x, const double *c) {
+  vd x2 = dmul(x, x), x4 = dmul(x2, x2), x8 = dmul(x4, x4), a[6];
+  for (int i = 0; i < 6; i++) a[i] = dadd(dset(c[2 * i]), dmul(dset(c[2 * i + 1]), x));
+  vd b0 = dadd(a[0], dmul(a[1], x2)), b1 = dadd(a[2], dmul(a[3], x2)), b2 = dadd(a[4], dmul(a[5], x2));
+  return dadd(dadd(b0, dmul(b1, x4)), dmul(dadd(b2, dmul(dset(c[12]), x4)), x8));
+}
 /* smx_log64 (kernels/common/dmath.c), its series in the same order */
 static inline vd dlog64(vd x) {
   vd k = dsub(dexpfield(x), dset(1023.0)), m = dmant1(x);
@@ -80,16 +87,21 @@ static inline vd dlog64(vd x) {
   m = dsel(big, dmul(m, dset(0.5)), m);
   k = dsel(big, dadd(k, dset(1.0)), k);
   vd f = ddiv(dsub(m, dset(1.0)), dadd(m, dset(1.0))), s = dmul(f, f);
-  const double *c = SMX_LOG_C;
-  vd s2 = dmul(s, s), s4 = dmul(s2, s2), s8 = dmul(s4, s4), a[6];
-  for (int i = 0; i < 6; i++) a[i] = dadd(dset(c[2 * i]), dmul(dset(c[2 * i + 1]), s));
-  vd b0 = dadd(a[0], dmul(a[1], s2)), b1 = dadd(a[2], dmul(a[3], s2)), b2 = dadd(a[4], dmul(a[5], s2));
-  vd q = dadd(dadd(b0, dmul(b1, s4)), dmul(dadd(b2, dmul(dset(c[12]), s4)), s8));
-  vd p = dadd(dset(2.0), dmul(s, q));
-  vd r = dadd(dmul(k, dset(0x1.62e42fee00000p-1)), dadd(dmul(f, p), dmul(k, dset(0x1.a39ef35793c76p-33))));
+  vd p = dadd(dset(2.0), dmul(s, dpoly13(s, SMX_LOG_C)));
+  vd r = dadd(dmul(k, dset(SMX_LN2_HI64)), dadd(dmul(f, p), dmul(k, dset(SMX_LN2_LO64))));
   r = dsel(deq(x, dset(HUGE_VAL)), x, r);
   r = dsel(deq(x, dset(0.0)), dset(-HUGE_VAL), r);
   return dsel(dnan_or_neg(x), dset(NAN), r);
+}
+/* smx_exp64: k = (int)(kd < 0 ? kd - 0.5 : kd + 0.5) is the truncation of kd -+ 0.5 */
+static inline vd dexp64(vd x) {
+  vd kd = dmul(x, dset(0x1.71547652b82fep0));
+  vd k = dtrunc(dsel(dlt(kd, dset(0.0)), dsub(kd, dset(0.5)), dadd(kd, dset(0.5))));
+  vd r = dsub(dsub(x, dmul(k, dset(SMX_LN2_HI64))), dmul(k, dset(SMX_LN2_LO64)));
+  vd y = dmul(dadd(dset(1.0), dadd(r, dmul(dmul(r, r), dpoly13(r, SMX_INV_FACT)))), dpow2i(k));
+  y = dsel(dgt(x, dset(709.0)), dset(HUGE_VAL), y);
+  y = dsel(dlt(x, dset(-600.0)), dset(0.0), y);
+  return dsel(dnan_or_neg(dabs(x)), x, y); /* NaN x: x */
 }
 /* smx_log1p64 */
 static inline vd dlog1p64(vd x) {
@@ -106,13 +118,17 @@ static inline float tree_max(vf *a) {
     for (int j = 0; j < h; j++) a[j] = vmax(a[j], a[j + h]);
   return vhmax(a[0]);
 }
-static inline double tree_sum(const vf *a) {
+/* tree_sum when only the first `used` steps were ever added to: the other lanes are +0 and no lane is -0
+   (sums from +0), so their additions, which change nothing, are skipped (rows shorter than 64). */
+static inline double tree_sum_used(const vf *a, int used) {
   vd d[2 * NACC];
-  for (int j = 0; j < NACC; j++) d[2 * j] = dlo(a[j]), d[2 * j + 1] = dhi(a[j]);
+  for (int j = 0; j < used; j++) d[2 * j] = dlo(a[j]), d[2 * j + 1] = dhi(a[j]);
   for (int h = NACC; h >= 1; h /= 2)
-    for (int q = 0; q < h; q++) d[q] = dadd(d[q], d[q + h]);
+    for (int q = 0; q + h < 2 * used && q < h; q++) d[q] = dadd(d[q], d[q + h]);
   return dhsum(d[0]);
 }
+/* the steps a block of len entries adds to */
+static inline int steps_used(size_t len) { return len >= SMX_LANES ? NACC : (int)((len + VW - 1) / VW); }
 /* smx_tree_sum16d over two 8-double accumulators (lanes 0-7, 8-15) */
 static inline double tree_sum16d(vd a, vd b) {
   double l[SMX_DLANES];
@@ -163,7 +179,7 @@ static inline double blocked_dot(size_t n, const float *a, const float *b) {
         for (int j = 0; j < NACC; j++) l[j] = vadd(l[j], vld(pa + i + j * VW));
       for (size_t i = full, j = 0; i < len; i += VW, j++) l[j] = vadd(l[j], vld_n(pa + i, step_count(len, i), 0.0f));
     }
-    total += tree_sum(l);
+    total += tree_sum_used(l, steps_used(len));
   }
   return total;
 }

@@ -98,7 +98,7 @@ SMX_FLATTEN void sum_block(const float *x, size_t len, size_t full, float m, flo
     const size_t c = step_count(len, i);
     ls[j] = p1_step(ls[j], vld_n(x + i, c, -INFINITY), vm_, vmagic, ties, &kc, store ? ys + i : NULL, c);
   }
-  *S = tree_sum(ls);
+  *S = tree_sum_used(ls, steps_used(len));
   *k = ties ? (double)vcount_sum(kc) : 0.0;
 }
 
@@ -194,6 +194,79 @@ static void lse_block(const float *x, size_t len, smx_lse *s) {
   }
 }
 
+/* ---- rows of one block (n <= SMX_BLOCK), SR_ROWS at a time: pass 1 row by row, the per-row double math
+   of smx_lse_begin_block, smx_lse_finish and smx_softmax_out_init in one vd lane per row (the scalar code's
+   operations, so its bits); rows with a NaN or a max beyond +-SMX_SHIFT_MAX are left to the row path. ---- */
+#define SR_ROWS 8 /* doubles per vd */
+typedef struct {
+  int fast[SR_ROWS];
+  smx_lse_final f[SR_ROWS];
+  smx_softmax_out o[SR_ROWS]; /* with out */
+} short_rows;
+/* Rows [0, g) of x; with ys, each row's pass-1 values are stored in its row of ys (softmax's pass 2
+   rescales them); need_log: f's l, lse, c_hi, c_lo; out: o. */
+static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, float *ys, size_t ldys, int need_log,
+                             int out, short_rows *sr) {
+  double dm[SR_ROWS], dK[SR_ROWS], dk[SR_ROWS], dS[SR_ROWS];
+  float magic[VW];
+  const size_t full = n / SMX_LANES * SMX_LANES;
+  for (size_t r = 0; r < SR_ROWS; r++) dm[r] = 0.0, dK[r] = 0.0, dk[r] = 1.0, dS[r] = 0.0; /* idle lanes */
+  blockmax a[SR_ROWS];
+  for (size_t r = 0; r < g; r++) {
+    const float *xr = x + r * ldx;
+    bm_init(&a[r]);
+    for (size_t i = 0; i < full; i += SMX_LANES) bm_group(&a[r], xr + i);
+    int nan;
+    const float m = bm_finish(&a[r], xr, n, full, &nan);
+    sr->fast[r] = !nan && m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX;
+    if (sr->fast[r]) dm[r] = m, dK[r] = smx_exp_k(m);
+  }
+  const vd m = dld(dm), K = dld(dK);
+  const vd T = dmul(dset(0x1p64), dexp64(dsub(dsub(m, dmul(K, dset(SMX_LN2_HI64))), dmul(K, dset(SMX_LN2_LO64)))));
+  double dT[SR_ROWS];
+  dst(dT, T);
+  for (size_t r = 0; r < g; r++) {
+    if (!sr->fast[r]) continue;
+    smx_lse s;
+    smx_lse_init(&s);
+    s.m = (float)dm[r], s.K = (int32_t)dK[r], s.T = dT[r], s.shifted = 1;
+    const float *xr = x + r * ldx;
+    shifted_block(xr, n, full, s.m, &s, ys ? ys + r * ldys : NULL, NULL, 0, &a[r]);
+    dk[r] = s.k, dS[r] = s.S;
+  }
+  const vd k = dld(dk), S = dld(dS), D = dadd(dmul(k, T), S);
+  float lse[VW], chi[VW], clo[VW], ohi[VW], olo[VW], emax[VW], ymax[VW];
+  double dD[SR_ROWS], dl[SR_ROWS];
+  dst(dD, D);
+  if (need_log) {
+    const vd l = dadd(dlog64(k), dlog1p64(ddiv(ddiv(S, T), k)));
+    const vf lf = vflush(dpack(dadd(m, l), l));
+    const vf hi = vsel(veq(lf, vset(INFINITY)), vset(0x1.fffffep127f), lf);
+    const vd lo = dadd(dsub(m, dlo(hi)), l);
+    dst(dl, l), vst(lse, lf), vst(chi, hi), vst(clo, vflush(dpack(lo, lo)));
+  }
+  if (out) {
+    for (size_t r = 0; r < VW; r++) magic[r] = smx_shift_magic((int32_t)dK[r % SR_ROWS] - SMX_OUT_BIAS);
+    const vd c = ddiv(dset(0x1p64), D);
+    const vf hi = dpack(c, c), lo = dpack(dsub(c, dlo(hi)), c);
+    const vf mf = dpack(m, m), vmagic = vld(magic);
+    vf t, p = vexp_shift(mf, vmagic, &t);
+    vst(emax, vexp2add_if(vbits_ge(t, SMX_KEEP_OUT), p, t));
+    vst(ohi, hi), vst(olo, vsel(vlt(vabs(lo), vmul(hi, vset(0x1p-30f))), vzero(), lo));
+    const vd y = ddiv(T, D);
+    vst(ymax, dpack(y, y));
+  }
+  for (size_t r = 0; r < g; r++) {
+    if (!sr->fast[r]) continue;
+    smx_lse_final *f = &sr->f[r];
+    memset(f, 0, sizeof *f);
+    f->kind = SMX_ROW_FINITE, f->m = (float)dm[r], f->k = dk[r], f->shifted = 1, f->K = (int32_t)dK[r];
+    f->T = dT[r], f->D = dD[r];
+    if (need_log) f->l = dl[r], f->lse = lse[r], f->c_hi = chi[r], f->c_lo = clo[r];
+    if (out) sr->o[r] = (smx_softmax_out){magic[r], ohi[r], olo[r], emax[r], ymax[r]};
+  }
+}
+
 /* ---- softmax pass 2 (smx_softmax_one), from x ---- */
 static void softmax_pass2(size_t n, const float *x, float *y, const smx_softmax_out *o) {
   const outc c = outc_init(o);
@@ -241,6 +314,11 @@ SMX_FLATTEN void rescale_block(float *p, size_t len, const outc *cb, const xgrad
 /* A block whose max m_b is below m - 2^-8 (m the row max) has no e equal to e_max: every e there
    is at most e(m_b) (1 + 2^-22) < e(m) exp(-2^-8) (1 + 2^-22) < e_max, so its pass skips that test
    (two of its operations per vector); d < -60 blocks (e < 2^-60 e_max) never need it. */
+/* the constants of a block stored with d >= -60 */
+static inline outc rescale_consts(const smx_softmax_out *o, int32_t d) {
+  const float f = smx_u2f((uint32_t)(d + 127) << 23); /* 2^d */
+  return (outc){vset(o->c_hi * f), vset(o->c_lo * f), vset(d >= -27 ? o->e_max / f : INFINITY), vset(o->y_max)};
+}
 static void softmax_rescale(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
                             const xgrad *xg0) {
   const outc c = outc_init(o);
@@ -252,8 +330,7 @@ static void softmax_rescale(size_t n, float *y, const pass1_store *st, float m, 
     if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + b : NULL}, xg = &xgb;
     float *p = y + b;
     if (d >= -60) {
-      const float f = (float)smx_pow2(d);
-      const outc cb = {vset(o->c_hi * f), vset(o->c_lo * f), vset(d >= -27 ? o->e_max / f : INFINITY), c.ymax};
+      const outc cb = rescale_consts(o, d);
       if (st->mb[b / SMX_BLOCK] >= m - 0x1p-8f) rescale_block(p, len, &cb, xg, 1);
       else rescale_block(p, len, &cb, xg, 0);
     } else {
@@ -287,14 +364,9 @@ static void softmax_row(size_t n, const float *x, float *y) {
   else softmax_pass2(n, x, y, &o);
 }
 
-static void log_softmax_row(size_t n, const float *x, float *y) {
-  smx_lse_final f;
-  FN(lse_row)(n, x, &f, NULL, 1);
-  if (f.kind != SMX_ROW_FINITE) {
-    smx_special_row(f.kind, n, x, y, 1);
-    return;
-  }
-  const vf ch = vset(f.c_hi), nch = vset(-f.c_hi), clo = vset(f.c_lo);
+/* log-softmax of a finite row from its state */
+static void log_softmax_out(size_t n, const float *x, float *y, const smx_lse_final *f) {
+  const vf ch = vset(f->c_hi), nch = vset(-f->c_hi), clo = vset(f->c_lo);
   size_t i = 0;
   for (; i + 4 * VW <= n; i += 4 * VW)
     for (int j = 0; j < 4; j++) vst(y + i + j * VW, logsm(vld(x + i + j * VW), ch, nch, clo));
@@ -302,13 +374,69 @@ static void log_softmax_row(size_t n, const float *x, float *y) {
     const size_t c = step_count(n, i);
     vst_n(y + i, logsm(vld_n(x + i, c, 0.0f), ch, nch, clo), c);
   }
-  smx_log_softmax_flush(&f, n, y);
+  smx_log_softmax_flush(f, n, y);
+}
+
+static void log_softmax_row(size_t n, const float *x, float *y) {
+  smx_lse_final f;
+  FN(lse_row)(n, x, &f, NULL, 1);
+  if (f.kind != SMX_ROW_FINITE) smx_special_row(f.kind, n, x, y, 1);
+  else log_softmax_out(n, x, y, &f);
 }
 
 static float logsumexp_row(size_t n, const float *x) {
   smx_lse_final f;
   FN(lse_row)(n, x, &f, NULL, 1);
   return f.lse;
+}
+
+/* The three kernels: rows of one block in groups (short_rows_state), each group's other rows (NaN, a max
+   beyond +-2^16, longer rows) by the row functions above. */
+#define SR_GROUPS(r0, g) for (size_t r0 = 0, g; r0 < rows && (g = rows - r0 < SR_ROWS ? rows - r0 : SR_ROWS); r0 += SR_ROWS)
+void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  short_rows sr;
+  const int store = y != x;
+  if (n > SMX_BLOCK)
+    for (size_t r = 0; r < rows; r++) softmax_row(n, x + r * ldx, y + r * ldy);
+  else
+    SR_GROUPS(r0, g) {
+      short_rows_state(g, n, x + r0 * ldx, ldx, store ? y + r0 * ldy : NULL, ldy, 0, 1, &sr);
+      for (size_t r = 0; r < g; r++) {
+        const float *xr = x + (r0 + r) * ldx;
+        float *yr = y + (r0 + r) * ldy;
+        if (!sr.fast[r]) softmax_row(n, xr, yr);
+        else if (!store) softmax_pass2(n, xr, yr, &sr.o[r]);
+        else { /* softmax_rescale of a one-block row: d = 36, and the row max is in the block */
+          const outc cb = rescale_consts(&sr.o[r], 36);
+          rescale_block(yr, n, &cb, NULL, 1);
+        }
+      }
+    }
+}
+void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  short_rows sr;
+  if (n > SMX_BLOCK)
+    for (size_t r = 0; r < rows; r++) log_softmax_row(n, x + r * ldx, y + r * ldy);
+  else
+    SR_GROUPS(r0, g) {
+      short_rows_state(g, n, x + r0 * ldx, ldx, NULL, 0, 1, 0, &sr);
+      for (size_t r = 0; r < g; r++) {
+        const float *xr = x + (r0 + r) * ldx;
+        float *yr = y + (r0 + r) * ldy;
+        if (sr.fast[r]) log_softmax_out(n, xr, yr, &sr.f[r]);
+        else log_softmax_row(n, xr, yr);
+      }
+    }
+}
+void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out) {
+  short_rows sr;
+  if (n > SMX_BLOCK)
+    for (size_t r = 0; r < rows; r++) out[r] = logsumexp_row(n, x + r * ldx);
+  else
+    SR_GROUPS(r0, g) {
+      short_rows_state(g, n, x + r0 * ldx, ldx, NULL, 0, 1, 0, &sr);
+      for (size_t r = 0; r < g; r++) out[r0 + r] = sr.fast[r] ? sr.f[r].lse : logsumexp_row(n, x + (r0 + r) * ldx);
+    }
 }
 
 /* ---- backward ---- */
@@ -436,9 +564,6 @@ static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row
   return loss;
 }
 
-SMX_ROWS_MAP(FN(softmax), softmax_row)
-SMX_ROWS_MAP(FN(log_softmax), log_softmax_row)
-SMX_ROWS_LSE(FN(logsumexp), logsumexp_row)
 SMX_ROWS_BWD(FN(softmax_backward), softmax_backward_row)
 SMX_ROWS_BWD(FN(log_softmax_backward), log_softmax_backward_row)
 SMX_ROWS_XENT(FN(xent_softmax), xent_softmax_row)
