@@ -120,25 +120,24 @@ size_t smx_get_num_threads(void) { return setting.threads > 1 ? setting.threads 
 /* ---- the row split ---- */
 typedef struct {
   const smx_rows_job *job;
-  size_t chunks_per_task, nchunks;
+  size_t rows_per_task;
 } split;
 
 static void run_task(void *ctx, size_t t) {
   const split *s = ctx;
-  const size_t c0 = t * s->chunks_per_task, c1 = c0 + s->chunks_per_task < s->nchunks ? c0 + s->chunks_per_task : s->nchunks;
-  const size_t r1 = c1 * SMX_ROW_CHUNK;
-  SMX_IN_FPENV(s->job->run(s->job, c0 * SMX_ROW_CHUNK, r1 < s->job->rows ? r1 : s->job->rows));
+  const size_t r0 = t * s->rows_per_task, r1 = r0 + s->rows_per_task < s->job->rows ? r0 + s->rows_per_task : s->job->rows;
+  SMX_IN_FPENV(s->job->run(s->job, r0, r1));
 }
 
 void smx_run_rows(const smx_rows_job *job) {
-  const size_t nchunks = (job->rows + SMX_ROW_CHUNK - 1) / SMX_ROW_CHUNK, threads = smx_get_num_threads();
-  if (threads <= 1 || nchunks <= 1 || job->rows * job->n < SMX_MIN_TASK_ELEMS) {
-    SMX_IN_FPENV(job->run(job, 0, job->rows));
+  const size_t rows = job->rows, threads = smx_get_num_threads();
+  if (threads <= 1 || rows <= 1 || rows * job->n < SMX_MIN_TASK_ELEMS) {
+    SMX_IN_FPENV(job->run(job, 0, rows));
     return;
   }
-  size_t tasks = threads * 4 < nchunks ? threads * 4 : nchunks; /* a few tasks per thread balance the load */
-  split s = {job, (nchunks + tasks - 1) / tasks, nchunks};
-  tasks = (nchunks + s.chunks_per_task - 1) / s.chunks_per_task;
+  size_t tasks = threads * 4 < rows ? threads * 4 : rows; /* a few tasks per thread balance the load */
+  split s = {job, (rows + tasks - 1) / tasks};
+  tasks = (rows + s.rows_per_task - 1) / s.rows_per_task;
   if (setting.pfor) setting.pfor(setting.pfor_ctx, run_task, &s, tasks);
   else pool_run(setting.own, run_task, &s, tasks);
 }

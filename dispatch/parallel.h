@@ -4,8 +4,6 @@
 #define SMX_PARALLEL_H
 #include "dispatch.h"
 
-#define SMX_ROW_CHUNK 1 /* rows per chunk (the split unit); the cross-entropy adds its rows' losses in row order */
-
 typedef struct smx_rows_job smx_rows_job;
 struct smx_rows_job {
   void (*run)(const smx_rows_job *j, size_t r0, size_t r1); /* the kernel on rows [r0, r1) */
@@ -15,9 +13,9 @@ struct smx_rows_job {
   size_t ldx, ldy, lddy;
   float *out;
   size_t ldo;
-  const smx_xent_args *xa; /* XENT: the rows' arguments, each chunk's loss sum in chunk_sums */
+  const smx_xent_args *xa; /* XENT: the rows' arguments, each row's loss in row_losses */
   float *loss_rows;
-  double *chunk_sums;
+  double *row_losses;
   smx_XENT_fn *xent; /* the normalizer's XENT kernel */
 };
 

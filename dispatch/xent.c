@@ -32,38 +32,38 @@ static smx_XENT_fn *xent_kernel(const smx_kernels *k, smx_normalizer norm) {
   return list[norm];
 }
 
-/* The cross-entropy of rows [r0, r1) of a chunk-aligned range: each chunk's loss sum into *sum. */
-static void run_chunk(const smx_rows_job *j, size_t r0, size_t r1, double *sum) {
+/* The cross-entropy of rows [r0, r1) in one kernel call: each row's loss into losses[r - r0] (if given);
+   returns their sum in row order. */
+static double xent_rows(const smx_rows_job *j, size_t r0, size_t r1, double *losses) {
   smx_xent_args a = *j->xa;
   a.targets = (const char *)a.targets + r0 * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
   if (a.grad_rows) a.grad_rows += r0 * a.grad_stride;
-  *sum = j->xent(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, &a, j->loss_rows ? j->loss_rows + r0 : NULL,
-                                 j->out ? j->out + r0 * j->ldo : NULL, j->ldo);
+  a.row_loss = losses;
+  return j->xent(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, &a, j->loss_rows ? j->loss_rows + r0 : NULL,
+                 j->out ? j->out + r0 * j->ldo : NULL, j->ldo);
 }
-static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) {
-  for (size_t c0 = r0; c0 < r1; c0 += SMX_ROW_CHUNK)
-    run_chunk(j, c0, c0 + SMX_ROW_CHUNK < r1 ? c0 + SMX_ROW_CHUNK : r1, &j->chunk_sums[c0 / SMX_ROW_CHUNK]);
-}
+static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) { xent_rows(j, r0, r1, j->row_losses + r0); }
 
 /* 16-bit logits and gradient: each row widened into a stack scratch (a heap buffer past 16384 entries), the
-   f32 kernel on it one row at a time (a chunk's sum then adds the rows in the kernel's own order), rounded back. */
+   f32 kernel on it one row at a time, rounded back. */
 typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back */
   int bf16;
   const uint16_t *x16;
   uint16_t *d16;
 } xjob16;
-/* rows [c0, c1) of one chunk: their loss sum, in the kernel's own order */
-static double xent16_chunk(const xjob16 *j, size_t c0, size_t c1, float *buf) {
+/* rows [r0, r1) as xent_rows; buf holds n floats */
+static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses, float *buf) {
   const smx_rows_job *bj = &j->base;
   const size_t n = bj->n;
   double sum = 0.0;
-  for (size_t r = c0; r < c1; r++) {
+  for (size_t r = r0; r < r1; r++) {
     const uint16_t *src = j->x16 + r * bj->ldx;
     for (size_t i = 0; i < n; i++) buf[i] = j->bf16 ? smx_f32_of_bf16(src[i]) : smx_f32_of_f16(src[i]);
     smx_xent_args a = *bj->xa;
     a.targets = (const char *)a.targets + r * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
     if (a.grad_rows) a.grad_rows += r * a.grad_stride;
+    a.row_loss = losses ? losses + (r - r0) : NULL;
     sum += bj->xent(1, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, j->d16 ? buf : NULL, n);
     if (j->d16) {
       uint16_t *d = j->d16 + r * bj->ldo;
@@ -76,8 +76,7 @@ static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const size_t n = bj->n;
   float stack[16384], *buf = n <= 16384 ? stack : malloc(n * sizeof *buf);
   if (!buf) abort(); /* cannot be reported mid-call: fail loudly */
-  for (size_t c0 = r0; c0 < r1; c0 += SMX_ROW_CHUNK)
-    bj->chunk_sums[c0 / SMX_ROW_CHUNK] = xent16_chunk((const xjob16 *)bj, c0, c0 + SMX_ROW_CHUNK < r1 ? c0 + SMX_ROW_CHUNK : r1, buf);
+  xent16_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0, buf);
   if (buf != stack) free(buf);
 }
 
@@ -148,7 +147,7 @@ static smx_status check_call(xent_call *c, const smx_xent_options *opts) {
     return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu or n = %zu overflows size_t", fn, c->rows, c->n);
   if ((s = check_options(fn, c->opts, c->n, c->targets == NULL))) return s;
   if (!c->targets) return SMX_OK;
-  const smx_xent_args a = {c->targets, c->opts->target_type == SMX_TARGET_I32, 0, {0}, NULL, 0};
+  const smx_xent_args a = {c->targets, c->opts->target_type == SMX_TARGET_I32, 0, {0}, NULL, 0, NULL};
   const int64_t ign = c->opts->ignore_index;
   for (size_t r = 0; r < c->rows; r++) {
     const int64_t t = smx_xent_target(&a, r);
@@ -231,7 +230,7 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
     weight_sum = (double)n;
   }
   smx_xent_args args = {c->targets, o->target_type == SMX_TARGET_I32, o->ignore_index,
-                        {0, o->label_smoothing, o->z_loss, o->softcap, w, weight_sum, 0.0}, grad_rows, grad_stride};
+                        {0, o->label_smoothing, o->z_loss, o->softcap, w, weight_sum, 0.0}, grad_rows, grad_stride, NULL};
   size_t counted = 0;
   for (size_t r = 0; r < rows; r++) {
     const int64_t t = smx_xent_target(&args, r);
@@ -243,33 +242,24 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   /* the z-loss is a per-token regularizer: its MEAN is over the counted rows (as PaLM, flash-attn and Liger
      average it), not over the target weights; with the row's loss divided by denom, that is z_loss denom / count */
   if (o->reduction == SMX_REDUCE_MEAN && w && counted) args.row.z_loss *= denom / (double)counted;
-  /* each 64-row chunk's loss sum, added in chunk order: the same total for every thread count */
-  const size_t nchunks = (rows + SMX_ROW_CHUNK - 1) / SMX_ROW_CHUNK;
-  double stack_sums[1024], *sums = nchunks <= 1024 ? stack_sums : malloc(nchunks * sizeof *sums);
+  /* each row's loss, added in row order: the same total for every thread count and split */
+  double stack_losses[1024], *losses = rows <= 1024 ? stack_losses : malloc(rows * sizeof *losses);
   const smx_kernels *k = smx_active_kernels();
   xjob16 jj = {{.run = c->esize == 2 ? run_xent16 : run_xent, .k = k, .rows = rows, .n = n, .x = c->x, .ldx = c->ldx,
                 .out = dlogits, .ldo = ldd, .xa = &args, .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL,
-                .chunk_sums = sums, .xent = xent_kernel(k, o->normalizer)},
+                .row_losses = losses, .xent = xent_kernel(k, o->normalizer)},
                c->bf16, (const uint16_t *)(const void *)c->x, (uint16_t *)(void *)dlogits};
-  smx_rows_job *jp = &jj.base, j = jj.base; /* j: the f32 fallback's copy */
   double total = 0.0;
-  if (sums) {
-    smx_run_rows(jp);
-    for (size_t ch = 0; ch < nchunks; ch++) total += sums[ch];
-    if (sums != stack_sums) free(sums);
-  } else { /* no memory for the chunk sums: chunk by chunk on this thread, the same order */
-    double one;
-    for (size_t ch = 0; ch < nchunks; ch++) {
-      const size_t r0 = ch * SMX_ROW_CHUNK, r1 = r0 + SMX_ROW_CHUNK < rows ? r0 + SMX_ROW_CHUNK : rows;
-      if (c->esize == 2) {
-        static _Thread_local float row[16384]; /* rows longer than this need the heap: abort in run_xent16's way */
-        if (n > 16384) abort();
-        SMX_IN_FPENV(one = xent16_chunk(&jj, r0, r1, row));
-      } else {
-        SMX_IN_FPENV(run_chunk(&j, r0, r1, &one));
-      }
-      total += one;
-    }
+  if (losses) {
+    smx_run_rows(&jj.base);
+    for (size_t r = 0; r < rows; r++) total += losses[r];
+    if (losses != stack_losses) free(losses);
+  } else if (c->esize == 2) { /* no memory for the row losses: all rows on this thread, the same order */
+    static _Thread_local float row[16384]; /* rows longer than this need the heap: abort in run_xent16's way */
+    if (n > 16384) abort();
+    SMX_IN_FPENV(total = xent16_rows(&jj, 0, rows, NULL, row));
+  } else {
+    SMX_IN_FPENV(total = xent_rows(&jj.base, 0, rows, NULL));
   }
   if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
   if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;

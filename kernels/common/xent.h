@@ -26,6 +26,7 @@ typedef struct smx_xent_args {
   smx_xent_row row;
   const float *grad_rows;
   size_t grad_stride;
+  double *row_loss; /* NULL or one double per row: each row's loss (the caller adds them in row order) */
 } smx_xent_args;
 
 static inline int64_t smx_xent_target(const smx_xent_args *a, size_t r) {
@@ -35,24 +36,32 @@ static inline int64_t smx_xent_target(const smx_xent_args *a, size_t r) {
 /* One row's loss; writes its gradient to dx unless dx is NULL (dx may be x). */
 typedef double smx_xent_row_fn(size_t n, const float *x, const smx_xent_row *row, float *dx);
 
-/* The rows of a block through one row function: loss_rows[r] (if given) = each row's loss, returns their sum. */
+/* Row r of a block: 0 if its target is ignore_index (its gradient row d, if any, zeroed), else 1 with
+   row->target and row->grad_coef set; then smx_xent_row_end records its loss lr. */
+static inline int smx_xent_row_begin(const smx_xent_args *a, size_t r, size_t n, smx_xent_row *row, float *d) {
+  const int64_t t = smx_xent_target(a, r);
+  if (t == a->ignore_index) {
+    if (d) smx_fill(n, d, 0.0f);
+    return 0;
+  }
+  row->target = t;
+  if (a->grad_rows) row->grad_coef = (double)a->grad_rows[r * a->grad_stride];
+  return 1;
+}
+static inline void smx_xent_row_end(const smx_xent_args *a, float *loss_rows, size_t r, double lr, double *total) {
+  if (a->row_loss) a->row_loss[r] = lr;
+  if (loss_rows) loss_rows[r] = smx_flush((float)lr);
+  *total += lr;
+}
+/* The rows of a block through one row function: loss_rows[r] (if given) = each row's loss (also a->row_loss),
+   returns their sum. */
 static inline double smx_xent_rows(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                                    float *loss_rows, float *dx, size_t ldd, smx_xent_row_fn *f) {
   smx_xent_row row = a->row;
   double total = 0.0;
   for (size_t r = 0; r < rows; r++) {
     float *d = dx ? dx + r * ldd : NULL;
-    double lr = 0.0;
-    const int64_t t = smx_xent_target(a, r);
-    if (t == a->ignore_index) {
-      if (d) smx_fill(n, d, 0.0f);
-    } else {
-      row.target = t;
-      if (a->grad_rows) row.grad_coef = (double)a->grad_rows[r * a->grad_stride];
-      lr = f(n, x + r * ldx, &row, d);
-    }
-    if (loss_rows) loss_rows[r] = smx_flush((float)lr);
-    total += lr;
+    smx_xent_row_end(a, loss_rows, r, smx_xent_row_begin(a, r, n, &row, d) ? f(n, x + r * ldx, &row, d) : 0.0, &total);
   }
   return total;
 }
@@ -77,10 +86,15 @@ static inline double smx_xent_nan_row(size_t n, float *dx) {
 double smx_xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx);
 
 /* Softmax cross-entropy of a finite row from its state f, the (capped) target logit zt, its weight
-   wt and sum_j w_j z_j (label smoothing): the row loss and the gradient coefficients
-   dx_j = A p_j - (eps/n) w_j (j != t), dx_t = gt, before grad_coef and softcap (kernels/common/xent_terms.c). */
-void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz,
+   wt, sum_j w_j z_j (label smoothing) and pt_m1 = p_t - 1 (smx_xent_pt_m1): the row loss and the gradient
+   coefficients dx_j = A p_j - (eps/n) w_j (j != t), dx_t = gt, before grad_coef and softcap
+   (kernels/common/xent_terms.c). */
+void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz, double pt_m1,
                             const smx_xent_row *row, double *loss, double *A, double *gt);
+/* p_t - 1 = expm1(z_t - m - l) (the SIMD kernels' short rows take it in one vd lane per row) */
+static inline double smx_xent_pt_m1(const smx_lse_final *f, float zt) {
+  return smx_expm1_64(((double)zt - (double)f->m) - f->l);
+}
 /* Stablemax cross-entropy loss of a finite row: s_t = s(zt), O the sum of the other s(z_j), S = O + s_t,
    sum_wlog_s = sum_j w_j log s(z_j) (used with label smoothing only). */
 double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S, double sum_wlog_s, double wt,

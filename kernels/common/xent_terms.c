@@ -1,10 +1,10 @@
 /* Per-row double arithmetic of the fused cross-entropy, shared by every ISA. */
 #include "smx_internal.h"
 
-void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz,
+void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz, double pt_m1,
                             const smx_xent_row *row, double *loss, double *A, double *gt) {
   const double eps = row->label_smoothing, W = row->weight_sum;
-  const double lse = (double)f->m + f->l, pt_m1 = smx_expm1_64(((double)zt - (double)f->m) - f->l);
+  const double lse = (double)f->m + f->l;
   *loss = smx_times((1.0 - eps) * wt, ((double)f->m - (double)zt) + f->l) + row->z_loss * lse * lse;
   if (eps > 0.0) *loss += eps / (double)n * (W * lse - sum_wz);
   *A = (1.0 - eps) * wt + eps * W / (double)n + 2.0 * row->z_loss * lse;

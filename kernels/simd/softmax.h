@@ -504,8 +504,46 @@ static void wz_add(vd *la, vd *lb, const float *z, size_t len, size_t o, const f
   }
 }
 
-static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+/* The loss and gradient of a finite shifted row (or, without dx, any finite row) from its state f: o its
+   output constants (NULL: computed here), pt_m1 = p_t - 1, st the pass-1 values stored in dx (NULL: the
+   gradient from x), sum_wz the label smoothing sum. */
+static double xent_softmax_tail(size_t n, const float *x, const smx_xent_row *row, float *dx, const smx_lse_final *f,
+                                const smx_softmax_out *o, double pt_m1, const pass1_store *st, double sum_wz) {
   const size_t t = (size_t)row->target;
+  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const int capped = row->softcap > 0.0f;
+  const float *cw = row->class_weight;
+  float dz;
+  const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
+  const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
+  double loss, gt, A;
+  smx_xent_softmax_terms(n, f, zt, wt, sum_wz, pt_m1, row, &loss, &A, &gt);
+  if (!dx) return loss;
+  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
+  const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
+  smx_softmax_out ol;
+  if (!o) smx_softmax_out_init(f, &ol), o = &ol;
+  const outc oc = outc_init(o);
+  const vf magic = vset(o->magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
+  if (st) {
+    const xgrad xg = {va, vb, cw};
+    softmax_rescale(n, dx, st, f->m, f->K, o, &xg);
+  } else {
+    const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
+    for (size_t i = 0; i < n; i += VW) { /* from x */
+      const size_t c = step_count(n, i);
+      vf dzv = vzero(), xv = vld_n(x + i, c, 0.0f);
+      vf zv = capped ? vsoftcap(xv, vcap, vinv, &dzv) : xv;
+      vf nbv = cw ? vneg(vmul(vb, vld_n(cw + i, c, 0.0f))) : nb;
+      vf g1 = vfma(va, out_one(zv, magic, &oc), nbv);
+      vst_n(dx + i, vflush(capped ? vmul(g1, dzv) : g1), c); /* without softcap dz = 1: v * 1.0f == v */
+    }
+  }
+  dx[t] = smx_flush((float)(g * gt) * dzt);
+  return loss;
+}
+
+static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
   const float *cw = row->class_weight;
@@ -535,35 +573,51 @@ static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row
     FN(lse_row)(n, x, &f, store ? &st : NULL, 1);
   }
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return smx_xent_softmax_row(n, x, row, dx);
-  const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
-  const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
-  const double sum_wz = eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0;
-  double loss, gt, A;
-  smx_xent_softmax_terms(n, &f, zt, wt, sum_wz, row, &loss, &A, &gt);
-  if (!dx) return loss;
-  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
-  const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
-  smx_softmax_out o;
-  smx_softmax_out_init(&f, &o);
-  const outc oc = outc_init(&o);
-  const vf magic = vset(o.magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
-  if (store && st.complete) {
-    const xgrad xg = {va, vb, cw};
-    softmax_rescale(n, dx, &st, f.m, f.K, &o, &xg);
-  } else {
-    for (size_t i = 0; i < n; i += VW) { /* from x */
-      const size_t c = step_count(n, i);
-      vf dzv = vzero(), xv = vld_n(x + i, c, 0.0f);
-      vf zv = capped ? vsoftcap(xv, vcap, vinv, &dzv) : xv;
-      vf nbv = cw ? vneg(vmul(vb, vld_n(cw + i, c, 0.0f))) : nb;
-      vf g1 = vfma(va, out_one(zv, magic, &oc), nbv);
-      vst_n(dx + i, vflush(capped ? vmul(g1, dzv) : g1), c); /* without softcap dz = 1: v * 1.0f == v */
+  const float zt = capped ? smx_softcap(x[row->target], row->softcap, inv_cap, &dz) : x[row->target];
+  return xent_softmax_tail(n, x, row, dx, &f, NULL, smx_xent_pt_m1(&f, zt), store && st.complete ? &st : NULL,
+                           eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
+}
+
+/* The kernel: rows of one block without softcap in groups (short_rows_state, p_t - 1 in one vd lane per
+   row), the others by xent_softmax_row. */
+double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
+                        float *dx, size_t ldd) {
+  if (n > SMX_BLOCK || a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_softmax_row);
+  smx_xent_row row = a->row;
+  const int store = dx && dx != x;
+  short_rows sr;
+  pass1_store st;
+  double total = 0.0;
+  st.complete = 1;
+  SR_GROUPS(r0, g) {
+    short_rows_state(g, n, x + r0 * ldx, ldx, store ? dx + r0 * ldd : NULL, ldd, 1, dx != NULL, &sr);
+    double u[SR_ROWS], pt_m1[SR_ROWS];
+    for (size_t r = 0; r < SR_ROWS; r++) {
+      const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
+      u[r] = r < g && sr.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)sr.f[r].m) - sr.f[r].l
+                                                          : 0.0;
+    }
+    dst(pt_m1, dexpm1_64(dld(u)));
+    for (size_t r = 0; r < g; r++) {
+      const float *xr = x + (r0 + r) * ldx;
+      float *d = dx ? dx + (r0 + r) * ldd : NULL;
+      double lr = 0.0;
+      if (smx_xent_row_begin(a, r0 + r, n, &row, d)) {
+        if (!sr.fast[r]) {
+          lr = xent_softmax_row(n, xr, &row, d);
+        } else {
+          vd wza = dset(0.0), wzb = dset(0.0);
+          if (row.label_smoothing > 0.0f) wz_add(&wza, &wzb, xr, n, 0, row.class_weight);
+          st.y = d, st.kb[0] = sr.f[r].K, st.mb[0] = sr.f[r].m;
+          lr = xent_softmax_tail(n, xr, &row, d, &sr.f[r], &sr.o[r], pt_m1[r], store ? &st : NULL,
+                                 row.label_smoothing > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
+        }
+      }
+      smx_xent_row_end(a, loss_rows, r0 + r, lr, &total);
     }
   }
-  dx[t] = smx_flush((float)(g * gt) * dzt);
-  return loss;
+  return total;
 }
 
 SMX_ROWS_BWD(FN(softmax_backward), softmax_backward_row)
 SMX_ROWS_BWD(FN(log_softmax_backward), log_softmax_backward_row)
-SMX_ROWS_XENT(FN(xent_softmax), xent_softmax_row)
