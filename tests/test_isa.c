@@ -44,6 +44,7 @@ static int is_backward(int k) { return K(k).kind == SMX_KIND_BWD || K(k).kind ==
 typedef struct {
   size_t rows, n, pad;
   int misalign, inplace, option_set;
+  int mixed; /* row r in regime (g + r) % R_COUNT, not all rows in g */
 } layout;
 
 static int run(int k, const layout *L, const float *x, const float *dy, const int64_t *targets, const float *w,
@@ -121,10 +122,10 @@ typedef struct {
 } isa_stat;
 
 /* Inputs of kernel k for regime g: logits, or for backward kernels the scalar forward output. */
-static void make_inputs(int k, int g, tu_rng *rng, size_t rows, size_t n, float *x, float *dy, int64_t *t,
+static void make_inputs(int k, int g, int mixed, tu_rng *rng, size_t rows, size_t n, float *x, float *dy, int64_t *t,
                         float *w) {
   for (size_t r = 0; r < rows; r++) {
-    fill(rng, r == 1 && rows > 2 ? TU_NARROW : g, n, x + r * n);
+    fill(rng, mixed ? (g + (int)r) % R_COUNT : r == 1 && rows > 2 ? TU_NARROW : g, n, x + r * n);
     for (size_t i = 0; i < n; i++) dy[r * n + i] = (float)tu_normal(rng);
     t[r] = (int64_t)tu_below(rng, n);
   }
@@ -147,13 +148,13 @@ static void make_inputs(int k, int g, tu_rng *rng, size_t rows, size_t n, float 
 
 static void compare_case(isa_stat *st, smx_isa isa, int k, int g, const layout *L) {
   const size_t rows = L->rows, n = L->n, len = rows * n + rows;
-  uint64_t seed = tu_case_seed(K(k).name, n * 131 + L->pad * 7 + (size_t)L->option_set, g);
+  uint64_t seed = tu_case_seed(K(k).name, n * 131 + L->pad * 7 + (size_t)L->option_set + rows * 1000003, g);
   tu_rng rng;
   tu_rng_seed(&rng, seed);
   float *x = malloc(rows * n * 4), *dy = malloc(rows * n * 4), *w = malloc(n * 4);
   float *ref = malloc(len * 4), *got = malloc(len * 4);
-  int64_t t[4];
-  make_inputs(k, g, &rng, rows, n, x, dy, t, w);
+  int64_t *t = malloc(rows * sizeof *t);
+  make_inputs(k, g, L->mixed, &rng, rows, n, x, dy, t, w);
   smx_set_isa(SMX_ISA_SCALAR);
   int ok = run(k, L, x, dy, t, w, ref);
   smx_set_isa(isa);
@@ -176,7 +177,7 @@ static void compare_case(isa_stat *st, smx_isa isa, int k, int g, const layout *
   }
   st->cases++;
   st->fails += !ok;
-  free(x), free(dy), free(w), free(ref), free(got);
+  free(x), free(dy), free(w), free(ref), free(got), free(t);
 }
 
 /* Every supported ISA, scalar included (scalar against itself under the caller's flush modes). */
@@ -207,7 +208,7 @@ static void sweep(int k) {
       size_t nn = n <= nmax ? n : tu_layout_sizes[n - nmax - 1];
       for (int g = 0; g < R_COUNT; g++) {
         layout L = {1 + (nn + (size_t)g) % 3, nn, (size_t)((nn + (size_t)g) % 4 == 0 ? 0 : (nn * 7 + (size_t)g) % 17),
-                    (int)((nn + (size_t)g) & 1), (int)(((nn >> 1) + (size_t)g) & 1), (int)((nn + (size_t)g) % (size_t)option_sets(k))};
+                    (int)((nn + (size_t)g) & 1), (int)(((nn >> 1) + (size_t)g) & 1), (int)((nn + (size_t)g) % (size_t)option_sets(k)), 0};
         compare_case(&st, isas[ii], k, g, &L);
       }
     }
@@ -215,7 +216,18 @@ static void sweep(int k) {
     for (int o = 1; o < option_sets(k); o++)
       for (size_t nn = 1; nn <= 70; nn += 23)
         for (int g = 0; g < R_COUNT; g++) {
-          layout L = {3, nn * 17 + 3, 5, o & 1, (o >> 1) & 1, o};
+          layout L = {3, nn * 17 + 3, 5, o & 1, (o >> 1) & 1, o, 0};
+          compare_case(&st, isas[ii], k, g, &L);
+        }
+    /* many rows of one block, each in its own regime: the kernels' groups of rows (8 at a time) with special
+       rows among ordinary ones, partial last groups, every option set */
+    static const size_t many[] = {9, 17, 33}, ns[] = {1, 2, 7, 8, 15, 16, 17, 33, 64, 100, 1024, 1025};
+    for (size_t m = 0; m < sizeof many / sizeof many[0]; m++)
+      for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+        for (int g = 0; g < R_COUNT; g += q ? 3 : 1) {
+          const size_t v = m + j + (size_t)g;
+          layout L = {many[m], ns[j], v % 3 == 0 ? 0 : v % 5, (int)(v & 1), (int)((v >> 1) & 1),
+                      (int)(v % (size_t)option_sets(k)), 1};
           compare_case(&st, isas[ii], k, g, &L);
         }
     /* large sizes: powers of two +-1, 32000, 128256, 2^20 + 3 */
@@ -224,7 +236,7 @@ static void sweep(int k) {
       if (q && big[b] > 70000) continue;
       for (int g = 0; g < R_COUNT; g++) {
         if (big[b] > 200000 && g != TU_NARROW && g != TU_WIDE && g != TU_NEGINF) continue;
-        layout L = {1, big[b], b & 1 ? 3 : 0, (int)(b & 1), (int)((b >> 1) & 1), (int)(b % (size_t)option_sets(k))};
+        layout L = {1, big[b], b & 1 ? 3 : 0, (int)(b & 1), (int)((b >> 1) & 1), (int)(b % (size_t)option_sets(k)), 0};
         compare_case(&st, isas[ii], k, g, &L);
       }
     }
