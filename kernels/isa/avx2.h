@@ -222,6 +222,25 @@ static inline size_t vcompress(float *dst, vm m, vf v) {
   return c + compress8(dst + c, m.b, v.b);
 }
 
+/* 8 rows of 8 floats to 8 columns, in place */
+static inline void transpose8(__m256 *r) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44), u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44), u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+  }
+  for (int j = 0; j < 4; j++)
+    r[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20), r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+}
+/* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane) */
+static inline void vtranspose16(vf *r) {
+  __m256 q[4][8]; /* rows 0-7 lanes 0-7, rows 0-7 lanes 8-15, rows 8-15 lanes 0-7, rows 8-15 lanes 8-15 */
+  for (int i = 0; i < 8; i++) q[0][i] = r[i].a, q[1][i] = r[i].b, q[2][i] = r[8 + i].a, q[3][i] = r[8 + i].b;
+  for (int b = 0; b < 4; b++) transpose8(q[b]);
+  for (int i = 0; i < 8; i++) r[i].a = q[0][i], r[i].b = q[2][i], r[8 + i].a = q[1][i], r[8 + i].b = q[3][i];
+}
+
 static inline vd dset(double a) { vd r = V2(_mm256_set1_pd(a), _mm256_set1_pd(a)); return r; }
 static inline vd cvt8(__m256 h) {
   vd r = V2(_mm256_cvtps_pd(_mm256_castps256_ps128(h)), _mm256_cvtps_pd(_mm256_extractf128_ps(h, 1)));

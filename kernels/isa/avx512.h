@@ -89,6 +89,25 @@ static inline size_t vcompress(float *dst, vm m, vf v) {
   return mcount(m);
 }
 
+/* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane) */
+static inline void vtranspose16(vf *r) {
+  vf t[16];
+  for (int i = 0; i < 16; i += 2) t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  for (int i = 0; i < 16; i += 4) { /* r[i + j], 128-bit lane L: entries 4 L + j of rows i .. i + 3 */
+    __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]), c = _mm512_castps_pd(t[i + 2]),
+            d = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c)), r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d)), r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int j = 0; j < 4; j++) {
+    vf ab_lo = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), ab_hi = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xee);
+    vf cd_lo = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44), cd_hi = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xee);
+    t[j] = _mm512_shuffle_f32x4(ab_lo, cd_lo, 0x88), t[4 + j] = _mm512_shuffle_f32x4(ab_lo, cd_lo, 0xdd);
+    t[8 + j] = _mm512_shuffle_f32x4(ab_hi, cd_hi, 0x88), t[12 + j] = _mm512_shuffle_f32x4(ab_hi, cd_hi, 0xdd);
+  }
+  for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
 static inline vd dset(double a) { return _mm512_set1_pd(a); }
 static inline vd dlo(vf v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); } /* lanes 0..7, exact */
 static inline vd dhi(vf v) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)); }

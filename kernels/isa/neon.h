@@ -118,6 +118,22 @@ static inline size_t vcompress(float *dst, vm m, vf v) {
   return c;
 }
 
+/* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane), by 4x4 blocks */
+static inline void vtranspose16(vf *r) {
+  vf t[16];
+  for (int bi = 0; bi < 4; bi++)
+    for (int bj = 0; bj < 4; bj++) {
+      float32x4_t a = r[4 * bi].q[bj], b = r[4 * bi + 1].q[bj], c = r[4 * bi + 2].q[bj], d = r[4 * bi + 3].q[bj];
+      float64x2_t p0 = vreinterpretq_f64_f32(vtrn1q_f32(a, b)), p1 = vreinterpretq_f64_f32(vtrn2q_f32(a, b));
+      float64x2_t p2 = vreinterpretq_f64_f32(vtrn1q_f32(c, d)), p3 = vreinterpretq_f64_f32(vtrn2q_f32(c, d));
+      t[4 * bj].q[bi] = vreinterpretq_f32_f64(vtrn1q_f64(p0, p2));
+      t[4 * bj + 1].q[bi] = vreinterpretq_f32_f64(vtrn1q_f64(p1, p3));
+      t[4 * bj + 2].q[bi] = vreinterpretq_f32_f64(vtrn2q_f64(p0, p2));
+      t[4 * bj + 3].q[bi] = vreinterpretq_f32_f64(vtrn2q_f64(p1, p3));
+    }
+  for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
 static inline vd dset(double a) { NEON_MAP(vd, vdupq_n_f64(a)) }
 static inline vd dlo(vf v) { /* lanes 0..7, exact */
   vd r = {{vcvt_f64_f32(vget_low_f32(v.q[0])), vcvt_high_f64_f32(v.q[0]), vcvt_f64_f32(vget_low_f32(v.q[1])),

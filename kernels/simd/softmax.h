@@ -267,6 +267,72 @@ static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, flo
   }
 }
 
+/* ---- rows of at most 64 entries (one group of lanes), VW rows at a time, one row per lane (the rows
+   transposed into columns): the steps of short_rows_state on the same values, each lane tree a tree over
+   the columns. ---- */
+typedef struct {
+  vf col[SMX_LANES]; /* col[i] lane r: entry i of row r (-inf past n or past the rows) */
+  vf e[SMX_LANES];   /* pass 1 values of column i (ties too), as stored by sum_block */
+  float fast[VW];   /* 1: row r is done here; 0: the row path */
+  vf chi, clo, lse; /* need_log: f's c_hi, c_lo, lse; lflush: rows whose l < 2^-125 */
+  vm lflush;
+  outc oc;          /* out: the rescale constants of the stored values (rescale_consts(o, 36)) */
+} lane_rows;
+#define LANE_ROWS_MAX SMX_LANES
+static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int need_log, int out, lane_rows *L) {
+  for (size_t b = 0; b < n; b += VW) {
+    vf *c = L->col + b;
+    for (size_t r = 0; r < VW; r++) c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
+    vtranspose16(c);
+  }
+  vf mx[SMX_LANES];
+  vm nan = mzero();
+  for (size_t i = 0; i < n; i++) mx[i] = L->col[i], nan = mor(nan, vnan(L->col[i]));
+  for (size_t h = SMX_LANES / 2; h >= 1; h /= 2) /* tree_max; the columns past n are -inf: max(a, -inf) = a */
+    for (size_t i = 0; i < h && i + h < n; i++) mx[i] = vmax(mx[i], mx[i + h]);
+  const vm fast = vge(vset(SMX_SHIFT_MAX), vabs(vsel(nan, vset(INFINITY), mx[0]))); /* no NaN, |m| <= 2^16 */
+  vst(L->fast, vsel0(fast, vset(1.0f)));
+  const vf m = vsel0(fast, mx[0]), K = vsub(vfma(m, vset(SMX_LOG2E), vset(SMX_MAGIC)), vset(SMX_MAGIC));
+  const vf magic = vsub(vset(SMX_MAGIC), vsub(K, vset((float)SMX_SUM_BIAS)));
+  vf k = vzero(), ls[SMX_LANES];
+  for (size_t i = 0; i < n; i++) { /* p1_step with ties compared as floats (bitwise for m != 0: the same) */
+    vf t, p = vexp_shift(L->col[i], magic, &t);
+    L->e[i] = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
+    const vm tie = veq(L->col[i], m);
+    k = vadd(k, vsel0(tie, vset(1.0f)));
+    ls[i] = vsel(tie, vzero(), L->e[i]);
+  }
+  vd S[2][SMX_LANES]; /* the tree of tree_sum_used in each lane */
+  for (size_t i = 0; i < n; i++) S[0][i] = dlo(ls[i]), S[1][i] = dhi(ls[i]);
+  for (size_t h = SMX_LANES / 2; h >= 1; h /= 2)
+    for (size_t i = 0; i < h && i + h < n; i++)
+      for (int q = 0; q < 2; q++) S[q][i] = dadd(S[q][i], S[q][i + h]);
+  vd T[2], D[2], l[2], c[2], y[2], lo[2];
+  for (int q = 0; q < 2; q++) {
+    const vd mq = q ? dhi(m) : dlo(m), Kq = q ? dhi(K) : dlo(K), kq = q ? dhi(k) : dlo(k);
+    T[q] = dmul(dset(0x1p64), dexp64(dsub(dsub(mq, dmul(Kq, dset(SMX_LN2_HI64))), dmul(Kq, dset(SMX_LN2_LO64)))));
+    D[q] = dadd(dmul(kq, T[q]), S[q][0]);
+    if (need_log) l[q] = dadd(dlog64(kq), dlog1p64(ddiv(ddiv(S[q][0], T[q]), kq)));
+    if (out) c[q] = ddiv(dset(0x1p64), D[q]), y[q] = ddiv(T[q], D[q]);
+  }
+  if (need_log) {
+    L->lse = vflush(dpack(dadd(dlo(m), l[0]), dadd(dhi(m), l[1])));
+    L->chi = vsel(veq(L->lse, vset(INFINITY)), vset(0x1.fffffep127f), L->lse);
+    for (int q = 0; q < 2; q++) lo[q] = dadd(dsub(q ? dhi(m) : dlo(m), q ? dhi(L->chi) : dlo(L->chi)), l[q]);
+    L->clo = vflush(dpack(lo[0], lo[1]));
+    const vd tiny = dset(0x1p-125);
+    L->lflush = vgt(dpack(dsel(dlt(l[0], tiny), dset(1.0), dset(0.0)), dsel(dlt(l[1], tiny), dset(1.0), dset(0.0))), vzero());
+  }
+  if (out) { /* smx_softmax_out_init, then rescale_consts(o, 36) */
+    const vf hi = dpack(c[0], c[1]);
+    vf olo = dpack(dsub(c[0], dlo(hi)), dsub(c[1], dhi(hi)));
+    olo = vsel(vlt(vabs(olo), vmul(hi, vset(0x1p-30f))), vzero(), olo);
+    vf t, p = vexp_shift(m, vsub(vset(SMX_MAGIC), vsub(K, vset((float)SMX_OUT_BIAS))), &t);
+    const vf emax = vexp2add_if(vbits_ge(t, SMX_KEEP_OUT), p, t), f = vset(0x1p36f);
+    L->oc = (outc){vmul(hi, f), vmul(olo, f), vdiv(emax, f), dpack(y[0], y[1])};
+  }
+}
+
 /* ---- softmax pass 2 (smx_softmax_one), from x ---- */
 static void softmax_pass2(size_t n, const float *x, float *y, const smx_softmax_out *o) {
   const outc c = outc_init(o);
@@ -392,12 +458,31 @@ static float logsumexp_row(size_t n, const float *x) {
 
 /* The three kernels: rows of one block in groups (short_rows_state), each group's other rows (NaN, a max
    beyond +-2^16, longer rows) by the row functions above. */
+#define LANE_GROUPS(r0, g) for (size_t r0 = 0, g; r0 < rows && (g = rows - r0 < VW ? rows - r0 : VW); r0 += VW)
+/* the fast rows of a lane group from its results by column in L->col (transposed back here) */
+static inline void lane_rows_store(size_t g, size_t n, lane_rows *L, float *y, size_t ldy) {
+  for (size_t b = 0; b < n; b += VW) {
+    vf *c = L->col + b;
+    vtranspose16(c);
+    for (size_t r = 0; r < g; r++)
+      if (L->fast[r]) vst_n(y + r * ldy + b, c[r], step_count(n, b));
+  }
+}
 #define SR_GROUPS(r0, g) for (size_t r0 = 0, g; r0 < rows && (g = rows - r0 < SR_ROWS ? rows - r0 : SR_ROWS); r0 += SR_ROWS)
 void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   short_rows sr;
   const int store = y != x;
   if (n > SMX_BLOCK)
     for (size_t r = 0; r < rows; r++) softmax_row(n, x + r * ldx, y + r * ldy);
+  else if (n <= LANE_ROWS_MAX)
+    LANE_GROUPS(r0, g) {
+      lane_rows L;
+      lane_rows_state(g, n, x + r0 * ldx, ldx, 0, 1, &L);
+      for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1);
+      lane_rows_store(g, n, &L, y + r0 * ldy, ldy);
+      for (size_t r = 0; r < g; r++)
+        if (!L.fast[r]) softmax_row(n, x + (r0 + r) * ldx, y + (r0 + r) * ldy);
+    }
   else
     SR_GROUPS(r0, g) {
       short_rows_state(g, n, x + r0 * ldx, ldx, store ? y + r0 * ldy : NULL, ldy, 0, 1, &sr);
@@ -417,6 +502,19 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
   short_rows sr;
   if (n > SMX_BLOCK)
     for (size_t r = 0; r < rows; r++) log_softmax_row(n, x + r * ldx, y + r * ldy);
+  else if (n <= LANE_ROWS_MAX)
+    LANE_GROUPS(r0, g) {
+      lane_rows L;
+      lane_rows_state(g, n, x + r0 * ldx, ldx, 1, 0, &L);
+      const vf nch = vneg(L.chi);
+      for (size_t i = 0; i < n; i++) {
+        const vf v = logsm(L.col[i], L.chi, nch, L.clo);
+        L.col[i] = vsel(L.lflush, vflush(v), v); /* smx_log_softmax_flush */
+      }
+      lane_rows_store(g, n, &L, y + r0 * ldy, ldy);
+      for (size_t r = 0; r < g; r++)
+        if (!L.fast[r]) log_softmax_row(n, x + (r0 + r) * ldx, y + (r0 + r) * ldy);
+    }
   else
     SR_GROUPS(r0, g) {
       short_rows_state(g, n, x + r0 * ldx, ldx, NULL, 0, 1, 0, &sr);
@@ -432,6 +530,14 @@ void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out
   short_rows sr;
   if (n > SMX_BLOCK)
     for (size_t r = 0; r < rows; r++) out[r] = logsumexp_row(n, x + r * ldx);
+  else if (n <= LANE_ROWS_MAX)
+    LANE_GROUPS(r0, g) {
+      lane_rows L;
+      float lse[VW];
+      lane_rows_state(g, n, x + r0 * ldx, ldx, 1, 0, &L);
+      vst(lse, L.lse);
+      for (size_t r = 0; r < g; r++) out[r0 + r] = L.fast[r] ? lse[r] : logsumexp_row(n, x + (r0 + r) * ldx);
+    }
   else
     SR_GROUPS(r0, g) {
       short_rows_state(g, n, x + r0 * ldx, ldx, NULL, 0, 1, 0, &sr);
