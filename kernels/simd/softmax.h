@@ -274,7 +274,9 @@ typedef struct {
   vf col[SMX_LANES]; /* col[i] lane r: entry i of row r (-inf past n or past the rows) */
   vf e[SMX_LANES];   /* pass 1 values of column i (ties too), as stored by sum_block */
   float fast[VW];   /* 1: row r is done here; 0: the row path */
-  vf chi, clo, lse; /* need_log: f's c_hi, c_lo, lse; lflush: rows whose l < 2^-125 */
+  vf m;              /* the row maxima (0 in the rows left to the row path) */
+  vf chi, clo, lse; /* need_log: f's c_hi, c_lo, lse and l (rows 0-7, 8-15); lflush: rows whose l < 2^-125 */
+  vd l[2];
   vm lflush;
   outc oc;          /* out: the rescale constants of the stored values (rescale_consts(o, 36)) */
 } lane_rows;
@@ -292,7 +294,7 @@ static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int 
     for (size_t i = 0; i < h && i + h < n; i++) mx[i] = vmax(mx[i], mx[i + h]);
   const vm fast = vge(vset(SMX_SHIFT_MAX), vabs(vsel(nan, vset(INFINITY), mx[0]))); /* no NaN, |m| <= 2^16 */
   vst(L->fast, vsel0(fast, vset(1.0f)));
-  const vf m = vsel0(fast, mx[0]), K = vsub(vfma(m, vset(SMX_LOG2E), vset(SMX_MAGIC)), vset(SMX_MAGIC));
+  const vf m = L->m = vsel0(fast, mx[0]), K = vsub(vfma(m, vset(SMX_LOG2E), vset(SMX_MAGIC)), vset(SMX_MAGIC));
   const vf magic = vsub(vset(SMX_MAGIC), vsub(K, vset((float)SMX_SUM_BIAS)));
   vf k = vzero(), ls[SMX_LANES];
   for (size_t i = 0; i < n; i++) { /* p1_step with ties compared as floats (bitwise for m != 0: the same) */
@@ -312,7 +314,7 @@ static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int 
     const vd mq = q ? dhi(m) : dlo(m), Kq = q ? dhi(K) : dlo(K), kq = q ? dhi(k) : dlo(k);
     T[q] = dmul(dset(0x1p64), dexp64(dsub(dsub(mq, dmul(Kq, dset(SMX_LN2_HI64))), dmul(Kq, dset(SMX_LN2_LO64)))));
     D[q] = dadd(dmul(kq, T[q]), S[q][0]);
-    if (need_log) l[q] = dadd(dlog64(kq), dlog1p64(ddiv(ddiv(S[q][0], T[q]), kq)));
+    if (need_log) L->l[q] = l[q] = dadd(dlog64(kq), dlog1p64(ddiv(ddiv(S[q][0], T[q]), kq)));
     if (out) c[q] = ddiv(dset(0x1p64), D[q]), y[q] = ddiv(T[q], D[q]);
   }
   if (need_log) {
@@ -686,9 +688,12 @@ static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row
 
 /* The kernel: rows of one block without softcap in groups (short_rows_state, p_t - 1 in one vd lane per
    row), the others by xent_softmax_row. */
+static double xent_softmax_lanes(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                                 float *loss_rows, float *dx, size_t ldd);
 double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
                         float *dx, size_t ldd) {
   if (n > SMX_BLOCK || a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_softmax_row);
+  if (n <= LANE_ROWS_MAX) return xent_softmax_lanes(rows, n, x, ldx, a, loss_rows, dx, ldd);
   smx_xent_row row = a->row;
   const int store = dx && dx != x;
   short_rows sr;
@@ -721,6 +726,62 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
       }
       smx_xent_row_end(a, loss_rows, r0 + r, lr, &total);
     }
+  }
+  return total;
+}
+
+/* Rows of at most 64 entries without softcap, one per lane (lane_rows_state): each row's loss terms in
+   scalar code, the gradient fma(A, p_j, -B w_j) lane-wise, the target entry after the store; the rows with a
+   NaN or a max beyond +-2^16 by xent_softmax_row; the losses recorded in row order. */
+static double xent_softmax_lanes(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                                 float *loss_rows, float *dx, size_t ldd) {
+  smx_xent_row row = a->row;
+  const float *cw = row.class_weight;
+  const float eps = row.label_smoothing;
+  double total = 0.0;
+  LANE_GROUPS(r0, g) {
+    lane_rows L;
+    lane_rows_state(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L);
+    float m[VW], af[VW], nbf[VW], dxt[VW];
+    double l[VW], u[VW], pt_m1[VW], lr[VW];
+    int active[VW], rowpath[VW];
+    vst(m, L.m), dst(l, L.l[0]), dst(l + 8, L.l[1]);
+    for (size_t r = 0; r < VW; r++) {
+      const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
+      u[r] = r < g && L.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)m[r]) - l[r] : 0.0;
+    }
+    dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
+    for (size_t r = 0; r < VW; r++) { /* the lanes past g and the ignored rows: gradient 0, not stored */
+      const float *xr = x + (r0 + r) * ldx;
+      af[r] = 0.0f, nbf[r] = 0.0f, lr[r] = 0.0;
+      active[r] = r < g && smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL);
+      rowpath[r] = active[r] && !L.fast[r];
+      if (!active[r] || !L.fast[r]) continue;
+      const smx_lse_final f = {.m = m[r], .l = l[r]};
+      vd wza = dset(0.0), wzb = dset(0.0);
+      if (eps > 0.0f) wz_add(&wza, &wzb, xr, n, 0, cw);
+      const size_t t = (size_t)row.target;
+      double A, gt;
+      smx_xent_softmax_terms(n, &f, xr[t], cw ? cw[t] : 1.0, eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, pt_m1[r], &row,
+                             &lr[r], &A, &gt);
+      af[r] = (float)(row.grad_coef * A), nbf[r] = (float)(row.grad_coef * eps / (double)n);
+      dxt[r] = smx_flush((float)(row.grad_coef * gt));
+    }
+    if (dx) {
+      const vf va = vld(af), vb = vld(nbf);
+      for (size_t i = 0; i < n; i++) {
+        const vf nb = vneg(cw ? vmul(vb, vset(cw[i])) : vb);
+        L.col[i] = vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), nb));
+      }
+      for (size_t r = 0; r < VW; r++) L.fast[r] = active[r] && L.fast[r] ? 1.0f : 0.0f; /* the rows stored here */
+      lane_rows_store(g, n, &L, dx + r0 * ldd, ldd);
+      for (size_t r = 0; r < g; r++)
+        if (L.fast[r]) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
+    }
+    for (size_t r = 0; r < g; r++)
+      if (rowpath[r] && smx_xent_row_begin(a, r0 + r, n, &row, NULL))
+        lr[r] = xent_softmax_row(n, x + (r0 + r) * ldx, &row, dx ? dx + (r0 + r) * ldd : NULL);
+    for (size_t r = 0; r < g; r++) smx_xent_row_end(a, loss_rows, r0 + r, lr[r], &total);
   }
   return total;
 }
