@@ -267,12 +267,13 @@ static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, flo
   }
 }
 
-/* ---- rows of at most 64 entries (one group of lanes), VW rows at a time, one row per lane (the rows
-   transposed into columns): the steps of short_rows_state on the same values, each lane tree a tree over
-   the columns. ---- */
+/* ---- rows of at most LANE_ROWS_MAX entries, VW rows at a time, one row per lane (the rows transposed into
+   columns): the steps of short_rows_state on the same values, entry i in virtual lane i % 64 of its row, each
+   lane tree a tree over the columns. ---- */
+#define LANE_ROWS_MAX 128 /* faster than the groups of 8 up to ~160 entries (Zen 5) */
 typedef struct {
-  vf col[SMX_LANES]; /* col[i] lane r: entry i of row r (-inf past n or past the rows) */
-  vf e[SMX_LANES];   /* pass 1 values of column i (ties too), as stored by sum_block */
+  vf col[LANE_ROWS_MAX]; /* col[i] lane r: entry i of row r (-inf past n or past the rows) */
+  vf e[LANE_ROWS_MAX];   /* pass 1 values of column i (ties too), as stored by sum_block */
   float fast[VW];   /* 1: row r is done here; 0: the row path */
   vf m;              /* the row maxima (0 in the rows left to the row path) */
   vf chi, clo, lse; /* need_log: f's c_hi, c_lo, lse and l (rows 0-7, 8-15); lflush: rows whose l < 2^-125 */
@@ -280,18 +281,21 @@ typedef struct {
   vm lflush;
   outc oc;          /* out: the rescale constants of the stored values (rescale_consts(o, 36)) */
 } lane_rows;
-#define LANE_ROWS_MAX SMX_LANES
 static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int need_log, int out, lane_rows *L) {
   for (size_t b = 0; b < n; b += VW) {
     vf *c = L->col + b;
     for (size_t r = 0; r < VW; r++) c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
     vtranspose16(c);
   }
-  vf mx[SMX_LANES];
+  vf mx[SMX_LANES]; /* entry i in lane i % 64, as bm_group */
   vm nan = mzero();
-  for (size_t i = 0; i < n; i++) mx[i] = L->col[i], nan = mor(nan, vnan(L->col[i]));
-  for (size_t h = SMX_LANES / 2; h >= 1; h /= 2) /* tree_max; the columns past n are -inf: max(a, -inf) = a */
-    for (size_t i = 0; i < h && i + h < n; i++) mx[i] = vmax(mx[i], mx[i + h]);
+  const size_t nl = n < SMX_LANES ? n : SMX_LANES;
+  for (size_t i = 0; i < n; i++) {
+    mx[i % SMX_LANES] = i < SMX_LANES ? L->col[i] : vmax(L->col[i], mx[i % SMX_LANES]);
+    nan = mor(nan, vnan(L->col[i]));
+  }
+  for (size_t h = SMX_LANES / 2; h >= 1; h /= 2) /* tree_max; the lanes past n are -inf: max(a, -inf) = a */
+    for (size_t i = 0; i < h && i + h < nl; i++) mx[i] = vmax(mx[i], mx[i + h]);
   const vm fast = vge(vset(SMX_SHIFT_MAX), vabs(vsel(nan, vset(INFINITY), mx[0]))); /* no NaN, |m| <= 2^16 */
   vst(L->fast, vsel0(fast, vset(1.0f)));
   const vf m = L->m = vsel0(fast, mx[0]), K = vsub(vfma(m, vset(SMX_LOG2E), vset(SMX_MAGIC)), vset(SMX_MAGIC));
@@ -302,12 +306,12 @@ static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int 
     L->e[i] = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
     const vm tie = veq(L->col[i], m);
     k = vadd(k, vsel0(tie, vset(1.0f)));
-    ls[i] = vsel(tie, vzero(), L->e[i]);
+    ls[i % SMX_LANES] = vadd_unless(i < SMX_LANES ? vzero() : ls[i % SMX_LANES], tie, L->e[i]);
   }
   vd S[2][SMX_LANES]; /* the tree of tree_sum_used in each lane */
-  for (size_t i = 0; i < n; i++) S[0][i] = dlo(ls[i]), S[1][i] = dhi(ls[i]);
+  for (size_t i = 0; i < nl; i++) S[0][i] = dlo(ls[i]), S[1][i] = dhi(ls[i]);
   for (size_t h = SMX_LANES / 2; h >= 1; h /= 2)
-    for (size_t i = 0; i < h && i + h < n; i++)
+    for (size_t i = 0; i < h && i + h < nl; i++)
       for (int q = 0; q < 2; q++) S[q][i] = dadd(S[q][i], S[q][i + h]);
   vd T[2], D[2], l[2], c[2], y[2], lo[2];
   for (int q = 0; q < 2; q++) {
@@ -730,7 +734,7 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
   return total;
 }
 
-/* Rows of at most 64 entries without softcap, one per lane (lane_rows_state): each row's loss terms in
+/* Rows of at most LANE_ROWS_MAX entries without softcap, one per lane (lane_rows_state): each row's loss terms in
    scalar code, the gradient fma(A, p_j, -B w_j) lane-wise, the target entry after the store; the rows with a
    NaN or a max beyond +-2^16 by xent_softmax_row; the losses recorded in row order. */
 static double xent_softmax_lanes(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
