@@ -127,12 +127,15 @@ static inline float tree_max(vf *a) {
 }
 /* tree_sum when only the first `used` steps were ever added to: the other lanes are +0 and no lane is -0
    (sums from +0), so their additions, which change nothing, are skipped (rows shorter than 64). */
-static inline double tree_sum_used(const vf *a, int used) {
+SMX_FLATTEN double tree_sum_steps(const vf *a, const int used) { /* used a constant: d stays in registers */
   vd d[2 * NACC];
   for (int j = 0; j < used; j++) d[2 * j] = dlo(a[j]), d[2 * j + 1] = dhi(a[j]);
   for (int h = NACC; h >= 1; h /= 2)
     for (int q = 0; q + h < 2 * used && q < h; q++) d[q] = dadd(d[q], d[q + h]);
   return dhsum(d[0]);
+}
+static inline double tree_sum_used(const vf *a, int used) {
+  return used >= NACC ? tree_sum_steps(a, NACC) : used > 2 ? tree_sum_steps(a, 3) : used == 2 ? tree_sum_steps(a, 2) : tree_sum_steps(a, 1);
 }
 /* the steps a block of len entries adds to */
 static inline int steps_used(size_t len) { return len >= SMX_LANES ? NACC : (int)((len + VW - 1) / VW); }

@@ -464,7 +464,19 @@ static float logsumexp_row(size_t n, const float *x) {
 
 /* The three kernels: rows of one block in groups (short_rows_state), each group's other rows (NaN, a max
    beyond +-2^16, longer rows) by the row functions above. */
-#define LANE_GROUPS(r0, g) for (size_t r0 = 0, g; r0 < rows && (g = rows - r0 < VW ? rows - r0 : VW); r0 += VW)
+/* Each kernel's rows in groups r0 .. r0 + g - 1: for rows of one block (n <= SMX_BLOCK) lane groups while at least
+   LANE_MIN_ROWS rows are left (n <= LANE_ROWS_MAX), then groups of SR_ROWS while at least SR_MIN_ROWS are left;
+   the rest, and longer rows, row by row. */
+#define LANE_MIN_ROWS 8 /* a lane group costs about as much for 1 row as for 16 (Zen 5: 8 rows of 64 tie) */
+#define SR_MIN_ROWS 2   /* one row alone is faster by the row path */
+enum { PATH_LANES, PATH_GROUP, PATH_ROW };
+static inline int rows_path(size_t n, size_t left, size_t *g) {
+  if (n > SMX_BLOCK) return *g = left, PATH_ROW;
+  if (n <= LANE_ROWS_MAX && left >= LANE_MIN_ROWS) return *g = left < VW ? left : VW, PATH_LANES;
+  if (left >= SR_MIN_ROWS) return *g = left < SR_ROWS ? left : SR_ROWS, PATH_GROUP;
+  return *g = 1, PATH_ROW;
+}
+#define ROW_GROUPS(r0, g, path) for (size_t r0 = 0, g = 0, path; r0 < rows && (path = (size_t)rows_path(n, rows - r0, &g), 1); r0 += g)
 /* the fast rows of a lane group from its results by column in L->col (transposed back here) */
 static inline void lane_rows_store(size_t g, size_t n, lane_rows *L, float *y, size_t ldy) {
   for (size_t b = 0; b < n; b += VW) {
@@ -474,27 +486,24 @@ static inline void lane_rows_store(size_t g, size_t n, lane_rows *L, float *y, s
       if (L->fast[r]) vst_n(y + r * ldy + b, c[r], step_count(n, b));
   }
 }
-#define SR_GROUPS(r0, g) for (size_t r0 = 0, g; r0 < rows && (g = rows - r0 < SR_ROWS ? rows - r0 : SR_ROWS); r0 += SR_ROWS)
 void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
-  short_rows sr;
   const int store = y != x;
-  if (n > SMX_BLOCK)
-    for (size_t r = 0; r < rows; r++) softmax_row(n, x + r * ldx, y + r * ldy);
-  else if (n <= LANE_ROWS_MAX)
-    LANE_GROUPS(r0, g) {
+  ROW_GROUPS(r0, g, path) {
+    const float *xg = x + r0 * ldx;
+    float *yg = y + r0 * ldy;
+    if (path == PATH_LANES) {
       lane_rows L;
-      lane_rows_state(g, n, x + r0 * ldx, ldx, 0, 1, &L);
+      lane_rows_state(g, n, xg, ldx, 0, 1, &L);
       for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1);
-      lane_rows_store(g, n, &L, y + r0 * ldy, ldy);
+      lane_rows_store(g, n, &L, yg, ldy);
       for (size_t r = 0; r < g; r++)
-        if (!L.fast[r]) softmax_row(n, x + (r0 + r) * ldx, y + (r0 + r) * ldy);
-    }
-  else
-    SR_GROUPS(r0, g) {
-      short_rows_state(g, n, x + r0 * ldx, ldx, store ? y + r0 * ldy : NULL, ldy, 0, 1, &sr);
+        if (!L.fast[r]) softmax_row(n, xg + r * ldx, yg + r * ldy);
+    } else if (path == PATH_GROUP) {
+      short_rows sr;
+      short_rows_state(g, n, xg, ldx, store ? yg : NULL, ldy, 0, 1, &sr);
       for (size_t r = 0; r < g; r++) {
-        const float *xr = x + (r0 + r) * ldx;
-        float *yr = y + (r0 + r) * ldy;
+        const float *xr = xg + r * ldx;
+        float *yr = yg + r * ldy;
         if (!sr.fast[r]) softmax_row(n, xr, yr);
         else if (!store) softmax_pass2(n, xr, yr, &sr.o[r]);
         else { /* softmax_rescale of a one-block row: d = 36, and the row max is in the block */
@@ -502,53 +511,55 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
           rescale_block(yr, n, &cb, NULL, 1);
         }
       }
+    } else {
+      for (size_t r = 0; r < g; r++) softmax_row(n, xg + r * ldx, yg + r * ldy);
     }
+  }
 }
 void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
-  short_rows sr;
-  if (n > SMX_BLOCK)
-    for (size_t r = 0; r < rows; r++) log_softmax_row(n, x + r * ldx, y + r * ldy);
-  else if (n <= LANE_ROWS_MAX)
-    LANE_GROUPS(r0, g) {
+  ROW_GROUPS(r0, g, path) {
+    const float *xg = x + r0 * ldx;
+    float *yg = y + r0 * ldy;
+    if (path == PATH_LANES) {
       lane_rows L;
-      lane_rows_state(g, n, x + r0 * ldx, ldx, 1, 0, &L);
+      lane_rows_state(g, n, xg, ldx, 1, 0, &L);
       const vf nch = vneg(L.chi);
       for (size_t i = 0; i < n; i++) {
         const vf v = logsm(L.col[i], L.chi, nch, L.clo);
         L.col[i] = vsel(L.lflush, vflush(v), v); /* smx_log_softmax_flush */
       }
-      lane_rows_store(g, n, &L, y + r0 * ldy, ldy);
+      lane_rows_store(g, n, &L, yg, ldy);
       for (size_t r = 0; r < g; r++)
-        if (!L.fast[r]) log_softmax_row(n, x + (r0 + r) * ldx, y + (r0 + r) * ldy);
-    }
-  else
-    SR_GROUPS(r0, g) {
-      short_rows_state(g, n, x + r0 * ldx, ldx, NULL, 0, 1, 0, &sr);
+        if (!L.fast[r]) log_softmax_row(n, xg + r * ldx, yg + r * ldy);
+    } else if (path == PATH_GROUP) {
+      short_rows sr;
+      short_rows_state(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
       for (size_t r = 0; r < g; r++) {
-        const float *xr = x + (r0 + r) * ldx;
-        float *yr = y + (r0 + r) * ldy;
-        if (sr.fast[r]) log_softmax_out(n, xr, yr, &sr.f[r]);
-        else log_softmax_row(n, xr, yr);
+        if (sr.fast[r]) log_softmax_out(n, xg + r * ldx, yg + r * ldy, &sr.f[r]);
+        else log_softmax_row(n, xg + r * ldx, yg + r * ldy);
       }
+    } else {
+      for (size_t r = 0; r < g; r++) log_softmax_row(n, xg + r * ldx, yg + r * ldy);
     }
+  }
 }
 void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out) {
-  short_rows sr;
-  if (n > SMX_BLOCK)
-    for (size_t r = 0; r < rows; r++) out[r] = logsumexp_row(n, x + r * ldx);
-  else if (n <= LANE_ROWS_MAX)
-    LANE_GROUPS(r0, g) {
+  ROW_GROUPS(r0, g, path) {
+    const float *xg = x + r0 * ldx;
+    float lse[VW];
+    if (path == PATH_LANES) {
       lane_rows L;
-      float lse[VW];
-      lane_rows_state(g, n, x + r0 * ldx, ldx, 1, 0, &L);
+      lane_rows_state(g, n, xg, ldx, 1, 0, &L);
       vst(lse, L.lse);
-      for (size_t r = 0; r < g; r++) out[r0 + r] = L.fast[r] ? lse[r] : logsumexp_row(n, x + (r0 + r) * ldx);
+      for (size_t r = 0; r < g; r++) out[r0 + r] = L.fast[r] ? lse[r] : logsumexp_row(n, xg + r * ldx);
+    } else if (path == PATH_GROUP) {
+      short_rows sr;
+      short_rows_state(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
+      for (size_t r = 0; r < g; r++) out[r0 + r] = sr.fast[r] ? sr.f[r].lse : logsumexp_row(n, xg + r * ldx);
+    } else {
+      for (size_t r = 0; r < g; r++) out[r0 + r] = logsumexp_row(n, xg + r * ldx);
     }
-  else
-    SR_GROUPS(r0, g) {
-      short_rows_state(g, n, x + r0 * ldx, ldx, NULL, 0, 1, 0, &sr);
-      for (size_t r = 0; r < g; r++) out[r0 + r] = sr.fast[r] ? sr.f[r].lse : logsumexp_row(n, x + (r0 + r) * ldx);
-    }
+  }
 }
 
 /* ---- backward ---- */
@@ -690,102 +701,109 @@ static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row
                            eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
 }
 
-/* The kernel: rows of one block without softcap in groups (short_rows_state, p_t - 1 in one vd lane per
-   row), the others by xent_softmax_row. */
-static double xent_softmax_lanes(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
-                                 float *loss_rows, float *dx, size_t ldd);
-double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
-                        float *dx, size_t ldd) {
-  if (n > SMX_BLOCK || a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_softmax_row);
-  if (n <= LANE_ROWS_MAX) return xent_softmax_lanes(rows, n, x, ldx, a, loss_rows, dx, ldd);
+/* Rows r0 .. r0 + g - 1 of one block without softcap, 8 at a time: their states by short_rows_state, p_t - 1 in
+   one vd lane per row; the losses added to *total in row order. */
+static void xent_softmax_group(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                               float *loss_rows, float *dx, size_t ldd, double *total) {
   smx_xent_row row = a->row;
   const int store = dx && dx != x;
   short_rows sr;
   pass1_store st;
-  double total = 0.0;
   st.complete = 1;
-  SR_GROUPS(r0, g) {
-    short_rows_state(g, n, x + r0 * ldx, ldx, store ? dx + r0 * ldd : NULL, ldd, 1, dx != NULL, &sr);
-    double u[SR_ROWS], pt_m1[SR_ROWS];
-    for (size_t r = 0; r < SR_ROWS; r++) {
-      const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
-      u[r] = r < g && sr.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)sr.f[r].m) - sr.f[r].l
-                                                          : 0.0;
-    }
-    dst(pt_m1, dexpm1_64(dld(u)));
-    for (size_t r = 0; r < g; r++) {
-      const float *xr = x + (r0 + r) * ldx;
-      float *d = dx ? dx + (r0 + r) * ldd : NULL;
-      double lr = 0.0;
-      if (smx_xent_row_begin(a, r0 + r, n, &row, d)) {
-        if (!sr.fast[r]) {
-          lr = xent_softmax_row(n, xr, &row, d);
-        } else {
-          vd wza = dset(0.0), wzb = dset(0.0);
-          if (row.label_smoothing > 0.0f) wz_add(&wza, &wzb, xr, n, 0, row.class_weight);
-          st.y = d, st.kb[0] = sr.f[r].K, st.mb[0] = sr.f[r].m;
-          lr = xent_softmax_tail(n, xr, &row, d, &sr.f[r], &sr.o[r], pt_m1[r], store ? &st : NULL,
-                                 row.label_smoothing > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
-        }
-      }
-      smx_xent_row_end(a, loss_rows, r0 + r, lr, &total);
-    }
+  short_rows_state(g, n, x + r0 * ldx, ldx, store ? dx + r0 * ldd : NULL, ldd, 1, dx != NULL, &sr);
+  double u[SR_ROWS], pt_m1[SR_ROWS];
+  for (size_t r = 0; r < SR_ROWS; r++) {
+    const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
+    u[r] = r < g && sr.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)sr.f[r].m) - sr.f[r].l
+                                                        : 0.0;
   }
-  return total;
+  dst(pt_m1, dexpm1_64(dld(u)));
+  for (size_t r = 0; r < g; r++) {
+    const float *xr = x + (r0 + r) * ldx;
+    float *d = dx ? dx + (r0 + r) * ldd : NULL;
+    double lr = 0.0;
+    if (smx_xent_row_begin(a, r0 + r, n, &row, d)) {
+      if (!sr.fast[r]) {
+        lr = xent_softmax_row(n, xr, &row, d);
+      } else {
+        vd wza = dset(0.0), wzb = dset(0.0);
+        if (row.label_smoothing > 0.0f) wz_add(&wza, &wzb, xr, n, 0, row.class_weight);
+        st.y = d, st.kb[0] = sr.f[r].K, st.mb[0] = sr.f[r].m;
+        lr = xent_softmax_tail(n, xr, &row, d, &sr.f[r], &sr.o[r], pt_m1[r], store ? &st : NULL,
+                               row.label_smoothing > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
+      }
+    }
+    smx_xent_row_end(a, loss_rows, r0 + r, lr, total);
+  }
 }
 
-/* Rows of at most LANE_ROWS_MAX entries without softcap, one per lane (lane_rows_state): each row's loss terms in
-   scalar code, the gradient fma(A, p_j, -B w_j) lane-wise, the target entry after the store; the rows with a
-   NaN or a max beyond +-2^16 by xent_softmax_row; the losses recorded in row order. */
-static double xent_softmax_lanes(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
-                                 float *loss_rows, float *dx, size_t ldd) {
+/* Rows r0 .. r0 + g - 1 (g <= VW, n <= LANE_ROWS_MAX) without softcap, one per lane (lane_rows_state): each row's
+   loss terms in scalar code, the gradient fma(A, p_j, -B w_j) lane-wise, the target entry after the store; the
+   rows with a NaN or a max beyond +-2^16 by xent_softmax_row; the losses added to *total in row order. */
+static void xent_softmax_lanes(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                               float *loss_rows, float *dx, size_t ldd, double *total) {
   smx_xent_row row = a->row;
   const float *cw = row.class_weight;
   const float eps = row.label_smoothing;
-  double total = 0.0;
-  LANE_GROUPS(r0, g) {
-    lane_rows L;
-    lane_rows_state(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L);
-    float m[VW], af[VW], nbf[VW], dxt[VW];
-    double l[VW], u[VW], pt_m1[VW], lr[VW];
-    int active[VW], rowpath[VW];
-    vst(m, L.m), dst(l, L.l[0]), dst(l + 8, L.l[1]);
-    for (size_t r = 0; r < VW; r++) {
-      const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
-      u[r] = r < g && L.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)m[r]) - l[r] : 0.0;
+  lane_rows L;
+  lane_rows_state(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L);
+  float m[VW], af[VW], nbf[VW], dxt[VW];
+  double l[VW], u[VW], pt_m1[VW], lr[VW];
+  int active[VW], rowpath[VW];
+  vst(m, L.m), dst(l, L.l[0]), dst(l + 8, L.l[1]);
+  for (size_t r = 0; r < VW; r++) {
+    const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
+    u[r] = r < g && L.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)m[r]) - l[r] : 0.0;
+  }
+  dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
+  for (size_t r = 0; r < VW; r++) { /* the lanes past g and the ignored rows: gradient 0, not stored */
+    const float *xr = x + (r0 + r) * ldx;
+    af[r] = 0.0f, nbf[r] = 0.0f, lr[r] = 0.0;
+    active[r] = r < g && smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL);
+    rowpath[r] = active[r] && !L.fast[r];
+    if (!active[r] || !L.fast[r]) continue;
+    const smx_lse_final f = {.m = m[r], .l = l[r]};
+    vd wza = dset(0.0), wzb = dset(0.0);
+    if (eps > 0.0f) wz_add(&wza, &wzb, xr, n, 0, cw);
+    const size_t t = (size_t)row.target;
+    double A, gt;
+    smx_xent_softmax_terms(n, &f, xr[t], cw ? cw[t] : 1.0, eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, pt_m1[r], &row,
+                           &lr[r], &A, &gt);
+    af[r] = (float)(row.grad_coef * A), nbf[r] = (float)(row.grad_coef * eps / (double)n);
+    dxt[r] = smx_flush((float)(row.grad_coef * gt));
+  }
+  if (dx) {
+    const vf va = vld(af), vb = vld(nbf);
+    for (size_t i = 0; i < n; i++) {
+      const vf nb = vneg(cw ? vmul(vb, vset(cw[i])) : vb);
+      L.col[i] = vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), nb));
     }
-    dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
-    for (size_t r = 0; r < VW; r++) { /* the lanes past g and the ignored rows: gradient 0, not stored */
-      const float *xr = x + (r0 + r) * ldx;
-      af[r] = 0.0f, nbf[r] = 0.0f, lr[r] = 0.0;
-      active[r] = r < g && smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL);
-      rowpath[r] = active[r] && !L.fast[r];
-      if (!active[r] || !L.fast[r]) continue;
-      const smx_lse_final f = {.m = m[r], .l = l[r]};
-      vd wza = dset(0.0), wzb = dset(0.0);
-      if (eps > 0.0f) wz_add(&wza, &wzb, xr, n, 0, cw);
-      const size_t t = (size_t)row.target;
-      double A, gt;
-      smx_xent_softmax_terms(n, &f, xr[t], cw ? cw[t] : 1.0, eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, pt_m1[r], &row,
-                             &lr[r], &A, &gt);
-      af[r] = (float)(row.grad_coef * A), nbf[r] = (float)(row.grad_coef * eps / (double)n);
-      dxt[r] = smx_flush((float)(row.grad_coef * gt));
-    }
-    if (dx) {
-      const vf va = vld(af), vb = vld(nbf);
-      for (size_t i = 0; i < n; i++) {
-        const vf nb = vneg(cw ? vmul(vb, vset(cw[i])) : vb);
-        L.col[i] = vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), nb));
-      }
-      for (size_t r = 0; r < VW; r++) L.fast[r] = active[r] && L.fast[r] ? 1.0f : 0.0f; /* the rows stored here */
-      lane_rows_store(g, n, &L, dx + r0 * ldd, ldd);
-      for (size_t r = 0; r < g; r++)
-        if (L.fast[r]) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
-    }
+    for (size_t r = 0; r < VW; r++) L.fast[r] = active[r] && L.fast[r] ? 1.0f : 0.0f; /* the rows stored here */
+    lane_rows_store(g, n, &L, dx + r0 * ldd, ldd);
     for (size_t r = 0; r < g; r++)
-      if (rowpath[r] && smx_xent_row_begin(a, r0 + r, n, &row, NULL))
-        lr[r] = xent_softmax_row(n, x + (r0 + r) * ldx, &row, dx ? dx + (r0 + r) * ldd : NULL);
-    for (size_t r = 0; r < g; r++) smx_xent_row_end(a, loss_rows, r0 + r, lr[r], &total);
+      if (L.fast[r]) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
+  }
+  for (size_t r = 0; r < g; r++)
+    if (rowpath[r] && smx_xent_row_begin(a, r0 + r, n, &row, NULL))
+      lr[r] = xent_softmax_row(n, x + (r0 + r) * ldx, &row, dx ? dx + (r0 + r) * ldd : NULL);
+  for (size_t r = 0; r < g; r++) smx_xent_row_end(a, loss_rows, r0 + r, lr[r], total);
+}
+
+/* The kernel: rows of one block without softcap by lanes or groups (ROW_GROUPS), the others by xent_softmax_row. */
+double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
+                        float *dx, size_t ldd) {
+  if (a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_softmax_row);
+  smx_xent_row row = a->row;
+  double total = 0.0;
+  ROW_GROUPS(r0, g, path) {
+    if (path == PATH_LANES) xent_softmax_lanes(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
+    else if (path == PATH_GROUP) xent_softmax_group(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
+    else
+      for (size_t r = r0; r < r0 + g; r++) {
+        float *d = dx ? dx + r * ldd : NULL;
+        smx_xent_row_end(a, loss_rows, r, smx_xent_row_begin(a, r, n, &row, d) ? xent_softmax_row(n, x + r * ldx, &row, d) : 0.0,
+                         &total);
+      }
   }
   return total;
 }
