@@ -44,39 +44,45 @@ static double xent_rows(const smx_rows_job *j, size_t r0, size_t r1, double *los
 }
 static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) { xent_rows(j, r0, r1, j->row_losses + r0); }
 
-/* 16-bit logits and gradient: each row widened into a stack scratch (a heap buffer past 16384 entries), the
-   f32 kernel on it one row at a time, rounded back. */
+/* 16-bit logits and gradient: rows widened into a stack scratch (a heap buffer past 16384 entries), the f32
+   kernel on them, rounded back. */
 typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back */
   int bf16;
   const uint16_t *x16;
   uint16_t *d16;
 } xjob16;
-/* rows [r0, r1) as xent_rows; buf holds n floats */
-static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses, float *buf) {
+/* rows [r0, r1) as xent_rows, widened into buf (cap floats, at least n) as many rows at a time as fit (one at a
+   time without losses, so that the returned sum adds the rows in order) */
+static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses, float *buf, size_t cap) {
   const smx_rows_job *bj = &j->base;
-  const size_t n = bj->n;
+  const size_t n = bj->n, per = losses ? cap / n : 1;
   double sum = 0.0;
-  for (size_t r = r0; r < r1; r++) {
-    const uint16_t *src = j->x16 + r * bj->ldx;
-    for (size_t i = 0; i < n; i++) buf[i] = j->bf16 ? smx_f32_of_bf16(src[i]) : smx_f32_of_f16(src[i]);
+  for (size_t r = r0; r < r1; r += per) {
+    const size_t m = r1 - r < per ? r1 - r : per;
+    for (size_t i = 0; i < m; i++) {
+      const uint16_t *src = j->x16 + (r + i) * bj->ldx;
+      for (size_t c = 0; c < n; c++) buf[i * n + c] = j->bf16 ? smx_f32_of_bf16(src[c]) : smx_f32_of_f16(src[c]);
+    }
     smx_xent_args a = *bj->xa;
     a.targets = (const char *)a.targets + r * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
     if (a.grad_rows) a.grad_rows += r * a.grad_stride;
     a.row_loss = losses ? losses + (r - r0) : NULL;
-    sum += bj->xent(1, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, j->d16 ? buf : NULL, n);
-    if (j->d16) {
-      uint16_t *d = j->d16 + r * bj->ldo;
-      for (size_t i = 0; i < n; i++) d[i] = j->bf16 ? smx_bf16_of_f32(buf[i]) : smx_f16_of_f32(buf[i]);
-    }
+    sum += bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, j->d16 ? buf : NULL, n);
+    if (j->d16)
+      for (size_t i = 0; i < m; i++) {
+        uint16_t *d = j->d16 + (r + i) * bj->ldo;
+        for (size_t c = 0; c < n; c++) d[c] = j->bf16 ? smx_bf16_of_f32(buf[i * n + c]) : smx_f16_of_f32(buf[i * n + c]);
+      }
   }
   return sum;
 }
+#define XENT16_SCRATCH 16384 /* floats on the stack (64 KiB) */
 static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const size_t n = bj->n;
-  float stack[16384], *buf = n <= 16384 ? stack : malloc(n * sizeof *buf);
+  float stack[XENT16_SCRATCH], *buf = n <= XENT16_SCRATCH ? stack : malloc(n * sizeof *buf);
   if (!buf) abort(); /* cannot be reported mid-call: fail loudly */
-  xent16_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0, buf);
+  xent16_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0, buf, n <= XENT16_SCRATCH ? XENT16_SCRATCH : n);
   if (buf != stack) free(buf);
 }
 
@@ -255,9 +261,9 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
     for (size_t r = 0; r < rows; r++) total += losses[r];
     if (losses != stack_losses) free(losses);
   } else if (c->esize == 2) { /* no memory for the row losses: all rows on this thread, the same order */
-    static _Thread_local float row[16384]; /* rows longer than this need the heap: abort in run_xent16's way */
-    if (n > 16384) abort();
-    SMX_IN_FPENV(total = xent16_rows(&jj, 0, rows, NULL, row));
+    static _Thread_local float row[XENT16_SCRATCH]; /* rows longer than this need the heap: abort in run_xent16's way */
+    if (n > XENT16_SCRATCH) abort();
+    SMX_IN_FPENV(total = xent16_rows(&jj, 0, rows, NULL, row, XENT16_SCRATCH));
   } else {
     SMX_IN_FPENV(total = xent_rows(&jj.base, 0, rows, NULL));
   }
