@@ -69,9 +69,17 @@ static inline void stable_acc(vf v, vd *a0, vd *a1) {
   *a0 = dadd(*a0, dstable_s64(dlo(v)));
   *a1 = dadd(*a1, dstable_s64(dhi(v)));
 }
+/* the same for a step of c valid lanes (the others -inf): with c <= 8 the upper half would add
+   s64(-inf) = +0 to lanes that are +0 or positive, so its divisions are left out */
+static inline void stable_acc_n(vf v, size_t c, vd *a0, vd *a1) {
+  *a0 = dadd(*a0, dstable_s64(dlo(v)));
+  if (c > 8) *a1 = dadd(*a1, dstable_s64(dhi(v)));
+}
 static double stable_sum(size_t n, const float *x) {
   vd a0 = dset(0.0), a1 = a0;
-  for (size_t i = 0; i < n; i += VW) stable_acc(vld_n(x + i, step_count(n, i), -INFINITY), &a0, &a1);
+  size_t i = 0;
+  for (; i + VW <= n; i += VW) stable_acc(vld(x + i), &a0, &a1);
+  if (i < n) stable_acc_n(vld_tail(x + i, n - i, -INFINITY), n - i, &a0, &a1);
   return stable_sum16d(a0, a1);
 }
 
@@ -106,11 +114,18 @@ static inline int log_stable_state(size_t n, const float *x, float *y, float *mp
   const vf vmx = vset(m), ninf = vset(-INFINITY);
   vd a0 = dset(0.0), a1 = a0;
   vi K = vcount_zero();
-  for (size_t i = 0; i < n; i += VW) {
-    vf v = vld_n(x + i, step_count(n, i), -INFINITY);
+  size_t i = 0;
+  for (; i + VW <= n; i += VW) {
+    vf v = vld(x + i);
     vm tie = veq(v, vmx);
     K = vcount_add(K, tie);
     stable_acc(vsel(tie, ninf, v), &a0, &a1); /* a tie adds 0.0 */
+  }
+  if (i < n) {
+    vf v = vld_tail(x + i, n - i, -INFINITY);
+    vm tie = veq(v, vmx);
+    K = vcount_add(K, tie);
+    stable_acc_n(vsel(tie, ninf, v), n - i, &a0, &a1);
   }
   *mp = m, *Kp = (double)vcount_sum(K), *Op = stable_sum16d(a0, a1), *smp = smx_stable_s64(m);
   return 1;
@@ -192,7 +207,7 @@ static inline void xs_pass1_step(const float *x, size_t j, size_t c, size_t t, f
   vf zs = z;
   if (t - j < VW) zs = vsel(mlane(t - j), vset(-INFINITY), zs); /* j == t adds 0.0 */
   if (c < VW) zs = vsel(vtail(c), zs, vset(-INFINITY));
-  stable_acc(zs, o0, o1);
+  stable_acc_n(zs, c, o0, o1);
   if (eps > 0.0f) {
     vf w = cw ? (c >= VW ? vld(cw + j) : vld_tail(cw + j, c, 0.0f)) : vset(1.0f);
     if (c < VW) w = vsel(vtail(c), w, vset(0.0f)); /* w == 0 adds 0.0 */
