@@ -17,10 +17,39 @@
 #define SMX_SPARSE_BUF 2048  /* candidates kept on the stack */
 #define SMX_SPARSE_GROUP 64  /* the collection checks the buffer after every 64 entries of the row */
 #define SMX_SPARSE_ROW ((size_t)-1)
-float smx_below_minus_one(float m); /* the largest float <= m - 1 */
+/* nextafterf(t, -INFINITY) and nextafterf(t, INFINITY) for a non-NaN t, inline (no libm call per row; the
+   sign by arithmetic, not a branch). */
+static inline float smx_next_down(float t) {
+  if (t == 0.0f) return -0x1p-149f;
+  if (t == -INFINITY) return t;
+  const uint32_t u = smx_f2u(t);
+  return smx_u2f(u - 1u + ((u >> 31) << 1));
+}
+static inline float smx_next_up(float t) {
+  if (t == 0.0f) return 0x1p-149f;
+  if (t == INFINITY) return t;
+  const uint32_t u = smx_f2u(t);
+  return smx_u2f(u + 1u - ((u >> 31) << 1));
+}
+/* the largest float <= m - 1 */
+static inline float smx_below_minus_one(float m) {
+  if (m >= 0x1p24f || m <= -0x1p24f) return smx_next_down(m);
+  double t = (double)m - 1.0; /* exact here */
+  float f = (float)t;
+  return (double)f > t ? smx_next_down(f) : f;
+}
 /* The filter threshold of tau: the largest float t with (double)t - m <= tau (never the max itself, also
-   where ulp(m) >> |tau|), never below prev. */
-float smx_sparse_filter(float m, double tau, float prev);
+   where ulp(m) >> |tau|), never below prev. (float)(m + tau) is within a step of it (x > t <=>
+   (double)x - m > tau, the support's rule); if not found (huge and tiny magnitudes mixed), prev. */
+static inline float smx_sparse_filter(float m, double tau, float prev) {
+  const double md = m;
+  float t = (float)(md + tau);
+  for (int i = 0; i < 4 && (double)t - md > tau; i++) t = smx_next_down(t);
+  if ((double)t - md > tau) return prev;
+  float up = smx_next_up(t);
+  if ((double)up - md <= tau) t = up;
+  return t > prev ? t : prev;
+}
 /* Michelot on the buffer v[0, *nv) from the filter t: each iteration keeps v > t in place (order kept),
    sums (double)v - m by position, tau = (sum - 1) / k, t = smx_sparse_filter(m, tau, t), until t stops
    rising. Returns tau - m; *nv = k, *t the final filter. */

@@ -1,25 +1,6 @@
 /* Sparsemax threshold: the scalar reference of the collection, Michelot's iterations and the loss sum. */
 #include "smx_internal.h"
 
-float smx_below_minus_one(float m) {
-  if (m >= 0x1p24f || m <= -0x1p24f) return nextafterf(m, -INFINITY);
-  double t = (double)m - 1.0; /* exact here */
-  float f = (float)t;
-  return (double)f > t ? nextafterf(f, -INFINITY) : f;
-}
-
-float smx_sparse_filter(float m, double tau, float prev) {
-  /* the largest float t with (double)t - m <= tau (x > t <=> (double)x - m > tau, the support's rule);
-     (float)(m + tau) is within a step of it; if not found (huge and tiny magnitudes mixed), keep prev */
-  const double md = m;
-  float t = (float)(md + tau);
-  for (int i = 0; i < 4 && (double)t - md > tau; i++) t = nextafterf(t, -INFINITY);
-  if ((double)t - md > tau) return prev;
-  float up = nextafterf(t, INFINITY);
-  if ((double)up - md <= tau) t = up;
-  return t > prev ? t : prev;
-}
-
 /* v[i], softcapped when cap > 0 (the row path of the fused loss with softcap). */
 static inline float value(const float *v, size_t i, float cap) {
   float dz;

@@ -3,6 +3,18 @@
 #include "isa/vmath.h"
 #include "sparsemax_common.h"
 
+/* smx_tree_sum16d in registers: the level h = 8 is the add of the two halves, dhsum the levels 4, 2, 1
+   (no store and no call per reduction; the same adds in the same order). */
+static inline double sparse_sum16d(vd a0, vd a1) { return dhsum(dadd(a0, a1)); }
+
+/* smx_tree_sum64 of the NACC accumulators of one block with only `steps` of them written (the others +0):
+   the levels that add a +0 lane to a lane that is never -0 (it starts at +0) are left out. */
+static inline double sparse_tree_sum64(const vf *a, size_t steps) {
+  if (steps == 1) return dhsum(dadd(dlo(a[0]), dhi(a[0])));
+  if (steps == 2) return dhsum(dadd(dadd(dlo(a[0]), dlo(a[1])), dadd(dhi(a[0]), dhi(a[1]))));
+  return tree_sum(a);
+}
+
 /* ---- sparsemax ---- */
 /* The entries of one step as the threshold sees them: x, or softcap(x) (capped); lanes >= c are -inf. */
 static inline vf sparse_step(const float *x, size_t c, int capped, vf vcap, vf vinv) {
@@ -37,7 +49,7 @@ static double sparse_tau_buf(float *v, size_t *nv, float *t, float m) {
       a0 = dadd(a0, dsub(dlo(a), vmd));
       a1 = dadd(a1, dsub(dhi(a), vmd));
     }
-    tau = (tree_sum16d(a0, a1) - 1.0) / (double)k;
+    tau = (sparse_sum16d(a0, a1) - 1.0) / (double)k;
     float tn = smx_sparse_filter(m, tau, *t);
     if (!(tn > *t)) break;
     *t = tn;
@@ -60,7 +72,7 @@ static double sparse_tau_row(const float *x, size_t n, float t, float m, int cap
       k += mcount(in);
       sparse_acc(z, in, vmx, vmd, &a0, &a1);
     }
-    double tau = (tree_sum16d(a0, a1) - 1.0) / (double)k;
+    double tau = (sparse_sum16d(a0, a1) - 1.0) / (double)k;
     float tn = smx_sparse_filter(m, tau, t);
     if (!(tn > t)) return tau;
     t = tn;
@@ -98,7 +110,7 @@ static size_t sparse_collect(size_t n, const float *x, float m, int capped, vf v
 }
 
 /* smx_sparsemax_fy over the buffer (positions) or the row (indices, capped) */
-static double sparse_fy(const float *v, size_t nv, float m, double tau, int capped, vf vcap, vf vinv) {
+SMX_FLATTEN double sparse_fy(const float *v, size_t nv, float m, double tau, int capped, vf vcap, vf vinv) {
   const vd vmd = dset((double)m), vtau = dset(tau), tt = dmul(vtau, vtau), half = dset(0.5), zero = dset(0.0);
   vd a0 = zero, a1 = zero;
   for (size_t i = 0; i < nv; i += VW) {
@@ -107,7 +119,7 @@ static double sparse_fy(const float *v, size_t nv, float m, double tau, int capp
     a0 = dadd(a0, dsel(dgt(zl, vtau), dmul(dsub(dmul(zl, zl), tt), half), zero));
     a1 = dadd(a1, dsel(dgt(zh, vtau), dmul(dsub(dmul(zh, zh), tt), half), zero));
   }
-  return tree_sum16d(a0, a1);
+  return sparse_sum16d(a0, a1);
 }
 
 /* y = smx_sparse_p(x, m, tau_rel) for one step: d = (x - m) - tau_rel in double */
@@ -121,7 +133,7 @@ static inline vf vsparse_p(vf v, vd vm_, vd vtau) {
 static float sparse_zero_below(float m, double tau) {
   double c = (double)m + tau;
   float tf = (float)c;
-  for (int i = 0; i < 8; i++, tf = nextafterf(tf, -INFINITY))
+  for (int i = 0; i < 8; i++, tf = smx_next_down(tf))
     if (!(((double)tf - (double)m) - tau >= 0x1p-126)) return tf;
   return -INFINITY;
 }
@@ -149,14 +161,78 @@ static void sparse_write(size_t n, const float *x, float m, double tau, float *y
   if (i < n) vst_tail(y + i, vsparse_p(vld_tail(x + i, n - i, -INFINITY), vmd, vtau), n - i);
 }
 
-static void sparsemax_row(size_t n, const float *x, float *y) {
-  int nan;
-  float m = row_max(n, x, &nan);
-  enum smx_row_kind kind = smx_row_kind_of(m, nan);
-  if (kind != SMX_ROW_FINITE) {
-    smx_special_row(kind, n, x, y, 0);
-    return;
+/* ---- short rows (n <= 64): the row in registers ----
+   When every candidate z > t0 (t0 = smx_below_minus_one(m), so |z - m| < 1) is 0 or has |z| >= 2^-23, every
+   (double)z - m is a multiple of 2^-46 below 1 in magnitude, so each sum of up to 64 of them, and that sum
+   minus 1, is exact in double: the buffer's sums by position (smx_sparsemax_tau_buf) equal sums in any
+   order. Michelot then runs on the row's lanes (the same filters, the same tau) without collecting a
+   buffer; a row with a tiny candidate takes the general path. */
+#define SPARSE_SHORT 64
+#define SPARSE_GROUP_ROWS 8 /* short rows per group (sparsemax_short_rows) */
+#define SPARSE_EXACT 0x1p-23f
+
+/* One iteration on the set z > t: tau - m of the set, and *tn the next filter */
+SMX_FLATTEN double sparse_iter_short(const vf *z, size_t ns, float m, float t, float *tn) {
+  const vf vmx = vset(m), vt = vset(t);
+  const vd vmd = dset((double)m);
+  vd a0 = dset(0.0), a1 = a0;
+  size_t k = 0;
+  for (size_t j = 0; j < ns; j++) {
+    vm in = vgt(z[j], vt);
+    k += mcount(in);
+    sparse_acc(z[j], in, vmx, vmd, &a0, &a1);
   }
+  double tau = (sparse_sum16d(a0, a1) - 1.0) / (double)k; /* k >= 1: the max is above t */
+  *tn = smx_sparse_filter(m, tau, t);
+  return tau;
+}
+static inline size_t sparse_count_short(const vf *z, size_t ns, float t) {
+  size_t k = 0;
+  for (size_t j = 0; j < ns; j++) k += mcount(vgt(z[j], vset(t)));
+  return k;
+}
+
+/* tau - m of the steps z[0, ns) of a row (lanes past n are -inf) with max m, and *tf a filter of the final
+   set; 0 if a candidate is tiny (not exact). The reference returns the tau of the first set S_j (S_j = {z >
+   t_j}, t_{j+1} = filter(tau(S_j)), the t_j rising) with S_{j+1} = S_j: when the set stays, the filter
+   stays too (the same tau gives the same threshold). So two iterations run without a branch and the
+   loop goes on only when S_2 != S_1 (fewer entries: the sets only shrink). */
+/* 1 when no candidate z > t0 has |z| in (0, 2^-23) (the sums are exact) */
+SMX_FLATTEN int sparse_exact_short(const vf *z, size_t ns, float t0) {
+  const vf zero = vzero(), one = vset(1.0f);
+  vm tiny = mzero();
+  for (size_t j = 0; j < ns; j++) {
+    vf a = vsel0(vgt(z[j], vset(t0)), vabs(z[j]));
+    tiny = mor(tiny, vlt(vsel(vgt(a, zero), a, one), vset(SPARSE_EXACT)));
+  }
+  return !many(tiny);
+}
+/* After the two branch-free iterations (t1 -> tau, t2): the loop while S_2 != S_1, as the reference */
+SMX_FLATTEN double sparse_tau_finish(const vf *z, size_t ns, float m, float t1, float *t2, double tau) {
+  if (__builtin_expect(sparse_count_short(z, ns, *t2) == sparse_count_short(z, ns, t1), 1)) return tau;
+  float t = *t2;
+  for (;;) {
+    float tn;
+    tau = sparse_iter_short(z, ns, m, t, &tn);
+    if (!(tn > t)) break;
+    t = tn;
+  }
+  *t2 = t;
+  return tau;
+}
+SMX_FLATTEN int sparse_tau_short(const vf *z, size_t ns, float m, double *tau, float *tf) {
+  const float t0 = smx_below_minus_one(m);
+  if (!sparse_exact_short(z, ns, t0)) return 0;
+  float t1, t2;
+  sparse_iter_short(z, ns, m, t0, &t1);
+  double tu = sparse_iter_short(z, ns, m, t1, &t2);
+  *tau = sparse_tau_finish(z, ns, m, t1, &t2, tu);
+  *tf = t2;
+  return 1;
+}
+
+/* a finite row with max m by the buffer (its own frame: the short rows do not set up the buffer) */
+static __attribute__((noinline)) void sparsemax_general(size_t n, const float *x, float m, float *y) {
   float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   const vf one = vset(1.0f);
   size_t nb = sparse_collect(n, x, m, 0, one, one, buf, &t);
@@ -164,25 +240,67 @@ static void sparsemax_row(size_t n, const float *x, float *y) {
   sparse_write(n, x, m, tau, y);
 }
 
+/* smx_row_kind_of(m, nan) == SMX_ROW_FINITE without the call */
+static inline int sparse_finite(float m, int nan) { return !nan && m > -INFINITY && m < INFINITY; }
+
+SMX_FLATTEN void sparsemax_short(size_t n, size_t ns, const float *x, float *y) {
+  int nan;
+  float m = row_max(n, x, &nan);
+  if (!sparse_finite(m, nan)) {
+    smx_special_row(smx_row_kind_of(m, nan), n, x, y, 0);
+    return;
+  }
+  vf z[4];
+  for (size_t j = 0; j < ns; j++) z[j] = vld_n(x + j * VW, step_count(n, j * VW), -INFINITY);
+  double tau;
+  float t;
+  if (!sparse_tau_short(z, ns, m, &tau, &t)) {
+    sparsemax_general(n, x, m, y);
+    return;
+  }
+  const vd vmd = dset((double)m), vtau = dset(tau);
+  for (size_t j = 0; j < ns; j++) vst_n(y + j * VW, vsparse_p(z[j], vmd, vtau), step_count(n, j * VW));
+}
+
+static void sparsemax_row(size_t n, const float *x, float *y) {
+  switch ((n + VW - 1) / VW) {
+  case 1: sparsemax_short(n, 1, x, y); return;
+  case 2: sparsemax_short(n, 2, x, y); return;
+  case 3: sparsemax_short(n, 3, x, y); return;
+  case 4: sparsemax_short(n, 4, x, y); return;
+  default: break;
+  }
+  int nan;
+  float m = row_max(n, x, &nan);
+  if (!sparse_finite(m, nan)) {
+    smx_special_row(smx_row_kind_of(m, nan), n, x, y, 0);
+    return;
+  }
+  sparsemax_general(n, x, m, y);
+}
+
 static void sparsemax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
   double sum = 0.0;
   size_t k = 0;
-  for (size_t o = 0; o < n; o += SMX_BLOCK) {
-    size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK, i = 0;
+  for (size_t o = 0; o < n; o += SMX_BLOCK) { /* lane i % 64 of each block in registers */
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
     const float *py = y + o, *pd = dy + o;
-    float l[SMX_LANES];
-    for (int q = 0; q < 4; q++) vst(l + q * VW, vset(0.0f));
-    for (; i < len; i += VW) {
-      size_t c = len - i;
-      vf vy = c >= VW ? vld(py + i) : vld_tail(py + i, c, 0.0f);
-      vf vd_ = c >= VW ? vld(pd + i) : vld_tail(pd + i, c, 0.0f);
-      vm in = vgt(vy, vset(0.0f));
+    vf l[NACC];
+    for (int q = 0; q < NACC; q++) l[q] = vzero();
+    size_t i = 0;
+    for (; i + SMX_LANES <= len; i += SMX_LANES)
+      for (int q = 0; q < NACC; q++) {
+        vm in = vgt(vld(py + i + q * VW), vzero());
+        k += mcount(in);
+        l[q] = vadd(l[q], vsel0(in, vld(pd + i + q * VW)));
+      }
+    for (int q = 0; i < len; i += VW, q++) { /* tail lanes read y = 0: they add +0 */
+      const size_t c = step_count(len, i);
+      vm in = vgt(vld_n(py + i, c, 0.0f), vzero());
       k += mcount(in);
-      vf acc = vld(l + i % SMX_LANES);
-      vf s = vadd(acc, vsel(in, vd_, vset(0.0f)));
-      vst(l + i % SMX_LANES, c >= VW ? s : vsel(vtail(c), s, acc));
+      l[q] = vadd(l[q], vsel0(in, vld_n(pd + i, c, 0.0f)));
     }
-    sum += smx_tree_sum64(l);
+    sum += sparse_tree_sum64(l, len >= SMX_LANES ? NACC : (len + VW - 1) / VW);
   }
   float v = k > 0 ? (float)(sum / (double)k) : 0.0f;
   const vf vv = vset(v);
@@ -198,62 +316,229 @@ static void sparsemax_backward_row(size_t n, const float *y, const float *dy, fl
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
-static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+/* tau and the Fenchel-Young sum *fy of a finite row by the buffer (its own frame, as sparsemax_general) */
+static __attribute__((noinline)) double xent_sparse_general(size_t n, const float *x, float m, int capped, vf vcap,
+                                                            vf vinv, double *fy) {
+  float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
+  size_t nb = sparse_collect(n, x, m, capped, vcap, vinv, buf, &t);
+  double tau;
+  if (nb != SMX_SPARSE_ROW) {
+    tau = sparse_tau_buf(buf, &nb, &t, m);
+    *fy = sparse_fy(buf, nb, m, tau, 0, vcap, vinv);
+  } else {
+    tau = sparse_tau_row(x, n, t, m, capped, vcap, vinv);
+    *fy = sparse_fy(x, n, m, tau, capped, vcap, vinv);
+  }
+  return tau;
+}
+
+/* The sparsemax cross-entropy of a row in phases, so that short rows can run in groups: begin (the logits
+   pass, the row's scalar state, and for short exact rows the branch-free iterations' start t0), then the
+   two iterations (sparse_iter_short), then finish (the loss, the gradient). Rows of up to ns steps keep
+   their logits z and dz/dx in registers (ns = 0: none). */
+typedef struct {
+  smx_xent_sparse st;
+  vf z[4], dz[4];
+  double sum_z;
+  float t0, t1, t2;
+  double tau;
+  int live, fast; /* live: the row continues after begin; fast: short and exact */
+  size_t nb;      /* 0, or the count of buf + 1 (xent_sparse_collect) */
+  float buf[SPARSE_SHORT + VW];
+} xent_sparse_state;
+
+SMX_FLATTEN void xent_sparse_begin(size_t n, const float *x, const smx_xent_row *row, float *dx, size_t ns,
+                                   xent_sparse_state *s) {
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
-  float buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
-  float lm[SMX_LANES];
-  for (int q = 0; q < 4; q++) vst(lm + q * VW, vset(-INFINITY));
+  vf lm[NACC];
+  for (int q = 0; q < NACC; q++) lm[q] = vset(-INFINITY);
   vd z0 = dset(0.0), z1 = z0;
   vm bad = mzero();
-  for (size_t j = 0; j < n; j += VW) {
+  for (size_t j = 0, q = 0; j < n; j += VW, q = (q + 1) % NACC) { /* lane j % 64 */
     size_t c = n - j;
     vf vdz, z = step_logits(x + j, c, -INFINITY, capped, vcap, vinv, &vdz);
     if (c < VW) z = vsel(vtail(c), z, vset(-INFINITY));
-    vst(lm + j % SMX_LANES, vmax(z, vld(lm + j % SMX_LANES)));
+    lm[q] = vmax(z, lm[q]);
     bad = mor(bad, vnan(z));
     if (eps > 0.0f) {
       vf zz = c < VW ? vsel(vtail(c), z, vset(0.0f)) : z;
       z0 = dadd(z0, dlo(zz));
       z1 = dadd(z1, dhi(zz));
     }
+    if (ns) s->z[j / VW] = z, s->dz[j / VW] = vdz;
   }
-  double lz[SMX_DLANES];
-  dst(lz, z0);
-  dst(lz + 8, z1);
-  smx_xent_sparse st;
-  if (!smx_xent_sparsemax_begin(n, x, row, smx_tree_max64(lm), many(bad), dx, &st)) return st.loss;
-  if (st.kind == SMX_ROW_FINITE) {
-    float t;
-    size_t nb = sparse_collect(n, x, st.m, capped, vcap, vinv, buf, &t);
-    double fy;
-    if (nb != SMX_SPARSE_ROW) {
-      st.tau = sparse_tau_buf(buf, &nb, &t, st.m);
-      fy = sparse_fy(buf, nb, st.m, st.tau, 0, vcap, vinv);
-    } else {
-      st.tau = sparse_tau_row(x, n, t, st.m, capped, vcap, vinv);
-      fy = sparse_fy(x, n, st.m, st.tau, capped, vcap, vinv);
-    }
-    st.loss = smx_xent_sparsemax_loss(n, st.tau, fy, st.m, st.zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, st.wt, st.qq,
-                                      row, &st.pt);
+  s->sum_z = eps > 0.0f ? sparse_sum16d(z0, z1) : 0.0;
+  s->live = smx_xent_sparsemax_begin(n, x, row, tree_max(lm), many(bad), dx, &s->st);
+  s->fast = 0;
+  s->nb = 0;
+  s->t0 = 0.0f;
+  if (ns && s->live && s->st.kind == SMX_ROW_FINITE) {
+    s->t0 = smx_below_minus_one(s->st.m);
+    s->fast = sparse_exact_short(s->z, ns, s->t0);
   }
-  if (!dx) return st.loss;
-  if (st.kind != SMX_ROW_FINITE) {
-    smx_xent_sparsemax_grad_scalar(n, x, row, &st, dx);
-  } else {
-    const vd vtau = dset(st.tau), vmd = dset((double)st.m);
-    const vf vq = vset(st.qf), vG = vset(st.Gf);
-    for (size_t j = 0; j < n; j += VW) {
-      const size_t c = step_count(n, j);
-      vf vdz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &vdz);
-      vst_n(dx + j, vflush(vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz)), c);
-    }
-  }
-  smx_xent_sparsemax_target(row, &st, dx);
-  return st.loss;
 }
 
-SMX_ROWS_MAP(FN(sparsemax), sparsemax_row)
+/* a fast row's tau (the loop beyond the two iterations where needed) and its final set in the buffer
+   (nb = its count + 1), a phase of its own so that the buffer's stores are done before fy reads them */
+SMX_FLATTEN void xent_sparse_collect(size_t ns, xent_sparse_state *s) {
+  s->st.tau = sparse_tau_finish(s->z, ns, s->st.m, s->t1, &s->t2, s->tau);
+  size_t nb = 0;
+  for (size_t j = 0; j < ns; j++) nb += vcompress(s->buf + nb, vgt(s->z[j], vset(s->t2)), s->z[j]);
+  s->nb = nb + 1;
+}
+SMX_FLATTEN double xent_sparse_finish(size_t n, const float *x, const smx_xent_row *row, float *dx, size_t ns,
+                                      xent_sparse_state *s) {
+  smx_xent_sparse *st = &s->st;
+  if (!s->live) return st->loss;
+  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const int capped = row->softcap > 0.0f;
+  const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
+  if (st->kind == SMX_ROW_FINITE) {
+    double fy;
+    if (s->fast) {
+      if (!s->nb) xent_sparse_collect(ns, s);
+      fy = sparse_fy(s->buf, s->nb - 1, st->m, st->tau, 0, vcap, vinv);
+    } else {
+      st->tau = xent_sparse_general(n, x, st->m, capped, vcap, vinv, &fy);
+    }
+    st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
+  }
+  (void)eps;
+  if (!dx) return st->loss;
+  if (st->kind != SMX_ROW_FINITE) {
+    smx_xent_sparsemax_grad_scalar(n, x, row, st, dx);
+  } else {
+    const vd vtau = dset(st->tau), vmd = dset((double)st->m);
+    const vf vq = vset(st->qf), vG = vset(st->Gf);
+    if (s->fast) {
+      for (size_t j = 0; j < ns; j++)
+        vst_n(dx + j * VW, vflush(vmul(vmul(vsub(vsparse_p(s->z[j], vmd, vtau), vq), vG), s->dz[j])), step_count(n, j * VW));
+    } else {
+      for (size_t j = 0; j < n; j += VW) {
+        const size_t c = step_count(n, j);
+        vf vdz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &vdz);
+        vst_n(dx + j, vflush(vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz)), c);
+      }
+    }
+  }
+  smx_xent_sparsemax_target(row, st, dx);
+  return st->loss;
+}
+
+/* the two branch-free iterations of a fast row */
+SMX_FLATTEN void xent_sparse_iter(size_t ns, xent_sparse_state *s, int second) {
+  if (!s->fast) return;
+  if (!second) sparse_iter_short(s->z, ns, s->st.m, s->t0, &s->t1);
+  else s->tau = sparse_iter_short(s->z, ns, s->st.m, s->t1, &s->t2);
+}
+
+static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+  xent_sparse_state s;
+  xent_sparse_begin(n, x, row, dx, 0, &s);
+  return xent_sparse_finish(n, x, row, dx, 0, &s);
+}
+
+/* Short rows in groups (the rows loop of smx_xent_rows, the same order of the losses' sum): every row's
+   begin, the groups' iterations row after row, then every row's finish in row order. */
+SMX_FLATTEN double xent_sparsemax_short_rows(size_t rows, size_t n, size_t ns, const float *x, size_t ldx,
+                                             const smx_xent_args *a, float *loss_rows, float *dx, size_t ldd) {
+  enum { G = SPARSE_GROUP_ROWS };
+  double total = 0.0;
+  for (size_t r0 = 0; r0 < rows; r0 += G) {
+    const size_t g_n = rows - r0 < G ? rows - r0 : G;
+    xent_sparse_state s[G];
+    smx_xent_row row[G];
+    int skip[G];
+    for (size_t g = 0; g < g_n; g++) {
+      const size_t r = r0 + g;
+      const int64_t t = smx_xent_target(a, r);
+      skip[g] = t == a->ignore_index;
+      if (skip[g]) continue;
+      row[g] = a->row;
+      row[g].target = t;
+      if (a->grad_rows) row[g].grad_coef = (double)a->grad_rows[r * a->grad_stride];
+      xent_sparse_begin(n, x + r * ldx, &row[g], dx ? dx + r * ldd : NULL, ns, &s[g]);
+    }
+    for (size_t g = 0; g < g_n; g++)
+      if (!skip[g]) xent_sparse_iter(ns, &s[g], 0);
+    for (size_t g = 0; g < g_n; g++)
+      if (!skip[g]) xent_sparse_iter(ns, &s[g], 1);
+    for (size_t g = 0; g < g_n; g++)
+      if (!skip[g] && s[g].fast) xent_sparse_collect(ns, &s[g]);
+    for (size_t g = 0; g < g_n; g++) {
+      const size_t r = r0 + g;
+      float *d = dx ? dx + r * ldd : NULL;
+      double lr = 0.0;
+      if (skip[g]) {
+        if (d) smx_fill(n, d, 0.0f);
+      } else {
+        lr = xent_sparse_finish(n, x + r * ldx, &row[g], d, ns, &s[g]);
+      }
+      if (loss_rows) loss_rows[r] = smx_flush((float)lr);
+      total += lr;
+    }
+  }
+  return total;
+}
+
+/* Short rows in groups of SPARSE_GROUP_ROWS, each phase over the group's rows in turn: their dependency
+   chains (max, two iterations of divisions and filters) are independent and adjacent, so they overlap.
+   A row that is not finite or not exact goes through sparsemax_row, after the group's reads. */
+SMX_FLATTEN void sparsemax_short_rows(size_t rows, size_t n, size_t ns, const float *x, size_t ldx, float *y,
+                                      size_t ldy) {
+  enum { G = SPARSE_GROUP_ROWS };
+  size_t r0 = 0;
+  for (; r0 + G <= rows; r0 += G) {
+    vf z[G][4];
+    float m[G], t0[G], t1[G], t2[G];
+    double tau[G];
+    int slow[G];
+    for (int g = 0; g < G; g++) {
+      const float *xr = x + (r0 + (size_t)g) * ldx;
+      int nan;
+      m[g] = row_max(n, xr, &nan);
+      for (size_t j = 0; j < ns; j++) z[g][j] = vld_n(xr + j * VW, step_count(n, j * VW), -INFINITY);
+      slow[g] = !sparse_finite(m[g], nan);
+      if (slow[g]) m[g] = 0.0f; /* the iterations below run on a finite stand-in */
+      t0[g] = smx_below_minus_one(m[g]);
+      slow[g] |= !sparse_exact_short(z[g], ns, t0[g]);
+    }
+    for (int g = 0; g < G; g++) sparse_iter_short(z[g], ns, m[g], t0[g], &t1[g]);
+    for (int g = 0; g < G; g++) tau[g] = sparse_iter_short(z[g], ns, m[g], t1[g], &t2[g]);
+    for (int g = 0; g < G; g++) {
+      const size_t r = r0 + (size_t)g;
+      if (slow[g]) {
+        sparsemax_row(n, x + r * ldx, y + r * ldy);
+        continue;
+      }
+      const double tu = sparse_tau_finish(z[g], ns, m[g], t1[g], &t2[g], tau[g]);
+      const vd vmd = dset((double)m[g]), vtau = dset(tu);
+      for (size_t j = 0; j < ns; j++) vst_n(y + r * ldy + j * VW, vsparse_p(z[g][j], vmd, vtau), step_count(n, j * VW));
+    }
+  }
+  for (; r0 < rows; r0++) sparsemax_row(n, x + r0 * ldx, y + r0 * ldy);
+}
+
+void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  switch ((n + VW - 1) / VW) {
+  case 1: sparsemax_short_rows(rows, n, 1, x, ldx, y, ldy); return;
+  case 2: sparsemax_short_rows(rows, n, 2, x, ldx, y, ldy); return;
+  case 3: sparsemax_short_rows(rows, n, 3, x, ldx, y, ldy); return;
+  case 4: sparsemax_short_rows(rows, n, 4, x, ldx, y, ldy); return;
+  default:
+    for (size_t r = 0; r < rows; r++) sparsemax_row(n, x + r * ldx, y + r * ldy);
+  }
+}
 SMX_ROWS_BWD(FN(sparsemax_backward), sparsemax_backward_row)
-SMX_ROWS_XENT(FN(xent_sparsemax), xent_sparsemax_row)
+double FN(xent_sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
+                          float *dx, size_t ldd) {
+  switch ((n + VW - 1) / VW) {
+  case 1: return xent_sparsemax_short_rows(rows, n, 1, x, ldx, a, loss_rows, dx, ldd);
+  case 2: return xent_sparsemax_short_rows(rows, n, 2, x, ldx, a, loss_rows, dx, ldd);
+  case 3: return xent_sparsemax_short_rows(rows, n, 3, x, ldx, a, loss_rows, dx, ldd);
+  case 4: return xent_sparsemax_short_rows(rows, n, 4, x, ldx, a, loss_rows, dx, ldd);
+  default: return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_sparsemax_row);
+  }
+}

@@ -3,6 +3,10 @@
 #include "isa/vmath.h"
 #include "stablemax_common.h"
 
+/* smx_tree_sum16d in registers: the level h = 8 is the add of the two halves, dhsum the levels 4, 2, 1
+   (no store and no call per row; the same adds in the same order). */
+static inline double stable_sum16d(vd a0, vd a1) { return dhsum(dadd(a0, a1)); }
+
 /* smx_stable_c as vectors, and smx_stable_p */
 typedef struct { vf ch, cl, nch, ncl, ic, K; } vstable_c;
 static inline vstable_c vstable_consts(const smx_stable_c *c) {
@@ -65,10 +69,18 @@ static inline void stable_acc(vf v, vd *a0, vd *a1) {
   *a0 = dadd(*a0, dstable_s64(dlo(v)));
   *a1 = dadd(*a1, dstable_s64(dhi(v)));
 }
+/* the same for a step of c valid lanes (the others -inf): with c <= 8 the upper half would add
+   s64(-inf) = +0 to lanes that are +0 or positive, so its divisions are left out */
+static inline void stable_acc_n(vf v, size_t c, vd *a0, vd *a1) {
+  *a0 = dadd(*a0, dstable_s64(dlo(v)));
+  if (c > 8) *a1 = dadd(*a1, dstable_s64(dhi(v)));
+}
 static double stable_sum(size_t n, const float *x) {
   vd a0 = dset(0.0), a1 = a0;
-  for (size_t i = 0; i < n; i += VW) stable_acc(vld_n(x + i, step_count(n, i), -INFINITY), &a0, &a1);
-  return tree_sum16d(a0, a1);
+  size_t i = 0;
+  for (; i + VW <= n; i += VW) stable_acc(vld(x + i), &a0, &a1);
+  if (i < n) stable_acc_n(vld_tail(x + i, n - i, -INFINITY), n - i, &a0, &a1);
+  return stable_sum16d(a0, a1);
 }
 
 static void stablemax_row(size_t n, const float *x, float *y) {
@@ -85,33 +97,80 @@ static void stablemax_row(size_t n, const float *x, float *y) {
   if (i < n) vst_tail(y + i, vstable_p(vld_tail(x + i, n - i, 0.0f), vc), n - i);
 }
 
-static void log_stablemax_row(size_t n, const float *x, float *y) {
+/* ---- log-stablemax ----
+   A row's state is its max m, tie count K, O (the s-sum below the max) and s(m); the per-row double logs
+   (log K + log1p(O / (K s(m))) and log S) run for SMX_LOGS_ROWS rows at once in double lanes (dlog64,
+   dlog1p64: smx_log64 and smx_log1p64 operation for operation), then each row is written. */
+#define SMX_LOGS_ROWS 8 /* the double lanes of a vd */
+static const float stable_lane_ids[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+/* The state of a row, or 0 for a row that is not finite (then written by the special rule). */
+static inline int log_stable_state(size_t n, const float *x, float *y, float *mp, double *Kp, double *Op, double *smp) {
   int nan;
   float m = row_max(n, x, &nan);
-  enum smx_row_kind kind = smx_row_kind_of(m, nan);
-  if (kind != SMX_ROW_FINITE) {
-    smx_special_row(kind, n, x, y, 1);
-    return;
+  if (nan || !(m > -INFINITY && m < INFINITY)) {
+    smx_special_row(smx_row_kind_of(m, nan), n, x, y, 1);
+    return 0;
   }
   const vf vmx = vset(m), ninf = vset(-INFINITY);
   vd a0 = dset(0.0), a1 = a0;
   vi K = vcount_zero();
-  for (size_t i = 0; i < n; i += VW) {
-    vf v = vld_n(x + i, step_count(n, i), -INFINITY);
+  size_t i = 0;
+  for (; i + VW <= n; i += VW) {
+    vf v = vld(x + i);
     vm tie = veq(v, vmx);
     K = vcount_add(K, tie);
     stable_acc(vsel(tie, ninf, v), &a0, &a1); /* a tie adds 0.0 */
   }
-  double Kd = (double)vcount_sum(K);
-  double O = tree_sum16d(a0, a1), sm = smx_stable_s64(m), S = Kd * sm + O;
-  float top = smx_flush((float)-(smx_log64(Kd) + smx_log1p64(O / (Kd * sm)))), nlh, ll;
-  smx_log_stable_L(smx_log64(S), &nlh, &ll);
-  const vf vtop = vset(top), vnlh = vset(nlh), vll = vset(ll);
+  if (i < n) {
+    vf v = vld_tail(x + i, n - i, -INFINITY);
+    vm tie = veq(v, vmx);
+    K = vcount_add(K, tie);
+    stable_acc_n(vsel(tie, ninf, v), n - i, &a0, &a1);
+  }
+  *mp = m, *Kp = (double)vcount_sum(K), *Op = stable_sum16d(a0, a1), *smp = smx_stable_s64(m);
+  return 1;
+}
+static inline void log_stable_write(size_t n, const float *x, float m, float top, float nlh, float ll, float *y) {
+  const vf vmx = vset(m), ninf = vset(-INFINITY), vtop = vset(top), vnlh = vset(nlh), vll = vset(ll);
   for (size_t i = 0; i < n; i += VW) {
     size_t c = step_count(n, i);
     vf v = vld_n(x + i, c, 0.0f);
     vf r = vsel(veq(v, vmx), vtop, vsel(veq(v, ninf), ninf, vlog_stable_y(v, vnlh, vll)));
     vst_n(y + i, r, c);
+  }
+}
+
+void FN(log_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  enum { G = SMX_LOGS_ROWS };
+  const size_t group = n <= 4096 ? G : 1; /* long rows: each row's two passes back to back (in cache) */
+  for (size_t r0 = 0; r0 < rows; r0 += group) {
+    const size_t g_n = rows - r0 < group ? rows - r0 : group;
+    double K[G], O[G], sm[G], top[G], L[G];
+    float m[G];
+    int live[G];
+    for (int g = 0; g < G; g++) K[g] = 1.0, O[g] = 0.0, sm[g] = 1.0, live[g] = 0; /* idle lanes: log 1 */
+    for (size_t g = 0; g < g_n; g++) {
+      const size_t r = r0 + g;
+      live[g] = log_stable_state(n, x + r * ldx, y + r * ldy, &m[g], &K[g], &O[g], &sm[g]);
+      if (!live[g]) K[g] = 1.0, O[g] = 0.0, sm[g] = 1.0;
+    }
+    /* smx_log64(S) and -(smx_log64(K) + smx_log1p64(O / (K s(m)))), S = K s(m) + O, row g in lane g */
+    const vd lane = dlo(vld(stable_lane_ids));
+    vd vK = dset(1.0), vO = dset(0.0), vs = dset(1.0);
+    for (int g = 0; g < G; g++) {
+      const vdm at = deq(lane, dset((double)g));
+      vK = dsel(at, dset(K[g]), vK), vO = dsel(at, dset(O[g]), vO), vs = dsel(at, dset(sm[g]), vs);
+    }
+    const vd Ks = dmul(vK, vs);
+    dst(L, dlog64(dadd(Ks, vO)));
+    dst(top, dneg(dadd(dlog64(vK), dlog1p64(ddiv(vO, Ks)))));
+    for (size_t g = 0; g < g_n; g++) {
+      if (!live[g]) continue;
+      const size_t r = r0 + g;
+      float nlh, ll;
+      smx_log_stable_L(L[g], &nlh, &ll);
+      log_stable_write(n, x + r * ldx, m[g], smx_flush((float)top[g]), nlh, ll, y + r * ldy);
+    }
   }
 }
 
@@ -148,7 +207,7 @@ static inline void xs_pass1_step(const float *x, size_t j, size_t c, size_t t, f
   vf zs = z;
   if (t - j < VW) zs = vsel(mlane(t - j), vset(-INFINITY), zs); /* j == t adds 0.0 */
   if (c < VW) zs = vsel(vtail(c), zs, vset(-INFINITY));
-  stable_acc(zs, o0, o1);
+  stable_acc_n(zs, c, o0, o1);
   if (eps > 0.0f) {
     vf w = cw ? (c >= VW ? vld(cw + j) : vld_tail(cw + j, c, 0.0f)) : vset(1.0f);
     if (c < VW) w = vsel(vtail(c), w, vset(0.0f)); /* w == 0 adds 0.0 */
@@ -168,14 +227,10 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   vd o0 = dset(0.0), o1 = o0, w0 = o0, w1 = o0;
   for (size_t j = 0; j < n; j += VW) xs_pass1_step(x, j, step_count(n, j), t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
-  double lo[SMX_DLANES], lw[SMX_DLANES];
-  dst(lo, o0);
-  dst(lo + 8, o1);
-  dst(lw, w0);
-  dst(lw + 8, w1);
-
   smx_xent_stable st;
-  if (!smx_xent_stablemax_begin(n, x, row, smx_tree_sum16d(lo), smx_tree_sum16d(lw), dx, &st) || !dx) return st.loss;
+  if (!smx_xent_stablemax_begin(n, x, row, stable_sum16d(o0, o1), eps > 0.0f ? stable_sum16d(w0, w1) : 0.0, dx, &st) ||
+      !dx)
+    return st.loss;
   if (st.kind != SMX_ROW_FINITE || st.tiny) { /* rare rows: the reference loop */
     smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);
   } else {
@@ -195,6 +250,5 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
 }
 
 SMX_ROWS_MAP(FN(stablemax), stablemax_row)
-SMX_ROWS_MAP(FN(log_stablemax), log_stablemax_row)
 SMX_ROWS_BWDX(FN(stablemax_backward), stablemax_backward_row)
 SMX_ROWS_XENT(FN(xent_stablemax), xent_stablemax_row)
