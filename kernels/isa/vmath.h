@@ -139,13 +139,9 @@ static inline double tree_sum_used(const vf *a, int used) {
 }
 /* the steps a block of len entries adds to */
 static inline int steps_used(size_t len) { return len >= SMX_LANES ? NACC : (int)((len + VW - 1) / VW); }
-/* smx_tree_sum16d over two 8-double accumulators (lanes 0-7, 8-15) */
-static inline double tree_sum16d(vd a, vd b) {
-  double l[SMX_DLANES];
-  dst(l, a);
-  dst(l + 8, b);
-  return smx_tree_sum16d(l);
-}
+/* smx_tree_sum16d over two 8-double accumulators (lanes 0-7, 8-15) in registers: the level h = 8 is the add
+   of the halves, dhsum the levels 4, 2, 1 */
+static inline double tree_sum16d(vd a, vd b) { return dhsum(dadd(a, b)); }
 
 /* smx_row_max_scalar: 64 lanes (element i -> lane i % 64), the same tree, NaN flag. */
 static inline float row_max(size_t n, const float *x, int *nan) {

@@ -3,18 +3,6 @@
 #include "isa/vmath.h"
 #include "sparsemax_common.h"
 
-/* smx_tree_sum16d in registers: the level h = 8 is the add of the two halves, dhsum the levels 4, 2, 1
-   (no store and no call per reduction; the same adds in the same order). */
-static inline double sparse_sum16d(vd a0, vd a1) { return dhsum(dadd(a0, a1)); }
-
-/* smx_tree_sum64 of the NACC accumulators of one block with only `steps` of them written (the others +0):
-   the levels that add a +0 lane to a lane that is never -0 (it starts at +0) are left out. */
-static inline double sparse_tree_sum64(const vf *a, size_t steps) {
-  if (steps == 1) return dhsum(dadd(dlo(a[0]), dhi(a[0])));
-  if (steps == 2) return dhsum(dadd(dadd(dlo(a[0]), dlo(a[1])), dadd(dhi(a[0]), dhi(a[1]))));
-  return tree_sum(a);
-}
-
 /* ---- sparsemax ---- */
 /* The entries of one step as the threshold sees them: x, or softcap(x) (capped); lanes >= c are -inf. */
 static inline vf sparse_step(const float *x, size_t c, int capped, vf vcap, vf vinv) {
@@ -49,7 +37,7 @@ static double sparse_tau_buf(float *v, size_t *nv, float *t, float m) {
       a0 = dadd(a0, dsub(dlo(a), vmd));
       a1 = dadd(a1, dsub(dhi(a), vmd));
     }
-    tau = (sparse_sum16d(a0, a1) - 1.0) / (double)k;
+    tau = (tree_sum16d(a0, a1) - 1.0) / (double)k;
     float tn = smx_sparse_filter(m, tau, *t);
     if (!(tn > *t)) break;
     *t = tn;
@@ -72,7 +60,7 @@ static double sparse_tau_row(const float *x, size_t n, float t, float m, int cap
       k += mcount(in);
       sparse_acc(z, in, vmx, vmd, &a0, &a1);
     }
-    double tau = (sparse_sum16d(a0, a1) - 1.0) / (double)k;
+    double tau = (tree_sum16d(a0, a1) - 1.0) / (double)k;
     float tn = smx_sparse_filter(m, tau, t);
     if (!(tn > t)) return tau;
     t = tn;
@@ -119,7 +107,7 @@ SMX_FLATTEN double sparse_fy(const float *v, size_t nv, float m, double tau, int
     a0 = dadd(a0, dsel(dgt(zl, vtau), dmul(dsub(dmul(zl, zl), tt), half), zero));
     a1 = dadd(a1, dsel(dgt(zh, vtau), dmul(dsub(dmul(zh, zh), tt), half), zero));
   }
-  return sparse_sum16d(a0, a1);
+  return tree_sum16d(a0, a1);
 }
 
 /* y = smx_sparse_p(x, m, tau_rel) for one step: d = (x - m) - tau_rel in double */
@@ -182,7 +170,7 @@ SMX_FLATTEN double sparse_iter_short(const vf *z, size_t ns, float m, float t, f
     k += mcount(in);
     sparse_acc(z[j], in, vmx, vmd, &a0, &a1);
   }
-  double tau = (sparse_sum16d(a0, a1) - 1.0) / (double)k; /* k >= 1: the max is above t */
+  double tau = (tree_sum16d(a0, a1) - 1.0) / (double)k; /* k >= 1: the max is above t */
   *tn = smx_sparse_filter(m, tau, t);
   return tau;
 }
@@ -300,7 +288,7 @@ static void sparsemax_backward_row(size_t n, const float *y, const float *dy, fl
       k += mcount(in);
       l[q] = vadd(l[q], vsel0(in, vld_n(pd + i, c, 0.0f)));
     }
-    sum += sparse_tree_sum64(l, len >= SMX_LANES ? NACC : (len + VW - 1) / VW);
+    sum += tree_sum_used(l, steps_used(len));
   }
   float v = k > 0 ? (float)(sum / (double)k) : 0.0f;
   const vf vv = vset(v);
@@ -369,7 +357,7 @@ SMX_FLATTEN void xent_sparse_begin(size_t n, const float *x, const smx_xent_row 
     }
     if (ns) s->z[j / VW] = z, s->dz[j / VW] = vdz;
   }
-  s->sum_z = eps > 0.0f ? sparse_sum16d(z0, z1) : 0.0;
+  s->sum_z = eps > 0.0f ? tree_sum16d(z0, z1) : 0.0;
   s->live = smx_xent_sparsemax_begin(n, x, row, tree_max(lm), many(bad), dx, &s->st);
   s->fast = 0;
   s->nb = 0;
@@ -476,8 +464,7 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t rows, size_t n, size_t ns, c
       } else {
         lr = xent_sparse_finish(n, x + r * ldx, &row[g], d, ns, &s[g]);
       }
-      if (loss_rows) loss_rows[r] = smx_flush((float)lr);
-      total += lr;
+      smx_xent_row_end(a, loss_rows, r, lr, &total);
     }
   }
   return total;
