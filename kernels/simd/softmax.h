@@ -194,10 +194,45 @@ static void lse_block(const float *x, size_t len, smx_lse *s) {
   }
 }
 
-/* ---- rows of one block (n <= SMX_BLOCK), SR_ROWS at a time: pass 1 row by row, the per-row double math
-   of smx_lse_begin_block, smx_lse_finish and smx_softmax_out_init in one vd lane per row (the scalar code's
-   operations, so its bits); rows with a NaN or a max beyond +-SMX_SHIFT_MAX are left to the row path. ---- */
-#define SR_ROWS 8 /* doubles per vd */
+/* ---- the per-row double math of up to 16 rows of one block, one per lane (rows 0-7 in the low vd, 8-15 in
+   the high): from each row's max m (|m| <= 2^16), K = smx_exp_k(m), tie count k and sum S (the shifted state
+   after its one block), what smx_lse_begin_block (T), smx_lse_finish (D; need_log: l, lse, c_hi, c_lo) and
+   smx_softmax_out_init (out) compute, by the vector copies of dmath.c: the scalar code's operations. ---- */
+typedef struct {
+  vd T[2], D[2], l[2];
+  vf lse, chi, clo;                /* need_log */
+  vf magic, ohi, olo, emax, ymax; /* out: smx_softmax_out */
+} row_consts;
+static void row_consts_of(vf m, vf K, vf k, const vd *S, int need_log, int out, row_consts *c) {
+  for (int q = 0; q < 2; q++) {
+    const vd mq = q ? dhi(m) : dlo(m), Kq = q ? dhi(K) : dlo(K), kq = q ? dhi(k) : dlo(k);
+    c->T[q] = dmul(dset(0x1p64), dexp64(dsub(dsub(mq, dmul(Kq, dset(SMX_LN2_HI64))), dmul(Kq, dset(SMX_LN2_LO64)))));
+    c->D[q] = dadd(dmul(kq, c->T[q]), S[q]);
+    if (need_log) c->l[q] = dadd(dlog64(kq), dlog1p64(ddiv(ddiv(S[q], c->T[q]), kq)));
+  }
+  if (need_log) {
+    c->lse = vflush(dpack(dadd(dlo(m), c->l[0]), dadd(dhi(m), c->l[1])));
+    c->chi = vsel(veq(c->lse, vset(INFINITY)), vset(0x1.fffffep127f), c->lse);
+    c->clo = vflush(dpack(dadd(dsub(dlo(m), dlo(c->chi)), c->l[0]), dadd(dsub(dhi(m), dhi(c->chi)), c->l[1])));
+  }
+  if (out) {
+    const vd c0 = ddiv(dset(0x1p64), c->D[0]), c1 = ddiv(dset(0x1p64), c->D[1]);
+    c->ohi = dpack(c0, c1);
+    const vf lo = dpack(dsub(c0, dlo(c->ohi)), dsub(c1, dhi(c->ohi)));
+    c->olo = vsel(vlt(vabs(lo), vmul(c->ohi, vset(0x1p-30f))), vzero(), lo);
+    c->magic = vsub(vset(SMX_MAGIC), vsub(K, vset((float)SMX_OUT_BIAS)));
+    vf t, p = vexp_shift(m, c->magic, &t);
+    c->emax = vexp2add_if(vbits_ge(t, SMX_KEEP_OUT), p, t);
+    c->ymax = dpack(ddiv(c->T[0], c->D[0]), ddiv(c->T[1], c->D[1]));
+  }
+}
+/* smx_exp_k(m) of each lane, and the magic constant of the row pass (smx_shift_magic(K - SMX_SUM_BIAS)) */
+static inline vf vexp_k(vf m) { return vsub(vfma(m, vset(SMX_LOG2E), vset(SMX_MAGIC)), vset(SMX_MAGIC)); }
+static inline vf sum_magic(vf K) { return vsub(vset(SMX_MAGIC), vsub(K, vset((float)SMX_SUM_BIAS))); }
+
+/* ---- rows of one block (n <= SMX_BLOCK), SR_ROWS at a time: pass 1 row by row, the double math in one lane
+   per row (row_consts_of); rows with a NaN or a max beyond +-SMX_SHIFT_MAX are left to the row path. ---- */
+#define SR_ROWS VW
 typedef struct {
   int fast[SR_ROWS];
   smx_lse_final f[SR_ROWS];
@@ -207,62 +242,44 @@ typedef struct {
    rescales them); need_log: f's l, lse, c_hi, c_lo; out: o. */
 static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, float *ys, size_t ldys, int need_log,
                              int out, short_rows *sr) {
-  double dm[SR_ROWS], dK[SR_ROWS], dk[SR_ROWS], dS[SR_ROWS];
-  float magic[VW];
+  float m[VW], K[VW], k[VW];
+  double S[SR_ROWS];
   const size_t full = n / SMX_LANES * SMX_LANES;
-  for (size_t r = 0; r < SR_ROWS; r++) dm[r] = 0.0, dK[r] = 0.0, dk[r] = 1.0, dS[r] = 0.0; /* idle lanes */
-  blockmax a[SR_ROWS];
+  for (size_t r = 0; r < SR_ROWS; r++) m[r] = 0.0f, k[r] = 1.0f, S[r] = 0.0; /* idle lanes */
+  blockmax a;
   for (size_t r = 0; r < g; r++) {
     const float *xr = x + r * ldx;
-    bm_init(&a[r]);
-    for (size_t i = 0; i < full; i += SMX_LANES) bm_group(&a[r], xr + i);
+    bm_init(&a);
+    for (size_t i = 0; i < full; i += SMX_LANES) bm_group(&a, xr + i);
     int nan;
-    const float m = bm_finish(&a[r], xr, n, full, &nan);
-    sr->fast[r] = !nan && m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX;
-    if (sr->fast[r]) dm[r] = m, dK[r] = smx_exp_k(m);
+    const float mr = bm_finish(&a, xr, n, full, &nan);
+    sr->fast[r] = !nan && mr >= -SMX_SHIFT_MAX && mr <= SMX_SHIFT_MAX;
+    if (sr->fast[r]) m[r] = mr;
   }
-  const vd m = dld(dm), K = dld(dK);
-  const vd T = dmul(dset(0x1p64), dexp64(dsub(dsub(m, dmul(K, dset(SMX_LN2_HI64))), dmul(K, dset(SMX_LN2_LO64)))));
-  double dT[SR_ROWS];
-  dst(dT, T);
+  const vf vmx = vld(m), vK = vexp_k(vmx);
+  vst(K, vK);
   for (size_t r = 0; r < g; r++) {
     if (!sr->fast[r]) continue;
     smx_lse s;
     smx_lse_init(&s);
-    s.m = (float)dm[r], s.K = (int32_t)dK[r], s.T = dT[r], s.shifted = 1;
-    const float *xr = x + r * ldx;
-    shifted_block(xr, n, full, s.m, &s, ys ? ys + r * ldys : NULL, NULL, 0, &a[r]);
-    dk[r] = s.k, dS[r] = s.S;
+    s.m = m[r], s.K = (int32_t)K[r], s.shifted = 1;
+    shifted_block(x + r * ldx, n, full, s.m, &s, ys ? ys + r * ldys : NULL, NULL, 0, &a);
+    k[r] = (float)s.k, S[r] = s.S; /* k <= 1024: exact */
   }
-  const vd k = dld(dk), S = dld(dS), D = dadd(dmul(k, T), S);
-  float lse[VW], chi[VW], clo[VW], ohi[VW], olo[VW], emax[VW], ymax[VW];
-  double dD[SR_ROWS], dl[SR_ROWS];
-  dst(dD, D);
-  if (need_log) {
-    const vd l = dadd(dlog64(k), dlog1p64(ddiv(ddiv(S, T), k)));
-    const vf lf = vflush(dpack(dadd(m, l), l));
-    const vf hi = vsel(veq(lf, vset(INFINITY)), vset(0x1.fffffep127f), lf);
-    const vd lo = dadd(dsub(m, dlo(hi)), l);
-    dst(dl, l), vst(lse, lf), vst(chi, hi), vst(clo, vflush(dpack(lo, lo)));
-  }
-  if (out) {
-    for (size_t r = 0; r < VW; r++) magic[r] = smx_shift_magic((int32_t)dK[r % SR_ROWS] - SMX_OUT_BIAS);
-    const vd c = ddiv(dset(0x1p64), D);
-    const vf hi = dpack(c, c), lo = dpack(dsub(c, dlo(hi)), c);
-    const vf mf = dpack(m, m), vmagic = vld(magic);
-    vf t, p = vexp_shift(mf, vmagic, &t);
-    vst(emax, vexp2add_if(vbits_ge(t, SMX_KEEP_OUT), p, t));
-    vst(ohi, hi), vst(olo, vsel(vlt(vabs(lo), vmul(hi, vset(0x1p-30f))), vzero(), lo));
-    const vd y = ddiv(T, D);
-    vst(ymax, dpack(y, y));
-  }
+  row_consts c;
+  const vd Sv[2] = {dld(S), dld(S + 8)};
+  row_consts_of(vmx, vK, vld(k), Sv, need_log, out, &c);
+  double T[SR_ROWS], D[SR_ROWS], l[SR_ROWS];
+  float lse[VW], chi[VW], clo[VW], magic[VW], ohi[VW], olo[VW], emax[VW], ymax[VW];
+  dst(T, c.T[0]), dst(T + 8, c.T[1]), dst(D, c.D[0]), dst(D + 8, c.D[1]);
+  if (need_log) dst(l, c.l[0]), dst(l + 8, c.l[1]), vst(lse, c.lse), vst(chi, c.chi), vst(clo, c.clo);
+  if (out) vst(magic, c.magic), vst(ohi, c.ohi), vst(olo, c.olo), vst(emax, c.emax), vst(ymax, c.ymax);
   for (size_t r = 0; r < g; r++) {
     if (!sr->fast[r]) continue;
     smx_lse_final *f = &sr->f[r];
     memset(f, 0, sizeof *f);
-    f->kind = SMX_ROW_FINITE, f->m = (float)dm[r], f->k = dk[r], f->shifted = 1, f->K = (int32_t)dK[r];
-    f->T = dT[r], f->D = dD[r];
-    if (need_log) f->l = dl[r], f->lse = lse[r], f->c_hi = chi[r], f->c_lo = clo[r];
+    f->kind = SMX_ROW_FINITE, f->m = m[r], f->k = k[r], f->shifted = 1, f->K = (int32_t)K[r], f->T = T[r], f->D = D[r];
+    if (need_log) f->l = l[r], f->lse = lse[r], f->c_hi = chi[r], f->c_lo = clo[r];
     if (out) sr->o[r] = (smx_softmax_out){magic[r], ohi[r], olo[r], emax[r], ymax[r]};
   }
 }
@@ -270,16 +287,15 @@ static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, flo
 /* ---- rows of at most LANE_ROWS_MAX entries, VW rows at a time, one row per lane (the rows transposed into
    columns): the steps of short_rows_state on the same values, entry i in virtual lane i % 64 of its row, each
    lane tree a tree over the columns. ---- */
-#define LANE_ROWS_MAX 128 /* faster than the groups of 8 up to ~160 entries (Zen 5) */
+#define LANE_ROWS_MAX 128 /* faster than the groups of rows up to ~160 entries (Zen 5) */
 typedef struct {
   vf col[LANE_ROWS_MAX]; /* col[i] lane r: entry i of row r (-inf past n or past the rows) */
   vf e[LANE_ROWS_MAX];   /* pass 1 values of column i (ties too), as stored by sum_block */
-  float fast[VW];   /* 1: row r is done here; 0: the row path */
-  vf m;              /* the row maxima (0 in the rows left to the row path) */
-  vf chi, clo, lse; /* need_log: f's c_hi, c_lo, lse and l (rows 0-7, 8-15); lflush: rows whose l < 2^-125 */
-  vd l[2];
-  vm lflush;
-  outc oc;          /* out: the rescale constants of the stored values (rescale_consts(o, 36)) */
+  float fast[VW];        /* 1: row r is done here; 0: the row path */
+  vf m;                  /* the row maxima (0 in the rows left to the row path) */
+  row_consts c;
+  vm lflush;             /* need_log: rows whose l < 2^-125 */
+  outc oc;               /* out: the rescale constants of the stored values (rescale_consts(o, 36)) */
 } lane_rows;
 static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int need_log, int out, lane_rows *L) {
   for (size_t b = 0; b < n; b += VW) {
@@ -298,8 +314,7 @@ static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int 
     for (size_t i = 0; i < h && i + h < nl; i++) mx[i] = vmax(mx[i], mx[i + h]);
   const vm fast = vge(vset(SMX_SHIFT_MAX), vabs(vsel(nan, vset(INFINITY), mx[0]))); /* no NaN, |m| <= 2^16 */
   vst(L->fast, vsel0(fast, vset(1.0f)));
-  const vf m = L->m = vsel0(fast, mx[0]), K = vsub(vfma(m, vset(SMX_LOG2E), vset(SMX_MAGIC)), vset(SMX_MAGIC));
-  const vf magic = vsub(vset(SMX_MAGIC), vsub(K, vset((float)SMX_SUM_BIAS)));
+  const vf m = L->m = vsel0(fast, mx[0]), K = vexp_k(m), magic = sum_magic(K);
   vf k = vzero(), ls[SMX_LANES];
   for (size_t i = 0; i < n; i++) { /* p1_step with ties compared as floats (bitwise for m != 0: the same) */
     vf t, p = vexp_shift(L->col[i], magic, &t);
@@ -313,29 +328,15 @@ static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int 
   for (size_t h = SMX_LANES / 2; h >= 1; h /= 2)
     for (size_t i = 0; i < h && i + h < nl; i++)
       for (int q = 0; q < 2; q++) S[q][i] = dadd(S[q][i], S[q][i + h]);
-  vd T[2], D[2], l[2], c[2], y[2], lo[2];
-  for (int q = 0; q < 2; q++) {
-    const vd mq = q ? dhi(m) : dlo(m), Kq = q ? dhi(K) : dlo(K), kq = q ? dhi(k) : dlo(k);
-    T[q] = dmul(dset(0x1p64), dexp64(dsub(dsub(mq, dmul(Kq, dset(SMX_LN2_HI64))), dmul(Kq, dset(SMX_LN2_LO64)))));
-    D[q] = dadd(dmul(kq, T[q]), S[q][0]);
-    if (need_log) L->l[q] = l[q] = dadd(dlog64(kq), dlog1p64(ddiv(ddiv(S[q][0], T[q]), kq)));
-    if (out) c[q] = ddiv(dset(0x1p64), D[q]), y[q] = ddiv(T[q], D[q]);
-  }
+  const vd Sv[2] = {S[0][0], S[1][0]};
+  row_consts_of(m, K, k, Sv, need_log, out, &L->c);
   if (need_log) {
-    L->lse = vflush(dpack(dadd(dlo(m), l[0]), dadd(dhi(m), l[1])));
-    L->chi = vsel(veq(L->lse, vset(INFINITY)), vset(0x1.fffffep127f), L->lse);
-    for (int q = 0; q < 2; q++) lo[q] = dadd(dsub(q ? dhi(m) : dlo(m), q ? dhi(L->chi) : dlo(L->chi)), l[q]);
-    L->clo = vflush(dpack(lo[0], lo[1]));
-    const vd tiny = dset(0x1p-125);
-    L->lflush = vgt(dpack(dsel(dlt(l[0], tiny), dset(1.0), dset(0.0)), dsel(dlt(l[1], tiny), dset(1.0), dset(0.0))), vzero());
+    const vd tiny = dset(0x1p-125), one = dset(1.0), zero = dset(0.0);
+    L->lflush = vgt(dpack(dsel(dlt(L->c.l[0], tiny), one, zero), dsel(dlt(L->c.l[1], tiny), one, zero)), vzero());
   }
-  if (out) { /* smx_softmax_out_init, then rescale_consts(o, 36) */
-    const vf hi = dpack(c[0], c[1]);
-    vf olo = dpack(dsub(c[0], dlo(hi)), dsub(c[1], dhi(hi)));
-    olo = vsel(vlt(vabs(olo), vmul(hi, vset(0x1p-30f))), vzero(), olo);
-    vf t, p = vexp_shift(m, vsub(vset(SMX_MAGIC), vsub(K, vset((float)SMX_OUT_BIAS))), &t);
-    const vf emax = vexp2add_if(vbits_ge(t, SMX_KEEP_OUT), p, t), f = vset(0x1p36f);
-    L->oc = (outc){vmul(hi, f), vmul(olo, f), vdiv(emax, f), dpack(y[0], y[1])};
+  if (out) { /* rescale_consts(o, 36) */
+    const vf f = vset(0x1p36f);
+    L->oc = (outc){vmul(L->c.ohi, f), vmul(L->c.olo, f), vdiv(L->c.emax, f), L->c.ymax};
   }
 }
 
@@ -523,9 +524,9 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
     if (path == PATH_LANES) {
       lane_rows L;
       lane_rows_state(g, n, xg, ldx, 1, 0, &L);
-      const vf nch = vneg(L.chi);
+      const vf nch = vneg(L.c.chi);
       for (size_t i = 0; i < n; i++) {
-        const vf v = logsm(L.col[i], L.chi, nch, L.clo);
+        const vf v = logsm(L.col[i], L.c.chi, nch, L.c.clo);
         L.col[i] = vsel(L.lflush, vflush(v), v); /* smx_log_softmax_flush */
       }
       lane_rows_store(g, n, &L, yg, ldy);
@@ -550,7 +551,7 @@ void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out
     if (path == PATH_LANES) {
       lane_rows L;
       lane_rows_state(g, n, xg, ldx, 1, 0, &L);
-      vst(lse, L.lse);
+      vst(lse, L.c.lse);
       for (size_t r = 0; r < g; r++) out[r0 + r] = L.fast[r] ? lse[r] : logsumexp_row(n, xg + r * ldx);
     } else if (path == PATH_GROUP) {
       short_rows sr;
@@ -701,8 +702,8 @@ static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row
                            eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
 }
 
-/* Rows r0 .. r0 + g - 1 of one block without softcap, 8 at a time: their states by short_rows_state, p_t - 1 in
-   one vd lane per row; the losses added to *total in row order. */
+/* Rows r0 .. r0 + g - 1 of one block without softcap (g <= SR_ROWS): their states by short_rows_state, p_t - 1
+   in one vd lane per row; the losses added to *total in row order. */
 static void xent_softmax_group(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                                float *loss_rows, float *dx, size_t ldd, double *total) {
   smx_xent_row row = a->row;
@@ -717,7 +718,7 @@ static void xent_softmax_group(size_t r0, size_t g, size_t n, const float *x, si
     u[r] = r < g && sr.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)sr.f[r].m) - sr.f[r].l
                                                         : 0.0;
   }
-  dst(pt_m1, dexpm1_64(dld(u)));
+  dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
   for (size_t r = 0; r < g; r++) {
     const float *xr = x + (r0 + r) * ldx;
     float *d = dx ? dx + (r0 + r) * ldd : NULL;
@@ -750,7 +751,7 @@ static void xent_softmax_lanes(size_t r0, size_t g, size_t n, const float *x, si
   float m[VW], af[VW], nbf[VW], dxt[VW];
   double l[VW], u[VW], pt_m1[VW], lr[VW];
   int active[VW], rowpath[VW];
-  vst(m, L.m), dst(l, L.l[0]), dst(l + 8, L.l[1]);
+  vst(m, L.m), dst(l, L.c.l[0]), dst(l + 8, L.c.l[1]);
   for (size_t r = 0; r < VW; r++) {
     const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
     u[r] = r < g && L.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)m[r]) - l[r] : 0.0;
