@@ -117,7 +117,7 @@ typedef struct {
 /* One block (max m_b) in the shifted state. Ties x == s->m exist only if m_b is the running max;
    ties: 1 compares bitwise (equal to the float compare for m != +-0; m is never NaN), 2 as floats. */
 #define SUM_BLOCK(ties, store) sum_block(x, len, full, s->m, magic, ties, store, &k, &S, ys, xn, ngn, nx)
-static inline void shifted_block(const float *x, size_t len, size_t full, float m_b, smx_lse *s, float *ys,
+SMX_FLATTEN void shifted_block(const float *x, size_t len, size_t full, float m_b, smx_lse *s, float *ys,
                                  const float *xn, size_t ngn, blockmax *nx) {
   const float magic = smx_shift_magic(s->K - SMX_SUM_BIAS);
   const int ties = m_b != s->m ? 0 : s->m != 0.0f ? 1 : 2;
