@@ -10,18 +10,20 @@ enum { T_BF16, T_F16 };
 enum { KIND_MAP, KIND_LSE, KIND_BWD, KIND_BWDX }; /* the signature kinds of SMX_KERNELS */
 #define SCRATCH_FLOATS 16384 /* 64 KiB */
 
-static void widen(int t, size_t n, const uint16_t *s, float *d) {
-  if (t == T_BF16)
+void smx_widen16(int bf16, size_t n, const uint16_t *s, float *d) {
+  if (bf16)
     for (size_t i = 0; i < n; i++) d[i] = smx_f32_of_bf16(s[i]);
   else
     for (size_t i = 0; i < n; i++) d[i] = smx_f32_of_f16(s[i]);
 }
-static void narrow(int t, size_t n, const float *s, uint16_t *d) {
-  if (t == T_BF16)
+void smx_narrow16(int bf16, size_t n, const float *s, uint16_t *d) {
+  if (bf16)
     for (size_t i = 0; i < n; i++) d[i] = smx_bf16_of_f32(s[i]);
   else
     for (size_t i = 0; i < n; i++) d[i] = smx_f16_of_f32(s[i]);
 }
+static void widen(int t, size_t n, const uint16_t *s, float *d) { smx_widen16(t == T_BF16, n, s, d); }
+static void narrow(int t, size_t n, const float *s, uint16_t *d) { smx_narrow16(t == T_BF16, n, s, d); }
 
 /* ---- the array converters ---- */
 static size_t span16(size_t rows, size_t n, size_t ld) { /* bytes of a rows x n matrix of 16-bit values; 0 on overflow */

@@ -2,6 +2,7 @@
    a bit) that define every 16-bit entry point: widen exactly, round to nearest even, one quiet NaN per type. */
 #ifndef SMX_HALF_H
 #define SMX_HALF_H
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -50,5 +51,9 @@ static inline uint16_t smx_f16_of_f32(float f) {
   if (rem > half || (rem == half && (q & 1u))) q++;
   return (uint16_t)(s | q);
 }
+
+/* n values of a row, bfloat16 (bf16 != 0) or binary16 (dispatch/half.c): loops the compiler vectorizes */
+void smx_widen16(int bf16, size_t n, const uint16_t *s, float *d);
+void smx_narrow16(int bf16, size_t n, const float *s, uint16_t *d);
 
 #endif

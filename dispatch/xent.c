@@ -60,20 +60,14 @@ static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses,
   double sum = 0.0;
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
-    for (size_t i = 0; i < m; i++) {
-      const uint16_t *src = j->x16 + (r + i) * bj->ldx;
-      for (size_t c = 0; c < n; c++) buf[i * n + c] = j->bf16 ? smx_f32_of_bf16(src[c]) : smx_f32_of_f16(src[c]);
-    }
+    for (size_t i = 0; i < m; i++) smx_widen16(j->bf16, n, j->x16 + (r + i) * bj->ldx, buf + i * n);
     smx_xent_args a = *bj->xa;
     a.targets = (const char *)a.targets + r * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
     if (a.grad_rows) a.grad_rows += r * a.grad_stride;
     a.row_loss = losses ? losses + (r - r0) : NULL;
     sum += bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, j->d16 ? buf : NULL, n);
     if (j->d16)
-      for (size_t i = 0; i < m; i++) {
-        uint16_t *d = j->d16 + (r + i) * bj->ldo;
-        for (size_t c = 0; c < n; c++) d[c] = j->bf16 ? smx_bf16_of_f32(buf[i * n + c]) : smx_f16_of_f32(buf[i * n + c]);
-      }
+      for (size_t i = 0; i < m; i++) smx_narrow16(j->bf16, n, buf + i * n, j->d16 + (r + i) * bj->ldo);
   }
   return sum;
 }
