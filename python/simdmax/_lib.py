@@ -77,14 +77,22 @@ _proto("smx_isa_supported", ctypes.c_int)
 _proto("smx_set_isa", ctypes.c_int)
 _proto("smx_isa_name", ctypes.c_int, restype=ctypes.c_char_p)
 _proto("smx_xent_options_default", ctypes.POINTER(XentOptions), restype=None)
-for _k in ("softmax", "log_softmax", "sparsemax", "stablemax", "log_stablemax"):
-    _proto(f"smx_{_k}_f32", c_size, c_size, c_fp, c_size, c_fp, c_size)
-_proto("smx_logsumexp_f32", c_size, c_size, c_fp, c_size, c_fp)
-for _k in ("softmax_backward", "log_softmax_backward", "sparsemax_backward"):
-    _proto(f"smx_{_k}_f32", c_size, c_size, c_fp, c_size, c_fp, c_size, c_fp, c_size)
-_proto("smx_stablemax_backward_f32", c_size, c_size, c_fp, c_size, c_fp, c_size, c_fp, c_size, c_fp, c_size)
+_proto("smx_set_num_threads", c_size)
+_proto("smx_get_num_threads", restype=c_size)
+# every kernel has a float32 entry point and two 16-bit ones (bfloat16 and binary16 bit patterns, uint16 in C)
+SUFFIXES = ("f32", "bf16", "f16")
 _OPTS = ctypes.POINTER(XentOptions)
-_proto("smx_cross_entropy_f32", c_size, c_size, c_fp, c_size, c_fp, _OPTS, c_fp, c_fp, c_size, ctypes.c_float)
+for _s in SUFFIXES:
+    for _k in ("softmax", "log_softmax", "sparsemax", "stablemax", "log_stablemax"):
+        _proto(f"smx_{_k}_{_s}", c_size, c_size, c_fp, c_size, c_fp, c_size)
+    _proto(f"smx_logsumexp_{_s}", c_size, c_size, c_fp, c_size, c_fp)
+    for _k in ("softmax_backward", "log_softmax_backward", "sparsemax_backward"):
+        _proto(f"smx_{_k}_{_s}", c_size, c_size, c_fp, c_size, c_fp, c_size, c_fp, c_size)
+    _proto(f"smx_stablemax_backward_{_s}", c_size, c_size, c_fp, c_size, c_fp, c_size, c_fp, c_size, c_fp, c_size)
+    _proto(f"smx_cross_entropy_{_s}", c_size, c_size, c_fp, c_size, c_fp, _OPTS, c_fp, c_fp, c_size, ctypes.c_float)
+for _s in ("bf16", "f16"):
+    _proto(f"smx_{_s}_from_f32", c_size, c_size, c_fp, c_size, c_fp, c_size)
+    _proto(f"smx_f32_from_{_s}", c_size, c_size, c_fp, c_size, c_fp, c_size)
 _proto("smx_cross_entropy_forward_f32", c_size, c_size, c_fp, c_size, c_fp, _OPTS, c_fp, c_fp)
 _proto("smx_cross_entropy_backward_f32", c_size, c_size, c_fp, c_size, c_fp, _OPTS, c_fp, c_fp, c_size, c_fp, c_size)
 _proto("smx_cross_entropy_soft_f32", c_size, c_size, c_fp, c_size, c_fp, c_size, _OPTS, c_fp, c_fp, c_size,

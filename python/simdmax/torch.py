@@ -1,9 +1,16 @@
 """PyTorch operators over simdmax: torch.library custom ops (schema "simdmax::<name>", fake kernels for
 torch.compile, autograd through simdmax's C backward kernels) and nn.Module wrappers.
 
-CPU tensors only. float32 runs natively; float16, bfloat16 and float64 inputs are converted to float32 and the
-result is converted back (one copy each way; a native bf16 path awaits the C library's). The GIL is released
-while a kernel runs, so the ops can run concurrently from worker threads. Every op runs on one thread.
+CPU tensors only. float32, bfloat16 and float16 run natively: the ops call the C library's smx_<kernel>_f32 /
+_bf16 / _f16 and smx_cross_entropy_bf16 / _f16 on the tensors' own storage (no copy for contiguous rows or a row
+stride), forward and backward; a 16-bit result is exactly the float32 kernel's result on the widened input,
+rounded to the type (round-to-nearest-even). Two backward passes without a C kernel of their own (log_stablemax,
+logsumexp) and the probability-target cross-entropy (no 16-bit C entry point) compute in float32 on a widened
+copy and round once. float64 and other dtypes are converted to float32 and back. Losses and logsumexp are
+computed in float32 and returned in the input's dtype (as PyTorch does).
+The GIL is released while a kernel runs, so the ops can run concurrently from worker threads. Each op uses
+torch.get_num_threads() threads (simdmax's own pool of the calling thread, smx_set_num_threads; results are
+bit-identical for every thread count).
 
 Where simdmax differs from PyTorch (pinned by python/tests/test_torch.py):
 - cross_entropy with reduction="mean" over rows that are all ignore_index returns 0 (PyTorch: nan), with a
@@ -27,32 +34,91 @@ __all__ = ["softmax", "log_softmax", "logsumexp", "sparsemax", "stablemax", "log
            "Softmax", "LogSoftmax", "Sparsemax", "Stablemax", "LogStablemax", "CrossEntropyLoss"]
 
 _F32 = torch.float32
+_SFX = {torch.float32: "f32", torch.bfloat16: "bf16", torch.float16: "f16"}  # the C entry points' suffixes
 
 
 def _ptr(t):
     return t.data_ptr() if t is not None else None
 
 
-def _check2d(x):
+def _threads():
+    """This thread's simdmax calls use torch.get_num_threads() threads (set only when it changed)."""
+    n = torch.get_num_threads()
+    if _lib.lib.smx_get_num_threads() != n:
+        _lib.check(_lib.lib.smx_set_num_threads(n))
+
+
+def _is_rows(x):
+    """x is 2-D with unit-stride rows evenly spaced at least n apart: the C library takes it as it is."""
+    rows, n = x.shape
+    return (n <= 1 or x.stride(1) == 1) and (rows <= 1 or x.stride(0) >= n)
+
+
+def _ld(x):
+    """The leading dimension (row stride, in elements) of a 2-D tensor that _is_rows."""
+    return x.stride(0) if x.shape[0] > 1 else x.shape[1]
+
+
+def _rows(x, dtype=None):
+    """x (2-D) as rows the C library takes: cast to dtype if given, copied only when the layout needs it."""
+    if dtype is not None and x.dtype != dtype:
+        x = x.to(dtype)
+    return x if _is_rows(x) else x.contiguous()
+
+
+def _check2d(x, *others):
     if x.device.type != "cpu":
         raise RuntimeError("simdmax: CPU tensors only")
-    if x.dtype != _F32 or x.dim() != 2 or not x.is_contiguous():
-        raise RuntimeError("simdmax internal: ops take contiguous 2-D float32 tensors")
+    if x.dtype not in _SFX or x.dim() != 2 or not _is_rows(x):
+        raise RuntimeError("simdmax internal: ops take 2-D float32, bfloat16 or float16 tensors with unit-stride "
+                           "rows")
+    for o in others:
+        if o.dtype != x.dtype or o.shape != x.shape or not _is_rows(o):
+            raise RuntimeError("simdmax internal: the op's tensors must share dtype, shape and row layout")
+    _threads()
+    return _SFX[x.dtype]
 
 
-# ---- forward / backward ops on contiguous [rows, n] float32 ----
+def _widen(x):
+    """A contiguous float32 copy of 2-D 16-bit rows (the C library's exact conversion); float32 as it is."""
+    sfx = _SFX[x.dtype]
+    if sfx == "f32":
+        return x
+    w = torch.empty(x.shape, dtype=_F32)
+    if x.numel():
+        _lib.call(f"f32_from_{sfx}", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), w.data_ptr(), x.shape[1])
+    return w
+
+
+def _narrow(w, dtype):
+    """Contiguous float32 w (any shape) rounded to dtype by the C library's conversion (round-to-nearest-even;
+    a NaN becomes the quiet NaN 0x7fc0 / 0x7e00, where torch's .to() may keep its sign and payload)."""
+    sfx = _SFX[dtype]
+    if sfx == "f32":
+        return w
+    y = torch.empty(w.shape, dtype=dtype)
+    if w.numel():
+        _lib.call(f"{sfx}_from_f32", 1, w.numel(), w.data_ptr(), w.numel(), y.data_ptr(), w.numel())
+    return y
+
+
+def _new(x):
+    return x.new_empty(x.shape)  # contiguous, x's dtype (the fake kernels return the same)
+
+
+# ---- forward / backward ops on [rows, n] float32 / bfloat16 / float16 rows ----
 def _def_map(name):
     @torch.library.custom_op(f"simdmax::{name}", mutates_args=())
     def op(x: Tensor) -> Tensor:
-        _check2d(x)
-        y = torch.empty_like(x)
+        sfx = _check2d(x)
+        y = _new(x)
         if x.numel():
-            _lib.call(f"{name}_f32", x.shape[0], x.shape[1], x.data_ptr(), x.shape[1], y.data_ptr(), x.shape[1])
+            _lib.call(f"{name}_{sfx}", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), y.data_ptr(), x.shape[1])
         return y
 
     @op.register_fake
     def _(x):
-        return torch.empty_like(x)
+        return _new(x)
 
     return op
 
@@ -60,16 +126,16 @@ def _def_map(name):
 def _def_bwd(name):
     @torch.library.custom_op(f"simdmax::{name}", mutates_args=())
     def op(y: Tensor, dy: Tensor) -> Tensor:
-        _check2d(y)
-        dx = torch.empty_like(y)
+        sfx = _check2d(y, dy)
+        dx = _new(y)
         if y.numel():
             n = y.shape[1]
-            _lib.call(f"{name}_f32", y.shape[0], n, y.data_ptr(), n, dy.data_ptr(), n, dx.data_ptr(), n)
+            _lib.call(f"{name}_{sfx}", y.shape[0], n, y.data_ptr(), _ld(y), dy.data_ptr(), _ld(dy), dx.data_ptr(), n)
         return dx
 
     @op.register_fake
     def _(y, dy):
-        return torch.empty_like(y)
+        return _new(y)
 
     return op
 
@@ -86,32 +152,65 @@ _sparsemax_bwd = _def_bwd("sparsemax_backward")
 
 @torch.library.custom_op("simdmax::stablemax_backward", mutates_args=())
 def _stablemax_bwd(x: Tensor, y: Tensor, dy: Tensor) -> Tensor:
-    _check2d(x)
-    dx = torch.empty_like(x)
+    sfx = _check2d(x, y, dy)
+    dx = _new(x)
     if x.numel():
         n = x.shape[1]
-        _lib.call("stablemax_backward_f32", x.shape[0], n, x.data_ptr(), n, y.data_ptr(), n, dy.data_ptr(), n,
-                  dx.data_ptr(), n)
+        _lib.call(f"stablemax_backward_{sfx}", x.shape[0], n, x.data_ptr(), _ld(x), y.data_ptr(), _ld(y),
+                  dy.data_ptr(), _ld(dy), dx.data_ptr(), n)
     return dx
 
 
 @_stablemax_bwd.register_fake
 def _(x, y, dy):
-    return torch.empty_like(x)
+    return _new(x)
+
+
+@torch.library.custom_op("simdmax::log_stablemax_backward", mutates_args=())
+def _log_stablemax_bwd(x: Tensor, y: Tensor, dy: Tensor) -> Tensor:
+    """d log p_i / dx_j = r_j (delta_ij - p_j), r = s'/s = 1 / (1 + |x|): the log-softmax backward
+    (dy - exp(y) sum dy, with y = log p) divided by 1 + |x|; 16-bit: in float32 on widened copies, rounded once."""
+    _check2d(x, y, dy)
+    dtype = x.dtype
+    x, y, dy = _widen(x), _widen(y), _widen(dy)
+    dx = _log_softmax_bwd(y, dy)
+    dx.div_(x.abs().add_(1.0))
+    return _narrow(dx, dtype)
+
+
+@_log_stablemax_bwd.register_fake
+def _(x, y, dy):
+    return _new(x)
 
 
 @torch.library.custom_op("simdmax::logsumexp", mutates_args=())
 def _logsumexp(x: Tensor) -> Tensor:
-    _check2d(x)
-    out = x.new_empty(x.shape[0])
+    """The log-sum-exp per row in x's dtype (16-bit: the C library's float output rounded once)."""
+    sfx = _check2d(x)
+    out = x.new_empty(x.shape[0], dtype=_F32)
     if x.numel():
-        _lib.call("logsumexp_f32", x.shape[0], x.shape[1], x.data_ptr(), x.shape[1], out.data_ptr())
-    return out
+        _lib.call(f"logsumexp_{sfx}", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), out.data_ptr())
+    return _narrow(out, x.dtype)
 
 
 @_logsumexp.register_fake
 def _(x):
     return x.new_empty(x.shape[0])
+
+
+@torch.library.custom_op("simdmax::logsumexp_backward", mutates_args=())
+def _logsumexp_bwd(x: Tensor, grad: Tensor) -> Tensor:
+    """d lse / dx = softmax(x) times the upstream gradient per row; 16-bit x: softmax of the widened rows in
+    float32 times the widened gradient, the product rounded once."""
+    _check2d(x)
+    dx = _softmax(_widen(x))
+    dx.mul_(grad.to(_F32).reshape(-1, 1))
+    return _narrow(dx, x.dtype)
+
+
+@_logsumexp_bwd.register_fake
+def _(x, grad):
+    return _new(x)
 
 
 def _save_out(ctx, inputs, output):
@@ -122,20 +221,21 @@ def _save_in_out(ctx, inputs, output):
     ctx.save_for_backward(inputs[0], output)
 
 
-_softmax.register_autograd(lambda ctx, g: _softmax_bwd(ctx.saved_tensors[0], g.contiguous()), setup_context=_save_out)
-_log_softmax.register_autograd(lambda ctx, g: _log_softmax_bwd(ctx.saved_tensors[0], g.contiguous()),
+def _g(ctx, g, i=0):
+    """the upstream gradient as rows of the saved tensor i's dtype (autograd gives the output's dtype)"""
+    return _rows(g, ctx.saved_tensors[i].dtype)
+
+
+_softmax.register_autograd(lambda ctx, g: _softmax_bwd(ctx.saved_tensors[0], _g(ctx, g)), setup_context=_save_out)
+_log_softmax.register_autograd(lambda ctx, g: _log_softmax_bwd(ctx.saved_tensors[0], _g(ctx, g)),
                                setup_context=_save_out)
-_sparsemax.register_autograd(lambda ctx, g: _sparsemax_bwd(ctx.saved_tensors[0], g.contiguous()),
+_sparsemax.register_autograd(lambda ctx, g: _sparsemax_bwd(ctx.saved_tensors[0], _g(ctx, g)),
                              setup_context=_save_out)
-_stablemax.register_autograd(lambda ctx, g: _stablemax_bwd(*ctx.saved_tensors, g.contiguous()),
+_stablemax.register_autograd(lambda ctx, g: _stablemax_bwd(*ctx.saved_tensors, _g(ctx, g)),
                              setup_context=_save_in_out)
-# log-stablemax: d log p_i / dx_j = r_j (delta_ij - p_j), r = s'/s = 1 / (1 + |x|): the log-softmax backward
-# (dy - exp(y) sum dy, with y = log p) divided by 1 + |x|.
-_log_stablemax.register_autograd(
-    lambda ctx, g: _log_softmax_bwd(ctx.saved_tensors[1], g.contiguous()) / (1.0 + ctx.saved_tensors[0].abs()),
-    setup_context=_save_in_out)
-# logsumexp: d lse / dx = softmax(x)
-_logsumexp.register_autograd(lambda ctx, g: _softmax(ctx.saved_tensors[0]) * g.unsqueeze(1),
+_log_stablemax.register_autograd(lambda ctx, g: _log_stablemax_bwd(*ctx.saved_tensors, _g(ctx, g)),
+                                 setup_context=_save_in_out)
+_logsumexp.register_autograd(lambda ctx, g: _logsumexp_bwd(ctx.saved_tensors[0], g),
                              setup_context=lambda ctx, inputs, output: ctx.save_for_backward(inputs[0]))
 
 
@@ -152,12 +252,19 @@ _NORM = ["softmax", "stablemax", "sparsemax"]
 @torch.library.custom_op("simdmax::cross_entropy", mutates_args=())
 def _xent(x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, reduction: int,
           label_smoothing: float, normalizer: int, z_loss: float, softcap: float) -> Tensor:
-    _check2d(x)
+    """The loss of float32 / bfloat16 / float16 logits (smx_cross_entropy_forward_f32, or the 16-bit fused call
+    without gradient: the loss bits of the fused call on the widened logits), in x's dtype (16-bit: the C
+    library's float loss rounded once)."""
+    sfx = _check2d(x)
     o = _opts(weight, ignore_index, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap, target)
-    loss = x.new_empty(x.shape[0] if reduction == 0 else ())
-    _lib.call("cross_entropy_forward_f32", x.shape[0], x.shape[1], x.data_ptr(), x.shape[1], target.data_ptr(), o,
-              loss.data_ptr(), None)
-    return loss
+    loss = x.new_empty(x.shape[0] if reduction == 0 else (), dtype=_F32)
+    if sfx == "f32":
+        _lib.call("cross_entropy_forward_f32", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), target.data_ptr(), o,
+                  loss.data_ptr(), None)
+    else:
+        _lib.call(f"cross_entropy_{sfx}", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), target.data_ptr(), o,
+                  loss.data_ptr(), None, x.shape[1], 1.0)
+    return _narrow(loss, x.dtype)
 
 
 @_xent.register_fake
@@ -165,22 +272,57 @@ def _(x, target, weight, ignore_index, reduction, label_smoothing, normalizer, z
     return x.new_empty(x.shape[0] if reduction == 0 else ())
 
 
+_WIDEN_CHUNK = 1 << 20  # floats per chunk of the 16-bit per-row backward's float32 scratch (4 MiB each)
+
+
+def _xent_bwd16(sfx, x, target, o, grad, reduction, dx):
+    """The 16-bit gradient: smx_cross_entropy_<sfx> with grad_scale = the upstream gradient. For
+    reduction="none" with differing per-row gradients (the 16-bit C API has no per-row grad_loss yet), rows are
+    widened chunk by chunk into float32 scratch, smx_cross_entropy_backward_f32 runs with the per-row gradients
+    and the result is rounded back: the same bits (the 16-bit contract: the f32 result on widened inputs)."""
+    rows, n = x.shape
+    if reduction != 0 or rows == 0:
+        scale = float(grad.reshape(-1)[0]) if grad.numel() else 1.0
+        _lib.call(f"cross_entropy_{sfx}", rows, n, x.data_ptr(), _ld(x), target.data_ptr(), o, None, dx.data_ptr(),
+                  n, scale)
+        return
+    g = grad.reshape(-1).contiguous()
+    bits = g.view(torch.int32)
+    if g.numel() == 1 or bool((bits == bits[0]).all()):  # one value for every row: one fused call
+        _lib.call(f"cross_entropy_{sfx}", rows, n, x.data_ptr(), _ld(x), target.data_ptr(), o, None, dx.data_ptr(),
+                  n, float(g[0]))
+        return
+    step = max(1, _WIDEN_CHUNK // max(n, 1))
+    xw = torch.empty((min(step, rows), n), dtype=_F32)
+    dw = torch.empty((min(step, rows), n), dtype=_F32)
+    tsize = target.element_size()
+    for r0 in range(0, rows, step):
+        k = min(step, rows - r0)
+        _lib.call(f"f32_from_{sfx}", k, n, x[r0].data_ptr(), _ld(x), xw.data_ptr(), n)
+        _lib.call("cross_entropy_backward_f32", k, n, xw.data_ptr(), n, target.data_ptr() + r0 * tsize, o, None,
+                  g.data_ptr() + r0 * 4, 1, dw.data_ptr(), n)
+        _lib.call(f"{sfx}_from_f32", k, n, dw.data_ptr(), n, dx[r0].data_ptr(), n)
+
+
 @torch.library.custom_op("simdmax::cross_entropy_backward", mutates_args=())
 def _xent_bwd(x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, reduction: int,
               label_smoothing: float, normalizer: int, z_loss: float, softcap: float, grad: Tensor) -> Tensor:
-    _check2d(x)
+    sfx = _check2d(x)
     o = _opts(weight, ignore_index, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap, target)
     grad = grad.to(_F32).contiguous()
-    dx = torch.empty_like(x)
+    dx = _new(x)
+    if sfx != "f32":
+        _xent_bwd16(sfx, x, target, o, grad, reduction, dx)
+        return dx
     stride = 1 if reduction == 0 and grad.dim() == 1 and grad.numel() == x.shape[0] else 0
-    _lib.call("cross_entropy_backward_f32", x.shape[0], x.shape[1], x.data_ptr(), x.shape[1], target.data_ptr(), o,
+    _lib.call("cross_entropy_backward_f32", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), target.data_ptr(), o,
               None, grad.data_ptr(), stride, dx.data_ptr(), x.shape[1])
     return dx
 
 
 @_xent_bwd.register_fake
 def _(x, target, weight, ignore_index, reduction, label_smoothing, normalizer, z_loss, softcap, grad):
-    return torch.empty_like(x)
+    return _new(x)
 
 
 def _xent_setup(ctx, inputs, output):
@@ -199,13 +341,17 @@ _xent.register_autograd(_xent_backward, setup_context=_xent_setup)
 @torch.library.custom_op("simdmax::cross_entropy_soft", mutates_args=())
 def _xent_soft(x: Tensor, q: Tensor, weight: Optional[Tensor], reduction: int, label_smoothing: float,
                normalizer: int, z_loss: float, softcap: float) -> Tensor:
+    """The loss in x's dtype; 16-bit logits / targets are widened to float32 copies (no 16-bit C entry point)
+    and the float loss rounded once."""
     _check2d(x)
     o = _opts(weight, -100, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap)
-    loss = x.new_empty(x.shape[0] if reduction == 0 else ())
+    dtype = x.dtype
+    x, q = _widen(x), _widen(_rows(q))
+    loss = x.new_empty(x.shape[0] if reduction == 0 else (), dtype=_F32)
     n = x.shape[1]
-    _lib.call("cross_entropy_soft_f32", x.shape[0], n, x.data_ptr(), n, q.data_ptr(), n, o, loss.data_ptr(), None, n,
-              1.0)
-    return loss
+    _lib.call("cross_entropy_soft_f32", x.shape[0], n, x.data_ptr(), _ld(x), q.data_ptr(), _ld(q), o, loss.data_ptr(),
+              None, n, 1.0)
+    return _narrow(loss, dtype)
 
 
 @_xent_soft.register_fake
@@ -220,19 +366,21 @@ def _xent_soft_bwd(x: Tensor, q: Tensor, weight: Optional[Tensor], reduction: in
     scaled by its upstream gradient."""
     _check2d(x)
     o = _opts(weight, -100, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap)
-    dx = torch.empty_like(x)
+    dtype = x.dtype
+    x, q = _widen(x), _widen(_rows(q))
+    dx = x.new_empty(x.shape, dtype=_F32)
     n = x.shape[1]
     scale = 1.0 if reduction == 0 else float(grad)
-    _lib.call("cross_entropy_soft_f32", x.shape[0], n, x.data_ptr(), n, q.data_ptr(), n, o, None, dx.data_ptr(), n,
-              scale)
+    _lib.call("cross_entropy_soft_f32", x.shape[0], n, x.data_ptr(), _ld(x), q.data_ptr(), _ld(q), o, None,
+              dx.data_ptr(), n, scale)
     if reduction == 0:
         dx.mul_(grad.to(_F32).reshape(-1, 1))
-    return dx
+    return _narrow(dx, dtype)
 
 
 @_xent_soft_bwd.register_fake
 def _(x, q, weight, reduction, label_smoothing, normalizer, z_loss, softcap, grad):
-    return torch.empty_like(x)
+    return _new(x)
 
 
 def _xent_soft_setup(ctx, inputs, output):
@@ -249,16 +397,19 @@ _xent_soft.register_autograd(_xent_soft_backward, setup_context=_xent_soft_setup
 
 
 # ---- public functions ----
+def _kernel_dtype(dtype):
+    return dtype if dtype in _SFX else _F32  # float64 and others: float32 kernels
+
+
 def _as_rows(x, dim):
-    """x with dim moved last, as a contiguous float32 [rows, n] tensor, and how to undo it."""
+    """x with dim moved last, as [rows, n] rows of a kernel dtype (float32, bfloat16, float16), copied only when
+    the layout (or a float64 input) needs it, and how to undo it."""
     dtype = x.dtype
     dim = dim % x.dim() if x.dim() else 0
     xm = x.movedim(dim, -1) if dim != x.dim() - 1 else x
     shape = xm.shape
     x2 = xm.reshape(-1, shape[-1]) if xm.dim() else xm.reshape(1, 1)
-    if x2.dtype != _F32:
-        x2 = x2.to(_F32)
-    return x2.contiguous(), shape, dim, dtype
+    return _rows(x2, _kernel_dtype(dtype)), shape, dim, dtype
 
 
 def _from_rows(y, shape, dim, dtype, ndim):
@@ -277,7 +428,8 @@ def _mapper(op, doc):
     return f
 
 
-softmax = _mapper(_softmax, "softmax(x, dim=-1): like torch.softmax (float32 kernels; see the module notes).")
+softmax = _mapper(_softmax, "softmax(x, dim=-1): like torch.softmax (float32/bfloat16/float16 kernels; see the "
+                            "module notes).")
 log_softmax = _mapper(_log_softmax, "log_softmax(x, dim=-1): like torch.log_softmax.")
 sparsemax = _mapper(_sparsemax, "sparsemax(x, dim=-1): like entmax.sparsemax (exact support).")
 stablemax = _mapper(_stablemax, "stablemax(x, dim=-1): s(x)/sum s(x), s(x) = x+1 (x>=0), 1/(1-x) (x<0).")
@@ -287,7 +439,8 @@ log_stablemax = _mapper(_log_stablemax, "log_stablemax(x, dim=-1): log(stablemax
 def logsumexp(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
     """logsumexp(x, dim=-1, keepdim=False): like torch.logsumexp over one dimension."""
     x2, shape, d, dtype = _as_rows(x, dim)
-    out = _logsumexp(x2).reshape(shape[:-1]).to(dtype)
+    out = _logsumexp(x2).reshape(shape[:-1])
+    out = out.to(dtype) if out.dtype != dtype else out
     return out.unsqueeze(d) if keepdim else out
 
 
@@ -306,14 +459,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     dtype = input.dtype
     soft = target.is_floating_point()
     x = input.unsqueeze(0) if input.dim() == 1 else input
-    x2 = (x.movedim(1, -1) if x.dim() > 2 else x).reshape(-1, x.shape[1])
-    x2 = x2.to(_F32).contiguous() if x2.dtype != _F32 else x2.contiguous()
+    x2 = _rows((x.movedim(1, -1) if x.dim() > 2 else x).reshape(-1, x.shape[1]), _kernel_dtype(dtype))
     w = weight.to(_F32).contiguous() if weight is not None else None
     red = _RED.index(reduction)
     args = (float(label_smoothing), _NORM.index(normalizer), float(z_loss), float(softcap or 0.0))
     if soft:
         q = target.unsqueeze(0) if target.dim() == 1 else target
-        q2 = (q.movedim(1, -1) if q.dim() > 2 else q).reshape(-1, x.shape[1]).to(_F32).contiguous()
+        q2 = _rows((q.movedim(1, -1) if q.dim() > 2 else q).reshape(-1, x.shape[1]),
+                   q.dtype if q.dtype in _SFX else _F32)
         loss = _xent_soft(x2, q2, w, red, *args)
     else:
         t = target.reshape(-1)
@@ -322,7 +475,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
         loss = _xent(x2, t.contiguous(), w, int(ignore_index), red, *args)
     if reduction == "none":
         loss = loss.reshape(() if input.dim() == 1 else (x.shape[0],) + tuple(x.shape[2:]))
-    return loss.to(dtype) if dtype != _F32 else loss
+    return loss.to(dtype) if loss.dtype != dtype else loss
 
 
 class _Map(nn.Module):
