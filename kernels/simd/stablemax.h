@@ -219,7 +219,10 @@ static inline void xs_pass1_step(const float *x, size_t j, size_t c, size_t t, f
   }
 }
 
-static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+/* A row's lane sums (O, and sum_j w_j log s(z_j) in *wls with label smoothing) and smx_xent_stablemax_pre:
+   0 for a NaN row */
+static inline int xs_sums(size_t n, const float *x, const smx_xent_row *row, float *dx, smx_xent_stable *st,
+                          double *wls) {
   const size_t t = (size_t)row->target;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
@@ -227,15 +230,21 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   vd o0 = dset(0.0), o1 = o0, w0 = o0, w1 = o0;
   for (size_t j = 0; j < n; j += VW) xs_pass1_step(x, j, step_count(n, j), t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
-  smx_xent_stable st;
-  if (!smx_xent_stablemax_begin(n, x, row, stable_sum16d(o0, o1), eps > 0.0f ? stable_sum16d(w0, w1) : 0.0, dx, &st) ||
-      !dx)
-    return st.loss;
-  if (st.kind != SMX_ROW_FINITE || st.tiny) { /* rare rows: the reference loop */
-    smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);
+  *wls = eps > 0.0f ? stable_sum16d(w0, w1) : 0.0;
+  return smx_xent_stablemax_pre(n, x, row, stable_sum16d(o0, o1), dx, st);
+}
+
+/* A row's gradient after smx_xent_stablemax_post */
+static void xs_grad(size_t n, const float *x, const smx_xent_row *row, const smx_xent_stable *st, float *dx) {
+  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const int capped = row->softcap > 0.0f;
+  const float *cw = row->class_weight;
+  const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
+  if (st->kind != SMX_ROW_FINITE || st->tiny) { /* rare rows: the reference loop */
+    smx_xent_stablemax_grad_scalar(n, x, row, st, dx);
   } else {
-    const vstable_c vc = vstable_consts(&st.c);
-    const vf vA = vset(st.Af), vnB = vset(-st.Bf);
+    const vstable_c vc = vstable_consts(&st->c);
+    const vf vA = vset(st->Af), vnB = vset(-st->Bf);
     for (size_t i = 0; i < n; i += VW) { /* (A p - b) / (1 + |z|) dz; -b = -B w exactly, dz = 1 uncapped */
       const size_t cnt = step_count(n, i);
       vf vdz, b1, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
@@ -245,10 +254,61 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
       vst_n(dx + i, vflush(capped ? vmul(g, vdz) : g), cnt);
     }
   }
-  smx_xent_stablemax_target(n, row, &st, dx);
-  return st.loss;
+  smx_xent_stablemax_target(n, row, st, dx);
+}
+
+/* The kernel: rows in groups of SMX_LOGS_ROWS (rows longer than 4096 one at a time): each row's begin and
+   lane sums, the finite rows' double logs log1p(O / s_t) (and log S with label smoothing) in one vd lane
+   per row (smx_xent_stablemax_logs' operations), then each row's loss and gradient, the losses recorded in
+   row order (smx_xent_row_end). */
+double FN(xent_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                          float *loss_rows, float *dx, size_t ldd) {
+  enum { G = SMX_LOGS_ROWS };
+  const size_t group = n <= 4096 ? G : 1;
+  const int smoothing = a->row.label_smoothing > 0.0f;
+  double total = 0.0;
+  for (size_t r0 = 0; r0 < rows; r0 += group) {
+    const size_t g_n = rows - r0 < group ? rows - r0 : group;
+    smx_xent_row row[G];
+    smx_xent_stable st[G];
+    double O[G], sv[G], S[G], wls[G], l1p[G], log_s[G], lr[G];
+    float zt[VW];
+    int live[G], alt = 0;
+    for (size_t g = 0; g < G; g++) O[g] = 0.0, sv[g] = 1.0, S[g] = 1.0, log_s[g] = 0.0; /* idle lanes: log 1 */
+    for (size_t g = 0; g < VW; g++) zt[g] = 0.0f;
+    for (size_t g = 0; g < g_n; g++) {
+      const size_t r = r0 + g;
+      float *d = dx ? dx + r * ldd : NULL;
+      row[g] = a->row;
+      lr[g] = 0.0, live[g] = 0; /* an ignored row: loss 0 */
+      if (smx_xent_row_begin(a, r, n, &row[g], d) && !(live[g] = xs_sums(n, x + r * ldx, &row[g], d, &st[g], &wls[g])))
+        lr[g] = st[g].loss; /* a NaN row */
+      if (live[g] && st[g].kind == SMX_ROW_FINITE) {
+        O[g] = st[g].O, sv[g] = st[g].st, S[g] = st[g].S, zt[g] = st[g].zt;
+        alt |= !(sv[g] > 0.0);
+      }
+    }
+    const vd vO = dld(O), vs = dld(sv), l = dlog1p64(ddiv(vO, vs));
+    dst(l1p, l);
+    if (smoothing) { /* log S = log s_t + l1p, or log S itself where s_t = 0 */
+      const vf z = vld(zt);
+      vf fp, cp, kp = vlog_stable_parts(z, &fp, &cp);
+      vd ls = dadd(dlog_stable64(dlo(z), dlo(kp), dlo(fp), dlo(cp)), l);
+      if (alt) ls = dsel(dgt(vs, dset(0.0)), ls, dlog64(dld(S)));
+      dst(log_s, ls);
+    }
+    for (size_t g = 0; g < g_n; g++) {
+      const size_t r = r0 + g;
+      if (live[g]) {
+        smx_xent_stablemax_post(n, x + r * ldx, &row[g], l1p[g], log_s[g], wls[g], &st[g]);
+        if (dx) xs_grad(n, x + r * ldx, &row[g], &st[g], dx + r * ldd);
+        lr[g] = st[g].loss;
+      }
+      smx_xent_row_end(a, loss_rows, r, lr[g], &total);
+    }
+  }
+  return total;
 }
 
 SMX_ROWS_MAP(FN(stablemax), stablemax_row)
 SMX_ROWS_BWDX(FN(stablemax_backward), stablemax_backward_row)
-SMX_ROWS_XENT(FN(xent_stablemax), xent_stablemax_row)
