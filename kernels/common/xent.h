@@ -122,10 +122,11 @@ static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_x
 /* The per-row scalar parts of the stablemax cross-entropy, around each implementation's lane sums:
    O = the sum of s(z_j) over j != t, sum_wlog_s = sum_j w_j log s(z_j) (label smoothing). begin returns 0
    for a NaN row (dx filled, loss NaN); grad_scalar writes every dx_j (the reference; the SIMD kernels'
-   non-finite and tiny-sum rows), target the dx_t entry. begin is pre (z_t, s_t, S, the kind; 0 for a NaN
-   row), the row's double logs of a finite row (smx_xent_stablemax_logs; the SIMD kernels take them for 8
-   rows at once, one vd lane per row, with the same operations) and post (the loss and the gradient's
-   constants). */
+   non-finite and tiny-sum rows), target the dx_t entry. begin is pre (z_t, s_t, S, the kind), logs
+   (log1p(O / s_t), log S) and post (smx_xent_stablemax_loss, the gradient's constants) in
+   kernels/common/xent_terms.c; for rows with S in [SMX_STABLE_TINY, inf) the SIMD kernels take the double
+   arithmetic of pre, logs, post and target for 8 rows at once, one vd lane per row, with the same
+   operations (kernels/simd/stablemax.h). */
 typedef struct smx_xent_stable {
   enum smx_row_kind kind;
   float zt, dzt, pinf, Af, Bf;
@@ -135,12 +136,6 @@ typedef struct smx_xent_stable {
 } smx_xent_stable;
 int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, double O, double sum_wlog_s,
                              float *dx, smx_xent_stable *s);
-int smx_xent_stablemax_pre(size_t n, const float *x, const smx_xent_row *row, double O, float *dx,
-                           smx_xent_stable *s);
-/* l1p = log1p(O / s_t); log_s = log s_t + l1p (log S; 0 without smoothing), or log S where s_t = 0 */
-void smx_xent_stablemax_logs(const smx_xent_stable *s, int smoothing, double *l1p, double *log_s);
-void smx_xent_stablemax_post(size_t n, const float *x, const smx_xent_row *row, double l1p, double log_s,
-                             double sum_wlog_s, smx_xent_stable *s);
 void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row *row, const smx_xent_stable *s,
                                     float *dx);
 void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx);

@@ -33,7 +33,8 @@ double smx_xent_stablemax_loss(size_t n, double l1p, double log_s, double sum_wl
   return loss;
 }
 
-void smx_xent_stablemax_logs(const smx_xent_stable *s, int smoothing, double *l1p, double *log_s) {
+/* l1p = log1p(O / s_t); log_s = log s_t + l1p (log S; 0 without smoothing), or log S where s_t = 0 */
+static void smx_xent_stablemax_logs(const smx_xent_stable *s, int smoothing, double *l1p, double *log_s) {
   *l1p = smx_log1p64(s->O / s->st);
   /* log S = log s_t + log1p(O / s_t), log s_t as in the lanes: exact 0 for n = 1 */
   *log_s = !smoothing ? 0.0 : s->st > 0.0 ? smx_log_stable64(s->zt) + *l1p : smx_log64(s->S);
@@ -56,8 +57,9 @@ double smx_xent_sparsemax_loss(size_t n, double tau, double fy, float m, float z
   return smx_times(wt, fy - zq + 0.5 * qq);
 }
 
-int smx_xent_stablemax_pre(size_t n, const float *x, const smx_xent_row *row, double O, float *dx,
-                           smx_xent_stable *s) {
+/* z_t, s_t, S and the kind (a NaN row: 0, dx filled) */
+static int smx_xent_stablemax_pre(size_t n, const float *x, const smx_xent_row *row, double O, float *dx,
+                                  smx_xent_stable *s) {
   const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   s->zt = smx_xent_logit(row, inv_cap, x[row->target], &s->dzt);
   s->O = O, s->st = smx_stable_s64(s->zt), s->S = O + s->st;
@@ -75,8 +77,10 @@ int smx_xent_stablemax_pre(size_t n, const float *x, const smx_xent_row *row, do
   return 1;
 }
 
-void smx_xent_stablemax_post(size_t n, const float *x, const smx_xent_row *row, double l1p, double log_s,
-                             double sum_wlog_s, smx_xent_stable *s) {
+/* the loss (from the logs for a finite row) and the gradient's constants (the finite rows' operations are
+   mirrored lane-wise in kernels/simd/stablemax.h: change both) */
+static void smx_xent_stablemax_post(size_t n, const float *x, const smx_xent_row *row, double l1p, double log_s,
+                                    double sum_wlog_s, smx_xent_stable *s) {
   const float eps = row->label_smoothing;
   if (s->kind == SMX_ROW_FINITE) {
     s->pt = s->st / s->S, s->pinf = 0.0f;
@@ -115,6 +119,7 @@ void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row
   }
 }
 
+/* (mirrored lane-wise in kernels/simd/stablemax.h for finite rows, like post) */
 void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx) {
   const double eps = row->label_smoothing, wt = s->wt;
   /* p_t - 1 = -O / S without cancellation */
