@@ -95,9 +95,10 @@ void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double w
 static inline double smx_xent_pt_m1(const smx_lse_final *f, float zt) {
   return smx_expm1_64(((double)zt - (double)f->m) - f->l);
 }
-/* Stablemax cross-entropy loss of a finite row: s_t = s(zt), O the sum of the other s(z_j), S = O + s_t,
-   sum_wlog_s = sum_j w_j log s(z_j) (used with label smoothing only). */
-double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S, double sum_wlog_s, double wt,
+/* Stablemax cross-entropy loss of a finite row from its double logs l1p = log1p(O / s_t) = -log p_t and
+   log_s = log S (label smoothing only; smx_xent_stablemax_logs), s_t = s(zt), O the sum of the other s(z_j),
+   S = O + s_t, sum_wlog_s = sum_j w_j log s(z_j) (used with label smoothing only). */
+double smx_xent_stablemax_loss(size_t n, double l1p, double log_s, double sum_wlog_s, double wt,
                                const smx_xent_row *row);
 /* Loss of a softmax/stablemax row with +inf logits (p = pinf on them) or only -inf logits (p = 0):
    the formula with -log 0 = +inf and zero-coefficient terms vanishing (smx_times). */
@@ -106,10 +107,6 @@ double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, 
    each +inf logit; returns p_t */
 double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float *pinf,
                           double *k);
-/* Stablemax cross-entropy loss of a non-NaN row of the given kind, with p_t (and pinf, the p of each +inf
-   logit, 0 for finite rows) */
-double smx_xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float zt,
-                              double st, double O, double S, double sum_wlog_s, double wt, double *pt, float *pinf);
 /* Sparsemax cross-entropy (Fenchel-Young) loss of a finite row with max m from its threshold tau and
    Fenchel-Young sum fy (relative to m, smx_sparsemax_fy); p_t relative to m; sum_z = sum of the logits
    (0 without label smoothing), qq = |q|^2 of the target distribution. */
@@ -125,7 +122,11 @@ static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_x
 /* The per-row scalar parts of the stablemax cross-entropy, around each implementation's lane sums:
    O = the sum of s(z_j) over j != t, sum_wlog_s = sum_j w_j log s(z_j) (label smoothing). begin returns 0
    for a NaN row (dx filled, loss NaN); grad_scalar writes every dx_j (the reference; the SIMD kernels'
-   non-finite and tiny-sum rows), target the dx_t entry. */
+   non-finite and tiny-sum rows), target the dx_t entry. begin is pre (z_t, s_t, S, the kind), logs
+   (log1p(O / s_t), log S) and post (smx_xent_stablemax_loss, the gradient's constants) in
+   kernels/common/xent_terms.c; for rows with S in [SMX_STABLE_TINY, inf) the SIMD kernels take the double
+   arithmetic of pre, logs, post and target for 8 rows at once, one vd lane per row, with the same
+   operations (kernels/simd/stablemax.h). */
 typedef struct smx_xent_stable {
   enum smx_row_kind kind;
   float zt, dzt, pinf, Af, Bf;

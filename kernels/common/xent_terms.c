@@ -25,15 +25,19 @@ double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, 
   return loss;
 }
 
-double smx_xent_stablemax_loss(size_t n, float zt, double st, double O, double S, double sum_wlog_s, double wt,
+double smx_xent_stablemax_loss(size_t n, double l1p, double log_s, double sum_wlog_s, double wt,
                                const smx_xent_row *row) {
   const double eps = row->label_smoothing;
-  double loss = smx_times((1.0 - eps) * wt, smx_log1p64(O / st));
-  if (eps > 0.0) { /* log S = log s_t + log1p(O / s_t), log s_t as in the lanes: exact 0 for n = 1 */
-    double log_s = st > 0.0 ? smx_log_stable64(zt) + smx_log1p64(O / st) : smx_log64(S);
-    loss += eps / (double)n * (row->weight_sum * log_s - sum_wlog_s);
-  }
+  double loss = smx_times((1.0 - eps) * wt, l1p);
+  if (eps > 0.0) loss += eps / (double)n * (row->weight_sum * log_s - sum_wlog_s);
   return loss;
+}
+
+/* l1p = log1p(O / s_t); log_s = log s_t + l1p (log S; 0 without smoothing), or log S where s_t = 0 */
+static void smx_xent_stablemax_logs(const smx_xent_stable *s, int smoothing, double *l1p, double *log_s) {
+  *l1p = smx_log1p64(s->O / s->st);
+  /* log S = log s_t + log1p(O / s_t), log s_t as in the lanes: exact 0 for n = 1 */
+  *log_s = !smoothing ? 0.0 : s->st > 0.0 ? smx_log_stable64(s->zt) + *l1p : smx_log64(s->S);
 }
 
 double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float *pinf,
@@ -41,17 +45,6 @@ double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enu
   *k = smx_count_posinf(n, x);
   *pinf = kind == SMX_ROW_POSINF ? (float)(1.0 / *k) : 0.0f;
   return x[row->target] == INFINITY ? *pinf : 0.0;
-}
-
-double smx_xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float zt,
-                              double st, double O, double S, double sum_wlog_s, double wt, double *pt, float *pinf) {
-  if (kind == SMX_ROW_FINITE) {
-    *pt = st / S, *pinf = 0.0f;
-    return smx_xent_stablemax_loss(n, zt, st, O, S, sum_wlog_s, wt, row);
-  }
-  double k;
-  *pt = smx_xent_special_p(n, x, row, kind, pinf, &k);
-  return smx_xent_special_loss(n, x, row, wt, *pinf);
 }
 
 double smx_xent_sparsemax_loss(size_t n, double tau, double fy, float m, float zt, double sum_z, double wt, double qq,
@@ -64,9 +57,10 @@ double smx_xent_sparsemax_loss(size_t n, double tau, double fy, float m, float z
   return smx_times(wt, fy - zq + 0.5 * qq);
 }
 
-int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, double O, double sum_wlog_s,
-                             float *dx, smx_xent_stable *s) {
-  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+/* z_t, s_t, S and the kind (a NaN row: 0, dx filled) */
+static int smx_xent_stablemax_pre(size_t n, const float *x, const smx_xent_row *row, double O, float *dx,
+                                  smx_xent_stable *s) {
+  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   s->zt = smx_xent_logit(row, inv_cap, x[row->target], &s->dzt);
   s->O = O, s->st = smx_stable_s64(s->zt), s->S = O + s->st;
   s->wt = smx_xent_weight(row, (size_t)row->target);
@@ -80,13 +74,35 @@ int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, 
     s->loss = smx_xent_nan_row(n, dx);
     return 0;
   }
-  s->loss = smx_xent_stablemax_row(n, x, row, s->kind, s->zt, s->st, O, s->S, eps > 0.0f ? sum_wlog_s : 0.0, s->wt,
-                                   &s->pt, &s->pinf);
+  return 1;
+}
+
+/* the loss (from the logs for a finite row) and the gradient's constants (the finite rows' operations are
+   mirrored lane-wise in kernels/simd/stablemax.h: change both) */
+static void smx_xent_stablemax_post(size_t n, const float *x, const smx_xent_row *row, double l1p, double log_s,
+                                    double sum_wlog_s, smx_xent_stable *s) {
+  const float eps = row->label_smoothing;
+  if (s->kind == SMX_ROW_FINITE) {
+    s->pt = s->st / s->S, s->pinf = 0.0f;
+    s->loss = smx_xent_stablemax_loss(n, l1p, log_s, eps > 0.0f ? sum_wlog_s : 0.0, s->wt, row);
+  } else {
+    double k;
+    s->pt = smx_xent_special_p(n, x, row, s->kind, &s->pinf, &k);
+    s->loss = smx_xent_special_loss(n, x, row, s->wt, s->pinf);
+  }
   const double A = (1.0 - eps) * s->wt + eps * row->weight_sum / (double)n;
   s->Af = (float)(row->grad_coef * A), s->Bf = (float)(row->grad_coef * eps / (double)n);
   s->tiny = s->kind == SMX_ROW_FINITE && s->S < SMX_STABLE_TINY;
   memset(&s->c, 0, sizeof s->c);
   if (s->kind == SMX_ROW_FINITE && !s->tiny) smx_stable_scale(s->S, &s->c);
+}
+
+int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, double O, double sum_wlog_s,
+                             float *dx, smx_xent_stable *s) {
+  if (!smx_xent_stablemax_pre(n, x, row, O, dx, s)) return 0;
+  double l1p = 0.0, log_s = 0.0;
+  if (s->kind == SMX_ROW_FINITE) smx_xent_stablemax_logs(s, row->label_smoothing > 0.0f, &l1p, &log_s);
+  smx_xent_stablemax_post(n, x, row, l1p, log_s, sum_wlog_s, s);
   return 1;
 }
 
@@ -103,6 +119,7 @@ void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row
   }
 }
 
+/* (mirrored lane-wise in kernels/simd/stablemax.h for finite rows, like post) */
 void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx) {
   const double eps = row->label_smoothing, wt = s->wt;
   /* p_t - 1 = -O / S without cancellation */

@@ -219,7 +219,8 @@ static inline void xs_pass1_step(const float *x, size_t j, size_t c, size_t t, f
   }
 }
 
-static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+/* A row's lane sums: O (j != t) and, with label smoothing, sum_j w_j log s(z_j) in *wls */
+static inline double xs_sums(size_t n, const float *x, const smx_xent_row *row, double *wls) {
   const size_t t = (size_t)row->target;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
@@ -227,28 +228,140 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   vd o0 = dset(0.0), o1 = o0, w0 = o0, w1 = o0;
   for (size_t j = 0; j < n; j += VW) xs_pass1_step(x, j, step_count(n, j), t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
-  smx_xent_stable st;
-  if (!smx_xent_stablemax_begin(n, x, row, stable_sum16d(o0, o1), eps > 0.0f ? stable_sum16d(w0, w1) : 0.0, dx, &st) ||
-      !dx)
-    return st.loss;
-  if (st.kind != SMX_ROW_FINITE || st.tiny) { /* rare rows: the reference loop */
-    smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);
-  } else {
-    const vstable_c vc = vstable_consts(&st.c);
-    const vf vA = vset(st.Af), vnB = vset(-st.Bf);
-    for (size_t i = 0; i < n; i += VW) { /* (A p - b) / (1 + |z|) dz; -b = -B w exactly, dz = 1 uncapped */
-      const size_t cnt = step_count(n, i);
-      vf vdz, b1, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
-      vf p = vstable_pb(z, vc, &b1);
-      vf nb = cw ? vmul(vnB, vld_n(cw + i, cnt, 0.0f)) : vnB;
-      vf g = vdiv(vfma(vA, p, nb), b1);
-      vst_n(dx + i, vflush(capped ? vmul(g, vdz) : g), cnt);
-    }
+  *wls = eps > 0.0f ? stable_sum16d(w0, w1) : 0.0;
+  return stable_sum16d(o0, o1);
+}
+
+/* The gradient of a finite row with S in [SMX_STABLE_TINY, inf): (A p - b) / (1 + |z|) dz, -b = -B w exactly,
+   dz = 1 uncapped (the target entry is written after) */
+SMX_FLATTEN void xs_grad(size_t n, const float *x, const smx_xent_row *row, const vstable_c vc, float Af, float Bf,
+                         float *dx) {
+  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const int capped = row->softcap > 0.0f;
+  const float *cw = row->class_weight;
+  const vf vcap = vset(row->softcap), vinv = vset(inv_cap), vA = vset(Af), vnB = vset(-Bf);
+  for (size_t i = 0; i < n; i += VW) {
+    const size_t cnt = step_count(n, i);
+    vf vdz, b1, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
+    vf p = vstable_pb(z, vc, &b1);
+    vf nb = cw ? vmul(vnB, vld_n(cw + i, cnt, 0.0f)) : vnB;
+    vf g = vdiv(vfma(vA, p, nb), b1);
+    vst_n(dx + i, vflush(capped ? vmul(g, vdz) : g), cnt);
   }
+}
+
+/* One row by the scalar parts around its lane sums and the vector gradient (a row alone, or longer than
+   4096: there the 8 lanes' latency costs more than the scalar logs) */
+static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+  double wls, O = xs_sums(n, x, row, &wls);
+  smx_xent_stable st;
+  if (!smx_xent_stablemax_begin(n, x, row, O, wls, dx, &st) || !dx) return st.loss;
+  if (st.kind != SMX_ROW_FINITE || st.tiny) smx_xent_stablemax_grad_scalar(n, x, row, &st, dx); /* rare rows */
+  else xs_grad(n, x, row, vstable_consts(&st.c), st.Af, st.Bf, dx);
   smx_xent_stablemax_target(n, row, &st, dx);
   return st.loss;
 }
 
+/* The kernel: a row alone (also the last row of a call after groups) and rows longer than 4096 by
+   xent_stablemax_row, the others in groups of SMX_LOGS_ROWS (the last one of 2 to 8 rows) in three phases.
+   1: each row's begin (smx_xent_row_begin), lane sums, z_t, w_t. 2: the per-row double arithmetic in one vd
+   lane per row, the operations of the scalar parts (kernels/common/xent_terms.c): smx_xent_stablemax_pre's
+   s_t and S, smx_xent_stablemax_logs' log1p(O / s_t) and log S (dlog1p64, dlog64), smx_xent_stablemax_post's
+   gradient constants (smx_stable_scale, A, B) and smx_xent_stablemax_target's dx_t. 3: each row's loss
+   (smx_xent_stablemax_loss) and gradient; a row whose S is not in [SMX_STABLE_TINY, inf) (NaN, infinite
+   logits, tiny sums) by the scalar parts from its sums. The losses are recorded in row order
+   (smx_xent_row_end). */
+static __attribute__((noinline)) double xs_groups(size_t rows, size_t n, const float *x, size_t ldx,
+                                                  const smx_xent_args *a, float *loss_rows, float *dx, size_t ldd) {
+  enum { G = SMX_LOGS_ROWS };
+  const float feps = a->row.label_smoothing;
+  const int smoothing = feps > 0.0f;
+  const double eps = feps, W = a->row.weight_sum, nd = (double)n;
+  const double e1 = 1.0 - eps, en = eps / nd, eWn = eps * W / nd; /* the same in every row */
+  const float inv_cap = a->row.softcap > 0.0f ? 1.0f / a->row.softcap : 0.0f;
+  double total = 0.0;
+  for (size_t r0 = 0; r0 < rows; r0 += G) {
+    const size_t g_n = rows - r0 < G ? rows - r0 : G;
+    if (g_n == 1) { /* the last row alone */
+      smx_xent_row row1 = a->row;
+      float *d = dx ? dx + r0 * ldd : NULL;
+      smx_xent_row_end(a, loss_rows, r0,
+                       smx_xent_row_begin(a, r0, n, &row1, d) ? xent_stablemax_row(n, x + r0 * ldx, &row1, d) : 0.0,
+                       &total);
+      break;
+    }
+    smx_xent_row row[G];
+    double O[G], wt[G], gc[G], wls[G], S[G], l1p[G], log_s[G];
+    float zt[VW], dzt[VW], ch[VW], cl[VW], ic[VW], K[VW], af[VW], bf[VW], dxt[VW];
+    int live[G], alt = 0;
+    for (size_t g = 0; g < G; g++) O[g] = 0.0, wt[g] = 0.0, gc[g] = 0.0, log_s[g] = 0.0; /* idle lanes */
+    for (size_t g = 0; g < VW; g++) zt[g] = 0.0f, dzt[g] = 1.0f;
+    for (size_t g = 0; g < g_n; g++) {
+      const size_t r = r0 + g;
+      const float *xr = x + r * ldx;
+      row[g] = a->row;
+      live[g] = smx_xent_row_begin(a, r, n, &row[g], dx ? dx + r * ldd : NULL);
+      if (!live[g]) continue; /* ignored: loss 0 */
+      const size_t t = (size_t)row[g].target;
+      O[g] = xs_sums(n, xr, &row[g], &wls[g]);
+      zt[g] = smx_xent_logit(&row[g], inv_cap, xr[t], &dzt[g]);
+      wt[g] = smx_xent_weight(&row[g], t), gc[g] = row[g].grad_coef;
+      alt |= zt[g] == -INFINITY; /* s_t = 0 */
+    }
+    const vf vz = vld(zt);
+    const vd vO = dld(O), vw = dld(wt), vg = dld(gc), s_t = dstable_s64(dlo(vz)), vS = dadd(vO, s_t);
+    const vd l = dlog1p64(ddiv(vO, s_t));
+    dst(S, vS), dst(l1p, l);
+    if (smoothing) { /* log S = log s_t + l1p, or log S itself where s_t = 0 */
+      vf fp, cp, kp = vlog_stable_parts(vz, &fp, &cp);
+      vd ls = dadd(dlog_stable64(dlo(vz), dlo(kp), dlo(fp), dlo(cp)), l);
+      if (alt) ls = dsel(dgt(s_t, dset(0.0)), ls, dlog64(vS));
+      dst(log_s, ls);
+    }
+    if (dx) {
+      const vd cd = ddiv(dset(0x1p64), vS); /* smx_stable_scale */
+      const vf vch = dpack(cd, cd);
+      const vf vcl = vsel(vge(vch, vset(0x1p-100f)), dpack(dsub(cd, dlo(vch)), dsub(cd, dlo(vch))), vzero());
+      vst(ch, vch), vst(cl, vcl), vst(ic, vdiv(vset(1.0f), vch)), vst(K, vmul(vch, vset(0x1p63f)));
+      const vd A = dadd(dmul(dset(e1), vw), dset(eWn)), B = ddiv(dmul(vg, dset(eps)), dset(nd));
+      vst(af, dpack(dmul(vg, A), dmul(vg, A))), vst(bf, dpack(B, B));
+      /* smx_xent_stablemax_target: p_t - 1 = -O / S, p_t = s_t / S */
+      const vd gt = dadd(dmul(dmul(dset(e1), vw), ddiv(dneg(vO), vS)),
+                         dmul(dset(en), dsub(dmul(dset(W), ddiv(s_t, vS)), vw)));
+      const vf gtf = dpack(dmul(vg, gt), dmul(vg, gt));
+      vst(dxt, vflush(vmul(vdiv(gtf, vadd(vset(1.0f), vabs(vz))), vld(dzt))));
+    }
+    for (size_t g = 0; g < g_n; g++) {
+      const size_t r = r0 + g;
+      const float *xr = x + r * ldx;
+      float *d = dx ? dx + r * ldd : NULL;
+      double lr = 0.0; /* an ignored row */
+      if (live[g] && S[g] >= SMX_STABLE_TINY && S[g] < INFINITY) {
+        lr = smx_xent_stablemax_loss(n, l1p[g], log_s[g], smoothing ? wls[g] : 0.0, wt[g], &row[g]);
+        if (d) {
+          const vstable_c vc = {vset(ch[g]), vset(cl[g]), vset(-ch[g]), vset(-cl[g]), vset(ic[g]), vset(K[g])};
+          xs_grad(n, xr, &row[g], vc, af[g], bf[g], d);
+          d[row[g].target] = dxt[g];
+        }
+      } else if (live[g]) { /* NaN, infinite logits or a tiny sum: the scalar parts */
+        smx_xent_stable st;
+        if (smx_xent_stablemax_begin(n, xr, &row[g], O[g], wls[g], d, &st) && d) {
+          smx_xent_stablemax_grad_scalar(n, xr, &row[g], &st, d);
+          smx_xent_stablemax_target(n, &row[g], &st, d);
+        }
+        lr = st.loss;
+      }
+      smx_xent_row_end(a, loss_rows, r, lr, &total);
+    }
+  }
+  return total;
+}
+
+double FN(xent_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                          float *loss_rows, float *dx, size_t ldd) {
+  if (n > 4096 || rows == 1) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_stablemax_row);
+  return xs_groups(rows, n, x, ldx, a, loss_rows, dx, ldd);
+}
+
 SMX_ROWS_MAP(FN(stablemax), stablemax_row)
 SMX_ROWS_BWDX(FN(stablemax_backward), stablemax_backward_row)
-SMX_ROWS_XENT(FN(xent_stablemax), xent_stablemax_row)
