@@ -19,4 +19,6 @@ smx_status smx_check_matrix(const char *fn, const char *what, size_t rows, size_
 /* An output (o, ldo) named `what` against an input (i, ldi) named `in`: OK when disjoint or exactly the same. */
 smx_status smx_check_out(const char *fn, const char *what, const float *o, size_t ldo, const char *in, const float *i,
                          size_t ldi, size_t rows, size_t n);
+/* The cross-entropy options of function fn for rows of n classes (soft: probability targets) (dispatch/xent.c). */
+smx_status smx_xent_check_options(const char *fn, const smx_xent_options *o, size_t n, int soft);
 #endif

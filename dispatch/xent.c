@@ -98,7 +98,7 @@ typedef struct xent_call {
   int bf16;     /* 16-bit: bfloat16, else binary16 */
 } xent_call;
 
-static smx_status check_options(const char *fn, const smx_xent_options *o, size_t n, int soft) {
+smx_status smx_xent_check_options(const char *fn, const smx_xent_options *o, size_t n, int soft) {
   if (o->struct_size != sizeof(smx_xent_options))
     return smx_fail(SMX_ERR_ARG,
                     "%s: opts->struct_size is %zu, not sizeof(smx_xent_options) = %zu: initialize the options with "
@@ -145,7 +145,7 @@ static smx_status check_call(xent_call *c, const smx_xent_options *opts) {
   if (s) return s;
   if (c->rows > SIZE_MAX / sizeof(int64_t) || c->n > SIZE_MAX / sizeof(float))
     return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu or n = %zu overflows size_t", fn, c->rows, c->n);
-  if ((s = check_options(fn, c->opts, c->n, c->targets == NULL))) return s;
+  if ((s = smx_xent_check_options(fn, c->opts, c->n, c->targets == NULL))) return s;
   if (!c->targets) return SMX_OK;
   const smx_xent_args a = {c->targets, c->opts->target_type == SMX_TARGET_I32, 0, {0}, NULL, 0, NULL};
   const int64_t ign = c->opts->ignore_index;

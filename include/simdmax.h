@@ -260,6 +260,41 @@ SMX_API smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float
                                               const float *q, size_t ldq, const smx_xent_options *opts,
                                               float *loss, float *dlogits, size_t ldd, float grad_scale);
 
+/* ---- Row states: vocabulary-sharded and chunked cross-entropy ----
+   The softmax normalizer of a row over a slice of its columns, as plain bytes that may be copied, sent
+   (MPI_Allgather them as bytes) or stored, and merged: the state of columns [a, b) merged with that of
+   [b, c) is the state of [a, c). Bit-identical to the unsharded call when every shard boundary is a
+   multiple of 1024 (the kernels' block) and states are merged left to right (in any grouping): the merged
+   log-sum-exp equals smx_logsumexp_f32 of the whole row, and smx_cross_entropy_shard_f32 gives exactly
+   smx_cross_entropy_f32's gradient and per-row loss, on every ISA. Exceptions, deterministic for a fixed
+   split and merge order and within the accuracy bounds, not bit-identical: rows whose max is beyond
+   +-65536 (or only below -65536), and other boundaries (a block then sums different entries). */
+#define SMX_ROW_STATE_DOUBLES 32
+typedef struct smx_row_state { double opaque[SMX_ROW_STATE_DOUBLES]; } smx_row_state;
+/* The state of each row's n columns x[r * ldx + 0 .. n). opts: NULL (plain log-sum-exp), or the options of
+   the cross-entropy the states are for (softmax normalizer; its softcap is applied first and recorded in the
+   state; label smoothing is not supported yet: SMX_ERR_ARG). */
+SMX_API smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_options *opts,
+                                     smx_row_state *st);
+/* acc := acc then next (next's columns follow acc's), row by row. States made with different softcaps: SMX_ERR_ARG. */
+SMX_API smx_status smx_row_state_merge(size_t rows, smx_row_state *acc, const smx_row_state *next);
+/* Each row's log-sum-exp (of the softcapped logits with a softcap). */
+SMX_API smx_status smx_row_state_logsumexp(size_t rows, const smx_row_state *st, float *lse);
+/* The softmax cross-entropy of one shard: columns [col0, col0 + n_shard) of rows whose full width is n_total
+   (logits: rows x n_shard, ldx), from the merged states of the whole rows (full, made with the same softcap).
+   targets: rows global class indices in [0, n_total) or opts->ignore_index (int64_t or int32_t by
+   opts->target_type); opts->class_weight, if any, holds all n_total weights. dlogits (NULL, or rows x n_shard,
+   ldd; may be exactly logits) gets the gradient of the shard's columns, bit-identical to smx_cross_entropy_f32's
+   columns; loss_part (NULL, or rows floats for NONE, 1 for SUM / MEAN) gets the shard's part of the loss: the
+   rows whose target lies in the shard (their whole loss, z-loss included), 0 for the others; so for NONE the
+   parts add up exactly to smx_cross_entropy_f32's loss, for SUM / MEAN within the rounding of the parts.
+   Softmax only (stablemax, sparsemax, label smoothing: SMX_ERR_ARG). Common scalar code for every ISA
+   (the states come from the active ISA), not yet vectorized. */
+SMX_API smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float *logits, size_t ldx,
+                                               size_t col0, size_t n_total, const int64_t *targets,
+                                               const smx_xent_options *opts, const smx_row_state *full,
+                                               float *loss_part, float *dlogits, size_t ldd, float grad_scale);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,16 @@ LD_LIBRARY_PATH="$prefix/lib" ./build-examples/example_shared
 ./build-examples/example_static
 cc examples/example.c $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs simdmax) -o build-examples/example_pc
 LD_LIBRARY_PATH="$prefix/lib" ./build-examples/example_pc
+if [ -x build-examples/mpi_vocab_parallel ]; then
+  echo "== vocabulary-parallel cross-entropy over 2 and 3 MPI ranks (bit-identical to the unsharded call) =="
+  # Open MPI refuses root unless told twice; --oversubscribe: more ranks than cores
+  for np in 2 3; do
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 LD_LIBRARY_PATH="$prefix/lib" \
+      mpirun --oversubscribe --allow-run-as-root -np "$np" ./build-examples/mpi_vocab_parallel
+  done
+else
+  echo "note: no MPI (libopenmpi-dev): mpi_vocab_parallel not built, not run"
+fi
 rm -rf "$prefix"
 
 echo "== ASan + UBSan build and tests =="

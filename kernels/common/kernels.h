@@ -29,10 +29,12 @@ double smx_xent_soft_rows(int normalizer, size_t rows, size_t n, const float *x,
                           float label_smoothing, float z_loss, float softcap, const float *class_weight, double coef,
                           float *loss_rows, float *dx, size_t ldd);
 
+typedef void smx_lse_fold_fn(size_t n, const float *x, smx_lse *s);
 typedef struct smx_kernels {
 #define SMX_TABLE_FIELD_(name, kind, forward) smx_##kind##_fn *name;
   SMX_KERNELS(SMX_TABLE_FIELD_)
 #undef SMX_TABLE_FIELD_
+  smx_lse_fold_fn *lse_fold; /* the softmax row state of n entries folded into s (smx_lse_block_scalar's blocks) */
 } smx_kernels;
 
 /* The table of the ISA of a compilation unit that defines SMX_ISA_NAME; NULL where not compiled in. */

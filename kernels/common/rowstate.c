@@ -1,29 +1,79 @@
 /* The softmax family's per-row state (max, ties, sum below the max) and non-finite rows. */
 #include "smx_internal.h"
 
-void smx_lse_init(smx_lse *s) { memset(s, 0, sizeof *s), s->m = -INFINITY; }
+void smx_lse_init(smx_lse *s) {
+  memset(s, 0, sizeof *s);
+  s->m = -INFINITY, s->p.m = -INFINITY;
+}
 
-/* the shifted state to the plain one: R = S / T */
+static void plain_add(smx_lse_plain *s, float m_b, double k_b, double r_b) {
+  if (m_b == -INFINITY) return;
+  if (s->m == -INFINITY || m_b > s->m) {
+    double f = s->m == -INFINITY ? 0.0 : smx_exp64((double)s->m - (double)m_b);
+    s->r = (s->k + s->r) * f + r_b; /* m_b = +inf: f = 0, r_b = 0 */
+    s->k = k_b;
+    s->m = m_b;
+  } else if (m_b == s->m) {
+    s->k += k_b;
+    s->r += r_b;
+  } else {
+    s->r += (k_b + r_b) * smx_exp64((double)m_b - (double)s->m);
+  }
+}
+
+/* T = 2^64 exp(m - K ln2) of an in-range max m */
+static double shift_T(float m, int32_t K) { return 0x1p64 * smx_exp64_shifted(m, K); }
+
+/* S = the sum below m of exp(x) 2^(64 - K): R and the max blocks without their ties (each rounded to double,
+   then added: a function of the state, so of the set of blocks) */
+static double shifted_S(const smx_lse *s, int32_t K) {
+  return smx_binsum_value(&s->R, SMX_SUM_BIAS - K) + smx_binsum_value(&s->Mex, SMX_SUM_BIAS - K);
+}
+
+/* the state as a plain one (m, k, r) */
+static smx_lse_plain as_plain(const smx_lse *s) {
+  if (s->plain || !s->in) return s->p;
+  const int32_t K = smx_exp_k(s->m);
+  smx_lse_plain p = {s->m, s->k, shifted_S(s, K) / shift_T(s->m, K)};
+  return p;
+}
+
 static void to_plain(smx_lse *s) {
-  if (s->shifted) s->r = s->S / s->T, s->shifted = 0;
+  if (s->plain) return;
+  smx_lse_plain p = as_plain(s);
+  const int32_t nan = s->nan;
+  smx_lse_init(s);
+  s->nan = nan, s->plain = 1, s->p = p, s->m = p.m;
 }
 
 int smx_lse_begin_block(smx_lse *s, float m_b, int nan_b) {
   s->nan |= nan_b;
-  if (m_b == -INFINITY) return -1;
-  const float m = smx_maxf(m_b, s->m);
-  if (!(m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX)) { /* beyond the range, or +inf */
+  if (m_b == -INFINITY) return SMX_BLK_NONE;
+  if (s->plain) return SMX_BLK_PLAIN;
+  if (!(m_b <= SMX_SHIFT_MAX)) { /* beyond the range, or +inf */
     to_plain(s);
-    return 0;
+    return SMX_BLK_PLAIN;
   }
-  if (m > s->m || !s->shifted) { /* a new shift; the entries so far, and the old ties, move to it */
-    const int32_t K = smx_exp_k(m);
-    const double T = 0x1p64 * smx_exp64_shifted(m, K);
-    if (s->shifted) s->S = (s->S + s->k * s->T) * smx_pow2(s->K - K);
-    else s->S = s->m == -INFINITY ? 0.0 : (s->k + s->r) * smx_exp64((double)s->m - (double)m) * T;
-    s->k = 0.0, s->r = 0.0, s->m = m, s->K = K, s->T = T, s->shifted = 1;
+  if (m_b < -SMX_SHIFT_MAX) return SMX_BLK_LOW;
+  return !s->in || m_b >= s->m ? SMX_BLK_MAX : SMX_BLK_REST;
+}
+
+static void binsum_set(smx_binsum *a, double v, int32_t e2) {
+  a->any = 0;
+  smx_binsum_add(a, v, e2);
+}
+
+void smx_lse_end_max(smx_lse *s, float m_b, int32_t K_b, double k_b, double S_ex, double S_all) {
+  if (s->in && m_b == s->m) { /* more ties of the max */
+    s->k += k_b;
+    smx_binsum_add(&s->Mex, S_ex, K_b - SMX_SUM_BIAS);
+    smx_binsum_add(&s->Mall, S_all, K_b - SMX_SUM_BIAS);
+    return;
   }
-  return 1;
+  if (s->in) smx_binsum_merge(&s->R, &s->Mall); /* the old max blocks are below the new max */
+  s->in = 1, s->m = m_b, s->k = k_b;
+  binsum_set(&s->Mex, S_ex, K_b - SMX_SUM_BIAS);
+  binsum_set(&s->Mall, S_all, K_b - SMX_SUM_BIAS);
 }
 
 void smx_lse_block_plain(const float *x, size_t len, float m_b, double *k_b, double *r_b) {
@@ -39,41 +89,63 @@ void smx_lse_block_plain(const float *x, size_t len, float m_b, double *k_b, dou
 }
 
 void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b) {
-  if (s->m == -INFINITY || m_b > s->m) {
-    double f = s->m == -INFINITY ? 0.0 : smx_exp64((double)s->m - (double)m_b);
-    s->r = (s->k + s->r) * f + r_b; /* m_b = +inf: f = 0, r_b = 0 */
-    s->k = k_b;
-    s->m = m_b;
-  } else if (m_b == s->m) {
-    s->k += k_b;
-    s->r += r_b;
-  } else {
-    s->r += (k_b + r_b) * smx_exp64((double)m_b - (double)s->m);
-  }
+  plain_add(&s->p, m_b, k_b, r_b);
+  s->m = s->p.m;
 }
 
-/* One block: lane maxima -> m_b; then, in the shifted state, the lanes of exp(x) 2^(64 - K) over the
-   entries below the running max, ties counted; in the plain state the TwoSum sums of rowstate.c. */
+/* the lanes of smx_exp_shift(x, magic(K_b - 64), SMX_KEEP_SUM): with ties, the others into ls_ex, all into ls */
+static void shifted_sums(const float *x, size_t len, float m_b, int32_t K_b, int ties, double *k, double *S_ex,
+                         double *S_all) {
+  float ls[SMX_LANES], le[SMX_LANES];
+  const float magic = smx_shift_magic(K_b - SMX_SUM_BIAS);
+  double kk = 0.0;
+  for (int l = 0; l < SMX_LANES; l++) ls[l] = 0.0f, le[l] = 0.0f;
+  for (size_t i = 0; i < len; i++) {
+    const float e = smx_exp_shift(x[i], magic, SMX_KEEP_SUM);
+    ls[i % SMX_LANES] += e;
+    if (ties) {
+      const int tie = x[i] == m_b;
+      kk += tie;
+      le[i % SMX_LANES] += tie ? 0.0f : e;
+    }
+  }
+  *k = kk;
+  *S_all = smx_tree_sum64(ls);
+  *S_ex = ties ? smx_tree_sum64(le) : 0.0;
+}
+
+void smx_lse_block_low(const float *x, size_t len, float m_b, smx_lse *s) {
+  double k, r, ke, Se, Sa;
+  const int32_t Kc = smx_exp_k(-SMX_SHIFT_MAX);
+  shifted_sums(x, len, m_b, Kc, 0, &ke, &Se, &Sa);
+  smx_lse_end_rest(s, Kc, Sa);
+  smx_lse_block_plain(x, len, m_b, &k, &r);
+  plain_add(&s->p, m_b, k, r);
+  if (!s->in) s->m = s->p.m;
+}
+
+/* One block: lane maxima -> m_b; then its sums by the mode smx_lse_begin_block gives. */
 void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s) {
-  float lm[SMX_LANES], ls[SMX_LANES];
+  float lm[SMX_LANES];
   int nan = 0;
-  for (int l = 0; l < SMX_LANES; l++) lm[l] = -INFINITY, ls[l] = 0.0f;
+  for (int l = 0; l < SMX_LANES; l++) lm[l] = -INFINITY;
   for (size_t i = 0; i < len; i++) {
     lm[i % SMX_LANES] = smx_maxf(x[i], lm[i % SMX_LANES]);
     nan |= x[i] != x[i];
   }
   const float m_b = smx_tree_max64(lm);
+  const int32_t K_b = smx_exp_k(m_b >= -SMX_SHIFT_MAX && m_b <= SMX_SHIFT_MAX ? m_b : 0.0f);
   const int mode = smx_lse_begin_block(s, m_b, nan);
-  double k = 0.0, r;
-  if (mode == 1) {
-    const float magic = smx_shift_magic(s->K - SMX_SUM_BIAS);
-    for (size_t i = 0; i < len; i++) {
-      int tie = x[i] == s->m;
-      k += tie;
-      ls[i % SMX_LANES] += tie ? 0.0f : smx_exp_shift(x[i], magic, SMX_KEEP_SUM);
-    }
-    smx_lse_end_block(s, k, smx_tree_sum64(ls));
-  } else if (mode == 0) {
+  double k, r, Se, Sa;
+  if (mode == SMX_BLK_MAX) {
+    shifted_sums(x, len, m_b, K_b, 1, &k, &Se, &Sa);
+    smx_lse_end_max(s, m_b, K_b, k, Se, Sa);
+  } else if (mode == SMX_BLK_REST) {
+    shifted_sums(x, len, m_b, K_b, 0, &k, &Se, &Sa);
+    smx_lse_end_rest(s, K_b, Sa);
+  } else if (mode == SMX_BLK_LOW) {
+    smx_lse_block_low(x, len, m_b, s);
+  } else if (mode == SMX_BLK_PLAIN) {
     smx_lse_block_plain(x, len, m_b, &k, &r);
     smx_lse_add_block(s, m_b, k, r);
   }
@@ -86,29 +158,63 @@ void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f, int need_log
   smx_lse_finish(&s, f, need_log);
 }
 
-void smx_lse_finish(const smx_lse *s0, smx_lse_final *f, int need_log) {
-  smx_lse s = *s0;
-  to_plain(&s);
-  memset(f, 0, sizeof *f);
-  f->m = s.m;
-  f->k = s.k;
-  if (s.nan) f->kind = SMX_ROW_NAN;
-  else if (s.m == INFINITY) f->kind = SMX_ROW_POSINF;
-  else if (s.m == -INFINITY) f->kind = SMX_ROW_ALLNEGINF;
-  else f->kind = SMX_ROW_FINITE;
-  if (f->kind != SMX_ROW_FINITE) {
-    f->lse = f->kind == SMX_ROW_NAN ? smx_qnan() : s.m;
+void smx_lse_merge(smx_lse *a, const smx_lse *b) {
+  const int32_t nan = a->nan | b->nan;
+  if (a->plain || b->plain || a->m > SMX_SHIFT_MAX || b->m > SMX_SHIFT_MAX) {
+    smx_lse_plain pb = as_plain(b);
+    to_plain(a);
+    plain_add(&a->p, pb.m, pb.k, pb.r);
+    a->m = a->p.m, a->nan = nan;
     return;
   }
-  f->shifted = s0->shifted;
-  f->K = s0->K;
-  if (f->shifted) f->T = s0->T, f->D = s0->k * s0->T + s0->S;
-  if (!need_log && f->shifted) return;
-  f->l = smx_log64(s.k) + smx_log1p64(s.r / s.k);
-  double c = (double)s.m + f->l;
+  a->nan = nan;
+  smx_binsum_merge(&a->R, &b->R);
+  plain_add(&a->p, b->p.m, b->p.k, b->p.r);
+  if (b->in) {
+    if (a->in && a->m == b->m) {
+      a->k += b->k;
+      smx_binsum_merge(&a->Mex, &b->Mex);
+      smx_binsum_merge(&a->Mall, &b->Mall);
+    } else if (a->in && a->m > b->m) {
+      smx_binsum_merge(&a->R, &b->Mall);
+    } else {
+      if (a->in) smx_binsum_merge(&a->R, &a->Mall);
+      a->in = 1, a->m = b->m, a->k = b->k, a->Mex = b->Mex, a->Mall = b->Mall;
+    }
+  } else if (!a->in) {
+    a->m = a->p.m;
+  }
+}
+
+void smx_lse_finish(const smx_lse *s, smx_lse_final *f, int need_log) {
+  memset(f, 0, sizeof *f);
+  const int shifted = !s->plain && s->in;
+  smx_lse_plain p = s->p;
+  if (shifted) p.m = s->m, p.k = s->k;
+  f->m = p.m;
+  f->k = p.k;
+  if (s->nan) f->kind = SMX_ROW_NAN;
+  else if (p.m == INFINITY) f->kind = SMX_ROW_POSINF;
+  else if (p.m == -INFINITY) f->kind = SMX_ROW_ALLNEGINF;
+  else f->kind = SMX_ROW_FINITE;
+  if (f->kind != SMX_ROW_FINITE) {
+    f->lse = f->kind == SMX_ROW_NAN ? smx_qnan() : p.m;
+    return;
+  }
+  f->shifted = shifted;
+  if (shifted) {
+    f->K = smx_exp_k(p.m);
+    f->T = shift_T(p.m, f->K);
+    const double S = shifted_S(s, f->K);
+    f->D = p.k * f->T + S;
+    if (!need_log) return;
+    p.r = S / f->T;
+  }
+  f->l = smx_log64(p.k) + smx_log1p64(p.r / p.k);
+  double c = (double)p.m + f->l;
   f->lse = smx_flush((float)c);
   f->c_hi = f->lse == INFINITY ? 0x1.fffffep127f : f->lse;
-  f->c_lo = smx_flush((float)(((double)s.m - (double)f->c_hi) + f->l));
+  f->c_lo = smx_flush((float)(((double)p.m - (double)f->c_hi) + f->l));
 }
 
 /* c = exp(K ln2 - m) / (K + R) = 2^64 / D and y_max = 1 / (K + R) = T / D: divisions, not exps */

@@ -5,24 +5,74 @@
 #include "numerics.h"
 
 
-/* ---- per-row state of the softmax family (kernels/common/rowstate.c) ----
-   A row is reduced to M (the max), K (how many entries equal M) and R (the sum of
-   exp(x - M) over the entries below M), so that log(sum) = log(K + R) keeps full relative
-   accuracy even when R << 1 (no softmax collapse).
-   Blocks are folded online. While the running max m is within +-SMX_SHIFT_MAX (the shifted state),
-   a block is summed against the running shift: S = sum of smx_exp_shift(x, magic(K - 64)) over the
-   entries below m, with K = smx_exp_k(m); when m rises, S and the old ties are rescaled by an exact
-   power of two, so each entry costs one exp. Otherwise (plain state: m beyond the range or +inf) a
-   block is summed against its own max by the TwoSum exp (smx_lse_block_plain) and folded in double. */
+/* ---- exact binned sums (kernels/common/rowstate_merge.c) ----
+   A sum of terms v 2^e2 (v a positive finite double, e2 an integer) held as 32-bit chunks at fixed absolute
+   bit positions (bin j holds bits [32 j, 32 j + 32)) in 64-bit integers: the bins of the window, the
+   SMX_BINS bins up to the highest bin any term's leading bit reached (top), are kept; chunks below the
+   window are dropped, and when top rises the lowest bins go. A bin's integer sum is exact and carries are
+   never propagated, so the kept sum is the sum of the chunks of every term in the final window: it depends
+   only on the set of terms, not on their order or grouping (merging two sums is adding their bins). The
+   window keeps at least 64 bits below the leading bit of the largest term. Slot i of b holds bin top + 1 - i
+   (slot 0 only ever receives zero chunks). */
+#define SMX_BINS 3
+typedef struct smx_binsum {
+  int32_t top, any;
+  uint64_t b[SMX_BINS + 1];
+} smx_binsum;
+void smx_binsum_shift(smx_binsum *a, int32_t top);
+static inline void smx_binsum_add(smx_binsum *a, double v, int32_t e2) {
+  if (!(v > 0.0 && v <= 0x1.fffffffffffffp1023)) return; /* zero, NaN (the row is NaN anyway) */
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  const int32_t p = (int32_t)(u >> 52) - 1075 + e2; /* v normal: v = mant 2^(p - e2) */
+  const uint64_t mant = (u & 0xfffffffffffffull) | 0x10000000000000ull;
+  const int32_t hi = (p + 52) >> 5; /* arithmetic shifts: floor division */
+  if (!a->any) memset(a->b, 0, sizeof a->b), a->any = 1, a->top = hi;
+  else if (hi > a->top) smx_binsum_shift(a, hi);
+  const int32_t s = a->top + 1 - (p >> 5); /* slot of chunk 0; chunk c at slot s - c, s - 2 >= 0 */
+  const int32_t r = p & 31; /* w = mant 2^r < 2^84 in three 32-bit chunks */
+  const uint64_t lo = mant << r, c0 = lo & 0xffffffffu, c1 = lo >> 32, c2 = (mant >> 32) >> (32 - r);
+  if (s <= SMX_BINS) {
+    a->b[s] += c0, a->b[s - 1] += c1, a->b[s - 2] += c2;
+  } else if (s <= SMX_BINS + 2) {
+    if (s - 1 <= SMX_BINS) a->b[s - 1] += c1;
+    a->b[s - 2] += c2;
+  }
+}
+void smx_binsum_merge(smx_binsum *a, const smx_binsum *b);
+double smx_binsum_value(const smx_binsum *a, int32_t e2); /* the kept sum times 2^e2, rounded */
+
+/* ---- per-row state of the softmax family (kernels/common/rowstate.c, rowstate_merge.c) ----
+   A row is reduced to M (the max), K (how many entries equal M) and R (the sum of exp(x - M) over the
+   entries below M), so that log(sum) = log(K + R) keeps full relative accuracy even when R << 1 (no
+   softmax collapse).
+   Every block of SMX_BLOCK entries whose max m_b lies in [-SMX_SHIFT_MAX, SMX_SHIFT_MAX] is summed against
+   its own max, not the row's: K_b = smx_exp_k(m_b), S_b = the 64 float lanes of smx_exp_shift(x,
+   magic(K_b - 64), SMX_KEEP_SUM) (exp(x) 2^(64 - K_b)), tree-summed in double; the block's value is
+   S_b 2^(K_b - 64), added exactly into a binned sum. A block summed while its max is not below the running
+   max (a candidate for the row max) also keeps the sum without its ties (x == m_b) and their count, in the
+   same pass. The state then is: m, the ties k and the binned sums Mex / Mall (without / with the ties) of
+   the blocks whose max is m, and R, the binned sum of every other block's S_b: all of it a function of
+   the set of blocks, so states of consecutive column ranges merge (smx_lse_merge) to exactly the state of
+   the whole row. A block below -SMX_SHIFT_MAX is summed against K_c = smx_exp_k(-SMX_SHIFT_MAX) into R
+   (its entries below 2^-189 of that dropped: below 2^-189 of any row max in range) and, for rows with no
+   block in range, also into the plain state below.
+   Rows whose max is beyond SMX_SHIFT_MAX (or +inf) use the plain state: a block is summed against its own
+   max by the TwoSum exp (smx_lse_block_plain) and folded in double (deterministic, not order-free). */
 enum smx_row_kind { SMX_ROW_FINITE = 0, SMX_ROW_NAN, SMX_ROW_POSINF, SMX_ROW_ALLNEGINF };
+typedef struct smx_lse_plain {
+  float m;  /* max (-inf before the first finite block) */
+  double k; /* entries equal to m */
+  double r; /* sum of exp(x - m) below m */
+} smx_lse_plain;
 typedef struct smx_lse {
-  float m;      /* running max (-inf before the first finite block) */
-  double k;     /* entries equal to m */
-  double r;     /* plain state: sum of exp(x - m) below m */
-  int nan;      /* any NaN seen */
-  int shifted;  /* the shifted state: */
-  int32_t K;    /* smx_exp_k(m) */
-  double S, T;  /* sum below m of exp(x) 2^(64 - K); T = exp(m - K ln2) 2^64 */
+  float m;        /* running max (-inf before the first finite block) */
+  int32_t nan;    /* any NaN seen */
+  int32_t plain;  /* the plain state (p) */
+  int32_t in;     /* not plain: some block's max is in range (then m is, and k, Mex, Mall are its) */
+  double k;       /* not plain, in: entries equal to m */
+  smx_binsum R, Mex, Mall;
+  smx_lse_plain p; /* plain: the row; not plain: the blocks below -SMX_SHIFT_MAX */
 } smx_lse;
 typedef struct smx_lse_final {
   enum smx_row_kind kind;
@@ -36,16 +86,27 @@ typedef struct smx_lse_final {
   double T, D;      /* shifted: T = 2^64 exp(m - K ln2), D = k T + S = (K + R) T */
 } smx_lse_final;
 void smx_lse_init(smx_lse *s);
-/* Start a block whose max (NaN-free) is m_b: returns 1 if it is to be summed in the shifted state
-   (ties x == s->m counted, the others summed as smx_exp_shift(x, smx_shift_magic(s->K - SMX_SUM_BIAS),
-   SMX_KEEP_SUM) in 64 lanes, then smx_lse_end_block), 0 if in the plain state (smx_lse_block_plain
-   then smx_lse_add_block), -1 if the block adds nothing (m_b = -inf). */
+/* Start a block whose max (NaN-free) is m_b: SMX_BLK_NONE (m_b = -inf: it adds nothing), SMX_BLK_PLAIN
+   (smx_lse_block_plain then smx_lse_add_block), SMX_BLK_LOW (smx_lse_block_low), SMX_BLK_REST (sum against
+   K_b = smx_exp_k(m_b) without ties, then smx_lse_end_rest) or SMX_BLK_MAX (ties x == m_b counted, the sums without and
+   with them, then smx_lse_end_max). */
+enum { SMX_BLK_NONE = -1, SMX_BLK_PLAIN = 0, SMX_BLK_LOW = 2, SMX_BLK_REST = 3, SMX_BLK_MAX = 1 };
 int smx_lse_begin_block(smx_lse *s, float m_b, int nan_b);
-static inline void smx_lse_end_block(smx_lse *s, double k_b, double S_b) { s->k += k_b, s->S += S_b; }
+static inline void smx_lse_end_rest(smx_lse *s, int32_t K_b, double S_all) {
+  smx_binsum_add(&s->R, S_all, K_b - SMX_SUM_BIAS);
+}
+void smx_lse_end_max(smx_lse *s, float m_b, int32_t K_b, double k_b, double S_ex, double S_all);
+/* A block below -SMX_SHIFT_MAX, in scalar code shared by every ISA. */
+void smx_lse_block_low(const float *x, size_t len, float m_b, smx_lse *s);
 /* Plain state: a block's ties count k_b and sum r_b of exp(x - m_b) below its max m_b (scalar,
    shared by every ISA), then folded in. */
 void smx_lse_block_plain(const float *x, size_t len, float m_b, double *k_b, double *r_b);
 void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b);
+/* acc := the state of acc's columns followed by next's: exactly the state of the concatenated row (as
+   smx_lse_block_scalar folds it block by block) unless a plain state is involved (a max beyond
+   +SMX_SHIFT_MAX) or neither has a block in range (then the plain states of their low blocks are merged
+   in double: deterministic, not order-free). */
+void smx_lse_merge(smx_lse *acc, const smx_lse *next);
 /* need_log = 0 (softmax) skips l, lse, c_hi and c_lo of a shifted row: its output needs only T and D */
 void smx_lse_finish(const smx_lse *s, smx_lse_final *f, int need_log);
 

@@ -60,51 +60,70 @@ static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t fu
 }
 
 /* Pass 1, one step: e = the kept smx_exp_shift value (+0 otherwise), stored to ys if given (c lanes);
-   acc + (x == m ? +0 : e) (adding +0 leaves a lane sum unchanged: it is +0 or positive). ties 0: no
-   entry equals m; 1: x == m on the bits (equal to the float compare for m != +-0; m is never NaN);
-   2: as floats; the ties are counted in kc. */
-SMX_FLATTEN vf p1_step(vf acc, vf x, vf m, vf magic, const int ties, vi *kc, float *ys, size_t c) {
+   acc + e. With ties (1: x == m on the bits, equal to the float compare for m != +-0, m never NaN; 2: as
+   floats) also ex + (x == m ? +0 : e) (adding +0 leaves a lane sum unchanged: it is +0 or positive), the
+   ties counted in kc; ties 3 (bits), 4 (floats): only acc + (x == m ? +0 : e). */
+SMX_FLATTEN vf p1_step(vf acc, vf x, vf m, vf magic, int32_t keep, const int ties, vi *kc, vf *ex, float *ys, size_t c) {
   vf t, p = vexp_shift(x, magic, &t);
-  vf e = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
+  vf e = vexp2add_if(vbits_ge(t, keep), p, t);
   if (ys) vst_n(ys, e, c);
   if (!ties) return vadd(acc, e);
-  vm tie = ties == 1 ? vbits_eq(x, m) : veq(x, m);
+  vm tie = ties == 1 || ties == 3 ? vbits_eq(x, m) : veq(x, m);
   *kc = vcount_add(*kc, tie);
-  return vadd_unless(acc, tie, e);
+  if (ties >= 3) return vadd_unless(acc, tie, e); /* 3, 4: the sum without the ties only (in acc) */
+  *ex = vadd_unless(*ex, tie, e);
+  return vadd(acc, e);
 }
 
-/* Pass 1 sums of a block in the shifted state (smx_lse_block_scalar): ties x == m counted, the lanes of
-   smx_exp_shift(x, magic, SMX_KEEP_SUM) over the others (S_b, in double as the scalar does). With ys,
-   the kept values of every entry (ties too) are stored there for softmax's pass 2. Meanwhile the first
-   ngn groups of the next block xn (if any) go into its maxima nx. */
-SMX_FLATTEN void sum_block(const float *x, size_t len, size_t full, float m, float magic, const int ties,
-                             const int store, double *k, double *S, float *ys, const float *xn, size_t ngn,
-                             blockmax *nx) {
-  const vf vm_ = vset(m), vmagic = vset(magic);
-  vf ls[NACC];
-  vi kc = vcount_zero();
-  for (int j = 0; j < NACC; j++) ls[j] = vzero();
+/* Pass 1 sums of a block summed against its own max m = m_b (smx_lse_block_scalar): the lanes of
+   smx_exp_shift(x, magic, SMX_KEEP_SUM) (S_all, in double as the scalar does) and, with ties (a block that
+   may hold the row max), also those without the entries x == m (S_ex) and their count. With ys, the kept
+   values of every entry (ties too) are stored there for softmax's pass 2. Meanwhile the first ngn groups of
+   the next block xn (if any) go into its maxima nx. With ties the lanes go in P1_PARTS column parts (each
+   lane's entries in the same order), so that both sums' accumulators stay in registers. */
+#define P1_PARTS (NACC >= 8 ? 2 : 1)
+/* the lanes of steps [J0, J0 + JN) of every group */
+SMX_FLATTEN void sum_lanes(const float *x, size_t len, size_t full, vf vm_, vf vmagic, int32_t keep, const int ties, const int store,
+                           const int J0, const int JN, vf *ls, vf *le, vi *kc, float *ys, const float *xn, size_t ngn,
+                           blockmax *nx) {
   for (size_t i = 0, g = 0; i < full; i += SMX_LANES, g++) {
-    for (int j = 0; j < NACC; j++)
-      ls[j] = p1_step(ls[j], vld(x + i + j * VW), vm_, vmagic, ties, &kc, store ? ys + i + j * VW : NULL, VW);
-    if (g < ngn) {
+    for (int j = J0; j < J0 + JN; j++)
+      ls[j] = p1_step(ls[j], vld(x + i + j * VW), vm_, vmagic, keep, ties, kc, &le[j], store ? ys + i + j * VW : NULL, VW);
+    if (nx && g < ngn) {
       bm_group(nx, xn + i);
       /* the block after next, toward the first level of cache (a prefetch never faults) */
       for (int q = 0; q < SMX_LANES; q += 16) __builtin_prefetch(xn + SMX_BLOCK + i + q, 0, 3);
     }
   }
   /* tail lanes read -inf: not kept, and -inf != m (no tie) */
-  for (size_t i = full, j = 0; i < len; i += VW, j++) {
+  for (int j = J0; j < J0 + JN; j++) {
+    const size_t i = full + (size_t)j * VW;
+    if (i >= len) break;
     const size_t c = step_count(len, i);
-    ls[j] = p1_step(ls[j], vld_n(x + i, c, -INFINITY), vm_, vmagic, ties, &kc, store ? ys + i : NULL, c);
+    ls[j] = p1_step(ls[j], vld_n(x + i, c, -INFINITY), vm_, vmagic, keep, ties, kc, &le[j], store ? ys + i : NULL, c);
   }
-  *S = tree_sum_used(ls, steps_used(len));
+}
+SMX_FLATTEN void sum_block(const float *x, size_t len, size_t full, float m, float magic, int32_t keep, const int ties,
+                           const int store, double *k, double *S_ex, double *S_all, float *ys, const float *xn,
+                           size_t ngn, blockmax *nx) {
+  const vf vm_ = vset(m), vmagic = vset(magic);
+  vf ls[NACC], le[NACC];
+  vi kc = vcount_zero();
+  for (int j = 0; j < NACC; j++) ls[j] = vzero(), le[j] = vzero();
+  if (!ties || ties >= 3 || P1_PARTS == 1) {
+    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, 0, NACC, ls, le, &kc, ys, xn, ngn, nx);
+  } else {
+    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, 0, NACC / 2, ls, le, &kc, ys, xn, ngn, nx);
+    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, NACC / 2, NACC / 2, ls, le, &kc, ys, xn, 0, NULL);
+  }
+  *S_all = tree_sum_used(ls, steps_used(len));
+  *S_ex = ties == 1 || ties == 2 ? tree_sum_used(le, steps_used(len)) : 0.0;
   *k = ties ? (double)vcount_sum(kc) : 0.0;
 }
 
-/* Where softmax's pass 1 stored its values: per block, K of the running max when it was summed, or
-   STORE_NONE for an all -inf block (zeros stored), and the block's max. complete = 0 if a block was
-   summed in the plain state (nothing stored: pass 2 then starts from x). */
+/* Where softmax's pass 1 stored its values: per block, the K_b it was summed against, or STORE_NONE for an
+   all -inf block (zeros stored), and the block's max. complete = 0 if a block was summed in the plain or low
+   state (nothing stored: pass 2 then starts from x). */
 #define STORE_MAX_BLOCKS 256
 #define STORE_NONE INT32_MIN
 typedef struct {
@@ -114,14 +133,21 @@ typedef struct {
   float mb[STORE_MAX_BLOCKS];
 } pass1_store;
 
-/* One block (max m_b) in the shifted state. Ties x == s->m exist only if m_b is the running max;
-   ties: 1 compares bitwise (equal to the float compare for m != +-0; m is never NaN), 2 as floats. */
-#define SUM_BLOCK(ties, store) sum_block(x, len, full, s->m, magic, ties, store, &k, &S, ys, xn, ngn, nx)
-SMX_FLATTEN void shifted_block(const float *x, size_t len, size_t full, float m_b, smx_lse *s, float *ys,
-                                 const float *xn, size_t ngn, blockmax *nx) {
-  const float magic = smx_shift_magic(s->K - SMX_SUM_BIAS);
-  const int ties = m_b != s->m ? 0 : s->m != 0.0f ? 1 : 2;
-  double k, S;
+/* One block (max m_b, K_b) summed against its own max: mode SMX_BLK_MAX (ties counted) or SMX_BLK_REST.
+   The sums go against K_s = K_g (a guess made before m_b is known) when 0 <= K_b - K_g <= SHIFT_SPAN, else
+   against K_b: every value and lane sum is then exactly 2^(K_b - K_s) times the one against K_b (all normal,
+   below 2^128; the keep test moved by K_b - K_s keeps the same entries), so the block's S 2^(K_s - 64) is the
+   same, and the block's work does not wait for its max (only the keep and tie tests do). */
+#define SHIFT_GUESS 30 /* K_g = K(running max) - SHIFT_GUESS: blocks up to 20.8 below to 20.1 above it */
+#define SHIFT_SPAN 59
+#define SUM_BLOCK(ties, store) sum_block(x, len, full, m_b, magic, keep, ties, store, &k, &Se, &Sa, ys, xn, ngn, nx)
+SMX_FLATTEN int32_t shifted_block(const float *x, size_t len, size_t full, float m_b, int32_t K_b, int32_t K_g,
+                                  int mode, smx_lse *s, float *ys, const float *xn, size_t ngn, blockmax *nx) {
+  const int32_t K_s = K_b - K_g >= 0 && K_b - K_g <= SHIFT_SPAN ? K_g : K_b;
+  const float magic = smx_shift_magic(K_s - SMX_SUM_BIAS);
+  const int32_t keep = SMX_KEEP_SUM + (K_b - K_s);
+  const int ties = mode != SMX_BLK_MAX ? 0 : m_b != 0.0f ? 1 : 2;
+  double k, Se, Sa;
   if (ys) {
     if (ties == 0) SUM_BLOCK(0, 1);
     else if (ties == 1) SUM_BLOCK(1, 1);
@@ -131,20 +157,24 @@ SMX_FLATTEN void shifted_block(const float *x, size_t len, size_t full, float m_
     else if (ties == 1) SUM_BLOCK(1, 0);
     else SUM_BLOCK(2, 0);
   }
-  smx_lse_end_block(s, k, S);
+  if (ties) smx_lse_end_max(s, m_b, K_s, k, Se, Sa);
+  else smx_lse_end_rest(s, K_s, Sa);
+  return K_s;
 }
 #undef SUM_BLOCK
+/* the guess for the next block, from the state so far (none before a block in range: K_b - K_g > SHIFT_SPAN) */
+static inline int32_t shift_guess(const smx_lse *s) { return s->in ? smx_exp_k(s->m) - SHIFT_GUESS : -(1 << 30); }
 
 /* ---- pass 1 over a row, as smx_lse_row_scalar: block b's sums are interleaved with block b + 1's
    maxima (independent work that hides the latency between the two loops). With st, the row-pass values
-   are stored to st->y and each block's K to st->kb. ---- */
-static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store *st, int need_log) {
-  smx_lse s;
-  smx_lse_init(&s);
+   are stored to st->y and the K_s they were summed against to st->kb. ---- */
+static void lse_pass(size_t n, const float *x, smx_lse *sp, pass1_store *st) {
+  smx_lse s = *sp;
   blockmax cur, nxt;
   size_t len = n < SMX_BLOCK ? n : SMX_BLOCK, ng = 0;
   bm_init(&cur);
   for (size_t i = 0; i + SMX_LANES <= len; i += SMX_LANES) bm_group(&cur, x + i);
+  int32_t K_g = shift_guess(&s);
   for (size_t b = 0; b < n; b += SMX_BLOCK) {
     const size_t full = len / SMX_LANES * SMX_LANES;
     int nanb;
@@ -152,29 +182,106 @@ static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store 
     const size_t nb = b + SMX_BLOCK, nlen = nb < n ? (n - nb < SMX_BLOCK ? n - nb : SMX_BLOCK) : 0;
     ng = nlen / SMX_LANES; /* full groups of the next block */
     bm_init(&nxt);
+    const int32_t K_b = smx_exp_k(m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX ? m : 0.0f);
     const int mode = smx_lse_begin_block(&s, m, nanb);
+    const int shifted = mode == SMX_BLK_MAX || mode == SMX_BLK_REST;
     if (st) {
-      st->kb[b / SMX_BLOCK] = mode == 1 ? s.K : STORE_NONE;
       st->mb[b / SMX_BLOCK] = m;
-      if (mode == -1) smx_fill(len, st->y + b, 0.0f);
-      if (mode == 0) st->complete = 0;
+      if (mode == SMX_BLK_NONE) smx_fill(len, st->y + b, 0.0f);
+      if (mode == SMX_BLK_PLAIN || mode == SMX_BLK_LOW) st->complete = 0;
     }
-    if (mode == 1) {
-      shifted_block(x + b, len, full, m, &s, st ? st->y + b : NULL, x + nb, ng, &nxt);
+    int32_t K_s = STORE_NONE;
+    if (shifted) {
+      K_s = shifted_block(x + b, len, full, m, K_b, K_g, mode, &s, st ? st->y + b : NULL, x + nb, ng, &nxt);
     } else {
-      if (mode == 0) {
+      if (mode == SMX_BLK_PLAIN) {
         double k, r;
         smx_lse_block_plain(x + b, len, m, &k, &r);
         smx_lse_add_block(&s, m, k, r);
+      } else if (mode == SMX_BLK_LOW) {
+        smx_lse_block_low(x + b, len, m, &s);
       }
       for (size_t g = 0; g < ng; g++) bm_group(&nxt, x + nb + g * SMX_LANES);
     }
+    if (st) st->kb[b / SMX_BLOCK] = K_s;
+    if (mode == SMX_BLK_MAX) K_g = shift_guess(&s); /* the running max moves only here */
     /* a block shorter than SMX_BLOCK is the last one; otherwise all ng groups are done */
     cur = nxt;
     len = nlen;
   }
+  *sp = s;
+}
+/* ---- pass 1 of a row of at most MF_BLOCKS blocks (64 KiB) for the kernels, not the public row
+   states: every block's max first, so that only the blocks holding the row max count their ties and none
+   needs the sum with them (the state's Mall stays empty: smx_lse_finish does not read it). The same bits
+   as lse_pass: the same blocks go to R and Mex, each summed the same way (against its own K_b). Returns 0,
+   having stored nothing, for rows with a NaN or a max beyond +-SMX_SHIFT_MAX (lse_pass then). Longer rows
+   use lse_pass, whose next block's maxima interleave with the sums (a separate max pass cost more there from
+   16 blocks on, 6-13% at 32000-128256 on Zen 5 avx512, and over 256 KiB chunks of rows from memory). ---- */
+#define MF_BLOCKS 16
+#define MF_SUM(ties, store) sum_block(xb, len, full, mb[b], magic, SMX_KEEP_SUM, ties, store, &k, &Se, &Sa, yb, NULL, 0, &a)
+static int lse_pass_maxfirst(size_t n, const float *x, smx_lse *s, pass1_store *st) {
+  float mb[MF_BLOCKS], M = -INFINITY;
+  for (size_t b = 0, i = 0; i < n; b++, i += SMX_BLOCK) {
+    const size_t len = n - i < SMX_BLOCK ? n - i : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
+    blockmax a;
+    bm_init(&a);
+    for (size_t g = 0; g < full; g += SMX_LANES) bm_group(&a, x + i + g);
+    int nanb;
+    mb[b] = bm_finish(&a, x + i, len, full, &nanb);
+    if (nanb) return 0;
+    M = smx_maxf(mb[b], M);
+  }
+  if (!(M >= -SMX_SHIFT_MAX && M <= SMX_SHIFT_MAX)) return 0;
+  double kM = 0.0;
+  for (size_t b = 0, i = 0; i < n; b++, i += SMX_BLOCK) {
+    const size_t len = n - i < SMX_BLOCK ? n - i : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
+    const float *xb = x + i;
+    float *yb = st ? st->y + i : NULL;
+    if (st) st->mb[b] = mb[b], st->kb[b] = STORE_NONE;
+    if (mb[b] == -INFINITY) {
+      if (st) smx_fill(len, yb, 0.0f);
+      continue;
+    }
+    if (mb[b] < -SMX_SHIFT_MAX) {
+      smx_lse_block_low(xb, len, mb[b], s);
+      if (st) st->complete = 0;
+      continue;
+    }
+    const int32_t K_b = smx_exp_k(mb[b]);
+    const float magic = smx_shift_magic(K_b - SMX_SUM_BIAS);
+    const int ties = mb[b] != M ? 0 : mb[b] != 0.0f ? 3 : 4;
+    double k, Se, Sa;
+    blockmax a;
+    if (yb) {
+      if (ties == 0) MF_SUM(0, 1);
+      else if (ties == 3) MF_SUM(3, 1);
+      else MF_SUM(4, 1);
+    } else {
+      if (ties == 0) MF_SUM(0, 0);
+      else if (ties == 3) MF_SUM(3, 0);
+      else MF_SUM(4, 0);
+    }
+    if (st) st->kb[b] = K_b;
+    if (ties) kM += k, smx_binsum_add(&s->Mex, Sa, K_b - SMX_SUM_BIAS); /* ties 3, 4: Sa is the sum without them */
+    else smx_lse_end_rest(s, K_b, Sa);
+  }
+  s->m = M, s->k = kM, s->in = 1;
+  return 1;
+}
+#undef MF_SUM
+static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store *st, int need_log) {
+  smx_lse s;
+  smx_lse_init(&s);
+  if (n > (size_t)MF_BLOCKS * SMX_BLOCK || !lse_pass_maxfirst(n, x, &s, st)) {
+    smx_lse_init(&s);
+    if (st) st->complete = 1;
+    lse_pass(n, x, &s, st);
+  }
   smx_lse_finish(&s, f, need_log);
 }
+/* the row state of x folded into s (the public row states, dispatch/shard.c) */
+void FN(lse_fold)(size_t n, const float *x, smx_lse *s) { lse_pass(n, x, s, NULL); }
 
 /* one block (len <= SMX_BLOCK) folded into s, as smx_lse_block_scalar */
 static void lse_block(const float *x, size_t len, smx_lse *s) {
@@ -184,13 +291,16 @@ static void lse_block(const float *x, size_t len, smx_lse *s) {
   for (size_t i = 0; i < full; i += SMX_LANES) bm_group(&a, x + i);
   int nanb;
   const float m = bm_finish(&a, x, len, full, &nanb);
+  const int32_t K_b = smx_exp_k(m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX ? m : 0.0f), K_g = shift_guess(s);
   const int mode = smx_lse_begin_block(s, m, nanb);
-  if (mode == 1) {
-    shifted_block(x, len, full, m, s, NULL, NULL, 0, &a);
-  } else if (mode == 0) {
+  if (mode == SMX_BLK_MAX || mode == SMX_BLK_REST) {
+    shifted_block(x, len, full, m, K_b, K_g, mode, s, NULL, NULL, 0, &a);
+  } else if (mode == SMX_BLK_PLAIN) {
     double k, r;
     smx_lse_block_plain(x, len, m, &k, &r);
     smx_lse_add_block(s, m, k, r);
+  } else if (mode == SMX_BLK_LOW) {
+    smx_lse_block_low(x, len, m, s);
   }
 }
 
@@ -260,11 +370,20 @@ static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, flo
   vst(K, vK);
   for (size_t r = 0; r < g; r++) {
     if (!sr->fast[r]) continue;
-    smx_lse s;
-    smx_lse_init(&s);
-    s.m = m[r], s.K = (int32_t)K[r], s.shifted = 1;
-    shifted_block(x + r * ldx, n, full, s.m, &s, ys ? ys + r * ldys : NULL, NULL, 0, &a);
-    k[r] = (float)s.k, S[r] = s.S; /* k <= 1024: exact */
+    /* one block: its own K, its ties counted, S = the sum without them (the binned sum of one term is it) */
+    const float *xr = x + r * ldx, mr = m[r], magic_r = smx_shift_magic((int32_t)K[r] - SMX_SUM_BIAS);
+    float *yr = ys ? ys + r * ldys : NULL;
+    double kr, Sa;
+#define SR_SUM(ties, store) sum_block(xr, n, full, mr, magic_r, SMX_KEEP_SUM, ties, store, &kr, &Sa, &S[r], yr, NULL, 0, &a)
+    if (yr) {
+      if (mr != 0.0f) SR_SUM(3, 1);
+      else SR_SUM(4, 1);
+    } else {
+      if (mr != 0.0f) SR_SUM(3, 0);
+      else SR_SUM(4, 0);
+    }
+#undef SR_SUM
+    k[r] = (float)kr; /* k <= 1024: exact */
   }
   row_consts c;
   const vd Sv[2] = {dld(S), dld(S + 8)};

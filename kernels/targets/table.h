@@ -9,6 +9,7 @@ const smx_kernels *const SMX_TABLE_SYMBOL = NULL;
 #define SMX_DECLARE_(name, kind, forward) smx_##kind##_fn SMX_KERNEL_NAME(name);
 SMX_KERNELS(SMX_DECLARE_)
 #define SMX_ENTRY_(name, kind, forward) .name = SMX_KERNEL_NAME(name),
-static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_)};
+smx_lse_fold_fn SMX_KERNEL_NAME(lse_fold);
+static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) .lse_fold = SMX_KERNEL_NAME(lse_fold)};
 const smx_kernels *const SMX_TABLE_SYMBOL = &table;
 #endif

@@ -1,0 +1,276 @@
+/* Row states as public values (smx_row_state_*) and the cross-entropy of one vocabulary shard from merged states. */
+#include "dispatch.h"
+#include "fpenv.h"
+
+/* What a public state holds: a tag, the softcap it was made with (its bits) and the row state. */
+typedef struct {
+  uint64_t tag;
+  uint32_t softcap;
+  uint32_t pad;
+  smx_lse s;
+} state_bytes;
+_Static_assert(sizeof(state_bytes) <= sizeof(smx_row_state), "SMX_ROW_STATE_DOUBLES too small");
+#define STATE_TAG 0x3130305354534d53ull /* "SMSTS001" */
+
+/* canonical bytes: zero padding, empty binned sums zeroed, so that equal states are equal bytes */
+static void canon_bins(smx_binsum *b) {
+  smx_binsum c;
+  memset(&c, 0, sizeof c);
+  if (b->any) {
+    c.any = 1, c.top = b->top;
+    for (int i = 0; i <= SMX_BINS; i++) c.b[i] = b->b[i];
+  }
+  *b = c;
+}
+static void put(smx_row_state *st, float cap, const smx_lse *s) {
+  state_bytes b;
+  memset(&b, 0, sizeof b);
+  b.tag = STATE_TAG, b.softcap = smx_f2u(cap);
+  b.s.m = s->m, b.s.nan = s->nan, b.s.plain = s->plain, b.s.in = s->in, b.s.k = s->k;
+  b.s.R = s->R, b.s.Mex = s->Mex, b.s.Mall = s->Mall;
+  canon_bins(&b.s.R), canon_bins(&b.s.Mex), canon_bins(&b.s.Mall);
+  b.s.p.m = s->p.m, b.s.p.k = s->p.k, b.s.p.r = s->p.r;
+  memset(st, 0, sizeof *st);
+  memcpy(st, &b, sizeof b);
+}
+static int get(const smx_row_state *st, state_bytes *b) {
+  memcpy(b, st, sizeof *b);
+  return b->tag == STATE_TAG;
+}
+
+/* one row: the active ISA's blocks, softcapped block by block first when cap > 0 (as the cross-entropy does) */
+static void row_state(const smx_kernels *k, size_t n, const float *x, float cap, smx_lse *s) {
+  smx_lse_init(s);
+  if (cap == 0.0f) {
+    k->lse_fold(n, x, s);
+    return;
+  }
+  float buf[SMX_BLOCK], dz;
+  const float inv = 1.0f / cap;
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    for (size_t i = 0; i < len; i++) buf[i] = smx_softcap(x[o + i], cap, inv, &dz);
+    k->lse_fold(len, buf, s);
+  }
+}
+
+/* options of the row-state functions: softmax without label smoothing (the rest as smx_cross_entropy_f32) */
+static smx_status check_opts(const char *fn, const smx_xent_options *o, size_t n) {
+  smx_status s = smx_xent_check_options(fn, o, n, 0);
+  if (s) return s;
+  if (o->normalizer != SMX_NORM_SOFTMAX)
+    return smx_fail(SMX_ERR_ARG, "%s: opts->normalizer = %d: row states exist for the softmax normalizer only", fn,
+                    (int)o->normalizer);
+  if (o->label_smoothing != 0.0f)
+    return smx_fail(SMX_ERR_ARG, "%s: opts->label_smoothing = %g: label smoothing is not supported with row states yet",
+                    fn, (double)o->label_smoothing);
+  return SMX_OK;
+}
+
+static smx_status check_states(const char *fn, const char *what, size_t rows, const smx_row_state *st, int cap_given,
+                               float cap) {
+  state_bytes b;
+  for (size_t r = 0; r < rows; r++) {
+    if (!get(&st[r], &b)) return smx_fail(SMX_ERR_ARG, "%s: %s[%zu] is not a row state (made by smx_row_state_f32)", fn, what, r);
+    if (cap_given && b.softcap != smx_f2u(cap))
+      return smx_fail(SMX_ERR_ARG, "%s: %s[%zu] was made with softcap %g, not %g", fn, what, r,
+                      (double)smx_u2f(b.softcap), (double)cap);
+  }
+  return SMX_OK;
+}
+
+smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_options *opts,
+                             smx_row_state *st) {
+  const char *fn = "smx_row_state_f32";
+  if (!x) return smx_fail(SMX_ERR_NULL, "%s: x is NULL", fn);
+  if (!st) return smx_fail(SMX_ERR_NULL, "%s: st is NULL", fn);
+  smx_status s = smx_check_matrix(fn, "x", rows, n, ldx);
+  if (s) return s;
+  if (rows > SIZE_MAX / sizeof(smx_row_state)) return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu overflows size_t", fn, rows);
+  if (opts && (s = check_opts(fn, opts, n))) return s;
+  const size_t sbytes = rows * sizeof *st;
+  if (smx_overlap(st, sbytes, x, smx_span_bytes(rows, n, ldx))) return smx_fail(SMX_ERR_ALIAS, "%s: st overlaps x", fn);
+  if (opts && smx_overlap(st, sbytes, opts, sizeof *opts)) return smx_fail(SMX_ERR_ALIAS, "%s: st overlaps opts", fn);
+  if (opts && opts->class_weight && smx_overlap(st, sbytes, opts->class_weight, n * sizeof(float)))
+    return smx_fail(SMX_ERR_ALIAS, "%s: st overlaps opts->class_weight", fn);
+  const float cap = opts ? opts->softcap : 0.0f;
+  const smx_kernels *k = smx_active_kernels();
+  const smx_fpenv env = smx_fpenv_enter();
+  for (size_t r = 0; r < rows; r++) {
+    smx_lse l;
+    row_state(k, n, x + r * ldx, cap, &l);
+    put(&st[r], cap, &l);
+  }
+  smx_fpenv_leave(env);
+  return SMX_OK;
+}
+
+smx_status smx_row_state_merge(size_t rows, smx_row_state *acc, const smx_row_state *next) {
+  const char *fn = "smx_row_state_merge";
+  if (!acc) return smx_fail(SMX_ERR_NULL, "%s: acc is NULL", fn);
+  if (!next) return smx_fail(SMX_ERR_NULL, "%s: next is NULL", fn);
+  if (rows > SIZE_MAX / sizeof(smx_row_state)) return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu overflows size_t", fn, rows);
+  if (smx_overlap(acc, rows * sizeof *acc, next, rows * sizeof *next))
+    return smx_fail(SMX_ERR_ALIAS, "%s: acc overlaps next", fn);
+  smx_status s;
+  if ((s = check_states(fn, "acc", rows, acc, 0, 0.0f)) || (s = check_states(fn, "next", rows, next, 0, 0.0f))) return s;
+  state_bytes a, b;
+  for (size_t r = 0; r < rows; r++) {
+    get(&acc[r], &a), get(&next[r], &b);
+    if (a.softcap != b.softcap)
+      return smx_fail(SMX_ERR_ARG, "%s: acc[%zu] and next[%zu] were made with different softcaps (%g, %g)", fn, r, r,
+                      (double)smx_u2f(a.softcap), (double)smx_u2f(b.softcap));
+  }
+  const smx_fpenv env = smx_fpenv_enter();
+  for (size_t r = 0; r < rows; r++) {
+    get(&acc[r], &a), get(&next[r], &b);
+    smx_lse_merge(&a.s, &b.s);
+    put(&acc[r], smx_u2f(a.softcap), &a.s);
+  }
+  smx_fpenv_leave(env);
+  return SMX_OK;
+}
+
+smx_status smx_row_state_logsumexp(size_t rows, const smx_row_state *st, float *lse) {
+  const char *fn = "smx_row_state_logsumexp";
+  if (!st) return smx_fail(SMX_ERR_NULL, "%s: st is NULL", fn);
+  if (!lse) return smx_fail(SMX_ERR_NULL, "%s: lse is NULL", fn);
+  if (rows > SIZE_MAX / sizeof(smx_row_state)) return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu overflows size_t", fn, rows);
+  if (smx_overlap(lse, rows * sizeof *lse, st, rows * sizeof *st)) return smx_fail(SMX_ERR_ALIAS, "%s: lse overlaps st", fn);
+  smx_status s = check_states(fn, "st", rows, st, 0, 0.0f);
+  if (s) return s;
+  const smx_fpenv env = smx_fpenv_enter();
+  for (size_t r = 0; r < rows; r++) {
+    state_bytes b;
+    smx_lse_final f;
+    get(&st[r], &b);
+    smx_lse_finish(&b.s, &f, 1);
+    lse[r] = f.lse;
+  }
+  smx_fpenv_leave(env);
+  return SMX_OK;
+}
+
+/* One row of a shard: smx_xent_softmax_row's formulas (label smoothing off) on the columns [col0, col0 + n) of a
+   row of row->... n_total classes, from the row's full state; returns the row's loss if its target is here, else 0. */
+static double shard_row(size_t n, const float *x, size_t col0, size_t n_total, const smx_xent_row *row,
+                        const smx_lse *s, float *dx) {
+  const size_t t = (size_t)row->target;
+  const int here = t >= col0 && t - col0 < n;
+  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const float *cw = row->class_weight;
+  float dz;
+  smx_lse_final f;
+  smx_lse_finish(s, &f, 1);
+  if (f.kind == SMX_ROW_NAN) {
+    smx_xent_nan_row(n, dx);
+    return here ? NAN : 0.0;
+  }
+  const float zt = here ? smx_xent_logit(row, inv_cap, x[t - col0], &dz) : f.m;
+  const double wt = smx_xent_weight(row, t), g = row->grad_coef, eps = 0.0;
+  double loss, gt, A;
+  float pinf = 0.0f;
+  if (f.kind == SMX_ROW_FINITE) {
+    smx_xent_softmax_terms(n_total, &f, zt, wt, 0.0, smx_xent_pt_m1(&f, zt), row, &loss, &A, &gt);
+  } else { /* +inf entries (f.k of them) or all -inf: the special rule, as smx_xent_softmax_row */
+    pinf = f.kind == SMX_ROW_POSINF ? (float)(1.0 / f.k) : 0.0f;
+    const double pt = here && x[t - col0] == INFINITY ? pinf : 0.0;
+    loss = smx_times((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
+    A = (1.0 - eps) * wt + eps * row->weight_sum / (double)n_total;
+    gt = (1.0 - eps) * wt * (pt - 1.0) + eps / (double)n_total * (row->weight_sum * pt - wt);
+  }
+  if (dx) {
+    const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n_total);
+    if (f.kind == SMX_ROW_FINITE) {
+      smx_softmax_out o;
+      if (f.shifted) smx_softmax_out_init(&f, &o);
+      for (size_t j = 0; j < n; j++) {
+        const float z = smx_xent_logit(row, inv_cap, x[j], &dz), b = cw ? Bf * cw[col0 + j] : Bf;
+        dx[j] = smx_flush(fmaf(Af, f.shifted ? smx_softmax_one(z, &o) : smx_softmax_exp(z, &f), -b) * dz);
+      }
+    } else {
+      for (size_t j = 0; j < n; j++) {
+        const float b = cw ? Bf * cw[col0 + j] : Bf;
+        dx[j] = smx_flush(fmaf(Af, x[j] == INFINITY ? pinf : 0.0f, -b));
+      }
+    }
+    if (here) {
+      const float dzt = row->softcap > 0.0f ? (smx_softcap(x[t - col0], row->softcap, inv_cap, &dz), dz) : 1.0f;
+      dx[t - col0] = smx_flush((float)(g * gt) * dzt);
+    }
+  }
+  return here ? loss : 0.0;
+}
+
+smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float *logits, size_t ldx, size_t col0,
+                                       size_t n_total, const int64_t *targets, const smx_xent_options *opts,
+                                       const smx_row_state *full, float *loss_part, float *dlogits, size_t ldd,
+                                       float grad_scale) {
+  const char *fn = "smx_cross_entropy_shard_f32";
+  smx_xent_options defaults;
+  if (!opts) smx_xent_options_default(&defaults), opts = &defaults;
+  if (!logits) return smx_fail(SMX_ERR_NULL, "%s: logits is NULL", fn);
+  if (!targets) return smx_fail(SMX_ERR_NULL, "%s: targets is NULL", fn);
+  if (!full) return smx_fail(SMX_ERR_NULL, "%s: full is NULL", fn);
+  smx_status s = smx_check_matrix(fn, "logits", rows, n_shard, ldx);
+  if (s) return s;
+  if (dlogits && (s = smx_check_matrix(fn, "dlogits", rows, n_shard, ldd))) return s;
+  if (rows > SIZE_MAX / sizeof(smx_row_state)) return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu overflows size_t", fn, rows);
+  if (n_total > SIZE_MAX / sizeof(float) || col0 > n_total || n_shard > n_total - col0)
+    return smx_fail(SMX_ERR_SHAPE, "%s: the shard [col0, col0 + n_shard) = [%zu, %zu + %zu) is not inside [0, n_total = %zu)",
+                    fn, col0, col0, n_shard, n_total);
+  if ((s = check_opts(fn, opts, n_total))) return s;
+  if (opts->target_type != SMX_TARGET_I64)
+    return smx_fail(SMX_ERR_ARG, "%s: opts->target_type must be SMX_TARGET_I64 (targets is const int64_t *)", fn);
+  if (!(grad_scale == grad_scale && grad_scale != INFINITY && grad_scale != -INFINITY))
+    return smx_fail(SMX_ERR_ARG, "%s: grad_scale = %g is not finite", fn, (double)grad_scale);
+  for (size_t r = 0; r < rows; r++) {
+    const int64_t t = targets[r];
+    if (t != opts->ignore_index && (t < 0 || (uint64_t)t >= n_total))
+      return smx_fail(SMX_ERR_TARGET, "%s: targets[%zu] = %lld is in no shard of [0, n_total) = [0, %zu) and not the ignore_index %lld",
+                      fn, r, (long long)t, n_total, (long long)opts->ignore_index);
+  }
+  if ((s = check_states(fn, "full", rows, full, 1, opts->softcap))) return s;
+  /* aliasing: dlogits is exactly logits or disjoint from it, and disjoint from every other input; loss_part from all */
+  const size_t xbytes = smx_span_bytes(rows, n_shard, ldx), dbytes = dlogits ? smx_span_bytes(rows, n_shard, ldd) : 0;
+  const size_t lbytes = loss_part ? (opts->reduction == SMX_REDUCE_NONE ? rows : 1) * sizeof(float) : 0;
+  const void *in[4] = {targets, full, opts, opts->class_weight};
+  const size_t inb[4] = {rows * sizeof *targets, rows * sizeof *full, sizeof *opts,
+                         opts->class_weight ? n_total * sizeof(float) : 0};
+  const char *inn[4] = {"targets", "full", "opts", "opts->class_weight"};
+  if (dlogits && !(dlogits == logits && ldd == ldx) && smx_overlap(dlogits, dbytes, logits, xbytes))
+    return smx_fail(SMX_ERR_ALIAS, "%s: dlogits overlaps logits without being exactly the same matrix", fn);
+  if (smx_overlap(loss_part, lbytes, logits, xbytes) || smx_overlap(loss_part, lbytes, dlogits, dbytes))
+    return smx_fail(SMX_ERR_ALIAS, "%s: loss_part overlaps logits or dlogits", fn);
+  for (int i = 0; i < 4; i++)
+    if (smx_overlap(dlogits, dbytes, in[i], inb[i]) || smx_overlap(loss_part, lbytes, in[i], inb[i]))
+      return smx_fail(SMX_ERR_ALIAS, "%s: an output overlaps %s", fn, inn[i]);
+  /* the row coefficients exactly as smx_cross_entropy_f32 sets them (no smoothing: weight_sum unused) */
+  const float *w = opts->class_weight;
+  double denom = 0.0, total = 0.0;
+  size_t counted = 0;
+  for (size_t r = 0; r < rows; r++)
+    if (targets[r] != opts->ignore_index) denom += w ? w[targets[r]] : 1.0, counted++;
+  smx_xent_row row = {0, 0.0f, opts->z_loss, opts->softcap, w, (double)n_total, grad_scale};
+  if (opts->reduction == SMX_REDUCE_MEAN) row.grad_coef = denom > 0.0 ? grad_scale / denom : 0.0;
+  if (opts->reduction == SMX_REDUCE_MEAN && w && counted) row.z_loss *= denom / (double)counted;
+  const smx_fpenv env = smx_fpenv_enter();
+  for (size_t r = 0; r < rows; r++) {
+    float *d = dlogits ? dlogits + r * ldd : NULL;
+    double lr = 0.0;
+    if (targets[r] == opts->ignore_index) {
+      if (d) smx_fill(n_shard, d, 0.0f);
+    } else {
+      state_bytes b;
+      get(&full[r], &b);
+      row.target = targets[r];
+      lr = shard_row(n_shard, logits + r * ldx, col0, n_total, &row, &b.s, d);
+    }
+    if (loss_part && opts->reduction == SMX_REDUCE_NONE) loss_part[r] = smx_flush((float)lr);
+    total += lr;
+  }
+  if (loss_part && opts->reduction == SMX_REDUCE_SUM) loss_part[0] = smx_flush((float)total);
+  if (loss_part && opts->reduction == SMX_REDUCE_MEAN) loss_part[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;
+  smx_fpenv_leave(env);
+  return SMX_OK;
+}

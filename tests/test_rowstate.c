@@ -1,0 +1,246 @@
+/* Row states and the sharded cross-entropy: merged shard states against the unsharded calls on every ISA. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static const size_t sizes[] = {1, 100, 1023, 1024, 1025, 2048, 3000, 5000, 9000, 32000};
+/* SMX_TEST_QUICK (qemu): the sizes up to 5000 */
+#define NSIZES (tu_quick() ? 8 : sizeof sizes / sizeof sizes[0])
+
+/* The row's bits are those of the unsharded call when its max is in [-65536, 65536], or the row is special
+   (a NaN, +inf entries, all -inf); other rows (the plain state) are deterministic and within the bounds. */
+static int exact_expected(size_t n, const float *x) {
+  float m = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    if (x[i] != x[i]) return 1;
+    if (x[i] > m) m = x[i];
+  }
+  return m == INFINITY || m == -INFINITY || (m >= -65536.0f && m <= 65536.0f);
+}
+
+/* no finite entry below -65536 (blocks there also keep a plain state, merged inexactly but never used) */
+static int no_low(size_t n, const float *x) {
+  for (size_t i = 0; i < n; i++)
+    if (x[i] < -65536.0f && x[i] != -INFINITY) return 0;
+  return 1;
+}
+
+/* Random shard boundaries: 0 = c[0] < c[1] < ... < c[k] = n; aligned: inner boundaries multiples of 1024. */
+static size_t random_cuts(tu_rng *r, size_t n, int aligned, size_t *c) {
+  size_t k = 1 + tu_below(r, 5), m = 1;
+  c[0] = 0;
+  for (size_t i = 1; i < k; i++) {
+    size_t b = aligned ? 1024 * (1 + tu_below(r, (n + 1023) / 1024)) : 1 + tu_below(r, n);
+    if (b < n && b > c[m - 1]) c[m++] = b;
+  }
+  c[m] = n;
+  return m;
+}
+
+/* states of the shards of one row, merged left to right (grouping 0: ((s0 s1) s2) ..., 1: s0 (s1 (s2 ...))) */
+static void merged_state(size_t n, const float *x, const size_t *c, size_t k, const smx_xent_options *o, int grouping,
+                         smx_row_state *out) {
+  smx_row_state st[8];
+  for (size_t i = 0; i < k; i++) cr_assert_eq(smx_row_state_f32(1, c[i + 1] - c[i], x + c[i], n, o, &st[i]), SMX_OK);
+  if (grouping == 0) {
+    for (size_t i = 1; i < k; i++) cr_assert_eq(smx_row_state_merge(1, &st[0], &st[i]), SMX_OK);
+    *out = st[0];
+  } else {
+    for (size_t i = k - 1; i >= 1; i--) cr_assert_eq(smx_row_state_merge(1, &st[i - 1], &st[i]), SMX_OK);
+    *out = st[0];
+  }
+}
+
+
+Test(rowstate, logsumexp_aligned_and_unaligned) {
+  tu_seed_random("rowstate");
+  float *x = malloc(32000 * sizeof *x);
+  size_t exact = 0, inexact = 0;
+  double worst = 0.0;
+  const smx_isa isa0 = smx_active_isa();
+  for (int is = 0; is < SMX_ISA_COUNT; is++) {
+    if (!smx_isa_supported((smx_isa)is)) continue;
+    cr_assert_eq(smx_set_isa((smx_isa)is), SMX_OK);
+    for (size_t si = 0; si < NSIZES; si++)
+      for (int g = 0; g < TU_NREGIMES; g++) {
+        const size_t n = sizes[si];
+        tu_rng r;
+        tu_rng_seed(&r, tu_case_seed("rowstate", n, g));
+        tu_fill(&r, g, n, x);
+        float ref, lse, lse2;
+        cr_assert_eq(smx_logsumexp_f32(1, n, x, n, &ref), SMX_OK);
+        for (int rep = 0; rep < 3; rep++)
+          for (int aligned = 0; aligned < 2; aligned++) {
+            size_t c[8];
+            const size_t k = random_cuts(&r, n, aligned, c);
+            smx_row_state st, st2;
+            merged_state(n, x, c, k, NULL, rep % 2, &st);
+            merged_state(n, x, c, k, NULL, rep % 2, &st2);
+            cr_assert_eq(smx_row_state_logsumexp(1, &st, &lse), SMX_OK);
+            cr_assert_eq(smx_row_state_logsumexp(1, &st2, &lse2), SMX_OK);
+            cr_assert(tu_bits(lse) == tu_bits(lse2), "not deterministic: %s n=%zu regime %s", smx_isa_name((smx_isa)is),
+                      n, tu_regime_name(g));
+            cr_assert(memcmp(&st, &st2, sizeof st) == 0, "state bytes differ between equal runs");
+            if ((aligned || k == 1) && exact_expected(n, x)) {
+              cr_assert(tu_bits(lse) == tu_bits(ref),
+                        "%s n=%zu regime %s, %zu shards (aligned): lse %a, unsharded %a (seed 0x%llx)",
+                        smx_isa_name((smx_isa)is), n, tu_regime_name(g), k, (double)lse, (double)ref,
+                        (unsigned long long)tu_base_seed());
+              if (no_low(n, x)) { /* the merged state is the whole row's state, byte for byte */
+                smx_row_state whole;
+                cr_assert_eq(smx_row_state_f32(1, n, x, n, NULL, &whole), SMX_OK);
+                cr_assert(memcmp(&whole, &st, sizeof st) == 0, "%s n=%zu regime %s: merged state bytes differ",
+                          smx_isa_name((smx_isa)is), n, tu_regime_name(g));
+              }
+              exact++;
+            } else if (ref == ref && isfinite(ref)) { /* within the logsumexp bound of the oracle */
+              const double o = oracle_logsumexp(n, x);
+              float mx = -INFINITY;
+              for (size_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+              tu_stat s = TU_STAT_INIT;
+              const double e = tu_check_one(&s, "lse unaligned", lse, o, fmax(fabs(o), fabs((double)mx)), 4.0);
+              cr_assert(s.fails == 0, "%s n=%zu regime %s: %g ulp", smx_isa_name((smx_isa)is), n, tu_regime_name(g), e);
+              worst = e > worst ? e : worst;
+              inexact++;
+            } else {
+              cr_assert(tu_bits(lse) == tu_bits(ref), "special row: lse %a, unsharded %a", (double)lse, (double)ref);
+            }
+          }
+      }
+  }
+  smx_set_isa(isa0);
+  fprintf(stderr, "[simdmax] row states: %zu merged lse bit-identical, %zu others within %.3f ulp (bound 4)\n", exact,
+          inexact, worst);
+  free(x);
+}
+
+/* one configuration of the sharded cross-entropy against smx_cross_entropy_f32 */
+typedef struct {
+  float softcap, z_loss;
+  int weights, reduction;
+} xcfg;
+
+static void check_xent(const char *isa, size_t n, int regime, const xcfg *cf, tu_rng *r) {
+  enum { ROWS = 3 };
+  float *x = malloc(ROWS * n * sizeof *x), *w = malloc(n * sizeof *w), *dref = malloc(ROWS * n * sizeof *dref);
+  for (size_t q = 0; q < ROWS; q++) tu_fill(r, q == 1 ? regime : TU_NARROW + (int)(q % 2) * TU_N3, n, x + q * n);
+  for (size_t j = 0; j < n; j++) w[j] = (float)tu_uniform(r, 0.0, 2.0);
+  int64_t t[ROWS] = {(int64_t)tu_below(r, n), (int64_t)tu_below(r, n), n > 2 ? -100 : 0};
+  smx_xent_options o;
+  smx_xent_options_default(&o);
+  o.softcap = cf->softcap, o.z_loss = cf->z_loss, o.class_weight = cf->weights ? w : NULL;
+  o.reduction = (smx_reduction)cf->reduction;
+  float lref[ROWS];
+  cr_assert_eq(smx_cross_entropy_f32(ROWS, n, x, n, t, &o, lref, dref, n, 0.75f), SMX_OK);
+  size_t c[8];
+  const size_t k = random_cuts(r, n, 1, c);
+  smx_row_state full[ROWS], part[ROWS];
+  for (size_t i = 0; i < k; i++) {
+    cr_assert_eq(smx_row_state_f32(ROWS, c[i + 1] - c[i], x + c[i], n, &o, i ? part : full), SMX_OK);
+    if (i) cr_assert_eq(smx_row_state_merge(ROWS, full, part), SMX_OK);
+  }
+  float lsum[ROWS] = {0};
+  for (size_t i = 0; i < k; i++) {
+    const size_t ns = c[i + 1] - c[i], ld = ns + 3;
+    tu_mat d;
+    tu_mat_alloc(&d, ROWS, ns, ld, (int)(i % 2));
+    float lp[ROWS];
+    cr_assert_eq(smx_cross_entropy_shard_f32(ROWS, ns, x + c[i], n, c[i], n, t, &o, full, lp, d.m, ld, 0.75f), SMX_OK);
+    long where;
+    cr_assert(tu_mat_canaries_ok(&d, &where), "canary at %ld", where);
+    for (size_t q = 0; q < ROWS; q++) {
+      size_t first;
+      const int eq = tu_bits_equal(tu_row(&d, q), dref + q * n + c[i], ns, &first);
+      cr_assert(eq || !exact_expected(n, x + q * n),
+                "%s n=%zu regime %s cap %g zl %g w %d red %d: row %zu shard [%zu, %zu) gradient %a, unsharded %a at %zu",
+                isa, n, tu_regime_name(regime), (double)cf->softcap, (double)cf->z_loss, cf->weights, cf->reduction, q,
+                c[i], c[i + 1], (double)tu_row(&d, q)[first], (double)dref[q * n + c[i] + first], c[i] + first);
+    }
+    for (size_t q = 0; q < (cf->reduction == SMX_REDUCE_NONE ? ROWS : 1); q++) lsum[q] += lp[q];
+    tu_mat_free(&d);
+  }
+  for (size_t q = 0; q < (cf->reduction == SMX_REDUCE_NONE ? ROWS : 1); q++) {
+    int ex = 1;
+    for (size_t p = 0; p < ROWS; p++)
+      if ((cf->reduction != SMX_REDUCE_NONE || p == q) && !exact_expected(n, x + p * n)) ex = 0;
+    if (cf->reduction == SMX_REDUCE_NONE || k == 1) {
+      cr_assert(!ex || tu_bits(lsum[q]) == tu_bits(lref[q]), "%s n=%zu regime %s: loss %a, unsharded %a", isa, n,
+                tu_regime_name(regime), (double)lsum[q], (double)lref[q]);
+    } else if (isfinite(lref[q])) {
+      cr_assert(fabsf(lsum[q] - lref[q]) <= 1e-5f * fabsf(lref[q]) + 1e-30f, "loss parts %a vs %a", (double)lsum[q],
+                (double)lref[q]);
+    }
+  }
+  free(x), free(w), free(dref);
+}
+
+Test(rowstate, xent_shards) {
+  tu_seed_random("rowstate_xent");
+  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE}, {30, 0, 0, SMX_REDUCE_NONE}, {0, 1e-3f, 1, SMX_REDUCE_MEAN},
+                       {15, 1e-4f, 1, SMX_REDUCE_SUM}, {0, 0, 1, SMX_REDUCE_NONE}, {0, 0, 0, SMX_REDUCE_MEAN}};
+  size_t cases = 0;
+  const smx_isa isa0 = smx_active_isa();
+  for (int is = 0; is < SMX_ISA_COUNT; is++) {
+    if (!smx_isa_supported((smx_isa)is)) continue;
+    cr_assert_eq(smx_set_isa((smx_isa)is), SMX_OK);
+    for (size_t si = 0; si < NSIZES; si++)
+      for (int g = 0; g < TU_NREGIMES; g++)
+        for (size_t ci = 0; ci < sizeof cfgs / sizeof cfgs[0]; ci++) {
+          tu_rng r;
+          tu_rng_seed(&r, tu_case_seed("rowstate_xent", sizes[si], g * 16 + (int)ci));
+          check_xent(smx_isa_name((smx_isa)is), sizes[si], g, &cfgs[ci], &r);
+          cases++;
+        }
+  }
+  smx_set_isa(isa0);
+  fprintf(stderr, "[simdmax] sharded cross-entropy: %zu cases, gradients and NONE losses bit-identical\n", cases);
+}
+
+Test(rowstate, errors_write_nothing) {
+  float x[2048], lse = 7.0f;
+  for (int i = 0; i < 2048; i++) x[i] = (float)(i % 13) * 0.25f;
+  smx_row_state st, bad, st0;
+  memset(&bad, 0, sizeof bad);
+  cr_assert_eq(smx_row_state_f32(1, 2048, x, 2048, NULL, &st), SMX_OK);
+  st0 = st;
+  smx_xent_options o;
+  smx_xent_options_default(&o);
+  cr_assert_eq(smx_row_state_f32(1, 0, x, 2048, NULL, &st), SMX_ERR_SHAPE);
+  cr_assert_eq(smx_row_state_f32(1, 2048, NULL, 2048, NULL, &st), SMX_ERR_NULL);
+  o.label_smoothing = 0.1f;
+  cr_assert_eq(smx_row_state_f32(1, 2048, x, 2048, &o, &st), SMX_ERR_ARG);
+  o.label_smoothing = 0.0f, o.normalizer = SMX_NORM_STABLEMAX;
+  cr_assert_eq(smx_row_state_f32(1, 2048, x, 2048, &o, &st), SMX_ERR_ARG);
+  cr_assert(memcmp(&st, &st0, sizeof st) == 0, "a failing call wrote the state");
+  cr_assert_eq(smx_row_state_merge(1, &st, &bad), SMX_ERR_ARG);
+  cr_assert(memcmp(&st, &st0, sizeof st) == 0);
+  cr_assert_eq(smx_row_state_logsumexp(1, &bad, &lse), SMX_ERR_ARG);
+  cr_assert_eq(smx_row_state_merge(1, &st, &st), SMX_ERR_ALIAS);
+  cr_assert(lse == 7.0f);
+  smx_xent_options_default(&o);
+  o.softcap = 20.0f;
+  smx_row_state capped;
+  cr_assert_eq(smx_row_state_f32(1, 1024, x, 2048, &o, &capped), SMX_OK);
+  cr_assert_eq(smx_row_state_merge(1, &st, &capped), SMX_ERR_ARG); /* different softcaps */
+  smx_xent_options_default(&o);
+  o.reduction = SMX_REDUCE_NONE;
+  float d[1024], lp = 5.0f;
+  for (int i = 0; i < 1024; i++) d[i] = 3.0f;
+  int64_t t = 4000;
+  cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, &t, &o, &st, &lp, d, 1024, 1.0f), SMX_ERR_TARGET);
+  t = 5;
+  cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 1500, 2048, &t, &o, &st, &lp, d, 1024, 1.0f), SMX_ERR_SHAPE);
+  cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, &t, &o, &bad, &lp, d, 1024, 1.0f), SMX_ERR_ARG);
+  cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, &t, &o, &capped, &lp, d, 1024, 1.0f), SMX_ERR_ARG);
+  cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, NULL, &o, &st, &lp, d, 1024, 1.0f), SMX_ERR_NULL);
+  cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, &t, &o, &st, &lp, d, 1024, NAN), SMX_ERR_ARG);
+  cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, &t, &o, &st, &lp, x + 512, 1024, 1.0f), SMX_ERR_ALIAS);
+  o.label_smoothing = 0.2f;
+  cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, &t, &o, &st, &lp, d, 1024, 1.0f), SMX_ERR_ARG);
+  cr_assert(lp == 5.0f, "loss_part written by a failing call");
+  for (int i = 0; i < 1024; i++) cr_assert(d[i] == 3.0f, "dlogits written by a failing call");
+  cr_assert(strlen(smx_last_error_message()) > 0);
+}
