@@ -53,16 +53,21 @@ static inline void smx_xent_row_end(const smx_xent_args *a, float *loss_rows, si
   if (loss_rows) loss_rows[r] = smx_flush((float)lr);
   *total += lr;
 }
-/* The rows of a block through one row function: loss_rows[r] (if given) = each row's loss (also a->row_loss),
-   returns their sum. */
+/* Rows [r0, r1) of a block through one row function (x, dx: the block's first row): loss_rows[r] (if given)
+   = each row's loss (also a->row_loss), added to *total in row order. */
+static inline void smx_xent_rows_range(size_t r0, size_t r1, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                                       float *loss_rows, float *dx, size_t ldd, smx_xent_row_fn *f, double *total) {
+  smx_xent_row row = a->row;
+  for (size_t r = r0; r < r1; r++) {
+    float *d = dx ? dx + r * ldd : NULL;
+    smx_xent_row_end(a, loss_rows, r, smx_xent_row_begin(a, r, n, &row, d) ? f(n, x + r * ldx, &row, d) : 0.0, total);
+  }
+}
+/* All rows of a block: returns the sum of their losses. */
 static inline double smx_xent_rows(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                                    float *loss_rows, float *dx, size_t ldd, smx_xent_row_fn *f) {
-  smx_xent_row row = a->row;
   double total = 0.0;
-  for (size_t r = 0; r < rows; r++) {
-    float *d = dx ? dx + r * ldd : NULL;
-    smx_xent_row_end(a, loss_rows, r, smx_xent_row_begin(a, r, n, &row, d) ? f(n, x + r * ldx, &row, d) : 0.0, &total);
-  }
+  smx_xent_rows_range(0, rows, n, x, ldx, a, loss_rows, dx, ldd, f, &total);
   return total;
 }
 

@@ -344,7 +344,7 @@ static inline vf sum_magic(vf K) { return vsub(vset(SMX_MAGIC), vsub(K, vset((fl
    per row (row_consts_of); rows with a NaN or a max beyond +-SMX_SHIFT_MAX are left to the row path. ---- */
 #define SR_ROWS VW
 typedef struct {
-  int fast[SR_ROWS];
+  float fast[SR_ROWS]; /* 1: row r is done here; 0: the row path */
   smx_lse_final f[SR_ROWS];
   smx_softmax_out o[SR_ROWS]; /* with out */
 } short_rows;
@@ -352,7 +352,7 @@ typedef struct {
    rescales them); need_log: f's l, lse, c_hi, c_lo; out: o. */
 static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, float *ys, size_t ldys, int need_log,
                              int out, short_rows *sr) {
-  float m[VW], K[VW], k[VW];
+  float m[VW], K[VW], k[VW], magic_sum[VW];
   double S[SR_ROWS];
   const size_t full = n / SMX_LANES * SMX_LANES;
   for (size_t r = 0; r < SR_ROWS; r++) m[r] = 0.0f, k[r] = 1.0f, S[r] = 0.0; /* idle lanes */
@@ -363,15 +363,15 @@ static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, flo
     for (size_t i = 0; i < full; i += SMX_LANES) bm_group(&a, xr + i);
     int nan;
     const float mr = bm_finish(&a, xr, n, full, &nan);
-    sr->fast[r] = !nan && mr >= -SMX_SHIFT_MAX && mr <= SMX_SHIFT_MAX;
+    sr->fast[r] = !nan && mr >= -SMX_SHIFT_MAX && mr <= SMX_SHIFT_MAX ? 1.0f : 0.0f;
     if (sr->fast[r]) m[r] = mr;
   }
   const vf vmx = vld(m), vK = vexp_k(vmx);
-  vst(K, vK);
+  vst(K, vK), vst(magic_sum, sum_magic(vK));
   for (size_t r = 0; r < g; r++) {
     if (!sr->fast[r]) continue;
     /* one block: its own K, its ties counted, S = the sum without them (the binned sum of one term is it) */
-    const float *xr = x + r * ldx, mr = m[r], magic_r = smx_shift_magic((int32_t)K[r] - SMX_SUM_BIAS);
+    const float *xr = x + r * ldx, mr = m[r], magic_r = magic_sum[r];
     float *yr = ys ? ys + r * ldys : NULL;
     double kr, Sa;
 #define SR_SUM(ties, store) sum_block(xr, n, full, mr, magic_r, SMX_KEEP_SUM, ties, store, &kr, &Sa, &S[r], yr, NULL, 0, &a)
@@ -503,14 +503,14 @@ SMX_FLATTEN void rescale_block(float *p, size_t len, const outc *cb, const xgrad
     vst_n(p + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck), c);
   }
 }
-/* A block whose max m_b is below m - 2^-8 (m the row max) has no e equal to e_max: every e there
-   is at most e(m_b) (1 + 2^-22) < e(m) exp(-2^-8) (1 + 2^-22) < e_max, so its pass skips that test
-   (two of its operations per vector); d < -60 blocks (e < 2^-60 e_max) never need it. */
 /* the constants of a block stored with d >= -60 */
 static inline outc rescale_consts(const smx_softmax_out *o, int32_t d) {
   const float f = smx_u2f((uint32_t)(d + 127) << 23); /* 2^d */
   return (outc){vset(o->c_hi * f), vset(o->c_lo * f), vset(d >= -27 ? o->e_max / f : INFINITY), vset(o->y_max)};
 }
+/* A block whose max m_b is below m - 2^-8 (m the row max) has no e equal to e_max: every e there
+   is at most e(m_b) (1 + 2^-22) < e(m) exp(-2^-8) (1 + 2^-22) < e_max, so its pass skips that test
+   (two of its operations per vector); d < -60 blocks (e < 2^-60 e_max) never need it. */
 static void softmax_rescale(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
                             const xgrad *xg0) {
   const outc c = outc_init(o);
@@ -535,6 +535,17 @@ static void softmax_rescale(size_t n, float *y, const pass1_store *st, float m, 
   }
 }
 
+/* softmax's pass 2 of a shifted row: the stored pass-1 values rescaled (st, complete) or from x */
+static void softmax_out(size_t n, const float *x, float *y, const pass1_store *st, const smx_lse_final *f,
+                        const smx_softmax_out *o) {
+  if (st && st->complete) softmax_rescale(n, y, st, f->m, f->K, o, NULL);
+  else softmax_pass2(n, x, y, o);
+}
+/* the store of a row of one block whose pass 1 (short_rows_state) wrote its values to y against the row's K */
+static inline void one_block_store(pass1_store *st, float *y, const smx_lse_final *f) {
+  st->y = y, st->complete = 1, st->kb[0] = f->K, st->mb[0] = f->m;
+}
+
 static void softmax_row(size_t n, const float *x, float *y) {
   smx_lse_final f;
   pass1_store st;
@@ -552,8 +563,7 @@ static void softmax_row(size_t n, const float *x, float *y) {
   }
   smx_softmax_out o;
   smx_softmax_out_init(&f, &o);
-  if (store && st.complete) softmax_rescale(n, y, &st, f.m, f.K, &o, NULL);
-  else softmax_pass2(n, x, y, &o);
+  softmax_out(n, x, y, store ? &st : NULL, &f, &o);
 }
 
 /* log-softmax of a finite row from its state */
@@ -582,8 +592,6 @@ static float logsumexp_row(size_t n, const float *x) {
   return f.lse;
 }
 
-/* The three kernels: rows of one block in groups (short_rows_state), each group's other rows (NaN, a max
-   beyond +-2^16, longer rows) by the row functions above. */
 /* Each kernel's rows in groups r0 .. r0 + g - 1: for rows of one block (n <= SMX_BLOCK) lane groups while at least
    LANE_MIN_ROWS rows are left (n <= LANE_ROWS_MAX), then groups of SR_ROWS while at least SR_MIN_ROWS are left;
    the rest, and longer rows, row by row. */
@@ -620,15 +628,16 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
         if (!L.fast[r]) softmax_row(n, xg + r * ldx, yg + r * ldy);
     } else if (path == PATH_GROUP) {
       short_rows sr;
+      pass1_store st;
       short_rows_state(g, n, xg, ldx, store ? yg : NULL, ldy, 0, 1, &sr);
       for (size_t r = 0; r < g; r++) {
         const float *xr = xg + r * ldx;
         float *yr = yg + r * ldy;
-        if (!sr.fast[r]) softmax_row(n, xr, yr);
-        else if (!store) softmax_pass2(n, xr, yr, &sr.o[r]);
-        else { /* softmax_rescale of a one-block row: d = 36, and the row max is in the block */
-          const outc cb = rescale_consts(&sr.o[r], 36);
-          rescale_block(yr, n, &cb, NULL, 1);
+        if (!sr.fast[r]) {
+          softmax_row(n, xr, yr);
+        } else {
+          one_block_store(&st, yr, &sr.f[r]);
+          softmax_out(n, xr, yr, store ? &st : NULL, &sr.f[r], &sr.o[r]);
         }
       }
     } else {
@@ -821,6 +830,18 @@ static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row
                            eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
 }
 
+/* p_t - 1 (smx_xent_pt_m1) of rows r0 .. r0 + g - 1 (g <= VW) in one vd lane per row, from each row's max m
+   and l; rows not done here (fast 0) or ignored get expm1(0) */
+static void rows_pt_m1(size_t r0, size_t g, const float *x, size_t ldx, const smx_xent_args *a, const float *fast,
+                       const float *m, const double *l, double *pt_m1) {
+  double u[VW];
+  for (size_t r = 0; r < VW; r++) {
+    const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
+    u[r] = r < g && fast[r] != 0.0f && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)m[r]) - l[r] : 0.0;
+  }
+  dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
+}
+
 /* Rows r0 .. r0 + g - 1 of one block without softcap (g <= SR_ROWS): their states by short_rows_state, p_t - 1
    in one vd lane per row; the losses added to *total in row order. */
 static void xent_softmax_group(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
@@ -829,15 +850,12 @@ static void xent_softmax_group(size_t r0, size_t g, size_t n, const float *x, si
   const int store = dx && dx != x;
   short_rows sr;
   pass1_store st;
-  st.complete = 1;
   short_rows_state(g, n, x + r0 * ldx, ldx, store ? dx + r0 * ldd : NULL, ldd, 1, dx != NULL, &sr);
-  double u[SR_ROWS], pt_m1[SR_ROWS];
-  for (size_t r = 0; r < SR_ROWS; r++) {
-    const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
-    u[r] = r < g && sr.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)sr.f[r].m) - sr.f[r].l
-                                                        : 0.0;
-  }
-  dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
+  float m[VW];
+  double l[VW], pt_m1[VW];
+  for (size_t r = 0; r < g; r++)
+    if (sr.fast[r]) m[r] = sr.f[r].m, l[r] = sr.f[r].l;
+  rows_pt_m1(r0, g, x, ldx, a, sr.fast, m, l, pt_m1);
   for (size_t r = 0; r < g; r++) {
     const float *xr = x + (r0 + r) * ldx;
     float *d = dx ? dx + (r0 + r) * ldd : NULL;
@@ -848,7 +866,7 @@ static void xent_softmax_group(size_t r0, size_t g, size_t n, const float *x, si
       } else {
         vd wza = dset(0.0), wzb = dset(0.0);
         if (row.label_smoothing > 0.0f) wz_add(&wza, &wzb, xr, n, 0, row.class_weight);
-        st.y = d, st.kb[0] = sr.f[r].K, st.mb[0] = sr.f[r].m;
+        one_block_store(&st, d, &sr.f[r]);
         lr = xent_softmax_tail(n, xr, &row, d, &sr.f[r], &sr.o[r], pt_m1[r], store ? &st : NULL,
                                row.label_smoothing > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
       }
@@ -868,14 +886,10 @@ static void xent_softmax_lanes(size_t r0, size_t g, size_t n, const float *x, si
   lane_rows L;
   lane_rows_state(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L);
   float m[VW], af[VW], nbf[VW], dxt[VW];
-  double l[VW], u[VW], pt_m1[VW], lr[VW];
+  double l[VW], pt_m1[VW], lr[VW];
   int active[VW], rowpath[VW];
   vst(m, L.m), dst(l, L.c.l[0]), dst(l + 8, L.c.l[1]);
-  for (size_t r = 0; r < VW; r++) {
-    const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
-    u[r] = r < g && L.fast[r] && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)m[r]) - l[r] : 0.0;
-  }
-  dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
+  rows_pt_m1(r0, g, x, ldx, a, L.fast, m, l, pt_m1);
   for (size_t r = 0; r < VW; r++) { /* the lanes past g and the ignored rows: gradient 0, not stored */
     const float *xr = x + (r0 + r) * ldx;
     af[r] = 0.0f, nbf[r] = 0.0f, lr[r] = 0.0;
@@ -913,17 +927,11 @@ static void xent_softmax_lanes(size_t r0, size_t g, size_t n, const float *x, si
 double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
                         float *dx, size_t ldd) {
   if (a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_softmax_row);
-  smx_xent_row row = a->row;
   double total = 0.0;
   ROW_GROUPS(r0, g, path) {
     if (path == PATH_LANES) xent_softmax_lanes(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
     else if (path == PATH_GROUP) xent_softmax_group(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
-    else
-      for (size_t r = r0; r < r0 + g; r++) {
-        float *d = dx ? dx + r * ldd : NULL;
-        smx_xent_row_end(a, loss_rows, r, smx_xent_row_begin(a, r, n, &row, d) ? xent_softmax_row(n, x + r * ldx, &row, d) : 0.0,
-                         &total);
-      }
+    else smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, xent_softmax_row, &total);
   }
   return total;
 }

@@ -441,12 +441,9 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t rows, size_t n, size_t ns, c
     int skip[G];
     for (size_t g = 0; g < g_n; g++) {
       const size_t r = r0 + g;
-      const int64_t t = smx_xent_target(a, r);
-      skip[g] = t == a->ignore_index;
-      if (skip[g]) continue;
       row[g] = a->row;
-      row[g].target = t;
-      if (a->grad_rows) row[g].grad_coef = (double)a->grad_rows[r * a->grad_stride];
+      skip[g] = !smx_xent_row_begin(a, r, n, &row[g], dx ? dx + r * ldd : NULL); /* an ignored row: zeros */
+      if (skip[g]) continue;
       xent_sparse_begin(n, x + r * ldx, &row[g], dx ? dx + r * ldd : NULL, ns, &s[g]);
     }
     for (size_t g = 0; g < g_n; g++)
@@ -457,13 +454,7 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t rows, size_t n, size_t ns, c
       if (!skip[g] && s[g].fast) xent_sparse_collect(ns, &s[g]);
     for (size_t g = 0; g < g_n; g++) {
       const size_t r = r0 + g;
-      float *d = dx ? dx + r * ldd : NULL;
-      double lr = 0.0;
-      if (skip[g]) {
-        if (d) smx_fill(n, d, 0.0f);
-      } else {
-        lr = xent_sparse_finish(n, x + r * ldx, &row[g], d, ns, &s[g]);
-      }
+      const double lr = skip[g] ? 0.0 : xent_sparse_finish(n, x + r * ldx, &row[g], dx ? dx + r * ldd : NULL, ns, &s[g]);
       smx_xent_row_end(a, loss_rows, r, lr, &total);
     }
   }

@@ -283,11 +283,7 @@ static __attribute__((noinline)) double xs_groups(size_t rows, size_t n, const f
   for (size_t r0 = 0; r0 < rows; r0 += G) {
     const size_t g_n = rows - r0 < G ? rows - r0 : G;
     if (g_n == 1) { /* the last row alone */
-      smx_xent_row row1 = a->row;
-      float *d = dx ? dx + r0 * ldd : NULL;
-      smx_xent_row_end(a, loss_rows, r0,
-                       smx_xent_row_begin(a, r0, n, &row1, d) ? xent_stablemax_row(n, x + r0 * ldx, &row1, d) : 0.0,
-                       &total);
+      smx_xent_rows_range(r0, r0 + 1, n, x, ldx, a, loss_rows, dx, ldd, xent_stablemax_row, &total);
       break;
     }
     smx_xent_row row[G];
