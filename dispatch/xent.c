@@ -34,11 +34,16 @@ static smx_XENT_fn *xent_kernel(const smx_kernels *k, smx_normalizer norm) {
 
 /* The cross-entropy of rows [r0, r1) in one kernel call: each row's loss into losses[r - r0] (if given);
    returns their sum in row order. */
-static double xent_rows(const smx_rows_job *j, size_t r0, size_t r1, double *losses) {
+/* the call's row arguments from row r on, the row losses to losses (NULL: none) */
+static smx_xent_args args_from(const smx_rows_job *j, size_t r, double *losses) {
   smx_xent_args a = *j->xa;
-  a.targets = (const char *)a.targets + r0 * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
-  if (a.grad_rows) a.grad_rows += r0 * a.grad_stride;
+  a.targets = (const char *)a.targets + r * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
+  if (a.grad_rows) a.grad_rows += r * a.grad_stride;
   a.row_loss = losses;
+  return a;
+}
+static double xent_rows(const smx_rows_job *j, size_t r0, size_t r1, double *losses) {
+  const smx_xent_args a = args_from(j, r0, losses);
   return j->xent(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, &a, j->loss_rows ? j->loss_rows + r0 : NULL,
                  j->out ? j->out + r0 * j->ldo : NULL, j->ldo);
 }
@@ -61,10 +66,7 @@ static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses,
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
     for (size_t i = 0; i < m; i++) smx_widen16(j->bf16, n, j->x16 + (r + i) * bj->ldx, buf + i * n);
-    smx_xent_args a = *bj->xa;
-    a.targets = (const char *)a.targets + r * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
-    if (a.grad_rows) a.grad_rows += r * a.grad_stride;
-    a.row_loss = losses ? losses + (r - r0) : NULL;
+    const smx_xent_args a = args_from(bj, r, losses ? losses + (r - r0) : NULL);
     sum += bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, j->d16 ? buf : NULL, n);
     if (j->d16)
       for (size_t i = 0; i < m; i++) smx_narrow16(j->bf16, n, buf + i * n, j->d16 + (r + i) * bj->ldo);
