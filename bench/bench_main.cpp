@@ -62,6 +62,7 @@ const char *case_name(int c) {
   static const char *const names[] = {"cache", "mem", "rows-cache", "rows-mem", "threads"};
   return names[c];
 }
+constexpr size_t kThreadSizes[] = {1000, 32000, size_t(1) << 24};
 constexpr size_t kRowSizes[] = {8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -687,11 +688,11 @@ void print_rows_tables(const std::vector<size_t> &nthreads) {
     }
   }
   bool any = false;
-  for (size_t n : {size_t(1000), size_t(32000)})
+  for (size_t n : kThreadSizes)
     any |= !std::isnan(get("softmax", (std::string(in) + "-t1").c_str(), THREADS, n));
   if (!any) return;
   printf("\n--- threads (rows from memory, wall time, ns/el; speedup over one thread) ---\n");
-  for (size_t n : {size_t(1000), size_t(32000)})
+  for (size_t n : kThreadSizes)
     for (Kern k : {SMX_K_softmax, SMX_K_logsumexp, SMX_K_xent_softmax}) {
       double t1 = get(kern_name_of(k), std::string(in) + "-t1", THREADS, n);
       if (std::isnan(t1)) continue;
@@ -887,11 +888,11 @@ int main(int argc, char **argv) {
         add_desc(anchor_kern[a], anchor_impl[a], c, n);
       }
     }
-  // Threads: rows streamed from memory on 1, 2 and all cores (wall time).
+  // Threads: rows streamed from memory on 1, 2 and all cores (wall time); n = 2^24 is one row a call (split by blocks).
   std::vector<size_t> nthreads = {1, 2};
   const long hw = sysconf(_SC_NPROCESSORS_ONLN);
   if (hw > 2) nthreads.push_back(size_t(hw));
-  for (size_t n : {size_t(1000), size_t(32000)})
+  for (size_t n : kThreadSizes)
     for (Kern k : {SMX_K_softmax, SMX_K_logsumexp, SMX_K_xent_softmax}) {
       if (quick && n != 32000) continue;
       for (size_t t : nthreads) {

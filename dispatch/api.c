@@ -70,7 +70,7 @@ smx_status smx_check_out(const char *fn, const char *what, const float *o, size_
     SMX_NULL_(y);                                                                                   \
     if ((s = smx_check_matrix(fn, "x", rows, n, ldx)) || (s = smx_check_matrix(fn, "y", rows, n, ldy))) return s; \
     if ((s = smx_check_out(fn, "y", y, ldy, "x", x, ldx, rows, n))) return s;                       \
-    smx_rows_job j = {.run = run_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = x, .ldx = ldx, .out = y, .ldo = ldy}; \
+    smx_rows_job j = {.run = run_##name, .id = SMX_KERNEL_ID_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = x, .ldx = ldx, .out = y, .ldo = ldy}; \
     smx_run_rows(&j);                                                                               \
     return SMX_OK;                                                                                  \
   }
@@ -87,7 +87,7 @@ smx_status smx_check_out(const char *fn, const char *what, const float *o, size_
     if (rows > SIZE_MAX / sizeof(float)) return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu overflows out", fn, rows); \
     if (smx_overlap(out, rows * sizeof(float), x, smx_span_bytes(rows, n, ldx)))                    \
       return smx_fail(SMX_ERR_ALIAS, "%s: out overlaps x", fn);                                     \
-    smx_rows_job j = {.run = run_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = x, .ldx = ldx, .out = out}; \
+    smx_rows_job j = {.run = run_##name, .id = SMX_KERNEL_ID_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = x, .ldx = ldx, .out = out}; \
     smx_run_rows(&j);                                                                               \
     return SMX_OK;                                                                                  \
   }
@@ -109,7 +109,7 @@ smx_status smx_check_out(const char *fn, const char *what, const float *o, size_
     if ((s = smx_check_out(fn, "dx", dx, lddx, "y", y, ldy, rows, n)) ||                            \
         (s = smx_check_out(fn, "dx", dx, lddx, "dy", dy, lddy, rows, n)))                           \
       return s;                                                                                     \
-    smx_rows_job j = {.run = run_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = y, .ldx = ldy, .dy = dy,   \
+    smx_rows_job j = {.run = run_##name, .id = SMX_KERNEL_ID_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = y, .ldx = ldy, .dy = dy,   \
                       .lddy = lddy, .out = dx, .ldo = lddx}; \
     smx_run_rows(&j);                                                                               \
     return SMX_OK;                                                                                  \
@@ -134,7 +134,7 @@ smx_status smx_check_out(const char *fn, const char *what, const float *o, size_
         (s = smx_check_out(fn, "dx", dx, lddx, "y", y, ldy, rows, n)) ||                            \
         (s = smx_check_out(fn, "dx", dx, lddx, "dy", dy, lddy, rows, n)))                           \
       return s;                                                                                     \
-    smx_rows_job j = {.run = run_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = x, .ldx = ldx, .y = y,     \
+    smx_rows_job j = {.run = run_##name, .id = SMX_KERNEL_ID_##name, .k = smx_active_kernels(), .rows = rows, .n = n, .x = x, .ldx = ldx, .y = y,     \
                       .ldy = ldy, .dy = dy, .lddy = lddy, .out = dx, .ldo = lddx}; \
     smx_run_rows(&j);                                                                               \
     return SMX_OK;                                                                                  \

@@ -17,14 +17,28 @@ static _Thread_local struct {
   pool *own; /* the built-in pool of this thread (threads - 1 workers) */
 } setting;
 
-/* ---- the built-in pool: workers wait for a generation, take task indices until none are left ---- */
+/* ---- the built-in pool: workers wait for a generation, take task indices until none are left. Waits spin
+   a while before they block (a futex wake costs 5-20 us on a VM, as much as a 2^16-entry row), so the calls
+   of a burst, and the two passes of a split long row, find the workers awake. ---- */
+#if defined(__x86_64__) || defined(__i386__)
+#define SPIN_PAUSE() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define SPIN_PAUSE() __asm__ __volatile__("yield")
+#else
+#define SPIN_PAUSE() ((void)0)
+#endif
+#define SPIN_ROUNDS 4096 /* pauses before a wait blocks: about 20-200 us, by the CPU's pause */
+
 struct pool {
   pthread_mutex_t mu;
   pthread_cond_t go, done;
   pthread_t *workers;
-  size_t nworkers, busy;
-  unsigned long gen;
-  int quit;
+  size_t nworkers;
+  size_t sleepers; /* workers blocked on go (under mu) */
+  int waiting;     /* the caller blocked on done (under mu) */
+  atomic_ulong gen;
+  atomic_size_t busy;
+  atomic_int quit;
   smx_task_fn task;
   void *ctx;
   size_t count;
@@ -37,25 +51,37 @@ static void take_tasks(pool *p) {
 
 static void *worker(void *arg) {
   pool *p = arg;
-  unsigned long seen = 0;
-  pthread_mutex_lock(&p->mu);
+  unsigned long seen = 0, g = 0;
   for (;;) {
-    while (p->gen == seen && !p->quit) pthread_cond_wait(&p->go, &p->mu);
-    if (p->quit) break;
-    seen = p->gen;
-    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < SPIN_ROUNDS && (g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
+                    !atomic_load_explicit(&p->quit, memory_order_relaxed);
+         i++)
+      SPIN_PAUSE();
+    if (g == seen) {
+      pthread_mutex_lock(&p->mu);
+      while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->quit)) {
+        p->sleepers++;
+        pthread_cond_wait(&p->go, &p->mu);
+        p->sleepers--;
+      }
+      pthread_mutex_unlock(&p->mu);
+    }
+    if (atomic_load(&p->quit)) break;
+    seen = g;
     take_tasks(p);
-    pthread_mutex_lock(&p->mu);
-    if (--p->busy == 0) pthread_cond_signal(&p->done);
+    if (atomic_fetch_sub(&p->busy, 1) == 1) { /* the last one out wakes a blocked caller */
+      pthread_mutex_lock(&p->mu);
+      if (p->waiting) pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
   }
-  pthread_mutex_unlock(&p->mu);
   return NULL;
 }
 
 static void pool_free(pool *p) {
   if (!p) return;
   pthread_mutex_lock(&p->mu);
-  p->quit = 1;
+  atomic_store(&p->quit, 1);
   pthread_cond_broadcast(&p->go);
   pthread_mutex_unlock(&p->mu);
   for (size_t i = 0; i < p->nworkers; i++) pthread_join(p->workers[i], NULL);
@@ -79,17 +105,22 @@ static void pool_key_init(void) { pthread_key_create(&pool_key, (void (*)(void *
 
 static void pool_run(void *ctx, smx_task_fn task, void *task_ctx, size_t count) {
   pool *p = ctx;
-  pthread_mutex_lock(&p->mu);
   p->task = task, p->ctx = task_ctx, p->count = count;
   atomic_store(&p->next, 0);
-  p->busy = p->nworkers;
-  p->gen++;
-  pthread_cond_broadcast(&p->go);
+  atomic_store(&p->busy, p->nworkers);
+  atomic_fetch_add_explicit(&p->gen, 1, memory_order_release); /* spinning workers start here */
+  pthread_mutex_lock(&p->mu);
+  if (p->sleepers) pthread_cond_broadcast(&p->go);
   pthread_mutex_unlock(&p->mu);
   take_tasks(p); /* the calling thread works too */
-  pthread_mutex_lock(&p->mu);
-  while (p->busy) pthread_cond_wait(&p->done, &p->mu);
-  pthread_mutex_unlock(&p->mu);
+  for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&p->busy, memory_order_acquire); i++) SPIN_PAUSE();
+  if (atomic_load(&p->busy)) {
+    pthread_mutex_lock(&p->mu);
+    p->waiting = 1;
+    while (atomic_load(&p->busy)) pthread_cond_wait(&p->done, &p->mu);
+    p->waiting = 0;
+    pthread_mutex_unlock(&p->mu);
+  }
 }
 
 smx_status smx_set_num_threads(size_t threads) {
@@ -117,7 +148,24 @@ smx_status smx_set_parallel_for(smx_parallel_for_fn parallel_for, void *ctx, siz
 
 size_t smx_get_num_threads(void) { return setting.threads > 1 ? setting.threads : 1; }
 
-/* ---- the row split ---- */
+/* ---- tasks and the row split ---- */
+typedef struct {
+  smx_task_fn task;
+  void *ctx;
+} env_task;
+static void run_env_task(void *ctx, size_t i) {
+  const env_task *e = ctx;
+  SMX_IN_FPENV(e->task(e->ctx, i));
+}
+
+void smx_run_tasks(smx_task_fn task, void *ctx, size_t count) {
+  env_task e = {task, ctx};
+  if (smx_get_num_threads() <= 1 || count <= 1)
+    for (size_t i = 0; i < count; i++) run_env_task(&e, i);
+  else if (setting.pfor) setting.pfor(setting.pfor_ctx, run_env_task, &e, count);
+  else pool_run(setting.own, run_env_task, &e, count);
+}
+
 typedef struct {
   const smx_rows_job *job;
   size_t rows_per_task;
@@ -126,18 +174,18 @@ typedef struct {
 static void run_task(void *ctx, size_t t) {
   const split *s = ctx;
   const size_t r0 = t * s->rows_per_task, r1 = r0 + s->rows_per_task < s->job->rows ? r0 + s->rows_per_task : s->job->rows;
-  SMX_IN_FPENV(s->job->run(s->job, r0, r1));
+  s->job->run(s->job, r0, r1);
 }
 
 void smx_run_rows(const smx_rows_job *job) {
   const size_t rows = job->rows, threads = smx_get_num_threads();
-  if (threads <= 1 || rows <= 1 || rows * job->n < SMX_MIN_TASK_ELEMS) {
+  if (threads <= 1 || rows * job->n < SMX_MIN_TASK_ELEMS) {
     SMX_IN_FPENV(job->run(job, 0, rows));
     return;
   }
+  if (rows < threads && smx_run_long_rows(job)) return;
   size_t tasks = threads * 4 < rows ? threads * 4 : rows; /* a few tasks per thread balance the load */
   split s = {job, (rows + tasks - 1) / tasks};
   tasks = (rows + s.rows_per_task - 1) / s.rows_per_task;
-  if (setting.pfor) setting.pfor(setting.pfor_ctx, run_task, &s, tasks);
-  else pool_run(setting.own, run_task, &s, tasks);
+  smx_run_tasks(run_task, &s, tasks);
 }

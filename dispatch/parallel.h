@@ -7,6 +7,7 @@
 typedef struct smx_rows_job smx_rows_job;
 struct smx_rows_job {
   void (*run)(const smx_rows_job *j, size_t r0, size_t r1); /* the kernel on rows [r0, r1) */
+  enum smx_kernel_id id;
   const smx_kernels *k;
   size_t rows, n;
   const float *x, *y, *dy;
@@ -19,7 +20,13 @@ struct smx_rows_job {
   smx_XENT_fn *xent; /* the normalizer's XENT kernel */
 };
 
-/* Runs job->run over all rows (in the FP environment of fpenv.h on every thread). */
+/* Runs job->run over all rows (in the FP environment of fpenv.h on every thread); fewer long rows of the
+   softmax family than threads go one at a time, each split by blocks (smx_run_long_rows). */
 void smx_run_rows(const smx_rows_job *job);
+/* task(ctx, i) for i in [0, count) on the calling thread's setting, each task in the FP environment of fpenv.h. */
+void smx_run_tasks(smx_task_fn task, void *ctx, size_t count);
+/* The rows of a softmax, log-softmax or logsumexp job one by one, each split by blocks across the tasks with
+   the bits of one thread (dispatch/longrow.c); returns 0, having done nothing, for any other job. */
+int smx_run_long_rows(const smx_rows_job *job);
 
 #endif

@@ -42,7 +42,7 @@ static int get(const smx_row_state *st, state_bytes *b) {
 static void row_state(const smx_kernels *k, size_t n, const float *x, float cap, smx_lse *s) {
   smx_lse_init(s);
   if (cap == 0.0f) {
-    k->lse_fold(n, x, s);
+    k->lse_fold(n, x, s, NULL);
     return;
   }
   float buf[SMX_BLOCK], dz;
@@ -50,7 +50,7 @@ static void row_state(const smx_kernels *k, size_t n, const float *x, float cap,
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
     for (size_t i = 0; i < len; i++) buf[i] = smx_softcap(x[o + i], cap, inv, &dz);
-    k->lse_fold(len, buf, s);
+    k->lse_fold(len, buf, s, NULL);
   }
 }
 

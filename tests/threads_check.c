@@ -1,8 +1,8 @@
 /* Thread safety and multi-threaded calls without Criterion (so it also runs under ThreadSanitizer):
    threads make the library's first call at once and call every kernel of the registry concurrently, two of
    them under FTZ+DAZ and one switching the active ISA meanwhile; then every kernel on 1, 2, 3 and 7 threads
-   of the built-in pool and through a caller's parallel-for, every reduction of the cross-entropy: every
-   result must equal the single-threaded one bit for bit. */
+   of the built-in pool and through a caller's parallel-for, every reduction of the cross-entropy, and long rows
+   of the softmax family split by blocks: every result must equal the single-threaded one bit for bit. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +122,58 @@ static long split_checks(void) {
   return bad;
 }
 
+/* ---- long rows split by blocks: rows fewer than the threads, every regime, the ISAs of this CPU ---- */
+#define LR 3
+#define LPAD 5 /* canaries after each row */
+static long long_checks(tu_rng *r) {
+  const size_t sizes[] = {((size_t)1 << 16) + 1029, (size_t)1 << 17};
+  const int kernels[] = {SMX_K_softmax, SMX_K_log_softmax, SMX_K_logsumexp};
+  const size_t counts[] = {2, 3, 7};
+  long bad = 0, checks = 0;
+  const smx_isa active = smx_active_isa();
+  for (size_t si = 0; si < 2; si++) {
+    const size_t n = sizes[si], ld = n + LPAD, len = LR * ld;
+    float *x = malloc(len * sizeof *x), *ref = malloc(len * sizeof *ref), *got = malloc(len * sizeof *got);
+    for (int reg = 0; reg < TU_NREGIMES; reg += LR) {
+      for (size_t row = 0; row < LR; row++) tu_fill(r, (reg + (int)row) % TU_NREGIMES, n, x + row * ld);
+      for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+        if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+        for (size_t ki = 0; ki < 3; ki++)
+          for (size_t rows = 1; rows <= LR; rows += LR - 1) {
+            smx_call_args a = {rows, n, x, ld, NULL, 0, NULL, 0, NULL, ld, NULL, NULL, NULL, 0.0f};
+            for (int c = -1; c < 4; c++) {
+              float *out = c < 0 ? ref : got;
+              for (size_t i = 0; i < len; i++) out[i] = -7.25f; /* canaries, and unwritten outputs */
+              if (c < 0) smx_set_num_threads(1);
+              else if (c < 3) smx_set_num_threads(counts[c]);
+              else smx_set_parallel_for(reverse_parallel_for, NULL, 2);
+              a.out = out;
+              if (smx_call(kernels[ki], &a) != SMX_OK) out[0] = -12345.0f;
+              smx_set_parallel_for(NULL, NULL, 0);
+              int ok = 1;
+              for (size_t row = 0; row < rows; row++)
+                for (size_t i = n; i < ld; i++) ok &= out[row * ld + i] == -7.25f;
+              if (c >= 0) checks++, ok &= !memcmp(got, ref, len * sizeof *got);
+              if (!ok) {
+                fprintf(stderr, "threads: long rows: %s, %zu x %zu, regimes from %s, ISA %d, %s%zu: %s\n",
+                        smx_kernel_list[kernels[ki]].name, rows, n, tu_regime_name(reg), isa,
+                        c < 3 ? "threads " : "parallel-for ", c < 0 ? 1 : c < 3 ? counts[c] : 2,
+                        c < 0 ? "canary overwritten" : "differs from one thread (or a canary overwritten)");
+                bad++;
+              }
+            }
+          }
+      }
+    }
+    free(x), free(ref), free(got);
+  }
+  smx_set_isa(active);
+  smx_set_num_threads(1);
+  printf("threads: %ld long-row calls (1 and 3 rows of 2^16 + 1029 and 2^17, every regime, every ISA here) on 2, 3, 7 "
+         "threads and a parallel-for, %ld differ from one thread\n", checks, bad);
+  return bad;
+}
+
 int main(void) {
   tu_rng r;
   tu_rng_seed(&r, tu_case_seed("threads", N, 0));
@@ -149,6 +201,7 @@ int main(void) {
   for (size_t i = 0; i < MR * MN; i++) mx[i] = (float)(3.0 * tu_normal(&r)), mdy[i] = (float)tu_normal(&r);
   for (size_t i = 0; i < MR; i++) mt[i] = i % 11 == 5 ? -100 : (int64_t)(i * 7 % MN);
   bad += split_checks();
+  bad += long_checks(&r);
   printf("%s\n", bad ? "0 passed, 1 failed" : "1 passed, 0 failed");
   return bad != 0;
 }

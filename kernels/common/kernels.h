@@ -29,12 +29,41 @@ double smx_xent_soft_rows(int normalizer, size_t rows, size_t n, const float *x,
                           float label_smoothing, float z_loss, float softcap, const float *class_weight, double coef,
                           float *loss_rows, float *dx, size_t ldd);
 
-typedef void smx_lse_fold_fn(size_t n, const float *x, smx_lse *s);
+/* Where softmax's pass 1 stored its values (at most SMX_STORE_MAX_BLOCKS blocks): per block, the K_b it was
+   summed against, or INT32_MIN for an all -inf block (zeros stored), and the block's max. complete = 0 if a
+   block was summed in the plain or low state or nothing was stored (pass 2 then starts from x). */
+#define SMX_STORE_MAX_BLOCKS 256
+typedef struct smx_pass1_store {
+  float *y;
+  int complete;
+  int32_t kb[SMX_STORE_MAX_BLOCKS];
+  float mb[SMX_STORE_MAX_BLOCKS];
+} smx_pass1_store;
+
+/* The softmax family's row pieces, for row states and for one long row split by blocks across threads:
+   lse_fold: the row state of n entries folded into s (smx_lse_block_scalar's blocks); with st (n at most
+     SMX_STORE_MAX_BLOCKS blocks, st->y set), softmax's pass-1 values stored to st->y where the ISA does so;
+   softmax_cols: softmax of n columns of a shifted finite row (state f, output constants o; smx_softmax_one),
+     from the values lse_fold stored (st complete) or from x;
+   log_softmax_cols: log-softmax of n columns of a finite row from its state f (the FLT_MIN rule included). */
+typedef void smx_lse_fold_fn(size_t n, const float *x, smx_lse *s, smx_pass1_store *st);
+typedef void smx_softmax_cols_fn(size_t n, const float *x, float *y, const smx_pass1_store *st, const smx_lse_final *f,
+                                 const smx_softmax_out *o);
+typedef void smx_log_softmax_cols_fn(size_t n, const float *x, float *y, const smx_lse_final *f);
+#define SMX_ROW_PIECES(X) X(lse_fold) X(softmax_cols) X(log_softmax_cols)
+
+/* Kernel ids, for the dispatcher's choices by kernel (SMX_KERNEL_ID_softmax, ...; 0: none named). */
+#define SMX_KERNEL_ID_(name, kind, forward) SMX_KERNEL_ID_##name,
+enum smx_kernel_id { SMX_KERNEL_ID_NONE, SMX_KERNELS(SMX_KERNEL_ID_) SMX_KERNEL_ID_END };
+#undef SMX_KERNEL_ID_
+
 typedef struct smx_kernels {
 #define SMX_TABLE_FIELD_(name, kind, forward) smx_##kind##_fn *name;
   SMX_KERNELS(SMX_TABLE_FIELD_)
 #undef SMX_TABLE_FIELD_
-  smx_lse_fold_fn *lse_fold; /* the softmax row state of n entries folded into s (smx_lse_block_scalar's blocks) */
+#define SMX_PIECE_FIELD_(name) smx_##name##_fn *name;
+  SMX_ROW_PIECES(SMX_PIECE_FIELD_)
+#undef SMX_PIECE_FIELD_
 } smx_kernels;
 
 /* The table of the ISA of a compilation unit that defines SMX_ISA_NAME; NULL where not compiled in. */

@@ -36,7 +36,8 @@ double smx_binsum_value(const smx_binsum *a, int32_t e2) {
   return v * pow2k(h) * pow2k(e - h);
 }
 
-/* The scalar ISA's row state: the reference's blocks folded into s. */
-void smx_lse_fold_scalar(size_t n, const float *x, smx_lse *s) {
+/* The scalar ISA's row state: the reference's blocks folded into s (no values stored). */
+void smx_lse_fold_scalar(size_t n, const float *x, smx_lse *s, smx_pass1_store *st) {
+  if (st) st->complete = 0; /* nothing stored */
   for (size_t b = 0; b < n; b += SMX_BLOCK) smx_lse_block_scalar(x + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, s);
 }

@@ -4,6 +4,17 @@
 
 #define SMX_ISA_NAME scalar
 
+/* the output passes of a finite row (the long-row split runs them on column ranges) */
+void SMX_KERNEL_NAME(softmax_cols)(size_t n, const float *x, float *y, const smx_pass1_store *st,
+                                   const smx_lse_final *f, const smx_softmax_out *o) {
+  (void)st, (void)f; /* the reference stores nothing */
+  for (size_t i = 0; i < n; i++) y[i] = smx_softmax_one(x[i], o);
+}
+void SMX_KERNEL_NAME(log_softmax_cols)(size_t n, const float *x, float *y, const smx_lse_final *f) {
+  for (size_t i = 0; i < n; i++) y[i] = smx_log_softmax_one(x[i], f->c_hi, f->c_lo);
+  smx_log_softmax_flush(f, n, y);
+}
+
 static void softmax_row(size_t n, const float *x, float *y) {
   smx_lse_final f;
   smx_lse_row_scalar(n, x, &f, 0);
@@ -17,7 +28,7 @@ static void softmax_row(size_t n, const float *x, float *y) {
   }
   smx_softmax_out o;
   smx_softmax_out_init(&f, &o);
-  for (size_t i = 0; i < n; i++) y[i] = smx_softmax_one(x[i], &o);
+  SMX_KERNEL_NAME(softmax_cols)(n, x, y, NULL, &f, &o);
 }
 
 static void log_softmax_row(size_t n, const float *x, float *y) {
@@ -27,8 +38,7 @@ static void log_softmax_row(size_t n, const float *x, float *y) {
     smx_special_row(f.kind, n, x, y, 1);
     return;
   }
-  for (size_t i = 0; i < n; i++) y[i] = smx_log_softmax_one(x[i], f.c_hi, f.c_lo);
-  smx_log_softmax_flush(&f, n, y);
+  SMX_KERNEL_NAME(log_softmax_cols)(n, x, y, &f);
 }
 
 static float logsumexp_row(size_t n, const float *x) {

@@ -121,17 +121,10 @@ SMX_FLATTEN void sum_block(const float *x, size_t len, size_t full, float m, flo
   *k = ties ? (double)vcount_sum(kc) : 0.0;
 }
 
-/* Where softmax's pass 1 stored its values: per block, the K_b it was summed against, or STORE_NONE for an
-   all -inf block (zeros stored), and the block's max. complete = 0 if a block was summed in the plain or low
-   state (nothing stored: pass 2 then starts from x). */
-#define STORE_MAX_BLOCKS 256
+/* softmax's pass 1 stores its values in a pass1_store (kernels.h) */
+typedef smx_pass1_store pass1_store;
+#define STORE_MAX_BLOCKS SMX_STORE_MAX_BLOCKS
 #define STORE_NONE INT32_MIN
-typedef struct {
-  float *y;
-  int complete;
-  int32_t kb[STORE_MAX_BLOCKS];
-  float mb[STORE_MAX_BLOCKS];
-} pass1_store;
 
 /* One block (max m_b, K_b) summed against its own max: mode SMX_BLK_MAX (ties counted) or SMX_BLK_REST.
    The sums go against K_s = K_g (a guess made before m_b is known) when 0 <= K_b - K_g <= SHIFT_SPAN, else
@@ -280,8 +273,12 @@ static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store 
   }
   smx_lse_finish(&s, f, need_log);
 }
-/* the row state of x folded into s (the public row states, dispatch/shard.c) */
-void FN(lse_fold)(size_t n, const float *x, smx_lse *s) { lse_pass(n, x, s, NULL); }
+/* the row state of x folded into s (the public row states, dispatch/shard.c; a long row's column ranges,
+   dispatch/longrow.c, with st: softmax's pass-1 values stored) */
+void FN(lse_fold)(size_t n, const float *x, smx_lse *s, pass1_store *st) {
+  if (st) st->complete = 1;
+  lse_pass(n, x, s, st);
+}
 
 /* one block (len <= SMX_BLOCK) folded into s, as smx_lse_block_scalar */
 static void lse_block(const float *x, size_t len, smx_lse *s) {
@@ -578,6 +575,13 @@ static void log_softmax_out(size_t n, const float *x, float *y, const smx_lse_fi
   }
   smx_log_softmax_flush(f, n, y);
 }
+
+/* the output passes on column ranges of a long row split across threads (dispatch/longrow.c) */
+void FN(softmax_cols)(size_t n, const float *x, float *y, const pass1_store *st, const smx_lse_final *f,
+                      const smx_softmax_out *o) {
+  softmax_out(n, x, y, st, f, o);
+}
+void FN(log_softmax_cols)(size_t n, const float *x, float *y, const smx_lse_final *f) { log_softmax_out(n, x, y, f); }
 
 static void log_softmax_row(size_t n, const float *x, float *y) {
   smx_lse_final f;

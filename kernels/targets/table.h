@@ -8,8 +8,10 @@ const smx_kernels *const SMX_TABLE_SYMBOL = NULL;
 #else
 #define SMX_DECLARE_(name, kind, forward) smx_##kind##_fn SMX_KERNEL_NAME(name);
 SMX_KERNELS(SMX_DECLARE_)
+#define SMX_PIECE_DECLARE_(name) smx_##name##_fn SMX_KERNEL_NAME(name);
+SMX_ROW_PIECES(SMX_PIECE_DECLARE_)
 #define SMX_ENTRY_(name, kind, forward) .name = SMX_KERNEL_NAME(name),
-smx_lse_fold_fn SMX_KERNEL_NAME(lse_fold);
-static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) .lse_fold = SMX_KERNEL_NAME(lse_fold)};
+#define SMX_PIECE_ENTRY_(name) .name = SMX_KERNEL_NAME(name),
+static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) SMX_ROW_PIECES(SMX_PIECE_ENTRY_)};
 const smx_kernels *const SMX_TABLE_SYMBOL = &table;
 #endif

@@ -1,0 +1,80 @@
+/* Long rows of softmax, log-softmax and logsumexp split by blocks across the calling thread's tasks, with
+   the bits of one thread: the tasks' row states merge exactly into the whole row's (smx_lse_merge), and
+   the output pass is split by columns. */
+#include <stdlib.h>
+
+#include "fpenv.h"
+#include "parallel.h"
+
+#define SMX_LONG_ROW ((size_t)1 << 16) /* rows this long are split by blocks (shorter: not worth two dispatches) */
+#define SMX_LONG_TASKS_PER_THREAD 2
+
+typedef struct {
+  const smx_kernels *k;
+  size_t n, cols; /* entries, columns per task (whole blocks) */
+  const float *x;
+  float *y;
+  smx_lse *st;           /* one state per task */
+  smx_pass1_store *store; /* softmax with y != x and few enough blocks per task: one per task, else NULL */
+  const smx_softmax_out *o; /* softmax: the output constants, else log-softmax from f */
+  const smx_lse_final *f;
+} long_row;
+
+static void fold_task(void *ctx, size_t t) {
+  const long_row *l = ctx;
+  const size_t c0 = t * l->cols, len = l->n - c0 < l->cols ? l->n - c0 : l->cols;
+  smx_pass1_store *st = l->store ? &l->store[t] : NULL;
+  if (st) st->y = l->y + c0;
+  smx_lse_init(&l->st[t]);
+  l->k->lse_fold(len, l->x + c0, &l->st[t], st);
+}
+
+static void out_task(void *ctx, size_t t) {
+  const long_row *l = ctx;
+  const size_t c0 = t * l->cols, len = l->n - c0 < l->cols ? l->n - c0 : l->cols;
+  if (l->o) l->k->softmax_cols(len, l->x + c0, l->y + c0, l->store ? &l->store[t] : NULL, l->f, l->o);
+  else l->k->log_softmax_cols(len, l->x + c0, l->y + c0, l->f);
+}
+
+/* the tasks' states merged left to right and finished; 0 for a row whose merged state is not exactly the
+   one-thread state (a max beyond SMX_SHIFT_MAX or no block in range: plain states fold in order) or whose
+   output is not by the split passes (NaN, +inf, all -inf, not shifted) */
+static int merge_finish(const long_row *l, size_t tasks, smx_lse_final *f, int need_log) {
+  smx_lse s = l->st[0];
+  for (size_t t = 1; t < tasks; t++) smx_lse_merge(&s, &l->st[t]);
+  if (s.nan || s.plain || !s.in) return 0;
+  smx_lse_finish(&s, f, need_log);
+  return f->kind == SMX_ROW_FINITE && f->shifted;
+}
+
+int smx_run_long_rows(const smx_rows_job *j) {
+  const int softmax = j->id == SMX_KERNEL_ID_softmax, lse = j->id == SMX_KERNEL_ID_logsumexp;
+  if (!(softmax || lse || j->id == SMX_KERNEL_ID_log_softmax) || j->n < SMX_LONG_ROW) return 0;
+  const size_t blocks = (j->n + SMX_BLOCK - 1) / SMX_BLOCK, want = smx_get_num_threads() * SMX_LONG_TASKS_PER_THREAD;
+  long_row l = {j->k, j->n, (blocks + want - 1) / want * SMX_BLOCK, NULL, NULL, NULL, NULL, NULL, NULL};
+  const size_t tasks = (j->n + l.cols - 1) / l.cols;
+  const int store = softmax && j->out != j->x && l.cols <= SMX_STORE_MAX_BLOCKS * SMX_BLOCK;
+  if (!(l.st = malloc(tasks * (sizeof *l.st + (store ? sizeof *l.store : 0))))) return 0;
+  if (store) l.store = (smx_pass1_store *)(l.st + tasks);
+  for (size_t r = 0; r < j->rows; r++) {
+    l.x = j->x + r * j->ldx;
+    l.y = lse ? NULL : j->out + r * j->ldo;
+    smx_run_tasks(fold_task, &l, tasks);
+    smx_lse_final f;
+    smx_softmax_out o;
+    int split;
+    const smx_fpenv env = smx_fpenv_enter();
+    if ((split = merge_finish(&l, tasks, &f, !softmax)) && softmax) smx_softmax_out_init(&f, &o);
+    smx_fpenv_leave(env);
+    if (!split) { /* the rare rows: the kernel on this thread */
+      SMX_IN_FPENV(j->run(j, r, r + 1));
+    } else if (lse) {
+      j->out[r] = f.lse;
+    } else {
+      l.o = softmax ? &o : NULL, l.f = &f;
+      smx_run_tasks(out_task, &l, tasks);
+    }
+  }
+  free(l.st);
+  return 1;
+}
