@@ -3,25 +3,13 @@
    rounded back, so every result is exactly the f32 kernel's on the widened input, rounded once. */
 #include <stdlib.h>
 
+#include "fpenv.h"
 #include "half.h"
 #include "parallel.h"
 
-enum { T_F16, T_BF16 }; /* T_BF16 is smx_widen16's bf16 flag */
+enum { T_F16, T_BF16 }; /* T_BF16 is the bf16 flag of the widen16/narrow16 pieces */
 enum { KIND_MAP, KIND_LSE, KIND_BWD, KIND_BWDX }; /* the signature kinds of SMX_KERNELS */
 #define SCRATCH_FLOATS 16384 /* 64 KiB */
-
-void smx_widen16(int bf16, size_t n, const uint16_t *s, float *d) {
-  if (bf16)
-    for (size_t i = 0; i < n; i++) d[i] = smx_f32_of_bf16(s[i]);
-  else
-    for (size_t i = 0; i < n; i++) d[i] = smx_f32_of_f16(s[i]);
-}
-void smx_narrow16(int bf16, size_t n, const float *s, uint16_t *d) {
-  if (bf16)
-    for (size_t i = 0; i < n; i++) d[i] = smx_bf16_of_f32(s[i]);
-  else
-    for (size_t i = 0; i < n; i++) d[i] = smx_f16_of_f32(s[i]);
-}
 
 /* ---- the array converters ---- */
 static size_t span16(size_t rows, size_t n, size_t ld) { /* bytes of a rows x n matrix of 16-bit values; 0 on overflow */
@@ -43,7 +31,10 @@ static smx_status to16(int t, size_t rows, size_t n, const float *x, size_t ldx,
   if (!x || !y) return SMX_ERR_NULL;
   if ((s = check32(rows, n, ldx)) || (s = check16(rows, n, ldy))) return s;
   if (smx_overlap(x, smx_span_bytes(rows, n, ldx), y, span16(rows, n, ldy))) return SMX_ERR_ALIAS;
-  for (size_t r = 0; r < rows; r++) smx_narrow16(t, n, x + r * ldx, y + r * ldy);
+  const smx_kernels *k = smx_active_kernels();
+  const smx_fpenv env = smx_fpenv_enter();
+  for (size_t r = 0; r < rows; r++) k->narrow16(t, n, x + r * ldx, y + r * ldy);
+  smx_fpenv_leave(env);
   return SMX_OK;
 }
 static smx_status from16(int t, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *y, size_t ldy) {
@@ -51,7 +42,10 @@ static smx_status from16(int t, size_t rows, size_t n, const uint16_t *x, size_t
   if (!x || !y) return SMX_ERR_NULL;
   if ((s = check16(rows, n, ldx)) || (s = check32(rows, n, ldy))) return s;
   if (smx_overlap(x, span16(rows, n, ldx), y, smx_span_bytes(rows, n, ldy))) return SMX_ERR_ALIAS;
-  for (size_t r = 0; r < rows; r++) smx_widen16(t, n, x + r * ldx, y + r * ldy);
+  const smx_kernels *k = smx_active_kernels();
+  const smx_fpenv env = smx_fpenv_enter();
+  for (size_t r = 0; r < rows; r++) k->widen16(t, n, x + r * ldx, y + r * ldy);
+  smx_fpenv_leave(env);
   return SMX_OK;
 }
 smx_status smx_bf16_from_f32(size_t rows, size_t n, const float *x, size_t ldx, smx_bf16 *y, size_t ldy) {
@@ -86,6 +80,7 @@ typedef struct {
 
 static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const job16 *j = (const job16 *)bj;
+  const smx_kernels *k = bj->k;
   const size_t n = j->base.n, nin = j->kind == KIND_BWDX ? 3 : j->kind == KIND_BWD ? 2 : 1;
   float stack[SCRATCH_FLOATS], *buf = stack;
   size_t per = SCRATCH_FLOATS / (nin * n); /* rows per batch */
@@ -97,9 +92,9 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
     const size_t m = r1 - r < per ? r1 - r : per;
     float *A = buf, *B = buf + m * n, *C = buf + 2 * m * n;
     for (size_t i = 0; i < m; i++) {
-      smx_widen16(j->t, n, j->a + (r + i) * j->lda, A + i * n);
-      if (nin > 1) smx_widen16(j->t, n, j->b + (r + i) * j->ldb, B + i * n);
-      if (nin > 2) smx_widen16(j->t, n, j->c + (r + i) * j->ldc, C + i * n);
+      k->widen16(j->t, n, j->a + (r + i) * j->lda, A + i * n);
+      if (nin > 1) k->widen16(j->t, n, j->b + (r + i) * j->ldb, B + i * n);
+      if (nin > 2) k->widen16(j->t, n, j->c + (r + i) * j->ldc, C + i * n);
     }
     float *out = nin == 1 ? A : nin == 2 ? B : C; /* in place over the last input (every kernel allows it) */
     switch (j->kind) {
@@ -109,7 +104,7 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
     default: j->fn.bwdx(m, n, A, n, B, n, C, n, out, n); break;
     }
     if (j->kind != KIND_LSE)
-      for (size_t i = 0; i < m; i++) smx_narrow16(j->t, n, out + i * n, j->o + (r + i) * j->ldo);
+      for (size_t i = 0; i < m; i++) k->narrow16(j->t, n, out + i * n, j->o + (r + i) * j->ldo);
   }
   if (buf != stack) free(buf);
 }

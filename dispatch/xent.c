@@ -65,11 +65,11 @@ static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses,
   double sum = 0.0;
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
-    for (size_t i = 0; i < m; i++) smx_widen16(j->bf16, n, j->x16 + (r + i) * bj->ldx, buf + i * n);
+    for (size_t i = 0; i < m; i++) bj->k->widen16(j->bf16, n, j->x16 + (r + i) * bj->ldx, buf + i * n);
     const smx_xent_args a = args_from(bj, r, losses ? losses + (r - r0) : NULL);
     sum += bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, j->d16 ? buf : NULL, n);
     if (j->d16)
-      for (size_t i = 0; i < m; i++) smx_narrow16(j->bf16, n, buf + i * n, j->d16 + (r + i) * bj->ldo);
+      for (size_t i = 0; i < m; i++) bj->k->narrow16(j->bf16, n, buf + i * n, j->d16 + (r + i) * bj->ldo);
   }
   return sum;
 }

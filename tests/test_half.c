@@ -1,11 +1,13 @@
 /* The 16-bit entry points: the conversions (exhaustive for binary16, ties and specials for bfloat16), and for
    every kernel of the registry and every ISA the defining identity K_16(x) == round16(K_f32(widen(x))) by
    memcmp, with ld > n, in place, canaries, special values and the caller's FTZ+DAZ. */
+#include <fenv.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "half.h" /* the portable definitions (kernels/common): the oracle of every ISA's converters */
 #include "kernel_list.h"
 #include "testutil.h"
 
@@ -74,6 +76,63 @@ Test(half, rounding_rules) {
   cr_expect_eq(narrow(1, 0x1.8p-24f), 0x0002); /* 1.5 units: tie, even above */
   cr_expect_eq(narrow(1, -0.0f), 0x8000);
   cr_expect_eq(narrow(1, NAN), 0x7e00);
+}
+
+/* Every ISA's array converters against the portable definitions: all 65536 patterns widened, and rounded:
+   every f32 high half with low halves at and around the bfloat16 tie, plus random and f16 tie patterns in
+   every binade from the f16 subnormals up; odd lengths (tails), caller's FTZ+DAZ and round-toward-zero. */
+#define CONV_N 65536
+Test(half, converters_every_isa_against_definition) {
+  static uint16_t h[CONV_N], h16[CONV_N + 3];
+  static float f[CONV_N], w[CONV_N + 3];
+  const smx_isa active = smx_active_isa();
+  tu_rng r;
+  tu_rng_seed(&r, tu_case_seed("converters", CONV_N, 0));
+  long bad = 0, checked = 0;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int t = 0; t < 2; t++) {
+      for (uint32_t i = 0; i < CONV_N; i++) h[i] = (uint16_t)i;
+      for (size_t len = CONV_N - 3; len <= CONV_N; len += 3) { /* a tail, then whole steps */
+        const unsigned long saved = tu_fp_flush(len & 1);
+        (t ? smx_f32_from_f16 : smx_f32_from_bf16)(1, len, h, len, w, len);
+        tu_fp_restore(saved);
+        for (size_t i = 0; i < len; i++) {
+          const float d = t ? smx_f32_of_f16(h[i]) : smx_f32_of_bf16(h[i]);
+          bad += memcmp(&d, &w[i], 4) != 0, checked++;
+        }
+      }
+      for (int pass = 0; pass < 8; pass++) {
+        for (uint32_t i = 0; i < CONV_N; i++) {
+          uint32_t lo = (uint32_t)tu_next(&r) & 0xffffu, u;
+          if (pass < 4) lo = pass == 0 ? 0x8000u : pass == 1 ? 0x7fffu : pass == 2 ? 0x8001u : 0u;
+          if (pass >= 6) { /* f16: binades 2^-26 .. 2^16 with the low 13 bits at / around a tie */
+            const uint32_t e = 101 + i % 42, m = (uint32_t)tu_next(&r) & 0x7fe000u;
+            u = (i >> 15) << 31 | e << 23 | m | (pass == 6 ? 0x1000u : 0x0fffu + (i & 2u));
+          } else {
+            u = i << 16 | lo;
+          }
+          memcpy(&f[i], &u, 4);
+        }
+        const unsigned long saved = tu_fp_flush(pass & 1);
+        if (pass & 2) fesetround(FE_TOWARDZERO); /* the library rounds to nearest whatever the caller set */
+        (t ? smx_f16_from_f32 : smx_bf16_from_f32)(1, CONV_N - pass, f, CONV_N, h16, CONV_N);
+        fesetround(FE_TONEAREST);
+        tu_fp_restore(saved);
+        for (size_t i = 0; i < CONV_N - (size_t)pass; i++) {
+          const uint16_t d = t ? smx_f16_of_f32(f[i]) : smx_bf16_of_f32(f[i]);
+          uint32_t u;
+          memcpy(&u, &f[i], 4);
+          if (d != h16[i] && bad < 5)
+            cr_log_error("%s: %s(0x%08x) = 0x%04x, the definition 0x%04x", smx_isa_name((smx_isa)isa),
+                         t ? "f16" : "bf16", (unsigned)u, h16[i], d);
+          bad += d != h16[i], checked++;
+        }
+      }
+    }
+  }
+  smx_set_isa(active);
+  cr_expect_eq(bad, 0, "%ld of %ld conversions differ from the portable definition", bad, checked);
 }
 
 /* One case: rows x n 16-bit inputs; the 16-bit entry point against round16(f32 kernel(widen)). */

@@ -50,7 +50,12 @@ typedef void smx_lse_fold_fn(size_t n, const float *x, smx_lse *s, smx_pass1_sto
 typedef void smx_softmax_cols_fn(size_t n, const float *x, float *y, const smx_pass1_store *st, const smx_lse_final *f,
                                  const smx_softmax_out *o);
 typedef void smx_log_softmax_cols_fn(size_t n, const float *x, float *y, const smx_lse_final *f);
-#define SMX_ROW_PIECES(X) X(lse_fold) X(softmax_cols) X(log_softmax_cols)
+/* The 16-bit conversions of n values (kernels/common/half.h defines them): bf16 != 0 bfloat16, else binary16;
+   widened exactly, rounded to nearest even with one quiet NaN per type; run in the library's FP environment. */
+typedef void smx_widen16_fn(int bf16, size_t n, const uint16_t *s, float *d);
+typedef void smx_narrow16_fn(int bf16, size_t n, const float *s, uint16_t *d);
+/* the table's pieces beside the kernels of SMX_KERNELS */
+#define SMX_PIECES(X) X(lse_fold) X(softmax_cols) X(log_softmax_cols) X(widen16) X(narrow16)
 
 /* Kernel ids, for the dispatcher's choices by kernel (SMX_KERNEL_ID_softmax, ...; 0: none named). */
 #define SMX_KERNEL_ID_(name, kind, forward) SMX_KERNEL_ID_##name,
@@ -62,7 +67,7 @@ typedef struct smx_kernels {
   SMX_KERNELS(SMX_TABLE_FIELD_)
 #undef SMX_TABLE_FIELD_
 #define SMX_PIECE_FIELD_(name) smx_##name##_fn *name;
-  SMX_ROW_PIECES(SMX_PIECE_FIELD_)
+  SMX_PIECES(SMX_PIECE_FIELD_)
 #undef SMX_PIECE_FIELD_
 } smx_kernels;
 

@@ -110,6 +110,37 @@ static inline vf vadd_unless(vf acc, vm m, vf v) {
   vf r = V2(_mm256_add_ps(acc.a, _mm256_andnot_ps(m.a, v.a)), _mm256_add_ps(acc.b, _mm256_andnot_ps(m.b, v.b)));
   return r;
 }
+/* Lane bits as uint32 (the 16-bit conversions): constants, and, or, add (mod 2^32), shifts, int32 -> float. */
+static inline vf vbits_k(uint32_t k) { __m256 c = _mm256_castsi256_ps(_mm256_set1_epi32((int)k)); vf r = V2(c, c); return r; }
+static inline vf vbits_and(vf x, uint32_t k) { vf c = vbits_k(k), r = V2(_mm256_and_ps(x.a, c.a), _mm256_and_ps(x.b, c.b)); return r; }
+static inline vf vbits_or(vf x, vf y) { vf r = V2(_mm256_or_ps(x.a, y.a), _mm256_or_ps(x.b, y.b)); return r; }
+#define BITS1(x) _mm256_castps_si256(x)
+#define FLT1(x) _mm256_castsi256_ps(x)
+static inline vf vbits_add(vf x, vf y) { vf r = V2(FLT1(_mm256_add_epi32(BITS1(x.a), BITS1(y.a))), FLT1(_mm256_add_epi32(BITS1(x.b), BITS1(y.b)))); return r; }
+static inline vf vbits_shl(vf x, unsigned n) { vf r = V2(FLT1(_mm256_slli_epi32(BITS1(x.a), n)), FLT1(_mm256_slli_epi32(BITS1(x.b), n))); return r; }
+static inline vf vbits_shr(vf x, unsigned n) { vf r = V2(FLT1(_mm256_srli_epi32(BITS1(x.a), n)), FLT1(_mm256_srli_epi32(BITS1(x.b), n))); return r; }
+static inline vf vbits_float(vf x) { vf r = V2(_mm256_cvtepi32_ps(BITS1(x.a)), _mm256_cvtepi32_ps(BITS1(x.b))); return r; }
+/* c <= 16 uint16 at p zero-extended into the lanes' bits, and the low 16 bits of the lanes stored (tails
+   through a stack copy: never outside [p, p + c)) */
+static inline vf vld16_n(const uint16_t *p, size_t c) {
+  uint16_t t[16] = {0};
+  if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
+  const __m256i h = _mm256_loadu_si256((const __m256i *)p);
+  vf r = V2(FLT1(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h))), FLT1(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1))));
+  return r;
+}
+static inline void vst16_n(uint16_t *p, vf v, size_t c) { /* lanes < 2^16: packus keeps them; then undo its lane interleave */
+  const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(BITS1(v.a), BITS1(v.b)), 0xd8);
+  if (c >= 16) {
+    _mm256_storeu_si256((__m256i *)p, h);
+  } else {
+    uint16_t t[16];
+    _mm256_storeu_si256((__m256i *)t, h);
+    memcpy(p, t, c * sizeof *p);
+  }
+}
+#undef BITS1
+#undef FLT1
 static inline vm mzero(void) { vm r = V2(_mm256_setzero_ps(), _mm256_setzero_ps()); return r; }
 static inline vm mor(vm x, vm y) { vm r = V2(_mm256_or_ps(x.a, y.a), _mm256_or_ps(x.b, y.b)); return r; }
 static inline int many(vm m) { return _mm256_movemask_ps(_mm256_or_ps(m.a, m.b)) != 0; }

@@ -89,6 +89,25 @@ static inline size_t vcompress(float *dst, vm m, vf v) {
   return mcount(m);
 }
 
+/* Lane bits as uint32 (the 16-bit conversions): constants, and, or, add (mod 2^32), shifts, int32 -> float. */
+static inline vf vbits_k(uint32_t k) { return _mm512_castsi512_ps(_mm512_set1_epi32((int)k)); }
+static inline vf vbits_and(vf a, uint32_t k) { return _mm512_and_ps(a, vbits_k(k)); }
+static inline vf vbits_or(vf a, vf b) { return _mm512_or_ps(a, b); }
+static inline vf vbits_add(vf a, vf b) { return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b))); }
+static inline vf vbits_shl(vf a, unsigned n) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(a), n)); }
+static inline vf vbits_shr(vf a, unsigned n) { return _mm512_castsi512_ps(_mm512_srli_epi32(_mm512_castps_si512(a), n)); }
+static inline vf vbits_float(vf a) { return _mm512_cvtepi32_ps(_mm512_castps_si512(a)); }
+/* c <= 16 uint16 at p zero-extended into the lanes' bits, and the low 16 bits of the lanes stored (masked) */
+static inline vf vld16_n(const uint16_t *p, size_t c) {
+  const __m256i h = c >= 16 ? _mm256_loadu_si256((const __m256i *)p) : _mm256_maskz_loadu_epi16(vtail(c), p);
+  return _mm512_castsi512_ps(_mm512_cvtepu16_epi32(h));
+}
+static inline void vst16_n(uint16_t *p, vf v, size_t c) {
+  const __m256i h = _mm512_cvtepi32_epi16(_mm512_castps_si512(v));
+  if (c >= 16) _mm256_storeu_si256((__m256i *)p, h);
+  else _mm256_mask_storeu_epi16(p, vtail(c), h);
+}
+
 /* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane) */
 static inline void vtranspose16(vf *r) {
   vf t[16];

@@ -72,6 +72,35 @@ static inline vm vne(vf a, vf b) { NEON_MAP(vm, vmvnq_u32(vceqq_f32(a.q[j], b.q[
 static inline vm vnan(vf a) { NEON_MAP(vm, vmvnq_u32(vceqq_f32(a.q[j], a.q[j]))) }
 static inline vm vbits_ge(vf t, int32_t k) { NEON_MAP(vm, vcgeq_s32(vreinterpretq_s32_f32(t.q[j]), vdupq_n_s32(k))) }
 static inline vm vbits_eq(vf a, vf b) { NEON_MAP(vm, vceqq_u32(vreinterpretq_u32_f32(a.q[j]), vreinterpretq_u32_f32(b.q[j]))) }
+/* Lane bits as uint32 (the 16-bit conversions): constants, and, or, add (mod 2^32), shifts, int32 -> float. */
+#define NEON_BITS(x) vreinterpretq_u32_f32(x)
+#define NEON_FLT(x) vreinterpretq_f32_u32(x)
+static inline vf vbits_k(uint32_t k) { NEON_MAP(vf, NEON_FLT(vdupq_n_u32(k))) }
+static inline vf vbits_and(vf a, uint32_t k) { NEON_MAP(vf, NEON_FLT(vandq_u32(NEON_BITS(a.q[j]), vdupq_n_u32(k)))) }
+static inline vf vbits_or(vf a, vf b) { NEON_MAP(vf, NEON_FLT(vorrq_u32(NEON_BITS(a.q[j]), NEON_BITS(b.q[j])))) }
+static inline vf vbits_add(vf a, vf b) { NEON_MAP(vf, NEON_FLT(vaddq_u32(NEON_BITS(a.q[j]), NEON_BITS(b.q[j])))) }
+static inline vf vbits_shl(vf a, unsigned n) { NEON_MAP(vf, NEON_FLT(vshlq_u32(NEON_BITS(a.q[j]), vdupq_n_s32((int32_t)n)))) }
+static inline vf vbits_shr(vf a, unsigned n) { NEON_MAP(vf, NEON_FLT(vshlq_u32(NEON_BITS(a.q[j]), vdupq_n_s32(-(int32_t)n)))) }
+static inline vf vbits_float(vf a) { NEON_MAP(vf, vcvtq_f32_s32(vreinterpretq_s32_f32(a.q[j]))) }
+/* c <= 16 uint16 at p zero-extended into the lanes' bits, and the low 16 bits of the lanes stored (tails
+   through a stack copy: never outside [p, p + c)) */
+static inline vf vld16_n(const uint16_t *p, size_t c) {
+  uint16_t t[16] = {0};
+  if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
+  const uint16x8_t lo = vld1q_u16(p), hi = vld1q_u16(p + 8);
+  vf r = {{NEON_FLT(vmovl_u16(vget_low_u16(lo))), NEON_FLT(vmovl_u16(vget_high_u16(lo))),
+           NEON_FLT(vmovl_u16(vget_low_u16(hi))), NEON_FLT(vmovl_u16(vget_high_u16(hi)))}};
+  return r;
+}
+static inline void vst16_n(uint16_t *p, vf v, size_t c) {
+  uint16_t t[16];
+  uint16_t *d = c >= 16 ? p : t;
+  vst1q_u16(d, vcombine_u16(vmovn_u32(NEON_BITS(v.q[0])), vmovn_u32(NEON_BITS(v.q[1]))));
+  vst1q_u16(d + 8, vcombine_u16(vmovn_u32(NEON_BITS(v.q[2])), vmovn_u32(NEON_BITS(v.q[3]))));
+  if (c < 16) memcpy(p, t, c * sizeof *p);
+}
+#undef NEON_BITS
+#undef NEON_FLT
 static inline vf vsel(vm m, vf t, vf f) { NEON_MAP(vf, vbslq_f32(m.q[j], t.q[j], f.q[j])) }
 static inline vf vsel0(vm m, vf a) { NEON_MAP(vf, vreinterpretq_f32_u32(vandq_u32(m.q[j], vreinterpretq_u32_f32(a.q[j])))) }
 /* m ? acc : acc + v (used where adding +0 leaves acc unchanged) */

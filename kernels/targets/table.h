@@ -9,9 +9,9 @@ const smx_kernels *const SMX_TABLE_SYMBOL = NULL;
 #define SMX_DECLARE_(name, kind, forward) smx_##kind##_fn SMX_KERNEL_NAME(name);
 SMX_KERNELS(SMX_DECLARE_)
 #define SMX_PIECE_DECLARE_(name) smx_##name##_fn SMX_KERNEL_NAME(name);
-SMX_ROW_PIECES(SMX_PIECE_DECLARE_)
+SMX_PIECES(SMX_PIECE_DECLARE_)
 #define SMX_ENTRY_(name, kind, forward) .name = SMX_KERNEL_NAME(name),
 #define SMX_PIECE_ENTRY_(name) .name = SMX_KERNEL_NAME(name),
-static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) SMX_ROW_PIECES(SMX_PIECE_ENTRY_)};
+static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) SMX_PIECES(SMX_PIECE_ENTRY_)};
 const smx_kernels *const SMX_TABLE_SYMBOL = &table;
 #endif

@@ -15,7 +15,7 @@ static inline float smx_f32_of_bf16(uint16_t h) {
   memcpy(&f, &u, 4);
   return f;
 }
-static inline uint16_t smx_bf16_of_f32(float f) { /* branch-free, so the array loops vectorize */
+static inline uint16_t smx_bf16_of_f32(float f) {
   uint32_t u;
   memcpy(&u, &f, 4);
   const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16; /* ties to even; overflow rounds to inf */
@@ -52,8 +52,7 @@ static inline uint16_t smx_f16_of_f32(float f) {
   return (uint16_t)(s | q);
 }
 
-/* n values of a row, bfloat16 (bf16 != 0) or binary16 (dispatch/half.c): loops the compiler vectorizes */
-void smx_widen16(int bf16, size_t n, const uint16_t *s, float *d);
-void smx_narrow16(int bf16, size_t n, const float *s, uint16_t *d);
+/* The row loops are table pieces (kernels.h: widen16, narrow16): kernels/ref/convert.c with these
+   functions, kernels/simd/convert.h vectorized with the same bits. */
 
 #endif
