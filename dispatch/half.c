@@ -62,9 +62,10 @@ smx_status smx_f32_from_f16(size_t rows, size_t n, const smx_f16 *x, size_t ldx,
 }
 
 /* ---- the kernels: inputs (a, b, c) widened into the scratch, the output rounded back ---- */
+enum { FAMILY_NONE, FAMILY_SOFTMAX, FAMILY_LOG_SOFTMAX, FAMILY_LOGSUMEXP };
 typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back */
-  int t, kind;
+  int t, kind, family;
   union {
     smx_MAP_fn *map;
     smx_LSE_fn *lse;
@@ -78,12 +79,62 @@ typedef struct {
   size_t ldo;
 } job16;
 
+/* One row of the softmax family too long for the scratch, in chunks of CHUNK entries (whole blocks): widened
+   chunk by chunk and folded in order into one row state, as the f32 kernel folds its blocks (the same state,
+   so the same bits), then the output pass chunk by chunk through the row pieces. No heap, any n. */
+#define CHUNK (SCRATCH_FLOATS / 2)
+static void family16_row(const smx_kernels *k, int t, int family, size_t n, const uint16_t *x, uint16_t *y, float *lse,
+                         float *S, float *Y) {
+  smx_lse s;
+  smx_lse_init(&s);
+  for (size_t c = 0; c < n; c += CHUNK) {
+    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+    k->widen16(t, len, x + c, S);
+    k->lse_fold(len, S, &s, NULL);
+  }
+  smx_lse_final f;
+  smx_lse_finish(&s, &f, family != FAMILY_SOFTMAX);
+  if (family == FAMILY_LOGSUMEXP) {
+    *lse = f.lse;
+    return;
+  }
+  double kinf = 0.0;
+  if (f.kind == SMX_ROW_POSINF)
+    for (size_t c = 0; c < n; c += CHUNK) {
+      const size_t len = n - c < CHUNK ? n - c : CHUNK;
+      k->widen16(t, len, x + c, S);
+      kinf += smx_count_posinf(len, S);
+    }
+  smx_softmax_out o;
+  if (f.kind == SMX_ROW_FINITE && f.shifted && family == FAMILY_SOFTMAX) smx_softmax_out_init(&f, &o);
+  for (size_t c = 0; c < n; c += CHUNK) {
+    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+    k->widen16(t, len, x + c, S);
+    if (f.kind != SMX_ROW_FINITE) smx_special_cols(f.kind, kinf, len, S, Y, family == FAMILY_LOG_SOFTMAX);
+    else if (family == FAMILY_LOG_SOFTMAX) k->log_softmax_cols(len, S, Y, &f);
+    else if (f.shifted) k->softmax_cols(len, S, Y, NULL, &f, &o);
+    else
+      for (size_t i = 0; i < len; i++) Y[i] = smx_softmax_exp(S[i], &f);
+    k->narrow16(t, len, Y, y + c);
+  }
+}
+
+/* Rows in batches through the f32 kernel: as many rows as the scratch holds (a MAP kernel's output apart from its
+   input where two copies fit, so that softmax keeps its pass-1 values, else in place); rows longer than the
+   scratch: of the softmax family by family16_row, of the other kernels one at a time in a heap buffer. */
 static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const job16 *j = (const job16 *)bj;
   const smx_kernels *k = bj->k;
   const size_t n = j->base.n, nin = j->kind == KIND_BWDX ? 3 : j->kind == KIND_BWD ? 2 : 1;
+  const int apart = j->kind == KIND_MAP && 2 * n <= SCRATCH_FLOATS;
   float stack[SCRATCH_FLOATS], *buf = stack;
-  size_t per = SCRATCH_FLOATS / (nin * n); /* rows per batch */
+  if (j->family && n > SCRATCH_FLOATS) {
+    for (size_t r = r0; r < r1; r++) /* (smx_run_rows runs every task in the FP environment) */
+      family16_row(k, j->t, j->family, n, j->a + r * j->lda, j->o ? j->o + r * j->ldo : NULL, j->lse ? j->lse + r : NULL,
+                   stack, stack + CHUNK);
+    return;
+  }
+  size_t per = SCRATCH_FLOATS / ((nin + (size_t)apart) * n); /* rows per batch */
   if (per == 0) { /* a row longer than the scratch: one row at a time in a heap buffer */
     if (!(buf = malloc(nin * n * sizeof *buf))) abort(); /* cannot be reported mid-call: fail loudly */
     per = 1;
@@ -96,7 +147,8 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
       if (nin > 1) k->widen16(j->t, n, j->b + (r + i) * j->ldb, B + i * n);
       if (nin > 2) k->widen16(j->t, n, j->c + (r + i) * j->ldc, C + i * n);
     }
-    float *out = nin == 1 ? A : nin == 2 ? B : C; /* in place over the last input (every kernel allows it) */
+    /* apart: after the input; else in place over the last input (every kernel allows it) */
+    float *out = apart || nin == 2 ? B : nin == 1 ? A : C;
     switch (j->kind) {
     case KIND_MAP: j->fn.map(m, n, A, n, out, n); break;
     case KIND_LSE: j->fn.lse(m, n, A, n, j->lse + r); break;
@@ -115,6 +167,11 @@ static smx_status alias16(const void *o, size_t ldo, const void *i, size_t ldi, 
   return smx_overlap(o, span16(rows, n, ldo), i, span16(rows, n, ldi)) ? SMX_ERR_ALIAS : SMX_OK;
 }
 
+static int family16_of(enum smx_kernel_id id) {
+  return id == SMX_KERNEL_ID_softmax ? FAMILY_SOFTMAX : id == SMX_KERNEL_ID_log_softmax ? FAMILY_LOG_SOFTMAX
+         : id == SMX_KERNEL_ID_logsumexp ? FAMILY_LOGSUMEXP : FAMILY_NONE;
+}
+
 static smx_status run_kind(job16 *j, size_t rows, size_t n) {
   j->base.run = run16, j->base.k = smx_active_kernels(), j->base.rows = rows, j->base.n = n;
   smx_run_rows(&j->base);
@@ -128,7 +185,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
     if (!x || !y) return SMX_ERR_NULL;                                                              \
     if ((s = check16(rows, n, ldx)) || (s = check16(rows, n, ldy))) return s;                       \
     if ((s = alias16(y, ldy, x, ldx, rows, n))) return s;                                           \
-    job16 j = {.t = tag, .kind = KIND_MAP, .a = x, .lda = ldx, .o = y, .ldo = ldy};             \
+    job16 j = {.t = tag, .kind = KIND_MAP, .family = family16_of(SMX_KERNEL_ID_##name), .a = x, .lda = ldx, .o = y, .ldo = ldy}; \
     j.fn.map = smx_active_kernels()->name;                                                          \
     return run_kind(&j, rows, n);                                                                   \
   }
@@ -139,7 +196,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
     if ((s = check16(rows, n, ldx))) return s;                                                      \
     if (rows > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;                                      \
     if (smx_overlap(out, rows * sizeof(float), x, span16(rows, n, ldx))) return SMX_ERR_ALIAS;      \
-    job16 j = {.t = tag, .kind = KIND_LSE, .a = x, .lda = ldx, .lse = out};                     \
+    job16 j = {.t = tag, .kind = KIND_LSE, .family = family16_of(SMX_KERNEL_ID_##name), .a = x, .lda = ldx, .lse = out}; \
     j.fn.lse = smx_active_kernels()->name;                                                          \
     return run_kind(&j, rows, n);                                                                   \
   }

@@ -243,15 +243,17 @@ void smx_fill(size_t n, float *y, float v) {
   for (size_t i = 0; i < n; i++) y[i] = v;
 }
 
-void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y, int log_out) {
+void smx_special_cols(enum smx_row_kind kind, double kinf, size_t n, const float *x, float *y, int log_out) {
   if (kind == SMX_ROW_NAN) {
     smx_fill(n, y, smx_qnan());
   } else if (kind == SMX_ROW_ALLNEGINF) {
     smx_fill(n, y, log_out ? -INFINITY : 0.0f);
-  } else { /* the k entries at +inf share the mass */
-    double k = smx_count_posinf(n, x);
-    float on = log_out ? smx_flush((float)-smx_log64(k)) : (float)(1.0 / k); /* k = 1: +0, not -0 */
+  } else { /* the kinf entries at +inf share the mass */
+    float on = log_out ? smx_flush((float)-smx_log64(kinf)) : (float)(1.0 / kinf); /* kinf = 1: +0, not -0 */
     float off = log_out ? -INFINITY : 0.0f;
     for (size_t i = 0; i < n; i++) y[i] = x[i] == INFINITY ? on : off;
   }
+}
+void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y, int log_out) {
+  smx_special_cols(kind, kind == SMX_ROW_POSINF ? smx_count_posinf(n, x) : 0.0, n, x, y, log_out);
 }

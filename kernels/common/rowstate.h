@@ -139,8 +139,10 @@ void smx_fill(size_t n, float *y, float v);
 /* The FLT_MIN rule on a finite row's log-softmax output y: only a row whose log(K + R) is below 2^-125
    can have outputs below FLT_MIN (the entries at the max), and only those rows are scanned. */
 void smx_log_softmax_flush(const smx_lse_final *f, size_t n, float *y);
-/* Rows with NaN, +inf entries or only -inf (the header's rules), for every normalizer. */
+/* Rows with NaN, +inf entries or only -inf (the header's rules), for every normalizer; smx_special_cols writes
+   n columns of such a row whose +inf count is kinf. */
 void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y, int log_out);
+void smx_special_cols(enum smx_row_kind kind, double kinf, size_t n, const float *x, float *y, int log_out);
 
 /* Softmax-family exp for rows whose c_lo is large (|max| >~ 8192): renormalizes the argument
    with a second TwoSum. Rows with |c_lo| <= SMX_CLO_SMALL use smx_exp_core directly; ISAs may
