@@ -38,3 +38,29 @@ smx_status smx_call(int k, const smx_call_args *a) {
   switch (k) { SMX_KERNELS(SMX_CALL_) }
   return SMX_ERR_ARG;
 }
+
+#define SMX_CALL16_MAP(name, sfx) return smx_##name##_##sfx(a->rows, a->n, a->x, a->ldx, a->out, a->ldo);
+#define SMX_CALL16_LSE(name, sfx) return smx_##name##_##sfx(a->rows, a->n, a->x, a->ldx, a->lse);
+#define SMX_CALL16_BWD(name, sfx) return smx_##name##_##sfx(a->rows, a->n, a->x, a->ldx, a->dy, a->lddy, a->out, a->ldo);
+#define SMX_CALL16_BWDX(name, sfx) \
+  return smx_##name##_##sfx(a->rows, a->n, a->x, a->ldx, a->y, a->ldy, a->dy, a->lddy, a->out, a->ldo);
+#define SMX_CALL16_XENT(name, sfx) return xent16(k, f16, a);
+#define SMX_CALL16_BF16_(name, kind, forward) \
+  case SMX_K_##name: SMX_CALL16_##kind(name, bf16)
+#define SMX_CALL16_F16_(name, kind, forward) \
+  case SMX_K_##name: SMX_CALL16_##kind(name, f16)
+
+static smx_status xent16(int k, int f16, const smx_call16_args *a) {
+  smx_xent_options o;
+  if (a->opts) o = *a->opts;
+  else smx_xent_options_default(&o);
+  o.normalizer = smx_kernel_normalizer(k);
+  return f16 ? smx_cross_entropy_f16(a->rows, a->n, a->x, a->ldx, a->targets, &o, a->loss, a->out, a->ldo, a->grad_scale)
+             : smx_cross_entropy_bf16(a->rows, a->n, a->x, a->ldx, a->targets, &o, a->loss, a->out, a->ldo, a->grad_scale);
+}
+
+smx_status smx_call16(int k, int f16, const smx_call16_args *a) {
+  if (f16) switch (k) { SMX_KERNELS(SMX_CALL16_F16_) }
+  else switch (k) { SMX_KERNELS(SMX_CALL16_BF16_) }
+  return SMX_ERR_ARG;
+}

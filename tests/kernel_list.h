@@ -48,6 +48,26 @@ typedef struct {
    (NULL: the defaults) and the kernel's normalizer. */
 smx_status smx_call(int k, const smx_call_args *a);
 
+/* The same for the 16-bit entry points (f16: binary16, else bfloat16): x, y, dy, out of that type; LSE writes
+   one float per row to lse; XENT calls smx_cross_entropy_bf16/_f16 (out: dlogits, may be NULL). */
+typedef struct {
+  size_t rows, n;
+  const uint16_t *x;
+  size_t ldx;
+  const uint16_t *y;
+  size_t ldy;
+  const uint16_t *dy;
+  size_t lddy;
+  uint16_t *out;
+  size_t ldo;
+  float *lse;
+  const int64_t *targets;
+  const smx_xent_options *opts;
+  float *loss;
+  float grad_scale;
+} smx_call16_args;
+smx_status smx_call16(int k, int f16, const smx_call16_args *a);
+
 #ifdef __cplusplus
 }
 #endif

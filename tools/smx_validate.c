@@ -7,6 +7,8 @@
      - a SHA-256 digest of all output bytes (floats as little-endian IEEE binary32), so two
        machines can compare results by comparing digests (the corpus is the same bits everywhere:
        see corpus.h; its own digest is printed too),
+     - the same for the bfloat16 and binary16 entry points on the corpus rounded to each type (their 16-bit
+       outputs and float outputs digested per type, bitwise equality with scalar),
      - with --anchors, the same max ulp for XNNPACK's, oneDNN's, a SLEEF 3-pass and a naive libm
        softmax beside ours (anchor_accuracy.h).
    Usage: smx-validate [--quick] [--anchors] [--json] [--seed N] [--help] */
@@ -324,6 +326,65 @@ static const char *compiler(void) {
 #endif
 }
 
+/* ---- the 16-bit entry points: every kernel on the corpus rounded to bfloat16 / binary16 (t = 0 / 1), its
+   16-bit outputs and float outputs (logsumexp, losses) hashed per ISA and compared with scalar's bytes ---- */
+static sha256_ctx half_h[NISA][2];
+static char half_hex[NISA][2][65];
+static int half_bad[NISA][2];
+typedef struct {
+  uint16_t *x, *dy, *y[SMX_K_COUNT];
+} inputs16;
+static uint16_t *round16(int t, const float *x, size_t len) {
+  uint16_t *h = malloc(len * 2);
+  if (h) (t ? smx_f16_from_f32 : smx_bf16_from_f32)(1, len, x, len, h, len);
+  return h;
+}
+/* kernel k into o16 (rows x n) and of (rows floats); the counts of each written, or an error */
+static smx_status run_kernel16(int k, int t, const inputs *in, const inputs16 *h, uint16_t *o16, float *of, size_t *n16,
+                               size_t *nf) {
+  const cp_case *c = in->c;
+  const smx_kernel_info *K = &smx_kernel_list[vlist[k].k];
+  smx_call16_args a = {c->rows, c->n, h->x, c->n, NULL, c->n, h->dy, c->n, o16, c->n, of, NULL, NULL, NULL, 1.0f};
+  smx_xent_options o;
+  if (K->kind == SMX_KIND_BWD) a.x = h->y[K->forward];
+  if (K->kind == SMX_KIND_BWDX) a.y = h->y[K->forward];
+  if (is_xent(k)) make_opts(k, in, &o, &a.targets, &a.grad_scale), a.opts = &o, a.loss = of;
+  *n16 = K->kind == SMX_KIND_LSE ? 0 : c->rows * c->n;
+  *nf = K->kind == SMX_KIND_LSE ? c->rows : is_xent(k) ? loss_len(k, c) : 0;
+  return smx_call16(vlist[k].k, t, &a);
+}
+static int half_case(const inputs *in, const int *isas, int nisa) {
+  const cp_case *c = in->c;
+  const size_t total = c->rows * c->n;
+  int failed = 0;
+  for (int t = 0; t < 2; t++) {
+    smx_set_isa(SMX_ISA_SCALAR); /* the inputs by the definitions, whatever the ISAs' converters do */
+    inputs16 h = {round16(t, c->x, total), round16(t, c->dy, total), {NULL}};
+    for (int k = 0; k < SMX_K_COUNT; k++)
+      if (in->y[k]) h.y[k] = round16(t, in->y[k], total);
+    uint16_t *o16 = malloc(total * 2), *r16 = malloc(total * 2);
+    float *of = malloc(c->rows * 4), *rf = malloc(c->rows * 4);
+    if (!h.x || !h.dy || !o16 || !r16 || !of || !rf) { fprintf(stderr, "smx-validate: out of memory\n"); exit(1); }
+    for (int k = 0; k < K_COUNT; k++)
+      for (int ii = 0; ii < nisa; ii++) {
+        const int isa = isas[ii];
+        size_t n16, nf;
+        smx_set_isa((smx_isa)isa);
+        smx_status st = run_kernel16(k, t, in, &h, ii ? o16 : r16, ii ? of : rf, &n16, &nf);
+        if (st != SMX_OK) {
+          half_bad[isa][t] = 1, failed = 1;
+          continue;
+        }
+        sha256_update(&half_h[isa][t], (const uint8_t *)(ii ? o16 : r16), n16 * 2); /* little-endian hosts */
+        hash_floats(&half_h[isa][t], ii ? of : rf, nf);
+        if (ii && (memcmp(o16, r16, n16 * 2) || memcmp(of, rf, nf * 4))) half_bad[isa][t] = 1, failed = 1;
+      }
+    for (int k = 0; k < SMX_K_COUNT; k++) free(h.y[k]);
+    free(h.x), free(h.dy), free(o16), free(r16), free(of), free(rf);
+  }
+  return failed;
+}
+
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
@@ -420,7 +481,7 @@ int main(int argc, char **argv) {
       res[k][i].equal = 1;
       sha256_init(&res[k][i].h);
     }
-  for (int i = 0; i < NISA; i++) sha256_init(&all_h[i]);
+  for (int i = 0; i < NISA; i++) sha256_init(&all_h[i]), sha256_init(&half_h[i][0]), sha256_init(&half_h[i][1]);
   sha256_init(&corpus_h);
 
   if (anchors) aa_init(nsizes, sizes);
@@ -525,6 +586,7 @@ int main(int argc, char **argv) {
           aa_case(&c, si, out0, ref, scale, skip);
         smx_progress_update(&prog, (done + (double)(k + 1) / K_COUNT * ((double)(c.rows * n) + 4096)) / work);
       }
+      failed |= half_case(&in, isas, nisa);
       done += (double)(c.rows * n) + 4096;
       for (int k = 0; k < SMX_K_COUNT; k++) free(in.y[k]);
       free(in.target_opt);
@@ -543,6 +605,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NISA; i++)
       if (res[k][i].ran) { sha256_final(&res[k][i].h, d); sha256_hex(d, res[k][i].hex); }
   for (int ii = 0; ii < nisa; ii++) { sha256_final(&all_h[isas[ii]], d); sha256_hex(d, all_hex[isas[ii]]); }
+  for (int ii = 0; ii < nisa; ii++)
+    for (int t = 0; t < 2; t++) sha256_final(&half_h[isas[ii]][t], d), sha256_hex(d, half_hex[isas[ii]][t]);
 
   if (json) {
     printf("{\n  \"tool\": \"smx-validate\",\n  \"version\": ");
@@ -593,6 +657,12 @@ int main(int argc, char **argv) {
     printf("  ],\n  \"digest\": {");
     for (int ii = 0; ii < nisa; ii++) printf("%s\"%s\": \"%s\"", ii ? ", " : "", smx_isa_name((smx_isa)isas[ii]), all_hex[isas[ii]]);
     printf("},\n");
+    printf("  \"digest16\": {");
+    for (int ii = 0; ii < nisa; ii++)
+      printf("%s\"%s\": {\"bf16\": \"%s\", \"f16\": \"%s\", \"bitwise_equal_scalar\": %s}", ii ? ", " : "",
+             smx_isa_name((smx_isa)isas[ii]), half_hex[isas[ii]][0], half_hex[isas[ii]][1],
+             half_bad[isas[ii]][0] || half_bad[isas[ii]][1] ? "false" : "true");
+    printf("},\n");
     if (anchors) {
       printf("  \"anchors\": ");
       aa_print_json(stdout);
@@ -640,6 +710,10 @@ int main(int argc, char **argv) {
       }
     }
   for (int ii = 0; ii < nisa; ii++) printf("all outputs, %-7s %s\n", smx_isa_name((smx_isa)isas[ii]), all_hex[isas[ii]]);
+  for (int ii = 0; ii < nisa; ii++)
+    for (int t = 0; t < 2; t++)
+      printf("%s outputs, %-7s %s%s\n", t ? "f16 " : "bf16", smx_isa_name((smx_isa)isas[ii]), half_hex[isas[ii]][t],
+             half_bad[isas[ii]][t] ? "  DIFFERS from scalar (or a call failed)" : "");
   printf("\n");
   if (anchors) {
     aa_print_text(stdout);
