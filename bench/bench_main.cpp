@@ -583,6 +583,62 @@ class Recorder : public benchmark::ConsoleReporter {
   }
 };
 
+// ---------------------------------------------------------------- 16-bit tensors
+// B.x, B.p, B.d rounded to bfloat16 (t = 0) or binary16 (1), made untimed when a 16-bit benchmark first needs
+// that type and span; outputs to B16.y (LSE and losses to B.y).
+struct {
+  uint16_t *x = nullptr, *p = nullptr, *d = nullptr, *y = nullptr;
+  int t = -1;
+  size_t floats = 0, pd_floats = 0;
+} B16;
+
+bool prepare16(int t, size_t floats) {
+  const size_t pd = std::min(floats, pd_bytes / sizeof(float));
+  if (B16.t == t && B16.floats >= floats && B16.pd_floats >= pd) return true;
+  if (!B16.x) {
+    B16.x = static_cast<uint16_t *>(static_cast<void *>(alloc_matrix(kBufBytes / 2)));
+    B16.y = static_cast<uint16_t *>(static_cast<void *>(alloc_matrix(kBufBytes / 2)));
+    B16.p = static_cast<uint16_t *>(static_cast<void *>(alloc_matrix(pd_bytes / 2)));
+    B16.d = static_cast<uint16_t *>(static_cast<void *>(alloc_matrix(pd_bytes / 2)));
+    memset(B16.y, 0, kBufBytes / 2); /* its pages faulted in now, not in a timed loop */
+  }
+  auto conv = t ? smx_f16_from_f32 : smx_bf16_from_f32;
+  if (conv(1, floats, B.x, floats, B16.x, floats) || conv(1, pd, B.p, pd, B16.p, pd) || conv(1, pd, B.d, pd, B16.d, pd))
+    return false;
+  B16.t = t, B16.floats = floats, B16.pd_floats = pd;
+  return true;
+}
+
+smx_status run_ours16(Kern k, int t, size_t rows, size_t n, size_t off, size_t pd_off, size_t row0) {
+  const bool bwd = smx_kernel_list[k].kind == SMX_KIND_BWD;
+  smx_call16_args a = {rows, n, bwd ? B16.p + pd_off : B16.x + off, n, B16.p + pd_off, n, B16.d + pd_off, n,
+                       B16.y + off, n, B.y + row0, B.t + row0, nullptr, &xent_loss, 1.0f};
+  return smx_call16(k, t, &a);
+}
+
+// The kernel k on 16-bit tensors (type t), as bm_ours on one thread.
+void bm_ours16(benchmark::State &st, Kern k, int t, int c, size_t n) {
+  const Layout L = layout(c, n);
+  warm_buffers(c, n);
+  if (!prepare(k, n, L) || !prepare16(t, L.rows * L.calls * n)) {
+    st.SkipWithError("preparing the inputs failed");
+    return;
+  }
+  smx_set_isa(best_isa);
+  smx_status s = want_warmup(c, n) ? run_ours16(k, t, L.rows, n, 0, 0, 0) : SMX_OK;
+  for (auto _ : st) {
+    if (s != SMX_OK) break;
+    const size_t row0 = (++g_cursor % L.calls) * L.rows, off = row0 * n;
+    const size_t pd_off = (off + L.rows * n) * sizeof(float) <= pd_bytes ? off : 0;
+    s = run_ours16(k, t, L.rows, n, off, pd_off, row0);
+  }
+  if (s != SMX_OK) st.SkipWithError(smx_strerror(s));
+  benchmark::ClobberMemory();
+  set_counters(st, L.rows * n);
+}
+const char *const kType16[2] = {"bf16", "f16"};
+constexpr size_t kSizes16[] = {4096, 32000};
+
 // ---------------------------------------------------------------- ratio tables
 struct TableCase {
   int c;
@@ -703,6 +759,26 @@ void print_rows_tables(const std::vector<size_t> &nthreads) {
       }
       printf("\n");
     }
+}
+
+// 16-bit time over f32 time per kernel (the aims: <= 1.15x in cache, <= 0.65x from memory).
+void print_16bit_table() {
+  const char *in = smx_isa_name(best_isa);
+  bool header = false;
+  for (int c : {CACHE, MEM})
+    for (size_t n : kSizes16)
+      for (int k = 0; k < K_COUNT; k++) {
+        const double f32 = get(kern_name_of(k), in, c, n);
+        const double b = get(kern_name_of(k), (std::string(in) + "-bf16").c_str(), c, n);
+        const double h = get(kern_name_of(k), (std::string(in) + "-f16").c_str(), c, n);
+        if (std::isnan(b) && std::isnan(h)) continue;
+        if (!header) {
+          printf("\n--- 16-bit tensors (%s, ns/el; time over the f32 kernel's) ---\n", in);
+          header = true;
+        }
+        printf("  %-5s n=%-6zu %-21s f32 %s  bf16 %s (%s)  f16 %s (%s)\n", case_name(c), n, kern_name_of(k),
+               fmt(f32).c_str(), fmt(b).c_str(), ratio(b, f32).c_str(), fmt(h).c_str(), ratio(h, f32).c_str());
+      }
 }
 
 // "model name" (x86: plus family/model/stepping, which identify the core when a hypervisor hides
@@ -904,6 +980,18 @@ int main(int argc, char **argv) {
       }
     }
 
+  // 16-bit tensors: every kernel in bfloat16 and binary16 on the best ISA, beside its f32 time above.
+  for (int c : {CACHE, MEM})
+    for (size_t n : kSizes16)
+      for (int k = 0; k < K_COUNT; k++)
+        for (int t = 0; t < 2; t++) {
+          if (quick && (n != 4096 || (k != SMX_K_softmax && k != SMX_K_xent_softmax))) continue;
+          std::string impl = std::string(smx_isa_name(best_isa)) + "-" + kType16[t];
+          std::string name = bench_name(kern_name_of(k), impl, c, n);
+          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours16(st, Kern(k), t, c, n); });
+          add_desc(kern_name_of(k), impl, c, n);
+        }
+
   Recorder rec;
   rec.sel = selected();
   smx_progress_begin(&rec.prog, quick ? "smx-bench --short" : "smx-bench");
@@ -938,6 +1026,7 @@ int main(int argc, char **argv) {
       print_case(c, n, c == CACHE ? "one row repeated" : "many rows from memory");
     }
   print_rows_tables(nthreads);
+  print_16bit_table();
   if (!errors.empty()) {
     printf("\nERRORS:\n");
     for (auto &e : errors) printf("  %s: %s\n", e.first.c_str(), e.second.c_str());
