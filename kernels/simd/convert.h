@@ -27,21 +27,25 @@ static inline vf narrow_f16(vf v) {
   return vsel(vnan(v), vbits_k(SMX_F16_QNAN), vbits_or(r, s));
 }
 
+/* whole steps two at a time, then the tail */
+#define CONVERT_LOOP(LOAD, OP, STORE)                                                            \
+  do {                                                                                           \
+    size_t i = 0;                                                                                \
+    for (; i + 2 * VW <= n; i += 2 * VW) {                                                       \
+      const vf a0 = OP(LOAD(i, VW)), a1 = OP(LOAD(i + VW, VW));                                  \
+      STORE(i, a0, VW), STORE(i + VW, a1, VW);                                                   \
+    }                                                                                            \
+    for (; i < n; i += VW) STORE(i, OP(LOAD(i, step_count(n, i))), step_count(n, i));            \
+  } while (0)
+#define LOAD16(i, c) vld16_n(s + (i), c)
+#define STORE32(i, v, c) vst_n(d + (i), v, c)
+#define LOAD32(i, c) vld_n(s + (i), c, 0.0f)
+#define STORE16(i, v, c) vst16_n(d + (i), v, c)
 void FN(widen16)(int bf16, size_t n, const uint16_t *s, float *d) {
-  if (bf16)
-    for (size_t i = 0; i < n; i += VW) vst_n(d + i, widen_bf16(vld16_n(s + i, step_count(n, i))), step_count(n, i));
-  else
-    for (size_t i = 0; i < n; i += VW) vst_n(d + i, widen_f16(vld16_n(s + i, step_count(n, i))), step_count(n, i));
+  if (bf16) CONVERT_LOOP(LOAD16, widen_bf16, STORE32);
+  else CONVERT_LOOP(LOAD16, widen_f16, STORE32);
 }
 void FN(narrow16)(int bf16, size_t n, const float *s, uint16_t *d) {
-  if (bf16)
-    for (size_t i = 0; i < n; i += VW) {
-      const size_t c = step_count(n, i);
-      vst16_n(d + i, narrow_bf16(vld_n(s + i, c, 0.0f)), c);
-    }
-  else
-    for (size_t i = 0; i < n; i += VW) {
-      const size_t c = step_count(n, i);
-      vst16_n(d + i, narrow_f16(vld_n(s + i, c, 0.0f)), c);
-    }
+  if (bf16) CONVERT_LOOP(LOAD32, narrow_bf16, STORE16);
+  else CONVERT_LOOP(LOAD32, narrow_f16, STORE16);
 }
