@@ -11,14 +11,14 @@ static uint64_t xgetbv0(void) {
 unsigned smx_cpu_features(void) {
   unsigned a, b, c, d, f = 1u << SMX_ISA_SCALAR;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-  int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+  int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
   if (!osxsave || !avx) return f;
   uint64_t xcr0 = xgetbv0();
   int ymm_os = (xcr0 & 0x6) == 0x6, zmm_os = (xcr0 & 0xe6) == 0xe6;
   if (__get_cpuid_max(0, NULL) < 7) return f;
   __cpuid_count(7, 0, a, b, c, d);
   int avx2 = (b >> 5) & 1, f512 = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
-  if (avx2 && fma && ymm_os) f |= 1u << SMX_ISA_AVX2;
+  if (avx2 && fma && f16c && ymm_os) f |= 1u << SMX_ISA_AVX2;
   if ((f >> SMX_ISA_AVX2 & 1) && f512 && dq && bw && vl && zmm_os) f |= 1u << SMX_ISA_AVX512;
   return f;
 }

@@ -66,6 +66,7 @@ enum { FAMILY_NONE, FAMILY_SOFTMAX, FAMILY_LOG_SOFTMAX, FAMILY_LOGSUMEXP };
 typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back */
   int t, kind, family;
+  smx_BWD16_fn *bwd16; /* the active table's fused 16-bit kernel, or NULL */
   union {
     smx_MAP_fn *map;
     smx_LSE_fn *lse;
@@ -119,7 +120,8 @@ static void family16_row(const smx_kernels *k, int t, int family, size_t n, cons
   }
 }
 
-/* Rows in batches through the f32 kernel: as many rows as the scratch holds (a MAP kernel's output apart from its
+/* Fused kernels (the active table's SMX_FUSED16) get the 16-bit rows as they are. The others: rows in batches
+   through the f32 kernel: as many rows as the scratch holds (a MAP kernel's output apart from its
    input where two copies fit, so that softmax keeps its pass-1 values, else in place); rows longer than the
    scratch: of the softmax family by family16_row, of the other kernels one at a time in a heap buffer. */
 static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
@@ -127,6 +129,10 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const smx_kernels *k = bj->k;
   const size_t n = j->base.n, nin = j->kind == KIND_BWDX ? 3 : j->kind == KIND_BWD ? 2 : 1;
   const int apart = j->kind == KIND_MAP && 2 * n <= SCRATCH_FLOATS;
+  if (j->bwd16) { /* fused: no scratch */
+    j->bwd16(j->t, r1 - r0, n, j->a + r0 * j->lda, j->lda, j->b + r0 * j->ldb, j->ldb, j->o + r0 * j->ldo, j->ldo);
+    return;
+  }
   float stack[SCRATCH_FLOATS], *buf = stack;
   if (j->family && n > SCRATCH_FLOATS) {
     for (size_t r = r0; r < r1; r++) /* (smx_run_rows runs every task in the FP environment) */
@@ -172,6 +178,14 @@ static int family16_of(enum smx_kernel_id id) {
          : id == SMX_KERNEL_ID_logsumexp ? FAMILY_LOGSUMEXP : FAMILY_NONE;
 }
 
+/* the table's fused 16-bit kernel of a BWD kernel (SMX_FUSED16), or NULL */
+static smx_BWD16_fn *fused16_of(const smx_kernels *k, enum smx_kernel_id id) {
+#define SMX_FUSED16_CASE_(name, kind) if (id == SMX_KERNEL_ID_##name) return k->name##16;
+  SMX_FUSED16(SMX_FUSED16_CASE_)
+#undef SMX_FUSED16_CASE_
+  return NULL;
+}
+
 static smx_status run_kind(job16 *j, size_t rows, size_t n) {
   j->base.run = run16, j->base.k = smx_active_kernels(), j->base.rows = rows, j->base.n = n;
   smx_run_rows(&j->base);
@@ -209,6 +223,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
     if ((s = alias16(dx, lddx, y, ldy, rows, n)) || (s = alias16(dx, lddx, dy, lddy, rows, n))) return s; \
     job16 j = {.t = tag, .kind = KIND_BWD, .a = y, .b = dy, .lda = ldy, .ldb = lddy, .o = dx, .ldo = lddx}; \
     j.fn.bwd = smx_active_kernels()->name;                                                          \
+    j.bwd16 = fused16_of(smx_active_kernels(), SMX_KERNEL_ID_##name);                               \
     return run_kind(&j, rows, n);                                                                   \
   }
 #define SMX_HALF_BWDX(name, T, sfx, tag)                                                            \

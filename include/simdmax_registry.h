@@ -43,8 +43,8 @@
    is the last one the CPU supports. CMake reads these lines for the per-ISA flags. */
 #define SMX_ISAS(X)                                                                                      \
   X(scalar, SCALAR, any, "")                                                                             \
-  X(avx2, AVX2, x86_64, "-mavx2 -mfma")                                                                  \
-  X(avx512, AVX512, x86_64, "-mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mprefer-vector-width=512") \
+  X(avx2, AVX2, x86_64, "-mavx2 -mfma -mf16c")                                                           \
+  X(avx512, AVX512, x86_64, "-mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mf16c -mprefer-vector-width=512") \
   X(neon, NEON, aarch64, "")
 
 #endif

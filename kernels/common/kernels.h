@@ -56,6 +56,12 @@ typedef void smx_widen16_fn(int bf16, size_t n, const uint16_t *s, float *d);
 typedef void smx_narrow16_fn(int bf16, size_t n, const float *s, uint16_t *d);
 /* the table's pieces beside the kernels of SMX_KERNELS */
 #define SMX_PIECES(X) X(lse_fold) X(softmax_cols) X(log_softmax_cols) X(widen16) X(narrow16)
+/* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers), NULL in the scalar table
+   (its 16-bit calls widen into a scratch: the definition): <kernel>16, with the f32 kernel's arguments
+   after the type flag (bf16 != 0: bfloat16, else binary16). */
+typedef void smx_BWD16_fn(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy, const uint16_t *dy, size_t lddy,
+                          uint16_t *dx, size_t lddx);
+#define SMX_FUSED16(X) X(softmax_backward, BWD) X(log_softmax_backward, BWD)
 
 /* Kernel ids, for the dispatcher's choices by kernel (SMX_KERNEL_ID_softmax, ...; 0: none named). */
 #define SMX_KERNEL_ID_(name, kind, forward) SMX_KERNEL_ID_##name,
@@ -69,6 +75,9 @@ typedef struct smx_kernels {
 #define SMX_PIECE_FIELD_(name) smx_##name##_fn *name;
   SMX_PIECES(SMX_PIECE_FIELD_)
 #undef SMX_PIECE_FIELD_
+#define SMX_FUSED16_FIELD_(name, kind) smx_##kind##16_fn *name##16;
+  SMX_FUSED16(SMX_FUSED16_FIELD_)
+#undef SMX_FUSED16_FIELD_
 } smx_kernels;
 
 /* The table of the ISA of a compilation unit that defines SMX_ISA_NAME; NULL where not compiled in. */

@@ -139,6 +139,27 @@ static inline void vst16_n(uint16_t *p, vf v, size_t c) { /* lanes < 2^16: packu
     memcpy(p, t, c * sizeof *p);
   }
 }
+/* Hook: binary16 converted by F16C vcvtph2ps / vcvtps2ph (round to nearest even given in the instruction;
+   every call runs without FTZ/DAZ); vmath.h fixes the NaNs to the definitions' bits. */
+#define SMX_F16_HW 1
+static inline vf vld_f16hw_n(const uint16_t *p, size_t c) {
+  uint16_t t[16] = {0};
+  if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
+  const __m256i h = _mm256_loadu_si256((const __m256i *)p);
+  vf r = V2(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)));
+  return r;
+}
+static inline void vst_f16hw_n(uint16_t *p, vf v, size_t c) {
+  const __m128i lo = _mm256_cvtps_ph(v.a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                hi = _mm256_cvtps_ph(v.b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  if (c >= 16) {
+    _mm_storeu_si128((__m128i *)p, lo), _mm_storeu_si128((__m128i *)(p + 8), hi);
+  } else {
+    uint16_t t[16];
+    _mm_storeu_si128((__m128i *)t, lo), _mm_storeu_si128((__m128i *)(t + 8), hi);
+    memcpy(p, t, c * sizeof *p);
+  }
+}
 #undef BITS1
 #undef FLT1
 static inline vm mzero(void) { vm r = V2(_mm256_setzero_ps(), _mm256_setzero_ps()); return r; }

@@ -108,6 +108,18 @@ static inline void vst16_n(uint16_t *p, vf v, size_t c) {
   else _mm256_mask_storeu_epi16(p, vtail(c), h);
 }
 
+/* Hook: binary16 converted by vcvtph2ps / vcvtps2ph (round to nearest even given in the instruction; every
+   call runs without FTZ/DAZ); vmath.h fixes the NaNs to the definitions' bits. */
+#define SMX_F16_HW 1
+static inline vf vld_f16hw_n(const uint16_t *p, size_t c) {
+  return _mm512_cvtph_ps(c >= 16 ? _mm256_loadu_si256((const __m256i *)p) : _mm256_maskz_loadu_epi16(vtail(c), p));
+}
+static inline void vst_f16hw_n(uint16_t *p, vf v, size_t c) {
+  const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  if (c >= 16) _mm256_storeu_si256((__m256i *)p, h);
+  else _mm256_mask_storeu_epi16(p, vtail(c), h);
+}
+
 /* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane) */
 static inline void vtranspose16(vf *r) {
   vf t[16];

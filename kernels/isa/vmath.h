@@ -3,6 +3,7 @@
    blocked dot product, each mirroring its scalar form in kernels/common operation for operation. */
 #ifndef SMX_ISA_VMATH_H
 #define SMX_ISA_VMATH_H
+#include "half.h"
 
 #define VW 16                 /* floats per step */
 #define NACC (SMX_LANES / VW) /* steps per group of 64 virtual lanes */
@@ -19,6 +20,71 @@ static inline vf vld_n(const float *p, size_t c, float fill) { return c >= VW ? 
 static inline void vst_n(float *p, vf v, size_t c) {
   if (c >= VW) vst(p, v);
   else vst_tail(p, v, c);
+}
+
+/* ---- bfloat16 and binary16 (kernels/common/half.h's definitions, bit for bit) ---- */
+/* h: 16-bit patterns in the lanes' low bits */
+static inline vf widen_bf16(vf h) { return vbits_shl(h, 16); }
+static inline vf widen_f16(vf h) {
+  const vf s = vbits_shl(vbits_and(h, 0x8000u), 16), em = vbits_and(h, 0x7fffu);
+  vf u = vbits_add(vbits_shl(em, 13), vbits_k(0x38000000u));              /* normal: the exponent rebiased */
+  u = vsel(vbits_ge(em, 0x7c00), vbits_add(u, vbits_k(0x38000000u)), u);   /* inf, NaN: exponent 255 */
+  u = vsel(vbits_ge(em, 0x400), u, vmul(vbits_float(em), vset(0x1p-24f))); /* zero, subnormal: em 2^-24, exact */
+  return vbits_or(u, s);
+}
+static inline vf narrow_bf16(vf v) {
+  const vf r = vbits_shr(vbits_add(vbits_add(v, vbits_k(0x7fffu)), vbits_and(vbits_shr(v, 16), 1u)), 16);
+  return vsel(vnan(v), vbits_k(SMX_BF16_QNAN), r);
+}
+/* Subnormal f16 results (|v| < 2^-14): bits(|v| + 0.5) - bits(0.5) is |v| 2^24 rounded to nearest even (the
+   ulp of 0.5 is 2^-24; every call runs in round-to-nearest without FTZ/DAZ), 0 below 2^-25 and 0x400 where
+   it rounds up to the smallest normal: the portable definition's q. */
+static inline vf narrow_f16(vf v) {
+  const vf a = vabs(v), s = vbits_and(vbits_shr(v, 16), 0x8000u);
+  vf r = vbits_shr(vbits_add(vbits_add(a, vbits_k(0xfffu - 0x38000000u)), vbits_and(vbits_shr(a, 13), 1u)), 13);
+  r = vsel(vbits_ge(a, 0x38800000), r, vbits_add(vadd(a, vset(0.5f)), vbits_k(0u - 0x3f000000u)));
+  r = vsel(vbits_ge(a, 0x477ff000), vbits_k(0x7c00u), r); /* >= 65520 (also inf): inf */
+  return vsel(vnan(v), vbits_k(SMX_F16_QNAN), vbits_or(r, s));
+}
+
+/* binary16 loads and stores of c <= VW values: by the vocabulary's hardware hook where it has one (exact; a step
+   holding a NaN is widened again by the integer path, which keeps signaling NaNs as the definition does; NaNs
+   are stored as the quiet NaN the hardware makes 0x7e00 of), else by the integer operations above */
+static inline vf vld_f16_n(const uint16_t *p, size_t c) {
+#ifdef SMX_F16_HW
+  const vf w = vld_f16hw_n(p, c);
+  return many(vnan(w)) ? widen_f16(vld16_n(p, c)) : w;
+#else
+  return widen_f16(vld16_n(p, c));
+#endif
+}
+static inline void vst_f16_n(uint16_t *p, vf v, size_t c) {
+#ifdef SMX_F16_HW
+  vst_f16hw_n(p, vsel(vnan(v), vbits_k(0x7fc00000u), v), c);
+#else
+  vst16_n(p, narrow_f16(v), c);
+#endif
+}
+
+/* Tensors of float, bfloat16 or binary16 elements (e, a constant in specialized loops): loads widen exactly in
+   registers, stores round; the rest of a kernel computes in float as for f32 tensors. */
+enum { ELEM_F32 = 0, ELEM_BF16 = 1, ELEM_F16 = 2 };
+SMX_FLATTEN vf ld_e_n(const void *p, size_t i, size_t c, float fill, const int e) {
+  if (e == ELEM_F32) return vld_n((const float *)p + i, c, fill);
+  const size_t m = c < VW ? c : VW;
+  const vf w = e == ELEM_BF16 ? widen_bf16(vld16_n((const uint16_t *)p + i, m)) : vld_f16_n((const uint16_t *)p + i, m);
+  return c < VW && fill != 0.0f ? vsel(vtail(c), w, vset(fill)) : w; /* lanes >= c widened +0 */
+}
+SMX_FLATTEN vf ld_e(const void *p, size_t i, const int e) { return ld_e_n(p, i, VW, 0.0f, e); }
+SMX_FLATTEN void st_e_n(void *p, size_t i, vf v, size_t c, const int e) {
+  if (e == ELEM_F32) vst_n((float *)p + i, v, c);
+  else if (e == ELEM_BF16) vst16_n((uint16_t *)p + i, narrow_bf16(v), c < VW ? c : VW);
+  else vst_f16_n((uint16_t *)p + i, v, c < VW ? c : VW);
+}
+SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW, e); }
+/* n elements set to v (rounded) */
+SMX_FLATTEN void fill_e(size_t n, void *p, float v, const int e) {
+  for (size_t i = 0; i < n; i += VW) st_e_n(p, i, vset(v), step_count(n, i), e);
 }
 
 /* smx_two_diff(x, c) with nc = -c: d + lo = x - c exactly. */
@@ -164,30 +230,30 @@ static inline float row_max(size_t n, const float *x, int *nan) {
   return tree_max(m);
 }
 
-/* smx_blocked_dot_scalar: sum a_i b_i (b NULL: sum a_i), 64 float lanes per block, blocks in double.
-   Tail lanes read 0: fma(0, 0, l) = l + 0 = l, since a lane is never -0 (it starts at +0). */
-static inline double blocked_dot(size_t n, const float *a, const float *b) {
+/* smx_blocked_dot_scalar: sum a_i b_i (b NULL: sum a_i), 64 float lanes per block, blocks in double, of tensors
+   of element e. Tail lanes read 0: fma(0, 0, l) = l + 0 = l, since a lane is never -0 (it starts at +0). */
+SMX_FLATTEN double blocked_dot_e(size_t n, const void *a, const void *b, const int e) {
   double total = 0.0;
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
-    const float *pa = a + o, *pb = b ? b + o : NULL;
     vf l[NACC];
     for (int j = 0; j < NACC; j++) l[j] = vzero();
-    if (pb) {
-      for (size_t i = 0; i < full; i += SMX_LANES)
-        for (int j = 0; j < NACC; j++) l[j] = vfma(vld(pa + i + j * VW), vld(pb + i + j * VW), l[j]);
-      for (size_t i = full, j = 0; i < len; i += VW, j++) {
-        size_t c = step_count(len, i);
-        l[j] = vfma(vld_n(pa + i, c, 0.0f), vld_n(pb + i, c, 0.0f), l[j]);
+    if (b) {
+      for (size_t i = o; i < o + full; i += SMX_LANES)
+        for (int j = 0; j < NACC; j++) l[j] = vfma(ld_e(a, i + j * VW, e), ld_e(b, i + j * VW, e), l[j]);
+      for (size_t i = o + full, j = 0; i < o + len; i += VW, j++) {
+        size_t c = step_count(o + len, i);
+        l[j] = vfma(ld_e_n(a, i, c, 0.0f, e), ld_e_n(b, i, c, 0.0f, e), l[j]);
       }
     } else {
-      for (size_t i = 0; i < full; i += SMX_LANES)
-        for (int j = 0; j < NACC; j++) l[j] = vadd(l[j], vld(pa + i + j * VW));
-      for (size_t i = full, j = 0; i < len; i += VW, j++) l[j] = vadd(l[j], vld_n(pa + i, step_count(len, i), 0.0f));
+      for (size_t i = o; i < o + full; i += SMX_LANES)
+        for (int j = 0; j < NACC; j++) l[j] = vadd(l[j], ld_e(a, i + j * VW, e));
+      for (size_t i = o + full, j = 0; i < o + len; i += VW, j++) l[j] = vadd(l[j], ld_e_n(a, i, step_count(o + len, i), 0.0f, e));
     }
     total += tree_sum_used(l, steps_used(len));
   }
   return total;
 }
+static inline double blocked_dot(size_t n, const float *a, const float *b) { return blocked_dot_e(n, a, b, ELEM_F32); }
 
 #endif

@@ -696,27 +696,29 @@ void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out
 }
 
 /* ---- backward ---- */
-static void softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
-  float dot = (float)blocked_dot(n, y, dy);
+/* The backward rows on tensors of element e (the f32 kernels and the fused 16-bit ones, bit for bit the f32
+   kernel on the widened tensors, rounded) */
+SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
+  float dot = (float)blocked_dot_e(n, y, dy, e);
   if (dot != dot) {
-    smx_fill(n, dx, smx_qnan());
+    fill_e(n, dx, smx_qnan(), e);
     return;
   }
   const vf vd_ = vset(dot);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = vflush(vmul(vld(y + i), vsub(vld(dy + i), vd_)));
-    vf a1 = vflush(vmul(vld(y + i + VW), vsub(vld(dy + i + VW), vd_)));
-    vst(dx + i, a0), vst(dx + i + VW, a1);
+    vf a0 = vflush(vmul(ld_e(y, i, e), vsub(ld_e(dy, i, e), vd_)));
+    vf a1 = vflush(vmul(ld_e(y, i + VW, e), vsub(ld_e(dy, i + VW, e), vd_)));
+    st_e(dx, i, a0, e), st_e(dx, i + VW, a1, e);
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    vst_n(dx + i, vflush(vmul(vld_n(y + i, c, 0.0f), vsub(vld_n(dy + i, c, 0.0f), vd_))), c);
+    st_e_n(dx, i, vflush(vmul(ld_e_n(y, i, c, 0.0f, e), vsub(ld_e_n(dy, i, c, 0.0f, e), vd_))), c, e);
   }
 }
-
-/* v = min(y, 88); p = smx_exp_core(v, 0, 0): there x - 0.0f == x, and lo is +0 for finite v,
-   so r + lo only turns r = -0 into +0, which leaves p = 1 unchanged: lo is dropped. */
+static void softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+  softmax_backward_row_e(n, y, dy, dx, ELEM_F32);
+}
 static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {
   vf v = vmin(vset(SMX_EXP_MAX), y); /* y > 88 ? 88 : y */
   *nan = mor(*nan, vnan(v));
@@ -726,25 +728,28 @@ static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {
   return vflush(vfma(vneg(p), vs, dy));
 }
 
-static void log_softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
-  float sum = (float)blocked_dot(n, dy, NULL);
+SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
+  float sum = (float)blocked_dot_e(n, dy, NULL, e);
   if (sum != sum) {
-    smx_fill(n, dx, smx_qnan());
+    fill_e(n, dx, smx_qnan(), e);
     return;
   }
   const vf vs = vset(sum);
   vm nan = mzero(), live = mzero();
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = lsm_bwd(vld(y + i), vld(dy + i), vs, &nan, &live);
-    vf a1 = lsm_bwd(vld(y + i + VW), vld(dy + i + VW), vs, &nan, &live);
-    vst(dx + i, a0), vst(dx + i + VW, a1);
+    vf a0 = lsm_bwd(ld_e(y, i, e), ld_e(dy, i, e), vs, &nan, &live);
+    vf a1 = lsm_bwd(ld_e(y, i + VW, e), ld_e(dy, i + VW, e), vs, &nan, &live);
+    st_e(dx, i, a0, e), st_e(dx, i + VW, a1, e);
   }
   for (; i < n; i += VW) { /* tail lanes y = -inf: neither NaN nor live */
     const size_t c = step_count(n, i);
-    vst_n(dx + i, lsm_bwd(vld_n(y + i, c, -INFINITY), vld_n(dy + i, c, 0.0f), vs, &nan, &live), c);
+    st_e_n(dx, i, lsm_bwd(ld_e_n(y, i, c, -INFINITY, e), ld_e_n(dy, i, c, 0.0f, e), vs, &nan, &live), c, e);
   }
-  if (many(nan) || !many(live)) smx_fill(n, dx, many(nan) ? smx_qnan() : 0.0f);
+  if (many(nan) || !many(live)) fill_e(n, dx, many(nan) ? smx_qnan() : 0.0f, e);
+}
+static void log_softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+  log_softmax_backward_row_e(n, y, dy, dx, ELEM_F32);
 }
 
 /* ---- fused cross-entropy, softmax normalizer (smx_xent_softmax_row) ---- */
@@ -942,3 +947,13 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
 
 SMX_ROWS_BWD(FN(softmax_backward), softmax_backward_row)
 SMX_ROWS_BWD(FN(log_softmax_backward), log_softmax_backward_row)
+/* the fused 16-bit backward kernels (bf16: bfloat16, else binary16) */
+#define SMX_ROWS_BWD16(fn, row_e)                                                                    \
+  void fn(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy, const uint16_t *dy, size_t lddy, \
+          uint16_t *dx, size_t lddx) {                                                               \
+    for (size_t r = 0; r < rows; r++)                                                                \
+      if (bf16) row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_BF16);                      \
+      else row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_F16);                            \
+  }
+SMX_ROWS_BWD16(FN(softmax_backward16), softmax_backward_row_e)
+SMX_ROWS_BWD16(FN(log_softmax_backward16), log_softmax_backward_row_e)

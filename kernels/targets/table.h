@@ -1,5 +1,6 @@
 /* One ISA's kernel table, or NULL where that ISA is not compiled in: CMake writes a file per registered
-   ISA that defines SMX_ISA_NAME (and SMX_ISA_OFF when the ISA is absent) and includes this one. */
+   ISA that defines SMX_ISA_NAME (and SMX_ISA_OFF when the ISA is absent, SMX_ISA_REFERENCE for scalar) and
+   includes this one. */
 #include "kernels.h"
 
 #define SMX_TABLE_SYMBOL SMX_CAT(smx_table, SMX_ISA_NAME)
@@ -12,6 +13,13 @@ SMX_KERNELS(SMX_DECLARE_)
 SMX_PIECES(SMX_PIECE_DECLARE_)
 #define SMX_ENTRY_(name, kind, forward) .name = SMX_KERNEL_NAME(name),
 #define SMX_PIECE_ENTRY_(name) .name = SMX_KERNEL_NAME(name),
-static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) SMX_PIECES(SMX_PIECE_ENTRY_)};
+#ifdef SMX_ISA_REFERENCE
+#define SMX_FUSED16_ENTRY_(name, kind) .name##16 = NULL,
+#else
+#define SMX_FUSED16_DECLARE_(name, kind) smx_##kind##16_fn SMX_KERNEL_NAME(name##16);
+SMX_FUSED16(SMX_FUSED16_DECLARE_)
+#define SMX_FUSED16_ENTRY_(name, kind) .name##16 = SMX_KERNEL_NAME(name##16),
+#endif
+static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) SMX_PIECES(SMX_PIECE_ENTRY_) SMX_FUSED16(SMX_FUSED16_ENTRY_)};
 const smx_kernels *const SMX_TABLE_SYMBOL = &table;
 #endif
