@@ -69,6 +69,19 @@ static inline void vst_f16_n(uint16_t *p, vf v, size_t c) {
 /* Tensors of float, bfloat16 or binary16 elements (e, a constant in specialized loops): loads widen exactly in
    registers, stores round; the rest of a kernel computes in float as for f32 tensors. */
 enum { ELEM_F32 = 0, ELEM_BF16 = 1, ELEM_F16 = 2 };
+/* element i of p, as a pointer and widened */
+SMX_FLATTEN const void *elem_at(const void *p, size_t i, const int e) { return (const char *)p + i * (e == ELEM_F32 ? 4 : 2); }
+SMX_FLATTEN float elem_get(const void *p, size_t i, const int e) {
+  if (e == ELEM_F32) return ((const float *)p)[i];
+  const uint16_t h = ((const uint16_t *)p)[i];
+  return e == ELEM_BF16 ? smx_f32_of_bf16(h) : smx_f32_of_f16(h);
+}
+/* len <= SMX_BLOCK elements as floats: p itself for f32, else widened into buf (for the scalar rare-row code) */
+SMX_FLATTEN const float *block_f32(const void *p, size_t len, float *buf, const int e) {
+  if (e == ELEM_F32) return (const float *)p;
+  for (size_t i = 0; i < len; i++) buf[i] = elem_get(p, i, e);
+  return buf;
+}
 SMX_FLATTEN vf ld_e_n(const void *p, size_t i, size_t c, float fill, const int e) {
   if (e == ELEM_F32) return vld_n((const float *)p + i, c, fill);
   const size_t m = c < VW ? c : VW;

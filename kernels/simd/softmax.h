@@ -36,18 +36,19 @@ static inline void bm_init(blockmax *a) {
   for (int j = 0; j < NACC; j++) a->mx[j] = vset(-INFINITY);
   for (int j = 0; j < NSX; j++) a->sx[j] = vzero();
 }
-static inline void bm_group(blockmax *a, const float *p) { /* 64 entries */
+SMX_FLATTEN void bm_group_e(blockmax *a, const void *p, size_t i, const int e) { /* entries i .. i + 63 */
   for (int j = 0; j < NACC; j++) {
-    vf v = vld(p + j * VW);
+    vf v = ld_e(p, i + (size_t)j * VW, e);
     a->mx[j] = vmax(v, a->mx[j]);
     a->sx[j % NSX] = vadd(a->sx[j % NSX], v);
   }
 }
+static inline void bm_group(blockmax *a, const float *p) { bm_group_e(a, p, 0, ELEM_F32); }
 /* the rest of a block after its full groups (< 64 entries; -inf keeps the lane max), then the block
    max m and its NaN flag */
-static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t full, int *nanb) {
+SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t full, int *nanb, const int e) {
   for (size_t i = full, j = 0; i < len; i += VW, j++) {
-    vf v = vld_n(x + i, step_count(len, i), -INFINITY);
+    vf v = ld_e_n(x, i, step_count(len, i), -INFINITY, e);
     a->mx[j] = vmax(v, a->mx[j]);
     a->sx[0] = vadd(a->sx[0], v);
   }
@@ -55,8 +56,11 @@ static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t fu
   for (int j = 0; j < NSX; j++) nan = mor(nan, vnan(a->sx[j]));
   *nanb = 0;
   if (many(nan))
-    for (size_t i = 0; i < len; i++) *nanb |= x[i] != x[i];
+    for (size_t i = 0; i < len; i++) *nanb |= elem_get(x, i, e) != elem_get(x, i, e);
   return tree_max(a->mx);
+}
+static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t full, int *nanb) {
+  return bm_finish_e(a, x, len, full, nanb, ELEM_F32);
 }
 
 /* Pass 1, one step: e = the kept smx_exp_shift value (+0 otherwise), stored to ys if given (c lanes);
@@ -83,16 +87,16 @@ SMX_FLATTEN vf p1_step(vf acc, vf x, vf m, vf magic, int32_t keep, const int tie
    lane's entries in the same order), so that both sums' accumulators stay in registers. */
 #define P1_PARTS (NACC >= 8 ? 2 : 1)
 /* the lanes of steps [J0, J0 + JN) of every group */
-SMX_FLATTEN void sum_lanes(const float *x, size_t len, size_t full, vf vm_, vf vmagic, int32_t keep, const int ties, const int store,
-                           const int J0, const int JN, vf *ls, vf *le, vi *kc, float *ys, const float *xn, size_t ngn,
-                           blockmax *nx) {
+SMX_FLATTEN void sum_lanes(const void *x, size_t len, size_t full, vf vm_, vf vmagic, int32_t keep, const int ties, const int store,
+                           const int J0, const int JN, vf *ls, vf *le, vi *kc, float *ys, const void *xn, size_t ngn,
+                           blockmax *nx, const int e) {
   for (size_t i = 0, g = 0; i < full; i += SMX_LANES, g++) {
     for (int j = J0; j < J0 + JN; j++)
-      ls[j] = p1_step(ls[j], vld(x + i + j * VW), vm_, vmagic, keep, ties, kc, &le[j], store ? ys + i + j * VW : NULL, VW);
+      ls[j] = p1_step(ls[j], ld_e(x, i + (size_t)j * VW, e), vm_, vmagic, keep, ties, kc, &le[j], store ? ys + i + j * VW : NULL, VW);
     if (nx && g < ngn) {
-      bm_group(nx, xn + i);
+      bm_group_e(nx, xn, i, e);
       /* the block after next, toward the first level of cache (a prefetch never faults) */
-      for (int q = 0; q < SMX_LANES; q += 16) __builtin_prefetch(xn + SMX_BLOCK + i + q, 0, 3);
+      for (int q = 0; q < SMX_LANES; q += 16) __builtin_prefetch(elem_at(xn, SMX_BLOCK + i + (size_t)q, e), 0, 3);
     }
   }
   /* tail lanes read -inf: not kept, and -inf != m (no tie) */
@@ -100,25 +104,30 @@ SMX_FLATTEN void sum_lanes(const float *x, size_t len, size_t full, vf vm_, vf v
     const size_t i = full + (size_t)j * VW;
     if (i >= len) break;
     const size_t c = step_count(len, i);
-    ls[j] = p1_step(ls[j], vld_n(x + i, c, -INFINITY), vm_, vmagic, keep, ties, kc, &le[j], store ? ys + i : NULL, c);
+    ls[j] = p1_step(ls[j], ld_e_n(x, i, c, -INFINITY, e), vm_, vmagic, keep, ties, kc, &le[j], store ? ys + i : NULL, c);
   }
 }
-SMX_FLATTEN void sum_block(const float *x, size_t len, size_t full, float m, float magic, int32_t keep, const int ties,
-                           const int store, double *k, double *S_ex, double *S_all, float *ys, const float *xn,
-                           size_t ngn, blockmax *nx) {
+SMX_FLATTEN void sum_block_e(const void *x, size_t len, size_t full, float m, float magic, int32_t keep, const int ties,
+                             const int store, double *k, double *S_ex, double *S_all, float *ys, const void *xn,
+                             size_t ngn, blockmax *nx, const int e) {
   const vf vm_ = vset(m), vmagic = vset(magic);
   vf ls[NACC], le[NACC];
   vi kc = vcount_zero();
   for (int j = 0; j < NACC; j++) ls[j] = vzero(), le[j] = vzero();
   if (!ties || ties >= 3 || P1_PARTS == 1) {
-    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, 0, NACC, ls, le, &kc, ys, xn, ngn, nx);
+    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, 0, NACC, ls, le, &kc, ys, xn, ngn, nx, e);
   } else {
-    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, 0, NACC / 2, ls, le, &kc, ys, xn, ngn, nx);
-    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, NACC / 2, NACC / 2, ls, le, &kc, ys, xn, 0, NULL);
+    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, 0, NACC / 2, ls, le, &kc, ys, xn, ngn, nx, e);
+    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, NACC / 2, NACC / 2, ls, le, &kc, ys, xn, 0, NULL, e);
   }
   *S_all = tree_sum_used(ls, steps_used(len));
   *S_ex = ties == 1 || ties == 2 ? tree_sum_used(le, steps_used(len)) : 0.0;
   *k = ties ? (double)vcount_sum(kc) : 0.0;
+}
+SMX_FLATTEN void sum_block(const float *x, size_t len, size_t full, float m, float magic, int32_t keep, const int ties,
+                           const int store, double *k, double *S_ex, double *S_all, float *ys, const float *xn,
+                           size_t ngn, blockmax *nx) {
+  sum_block_e(x, len, full, m, magic, keep, ties, store, k, S_ex, S_all, ys, xn, ngn, nx, ELEM_F32);
 }
 
 /* softmax's pass 1 stores its values in a pass1_store (kernels.h) */
@@ -133,9 +142,9 @@ typedef smx_pass1_store pass1_store;
    same, and the block's work does not wait for its max (only the keep and tie tests do). */
 #define SHIFT_GUESS 30 /* K_g = K(running max) - SHIFT_GUESS: blocks up to 20.8 below to 20.1 above it */
 #define SHIFT_SPAN 59
-#define SUM_BLOCK(ties, store) sum_block(x, len, full, m_b, magic, keep, ties, store, &k, &Se, &Sa, ys, xn, ngn, nx)
-SMX_FLATTEN int32_t shifted_block(const float *x, size_t len, size_t full, float m_b, int32_t K_b, int32_t K_g,
-                                  int mode, smx_lse *s, float *ys, const float *xn, size_t ngn, blockmax *nx) {
+#define SUM_BLOCK(ties, store) sum_block_e(x, len, full, m_b, magic, keep, ties, store, &k, &Se, &Sa, ys, xn, ngn, nx, e)
+SMX_FLATTEN int32_t shifted_block_e(const void *x, size_t len, size_t full, float m_b, int32_t K_b, int32_t K_g,
+                                    int mode, smx_lse *s, float *ys, const void *xn, size_t ngn, blockmax *nx, const int e) {
   const int32_t K_s = K_b - K_g >= 0 && K_b - K_g <= SHIFT_SPAN ? K_g : K_b;
   const float magic = smx_shift_magic(K_s - SMX_SUM_BIAS);
   const int32_t keep = SMX_KEEP_SUM + (K_b - K_s);
@@ -154,6 +163,10 @@ SMX_FLATTEN int32_t shifted_block(const float *x, size_t len, size_t full, float
   else smx_lse_end_rest(s, K_s, Sa);
   return K_s;
 }
+SMX_FLATTEN int32_t shifted_block(const float *x, size_t len, size_t full, float m_b, int32_t K_b, int32_t K_g,
+                                  int mode, smx_lse *s, float *ys, const float *xn, size_t ngn, blockmax *nx) {
+  return shifted_block_e(x, len, full, m_b, K_b, K_g, mode, s, ys, xn, ngn, nx, ELEM_F32);
+}
 #undef SUM_BLOCK
 /* the guess for the next block, from the state so far (none before a block in range: K_b - K_g > SHIFT_SPAN) */
 static inline int32_t shift_guess(const smx_lse *s) { return s->in ? smx_exp_k(s->m) - SHIFT_GUESS : -(1 << 30); }
@@ -161,17 +174,17 @@ static inline int32_t shift_guess(const smx_lse *s) { return s->in ? smx_exp_k(s
 /* ---- pass 1 over a row, as smx_lse_row_scalar: block b's sums are interleaved with block b + 1's
    maxima (independent work that hides the latency between the two loops). With st, the row-pass values
    are stored to st->y and the K_s they were summed against to st->kb. ---- */
-static void lse_pass(size_t n, const float *x, smx_lse *sp, pass1_store *st) {
+SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *st, const int e) {
   smx_lse s = *sp;
   blockmax cur, nxt;
   size_t len = n < SMX_BLOCK ? n : SMX_BLOCK, ng = 0;
   bm_init(&cur);
-  for (size_t i = 0; i + SMX_LANES <= len; i += SMX_LANES) bm_group(&cur, x + i);
+  for (size_t i = 0; i + SMX_LANES <= len; i += SMX_LANES) bm_group_e(&cur, x, i, e);
   int32_t K_g = shift_guess(&s);
   for (size_t b = 0; b < n; b += SMX_BLOCK) {
     const size_t full = len / SMX_LANES * SMX_LANES;
     int nanb;
-    const float m = bm_finish(&cur, x + b, len, full, &nanb);
+    const float m = bm_finish_e(&cur, elem_at(x, b, e), len, full, &nanb, e);
     const size_t nb = b + SMX_BLOCK, nlen = nb < n ? (n - nb < SMX_BLOCK ? n - nb : SMX_BLOCK) : 0;
     ng = nlen / SMX_LANES; /* full groups of the next block */
     bm_init(&nxt);
@@ -185,16 +198,18 @@ static void lse_pass(size_t n, const float *x, smx_lse *sp, pass1_store *st) {
     }
     int32_t K_s = STORE_NONE;
     if (shifted) {
-      K_s = shifted_block(x + b, len, full, m, K_b, K_g, mode, &s, st ? st->y + b : NULL, x + nb, ng, &nxt);
+      K_s = shifted_block_e(elem_at(x, b, e), len, full, m, K_b, K_g, mode, &s, st ? st->y + b : NULL,
+                            elem_at(x, nb, e), ng, &nxt, e);
     } else {
+      float wide[e == ELEM_F32 ? 1 : SMX_BLOCK]; /* a 16-bit block widened for the scalar rare-block code */
       if (mode == SMX_BLK_PLAIN) {
         double k, r;
-        smx_lse_block_plain(x + b, len, m, &k, &r);
+        smx_lse_block_plain(block_f32(elem_at(x, b, e), len, wide, e), len, m, &k, &r);
         smx_lse_add_block(&s, m, k, r);
       } else if (mode == SMX_BLK_LOW) {
-        smx_lse_block_low(x + b, len, m, &s);
+        smx_lse_block_low(block_f32(elem_at(x, b, e), len, wide, e), len, m, &s);
       }
-      for (size_t g = 0; g < ng; g++) bm_group(&nxt, x + nb + g * SMX_LANES);
+      for (size_t g = 0; g < ng; g++) bm_group_e(&nxt, x, nb + g * SMX_LANES, e);
     }
     if (st) st->kb[b / SMX_BLOCK] = K_s;
     if (mode == SMX_BLK_MAX) K_g = shift_guess(&s); /* the running max moves only here */
@@ -204,6 +219,7 @@ static void lse_pass(size_t n, const float *x, smx_lse *sp, pass1_store *st) {
   }
   *sp = s;
 }
+static void lse_pass(size_t n, const float *x, smx_lse *sp, pass1_store *st) { lse_pass_e(n, x, sp, st, ELEM_F32); }
 /* ---- pass 1 of a row of at most MF_BLOCKS blocks (64 KiB) for the kernels, not the public row
    states: every block's max first, so that only the blocks holding the row max count their ties and none
    needs the sum with them (the state's Mall stays empty: smx_lse_finish does not read it). The same bits
@@ -212,16 +228,17 @@ static void lse_pass(size_t n, const float *x, smx_lse *sp, pass1_store *st) {
    use lse_pass, whose next block's maxima interleave with the sums (a separate max pass cost more there from
    16 blocks on, 6-13% at 32000-128256 on Zen 5 avx512, and over 256 KiB chunks of rows from memory). ---- */
 #define MF_BLOCKS 16
-#define MF_SUM(ties, store) sum_block(xb, len, full, mb[b], magic, SMX_KEEP_SUM, ties, store, &k, &Se, &Sa, yb, NULL, 0, &a)
-static int lse_pass_maxfirst(size_t n, const float *x, smx_lse *s, pass1_store *st) {
+#define MF_SUM(ties, store) \
+  sum_block_e(xb, len, full, mb[b], magic, SMX_KEEP_SUM, ties, store, &k, &Se, &Sa, yb, NULL, 0, &a, e)
+SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_store *st, const int e) {
   float mb[MF_BLOCKS], M = -INFINITY;
   for (size_t b = 0, i = 0; i < n; b++, i += SMX_BLOCK) {
     const size_t len = n - i < SMX_BLOCK ? n - i : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
     blockmax a;
     bm_init(&a);
-    for (size_t g = 0; g < full; g += SMX_LANES) bm_group(&a, x + i + g);
+    for (size_t g = 0; g < full; g += SMX_LANES) bm_group_e(&a, x, i + g, e);
     int nanb;
-    mb[b] = bm_finish(&a, x + i, len, full, &nanb);
+    mb[b] = bm_finish_e(&a, elem_at(x, i, e), len, full, &nanb, e);
     if (nanb) return 0;
     M = smx_maxf(mb[b], M);
   }
@@ -229,7 +246,7 @@ static int lse_pass_maxfirst(size_t n, const float *x, smx_lse *s, pass1_store *
   double kM = 0.0;
   for (size_t b = 0, i = 0; i < n; b++, i += SMX_BLOCK) {
     const size_t len = n - i < SMX_BLOCK ? n - i : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
-    const float *xb = x + i;
+    const void *xb = elem_at(x, i, e);
     float *yb = st ? st->y + i : NULL;
     if (st) st->mb[b] = mb[b], st->kb[b] = STORE_NONE;
     if (mb[b] == -INFINITY) {
@@ -237,7 +254,8 @@ static int lse_pass_maxfirst(size_t n, const float *x, smx_lse *s, pass1_store *
       continue;
     }
     if (mb[b] < -SMX_SHIFT_MAX) {
-      smx_lse_block_low(xb, len, mb[b], s);
+      float wide[e == ELEM_F32 ? 1 : SMX_BLOCK];
+      smx_lse_block_low(block_f32(xb, len, wide, e), len, mb[b], s);
       if (st) st->complete = 0;
       continue;
     }
@@ -263,6 +281,9 @@ static int lse_pass_maxfirst(size_t n, const float *x, smx_lse *s, pass1_store *
   return 1;
 }
 #undef MF_SUM
+static int lse_pass_maxfirst(size_t n, const float *x, smx_lse *s, pass1_store *st) {
+  return lse_pass_maxfirst_e(n, x, s, st, ELEM_F32);
+}
 static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store *st, int need_log) {
   smx_lse s;
   smx_lse_init(&s);
@@ -270,6 +291,19 @@ static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store 
     smx_lse_init(&s);
     if (st) st->complete = 1;
     lse_pass(n, x, &s, st);
+  }
+  smx_lse_finish(&s, f, need_log);
+}
+/* the same for a row of 16-bit elements (e: ELEM_BF16 or ELEM_F16), nothing stored */
+static void lse_row16(size_t n, const uint16_t *x, smx_lse_final *f, int need_log, const int e) {
+  smx_lse s;
+  smx_lse_init(&s);
+  const int done = n <= (size_t)MF_BLOCKS * SMX_BLOCK &&
+                   (e == ELEM_BF16 ? lse_pass_maxfirst_e(n, x, &s, NULL, ELEM_BF16) : lse_pass_maxfirst_e(n, x, &s, NULL, ELEM_F16));
+  if (!done) {
+    smx_lse_init(&s);
+    if (e == ELEM_BF16) lse_pass_e(n, x, &s, NULL, ELEM_BF16);
+    else lse_pass_e(n, x, &s, NULL, ELEM_F16);
   }
   smx_lse_finish(&s, f, need_log);
 }
@@ -563,17 +597,27 @@ static void softmax_row(size_t n, const float *x, float *y) {
   softmax_out(n, x, y, store ? &st : NULL, &f, &o);
 }
 
-/* log-softmax of a finite row from its state */
-static void log_softmax_out(size_t n, const float *x, float *y, const smx_lse_final *f) {
+/* log-softmax of a finite row from its state, for tensors of element e (smx_log_softmax_flush's rule applied
+   in registers, before a 16-bit store rounds) */
+SMX_FLATTEN void log_softmax_out_e(size_t n, const void *x, void *y, const smx_lse_final *f, const int e) {
   const vf ch = vset(f->c_hi), nch = vset(-f->c_hi), clo = vset(f->c_lo);
   size_t i = 0;
+  if (f->l < 0x1p-125) { /* the rare rows whose entries at the max are below FLT_MIN */
+    for (; i < n; i += VW) {
+      const size_t c = step_count(n, i);
+      st_e_n(y, i, vflush(logsm(ld_e_n(x, i, c, 0.0f, e), ch, nch, clo)), c, e);
+    }
+    return;
+  }
   for (; i + 4 * VW <= n; i += 4 * VW)
-    for (int j = 0; j < 4; j++) vst(y + i + j * VW, logsm(vld(x + i + j * VW), ch, nch, clo));
+    for (size_t j = 0; j < 4; j++) st_e(y, i + j * VW, logsm(ld_e(x, i + j * VW, e), ch, nch, clo), e);
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    vst_n(y + i, logsm(vld_n(x + i, c, 0.0f), ch, nch, clo), c);
+    st_e_n(y, i, logsm(ld_e_n(x, i, c, 0.0f, e), ch, nch, clo), c, e);
   }
-  smx_log_softmax_flush(f, n, y);
+}
+static void log_softmax_out(size_t n, const float *x, float *y, const smx_lse_final *f) {
+  log_softmax_out_e(n, x, y, f, ELEM_F32);
 }
 
 /* the output passes on column ranges of a long row split across threads (dispatch/longrow.c) */
@@ -594,6 +638,38 @@ static float logsumexp_row(size_t n, const float *x) {
   smx_lse_final f;
   FN(lse_row)(n, x, &f, NULL, 1);
   return f.lse;
+}
+
+/* ---- log-softmax and logsumexp fused for 16-bit rows (the row path: each row's pass 1 and output read the
+   16-bit tensor; rows with NaN, +inf or only -inf by the special rule over widened chunks) ---- */
+static void special_row16(enum smx_row_kind kind, size_t n, const uint16_t *x, uint16_t *y, const int e) {
+  float a[SMX_BLOCK], b[SMX_BLOCK];
+  double kinf = 0.0;
+  if (kind == SMX_ROW_POSINF)
+    for (size_t o = 0; o < n; o += SMX_BLOCK)
+      kinf += smx_count_posinf(n - o < SMX_BLOCK ? n - o : SMX_BLOCK, block_f32(x + o, n - o < SMX_BLOCK ? n - o : SMX_BLOCK, a, e));
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    smx_special_cols(kind, kinf, len, block_f32(x + o, len, a, e), b, 1);
+    for (size_t i = 0; i < len; i += VW) st_e_n(y + o, i, vld_n(b + i, step_count(len, i), 0.0f), step_count(len, i), e);
+  }
+}
+static void log_softmax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
+  smx_lse_final f;
+  lse_row16(n, x, &f, 1, e);
+  if (f.kind != SMX_ROW_FINITE) special_row16(f.kind, n, x, y, e);
+  else if (e == ELEM_BF16) log_softmax_out_e(n, x, y, &f, ELEM_BF16);
+  else log_softmax_out_e(n, x, y, &f, ELEM_F16);
+}
+void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
+  for (size_t r = 0; r < rows; r++) log_softmax_row16(n, x + r * ldx, y + r * ldy, bf16 ? ELEM_BF16 : ELEM_F16);
+}
+void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
+  for (size_t r = 0; r < rows; r++) {
+    smx_lse_final f;
+    lse_row16(n, x + r * ldx, &f, 1, bf16 ? ELEM_BF16 : ELEM_F16);
+    out[r] = f.lse;
+  }
 }
 
 /* Each kernel's rows in groups r0 .. r0 + g - 1: for rows of one block (n <= SMX_BLOCK) lane groups while at least
