@@ -491,18 +491,21 @@ static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int 
 }
 
 /* ---- softmax pass 2 (smx_softmax_one), from x ---- */
-static void softmax_pass2(size_t n, const float *x, float *y, const smx_softmax_out *o) {
+SMX_FLATTEN void softmax_pass2_e(size_t n, const void *x, void *y, const smx_softmax_out *o, const int e) {
   const outc c = outc_init(o);
   const vf magic = vset(o->magic);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = out_one(vld(x + i), magic, &c), a1 = out_one(vld(x + i + VW), magic, &c);
-    vst(y + i, a0), vst(y + i + VW, a1);
+    vf a0 = out_one(ld_e(x, i, e), magic, &c), a1 = out_one(ld_e(x, i + VW, e), magic, &c);
+    st_e(y, i, a0, e), st_e(y, i + VW, a1, e);
   }
   for (; i < n; i += VW) {
     const size_t cnt = step_count(n, i);
-    vst_n(y + i, out_one(vld_n(x + i, cnt, -INFINITY), magic, &c), cnt);
+    st_e_n(y, i, out_one(ld_e_n(x, i, cnt, -INFINITY, e), magic, &c), cnt, e);
   }
+}
+static void softmax_pass2(size_t n, const float *x, float *y, const smx_softmax_out *o) {
+  softmax_pass2_e(n, x, y, o, ELEM_F32);
 }
 
 /* ---- softmax pass 2 from the stored row-pass values s = e 2^-d of smx_softmax_one, d = K_b - K + 36:
@@ -640,9 +643,9 @@ static float logsumexp_row(size_t n, const float *x) {
   return f.lse;
 }
 
-/* ---- log-softmax and logsumexp fused for 16-bit rows (the row path: each row's pass 1 and output read the
+/* ---- softmax, log-softmax and logsumexp fused for 16-bit rows (the row path: each row's pass 1 and output read the
    16-bit tensor; rows with NaN, +inf or only -inf by the special rule over widened chunks) ---- */
-static void special_row16(enum smx_row_kind kind, size_t n, const uint16_t *x, uint16_t *y, const int e) {
+static void special_row16(enum smx_row_kind kind, size_t n, const uint16_t *x, uint16_t *y, int log_out, const int e) {
   float a[SMX_BLOCK], b[SMX_BLOCK];
   double kinf = 0.0;
   if (kind == SMX_ROW_POSINF)
@@ -650,16 +653,39 @@ static void special_row16(enum smx_row_kind kind, size_t n, const uint16_t *x, u
       kinf += smx_count_posinf(n - o < SMX_BLOCK ? n - o : SMX_BLOCK, block_f32(x + o, n - o < SMX_BLOCK ? n - o : SMX_BLOCK, a, e));
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-    smx_special_cols(kind, kinf, len, block_f32(x + o, len, a, e), b, 1);
+    smx_special_cols(kind, kinf, len, block_f32(x + o, len, a, e), b, log_out);
     for (size_t i = 0; i < len; i += VW) st_e_n(y + o, i, vld_n(b + i, step_count(len, i), 0.0f), step_count(len, i), e);
   }
 }
 static void log_softmax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
   lse_row16(n, x, &f, 1, e);
-  if (f.kind != SMX_ROW_FINITE) special_row16(f.kind, n, x, y, e);
+  if (f.kind != SMX_ROW_FINITE) special_row16(f.kind, n, x, y, 1, e);
   else if (e == ELEM_BF16) log_softmax_out_e(n, x, y, &f, ELEM_BF16);
   else log_softmax_out_e(n, x, y, &f, ELEM_F16);
+}
+static void softmax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
+  smx_lse_final f;
+  lse_row16(n, x, &f, 0, e);
+  if (f.kind != SMX_ROW_FINITE) {
+    special_row16(f.kind, n, x, y, 0, e);
+  } else if (!f.shifted) { /* |max| > 2^16: the scalar formula, by widened blocks */
+    float a[SMX_BLOCK], b[SMX_BLOCK];
+    for (size_t o = 0; o < n; o += SMX_BLOCK) {
+      const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+      const float *xa = block_f32(x + o, len, a, e);
+      for (size_t i = 0; i < len; i++) b[i] = smx_softmax_exp(xa[i], &f);
+      for (size_t i = 0; i < len; i += VW) st_e_n(y + o, i, vld_n(b + i, step_count(len, i), 0.0f), step_count(len, i), e);
+    }
+  } else {
+    smx_softmax_out o;
+    smx_softmax_out_init(&f, &o);
+    if (e == ELEM_BF16) softmax_pass2_e(n, x, y, &o, ELEM_BF16);
+    else softmax_pass2_e(n, x, y, &o, ELEM_F16);
+  }
+}
+void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
+  for (size_t r = 0; r < rows; r++) softmax_row16(n, x + r * ldx, y + r * ldy, bf16 ? ELEM_BF16 : ELEM_F16);
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   for (size_t r = 0; r < rows; r++) log_softmax_row16(n, x + r * ldx, y + r * ldy, bf16 ? ELEM_BF16 : ELEM_F16);
