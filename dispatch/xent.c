@@ -49,36 +49,38 @@ static double xent_rows(const smx_rows_job *j, size_t r0, size_t r1, double *los
 }
 static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) { xent_rows(j, r0, r1, j->row_losses + r0); }
 
-/* 16-bit logits and gradient: rows widened into a stack scratch (a heap buffer past 16384 entries), the f32
-   kernel on them, rounded back. */
+/* 16-bit logits and gradient: rows widened into a stack scratch (a heap buffer past it), the f32 kernel on them
+   with the gradient beside the logits where both fit (so that the kernel keeps its pass-1 values, as for a
+   separate f32 gradient), rounded back. */
 typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back */
   int bf16;
   const uint16_t *x16;
   uint16_t *d16;
 } xjob16;
-/* rows [r0, r1) as xent_rows, widened into buf (cap floats, at least n) as many rows at a time as fit (one at a
-   time without losses, so that the returned sum adds the rows in order) */
+/* rows [r0, r1) as xent_rows, widened into buf (cap floats, at least 2 n with a gradient, else n) as many rows at a
+   time as fit (one at a time without losses, so that the returned sum adds the rows in order) */
 static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses, float *buf, size_t cap) {
   const smx_rows_job *bj = &j->base;
-  const size_t n = bj->n, per = losses ? cap / n : 1;
+  const size_t n = bj->n, per = losses ? cap / (j->d16 ? 2 * n : n) : 1;
   double sum = 0.0;
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
+    float *dx = j->d16 ? buf + m * n : NULL;
     for (size_t i = 0; i < m; i++) bj->k->widen16(j->bf16, n, j->x16 + (r + i) * bj->ldx, buf + i * n);
     const smx_xent_args a = args_from(bj, r, losses ? losses + (r - r0) : NULL);
-    sum += bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, j->d16 ? buf : NULL, n);
-    if (j->d16)
-      for (size_t i = 0; i < m; i++) bj->k->narrow16(j->bf16, n, buf + i * n, j->d16 + (r + i) * bj->ldo);
+    sum += bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, dx, n);
+    if (dx)
+      for (size_t i = 0; i < m; i++) bj->k->narrow16(j->bf16, n, dx + i * n, j->d16 + (r + i) * bj->ldo);
   }
   return sum;
 }
 #define XENT16_SCRATCH 16384 /* floats on the stack (64 KiB) */
 static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
-  const size_t n = bj->n;
-  float stack[XENT16_SCRATCH], *buf = n <= XENT16_SCRATCH ? stack : malloc(n * sizeof *buf);
+  const size_t need = ((const xjob16 *)bj)->d16 ? 2 * bj->n : bj->n;
+  float stack[XENT16_SCRATCH], *buf = need <= XENT16_SCRATCH ? stack : malloc(need * sizeof *buf);
   if (!buf) abort(); /* cannot be reported mid-call: fail loudly */
-  xent16_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0, buf, n <= XENT16_SCRATCH ? XENT16_SCRATCH : n);
+  xent16_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0, buf, need <= XENT16_SCRATCH ? XENT16_SCRATCH : need);
   if (buf != stack) free(buf);
 }
 
