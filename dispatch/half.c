@@ -1,6 +1,7 @@
-/* The bfloat16 and binary16 entry points: each row is widened exactly into a per-task f32 scratch (64 KiB on
-   the stack; a heap buffer for rows longer than it holds), run by the f32 kernel of the active table and
-   rounded back, so every result is exactly the f32 kernel's on the widened input, rounded once. */
+/* The bfloat16 and binary16 entry points and array converters: the active table's fused 16-bit kernel where it
+   has one, else rows widened exactly into a per-task f32 scratch (64 KiB on the stack; long softmax-family rows
+   by chunks; other rows longer than it in a heap buffer), run by the f32 kernel and rounded back: every result
+   is exactly the f32 kernel's on the widened input, rounded once. */
 #include <stdlib.h>
 
 #include "fpenv.h"
@@ -123,7 +124,8 @@ static void family16_row(const smx_kernels *k, int t, int family, size_t n, cons
 /* Fused kernels (the active table's SMX_FUSED16) get the 16-bit rows as they are. The others: rows in batches
    through the f32 kernel: as many rows as the scratch holds (a MAP kernel's output apart from its
    input where two copies fit, so that softmax keeps its pass-1 values, else in place); rows longer than the
-   scratch: of the softmax family by family16_row, of the other kernels one at a time in a heap buffer. */
+   scratch: of the softmax family by family16_row (the scalar table, which has no fused kernels), of the other
+   kernels one at a time in a heap buffer. */
 static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const job16 *j = (const job16 *)bj;
   const smx_kernels *k = bj->k;

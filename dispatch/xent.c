@@ -260,7 +260,7 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
     if (losses != stack_losses) free(losses);
   } else if (c->esize == 2) { /* no memory for the row losses: all rows on this thread, the same order */
     static _Thread_local float row[XENT16_SCRATCH]; /* rows longer than this need the heap: abort in run_xent16's way */
-    if (n > XENT16_SCRATCH) abort();
+    if ((dlogits ? 2 * n : n) > XENT16_SCRATCH) abort();
     SMX_IN_FPENV(total = xent16_rows(&jj, 0, rows, NULL, row, XENT16_SCRATCH));
   } else {
     SMX_IN_FPENV(total = xent_rows(&jj.base, 0, rows, NULL));

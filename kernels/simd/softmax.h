@@ -201,7 +201,7 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
       K_s = shifted_block_e(elem_at(x, b, e), len, full, m, K_b, K_g, mode, &s, st ? st->y + b : NULL,
                             elem_at(x, nb, e), ng, &nxt, e);
     } else {
-      float wide[e == ELEM_F32 ? 1 : SMX_BLOCK]; /* a 16-bit block widened for the scalar rare-block code */
+      float wide[SMX_BLOCK]; /* a 16-bit block widened for the scalar rare-block code */
       if (mode == SMX_BLK_PLAIN) {
         double k, r;
         smx_lse_block_plain(block_f32(elem_at(x, b, e), len, wide, e), len, m, &k, &r);
@@ -254,7 +254,7 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
       continue;
     }
     if (mb[b] < -SMX_SHIFT_MAX) {
-      float wide[e == ELEM_F32 ? 1 : SMX_BLOCK];
+      float wide[SMX_BLOCK];
       smx_lse_block_low(block_f32(xb, len, wide, e), len, mb[b], s);
       if (st) st->complete = 0;
       continue;
