@@ -134,11 +134,15 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   /* fused: no scratch. The MAP and LSE ones (the row path) only for rows longer than the scratch: shorter rows
      were as fast or faster through it (Zen 5: log-softmax bf16 1x4096 1.33x the f32 time through the scratch,
      1.46x fused; 1x32000 1.68x / 1.55x; 1 x 2^22 from memory 1.51x / 0.89x) */
-  if (j->fused && (j->kind == KIND_BWD || n > SCRATCH_FLOATS)) {
+  if (j->fused && (j->kind == KIND_BWD || j->kind == KIND_BWDX || n > SCRATCH_FLOATS)) {
     const size_t m = r1 - r0;
     if (j->kind == KIND_MAP) ((smx_MAP16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->o + r0 * j->ldo, j->ldo);
     else if (j->kind == KIND_LSE) ((smx_LSE16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->lse + r0);
-    else ((smx_BWD16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->b + r0 * j->ldb, j->ldb, j->o + r0 * j->ldo, j->ldo);
+    else if (j->kind == KIND_BWD)
+      ((smx_BWD16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->b + r0 * j->ldb, j->ldb, j->o + r0 * j->ldo, j->ldo);
+    else
+      ((smx_BWDX16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->b + r0 * j->ldb, j->ldb, j->c + r0 * j->ldc,
+                                   j->ldc, j->o + r0 * j->ldo, j->ldo);
     return;
   }
   float stack[SCRATCH_FLOATS], *buf = stack;
@@ -250,6 +254,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
     job16 j = {.t = tag, .kind = KIND_BWDX, .a = x, .b = y, .c = dy, .lda = ldx, .ldb = ldy, .ldc = lddy, \
                .o = dx, .ldo = lddx};                                                               \
     j.fn.bwdx = smx_active_kernels()->name;                                                         \
+    j.fused = fused16_of(smx_active_kernels(), SMX_KERNEL_ID_##name);                               \
     return run_kind(&j, rows, n);                                                                   \
   }
 #define SMX_HALF_XENT(name, T, sfx, tag) /* smx_cross_entropy_bf16 / _f16 (dispatch/xent.c) */

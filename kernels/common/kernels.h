@@ -63,7 +63,11 @@ typedef void smx_MAP16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, si
 typedef void smx_LSE16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out);
 typedef void smx_BWD16_fn(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy, const uint16_t *dy, size_t lddy,
                           uint16_t *dx, size_t lddx);
-#define SMX_FUSED16(X) X(softmax, MAP) X(log_softmax, MAP) X(logsumexp, LSE) X(softmax_backward, BWD) X(log_softmax_backward, BWD)
+typedef void smx_BWDX16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, const uint16_t *y, size_t ldy,
+                           const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx);
+#define SMX_FUSED16(X)                                                                                   \
+  X(softmax, MAP) X(log_softmax, MAP) X(logsumexp, LSE) X(softmax_backward, BWD) X(log_softmax_backward, BWD) \
+  X(sparsemax_backward, BWD) X(stablemax_backward, BWDX)
 
 /* Kernel ids, for the dispatcher's choices by kernel (SMX_KERNEL_ID_softmax, ...; 0: none named). */
 #define SMX_KERNEL_ID_(name, kind, forward) SMX_KERNEL_ID_##name,

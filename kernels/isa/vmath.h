@@ -243,6 +243,22 @@ static inline float row_max(size_t n, const float *x, int *nan) {
   return tree_max(m);
 }
 
+/* The fused 16-bit backward kernels from a row function over element e (bf16: bfloat16, else binary16) */
+#define SMX_ROWS_BWD16(fn, row_e)                                                                    \
+  void fn(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy, const uint16_t *dy, size_t lddy, \
+          uint16_t *dx, size_t lddx) {                                                               \
+    for (size_t r = 0; r < rows; r++)                                                                \
+      if (bf16) row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_BF16);                      \
+      else row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_F16);                            \
+  }
+#define SMX_ROWS_BWDX16(fn, row_e)                                                                   \
+  void fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, const uint16_t *y, size_t ldy,        \
+          const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx) {                               \
+    for (size_t r = 0; r < rows; r++)                                                                \
+      if (bf16) row_e(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_BF16);         \
+      else row_e(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_F16);               \
+  }
+
 /* smx_blocked_dot_scalar: sum a_i b_i (b NULL: sum a_i), 64 float lanes per block, blocks in double, of tensors
    of element e. Tail lanes read 0: fma(0, 0, l) = l + 0 = l, since a lane is never -0 (it starts at +0). */
 SMX_FLATTEN double blocked_dot_e(size_t n, const void *a, const void *b, const int e) {

@@ -1049,13 +1049,5 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
 
 SMX_ROWS_BWD(FN(softmax_backward), softmax_backward_row)
 SMX_ROWS_BWD(FN(log_softmax_backward), log_softmax_backward_row)
-/* the fused 16-bit backward kernels (bf16: bfloat16, else binary16) */
-#define SMX_ROWS_BWD16(fn, row_e)                                                                    \
-  void fn(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy, const uint16_t *dy, size_t lddy, \
-          uint16_t *dx, size_t lddx) {                                                               \
-    for (size_t r = 0; r < rows; r++)                                                                \
-      if (bf16) row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_BF16);                      \
-      else row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_F16);                            \
-  }
 SMX_ROWS_BWD16(FN(softmax_backward16), softmax_backward_row_e)
 SMX_ROWS_BWD16(FN(log_softmax_backward16), log_softmax_backward_row_e)

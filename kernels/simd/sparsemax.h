@@ -267,26 +267,27 @@ static void sparsemax_row(size_t n, const float *x, float *y) {
   sparsemax_general(n, x, m, y);
 }
 
-static void sparsemax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+/* (of tensors of element e: the f32 kernel and the fused 16-bit ones) */
+SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
   double sum = 0.0;
   size_t k = 0;
   for (size_t o = 0; o < n; o += SMX_BLOCK) { /* lane i % 64 of each block in registers */
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-    const float *py = y + o, *pd = dy + o;
+    const void *py = elem_at(y, o, e), *pd = elem_at(dy, o, e);
     vf l[NACC];
     for (int q = 0; q < NACC; q++) l[q] = vzero();
     size_t i = 0;
     for (; i + SMX_LANES <= len; i += SMX_LANES)
       for (int q = 0; q < NACC; q++) {
-        vm in = vgt(vld(py + i + q * VW), vzero());
+        vm in = vgt(ld_e(py, i + (size_t)q * VW, e), vzero());
         k += mcount(in);
-        l[q] = vadd(l[q], vsel0(in, vld(pd + i + q * VW)));
+        l[q] = vadd(l[q], vsel0(in, ld_e(pd, i + (size_t)q * VW, e)));
       }
     for (int q = 0; i < len; i += VW, q++) { /* tail lanes read y = 0: they add +0 */
       const size_t c = step_count(len, i);
-      vm in = vgt(vld_n(py + i, c, 0.0f), vzero());
+      vm in = vgt(ld_e_n(py, i, c, 0.0f, e), vzero());
       k += mcount(in);
-      l[q] = vadd(l[q], vsel0(in, vld_n(pd + i, c, 0.0f)));
+      l[q] = vadd(l[q], vsel0(in, ld_e_n(pd, i, c, 0.0f, e)));
     }
     sum += tree_sum_used(l, steps_used(len));
   }
@@ -294,13 +295,15 @@ static void sparsemax_backward_row(size_t n, const float *y, const float *dy, fl
   const vf vv = vset(v);
   vm bad = mzero();
   for (size_t i = 0; i < n; i += VW) {
-    size_t c = n - i;
-    vf vy = c >= VW ? vld(y + i) : vld_tail(y + i, c, 0.0f);
-    vf vd_ = c >= VW ? vld(dy + i) : vld_tail(dy + i, c, 0.0f);
+    const size_t c = n - i;
+    vf vy = c >= VW ? ld_e(y, i, e) : ld_e_n(y, i, c, 0.0f, e), vd_ = c >= VW ? ld_e(dy, i, e) : ld_e_n(dy, i, c, 0.0f, e);
     bad = mor(bad, mor(vnan(vy), vnan(vd_)));
-    vst_n(dx + i, vsel(vgt(vy, vset(0.0f)), vflush(vsub(vd_, vv)), vset(0.0f)), c);
+    st_e_n(dx, i, vsel(vgt(vy, vset(0.0f)), vflush(vsub(vd_, vv)), vset(0.0f)), c, e);
   }
-  if (many(bad)) smx_fill(n, dx, smx_qnan());
+  if (many(bad)) fill_e(n, dx, smx_qnan(), e);
+}
+static void sparsemax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+  sparsemax_backward_row_e(n, y, dy, dx, ELEM_F32);
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
@@ -510,6 +513,7 @@ void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, 
   }
 }
 SMX_ROWS_BWD(FN(sparsemax_backward), sparsemax_backward_row)
+SMX_ROWS_BWD16(FN(sparsemax_backward16), sparsemax_backward_row_e)
 double FN(xent_sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
                           float *dx, size_t ldd) {
   switch ((n + VW - 1) / VW) {

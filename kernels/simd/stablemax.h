@@ -174,30 +174,34 @@ void FN(log_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float 
   }
 }
 
-static void stablemax_backward_row(size_t n, const float *x, const float *y, const float *dy, float *dx) {
-  float dot = (float)blocked_dot(n, y, dy);
+/* (of tensors of element e: the f32 kernel and the fused 16-bit ones) */
+SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y, const void *dy, void *dx, const int e) {
+  float dot = (float)blocked_dot_e(n, y, dy, e);
   if (dot != dot) {
-    smx_fill(n, dx, smx_qnan());
+    fill_e(n, dx, smx_qnan(), e);
     return;
   }
   const vf vdot = vset(dot);
   vm bad = mzero(), live = mzero();
   size_t i = 0;
   for (; i + VW <= n; i += VW) {
-    vf vx = vld(x + i);
+    vf vx = ld_e(x, i, e);
     bad = mor(bad, vnan(vx));
     live = mor(live, vne(vx, vset(-INFINITY)));
-    vst(dx + i, vflush(vdiv(vmul(vld(y + i), vsub(vld(dy + i), vdot)), vadd(vset(1.0f), vabs(vx)))));
+    st_e(dx, i, vflush(vdiv(vmul(ld_e(y, i, e), vsub(ld_e(dy, i, e), vdot)), vadd(vset(1.0f), vabs(vx)))), e);
   }
-  if (i < n) {
-    size_t c = n - i;
-    vf vx = vld_tail(x + i, c, -INFINITY);
+  if (i < n) { /* tail lanes x = -inf: neither NaN nor live */
+    const size_t c = n - i;
+    vf vx = ld_e_n(x, i, c, -INFINITY, e);
     bad = mor(bad, vnan(vx));
     live = mor(live, vne(vx, vset(-INFINITY)));
-    vf r = vdiv(vmul(vld_tail(y + i, c, 0.0f), vsub(vld_tail(dy + i, c, 0.0f), vdot)), vadd(vset(1.0f), vabs(vx)));
-    vst_tail(dx + i, vflush(r), c);
+    vf r = vdiv(vmul(ld_e_n(y, i, c, 0.0f, e), vsub(ld_e_n(dy, i, c, 0.0f, e), vdot)), vadd(vset(1.0f), vabs(vx)));
+    st_e_n(dx, i, vflush(r), c, e);
   }
-  if (many(bad) || !many(live)) smx_fill(n, dx, many(bad) ? smx_qnan() : 0.0f);
+  if (many(bad) || !many(live)) fill_e(n, dx, many(bad) ? smx_qnan() : 0.0f, e);
+}
+static void stablemax_backward_row(size_t n, const float *x, const float *y, const float *dy, float *dx) {
+  stablemax_backward_row_e(n, x, y, dy, dx, ELEM_F32);
 }
 
 /* ---- fused cross-entropy, stablemax ---- */
@@ -361,3 +365,4 @@ double FN(xent_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, con
 
 SMX_ROWS_MAP(FN(stablemax), stablemax_row)
 SMX_ROWS_BWDX(FN(stablemax_backward), stablemax_backward_row)
+SMX_ROWS_BWDX16(FN(stablemax_backward16), stablemax_backward_row_e)
