@@ -15,8 +15,8 @@
 struct anchor_dnnl {
   dnnl_primitive_t prim;
   dnnl_memory_t src, dst;
-  const float *x;
-  float *y;
+  const void *x;
+  void *y;
   char impl[64];
 };
 
@@ -41,8 +41,11 @@ static int init(const char **why) {
 
 int anchor_dnnl_single_thread(void) { return single_thread; }
 
-anchor_dnnl *anchor_dnnl_create(size_t rows, size_t n, const char **why) {
+anchor_dnnl *anchor_dnnl_create(size_t rows, size_t n, const char **why) { return anchor_dnnl_create_typed(rows, n, 0, why); }
+
+anchor_dnnl *anchor_dnnl_create_typed(size_t rows, size_t n, int type, const char **why) {
   if (init(why)) return NULL;
+  const dnnl_data_type_t dt = type == 1 ? dnnl_bf16 : type == 2 ? dnnl_f16 : dnnl_f32;
   anchor_dnnl *a = calloc(1, sizeof *a);
   if (!a) { *why = "out of memory"; return NULL; }
   dnnl_dims_t dims = {(dnnl_dim_t)rows, (dnnl_dim_t)n};
@@ -50,7 +53,7 @@ anchor_dnnl *anchor_dnnl_create(size_t rows, size_t n, const char **why) {
   const char *impl = NULL;
 #if DNNL_VERSION_MAJOR >= 3
   dnnl_memory_desc_t md = NULL;
-  if (dnnl_memory_desc_create_with_tag(&md, 2, dims, dnnl_f32, dnnl_ab) != dnnl_success) { *why = "memory desc"; goto fail; }
+  if (dnnl_memory_desc_create_with_tag(&md, 2, dims, dt, dnnl_ab) != dnnl_success) { *why = "memory desc"; goto fail; }
   if (dnnl_softmax_forward_primitive_desc_create(&pd, engine, dnnl_forward_inference, dnnl_softmax_accurate, md, md, 1,
                                                  NULL) != dnnl_success) {
     *why = "dnnl_softmax_forward_primitive_desc_create failed";
@@ -60,7 +63,7 @@ anchor_dnnl *anchor_dnnl_create(size_t rows, size_t n, const char **why) {
 #else
   dnnl_memory_desc_t md;
   dnnl_softmax_v2_desc_t sd;
-  if (dnnl_memory_desc_init_by_tag(&md, 2, dims, dnnl_f32, dnnl_ab) != dnnl_success) { *why = "memory desc"; goto fail; }
+  if (dnnl_memory_desc_init_by_tag(&md, 2, dims, dt, dnnl_ab) != dnnl_success) { *why = "memory desc"; goto fail; }
   if (dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_inference, dnnl_softmax_accurate, &md, &md, 1) != dnnl_success) {
     *why = "dnnl_softmax_v2_forward_desc_init failed";
     goto fail;
@@ -93,7 +96,7 @@ fail:
   return NULL;
 }
 
-int anchor_dnnl_run(anchor_dnnl *a, const float *x, float *y) {
+int anchor_dnnl_run(anchor_dnnl *a, const void *x, void *y) {
   if (x != a->x) {
     if (dnnl_memory_set_data_handle(a->src, (void *)x) != dnnl_success) return -1;
     a->x = x;

@@ -33,7 +33,10 @@ void anchor_xnn_destroy(anchor_xnn *a);
    and executes. impl: the implementation oneDNN chose (e.g. "jit:avx512_core"). */
 typedef struct anchor_dnnl anchor_dnnl;
 anchor_dnnl *anchor_dnnl_create(size_t rows, size_t n, const char **why);
-int anchor_dnnl_run(anchor_dnnl *a, const float *x, float *y); /* 0 on success */
+/* The same on bfloat16 (type 1) or binary16 (type 2) tensors (type 0: f32); NULL, with why, where this oneDNN or
+   this CPU has no such softmax. */
+anchor_dnnl *anchor_dnnl_create_typed(size_t rows, size_t n, int type, const char **why);
+int anchor_dnnl_run(anchor_dnnl *a, const void *x, void *y); /* 0 on success */
 const char *anchor_dnnl_impl(const anchor_dnnl *a);
 void anchor_dnnl_destroy(anchor_dnnl *a);
 /* The ISA oneDNN uses (it honours ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA), and its version. */

@@ -637,6 +637,31 @@ void bm_ours16(benchmark::State &st, Kern k, int t, int c, size_t n) {
   set_counters(st, L.rows * n);
 }
 const char *const kType16[2] = {"bf16", "f16"};
+
+#ifdef SMX_BENCH_HAVE_ONEDNN
+// oneDNN's softmax on the same 16-bit tensors (its own rounding: compared for time only); skipped with oneDNN's
+// reason where it has no such softmax on this CPU.
+void bm_dnnl16(benchmark::State &st, int t, int c, size_t n) {
+  const Layout L = layout(c, n);
+  warm_buffers(c, n);
+  const char *why = "";
+  anchor_dnnl *a = prepare16(t, L.rows * L.calls * n) ? anchor_dnnl_create_typed(L.rows, n, t + 1, &why) : nullptr;
+  if (!a) {
+    st.SkipWithError((std::string("oneDNN has no such softmax here (") + why + ")").c_str());
+    return;
+  }
+  int bad = want_warmup(c, n) ? anchor_dnnl_run(a, B16.x, B16.y) : 0;
+  for (auto _ : st) {
+    if (bad) break;
+    const size_t off = (++g_cursor % L.calls) * L.rows * n;
+    bad = anchor_dnnl_run(a, B16.x + off, B16.y + off);
+  }
+  anchor_dnnl_destroy(a);
+  if (bad) st.SkipWithError("oneDNN failed");
+  benchmark::ClobberMemory();
+  set_counters(st, L.rows * n);
+}
+#endif
 constexpr size_t kSizes16[] = {4096, 32000};
 
 // ---------------------------------------------------------------- ratio tables
@@ -778,6 +803,10 @@ void print_16bit_table() {
         }
         printf("  %-5s n=%-6zu %-21s f32 %s  bf16 %s (%s)  f16 %s (%s)\n", case_name(c), n, kern_name_of(k),
                fmt(f32).c_str(), fmt(b).c_str(), ratio(b, f32).c_str(), fmt(h).c_str(), ratio(h, f32).c_str());
+        const double db = get("softmax", "onednn-bf16", c, n), dh = get("softmax", "onednn-f16", c, n);
+        if (k == SMX_K_softmax && !(std::isnan(db) && std::isnan(dh)))
+          printf("  %-5s n=%-6zu %-21s oneDNN bf16 %s (speedup of ours %s)  f16 %s (speedup of ours %s)\n", case_name(c), n,
+                 "softmax", fmt(db).c_str(), ratio(db, b).c_str(), fmt(dh).c_str(), ratio(dh, h).c_str());
       }
 }
 
@@ -991,6 +1020,16 @@ int main(int argc, char **argv) {
           benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours16(st, Kern(k), t, c, n); });
           add_desc(kern_name_of(k), impl, c, n);
         }
+#ifdef SMX_BENCH_HAVE_ONEDNN
+  for (int c : {CACHE, MEM})
+    for (size_t n : kSizes16)
+      for (int t = 0; t < 2; t++) {
+        if (!anchor_on[A_ONEDNN] || (quick && n != 4096)) continue;
+        std::string impl = std::string("onednn-") + kType16[t], name = bench_name("softmax", impl, c, n);
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_dnnl16(st, t, c, n); });
+        add_desc("softmax", impl, c, n);
+      }
+#endif
 
   Recorder rec;
   rec.sel = selected();
