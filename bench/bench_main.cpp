@@ -1015,7 +1015,8 @@ int main(int argc, char **argv) {
     for (size_t n : kSizes16)
       for (int k = 0; k < K_COUNT; k++)
         for (int t = 0; t < 2; t++) {
-          if (quick && (n != 4096 || (k != SMX_K_softmax && k != SMX_K_xent_softmax))) continue;
+          /* --short: softmax and the cross-entropy beside the f32 cases it has (cache 4096, mem 32000) */
+          if (quick && (n != (c == CACHE ? 4096u : 32000u) || (k != SMX_K_softmax && k != SMX_K_xent_softmax))) continue;
           std::string impl = std::string(smx_isa_name(best_isa)) + "-" + kType16[t];
           std::string name = bench_name(kern_name_of(k), impl, c, n);
           benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours16(st, Kern(k), t, c, n); });
@@ -1033,7 +1034,7 @@ int main(int argc, char **argv) {
   for (int c : {CACHE, MEM})
     for (size_t n : kSizes16)
       for (int t = 0; t < 2; t++) {
-        if (!dnnl16[t] || (quick && n != 4096)) continue;
+        if (!dnnl16[t] || (quick && n != (c == CACHE ? 4096u : 32000u))) continue; /* --short: beside its f32 cases */
         std::string impl = std::string("onednn-") + kType16[t], name = bench_name("softmax", impl, c, n);
         benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_dnnl16(st, t, c, n); });
         add_desc("softmax", impl, c, n);
