@@ -142,6 +142,20 @@ typedef smx_pass1_store pass1_store;
    same, and the block's work does not wait for its max (only the keep and tie tests do). */
 #define SHIFT_GUESS 30 /* K_g = K(running max) - SHIFT_GUESS: blocks up to 20.8 below to 20.1 above it */
 #define SHIFT_SPAN 59
+/* SUM(ties, store) for a runtime ties in {0, A, B} and store = whether ys is given, each combination a constant
+   (one inlined copy of the block loops per combination) */
+#define SUM_SPECIALIZED(SUM, ties, A, B, store)                                          \
+  do {                                                                                   \
+    if (store) {                                                                         \
+      if ((ties) == 0) SUM(0, 1);                                                        \
+      else if ((ties) == (A)) SUM(A, 1);                                                 \
+      else SUM(B, 1);                                                                    \
+    } else {                                                                             \
+      if ((ties) == 0) SUM(0, 0);                                                        \
+      else if ((ties) == (A)) SUM(A, 0);                                                 \
+      else SUM(B, 0);                                                                    \
+    }                                                                                    \
+  } while (0)
 #define SUM_BLOCK(ties, store) sum_block_e(x, len, full, m_b, magic, keep, ties, store, &k, &Se, &Sa, ys, xn, ngn, nx, e)
 SMX_FLATTEN int32_t shifted_block_e(const void *x, size_t len, size_t full, float m_b, int32_t K_b, int32_t K_g,
                                     int mode, smx_lse *s, float *ys, const void *xn, size_t ngn, blockmax *nx, const int e) {
@@ -150,15 +164,7 @@ SMX_FLATTEN int32_t shifted_block_e(const void *x, size_t len, size_t full, floa
   const int32_t keep = SMX_KEEP_SUM + (K_b - K_s);
   const int ties = mode != SMX_BLK_MAX ? 0 : m_b != 0.0f ? 1 : 2;
   double k, Se, Sa;
-  if (ys) {
-    if (ties == 0) SUM_BLOCK(0, 1);
-    else if (ties == 1) SUM_BLOCK(1, 1);
-    else SUM_BLOCK(2, 1);
-  } else {
-    if (ties == 0) SUM_BLOCK(0, 0);
-    else if (ties == 1) SUM_BLOCK(1, 0);
-    else SUM_BLOCK(2, 0);
-  }
+  SUM_SPECIALIZED(SUM_BLOCK, ties, 1, 2, ys);
   if (ties) smx_lse_end_max(s, m_b, K_s, k, Se, Sa);
   else smx_lse_end_rest(s, K_s, Sa);
   return K_s;
@@ -264,15 +270,7 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
     const int ties = mb[b] != M ? 0 : mb[b] != 0.0f ? 3 : 4;
     double k, Se, Sa;
     blockmax a;
-    if (yb) {
-      if (ties == 0) MF_SUM(0, 1);
-      else if (ties == 3) MF_SUM(3, 1);
-      else MF_SUM(4, 1);
-    } else {
-      if (ties == 0) MF_SUM(0, 0);
-      else if (ties == 3) MF_SUM(3, 0);
-      else MF_SUM(4, 0);
-    }
+    SUM_SPECIALIZED(MF_SUM, ties, 3, 4, yb);
     if (st) st->kb[b] = K_b;
     if (ties) kM += k, smx_binsum_add(&s->Mex, Sa, K_b - SMX_SUM_BIAS); /* ties 3, 4: Sa is the sum without them */
     else smx_lse_end_rest(s, K_b, Sa);
@@ -284,28 +282,27 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
 static int lse_pass_maxfirst(size_t n, const float *x, smx_lse *s, pass1_store *st) {
   return lse_pass_maxfirst_e(n, x, s, st, ELEM_F32);
 }
-static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store *st, int need_log) {
+/* A row's pass 1 (max first where it applies), finished. f32 calls the out-of-line passes above (shared with
+   lse_fold), the 16-bit rows inline their own copies. */
+SMX_FLATTEN void lse_row_e(size_t n, const void *x, smx_lse_final *f, pass1_store *st, int need_log, const int e) {
   smx_lse s;
   smx_lse_init(&s);
-  if (n > (size_t)MF_BLOCKS * SMX_BLOCK || !lse_pass_maxfirst(n, x, &s, st)) {
+  if (n > (size_t)MF_BLOCKS * SMX_BLOCK ||
+      !(e == ELEM_F32 ? lse_pass_maxfirst(n, x, &s, st) : lse_pass_maxfirst_e(n, x, &s, st, e))) {
     smx_lse_init(&s);
     if (st) st->complete = 1;
-    lse_pass(n, x, &s, st);
+    if (e == ELEM_F32) lse_pass(n, x, &s, st);
+    else lse_pass_e(n, x, &s, st, e);
   }
   smx_lse_finish(&s, f, need_log);
 }
+static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store *st, int need_log) {
+  lse_row_e(n, x, f, st, need_log, ELEM_F32);
+}
 /* the same for a row of 16-bit elements (e: ELEM_BF16 or ELEM_F16), nothing stored */
 static void lse_row16(size_t n, const uint16_t *x, smx_lse_final *f, int need_log, const int e) {
-  smx_lse s;
-  smx_lse_init(&s);
-  const int done = n <= (size_t)MF_BLOCKS * SMX_BLOCK &&
-                   (e == ELEM_BF16 ? lse_pass_maxfirst_e(n, x, &s, NULL, ELEM_BF16) : lse_pass_maxfirst_e(n, x, &s, NULL, ELEM_F16));
-  if (!done) {
-    smx_lse_init(&s);
-    if (e == ELEM_BF16) lse_pass_e(n, x, &s, NULL, ELEM_BF16);
-    else lse_pass_e(n, x, &s, NULL, ELEM_F16);
-  }
-  smx_lse_finish(&s, f, need_log);
+  if (e == ELEM_BF16) lse_row_e(n, x, f, NULL, need_log, ELEM_BF16);
+  else lse_row_e(n, x, f, NULL, need_log, ELEM_F16);
 }
 /* the row state of x folded into s (the public row states, dispatch/shard.c; a long row's column ranges,
    dispatch/longrow.c, with st: softmax's pass-1 values stored) */
@@ -406,13 +403,7 @@ static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, flo
     float *yr = ys ? ys + r * ldys : NULL;
     double kr, Sa;
 #define SR_SUM(ties, store) sum_block(xr, n, full, mr, magic_r, SMX_KEEP_SUM, ties, store, &kr, &Sa, &S[r], yr, NULL, 0, &a)
-    if (yr) {
-      if (mr != 0.0f) SR_SUM(3, 1);
-      else SR_SUM(4, 1);
-    } else {
-      if (mr != 0.0f) SR_SUM(3, 0);
-      else SR_SUM(4, 0);
-    }
+    SUM_SPECIALIZED(SR_SUM, mr != 0.0f ? 3 : 4, 3, 4, yr); /* (never ties 0 here) */
 #undef SR_SUM
     k[r] = (float)kr; /* k <= 1024: exact */
   }
