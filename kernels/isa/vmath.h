@@ -213,7 +213,7 @@ SMX_FLATTEN double tree_sum_steps(const vf *a, const int used) { /* used a const
     for (int q = 0; q + h < 2 * used && q < h; q++) d[q] = dadd(d[q], d[q + h]);
   return dhsum(d[0]);
 }
-static inline double tree_sum_used(const vf *a, int used) {
+SMX_FLATTEN double tree_sum_used(const vf *a, int used) {
   return used >= NACC ? tree_sum_steps(a, NACC) : used > 2 ? tree_sum_steps(a, 3) : used == 2 ? tree_sum_steps(a, 2) : tree_sum_steps(a, 1);
 }
 /* the steps a block of len entries adds to */
