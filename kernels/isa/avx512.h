@@ -8,6 +8,7 @@
 
 #define SMX_ISA_NAME avx512
 #define SMX_NAN_SCREENS 2 /* independent NaN-screen sums in the softmax block max (registers allowing) */
+#define SMX_INLINE_TREES /* 32 zmm registers: the block trees inline (vmath.h) */
 typedef __m512 vf;     /* 16 floats, lane l = element l of the step */
 typedef __mmask16 vm;  /* a predicate per float lane */
 typedef __m512i vi;    /* 16 int32 counters */

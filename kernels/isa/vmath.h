@@ -213,7 +213,15 @@ SMX_FLATTEN double tree_sum_steps(const vf *a, const int used) { /* used a const
     for (int q = 0; q + h < 2 * used && q < h; q++) d[q] = dadd(d[q], d[q + h]);
   return dhsum(d[0]);
 }
-SMX_FLATTEN double tree_sum_used(const vf *a, int used) {
+/* SMX_INLINE_TREES (vocabulary): the block trees inlined into the loops (AVX-512: an out-of-line tree reloads the
+   spilled zmm accumulators by halves, 7% of softmax 1x32000 on Zen 5), else one out-of-line copy (AVX2: inlined
+   trees cost the loops registers, softmax 1x32000 10% slower) */
+#ifdef SMX_INLINE_TREES
+SMX_FLATTEN
+#else
+static inline
+#endif
+double tree_sum_used(const vf *a, int used) {
   return used >= NACC ? tree_sum_steps(a, NACC) : used > 2 ? tree_sum_steps(a, 3) : used == 2 ? tree_sum_steps(a, 2) : tree_sum_steps(a, 1);
 }
 /* the steps a block of len entries adds to */

@@ -515,7 +515,7 @@ SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_
   vf nb = vneg(xg->cw ? vmul(xg->vb, vld_n(xg->cw + i, cnt, 0.0f)) : xg->vb);
   return vflush(vfma(xg->va, p, nb));
 }
-/* one block of len stored values at p, with its constants cb (d >= -60) */
+/* len stored values at p (blocks of the same d >= -60), with their constants cb */
 SMX_FLATTEN void rescale_block(float *p, size_t len, const outc *cb, const xgrad *xg, const int maxcheck) {
   size_t i = 0;
   for (; i + 2 * VW <= len; i += 2 * VW) {
@@ -539,16 +539,20 @@ static inline outc rescale_consts(const smx_softmax_out *o, int32_t d) {
 static void softmax_rescale(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
                             const xgrad *xg0) {
   const outc c = outc_init(o);
-  for (size_t b = 0; b < n; b += SMX_BLOCK) {
-    const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
-    const int32_t kb = st->kb[b / SMX_BLOCK], d = kb == STORE_NONE ? -1000 : kb - K + 36;
+  const size_t nb = (n + SMX_BLOCK - 1) / SMX_BLOCK;
+  for (size_t b = 0, e; b < nb; b = e) {
+    /* a run of blocks with the same d and the same max test is one span (one loop exit, not one a block) */
+    const int32_t kb = st->kb[b], d = kb == STORE_NONE ? -1000 : kb - K + 36;
+    const int maxcheck = d >= -60 && st->mb[b] >= m - 0x1p-8f;
+    for (e = b + 1; e < nb && st->kb[e] == kb && (d < -60 || (st->mb[e] >= m - 0x1p-8f) == maxcheck); e++) continue;
+    const size_t i0 = b * SMX_BLOCK, len = (e * SMX_BLOCK < n ? e * SMX_BLOCK : n) - i0;
     xgrad xgb;
     const xgrad *xg = NULL;
-    if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + b : NULL}, xg = &xgb;
-    float *p = y + b;
+    if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + i0 : NULL}, xg = &xgb;
+    float *p = y + i0;
     if (d >= -60) {
       const outc cb = rescale_consts(o, d);
-      if (st->mb[b / SMX_BLOCK] >= m - 0x1p-8f) rescale_block(p, len, &cb, xg, 1);
+      if (maxcheck) rescale_block(p, len, &cb, xg, 1);
       else rescale_block(p, len, &cb, xg, 0);
     } else {
       const vf fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
