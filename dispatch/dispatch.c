@@ -31,6 +31,8 @@ static void init(void) {
 }
 
 const smx_kernels *smx_active_kernels(void) {
+  const smx_kernels *k = atomic_load_explicit(&active, memory_order_acquire); /* set last by init */
+  if (k) return k;
   pthread_once(&once, init);
   return atomic_load_explicit(&active, memory_order_acquire);
 }

@@ -146,7 +146,8 @@ smx_status smx_set_parallel_for(smx_parallel_for_fn parallel_for, void *ctx, siz
   return SMX_OK;
 }
 
-size_t smx_get_num_threads(void) { return setting.threads > 1 ? setting.threads : 1; }
+static size_t threads_now(void) { return setting.threads > 1 ? setting.threads : 1; }
+size_t smx_get_num_threads(void) { return threads_now(); }
 
 /* ---- tasks and the row split ---- */
 typedef struct {
@@ -160,7 +161,7 @@ static void run_env_task(void *ctx, size_t i) {
 
 void smx_run_tasks(smx_task_fn task, void *ctx, size_t count) {
   env_task e = {task, ctx};
-  if (smx_get_num_threads() <= 1 || count <= 1)
+  if (threads_now() <= 1 || count <= 1)
     for (size_t i = 0; i < count; i++) run_env_task(&e, i);
   else if (setting.pfor) setting.pfor(setting.pfor_ctx, run_env_task, &e, count);
   else pool_run(setting.own, run_env_task, &e, count);
@@ -178,8 +179,8 @@ static void run_task(void *ctx, size_t t) {
 }
 
 void smx_run_rows(const smx_rows_job *job) {
-  const size_t rows = job->rows, threads = smx_get_num_threads();
-  if (threads <= 1 || rows * job->n < SMX_MIN_TASK_ELEMS) {
+  const size_t rows = job->rows, threads = rows * job->n < SMX_MIN_TASK_ELEMS ? 1 : threads_now();
+  if (threads <= 1) {
     SMX_IN_FPENV(job->run(job, 0, rows));
     return;
   }

@@ -7,6 +7,9 @@
 
 #define SMX_CAT2(a, b) a##_##b
 #define SMX_CAT(a, b) SMX_CAT2(a, b)
+/* always inlined: the vocabulary's and the bodies' step helpers, and loops specialized by constant arguments
+   (ties, store, maxcheck: one copy per combination) */
+#define SMX_FLATTEN static inline __attribute__((always_inline))
 
 /* Kernels get a validated block of rows (the public entry points check every argument first). */
 typedef void smx_MAP_fn(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);

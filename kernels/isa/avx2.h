@@ -122,7 +122,7 @@ static inline vf vbits_shr(vf x, unsigned n) { vf r = V2(FLT1(_mm256_srli_epi32(
 static inline vf vbits_float(vf x) { vf r = V2(_mm256_cvtepi32_ps(BITS1(x.a)), _mm256_cvtepi32_ps(BITS1(x.b))); return r; }
 /* c <= 16 uint16 at p zero-extended into the lanes' bits, and the low 16 bits of the lanes stored (tails
    through a stack copy: never outside [p, p + c)) */
-static inline vf vld16_n(const uint16_t *p, size_t c) {
+SMX_FLATTEN vf vld16_n(const uint16_t *p, size_t c) {
   uint16_t t[16] = {0};
   if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
   const __m256i h = _mm256_loadu_si256((const __m256i *)p);

@@ -99,7 +99,7 @@ static inline vf vbits_shl(vf a, unsigned n) { return _mm512_castsi512_ps(_mm512
 static inline vf vbits_shr(vf a, unsigned n) { return _mm512_castsi512_ps(_mm512_srli_epi32(_mm512_castps_si512(a), n)); }
 static inline vf vbits_float(vf a) { return _mm512_cvtepi32_ps(_mm512_castps_si512(a)); }
 /* c <= 16 uint16 at p zero-extended into the lanes' bits, and the low 16 bits of the lanes stored (masked) */
-static inline vf vld16_n(const uint16_t *p, size_t c) {
+SMX_FLATTEN vf vld16_n(const uint16_t *p, size_t c) {
   const __m256i h = c >= 16 ? _mm256_loadu_si256((const __m256i *)p) : _mm256_maskz_loadu_epi16(vtail(c), p);
   return _mm512_castsi512_ps(_mm512_cvtepu16_epi32(h));
 }

@@ -84,7 +84,7 @@ static inline vf vbits_shr(vf a, unsigned n) { NEON_MAP(vf, NEON_FLT(vshlq_u32(N
 static inline vf vbits_float(vf a) { NEON_MAP(vf, vcvtq_f32_s32(vreinterpretq_s32_f32(a.q[j]))) }
 /* c <= 16 uint16 at p zero-extended into the lanes' bits, and the low 16 bits of the lanes stored (tails
    through a stack copy: never outside [p, p + c)) */
-static inline vf vld16_n(const uint16_t *p, size_t c) {
+SMX_FLATTEN vf vld16_n(const uint16_t *p, size_t c) {
   uint16_t t[16] = {0};
   if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
   const uint16x8_t lo = vld1q_u16(p), hi = vld1q_u16(p + 8);

@@ -8,15 +8,13 @@
 #define VW 16                 /* floats per step */
 #define NACC (SMX_LANES / VW) /* steps per group of 64 virtual lanes */
 #define FN(name) SMX_CAT(smx_##name, SMX_ISA_NAME)
-/* for loops specialized by constant arguments (ties, store, maxcheck): one copy per combination */
-#define SMX_FLATTEN static inline __attribute__((always_inline))
 
 static inline vf vzero(void) { return vset(0.0f); }
 /* smx_flush: |v| < FLT_MIN (also -0) -> +0, NaN kept */
 static inline vf vflush(vf v) { return vsel(vlt(vabs(v), vset(SMX_FLT_MIN)), vzero(), v); }
 /* min(len - i, VW) for the step at i < len */
 static inline size_t step_count(size_t len, size_t i) { return len - i < VW ? len - i : VW; }
-static inline vf vld_n(const float *p, size_t c, float fill) { return c >= VW ? vld(p) : vld_tail(p, c, fill); }
+SMX_FLATTEN vf vld_n(const float *p, size_t c, float fill) { return c >= VW ? vld(p) : vld_tail(p, c, fill); }
 static inline void vst_n(float *p, vf v, size_t c) {
   if (c >= VW) vst(p, v);
   else vst_tail(p, v, c);
@@ -50,7 +48,7 @@ static inline vf narrow_f16(vf v) {
 /* binary16 loads and stores of c <= VW values: by the vocabulary's hardware hook where it has one (exact; a step
    holding a NaN is widened again by the integer path, which keeps signaling NaNs as the definition does; NaNs
    are stored as the quiet NaN the hardware makes 0x7e00 of), else by the integer operations above */
-static inline vf vld_f16_n(const uint16_t *p, size_t c) {
+SMX_FLATTEN vf vld_f16_n(const uint16_t *p, size_t c) {
 #ifdef SMX_F16_HW
   const vf w = vld_f16hw_n(p, c);
   return many(vnan(w)) ? widen_f16(vld16_n(p, c)) : w;
@@ -122,7 +120,7 @@ static inline vf vexp_q(vf r) {
   return vfma(p, r, vset(1.0f));
 }
 /* smx_exp_shift without its keep test: p, and *t whose bits are bits(SMX_MAGIC) + n - kb. */
-static inline vf vexp_shift(vf x, vf magic, vf *t) {
+SMX_FLATTEN vf vexp_shift(vf x, vf magic, vf *t) {
   vf r = vexp_arg(x, magic, t);
   return vfma(vexp_q(r), r, vset(1.0f));
 }
@@ -199,7 +197,7 @@ static inline vd dlog1p64(vd x) {
 
 /* smx_tree_max64 and smx_tree_sum64 over NACC accumulators (lane 16 j + i = a[j] lane i): the levels
    h = 32, 16 combine whole steps, the rest is vhmax / dhsum; every level is l[i] op l[i + h]. */
-static inline float tree_max(vf *a) {
+static inline float FN(tree_max)(vf *a) {
   for (int h = NACC / 2; h >= 1; h /= 2)
     for (int j = 0; j < h; j++) a[j] = vmax(a[j], a[j + h]);
   return vhmax(a[0]);
@@ -221,7 +219,7 @@ SMX_FLATTEN
 #else
 static inline
 #endif
-double tree_sum_used(const vf *a, int used) {
+double FN(tree_sum_used)(const vf *a, int used) {
   return used >= NACC ? tree_sum_steps(a, NACC) : used > 2 ? tree_sum_steps(a, 3) : used == 2 ? tree_sum_steps(a, 2) : tree_sum_steps(a, 1);
 }
 /* the steps a block of len entries adds to */
@@ -231,7 +229,7 @@ static inline int steps_used(size_t len) { return len >= SMX_LANES ? NACC : (int
 static inline double tree_sum16d(vd a, vd b) { return dhsum(dadd(a, b)); }
 
 /* smx_row_max_scalar: 64 lanes (element i -> lane i % 64), the same tree, NaN flag. */
-static inline float row_max(size_t n, const float *x, int *nan) {
+static inline float FN(row_max)(size_t n, const float *x, int *nan) {
   vf m[NACC];
   vm bad = mzero();
   for (int j = 0; j < NACC; j++) m[j] = vset(-INFINITY);
@@ -248,7 +246,7 @@ static inline float row_max(size_t n, const float *x, int *nan) {
     bad = mor(bad, vnan(a));
   }
   *nan = many(bad);
-  return tree_max(m);
+  return FN(tree_max)(m);
 }
 
 /* The fused 16-bit backward kernels from a row function over element e (bf16: bfloat16, else binary16) */
@@ -287,7 +285,7 @@ SMX_FLATTEN double blocked_dot_e(size_t n, const void *a, const void *b, const i
         for (int j = 0; j < NACC; j++) l[j] = vadd(l[j], ld_e(a, i + j * VW, e));
       for (size_t i = o + full, j = 0; i < o + len; i += VW, j++) l[j] = vadd(l[j], ld_e_n(a, i, step_count(o + len, i), 0.0f, e));
     }
-    total += tree_sum_used(l, steps_used(len));
+    total += FN(tree_sum_used)(l, steps_used(len));
   }
   return total;
 }

@@ -16,7 +16,7 @@ SMX_FLATTEN vf out_from_e_if(vf e, const outc *c, const int maxcheck) {
   return maxcheck ? vsel(veq(e, c->emax), c->ymax, y) : y;
 }
 /* smx_softmax_one */
-static inline vf out_one(vf x, vf magic, const outc *c) {
+SMX_FLATTEN vf out_one(vf x, vf magic, const outc *c) {
   vf t, p = vexp_shift(x, magic, &t);
   return out_from_e_if(vexp2add_if(vbits_ge(t, SMX_KEEP_OUT), p, t), c, 1);
 }
@@ -57,7 +57,7 @@ SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t ful
   *nanb = 0;
   if (many(nan))
     for (size_t i = 0; i < len; i++) *nanb |= elem_get(x, i, e) != elem_get(x, i, e);
-  return tree_max(a->mx);
+  return FN(tree_max)(a->mx);
 }
 static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t full, int *nanb) {
   return bm_finish_e(a, x, len, full, nanb, ELEM_F32);
@@ -120,8 +120,8 @@ SMX_FLATTEN void sum_block_e(const void *x, size_t len, size_t full, float m, fl
     sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, 0, NACC / 2, ls, le, &kc, ys, xn, ngn, nx, e);
     sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, NACC / 2, NACC / 2, ls, le, &kc, ys, xn, 0, NULL, e);
   }
-  *S_all = tree_sum_used(ls, steps_used(len));
-  *S_ex = ties == 1 || ties == 2 ? tree_sum_used(le, steps_used(len)) : 0.0;
+  *S_all = FN(tree_sum_used)(ls, steps_used(len));
+  *S_ex = ties == 1 || ties == 2 ? FN(tree_sum_used)(le, steps_used(len)) : 0.0;
   *k = ties ? (double)vcount_sum(kc) : 0.0;
 }
 SMX_FLATTEN void sum_block(const float *x, size_t len, size_t full, float m, float magic, int32_t keep, const int ties,
@@ -225,7 +225,7 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
   }
   *sp = s;
 }
-static void lse_pass(size_t n, const float *x, smx_lse *sp, pass1_store *st) { lse_pass_e(n, x, sp, st, ELEM_F32); }
+static void FN(lse_pass)(size_t n, const float *x, smx_lse *sp, pass1_store *st) { lse_pass_e(n, x, sp, st, ELEM_F32); }
 /* ---- pass 1 of a row of at most MF_BLOCKS blocks (64 KiB) for the kernels, not the public row
    states: every block's max first, so that only the blocks holding the row max count their ties and none
    needs the sum with them (the state's Mall stays empty: smx_lse_finish does not read it). The same bits
@@ -279,7 +279,7 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
   return 1;
 }
 #undef MF_SUM
-static int lse_pass_maxfirst(size_t n, const float *x, smx_lse *s, pass1_store *st) {
+static int FN(lse_pass_maxfirst)(size_t n, const float *x, smx_lse *s, pass1_store *st) {
   return lse_pass_maxfirst_e(n, x, s, st, ELEM_F32);
 }
 /* A row's pass 1 (max first where it applies), finished. f32 calls the out-of-line passes above (shared with
@@ -288,10 +288,10 @@ SMX_FLATTEN void lse_row_e(size_t n, const void *x, smx_lse_final *f, pass1_stor
   smx_lse s;
   smx_lse_init(&s);
   if (n > (size_t)MF_BLOCKS * SMX_BLOCK ||
-      !(e == ELEM_F32 ? lse_pass_maxfirst(n, x, &s, st) : lse_pass_maxfirst_e(n, x, &s, st, e))) {
+      !(e == ELEM_F32 ? FN(lse_pass_maxfirst)(n, x, &s, st) : lse_pass_maxfirst_e(n, x, &s, st, e))) {
     smx_lse_init(&s);
     if (st) st->complete = 1;
-    if (e == ELEM_F32) lse_pass(n, x, &s, st);
+    if (e == ELEM_F32) FN(lse_pass)(n, x, &s, st);
     else lse_pass_e(n, x, &s, st, e);
   }
   smx_lse_finish(&s, f, need_log);
@@ -300,7 +300,7 @@ static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store 
   lse_row_e(n, x, f, st, need_log, ELEM_F32);
 }
 /* the same for a row of 16-bit elements (e: ELEM_BF16 or ELEM_F16), nothing stored */
-static void lse_row16(size_t n, const uint16_t *x, smx_lse_final *f, int need_log, const int e) {
+static void FN(lse_row16)(size_t n, const uint16_t *x, smx_lse_final *f, int need_log, const int e) {
   if (e == ELEM_BF16) lse_row_e(n, x, f, NULL, need_log, ELEM_BF16);
   else lse_row_e(n, x, f, NULL, need_log, ELEM_F16);
 }
@@ -308,11 +308,11 @@ static void lse_row16(size_t n, const uint16_t *x, smx_lse_final *f, int need_lo
    dispatch/longrow.c, with st: softmax's pass-1 values stored) */
 void FN(lse_fold)(size_t n, const float *x, smx_lse *s, pass1_store *st) {
   if (st) st->complete = 1;
-  lse_pass(n, x, s, st);
+  FN(lse_pass)(n, x, s, st);
 }
 
 /* one block (len <= SMX_BLOCK) folded into s, as smx_lse_block_scalar */
-static void lse_block(const float *x, size_t len, smx_lse *s) {
+static void FN(lse_block)(const float *x, size_t len, smx_lse *s) {
   blockmax a;
   bm_init(&a);
   const size_t full = len / SMX_LANES * SMX_LANES;
@@ -341,7 +341,7 @@ typedef struct {
   vf lse, chi, clo;                /* need_log */
   vf magic, ohi, olo, emax, ymax; /* out: smx_softmax_out */
 } row_consts;
-static void row_consts_of(vf m, vf K, vf k, const vd *S, int need_log, int out, row_consts *c) {
+static void FN(row_consts_of)(vf m, vf K, vf k, const vd *S, int need_log, int out, row_consts *c) {
   for (int q = 0; q < 2; q++) {
     const vd mq = q ? dhi(m) : dlo(m), Kq = q ? dhi(K) : dlo(K), kq = q ? dhi(k) : dlo(k);
     c->T[q] = dmul(dset(0x1p64), dexp64(dsub(dsub(mq, dmul(Kq, dset(SMX_LN2_HI64))), dmul(Kq, dset(SMX_LN2_LO64)))));
@@ -378,7 +378,7 @@ typedef struct {
 } short_rows;
 /* Rows [0, g) of x; with ys, each row's pass-1 values are stored in its row of ys (softmax's pass 2
    rescales them); need_log: f's l, lse, c_hi, c_lo; out: o. */
-static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, float *ys, size_t ldys, int need_log,
+static void FN(short_rows_state)(size_t g, size_t n, const float *x, size_t ldx, float *ys, size_t ldys, int need_log,
                              int out, short_rows *sr) {
   float m[VW], K[VW], k[VW], magic_sum[VW];
   double S[SR_ROWS];
@@ -409,7 +409,7 @@ static void short_rows_state(size_t g, size_t n, const float *x, size_t ldx, flo
   }
   row_consts c;
   const vd Sv[2] = {dld(S), dld(S + 8)};
-  row_consts_of(vmx, vK, vld(k), Sv, need_log, out, &c);
+  FN(row_consts_of)(vmx, vK, vld(k), Sv, need_log, out, &c);
   double T[SR_ROWS], D[SR_ROWS], l[SR_ROWS];
   float lse[VW], chi[VW], clo[VW], magic[VW], ohi[VW], olo[VW], emax[VW], ymax[VW];
   dst(T, c.T[0]), dst(T + 8, c.T[1]), dst(D, c.D[0]), dst(D + 8, c.D[1]);
@@ -438,7 +438,7 @@ typedef struct {
   vm lflush;             /* need_log: rows whose l < 2^-125 */
   outc oc;               /* out: the rescale constants of the stored values (rescale_consts(o, 36)) */
 } lane_rows;
-static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int need_log, int out, lane_rows *L) {
+static void FN(lane_rows_state)(size_t g, size_t n, const float *x, size_t ldx, int need_log, int out, lane_rows *L) {
   for (size_t b = 0; b < n; b += VW) {
     vf *c = L->col + b;
     for (size_t r = 0; r < VW; r++) c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
@@ -470,7 +470,7 @@ static void lane_rows_state(size_t g, size_t n, const float *x, size_t ldx, int 
     for (size_t i = 0; i < h && i + h < nl; i++)
       for (int q = 0; q < 2; q++) S[q][i] = dadd(S[q][i], S[q][i + h]);
   const vd Sv[2] = {S[0][0], S[1][0]};
-  row_consts_of(m, K, k, Sv, need_log, out, &L->c);
+  FN(row_consts_of)(m, K, k, Sv, need_log, out, &L->c);
   if (need_log) {
     const vd tiny = dset(0x1p-125), one = dset(1.0), zero = dset(0.0);
     L->lflush = vgt(dpack(dsel(dlt(L->c.l[0], tiny), one, zero), dsel(dlt(L->c.l[1], tiny), one, zero)), vzero());
@@ -495,7 +495,7 @@ SMX_FLATTEN void softmax_pass2_e(size_t n, const void *x, void *y, const smx_sof
     st_e_n(y, i, out_one(ld_e_n(x, i, cnt, -INFINITY, e), magic, &c), cnt, e);
   }
 }
-static void softmax_pass2(size_t n, const float *x, float *y, const smx_softmax_out *o) {
+static void FN(softmax_pass2)(size_t n, const float *x, float *y, const smx_softmax_out *o) {
   softmax_pass2_e(n, x, y, o, ELEM_F32);
 }
 
@@ -536,7 +536,7 @@ static inline outc rescale_consts(const smx_softmax_out *o, int32_t d) {
 /* A block whose max m_b is below m - 2^-8 (m the row max) has no e equal to e_max: every e there
    is at most e(m_b) (1 + 2^-22) < e(m) exp(-2^-8) (1 + 2^-22) < e_max, so its pass skips that test
    (two of its operations per vector); d < -60 blocks (e < 2^-60 e_max) never need it. */
-static void softmax_rescale(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
+static void FN(softmax_rescale)(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
                             const xgrad *xg0) {
   const outc c = outc_init(o);
   const size_t nb = (n + SMX_BLOCK - 1) / SMX_BLOCK;
@@ -565,17 +565,17 @@ static void softmax_rescale(size_t n, float *y, const pass1_store *st, float m, 
 }
 
 /* softmax's pass 2 of a shifted row: the stored pass-1 values rescaled (st, complete) or from x */
-static void softmax_out(size_t n, const float *x, float *y, const pass1_store *st, const smx_lse_final *f,
+static void FN(softmax_out)(size_t n, const float *x, float *y, const pass1_store *st, const smx_lse_final *f,
                         const smx_softmax_out *o) {
-  if (st && st->complete) softmax_rescale(n, y, st, f->m, f->K, o, NULL);
-  else softmax_pass2(n, x, y, o);
+  if (st && st->complete) FN(softmax_rescale)(n, y, st, f->m, f->K, o, NULL);
+  else FN(softmax_pass2)(n, x, y, o);
 }
 /* the store of a row of one block whose pass 1 (short_rows_state) wrote its values to y against the row's K */
 static inline void one_block_store(pass1_store *st, float *y, const smx_lse_final *f) {
   st->y = y, st->complete = 1, st->kb[0] = f->K, st->mb[0] = f->m;
 }
 
-static void softmax_row(size_t n, const float *x, float *y) {
+static void FN(softmax_row)(size_t n, const float *x, float *y) {
   smx_lse_final f;
   pass1_store st;
   /* store when y is not x (pass 2 may need x) and the row has few enough blocks */
@@ -592,7 +592,7 @@ static void softmax_row(size_t n, const float *x, float *y) {
   }
   smx_softmax_out o;
   smx_softmax_out_init(&f, &o);
-  softmax_out(n, x, y, store ? &st : NULL, &f, &o);
+  FN(softmax_out)(n, x, y, store ? &st : NULL, &f, &o);
 }
 
 /* log-softmax of a finite row from its state, for tensors of element e (smx_log_softmax_flush's rule applied
@@ -614,25 +614,25 @@ SMX_FLATTEN void log_softmax_out_e(size_t n, const void *x, void *y, const smx_l
     st_e_n(y, i, logsm(ld_e_n(x, i, c, 0.0f, e), ch, nch, clo), c, e);
   }
 }
-static void log_softmax_out(size_t n, const float *x, float *y, const smx_lse_final *f) {
+static void FN(log_softmax_out)(size_t n, const float *x, float *y, const smx_lse_final *f) {
   log_softmax_out_e(n, x, y, f, ELEM_F32);
 }
 
 /* the output passes on column ranges of a long row split across threads (dispatch/longrow.c) */
 void FN(softmax_cols)(size_t n, const float *x, float *y, const pass1_store *st, const smx_lse_final *f,
                       const smx_softmax_out *o) {
-  softmax_out(n, x, y, st, f, o);
+  FN(softmax_out)(n, x, y, st, f, o);
 }
-void FN(log_softmax_cols)(size_t n, const float *x, float *y, const smx_lse_final *f) { log_softmax_out(n, x, y, f); }
+void FN(log_softmax_cols)(size_t n, const float *x, float *y, const smx_lse_final *f) { FN(log_softmax_out)(n, x, y, f); }
 
-static void log_softmax_row(size_t n, const float *x, float *y) {
+static void FN(log_softmax_row)(size_t n, const float *x, float *y) {
   smx_lse_final f;
   FN(lse_row)(n, x, &f, NULL, 1);
   if (f.kind != SMX_ROW_FINITE) smx_special_row(f.kind, n, x, y, 1);
-  else log_softmax_out(n, x, y, &f);
+  else FN(log_softmax_out)(n, x, y, &f);
 }
 
-static float logsumexp_row(size_t n, const float *x) {
+static float FN(logsumexp_row)(size_t n, const float *x) {
   smx_lse_final f;
   FN(lse_row)(n, x, &f, NULL, 1);
   return f.lse;
@@ -640,7 +640,7 @@ static float logsumexp_row(size_t n, const float *x) {
 
 /* ---- softmax, log-softmax and logsumexp fused for 16-bit rows (the row path: each row's pass 1 and output read the
    16-bit tensor; rows with NaN, +inf or only -inf by the special rule over widened chunks) ---- */
-static void special_row16(enum smx_row_kind kind, size_t n, const uint16_t *x, uint16_t *y, int log_out, const int e) {
+static void FN(special_row16)(enum smx_row_kind kind, size_t n, const uint16_t *x, uint16_t *y, int log_out, const int e) {
   float a[SMX_BLOCK], b[SMX_BLOCK];
   double kinf = 0.0;
   if (kind == SMX_ROW_POSINF)
@@ -652,18 +652,18 @@ static void special_row16(enum smx_row_kind kind, size_t n, const uint16_t *x, u
     for (size_t i = 0; i < len; i += VW) st_e_n(y + o, i, vld_n(b + i, step_count(len, i), 0.0f), step_count(len, i), e);
   }
 }
-static void log_softmax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
+static void FN(log_softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
-  lse_row16(n, x, &f, 1, e);
-  if (f.kind != SMX_ROW_FINITE) special_row16(f.kind, n, x, y, 1, e);
+  FN(lse_row16)(n, x, &f, 1, e);
+  if (f.kind != SMX_ROW_FINITE) FN(special_row16)(f.kind, n, x, y, 1, e);
   else if (e == ELEM_BF16) log_softmax_out_e(n, x, y, &f, ELEM_BF16);
   else log_softmax_out_e(n, x, y, &f, ELEM_F16);
 }
-static void softmax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
+static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
-  lse_row16(n, x, &f, 0, e);
+  FN(lse_row16)(n, x, &f, 0, e);
   if (f.kind != SMX_ROW_FINITE) {
-    special_row16(f.kind, n, x, y, 0, e);
+    FN(special_row16)(f.kind, n, x, y, 0, e);
   } else if (!f.shifted) { /* |max| > 2^16: the scalar formula, by widened blocks */
     float a[SMX_BLOCK], b[SMX_BLOCK];
     for (size_t o = 0; o < n; o += SMX_BLOCK) {
@@ -680,15 +680,15 @@ static void softmax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e)
   }
 }
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  for (size_t r = 0; r < rows; r++) softmax_row16(n, x + r * ldx, y + r * ldy, bf16 ? ELEM_BF16 : ELEM_F16);
+  for (size_t r = 0; r < rows; r++) FN(softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? ELEM_BF16 : ELEM_F16);
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  for (size_t r = 0; r < rows; r++) log_softmax_row16(n, x + r * ldx, y + r * ldy, bf16 ? ELEM_BF16 : ELEM_F16);
+  for (size_t r = 0; r < rows; r++) FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? ELEM_BF16 : ELEM_F16);
 }
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
   for (size_t r = 0; r < rows; r++) {
     smx_lse_final f;
-    lse_row16(n, x + r * ldx, &f, 1, bf16 ? ELEM_BF16 : ELEM_F16);
+    FN(lse_row16)(n, x + r * ldx, &f, 1, bf16 ? ELEM_BF16 : ELEM_F16);
     out[r] = f.lse;
   }
 }
@@ -722,27 +722,27 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
       lane_rows L;
-      lane_rows_state(g, n, xg, ldx, 0, 1, &L);
+      FN(lane_rows_state)(g, n, xg, ldx, 0, 1, &L);
       for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1);
       lane_rows_store(g, n, &L, yg, ldy);
       for (size_t r = 0; r < g; r++)
-        if (!L.fast[r]) softmax_row(n, xg + r * ldx, yg + r * ldy);
+        if (!L.fast[r]) FN(softmax_row)(n, xg + r * ldx, yg + r * ldy);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       pass1_store st;
-      short_rows_state(g, n, xg, ldx, store ? yg : NULL, ldy, 0, 1, &sr);
+      FN(short_rows_state)(g, n, xg, ldx, store ? yg : NULL, ldy, 0, 1, &sr);
       for (size_t r = 0; r < g; r++) {
         const float *xr = xg + r * ldx;
         float *yr = yg + r * ldy;
         if (!sr.fast[r]) {
-          softmax_row(n, xr, yr);
+          FN(softmax_row)(n, xr, yr);
         } else {
           one_block_store(&st, yr, &sr.f[r]);
-          softmax_out(n, xr, yr, store ? &st : NULL, &sr.f[r], &sr.o[r]);
+          FN(softmax_out)(n, xr, yr, store ? &st : NULL, &sr.f[r], &sr.o[r]);
         }
       }
     } else {
-      for (size_t r = 0; r < g; r++) softmax_row(n, xg + r * ldx, yg + r * ldy);
+      for (size_t r = 0; r < g; r++) FN(softmax_row)(n, xg + r * ldx, yg + r * ldy);
     }
   }
 }
@@ -752,7 +752,7 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
       lane_rows L;
-      lane_rows_state(g, n, xg, ldx, 1, 0, &L);
+      FN(lane_rows_state)(g, n, xg, ldx, 1, 0, &L);
       const vf nch = vneg(L.c.chi);
       for (size_t i = 0; i < n; i++) {
         const vf v = logsm(L.col[i], L.c.chi, nch, L.c.clo);
@@ -760,16 +760,16 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
       }
       lane_rows_store(g, n, &L, yg, ldy);
       for (size_t r = 0; r < g; r++)
-        if (!L.fast[r]) log_softmax_row(n, xg + r * ldx, yg + r * ldy);
+        if (!L.fast[r]) FN(log_softmax_row)(n, xg + r * ldx, yg + r * ldy);
     } else if (path == PATH_GROUP) {
       short_rows sr;
-      short_rows_state(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
+      FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
       for (size_t r = 0; r < g; r++) {
-        if (sr.fast[r]) log_softmax_out(n, xg + r * ldx, yg + r * ldy, &sr.f[r]);
-        else log_softmax_row(n, xg + r * ldx, yg + r * ldy);
+        if (sr.fast[r]) FN(log_softmax_out)(n, xg + r * ldx, yg + r * ldy, &sr.f[r]);
+        else FN(log_softmax_row)(n, xg + r * ldx, yg + r * ldy);
       }
     } else {
-      for (size_t r = 0; r < g; r++) log_softmax_row(n, xg + r * ldx, yg + r * ldy);
+      for (size_t r = 0; r < g; r++) FN(log_softmax_row)(n, xg + r * ldx, yg + r * ldy);
     }
   }
 }
@@ -779,15 +779,15 @@ void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out
     float lse[VW];
     if (path == PATH_LANES) {
       lane_rows L;
-      lane_rows_state(g, n, xg, ldx, 1, 0, &L);
+      FN(lane_rows_state)(g, n, xg, ldx, 1, 0, &L);
       vst(lse, L.c.lse);
-      for (size_t r = 0; r < g; r++) out[r0 + r] = L.fast[r] ? lse[r] : logsumexp_row(n, xg + r * ldx);
+      for (size_t r = 0; r < g; r++) out[r0 + r] = L.fast[r] ? lse[r] : FN(logsumexp_row)(n, xg + r * ldx);
     } else if (path == PATH_GROUP) {
       short_rows sr;
-      short_rows_state(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
-      for (size_t r = 0; r < g; r++) out[r0 + r] = sr.fast[r] ? sr.f[r].lse : logsumexp_row(n, xg + r * ldx);
+      FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
+      for (size_t r = 0; r < g; r++) out[r0 + r] = sr.fast[r] ? sr.f[r].lse : FN(logsumexp_row)(n, xg + r * ldx);
     } else {
-      for (size_t r = 0; r < g; r++) out[r0 + r] = logsumexp_row(n, xg + r * ldx);
+      for (size_t r = 0; r < g; r++) out[r0 + r] = FN(logsumexp_row)(n, xg + r * ldx);
     }
   }
 }
@@ -813,7 +813,7 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
     st_e_n(dx, i, vflush(vmul(ld_e_n(y, i, c, 0.0f, e), vsub(ld_e_n(dy, i, c, 0.0f, e), vd_))), c, e);
   }
 }
-static void softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+static void FN(softmax_backward_row)(size_t n, const float *y, const float *dy, float *dx) {
   softmax_backward_row_e(n, y, dy, dx, ELEM_F32);
 }
 static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {
@@ -845,14 +845,14 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
   }
   if (many(nan) || !many(live)) fill_e(n, dx, many(nan) ? smx_qnan() : 0.0f, e);
 }
-static void log_softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+static void FN(log_softmax_backward_row)(size_t n, const float *y, const float *dy, float *dx) {
   log_softmax_backward_row_e(n, y, dy, dx, ELEM_F32);
 }
 
 /* ---- fused cross-entropy, softmax normalizer (smx_xent_softmax_row) ---- */
 /* Label smoothing's 16 double lanes: l[(o + i) % 16] += w == 0 ? 0 : w z for z[0 .. len), o a multiple of 16.
    Tail lanes: z = 0 and w = 0 (or z = 0, w = 1: adds +0 to a lane that is never -0). */
-static void wz_add(vd *la, vd *lb, const float *z, size_t len, size_t o, const float *cw) {
+static void FN(wz_add)(vd *la, vd *lb, const float *z, size_t len, size_t o, const float *cw) {
   for (size_t i = 0; i < len; i += VW) {
     const size_t c = step_count(len, i);
     vf zv = vld_n(z + i, c, 0.0f), w = cw ? vld_n(cw + o + i, c, 0.0f) : vset(1.0f);
@@ -865,7 +865,7 @@ static void wz_add(vd *la, vd *lb, const float *z, size_t len, size_t o, const f
 /* The loss and gradient of a finite shifted row (or, without dx, any finite row) from its state f: o its
    output constants (NULL: computed here), pt_m1 = p_t - 1, st the pass-1 values stored in dx (NULL: the
    gradient from x), sum_wz the label smoothing sum. */
-static double xent_softmax_tail(size_t n, const float *x, const smx_xent_row *row, float *dx, const smx_lse_final *f,
+static double FN(xent_softmax_tail)(size_t n, const float *x, const smx_xent_row *row, float *dx, const smx_lse_final *f,
                                 const smx_softmax_out *o, double pt_m1, const pass1_store *st, double sum_wz) {
   const size_t t = (size_t)row->target;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
@@ -885,7 +885,7 @@ static double xent_softmax_tail(size_t n, const float *x, const smx_xent_row *ro
   const vf magic = vset(o->magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
   if (st) {
     const xgrad xg = {va, vb, cw};
-    softmax_rescale(n, dx, st, f->m, f->K, o, &xg);
+    FN(softmax_rescale)(n, dx, st, f->m, f->K, o, &xg);
   } else {
     const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
     for (size_t i = 0; i < n; i += VW) { /* from x */
@@ -901,7 +901,7 @@ static double xent_softmax_tail(size_t n, const float *x, const smx_xent_row *ro
   return loss;
 }
 
-static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
   const float *cw = row->class_weight;
@@ -922,23 +922,23 @@ static double xent_softmax_row(size_t n, const float *x, const smx_xent_row *row
         vf dzv;
         vst(buf + i, vsoftcap(vld_n(x + b + i, step_count(len, i), 0.0f), vcap, vinv, &dzv));
       }
-      if (eps > 0.0f) wz_add(&wza, &wzb, buf, len, b, cw);
-      lse_block(buf, len, &s);
+      if (eps > 0.0f) FN(wz_add)(&wza, &wzb, buf, len, b, cw);
+      FN(lse_block)(buf, len, &s);
     }
     smx_lse_finish(&s, &f, 1);
   } else {
-    if (eps > 0.0f) wz_add(&wza, &wzb, x, n, 0, cw);
+    if (eps > 0.0f) FN(wz_add)(&wza, &wzb, x, n, 0, cw);
     FN(lse_row)(n, x, &f, store ? &st : NULL, 1);
   }
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return smx_xent_softmax_row(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[row->target], row->softcap, inv_cap, &dz) : x[row->target];
-  return xent_softmax_tail(n, x, row, dx, &f, NULL, smx_xent_pt_m1(&f, zt), store && st.complete ? &st : NULL,
+  return FN(xent_softmax_tail)(n, x, row, dx, &f, NULL, smx_xent_pt_m1(&f, zt), store && st.complete ? &st : NULL,
                            eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
 }
 
 /* p_t - 1 (smx_xent_pt_m1) of rows r0 .. r0 + g - 1 (g <= VW) in one vd lane per row, from each row's max m
    and l; rows not done here (fast 0) or ignored get expm1(0) */
-static void rows_pt_m1(size_t r0, size_t g, const float *x, size_t ldx, const smx_xent_args *a, const float *fast,
+static void FN(rows_pt_m1)(size_t r0, size_t g, const float *x, size_t ldx, const smx_xent_args *a, const float *fast,
                        const float *m, const double *l, double *pt_m1) {
   double u[VW];
   for (size_t r = 0; r < VW; r++) {
@@ -950,30 +950,30 @@ static void rows_pt_m1(size_t r0, size_t g, const float *x, size_t ldx, const sm
 
 /* Rows r0 .. r0 + g - 1 of one block without softcap (g <= SR_ROWS): their states by short_rows_state, p_t - 1
    in one vd lane per row; the losses added to *total in row order. */
-static void xent_softmax_group(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+static void FN(xent_softmax_group)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                                float *loss_rows, float *dx, size_t ldd, double *total) {
   smx_xent_row row = a->row;
   const int store = dx && dx != x;
   short_rows sr;
   pass1_store st;
-  short_rows_state(g, n, x + r0 * ldx, ldx, store ? dx + r0 * ldd : NULL, ldd, 1, dx != NULL, &sr);
+  FN(short_rows_state)(g, n, x + r0 * ldx, ldx, store ? dx + r0 * ldd : NULL, ldd, 1, dx != NULL, &sr);
   float m[VW];
   double l[VW], pt_m1[VW];
   for (size_t r = 0; r < g; r++)
     if (sr.fast[r]) m[r] = sr.f[r].m, l[r] = sr.f[r].l;
-  rows_pt_m1(r0, g, x, ldx, a, sr.fast, m, l, pt_m1);
+  FN(rows_pt_m1)(r0, g, x, ldx, a, sr.fast, m, l, pt_m1);
   for (size_t r = 0; r < g; r++) {
     const float *xr = x + (r0 + r) * ldx;
     float *d = dx ? dx + (r0 + r) * ldd : NULL;
     double lr = 0.0;
     if (smx_xent_row_begin(a, r0 + r, n, &row, d)) {
       if (!sr.fast[r]) {
-        lr = xent_softmax_row(n, xr, &row, d);
+        lr = FN(xent_softmax_row)(n, xr, &row, d);
       } else {
         vd wza = dset(0.0), wzb = dset(0.0);
-        if (row.label_smoothing > 0.0f) wz_add(&wza, &wzb, xr, n, 0, row.class_weight);
+        if (row.label_smoothing > 0.0f) FN(wz_add)(&wza, &wzb, xr, n, 0, row.class_weight);
         one_block_store(&st, d, &sr.f[r]);
-        lr = xent_softmax_tail(n, xr, &row, d, &sr.f[r], &sr.o[r], pt_m1[r], store ? &st : NULL,
+        lr = FN(xent_softmax_tail)(n, xr, &row, d, &sr.f[r], &sr.o[r], pt_m1[r], store ? &st : NULL,
                                row.label_smoothing > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
       }
     }
@@ -984,18 +984,18 @@ static void xent_softmax_group(size_t r0, size_t g, size_t n, const float *x, si
 /* Rows r0 .. r0 + g - 1 (g <= VW, n <= LANE_ROWS_MAX) without softcap, one per lane (lane_rows_state): each row's
    loss terms in scalar code, the gradient fma(A, p_j, -B w_j) lane-wise, the target entry after the store; the
    rows with a NaN or a max beyond +-2^16 by xent_softmax_row; the losses added to *total in row order. */
-static void xent_softmax_lanes(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+static void FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                                float *loss_rows, float *dx, size_t ldd, double *total) {
   smx_xent_row row = a->row;
   const float *cw = row.class_weight;
   const float eps = row.label_smoothing;
   lane_rows L;
-  lane_rows_state(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L);
+  FN(lane_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L);
   float m[VW], af[VW], nbf[VW], dxt[VW];
   double l[VW], pt_m1[VW], lr[VW];
   int active[VW], rowpath[VW];
   vst(m, L.m), dst(l, L.c.l[0]), dst(l + 8, L.c.l[1]);
-  rows_pt_m1(r0, g, x, ldx, a, L.fast, m, l, pt_m1);
+  FN(rows_pt_m1)(r0, g, x, ldx, a, L.fast, m, l, pt_m1);
   for (size_t r = 0; r < VW; r++) { /* the lanes past g and the ignored rows: gradient 0, not stored */
     const float *xr = x + (r0 + r) * ldx;
     af[r] = 0.0f, nbf[r] = 0.0f, lr[r] = 0.0;
@@ -1004,7 +1004,7 @@ static void xent_softmax_lanes(size_t r0, size_t g, size_t n, const float *x, si
     if (!active[r] || !L.fast[r]) continue;
     const smx_lse_final f = {.m = m[r], .l = l[r]};
     vd wza = dset(0.0), wzb = dset(0.0);
-    if (eps > 0.0f) wz_add(&wza, &wzb, xr, n, 0, cw);
+    if (eps > 0.0f) FN(wz_add)(&wza, &wzb, xr, n, 0, cw);
     const size_t t = (size_t)row.target;
     double A, gt;
     smx_xent_softmax_terms(n, &f, xr[t], cw ? cw[t] : 1.0, eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, pt_m1[r], &row,
@@ -1025,24 +1025,24 @@ static void xent_softmax_lanes(size_t r0, size_t g, size_t n, const float *x, si
   }
   for (size_t r = 0; r < g; r++)
     if (rowpath[r] && smx_xent_row_begin(a, r0 + r, n, &row, NULL))
-      lr[r] = xent_softmax_row(n, x + (r0 + r) * ldx, &row, dx ? dx + (r0 + r) * ldd : NULL);
+      lr[r] = FN(xent_softmax_row)(n, x + (r0 + r) * ldx, &row, dx ? dx + (r0 + r) * ldd : NULL);
   for (size_t r = 0; r < g; r++) smx_xent_row_end(a, loss_rows, r0 + r, lr[r], total);
 }
 
 /* The kernel: rows of one block without softcap by lanes or groups (ROW_GROUPS), the others by xent_softmax_row. */
 double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
                         float *dx, size_t ldd) {
-  if (a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_softmax_row);
+  if (a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row));
   double total = 0.0;
   ROW_GROUPS(r0, g, path) {
-    if (path == PATH_LANES) xent_softmax_lanes(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
-    else if (path == PATH_GROUP) xent_softmax_group(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
-    else smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, xent_softmax_row, &total);
+    if (path == PATH_LANES) FN(xent_softmax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
+    else if (path == PATH_GROUP) FN(xent_softmax_group)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
+    else smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row), &total);
   }
   return total;
 }
 
-SMX_ROWS_BWD(FN(softmax_backward), softmax_backward_row)
-SMX_ROWS_BWD(FN(log_softmax_backward), log_softmax_backward_row)
+SMX_ROWS_BWD(FN(softmax_backward), FN(softmax_backward_row))
+SMX_ROWS_BWD(FN(log_softmax_backward), FN(log_softmax_backward_row))
 SMX_ROWS_BWD16(FN(softmax_backward16), softmax_backward_row_e)
 SMX_ROWS_BWD16(FN(log_softmax_backward16), log_softmax_backward_row_e)

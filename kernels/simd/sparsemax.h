@@ -18,7 +18,7 @@ static inline void sparse_acc(vf v, vm in, vf vmx, vd vmd, vd *a0, vd *a1) {
 }
 
 /* smx_sparsemax_tau_buf */
-static double sparse_tau_buf(float *v, size_t *nv, float *t, float m) {
+static double FN(sparse_tau_buf)(float *v, size_t *nv, float *t, float m) {
   const vd vmd = dset((double)m);
   size_t k = *nv;
   double tau = (double)*t - (double)m;
@@ -47,7 +47,7 @@ static double sparse_tau_buf(float *v, size_t *nv, float *t, float m) {
 }
 
 /* smx_sparsemax_tau_row */
-static double sparse_tau_row(const float *x, size_t n, float t, float m, int capped, vf vcap, vf vinv) {
+static double FN(sparse_tau_row)(const float *x, size_t n, float t, float m, int capped, vf vcap, vf vinv) {
   const vf vmx = vset(m);
   const vd vmd = dset((double)m);
   for (;;) {
@@ -68,7 +68,7 @@ static double sparse_tau_row(const float *x, size_t n, float t, float m, int cap
 }
 
 /* smx_sparsemax_collect: groups of SMX_SPARSE_GROUP entries, appended with vcompress */
-static size_t sparse_collect(size_t n, const float *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t) {
+static size_t FN(sparse_collect)(size_t n, const float *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t) {
   size_t nb = 0;
   *t = smx_below_minus_one(m);
   vf vt = vset(*t);
@@ -89,7 +89,7 @@ static size_t sparse_collect(size_t n, const float *x, float m, int capped, vf v
       }
     }
     if (nb > SMX_SPARSE_BUF - SMX_SPARSE_GROUP) {
-      sparse_tau_buf(buf, &nb, t, m);
+      FN(sparse_tau_buf)(buf, &nb, t, m);
       if (nb > SMX_SPARSE_BUF / 2) return SMX_SPARSE_ROW;
       vt = vset(*t);
     }
@@ -118,7 +118,7 @@ static inline vf vsparse_p(vf v, vd vm_, vd vtau) {
 }
 
 /* A float tf with smx_sparse_p(x, m, tau) = +0 for every x <= tf (d is monotone in x), or -inf. */
-static float sparse_zero_below(float m, double tau) {
+static float FN(sparse_zero_below)(float m, double tau) {
   double c = (double)m + tau;
   float tf = (float)c;
   for (int i = 0; i < 8; i++, tf = smx_next_down(tf))
@@ -127,8 +127,8 @@ static float sparse_zero_below(float m, double tau) {
 }
 
 /* y = smx_sparse_p(x, m, tau) over a row, skipping steps that are all below tf */
-static void sparse_write(size_t n, const float *x, float m, double tau, float *y) {
-  const vf vtf = vset(sparse_zero_below(m, tau));
+static void FN(sparse_write)(size_t n, const float *x, float m, double tau, float *y) {
+  const vf vtf = vset(FN(sparse_zero_below)(m, tau));
   const vd vmd = dset((double)m), vtau = dset(tau);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
@@ -220,12 +220,12 @@ SMX_FLATTEN int sparse_tau_short(const vf *z, size_t ns, float m, double *tau, f
 }
 
 /* a finite row with max m by the buffer (its own frame: the short rows do not set up the buffer) */
-static __attribute__((noinline)) void sparsemax_general(size_t n, const float *x, float m, float *y) {
+static __attribute__((noinline)) void FN(sparsemax_general)(size_t n, const float *x, float m, float *y) {
   float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   const vf one = vset(1.0f);
-  size_t nb = sparse_collect(n, x, m, 0, one, one, buf, &t);
-  double tau = nb != SMX_SPARSE_ROW ? sparse_tau_buf(buf, &nb, &t, m) : sparse_tau_row(x, n, t, m, 0, one, one);
-  sparse_write(n, x, m, tau, y);
+  size_t nb = FN(sparse_collect)(n, x, m, 0, one, one, buf, &t);
+  double tau = nb != SMX_SPARSE_ROW ? FN(sparse_tau_buf)(buf, &nb, &t, m) : FN(sparse_tau_row)(x, n, t, m, 0, one, one);
+  FN(sparse_write)(n, x, m, tau, y);
 }
 
 /* smx_row_kind_of(m, nan) == SMX_ROW_FINITE without the call */
@@ -233,7 +233,7 @@ static inline int sparse_finite(float m, int nan) { return !nan && m > -INFINITY
 
 SMX_FLATTEN void sparsemax_short(size_t n, size_t ns, const float *x, float *y) {
   int nan;
-  float m = row_max(n, x, &nan);
+  float m = FN(row_max)(n, x, &nan);
   if (!sparse_finite(m, nan)) {
     smx_special_row(smx_row_kind_of(m, nan), n, x, y, 0);
     return;
@@ -243,14 +243,14 @@ SMX_FLATTEN void sparsemax_short(size_t n, size_t ns, const float *x, float *y) 
   double tau;
   float t;
   if (!sparse_tau_short(z, ns, m, &tau, &t)) {
-    sparsemax_general(n, x, m, y);
+    FN(sparsemax_general)(n, x, m, y);
     return;
   }
   const vd vmd = dset((double)m), vtau = dset(tau);
   for (size_t j = 0; j < ns; j++) vst_n(y + j * VW, vsparse_p(z[j], vmd, vtau), step_count(n, j * VW));
 }
 
-static void sparsemax_row(size_t n, const float *x, float *y) {
+static void FN(sparsemax_row)(size_t n, const float *x, float *y) {
   switch ((n + VW - 1) / VW) {
   case 1: sparsemax_short(n, 1, x, y); return;
   case 2: sparsemax_short(n, 2, x, y); return;
@@ -259,12 +259,12 @@ static void sparsemax_row(size_t n, const float *x, float *y) {
   default: break;
   }
   int nan;
-  float m = row_max(n, x, &nan);
+  float m = FN(row_max)(n, x, &nan);
   if (!sparse_finite(m, nan)) {
     smx_special_row(smx_row_kind_of(m, nan), n, x, y, 0);
     return;
   }
-  sparsemax_general(n, x, m, y);
+  FN(sparsemax_general)(n, x, m, y);
 }
 
 /* (of tensors of element e: the f32 kernel and the fused 16-bit ones) */
@@ -289,7 +289,7 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
       k += mcount(in);
       l[q] = vadd(l[q], vsel0(in, ld_e_n(pd, i, c, 0.0f, e)));
     }
-    sum += tree_sum_used(l, steps_used(len));
+    sum += FN(tree_sum_used)(l, steps_used(len));
   }
   float v = k > 0 ? (float)(sum / (double)k) : 0.0f;
   const vf vv = vset(v);
@@ -302,22 +302,22 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   }
   if (many(bad)) fill_e(n, dx, smx_qnan(), e);
 }
-static void sparsemax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
+static void FN(sparsemax_backward_row)(size_t n, const float *y, const float *dy, float *dx) {
   sparsemax_backward_row_e(n, y, dy, dx, ELEM_F32);
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
 /* tau and the Fenchel-Young sum *fy of a finite row by the buffer (its own frame, as sparsemax_general) */
-static __attribute__((noinline)) double xent_sparse_general(size_t n, const float *x, float m, int capped, vf vcap,
+static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, int capped, vf vcap,
                                                             vf vinv, double *fy) {
   float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
-  size_t nb = sparse_collect(n, x, m, capped, vcap, vinv, buf, &t);
+  size_t nb = FN(sparse_collect)(n, x, m, capped, vcap, vinv, buf, &t);
   double tau;
   if (nb != SMX_SPARSE_ROW) {
-    tau = sparse_tau_buf(buf, &nb, &t, m);
+    tau = FN(sparse_tau_buf)(buf, &nb, &t, m);
     *fy = sparse_fy(buf, nb, m, tau, 0, vcap, vinv);
   } else {
-    tau = sparse_tau_row(x, n, t, m, capped, vcap, vinv);
+    tau = FN(sparse_tau_row)(x, n, t, m, capped, vcap, vinv);
     *fy = sparse_fy(x, n, m, tau, capped, vcap, vinv);
   }
   return tau;
@@ -361,7 +361,7 @@ SMX_FLATTEN void xent_sparse_begin(size_t n, const float *x, const smx_xent_row 
     if (ns) s->z[j / VW] = z, s->dz[j / VW] = vdz;
   }
   s->sum_z = eps > 0.0f ? tree_sum16d(z0, z1) : 0.0;
-  s->live = smx_xent_sparsemax_begin(n, x, row, tree_max(lm), many(bad), dx, &s->st);
+  s->live = smx_xent_sparsemax_begin(n, x, row, FN(tree_max)(lm), many(bad), dx, &s->st);
   s->fast = 0;
   s->nb = 0;
   s->t0 = 0.0f;
@@ -392,7 +392,7 @@ SMX_FLATTEN double xent_sparse_finish(size_t n, const float *x, const smx_xent_r
       if (!s->nb) xent_sparse_collect(ns, s);
       fy = sparse_fy(s->buf, s->nb - 1, st->m, st->tau, 0, vcap, vinv);
     } else {
-      st->tau = xent_sparse_general(n, x, st->m, capped, vcap, vinv, &fy);
+      st->tau = FN(xent_sparse_general)(n, x, st->m, capped, vcap, vinv, &fy);
     }
     st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
   }
@@ -425,7 +425,7 @@ SMX_FLATTEN void xent_sparse_iter(size_t ns, xent_sparse_state *s, int second) {
   else s->tau = sparse_iter_short(s->z, ns, s->st.m, s->t1, &s->t2);
 }
 
-static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+static double FN(xent_sparsemax_row)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
   xent_sparse_state s;
   xent_sparse_begin(n, x, row, dx, 0, &s);
   return xent_sparse_finish(n, x, row, dx, 0, &s);
@@ -479,7 +479,7 @@ SMX_FLATTEN void sparsemax_short_rows(size_t rows, size_t n, size_t ns, const fl
     for (int g = 0; g < G; g++) {
       const float *xr = x + (r0 + (size_t)g) * ldx;
       int nan;
-      m[g] = row_max(n, xr, &nan);
+      m[g] = FN(row_max)(n, xr, &nan);
       for (size_t j = 0; j < ns; j++) z[g][j] = vld_n(xr + j * VW, step_count(n, j * VW), -INFINITY);
       slow[g] = !sparse_finite(m[g], nan);
       if (slow[g]) m[g] = 0.0f; /* the iterations below run on a finite stand-in */
@@ -491,7 +491,7 @@ SMX_FLATTEN void sparsemax_short_rows(size_t rows, size_t n, size_t ns, const fl
     for (int g = 0; g < G; g++) {
       const size_t r = r0 + (size_t)g;
       if (slow[g]) {
-        sparsemax_row(n, x + r * ldx, y + r * ldy);
+        FN(sparsemax_row)(n, x + r * ldx, y + r * ldy);
         continue;
       }
       const double tu = sparse_tau_finish(z[g], ns, m[g], t1[g], &t2[g], tau[g]);
@@ -499,7 +499,7 @@ SMX_FLATTEN void sparsemax_short_rows(size_t rows, size_t n, size_t ns, const fl
       for (size_t j = 0; j < ns; j++) vst_n(y + r * ldy + j * VW, vsparse_p(z[g][j], vmd, vtau), step_count(n, j * VW));
     }
   }
-  for (; r0 < rows; r0++) sparsemax_row(n, x + r0 * ldx, y + r0 * ldy);
+  for (; r0 < rows; r0++) FN(sparsemax_row)(n, x + r0 * ldx, y + r0 * ldy);
 }
 
 void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
@@ -509,10 +509,10 @@ void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, 
   case 3: sparsemax_short_rows(rows, n, 3, x, ldx, y, ldy); return;
   case 4: sparsemax_short_rows(rows, n, 4, x, ldx, y, ldy); return;
   default:
-    for (size_t r = 0; r < rows; r++) sparsemax_row(n, x + r * ldx, y + r * ldy);
+    for (size_t r = 0; r < rows; r++) FN(sparsemax_row)(n, x + r * ldx, y + r * ldy);
   }
 }
-SMX_ROWS_BWD(FN(sparsemax_backward), sparsemax_backward_row)
+SMX_ROWS_BWD(FN(sparsemax_backward), FN(sparsemax_backward_row))
 SMX_ROWS_BWD16(FN(sparsemax_backward16), sparsemax_backward_row_e)
 double FN(xent_sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
                           float *dx, size_t ldd) {
@@ -521,6 +521,6 @@ double FN(xent_sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, con
   case 2: return xent_sparsemax_short_rows(rows, n, 2, x, ldx, a, loss_rows, dx, ldd);
   case 3: return xent_sparsemax_short_rows(rows, n, 3, x, ldx, a, loss_rows, dx, ldd);
   case 4: return xent_sparsemax_short_rows(rows, n, 4, x, ldx, a, loss_rows, dx, ldd);
-  default: return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_sparsemax_row);
+  default: return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_sparsemax_row));
   }
 }

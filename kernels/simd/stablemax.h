@@ -75,7 +75,7 @@ static inline void stable_acc_n(vf v, size_t c, vd *a0, vd *a1) {
   *a0 = dadd(*a0, dstable_s64(dlo(v)));
   if (c > 8) *a1 = dadd(*a1, dstable_s64(dhi(v)));
 }
-static double stable_sum(size_t n, const float *x) {
+static double FN(stable_sum)(size_t n, const float *x) {
   vd a0 = dset(0.0), a1 = a0;
   size_t i = 0;
   for (; i + VW <= n; i += VW) stable_acc(vld(x + i), &a0, &a1);
@@ -83,9 +83,9 @@ static double stable_sum(size_t n, const float *x) {
   return stable_sum16d(a0, a1);
 }
 
-static void stablemax_row(size_t n, const float *x, float *y) {
+static void FN(stablemax_row)(size_t n, const float *x, float *y) {
   smx_stable_c c;
-  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c)) return;
+  if (!smx_stablemax_begin(n, x, y, FN(stable_sum)(n, x), &c)) return;
   const vstable_c vc = vstable_consts(&c);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
@@ -106,7 +106,7 @@ static const float stable_lane_ids[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 
 /* The state of a row, or 0 for a row that is not finite (then written by the special rule). */
 static inline int log_stable_state(size_t n, const float *x, float *y, float *mp, double *Kp, double *Op, double *smp) {
   int nan;
-  float m = row_max(n, x, &nan);
+  float m = FN(row_max)(n, x, &nan);
   if (nan || !(m > -INFINITY && m < INFINITY)) {
     smx_special_row(smx_row_kind_of(m, nan), n, x, y, 1);
     return 0;
@@ -200,7 +200,7 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
   }
   if (many(bad) || !many(live)) fill_e(n, dx, many(bad) ? smx_qnan() : 0.0f, e);
 }
-static void stablemax_backward_row(size_t n, const float *x, const float *y, const float *dy, float *dx) {
+static void FN(stablemax_backward_row)(size_t n, const float *x, const float *y, const float *dy, float *dx) {
   stablemax_backward_row_e(n, x, y, dy, dx, ELEM_F32);
 }
 
@@ -256,7 +256,7 @@ SMX_FLATTEN void xs_grad(size_t n, const float *x, const smx_xent_row *row, cons
 
 /* One row by the scalar parts around its lane sums and the vector gradient (a row alone, or longer than
    4096: there the 8 lanes' latency costs more than the scalar logs) */
-static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+static double FN(xent_stablemax_row)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
   double wls, O = xs_sums(n, x, row, &wls);
   smx_xent_stable st;
   if (!smx_xent_stablemax_begin(n, x, row, O, wls, dx, &st) || !dx) return st.loss;
@@ -275,7 +275,7 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
    (smx_xent_stablemax_loss) and gradient; a row whose S is not in [SMX_STABLE_TINY, inf) (NaN, infinite
    logits, tiny sums) by the scalar parts from its sums. The losses are recorded in row order
    (smx_xent_row_end). */
-static __attribute__((noinline)) double xs_groups(size_t rows, size_t n, const float *x, size_t ldx,
+static __attribute__((noinline)) double FN(xs_groups)(size_t rows, size_t n, const float *x, size_t ldx,
                                                   const smx_xent_args *a, float *loss_rows, float *dx, size_t ldd) {
   enum { G = SMX_LOGS_ROWS };
   const float feps = a->row.label_smoothing;
@@ -287,7 +287,7 @@ static __attribute__((noinline)) double xs_groups(size_t rows, size_t n, const f
   for (size_t r0 = 0; r0 < rows; r0 += G) {
     const size_t g_n = rows - r0 < G ? rows - r0 : G;
     if (g_n == 1) { /* the last row alone */
-      smx_xent_rows_range(r0, r0 + 1, n, x, ldx, a, loss_rows, dx, ldd, xent_stablemax_row, &total);
+      smx_xent_rows_range(r0, r0 + 1, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_stablemax_row), &total);
       break;
     }
     smx_xent_row row[G];
@@ -359,10 +359,10 @@ static __attribute__((noinline)) double xs_groups(size_t rows, size_t n, const f
 
 double FN(xent_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                           float *loss_rows, float *dx, size_t ldd) {
-  if (n > 4096 || rows == 1) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, xent_stablemax_row);
-  return xs_groups(rows, n, x, ldx, a, loss_rows, dx, ldd);
+  if (n > 4096 || rows == 1) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_stablemax_row));
+  return FN(xs_groups)(rows, n, x, ldx, a, loss_rows, dx, ldd);
 }
 
-SMX_ROWS_MAP(FN(stablemax), stablemax_row)
-SMX_ROWS_BWDX(FN(stablemax_backward), stablemax_backward_row)
+SMX_ROWS_MAP(FN(stablemax), FN(stablemax_row))
+SMX_ROWS_BWDX(FN(stablemax_backward), FN(stablemax_backward_row))
 SMX_ROWS_BWDX16(FN(stablemax_backward16), stablemax_backward_row_e)
