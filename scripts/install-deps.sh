@@ -3,7 +3,7 @@
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libsleef-dev libcriterion-dev libbenchmark-dev libmpfr-dev libgmp-dev
-      libopenmpi-dev openmpi-bin
+      libopenmpi-dev openmpi-bin libopenblas-dev
       python3 python3-venv python3-pip
       libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev)
 missing=()

@@ -30,6 +30,12 @@ if [ -x build-examples/mpi_vocab_parallel ]; then
 else
   echo "note: no MPI (libopenmpi-dev): mpi_vocab_parallel not built, not run"
 fi
+if [ -x build-examples/chunked_linear_xent ]; then
+  echo "== cross-entropy of a linear head chunk by chunk (OpenBLAS sgemm per chunk) against the materialized logits =="
+  LD_LIBRARY_PATH="$prefix/lib" ./build-examples/chunked_linear_xent
+else
+  echo "note: no OpenBLAS (libopenblas-dev): chunked_linear_xent not built, not run"
+fi
 rm -rf "$prefix"
 
 echo "== ASan + UBSan build and tests =="
