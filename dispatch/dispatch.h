@@ -21,4 +21,6 @@ smx_status smx_check_out(const char *fn, const char *what, const float *o, size_
                          size_t ldi, size_t rows, size_t n);
 /* The cross-entropy options of function fn for rows of n classes (soft: probability targets) (dispatch/xent.c). */
 smx_status smx_xent_check_options(const char *fn, const smx_xent_options *o, size_t n, int soft);
+/* The sum of the class weights w[0 .. n) in the cross-entropy's fixed order, or n without weights (dispatch/xent.c). */
+double smx_xent_weight_sum(size_t n, const float *w);
 #endif

@@ -2,15 +2,18 @@
 #include "dispatch.h"
 #include "fpenv.h"
 
-/* What a public state holds: a tag, the softcap it was made with (its bits) and the row state. */
+/* What a public state holds: a tag, the softcap it was made with (its bits), the row state and, when made for
+   label smoothing, the sum_j w_j z_j of its columns and whether one of them has a nonzero weight and is not +inf. */
 typedef struct {
   uint64_t tag;
   uint32_t softcap;
-  uint32_t pad;
+  int32_t smoothing; /* made with label smoothing: wz and weighted_other hold the columns' parts */
   smx_lse s;
+  smx_wzsum wz;
+  int32_t weighted_other, pad;
 } state_bytes;
 _Static_assert(sizeof(state_bytes) <= sizeof(smx_row_state), "SMX_ROW_STATE_DOUBLES too small");
-#define STATE_TAG 0x3130305354534d53ull /* "SMSTS001" */
+#define STATE_TAG 0x3230305354534d53ull /* "SMSTS002" */
 
 /* canonical bytes: zero padding, empty binned sums zeroed, so that equal states are equal bytes */
 static void canon_bins(smx_binsum *b) {
@@ -22,14 +25,20 @@ static void canon_bins(smx_binsum *b) {
   }
   *b = c;
 }
-static void put(smx_row_state *st, float cap, const smx_lse *s) {
+static void put(smx_row_state *st, const state_bytes *from) {
+  const smx_lse *s = &from->s;
   state_bytes b;
   memset(&b, 0, sizeof b);
-  b.tag = STATE_TAG, b.softcap = smx_f2u(cap);
+  b.tag = STATE_TAG, b.softcap = from->softcap, b.smoothing = from->smoothing;
   b.s.m = s->m, b.s.nan = s->nan, b.s.plain = s->plain, b.s.in = s->in, b.s.k = s->k;
   b.s.R = s->R, b.s.Mex = s->Mex, b.s.Mall = s->Mall;
   canon_bins(&b.s.R), canon_bins(&b.s.Mex), canon_bins(&b.s.Mall);
   b.s.p.m = s->p.m, b.s.p.k = s->p.k, b.s.p.r = s->p.r;
+  if (b.smoothing) {
+    b.wz.pos = from->wz.pos, b.wz.neg = from->wz.neg, b.wz.inf = from->wz.inf;
+    canon_bins(&b.wz.pos), canon_bins(&b.wz.neg);
+    b.weighted_other = from->weighted_other;
+  }
   memset(st, 0, sizeof *st);
   memcpy(st, &b, sizeof b);
 }
@@ -38,43 +47,54 @@ static int get(const smx_row_state *st, state_bytes *b) {
   return b->tag == STATE_TAG;
 }
 
-/* one row: the active ISA's blocks, softcapped block by block first when cap > 0 (as the cross-entropy does) */
-static void row_state(const smx_kernels *k, size_t n, const float *x, float cap, smx_lse *s) {
-  smx_lse_init(s);
-  if (cap == 0.0f) {
-    k->lse_fold(n, x, s, NULL);
+/* one row: the active ISA's blocks, softcapped block by block first when cap > 0 (as the cross-entropy does);
+   with b->smoothing also each block's sum of w_j z_j (w: the columns' weights or NULL) */
+static void row_state(const smx_kernels *k, size_t n, const float *x, float cap, const float *w, state_bytes *b) {
+  smx_lse_init(&b->s);
+  memset(&b->wz, 0, sizeof b->wz);
+  b->weighted_other = 0;
+  if (cap == 0.0f && !b->smoothing) {
+    k->lse_fold(n, x, &b->s, NULL);
     return;
   }
   float buf[SMX_BLOCK], dz;
-  const float inv = 1.0f / cap;
+  const float inv = cap > 0.0f ? 1.0f / cap : 0.0f;
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-    for (size_t i = 0; i < len; i++) buf[i] = smx_softcap(x[o + i], cap, inv, &dz);
-    k->lse_fold(len, buf, s, NULL);
+    const float *z = x + o;
+    if (cap > 0.0f) {
+      for (size_t i = 0; i < len; i++) buf[i] = smx_softcap(x[o + i], cap, inv, &dz);
+      z = buf;
+    }
+    if (b->smoothing) {
+      smx_wzsum_add(&b->wz, smx_wz_block_scalar(len, z, w ? w + o : NULL));
+      for (size_t i = 0; i < len; i++) b->weighted_other |= x[o + i] != INFINITY && (w ? w[o + i] : 1.0f) != 0.0f;
+    }
+    k->lse_fold(len, z, &b->s, NULL);
   }
 }
 
-/* options of the row-state functions: softmax without label smoothing (the rest as smx_cross_entropy_f32) */
+/* options of the row-state functions: the softmax normalizer (the rest as smx_cross_entropy_f32) */
 static smx_status check_opts(const char *fn, const smx_xent_options *o, size_t n) {
   smx_status s = smx_xent_check_options(fn, o, n, 0);
   if (s) return s;
   if (o->normalizer != SMX_NORM_SOFTMAX)
     return smx_fail(SMX_ERR_ARG, "%s: opts->normalizer = %d: row states exist for the softmax normalizer only", fn,
                     (int)o->normalizer);
-  if (o->label_smoothing != 0.0f)
-    return smx_fail(SMX_ERR_ARG, "%s: opts->label_smoothing = %g: label smoothing is not supported with row states yet",
-                    fn, (double)o->label_smoothing);
   return SMX_OK;
 }
 
-static smx_status check_states(const char *fn, const char *what, size_t rows, const smx_row_state *st, int cap_given,
-                               float cap) {
+/* every state a row state; with opts given, made with its softcap and, for label smoothing, for it */
+static smx_status check_states(const char *fn, const char *what, size_t rows, const smx_row_state *st,
+                               const smx_xent_options *opts) {
   state_bytes b;
   for (size_t r = 0; r < rows; r++) {
     if (!get(&st[r], &b)) return smx_fail(SMX_ERR_ARG, "%s: %s[%zu] is not a row state (made by smx_row_state_f32)", fn, what, r);
-    if (cap_given && b.softcap != smx_f2u(cap))
+    if (opts && b.softcap != smx_f2u(opts->softcap))
       return smx_fail(SMX_ERR_ARG, "%s: %s[%zu] was made with softcap %g, not %g", fn, what, r,
-                      (double)smx_u2f(b.softcap), (double)cap);
+                      (double)smx_u2f(b.softcap), (double)opts->softcap);
+    if (opts && opts->label_smoothing > 0.0f && !b.smoothing)
+      return smx_fail(SMX_ERR_ARG, "%s: %s[%zu] was made without label smoothing (its options need its sums)", fn, what, r);
   }
   return SMX_OK;
 }
@@ -96,10 +116,11 @@ smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, 
   const float cap = opts ? opts->softcap : 0.0f;
   const smx_kernels *k = smx_active_kernels();
   const smx_fpenv env = smx_fpenv_enter();
+  state_bytes b;
+  b.softcap = smx_f2u(cap), b.smoothing = opts && opts->label_smoothing > 0.0f;
   for (size_t r = 0; r < rows; r++) {
-    smx_lse l;
-    row_state(k, n, x + r * ldx, cap, &l);
-    put(&st[r], cap, &l);
+    row_state(k, n, x + r * ldx, cap, opts ? opts->class_weight : NULL, &b);
+    put(&st[r], &b);
   }
   smx_fpenv_leave(env);
   return SMX_OK;
@@ -113,19 +134,23 @@ smx_status smx_row_state_merge(size_t rows, smx_row_state *acc, const smx_row_st
   if (smx_overlap(acc, rows * sizeof *acc, next, rows * sizeof *next))
     return smx_fail(SMX_ERR_ALIAS, "%s: acc overlaps next", fn);
   smx_status s;
-  if ((s = check_states(fn, "acc", rows, acc, 0, 0.0f)) || (s = check_states(fn, "next", rows, next, 0, 0.0f))) return s;
+  if ((s = check_states(fn, "acc", rows, acc, NULL)) || (s = check_states(fn, "next", rows, next, NULL))) return s;
   state_bytes a, b;
   for (size_t r = 0; r < rows; r++) {
     get(&acc[r], &a), get(&next[r], &b);
     if (a.softcap != b.softcap)
       return smx_fail(SMX_ERR_ARG, "%s: acc[%zu] and next[%zu] were made with different softcaps (%g, %g)", fn, r, r,
                       (double)smx_u2f(a.softcap), (double)smx_u2f(b.softcap));
+    if (a.smoothing != b.smoothing)
+      return smx_fail(SMX_ERR_ARG, "%s: acc[%zu] and next[%zu]: one was made for label smoothing, the other not", fn, r, r);
   }
   const smx_fpenv env = smx_fpenv_enter();
   for (size_t r = 0; r < rows; r++) {
     get(&acc[r], &a), get(&next[r], &b);
     smx_lse_merge(&a.s, &b.s);
-    put(&acc[r], smx_u2f(a.softcap), &a.s);
+    smx_wzsum_merge(&a.wz, &b.wz);
+    a.weighted_other |= b.weighted_other;
+    put(&acc[r], &a);
   }
   smx_fpenv_leave(env);
   return SMX_OK;
@@ -137,7 +162,7 @@ smx_status smx_row_state_logsumexp(size_t rows, const smx_row_state *st, float *
   if (!lse) return smx_fail(SMX_ERR_NULL, "%s: lse is NULL", fn);
   if (rows > SIZE_MAX / sizeof(smx_row_state)) return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu overflows size_t", fn, rows);
   if (smx_overlap(lse, rows * sizeof *lse, st, rows * sizeof *st)) return smx_fail(SMX_ERR_ALIAS, "%s: lse overlaps st", fn);
-  smx_status s = check_states(fn, "st", rows, st, 0, 0.0f);
+  smx_status s = check_states(fn, "st", rows, st, NULL);
   if (s) return s;
   const smx_fpenv env = smx_fpenv_enter();
   for (size_t r = 0; r < rows; r++) {
@@ -151,10 +176,11 @@ smx_status smx_row_state_logsumexp(size_t rows, const smx_row_state *st, float *
   return SMX_OK;
 }
 
-/* One row of a shard: smx_xent_softmax_row's formulas (label smoothing off) on the columns [col0, col0 + n) of a
-   row of row->... n_total classes, from the row's full state; returns the row's loss if its target is here, else 0. */
+/* One row of a shard: smx_xent_softmax_row's formulas on the columns [col0, col0 + n) of a row of n_total classes,
+   from the row's full state b; returns the row's loss if its target is here, else 0. */
 static double shard_row(size_t n, const float *x, size_t col0, size_t n_total, const smx_xent_row *row,
-                        const smx_lse *s, float *dx) {
+                        const state_bytes *b, float *dx) {
+  const smx_lse *s = &b->s;
   const size_t t = (size_t)row->target;
   const int here = t >= col0 && t - col0 < n;
   const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
@@ -167,15 +193,17 @@ static double shard_row(size_t n, const float *x, size_t col0, size_t n_total, c
     return here ? NAN : 0.0;
   }
   const float zt = here ? smx_xent_logit(row, inv_cap, x[t - col0], &dz) : f.m;
-  const double wt = smx_xent_weight(row, t), g = row->grad_coef, eps = 0.0;
+  const double wt = smx_xent_weight(row, t), g = row->grad_coef, eps = row->label_smoothing;
   double loss, gt, A;
   float pinf = 0.0f;
   if (f.kind == SMX_ROW_FINITE) {
-    smx_xent_softmax_terms(n_total, &f, zt, wt, 0.0, smx_xent_pt_m1(&f, zt), row, &loss, &A, &gt);
+    const double sum_wz = eps > 0.0 ? smx_wzsum_value(&b->wz) : 0.0;
+    smx_xent_softmax_terms(n_total, &f, zt, wt, sum_wz, smx_xent_pt_m1(&f, zt), row, &loss, &A, &gt);
   } else { /* +inf entries (f.k of them) or all -inf: the special rule, as smx_xent_softmax_row */
     pinf = f.kind == SMX_ROW_POSINF ? (float)(1.0 / f.k) : 0.0f;
     const double pt = here && x[t - col0] == INFINITY ? pinf : 0.0;
     loss = smx_times((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
+    if (eps > 0.0) loss += smx_xent_special_smoothing(n_total, row, pinf, b->weighted_other);
     A = (1.0 - eps) * wt + eps * row->weight_sum / (double)n_total;
     gt = (1.0 - eps) * wt * (pt - 1.0) + eps / (double)n_total * (row->weight_sum * pt - wt);
   }
@@ -230,7 +258,7 @@ smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float 
       return smx_fail(SMX_ERR_TARGET, "%s: targets[%zu] = %lld is in no shard of [0, n_total) = [0, %zu) and not the ignore_index %lld",
                       fn, r, (long long)t, n_total, (long long)opts->ignore_index);
   }
-  if ((s = check_states(fn, "full", rows, full, 1, opts->softcap))) return s;
+  if ((s = check_states(fn, "full", rows, full, opts))) return s;
   /* aliasing: dlogits is exactly logits or disjoint from it, and disjoint from every other input; loss_part from all */
   const size_t xbytes = smx_span_bytes(rows, n_shard, ldx), dbytes = dlogits ? smx_span_bytes(rows, n_shard, ldd) : 0;
   const size_t lbytes = loss_part ? (opts->reduction == SMX_REDUCE_NONE ? rows : 1) * sizeof(float) : 0;
@@ -245,13 +273,13 @@ smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float 
   for (int i = 0; i < 4; i++)
     if (smx_overlap(dlogits, dbytes, in[i], inb[i]) || smx_overlap(loss_part, lbytes, in[i], inb[i]))
       return smx_fail(SMX_ERR_ALIAS, "%s: an output overlaps %s", fn, inn[i]);
-  /* the row coefficients exactly as smx_cross_entropy_f32 sets them (no smoothing: weight_sum unused) */
+  /* the row coefficients exactly as smx_cross_entropy_f32 sets them */
   const float *w = opts->class_weight;
   double denom = 0.0, total = 0.0;
   size_t counted = 0;
   for (size_t r = 0; r < rows; r++)
     if (targets[r] != opts->ignore_index) denom += w ? w[targets[r]] : 1.0, counted++;
-  smx_xent_row row = {0, 0.0f, opts->z_loss, opts->softcap, w, (double)n_total, grad_scale};
+  smx_xent_row row = {0, opts->label_smoothing, opts->z_loss, opts->softcap, w, smx_xent_weight_sum(n_total, w), grad_scale};
   if (opts->reduction == SMX_REDUCE_MEAN) row.grad_coef = denom > 0.0 ? grad_scale / denom : 0.0;
   if (opts->reduction == SMX_REDUCE_MEAN && w && counted) row.z_loss *= denom / (double)counted;
   const smx_fpenv env = smx_fpenv_enter();
@@ -264,7 +292,7 @@ smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float 
       state_bytes b;
       get(&full[r], &b);
       row.target = targets[r];
-      lr = shard_row(n_shard, logits + r * ldx, col0, n_total, &row, &b.s, d);
+      lr = shard_row(n_shard, logits + r * ldx, col0, n_total, &row, &b, d);
     }
     if (loss_part && opts->reduction == SMX_REDUCE_NONE) loss_part[r] = smx_flush((float)lr);
     total += lr;

@@ -215,6 +215,16 @@ static int common_inputs(const xent_call *c, region *in) {
 
 static size_t loss_len(const xent_call *c) { return c->opts->reduction == SMX_REDUCE_NONE ? c->rows : 1; }
 
+double smx_xent_weight_sum(size_t n, const float *w) {
+  if (!w) return (double)n;
+  double part[8] = {0}; /* 8 independent double sums combined in a fixed order (a single chain costs ~1 ns/class) */
+  size_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) part[l] += w[j + (size_t)l];
+  for (; j < n; j++) part[j % 8] += w[j];
+  return ((part[0] + part[4]) + (part[2] + part[6])) + ((part[1] + part[5]) + (part[3] + part[7]));
+}
+
 /* The class-index kernels on validated arguments: grad_scale, or per-row upstream gradients (NONE); with
    c->esize == 2 the logits (c->x) and dlogits are 16-bit (bf16 if c->bf16, else f16). */
 static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, float grad_scale, const float *grad_rows,
@@ -222,17 +232,8 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   const smx_xent_options *o = c->opts;
   const float *w = o->class_weight;
   const size_t n = c->n, rows = c->rows;
-  double weight_sum = 0.0, denom = 0.0;
-  if (w) { /* 8 independent double sums combined in a fixed order (a single chain costs ~1 ns/class) */
-    double part[8] = {0};
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8)
-      for (int l = 0; l < 8; l++) part[l] += w[j + (size_t)l];
-    for (; j < n; j++) part[j % 8] += w[j];
-    weight_sum = ((part[0] + part[4]) + (part[2] + part[6])) + ((part[1] + part[5]) + (part[3] + part[7]));
-  } else {
-    weight_sum = (double)n;
-  }
+  const double weight_sum = smx_xent_weight_sum(n, w);
+  double denom = 0.0;
   smx_xent_args args = {c->targets, o->target_type == SMX_TARGET_I32, o->ignore_index,
                         {0, o->label_smoothing, o->z_loss, o->softcap, w, weight_sum, 0.0}, grad_rows, grad_stride, NULL};
   size_t counted = 0;

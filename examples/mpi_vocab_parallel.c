@@ -93,6 +93,8 @@ int main(int argc, char **argv) {
   int bad = run("plain, per-row losses", &o, rank, P, x, t);
   o.softcap = 30.0f, o.z_loss = 1e-4f, o.reduction = SMX_REDUCE_MEAN;
   bad |= run("softcap 30, z-loss 1e-4, mean", &o, rank, P, x, t);
+  o.softcap = 0.0f, o.z_loss = 0.0f, o.label_smoothing = 0.1f, o.reduction = SMX_REDUCE_NONE;
+  bad |= run("label smoothing 0.1, per-row losses", &o, rank, P, x, t);
   free(x);
   MPI_Finalize();
   return bad;

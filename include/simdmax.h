@@ -269,14 +269,16 @@ SMX_API smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float
    smx_cross_entropy_f32's gradient and per-row loss, on every ISA. Exceptions, deterministic for a fixed
    split and merge order and within the accuracy bounds, not bit-identical: rows whose max is beyond
    +-65536 (or only below -65536), and other boundaries (a block then sums different entries). */
-#define SMX_ROW_STATE_DOUBLES 32
+#define SMX_ROW_STATE_DOUBLES 40
 typedef struct smx_row_state { double opaque[SMX_ROW_STATE_DOUBLES]; } smx_row_state;
 /* The state of each row's n columns x[r * ldx + 0 .. n). opts: NULL (plain log-sum-exp), or the options of
    the cross-entropy the states are for (softmax normalizer; its softcap is applied first and recorded in the
-   state; label smoothing is not supported yet: SMX_ERR_ARG). */
+   state; with label smoothing the state also gathers the columns' sum of w_j z_j, and opts->class_weight, if
+   any, holds the weights of these n columns: the full array plus the slice's first column). */
 SMX_API smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_options *opts,
                                      smx_row_state *st);
-/* acc := acc then next (next's columns follow acc's), row by row. States made with different softcaps: SMX_ERR_ARG. */
+/* acc := acc then next (next's columns follow acc's), row by row. States made with different softcaps, or one with
+   label smoothing and one without: SMX_ERR_ARG. */
 SMX_API smx_status smx_row_state_merge(size_t rows, smx_row_state *acc, const smx_row_state *next);
 /* Each row's log-sum-exp (of the softcapped logits with a softcap). */
 SMX_API smx_status smx_row_state_logsumexp(size_t rows, const smx_row_state *st, float *lse);
@@ -288,7 +290,8 @@ SMX_API smx_status smx_row_state_logsumexp(size_t rows, const smx_row_state *st,
    columns; loss_part (NULL, or rows floats for NONE, 1 for SUM / MEAN) gets the shard's part of the loss: the
    rows whose target lies in the shard (their whole loss, z-loss included), 0 for the others; so for NONE the
    parts add up exactly to smx_cross_entropy_f32's loss, for SUM / MEAN within the rounding of the parts.
-   Softmax only (stablemax, sparsemax, label smoothing: SMX_ERR_ARG). Common scalar code for every ISA
+   With label smoothing the states must have been made for it. Softmax only (stablemax, sparsemax: SMX_ERR_ARG).
+   Common scalar code for every ISA
    (the states come from the active ISA), not yet vectorized. */
 SMX_API smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float *logits, size_t ldx,
                                                size_t col0, size_t n_total, const int64_t *targets,

@@ -121,6 +121,7 @@ Test(rowstate, logsumexp_aligned_and_unaligned) {
 typedef struct {
   float softcap, z_loss;
   int weights, reduction;
+  float smoothing;
 } xcfg;
 
 static void check_xent(const char *isa, size_t n, int regime, const xcfg *cf, tu_rng *r) {
@@ -132,14 +133,16 @@ static void check_xent(const char *isa, size_t n, int regime, const xcfg *cf, tu
   smx_xent_options o;
   smx_xent_options_default(&o);
   o.softcap = cf->softcap, o.z_loss = cf->z_loss, o.class_weight = cf->weights ? w : NULL;
-  o.reduction = (smx_reduction)cf->reduction;
+  o.reduction = (smx_reduction)cf->reduction, o.label_smoothing = cf->smoothing;
   float lref[ROWS];
   cr_assert_eq(smx_cross_entropy_f32(ROWS, n, x, n, t, &o, lref, dref, n, 0.75f), SMX_OK);
   size_t c[8];
   const size_t k = random_cuts(r, n, 1, c);
   smx_row_state full[ROWS], part[ROWS];
   for (size_t i = 0; i < k; i++) {
-    cr_assert_eq(smx_row_state_f32(ROWS, c[i + 1] - c[i], x + c[i], n, &o, i ? part : full), SMX_OK);
+    smx_xent_options os = o; /* a slice's states take the slice's weights */
+    if (os.class_weight) os.class_weight += c[i];
+    cr_assert_eq(smx_row_state_f32(ROWS, c[i + 1] - c[i], x + c[i], n, &os, i ? part : full), SMX_OK);
     if (i) cr_assert_eq(smx_row_state_merge(ROWS, full, part), SMX_OK);
   }
   float lsum[ROWS] = {0};
@@ -155,8 +158,9 @@ static void check_xent(const char *isa, size_t n, int regime, const xcfg *cf, tu
       size_t first;
       const int eq = tu_bits_equal(tu_row(&d, q), dref + q * n + c[i], ns, &first);
       cr_assert(eq || !exact_expected(n, x + q * n),
-                "%s n=%zu regime %s cap %g zl %g w %d red %d: row %zu shard [%zu, %zu) gradient %a, unsharded %a at %zu",
-                isa, n, tu_regime_name(regime), (double)cf->softcap, (double)cf->z_loss, cf->weights, cf->reduction, q,
+                "%s n=%zu regime %s cap %g zl %g w %d red %d ls %g: row %zu shard [%zu, %zu) gradient %a, unsharded %a at %zu",
+                isa, n, tu_regime_name(regime), (double)cf->softcap, (double)cf->z_loss, cf->weights, cf->reduction,
+                (double)cf->smoothing, q,
                 c[i], c[i + 1], (double)tu_row(&d, q)[first], (double)dref[q * n + c[i] + first], c[i] + first);
     }
     for (size_t q = 0; q < (cf->reduction == SMX_REDUCE_NONE ? ROWS : 1); q++) lsum[q] += lp[q];
@@ -167,8 +171,8 @@ static void check_xent(const char *isa, size_t n, int regime, const xcfg *cf, tu
     for (size_t p = 0; p < ROWS; p++)
       if ((cf->reduction != SMX_REDUCE_NONE || p == q) && !exact_expected(n, x + p * n)) ex = 0;
     if (cf->reduction == SMX_REDUCE_NONE || k == 1) {
-      cr_assert(!ex || tu_bits(lsum[q]) == tu_bits(lref[q]), "%s n=%zu regime %s: loss %a, unsharded %a", isa, n,
-                tu_regime_name(regime), (double)lsum[q], (double)lref[q]);
+      cr_assert(!ex || tu_bits(lsum[q]) == tu_bits(lref[q]), "%s n=%zu regime %s ls %g w %d: loss %a, unsharded %a", isa,
+                n, tu_regime_name(regime), (double)cf->smoothing, cf->weights, (double)lsum[q], (double)lref[q]);
     } else if (isfinite(lref[q])) {
       cr_assert(fabsf(lsum[q] - lref[q]) <= 1e-5f * fabsf(lref[q]) + 1e-30f, "loss parts %a vs %a", (double)lsum[q],
                 (double)lref[q]);
@@ -179,8 +183,11 @@ static void check_xent(const char *isa, size_t n, int regime, const xcfg *cf, tu
 
 Test(rowstate, xent_shards) {
   tu_seed_random("rowstate_xent");
-  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE}, {30, 0, 0, SMX_REDUCE_NONE}, {0, 1e-3f, 1, SMX_REDUCE_MEAN},
-                       {15, 1e-4f, 1, SMX_REDUCE_SUM}, {0, 0, 1, SMX_REDUCE_NONE}, {0, 0, 0, SMX_REDUCE_MEAN}};
+  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE, 0},        {30, 0, 0, SMX_REDUCE_NONE, 0},
+                       {0, 1e-3f, 1, SMX_REDUCE_MEAN, 0},     {15, 1e-4f, 1, SMX_REDUCE_SUM, 0},
+                       {0, 0, 1, SMX_REDUCE_NONE, 0},         {0, 0, 0, SMX_REDUCE_MEAN, 0},
+                       {0, 0, 0, SMX_REDUCE_NONE, 0.1f},      {0, 0, 1, SMX_REDUCE_NONE, 0.05f},
+                       {20, 1e-4f, 1, SMX_REDUCE_MEAN, 0.2f}, {0, 1e-3f, 0, SMX_REDUCE_NONE, 1.0f}};
   size_t cases = 0;
   const smx_isa isa0 = smx_active_isa();
   for (int is = 0; is < SMX_ISA_COUNT; is++) {
@@ -211,7 +218,9 @@ Test(rowstate, errors_write_nothing) {
   cr_assert_eq(smx_row_state_f32(1, 0, x, 2048, NULL, &st), SMX_ERR_SHAPE);
   cr_assert_eq(smx_row_state_f32(1, 2048, NULL, 2048, NULL, &st), SMX_ERR_NULL);
   o.label_smoothing = 0.1f;
-  cr_assert_eq(smx_row_state_f32(1, 2048, x, 2048, &o, &st), SMX_ERR_ARG);
+  smx_row_state smooth;
+  cr_assert_eq(smx_row_state_f32(1, 2048, x, 2048, &o, &smooth), SMX_OK);
+  cr_assert_eq(smx_row_state_merge(1, &st, &smooth), SMX_ERR_ARG); /* one for label smoothing, one not */
   o.label_smoothing = 0.0f, o.normalizer = SMX_NORM_STABLEMAX;
   cr_assert_eq(smx_row_state_f32(1, 2048, x, 2048, &o, &st), SMX_ERR_ARG);
   cr_assert(memcmp(&st, &st0, sizeof st) == 0, "a failing call wrote the state");
@@ -238,7 +247,7 @@ Test(rowstate, errors_write_nothing) {
   cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, NULL, &o, &st, &lp, d, 1024, 1.0f), SMX_ERR_NULL);
   cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, &t, &o, &st, &lp, d, 1024, NAN), SMX_ERR_ARG);
   cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, &t, &o, &st, &lp, x + 512, 1024, 1.0f), SMX_ERR_ALIAS);
-  o.label_smoothing = 0.2f;
+  o.label_smoothing = 0.2f; /* states made without it */
   cr_assert_eq(smx_cross_entropy_shard_f32(1, 1024, x, 2048, 0, 2048, &t, &o, &st, &lp, d, 1024, 1.0f), SMX_ERR_ARG);
   cr_assert(lp == 5.0f, "loss_part written by a failing call");
   for (int i = 0; i < 1024; i++) cr_assert(d[i] == 3.0f, "dlogits written by a failing call");

@@ -86,6 +86,22 @@ static inline double smx_xent_nan_row(size_t n, float *dx) {
   return NAN;
 }
 
+/* ---- label smoothing's sum_j w_j z_j (softmax normalizer; kernels/common/xent_terms.c) ----
+   Per block of SMX_BLOCK entries: 16 double lanes (entry i of the block in lane i % 16, the products w z exact in
+   double, w == 0 skipped) tree-summed (smx_tree_sum16d); the blocks' values added exactly (their positive and
+   negative parts in two binned sums), so the sum is a function of the set of blocks: a row of one block keeps its
+   block's value, and the sums of column ranges merge exactly (the row states). Zero-initialized = empty. */
+typedef struct smx_wzsum {
+  smx_binsum pos, neg;
+  int32_t inf; /* a block's value was 1: +inf, 2: -inf, 4: NaN */
+  int32_t pad;
+} smx_wzsum;
+void smx_wzsum_add(smx_wzsum *s, double block);
+void smx_wzsum_merge(smx_wzsum *a, const smx_wzsum *b);
+double smx_wzsum_value(const smx_wzsum *s);
+/* One block's lanes (z: len <= SMX_BLOCK capped logits, w: their weights or NULL), in scalar code. */
+double smx_wz_block_scalar(size_t len, const float *z, const float *w);
+
 /* The softmax cross-entropy of one row in scalar code (kernels/common/xent_softmax_row.c): the reference,
    and the SIMD kernels' path for rows with NaN, infinite logits or |max| > 2^16. */
 double smx_xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx);
@@ -106,8 +122,11 @@ static inline double smx_xent_pt_m1(const smx_lse_final *f, float zt) {
 double smx_xent_stablemax_loss(size_t n, double l1p, double log_s, double sum_wlog_s, double wt,
                                const smx_xent_row *row);
 /* Loss of a softmax/stablemax row with +inf logits (p = pinf on them) or only -inf logits (p = 0):
-   the formula with -log 0 = +inf and zero-coefficient terms vanishing (smx_times). */
+   the formula with -log 0 = +inf and zero-coefficient terms vanishing (smx_times). Label smoothing's
+   -sum_j w_j log p_j is +inf when an entry of nonzero weight is not +inf (weighted_other), else
+   W (-log pinf) (every weight then sits on a +inf entry; 0 when W = 0): smx_xent_special_smoothing. */
 double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf);
+double smx_xent_special_smoothing(size_t n, const smx_xent_row *row, float pinf, int weighted_other);
 /* A row with +inf logits (POSINF) or only -inf ones: k = the +inf count, pinf = 1 / k (0 if none), the p of
    each +inf logit; returns p_t */
 double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enum smx_row_kind kind, float *pinf,

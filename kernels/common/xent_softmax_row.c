@@ -2,25 +2,18 @@
    rows with NaN, infinite logits or |max| > 2^16 (the same code, so the same bits). */
 #include "smx_internal.h"
 
-/* Label smoothing needs sum_j w_j z_j: 16 double lanes, products exact in double, w_j == 0 skipped. */
-static inline void add_wz(double *l, size_t j, const smx_xent_row *row, float z) {
-  float w = row->class_weight ? row->class_weight[j] : 1.0f;
-  l[j % SMX_DLANES] += w == 0.0f ? 0.0 : (double)w * (double)z;
-}
-
 double smx_xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
   const size_t t = (size_t)row->target;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   float buf[SMX_BLOCK], dz;
-  double wz[SMX_DLANES] = {0};
+  smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
+  memset(&wz, 0, sizeof wz);
   smx_lse s;
   smx_lse_init(&s);
   for (size_t b = 0; b < n; b += SMX_BLOCK) {
     size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
-    for (size_t i = 0; i < len; i++) {
-      buf[i] = smx_xent_logit(row, inv_cap, x[b + i], &dz);
-      if (eps > 0.0f) add_wz(wz, b + i, row, buf[i]);
-    }
+    for (size_t i = 0; i < len; i++) buf[i] = smx_xent_logit(row, inv_cap, x[b + i], &dz);
+    if (eps > 0.0f) smx_wzsum_add(&wz, smx_wz_block_scalar(len, buf, row->class_weight ? row->class_weight + b : NULL));
     smx_lse_block_scalar(buf, len, &s);
   }
   smx_lse_final f;
@@ -28,7 +21,7 @@ double smx_xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, f
   if (f.kind == SMX_ROW_NAN) return smx_xent_nan_row(n, dx);
   const float zt = smx_xent_logit(row, inv_cap, x[t], &dz);
   const double wt = smx_xent_weight(row, t), W = row->weight_sum, g = row->grad_coef;
-  const double sum_wz = eps > 0.0f ? smx_tree_sum16d(wz) : 0.0;
+  const double sum_wz = eps > 0.0f ? smx_wzsum_value(&wz) : 0.0;
   double loss, gt, A;
   float pinf = 0.0f;
   if (f.kind == SMX_ROW_FINITE) {

@@ -11,18 +11,45 @@ void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double w
   *gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (W * (pt_m1 + 1.0) - wt) + 2.0 * row->z_loss * lse * (pt_m1 + 1.0);
 }
 
+double smx_xent_special_smoothing(size_t n, const smx_xent_row *row, float pinf, int weighted_other) {
+  const double W = row->weight_sum;
+  const double sm = W == 0.0 ? 0.0 : weighted_other || pinf <= 0.0f ? INFINITY : W * -smx_log64(pinf);
+  return row->label_smoothing / (double)n * sm;
+}
 double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf) {
   const double eps = row->label_smoothing, pt = x[row->target] == INFINITY ? pinf : 0.0;
   double loss = smx_times((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
   if (eps > 0.0) {
-    double sm = 0.0;
-    for (size_t j = 0; j < n; j++) {
-      double w = row->class_weight ? row->class_weight[j] : 1.0, p = x[j] == INFINITY ? pinf : 0.0;
-      if (w != 0.0) sm += w * (p > 0.0 ? -smx_log64(p) : INFINITY);
-    }
-    loss += eps / (double)n * sm;
+    int other = 0;
+    for (size_t j = 0; j < n; j++) other |= x[j] != INFINITY && (row->class_weight ? row->class_weight[j] : 1.0f) != 0.0f;
+    loss += smx_xent_special_smoothing(n, row, pinf, other);
   }
   return loss;
+}
+
+void smx_wzsum_add(smx_wzsum *s, double v) {
+  if (v != v) s->inf |= 4;
+  else if (v == INFINITY) s->inf |= 1;
+  else if (v == -INFINITY) s->inf |= 2;
+  else if (v > 0.0) smx_binsum_add(&s->pos, v, 0);
+  else smx_binsum_add(&s->neg, -v, 0); /* (+-0 adds nothing) */
+}
+void smx_wzsum_merge(smx_wzsum *a, const smx_wzsum *b) {
+  smx_binsum_merge(&a->pos, &b->pos), smx_binsum_merge(&a->neg, &b->neg);
+  a->inf |= b->inf;
+}
+double smx_wzsum_value(const smx_wzsum *s) {
+  if ((s->inf & 4) || (s->inf & 3) == 3) return NAN;
+  if (s->inf) return s->inf == 1 ? INFINITY : -INFINITY;
+  return smx_binsum_value(&s->pos, 0) - smx_binsum_value(&s->neg, 0);
+}
+double smx_wz_block_scalar(size_t len, const float *z, const float *w) {
+  double l[SMX_DLANES] = {0};
+  for (size_t i = 0; i < len; i++) {
+    const float wi = w ? w[i] : 1.0f;
+    l[i % SMX_DLANES] += wi == 0.0f ? 0.0 : (double)wi * (double)z[i];
+  }
+  return smx_tree_sum16d(l);
 }
 
 double smx_xent_stablemax_loss(size_t n, double l1p, double log_s, double sum_wlog_s, double wt,

@@ -851,7 +851,9 @@ static void FN(log_softmax_backward_row)(size_t n, const float *y, const float *
 
 /* ---- fused cross-entropy, softmax normalizer (smx_xent_softmax_row) ---- */
 /* Label smoothing's 16 double lanes: l[(o + i) % 16] += w == 0 ? 0 : w z for z[0 .. len), o a multiple of 16.
-   Tail lanes: z = 0 and w = 0 (or z = 0, w = 1: adds +0 to a lane that is never -0). */
+   Tail lanes: z = 0 and w = 0 (or z = 0, w = 1: adds +0 to a lane that is never -0). A block's value is its
+   lanes' tree (smx_wz_block_scalar); rows of one block take it as their sum, longer rows add the blocks' values
+   into a smx_wzsum. */
 static void FN(wz_add)(vd *la, vd *lb, const float *z, size_t len, size_t o, const float *cw) {
   for (size_t i = 0; i < len; i += VW) {
     const size_t c = step_count(len, i);
@@ -859,6 +861,14 @@ static void FN(wz_add)(vd *la, vd *lb, const float *z, size_t len, size_t o, con
     vd wl = dlo(w), wh = dhi(w);
     *la = dadd(*la, dsel(deq(wl, dset(0.0)), dset(0.0), dmul(wl, dlo(zv))));
     *lb = dadd(*lb, dsel(deq(wh, dset(0.0)), dset(0.0), dmul(wh, dhi(zv))));
+  }
+}
+/* the blocks of z[0 .. n) (entry j of z is entry o + j of the row) into s */
+static void FN(wz_blocks)(smx_wzsum *s, const float *z, size_t n, size_t o, const float *cw) {
+  for (size_t b = 0; b < n; b += SMX_BLOCK) {
+    vd la = dset(0.0), lb = dset(0.0);
+    FN(wz_add)(&la, &lb, z + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, o + b, cw);
+    smx_wzsum_add(s, tree_sum16d(la, lb));
   }
 }
 
@@ -907,7 +917,8 @@ static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row 
   const float *cw = row->class_weight;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   float buf[SMX_BLOCK], dz;
-  vd wza = dset(0.0), wzb = dset(0.0);
+  smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
+  memset(&wz, 0, sizeof wz);
   smx_lse s;
   smx_lse_init(&s);
   smx_lse_final f;
@@ -922,18 +933,18 @@ static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row 
         vf dzv;
         vst(buf + i, vsoftcap(vld_n(x + b + i, step_count(len, i), 0.0f), vcap, vinv, &dzv));
       }
-      if (eps > 0.0f) FN(wz_add)(&wza, &wzb, buf, len, b, cw);
+      if (eps > 0.0f) FN(wz_blocks)(&wz, buf, len, b, cw);
       FN(lse_block)(buf, len, &s);
     }
     smx_lse_finish(&s, &f, 1);
   } else {
-    if (eps > 0.0f) FN(wz_add)(&wza, &wzb, x, n, 0, cw);
+    if (eps > 0.0f) FN(wz_blocks)(&wz, x, n, 0, cw);
     FN(lse_row)(n, x, &f, store ? &st : NULL, 1);
   }
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return smx_xent_softmax_row(n, x, row, dx);
   const float zt = capped ? smx_softcap(x[row->target], row->softcap, inv_cap, &dz) : x[row->target];
   return FN(xent_softmax_tail)(n, x, row, dx, &f, NULL, smx_xent_pt_m1(&f, zt), store && st.complete ? &st : NULL,
-                           eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
+                           eps > 0.0f ? smx_wzsum_value(&wz) : 0.0);
 }
 
 /* p_t - 1 (smx_xent_pt_m1) of rows r0 .. r0 + g - 1 (g <= VW) in one vd lane per row, from each row's max m
