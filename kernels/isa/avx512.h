@@ -65,9 +65,6 @@ static inline vm vbits_ge(vf t, int32_t k) { return _mm512_cmpge_epi32_mask(_mm5
 static inline vm vbits_eq(vf a, vf b) { return _mm512_cmpeq_epi32_mask(_mm512_castps_si512(a), _mm512_castps_si512(b)); }
 static inline vf vsel(vm m, vf t, vf f) { return _mm512_mask_blend_ps(m, f, t); }
 static inline vf vsel0(vm m, vf a) { return _mm512_maskz_mov_ps(m, a); }
-/* hook: smx_flush in two operations, the class test (+-0: 0x06, subnormal: 0x20) for the compare of |v| */
-#define SMX_VFLUSH_HW 1
-static inline vf vflush(vf v) { return _mm512_maskz_mov_ps((vm)~_mm512_fpclass_ps_mask(v, 0x26), v); }
 /* m ? acc : acc + v (used where adding +0 leaves acc unchanged) */
 static inline vf vadd_unless(vf acc, vm m, vf v) { return _mm512_mask_add_ps(acc, (vm)~m, acc, v); }
 static inline vm mzero(void) { return 0; }

@@ -11,9 +11,7 @@
 
 static inline vf vzero(void) { return vset(0.0f); }
 /* smx_flush: |v| < FLT_MIN (also -0) -> +0, NaN kept */
-#ifndef SMX_VFLUSH_HW
 static inline vf vflush(vf v) { return vsel(vlt(vabs(v), vset(SMX_FLT_MIN)), vzero(), v); }
-#endif
 /* min(len - i, VW) for the step at i < len */
 static inline size_t step_count(size_t len, size_t i) { return len - i < VW ? len - i : VW; }
 SMX_FLATTEN vf vld_n(const float *p, size_t c, float fill) { return c >= VW ? vld(p) : vld_tail(p, c, fill); }
