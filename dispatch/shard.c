@@ -47,12 +47,15 @@ static int get(const smx_row_state *st, state_bytes *b) {
   return b->tag == STATE_TAG;
 }
 
-/* one row: the active ISA's blocks, softcapped block by block first when cap > 0 (as the cross-entropy does);
-   with b->smoothing also each block's sum of w_j z_j (w: the columns' weights or NULL) */
-static void row_state(const smx_kernels *k, size_t n, const float *x, float cap, const float *w, state_bytes *b) {
+/* one row's columns folded into b (after state_begin): the active ISA's blocks, softcapped block by block first
+   when cap > 0 (as the cross-entropy does); with b->smoothing also each block's sum of w_j z_j (w: the columns'
+   weights or NULL) */
+static void state_begin(state_bytes *b) {
   smx_lse_init(&b->s);
   memset(&b->wz, 0, sizeof b->wz);
   b->weighted_other = 0;
+}
+static void state_fold(const smx_kernels *k, size_t n, const float *x, float cap, const float *w, state_bytes *b) {
   if (cap == 0.0f && !b->smoothing) {
     k->lse_fold(n, x, &b->s, NULL);
     return;
@@ -71,6 +74,29 @@ static void row_state(const smx_kernels *k, size_t n, const float *x, float cap,
       for (size_t i = 0; i < len; i++) b->weighted_other |= x[o + i] != INFINITY && (w ? w[o + i] : 1.0f) != 0.0f;
     }
     k->lse_fold(len, z, &b->s, NULL);
+  }
+}
+
+/* 16-bit tensors (T16_BF16, T16_F16; T32 for float) go through the f32 code in whole blocks widened on the
+   stack: every result is the f32 function's on the widened values (rounded once for a 16-bit gradient) */
+enum { T16_F16 = 0, T16_BF16 = 1, T32 = 2 };
+#define CHUNK16 (8 * SMX_BLOCK)
+static size_t esize(int t) { return t == T32 ? sizeof(float) : sizeof(uint16_t); }
+static const void *elem(const void *p, size_t i, int t) { return (const char *)p + i * esize(t); }
+/* bytes of a rows x n matrix (leading dimension ld) of type t (the f32 span, which smx_check_matrix checked, halved) */
+static size_t span_t(size_t rows, size_t n, size_t ld, int t) { return smx_span_bytes(rows, n, ld) / sizeof(float) * esize(t); }
+/* one row of type t: folded in chunks of whole blocks (the same blocks, so the same state as in one go) */
+static void row_state(const smx_kernels *k, int t, size_t n, const void *x, float cap, const float *w, state_bytes *b) {
+  state_begin(b);
+  if (t == T32) {
+    state_fold(k, n, x, cap, w, b);
+    return;
+  }
+  float buf[CHUNK16];
+  for (size_t c = 0; c < n; c += CHUNK16) {
+    const size_t len = n - c < CHUNK16 ? n - c : CHUNK16;
+    k->widen16(t, len, elem(x, c, t), buf);
+    state_fold(k, len, buf, cap, w ? w + c : NULL, b);
   }
 }
 
@@ -99,9 +125,8 @@ static smx_status check_states(const char *fn, const char *what, size_t rows, co
   return SMX_OK;
 }
 
-smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_options *opts,
-                             smx_row_state *st) {
-  const char *fn = "smx_row_state_f32";
+static smx_status row_states(const char *fn, int t, size_t rows, size_t n, const void *x, size_t ldx,
+                             const smx_xent_options *opts, smx_row_state *st) {
   if (!x) return smx_fail(SMX_ERR_NULL, "%s: x is NULL", fn);
   if (!st) return smx_fail(SMX_ERR_NULL, "%s: st is NULL", fn);
   smx_status s = smx_check_matrix(fn, "x", rows, n, ldx);
@@ -109,7 +134,7 @@ smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, 
   if (rows > SIZE_MAX / sizeof(smx_row_state)) return smx_fail(SMX_ERR_SHAPE, "%s: rows = %zu overflows size_t", fn, rows);
   if (opts && (s = check_opts(fn, opts, n))) return s;
   const size_t sbytes = rows * sizeof *st;
-  if (smx_overlap(st, sbytes, x, smx_span_bytes(rows, n, ldx))) return smx_fail(SMX_ERR_ALIAS, "%s: st overlaps x", fn);
+  if (smx_overlap(st, sbytes, x, span_t(rows, n, ldx, t))) return smx_fail(SMX_ERR_ALIAS, "%s: st overlaps x", fn);
   if (opts && smx_overlap(st, sbytes, opts, sizeof *opts)) return smx_fail(SMX_ERR_ALIAS, "%s: st overlaps opts", fn);
   if (opts && opts->class_weight && smx_overlap(st, sbytes, opts->class_weight, n * sizeof(float)))
     return smx_fail(SMX_ERR_ALIAS, "%s: st overlaps opts->class_weight", fn);
@@ -119,11 +144,23 @@ smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, 
   state_bytes b;
   b.softcap = smx_f2u(cap), b.smoothing = opts && opts->label_smoothing > 0.0f;
   for (size_t r = 0; r < rows; r++) {
-    row_state(k, n, x + r * ldx, cap, opts ? opts->class_weight : NULL, &b);
+    row_state(k, t, n, elem(x, r * ldx, t), cap, opts ? opts->class_weight : NULL, &b);
     put(&st[r], &b);
   }
   smx_fpenv_leave(env);
   return SMX_OK;
+}
+smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_options *opts,
+                             smx_row_state *st) {
+  return row_states("smx_row_state_f32", T32, rows, n, x, ldx, opts, st);
+}
+smx_status smx_row_state_bf16(size_t rows, size_t n, const smx_bf16 *x, size_t ldx, const smx_xent_options *opts,
+                              smx_row_state *st) {
+  return row_states("smx_row_state_bf16", T16_BF16, rows, n, x, ldx, opts, st);
+}
+smx_status smx_row_state_f16(size_t rows, size_t n, const smx_f16 *x, size_t ldx, const smx_xent_options *opts,
+                             smx_row_state *st) {
+  return row_states("smx_row_state_f16", T16_F16, rows, n, x, ldx, opts, st);
 }
 
 smx_status smx_row_state_merge(size_t rows, smx_row_state *acc, const smx_row_state *next) {
@@ -209,6 +246,8 @@ static double shard_row(size_t n, const float *x, size_t col0, size_t n_total, c
   }
   if (dx) {
     const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n_total);
+    /* the target's dz/dx before the loop: dx may be x */
+    const float dzt = here && row->softcap > 0.0f ? (smx_softcap(x[t - col0], row->softcap, inv_cap, &dz), dz) : 1.0f;
     if (f.kind == SMX_ROW_FINITE) {
       smx_softmax_out o;
       if (f.shifted) smx_softmax_out_init(&f, &o);
@@ -222,19 +261,31 @@ static double shard_row(size_t n, const float *x, size_t col0, size_t n_total, c
         dx[j] = smx_flush(fmaf(Af, x[j] == INFINITY ? pinf : 0.0f, -b));
       }
     }
-    if (here) {
-      const float dzt = row->softcap > 0.0f ? (smx_softcap(x[t - col0], row->softcap, inv_cap, &dz), dz) : 1.0f;
-      dx[t - col0] = smx_flush((float)(g * gt) * dzt);
-    }
+    if (here) dx[t - col0] = smx_flush((float)(g * gt) * dzt);
   }
   return here ? loss : 0.0;
 }
 
-smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float *logits, size_t ldx, size_t col0,
-                                       size_t n_total, const int64_t *targets, const smx_xent_options *opts,
-                                       const smx_row_state *full, float *loss_part, float *dlogits, size_t ldd,
-                                       float grad_scale) {
-  const char *fn = "smx_cross_entropy_shard_f32";
+/* a row of a shard of type t: f32 as it is, 16-bit in chunks of whole blocks widened on the stack (each chunk a
+   shard of its own columns: its gradient, and the loss if the target is there), the gradient rounded back */
+static double shard_row_t(int t, size_t n, const void *x, size_t col0, size_t n_total, const smx_xent_row *row,
+                          const state_bytes *b, void *dx) {
+  if (t == T32) return shard_row(n, x, col0, n_total, row, b, dx);
+  const smx_kernels *k = smx_active_kernels();
+  float buf[CHUNK16];
+  double loss = 0.0;
+  for (size_t c = 0; c < n; c += CHUNK16) {
+    const size_t len = n - c < CHUNK16 ? n - c : CHUNK16;
+    k->widen16(t, len, elem(x, c, t), buf);
+    loss += shard_row(len, buf, col0 + c, n_total, row, b, dx ? buf : NULL); /* one chunk holds the target */
+    if (dx) k->narrow16(t, len, buf, (uint16_t *)dx + c);
+  }
+  return loss;
+}
+
+static smx_status shard(const char *fn, int t, size_t rows, size_t n_shard, const void *logits, size_t ldx,
+                        size_t col0, size_t n_total, const int64_t *targets, const smx_xent_options *opts,
+                        const smx_row_state *full, float *loss_part, void *dlogits, size_t ldd, float grad_scale) {
   smx_xent_options defaults;
   if (!opts) smx_xent_options_default(&defaults), opts = &defaults;
   if (!logits) return smx_fail(SMX_ERR_NULL, "%s: logits is NULL", fn);
@@ -260,7 +311,7 @@ smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float 
   }
   if ((s = check_states(fn, "full", rows, full, opts))) return s;
   /* aliasing: dlogits is exactly logits or disjoint from it, and disjoint from every other input; loss_part from all */
-  const size_t xbytes = smx_span_bytes(rows, n_shard, ldx), dbytes = dlogits ? smx_span_bytes(rows, n_shard, ldd) : 0;
+  const size_t xbytes = span_t(rows, n_shard, ldx, t), dbytes = dlogits ? span_t(rows, n_shard, ldd, t) : 0;
   const size_t lbytes = loss_part ? (opts->reduction == SMX_REDUCE_NONE ? rows : 1) * sizeof(float) : 0;
   const void *in[4] = {targets, full, opts, opts->class_weight};
   const size_t inb[4] = {rows * sizeof *targets, rows * sizeof *full, sizeof *opts,
@@ -284,15 +335,15 @@ smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float 
   if (opts->reduction == SMX_REDUCE_MEAN && w && counted) row.z_loss *= denom / (double)counted;
   const smx_fpenv env = smx_fpenv_enter();
   for (size_t r = 0; r < rows; r++) {
-    float *d = dlogits ? dlogits + r * ldd : NULL;
+    void *d = dlogits ? (char *)dlogits + r * ldd * esize(t) : NULL;
     double lr = 0.0;
     if (targets[r] == opts->ignore_index) {
-      if (d) smx_fill(n_shard, d, 0.0f);
+      if (d) memset(d, 0, n_shard * esize(t)); /* +0 in every type */
     } else {
       state_bytes b;
       get(&full[r], &b);
       row.target = targets[r];
-      lr = shard_row(n_shard, logits + r * ldx, col0, n_total, &row, &b, d);
+      lr = shard_row_t(t, n_shard, elem(logits, r * ldx, t), col0, n_total, &row, &b, d);
     }
     if (loss_part && opts->reduction == SMX_REDUCE_NONE) loss_part[r] = smx_flush((float)lr);
     total += lr;
@@ -301,4 +352,25 @@ smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float 
   if (loss_part && opts->reduction == SMX_REDUCE_MEAN) loss_part[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;
   smx_fpenv_leave(env);
   return SMX_OK;
+}
+smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float *logits, size_t ldx, size_t col0,
+                                       size_t n_total, const int64_t *targets, const smx_xent_options *opts,
+                                       const smx_row_state *full, float *loss_part, float *dlogits, size_t ldd,
+                                       float grad_scale) {
+  return shard("smx_cross_entropy_shard_f32", T32, rows, n_shard, logits, ldx, col0, n_total, targets, opts, full,
+               loss_part, dlogits, ldd, grad_scale);
+}
+smx_status smx_cross_entropy_shard_bf16(size_t rows, size_t n_shard, const smx_bf16 *logits, size_t ldx, size_t col0,
+                                        size_t n_total, const int64_t *targets, const smx_xent_options *opts,
+                                        const smx_row_state *full, float *loss_part, smx_bf16 *dlogits, size_t ldd,
+                                        float grad_scale) {
+  return shard("smx_cross_entropy_shard_bf16", T16_BF16, rows, n_shard, logits, ldx, col0, n_total, targets, opts, full,
+               loss_part, dlogits, ldd, grad_scale);
+}
+smx_status smx_cross_entropy_shard_f16(size_t rows, size_t n_shard, const smx_f16 *logits, size_t ldx, size_t col0,
+                                       size_t n_total, const int64_t *targets, const smx_xent_options *opts,
+                                       const smx_row_state *full, float *loss_part, smx_f16 *dlogits, size_t ldd,
+                                       float grad_scale) {
+  return shard("smx_cross_entropy_shard_f16", T16_F16, rows, n_shard, logits, ldx, col0, n_total, targets, opts, full,
+               loss_part, dlogits, ldd, grad_scale);
 }

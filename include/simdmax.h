@@ -277,6 +277,11 @@ typedef struct smx_row_state { double opaque[SMX_ROW_STATE_DOUBLES]; } smx_row_s
    any, holds the weights of these n columns: the full array plus the slice's first column). */
 SMX_API smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_options *opts,
                                      smx_row_state *st);
+/* The same on bfloat16 / binary16 logits: exactly smx_row_state_f32 of the widened logits. */
+SMX_API smx_status smx_row_state_bf16(size_t rows, size_t n, const smx_bf16 *x, size_t ldx, const smx_xent_options *opts,
+                                      smx_row_state *st);
+SMX_API smx_status smx_row_state_f16(size_t rows, size_t n, const smx_f16 *x, size_t ldx, const smx_xent_options *opts,
+                                     smx_row_state *st);
 /* acc := acc then next (next's columns follow acc's), row by row. States made with different softcaps, or one with
    label smoothing and one without: SMX_ERR_ARG. */
 SMX_API smx_status smx_row_state_merge(size_t rows, smx_row_state *acc, const smx_row_state *next);
@@ -297,6 +302,17 @@ SMX_API smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, cons
                                                size_t col0, size_t n_total, const int64_t *targets,
                                                const smx_xent_options *opts, const smx_row_state *full,
                                                float *loss_part, float *dlogits, size_t ldd, float grad_scale);
+/* The same on bfloat16 / binary16 logits and gradient: exactly smx_cross_entropy_shard_f32 on the widened logits,
+   the gradient rounded once (so its columns are smx_cross_entropy_bf16's / _f16's); the states from any of the
+   smx_row_state_* functions (of the same logits). */
+SMX_API smx_status smx_cross_entropy_shard_bf16(size_t rows, size_t n_shard, const smx_bf16 *logits, size_t ldx,
+                                                size_t col0, size_t n_total, const int64_t *targets,
+                                                const smx_xent_options *opts, const smx_row_state *full,
+                                                float *loss_part, smx_bf16 *dlogits, size_t ldd, float grad_scale);
+SMX_API smx_status smx_cross_entropy_shard_f16(size_t rows, size_t n_shard, const smx_f16 *logits, size_t ldx,
+                                               size_t col0, size_t n_total, const int64_t *targets,
+                                               const smx_xent_options *opts, const smx_row_state *full,
+                                               float *loss_part, smx_f16 *dlogits, size_t ldd, float grad_scale);
 
 #ifdef __cplusplus
 }

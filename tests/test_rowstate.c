@@ -151,7 +151,12 @@ static void check_xent(const char *isa, size_t n, int regime, const xcfg *cf, tu
     tu_mat d;
     tu_mat_alloc(&d, ROWS, ns, ld, (int)(i % 2));
     float lp[ROWS];
-    cr_assert_eq(smx_cross_entropy_shard_f32(ROWS, ns, x + c[i], n, c[i], n, t, &o, full, lp, d.m, ld, 0.75f), SMX_OK);
+    if (i % 2) { /* in place: the shard's logits copied into d */
+      for (size_t q = 0; q < ROWS; q++) memcpy(tu_row(&d, q), x + q * n + c[i], ns * sizeof *x);
+      cr_assert_eq(smx_cross_entropy_shard_f32(ROWS, ns, d.m, ld, c[i], n, t, &o, full, lp, d.m, ld, 0.75f), SMX_OK);
+    } else {
+      cr_assert_eq(smx_cross_entropy_shard_f32(ROWS, ns, x + c[i], n, c[i], n, t, &o, full, lp, d.m, ld, 0.75f), SMX_OK);
+    }
     long where;
     cr_assert(tu_mat_canaries_ok(&d, &where), "canary at %ld", where);
     for (size_t q = 0; q < ROWS; q++) {
@@ -204,6 +209,77 @@ Test(rowstate, xent_shards) {
   }
   smx_set_isa(isa0);
   fprintf(stderr, "[simdmax] sharded cross-entropy: %zu cases, gradients and NONE losses bit-identical\n", cases);
+}
+
+/* bfloat16 / binary16 logits: states of the 16-bit slices are those of the widened slices, byte for byte, and the
+   16-bit shards give the fused 16-bit call's gradient columns and per-row losses */
+static void check_half(int bf16, size_t n, int regime, const xcfg *cf, tu_rng *r) {
+  enum { ROWS = 3 };
+  const size_t N = ROWS * n;
+  float *x = malloc(N * sizeof *x), *xw = malloc(N * sizeof *xw), *w = malloc(n * sizeof *w);
+  uint16_t *xh = malloc(N * sizeof *xh), *dref = malloc(N * sizeof *dref), *d = malloc((N + 8) * sizeof *d);
+  for (size_t q = 0; q < ROWS; q++) tu_fill(r, q == 1 ? regime : TU_NARROW + (int)(q % 2) * TU_N3, n, x + q * n);
+  for (size_t j = 0; j < n; j++) w[j] = (float)tu_uniform(r, 0.0, 2.0);
+  cr_assert_eq((bf16 ? smx_bf16_from_f32 : smx_f16_from_f32)(ROWS, n, x, n, xh, n), SMX_OK);
+  cr_assert_eq((bf16 ? smx_f32_from_bf16 : smx_f32_from_f16)(ROWS, n, xh, n, xw, n), SMX_OK);
+  int64_t t[ROWS] = {(int64_t)tu_below(r, n), (int64_t)tu_below(r, n), n > 2 ? -100 : 0};
+  smx_xent_options o;
+  smx_xent_options_default(&o);
+  o.softcap = cf->softcap, o.z_loss = cf->z_loss, o.class_weight = cf->weights ? w : NULL;
+  o.reduction = SMX_REDUCE_NONE, o.label_smoothing = cf->smoothing;
+  float lref[ROWS], lsum[ROWS] = {0}, lp[ROWS];
+  cr_assert_eq((bf16 ? smx_cross_entropy_bf16 : smx_cross_entropy_f16)(ROWS, n, xh, n, t, &o, lref, dref, n, 0.75f), SMX_OK);
+  size_t c[8];
+  const size_t k = random_cuts(r, n, 1, c);
+  smx_row_state full[ROWS], part[ROWS], wide[ROWS];
+  for (size_t i = 0; i < k; i++) {
+    smx_xent_options os = o;
+    if (os.class_weight) os.class_weight += c[i];
+    const size_t ns = c[i + 1] - c[i];
+    cr_assert_eq((bf16 ? smx_row_state_bf16 : smx_row_state_f16)(ROWS, ns, xh + c[i], n, &os, i ? part : full), SMX_OK);
+    cr_assert_eq(smx_row_state_f32(ROWS, ns, xw + c[i], n, &os, wide), SMX_OK);
+    cr_assert(memcmp(i ? part : full, wide, sizeof wide) == 0, "16-bit slice states differ from the widened slice's");
+    if (i) cr_assert_eq(smx_row_state_merge(ROWS, full, part), SMX_OK);
+  }
+  for (size_t i = 0; i < k; i++) {
+    const size_t ns = c[i + 1] - c[i];
+    for (size_t j = 0; j < ROWS * ns + 8; j++) d[j] = 0x7bcd; /* canaries past the last row */
+    cr_assert_eq((bf16 ? smx_cross_entropy_shard_bf16 : smx_cross_entropy_shard_f16)(
+                     ROWS, ns, xh + c[i], n, c[i], n, t, &o, full, lp, d, ns, 0.75f), SMX_OK);
+    for (size_t j = ROWS * ns; j < ROWS * ns + 8; j++) cr_assert(d[j] == 0x7bcd, "canary past the gradient");
+    for (size_t q = 0; q < ROWS; q++) {
+      cr_assert(memcmp(d + q * ns, dref + q * n + c[i], ns * sizeof *d) == 0 || !exact_expected(n, xw + q * n),
+                "%s n=%zu regime %s cap %g ls %g w %d: row %zu shard [%zu, %zu) gradient differs", bf16 ? "bf16" : "f16",
+                n, tu_regime_name(regime), (double)cf->softcap, (double)cf->smoothing, cf->weights, q, c[i], c[i + 1]);
+      lsum[q] += lp[q];
+    }
+  }
+  for (size_t q = 0; q < ROWS; q++)
+    cr_assert(!exact_expected(n, xw + q * n) || tu_bits(lsum[q]) == tu_bits(lref[q]), "%s n=%zu regime %s: loss %a, fused %a",
+              bf16 ? "bf16" : "f16", n, tu_regime_name(regime), (double)lsum[q], (double)lref[q]);
+  free(x), free(xw), free(w), free(xh), free(dref), free(d);
+}
+
+Test(rowstate, half_shards) {
+  tu_seed_random("rowstate_half");
+  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE, 0}, {30, 1e-4f, 1, SMX_REDUCE_NONE, 0}, {0, 0, 1, SMX_REDUCE_NONE, 0.1f}};
+  size_t cases = 0;
+  const smx_isa isa0 = smx_active_isa();
+  for (int is = 0; is < SMX_ISA_COUNT; is++) {
+    if (!smx_isa_supported((smx_isa)is)) continue;
+    cr_assert_eq(smx_set_isa((smx_isa)is), SMX_OK);
+    for (size_t si = 0; si < NSIZES; si++)
+      for (int g = 0; g < TU_NREGIMES; g++)
+        for (size_t ci = 0; ci < sizeof cfgs / sizeof cfgs[0]; ci++)
+          for (int bf16 = 0; bf16 < 2; bf16++) {
+            tu_rng r;
+            tu_rng_seed(&r, tu_case_seed("rowstate_half", sizes[si], g * 16 + (int)ci * 2 + bf16));
+            check_half(bf16, sizes[si], g, &cfgs[ci], &r);
+            cases++;
+          }
+  }
+  smx_set_isa(isa0);
+  fprintf(stderr, "[simdmax] 16-bit row states and shards: %zu cases, states, gradients and losses bit-identical\n", cases);
 }
 
 Test(rowstate, errors_write_nothing) {
