@@ -541,7 +541,7 @@ static void FN(softmax_rescale)(size_t n, float *y, const pass1_store *st, float
   const outc c = outc_init(o);
   const size_t nb = (n + SMX_BLOCK - 1) / SMX_BLOCK;
   for (size_t b = 0, e; b < nb; b = e) {
-    /* a run of blocks with the same d and the same max test is one span (one loop exit, not one a block) */
+    /* a run of blocks with the same d and the same max test is one span (one loop exit, not one per block) */
     const int32_t kb = st->kb[b], d = kb == STORE_NONE ? -1000 : kb - K + 36;
     const int maxcheck = d >= -60 && st->mb[b] >= m - 0x1p-8f;
     for (e = b + 1; e < nb && st->kb[e] == kb && (d < -60 || (st->mb[e] >= m - 0x1p-8f) == maxcheck); e++) continue;
