@@ -268,10 +268,9 @@ static double shard_row(size_t n, const float *x, size_t col0, size_t n_total, c
 
 /* a row of a shard of type t: f32 as it is, 16-bit in chunks of whole blocks widened on the stack (each chunk a
    shard of its own columns: its gradient, and the loss if the target is there), the gradient rounded back */
-static double shard_row_t(int t, size_t n, const void *x, size_t col0, size_t n_total, const smx_xent_row *row,
-                          const state_bytes *b, void *dx) {
+static double shard_row_t(const smx_kernels *k, int t, size_t n, const void *x, size_t col0, size_t n_total,
+                          const smx_xent_row *row, const state_bytes *b, void *dx) {
   if (t == T32) return shard_row(n, x, col0, n_total, row, b, dx);
-  const smx_kernels *k = smx_active_kernels();
   float buf[CHUNK16];
   double loss = 0.0;
   for (size_t c = 0; c < n; c += CHUNK16) {
@@ -281,6 +280,15 @@ static double shard_row_t(int t, size_t n, const void *x, size_t col0, size_t n_
     if (dx) k->narrow16(t, len, buf, (uint16_t *)dx + c);
   }
   return loss;
+}
+
+double smx_xent16_row_chunked(const smx_kernels *k, int bf16, size_t n, const uint16_t *x, const smx_xent_row *row,
+                              uint16_t *dx) {
+  const int t = bf16 ? T16_BF16 : T16_F16;
+  state_bytes b;
+  b.softcap = smx_f2u(row->softcap), b.smoothing = row->label_smoothing > 0.0f;
+  row_state(k, t, n, x, row->softcap, row->class_weight, &b);
+  return shard_row_t(k, t, n, x, 0, n, row, &b, dx);
 }
 
 static smx_status shard(const char *fn, int t, size_t rows, size_t n_shard, const void *logits, size_t ldx,
@@ -343,7 +351,7 @@ static smx_status shard(const char *fn, int t, size_t rows, size_t n_shard, cons
       state_bytes b;
       get(&full[r], &b);
       row.target = targets[r];
-      lr = shard_row_t(t, n_shard, elem(logits, r * ldx, t), col0, n_total, &row, &b, d);
+      lr = shard_row_t(smx_active_kernels(), t, n_shard, elem(logits, r * ldx, t), col0, n_total, &row, &b, d);
     }
     if (loss_part && opts->reduction == SMX_REDUCE_NONE) loss_part[r] = smx_flush((float)lr);
     total += lr;

@@ -1053,6 +1053,69 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
   return total;
 }
 
+/* ---- the softmax cross-entropy of one 16-bit row (element e) with its 16-bit gradient, fused: exactly the f32
+   row's (xent_softmax_row) on the widened logits, the gradient rounded once. Returns 0, having written nothing, for
+   the rows the f32 kernel hands to the scalar code (a NaN or an infinite logit, or |max| > 2^16 with a gradient):
+   the caller takes them. ---- */
+SMX_FLATTEN void widen_block_e(const void *x, size_t len, float *buf, const int e) {
+  for (size_t i = 0; i < len; i += VW) vst_n(buf + i, ld_e_n(x, i, step_count(len, i), 0.0f, e), step_count(len, i));
+}
+SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row *row, void *dx, double *loss, const int e) {
+  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const int capped = row->softcap > 0.0f;
+  const float *cw = row->class_weight;
+  const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
+  smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
+  memset(&wz, 0, sizeof wz);
+  smx_lse_final f;
+  if (capped || eps > 0.0f) { /* the f32 row's blocks: softcapped (and the smoothing sum) from widened blocks */
+    float a[SMX_BLOCK], z[SMX_BLOCK];
+    smx_lse s;
+    smx_lse_init(&s);
+    for (size_t b = 0; b < n; b += SMX_BLOCK) {
+      const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+      widen_block_e(elem_at(x, b, e), len, a, e);
+      if (capped) {
+        for (size_t i = 0; i < len; i += VW) {
+          vf dzv;
+          vst_n(z + i, vsoftcap(vld_n(a + i, step_count(len, i), 0.0f), vcap, vinv, &dzv), step_count(len, i));
+        }
+      }
+      if (eps > 0.0f) FN(wz_blocks)(&wz, capped ? z : a, len, b, cw);
+      if (capped) FN(lse_block)(z, len, &s);
+    }
+    if (capped) smx_lse_finish(&s, &f, 1);
+  }
+  if (!capped) FN(lse_row16)(n, x, &f, 1, e);
+  if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return 0;
+  const size_t t = (size_t)row->target;
+  float dz;
+  const float xt = elem_get(x, t, e), zt = capped ? smx_softcap(xt, row->softcap, inv_cap, &dz) : xt;
+  const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
+  double A, gt;
+  smx_xent_softmax_terms(n, &f, zt, wt, eps > 0.0f ? smx_wzsum_value(&wz) : 0.0, smx_xent_pt_m1(&f, zt), row, loss, &A, &gt);
+  if (!dx) return 1;
+  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
+  const float dzt = capped ? (smx_softcap(xt, row->softcap, inv_cap, &dz), dz) : 1.0f;
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  const outc oc = outc_init(&o);
+  const vf magic = vset(o.magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
+  for (size_t i = 0; i < n; i += VW) { /* xent_softmax_tail's pass from x (dx may be x) */
+    const size_t c = step_count(n, i);
+    vf dzv = vzero(), xv = ld_e_n(x, i, c, 0.0f, e);
+    vf zv = capped ? vsoftcap(xv, vcap, vinv, &dzv) : xv;
+    vf nbv = cw ? vneg(vmul(vb, vld_n(cw + i, c, 0.0f))) : nb;
+    vf g1 = vfma(va, out_one(zv, magic, &oc), nbv);
+    st_e_n(dx, i, vflush(capped ? vmul(g1, dzv) : g1), c, e);
+  }
+  st_e_n(dx, t, vset(smx_flush((float)(g * gt) * dzt)), 1, e);
+  return 1;
+}
+int FN(xent_softmax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss) {
+  return bf16 ? xent_softmax_row16_e(n, x, row, dx, loss, ELEM_BF16) : xent_softmax_row16_e(n, x, row, dx, loss, ELEM_F16);
+}
+
 SMX_ROWS_BWD(FN(softmax_backward), FN(softmax_backward_row))
 SMX_ROWS_BWD(FN(log_softmax_backward), FN(log_softmax_backward_row))
 SMX_ROWS_BWD16(FN(softmax_backward16), softmax_backward_row_e)
