@@ -1101,13 +1101,18 @@ SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row
   smx_softmax_out_init(&f, &o);
   const outc oc = outc_init(&o);
   const vf magic = vset(o.magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
-  for (size_t i = 0; i < n; i += VW) { /* xent_softmax_tail's pass from x (dx may be x) */
-    const size_t c = step_count(n, i);
-    vf dzv = vzero(), xv = ld_e_n(x, i, c, 0.0f, e);
-    vf zv = capped ? vsoftcap(xv, vcap, vinv, &dzv) : xv;
-    vf nbv = cw ? vneg(vmul(vb, vld_n(cw + i, c, 0.0f))) : nb;
-    vf g1 = vfma(va, out_one(zv, magic, &oc), nbv);
-    st_e_n(dx, i, vflush(capped ? vmul(g1, dzv) : g1), c, e);
+  float gb[SMX_BLOCK]; /* a block's f32 gradient, rounded in a loop of its own (the AVX2 registers hold one) */
+  for (size_t b = 0; b < n; b += SMX_BLOCK) { /* xent_softmax_tail's pass from x (dx may be x) */
+    const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+    for (size_t i = 0; i < len; i += VW) {
+      const size_t c = step_count(len, i);
+      vf dzv = vzero(), xv = ld_e_n(x, b + i, c, 0.0f, e);
+      vf zv = capped ? vsoftcap(xv, vcap, vinv, &dzv) : xv;
+      vf nbv = cw ? vneg(vmul(vb, vld_n(cw + b + i, c, 0.0f))) : nb;
+      vf g1 = vfma(va, out_one(zv, magic, &oc), nbv);
+      vst_n(gb + i, vflush(capped ? vmul(g1, dzv) : g1), c);
+    }
+    for (size_t i = 0; i < len; i += VW) st_e_n(dx, b + i, vld_n(gb + i, step_count(len, i), 0.0f), step_count(len, i), e);
   }
   st_e_n(dx, t, vset(smx_flush((float)(g * gt) * dzt)), 1, e);
   return 1;
