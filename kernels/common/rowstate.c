@@ -186,6 +186,21 @@ void smx_lse_merge(smx_lse *a, const smx_lse *b) {
   }
 }
 
+/* l = log(k + r), lse and c_hi + c_lo of a finite row (m, k set) */
+static void finish_log(smx_lse_final *f, double r) {
+  f->l = smx_log64(f->k) + smx_log1p64(r / f->k);
+  double c = (double)f->m + f->l;
+  f->lse = smx_flush((float)c);
+  f->c_hi = f->lse == INFINITY ? 0x1.fffffep127f : f->lse;
+  f->c_lo = smx_flush((float)(((double)f->m - (double)f->c_hi) + f->l));
+}
+/* T, D (and the log) of a shifted row (m, k, K set) whose sum below m is S 2^(64 - K) */
+static void finish_shifted(smx_lse_final *f, double S, int need_log) {
+  f->T = shift_T(f->m, f->K);
+  f->D = f->k * f->T + S;
+  if (need_log) finish_log(f, S / f->T);
+}
+
 void smx_lse_finish(const smx_lse *s, smx_lse_final *f, int need_log) {
   memset(f, 0, sizeof *f);
   const int shifted = !s->plain && s->in;
@@ -204,17 +219,15 @@ void smx_lse_finish(const smx_lse *s, smx_lse_final *f, int need_log) {
   f->shifted = shifted;
   if (shifted) {
     f->K = smx_exp_k(p.m);
-    f->T = shift_T(p.m, f->K);
-    const double S = shifted_S(s, f->K);
-    f->D = p.k * f->T + S;
-    if (!need_log) return;
-    p.r = S / f->T;
+    finish_shifted(f, shifted_S(s, f->K), need_log);
+    return;
   }
-  f->l = smx_log64(p.k) + smx_log1p64(p.r / p.k);
-  double c = (double)p.m + f->l;
-  f->lse = smx_flush((float)c);
-  f->c_hi = f->lse == INFINITY ? 0x1.fffffep127f : f->lse;
-  f->c_lo = smx_flush((float)(((double)p.m - (double)f->c_hi) + f->l));
+  finish_log(f, p.r);
+}
+void smx_lse_finish_block(float m, double k, double S, smx_lse_final *f, int need_log) {
+  memset(f, 0, sizeof *f);
+  f->kind = SMX_ROW_FINITE, f->m = m, f->k = k, f->shifted = 1, f->K = smx_exp_k(m);
+  finish_shifted(f, S, need_log);
 }
 
 /* c = exp(K ln2 - m) / (K + R) = 2^64 / D and y_max = 1 / (K + R) = T / D: divisions, not exps */

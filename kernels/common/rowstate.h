@@ -109,6 +109,10 @@ void smx_lse_add_block(smx_lse *s, float m_b, double k_b, double r_b);
 void smx_lse_merge(smx_lse *acc, const smx_lse *next);
 /* need_log = 0 (softmax) skips l, lse, c_hi and c_lo of a shifted row: its output needs only T and D */
 void smx_lse_finish(const smx_lse *s, smx_lse_final *f, int need_log);
+/* The same for a row of one block whose max m (in [-SMX_SHIFT_MAX, SMX_SHIFT_MAX]) was summed against
+   K = smx_exp_k(m): k entries equal to m and S the sum of the others (as SMX_BLK_MAX sums them): its state's sum
+   is S exactly (one term of the binned sum), so this is smx_lse_finish of that state without the state. */
+void smx_lse_finish_block(float m, double k, double S, smx_lse_final *f, int need_log);
 
 /* ---- the softmax output of a shifted row: y = exp(x) 2^-K c with c = exp(K ln2 - m - l) = 2^64 / D
    (smx_lse_final) split into c_hi + c_lo; e = smx_exp_shift(x, magic(K - 100), SMX_KEEP_OUT) (so e = 0

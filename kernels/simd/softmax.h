@@ -282,9 +282,32 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
 static int FN(lse_pass_maxfirst)(size_t n, const float *x, smx_lse *s, pass1_store *st) {
   return lse_pass_maxfirst_e(n, x, s, st, ELEM_F32);
 }
+/* A row of one block (n <= SMX_BLOCK) with no NaN and its max m in [-SMX_SHIFT_MAX, SMX_SHIFT_MAX], finished
+   without a state: the max, then the sums without the ties against K = smx_exp_k(m) (as lse_pass_maxfirst_e sums
+   the block), then smx_lse_finish_block. Returns 0, having done nothing, for other rows. */
+#define ONE_SUM(ties, store) sum_block_e(x, n, full, m, magic, SMX_KEEP_SUM, ties, store, &k, &Se, &Sa, ys, NULL, 0, &a, e)
+SMX_FLATTEN int lse_one_block_e(size_t n, const void *x, smx_lse_final *f, pass1_store *st, int need_log, const int e) {
+  const size_t full = n / SMX_LANES * SMX_LANES;
+  blockmax a;
+  bm_init(&a);
+  for (size_t g = 0; g < full; g += SMX_LANES) bm_group_e(&a, x, g, e);
+  int nanb;
+  const float m = bm_finish_e(&a, x, n, full, &nanb, e);
+  if (nanb || !(m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX)) return 0;
+  const float magic = smx_shift_magic(smx_exp_k(m) - SMX_SUM_BIAS);
+  const int ties = m != 0.0f ? 3 : 4;
+  float *ys = st ? st->y : NULL;
+  double k, Se, Sa;
+  SUM_SPECIALIZED(ONE_SUM, ties, 3, 4, ys);
+  if (st) st->mb[0] = m, st->kb[0] = smx_exp_k(m);
+  smx_lse_finish_block(m, k, Sa, f, need_log); /* ties 3, 4: Sa is the sum without them */
+  return 1;
+}
+#undef ONE_SUM
 /* A row's pass 1 (max first where it applies), finished. f32 calls the out-of-line passes above (shared with
    lse_fold), the 16-bit rows inline their own copies. */
 SMX_FLATTEN void lse_row_e(size_t n, const void *x, smx_lse_final *f, pass1_store *st, int need_log, const int e) {
+  if (n <= SMX_BLOCK && lse_one_block_e(n, x, f, st, need_log, e)) return;
   smx_lse s;
   smx_lse_init(&s);
   if (n > (size_t)MF_BLOCKS * SMX_BLOCK ||
