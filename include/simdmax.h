@@ -134,9 +134,10 @@ SMX_KERNELS(SMX_DECLARE_)
    (logsumexp's out stays float), and the same error, aliasing and in-place rules. Contract: inputs widen to
    float exactly and the result is exactly the _f32 kernel's result on the widened inputs rounded to the
    type by round-to-nearest-even (f16: subnormal results kept, overflow to inf; a NaN output is the quiet NaN
-   0x7fc0 / 0x7e00), on every ISA and whatever the caller's FP modes. Rows up to 16384 / 8192 / 5461 entries
-   (one / two / three input tensors) run through a 64 KiB stack scratch per thread; longer rows use a heap
-   buffer (the conversions are not yet fused into the kernels' loads and stores). */
+   0x7fc0 / 0x7e00), on every ISA and whatever the caller's FP modes. No heap: the backward kernels, and the
+   softmax family's rows longer than 16384, convert in their loads and stores; other rows run through a 64 KiB
+   stack scratch per thread. Exception, not yet fused: rows of sparsemax, stablemax and log-stablemax longer than
+   16384 use a heap buffer (the README's "bfloat16 and float16" says which path each kernel takes). */
 typedef uint16_t smx_bf16;
 typedef uint16_t smx_f16;
 #define SMX_DECLARE16_MAP(name, T, sfx) \
@@ -213,7 +214,9 @@ SMX_API smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *log
                                          const void *targets, const smx_xent_options *opts,
                                          float *loss, float *dlogits, size_t ldd, float grad_scale);
 /* The fused cross-entropy on 16-bit logits and gradient (bfloat16, binary16): exactly smx_cross_entropy_f32 on
-   the widened logits, the gradient rounded to the type (see "16-bit tensors" above); the same arguments and rules. */
+   the widened logits, the gradient rounded to the type (see "16-bit tensors" above); the same arguments and rules.
+   No heap for the softmax normalizer at any n; stablemax and sparsemax rows longer than 16384 (8192 with a
+   gradient) use a heap buffer. */
 SMX_API smx_status smx_cross_entropy_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx, const void *targets,
                                           const smx_xent_options *opts, float *loss, smx_bf16 *dlogits, size_t ldd,
                                           float grad_scale);
