@@ -17,13 +17,10 @@ const char *smx_strerror(smx_status s) {
   return "unknown status";
 }
 
-size_t smx_span_bytes(size_t rows, size_t n, size_t ld) {
-  if (rows == 0) return 0;
-  size_t last = rows - 1;
-  if (ld && last > (SIZE_MAX - n) / ld) return 0;
-  size_t elems = last * ld + n;
-  if (elems > SIZE_MAX / sizeof(float)) return 0;
-  return elems * sizeof(float);
+size_t smx_span_bytes(size_t rows, size_t n, size_t ld) { /* overflow by the builtins: no division per call */
+  size_t elems;
+  if (rows == 0 || __builtin_mul_overflow(rows - 1, ld, &elems) || __builtin_add_overflow(elems, n, &elems)) return 0;
+  return elems > SIZE_MAX / sizeof(float) ? 0 : elems * sizeof(float);
 }
 
 int smx_overlap(const void *a, size_t na, const void *b, size_t nb) {

@@ -14,9 +14,8 @@ enum { KIND_MAP, KIND_LSE, KIND_BWD, KIND_BWDX }; /* the signature kinds of SMX_
 
 /* ---- the array converters ---- */
 static size_t span16(size_t rows, size_t n, size_t ld) { /* bytes of a rows x n matrix of 16-bit values; 0 on overflow */
-  if (rows == 0) return 0;
-  if (ld && rows - 1 > (SIZE_MAX - n) / ld) return 0;
-  const size_t e = (rows - 1) * ld + n;
+  size_t e;
+  if (rows == 0 || __builtin_mul_overflow(rows - 1, ld, &e) || __builtin_add_overflow(e, n, &e)) return 0;
   return e > SIZE_MAX / 4 ? 0 : e * 2; /* the f32 side must fit too */
 }
 static smx_status check16(size_t rows, size_t n, size_t ld) {
