@@ -74,17 +74,17 @@ SMX_FLATTEN float elem_get(const void *p, size_t i, const int e) {
   const uint16_t h = ((const uint16_t *)p)[i];
   return e == ELEM_BF16 ? smx_f32_of_bf16(h) : smx_f32_of_f16(h);
 }
-/* len <= SMX_BLOCK elements as floats: p itself for f32, else widened into buf (for the scalar rare-row code) */
-SMX_FLATTEN const float *block_f32(const void *p, size_t len, float *buf, const int e) {
-  if (e == ELEM_F32) return (const float *)p;
-  for (size_t i = 0; i < len; i++) buf[i] = elem_get(p, i, e);
-  return buf;
-}
 SMX_FLATTEN vf ld_e_n(const void *p, size_t i, size_t c, float fill, const int e) {
   if (e == ELEM_F32) return vld_n((const float *)p + i, c, fill);
   const size_t m = c < VW ? c : VW;
   const vf w = e == ELEM_BF16 ? widen_bf16(vld16_n((const uint16_t *)p + i, m)) : vld_f16_n((const uint16_t *)p + i, m);
   return c < VW && fill != 0.0f ? vsel(vtail(c), w, vset(fill)) : w; /* lanes >= c widened +0 */
+}
+/* len <= SMX_BLOCK elements as floats: p itself for f32, else widened into buf */
+SMX_FLATTEN const float *block_f32(const void *p, size_t len, float *buf, const int e) {
+  if (e == ELEM_F32) return (const float *)p;
+  for (size_t i = 0; i < len; i += VW) vst_n(buf + i, ld_e_n(p, i, step_count(len, i), 0.0f, e), step_count(len, i));
+  return buf;
 }
 SMX_FLATTEN vf ld_e(const void *p, size_t i, const int e) { return ld_e_n(p, i, VW, 0.0f, e); }
 SMX_FLATTEN void st_e_n(void *p, size_t i, vf v, size_t c, const int e) {

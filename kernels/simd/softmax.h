@@ -895,79 +895,114 @@ static void FN(wz_blocks)(smx_wzsum *s, const float *z, size_t n, size_t o, cons
   }
 }
 
-/* The loss and gradient of a finite shifted row (or, without dx, any finite row) from its state f: o its
-   output constants (NULL: computed here), pt_m1 = p_t - 1, st the pass-1 values stored in dx (NULL: the
-   gradient from x), sum_wz the label smoothing sum. */
+/* The gradient's constants of a row (xent_softmax_tail) and one step of it from the logits xv (cw: the step's
+   class weights or NULL): fma(A, p_j, -B w_j) times dz/dx with softcap, flushed. */
+typedef struct {
+  vf va, vb, nb, magic, vcap, vinv;
+  outc oc;
+  int capped;
+} xent_grad_c;
+SMX_FLATTEN vf xent_grad_step(const xent_grad_c *g, vf xv, const float *cw, size_t c) {
+  vf dzv = vzero(), zv = g->capped ? vsoftcap(xv, g->vcap, g->vinv, &dzv) : xv;
+  vf nbv = cw ? vneg(vmul(g->vb, vld_n(cw, c, 0.0f))) : g->nb;
+  vf g1 = vfma(g->va, out_one(zv, g->magic, &g->oc), nbv);
+  return vflush(g->capped ? vmul(g1, dzv) : g1); /* without softcap dz = 1: v * 1.0f == v */
+}
+/* The loss of a finite shifted row (or, without a gradient, any finite row) from its state f, its target logit xt,
+   pt_m1 = p_t - 1 and the label smoothing sum; with grad also the gradient's constants g (o: the output constants,
+   NULL: computed here) and the target's entry *dxt. */
+SMX_FLATTEN double xent_tail_consts(size_t n, float xt, const smx_xent_row *row, const smx_lse_final *f,
+                                   const smx_softmax_out *o, double pt_m1, double sum_wz, int grad, xent_grad_c *g,
+                                   float *dxt) {
+  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  const int capped = row->softcap > 0.0f;
+  float dz;
+  const float zt = capped ? smx_softcap(xt, row->softcap, inv_cap, &dz) : xt;
+  const double wt = row->class_weight ? row->class_weight[row->target] : 1.0, gc = row->grad_coef;
+  double loss, gt, A;
+  smx_xent_softmax_terms(n, f, zt, wt, sum_wz, pt_m1, row, &loss, &A, &gt);
+  if (!grad) return loss;
+  const float Af = (float)(gc * A), Bf = (float)(gc * eps / (double)n);
+  const float dzt = capped ? (smx_softcap(xt, row->softcap, inv_cap, &dz), dz) : 1.0f;
+  smx_softmax_out ol;
+  if (!o) smx_softmax_out_init(f, &ol), o = &ol;
+  *g = (xent_grad_c){vset(Af), vset(Bf), vset(-Bf), vset(o->magic), vset(row->softcap), vset(inv_cap), outc_init(o), capped};
+  *dxt = smx_flush((float)(gc * gt) * dzt);
+  return loss;
+}
+/* The loss and gradient of a finite shifted row (or, without dx, any finite row): st the pass-1 values stored in dx
+   (NULL: the gradient from x). */
 static double FN(xent_softmax_tail)(size_t n, const float *x, const smx_xent_row *row, float *dx, const smx_lse_final *f,
                                 const smx_softmax_out *o, double pt_m1, const pass1_store *st, double sum_wz) {
   const size_t t = (size_t)row->target;
-  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
-  const int capped = row->softcap > 0.0f;
   const float *cw = row->class_weight;
-  float dz;
-  const float zt = capped ? smx_softcap(x[t], row->softcap, inv_cap, &dz) : x[t];
-  const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
-  double loss, gt, A;
-  smx_xent_softmax_terms(n, f, zt, wt, sum_wz, pt_m1, row, &loss, &A, &gt);
-  if (!dx) return loss;
-  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
-  const float dzt = capped ? (smx_softcap(x[t], row->softcap, inv_cap, &dz), dz) : 1.0f;
+  xent_grad_c g;
+  float dxt;
   smx_softmax_out ol;
-  if (!o) smx_softmax_out_init(f, &ol), o = &ol;
-  const outc oc = outc_init(o);
-  const vf magic = vset(o->magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
+  if (dx && !o) smx_softmax_out_init(f, &ol), o = &ol;
+  const double loss = xent_tail_consts(n, x[t], row, f, o, pt_m1, sum_wz, dx != NULL, &g, &dxt);
+  if (!dx) return loss;
   if (st) {
-    const xgrad xg = {va, vb, cw};
+    const xgrad xg = {g.va, g.vb, cw};
     FN(softmax_rescale)(n, dx, st, f->m, f->K, o, &xg);
   } else {
-    const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
     for (size_t i = 0; i < n; i += VW) { /* from x */
       const size_t c = step_count(n, i);
-      vf dzv = vzero(), xv = vld_n(x + i, c, 0.0f);
-      vf zv = capped ? vsoftcap(xv, vcap, vinv, &dzv) : xv;
-      vf nbv = cw ? vneg(vmul(vb, vld_n(cw + i, c, 0.0f))) : nb;
-      vf g1 = vfma(va, out_one(zv, magic, &oc), nbv);
-      vst_n(dx + i, vflush(capped ? vmul(g1, dzv) : g1), c); /* without softcap dz = 1: v * 1.0f == v */
+      vst_n(dx + i, xent_grad_step(&g, vld_n(x + i, c, 0.0f), cw ? cw + i : NULL, c), c);
     }
   }
-  dx[t] = smx_flush((float)(g * gt) * dzt);
+  dx[t] = dxt;
   return loss;
 }
 
-static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
-  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
-  const int capped = row->softcap > 0.0f;
+/* Pass 1 of a cross-entropy row of element e: its state f and, with label smoothing, the sum wz. Softcapped rows
+   block by block (the capped logits in registers, then the block's state); others by the row pass (st: softmax's
+   pass-1 values, f32 only). */
+SMX_FLATTEN void xent_pass1_e(size_t n, const void *x, const smx_xent_row *row, smx_lse_final *f, smx_wzsum *wz,
+                              pass1_store *st, const int e) {
+  const int smooth = row->label_smoothing > 0.0f;
   const float *cw = row->class_weight;
-  const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
-  float buf[SMX_BLOCK], dz;
-  smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
-  memset(&wz, 0, sizeof wz);
-  smx_lse s;
-  smx_lse_init(&s);
-  smx_lse_final f;
-  /* pass 1 stores its values in dx when dx is not x (the rare rows start again from x) */
-  pass1_store st;
-  const int store = !capped && dx && dx != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
-  st.y = dx, st.complete = 1;
-  if (capped) {
+  float buf[SMX_BLOCK];
+  memset(wz, 0, sizeof *wz);
+  if (row->softcap > 0.0f) {
+    const vf vcap = vset(row->softcap), vinv = vset(1.0f / row->softcap);
+    smx_lse s;
+    smx_lse_init(&s);
     for (size_t b = 0; b < n; b += SMX_BLOCK) {
       const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
       for (size_t i = 0; i < len; i += VW) {
         vf dzv;
-        vst(buf + i, vsoftcap(vld_n(x + b + i, step_count(len, i), 0.0f), vcap, vinv, &dzv));
+        vst(buf + i, vsoftcap(ld_e_n(x, b + i, step_count(len, i), 0.0f, e), vcap, vinv, &dzv));
       }
-      if (eps > 0.0f) FN(wz_blocks)(&wz, buf, len, b, cw);
+      if (smooth) FN(wz_blocks)(wz, buf, len, b, cw);
       FN(lse_block)(buf, len, &s);
     }
-    smx_lse_finish(&s, &f, 1);
-  } else {
-    if (eps > 0.0f) FN(wz_blocks)(&wz, x, n, 0, cw);
-    FN(lse_row)(n, x, &f, store ? &st : NULL, 1);
+    smx_lse_finish(&s, f, 1);
+    return;
   }
+  if (smooth)
+    for (size_t b = 0; b < n; b += SMX_BLOCK) {
+      const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+      FN(wz_blocks)(wz, block_f32(elem_at(x, b, e), len, buf, e), len, b, cw);
+    }
+  if (e == ELEM_F32) FN(lse_row)(n, x, f, st, 1);
+  else FN(lse_row16)(n, x, f, 1, e);
+}
+
+static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
+  const int capped = row->softcap > 0.0f;
+  /* pass 1 stores its values in dx when dx is not x (the rare rows start again from x) */
+  pass1_store st;
+  const int store = !capped && dx && dx != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
+  st.y = dx, st.complete = 1;
+  smx_lse_final f;
+  smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
+  xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, ELEM_F32);
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return smx_xent_softmax_row(n, x, row, dx);
-  const float zt = capped ? smx_softcap(x[row->target], row->softcap, inv_cap, &dz) : x[row->target];
+  float dz;
+  const float zt = capped ? smx_softcap(x[row->target], row->softcap, 1.0f / row->softcap, &dz) : x[row->target];
   return FN(xent_softmax_tail)(n, x, row, dx, &f, NULL, smx_xent_pt_m1(&f, zt), store && st.complete ? &st : NULL,
-                           eps > 0.0f ? smx_wzsum_value(&wz) : 0.0);
+                           row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0);
 }
 
 /* p_t - 1 (smx_xent_pt_m1) of rows r0 .. r0 + g - 1 (g <= VW) in one vd lane per row, from each row's max m
@@ -1080,64 +1115,30 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
    row's (xent_softmax_row) on the widened logits, the gradient rounded once. Returns 0, having written nothing, for
    the rows the f32 kernel hands to the scalar code (a NaN or an infinite logit, or |max| > 2^16 with a gradient):
    the caller takes them. ---- */
-SMX_FLATTEN void widen_block_e(const void *x, size_t len, float *buf, const int e) {
-  for (size_t i = 0; i < len; i += VW) vst_n(buf + i, ld_e_n(x, i, step_count(len, i), 0.0f, e), step_count(len, i));
-}
 SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row *row, void *dx, double *loss, const int e) {
-  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
-  const int capped = row->softcap > 0.0f;
-  const float *cw = row->class_weight;
-  const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
-  smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
-  memset(&wz, 0, sizeof wz);
   smx_lse_final f;
-  if (capped || eps > 0.0f) { /* the f32 row's blocks: softcapped (and the smoothing sum) from widened blocks */
-    float a[SMX_BLOCK], z[SMX_BLOCK];
-    smx_lse s;
-    smx_lse_init(&s);
-    for (size_t b = 0; b < n; b += SMX_BLOCK) {
-      const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
-      widen_block_e(elem_at(x, b, e), len, a, e);
-      if (capped) {
-        for (size_t i = 0; i < len; i += VW) {
-          vf dzv;
-          vst_n(z + i, vsoftcap(vld_n(a + i, step_count(len, i), 0.0f), vcap, vinv, &dzv), step_count(len, i));
-        }
-      }
-      if (eps > 0.0f) FN(wz_blocks)(&wz, capped ? z : a, len, b, cw);
-      if (capped) FN(lse_block)(z, len, &s);
-    }
-    if (capped) smx_lse_finish(&s, &f, 1);
-  }
-  if (!capped) FN(lse_row16)(n, x, &f, 1, e);
+  smx_wzsum wz;
+  xent_pass1_e(n, x, row, &f, &wz, NULL, e);
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return 0;
   const size_t t = (size_t)row->target;
-  float dz;
-  const float xt = elem_get(x, t, e), zt = capped ? smx_softcap(xt, row->softcap, inv_cap, &dz) : xt;
-  const double wt = cw ? cw[t] : 1.0, g = row->grad_coef;
-  double A, gt;
-  smx_xent_softmax_terms(n, &f, zt, wt, eps > 0.0f ? smx_wzsum_value(&wz) : 0.0, smx_xent_pt_m1(&f, zt), row, loss, &A, &gt);
+  const float xt = elem_get(x, t, e);
+  float dz, dxt;
+  const float zt = row->softcap > 0.0f ? smx_softcap(xt, row->softcap, 1.0f / row->softcap, &dz) : xt;
+  xent_grad_c g;
+  *loss = xent_tail_consts(n, xt, row, &f, NULL, smx_xent_pt_m1(&f, zt),
+                               row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0, dx != NULL, &g, &dxt);
   if (!dx) return 1;
-  const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n);
-  const float dzt = capped ? (smx_softcap(xt, row->softcap, inv_cap, &dz), dz) : 1.0f;
-  smx_softmax_out o;
-  smx_softmax_out_init(&f, &o);
-  const outc oc = outc_init(&o);
-  const vf magic = vset(o.magic), va = vset(Af), vb = vset(Bf), nb = vset(-Bf);
+  const float *cw = row->class_weight;
   float gb[SMX_BLOCK]; /* a block's f32 gradient, rounded in a loop of its own (the AVX2 registers hold one) */
   for (size_t b = 0; b < n; b += SMX_BLOCK) { /* xent_softmax_tail's pass from x (dx may be x) */
     const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
     for (size_t i = 0; i < len; i += VW) {
       const size_t c = step_count(len, i);
-      vf dzv = vzero(), xv = ld_e_n(x, b + i, c, 0.0f, e);
-      vf zv = capped ? vsoftcap(xv, vcap, vinv, &dzv) : xv;
-      vf nbv = cw ? vneg(vmul(vb, vld_n(cw + b + i, c, 0.0f))) : nb;
-      vf g1 = vfma(va, out_one(zv, magic, &oc), nbv);
-      vst_n(gb + i, vflush(capped ? vmul(g1, dzv) : g1), c);
+      vst_n(gb + i, xent_grad_step(&g, ld_e_n(x, b + i, c, 0.0f, e), cw ? cw + b + i : NULL, c), c);
     }
     for (size_t i = 0; i < len; i += VW) st_e_n(dx, b + i, vld_n(gb + i, step_count(len, i), 0.0f), step_count(len, i), e);
   }
-  st_e_n(dx, t, vset(smx_flush((float)(g * gt) * dzt)), 1, e);
+  st_e_n(dx, t, vset(dxt), 1, e);
   return 1;
 }
 int FN(xent_softmax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss) {
