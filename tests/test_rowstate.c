@@ -124,7 +124,8 @@ typedef struct {
   float smoothing;
 } xcfg;
 
-static void check_xent(const char *isa, size_t n, int regime, const xcfg *cf, tu_rng *r) {
+static void check_xent(const char *isa, int variant, size_t n, int regime, const xcfg *cf, tu_rng *r) {
+  (void)variant;
   enum { ROWS = 3 };
   float *x = malloc(ROWS * n * sizeof *x), *w = malloc(n * sizeof *w), *dref = malloc(ROWS * n * sizeof *dref);
   for (size_t q = 0; q < ROWS; q++) tu_fill(r, q == 1 ? regime : TU_NARROW + (int)(q % 2) * TU_N3, n, x + q * n);
@@ -186,13 +187,9 @@ static void check_xent(const char *isa, size_t n, int regime, const xcfg *cf, tu
   free(x), free(w), free(dref);
 }
 
-Test(rowstate, xent_shards) {
-  tu_seed_random("rowstate_xent");
-  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE, 0},        {30, 0, 0, SMX_REDUCE_NONE, 0},
-                       {0, 1e-3f, 1, SMX_REDUCE_MEAN, 0},     {15, 1e-4f, 1, SMX_REDUCE_SUM, 0},
-                       {0, 0, 1, SMX_REDUCE_NONE, 0},         {0, 0, 0, SMX_REDUCE_MEAN, 0},
-                       {0, 0, 0, SMX_REDUCE_NONE, 0.1f},      {0, 0, 1, SMX_REDUCE_NONE, 0.05f},
-                       {20, 1e-4f, 1, SMX_REDUCE_MEAN, 0.2f}, {0, 1e-3f, 0, SMX_REDUCE_NONE, 1.0f}};
+/* every ISA x size x regime x configuration x variant (the 16-bit type), each case seeded from tag; returns the count */
+typedef void shard_case_fn(const char *isa, int variant, size_t n, int regime, const xcfg *cf, tu_rng *r);
+static size_t run_shard_cases(const char *tag, const xcfg *cfgs, size_t ncfg, int variants, shard_case_fn *check) {
   size_t cases = 0;
   const smx_isa isa0 = smx_active_isa();
   for (int is = 0; is < SMX_ISA_COUNT; is++) {
@@ -200,20 +197,32 @@ Test(rowstate, xent_shards) {
     cr_assert_eq(smx_set_isa((smx_isa)is), SMX_OK);
     for (size_t si = 0; si < NSIZES; si++)
       for (int g = 0; g < TU_NREGIMES; g++)
-        for (size_t ci = 0; ci < sizeof cfgs / sizeof cfgs[0]; ci++) {
-          tu_rng r;
-          tu_rng_seed(&r, tu_case_seed("rowstate_xent", sizes[si], g * 16 + (int)ci));
-          check_xent(smx_isa_name((smx_isa)is), sizes[si], g, &cfgs[ci], &r);
-          cases++;
-        }
+        for (size_t ci = 0; ci < ncfg; ci++)
+          for (int v = 0; v < variants; v++) {
+            tu_rng r;
+            tu_rng_seed(&r, tu_case_seed(tag, sizes[si], g * 16 + (int)ci * variants + v));
+            check(smx_isa_name((smx_isa)is), v, sizes[si], g, &cfgs[ci], &r);
+            cases++;
+          }
   }
   smx_set_isa(isa0);
+  return cases;
+}
+
+Test(rowstate, xent_shards) {
+  tu_seed_random("rowstate_xent");
+  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE, 0},        {30, 0, 0, SMX_REDUCE_NONE, 0},
+                       {0, 1e-3f, 1, SMX_REDUCE_MEAN, 0},     {15, 1e-4f, 1, SMX_REDUCE_SUM, 0},
+                       {0, 0, 1, SMX_REDUCE_NONE, 0},         {0, 0, 0, SMX_REDUCE_MEAN, 0},
+                       {0, 0, 0, SMX_REDUCE_NONE, 0.1f},      {0, 0, 1, SMX_REDUCE_NONE, 0.05f},
+                       {20, 1e-4f, 1, SMX_REDUCE_MEAN, 0.2f}, {0, 1e-3f, 0, SMX_REDUCE_NONE, 1.0f}};
+  const size_t cases = run_shard_cases("rowstate_xent", cfgs, sizeof cfgs / sizeof cfgs[0], 1, check_xent);
   fprintf(stderr, "[simdmax] sharded cross-entropy: %zu cases, gradients and NONE losses bit-identical\n", cases);
 }
 
 /* bfloat16 / binary16 logits: states of the 16-bit slices are those of the widened slices, byte for byte, and the
    16-bit shards give the fused 16-bit call's gradient columns and per-row losses */
-static void check_half(int bf16, size_t n, int regime, const xcfg *cf, tu_rng *r) {
+static void check_half(const char *isa, int bf16, size_t n, int regime, const xcfg *cf, tu_rng *r) {
   enum { ROWS = 3 };
   const size_t N = ROWS * n;
   float *x = malloc(N * sizeof *x), *xw = malloc(N * sizeof *xw), *w = malloc(n * sizeof *w);
@@ -249,36 +258,21 @@ static void check_half(int bf16, size_t n, int regime, const xcfg *cf, tu_rng *r
     for (size_t j = ROWS * ns; j < ROWS * ns + 8; j++) cr_assert(d[j] == 0x7bcd, "canary past the gradient");
     for (size_t q = 0; q < ROWS; q++) {
       cr_assert(memcmp(d + q * ns, dref + q * n + c[i], ns * sizeof *d) == 0 || !exact_expected(n, xw + q * n),
-                "%s n=%zu regime %s cap %g ls %g w %d: row %zu shard [%zu, %zu) gradient differs", bf16 ? "bf16" : "f16",
+                "%s %s n=%zu regime %s cap %g ls %g w %d: row %zu shard [%zu, %zu) gradient differs", isa, bf16 ? "bf16" : "f16",
                 n, tu_regime_name(regime), (double)cf->softcap, (double)cf->smoothing, cf->weights, q, c[i], c[i + 1]);
       lsum[q] += lp[q];
     }
   }
   for (size_t q = 0; q < ROWS; q++)
-    cr_assert(!exact_expected(n, xw + q * n) || tu_bits(lsum[q]) == tu_bits(lref[q]), "%s n=%zu regime %s: loss %a, fused %a",
-              bf16 ? "bf16" : "f16", n, tu_regime_name(regime), (double)lsum[q], (double)lref[q]);
+    cr_assert(!exact_expected(n, xw + q * n) || tu_bits(lsum[q]) == tu_bits(lref[q]), "%s %s n=%zu regime %s: loss %a, fused %a",
+              isa, bf16 ? "bf16" : "f16", n, tu_regime_name(regime), (double)lsum[q], (double)lref[q]);
   free(x), free(xw), free(w), free(xh), free(dref), free(d);
 }
 
 Test(rowstate, half_shards) {
   tu_seed_random("rowstate_half");
   const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE, 0}, {30, 1e-4f, 1, SMX_REDUCE_NONE, 0}, {0, 0, 1, SMX_REDUCE_NONE, 0.1f}};
-  size_t cases = 0;
-  const smx_isa isa0 = smx_active_isa();
-  for (int is = 0; is < SMX_ISA_COUNT; is++) {
-    if (!smx_isa_supported((smx_isa)is)) continue;
-    cr_assert_eq(smx_set_isa((smx_isa)is), SMX_OK);
-    for (size_t si = 0; si < NSIZES; si++)
-      for (int g = 0; g < TU_NREGIMES; g++)
-        for (size_t ci = 0; ci < sizeof cfgs / sizeof cfgs[0]; ci++)
-          for (int bf16 = 0; bf16 < 2; bf16++) {
-            tu_rng r;
-            tu_rng_seed(&r, tu_case_seed("rowstate_half", sizes[si], g * 16 + (int)ci * 2 + bf16));
-            check_half(bf16, sizes[si], g, &cfgs[ci], &r);
-            cases++;
-          }
-  }
-  smx_set_isa(isa0);
+  const size_t cases = run_shard_cases("rowstate_half", cfgs, sizeof cfgs / sizeof cfgs[0], 2, check_half);
   fprintf(stderr, "[simdmax] 16-bit row states and shards: %zu cases, states, gradients and losses bit-identical\n", cases);
 }
 
