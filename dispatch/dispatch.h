@@ -23,9 +23,9 @@ smx_status smx_check_out(const char *fn, const char *what, const float *o, size_
 smx_status smx_xent_check_options(const char *fn, const smx_xent_options *o, size_t n, int soft);
 /* The sum of the class weights w[0 .. n) in the cross-entropy's fixed order, or n without weights (dispatch/xent.c). */
 double smx_xent_weight_sum(size_t n, const float *w);
-/* One softmax cross-entropy row of n 16-bit logits (bf16 or f16) on the stack, any n: its row state folded over
-   widened chunks, then the row as a shard of itself (dispatch/shard.c): exactly the f32 kernel's row on the widened
-   logits, the gradient dx (or NULL; may be x) rounded once. Returns the row's loss. */
-double smx_xent16_row_chunked(const smx_kernels *k, int bf16, size_t n, const uint16_t *x, const smx_xent_row *row,
-                              uint16_t *dx);
+/* One softmax or stablemax cross-entropy row of n 16-bit logits (bf16 or f16) on the stack, any n: its row state
+   folded over widened chunks, then the row as a shard of itself (dispatch/shard.c): exactly the f32 kernel's row on
+   the widened logits, the gradient dx (or NULL; may be x) rounded once. Returns the row's loss. */
+double smx_xent16_row_chunked(const smx_kernels *k, int normalizer, int bf16, size_t n, const uint16_t *x,
+                              const smx_xent_row *row, uint16_t *dx);
 #endif

@@ -2,17 +2,34 @@
 #include "dispatch.h"
 #include "fpenv.h"
 
-/* What a public state holds: a tag, the softcap it was made with (its bits), the row state and, when made for
-   label smoothing, the sum_j w_j z_j of its columns and whether one of them has a nonzero weight and is not +inf. */
+/* The stablemax normalizer's state of a row's columns: the exact sum of its blocks' S_b (kernels/common/xent.h),
+   a NaN flag and the +inf count: the row's kind, where S is not in [SMX_STABLE_TINY, inf), is NaN, +inf entries,
+   all -inf (S = 0: s(z) >= 2^-128.1 for a finite z) or finite (stable_kind). */
+typedef struct {
+  int32_t nan, pad;
+  double kinf;
+  smx_exsum S;
+} stable_state;
+static enum smx_row_kind stable_kind(const stable_state *s, double S) {
+  if (S >= SMX_STABLE_TINY && S < INFINITY) return SMX_ROW_FINITE;
+  return s->nan ? SMX_ROW_NAN : s->kinf > 0.0 ? SMX_ROW_POSINF : S == 0.0 ? SMX_ROW_ALLNEGINF : SMX_ROW_FINITE;
+}
+/* What a public state holds: a tag, the softcap it was made with (its bits), the normalizer's row state (softmax:
+   smx_lse; stablemax: stable_state) and, when made for label smoothing, the sum of its columns' w_j z_j (softmax) or
+   w_j log s(z_j) (stablemax) and whether one of them has a nonzero weight and is not +inf. */
 typedef struct {
   uint64_t tag;
   uint32_t softcap;
   int32_t smoothing; /* made with label smoothing: wz and weighted_other hold the columns' parts */
-  smx_lse s;
+  union {
+    smx_lse s;
+    stable_state sm;
+  };
   smx_wzsum wz;
-  int32_t weighted_other, pad;
+  int32_t weighted_other, normalizer; /* (normalizer: 0 in states of softmax-only builds, the same layout) */
 } state_bytes;
 _Static_assert(sizeof(state_bytes) <= sizeof(smx_row_state), "SMX_ROW_STATE_DOUBLES too small");
+_Static_assert(sizeof(stable_state) <= sizeof(smx_lse), "the softmax state's layout must not move");
 #define STATE_TAG 0x3230305354534d53ull /* "SMSTS002" */
 
 /* canonical bytes: zero padding, empty binned sums zeroed, so that equal states are equal bytes */
@@ -29,11 +46,15 @@ static void put(smx_row_state *st, const state_bytes *from) {
   const smx_lse *s = &from->s;
   state_bytes b;
   memset(&b, 0, sizeof b);
-  b.tag = STATE_TAG, b.softcap = from->softcap, b.smoothing = from->smoothing;
-  b.s.m = s->m, b.s.nan = s->nan, b.s.plain = s->plain, b.s.in = s->in, b.s.k = s->k;
-  b.s.R = s->R, b.s.Mex = s->Mex, b.s.Mall = s->Mall;
-  canon_bins(&b.s.R), canon_bins(&b.s.Mex), canon_bins(&b.s.Mall);
-  b.s.p.m = s->p.m, b.s.p.k = s->p.k, b.s.p.r = s->p.r;
+  b.tag = STATE_TAG, b.softcap = from->softcap, b.smoothing = from->smoothing, b.normalizer = from->normalizer;
+  if (b.normalizer == SMX_NORM_STABLEMAX) {
+    b.sm.nan = from->sm.nan, b.sm.kinf = from->sm.kinf, b.sm.S = from->sm.S;
+  } else {
+    b.s.m = s->m, b.s.nan = s->nan, b.s.plain = s->plain, b.s.in = s->in, b.s.k = s->k;
+    b.s.R = s->R, b.s.Mex = s->Mex, b.s.Mall = s->Mall;
+    canon_bins(&b.s.R), canon_bins(&b.s.Mex), canon_bins(&b.s.Mall);
+    b.s.p.m = s->p.m, b.s.p.k = s->p.k, b.s.p.r = s->p.r;
+  }
   if (b.smoothing) {
     b.wz.pos = from->wz.pos, b.wz.neg = from->wz.neg, b.wz.inf = from->wz.inf;
     canon_bins(&b.wz.pos), canon_bins(&b.wz.neg);
@@ -47,15 +68,46 @@ static int get(const smx_row_state *st, state_bytes *b) {
   return b->tag == STATE_TAG;
 }
 
-/* one row's columns folded into b (after state_begin): the active ISA's blocks, softcapped block by block first
-   when cap > 0 (as the cross-entropy does); with b->smoothing also each block's sum of w_j z_j (w: the columns'
-   weights or NULL) */
+/* one row's columns folded into b (after state_begin, b->normalizer set): the active ISA's blocks, softcapped
+   block by block first when cap > 0 (as the cross-entropy does); with b->smoothing also each block's sum of w_j z_j
+   or w_j log s(z_j) (w: the columns' weights or NULL) */
 static void state_begin(state_bytes *b) {
-  smx_lse_init(&b->s);
+  if (b->normalizer == SMX_NORM_STABLEMAX) {
+    memset(&b->sm, 0, sizeof b->sm);
+  } else {
+    smx_lse_init(&b->s);
+  }
   memset(&b->wz, 0, sizeof b->wz);
   b->weighted_other = 0;
 }
+/* the blocks' sums; a block's S_b is NaN if it holds a NaN and +inf if a +inf (without a NaN): only such blocks
+   are scanned for the +inf count and weighted_other (the others have no +inf entry) */
+static void stable_fold(const smx_kernels *k, size_t n, const float *x, float cap, const float *w, state_bytes *b) {
+  stable_state *s = &b->sm;
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    const float *xb = x + o, *wb = w ? w + o : NULL;
+    double out[3];
+    k->xent_stable_block(len, xb, SIZE_MAX, cap, b->smoothing ? 1.0f : 0.0f, wb, out);
+    smx_exsum_add(&s->S, out[0], 1);
+    if (b->smoothing) smx_wzsum_add(&b->wz, out[2]);
+    if (out[0] != out[0]) {
+      s->nan = 1;
+    } else if (out[0] == INFINITY) {
+      for (size_t j = 0; j < len; j++) {
+        s->kinf += xb[j] == INFINITY;
+        b->weighted_other |= b->smoothing && xb[j] != INFINITY && (wb ? wb[j] : 1.0f) != 0.0f;
+      }
+    } else if (b->smoothing) {
+      for (size_t j = 0; j < len && !b->weighted_other; j++) b->weighted_other = (wb ? wb[j] : 1.0f) != 0.0f;
+    }
+  }
+}
 static void state_fold(const smx_kernels *k, size_t n, const float *x, float cap, const float *w, state_bytes *b) {
+  if (b->normalizer == SMX_NORM_STABLEMAX) {
+    stable_fold(k, n, x, cap, w, b);
+    return;
+  }
   if (cap == 0.0f && !b->smoothing) {
     k->lse_fold(n, x, &b->s, NULL);
     return;
@@ -100,15 +152,16 @@ static void row_state(const smx_kernels *k, int t, size_t n, const void *x, floa
   }
 }
 
-/* options of the row-state functions: the softmax normalizer (the rest as smx_cross_entropy_f32) */
+/* options of the row-state functions: the softmax and stablemax normalizers (the rest as smx_cross_entropy_f32) */
 static smx_status check_opts(const char *fn, const smx_xent_options *o, size_t n) {
   smx_status s = smx_xent_check_options(fn, o, n, 0);
   if (s) return s;
-  if (o->normalizer != SMX_NORM_SOFTMAX)
-    return smx_fail(SMX_ERR_ARG, "%s: opts->normalizer = %d: row states exist for the softmax normalizer only", fn,
-                    (int)o->normalizer);
+  if (o->normalizer == SMX_NORM_SPARSEMAX)
+    return smx_fail(SMX_ERR_ARG, "%s: opts->normalizer = SMX_NORM_SPARSEMAX: sparsemax's threshold has no mergeable "
+                    "row state (row states exist for the softmax and stablemax normalizers)", fn);
   return SMX_OK;
 }
+static const char *norm_name(int normalizer) { return normalizer == SMX_NORM_STABLEMAX ? "stablemax" : "softmax"; }
 
 /* every state a row state; with opts given, made with its softcap and, for label smoothing, for it */
 static smx_status check_states(const char *fn, const char *what, size_t rows, const smx_row_state *st,
@@ -121,6 +174,9 @@ static smx_status check_states(const char *fn, const char *what, size_t rows, co
                       (double)smx_u2f(b.softcap), (double)opts->softcap);
     if (opts && opts->label_smoothing > 0.0f && !b.smoothing)
       return smx_fail(SMX_ERR_ARG, "%s: %s[%zu] was made without label smoothing (its options need its sums)", fn, what, r);
+    if (opts && b.normalizer != (int32_t)opts->normalizer)
+      return smx_fail(SMX_ERR_ARG, "%s: %s[%zu] was made for the %s normalizer, opts->normalizer is %s", fn, what, r,
+                      norm_name(b.normalizer), norm_name(opts->normalizer));
   }
   return SMX_OK;
 }
@@ -143,6 +199,7 @@ static smx_status row_states(const char *fn, int t, size_t rows, size_t n, const
   const smx_fpenv env = smx_fpenv_enter();
   state_bytes b;
   b.softcap = smx_f2u(cap), b.smoothing = opts && opts->label_smoothing > 0.0f;
+  b.normalizer = opts ? (int32_t)opts->normalizer : SMX_NORM_SOFTMAX;
   for (size_t r = 0; r < rows; r++) {
     row_state(k, t, n, elem(x, r * ldx, t), cap, opts ? opts->class_weight : NULL, &b);
     put(&st[r], &b);
@@ -180,11 +237,19 @@ smx_status smx_row_state_merge(size_t rows, smx_row_state *acc, const smx_row_st
                       (double)smx_u2f(a.softcap), (double)smx_u2f(b.softcap));
     if (a.smoothing != b.smoothing)
       return smx_fail(SMX_ERR_ARG, "%s: acc[%zu] and next[%zu]: one was made for label smoothing, the other not", fn, r, r);
+    if (a.normalizer != b.normalizer)
+      return smx_fail(SMX_ERR_ARG, "%s: acc[%zu] was made for the %s normalizer, next[%zu] for %s", fn, r,
+                      norm_name(a.normalizer), r, norm_name(b.normalizer));
   }
   const smx_fpenv env = smx_fpenv_enter();
   for (size_t r = 0; r < rows; r++) {
     get(&acc[r], &a), get(&next[r], &b);
-    smx_lse_merge(&a.s, &b.s);
+    if (a.normalizer == SMX_NORM_STABLEMAX) {
+      a.sm.nan |= b.sm.nan, a.sm.kinf += b.sm.kinf;
+      smx_exsum_merge(&a.sm.S, &b.sm.S);
+    } else {
+      smx_lse_merge(&a.s, &b.s);
+    }
     smx_wzsum_merge(&a.wz, &b.wz);
     a.weighted_other |= b.weighted_other;
     put(&acc[r], &a);
@@ -206,6 +271,11 @@ smx_status smx_row_state_logsumexp(size_t rows, const smx_row_state *st, float *
     state_bytes b;
     smx_lse_final f;
     get(&st[r], &b);
+    if (b.normalizer == SMX_NORM_STABLEMAX) { /* log S */
+      const double S = smx_exsum_value(&b.sm.S);
+      lse[r] = S > 0.0 && S < INFINITY ? (float)smx_log64(S) : S == 0.0 ? -INFINITY : (float)S;
+      continue;
+    }
     smx_lse_finish(&b.s, &f, 1);
     lse[r] = f.lse;
   }
@@ -266,27 +336,67 @@ static double shard_row(size_t n, const float *x, size_t col0, size_t n_total, c
   return here ? loss : 0.0;
 }
 
+/* The same for the stablemax normalizer: the kernels' formulas (kernels/common/xent.h) with S from the full state
+   and, in the shard holding the target, O from S's exact sum with the target's block (of this shard's blocks, so
+   the unsharded one where the boundaries are block multiples) taken out and its O_b put in. */
+static double shard_row_stable(const smx_kernels *k, size_t n, const float *x, size_t col0, size_t n_total,
+                               const smx_xent_row *row, const state_bytes *b, float *dx) {
+  const stable_state *ss = &b->sm;
+  const size_t t = (size_t)row->target;
+  const int here = t >= col0 && t - col0 < n;
+  const double S = smx_exsum_value(&ss->S);
+  smx_xent_stable st;
+  st.kind = stable_kind(ss, S);
+  if (st.kind == SMX_ROW_NAN) {
+    smx_xent_nan_row(n, dx);
+    return here ? NAN : 0.0;
+  }
+  double O = 0.0;
+  st.zt = 0.0f, st.dzt = 1.0f;
+  smx_xent_row local = *row; /* the shard's columns */
+  local.class_weight = row->class_weight ? row->class_weight + col0 : NULL, local.target = here ? t - col0 : 0;
+  if (here) {
+    const size_t tl = t - col0, o = tl / SMX_BLOCK * SMX_BLOCK, len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    double out[3];
+    k->xent_stable_block(len, x + o, tl - o, row->softcap, 0.0f, NULL, out);
+    O = smx_xent_stable_other(&ss->S, out[0], out[1]);
+    st.zt = smx_xent_logit(row, row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f, x[tl], &st.dzt);
+  }
+  const double wls = row->label_smoothing > 0.0f ? smx_wzsum_value(&b->wz) : 0.0;
+  smx_xent_stablemax_terms(n_total, row, S, O, wls, ss->kinf, here && x[t - col0] == INFINITY, b->weighted_other, &st);
+  if (dx) { /* (z_t and its dz/dx taken before: dx may be x) */
+    k->xent_stablemax_grad(n, x, &local, &st, dx);
+    if (here) smx_xent_stablemax_target(n_total, &local, &st, dx);
+  }
+  return here ? st.loss : 0.0;
+}
+static double shard_row_norm(const smx_kernels *k, size_t n, const float *x, size_t col0, size_t n_total,
+                             const smx_xent_row *row, const state_bytes *b, float *dx) {
+  return b->normalizer == SMX_NORM_STABLEMAX ? shard_row_stable(k, n, x, col0, n_total, row, b, dx)
+                                             : shard_row(n, x, col0, n_total, row, b, dx);
+}
+
 /* a row of a shard of type t: f32 as it is, 16-bit in chunks of whole blocks widened on the stack (each chunk a
    shard of its own columns: its gradient, and the loss if the target is there), the gradient rounded back */
 static double shard_row_t(const smx_kernels *k, int t, size_t n, const void *x, size_t col0, size_t n_total,
                           const smx_xent_row *row, const state_bytes *b, void *dx) {
-  if (t == T32) return shard_row(n, x, col0, n_total, row, b, dx);
+  if (t == T32) return shard_row_norm(k, n, x, col0, n_total, row, b, dx);
   float buf[CHUNK16];
   double loss = 0.0;
   for (size_t c = 0; c < n; c += CHUNK16) {
     const size_t len = n - c < CHUNK16 ? n - c : CHUNK16;
     k->widen16(t, len, elem(x, c, t), buf);
-    loss += shard_row(len, buf, col0 + c, n_total, row, b, dx ? buf : NULL); /* one chunk holds the target */
+    loss += shard_row_norm(k, len, buf, col0 + c, n_total, row, b, dx ? buf : NULL); /* one chunk holds the target */
     if (dx) k->narrow16(t, len, buf, (uint16_t *)dx + c);
   }
   return loss;
 }
 
-double smx_xent16_row_chunked(const smx_kernels *k, int bf16, size_t n, const uint16_t *x, const smx_xent_row *row,
-                              uint16_t *dx) {
+double smx_xent16_row_chunked(const smx_kernels *k, int normalizer, int bf16, size_t n, const uint16_t *x,
+                              const smx_xent_row *row, uint16_t *dx) {
   const int t = bf16 ? T16_BF16 : T16_F16;
   state_bytes b;
-  b.softcap = smx_f2u(row->softcap), b.smoothing = row->label_smoothing > 0.0f;
+  b.softcap = smx_f2u(row->softcap), b.smoothing = row->label_smoothing > 0.0f, b.normalizer = normalizer;
   row_state(k, t, n, x, row->softcap, row->class_weight, &b);
   return shard_row_t(k, t, n, x, 0, n, row, &b, dx);
 }

@@ -57,7 +57,7 @@ typedef struct {
   int bf16;
   const uint16_t *x16;
   uint16_t *d16;
-  int softmax; /* the softmax normalizer: long rows without the scratch (xent16_long_rows) */
+  int normalizer; /* softmax and stablemax: long rows without the scratch (xent16_long_rows) */
 } xjob16;
 /* rows [r0, r1) as xent_rows, widened into buf (cap floats, at least 2 n with a gradient, else n) as many rows at a
    time as fit (one at a time without losses, so that the returned sum adds the rows in order) */
@@ -76,8 +76,9 @@ static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses,
   }
   return sum;
 }
-/* rows [r0, r1) of the softmax normalizer too long for the scratch, one at a time: the table's fused 16-bit row, or
-   (the scalar table, and the rows the fused one leaves) the chunked row state and shard; no heap */
+/* rows [r0, r1) of the softmax or stablemax normalizer too long for the scratch, one at a time: the table's fused
+   16-bit softmax row, or (stablemax, the scalar table, and the rows the fused one leaves) the chunked row state and
+   shard; no heap */
 static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *losses) {
   const smx_rows_job *bj = &j->base;
   const size_t n = bj->n;
@@ -91,8 +92,9 @@ static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *lo
     double lr = 0.0;
     if (!smx_xent_row_begin(&a, i, n, &row, NULL)) {
       if (d) memset(d, 0, n * sizeof *d); /* +0 in both types */
-    } else if (!bj->k->xent_softmax16 || !bj->k->xent_softmax16(j->bf16, n, x, &row, d, &lr)) {
-      lr = smx_xent16_row_chunked(bj->k, j->bf16, n, x, &row, d);
+    } else if (j->normalizer != SMX_NORM_SOFTMAX || !bj->k->xent_softmax16 ||
+               !bj->k->xent_softmax16(j->bf16, n, x, &row, d, &lr)) {
+      lr = smx_xent16_row_chunked(bj->k, j->normalizer, j->bf16, n, x, &row, d);
     }
     smx_xent_row_end(&a, loss_rows, i, lr, &total);
   }
@@ -101,7 +103,7 @@ static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *lo
 #define XENT16_SCRATCH 16384 /* floats on the stack (64 KiB) */
 static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const size_t need = ((const xjob16 *)bj)->d16 ? 2 * bj->n : bj->n;
-  if (need > XENT16_SCRATCH && ((const xjob16 *)bj)->softmax) {
+  if (need > XENT16_SCRATCH && ((const xjob16 *)bj)->normalizer != SMX_NORM_SPARSEMAX) {
     xent16_long_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0);
     return;
   }
@@ -280,16 +282,16 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   xjob16 jj = {{.run = c->esize == 2 ? run_xent16 : run_xent, .k = k, .rows = rows, .n = n, .x = c->x, .ldx = c->ldx,
                 .out = dlogits, .ldo = ldd, .xa = &args, .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL,
                 .row_losses = losses, .xent = xent_kernel(k, o->normalizer)},
-               c->bf16, (const uint16_t *)(const void *)c->x, (uint16_t *)(void *)dlogits, o->normalizer == SMX_NORM_SOFTMAX};
+               c->bf16, (const uint16_t *)(const void *)c->x, (uint16_t *)(void *)dlogits, o->normalizer};
   double total = 0.0;
   if (losses) {
     smx_run_rows(&jj.base);
     for (size_t r = 0; r < rows; r++) total += losses[r];
     if (losses != stack_losses) free(losses);
   } else if (c->esize == 2) { /* no memory for the row losses: all rows on this thread, the same order */
-    static _Thread_local float row[XENT16_SCRATCH]; /* longer rows of another normalizer need the heap: abort */
+    static _Thread_local float row[XENT16_SCRATCH]; /* longer sparsemax rows need the heap: abort */
     const int longrow = (dlogits ? 2 * n : n) > XENT16_SCRATCH;
-    if (longrow && !jj.softmax) abort();
+    if (longrow && jj.normalizer == SMX_NORM_SPARSEMAX) abort();
     if (longrow) SMX_IN_FPENV(total = xent16_long_rows(&jj, 0, rows, NULL));
     else SMX_IN_FPENV(total = xent16_rows(&jj, 0, rows, NULL, row, XENT16_SCRATCH));
   } else {

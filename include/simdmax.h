@@ -215,7 +215,7 @@ SMX_API smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *log
                                          float *loss, float *dlogits, size_t ldd, float grad_scale);
 /* The fused cross-entropy on 16-bit logits and gradient (bfloat16, binary16): exactly smx_cross_entropy_f32 on
    the widened logits, the gradient rounded to the type (see "16-bit tensors" above); the same arguments and rules.
-   No heap for the softmax normalizer at any n; stablemax and sparsemax rows longer than 16384 (8192 with a
+   No heap for the softmax and stablemax normalizers at any n; sparsemax rows longer than 16384 (8192 with a
    gradient) use a heap buffer. */
 SMX_API smx_status smx_cross_entropy_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx, const void *targets,
                                           const smx_xent_options *opts, float *loss, smx_bf16 *dlogits, size_t ldd,
@@ -264,20 +264,24 @@ SMX_API smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float
                                               float *loss, float *dlogits, size_t ldd, float grad_scale);
 
 /* ---- Row states: vocabulary-sharded and chunked cross-entropy ----
-   The softmax normalizer of a row over a slice of its columns, as plain bytes that may be copied, sent
-   (MPI_Allgather them as bytes) or stored, and merged: the state of columns [a, b) merged with that of
+   The softmax (or stablemax) normalizer of a row over a slice of its columns, as plain bytes that may be copied,
+   sent (MPI_Allgather them as bytes) or stored, and merged: the state of columns [a, b) merged with that of
    [b, c) is the state of [a, c). Bit-identical to the unsharded call when every shard boundary is a
    multiple of 1024 (the kernels' block) and states are merged left to right (in any grouping): the merged
    log-sum-exp equals smx_logsumexp_f32 of the whole row, and smx_cross_entropy_shard_f32 gives exactly
    smx_cross_entropy_f32's gradient and per-row loss, on every ISA. Exceptions, deterministic for a fixed
-   split and merge order and within the accuracy bounds, not bit-identical: rows whose max is beyond
-   +-65536 (or only below -65536), and other boundaries (a block then sums different entries). */
+   split and merge order and within the accuracy bounds, not bit-identical: softmax rows whose max is beyond
+   +-65536 (or only below -65536), and other boundaries (a block then sums different entries). Sparsemax has
+   no mergeable state (SMX_ERR_ARG). */
 #define SMX_ROW_STATE_DOUBLES 40
 typedef struct smx_row_state { double opaque[SMX_ROW_STATE_DOUBLES]; } smx_row_state;
 /* The state of each row's n columns x[r * ldx + 0 .. n). opts: NULL (plain log-sum-exp), or the options of
-   the cross-entropy the states are for (softmax normalizer; its softcap is applied first and recorded in the
-   state; with label smoothing the state also gathers the columns' sum of w_j z_j, and opts->class_weight, if
-   any, holds the weights of these n columns: the full array plus the slice's first column). */
+   the cross-entropy the states are for (its normalizer, softmax or stablemax, recorded in the state; its softcap
+   is applied first and recorded; with label smoothing the state also gathers the columns' sum of w_j z_j
+   (softmax) or w_j log s(z_j) (stablemax), and opts->class_weight, if any, holds the weights of these n columns:
+   the full array plus the slice's first column). A stablemax state holds the exact sum of its blocks' sums of
+   s(z_j), so that the shard holding the target can take its own block out again: the loss log1p(O / s_t) keeps
+   its accuracy where p_t is within 1e-12 of one. */
 SMX_API smx_status smx_row_state_f32(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_options *opts,
                                      smx_row_state *st);
 /* The same on bfloat16 / binary16 logits: exactly smx_row_state_f32 of the widened logits. */
@@ -285,22 +289,22 @@ SMX_API smx_status smx_row_state_bf16(size_t rows, size_t n, const smx_bf16 *x, 
                                       smx_row_state *st);
 SMX_API smx_status smx_row_state_f16(size_t rows, size_t n, const smx_f16 *x, size_t ldx, const smx_xent_options *opts,
                                      smx_row_state *st);
-/* acc := acc then next (next's columns follow acc's), row by row. States made with different softcaps, or one with
-   label smoothing and one without: SMX_ERR_ARG. */
+/* acc := acc then next (next's columns follow acc's), row by row. States made with different softcaps or
+   normalizers, or one with label smoothing and one without: SMX_ERR_ARG. */
 SMX_API smx_status smx_row_state_merge(size_t rows, smx_row_state *acc, const smx_row_state *next);
-/* Each row's log-sum-exp (of the softcapped logits with a softcap). */
+/* Each row's log-sum-exp (of the softcapped logits with a softcap); for a stablemax state log S, S = sum_j s(z_j). */
 SMX_API smx_status smx_row_state_logsumexp(size_t rows, const smx_row_state *st, float *lse);
-/* The softmax cross-entropy of one shard: columns [col0, col0 + n_shard) of rows whose full width is n_total
-   (logits: rows x n_shard, ldx), from the merged states of the whole rows (full, made with the same softcap).
-   targets: rows global class indices in [0, n_total) or opts->ignore_index (int64_t or int32_t by
-   opts->target_type); opts->class_weight, if any, holds all n_total weights. dlogits (NULL, or rows x n_shard,
+/* The cross-entropy of one shard: columns [col0, col0 + n_shard) of rows whose full width is n_total
+   (logits: rows x n_shard, ldx), from the merged states of the whole rows (full, made with the same softcap and
+   normalizer). targets: rows global class indices in [0, n_total) or opts->ignore_index (int64_t:
+   opts->target_type must be SMX_TARGET_I64); opts->class_weight, if any, holds all n_total weights. dlogits (NULL, or rows x n_shard,
    ldd; may be exactly logits) gets the gradient of the shard's columns, bit-identical to smx_cross_entropy_f32's
    columns; loss_part (NULL, or rows floats for NONE, 1 for SUM / MEAN) gets the shard's part of the loss: the
    rows whose target lies in the shard (their whole loss, z-loss included), 0 for the others; so for NONE the
    parts add up exactly to smx_cross_entropy_f32's loss, for SUM / MEAN within the rounding of the parts.
-   With label smoothing the states must have been made for it. Softmax only (stablemax, sparsemax: SMX_ERR_ARG).
-   Common scalar code for every ISA
-   (the states come from the active ISA), not yet vectorized. */
+   With label smoothing the states must have been made for it. Softmax and stablemax (sparsemax: SMX_ERR_ARG).
+   The softmax shard's gradient is common scalar code for every ISA, not yet vectorized; the stablemax one runs
+   the active ISA's gradient kernel. */
 SMX_API smx_status smx_cross_entropy_shard_f32(size_t rows, size_t n_shard, const float *logits, size_t ldx,
                                                size_t col0, size_t n_total, const int64_t *targets,
                                                const smx_xent_options *opts, const smx_row_state *full,

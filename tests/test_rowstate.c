@@ -11,8 +11,10 @@ static const size_t sizes[] = {1, 100, 1023, 1024, 1025, 2048, 3000, 5000, 9000,
 #define NSIZES (tu_quick() ? 8 : sizeof sizes / sizeof sizes[0])
 
 /* The row's bits are those of the unsharded call when its max is in [-65536, 65536], or the row is special
-   (a NaN, +inf entries, all -inf); other rows (the plain state) are deterministic and within the bounds. */
-static int exact_expected(size_t n, const float *x) {
+   (a NaN, +inf entries, all -inf); other rows (the plain state) are deterministic and within the bounds. The
+   stablemax normalizer's state has no such exception. */
+static int exact_expected_norm(int norm, size_t n, const float *x) {
+  if (norm == SMX_NORM_STABLEMAX) return 1;
   float m = -INFINITY;
   for (size_t i = 0; i < n; i++) {
     if (x[i] != x[i]) return 1;
@@ -20,6 +22,7 @@ static int exact_expected(size_t n, const float *x) {
   }
   return m == INFINITY || m == -INFINITY || (m >= -65536.0f && m <= 65536.0f);
 }
+static int exact_expected(size_t n, const float *x) { return exact_expected_norm(SMX_NORM_SOFTMAX, n, x); }
 
 /* no finite entry below -65536 (blocks there also keep a plain state, merged inexactly but never used) */
 static int no_low(size_t n, const float *x) {
@@ -122,6 +125,7 @@ typedef struct {
   float softcap, z_loss;
   int weights, reduction;
   float smoothing;
+  int norm; /* smx_normalizer */
 } xcfg;
 
 static void check_xent(const char *isa, int variant, size_t n, int regime, const xcfg *cf, tu_rng *r) {
@@ -134,7 +138,7 @@ static void check_xent(const char *isa, int variant, size_t n, int regime, const
   smx_xent_options o;
   smx_xent_options_default(&o);
   o.softcap = cf->softcap, o.z_loss = cf->z_loss, o.class_weight = cf->weights ? w : NULL;
-  o.reduction = (smx_reduction)cf->reduction, o.label_smoothing = cf->smoothing;
+  o.reduction = (smx_reduction)cf->reduction, o.label_smoothing = cf->smoothing, o.normalizer = (smx_normalizer)cf->norm;
   float lref[ROWS];
   cr_assert_eq(smx_cross_entropy_f32(ROWS, n, x, n, t, &o, lref, dref, n, 0.75f), SMX_OK);
   size_t c[8];
@@ -163,10 +167,10 @@ static void check_xent(const char *isa, int variant, size_t n, int regime, const
     for (size_t q = 0; q < ROWS; q++) {
       size_t first;
       const int eq = tu_bits_equal(tu_row(&d, q), dref + q * n + c[i], ns, &first);
-      cr_assert(eq || !exact_expected(n, x + q * n),
-                "%s n=%zu regime %s cap %g zl %g w %d red %d ls %g: row %zu shard [%zu, %zu) gradient %a, unsharded %a at %zu",
-                isa, n, tu_regime_name(regime), (double)cf->softcap, (double)cf->z_loss, cf->weights, cf->reduction,
-                (double)cf->smoothing, q,
+      cr_assert(eq || !exact_expected_norm(cf->norm, n, x + q * n),
+                "%s n=%zu regime %s norm %d cap %g zl %g w %d red %d ls %g: row %zu shard [%zu, %zu) gradient %a, unsharded %a at %zu",
+                isa, n, tu_regime_name(regime), cf->norm, (double)cf->softcap, (double)cf->z_loss, cf->weights,
+                cf->reduction, (double)cf->smoothing, q,
                 c[i], c[i + 1], (double)tu_row(&d, q)[first], (double)dref[q * n + c[i] + first], c[i] + first);
     }
     for (size_t q = 0; q < (cf->reduction == SMX_REDUCE_NONE ? ROWS : 1); q++) lsum[q] += lp[q];
@@ -175,10 +179,11 @@ static void check_xent(const char *isa, int variant, size_t n, int regime, const
   for (size_t q = 0; q < (cf->reduction == SMX_REDUCE_NONE ? ROWS : 1); q++) {
     int ex = 1;
     for (size_t p = 0; p < ROWS; p++)
-      if ((cf->reduction != SMX_REDUCE_NONE || p == q) && !exact_expected(n, x + p * n)) ex = 0;
+      if ((cf->reduction != SMX_REDUCE_NONE || p == q) && !exact_expected_norm(cf->norm, n, x + p * n)) ex = 0;
     if (cf->reduction == SMX_REDUCE_NONE || k == 1) {
-      cr_assert(!ex || tu_bits(lsum[q]) == tu_bits(lref[q]), "%s n=%zu regime %s ls %g w %d: loss %a, unsharded %a", isa,
-                n, tu_regime_name(regime), (double)cf->smoothing, cf->weights, (double)lsum[q], (double)lref[q]);
+      cr_assert(!ex || tu_bits(lsum[q]) == tu_bits(lref[q]), "%s n=%zu regime %s norm %d ls %g w %d: loss %a, unsharded %a",
+                isa, n, tu_regime_name(regime), cf->norm, (double)cf->smoothing, cf->weights, (double)lsum[q],
+                (double)lref[q]);
     } else if (isfinite(lref[q])) {
       cr_assert(fabsf(lsum[q] - lref[q]) <= 1e-5f * fabsf(lref[q]) + 1e-30f, "loss parts %a vs %a", (double)lsum[q],
                 (double)lref[q]);
@@ -211,13 +216,77 @@ static size_t run_shard_cases(const char *tag, const xcfg *cfgs, size_t ncfg, in
 
 Test(rowstate, xent_shards) {
   tu_seed_random("rowstate_xent");
-  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE, 0},        {30, 0, 0, SMX_REDUCE_NONE, 0},
-                       {0, 1e-3f, 1, SMX_REDUCE_MEAN, 0},     {15, 1e-4f, 1, SMX_REDUCE_SUM, 0},
-                       {0, 0, 1, SMX_REDUCE_NONE, 0},         {0, 0, 0, SMX_REDUCE_MEAN, 0},
-                       {0, 0, 0, SMX_REDUCE_NONE, 0.1f},      {0, 0, 1, SMX_REDUCE_NONE, 0.05f},
-                       {20, 1e-4f, 1, SMX_REDUCE_MEAN, 0.2f}, {0, 1e-3f, 0, SMX_REDUCE_NONE, 1.0f}};
+  enum { SM = SMX_NORM_SOFTMAX, ST = SMX_NORM_STABLEMAX };
+  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE, 0, SM},         {30, 0, 0, SMX_REDUCE_NONE, 0, SM},
+                       {0, 1e-3f, 1, SMX_REDUCE_MEAN, 0, SM},     {15, 1e-4f, 1, SMX_REDUCE_SUM, 0, SM},
+                       {0, 0, 1, SMX_REDUCE_NONE, 0, SM},         {0, 0, 0, SMX_REDUCE_MEAN, 0, SM},
+                       {0, 0, 0, SMX_REDUCE_NONE, 0.1f, SM},      {0, 0, 1, SMX_REDUCE_NONE, 0.05f, SM},
+                       {20, 1e-4f, 1, SMX_REDUCE_MEAN, 0.2f, SM}, {0, 1e-3f, 0, SMX_REDUCE_NONE, 1.0f, SM},
+                       {0, 0, 0, SMX_REDUCE_NONE, 0, ST},         {30, 0, 1, SMX_REDUCE_NONE, 0, ST},
+                       {0, 0, 1, SMX_REDUCE_MEAN, 0.1f, ST},      {15, 0, 0, SMX_REDUCE_SUM, 0.05f, ST}};
   const size_t cases = run_shard_cases("rowstate_xent", cfgs, sizeof cfgs / sizeof cfgs[0], 1, check_xent);
   fprintf(stderr, "[simdmax] sharded cross-entropy: %zu cases, gradients and NONE losses bit-identical\n", cases);
+}
+
+/* Stablemax with p_t within ~1e-12 of one: the shard holding the target takes its block's S_b out of the state's
+   exact sum, so O = sum_{j != t} s(z_j) keeps its accuracy however small against S; any split (aligned: bit-identical
+   to the unsharded call) gives the loss log1p(O / s_t) and the target's gradient -O / (S s_t) within 2 ulp */
+Test(rowstate, stablemax_shards_near_one) {
+  tu_seed_random("rowstate_near_one");
+  static const size_t ns[] = {1500, 3000, 9000};
+  size_t cases = 0;
+  double worst = 0.0;
+  for (size_t si = 0; si < sizeof ns / sizeof ns[0]; si++) {
+    const size_t n = ns[si];
+    float *x = malloc(n * sizeof *x), *d = malloc(n * sizeof *d), *dref = malloc(n * sizeof *dref);
+    tu_rng r;
+    tu_rng_seed(&r, tu_case_seed("rowstate_near_one", n, 0));
+    for (int rep = 0; rep < 8; rep++) {
+      for (size_t j = 0; j < n; j++) x[j] = (float)tu_uniform(&r, -2.0, 2.0);
+      const int64_t t = (int64_t)tu_below(&r, n);
+      x[t] = (float)n * 1e12f * (float)(1 + rep); /* 1 - p_t ~ 1e-12 */
+      long double O = 0.0L;
+      for (size_t j = 0; j < n; j++)
+        if (j != (size_t)t) O += x[j] >= 0.0f ? 1.0L + x[j] : 1.0L / (1.0L - x[j]);
+      const long double st = 1.0L + x[t], ref_loss = log1pl(O / st), ref_g = -O / (st + O) / st; /* (p_t - 1) s'/s */
+      smx_xent_options o;
+      smx_xent_options_default(&o);
+      o.normalizer = SMX_NORM_STABLEMAX, o.reduction = SMX_REDUCE_NONE;
+      float lref;
+      cr_assert_eq(smx_cross_entropy_f32(1, n, x, n, &t, &o, &lref, dref, n, 1.0f), SMX_OK);
+      for (int aligned = 0; aligned < 2; aligned++) {
+        size_t c[8];
+        const size_t k = random_cuts(&r, n, aligned, c);
+        smx_row_state full, part;
+        for (size_t i = 0; i < k; i++) {
+          cr_assert_eq(smx_row_state_f32(1, c[i + 1] - c[i], x + c[i], n, &o, i ? &part : &full), SMX_OK);
+          if (i) cr_assert_eq(smx_row_state_merge(1, &full, &part), SMX_OK);
+        }
+        float loss = 0.0f;
+        for (size_t i = 0; i < k; i++) {
+          float lp;
+          cr_assert_eq(smx_cross_entropy_shard_f32(1, c[i + 1] - c[i], x + c[i], n, c[i], n, &t, &o, &full, &lp, d + c[i],
+                                                   n, 1.0f), SMX_OK);
+          loss += lp;
+        }
+        if (aligned || k == 1) {
+          cr_assert(tu_bits(loss) == tu_bits(lref), "n=%zu: aligned shards' loss %a, unsharded %a", n, (double)loss,
+                    (double)lref);
+          cr_assert(memcmp(d, dref, n * sizeof *d) == 0, "n=%zu: aligned shards' gradient differs", n);
+        }
+        tu_stat sl = TU_STAT_INIT, sg = TU_STAT_INIT;
+        const double el = tu_check_one(&sl, "loss", loss, (double)ref_loss, fabs((double)ref_loss), 2.0);
+        const double eg = tu_check_one(&sg, "grad_t", d[t], (double)ref_g, fabs((double)ref_g), 2.0);
+        cr_assert(sl.fails == 0 && sg.fails == 0, "n=%zu, %zu shards: loss %a (%.2f ulp of %a), dx_t %a (%.2f ulp)", n, k,
+                  (double)loss, el, (double)ref_loss, (double)d[t], eg);
+        worst = fmax(worst, fmax(el, eg));
+        cases++;
+      }
+    }
+    free(x), free(d), free(dref);
+  }
+  fprintf(stderr, "[simdmax] stablemax shards with 1 - p_t ~ 1e-12: %zu cases, loss and dx_t within %.3f ulp\n", cases,
+          worst);
 }
 
 /* bfloat16 / binary16 logits: states of the 16-bit slices are those of the widened slices, byte for byte, and the
@@ -235,7 +304,7 @@ static void check_half(const char *isa, int bf16, size_t n, int regime, const xc
   smx_xent_options o;
   smx_xent_options_default(&o);
   o.softcap = cf->softcap, o.z_loss = cf->z_loss, o.class_weight = cf->weights ? w : NULL;
-  o.reduction = SMX_REDUCE_NONE, o.label_smoothing = cf->smoothing;
+  o.reduction = SMX_REDUCE_NONE, o.label_smoothing = cf->smoothing, o.normalizer = (smx_normalizer)cf->norm;
   float lref[ROWS], lsum[ROWS] = {0}, lp[ROWS];
   cr_assert_eq((bf16 ? smx_cross_entropy_bf16 : smx_cross_entropy_f16)(ROWS, n, xh, n, t, &o, lref, dref, n, 0.75f), SMX_OK);
   size_t c[8];
@@ -257,21 +326,24 @@ static void check_half(const char *isa, int bf16, size_t n, int regime, const xc
                      ROWS, ns, xh + c[i], n, c[i], n, t, &o, full, lp, d, ns, 0.75f), SMX_OK);
     for (size_t j = ROWS * ns; j < ROWS * ns + 8; j++) cr_assert(d[j] == 0x7bcd, "canary past the gradient");
     for (size_t q = 0; q < ROWS; q++) {
-      cr_assert(memcmp(d + q * ns, dref + q * n + c[i], ns * sizeof *d) == 0 || !exact_expected(n, xw + q * n),
-                "%s %s n=%zu regime %s cap %g ls %g w %d: row %zu shard [%zu, %zu) gradient differs", isa, bf16 ? "bf16" : "f16",
-                n, tu_regime_name(regime), (double)cf->softcap, (double)cf->smoothing, cf->weights, q, c[i], c[i + 1]);
+      cr_assert(memcmp(d + q * ns, dref + q * n + c[i], ns * sizeof *d) == 0 || !exact_expected_norm(cf->norm, n, xw + q * n),
+                "%s %s n=%zu regime %s norm %d cap %g ls %g w %d: row %zu shard [%zu, %zu) gradient differs", isa,
+                bf16 ? "bf16" : "f16", n, tu_regime_name(regime), cf->norm, (double)cf->softcap, (double)cf->smoothing,
+                cf->weights, q, c[i], c[i + 1]);
       lsum[q] += lp[q];
     }
   }
   for (size_t q = 0; q < ROWS; q++)
-    cr_assert(!exact_expected(n, xw + q * n) || tu_bits(lsum[q]) == tu_bits(lref[q]), "%s %s n=%zu regime %s: loss %a, fused %a",
-              isa, bf16 ? "bf16" : "f16", n, tu_regime_name(regime), (double)lsum[q], (double)lref[q]);
+    cr_assert(!exact_expected_norm(cf->norm, n, xw + q * n) || tu_bits(lsum[q]) == tu_bits(lref[q]),
+              "%s %s n=%zu regime %s norm %d: loss %a, fused %a", isa, bf16 ? "bf16" : "f16", n, tu_regime_name(regime),
+              cf->norm, (double)lsum[q], (double)lref[q]);
   free(x), free(xw), free(w), free(xh), free(dref), free(d);
 }
 
 Test(rowstate, half_shards) {
   tu_seed_random("rowstate_half");
-  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE, 0}, {30, 1e-4f, 1, SMX_REDUCE_NONE, 0}, {0, 0, 1, SMX_REDUCE_NONE, 0.1f}};
+  const xcfg cfgs[] = {{0, 0, 0, SMX_REDUCE_NONE, 0, SMX_NORM_SOFTMAX},    {30, 1e-4f, 1, SMX_REDUCE_NONE, 0, SMX_NORM_SOFTMAX},
+                       {0, 0, 1, SMX_REDUCE_NONE, 0.1f, SMX_NORM_SOFTMAX}, {0, 0, 1, SMX_REDUCE_NONE, 0.1f, SMX_NORM_STABLEMAX}};
   const size_t cases = run_shard_cases("rowstate_half", cfgs, sizeof cfgs / sizeof cfgs[0], 2, check_half);
   fprintf(stderr, "[simdmax] 16-bit row states and shards: %zu cases, states, gradients and losses bit-identical\n", cases);
 }
@@ -291,8 +363,16 @@ Test(rowstate, errors_write_nothing) {
   smx_row_state smooth;
   cr_assert_eq(smx_row_state_f32(1, 2048, x, 2048, &o, &smooth), SMX_OK);
   cr_assert_eq(smx_row_state_merge(1, &st, &smooth), SMX_ERR_ARG); /* one for label smoothing, one not */
-  o.label_smoothing = 0.0f, o.normalizer = SMX_NORM_STABLEMAX;
+  o.label_smoothing = 0.0f, o.normalizer = SMX_NORM_SPARSEMAX;
   cr_assert_eq(smx_row_state_f32(1, 2048, x, 2048, &o, &st), SMX_ERR_ARG);
+  o.normalizer = SMX_NORM_STABLEMAX;
+  smx_row_state stable;
+  cr_assert_eq(smx_row_state_f32(1, 2048, x, 2048, &o, &stable), SMX_OK);
+  cr_assert_eq(smx_row_state_merge(1, &st, &stable), SMX_ERR_ARG); /* softmax and stablemax states */
+  int64_t t0 = 3;
+  float dx0[2048];
+  o.normalizer = SMX_NORM_SOFTMAX;
+  cr_assert_eq(smx_cross_entropy_shard_f32(1, 2048, x, 2048, 0, 2048, &t0, &o, &stable, NULL, dx0, 2048, 1.0f), SMX_ERR_ARG);
   cr_assert(memcmp(&st, &st0, sizeof st) == 0, "a failing call wrote the state");
   cr_assert_eq(smx_row_state_merge(1, &st, &bad), SMX_ERR_ARG);
   cr_assert(memcmp(&st, &st0, sizeof st) == 0);

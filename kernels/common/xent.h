@@ -143,14 +143,52 @@ static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_x
   return finite ? smx_times(wt, 0.5 * (qq - 1.0 / k)) : INFINITY;
 }
 
-/* The per-row scalar parts of the stablemax cross-entropy, around each implementation's lane sums:
-   O = the sum of s(z_j) over j != t, sum_wlog_s = sum_j w_j log s(z_j) (label smoothing). begin returns 0
+/* ---- the stablemax cross-entropy's sums (kernels/common/xent_terms.c) ----
+   Per block of SMX_BLOCK entries (z = the capped logits), in 16 double lanes (entry i of the block in lane
+   i % 16) tree-summed (smx_tree_sum16d): S_b = sum s(z_j), W_b = sum w_j log s(z_j) (w == 0 skipped; label
+   smoothing only) and, in the block holding the target t, O_b = the sum without j = t (that step adds +0 in
+   its lane). The row's S is the exact sum of the S_b, O that of the S_b of the other blocks and O_b (the
+   target block's S_b taken out of S's exact sum again, so that a row state, which knows no target, gives the
+   same O), W the blocks' W_b added as label smoothing's smx_wzsum adds them: all functions of the set of
+   blocks, so row states of column ranges merge to the whole row's (dispatch/shard.c), and a row of one block
+   keeps its block's values. */
+/* An exact sum of nonnegative doubles whose bits lie in [2^-192, 2^192) (every S_b: s(z) is in [2^-128.1, 2^128],
+   a block of 1024 below 2^138, its lowest bit above 2^-182): 32-bit chunks at fixed absolute positions (bin i
+   holds bits [32 (i - 6), 32 (i - 5))) summed in 64-bit integers, so terms can be taken out exactly
+   (sign -1); +inf and NaN terms are counted. Zero-initialized = empty. */
+#define SMX_EXSUM_BINS 12
+typedef struct smx_exsum {
+  uint64_t b[SMX_EXSUM_BINS];
+  int64_t inf, nan;
+} smx_exsum;
+void smx_exsum_add(smx_exsum *s, double v, int sign);
+void smx_exsum_merge(smx_exsum *a, const smx_exsum *b);
+double smx_exsum_value(const smx_exsum *s);
+/* One block's sums (len <= SMX_BLOCK raw logits x, capped by softcap > 0; t: the target's index in the block,
+   or >= len; w: the block's class weights or NULL): out[0] = S_b, out[1] = O_b (S_b without a target),
+   out[2] = W_b (0 unless eps > 0). A table piece (kernels.h); this is the scalar one. */
+typedef void smx_xent_stable_block_fn(size_t len, const float *x, size_t t, float softcap, float eps, const float *w,
+                                      double out[3]);
+void smx_xent_stable_block_scalar(size_t len, const float *x, size_t t, float softcap, float eps, const float *w,
+                                  double out[3]);
+/* A row's S, O and W (*wls) from its blocks, each by blk */
+double smx_xent_stable_sums(size_t n, const float *x, const smx_xent_row *row, smx_xent_stable_block_fn *blk,
+                            double *O, double *wls);
+/* O from an exact sum of every block's S_b and the target block's S_b and O_b */
+static inline double smx_xent_stable_other(const smx_exsum *all, double S_t, double O_t) {
+  smx_exsum e = *all;
+  smx_exsum_add(&e, S_t, -1), smx_exsum_add(&e, O_t, 1);
+  return smx_exsum_value(&e);
+}
+
+/* The per-row scalar parts of the stablemax cross-entropy, around each implementation's sums (above):
+   S, O = the sum of s(z_j) over j != t, sum_wlog_s = sum_j w_j log s(z_j) (label smoothing). begin returns 0
    for a NaN row (dx filled, loss NaN); grad_scalar writes every dx_j (the reference; the SIMD kernels'
-   non-finite and tiny-sum rows), target the dx_t entry. begin is pre (z_t, s_t, S, the kind), logs
-   (log1p(O / s_t), log S) and post (smx_xent_stablemax_loss, the gradient's constants) in
-   kernels/common/xent_terms.c; for rows with S in [SMX_STABLE_TINY, inf) the SIMD kernels take the double
-   arithmetic of pre, logs, post and target for 8 rows at once, one vd lane per row, with the same
-   operations (kernels/simd/stablemax.h). */
+   non-finite and tiny-sum rows), target the dx_t entry. begin is the row's kind (from x, only where S is not
+   in [SMX_STABLE_TINY, inf)) and smx_xent_stablemax_terms: z_t, s_t, logs (log1p(O / s_t), log S) and post
+   (smx_xent_stablemax_loss, the gradient's constants) in kernels/common/xent_terms.c; for rows with S in
+   [SMX_STABLE_TINY, inf) the SIMD kernels take the double arithmetic of terms and target for 8 rows at once,
+   one vd lane per row, with the same operations (kernels/simd/stablemax.h). */
 typedef struct smx_xent_stable {
   enum smx_row_kind kind;
   float zt, dzt, pinf, Af, Bf;
@@ -158,10 +196,17 @@ typedef struct smx_xent_stable {
   int tiny;
   double O, S, st, wt, pt, loss;
 } smx_xent_stable;
-int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, double O, double sum_wlog_s,
+int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, double S, double O, double sum_wlog_s,
                              float *dx, smx_xent_stable *s);
-void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row *row, const smx_xent_stable *s,
-                                    float *dx);
+/* The same for a row whose kind is known (not NaN): s->kind, s->zt and s->dzt set; kinf = the +inf count,
+   xt_inf = whether the target's logit is +inf, weighted_other as smx_xent_special_smoothing's (the row
+   states' shards) */
+void smx_xent_stablemax_terms(size_t n, const smx_xent_row *row, double S, double O, double sum_wlog_s, double kinf,
+                              int xt_inf, int weighted_other, smx_xent_stable *s);
+/* (grad is a table piece: each ISA's vectors for finite rows with S in [SMX_STABLE_TINY, inf), this otherwise) */
+typedef void smx_xent_stablemax_grad_fn(size_t n, const float *x, const smx_xent_row *row, const smx_xent_stable *s,
+                                        float *dx);
+smx_xent_stablemax_grad_fn smx_xent_stablemax_grad_scalar;
 void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx);
 
 /* The same for the sparsemax cross-entropy around the row max m (of the capped logits) and its NaN flag:

@@ -52,6 +52,84 @@ double smx_wz_block_scalar(size_t len, const float *z, const float *w) {
   return smx_tree_sum16d(l);
 }
 
+void smx_exsum_add(smx_exsum *s, double v, int sign) {
+  if (v != v) s->nan += sign;
+  else if (v == INFINITY) s->inf += sign;
+  if (!(v > 0.0 && v < INFINITY)) return; /* (+0 adds nothing) */
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  const int32_t p = (int32_t)(u >> 52) - 1075; /* v = mant 2^p, normal in the range above */
+  const uint64_t mant = (u & 0xfffffffffffffull) | 0x10000000000000ull;
+  const int32_t i = (p >> 5) + 6, r = p & 31; /* chunk 0 in bin i, mant 2^r < 2^85 in three chunks */
+  if (i < 0 || i + 2 >= SMX_EXSUM_BINS) return; /* not a block sum of s(z) */
+  const uint64_t lo = mant << r, c[3] = {lo & 0xffffffffu, lo >> 32, (mant >> 32) >> (32 - r)};
+  for (int k = 0; k < 3; k++) s->b[i + k] += sign > 0 ? c[k] : (uint64_t)0 - c[k];
+}
+void smx_exsum_merge(smx_exsum *a, const smx_exsum *b) {
+  for (int i = 0; i < SMX_EXSUM_BINS; i++) a->b[i] += b->b[i];
+  a->inf += b->inf, a->nan += b->nan;
+}
+/* the carries propagated (a function of the exact sum), then Horner over the top three bins */
+double smx_exsum_value(const smx_exsum *s) {
+  if (s->nan) return NAN;
+  if (s->inf) return INFINITY;
+  uint64_t b[SMX_EXSUM_BINS], carry = 0;
+  int top = -1;
+  for (int i = 0; i < SMX_EXSUM_BINS; i++) {
+    const uint64_t v = s->b[i] + carry;
+    carry = v >> 32, b[i] = i + 1 < SMX_EXSUM_BINS ? v & 0xffffffffu : v;
+    if (b[i]) top = i;
+  }
+  if (top < 0) return 0.0;
+  double v = 0.0;
+  for (int i = top; i >= top - 2; i--) v = v * 0x1p32 + (i >= 0 ? (double)b[i] : 0.0);
+  return v * smx_pow2(32 * (top - 2 - 6));
+}
+
+void smx_xent_stable_block_scalar(size_t len, const float *x, size_t t, float softcap, float eps, const float *w,
+                                  double out[3]) {
+  const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
+  double ls[SMX_DLANES] = {0}, lo[SMX_DLANES] = {0}, lw[SMX_DLANES] = {0};
+  float dz;
+  for (size_t i = 0; i < len; i++) {
+    const float z = softcap > 0.0f ? smx_softcap(x[i], softcap, inv_cap, &dz) : x[i];
+    const double sz = smx_stable_s64(z);
+    ls[i % SMX_DLANES] += sz;
+    lo[i % SMX_DLANES] += i == t ? 0.0 : sz;
+    if (eps > 0.0f) {
+      const float wi = w ? w[i] : 1.0f;
+      lw[i % SMX_DLANES] += wi == 0.0f ? 0.0 : (double)wi * smx_log_stable64(z);
+    }
+  }
+  out[0] = smx_tree_sum16d(ls), out[1] = t < len ? smx_tree_sum16d(lo) : out[0];
+  out[2] = eps > 0.0f ? smx_tree_sum16d(lw) : 0.0;
+}
+
+double smx_xent_stable_sums(size_t n, const float *x, const smx_xent_row *row, smx_xent_stable_block_fn *blk,
+                            double *O, double *wls) {
+  const size_t t = (size_t)row->target;
+  const float *w = row->class_weight;
+  double out[3], S_t = 0.0, O_t = 0.0;
+  if (n <= SMX_BLOCK) {
+    blk(n, x, t, row->softcap, row->label_smoothing, w, out);
+    *O = out[1], *wls = out[2];
+    return out[0];
+  }
+  smx_exsum all;
+  smx_wzsum ws;
+  memset(&all, 0, sizeof all), memset(&ws, 0, sizeof ws);
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    blk(len, x + o, t - o, row->softcap, row->label_smoothing, w ? w + o : NULL, out);
+    smx_exsum_add(&all, out[0], 1);
+    if (t - o < len) S_t = out[0], O_t = out[1];
+    if (row->label_smoothing > 0.0f) smx_wzsum_add(&ws, out[2]);
+  }
+  *O = smx_xent_stable_other(&all, S_t, O_t);
+  *wls = row->label_smoothing > 0.0f ? smx_wzsum_value(&ws) : 0.0;
+  return smx_exsum_value(&all);
+}
+
 double smx_xent_stablemax_loss(size_t n, double l1p, double log_s, double sum_wlog_s, double wt,
                                const smx_xent_row *row) {
   const double eps = row->label_smoothing;
@@ -84,38 +162,21 @@ double smx_xent_sparsemax_loss(size_t n, double tau, double fy, float m, float z
   return smx_times(wt, fy - zq + 0.5 * qq);
 }
 
-/* z_t, s_t, S and the kind (a NaN row: 0, dx filled) */
-static int smx_xent_stablemax_pre(size_t n, const float *x, const smx_xent_row *row, double O, float *dx,
-                                  smx_xent_stable *s) {
-  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
-  s->zt = smx_xent_logit(row, inv_cap, x[row->target], &s->dzt);
-  s->O = O, s->st = smx_stable_s64(s->zt), s->S = O + s->st;
+void smx_xent_stablemax_terms(size_t n, const smx_xent_row *row, double S, double O, double sum_wlog_s, double kinf,
+                              int xt_inf, int weighted_other, smx_xent_stable *s) {
+  const double eps = row->label_smoothing;
+  s->O = O, s->S = S, s->st = smx_stable_s64(s->zt);
   s->wt = smx_xent_weight(row, (size_t)row->target);
-  s->kind = SMX_ROW_FINITE;
-  if (!(s->S >= SMX_STABLE_TINY && s->S < INFINITY)) { /* only the kind: the same on every lane layout */
-    int nan;
-    float m = smx_row_max_scalar(n, x, &nan);
-    s->kind = smx_row_kind_of(m, nan);
-  }
-  if (s->kind == SMX_ROW_NAN) {
-    s->loss = smx_xent_nan_row(n, dx);
-    return 0;
-  }
-  return 1;
-}
-
-/* the loss (from the logs for a finite row) and the gradient's constants (the finite rows' operations are
-   mirrored lane-wise in kernels/simd/stablemax.h: change both) */
-static void smx_xent_stablemax_post(size_t n, const float *x, const smx_xent_row *row, double l1p, double log_s,
-                                    double sum_wlog_s, smx_xent_stable *s) {
-  const float eps = row->label_smoothing;
-  if (s->kind == SMX_ROW_FINITE) {
+  if (s->kind == SMX_ROW_FINITE) { /* (mirrored lane-wise in kernels/simd/stablemax.h: change both) */
+    double l1p, log_s;
+    smx_xent_stablemax_logs(s, eps > 0.0, &l1p, &log_s);
     s->pt = s->st / s->S, s->pinf = 0.0f;
-    s->loss = smx_xent_stablemax_loss(n, l1p, log_s, eps > 0.0f ? sum_wlog_s : 0.0, s->wt, row);
-  } else {
-    double k;
-    s->pt = smx_xent_special_p(n, x, row, s->kind, &s->pinf, &k);
-    s->loss = smx_xent_special_loss(n, x, row, s->wt, s->pinf);
+    s->loss = smx_xent_stablemax_loss(n, l1p, log_s, eps > 0.0 ? sum_wlog_s : 0.0, s->wt, row);
+  } else { /* +inf logits (kinf of them) or only -inf ones */
+    s->pinf = s->kind == SMX_ROW_POSINF ? (float)(1.0 / kinf) : 0.0f;
+    s->pt = xt_inf ? s->pinf : 0.0;
+    s->loss = smx_times((1.0 - eps) * s->wt, s->pt > 0.0 ? -smx_log64(s->pt) : INFINITY);
+    if (eps > 0.0) s->loss += smx_xent_special_smoothing(n, row, s->pinf, weighted_other);
   }
   const double A = (1.0 - eps) * s->wt + eps * row->weight_sum / (double)n;
   s->Af = (float)(row->grad_coef * A), s->Bf = (float)(row->grad_coef * eps / (double)n);
@@ -124,12 +185,25 @@ static void smx_xent_stablemax_post(size_t n, const float *x, const smx_xent_row
   if (s->kind == SMX_ROW_FINITE && !s->tiny) smx_stable_scale(s->S, &s->c);
 }
 
-int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, double O, double sum_wlog_s,
+int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, double S, double O, double sum_wlog_s,
                              float *dx, smx_xent_stable *s) {
-  if (!smx_xent_stablemax_pre(n, x, row, O, dx, s)) return 0;
-  double l1p = 0.0, log_s = 0.0;
-  if (s->kind == SMX_ROW_FINITE) smx_xent_stablemax_logs(s, row->label_smoothing > 0.0f, &l1p, &log_s);
-  smx_xent_stablemax_post(n, x, row, l1p, log_s, sum_wlog_s, s);
+  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
+  s->zt = smx_xent_logit(row, inv_cap, x[row->target], &s->dzt);
+  s->kind = SMX_ROW_FINITE;
+  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) { /* only the kind: the same on every lane layout */
+    int nan;
+    float m = smx_row_max_scalar(n, x, &nan);
+    s->kind = smx_row_kind_of(m, nan);
+  }
+  if (s->kind == SMX_ROW_NAN) {
+    s->loss = smx_xent_nan_row(n, dx);
+    return 0;
+  }
+  int other = 0;
+  if (s->kind != SMX_ROW_FINITE && row->label_smoothing > 0.0f)
+    for (size_t j = 0; j < n; j++) other |= x[j] != INFINITY && smx_xent_weight(row, j) != 0.0;
+  const double kinf = s->kind == SMX_ROW_POSINF ? smx_count_posinf(n, x) : 0.0;
+  smx_xent_stablemax_terms(n, row, S, O, sum_wlog_s, kinf, x[row->target] == INFINITY, other, s);
   return 1;
 }
 

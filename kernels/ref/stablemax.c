@@ -55,22 +55,12 @@ static void stablemax_backward_row(size_t n, const float *x, const float *y, con
   if (nan || !live) smx_fill(n, dx, nan ? smx_qnan() : 0.0f);
 }
 
-/* p_j = s(z_j) / S; the sum of the other entries O keeps -log p_t = log1p(O / s_t) exact */
+/* p_j = s(z_j) / S; the sum of the other entries O keeps -log p_t = log1p(O / s_t) exact (the sums by blocks,
+   kernels/common/xent.h) */
 static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
-  const size_t t = (size_t)row->target;
-  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
-  double lo[SMX_DLANES] = {0}, lw[SMX_DLANES] = {0};
-  float dz;
-  for (size_t j = 0; j < n; j++) {
-    float z = smx_xent_logit(row, inv_cap, x[j], &dz);
-    lo[j % SMX_DLANES] += j == t ? 0.0 : smx_stable_s64(z);
-    if (eps > 0.0f) { /* sum_j w_j log s(z_j) */
-      float w = row->class_weight ? row->class_weight[j] : 1.0f;
-      lw[j % SMX_DLANES] += w == 0.0f ? 0.0 : (double)w * smx_log_stable64(z);
-    }
-  }
+  double O, wls, S = smx_xent_stable_sums(n, x, row, smx_xent_stable_block_scalar, &O, &wls);
   smx_xent_stable st;
-  if (!smx_xent_stablemax_begin(n, x, row, smx_tree_sum16d(lo), smx_tree_sum16d(lw), dx, &st) || !dx) return st.loss;
+  if (!smx_xent_stablemax_begin(n, x, row, S, O, wls, dx, &st) || !dx) return st.loss;
   smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);
   smx_xent_stablemax_target(n, row, &st, dx);
   return st.loss;

@@ -205,13 +205,21 @@ static void FN(stablemax_backward_row)(size_t n, const float *x, const float *y,
 }
 
 /* ---- fused cross-entropy, stablemax ---- */
-static inline void xs_pass1_step(const float *x, size_t j, size_t c, size_t t, float eps, const float *cw, int capped,
-                                 vf vcap, vf vinv, vd *o0, vd *o1, vd *w0, vd *w1) {
+/* A step of a block's sums (kernels/common/xent.h): S lanes s0, s1, with eps > 0 the W lanes w0, w1, and with
+   o (from the target's step on) O's half holding the target's lane: only that lane differs from S's (the step
+   of j == t adds +0 there), and only from that step on; the half is s1's if oh, else s0's. */
+SMX_FLATTEN void xs_step(const float *x, size_t j, size_t c, size_t t, vd *o, int oh, float eps, const float *cw,
+                         int capped, vf vcap, vf vinv, vd *s0, vd *s1, vd *w0, vd *w1) {
   vf dz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &dz);
-  vf zs = z;
-  if (t - j < VW) zs = vsel(mlane(t - j), vset(-INFINITY), zs); /* j == t adds 0.0 */
-  if (c < VW) zs = vsel(vtail(c), zs, vset(-INFINITY));
-  stable_acc_n(zs, c, o0, o1);
+  vf zs = c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z;
+  vd lo = dstable_s64(dlo(zs)), hi = c > 8 ? dstable_s64(dhi(zs)) : dset(0.0); /* (c <= 8: hi would add +0) */
+  *s0 = dadd(*s0, lo);
+  if (c > 8) *s1 = dadd(*s1, hi);
+  if (o) {
+    vd h = oh ? hi : lo;
+    if (t - j < VW) h = dsel(deq(dlo(vld(stable_lane_ids)), dset((double)(t - j - 8 * (size_t)oh))), dset(0.0), h);
+    *o = dadd(*o, h);
+  }
   if (eps > 0.0f) {
     vf w = cw ? (c >= VW ? vld(cw + j) : vld_tail(cw + j, c, 0.0f)) : vset(1.0f);
     if (c < VW) w = vsel(vtail(c), w, vset(0.0f)); /* w == 0 adds 0.0 */
@@ -222,18 +230,39 @@ static inline void xs_pass1_step(const float *x, size_t j, size_t c, size_t t, f
     *w1 = dadd(*w1, dsel(deq(wh, dset(0.0)), dset(0.0), dmul(wh, lh)));
   }
 }
-
-/* A row's lane sums: O (j != t) and, with label smoothing, sum_j w_j log s(z_j) in *wls */
-static inline double xs_sums(size_t n, const float *x, const smx_xent_row *row, double *wls) {
-  const size_t t = (size_t)row->target;
-  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
-  const int capped = row->softcap > 0.0f;
-  const float *cw = row->class_weight;
-  const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
-  vd o0 = dset(0.0), o1 = o0, w0 = o0, w1 = o0;
-  for (size_t j = 0; j < n; j += VW) xs_pass1_step(x, j, step_count(n, j), t, eps, cw, capped, vcap, vinv, &o0, &o1, &w0, &w1);
-  *wls = eps > 0.0f ? stable_sum16d(w0, w1) : 0.0;
-  return stable_sum16d(o0, o1);
+/* smx_xent_stable_block_scalar: the steps before the target's, then the rest with O's half */
+SMX_FLATTEN void xs_block(size_t len, const float *x, size_t t, float softcap, float eps, const float *cw,
+                          double out[3]) {
+  const int capped = softcap > 0.0f;
+  const vf vcap = vset(softcap), vinv = vset(capped ? 1.0f / softcap : 0.0f);
+  vd s0 = dset(0.0), s1 = s0, w0 = s0, w1 = s0;
+  const size_t jt = t < len ? t / VW * VW : len;
+  size_t j = 0;
+  for (; j < jt; j += VW) xs_step(x, j, step_count(len, j), t, NULL, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1);
+  if (t < len) {
+    const int oh = t - jt >= 8;
+    vd o = oh ? s1 : s0;
+    if (oh)
+      for (; j < len; j += VW) xs_step(x, j, step_count(len, j), t, &o, 1, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1);
+    else
+      for (; j < len; j += VW) xs_step(x, j, step_count(len, j), t, &o, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1);
+    out[1] = oh ? stable_sum16d(s0, o) : stable_sum16d(o, s1);
+  }
+  out[0] = stable_sum16d(s0, s1);
+  if (t >= len) out[1] = out[0];
+  out[2] = eps > 0.0f ? stable_sum16d(w0, w1) : 0.0;
+}
+void FN(xent_stable_block)(size_t len, const float *x, size_t t, float softcap, float eps, const float *w,
+                           double out[3]) {
+  xs_block(len, x, t, softcap, eps, w, out);
+}
+/* A row's S, and O and, with label smoothing, sum_j w_j log s(z_j) in *wls (a row of one block inline) */
+static inline double xs_sums(size_t n, const float *x, const smx_xent_row *row, double *O, double *wls) {
+  if (n > SMX_BLOCK) return smx_xent_stable_sums(n, x, row, FN(xent_stable_block), O, wls);
+  double out[3];
+  xs_block(n, x, (size_t)row->target, row->softcap, row->label_smoothing, row->class_weight, out);
+  *O = out[1], *wls = out[2];
+  return out[0];
 }
 
 /* The gradient of a finite row with S in [SMX_STABLE_TINY, inf): (A p - b) / (1 + |z|) dz, -b = -B w exactly,
@@ -254,23 +283,27 @@ SMX_FLATTEN void xs_grad(size_t n, const float *x, const smx_xent_row *row, cons
   }
 }
 
+void FN(xent_stablemax_grad)(size_t n, const float *x, const smx_xent_row *row, const smx_xent_stable *s, float *dx) {
+  if (s->kind != SMX_ROW_FINITE || s->tiny) smx_xent_stablemax_grad_scalar(n, x, row, s, dx); /* rare rows */
+  else xs_grad(n, x, row, vstable_consts(&s->c), s->Af, s->Bf, dx);
+}
+
 /* One row by the scalar parts around its lane sums and the vector gradient (a row alone, or longer than
    4096: there the 8 lanes' latency costs more than the scalar logs) */
 static double FN(xent_stablemax_row)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
-  double wls, O = xs_sums(n, x, row, &wls);
+  double O, wls, S = xs_sums(n, x, row, &O, &wls);
   smx_xent_stable st;
-  if (!smx_xent_stablemax_begin(n, x, row, O, wls, dx, &st) || !dx) return st.loss;
-  if (st.kind != SMX_ROW_FINITE || st.tiny) smx_xent_stablemax_grad_scalar(n, x, row, &st, dx); /* rare rows */
-  else xs_grad(n, x, row, vstable_consts(&st.c), st.Af, st.Bf, dx);
+  if (!smx_xent_stablemax_begin(n, x, row, S, O, wls, dx, &st) || !dx) return st.loss;
+  FN(xent_stablemax_grad)(n, x, row, &st, dx);
   smx_xent_stablemax_target(n, row, &st, dx);
   return st.loss;
 }
 
 /* The kernel: a row alone (also the last row of a call after groups) and rows longer than 4096 by
    xent_stablemax_row, the others in groups of SMX_LOGS_ROWS (the last one of 2 to 8 rows) in three phases.
-   1: each row's begin (smx_xent_row_begin), lane sums, z_t, w_t. 2: the per-row double arithmetic in one vd
-   lane per row, the operations of the scalar parts (kernels/common/xent_terms.c): smx_xent_stablemax_pre's
-   s_t and S, smx_xent_stablemax_logs' log1p(O / s_t) and log S (dlog1p64, dlog64), smx_xent_stablemax_post's
+   1: each row's begin (smx_xent_row_begin), sums, z_t, w_t. 2: the per-row double arithmetic in one vd
+   lane per row, the operations of the scalar parts (kernels/common/xent_terms.c): smx_xent_stablemax_terms'
+   s_t, smx_xent_stablemax_logs' log1p(O / s_t) and log S (dlog1p64, dlog64), smx_xent_stablemax_post's
    gradient constants (smx_stable_scale, A, B) and smx_xent_stablemax_target's dx_t. 3: each row's loss
    (smx_xent_stablemax_loss) and gradient; a row whose S is not in [SMX_STABLE_TINY, inf) (NaN, infinite
    logits, tiny sums) by the scalar parts from its sums. The losses are recorded in row order
@@ -294,7 +327,7 @@ static __attribute__((noinline)) double FN(xs_groups)(size_t rows, size_t n, con
     double O[G], wt[G], gc[G], wls[G], S[G], l1p[G], log_s[G];
     float zt[VW], dzt[VW], ch[VW], cl[VW], ic[VW], K[VW], af[VW], bf[VW], dxt[VW];
     int live[G], alt = 0;
-    for (size_t g = 0; g < G; g++) O[g] = 0.0, wt[g] = 0.0, gc[g] = 0.0, log_s[g] = 0.0; /* idle lanes */
+    for (size_t g = 0; g < G; g++) O[g] = 0.0, S[g] = 1.0, wt[g] = 0.0, gc[g] = 0.0, log_s[g] = 0.0; /* idle lanes */
     for (size_t g = 0; g < VW; g++) zt[g] = 0.0f, dzt[g] = 1.0f;
     for (size_t g = 0; g < g_n; g++) {
       const size_t r = r0 + g;
@@ -303,15 +336,15 @@ static __attribute__((noinline)) double FN(xs_groups)(size_t rows, size_t n, con
       live[g] = smx_xent_row_begin(a, r, n, &row[g], dx ? dx + r * ldd : NULL);
       if (!live[g]) continue; /* ignored: loss 0 */
       const size_t t = (size_t)row[g].target;
-      O[g] = xs_sums(n, xr, &row[g], &wls[g]);
+      S[g] = xs_sums(n, xr, &row[g], &O[g], &wls[g]);
       zt[g] = smx_xent_logit(&row[g], inv_cap, xr[t], &dzt[g]);
       wt[g] = smx_xent_weight(&row[g], t), gc[g] = row[g].grad_coef;
       alt |= zt[g] == -INFINITY; /* s_t = 0 */
     }
     const vf vz = vld(zt);
-    const vd vO = dld(O), vw = dld(wt), vg = dld(gc), s_t = dstable_s64(dlo(vz)), vS = dadd(vO, s_t);
+    const vd vO = dld(O), vS = dld(S), vw = dld(wt), vg = dld(gc), s_t = dstable_s64(dlo(vz));
     const vd l = dlog1p64(ddiv(vO, s_t));
-    dst(S, vS), dst(l1p, l);
+    dst(l1p, l);
     if (smoothing) { /* log S = log s_t + l1p, or log S itself where s_t = 0 */
       vf fp, cp, kp = vlog_stable_parts(vz, &fp, &cp);
       vd ls = dadd(dlog_stable64(dlo(vz), dlo(kp), dlo(fp), dlo(cp)), l);
@@ -345,7 +378,7 @@ static __attribute__((noinline)) double FN(xs_groups)(size_t rows, size_t n, con
         }
       } else if (live[g]) { /* NaN, infinite logits or a tiny sum: the scalar parts */
         smx_xent_stable st;
-        if (smx_xent_stablemax_begin(n, xr, &row[g], O[g], wls[g], d, &st) && d) {
+        if (smx_xent_stablemax_begin(n, xr, &row[g], S[g], O[g], wls[g], d, &st) && d) {
           smx_xent_stablemax_grad_scalar(n, xr, &row[g], &st, d);
           smx_xent_stablemax_target(n, &row[g], &st, d);
         }
