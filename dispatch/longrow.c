@@ -1,6 +1,7 @@
-/* Long rows of softmax, log-softmax and logsumexp split by blocks across the calling thread's tasks, with
-   the bits of one thread: the tasks' row states merge exactly into the whole row's (smx_lse_merge), and
-   the output pass is split by columns. */
+/* Long rows of softmax, log-softmax, logsumexp and the f32 softmax and stablemax cross-entropies split by blocks
+   across the calling thread's tasks, with the bits of one thread: the tasks' row states merge exactly into the
+   whole row's (smx_lse_merge), and the output pass is split by columns (the cross-entropy's as shards of the row,
+   dispatch/shard.c). */
 #include <stdlib.h>
 
 #include "fpenv.h"
@@ -47,10 +48,33 @@ static int merge_finish(const long_row *l, size_t tasks, smx_lse_final *f, int n
   return f->kind == SMX_ROW_FINITE && f->shifted;
 }
 
+/* f32 cross-entropy rows one by one, each split by blocks as shards of itself (smx_xent_long_row); ignored rows and
+   the rows it leaves by the kernel on this thread */
+static void xent_long_rows(const smx_rows_job *j, size_t want) {
+  const int norm = j->id == SMX_KERNEL_ID_xent_stablemax ? SMX_NORM_STABLEMAX : SMX_NORM_SOFTMAX;
+  for (size_t r = 0; r < j->rows; r++) {
+    smx_xent_row row = j->xa->row;
+    double lr;
+    float *d = j->out ? j->out + r * j->ldo : NULL;
+    if (smx_xent_row_begin(j->xa, r, j->n, &row, NULL) &&
+        smx_xent_long_row(j->k, norm, j->n, j->x + r * j->ldx, &row, d, want, &lr)) {
+      j->row_losses[r] = lr;
+      if (j->loss_rows) j->loss_rows[r] = smx_flush((float)lr);
+    } else {
+      SMX_IN_FPENV(j->run(j, r, r + 1));
+    }
+  }
+}
+
 int smx_run_long_rows(const smx_rows_job *j) {
   const int softmax = j->id == SMX_KERNEL_ID_softmax, lse = j->id == SMX_KERNEL_ID_logsumexp;
-  if (!(softmax || lse || j->id == SMX_KERNEL_ID_log_softmax) || j->n < SMX_LONG_ROW) return 0;
+  const int xent = j->id == SMX_KERNEL_ID_xent_softmax || j->id == SMX_KERNEL_ID_xent_stablemax;
+  if (!(softmax || lse || xent || j->id == SMX_KERNEL_ID_log_softmax) || j->n < SMX_LONG_ROW) return 0;
   const size_t blocks = (j->n + SMX_BLOCK - 1) / SMX_BLOCK, want = smx_get_num_threads() * SMX_LONG_TASKS_PER_THREAD;
+  if (xent) {
+    xent_long_rows(j, want);
+    return 1;
+  }
   long_row l = {j->k, j->n, (blocks + want - 1) / want * SMX_BLOCK, NULL, NULL, NULL, NULL, NULL, NULL};
   const size_t tasks = (j->n + l.cols - 1) / l.cols;
   const int store = softmax && j->out != j->x && l.cols <= SMX_STORE_MAX_BLOCKS * SMX_BLOCK;

@@ -1,6 +1,8 @@
-/* Row states as public values (smx_row_state_*) and the cross-entropy of one vocabulary shard from merged states. */
+/* Row states as public values (smx_row_state_*), the cross-entropy of one vocabulary shard from merged states, and
+   long cross-entropy rows split into such shards across threads. */
 #include "dispatch.h"
 #include "fpenv.h"
+#include "parallel.h"
 
 /* The stablemax normalizer's state of a row's columns: the exact sum of its blocks' S_b (kernels/common/xent.h),
    a NaN flag and the +inf count: the row's kind, where S is not in [SMX_STABLE_TINY, inf), is NaN, +inf entries,
@@ -152,6 +154,18 @@ static void row_state(const smx_kernels *k, int t, size_t n, const void *x, floa
   }
 }
 
+/* a := a's columns followed by b's (the same normalizer, softcap and smoothing) */
+static void state_merge(state_bytes *a, const state_bytes *b) {
+  if (a->normalizer == SMX_NORM_STABLEMAX) {
+    a->sm.nan |= b->sm.nan, a->sm.kinf += b->sm.kinf;
+    smx_exsum_merge(&a->sm.S, &b->sm.S);
+  } else {
+    smx_lse_merge(&a->s, &b->s);
+  }
+  smx_wzsum_merge(&a->wz, &b->wz);
+  a->weighted_other |= b->weighted_other;
+}
+
 /* options of the row-state functions: the softmax and stablemax normalizers (the rest as smx_cross_entropy_f32) */
 static smx_status check_opts(const char *fn, const smx_xent_options *o, size_t n) {
   smx_status s = smx_xent_check_options(fn, o, n, 0);
@@ -244,14 +258,7 @@ smx_status smx_row_state_merge(size_t rows, smx_row_state *acc, const smx_row_st
   const smx_fpenv env = smx_fpenv_enter();
   for (size_t r = 0; r < rows; r++) {
     get(&acc[r], &a), get(&next[r], &b);
-    if (a.normalizer == SMX_NORM_STABLEMAX) {
-      a.sm.nan |= b.sm.nan, a.sm.kinf += b.sm.kinf;
-      smx_exsum_merge(&a.sm.S, &b.sm.S);
-    } else {
-      smx_lse_merge(&a.s, &b.s);
-    }
-    smx_wzsum_merge(&a.wz, &b.wz);
-    a.weighted_other |= b.weighted_other;
+    state_merge(&a, &b);
     put(&acc[r], &a);
   }
   smx_fpenv_leave(env);
@@ -285,8 +292,8 @@ smx_status smx_row_state_logsumexp(size_t rows, const smx_row_state *st, float *
 
 /* One row of a shard: smx_xent_softmax_row's formulas on the columns [col0, col0 + n) of a row of n_total classes,
    from the row's full state b; returns the row's loss if its target is here, else 0. */
-static double shard_row(size_t n, const float *x, size_t col0, size_t n_total, const smx_xent_row *row,
-                        const state_bytes *b, float *dx) {
+static double shard_row(const smx_kernels *k, size_t n, const float *x, size_t col0, size_t n_total,
+                        const smx_xent_row *row, const state_bytes *b, float *dx) {
   const smx_lse *s = &b->s;
   const size_t t = (size_t)row->target;
   const int here = t >= col0 && t - col0 < n;
@@ -318,12 +325,14 @@ static double shard_row(size_t n, const float *x, size_t col0, size_t n_total, c
     const float Af = (float)(g * A), Bf = (float)(g * eps / (double)n_total);
     /* the target's dz/dx before the loop: dx may be x */
     const float dzt = here && row->softcap > 0.0f ? (smx_softcap(x[t - col0], row->softcap, inv_cap, &dz), dz) : 1.0f;
-    if (f.kind == SMX_ROW_FINITE) {
+    if (f.kind == SMX_ROW_FINITE && f.shifted) {
       smx_softmax_out o;
-      if (f.shifted) smx_softmax_out_init(&f, &o);
+      smx_softmax_out_init(&f, &o);
+      k->xent_softmax_cols(n, x, cw ? cw + col0 : NULL, row->softcap, &o, Af, Bf, dx);
+    } else if (f.kind == SMX_ROW_FINITE) { /* |max| > 2^16 */
       for (size_t j = 0; j < n; j++) {
         const float z = smx_xent_logit(row, inv_cap, x[j], &dz), b = cw ? Bf * cw[col0 + j] : Bf;
-        dx[j] = smx_flush(fmaf(Af, f.shifted ? smx_softmax_one(z, &o) : smx_softmax_exp(z, &f), -b) * dz);
+        dx[j] = smx_flush(fmaf(Af, smx_softmax_exp(z, &f), -b) * dz);
       }
     } else {
       for (size_t j = 0; j < n; j++) {
@@ -373,7 +382,7 @@ static double shard_row_stable(const smx_kernels *k, size_t n, const float *x, s
 static double shard_row_norm(const smx_kernels *k, size_t n, const float *x, size_t col0, size_t n_total,
                              const smx_xent_row *row, const state_bytes *b, float *dx) {
   return b->normalizer == SMX_NORM_STABLEMAX ? shard_row_stable(k, n, x, col0, n_total, row, b, dx)
-                                             : shard_row(n, x, col0, n_total, row, b, dx);
+                                             : shard_row(k, n, x, col0, n_total, row, b, dx);
 }
 
 /* a row of a shard of type t: f32 as it is, 16-bit in chunks of whole blocks widened on the stack (each chunk a
@@ -491,4 +500,53 @@ smx_status smx_cross_entropy_shard_f16(size_t rows, size_t n_shard, const smx_f1
                                        float grad_scale) {
   return shard("smx_cross_entropy_shard_f16", T16_F16, rows, n_shard, logits, ldx, col0, n_total, targets, opts, full,
                loss_part, dlogits, ldd, grad_scale);
+}
+
+/* ---- one long f32 row split by whole blocks across tasks ---- */
+typedef struct {
+  const smx_kernels *k;
+  size_t n, cols; /* entries, columns per task */
+  const float *x;
+  float *dx;
+  const smx_xent_row *row;
+  state_bytes *st; /* one per task; then the merged state in st[0] */
+  double *loss;    /* one per task */
+} long_xent;
+static void long_fold(void *ctx, size_t t) {
+  const long_xent *l = ctx;
+  const size_t c0 = t * l->cols, len = l->n - c0 < l->cols ? l->n - c0 : l->cols;
+  const float *w = l->row->class_weight;
+  state_begin(&l->st[t]);
+  state_fold(l->k, len, l->x + c0, l->row->softcap, w ? w + c0 : NULL, &l->st[t]);
+}
+static void long_shard(void *ctx, size_t t) {
+  const long_xent *l = ctx;
+  const size_t c0 = t * l->cols, len = l->n - c0 < l->cols ? l->n - c0 : l->cols;
+  l->loss[t] = shard_row_norm(l->k, len, l->x + c0, c0, l->n, l->row, &l->st[0], l->dx ? l->dx + c0 : NULL);
+}
+/* whether the merged state gives the one-thread bits: always for stablemax; for softmax unless the row's max is
+   finite and beyond 2^16, or no block is in range (plain states, folded in order) */
+static int merged_exact(const state_bytes *b) {
+  return b->normalizer == SMX_NORM_STABLEMAX || b->s.nan || (b->s.in && !b->s.plain) || isinf(b->s.m);
+}
+int smx_xent_long_row(const smx_kernels *k, int normalizer, size_t n, const float *x, const smx_xent_row *row,
+                      float *dx, size_t tasks, double *loss) {
+  const size_t blocks = (n + SMX_BLOCK - 1) / SMX_BLOCK, cols = (blocks + tasks - 1) / tasks * SMX_BLOCK;
+  tasks = (n + cols - 1) / cols;
+  long_xent l = {k, n, cols, x, dx, row, malloc(tasks * (sizeof(state_bytes) + sizeof(double))), NULL};
+  if (!l.st) return 0;
+  l.loss = (double *)(l.st + tasks);
+  for (size_t t = 0; t < tasks; t++)
+    l.st[t].softcap = smx_f2u(row->softcap), l.st[t].smoothing = row->label_smoothing > 0.0f, l.st[t].normalizer = normalizer;
+  smx_run_tasks(long_fold, &l, tasks);
+  const smx_fpenv env = smx_fpenv_enter();
+  for (size_t t = 1; t < tasks; t++) state_merge(&l.st[0], &l.st[t]);
+  const int exact = merged_exact(&l.st[0]);
+  const size_t target_task = (size_t)row->target / cols;
+  if (exact && !dx) long_shard(&l, target_task); /* the loss only: the target's shard */
+  smx_fpenv_leave(env);
+  if (exact && dx) smx_run_tasks(long_shard, &l, tasks);
+  if (exact) *loss = l.loss[target_task];
+  free(l.st);
+  return exact;
 }

@@ -279,7 +279,12 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   /* each row's loss, added in row order: the same total for every thread count and split */
   double stack_losses[1024], *losses = rows <= 1024 ? stack_losses : malloc(rows * sizeof *losses);
   const smx_kernels *k = smx_active_kernels();
-  xjob16 jj = {{.run = c->esize == 2 ? run_xent16 : run_xent, .k = k, .rows = rows, .n = n, .x = c->x, .ldx = c->ldx,
+  /* f32 rows of the softmax and stablemax normalizers: a long row may be split by blocks (smx_run_long_rows) */
+  const enum smx_kernel_id id = c->esize == 2                           ? SMX_KERNEL_ID_NONE
+                                : o->normalizer == SMX_NORM_SOFTMAX   ? SMX_KERNEL_ID_xent_softmax
+                                : o->normalizer == SMX_NORM_STABLEMAX ? SMX_KERNEL_ID_xent_stablemax
+                                                                      : SMX_KERNEL_ID_NONE;
+  xjob16 jj = {{.run = c->esize == 2 ? run_xent16 : run_xent, .id = id, .k = k, .rows = rows, .n = n, .x = c->x, .ldx = c->ldx,
                 .out = dlogits, .ldo = ldd, .xa = &args, .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL,
                 .row_losses = losses, .xent = xent_kernel(k, o->normalizer)},
                c->bf16, (const uint16_t *)(const void *)c->x, (uint16_t *)(void *)dlogits, o->normalizer};

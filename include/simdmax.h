@@ -61,8 +61,11 @@ SMX_API const char *smx_isa_name(smx_isa isa);
    setting belongs to the calling thread, so concurrent callers with different settings never interfere.
    A call's rows are cut into tasks of whole rows and every row is computed by exactly one task, so
    results are bit-identical for every thread count and every split (the cross-entropy's SUM and MEAN
-   add the rows' losses in row order whatever the split). Calls with one row or fewer than 16384
-   elements stay on the calling thread. A single long row is not split (yet). */
+   add the rows' losses in row order whatever the split). Calls with fewer than 16384 elements stay on the
+   calling thread. When a call has fewer rows than threads, rows of at least 65536 entries of softmax,
+   log-softmax, logsumexp and the f32 softmax and stablemax cross-entropies are split by blocks of 1024 instead,
+   with the same bits (their row states merge exactly; softmax rows whose max is beyond 65536 run on the calling
+   thread). */
 typedef void (*smx_task_fn)(void *task_ctx, size_t task);
 /* A framework's parallel-for: runs task(task_ctx, i) for every i in [0, count) (in any order, on any
    threads) and returns when all are done (the pthreadpool / at::parallel_for shape). */

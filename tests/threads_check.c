@@ -2,7 +2,8 @@
    threads make the library's first call at once and call every kernel of the registry concurrently, two of
    them under FTZ+DAZ and one switching the active ISA meanwhile; then every kernel on 1, 2, 3 and 7 threads
    of the built-in pool and through a caller's parallel-for, every reduction of the cross-entropy, and long rows
-   of the softmax family split by blocks: every result must equal the single-threaded one bit for bit. */
+   of the softmax family and the softmax / stablemax cross-entropies split by blocks: every result must equal the
+   single-threaded one bit for bit. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,23 +128,34 @@ static long split_checks(void) {
 #define LPAD 5 /* canaries after each row */
 static long long_checks(tu_rng *r) {
   const size_t sizes[] = {((size_t)1 << 16) + 1029, (size_t)1 << 17};
-  const int kernels[] = {SMX_K_softmax, SMX_K_log_softmax, SMX_K_logsumexp};
+  const int kernels[] = {SMX_K_softmax, SMX_K_log_softmax, SMX_K_logsumexp, SMX_K_xent_softmax, SMX_K_xent_stablemax};
   const size_t counts[] = {2, 3, 7};
+  int64_t t[LR] = {5, -100, 0}; /* (an ignored row; the last target near the end of the row) */
+  smx_xent_options o;
+  smx_xent_options_default(&o);
+  float lref[LR], lgot[LR];
   long bad = 0, checks = 0;
   const smx_isa active = smx_active_isa();
   for (size_t si = 0; si < 2; si++) {
     const size_t n = sizes[si], ld = n + LPAD, len = LR * ld;
     float *x = malloc(len * sizeof *x), *ref = malloc(len * sizeof *ref), *got = malloc(len * sizeof *got);
+    t[2] = (int64_t)n - 3;
     for (int reg = 0; reg < TU_NREGIMES; reg += LR) {
       for (size_t row = 0; row < LR; row++) tu_fill(r, (reg + (int)row) % TU_NREGIMES, n, x + row * ld);
       for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
         if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
-        for (size_t ki = 0; ki < 3; ki++)
+        for (size_t ki = 0; ki < 5; ki++)
           for (size_t rows = 1; rows <= LR; rows += LR - 1) {
-            smx_call_args a = {rows, n, x, ld, NULL, 0, NULL, 0, NULL, ld, NULL, NULL, NULL, 0.0f};
+            const int xent = ki >= 3; /* NONE with label smoothing (3 rows), MEAN with a softcap (1 row) */
+            o.reduction = rows > 1 ? SMX_REDUCE_NONE : SMX_REDUCE_MEAN;
+            o.label_smoothing = rows > 1 ? 0.1f : 0.0f, o.softcap = rows > 1 ? 0.0f : 20.0f;
+            smx_call_args a = {rows, n, x, ld, NULL, 0, NULL, 0, NULL, ld, xent ? t : NULL, xent ? &o : NULL, NULL,
+                               xent ? 0.5f : 0.0f};
             for (int c = -1; c < 4; c++) {
-              float *out = c < 0 ? ref : got;
+              float *out = c < 0 ? ref : got, *l = c < 0 ? lref : lgot;
               for (size_t i = 0; i < len; i++) out[i] = -7.25f; /* canaries, and unwritten outputs */
+              for (size_t i = 0; i < LR; i++) l[i] = -7.25f;
+              if (xent) a.loss = l;
               if (c < 0) smx_set_num_threads(1);
               else if (c < 3) smx_set_num_threads(counts[c]);
               else smx_set_parallel_for(reverse_parallel_for, NULL, 2);
@@ -153,7 +165,7 @@ static long long_checks(tu_rng *r) {
               int ok = 1;
               for (size_t row = 0; row < rows; row++)
                 for (size_t i = n; i < ld; i++) ok &= out[row * ld + i] == -7.25f;
-              if (c >= 0) checks++, ok &= !memcmp(got, ref, len * sizeof *got);
+              if (c >= 0) checks++, ok &= !memcmp(got, ref, len * sizeof *got) && !memcmp(lgot, lref, sizeof lref);
               if (!ok) {
                 fprintf(stderr, "threads: long rows: %s, %zu x %zu, regimes from %s, ISA %d, %s%zu: %s\n",
                         smx_kernel_list[kernels[ki]].name, rows, n, tu_regime_name(reg), isa,
@@ -169,8 +181,9 @@ static long long_checks(tu_rng *r) {
   }
   smx_set_isa(active);
   smx_set_num_threads(1);
-  printf("threads: %ld long-row calls (1 and 3 rows of 2^16 + 1029 and 2^17, every regime, every ISA here) on 2, 3, 7 "
-         "threads and a parallel-for, %ld differ from one thread\n", checks, bad);
+  printf("threads: %ld long-row calls (softmax, log-softmax, logsumexp, the softmax and stablemax cross-entropies; 1 and "
+         "3 rows of 2^16 + 1029 and 2^17, every regime, every ISA here) on 2, 3, 7 threads and a parallel-for, %ld "
+         "differ from one thread\n", checks, bad);
   return bad;
 }
 

@@ -53,12 +53,17 @@ typedef void smx_lse_fold_fn(size_t n, const float *x, smx_lse *s, smx_pass1_sto
 typedef void smx_softmax_cols_fn(size_t n, const float *x, float *y, const smx_pass1_store *st, const smx_lse_final *f,
                                  const smx_softmax_out *o);
 typedef void smx_log_softmax_cols_fn(size_t n, const float *x, float *y, const smx_lse_final *f);
+/* xent_softmax_cols: the softmax cross-entropy's gradient over n columns of a finite shifted row from its output
+   constants o: flush(fma(Af, p_j, -Bf w_j) dz_j/dx_j) (w: the columns' class weights or NULL; dz = 1 without a
+   softcap; dx may be x) */
+typedef void smx_xent_softmax_cols_fn(size_t n, const float *x, const float *w, float softcap, const smx_softmax_out *o,
+                                      float Af, float Bf, float *dx);
 /* The 16-bit conversions of n values (kernels/common/half.h defines them): bf16 != 0 bfloat16, else binary16;
    widened exactly, rounded to nearest even with one quiet NaN per type; run in the library's FP environment. */
 typedef void smx_widen16_fn(int bf16, size_t n, const uint16_t *s, float *d);
 typedef void smx_narrow16_fn(int bf16, size_t n, const float *s, uint16_t *d);
 /* the table's pieces beside the kernels of SMX_KERNELS (xent_stable_block, xent_stablemax_grad: kernels/common/xent.h) */
-#define SMX_PIECES(X) X(lse_fold) X(softmax_cols) X(log_softmax_cols) X(widen16) X(narrow16) X(xent_stable_block) X(xent_stablemax_grad)
+#define SMX_PIECES(X) X(lse_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(widen16) X(narrow16) X(xent_stable_block) X(xent_stablemax_grad)
 /* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers), NULL in the scalar table
    (its 16-bit calls widen into a scratch: the definition): <kernel>16, with the f32 kernel's arguments
    after the type flag (bf16 != 0: bfloat16, else binary16). */

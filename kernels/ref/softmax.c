@@ -10,6 +10,15 @@ void SMX_KERNEL_NAME(softmax_cols)(size_t n, const float *x, float *y, const smx
   (void)st, (void)f; /* the reference stores nothing */
   for (size_t i = 0; i < n; i++) y[i] = smx_softmax_one(x[i], o);
 }
+void SMX_KERNEL_NAME(xent_softmax_cols)(size_t n, const float *x, const float *w, float softcap,
+                                        const smx_softmax_out *o, float Af, float Bf, float *dx) {
+  const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
+  for (size_t j = 0; j < n; j++) {
+    float dz = 1.0f;
+    const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : x[j];
+    dx[j] = smx_flush(fmaf(Af, smx_softmax_one(z, o), -(w ? Bf * w[j] : Bf)) * dz);
+  }
+}
 void SMX_KERNEL_NAME(log_softmax_cols)(size_t n, const float *x, float *y, const smx_lse_final *f) {
   for (size_t i = 0; i < n; i++) y[i] = smx_log_softmax_one(x[i], f->c_hi, f->c_lo);
   smx_log_softmax_flush(f, n, y);

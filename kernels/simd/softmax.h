@@ -902,6 +902,11 @@ typedef struct {
   outc oc;
   int capped;
 } xent_grad_c;
+SMX_FLATTEN xent_grad_c xent_grad_consts(float Af, float Bf, const smx_softmax_out *o, float softcap) {
+  const int capped = softcap > 0.0f;
+  const float inv_cap = capped ? 1.0f / softcap : 0.0f;
+  return (xent_grad_c){vset(Af), vset(Bf), vset(-Bf), vset(o->magic), vset(softcap), vset(inv_cap), outc_init(o), capped};
+}
 SMX_FLATTEN vf xent_grad_step(const xent_grad_c *g, vf xv, const float *cw, size_t c) {
   vf dzv = vzero(), zv = g->capped ? vsoftcap(xv, g->vcap, g->vinv, &dzv) : xv;
   vf nbv = cw ? vneg(vmul(g->vb, vld_n(cw, c, 0.0f))) : g->nb;
@@ -926,7 +931,7 @@ SMX_FLATTEN double xent_tail_consts(size_t n, float xt, const smx_xent_row *row,
   const float dzt = capped ? (smx_softcap(xt, row->softcap, inv_cap, &dz), dz) : 1.0f;
   smx_softmax_out ol;
   if (!o) smx_softmax_out_init(f, &ol), o = &ol;
-  *g = (xent_grad_c){vset(Af), vset(Bf), vset(-Bf), vset(o->magic), vset(row->softcap), vset(inv_cap), outc_init(o), capped};
+  *g = xent_grad_consts(Af, Bf, o, row->softcap);
   *dxt = smx_flush((float)(gc * gt) * dzt);
   return loss;
 }
@@ -953,6 +958,17 @@ static double FN(xent_softmax_tail)(size_t n, const float *x, const smx_xent_row
   }
   dx[t] = dxt;
   return loss;
+}
+
+/* The table piece: the gradient of n columns of a finite shifted row (w: their weights or NULL), as
+   xent_softmax_tail's from x (the row states' shards) */
+void FN(xent_softmax_cols)(size_t n, const float *x, const float *w, float softcap, const smx_softmax_out *o, float Af,
+                           float Bf, float *dx) {
+  const xent_grad_c g = xent_grad_consts(Af, Bf, o, softcap);
+  for (size_t i = 0; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    vst_n(dx + i, xent_grad_step(&g, vld_n(x + i, c, 0.0f), w ? w + i : NULL, c), c);
+  }
 }
 
 /* Pass 1 of a cross-entropy row of element e: its state f and, with label smoothing, the sum wz. Softcapped rows
