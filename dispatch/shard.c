@@ -1,5 +1,7 @@
 /* Row states as public values (smx_row_state_*), the cross-entropy of one vocabulary shard from merged states, and
    long cross-entropy rows split into such shards across threads. */
+#include <stdlib.h>
+
 #include "dispatch.h"
 #include "fpenv.h"
 #include "parallel.h"

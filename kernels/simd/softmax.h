@@ -467,29 +467,43 @@ static void FN(lane_rows_state)(size_t g, size_t n, const float *x, size_t ldx, 
     for (size_t r = 0; r < VW; r++) c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
     vtranspose16(c);
   }
-  vf mx[SMX_LANES]; /* entry i in lane i % 64, as bm_group */
+  /* entry i in lane i % 64, as bm_group; the lanes (entries j and j + 64) made while the trees' first level
+     (h = 32) reads them, so that no 64-lane array is stored */
+  enum { H0 = SMX_LANES / 2 };
   vm nan = mzero();
-  const size_t nl = n < SMX_LANES ? n : SMX_LANES;
-  for (size_t i = 0; i < n; i++) {
-    mx[i % SMX_LANES] = i < SMX_LANES ? L->col[i] : vmax(L->col[i], mx[i % SMX_LANES]);
-    nan = mor(nan, vnan(L->col[i]));
-  }
-  for (size_t h = SMX_LANES / 2; h >= 1; h /= 2) /* tree_max; the lanes past n are -inf: max(a, -inf) = a */
+  const size_t nl = n < SMX_LANES ? n : SMX_LANES, n0 = nl < H0 ? nl : H0;
+  for (size_t i = 0; i < n; i++) nan = mor(nan, vnan(L->col[i]));
+#define LANE_MAX(j) ((j) + SMX_LANES < n ? vmax(L->col[(j) + SMX_LANES], L->col[j]) : L->col[j])
+  vf mx[H0];
+  for (size_t i = 0; i < n0; i++) mx[i] = i + H0 < nl ? vmax(LANE_MAX(i), LANE_MAX(i + H0)) : LANE_MAX(i);
+#undef LANE_MAX
+  for (size_t h = H0 / 2; h >= 1; h /= 2) /* tree_max; the lanes past n are -inf: max(a, -inf) = a */
     for (size_t i = 0; i < h && i + h < nl; i++) mx[i] = vmax(mx[i], mx[i + h]);
   const vm fast = vge(vset(SMX_SHIFT_MAX), vabs(vsel(nan, vset(INFINITY), mx[0]))); /* no NaN, |m| <= 2^16 */
   vst(L->fast, vsel0(fast, vset(1.0f)));
   const vf m = L->m = vsel0(fast, mx[0]), K = vexp_k(m), magic = sum_magic(K);
-  vf k = vzero(), ls[SMX_LANES];
+  vf k = vzero();
   for (size_t i = 0; i < n; i++) { /* p1_step with ties compared as floats (bitwise for m != 0: the same) */
     vf t, p = vexp_shift(L->col[i], magic, &t);
     L->e[i] = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
-    const vm tie = veq(L->col[i], m);
-    k = vadd(k, vsel0(tie, vset(1.0f)));
-    ls[i % SMX_LANES] = vadd_unless(i < SMX_LANES ? vzero() : ls[i % SMX_LANES], tie, L->e[i]);
+    k = vadd(k, vsel0(veq(L->col[i], m), vset(1.0f)));
   }
-  vd S[2][SMX_LANES]; /* the tree of tree_sum_used in each lane */
-  for (size_t i = 0; i < nl; i++) S[0][i] = dlo(ls[i]), S[1][i] = dhi(ls[i]);
-  for (size_t h = SMX_LANES / 2; h >= 1; h /= 2)
+  /* lane j's sum without the ties (entries j, then j + 64) */
+#define LANE_SUM0(j) vadd_unless(vzero(), veq(L->col[j], m), L->e[j])
+#define LANE_SUM(j) \
+  ((j) + SMX_LANES < n ? vadd_unless(LANE_SUM0(j), veq(L->col[(j) + SMX_LANES], m), L->e[(j) + SMX_LANES]) : LANE_SUM0(j))
+  vd S[2][H0]; /* the tree of tree_sum_used in each lane, its first level (h = 32) from the lanes */
+  for (size_t i = 0; i < n0; i++) {
+    const vf a = LANE_SUM(i);
+    S[0][i] = dlo(a), S[1][i] = dhi(a);
+    if (i + H0 < nl) {
+      const vf b = LANE_SUM(i + H0);
+      S[0][i] = dadd(S[0][i], dlo(b)), S[1][i] = dadd(S[1][i], dhi(b));
+    }
+  }
+#undef LANE_SUM
+#undef LANE_SUM0
+  for (size_t h = H0 / 2; h >= 1; h /= 2)
     for (size_t i = 0; i < h && i + h < nl; i++)
       for (int q = 0; q < 2; q++) S[q][i] = dadd(S[q][i], S[q][i + h]);
   const vd Sv[2] = {S[0][0], S[1][0]};
