@@ -120,30 +120,12 @@ static void family16_row(const smx_kernels *k, int t, int family, size_t n, cons
   }
 }
 
-/* Fused kernels (the active table's SMX_FUSED16) get the 16-bit rows as they are. The others: rows in batches
-   through the f32 kernel: as many rows as the scratch holds (a MAP kernel's output apart from its
-   input where two copies fit, so that softmax keeps its pass-1 values, else in place); rows longer than the
-   scratch: of the softmax family by family16_row (the scalar table, which has no fused kernels), of the other
-   kernels one at a time in a heap buffer. */
-static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
-  const job16 *j = (const job16 *)bj;
-  const smx_kernels *k = bj->k;
+/* rows through the f32 kernel in the scratch (out of line: the scratch is on the stack only on this path; the
+   fused kernels keep scratches of their own) */
+static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, size_t r1) {
+  const smx_kernels *k = j->base.k;
   const size_t n = j->base.n, nin = j->kind == KIND_BWDX ? 3 : j->kind == KIND_BWD ? 2 : 1;
   const int apart = j->kind == KIND_MAP && 2 * n <= SCRATCH_FLOATS;
-  /* fused: no scratch. The MAP and LSE ones (the row path) only for rows longer than the scratch: shorter rows
-     were as fast or faster through it (Zen 5: log-softmax bf16 1x4096 1.33x the f32 time through the scratch,
-     1.46x fused; 1x32000 1.68x / 1.55x; 1 x 2^22 from memory 1.51x / 0.89x) */
-  if (j->fused && (j->kind == KIND_BWD || j->kind == KIND_BWDX || n > SCRATCH_FLOATS)) {
-    const size_t m = r1 - r0;
-    if (j->kind == KIND_MAP) ((smx_MAP16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->o + r0 * j->ldo, j->ldo);
-    else if (j->kind == KIND_LSE) ((smx_LSE16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->lse + r0);
-    else if (j->kind == KIND_BWD)
-      ((smx_BWD16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->b + r0 * j->ldb, j->ldb, j->o + r0 * j->ldo, j->ldo);
-    else
-      ((smx_BWDX16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->b + r0 * j->ldb, j->ldb, j->c + r0 * j->ldc,
-                                   j->ldc, j->o + r0 * j->ldo, j->ldo);
-    return;
-  }
   float stack[SCRATCH_FLOATS], *buf = stack;
   if (j->family && n > SCRATCH_FLOATS) {
     for (size_t r = r0; r < r1; r++) /* (smx_run_rows runs every task in the FP environment) */
@@ -176,6 +158,34 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
       for (size_t i = 0; i < m; i++) k->narrow16(j->t, n, out + i * n, j->o + (r + i) * j->ldo);
   }
   if (buf != stack) free(buf);
+}
+
+/* Fused kernels (the active table's SMX_FUSED16) get the 16-bit rows as they are. The others: rows in batches
+   through the f32 kernel: as many rows as the scratch holds (a MAP kernel's output apart from its
+   input where two copies fit, so that softmax keeps its pass-1 values, else in place); rows longer than the
+   scratch: of the softmax family by family16_row (the scalar table, which has no fused kernels), of the other
+   kernels one at a time in a heap buffer. */
+static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
+  const job16 *j = (const job16 *)bj;
+  const size_t n = j->base.n;
+  /* fused: no scratch. The MAP and LSE ones (the row path) only for rows longer than the scratch: shorter rows
+     were as fast or faster through it (Zen 5: log-softmax bf16 1x4096 1.33x the f32 time through the scratch,
+     1.46x fused; 1x32000 1.68x / 1.55x; 1 x 2^22 from memory 1.51x / 0.89x); and softmax rows of more than one
+     block up to SMX_SOFTMAX16_STORE, which the fused kernel keeps in its own scratch (bf16 from memory 0.70-0.74x
+     the time through the scratch on avx512, 0.80-0.91x on avx2; in cache 0.64-1.07x / 0.66-1.13x) */
+  const int fused_store = j->family == FAMILY_SOFTMAX && n > SMX_BLOCK && n <= SMX_SOFTMAX16_STORE;
+  if (j->fused && (j->kind == KIND_BWD || j->kind == KIND_BWDX || n > SCRATCH_FLOATS || fused_store)) {
+    const size_t m = r1 - r0;
+    if (j->kind == KIND_MAP) ((smx_MAP16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->o + r0 * j->ldo, j->ldo);
+    else if (j->kind == KIND_LSE) ((smx_LSE16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->lse + r0);
+    else if (j->kind == KIND_BWD)
+      ((smx_BWD16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->b + r0 * j->ldb, j->ldb, j->o + r0 * j->ldo, j->ldo);
+    else
+      ((smx_BWDX16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->b + r0 * j->ldb, j->ldb, j->c + r0 * j->ldc,
+                                   j->ldc, j->o + r0 * j->ldo, j->ldo);
+    return;
+  }
+  scratch_rows(j, r0, r1);
 }
 
 /* An output (o, ldo) against an input (i, ldi), 16-bit, rows x n: OK when disjoint or exactly the same. */

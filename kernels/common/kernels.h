@@ -77,6 +77,8 @@ typedef void smx_BWDX16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, s
    its gradient in dx (NULL: none; may be x); returns 0, having written nothing, for the rows the f32 kernel
    hands to the scalar code (a NaN or infinite logit, or |max| > 2^16 with a gradient). */
 typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss);
+/* The fused 16-bit softmax keeps the pass-1 values of rows up to this many entries in a stack scratch (60 KiB) */
+#define SMX_SOFTMAX16_STORE (15 * SMX_BLOCK)
 #define SMX_FUSED16(X)                                                                                   \
   X(softmax, MAP) X(log_softmax, MAP) X(logsumexp, LSE) X(softmax_backward, BWD) X(log_softmax_backward, BWD) \
   X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENTROW)

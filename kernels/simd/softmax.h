@@ -322,10 +322,10 @@ SMX_FLATTEN void lse_row_e(size_t n, const void *x, smx_lse_final *f, pass1_stor
 static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store *st, int need_log) {
   lse_row_e(n, x, f, st, need_log, ELEM_F32);
 }
-/* the same for a row of 16-bit elements (e: ELEM_BF16 or ELEM_F16), nothing stored */
-static void FN(lse_row16)(size_t n, const uint16_t *x, smx_lse_final *f, int need_log, const int e) {
-  if (e == ELEM_BF16) lse_row_e(n, x, f, NULL, need_log, ELEM_BF16);
-  else lse_row_e(n, x, f, NULL, need_log, ELEM_F16);
+/* the same for a row of 16-bit elements (e: ELEM_BF16 or ELEM_F16; st: the f32 pass-1 values to a scratch) */
+static void FN(lse_row16)(size_t n, const uint16_t *x, smx_lse_final *f, pass1_store *st, int need_log, const int e) {
+  if (e == ELEM_BF16) lse_row_e(n, x, f, st, need_log, ELEM_BF16);
+  else lse_row_e(n, x, f, st, need_log, ELEM_F16);
 }
 /* the row state of x folded into s (the public row states, dispatch/shard.c; a long row's column ranges,
    dispatch/longrow.c, with st: softmax's pass-1 values stored) */
@@ -552,17 +552,19 @@ SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_
   vf nb = vneg(xg->cw ? vmul(xg->vb, vld_n(xg->cw + i, cnt, 0.0f)) : xg->vb);
   return vflush(vfma(xg->va, p, nb));
 }
-/* len stored values at p (blocks of the same d >= -60), with their constants cb */
-SMX_FLATTEN void rescale_block(float *p, size_t len, const outc *cb, const xgrad *xg, const int maxcheck) {
+/* len stored values at p (blocks of the same d >= -60), with their constants cb, to entries q0.. of q (element e;
+   f32: q + q0 == p) */
+SMX_FLATTEN void rescale_block(const float *p, void *q, size_t q0, size_t len, const outc *cb, const xgrad *xg,
+                               const int maxcheck, const int e) {
   size_t i = 0;
   for (; i + 2 * VW <= len; i += 2 * VW) {
     vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck);
     vf a1 = rescale_out(vld(p + i + VW), cb, xg, i + VW, VW, maxcheck);
-    vst(p + i, a0), vst(p + i + VW, a1);
+    st_e(q, q0 + i, a0, e), st_e(q, q0 + i + VW, a1, e);
   }
   for (; i < len; i += VW) {
     const size_t c = step_count(len, i);
-    vst_n(p + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck), c);
+    st_e_n(q, q0 + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck), c, e);
   }
 }
 /* the constants of a block stored with d >= -60 */
@@ -573,32 +575,37 @@ static inline outc rescale_consts(const smx_softmax_out *o, int32_t d) {
 /* A block whose max m_b is below m - 2^-8 (m the row max) has no e equal to e_max: every e there
    is at most e(m_b) (1 + 2^-22) < e(m) exp(-2^-8) (1 + 2^-22) < e_max, so its pass skips that test
    (two of its operations per vector); d < -60 blocks (e < 2^-60 e_max) never need it. */
-static void FN(softmax_rescale)(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
-                            const xgrad *xg0) {
+/* (the stored values ys, the outputs to q of element e: the 16-bit softmax rows keep theirs in a scratch) */
+SMX_FLATTEN void softmax_rescale_e(size_t n, const float *ys, void *q, const pass1_store *st, float m, int32_t K,
+                                   const smx_softmax_out *o, const xgrad *xg0, const int e) {
   const outc c = outc_init(o);
   const size_t nb = (n + SMX_BLOCK - 1) / SMX_BLOCK;
-  for (size_t b = 0, e; b < nb; b = e) {
+  for (size_t b = 0, b1; b < nb; b = b1) {
     /* a run of blocks with the same d and the same max test is one span (one loop exit, not one per block) */
     const int32_t kb = st->kb[b], d = kb == STORE_NONE ? -1000 : kb - K + 36;
     const int maxcheck = d >= -60 && st->mb[b] >= m - 0x1p-8f;
-    for (e = b + 1; e < nb && st->kb[e] == kb && (d < -60 || (st->mb[e] >= m - 0x1p-8f) == maxcheck); e++) continue;
-    const size_t i0 = b * SMX_BLOCK, len = (e * SMX_BLOCK < n ? e * SMX_BLOCK : n) - i0;
+    for (b1 = b + 1; b1 < nb && st->kb[b1] == kb && (d < -60 || (st->mb[b1] >= m - 0x1p-8f) == maxcheck); b1++) continue;
+    const size_t i0 = b * SMX_BLOCK, len = (b1 * SMX_BLOCK < n ? b1 * SMX_BLOCK : n) - i0;
     xgrad xgb;
     const xgrad *xg = NULL;
     if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + i0 : NULL}, xg = &xgb;
-    float *p = y + i0;
+    const float *p = ys + i0;
     if (d >= -60) {
       const outc cb = rescale_consts(o, d);
-      if (maxcheck) rescale_block(p, len, &cb, xg, 1);
-      else rescale_block(p, len, &cb, xg, 0);
+      if (maxcheck) rescale_block(p, q, i0, len, &cb, xg, 1, e);
+      else rescale_block(p, q, i0, len, &cb, xg, 0, e);
     } else {
       const vf fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
       for (size_t i = 0; i < len; i += VW) {
         const size_t cnt = step_count(len, i);
-        vst_n(p + i, rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), &c, xg, i, cnt, 0), cnt);
+        st_e_n(q, i0 + i, rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), &c, xg, i, cnt, 0), cnt, e);
       }
     }
   }
+}
+static void FN(softmax_rescale)(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
+                            const xgrad *xg0) {
+  softmax_rescale_e(n, y, y, st, m, K, o, xg0, ELEM_F32);
 }
 
 /* softmax's pass 2 of a shifted row: the stored pass-1 values rescaled (st, complete) or from x */
@@ -691,14 +698,19 @@ static void FN(special_row16)(enum smx_row_kind kind, size_t n, const uint16_t *
 }
 static void FN(log_softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
-  FN(lse_row16)(n, x, &f, 1, e);
+  FN(lse_row16)(n, x, &f, NULL, 1, e);
   if (f.kind != SMX_ROW_FINITE) FN(special_row16)(f.kind, n, x, y, 1, e);
   else if (e == ELEM_BF16) log_softmax_out_e(n, x, y, &f, ELEM_BF16);
   else log_softmax_out_e(n, x, y, &f, ELEM_F16);
 }
+/* rows up to SMX_SOFTMAX16_STORE entries keep their pass-1 values in a stack scratch, as the f32 kernel keeps them
+   in y, and pass 2 rescales them into the 16-bit output */
 static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
-  FN(lse_row16)(n, x, &f, 0, e);
+  float ys[SMX_SOFTMAX16_STORE];
+  pass1_store st;
+  st.y = ys, st.complete = 1; /* (the passes clear it where they store nothing) */
+  FN(lse_row16)(n, x, &f, n <= SMX_SOFTMAX16_STORE ? &st : NULL, 0, e);
   if (f.kind != SMX_ROW_FINITE) {
     FN(special_row16)(f.kind, n, x, y, 0, e);
   } else if (!f.shifted) { /* |max| > 2^16: the scalar formula, by widened blocks */
@@ -712,8 +724,14 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   } else {
     smx_softmax_out o;
     smx_softmax_out_init(&f, &o);
-    if (e == ELEM_BF16) softmax_pass2_e(n, x, y, &o, ELEM_BF16);
-    else softmax_pass2_e(n, x, y, &o, ELEM_F16);
+    if (n <= SMX_SOFTMAX16_STORE && st.complete) {
+      if (e == ELEM_BF16) softmax_rescale_e(n, ys, y, &st, f.m, f.K, &o, NULL, ELEM_BF16);
+      else softmax_rescale_e(n, ys, y, &st, f.m, f.K, &o, NULL, ELEM_F16);
+    } else if (e == ELEM_BF16) {
+      softmax_pass2_e(n, x, y, &o, ELEM_BF16);
+    } else {
+      softmax_pass2_e(n, x, y, &o, ELEM_F16);
+    }
   }
 }
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
@@ -725,7 +743,7 @@ void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
   for (size_t r = 0; r < rows; r++) {
     smx_lse_final f;
-    FN(lse_row16)(n, x + r * ldx, &f, 1, bf16 ? ELEM_BF16 : ELEM_F16);
+    FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, bf16 ? ELEM_BF16 : ELEM_F16);
     out[r] = f.lse;
   }
 }
@@ -986,8 +1004,8 @@ void FN(xent_softmax_cols)(size_t n, const float *x, const float *w, float softc
 }
 
 /* Pass 1 of a cross-entropy row of element e: its state f and, with label smoothing, the sum wz. Softcapped rows
-   block by block (the capped logits in registers, then the block's state); others by the row pass (st: softmax's
-   pass-1 values, f32 only). */
+   block by block (the capped logits in registers, then the block's state); others by the row pass (st: where
+   softmax's pass-1 values go, as f32: the f32 row's dx or the 16-bit row's scratch). */
 SMX_FLATTEN void xent_pass1_e(size_t n, const void *x, const smx_xent_row *row, smx_lse_final *f, smx_wzsum *wz,
                               pass1_store *st, const int e) {
   const int smooth = row->label_smoothing > 0.0f;
@@ -1016,7 +1034,7 @@ SMX_FLATTEN void xent_pass1_e(size_t n, const void *x, const smx_xent_row *row, 
       FN(wz_blocks)(wz, block_f32(elem_at(x, b, e), len, buf, e), len, b, cw);
     }
   if (e == ELEM_F32) FN(lse_row)(n, x, f, st, 1);
-  else FN(lse_row16)(n, x, f, 1, e);
+  else FN(lse_row16)(n, x, f, st, 1, e);
 }
 
 static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
@@ -1148,17 +1166,31 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
 SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row *row, void *dx, double *loss, const int e) {
   smx_lse_final f;
   smx_wzsum wz;
-  xent_pass1_e(n, x, row, &f, &wz, NULL, e);
+  /* uncapped rows up to SMX_SOFTMAX16_STORE with a gradient keep their pass-1 values in a stack scratch (as the f32
+     row keeps them in dx) and pass 2 rescales them into the 16-bit gradient */
+  float ys[SMX_SOFTMAX16_STORE];
+  pass1_store st;
+  const int store = row->softcap == 0.0f && dx && n <= SMX_SOFTMAX16_STORE;
+  st.y = ys, st.complete = 1;
+  xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, e);
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return 0;
   const size_t t = (size_t)row->target;
   const float xt = elem_get(x, t, e);
   float dz, dxt;
   const float zt = row->softcap > 0.0f ? smx_softcap(xt, row->softcap, 1.0f / row->softcap, &dz) : xt;
   xent_grad_c g;
-  *loss = xent_tail_consts(n, xt, row, &f, NULL, smx_xent_pt_m1(&f, zt),
-                               row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0, dx != NULL, &g, &dxt);
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  *loss = xent_tail_consts(n, xt, row, &f, &o, smx_xent_pt_m1(&f, zt),
+                           row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0, dx != NULL, &g, &dxt);
   if (!dx) return 1;
   const float *cw = row->class_weight;
+  if (store && st.complete) {
+    const xgrad xg = {g.va, g.vb, cw};
+    softmax_rescale_e(n, ys, dx, &st, f.m, f.K, &o, &xg, e);
+    st_e_n(dx, t, vset(dxt), 1, e);
+    return 1;
+  }
   float gb[SMX_BLOCK]; /* a block's f32 gradient, rounded in a loop of its own (the AVX2 registers hold one) */
   for (size_t b = 0; b < n; b += SMX_BLOCK) { /* xent_softmax_tail's pass from x (dx may be x) */
     const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
