@@ -38,6 +38,7 @@ double smx_xent_soft_rows(int normalizer, size_t rows, size_t n, const float *x,
 #define SMX_STORE_MAX_BLOCKS 256
 typedef struct smx_pass1_store {
   float *y;
+  size_t nstore; /* the blocks y has room for: pass 1 stores blocks [0, nstore) only */
   int complete;
   int32_t kb[SMX_STORE_MAX_BLOCKS];
   float mb[SMX_STORE_MAX_BLOCKS];

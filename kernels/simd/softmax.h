@@ -197,15 +197,15 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
     const int32_t K_b = smx_exp_k(m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX ? m : 0.0f);
     const int mode = smx_lse_begin_block(&s, m, nanb);
     const int shifted = mode == SMX_BLK_MAX || mode == SMX_BLK_REST;
+    float *yb = st && b / SMX_BLOCK < st->nstore ? st->y + b : NULL;
     if (st) {
       st->mb[b / SMX_BLOCK] = m;
-      if (mode == SMX_BLK_NONE) smx_fill(len, st->y + b, 0.0f);
+      if (mode == SMX_BLK_NONE && yb) smx_fill(len, yb, 0.0f);
       if (mode == SMX_BLK_PLAIN || mode == SMX_BLK_LOW) st->complete = 0;
     }
     int32_t K_s = STORE_NONE;
     if (shifted) {
-      K_s = shifted_block_e(elem_at(x, b, e), len, full, m, K_b, K_g, mode, &s, st ? st->y + b : NULL,
-                            elem_at(x, nb, e), ng, &nxt, e);
+      K_s = shifted_block_e(elem_at(x, b, e), len, full, m, K_b, K_g, mode, &s, yb, elem_at(x, nb, e), ng, &nxt, e);
     } else {
       float wide[SMX_BLOCK]; /* a 16-bit block widened for the scalar rare-block code */
       if (mode == SMX_BLK_PLAIN) {
@@ -253,10 +253,10 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
   for (size_t b = 0, i = 0; i < n; b++, i += SMX_BLOCK) {
     const size_t len = n - i < SMX_BLOCK ? n - i : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
     const void *xb = elem_at(x, i, e);
-    float *yb = st ? st->y + i : NULL;
+    float *yb = st && b < st->nstore ? st->y + i : NULL;
     if (st) st->mb[b] = mb[b], st->kb[b] = STORE_NONE;
     if (mb[b] == -INFINITY) {
-      if (st) smx_fill(len, yb, 0.0f);
+      if (yb) smx_fill(len, yb, 0.0f);
       continue;
     }
     if (mb[b] < -SMX_SHIFT_MAX) {
@@ -616,7 +616,7 @@ static void FN(softmax_out)(size_t n, const float *x, float *y, const pass1_stor
 }
 /* the store of a row of one block whose pass 1 (short_rows_state) wrote its values to y against the row's K */
 static inline void one_block_store(pass1_store *st, float *y, const smx_lse_final *f) {
-  st->y = y, st->complete = 1, st->kb[0] = f->K, st->mb[0] = f->m;
+  st->y = y, st->nstore = 1, st->complete = 1, st->kb[0] = f->K, st->mb[0] = f->m;
 }
 
 static void FN(softmax_row)(size_t n, const float *x, float *y) {
@@ -624,7 +624,7 @@ static void FN(softmax_row)(size_t n, const float *x, float *y) {
   pass1_store st;
   /* store when y is not x (pass 2 may need x) and the row has few enough blocks */
   const int store = y != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
-  st.y = y, st.complete = 1;
+  st.y = y, st.nstore = STORE_MAX_BLOCKS, st.complete = 1;
   FN(lse_row)(n, x, &f, store ? &st : NULL, 0);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 0);
@@ -709,7 +709,7 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   smx_lse_final f;
   float ys[SMX_SOFTMAX16_STORE];
   pass1_store st;
-  st.y = ys, st.complete = 1; /* (the passes clear it where they store nothing) */
+  st.y = ys, st.nstore = STORE_MAX_BLOCKS, st.complete = 1; /* (the passes clear it where they store nothing) */
   FN(lse_row16)(n, x, &f, n <= SMX_SOFTMAX16_STORE ? &st : NULL, 0, e);
   if (f.kind != SMX_ROW_FINITE) {
     FN(special_row16)(f.kind, n, x, y, 0, e);
@@ -1042,7 +1042,7 @@ static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row 
   /* pass 1 stores its values in dx when dx is not x (the rare rows start again from x) */
   pass1_store st;
   const int store = !capped && dx && dx != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
-  st.y = dx, st.complete = 1;
+  st.y = dx, st.nstore = STORE_MAX_BLOCKS, st.complete = 1;
   smx_lse_final f;
   smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
   xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, ELEM_F32);
@@ -1166,12 +1166,13 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
 SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row *row, void *dx, double *loss, const int e) {
   smx_lse_final f;
   smx_wzsum wz;
-  /* uncapped rows up to SMX_SOFTMAX16_STORE with a gradient keep their pass-1 values in a stack scratch (as the f32
-     row keeps them in dx) and pass 2 rescales them into the 16-bit gradient */
+  /* uncapped rows with a gradient keep the pass-1 values of their first SMX_SOFTMAX16_STORE entries in a stack
+     scratch (as the f32 row keeps them in dx) and pass 2 rescales them into the 16-bit gradient; the rest of a
+     longer row starts again from x */
   float ys[SMX_SOFTMAX16_STORE];
   pass1_store st;
-  const int store = row->softcap == 0.0f && dx && n <= SMX_SOFTMAX16_STORE;
-  st.y = ys, st.complete = 1;
+  const int store = row->softcap == 0.0f && dx;
+  st.y = ys, st.nstore = SMX_SOFTMAX16_STORE / SMX_BLOCK, st.complete = 1;
   xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, e);
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return 0;
   const size_t t = (size_t)row->target;
@@ -1185,14 +1186,14 @@ SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row
                            row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0, dx != NULL, &g, &dxt);
   if (!dx) return 1;
   const float *cw = row->class_weight;
+  size_t b0 = 0; /* the entries done from the stored values */
   if (store && st.complete) {
     const xgrad xg = {g.va, g.vb, cw};
-    softmax_rescale_e(n, ys, dx, &st, f.m, f.K, &o, &xg, e);
-    st_e_n(dx, t, vset(dxt), 1, e);
-    return 1;
+    b0 = n < SMX_SOFTMAX16_STORE ? n : SMX_SOFTMAX16_STORE;
+    softmax_rescale_e(b0, ys, dx, &st, f.m, f.K, &o, &xg, e);
   }
   float gb[SMX_BLOCK]; /* a block's f32 gradient, rounded in a loop of its own (the AVX2 registers hold one) */
-  for (size_t b = 0; b < n; b += SMX_BLOCK) { /* xent_softmax_tail's pass from x (dx may be x) */
+  for (size_t b = b0; b < n; b += SMX_BLOCK) { /* xent_softmax_tail's pass from x (dx may be x) */
     const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
     for (size_t i = 0; i < len; i += VW) {
       const size_t c = step_count(len, i);
