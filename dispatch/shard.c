@@ -85,7 +85,7 @@ static void state_begin(state_bytes *b) {
   b->weighted_other = 0;
 }
 /* the blocks' sums; a block's S_b is NaN if it holds a NaN and +inf if a +inf (without a NaN): only such blocks
-   are scanned for the +inf count and weighted_other (the others have no +inf entry) */
+   are scanned for the +inf count */
 static void stable_fold(const smx_kernels *k, size_t n, const float *x, float cap, const float *w, state_bytes *b) {
   stable_state *s = &b->sm;
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
@@ -95,16 +95,10 @@ static void stable_fold(const smx_kernels *k, size_t n, const float *x, float ca
     k->xent_stable_block(len, xb, SIZE_MAX, cap, b->smoothing ? 1.0f : 0.0f, wb, out);
     smx_exsum_add(&s->S, out[0], 1);
     if (b->smoothing) smx_wzsum_add(&b->wz, out[2]);
-    if (out[0] != out[0]) {
-      s->nan = 1;
-    } else if (out[0] == INFINITY) {
-      for (size_t j = 0; j < len; j++) {
-        s->kinf += xb[j] == INFINITY;
-        b->weighted_other |= b->smoothing && xb[j] != INFINITY && (wb ? wb[j] : 1.0f) != 0.0f;
-      }
-    } else if (b->smoothing) {
-      for (size_t j = 0; j < len && !b->weighted_other; j++) b->weighted_other = (wb ? wb[j] : 1.0f) != 0.0f;
-    }
+    s->nan |= out[0] != out[0];
+    if (out[0] == INFINITY)
+      for (size_t j = 0; j < len; j++) s->kinf += xb[j] == INFINITY;
+    if (b->smoothing && !b->weighted_other) b->weighted_other = smx_xent_weighted_other(len, xb, wb); /* (stops early) */
   }
 }
 static void state_fold(const smx_kernels *k, size_t n, const float *x, float cap, const float *w, state_bytes *b) {
@@ -127,7 +121,7 @@ static void state_fold(const smx_kernels *k, size_t n, const float *x, float cap
     }
     if (b->smoothing) {
       smx_wzsum_add(&b->wz, smx_wz_block_scalar(len, z, w ? w + o : NULL));
-      for (size_t i = 0; i < len; i++) b->weighted_other |= x[o + i] != INFINITY && (w ? w[o + i] : 1.0f) != 0.0f;
+      b->weighted_other |= smx_xent_weighted_other(len, x + o, w ? w + o : NULL);
     }
     k->lse_fold(len, z, &b->s, NULL);
   }
@@ -318,8 +312,7 @@ static double shard_row(const smx_kernels *k, size_t n, const float *x, size_t c
   } else { /* +inf entries (f.k of them) or all -inf: the special rule, as smx_xent_softmax_row */
     pinf = f.kind == SMX_ROW_POSINF ? (float)(1.0 / f.k) : 0.0f;
     const double pt = here && x[t - col0] == INFINITY ? pinf : 0.0;
-    loss = smx_times((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
-    if (eps > 0.0) loss += smx_xent_special_smoothing(n_total, row, pinf, b->weighted_other);
+    loss = smx_xent_special_loss_of(n_total, row, wt, pt, pinf, b->weighted_other);
     A = (1.0 - eps) * wt + eps * row->weight_sum / (double)n_total;
     gt = (1.0 - eps) * wt * (pt - 1.0) + eps / (double)n_total * (row->weight_sum * pt - wt);
   }

@@ -126,6 +126,10 @@ double smx_xent_stablemax_loss(size_t n, double l1p, double log_s, double sum_wl
    -sum_j w_j log p_j is +inf when an entry of nonzero weight is not +inf (weighted_other), else
    W (-log pinf) (every weight then sits on a +inf entry; 0 when W = 0): smx_xent_special_smoothing. */
 double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf);
+/* the same from p_t (pinf where the target's logit is +inf, else 0) and weighted_other, which the row states carry */
+double smx_xent_special_loss_of(size_t n, const smx_xent_row *row, double wt, double pt, float pinf, int weighted_other);
+/* whether an entry of x is not +inf and has a nonzero weight (w: n class weights, or NULL: all 1) */
+int smx_xent_weighted_other(size_t n, const float *x, const float *w);
 double smx_xent_special_smoothing(size_t n, const smx_xent_row *row, float pinf, int weighted_other);
 /* A row with +inf logits (POSINF) or only -inf ones: k = the +inf count, pinf = 1 / k (0 if none), the p of
    each +inf logit; returns p_t */

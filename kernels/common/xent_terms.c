@@ -16,15 +16,19 @@ double smx_xent_special_smoothing(size_t n, const smx_xent_row *row, float pinf,
   const double sm = W == 0.0 ? 0.0 : weighted_other || pinf <= 0.0f ? INFINITY : W * -smx_log64(pinf);
   return row->label_smoothing / (double)n * sm;
 }
+double smx_xent_special_loss_of(size_t n, const smx_xent_row *row, double wt, double pt, float pinf, int weighted_other) {
+  const double eps = row->label_smoothing;
+  const double loss = smx_times((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
+  return eps > 0.0 ? loss + smx_xent_special_smoothing(n, row, pinf, weighted_other) : loss;
+}
+int smx_xent_weighted_other(size_t n, const float *x, const float *w) {
+  int other = 0;
+  for (size_t j = 0; j < n && !other; j++) other = x[j] != INFINITY && (w ? w[j] : 1.0f) != 0.0f;
+  return other;
+}
 double smx_xent_special_loss(size_t n, const float *x, const smx_xent_row *row, double wt, float pinf) {
-  const double eps = row->label_smoothing, pt = x[row->target] == INFINITY ? pinf : 0.0;
-  double loss = smx_times((1.0 - eps) * wt, pt > 0.0 ? -smx_log64(pt) : INFINITY);
-  if (eps > 0.0) {
-    int other = 0;
-    for (size_t j = 0; j < n; j++) other |= x[j] != INFINITY && (row->class_weight ? row->class_weight[j] : 1.0f) != 0.0f;
-    loss += smx_xent_special_smoothing(n, row, pinf, other);
-  }
-  return loss;
+  const int other = row->label_smoothing > 0.0f && smx_xent_weighted_other(n, x, row->class_weight);
+  return smx_xent_special_loss_of(n, row, wt, x[row->target] == INFINITY ? pinf : 0.0, pinf, other);
 }
 
 void smx_wzsum_add(smx_wzsum *s, double v) {
@@ -175,8 +179,7 @@ void smx_xent_stablemax_terms(size_t n, const smx_xent_row *row, double S, doubl
   } else { /* +inf logits (kinf of them) or only -inf ones */
     s->pinf = s->kind == SMX_ROW_POSINF ? (float)(1.0 / kinf) : 0.0f;
     s->pt = xt_inf ? s->pinf : 0.0;
-    s->loss = smx_times((1.0 - eps) * s->wt, s->pt > 0.0 ? -smx_log64(s->pt) : INFINITY);
-    if (eps > 0.0) s->loss += smx_xent_special_smoothing(n, row, s->pinf, weighted_other);
+    s->loss = smx_xent_special_loss_of(n, row, s->wt, s->pt, s->pinf, weighted_other);
   }
   const double A = (1.0 - eps) * s->wt + eps * row->weight_sum / (double)n;
   s->Af = (float)(row->grad_coef * A), s->Bf = (float)(row->grad_coef * eps / (double)n);
@@ -199,9 +202,7 @@ int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, 
     s->loss = smx_xent_nan_row(n, dx);
     return 0;
   }
-  int other = 0;
-  if (s->kind != SMX_ROW_FINITE && row->label_smoothing > 0.0f)
-    for (size_t j = 0; j < n; j++) other |= x[j] != INFINITY && smx_xent_weight(row, j) != 0.0;
+  const int other = s->kind != SMX_ROW_FINITE && row->label_smoothing > 0.0f && smx_xent_weighted_other(n, x, row->class_weight);
   const double kinf = s->kind == SMX_ROW_POSINF ? smx_count_posinf(n, x) : 0.0;
   smx_xent_stablemax_terms(n, row, S, O, sum_wlog_s, kinf, x[row->target] == INFINITY, other, s);
   return 1;
