@@ -106,25 +106,8 @@ static void state_fold(const smx_kernels *k, size_t n, const float *x, float cap
     stable_fold(k, n, x, cap, w, b);
     return;
   }
-  if (cap == 0.0f && !b->smoothing) {
-    k->lse_fold(n, x, &b->s, NULL);
-    return;
-  }
-  float buf[SMX_BLOCK], dz;
-  const float inv = cap > 0.0f ? 1.0f / cap : 0.0f;
-  for (size_t o = 0; o < n; o += SMX_BLOCK) {
-    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-    const float *z = x + o;
-    if (cap > 0.0f) {
-      for (size_t i = 0; i < len; i++) buf[i] = smx_softcap(x[o + i], cap, inv, &dz);
-      z = buf;
-    }
-    if (b->smoothing) {
-      smx_wzsum_add(&b->wz, smx_wz_block_scalar(len, z, w ? w + o : NULL));
-      b->weighted_other |= smx_xent_weighted_other(len, x + o, w ? w + o : NULL);
-    }
-    k->lse_fold(len, z, &b->s, NULL);
-  }
+  k->xent_fold(n, x, cap, w, &b->s, b->smoothing ? &b->wz : NULL);
+  if (b->smoothing) b->weighted_other |= smx_xent_weighted_other(n, x, w);
 }
 
 /* 16-bit tensors (T16_BF16, T16_F16; T32 for float) go through the f32 code in whole blocks widened on the

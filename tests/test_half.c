@@ -225,6 +225,50 @@ Test(half, identity_every_kernel_every_isa) {
   fprintf(stderr, "[simdmax] 16-bit entry points: %zu cases, %zu differ\n", cases, fails);
 }
 
+/* Calls of the softmax family large enough (>= 4 MiB of 16-bit input) that rows of more than one block take the
+   fused kernels (half.c): the same identity, every ISA, both types, rows in several regimes */
+Test(half, identity_large_calls) {
+  tu_seed_random("half_large");
+  enum { ROWS = 300, N = 7003 };
+  const int kernels[] = {SMX_K_softmax, SMX_K_log_softmax, SMX_K_logsumexp};
+  float *x = malloc((size_t)ROWS * N * 4), *ref = malloc((size_t)ROWS * N * 4), lref[ROWS], lgot[ROWS];
+  uint16_t *h = malloc((size_t)ROWS * N * 2), *o = malloc((size_t)ROWS * N * 2);
+  size_t cases = 0, fails = 0;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int t = 0; t < 2; t++)
+      for (size_t ki = 0; ki < 3; ki++) {
+        const smx_kernel_info *K = &smx_kernel_list[kernels[ki]];
+        tu_rng r;
+        tu_rng_seed(&r, tu_case_seed(K->name, (size_t)t, isa));
+        for (size_t q = 0; q < ROWS; q++) tu_fill(&r, (int)(q % TU_NREGIMES), N, x + q * N);
+        cr_assert_eq((t ? smx_f16_from_f32 : smx_bf16_from_f32)(ROWS, N, x, N, h, N), SMX_OK);
+        cr_assert_eq((t ? smx_f32_from_f16 : smx_f32_from_bf16)(ROWS, N, h, N, x, N), SMX_OK);
+        smx_call_args ca = {ROWS, N, x, N, NULL, 0, NULL, 0, K->kind == SMX_KIND_LSE ? lref : ref, N, NULL, NULL, NULL, 0.0f};
+        cr_assert_eq(smx_call(kernels[ki], &ca), SMX_OK);
+        const entry16 *e = NULL;
+        for (size_t i = 0; i < NENTRIES; i++)
+          if (entries[i].k == kernels[ki]) e = &entries[i];
+        int ok;
+        if (K->kind == SMX_KIND_LSE) {
+          cr_assert_eq(((lse16 *)e->fn[t])(ROWS, N, h, N, lgot), SMX_OK);
+          ok = memcmp(lgot, lref, sizeof lref) == 0;
+        } else {
+          cr_assert_eq(((map16 *)e->fn[t])(ROWS, N, h, N, o, N), SMX_OK);
+          ok = 1;
+          for (size_t i = 0; i < (size_t)ROWS * N && ok; i++) ok = o[i] == narrow(t, ref[i]);
+        }
+        cases++, fails += !ok;
+        if (!ok) cr_log_error("%s_%s, %d x %d on ISA %d differs from round16(f32 kernel(widen(x)))", K->name,
+                              t ? "f16" : "bf16", ROWS, N, isa);
+      }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  free(x), free(ref), free(h), free(o);
+  cr_expect_eq(fails, 0);
+  fprintf(stderr, "[simdmax] 16-bit large calls (%d x %d, fused rows): %zu cases, %zu differ\n", ROWS, N, cases, fails);
+}
+
 Test(half, errors_write_nothing) {
   uint16_t x[8] = {0}, y[8];
   for (int i = 0; i < 8; i++) y[i] = 0xbeef;

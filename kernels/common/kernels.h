@@ -51,6 +51,9 @@ typedef struct smx_pass1_store {
      from the values lse_fold stored (st complete) or from x;
    log_softmax_cols: log-softmax of n columns of a finite row from its state f (the FLT_MIN rule included). */
 typedef void smx_lse_fold_fn(size_t n, const float *x, smx_lse *s, smx_pass1_store *st);
+/* xent_fold: the softmax cross-entropy's row state of n columns, capped first when softcap > 0, and with wz (NULL:
+   no label smoothing) its smoothing sum by blocks (w: the columns' weights or NULL), as its pass 1 folds them */
+typedef void smx_xent_fold_fn(size_t n, const float *x, float softcap, const float *w, smx_lse *s, smx_wzsum *wz);
 typedef void smx_softmax_cols_fn(size_t n, const float *x, float *y, const smx_pass1_store *st, const smx_lse_final *f,
                                  const smx_softmax_out *o);
 typedef void smx_log_softmax_cols_fn(size_t n, const float *x, float *y, const smx_lse_final *f);
@@ -64,7 +67,7 @@ typedef void smx_xent_softmax_cols_fn(size_t n, const float *x, const float *w, 
 typedef void smx_widen16_fn(int bf16, size_t n, const uint16_t *s, float *d);
 typedef void smx_narrow16_fn(int bf16, size_t n, const float *s, uint16_t *d);
 /* the table's pieces beside the kernels of SMX_KERNELS (xent_stable_block, xent_stablemax_grad: kernels/common/xent.h) */
-#define SMX_PIECES(X) X(lse_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(widen16) X(narrow16) X(xent_stable_block) X(xent_stablemax_grad)
+#define SMX_PIECES(X) X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(widen16) X(narrow16) X(xent_stable_block) X(xent_stablemax_grad)
 /* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers), NULL in the scalar table
    (its 16-bit calls widen into a scratch: the definition): <kernel>16, with the f32 kernel's arguments
    after the type flag (bf16 != 0: bfloat16, else binary16). */

@@ -101,6 +101,8 @@ void smx_wzsum_merge(smx_wzsum *a, const smx_wzsum *b);
 double smx_wzsum_value(const smx_wzsum *s);
 /* One block's lanes (z: len <= SMX_BLOCK capped logits, w: their weights or NULL), in scalar code. */
 double smx_wz_block_scalar(size_t len, const float *z, const float *w);
+/* The scalar table's xent_fold piece (kernels.h): per block the capped logits, their smoothing sum, their state */
+void smx_xent_fold_scalar(size_t n, const float *x, float softcap, const float *w, smx_lse *s, smx_wzsum *wz);
 
 /* The softmax cross-entropy of one row in scalar code (kernels/common/xent_softmax_row.c): the reference,
    and the SIMD kernels' path for rows with NaN, infinite logits or |max| > 2^16. */

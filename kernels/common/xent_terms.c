@@ -134,6 +134,21 @@ double smx_xent_stable_sums(size_t n, const float *x, const smx_xent_row *row, s
   return smx_exsum_value(&all);
 }
 
+void smx_xent_fold_scalar(size_t n, const float *x, float softcap, const float *w, smx_lse *s, smx_wzsum *wz) {
+  float buf[SMX_BLOCK], dz;
+  const float inv = softcap > 0.0f ? 1.0f / softcap : 0.0f;
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    const float *z = x + o;
+    if (softcap > 0.0f) {
+      for (size_t i = 0; i < len; i++) buf[i] = smx_softcap(x[o + i], softcap, inv, &dz);
+      z = buf;
+    }
+    if (wz) smx_wzsum_add(wz, smx_wz_block_scalar(len, z, w ? w + o : NULL));
+    smx_lse_block_scalar(z, len, s);
+  }
+}
+
 double smx_xent_stablemax_loss(size_t n, double l1p, double log_s, double sum_wlog_s, double wt,
                                const smx_xent_row *row) {
   const double eps = row->label_smoothing;

@@ -927,6 +927,30 @@ static void FN(wz_blocks)(smx_wzsum *s, const float *z, size_t n, size_t o, cons
   }
 }
 
+/* The table piece xent_fold (kernels.h): xent_pass1_e's blocks folded into a row state (a row without options by
+   lse_pass: a state is a function of its blocks, so the same) */
+void FN(xent_fold)(size_t n, const float *x, float softcap, const float *w, smx_lse *s, smx_wzsum *wz) {
+  if (softcap == 0.0f && !wz) {
+    FN(lse_pass)(n, x, s, NULL);
+    return;
+  }
+  float buf[SMX_BLOCK];
+  const vf vcap = vset(softcap), vinv = vset(softcap > 0.0f ? 1.0f / softcap : 0.0f);
+  for (size_t b = 0; b < n; b += SMX_BLOCK) {
+    const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+    const float *z = x + b;
+    if (softcap > 0.0f) {
+      for (size_t i = 0; i < len; i += VW) {
+        vf dzv;
+        vst(buf + i, vsoftcap(vld_n(x + b + i, step_count(len, i), 0.0f), vcap, vinv, &dzv));
+      }
+      z = buf;
+    }
+    if (wz) FN(wz_blocks)(wz, z, len, b, w);
+    FN(lse_block)(z, len, s);
+  }
+}
+
 /* The gradient's constants of a row (xent_softmax_tail) and one step of it from the logits xv (cw: the step's
    class weights or NULL): fma(A, p_j, -B w_j) times dz/dx with softcap, flushed. */
 typedef struct {
