@@ -63,7 +63,7 @@ smx_status smx_f32_from_f16(size_t rows, size_t n, const smx_f16 *x, size_t ldx,
 }
 
 /* ---- the kernels: inputs (a, b, c) widened into the scratch, the output rounded back ---- */
-enum { FAMILY_NONE, FAMILY_SOFTMAX, FAMILY_LOG_SOFTMAX, FAMILY_LOGSUMEXP };
+enum { FAMILY_NONE, FAMILY_SOFTMAX, FAMILY_LOG_SOFTMAX, FAMILY_LOGSUMEXP, FAMILY_STABLEMAX };
 typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back */
   int t, kind, family;
@@ -121,6 +121,44 @@ static void family16_row(const smx_kernels *k, int t, int family, size_t n, cons
   }
 }
 
+/* One stablemax row too long for the scratch, in chunks of CHUNK entries (multiples of its 16 double lanes): the
+   lanes continued chunk by chunk (the f32 kernel's sum), then the probabilities chunk by chunk; the rows that
+   smx_stablemax_rare_row takes (NaN, +inf, all -inf, a sum below SMX_STABLE_TINY) by its rules over the chunks.
+   No heap, any n. */
+static void stable16_row(const smx_kernels *k, int t, size_t n, const uint16_t *x, uint16_t *y, float *S, float *Y) {
+  double lanes[SMX_DLANES] = {0}, kinf = 0.0, seq = 0.0;
+  for (size_t c = 0; c < n; c += CHUNK) {
+    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+    k->widen16(t, len, x + c, S);
+    k->stable_lanes(len, S, lanes);
+  }
+  /* the row's kind from its sum (as smx_row_kind_of gives it: NaN iff an entry is, +inf iff one is and none is NaN,
+     0 iff every entry is -inf, since s(z) >= 2^-128.1 for a finite z) */
+  const double sum = smx_tree_sum16d(lanes);
+  const enum smx_row_kind kind = sum != sum ? SMX_ROW_NAN : sum == INFINITY ? SMX_ROW_POSINF
+                                 : sum == 0.0 ? SMX_ROW_ALLNEGINF : SMX_ROW_FINITE;
+  const int tiny = kind == SMX_ROW_FINITE && sum < SMX_STABLE_TINY;
+  smx_stable_c sc;
+  if (kind == SMX_ROW_FINITE && !tiny) smx_stable_scale(sum, &sc);
+  for (size_t c = 0; c < n && (tiny || kind == SMX_ROW_POSINF); c += CHUNK) { /* the rare rows' sum or +inf count */
+    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+    k->widen16(t, len, x + c, S);
+    if (tiny)
+      for (size_t i = 0; i < len; i++) seq += smx_stable_s64(S[i]);
+    else
+      kinf += smx_count_posinf(len, S);
+  }
+  for (size_t c = 0; c < n; c += CHUNK) {
+    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+    k->widen16(t, len, x + c, S);
+    if (kind != SMX_ROW_FINITE) smx_special_cols(kind, kinf, len, S, Y, 0);
+    else if (tiny)
+      for (size_t i = 0; i < len; i++) Y[i] = smx_stable_p_tiny(S[i], seq);
+    else k->stablemax_cols(len, S, Y, &sc);
+    k->narrow16(t, len, Y, y + c);
+  }
+}
+
 /* rows through the f32 kernel in the scratch (out of line: the scratch is on the stack only on this path; the
    fused kernels keep scratches of their own) */
 static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, size_t r1) {
@@ -129,9 +167,13 @@ static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, si
   const int apart = j->kind == KIND_MAP && 2 * n <= SCRATCH_FLOATS;
   float stack[SCRATCH_FLOATS], *buf = stack;
   if (j->family && n > SCRATCH_FLOATS) {
-    for (size_t r = r0; r < r1; r++) /* (smx_run_rows runs every task in the FP environment) */
-      family16_row(k, j->t, j->family, n, j->a + r * j->lda, j->o ? j->o + r * j->ldo : NULL, j->lse ? j->lse + r : NULL,
-                   stack, stack + CHUNK);
+    for (size_t r = r0; r < r1; r++) { /* (smx_run_rows runs every task in the FP environment) */
+      if (j->family == FAMILY_STABLEMAX)
+        stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, stack, stack + CHUNK);
+      else
+        family16_row(k, j->t, j->family, n, j->a + r * j->lda, j->o ? j->o + r * j->ldo : NULL,
+                     j->lse ? j->lse + r : NULL, stack, stack + CHUNK);
+    }
     return;
   }
   size_t per = SCRATCH_FLOATS / ((nin + (size_t)apart) * n); /* rows per batch */
@@ -202,7 +244,8 @@ static smx_status alias16(const void *o, size_t ldo, const void *i, size_t ldi, 
 
 static int family16_of(enum smx_kernel_id id) {
   return id == SMX_KERNEL_ID_softmax ? FAMILY_SOFTMAX : id == SMX_KERNEL_ID_log_softmax ? FAMILY_LOG_SOFTMAX
-         : id == SMX_KERNEL_ID_logsumexp ? FAMILY_LOGSUMEXP : FAMILY_NONE;
+         : id == SMX_KERNEL_ID_logsumexp ? FAMILY_LOGSUMEXP : id == SMX_KERNEL_ID_stablemax ? FAMILY_STABLEMAX
+                                                             : FAMILY_NONE;
 }
 
 /* the table's fused 16-bit kernel of a kernel (SMX_FUSED16), or NULL (called through its kind's type) */

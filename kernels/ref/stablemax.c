@@ -5,16 +5,19 @@
 
 #define SMX_ISA_NAME scalar
 
-static double stable_sum(size_t n, const float *x) {
-  double l[SMX_DLANES] = {0};
-  for (size_t i = 0; i < n; i++) l[i % SMX_DLANES] += smx_stable_s64(x[i]);
-  return smx_tree_sum16d(l);
+/* the pieces (kernels.h): the sum's lanes continued over n entries, and n probabilities */
+void SMX_KERNEL_NAME(stable_lanes)(size_t n, const float *x, double lanes[SMX_DLANES]) {
+  for (size_t i = 0; i < n; i++) lanes[i % SMX_DLANES] += smx_stable_s64(x[i]);
+}
+void SMX_KERNEL_NAME(stablemax_cols)(size_t n, const float *x, float *y, const smx_stable_c *c) {
+  for (size_t i = 0; i < n; i++) y[i] = smx_stable_p(x[i], c);
 }
 
 static void stablemax_row(size_t n, const float *x, float *y) {
+  double l[SMX_DLANES] = {0};
+  SMX_KERNEL_NAME(stable_lanes)(n, x, l);
   smx_stable_c c;
-  if (!smx_stablemax_begin(n, x, y, stable_sum(n, x), &c)) return;
-  for (size_t i = 0; i < n; i++) y[i] = smx_stable_p(x[i], &c);
+  if (smx_stablemax_begin(n, x, y, smx_tree_sum16d(l), &c)) SMX_KERNEL_NAME(stablemax_cols)(n, x, y, &c);
 }
 
 static void log_stablemax_row(size_t n, const float *x, float *y) {

@@ -75,18 +75,24 @@ static inline void stable_acc_n(vf v, size_t c, vd *a0, vd *a1) {
   *a0 = dadd(*a0, dstable_s64(dlo(v)));
   if (c > 8) *a1 = dadd(*a1, dstable_s64(dhi(v)));
 }
+SMX_FLATTEN void stable_acc_row(size_t n, const float *x, vd *a0, vd *a1) {
+  size_t i = 0;
+  for (; i + VW <= n; i += VW) stable_acc(vld(x + i), a0, a1);
+  if (i < n) stable_acc_n(vld_tail(x + i, n - i, -INFINITY), n - i, a0, a1);
+}
 static double FN(stable_sum)(size_t n, const float *x) {
   vd a0 = dset(0.0), a1 = a0;
-  size_t i = 0;
-  for (; i + VW <= n; i += VW) stable_acc(vld(x + i), &a0, &a1);
-  if (i < n) stable_acc_n(vld_tail(x + i, n - i, -INFINITY), n - i, &a0, &a1);
+  stable_acc_row(n, x, &a0, &a1);
   return stable_sum16d(a0, a1);
 }
+void FN(stable_lanes)(size_t n, const float *x, double lanes[SMX_DLANES]) {
+  vd a0 = dld(lanes), a1 = dld(lanes + 8);
+  stable_acc_row(n, x, &a0, &a1);
+  dst(lanes, a0), dst(lanes + 8, a1);
+}
 
-static void FN(stablemax_row)(size_t n, const float *x, float *y) {
-  smx_stable_c c;
-  if (!smx_stablemax_begin(n, x, y, FN(stable_sum)(n, x), &c)) return;
-  const vstable_c vc = vstable_consts(&c);
+SMX_FLATTEN void stablemax_cols_v(size_t n, const float *x, float *y, const smx_stable_c *c) {
+  const vstable_c vc = vstable_consts(c);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
     vf p0 = vstable_p(vld(x + i), vc), p1 = vstable_p(vld(x + i + VW), vc);
@@ -95,6 +101,11 @@ static void FN(stablemax_row)(size_t n, const float *x, float *y) {
   }
   for (; i + VW <= n; i += VW) vst(y + i, vstable_p(vld(x + i), vc));
   if (i < n) vst_tail(y + i, vstable_p(vld_tail(x + i, n - i, 0.0f), vc), n - i);
+}
+void FN(stablemax_cols)(size_t n, const float *x, float *y, const smx_stable_c *c) { stablemax_cols_v(n, x, y, c); }
+static void FN(stablemax_row)(size_t n, const float *x, float *y) {
+  smx_stable_c c;
+  if (smx_stablemax_begin(n, x, y, FN(stable_sum)(n, x), &c)) stablemax_cols_v(n, x, y, &c);
 }
 
 /* ---- log-stablemax ----
