@@ -63,7 +63,7 @@ smx_status smx_f32_from_f16(size_t rows, size_t n, const smx_f16 *x, size_t ldx,
 }
 
 /* ---- the kernels: inputs (a, b, c) widened into the scratch, the output rounded back ---- */
-enum { FAMILY_NONE, FAMILY_SOFTMAX, FAMILY_LOG_SOFTMAX, FAMILY_LOGSUMEXP, FAMILY_STABLEMAX };
+enum { FAMILY_NONE, FAMILY_SOFTMAX, FAMILY_LOG_SOFTMAX, FAMILY_LOGSUMEXP, FAMILY_STABLEMAX, FAMILY_LOG_STABLEMAX };
 typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back */
   int t, kind, family;
@@ -126,11 +126,11 @@ static void family16_row(const smx_kernels *k, int t, int family, size_t n, cons
    smx_stablemax_rare_row takes (NaN, +inf, all -inf, a sum below SMX_STABLE_TINY) by its rules over the chunks.
    No heap, any n. */
 static void stable16_row(const smx_kernels *k, int t, size_t n, const uint16_t *x, uint16_t *y, float *S, float *Y) {
-  double lanes[SMX_DLANES] = {0}, kinf = 0.0, seq = 0.0;
+  double lanes[SMX_DLANES] = {0}, kinf = 0.0, seq = 0.0, ties = 0.0;
   for (size_t c = 0; c < n; c += CHUNK) {
     const size_t len = n - c < CHUNK ? n - c : CHUNK;
     k->widen16(t, len, x + c, S);
-    k->stable_lanes(len, S, lanes);
+    k->stable_lanes(len, S, NAN, lanes, &ties);
   }
   /* the row's kind from its sum (as smx_row_kind_of gives it: NaN iff an entry is, +inf iff one is and none is NaN,
      0 iff every entry is -inf, since s(z) >= 2^-128.1 for a finite z) */
@@ -159,6 +159,38 @@ static void stable16_row(const smx_kernels *k, int t, size_t n, const uint16_t *
   }
 }
 
+/* One log-stablemax row too long for the scratch, in chunks: its max and NaN flag, then its s-sum's lanes below the
+   max and the ties (log_stablemax's state), then the log-probabilities; rows with a NaN, +inf or only -inf by the
+   special rule. No heap, any n. */
+static void log_stable16_row(const smx_kernels *k, int t, size_t n, const uint16_t *x, uint16_t *y, float *S, float *Y) {
+  float m = -INFINITY;
+  int nan = 0;
+  for (size_t c = 0; c < n; c += CHUNK) {
+    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+    int nanc;
+    k->widen16(t, len, x + c, S);
+    const float mc = k->max_nan(len, S, &nanc);
+    nan |= nanc, m = mc > m ? mc : m;
+  }
+  const enum smx_row_kind kind = smx_row_kind_of(m, nan);
+  double lanes[SMX_DLANES] = {0}, K = 0.0, kinf = 0.0;
+  for (size_t c = 0; c < n && kind != SMX_ROW_NAN && kind != SMX_ROW_ALLNEGINF; c += CHUNK) {
+    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+    k->widen16(t, len, x + c, S);
+    if (kind == SMX_ROW_POSINF) kinf += smx_count_posinf(len, S);
+    else k->stable_lanes(len, S, m, lanes, &K);
+  }
+  float top = 0.0f, nlh = 0.0f, ll = 0.0f;
+  if (kind == SMX_ROW_FINITE) smx_log_stable_consts(m, K, smx_tree_sum16d(lanes), &top, &nlh, &ll);
+  for (size_t c = 0; c < n; c += CHUNK) {
+    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+    k->widen16(t, len, x + c, S);
+    if (kind != SMX_ROW_FINITE) smx_special_cols(kind, kinf, len, S, Y, 1);
+    else k->log_stablemax_cols(len, S, Y, m, top, nlh, ll);
+    k->narrow16(t, len, Y, y + c);
+  }
+}
+
 /* rows through the f32 kernel in the scratch (out of line: the scratch is on the stack only on this path; the
    fused kernels keep scratches of their own) */
 static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, size_t r1) {
@@ -170,6 +202,8 @@ static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, si
     for (size_t r = r0; r < r1; r++) { /* (smx_run_rows runs every task in the FP environment) */
       if (j->family == FAMILY_STABLEMAX)
         stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, stack, stack + CHUNK);
+      else if (j->family == FAMILY_LOG_STABLEMAX)
+        log_stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, stack, stack + CHUNK);
       else
         family16_row(k, j->t, j->family, n, j->a + r * j->lda, j->o ? j->o + r * j->ldo : NULL,
                      j->lse ? j->lse + r : NULL, stack, stack + CHUNK);
@@ -245,7 +279,7 @@ static smx_status alias16(const void *o, size_t ldo, const void *i, size_t ldi, 
 static int family16_of(enum smx_kernel_id id) {
   return id == SMX_KERNEL_ID_softmax ? FAMILY_SOFTMAX : id == SMX_KERNEL_ID_log_softmax ? FAMILY_LOG_SOFTMAX
          : id == SMX_KERNEL_ID_logsumexp ? FAMILY_LOGSUMEXP : id == SMX_KERNEL_ID_stablemax ? FAMILY_STABLEMAX
-                                                             : FAMILY_NONE;
+         : id == SMX_KERNEL_ID_log_stablemax ? FAMILY_LOG_STABLEMAX : FAMILY_NONE;
 }
 
 /* the table's fused 16-bit kernel of a kernel (SMX_FUSED16), or NULL (called through its kind's type) */

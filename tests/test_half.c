@@ -198,8 +198,8 @@ static int check_case(const entry16 *e, int t, size_t rows, size_t n, size_t pad
 
 Test(half, identity_every_kernel_every_isa) {
   tu_seed_random("half");
-  /* 20000 and 40000: the softmax family's and stablemax's rows longer than the scratch go by chunks of 8192 (every
-     regime) */
+  /* 20000 and 40000: the softmax family's, stablemax's and log-stablemax's rows longer than the scratch go by chunks
+     of 8192 (every regime) */
   static const size_t sizes[] = {1, 2, 7, 16, 31, 64, 100, 1000, 1025, 5000, 8193, 20000, 40000};
   size_t cases = 0, fails = 0;
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
@@ -211,7 +211,8 @@ Test(half, identity_every_kernel_every_isa) {
             const size_t n = sizes[si];
             if (tu_quick() && n > 5000) continue;
             const int k = entries[ei].k,
-                      family = k == SMX_K_softmax || k == SMX_K_log_softmax || k == SMX_K_logsumexp || k == SMX_K_stablemax;
+                      family = k == SMX_K_softmax || k == SMX_K_log_softmax || k == SMX_K_logsumexp || k == SMX_K_stablemax ||
+                               k == SMX_K_log_stablemax;
             if (n > 5000 && g % 3 && !family) continue;
             tu_rng r;
             tu_rng_seed(&r, tu_case_seed(smx_kernel_list[entries[ei].k].name, n * 2 + (size_t)t, g));

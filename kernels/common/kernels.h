@@ -66,12 +66,20 @@ typedef void smx_xent_softmax_cols_fn(size_t n, const float *x, const float *w, 
    widened exactly, rounded to nearest even with one quiet NaN per type; run in the library's FP environment. */
 typedef void smx_widen16_fn(int bf16, size_t n, const uint16_t *s, float *d);
 typedef void smx_narrow16_fn(int bf16, size_t n, const float *s, uint16_t *d);
-/* stable_lanes: the 16 double lanes of stablemax's sum continued over n entries (entry i in lane i % 16: chunks of
-   multiples of 16 give the whole row's lanes); stablemax_cols: n probabilities from the row's constants c */
-typedef void smx_stable_lanes_fn(size_t n, const float *x, double lanes[SMX_DLANES]);
+/* The stablemax family's row pieces, for rows taken in chunks (16-bit rows longer than the scratch):
+   stable_lanes: the 16 double lanes of the s-sum continued over n entries (entry i in lane i % 16: chunks of
+     multiples of 16 give the whole row's lanes); the entries equal to tie are counted in *ties and add +0 there
+     (log-stablemax's max; NaN: none);
+   stablemax_cols: n probabilities from the row's constants c;
+   max_nan: the max of n entries (smx_row_max_scalar) and whether one is NaN;
+   log_stablemax_cols: n log-probabilities of a finite row with max m (top: its entries' value; nlh, ll:
+     smx_log_stable_L's parts of log S). */
+typedef void smx_stable_lanes_fn(size_t n, const float *x, float tie, double lanes[SMX_DLANES], double *ties);
 typedef void smx_stablemax_cols_fn(size_t n, const float *x, float *y, const smx_stable_c *c);
+typedef float smx_max_nan_fn(size_t n, const float *x, int *nan);
+typedef void smx_log_stablemax_cols_fn(size_t n, const float *x, float *y, float m, float top, float nlh, float ll);
 /* the table's pieces beside the kernels of SMX_KERNELS (xent_stable_block, xent_stablemax_grad: kernels/common/xent.h) */
-#define SMX_PIECES(X) X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(widen16) X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols)
+#define SMX_PIECES(X) X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(widen16) X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols) X(max_nan) X(log_stablemax_cols)
 /* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers), NULL in the scalar table
    (its 16-bit calls widen into a scratch: the definition): <kernel>16, with the f32 kernel's arguments
    after the type flag (bf16 != 0: bfloat16, else binary16). */

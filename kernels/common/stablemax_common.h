@@ -87,6 +87,14 @@ static inline float smx_log_stable_y(float x, float nlh, float ll) {
 /* Stablemax rows whose sum is not in [SMX_STABLE_TINY, inf): NaN, +inf and all -inf rows by the
    special rule, rows of logits all below about -2^60 in double per entry; the same for every ISA. */
 void smx_stablemax_rare_row(size_t n, const float *x, float *y);
+/* A finite log-stablemax row's constants from its max m, the count K of entries equal to it and the s-sum O of the
+   others: top (the value of those entries) = -(log K + log1p(O / (K s(m)))) and smx_log_stable_L's parts of
+   log S, S = K s(m) + O (the SIMD kernels take the same operations for 8 rows at once) */
+static inline void smx_log_stable_consts(float m, double K, double O, float *top, float *nlh, float *ll) {
+  const double sm = smx_stable_s64(m), S = K * sm + O;
+  *top = smx_flush((float)-(smx_log64(K) + smx_log1p64(O / (K * sm))));
+  smx_log_stable_L(smx_log64(S), nlh, ll);
+}
 
 /* Stablemax probability in the tiny-sum regime (S < SMX_STABLE_TINY), in double. */
 static inline float smx_stable_p_tiny(float x, double S) {

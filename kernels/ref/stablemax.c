@@ -5,17 +5,25 @@
 
 #define SMX_ISA_NAME scalar
 
-/* the pieces (kernels.h): the sum's lanes continued over n entries, and n probabilities */
-void SMX_KERNEL_NAME(stable_lanes)(size_t n, const float *x, double lanes[SMX_DLANES]) {
-  for (size_t i = 0; i < n; i++) lanes[i % SMX_DLANES] += smx_stable_s64(x[i]);
+/* the pieces of rows taken in chunks (kernels.h) */
+void SMX_KERNEL_NAME(stable_lanes)(size_t n, const float *x, float tie, double lanes[SMX_DLANES], double *ties) {
+  for (size_t i = 0; i < n; i++) { /* (log-stablemax's O: relative accuracy also where every term is below FLT_MIN) */
+    const int t = x[i] == tie;
+    *ties += t;
+    lanes[i % SMX_DLANES] += t ? 0.0 : smx_stable_s64(x[i]);
+  }
 }
 void SMX_KERNEL_NAME(stablemax_cols)(size_t n, const float *x, float *y, const smx_stable_c *c) {
   for (size_t i = 0; i < n; i++) y[i] = smx_stable_p(x[i], c);
 }
+float SMX_KERNEL_NAME(max_nan)(size_t n, const float *x, int *nan) { return smx_row_max_scalar(n, x, nan); }
+void SMX_KERNEL_NAME(log_stablemax_cols)(size_t n, const float *x, float *y, float m, float top, float nlh, float ll) {
+  for (size_t i = 0; i < n; i++) y[i] = x[i] == m ? top : x[i] == -INFINITY ? -INFINITY : smx_log_stable_y(x[i], nlh, ll);
+}
 
 static void stablemax_row(size_t n, const float *x, float *y) {
-  double l[SMX_DLANES] = {0};
-  SMX_KERNEL_NAME(stable_lanes)(n, x, l);
+  double l[SMX_DLANES] = {0}, ties = 0.0;
+  SMX_KERNEL_NAME(stable_lanes)(n, x, NAN, l, &ties);
   smx_stable_c c;
   if (smx_stablemax_begin(n, x, y, smx_tree_sum16d(l), &c)) SMX_KERNEL_NAME(stablemax_cols)(n, x, y, &c);
 }
@@ -28,18 +36,11 @@ static void log_stablemax_row(size_t n, const float *x, float *y) {
     smx_special_row(kind, n, x, y, 1);
     return;
   }
-  double l[SMX_DLANES] = {0}, K = 0.0;
-  for (size_t i = 0; i < n; i++) { /* O: the s-sum of the entries below the max, in double (relative accuracy
-                                      also where every one is below FLT_MIN) */
-    int tie = x[i] == m;
-    K += tie;
-    l[i % SMX_DLANES] += tie ? 0.0 : smx_stable_s64(x[i]);
-  }
-  double O = smx_tree_sum16d(l), sm = smx_stable_s64(m), S = K * sm + O;
-  float top = smx_flush((float)-(smx_log64(K) + smx_log1p64(O / (K * sm)))), nlh, ll;
-  smx_log_stable_L(smx_log64(S), &nlh, &ll);
-  for (size_t i = 0; i < n; i++)
-    y[i] = x[i] == m ? top : x[i] == -INFINITY ? -INFINITY : smx_log_stable_y(x[i], nlh, ll);
+  double l[SMX_DLANES] = {0}, K = 0.0; /* O: the s-sum of the entries below the max */
+  SMX_KERNEL_NAME(stable_lanes)(n, x, m, l, &K);
+  float top, nlh, ll;
+  smx_log_stable_consts(m, K, smx_tree_sum16d(l), &top, &nlh, &ll);
+  SMX_KERNEL_NAME(log_stablemax_cols)(n, x, y, m, top, nlh, ll);
 }
 
 /* Backward rows: the rules of softmax_backward_row (kernels/ref/softmax.c). */

@@ -85,11 +85,6 @@ static double FN(stable_sum)(size_t n, const float *x) {
   stable_acc_row(n, x, &a0, &a1);
   return stable_sum16d(a0, a1);
 }
-void FN(stable_lanes)(size_t n, const float *x, double lanes[SMX_DLANES]) {
-  vd a0 = dld(lanes), a1 = dld(lanes + 8);
-  stable_acc_row(n, x, &a0, &a1);
-  dst(lanes, a0), dst(lanes + 8, a1);
-}
 
 SMX_FLATTEN void stablemax_cols_v(size_t n, const float *x, float *y, const smx_stable_c *c) {
   const vstable_c vc = vstable_consts(c);
@@ -114,6 +109,25 @@ static void FN(stablemax_row)(size_t n, const float *x, float *y) {
    dlog1p64: smx_log64 and smx_log1p64 operation for operation), then each row is written. */
 #define SMX_LOGS_ROWS 8 /* the double lanes of a vd */
 static const float stable_lane_ids[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+/* the s-sum's lanes of n entries but those equal to m (counted in the returned ties; each adds 0.0) */
+SMX_FLATTEN double stable_acc_ties(size_t n, const float *x, float m, vd *a0, vd *a1) {
+  const vf vmx = vset(m), ninf = vset(-INFINITY);
+  vi K = vcount_zero();
+  size_t i = 0;
+  for (; i + VW <= n; i += VW) {
+    vf v = vld(x + i);
+    vm tie = veq(v, vmx);
+    K = vcount_add(K, tie);
+    stable_acc(vsel(tie, ninf, v), a0, a1); /* a tie adds 0.0 */
+  }
+  if (i < n) {
+    vf v = vld_tail(x + i, n - i, -INFINITY);
+    vm tie = veq(v, vmx);
+    K = vcount_add(K, tie);
+    stable_acc_n(vsel(tie, ninf, v), n - i, a0, a1);
+  }
+  return (double)vcount_sum(K);
+}
 /* The state of a row, or 0 for a row that is not finite (then written by the special rule). */
 static inline int log_stable_state(size_t n, const float *x, float *y, float *mp, double *Kp, double *Op, double *smp) {
   int nan;
@@ -122,25 +136,19 @@ static inline int log_stable_state(size_t n, const float *x, float *y, float *mp
     smx_special_row(smx_row_kind_of(m, nan), n, x, y, 1);
     return 0;
   }
-  const vf vmx = vset(m), ninf = vset(-INFINITY);
   vd a0 = dset(0.0), a1 = a0;
-  vi K = vcount_zero();
-  size_t i = 0;
-  for (; i + VW <= n; i += VW) {
-    vf v = vld(x + i);
-    vm tie = veq(v, vmx);
-    K = vcount_add(K, tie);
-    stable_acc(vsel(tie, ninf, v), &a0, &a1); /* a tie adds 0.0 */
-  }
-  if (i < n) {
-    vf v = vld_tail(x + i, n - i, -INFINITY);
-    vm tie = veq(v, vmx);
-    K = vcount_add(K, tie);
-    stable_acc_n(vsel(tie, ninf, v), n - i, &a0, &a1);
-  }
-  *mp = m, *Kp = (double)vcount_sum(K), *Op = stable_sum16d(a0, a1), *smp = smx_stable_s64(m);
+  *Kp = stable_acc_ties(n, x, m, &a0, &a1);
+  *mp = m, *Op = stable_sum16d(a0, a1), *smp = smx_stable_s64(m);
   return 1;
 }
+/* the pieces of rows taken in chunks (kernels.h) */
+void FN(stable_lanes)(size_t n, const float *x, float tie, double lanes[SMX_DLANES], double *ties) {
+  vd a0 = dld(lanes), a1 = dld(lanes + 8);
+  if (tie != tie) stable_acc_row(n, x, &a0, &a1);
+  else *ties += stable_acc_ties(n, x, tie, &a0, &a1);
+  dst(lanes, a0), dst(lanes + 8, a1);
+}
+float FN(max_nan)(size_t n, const float *x, int *nan) { return FN(row_max)(n, x, nan); }
 static inline void log_stable_write(size_t n, const float *x, float m, float top, float nlh, float ll, float *y) {
   const vf vmx = vset(m), ninf = vset(-INFINITY), vtop = vset(top), vnlh = vset(nlh), vll = vset(ll);
   for (size_t i = 0; i < n; i += VW) {
@@ -149,6 +157,10 @@ static inline void log_stable_write(size_t n, const float *x, float m, float top
     vf r = vsel(veq(v, vmx), vtop, vsel(veq(v, ninf), ninf, vlog_stable_y(v, vnlh, vll)));
     vst_n(y + i, r, c);
   }
+}
+
+void FN(log_stablemax_cols)(size_t n, const float *x, float *y, float m, float top, float nlh, float ll) {
+  log_stable_write(n, x, m, top, nlh, ll, y);
 }
 
 void FN(log_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
