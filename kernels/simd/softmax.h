@@ -1132,27 +1132,43 @@ static void FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float *x
   const float eps = row.label_smoothing;
   lane_rows L;
   FN(lane_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L);
-  float m[VW], af[VW], nbf[VW], dxt[VW];
-  double l[VW], pt_m1[VW], lr[VW];
+  float m[VW], af[VW], nbf[VW], dxt[VW], done[VW];
+  double l[VW], pt_m1[VW], lr[VW], zt[VW], wt[VW], sw[VW], gc[VW];
   int active[VW], rowpath[VW];
   vst(m, L.m), dst(l, L.c.l[0]), dst(l + 8, L.c.l[1]);
   FN(rows_pt_m1)(r0, g, x, ldx, a, L.fast, m, l, pt_m1);
   for (size_t r = 0; r < VW; r++) { /* the lanes past g and the ignored rows: gradient 0, not stored */
     const float *xr = x + (r0 + r) * ldx;
-    af[r] = 0.0f, nbf[r] = 0.0f, lr[r] = 0.0;
+    zt[r] = 0.0, wt[r] = 0.0, sw[r] = 0.0, gc[r] = 0.0, done[r] = 0.0f;
     active[r] = r < g && smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL);
     rowpath[r] = active[r] && !L.fast[r];
     if (!active[r] || !L.fast[r]) continue;
-    const smx_lse_final f = {.m = m[r], .l = l[r]};
     vd wza = dset(0.0), wzb = dset(0.0);
     if (eps > 0.0f) FN(wz_add)(&wza, &wzb, xr, n, 0, cw);
     const size_t t = (size_t)row.target;
-    double A, gt;
-    smx_xent_softmax_terms(n, &f, xr[t], cw ? cw[t] : 1.0, eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, pt_m1[r], &row,
-                           &lr[r], &A, &gt);
-    af[r] = (float)(row.grad_coef * A), nbf[r] = (float)(row.grad_coef * eps / (double)n);
-    dxt[r] = smx_flush((float)(row.grad_coef * gt));
+    zt[r] = xr[t], wt[r] = cw ? cw[t] : 1.0, sw[r] = eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, gc[r] = row.grad_coef;
+    done[r] = 1.0f;
   }
+  /* smx_xent_softmax_terms, one row per double lane, and the gradient's constants */
+  const double e = eps, nd = (double)n, W = row.weight_sum, z = row.z_loss;
+  vd lrq[2], Aq[2], gtq[2], gq[2];
+  for (int q = 0; q < 2; q++) {
+    const vd vm = q ? dhi(L.m) : dlo(L.m), vl = dld(l + 8 * q), vz = dld(zt + 8 * q), vw = dld(wt + 8 * q);
+    const vd lse = dadd(vm, vl), c = dmul(dset(1.0 - e), vw), p1 = dadd(dld(pt_m1 + 8 * q), dset(1.0));
+    vd lo = dadd(dsel(deq(c, dset(0.0)), dset(0.0), dmul(c, dadd(dsub(vm, vz), vl))), dmul(dmul(dset(z), lse), lse));
+    if (eps > 0.0f) lo = dadd(lo, dmul(dset(e / nd), dsub(dmul(dset(W), lse), dld(sw + 8 * q))));
+    lrq[q] = lo, gq[q] = dld(gc + 8 * q);
+    Aq[q] = dadd(dadd(c, dset(e * W / nd)), dmul(dset(2.0 * z), lse));
+    gtq[q] = dadd(dadd(dmul(c, dld(pt_m1 + 8 * q)), dmul(dset(e / nd), dsub(dmul(dset(W), p1), vw))),
+                  dmul(dmul(dset(2.0 * z), lse), p1));
+  }
+  dst(lr, lrq[0]), dst(lr + 8, lrq[1]);
+  const vm live = vgt(vld(done), vzero());
+  vst(af, vsel0(live, dpack(dmul(gq[0], Aq[0]), dmul(gq[1], Aq[1]))));
+  vst(nbf, vsel0(live, dpack(ddiv(dmul(gq[0], dset(e)), dset(nd)), ddiv(dmul(gq[1], dset(e)), dset(nd)))));
+  vst(dxt, vflush(dpack(dmul(gq[0], gtq[0]), dmul(gq[1], gtq[1]))));
+  for (size_t r = 0; r < VW; r++)
+    if (done[r] == 0.0f) lr[r] = 0.0;
   if (dx) {
     const vf va = vld(af), vb = vld(nbf);
     for (size_t i = 0; i < n; i++) {
