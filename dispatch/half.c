@@ -132,11 +132,8 @@ static void stable16_row(const smx_kernels *k, int t, size_t n, const uint16_t *
     k->widen16(t, len, x + c, S);
     k->stable_lanes(len, S, NAN, lanes, &ties);
   }
-  /* the row's kind from its sum (as smx_row_kind_of gives it: NaN iff an entry is, +inf iff one is and none is NaN,
-     0 iff every entry is -inf, since s(z) >= 2^-128.1 for a finite z) */
   const double sum = smx_tree_sum16d(lanes);
-  const enum smx_row_kind kind = sum != sum ? SMX_ROW_NAN : sum == INFINITY ? SMX_ROW_POSINF
-                                 : sum == 0.0 ? SMX_ROW_ALLNEGINF : SMX_ROW_FINITE;
+  const enum smx_row_kind kind = smx_stable_kind(sum);
   const int tiny = kind == SMX_ROW_FINITE && sum < SMX_STABLE_TINY;
   smx_stable_c sc;
   if (kind == SMX_ROW_FINITE && !tiny) smx_stable_scale(sum, &sc);

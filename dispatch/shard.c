@@ -6,18 +6,12 @@
 #include "fpenv.h"
 #include "parallel.h"
 
-/* The stablemax normalizer's state of a row's columns: the exact sum of its blocks' S_b (kernels/common/xent.h),
-   a NaN flag and the +inf count: the row's kind, where S is not in [SMX_STABLE_TINY, inf), is NaN, +inf entries,
-   all -inf (S = 0: s(z) >= 2^-128.1 for a finite z) or finite (stable_kind). */
+/* The stablemax normalizer's state of a row's columns: the exact sum of its blocks' S_b (kernels/common/xent.h;
+   its value gives the row's kind, smx_stable_kind) and the +inf count (the special rule's share). */
 typedef struct {
-  int32_t nan, pad;
   double kinf;
   smx_exsum S;
 } stable_state;
-static enum smx_row_kind stable_kind(const stable_state *s, double S) {
-  if (S >= SMX_STABLE_TINY && S < INFINITY) return SMX_ROW_FINITE;
-  return s->nan ? SMX_ROW_NAN : s->kinf > 0.0 ? SMX_ROW_POSINF : S == 0.0 ? SMX_ROW_ALLNEGINF : SMX_ROW_FINITE;
-}
 /* What a public state holds: a tag, the softcap it was made with (its bits), the normalizer's row state (softmax:
    smx_lse; stablemax: stable_state) and, when made for label smoothing, the sum of its columns' w_j z_j (softmax) or
    w_j log s(z_j) (stablemax) and whether one of them has a nonzero weight and is not +inf. */
@@ -52,7 +46,7 @@ static void put(smx_row_state *st, const state_bytes *from) {
   memset(&b, 0, sizeof b);
   b.tag = STATE_TAG, b.softcap = from->softcap, b.smoothing = from->smoothing, b.normalizer = from->normalizer;
   if (b.normalizer == SMX_NORM_STABLEMAX) {
-    b.sm.nan = from->sm.nan, b.sm.kinf = from->sm.kinf, b.sm.S = from->sm.S;
+    b.sm.kinf = from->sm.kinf, b.sm.S = from->sm.S;
   } else {
     b.s.m = s->m, b.s.nan = s->nan, b.s.plain = s->plain, b.s.in = s->in, b.s.k = s->k;
     b.s.R = s->R, b.s.Mex = s->Mex, b.s.Mall = s->Mall;
@@ -84,8 +78,8 @@ static void state_begin(state_bytes *b) {
   memset(&b->wz, 0, sizeof b->wz);
   b->weighted_other = 0;
 }
-/* the blocks' sums; a block's S_b is NaN if it holds a NaN and +inf if a +inf (without a NaN): only such blocks
-   are scanned for the +inf count */
+/* the blocks' sums; a block's S_b is +inf if it holds a +inf and no NaN: only such blocks are scanned for the +inf
+   count (a NaN makes the row NaN) */
 static void stable_fold(const smx_kernels *k, size_t n, const float *x, float cap, const float *w, state_bytes *b) {
   stable_state *s = &b->sm;
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
@@ -95,9 +89,7 @@ static void stable_fold(const smx_kernels *k, size_t n, const float *x, float ca
     k->xent_stable_block(len, xb, SIZE_MAX, cap, b->smoothing ? 1.0f : 0.0f, wb, out);
     smx_exsum_add(&s->S, out[0], 1);
     if (b->smoothing) smx_wzsum_add(&b->wz, out[2]);
-    s->nan |= out[0] != out[0];
-    if (out[0] == INFINITY)
-      for (size_t j = 0; j < len; j++) s->kinf += xb[j] == INFINITY;
+    if (out[0] == INFINITY) s->kinf += smx_count_posinf(len, xb);
     if (b->smoothing && !b->weighted_other) b->weighted_other = smx_xent_weighted_other(len, xb, wb); /* (stops early) */
   }
 }
@@ -136,7 +128,7 @@ static void row_state(const smx_kernels *k, int t, size_t n, const void *x, floa
 /* a := a's columns followed by b's (the same normalizer, softcap and smoothing) */
 static void state_merge(state_bytes *a, const state_bytes *b) {
   if (a->normalizer == SMX_NORM_STABLEMAX) {
-    a->sm.nan |= b->sm.nan, a->sm.kinf += b->sm.kinf;
+    a->sm.kinf += b->sm.kinf;
     smx_exsum_merge(&a->sm.S, &b->sm.S);
   } else {
     smx_lse_merge(&a->s, &b->s);
@@ -333,7 +325,7 @@ static double shard_row_stable(const smx_kernels *k, size_t n, const float *x, s
   const int here = t >= col0 && t - col0 < n;
   const double S = smx_exsum_value(&ss->S);
   smx_xent_stable st;
-  st.kind = stable_kind(ss, S);
+  st.kind = smx_stable_kind(S);
   if (st.kind == SMX_ROW_NAN) {
     smx_xent_nan_row(n, dx);
     return here ? NAN : 0.0;

@@ -84,9 +84,16 @@ static inline float smx_log_stable_y(float x, float nlh, float ll) {
   return A + (fl + fmaf(kp, SMX_LN2_LO13, cp - ll));
 }
 #define SMX_STABLE_TINY 0x1p-60
-/* Stablemax rows whose sum is not in [SMX_STABLE_TINY, inf): NaN, +inf and all -inf rows by the
-   special rule, rows of logits all below about -2^60 in double per entry; the same for every ISA. */
-void smx_stablemax_rare_row(size_t n, const float *x, float *y);
+/* Stablemax rows whose lane sum S_lanes is not in [SMX_STABLE_TINY, inf): NaN, +inf and all -inf rows (their kind
+   from S_lanes, smx_stable_kind) by the special rule, rows of logits all below about -2^60 in double per entry;
+   the same for every ISA. */
+void smx_stablemax_rare_row(size_t n, const float *x, float *y, double S_lanes);
+/* A row's kind from its s-sum S, in any summation order (the same as smx_row_kind_of from its max and NaN flag):
+   NaN iff an entry is NaN, +inf iff one is +inf (and none NaN), 0 iff every entry is -inf (s(z) >= 2^-128.1 for a
+   finite z), else finite (also below SMX_STABLE_TINY). With a softcap no capped logit is infinite. */
+static inline enum smx_row_kind smx_stable_kind(double S) {
+  return S != S ? SMX_ROW_NAN : S == INFINITY ? SMX_ROW_POSINF : S == 0.0 ? SMX_ROW_ALLNEGINF : SMX_ROW_FINITE;
+}
 /* A finite log-stablemax row's constants from its max m, the count K of entries equal to it and the s-sum O of the
    others: top (the value of those entries) = -(log K + log1p(O / (K s(m)))) and smx_log_stable_L's parts of
    log S, S = K s(m) + O (the SIMD kernels take the same operations for 8 rows at once) */
@@ -106,7 +113,7 @@ static inline float smx_stable_p_tiny(float x, double S) {
    smx_stablemax_rare_row). */
 static inline int smx_stablemax_begin(size_t n, const float *x, float *y, double S, smx_stable_c *c) {
   if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
-    smx_stablemax_rare_row(n, x, y);
+    smx_stablemax_rare_row(n, x, y, S);
     return 0;
   }
   smx_stable_scale(S, c);

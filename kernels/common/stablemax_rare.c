@@ -1,10 +1,8 @@
 /* Stablemax rows whose sum is not in [SMX_STABLE_TINY, inf): the same scalar code for every ISA. */
 #include "smx_internal.h"
 
-void smx_stablemax_rare_row(size_t n, const float *x, float *y) {
-  int nan;
-  float m = smx_row_max_scalar(n, x, &nan); /* only the kind is used: the same on every lane layout */
-  enum smx_row_kind kind = smx_row_kind_of(m, nan);
+void smx_stablemax_rare_row(size_t n, const float *x, float *y, double S_lanes) {
+  const enum smx_row_kind kind = smx_stable_kind(S_lanes);
   if (kind != SMX_ROW_FINITE) {
     smx_special_row(kind, n, x, y, 0);
     return;

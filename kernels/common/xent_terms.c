@@ -207,12 +207,7 @@ int smx_xent_stablemax_begin(size_t n, const float *x, const smx_xent_row *row, 
                              float *dx, smx_xent_stable *s) {
   const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   s->zt = smx_xent_logit(row, inv_cap, x[row->target], &s->dzt);
-  s->kind = SMX_ROW_FINITE;
-  if (!(S >= SMX_STABLE_TINY && S < INFINITY)) { /* only the kind: the same on every lane layout */
-    int nan;
-    float m = smx_row_max_scalar(n, x, &nan);
-    s->kind = smx_row_kind_of(m, nan);
-  }
+  s->kind = smx_stable_kind(S);
   if (s->kind == SMX_ROW_NAN) {
     s->loss = smx_xent_nan_row(n, dx);
     return 0;
