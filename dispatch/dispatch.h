@@ -23,6 +23,13 @@ smx_status smx_check_out(const char *fn, const char *what, const float *o, size_
 smx_status smx_xent_check_options(const char *fn, const smx_xent_options *o, size_t n, int soft);
 /* The sum of the class weights w[0 .. n) in the cross-entropy's fixed order, or n without weights (dispatch/xent.c). */
 double smx_xent_weight_sum(size_t n, const float *w);
+/* rows x n 16-bit values (bf16 or f16) at stride ld16 widened into floats at stride ld32, or floats rounded into
+   16-bit values, by the table's pieces: one call when both sides are contiguous (dispatch/half.c; a call per short
+   row cost about 5 ns a row). */
+void smx_widen16_rows(const smx_kernels *k, int bf16, size_t rows, size_t n, const uint16_t *x, size_t ld16, float *y,
+                      size_t ld32);
+void smx_narrow16_rows(const smx_kernels *k, int bf16, size_t rows, size_t n, const float *x, size_t ld32, uint16_t *y,
+                       size_t ld16);
 /* One softmax or stablemax cross-entropy row of n 16-bit logits (bf16 or f16) on the stack, any n: its row state
    folded over widened chunks, then the row as a shard of itself (dispatch/shard.c): exactly the f32 kernel's row on
    the widened logits, the gradient dx (or NULL; may be x) rounded once. Returns the row's loss. */

@@ -14,6 +14,18 @@ enum { KIND_MAP, KIND_LSE, KIND_BWD, KIND_BWDX }; /* the signature kinds of SMX_
 #define FUSED_MID_MIN_ELEMS ((size_t)2 << 20) /* 4 MiB of 16-bit values */
 
 /* ---- the array converters ---- */
+void smx_widen16_rows(const smx_kernels *k, int bf16, size_t rows, size_t n, const uint16_t *x, size_t ld16, float *y,
+                      size_t ld32) {
+  if (ld16 == n && ld32 == n) k->widen16(bf16, rows * n, x, y);
+  else
+    for (size_t r = 0; r < rows; r++) k->widen16(bf16, n, x + r * ld16, y + r * ld32);
+}
+void smx_narrow16_rows(const smx_kernels *k, int bf16, size_t rows, size_t n, const float *x, size_t ld32, uint16_t *y,
+                       size_t ld16) {
+  if (ld16 == n && ld32 == n) k->narrow16(bf16, rows * n, x, y);
+  else
+    for (size_t r = 0; r < rows; r++) k->narrow16(bf16, n, x + r * ld32, y + r * ld16);
+}
 static size_t span16(size_t rows, size_t n, size_t ld) { /* bytes of a rows x n matrix of 16-bit values; 0 on overflow */
   size_t e;
   if (rows == 0 || __builtin_mul_overflow(rows - 1, ld, &e) || __builtin_add_overflow(e, n, &e)) return 0;
@@ -34,7 +46,7 @@ static smx_status to16(int t, size_t rows, size_t n, const float *x, size_t ldx,
   if (smx_overlap(x, smx_span_bytes(rows, n, ldx), y, span16(rows, n, ldy))) return SMX_ERR_ALIAS;
   const smx_kernels *k = smx_active_kernels();
   const smx_fpenv env = smx_fpenv_enter();
-  for (size_t r = 0; r < rows; r++) k->narrow16(t, n, x + r * ldx, y + r * ldy);
+  smx_narrow16_rows(k, t, rows, n, x, ldx, y, ldy);
   smx_fpenv_leave(env);
   return SMX_OK;
 }
@@ -45,7 +57,7 @@ static smx_status from16(int t, size_t rows, size_t n, const uint16_t *x, size_t
   if (smx_overlap(x, span16(rows, n, ldx), y, smx_span_bytes(rows, n, ldy))) return SMX_ERR_ALIAS;
   const smx_kernels *k = smx_active_kernels();
   const smx_fpenv env = smx_fpenv_enter();
-  for (size_t r = 0; r < rows; r++) k->widen16(t, n, x + r * ldx, y + r * ldy);
+  smx_widen16_rows(k, t, rows, n, x, ldx, y, ldy);
   smx_fpenv_leave(env);
   return SMX_OK;
 }
@@ -215,11 +227,9 @@ static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, si
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
     float *A = buf, *B = buf + m * n, *C = buf + 2 * m * n;
-    for (size_t i = 0; i < m; i++) {
-      k->widen16(j->t, n, j->a + (r + i) * j->lda, A + i * n);
-      if (nin > 1) k->widen16(j->t, n, j->b + (r + i) * j->ldb, B + i * n);
-      if (nin > 2) k->widen16(j->t, n, j->c + (r + i) * j->ldc, C + i * n);
-    }
+    smx_widen16_rows(k, j->t, m, n, j->a + r * j->lda, j->lda, A, n);
+    if (nin > 1) smx_widen16_rows(k, j->t, m, n, j->b + r * j->ldb, j->ldb, B, n);
+    if (nin > 2) smx_widen16_rows(k, j->t, m, n, j->c + r * j->ldc, j->ldc, C, n);
     /* apart: after the input; else in place over the last input (every kernel allows it) */
     float *out = apart || nin == 2 ? B : nin == 1 ? A : C;
     switch (j->kind) {
@@ -228,8 +238,7 @@ static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, si
     case KIND_BWD: j->fn.bwd(m, n, A, n, B, n, out, n); break;
     default: j->fn.bwdx(m, n, A, n, B, n, C, n, out, n); break;
     }
-    if (j->kind != KIND_LSE)
-      for (size_t i = 0; i < m; i++) k->narrow16(j->t, n, out + i * n, j->o + (r + i) * j->ldo);
+    if (j->kind != KIND_LSE) smx_narrow16_rows(k, j->t, m, n, out, n, j->o + r * j->ldo, j->ldo);
   }
   if (buf != stack) free(buf);
 }

@@ -68,11 +68,10 @@ static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses,
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
     float *dx = j->d16 ? buf + m * n : NULL;
-    for (size_t i = 0; i < m; i++) bj->k->widen16(j->bf16, n, j->x16 + (r + i) * bj->ldx, buf + i * n);
+    smx_widen16_rows(bj->k, j->bf16, m, n, j->x16 + r * bj->ldx, bj->ldx, buf, n);
     const smx_xent_args a = args_from(bj, r, losses ? losses + (r - r0) : NULL);
     sum += bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, dx, n);
-    if (dx)
-      for (size_t i = 0; i < m; i++) bj->k->narrow16(j->bf16, n, dx + i * n, j->d16 + (r + i) * bj->ldo);
+    if (dx) smx_narrow16_rows(bj->k, j->bf16, m, n, dx, n, j->d16 + r * bj->ldo, bj->ldo);
   }
   return sum;
 }
