@@ -272,6 +272,52 @@ Test(half, identity_large_calls) {
   fprintf(stderr, "[simdmax] 16-bit large calls (%d x %d, fused rows): %zu cases, %zu differ\n", ROWS, N, cases, fails);
 }
 
+/* Rows longer than SMX_STORE_MAX_BLOCKS blocks (vocabularies over 2^18): the fused 16-bit softmax and softmax
+   cross-entropy keep the pass-1 values of the first entries only (once wrote a block record per block past the
+   store's 256, out of bounds); the same identity, every ISA, both types, with and without the gradient */
+Test(half, identity_vocabulary_rows) {
+  enum { ROWS = 2, N = 263000 };
+  float *x = malloc((size_t)ROWS * N * 4), *ref = malloc((size_t)ROWS * N * 4), l32[ROWS], l16[ROWS];
+  uint16_t *h = malloc((size_t)ROWS * N * 2), *o = malloc((size_t)ROWS * N * 2);
+  const int64_t tg[ROWS] = {7, N - 3};
+  smx_xent_options opt;
+  smx_xent_options_default(&opt);
+  opt.reduction = SMX_REDUCE_NONE;
+  size_t cases = 0, fails = 0;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int t = 0; t < 2; t++) {
+      tu_rng r;
+      tu_rng_seed(&r, tu_case_seed("half-vocab", (size_t)t, isa));
+      for (size_t i = 0; i < (size_t)ROWS * N; i++) x[i] = (float)(3.0 * tu_normal(&r));
+      cr_assert_eq((t ? smx_f16_from_f32 : smx_bf16_from_f32)(ROWS, N, x, N, h, N), SMX_OK);
+      cr_assert_eq((t ? smx_f32_from_f16 : smx_f32_from_bf16)(ROWS, N, h, N, x, N), SMX_OK);
+      for (int k = 0; k < 3; k++) { /* softmax, the cross-entropy with its gradient, its loss alone */
+        int ok = 1;
+        if (k == 0) {
+          cr_assert_eq(smx_softmax_f32(ROWS, N, x, N, ref, N), SMX_OK);
+          cr_assert_eq((t ? smx_softmax_f16 : smx_softmax_bf16)(ROWS, N, h, N, o, N), SMX_OK);
+        } else {
+          float *g32 = k == 1 ? ref : NULL;
+          uint16_t *g16 = k == 1 ? o : NULL;
+          cr_assert_eq(smx_cross_entropy_f32(ROWS, N, x, N, tg, &opt, l32, g32, N, 1.0f), SMX_OK);
+          cr_assert_eq((t ? smx_cross_entropy_f16 : smx_cross_entropy_bf16)(ROWS, N, h, N, tg, &opt, l16, g16, N, 1.0f),
+                       SMX_OK);
+          ok = memcmp(l16, l32, sizeof l32) == 0;
+        }
+        for (size_t i = 0; i < (size_t)ROWS * N && ok && k < 2; i++) ok = o[i] == narrow(t, ref[i]);
+        cases++, fails += !ok;
+        if (!ok) cr_log_error("%s %s, %d x %d on ISA %s differs from the f32 call rounded", k ? "cross-entropy" : "softmax",
+                              t ? "f16" : "bf16", ROWS, N, smx_isa_name((smx_isa)isa));
+      }
+    }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  free(x), free(ref), free(h), free(o);
+  cr_expect_eq(fails, 0);
+  fprintf(stderr, "[simdmax] 16-bit rows of %d: %zu cases, %zu differ\n", N, cases, fails);
+}
+
 Test(half, errors_write_nothing) {
   uint16_t x[8] = {0}, y[8];
   for (int i = 0; i < 8; i++) y[i] = 0xbeef;

@@ -197,12 +197,11 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
     const int32_t K_b = smx_exp_k(m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX ? m : 0.0f);
     const int mode = smx_lse_begin_block(&s, m, nanb);
     const int shifted = mode == SMX_BLK_MAX || mode == SMX_BLK_REST;
-    float *yb = st && b / SMX_BLOCK < st->nstore ? st->y + b : NULL;
-    if (st) {
-      st->mb[b / SMX_BLOCK] = m;
-      if (mode == SMX_BLK_NONE && yb) smx_fill(len, yb, 0.0f);
-      if (mode == SMX_BLK_PLAIN || mode == SMX_BLK_LOW) st->complete = 0;
-    }
+    const int kept = st && b / SMX_BLOCK < st->nstore; /* (blocks past nstore: nothing stored, no kb or mb) */
+    float *yb = kept ? st->y + b : NULL;
+    if (kept) st->mb[b / SMX_BLOCK] = m;
+    if (mode == SMX_BLK_NONE && yb) smx_fill(len, yb, 0.0f);
+    if (st && (mode == SMX_BLK_PLAIN || mode == SMX_BLK_LOW)) st->complete = 0;
     int32_t K_s = STORE_NONE;
     if (shifted) {
       K_s = shifted_block_e(elem_at(x, b, e), len, full, m, K_b, K_g, mode, &s, yb, elem_at(x, nb, e), ng, &nxt, e);
@@ -217,7 +216,7 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
       }
       for (size_t g = 0; g < ng; g++) bm_group_e(&nxt, x, nb + g * SMX_LANES, e);
     }
-    if (st) st->kb[b / SMX_BLOCK] = K_s;
+    if (kept) st->kb[b / SMX_BLOCK] = K_s;
     if (mode == SMX_BLK_MAX) K_g = shift_guess(&s); /* the running max moves only here */
     /* a block shorter than SMX_BLOCK is the last one; otherwise all ng groups are done */
     cur = nxt;
@@ -703,14 +702,14 @@ static void FN(log_softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, cons
   else if (e == ELEM_BF16) log_softmax_out_e(n, x, y, &f, ELEM_BF16);
   else log_softmax_out_e(n, x, y, &f, ELEM_F16);
 }
-/* rows up to SMX_SOFTMAX16_STORE entries keep their pass-1 values in a stack scratch, as the f32 kernel keeps them
-   in y, and pass 2 rescales them into the 16-bit output */
+/* a row's first SMX_SOFTMAX16_STORE entries keep their pass-1 values in a stack scratch, as the f32 kernel keeps
+   them in y, and pass 2 rescales them into the 16-bit output; the rest of a longer row starts again from x */
 static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
   float ys[SMX_SOFTMAX16_STORE];
   pass1_store st;
-  st.y = ys, st.nstore = STORE_MAX_BLOCKS, st.complete = 1; /* (the passes clear it where they store nothing) */
-  FN(lse_row16)(n, x, &f, n <= SMX_SOFTMAX16_STORE ? &st : NULL, 0, e);
+  st.y = ys, st.nstore = SMX_SOFTMAX16_STORE / SMX_BLOCK, st.complete = 1; /* (the passes clear it where they store nothing) */
+  FN(lse_row16)(n, x, &f, &st, 0, e);
   if (f.kind != SMX_ROW_FINITE) {
     FN(special_row16)(f.kind, n, x, y, 0, e);
   } else if (!f.shifted) { /* |max| > 2^16: the scalar formula, by widened blocks */
@@ -724,13 +723,13 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   } else {
     smx_softmax_out o;
     smx_softmax_out_init(&f, &o);
-    if (n <= SMX_SOFTMAX16_STORE && st.complete) {
-      if (e == ELEM_BF16) softmax_rescale_e(n, ys, y, &st, f.m, f.K, &o, NULL, ELEM_BF16);
-      else softmax_rescale_e(n, ys, y, &st, f.m, f.K, &o, NULL, ELEM_F16);
-    } else if (e == ELEM_BF16) {
-      softmax_pass2_e(n, x, y, &o, ELEM_BF16);
+    const size_t b0 = st.complete ? (n < SMX_SOFTMAX16_STORE ? n : SMX_SOFTMAX16_STORE) : 0; /* done from ys */
+    if (e == ELEM_BF16) {
+      softmax_rescale_e(b0, ys, y, &st, f.m, f.K, &o, NULL, ELEM_BF16);
+      softmax_pass2_e(n - b0, x + b0, y + b0, &o, ELEM_BF16);
     } else {
-      softmax_pass2_e(n, x, y, &o, ELEM_F16);
+      softmax_rescale_e(b0, ys, y, &st, f.m, f.K, &o, NULL, ELEM_F16);
+      softmax_pass2_e(n - b0, x + b0, y + b0, &o, ELEM_F16);
     }
   }
 }
