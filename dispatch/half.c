@@ -298,6 +298,13 @@ static void (*fused16_of(const smx_kernels *k, enum smx_kernel_id id))(void) {
 
 static smx_status run_kind(job16 *j, size_t rows, size_t n) {
   j->base.run = run16, j->base.k = smx_active_kernels(), j->base.rows = rows, j->base.n = n;
+  if (j->family == FAMILY_SOFTMAX || j->family == FAMILY_LOG_SOFTMAX || j->family == FAMILY_LOGSUMEXP) {
+    /* fewer long rows than threads: each split by blocks (smx_run_long_rows) */
+    j->base.id = j->family == FAMILY_SOFTMAX ? SMX_KERNEL_ID_softmax
+                 : j->family == FAMILY_LOG_SOFTMAX ? SMX_KERNEL_ID_log_softmax : SMX_KERNEL_ID_logsumexp;
+    j->base.x16 = j->a, j->base.ldx = j->lda, j->base.out16 = j->o, j->base.ldo = j->ldo, j->base.out = j->lse;
+    j->base.bf16 = j->t == T_BF16;
+  }
   smx_run_rows(&j->base);
   return SMX_OK;
 }

@@ -1,7 +1,7 @@
-/* Long rows of softmax, log-softmax, logsumexp and the f32 softmax and stablemax cross-entropies split by blocks
-   across the calling thread's tasks, with the bits of one thread: the tasks' row states merge exactly into the
-   whole row's (smx_lse_merge), and the output pass is split by columns (the cross-entropy's as shards of the row,
-   dispatch/shard.c). */
+/* Long rows of softmax, log-softmax, logsumexp (f32 and 16-bit) and the f32 softmax and stablemax cross-entropies
+   split by blocks across the calling thread's tasks, with the bits of one thread: the tasks' row states merge
+   exactly into the whole row's (smx_lse_merge), and the output pass is split by columns (the cross-entropy's as
+   shards of the row, dispatch/shard.c). */
 #include <stdlib.h>
 
 #include "fpenv.h"
@@ -9,12 +9,17 @@
 
 #define SMX_LONG_ROW ((size_t)1 << 16) /* rows this long are split by blocks (shorter: not worth two dispatches) */
 #define SMX_LONG_TASKS_PER_THREAD 2
+#define LONG16_MAX_TASKS 64   /* 16-bit rows: the tasks' states on the stack (no heap), 168 bytes each */
+#define LONG16_CHUNK 4096     /* 16-bit rows: entries widened at a time (whole blocks), on each task's stack */
 
 typedef struct {
   const smx_kernels *k;
   size_t n, cols; /* entries, columns per task (whole blocks) */
   const float *x;
   float *y;
+  const uint16_t *x16; /* 16-bit rows (then x and y are NULL): widened and rounded by chunks in each task */
+  uint16_t *y16;
+  int bf16;
   smx_lse *st;           /* one state per task */
   smx_pass1_store *store; /* softmax with y != x and few enough blocks per task: one per task, else NULL */
   const smx_softmax_out *o; /* softmax: the output constants, else log-softmax from f */
@@ -27,14 +32,34 @@ static void fold_task(void *ctx, size_t t) {
   smx_pass1_store *st = l->store ? &l->store[t] : NULL;
   if (st) st->y = l->y + c0, st->nstore = SMX_STORE_MAX_BLOCKS;
   smx_lse_init(&l->st[t]);
-  l->k->lse_fold(len, l->x + c0, &l->st[t], st);
+  if (!l->x16) {
+    l->k->lse_fold(len, l->x + c0, &l->st[t], st);
+    return;
+  }
+  float S[LONG16_CHUNK]; /* folded chunk by chunk: the state of the whole range (lse_fold goes by blocks) */
+  for (size_t c = c0; c < c0 + len; c += LONG16_CHUNK) {
+    const size_t m = c0 + len - c < LONG16_CHUNK ? c0 + len - c : LONG16_CHUNK;
+    l->k->widen16(l->bf16, m, l->x16 + c, S);
+    l->k->lse_fold(m, S, &l->st[t], NULL);
+  }
 }
 
 static void out_task(void *ctx, size_t t) {
   const long_row *l = ctx;
   const size_t c0 = t * l->cols, len = l->n - c0 < l->cols ? l->n - c0 : l->cols;
-  if (l->o) l->k->softmax_cols(len, l->x + c0, l->y + c0, l->store ? &l->store[t] : NULL, l->f, l->o);
-  else l->k->log_softmax_cols(len, l->x + c0, l->y + c0, l->f);
+  if (!l->x16) {
+    if (l->o) l->k->softmax_cols(len, l->x + c0, l->y + c0, l->store ? &l->store[t] : NULL, l->f, l->o);
+    else l->k->log_softmax_cols(len, l->x + c0, l->y + c0, l->f);
+    return;
+  }
+  float S[LONG16_CHUNK], Y[LONG16_CHUNK];
+  for (size_t c = c0; c < c0 + len; c += LONG16_CHUNK) {
+    const size_t m = c0 + len - c < LONG16_CHUNK ? c0 + len - c : LONG16_CHUNK;
+    l->k->widen16(l->bf16, m, l->x16 + c, S);
+    if (l->o) l->k->softmax_cols(m, S, Y, NULL, l->f, l->o);
+    else l->k->log_softmax_cols(m, S, Y, l->f);
+    l->k->narrow16(l->bf16, m, Y, l->y16 + c);
+  }
 }
 
 /* the tasks' states merged left to right and finished; 0 for a row whose merged state is not exactly the
@@ -70,19 +95,25 @@ int smx_run_long_rows(const smx_rows_job *j) {
   const int softmax = j->id == SMX_KERNEL_ID_softmax, lse = j->id == SMX_KERNEL_ID_logsumexp;
   const int xent = j->id == SMX_KERNEL_ID_xent_softmax || j->id == SMX_KERNEL_ID_xent_stablemax;
   if (!(softmax || lse || xent || j->id == SMX_KERNEL_ID_log_softmax) || j->n < SMX_LONG_ROW) return 0;
-  const size_t blocks = (j->n + SMX_BLOCK - 1) / SMX_BLOCK, want = smx_get_num_threads() * SMX_LONG_TASKS_PER_THREAD;
+  const int half = j->x16 != NULL;
+  const size_t blocks = (j->n + SMX_BLOCK - 1) / SMX_BLOCK;
+  size_t want = smx_get_num_threads() * SMX_LONG_TASKS_PER_THREAD;
   if (xent) {
     xent_long_rows(j, want);
     return 1;
   }
-  long_row l = {j->k, j->n, (blocks + want - 1) / want * SMX_BLOCK, NULL, NULL, NULL, NULL, NULL, NULL};
+  if (half && want > LONG16_MAX_TASKS) want = LONG16_MAX_TASKS;
+  long_row l = {.k = j->k, .n = j->n, .cols = (blocks + want - 1) / want * SMX_BLOCK, .bf16 = j->bf16};
   const size_t tasks = (j->n + l.cols - 1) / l.cols;
-  const int store = softmax && j->out != j->x && l.cols <= SMX_STORE_MAX_BLOCKS * SMX_BLOCK;
-  if (!(l.st = malloc(tasks * (sizeof *l.st + (store ? sizeof *l.store : 0))))) return 0;
+  /* f32 softmax out of place keeps its pass-1 values in y (a store per task); 16-bit rows compute them again */
+  const int store = !half && softmax && j->out != j->x && l.cols <= SMX_STORE_MAX_BLOCKS * SMX_BLOCK;
+  smx_lse states16[LONG16_MAX_TASKS];
+  if (half) l.st = states16;
+  else if (!(l.st = malloc(tasks * (sizeof *l.st + (store ? sizeof *l.store : 0))))) return 0;
   if (store) l.store = (smx_pass1_store *)(l.st + tasks);
   for (size_t r = 0; r < j->rows; r++) {
-    l.x = j->x + r * j->ldx;
-    l.y = lse ? NULL : j->out + r * j->ldo;
+    if (half) l.x16 = j->x16 + r * j->ldx, l.y16 = lse ? NULL : j->out16 + r * j->ldo;
+    else l.x = j->x + r * j->ldx, l.y = lse ? NULL : j->out + r * j->ldo;
     smx_run_tasks(fold_task, &l, tasks);
     smx_lse_final f;
     smx_softmax_out o;
@@ -99,6 +130,6 @@ int smx_run_long_rows(const smx_rows_job *j) {
       smx_run_tasks(out_task, &l, tasks);
     }
   }
-  free(l.st);
+  if (!half) free(l.st);
   return 1;
 }

@@ -18,6 +18,9 @@ struct smx_rows_job {
   float *loss_rows;
   double *row_losses;
   smx_XENT_fn *xent; /* the normalizer's XENT kernel */
+  const uint16_t *x16; /* 16-bit rows of the softmax family (dispatch/half.c): x16, out16 at ldx, ldo, in place of x, */
+  uint16_t *out16;     /* out (logsumexp's out stays float); bf16: bfloat16, else binary16 */
+  int bf16;
 };
 
 /* Runs job->run over all rows (in the FP environment of fpenv.h on every thread); fewer long rows of the
@@ -25,8 +28,9 @@ struct smx_rows_job {
 void smx_run_rows(const smx_rows_job *job);
 /* task(ctx, i) for i in [0, count) on the calling thread's setting, each task in the FP environment of fpenv.h. */
 void smx_run_tasks(smx_task_fn task, void *ctx, size_t count);
-/* The rows of a softmax, log-softmax or logsumexp job one by one, each split by blocks across the tasks with
-   the bits of one thread (dispatch/longrow.c); returns 0, having done nothing, for any other job. */
+/* The rows of a softmax, log-softmax or logsumexp job (f32 or 16-bit) or of an f32 softmax or stablemax
+   cross-entropy one by one, each split by blocks across the tasks with the bits of one thread
+   (dispatch/longrow.c); returns 0, having done nothing, for any other job. */
 int smx_run_long_rows(const smx_rows_job *job);
 
 #endif

@@ -2,8 +2,8 @@
    threads make the library's first call at once and call every kernel of the registry concurrently, two of
    them under FTZ+DAZ and one switching the active ISA meanwhile; then every kernel on 1, 2, 3 and 7 threads
    of the built-in pool and through a caller's parallel-for, every reduction of the cross-entropy, and long rows
-   of the softmax family and the softmax / stablemax cross-entropies split by blocks: every result must equal the
-   single-threaded one bit for bit. */
+   of the softmax family (f32 and 16-bit) and the softmax / stablemax cross-entropies split by blocks: every result
+   must equal the single-threaded one bit for bit. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +187,65 @@ static long long_checks(tu_rng *r) {
   return bad;
 }
 
+/* ---- 16-bit long rows of the softmax family split by blocks (widened by chunks in each task) ---- */
+typedef smx_status map16_fn(size_t, size_t, const uint16_t *, size_t, uint16_t *, size_t);
+typedef smx_status lse16_fn(size_t, size_t, const uint16_t *, size_t, float *);
+static long long16_checks(tu_rng *r) {
+  const size_t n = ((size_t)1 << 16) + 1029, ld = n + LPAD, len = LR * ld, counts[] = {2, 3, 7};
+  map16_fn *const maps[2][2] = {{smx_softmax_f16, smx_log_softmax_f16}, {smx_softmax_bf16, smx_log_softmax_bf16}};
+  lse16_fn *const lses[2] = {smx_logsumexp_f16, smx_logsumexp_bf16};
+  float *x = malloc(len * sizeof *x), lref[LR], lgot[LR];
+  uint16_t *h = malloc(len * 2), *ref = malloc(len * 2), *got = malloc(len * 2);
+  long bad = 0, checks = 0;
+  const smx_isa active = smx_active_isa();
+  for (int reg = 0; reg < TU_NREGIMES; reg += LR) {
+    for (size_t row = 0; row < LR; row++) tu_fill(r, (reg + (int)row) % TU_NREGIMES, n, x + row * ld);
+    for (int bf = 0; bf < 2; bf++) {
+      (bf ? smx_bf16_from_f32 : smx_f16_from_f32)(LR, n, x, ld, h, ld);
+      for (size_t row = 0; row < LR; row++)
+        for (size_t i = n; i < ld; i++) h[row * ld + i] = 0xbeef; /* (the in-place calls' canaries) */
+      for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+        if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+        for (int k = 0; k < 3; k++)
+          for (size_t rows = 1; rows <= LR; rows += LR - 1)
+            for (int c = -1; c < 4; c++) {
+              uint16_t *out = c < 0 ? ref : got;
+              float *l = c < 0 ? lref : lgot;
+              const int inplace = k < 2 && c == 2; /* on 7 threads: y = x */
+              if (inplace) memcpy(out, h, len * 2);
+              else
+                for (size_t i = 0; i < len; i++) out[i] = 0xbeef; /* canaries, and unwritten outputs */
+              for (size_t i = 0; i < LR; i++) l[i] = -7.25f;
+              if (c < 0) smx_set_num_threads(1);
+              else if (c < 3) smx_set_num_threads(counts[c]);
+              else smx_set_parallel_for(reverse_parallel_for, NULL, 2);
+              const smx_status st = k < 2 ? maps[bf][k](rows, n, inplace ? out : h, ld, out, ld) : lses[bf](rows, n, h, ld, l);
+              smx_set_parallel_for(NULL, NULL, 0);
+              int ok = st == SMX_OK;
+              for (size_t row = 0; row < rows; row++)
+                for (size_t i = n; i < ld; i++) ok &= out[row * ld + i] == 0xbeef;
+              if (c >= 0) /* (rows past `rows` of an in-place call still hold x) */
+                checks++, ok &= !memcmp(got, ref, (inplace ? rows * ld : len) * 2) && !memcmp(lgot, lref, sizeof lref);
+              if (!ok) {
+                fprintf(stderr, "threads: 16-bit long rows: %s_%s, %zu x %zu, regimes from %s, ISA %d, %s%zu: %s\n",
+                        k == 0 ? "softmax" : k == 1 ? "log_softmax" : "logsumexp", bf ? "bf16" : "f16", rows, n,
+                        tu_regime_name(reg), isa, c < 3 ? "threads " : "parallel-for ", c < 0 ? 1 : c < 3 ? counts[c] : 2,
+                        c < 0 ? "canary overwritten" : "differs from one thread (or a canary overwritten)");
+                bad++;
+              }
+            }
+      }
+    }
+  }
+  free(x), free(h), free(ref), free(got);
+  smx_set_isa(active);
+  smx_set_num_threads(1);
+  printf("threads: %ld 16-bit long-row calls (softmax, log-softmax, logsumexp; bf16 and f16; 1 and 3 rows of 2^16 + "
+         "1029, every regime, every ISA here; in place on 7) on 2, 3, 7 threads and a parallel-for, %ld differ from one thread\n",
+         checks, bad);
+  return bad;
+}
+
 int main(void) {
   tu_rng r;
   tu_rng_seed(&r, tu_case_seed("threads", N, 0));
@@ -215,6 +274,7 @@ int main(void) {
   for (size_t i = 0; i < MR; i++) mt[i] = i % 11 == 5 ? -100 : (int64_t)(i * 7 % MN);
   bad += split_checks();
   bad += long_checks(&r);
+  bad += long16_checks(&r);
   printf("%s\n", bad ? "0 passed, 1 failed" : "1 passed, 0 failed");
   return bad != 0;
 }
