@@ -35,11 +35,12 @@ void smx_narrow16_rows(const smx_kernels *k, int bf16, size_t rows, size_t n, co
    the widened logits, the gradient dx (or NULL; may be x) rounded once. Returns the row's loss. */
 double smx_xent16_row_chunked(const smx_kernels *k, int normalizer, int bf16, size_t n, const uint16_t *x,
                               const smx_xent_row *row, uint16_t *dx);
-/* One long f32 cross-entropy row (the softmax or stablemax normalizer, row: its arguments, target not ignored) split
-   by whole blocks into about `tasks` tasks run by smx_run_tasks (dispatch/parallel.h): each task's row state, the
-   states merged left to right, then each task's columns as a shard of the row (dispatch/shard.c). The bits of the
-   fused kernel on one thread; returns 0, having written nothing, where the merged state would not give them (a
-   softmax row whose max is finite and beyond 2^16) or memory for the states is short. */
-int smx_xent_long_row(const smx_kernels *k, int normalizer, size_t n, const float *x, const smx_xent_row *row,
-                      float *dx, size_t tasks, double *loss);
+/* One long cross-entropy row (the softmax or stablemax normalizer, row: its arguments, target not ignored; t16: -1
+   for f32 logits and gradient, else 16-bit ones, 1 bfloat16, 0 binary16) split by whole blocks into about `tasks`
+   tasks (at most 32) run by smx_run_tasks (dispatch/parallel.h): each task's row state (16-bit columns widened by
+   chunks), the states merged left to right, then each task's columns as a shard of the row (dispatch/shard.c). The
+   bits of the fused kernel on one thread; no heap; returns 0, having written nothing, where the merged state would
+   not give them (a softmax row whose max is finite and beyond 2^16). */
+int smx_xent_long_row(const smx_kernels *k, int normalizer, int t16, size_t n, const void *x, const smx_xent_row *row,
+                      void *dx, size_t tasks, double *loss);
 #endif

@@ -73,16 +73,18 @@ static int merge_finish(const long_row *l, size_t tasks, smx_lse_final *f, int n
   return f->kind == SMX_ROW_FINITE && f->shifted;
 }
 
-/* f32 cross-entropy rows one by one, each split by blocks as shards of itself (smx_xent_long_row); ignored rows and
-   the rows it leaves by the kernel on this thread */
+/* cross-entropy rows (f32 or 16-bit) one by one, each split by blocks as shards of itself (smx_xent_long_row);
+   ignored rows and the rows it leaves by the kernel on this thread */
 static void xent_long_rows(const smx_rows_job *j, size_t want) {
   const int norm = j->id == SMX_KERNEL_ID_xent_stablemax ? SMX_NORM_STABLEMAX : SMX_NORM_SOFTMAX;
+  const int half = j->x16 != NULL;
   for (size_t r = 0; r < j->rows; r++) {
     smx_xent_row row = j->xa->row;
     double lr;
-    float *d = j->out ? j->out + r * j->ldo : NULL;
+    const void *x = half ? (const void *)(j->x16 + r * j->ldx) : (const void *)(j->x + r * j->ldx);
+    void *d = half ? (j->out16 ? (void *)(j->out16 + r * j->ldo) : NULL) : (j->out ? (void *)(j->out + r * j->ldo) : NULL);
     if (smx_xent_row_begin(j->xa, r, j->n, &row, NULL) &&
-        smx_xent_long_row(j->k, norm, j->n, j->x + r * j->ldx, &row, d, want, &lr)) {
+        smx_xent_long_row(j->k, norm, half ? j->bf16 : -1, j->n, x, &row, d, want, &lr)) {
       j->row_losses[r] = lr;
       if (j->loss_rows) j->loss_rows[r] = smx_flush((float)lr);
     } else {

@@ -472,12 +472,14 @@ smx_status smx_cross_entropy_shard_f16(size_t rows, size_t n_shard, const smx_f1
                loss_part, dlogits, ldd, grad_scale);
 }
 
-/* ---- one long f32 row split by whole blocks across tasks ---- */
+/* ---- one long row (f32 or 16-bit) split by whole blocks across tasks ---- */
+#define LONG_MAX_TASKS 32 /* the tasks' states and losses on the caller's stack (no heap) */
 typedef struct {
   const smx_kernels *k;
+  int t;          /* T32, T16_BF16, T16_F16 */
   size_t n, cols; /* entries, columns per task */
-  const float *x;
-  float *dx;
+  const void *x;
+  void *dx;
   const smx_xent_row *row;
   state_bytes *st; /* one per task; then the merged state in st[0] */
   double *loss;    /* one per task */
@@ -486,26 +488,27 @@ static void long_fold(void *ctx, size_t t) {
   const long_xent *l = ctx;
   const size_t c0 = t * l->cols, len = l->n - c0 < l->cols ? l->n - c0 : l->cols;
   const float *w = l->row->class_weight;
-  state_begin(&l->st[t]);
-  state_fold(l->k, len, l->x + c0, l->row->softcap, w ? w + c0 : NULL, &l->st[t]);
+  row_state(l->k, l->t, len, elem(l->x, c0, l->t), l->row->softcap, w ? w + c0 : NULL, &l->st[t]);
 }
 static void long_shard(void *ctx, size_t t) {
   const long_xent *l = ctx;
   const size_t c0 = t * l->cols, len = l->n - c0 < l->cols ? l->n - c0 : l->cols;
-  l->loss[t] = shard_row_norm(l->k, len, l->x + c0, c0, l->n, l->row, &l->st[0], l->dx ? l->dx + c0 : NULL);
+  l->loss[t] = shard_row_t(l->k, l->t, len, elem(l->x, c0, l->t), c0, l->n, l->row, &l->st[0],
+                           l->dx ? (char *)l->dx + c0 * esize(l->t) : NULL);
 }
 /* whether the merged state gives the one-thread bits: always for stablemax; for softmax unless the row's max is
    finite and beyond 2^16, or no block is in range (plain states, folded in order) */
 static int merged_exact(const state_bytes *b) {
   return b->normalizer == SMX_NORM_STABLEMAX || b->s.nan || (b->s.in && !b->s.plain) || isinf(b->s.m);
 }
-int smx_xent_long_row(const smx_kernels *k, int normalizer, size_t n, const float *x, const smx_xent_row *row,
-                      float *dx, size_t tasks, double *loss) {
+int smx_xent_long_row(const smx_kernels *k, int normalizer, int t16, size_t n, const void *x, const smx_xent_row *row,
+                      void *dx, size_t tasks, double *loss) {
+  if (tasks > LONG_MAX_TASKS) tasks = LONG_MAX_TASKS;
   const size_t blocks = (n + SMX_BLOCK - 1) / SMX_BLOCK, cols = (blocks + tasks - 1) / tasks * SMX_BLOCK;
   tasks = (n + cols - 1) / cols;
-  long_xent l = {k, n, cols, x, dx, row, malloc(tasks * (sizeof(state_bytes) + sizeof(double))), NULL};
-  if (!l.st) return 0;
-  l.loss = (double *)(l.st + tasks);
+  state_bytes st[LONG_MAX_TASKS];
+  double losses[LONG_MAX_TASKS];
+  long_xent l = {k, t16 < 0 ? T32 : t16 ? T16_BF16 : T16_F16, n, cols, x, dx, row, st, losses};
   for (size_t t = 0; t < tasks; t++)
     l.st[t].softcap = smx_f2u(row->softcap), l.st[t].smoothing = row->label_smoothing > 0.0f, l.st[t].normalizer = normalizer;
   smx_run_tasks(long_fold, &l, tasks);
@@ -517,6 +520,5 @@ int smx_xent_long_row(const smx_kernels *k, int normalizer, size_t n, const floa
   smx_fpenv_leave(env);
   if (exact && dx) smx_run_tasks(long_shard, &l, tasks);
   if (exact) *loss = l.loss[target_task];
-  free(l.st);
   return exact;
 }

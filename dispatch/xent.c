@@ -53,25 +53,22 @@ static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) { xent_rows(j,
    with the gradient beside the logits where both fit (so that the kernel keeps its pass-1 values, as for a
    separate f32 gradient), rounded back. */
 typedef struct {
-  smx_rows_job base; /* first: smx_run_rows hands its address back */
-  int bf16;
-  const uint16_t *x16;
-  uint16_t *d16;
-  int normalizer; /* softmax and stablemax: long rows without the scratch (xent16_long_rows) */
+  smx_rows_job base; /* first: smx_run_rows hands its address back; x16, out16 and bf16 set */
+  int normalizer;    /* softmax and stablemax: long rows without the scratch (xent16_long_rows) */
 } xjob16;
 /* rows [r0, r1) as xent_rows, widened into buf (cap floats, at least 2 n with a gradient, else n) as many rows at a
    time as fit (one at a time without losses, so that the returned sum adds the rows in order) */
 static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses, float *buf, size_t cap) {
   const smx_rows_job *bj = &j->base;
-  const size_t n = bj->n, per = losses ? cap / (j->d16 ? 2 * n : n) : 1;
+  const size_t n = bj->n, per = losses ? cap / (bj->out16 ? 2 * n : n) : 1;
   double sum = 0.0;
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
-    float *dx = j->d16 ? buf + m * n : NULL;
-    smx_widen16_rows(bj->k, j->bf16, m, n, j->x16 + r * bj->ldx, bj->ldx, buf, n);
+    float *dx = bj->out16 ? buf + m * n : NULL;
+    smx_widen16_rows(bj->k, bj->bf16, m, n, bj->x16 + r * bj->ldx, bj->ldx, buf, n);
     const smx_xent_args a = args_from(bj, r, losses ? losses + (r - r0) : NULL);
     sum += bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, dx, n);
-    if (dx) smx_narrow16_rows(bj->k, j->bf16, m, n, dx, n, j->d16 + r * bj->ldo, bj->ldo);
+    if (dx) smx_narrow16_rows(bj->k, bj->bf16, m, n, dx, n, bj->out16 + r * bj->ldo, bj->ldo);
   }
   return sum;
 }
@@ -86,14 +83,14 @@ static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *lo
   smx_xent_row row = a.row;
   double total = 0.0;
   for (size_t i = 0; i < r1 - r0; i++) {
-    const uint16_t *x = j->x16 + (r0 + i) * bj->ldx;
-    uint16_t *d = j->d16 ? j->d16 + (r0 + i) * bj->ldo : NULL;
+    const uint16_t *x = bj->x16 + (r0 + i) * bj->ldx;
+    uint16_t *d = bj->out16 ? bj->out16 + (r0 + i) * bj->ldo : NULL;
     double lr = 0.0;
     if (!smx_xent_row_begin(&a, i, n, &row, NULL)) {
       if (d) memset(d, 0, n * sizeof *d); /* +0 in both types */
     } else if (j->normalizer != SMX_NORM_SOFTMAX || !bj->k->xent_softmax16 ||
-               !bj->k->xent_softmax16(j->bf16, n, x, &row, d, &lr)) {
-      lr = smx_xent16_row_chunked(bj->k, j->normalizer, j->bf16, n, x, &row, d);
+               !bj->k->xent_softmax16(bj->bf16, n, x, &row, d, &lr)) {
+      lr = smx_xent16_row_chunked(bj->k, j->normalizer, bj->bf16, n, x, &row, d);
     }
     smx_xent_row_end(&a, loss_rows, i, lr, &total);
   }
@@ -108,7 +105,7 @@ static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj
   if (buf != stack) free(buf);
 }
 static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
-  const size_t need = ((const xjob16 *)bj)->d16 ? 2 * bj->n : bj->n;
+  const size_t need = bj->out16 ? 2 * bj->n : bj->n;
   const int norm = ((const xjob16 *)bj)->normalizer;
   /* the softmax rows of more than one block up to SMX_SOFTMAX16_STORE go fused too: the fused row keeps its pass-1
      values in a scratch of its own (Zen 5, bf16 with gradient, rows from memory: 0.62-0.75x the time through the
@@ -286,15 +283,17 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   /* each row's loss, added in row order: the same total for every thread count and split */
   double stack_losses[1024], *losses = rows <= 1024 ? stack_losses : malloc(rows * sizeof *losses);
   const smx_kernels *k = smx_active_kernels();
-  /* f32 rows of the softmax and stablemax normalizers: a long row may be split by blocks (smx_run_long_rows) */
-  const enum smx_kernel_id id = c->esize == 2                           ? SMX_KERNEL_ID_NONE
-                                : o->normalizer == SMX_NORM_SOFTMAX   ? SMX_KERNEL_ID_xent_softmax
+  /* rows of the softmax and stablemax normalizers: a long row may be split by blocks (smx_run_long_rows) */
+  const enum smx_kernel_id id = o->normalizer == SMX_NORM_SOFTMAX     ? SMX_KERNEL_ID_xent_softmax
                                 : o->normalizer == SMX_NORM_STABLEMAX ? SMX_KERNEL_ID_xent_stablemax
                                                                       : SMX_KERNEL_ID_NONE;
-  xjob16 jj = {{.run = c->esize == 2 ? run_xent16 : run_xent, .id = id, .k = k, .rows = rows, .n = n, .x = c->x, .ldx = c->ldx,
-                .out = dlogits, .ldo = ldd, .xa = &args, .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL,
-                .row_losses = losses, .xent = xent_kernel(k, o->normalizer)},
-               c->bf16, (const uint16_t *)(const void *)c->x, (uint16_t *)(void *)dlogits, o->normalizer};
+  const int half = c->esize == 2;
+  xjob16 jj = {{.run = half ? run_xent16 : run_xent, .id = id, .k = k, .rows = rows, .n = n, .x = half ? NULL : c->x,
+                .ldx = c->ldx, .out = half ? NULL : dlogits, .ldo = ldd, .xa = &args,
+                .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL, .row_losses = losses,
+                .xent = xent_kernel(k, o->normalizer), .x16 = half ? (const uint16_t *)(const void *)c->x : NULL,
+                .out16 = half ? (uint16_t *)(void *)dlogits : NULL, .bf16 = c->bf16},
+               o->normalizer};
   double total = 0.0;
   if (losses) {
     smx_run_rows(&jj.base);

@@ -187,13 +187,16 @@ static long long_checks(tu_rng *r) {
   return bad;
 }
 
-/* ---- 16-bit long rows of the softmax family split by blocks (widened by chunks in each task) ---- */
+/* ---- 16-bit long rows of the softmax family and cross-entropies split by blocks (widened by chunks in each task) ---- */
 typedef smx_status map16_fn(size_t, size_t, const uint16_t *, size_t, uint16_t *, size_t);
 typedef smx_status lse16_fn(size_t, size_t, const uint16_t *, size_t, float *);
 static long long16_checks(tu_rng *r) {
   const size_t n = ((size_t)1 << 16) + 1029, ld = n + LPAD, len = LR * ld, counts[] = {2, 3, 7};
   map16_fn *const maps[2][2] = {{smx_softmax_f16, smx_log_softmax_f16}, {smx_softmax_bf16, smx_log_softmax_bf16}};
   lse16_fn *const lses[2] = {smx_logsumexp_f16, smx_logsumexp_bf16};
+  const int64_t t[LR] = {5, -100, (int64_t)n - 3}; /* (an ignored row; the last target near the end of the row) */
+  smx_xent_options o;
+  smx_xent_options_default(&o);
   float *x = malloc(len * sizeof *x), lref[LR], lgot[LR];
   uint16_t *h = malloc(len * 2), *ref = malloc(len * 2), *got = malloc(len * 2);
   long bad = 0, checks = 0;
@@ -206,7 +209,7 @@ static long long16_checks(tu_rng *r) {
         for (size_t i = n; i < ld; i++) h[row * ld + i] = 0xbeef; /* (the in-place calls' canaries) */
       for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
         if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 5; k++) /* softmax, log-softmax, logsumexp, the softmax and stablemax cross-entropies */
           for (size_t rows = 1; rows <= LR; rows += LR - 1)
             for (int c = -1; c < 4; c++) {
               uint16_t *out = c < 0 ? ref : got;
@@ -219,7 +222,14 @@ static long long16_checks(tu_rng *r) {
               if (c < 0) smx_set_num_threads(1);
               else if (c < 3) smx_set_num_threads(counts[c]);
               else smx_set_parallel_for(reverse_parallel_for, NULL, 2);
-              const smx_status st = k < 2 ? maps[bf][k](rows, n, inplace ? out : h, ld, out, ld) : lses[bf](rows, n, h, ld, l);
+              /* the cross-entropies: NONE with label smoothing (3 rows), MEAN with a softcap (1 row), as long_checks */
+              o.normalizer = k == 4 ? SMX_NORM_STABLEMAX : SMX_NORM_SOFTMAX;
+              o.reduction = rows > 1 ? SMX_REDUCE_NONE : SMX_REDUCE_MEAN;
+              o.label_smoothing = rows > 1 ? 0.1f : 0.0f, o.softcap = rows > 1 ? 0.0f : 20.0f;
+              const smx_status st =
+                  k < 2    ? maps[bf][k](rows, n, inplace ? out : h, ld, out, ld)
+                  : k == 2 ? lses[bf](rows, n, h, ld, l)
+                           : (bf ? smx_cross_entropy_bf16 : smx_cross_entropy_f16)(rows, n, h, ld, t, &o, l, out, ld, 0.5f);
               smx_set_parallel_for(NULL, NULL, 0);
               int ok = st == SMX_OK;
               for (size_t row = 0; row < rows; row++)
@@ -228,7 +238,8 @@ static long long16_checks(tu_rng *r) {
                 checks++, ok &= !memcmp(got, ref, (inplace ? rows * ld : len) * 2) && !memcmp(lgot, lref, sizeof lref);
               if (!ok) {
                 fprintf(stderr, "threads: 16-bit long rows: %s_%s, %zu x %zu, regimes from %s, ISA %d, %s%zu: %s\n",
-                        k == 0 ? "softmax" : k == 1 ? "log_softmax" : "logsumexp", bf ? "bf16" : "f16", rows, n,
+                        k == 0 ? "softmax" : k == 1 ? "log_softmax" : k == 2 ? "logsumexp" : k == 3 ? "xent_softmax" : "xent_stablemax",
+                        bf ? "bf16" : "f16", rows, n,
                         tu_regime_name(reg), isa, c < 3 ? "threads " : "parallel-for ", c < 0 ? 1 : c < 3 ? counts[c] : 2,
                         c < 0 ? "canary overwritten" : "differs from one thread (or a canary overwritten)");
                 bad++;
@@ -240,7 +251,8 @@ static long long16_checks(tu_rng *r) {
   free(x), free(h), free(ref), free(got);
   smx_set_isa(active);
   smx_set_num_threads(1);
-  printf("threads: %ld 16-bit long-row calls (softmax, log-softmax, logsumexp; bf16 and f16; 1 and 3 rows of 2^16 + "
+  printf("threads: %ld 16-bit long-row calls (softmax, log-softmax, logsumexp, the softmax and stablemax cross-entropies; "
+         "bf16 and f16; 1 and 3 rows of 2^16 + "
          "1029, every regime, every ISA here; in place on 7) on 2, 3, 7 threads and a parallel-for, %ld differ from one thread\n",
          checks, bad);
   return bad;
