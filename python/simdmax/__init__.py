@@ -135,11 +135,18 @@ def _last(x, axis):
     return (np.moveaxis(x, axis, -1), axis) if axis != x.ndim - 1 else (x, None)
 
 
+def _empty(shape, dtype):
+    """A kernel's output array, large ones advised huge pages (_lib.advise_huge)."""
+    y = np.empty(shape, dtype)
+    _lib.advise_huge(y.ctypes.data, y.nbytes)
+    return y
+
+
 def _map(kernel, x, axis):
     x = _float(x)
     xv, moved = _last(x, axis)
     xr, rows, n, ld = rows_view(xv)
-    y = np.empty(xv.shape, x.dtype)
+    y = _empty(xv.shape, x.dtype)
     if rows and n:
         _lib.call(f"{kernel}_{_suffix(x.dtype)}", rows, n, xr.ctypes.data, ld, y.ctypes.data, n)
     elif n == 0 and rows:
@@ -229,7 +236,7 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
                   d.ctypes.data if grad else None, n, grad_scale)
         d = _narrow(d, x.dtype) if grad else None
     else:
-        d = np.empty(x.shape, x.dtype) if grad else None
+        d = _empty(x.shape, x.dtype) if grad else None
         _lib.call(f"cross_entropy_{sfx}", rows, n, xr.ctypes.data, ld, t.ctypes.data, o, loss.ctypes.data,
                   d.ctypes.data if grad else None, n, grad_scale)
     out = loss if reduction == "none" else np.float32(loss[0])

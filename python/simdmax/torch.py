@@ -106,12 +106,19 @@ def _new(x):
     return x.new_empty(x.shape)  # contiguous, x's dtype (the fake kernels return the same)
 
 
+def _out(x, dtype=None):
+    """A kernel's output: _new(x) (or in dtype), large ones advised huge pages (_lib.advise_huge)."""
+    y = x.new_empty(x.shape, dtype=dtype or x.dtype)
+    _lib.advise_huge(y.data_ptr(), y.numel() * y.element_size())
+    return y
+
+
 # ---- forward / backward ops on [rows, n] float32 / bfloat16 / float16 rows ----
 def _def_map(name):
     @torch.library.custom_op(f"simdmax::{name}", mutates_args=())
     def op(x: Tensor) -> Tensor:
         sfx = _check2d(x)
-        y = _new(x)
+        y = _out(x)
         if x.numel():
             _lib.call(f"{name}_{sfx}", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), y.data_ptr(), x.shape[1])
         return y
@@ -127,7 +134,7 @@ def _def_bwd(name):
     @torch.library.custom_op(f"simdmax::{name}", mutates_args=())
     def op(y: Tensor, dy: Tensor) -> Tensor:
         sfx = _check2d(y, dy)
-        dx = _new(y)
+        dx = _out(y)
         if y.numel():
             n = y.shape[1]
             _lib.call(f"{name}_{sfx}", y.shape[0], n, y.data_ptr(), _ld(y), dy.data_ptr(), _ld(dy), dx.data_ptr(), n)
@@ -153,7 +160,7 @@ _sparsemax_bwd = _def_bwd("sparsemax_backward")
 @torch.library.custom_op("simdmax::stablemax_backward", mutates_args=())
 def _stablemax_bwd(x: Tensor, y: Tensor, dy: Tensor) -> Tensor:
     sfx = _check2d(x, y, dy)
-    dx = _new(x)
+    dx = _out(x)
     if x.numel():
         n = x.shape[1]
         _lib.call(f"stablemax_backward_{sfx}", x.shape[0], n, x.data_ptr(), _ld(x), y.data_ptr(), _ld(y),
@@ -310,7 +317,7 @@ def _xent_bwd(x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index:
     sfx = _check2d(x)
     o = _opts(weight, ignore_index, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap, target)
     grad = grad.to(_F32).contiguous()
-    dx = _new(x)
+    dx = _out(x)
     if sfx != "f32":
         _xent_bwd16(sfx, x, target, o, grad, reduction, dx)
         return dx
@@ -368,7 +375,7 @@ def _xent_soft_bwd(x: Tensor, q: Tensor, weight: Optional[Tensor], reduction: in
     o = _opts(weight, -100, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap)
     dtype = x.dtype
     x, q = _widen(x), _widen(_rows(q))
-    dx = x.new_empty(x.shape, dtype=_F32)
+    dx = _out(x, _F32)
     n = x.shape[1]
     scale = 1.0 if reduction == 0 else float(grad)
     _lib.call("cross_entropy_soft_f32", x.shape[0], n, x.data_ptr(), _ld(x), q.data_ptr(), _ld(q), o, None,

@@ -297,3 +297,20 @@ def test_difference_z_loss_with_class_weights():
     # over the counted rows, as PaLM-style implementations (flash-attn, Liger) do
     ce = F.cross_entropy(x64, t, w64, reduction="none")
     assert torch.allclose(ours.double(), ce.sum() / w64[t].sum() + (zl * lse**2).sum() / len(t), rtol=1e-6)
+
+
+def test_large_outputs_advised_huge_pages():
+    """The ops' large outputs (here softmax's and the cross-entropy gradient) are advised huge pages as the NumPy
+    functions' are (test_numpy.py); the bits are those of a call on a preallocated buffer."""
+    from test_numpy import _thp_mode, _vm_flags
+    if _thp_mode() not in ("madvise", "always"):
+        pytest.skip("no transparent huge pages on request here")
+    x = torch.randn(4, 1 << 20)
+    y = st.softmax(x)
+    assert "hg" in _vm_flags(y.data_ptr() + (4 << 20))
+    xx = x.clone().requires_grad_()
+    st.cross_entropy(xx, torch.arange(4)).backward()
+    assert "hg" in _vm_flags(xx.grad.data_ptr() + (4 << 20))
+    ref = torch.empty_like(x)
+    st._lib.call("softmax_f32", 4, 1 << 20, x.data_ptr(), 1 << 20, ref.data_ptr(), 1 << 20)
+    assert torch.equal(y, ref)
