@@ -23,7 +23,7 @@ Where simdmax differs from PyTorch (pinned by python/tests/test_torch.py):
   cross-entropy terms are divided by the sum of the rows' target weights and the z-loss by the number of
   counted rows (as PaLM-style implementations such as flash-attn and Liger average it).
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -332,6 +332,56 @@ def _(x, target, weight, ignore_index, reduction, label_smoothing, normalizer, z
     return _new(x)
 
 
+@torch.library.custom_op("simdmax::cross_entropy_with_grad", mutates_args=())
+def _xent_grad(x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, reduction: int,
+               label_smoothing: float, normalizer: int, z_loss: float, softcap: float) -> Tuple[Tensor, Tensor]:
+    """The loss (as _xent) and the gradient for an upstream gradient of 1, in one fused C call
+    (smx_cross_entropy_<sfx> with grad_scale 1): the forward of a cross_entropy whose input requires grad. Its
+    backward returns that gradient when the upstream gradient is 1 (loss.backward() of a mean or sum; every row's 1
+    for "none"), the bits of smx_cross_entropy_backward_f32 with grad_loss 1, and calls _xent_bwd otherwise."""
+    sfx = _check2d(x)
+    o = _opts(weight, ignore_index, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap, target)
+    loss = x.new_empty(x.shape[0] if reduction == 0 else (), dtype=_F32)
+    dx = _out(x)
+    _lib.call(f"cross_entropy_{sfx}", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), target.data_ptr(), o,
+              loss.data_ptr(), dx.data_ptr(), x.shape[1], 1.0)
+    return _narrow(loss, x.dtype), dx
+
+
+@_xent_grad.register_fake
+def _(x, target, weight, ignore_index, reduction, label_smoothing, normalizer, z_loss, softcap):
+    return x.new_empty(x.shape[0] if reduction == 0 else ()), _new(x)
+
+
+def _tracing(t):
+    """t is not a real tensor (torch.compile, export, opcheck's AOT test: fake or functional tensors)."""
+    return torch.compiler.is_compiling() or torch._guards.detect_fake_mode(t) is not None
+
+
+def _xent_grad_setup(ctx, inputs, output):
+    ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)  # (else autograd fills a zero gradient of the gradient output: 100 ms)
+    ctx.save_for_backward(inputs[0], inputs[1], inputs[2])
+    ctx.args = inputs[3:]
+    ctx.dx = output[1]  # not saved_tensors: the backward hands over its only reference (no copy into x.grad)
+
+
+def _xent_grad_backward(ctx, g, _):
+    x, target, weight = ctx.saved_tensors
+    dx, ctx.dx = ctx.dx, None
+    if g is None:  # no gradient reached the loss (materialize_grads off): none for x
+        return None, None, None, None, None, None, None, None, None
+    # the gradient the forward made, for an upstream gradient of 1 (on real tensors: a test on data, which tracing
+    # with fake tensors cannot take)
+    if dx is not None and not _tracing(g) and bool((g == 1).all()):
+        return dx, None, None, None, None, None, None, None, None
+    del dx
+    return _xent_bwd(x, target, weight, *ctx.args, g), None, None, None, None, None, None, None, None
+
+
+_xent_grad.register_autograd(_xent_grad_backward, setup_context=_xent_grad_setup)
+
+
 def _xent_setup(ctx, inputs, output):
     ctx.save_for_backward(inputs[0], inputs[1], inputs[2])
     ctx.args = inputs[3:]
@@ -457,8 +507,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     """Mirrors torch.nn.functional.cross_entropy: input (N, C), (C,) or (N, C, d1, ...) with classes on dim 1;
     target class indices (int64 or int32; shape (N,), () or (N, d1, ...)) or class probabilities (input's
     shape). Adds normalizer ("softmax", "stablemax", "sparsemax"), z_loss (softmax: + z_loss * lse^2 per row)
-    and softcap (logits -> softcap * tanh(logits / softcap) first). The gradient comes from simdmax's C
-    backward kernel. Differences from PyTorch: see the module docstring."""
+    and softcap (logits -> softcap * tanh(logits / softcap) first). With class indices, an input that requires grad
+    (eager mode) gets loss and gradient from one fused C call, whose gradient the backward hands over when the
+    upstream gradient is 1 (loss.backward()); otherwise, and under torch.compile, the gradient comes from simdmax's
+    C backward kernel. Either way the same bits. Differences from PyTorch: see the module docstring."""
     if reduction not in _RED:
         raise ValueError(f"reduction must be one of {_RED}, not {reduction!r}")
     if normalizer not in _NORM:
@@ -479,7 +531,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
         t = target.reshape(-1)
         if t.dtype not in (torch.int64, torch.int32):
             t = t.to(torch.int64)
-        loss = _xent(x2, t.contiguous(), w, int(ignore_index), red, *args)
+        xargs = (x2, t.contiguous(), w, int(ignore_index), red, *args)
+        # with a gradient to come, loss and gradient in one fused call (its backward reuses the gradient)
+        # (eager only: its backward's test of the upstream gradient depends on data, which torch.compile cannot trace)
+        fused = x2.requires_grad and torch.is_grad_enabled() and not torch.compiler.is_compiling()
+        loss = _xent_grad(*xargs)[0] if fused else _xent(*xargs)
     if reduction == "none":
         loss = loss.reshape(() if input.dim() == 1 else (x.shape[0],) + tuple(x.shape[2:]))
     return loss.to(dtype) if loss.dtype != dtype else loss

@@ -141,6 +141,8 @@ def test_opcheck_and_gradcheck():
     for op in (ops.softmax, ops.log_softmax, ops.sparsemax, ops.stablemax, ops.log_stablemax, ops.logsumexp):
         torch.library.opcheck(op, (x.clone().requires_grad_(),))
     torch.library.opcheck(ops.cross_entropy, (x.clone().requires_grad_(), t, w, -100, 2, 0.1, 0, 1e-3, 0.0))
+    for red in (0, 2):  # the fused forward (loss and gradient); its backward traced with fake tensors recomputes
+        torch.library.opcheck(ops.cross_entropy_with_grad, (x.clone().requires_grad_(), t, w, -100, red, 0.1, 0, 1e-3, 0.0))
     q = torch.softmax(torch.randn(3, 7), -1)
     torch.library.opcheck(ops.cross_entropy_soft, (x.clone().requires_grad_(), q, None, 0, 0.0, 1, 0.0, 5.0))
     # finite differences in float32 (the kernels' precision): loose eps and tolerances
@@ -314,3 +316,37 @@ def test_large_outputs_advised_huge_pages():
     ref = torch.empty_like(x)
     st._lib.call("softmax_f32", 4, 1 << 20, x.data_ptr(), 1 << 20, ref.data_ptr(), 1 << 20)
     assert torch.equal(y, ref)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_fused_forward_keeps_the_backward_bits(dtype):
+    """An input that requires grad takes loss and gradient in one fused call (cross_entropy_with_grad); its
+    backward hands that gradient over for an upstream gradient of 1 and recomputes otherwise: the loss and x.grad
+    are bit-identical to the two-op path (loss-only forward, smx_cross_entropy_backward) for every reduction and
+    upstream gradient, also with retain_graph (the second backward recomputes)."""
+    x = (torch.randn(37, 300) * 3).to(dtype)
+    t = torch.randint(0, 300, (37,))
+    t[5] = -100
+    w = torch.rand(300) + 0.5
+    for red in ("mean", "sum", "none"):
+        ups = [torch.tensor(1.0), torch.tensor(3.0)] if red != "none" else [torch.ones(37), torch.rand(37) + 0.5]
+        for up in ups:
+            a = x.clone().requires_grad_()
+            la = st.cross_entropy(a, t, w, reduction=red, label_smoothing=0.1)
+            fn, names = la.grad_fn, []  # the graph down to the op (a view for "none", a cast for 16-bit)
+            while fn is not None:
+                names.append(type(fn).__name__)
+                fn = fn.next_functions[0][0] if fn.next_functions else None
+            assert any("cross_entropy_with_grad" in n for n in names), names
+            la.backward(up.to(la.dtype), retain_graph=True)
+            b = x.clone().requires_grad_()
+            lb = torch.ops.simdmax.cross_entropy(b, t, w, -100, ["none", "sum", "mean"].index(red), 0.1, 0, 0.0, 0.0)
+            lb.backward(up.to(lb.dtype))
+            assert torch.equal(la.detach(), lb.detach())
+            assert torch.equal(a.grad.view(torch.int16 if dtype != torch.float32 else torch.int32),
+                               b.grad.view(torch.int16 if dtype != torch.float32 else torch.int32))
+            a.grad = None
+            la.backward(up.to(la.dtype))  # the second backward: the kept gradient was handed over, so recomputed
+            assert torch.equal(a.grad, b.grad)
+    with torch.no_grad():  # no gradient to come: the loss-only call
+        assert st.cross_entropy(x.clone().requires_grad_(), t).grad_fn is None

@@ -172,6 +172,7 @@ def test_opcheck_and_compile(dtype):
     for op in (ops.softmax, ops.log_softmax, ops.sparsemax, ops.stablemax, ops.log_stablemax, ops.logsumexp):
         torch.library.opcheck(op, (x.clone().requires_grad_(),))
     torch.library.opcheck(ops.cross_entropy, (x.clone().requires_grad_(), t, None, -100, 0, 0.1, 0, 1e-3, 0.0))
+    torch.library.opcheck(ops.cross_entropy_with_grad, (x.clone().requires_grad_(), t, None, -100, 0, 0.1, 0, 1e-3, 0.0))
     xs = torch.randn(16, 100, generator=g).to(dtype)
     ts = torch.randint(0, 100, (16,), generator=g)
     dy = torch.randn(16, 100, generator=g).to(dtype)
