@@ -92,7 +92,7 @@ static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *lo
                !bj->k->xent_softmax16(bj->bf16, n, x, &row, d, &lr)) {
       lr = smx_xent16_row_chunked(bj->k, j->normalizer, bj->bf16, n, x, &row, d);
     }
-    smx_xent_row_end(&a, loss_rows, i, lr, &total);
+    total = smx_xent_row_end(&a, loss_rows, i, lr, total);
   }
   return total;
 }

@@ -37,7 +37,8 @@ static inline int64_t smx_xent_target(const smx_xent_args *a, size_t r) {
 typedef double smx_xent_row_fn(size_t n, const float *x, const smx_xent_row *row, float *dx);
 
 /* Row r of a block: 0 if its target is ignore_index (its gradient row d, if any, zeroed), else 1 with
-   row->target and row->grad_coef set; then smx_xent_row_end records its loss lr. */
+   row->target and row->grad_coef set; then smx_xent_row_end records its loss lr and returns total + lr (a value,
+   not through a pointer that row_loss might alias: a caller's running sum stays in a register). */
 static inline int smx_xent_row_begin(const smx_xent_args *a, size_t r, size_t n, smx_xent_row *row, float *d) {
   const int64_t t = smx_xent_target(a, r);
   if (t == a->ignore_index) {
@@ -48,27 +49,28 @@ static inline int smx_xent_row_begin(const smx_xent_args *a, size_t r, size_t n,
   if (a->grad_rows) row->grad_coef = (double)a->grad_rows[r * a->grad_stride];
   return 1;
 }
-static inline void smx_xent_row_end(const smx_xent_args *a, float *loss_rows, size_t r, double lr, double *total) {
+static inline double smx_xent_row_end(const smx_xent_args *a, float *loss_rows, size_t r, double lr, double total) {
   if (a->row_loss) a->row_loss[r] = lr;
   if (loss_rows) loss_rows[r] = smx_flush((float)lr);
-  *total += lr;
+  return total + lr;
 }
 /* Rows [r0, r1) of a block through one row function (x, dx: the block's first row): loss_rows[r] (if given)
-   = each row's loss (also a->row_loss), added to *total in row order. */
-static inline void smx_xent_rows_range(size_t r0, size_t r1, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
-                                       float *loss_rows, float *dx, size_t ldd, smx_xent_row_fn *f, double *total) {
+   = each row's loss (also a->row_loss); returns total plus the losses, added in row order. */
+static inline double smx_xent_rows_range(size_t r0, size_t r1, size_t n, const float *x, size_t ldx,
+                                         const smx_xent_args *a, float *loss_rows, float *dx, size_t ldd,
+                                         smx_xent_row_fn *f, double total) {
   smx_xent_row row = a->row;
   for (size_t r = r0; r < r1; r++) {
     float *d = dx ? dx + r * ldd : NULL;
-    smx_xent_row_end(a, loss_rows, r, smx_xent_row_begin(a, r, n, &row, d) ? f(n, x + r * ldx, &row, d) : 0.0, total);
+    total = smx_xent_row_end(a, loss_rows, r, smx_xent_row_begin(a, r, n, &row, d) ? f(n, x + r * ldx, &row, d) : 0.0,
+                             total);
   }
+  return total;
 }
 /* All rows of a block: returns the sum of their losses. */
 static inline double smx_xent_rows(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                                    float *loss_rows, float *dx, size_t ldd, smx_xent_row_fn *f) {
-  double total = 0.0;
-  smx_xent_rows_range(0, rows, n, x, ldx, a, loss_rows, dx, ldd, f, &total);
-  return total;
+  return smx_xent_rows_range(0, rows, n, x, ldx, a, loss_rows, dx, ldd, f, 0.0);
 }
 
 /* The logit as the loss sees it: softcapped when row->softcap > 0 (*dz = dz/dx), else as is (*dz = 1). */

@@ -1089,9 +1089,9 @@ static void FN(rows_pt_m1)(size_t r0, size_t g, const float *x, size_t ldx, cons
 }
 
 /* Rows r0 .. r0 + g - 1 of one block without softcap (g <= SR_ROWS): their states by short_rows_state, p_t - 1
-   in one vd lane per row; the losses added to *total in row order. */
-static void FN(xent_softmax_group)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
-                               float *loss_rows, float *dx, size_t ldd, double *total) {
+   in one vd lane per row; returns total plus the losses, added in row order. */
+static double FN(xent_softmax_group)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                                 float *loss_rows, float *dx, size_t ldd, double total) {
   smx_xent_row row = a->row;
   const int store = dx && dx != x;
   short_rows sr;
@@ -1117,15 +1117,16 @@ static void FN(xent_softmax_group)(size_t r0, size_t g, size_t n, const float *x
                                row.label_smoothing > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
       }
     }
-    smx_xent_row_end(a, loss_rows, r0 + r, lr, total);
+    total = smx_xent_row_end(a, loss_rows, r0 + r, lr, total);
   }
+  return total;
 }
 
 /* Rows r0 .. r0 + g - 1 (g <= VW, n <= LANE_ROWS_MAX) without softcap, one per lane (lane_rows_state): each row's
    loss terms in scalar code, the gradient fma(A, p_j, -B w_j) lane-wise, the target entry after the store; the
-   rows with a NaN or a max beyond +-2^16 by xent_softmax_row; the losses added to *total in row order. */
-static void FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
-                               float *loss_rows, float *dx, size_t ldd, double *total) {
+   rows with a NaN or a max beyond +-2^16 by xent_softmax_row; returns total plus the losses, added in row order. */
+static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                                 float *loss_rows, float *dx, size_t ldd, double total) {
   smx_xent_row row = a->row;
   const float *cw = row.class_weight;
   const float eps = row.label_smoothing;
@@ -1182,9 +1183,8 @@ static void FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float *x
   for (size_t r = 0; r < g; r++)
     if (rowpath[r] && smx_xent_row_begin(a, r0 + r, n, &row, NULL))
       lr[r] = FN(xent_softmax_row)(n, x + (r0 + r) * ldx, &row, dx ? dx + (r0 + r) * ldd : NULL);
-  double t = *total; /* (in a register: through *total each add waited for the last one's store, 2-3 ns a row) */
-  for (size_t r = 0; r < g; r++) smx_xent_row_end(a, loss_rows, r0 + r, lr[r], &t);
-  *total = t;
+  for (size_t r = 0; r < g; r++) total = smx_xent_row_end(a, loss_rows, r0 + r, lr[r], total);
+  return total;
 }
 
 /* The kernel: rows of one block without softcap by lanes or groups (ROW_GROUPS), the others by xent_softmax_row. */
@@ -1193,9 +1193,9 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
   if (a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row));
   double total = 0.0;
   ROW_GROUPS(r0, g, path) {
-    if (path == PATH_LANES) FN(xent_softmax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
-    else if (path == PATH_GROUP) FN(xent_softmax_group)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, &total);
-    else smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row), &total);
+    if (path == PATH_LANES) total = FN(xent_softmax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
+    else if (path == PATH_GROUP) total = FN(xent_softmax_group)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
+    else total = smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row), total);
   }
   return total;
 }

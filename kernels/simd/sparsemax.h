@@ -458,7 +458,7 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t rows, size_t n, size_t ns, c
     for (size_t g = 0; g < g_n; g++) {
       const size_t r = r0 + g;
       const double lr = skip[g] ? 0.0 : xent_sparse_finish(n, x + r * ldx, &row[g], dx ? dx + r * ldd : NULL, ns, &s[g]);
-      smx_xent_row_end(a, loss_rows, r, lr, &total);
+      total = smx_xent_row_end(a, loss_rows, r, lr, total);
     }
   }
   return total;

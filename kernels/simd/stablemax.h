@@ -343,7 +343,7 @@ static __attribute__((noinline)) double FN(xs_groups)(size_t rows, size_t n, con
   for (size_t r0 = 0; r0 < rows; r0 += G) {
     const size_t g_n = rows - r0 < G ? rows - r0 : G;
     if (g_n == 1) { /* the last row alone */
-      smx_xent_rows_range(r0, r0 + 1, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_stablemax_row), &total);
+      total = smx_xent_rows_range(r0, r0 + 1, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_stablemax_row), total);
       break;
     }
     smx_xent_row row[G];
@@ -407,7 +407,7 @@ static __attribute__((noinline)) double FN(xs_groups)(size_t rows, size_t n, con
         }
         lr = st.loss;
       }
-      smx_xent_row_end(a, loss_rows, r, lr, &total);
+      total = smx_xent_row_end(a, loss_rows, r, lr, total);
     }
   }
   return total;
