@@ -30,6 +30,18 @@ void smx_widen16_rows(const smx_kernels *k, int bf16, size_t rows, size_t n, con
                       size_t ld32);
 void smx_narrow16_rows(const smx_kernels *k, int bf16, size_t rows, size_t n, const float *x, size_t ld32, uint16_t *y,
                        size_t ld16);
+/* 16-bit rows taken in chunks: SMX_CHUNK16 entries (whole blocks, so multiples of the 16 lanes) widened at a time
+   into float buffers on the stack (dispatch/half.c, longrow.c, shard.c); the length of the chunk at c < n. */
+#define SMX_CHUNK16 (8 * SMX_BLOCK)
+static inline size_t smx_chunk16_len(size_t n, size_t c) { return n - c < SMX_CHUNK16 ? n - c : SMX_CHUNK16; }
+/* n 16-bit entries folded into the row state s by chunks widened into S (SMX_CHUNK16 floats): the state lse_fold
+   gives the widened entries in one go (dispatch/half.c). */
+void smx_lse_fold16(const smx_kernels *k, int bf16, size_t n, const uint16_t *x, smx_lse *s, float *S);
+/* The softmax (log_out 0) or log-softmax of n 16-bit entries of a row with state f (o: softmax's output constants
+   when f is finite and shifted; kinf: the +inf count of a POSINF row), by chunks widened into S and computed into
+   Y (SMX_CHUNK16 floats each), rounded into y (dispatch/half.c). */
+void smx_family16_cols(const smx_kernels *k, int bf16, size_t n, const uint16_t *x, uint16_t *y, const smx_lse_final *f,
+                       const smx_softmax_out *o, int log_out, double kinf, float *S, float *Y);
 /* One softmax or stablemax cross-entropy row of n 16-bit logits (bf16 or f16) on the stack, any n: its row state
    folded over widened chunks, then the row as a shard of itself (dispatch/shard.c): exactly the f32 kernel's row on
    the widened logits, the gradient dx (or NULL; may be x) rounded once. Returns the row's loss. */

@@ -75,10 +75,9 @@ smx_status smx_f32_from_f16(size_t rows, size_t n, const smx_f16 *x, size_t ldx,
 }
 
 /* ---- the kernels: inputs (a, b, c) widened into the scratch, the output rounded back ---- */
-enum { FAMILY_NONE, FAMILY_SOFTMAX, FAMILY_LOG_SOFTMAX, FAMILY_LOGSUMEXP, FAMILY_STABLEMAX, FAMILY_LOG_STABLEMAX };
 typedef struct {
-  smx_rows_job base; /* first: smx_run_rows hands its address back */
-  int t, kind, family;
+  smx_rows_job base; /* first: smx_run_rows hands its address back; id, x16, out16, bf16 set */
+  int t, kind;
   void (*fused)(void); /* the active table's fused 16-bit kernel of the job's kind (SMX_FUSED16), or NULL */
   union {
     smx_MAP_fn *map;
@@ -93,54 +92,61 @@ typedef struct {
   size_t ldo;
 } job16;
 
-/* One row of the softmax family too long for the scratch, in chunks of CHUNK entries (whole blocks): widened
-   chunk by chunk and folded in order into one row state, as the f32 kernel folds its blocks (the same state,
-   so the same bits), then the output pass chunk by chunk through the row pieces. No heap, any n. */
-#define CHUNK (SCRATCH_FLOATS / 2)
-static void family16_row(const smx_kernels *k, int t, int family, size_t n, const uint16_t *x, uint16_t *y, float *lse,
-                         float *S, float *Y) {
+void smx_lse_fold16(const smx_kernels *k, int bf16, size_t n, const uint16_t *x, smx_lse *s, float *S) {
+  for (size_t c = 0; c < n; c += SMX_CHUNK16) {
+    const size_t len = smx_chunk16_len(n, c);
+    k->widen16(bf16, len, x + c, S);
+    k->lse_fold(len, S, s, NULL);
+  }
+}
+void smx_family16_cols(const smx_kernels *k, int bf16, size_t n, const uint16_t *x, uint16_t *y, const smx_lse_final *f,
+                       const smx_softmax_out *o, int log_out, double kinf, float *S, float *Y) {
+  for (size_t c = 0; c < n; c += SMX_CHUNK16) {
+    const size_t len = smx_chunk16_len(n, c);
+    k->widen16(bf16, len, x + c, S);
+    if (f->kind != SMX_ROW_FINITE) smx_special_cols(f->kind, kinf, len, S, Y, log_out);
+    else if (log_out) k->log_softmax_cols(len, S, Y, f);
+    else if (f->shifted) k->softmax_cols(len, S, Y, NULL, f, o);
+    else
+      for (size_t i = 0; i < len; i++) Y[i] = smx_softmax_exp(S[i], f);
+    k->narrow16(bf16, len, Y, y + c);
+  }
+}
+
+/* One row of softmax, log-softmax or logsumexp (id) too long for the scratch: folded chunk by chunk into one row
+   state, as the f32 kernel folds its blocks (the same state, so the same bits), then the output chunk by chunk
+   through the row pieces. No heap, any n. */
+static void family16_row(const smx_kernels *k, int t, enum smx_kernel_id id, size_t n, const uint16_t *x, uint16_t *y,
+                         float *lse, float *S, float *Y) {
   smx_lse s;
   smx_lse_init(&s);
-  for (size_t c = 0; c < n; c += CHUNK) {
-    const size_t len = n - c < CHUNK ? n - c : CHUNK;
-    k->widen16(t, len, x + c, S);
-    k->lse_fold(len, S, &s, NULL);
-  }
+  smx_lse_fold16(k, t, n, x, &s, S);
   smx_lse_final f;
-  smx_lse_finish(&s, &f, family != FAMILY_SOFTMAX);
-  if (family == FAMILY_LOGSUMEXP) {
+  smx_lse_finish(&s, &f, id != SMX_KERNEL_ID_softmax);
+  if (id == SMX_KERNEL_ID_logsumexp) {
     *lse = f.lse;
     return;
   }
   double kinf = 0.0;
   if (f.kind == SMX_ROW_POSINF)
-    for (size_t c = 0; c < n; c += CHUNK) {
-      const size_t len = n - c < CHUNK ? n - c : CHUNK;
+    for (size_t c = 0; c < n; c += SMX_CHUNK16) {
+      const size_t len = smx_chunk16_len(n, c);
       k->widen16(t, len, x + c, S);
       kinf += smx_count_posinf(len, S);
     }
   smx_softmax_out o;
-  if (f.kind == SMX_ROW_FINITE && f.shifted && family == FAMILY_SOFTMAX) smx_softmax_out_init(&f, &o);
-  for (size_t c = 0; c < n; c += CHUNK) {
-    const size_t len = n - c < CHUNK ? n - c : CHUNK;
-    k->widen16(t, len, x + c, S);
-    if (f.kind != SMX_ROW_FINITE) smx_special_cols(f.kind, kinf, len, S, Y, family == FAMILY_LOG_SOFTMAX);
-    else if (family == FAMILY_LOG_SOFTMAX) k->log_softmax_cols(len, S, Y, &f);
-    else if (f.shifted) k->softmax_cols(len, S, Y, NULL, &f, &o);
-    else
-      for (size_t i = 0; i < len; i++) Y[i] = smx_softmax_exp(S[i], &f);
-    k->narrow16(t, len, Y, y + c);
-  }
+  if (f.kind == SMX_ROW_FINITE && f.shifted && id == SMX_KERNEL_ID_softmax) smx_softmax_out_init(&f, &o);
+  smx_family16_cols(k, t, n, x, y, &f, &o, id == SMX_KERNEL_ID_log_softmax, kinf, S, Y);
 }
 
-/* One stablemax row too long for the scratch, in chunks of CHUNK entries (multiples of its 16 double lanes): the
+/* One stablemax row too long for the scratch, in chunks (multiples of its 16 double lanes): the
    lanes continued chunk by chunk (the f32 kernel's sum), then the probabilities chunk by chunk; the rows that
    smx_stablemax_rare_row takes (NaN, +inf, all -inf, a sum below SMX_STABLE_TINY) by its rules over the chunks.
    No heap, any n. */
 static void stable16_row(const smx_kernels *k, int t, size_t n, const uint16_t *x, uint16_t *y, float *S, float *Y) {
   double lanes[SMX_DLANES] = {0}, kinf = 0.0, seq = 0.0, ties = 0.0;
-  for (size_t c = 0; c < n; c += CHUNK) {
-    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+  for (size_t c = 0; c < n; c += SMX_CHUNK16) {
+    const size_t len = smx_chunk16_len(n, c);
     k->widen16(t, len, x + c, S);
     k->stable_lanes(len, S, NAN, lanes, &ties);
   }
@@ -149,16 +155,16 @@ static void stable16_row(const smx_kernels *k, int t, size_t n, const uint16_t *
   const int tiny = kind == SMX_ROW_FINITE && sum < SMX_STABLE_TINY;
   smx_stable_c sc;
   if (kind == SMX_ROW_FINITE && !tiny) smx_stable_scale(sum, &sc);
-  for (size_t c = 0; c < n && (tiny || kind == SMX_ROW_POSINF); c += CHUNK) { /* the rare rows' sum or +inf count */
-    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+  for (size_t c = 0; c < n && (tiny || kind == SMX_ROW_POSINF); c += SMX_CHUNK16) { /* the rare rows' sum or +inf count */
+    const size_t len = smx_chunk16_len(n, c);
     k->widen16(t, len, x + c, S);
     if (tiny)
       for (size_t i = 0; i < len; i++) seq += smx_stable_s64(S[i]);
     else
       kinf += smx_count_posinf(len, S);
   }
-  for (size_t c = 0; c < n; c += CHUNK) {
-    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+  for (size_t c = 0; c < n; c += SMX_CHUNK16) {
+    const size_t len = smx_chunk16_len(n, c);
     k->widen16(t, len, x + c, S);
     if (kind != SMX_ROW_FINITE) smx_special_cols(kind, kinf, len, S, Y, 0);
     else if (tiny)
@@ -174,8 +180,8 @@ static void stable16_row(const smx_kernels *k, int t, size_t n, const uint16_t *
 static void log_stable16_row(const smx_kernels *k, int t, size_t n, const uint16_t *x, uint16_t *y, float *S, float *Y) {
   float m = -INFINITY;
   int nan = 0;
-  for (size_t c = 0; c < n; c += CHUNK) {
-    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+  for (size_t c = 0; c < n; c += SMX_CHUNK16) {
+    const size_t len = smx_chunk16_len(n, c);
     int nanc;
     k->widen16(t, len, x + c, S);
     const float mc = k->max_nan(len, S, &nanc);
@@ -183,16 +189,16 @@ static void log_stable16_row(const smx_kernels *k, int t, size_t n, const uint16
   }
   const enum smx_row_kind kind = smx_row_kind_of(m, nan);
   double lanes[SMX_DLANES] = {0}, K = 0.0, kinf = 0.0;
-  for (size_t c = 0; c < n && kind != SMX_ROW_NAN && kind != SMX_ROW_ALLNEGINF; c += CHUNK) {
-    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+  for (size_t c = 0; c < n && kind != SMX_ROW_NAN && kind != SMX_ROW_ALLNEGINF; c += SMX_CHUNK16) {
+    const size_t len = smx_chunk16_len(n, c);
     k->widen16(t, len, x + c, S);
     if (kind == SMX_ROW_POSINF) kinf += smx_count_posinf(len, S);
     else k->stable_lanes(len, S, m, lanes, &K);
   }
   float top = 0.0f, nlh = 0.0f, ll = 0.0f;
   if (kind == SMX_ROW_FINITE) smx_log_stable_consts(m, K, smx_tree_sum16d(lanes), &top, &nlh, &ll);
-  for (size_t c = 0; c < n; c += CHUNK) {
-    const size_t len = n - c < CHUNK ? n - c : CHUNK;
+  for (size_t c = 0; c < n; c += SMX_CHUNK16) {
+    const size_t len = smx_chunk16_len(n, c);
     k->widen16(t, len, x + c, S);
     if (kind != SMX_ROW_FINITE) smx_special_cols(kind, kinf, len, S, Y, 1);
     else k->log_stablemax_cols(len, S, Y, m, top, nlh, ll);
@@ -207,15 +213,18 @@ static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, si
   const size_t n = j->base.n, nin = j->kind == KIND_BWDX ? 3 : j->kind == KIND_BWD ? 2 : 1;
   const int apart = j->kind == KIND_MAP && 2 * n <= SCRATCH_FLOATS;
   float stack[SCRATCH_FLOATS], *buf = stack;
-  if (j->family && n > SCRATCH_FLOATS) {
+  const enum smx_kernel_id id = j->base.id;
+  const int chunked = id == SMX_KERNEL_ID_softmax || id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp ||
+                      id == SMX_KERNEL_ID_stablemax || id == SMX_KERNEL_ID_log_stablemax;
+  if (chunked && n > SCRATCH_FLOATS) {
     for (size_t r = r0; r < r1; r++) { /* (smx_run_rows runs every task in the FP environment) */
-      if (j->family == FAMILY_STABLEMAX)
-        stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, stack, stack + CHUNK);
-      else if (j->family == FAMILY_LOG_STABLEMAX)
-        log_stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, stack, stack + CHUNK);
+      if (id == SMX_KERNEL_ID_stablemax)
+        stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, stack, stack + SMX_CHUNK16);
+      else if (id == SMX_KERNEL_ID_log_stablemax)
+        log_stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, stack, stack + SMX_CHUNK16);
       else
-        family16_row(k, j->t, j->family, n, j->a + r * j->lda, j->o ? j->o + r * j->ldo : NULL,
-                     j->lse ? j->lse + r : NULL, stack, stack + CHUNK);
+        family16_row(k, j->t, id, n, j->a + r * j->lda, j->o ? j->o + r * j->ldo : NULL, j->lse ? j->lse + r : NULL,
+                     stack, stack + SMX_CHUNK16);
     }
     return;
   }
@@ -256,11 +265,12 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      1.46x fused; 1x32000 1.68x / 1.55x; 1 x 2^22 from memory 1.51x / 0.89x); and softmax rows of more than one
      block up to SMX_SOFTMAX16_STORE, which the fused kernel keeps in its own scratch (bf16 from memory 0.70-0.74x
      the time through the scratch on avx512, 0.80-0.91x on avx2; in cache 0.64-1.07x / 0.66-1.13x) */
-  const int fused_store = j->family == FAMILY_SOFTMAX && n > SMX_BLOCK && n <= SMX_SOFTMAX16_STORE;
+  const enum smx_kernel_id id = j->base.id;
+  const int fused_store = id == SMX_KERNEL_ID_softmax && n > SMX_BLOCK && n <= SMX_SOFTMAX16_STORE;
   /* log-softmax and logsumexp rows of more than one block, in calls of at least 4 MiB (rows streamed from memory:
      bf16 fused 0.62-0.77x the time through the scratch on avx512, 0.77-0.91x on avx2; in cache, where smaller calls
      stay, the fused pass 1 is up to 1.26x slower on avx2) */
-  const int fused_mid = (j->family == FAMILY_LOG_SOFTMAX || j->family == FAMILY_LOGSUMEXP) && n > SMX_BLOCK &&
+  const int fused_mid = (id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp) && n > SMX_BLOCK &&
                         j->base.rows * n >= FUSED_MID_MIN_ELEMS;
   if (j->fused && (j->kind == KIND_BWD || j->kind == KIND_BWDX || n > SCRATCH_FLOATS || fused_store || fused_mid)) {
     const size_t m = r1 - r0;
@@ -282,12 +292,6 @@ static smx_status alias16(const void *o, size_t ldo, const void *i, size_t ldi, 
   return smx_overlap(o, span16(rows, n, ldo), i, span16(rows, n, ldi)) ? SMX_ERR_ALIAS : SMX_OK;
 }
 
-static int family16_of(enum smx_kernel_id id) {
-  return id == SMX_KERNEL_ID_softmax ? FAMILY_SOFTMAX : id == SMX_KERNEL_ID_log_softmax ? FAMILY_LOG_SOFTMAX
-         : id == SMX_KERNEL_ID_logsumexp ? FAMILY_LOGSUMEXP : id == SMX_KERNEL_ID_stablemax ? FAMILY_STABLEMAX
-         : id == SMX_KERNEL_ID_log_stablemax ? FAMILY_LOG_STABLEMAX : FAMILY_NONE;
-}
-
 /* the table's fused 16-bit kernel of a kernel (SMX_FUSED16), or NULL (called through its kind's type) */
 static void (*fused16_of(const smx_kernels *k, enum smx_kernel_id id))(void) {
 #define SMX_FUSED16_CASE_(name, kind) if (id == SMX_KERNEL_ID_##name) return (void (*)(void))k->name##16;
@@ -298,13 +302,9 @@ static void (*fused16_of(const smx_kernels *k, enum smx_kernel_id id))(void) {
 
 static smx_status run_kind(job16 *j, size_t rows, size_t n) {
   j->base.run = run16, j->base.k = smx_active_kernels(), j->base.rows = rows, j->base.n = n;
-  if (j->family == FAMILY_SOFTMAX || j->family == FAMILY_LOG_SOFTMAX || j->family == FAMILY_LOGSUMEXP) {
-    /* fewer long rows than threads: each split by blocks (smx_run_long_rows) */
-    j->base.id = j->family == FAMILY_SOFTMAX ? SMX_KERNEL_ID_softmax
-                 : j->family == FAMILY_LOG_SOFTMAX ? SMX_KERNEL_ID_log_softmax : SMX_KERNEL_ID_logsumexp;
-    j->base.x16 = j->a, j->base.ldx = j->lda, j->base.out16 = j->o, j->base.ldo = j->ldo, j->base.out = j->lse;
-    j->base.bf16 = j->t == T_BF16;
-  }
+  /* (the softmax family's long rows, fewer than the threads, are split by blocks: smx_run_long_rows) */
+  j->base.x16 = j->a, j->base.ldx = j->lda, j->base.out16 = j->o, j->base.ldo = j->ldo, j->base.out = j->lse;
+  j->base.bf16 = j->t == T_BF16;
   smx_run_rows(&j->base);
   return SMX_OK;
 }
@@ -316,7 +316,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
     if (!x || !y) return SMX_ERR_NULL;                                                              \
     if ((s = check16(rows, n, ldx)) || (s = check16(rows, n, ldy))) return s;                       \
     if ((s = alias16(y, ldy, x, ldx, rows, n))) return s;                                           \
-    job16 j = {.t = tag, .kind = KIND_MAP, .family = family16_of(SMX_KERNEL_ID_##name), .a = x, .lda = ldx, .o = y, .ldo = ldy}; \
+    job16 j = {.t = tag, .kind = KIND_MAP, .base.id = SMX_KERNEL_ID_##name, .a = x, .lda = ldx, .o = y, .ldo = ldy}; \
     j.fn.map = smx_active_kernels()->name;                                                          \
     j.fused = fused16_of(smx_active_kernels(), SMX_KERNEL_ID_##name);                               \
     return run_kind(&j, rows, n);                                                                   \
@@ -328,7 +328,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
     if ((s = check16(rows, n, ldx))) return s;                                                      \
     if (rows > SIZE_MAX / sizeof(float)) return SMX_ERR_SHAPE;                                      \
     if (smx_overlap(out, rows * sizeof(float), x, span16(rows, n, ldx))) return SMX_ERR_ALIAS;      \
-    job16 j = {.t = tag, .kind = KIND_LSE, .family = family16_of(SMX_KERNEL_ID_##name), .a = x, .lda = ldx, .lse = out}; \
+    job16 j = {.t = tag, .kind = KIND_LSE, .base.id = SMX_KERNEL_ID_##name, .a = x, .lda = ldx, .lse = out}; \
     j.fn.lse = smx_active_kernels()->name;                                                          \
     j.fused = fused16_of(smx_active_kernels(), SMX_KERNEL_ID_##name);                               \
     return run_kind(&j, rows, n);                                                                   \
@@ -340,7 +340,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
     if (!y || !dy || !dx) return SMX_ERR_NULL;                                                      \
     if ((s = check16(rows, n, ldy)) || (s = check16(rows, n, lddy)) || (s = check16(rows, n, lddx))) return s; \
     if ((s = alias16(dx, lddx, y, ldy, rows, n)) || (s = alias16(dx, lddx, dy, lddy, rows, n))) return s; \
-    job16 j = {.t = tag, .kind = KIND_BWD, .a = y, .b = dy, .lda = ldy, .ldb = lddy, .o = dx, .ldo = lddx}; \
+    job16 j = {.t = tag, .kind = KIND_BWD, .base.id = SMX_KERNEL_ID_##name, .a = y, .b = dy, .lda = ldy, .ldb = lddy, .o = dx, .ldo = lddx}; \
     j.fn.bwd = smx_active_kernels()->name;                                                          \
     j.fused = fused16_of(smx_active_kernels(), SMX_KERNEL_ID_##name);                               \
     return run_kind(&j, rows, n);                                                                   \
@@ -356,7 +356,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
     if ((s = alias16(dx, lddx, x, ldx, rows, n)) || (s = alias16(dx, lddx, y, ldy, rows, n)) ||     \
         (s = alias16(dx, lddx, dy, lddy, rows, n)))                                                 \
       return s;                                                                                     \
-    job16 j = {.t = tag, .kind = KIND_BWDX, .a = x, .b = y, .c = dy, .lda = ldx, .ldb = ldy, .ldc = lddy, \
+    job16 j = {.t = tag, .kind = KIND_BWDX, .base.id = SMX_KERNEL_ID_##name, .a = x, .b = y, .c = dy, .lda = ldx, .ldb = ldy, .ldc = lddy, \
                .o = dx, .ldo = lddx};                                                               \
     j.fn.bwdx = smx_active_kernels()->name;                                                         \
     j.fused = fused16_of(smx_active_kernels(), SMX_KERNEL_ID_##name);                               \

@@ -9,8 +9,7 @@
 
 #define SMX_LONG_ROW ((size_t)1 << 16) /* rows this long are split by blocks (shorter: not worth two dispatches) */
 #define SMX_LONG_TASKS_PER_THREAD 2
-#define LONG16_MAX_TASKS 64   /* 16-bit rows: the tasks' states on the stack (no heap), 168 bytes each */
-#define LONG16_CHUNK 4096     /* 16-bit rows: entries widened at a time (whole blocks), on each task's stack */
+#define LONG16_MAX_TASKS 64 /* 16-bit rows: the tasks' states on the stack (no heap), 168 bytes each */
 
 typedef struct {
   const smx_kernels *k;
@@ -36,12 +35,8 @@ static void fold_task(void *ctx, size_t t) {
     l->k->lse_fold(len, l->x + c0, &l->st[t], st);
     return;
   }
-  float S[LONG16_CHUNK]; /* folded chunk by chunk: the state of the whole range (lse_fold goes by blocks) */
-  for (size_t c = c0; c < c0 + len; c += LONG16_CHUNK) {
-    const size_t m = c0 + len - c < LONG16_CHUNK ? c0 + len - c : LONG16_CHUNK;
-    l->k->widen16(l->bf16, m, l->x16 + c, S);
-    l->k->lse_fold(m, S, &l->st[t], NULL);
-  }
+  float S[SMX_CHUNK16];
+  smx_lse_fold16(l->k, l->bf16, len, l->x16 + c0, &l->st[t], S);
 }
 
 static void out_task(void *ctx, size_t t) {
@@ -52,14 +47,8 @@ static void out_task(void *ctx, size_t t) {
     else l->k->log_softmax_cols(len, l->x + c0, l->y + c0, l->f);
     return;
   }
-  float S[LONG16_CHUNK], Y[LONG16_CHUNK];
-  for (size_t c = c0; c < c0 + len; c += LONG16_CHUNK) {
-    const size_t m = c0 + len - c < LONG16_CHUNK ? c0 + len - c : LONG16_CHUNK;
-    l->k->widen16(l->bf16, m, l->x16 + c, S);
-    if (l->o) l->k->softmax_cols(m, S, Y, NULL, l->f, l->o);
-    else l->k->log_softmax_cols(m, S, Y, l->f);
-    l->k->narrow16(l->bf16, m, Y, l->y16 + c);
-  }
+  float S[SMX_CHUNK16], Y[SMX_CHUNK16]; /* (f: finite and shifted) */
+  smx_family16_cols(l->k, l->bf16, len, l->x16 + c0, l->y16 + c0, l->f, l->o, l->o == NULL, 0.0, S, Y);
 }
 
 /* the tasks' states merged left to right and finished; 0 for a row whose merged state is not exactly the

@@ -105,7 +105,6 @@ static void state_fold(const smx_kernels *k, size_t n, const float *x, float cap
 /* 16-bit tensors (T16_BF16, T16_F16; T32 for float) go through the f32 code in whole blocks widened on the
    stack: every result is the f32 function's on the widened values (rounded once for a 16-bit gradient) */
 enum { T16_F16 = 0, T16_BF16 = 1, T32 = 2 };
-#define CHUNK16 (8 * SMX_BLOCK)
 static size_t esize(int t) { return t == T32 ? sizeof(float) : sizeof(uint16_t); }
 static const void *elem(const void *p, size_t i, int t) { return (const char *)p + i * esize(t); }
 /* bytes of a rows x n matrix (leading dimension ld) of type t (the f32 span, which smx_check_matrix checked, halved) */
@@ -117,9 +116,9 @@ static void row_state(const smx_kernels *k, int t, size_t n, const void *x, floa
     state_fold(k, n, x, cap, w, b);
     return;
   }
-  float buf[CHUNK16];
-  for (size_t c = 0; c < n; c += CHUNK16) {
-    const size_t len = n - c < CHUNK16 ? n - c : CHUNK16;
+  float buf[SMX_CHUNK16];
+  for (size_t c = 0; c < n; c += SMX_CHUNK16) {
+    const size_t len = smx_chunk16_len(n, c);
     k->widen16(t, len, elem(x, c, t), buf);
     state_fold(k, len, buf, cap, w ? w + c : NULL, b);
   }
@@ -360,10 +359,10 @@ static double shard_row_norm(const smx_kernels *k, size_t n, const float *x, siz
 static double shard_row_t(const smx_kernels *k, int t, size_t n, const void *x, size_t col0, size_t n_total,
                           const smx_xent_row *row, const state_bytes *b, void *dx) {
   if (t == T32) return shard_row_norm(k, n, x, col0, n_total, row, b, dx);
-  float buf[CHUNK16];
+  float buf[SMX_CHUNK16];
   double loss = 0.0;
-  for (size_t c = 0; c < n; c += CHUNK16) {
-    const size_t len = n - c < CHUNK16 ? n - c : CHUNK16;
+  for (size_t c = 0; c < n; c += SMX_CHUNK16) {
+    const size_t len = smx_chunk16_len(n, c);
     k->widen16(t, len, elem(x, c, t), buf);
     loss += shard_row_norm(k, len, buf, col0 + c, n_total, row, b, dx ? buf : NULL); /* one chunk holds the target */
     if (dx) k->narrow16(t, len, buf, (uint16_t *)dx + c);
