@@ -262,16 +262,23 @@ def _xent(x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int
     """The loss of float32 / bfloat16 / float16 logits (smx_cross_entropy_forward_f32, or the 16-bit fused call
     without gradient: the loss bits of the fused call on the widened logits), in x's dtype (16-bit: the C
     library's float loss rounded once)."""
+    return _xent_call(x, target, weight, ignore_index, reduction, label_smoothing, normalizer, z_loss, softcap)[0]
+
+
+def _xent_call(x, target, weight, ignore_index, reduction, label_smoothing, normalizer, z_loss, softcap, grad=False):
+    """The loss in x's dtype and, with grad, the gradient for grad_scale 1 (the fused C call), else None (float32:
+    the forward entry point, which writes the same loss bits)."""
     sfx = _check2d(x)
     o = _opts(weight, ignore_index, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap, target)
     loss = x.new_empty(x.shape[0] if reduction == 0 else (), dtype=_F32)
-    if sfx == "f32":
+    dx = _out(x) if grad else None
+    if sfx == "f32" and dx is None:
         _lib.call("cross_entropy_forward_f32", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), target.data_ptr(), o,
                   loss.data_ptr(), None)
     else:
         _lib.call(f"cross_entropy_{sfx}", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), target.data_ptr(), o,
-                  loss.data_ptr(), None, x.shape[1], 1.0)
-    return _narrow(loss, x.dtype)
+                  loss.data_ptr(), _ptr(dx), x.shape[1], 1.0)
+    return _narrow(loss, x.dtype), dx
 
 
 @_xent.register_fake
@@ -339,13 +346,7 @@ def _xent_grad(x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index
     (smx_cross_entropy_<sfx> with grad_scale 1): the forward of a cross_entropy whose input requires grad. Its
     backward returns that gradient when the upstream gradient is 1 (loss.backward() of a mean or sum; every row's 1
     for "none"), the bits of smx_cross_entropy_backward_f32 with grad_loss 1, and calls _xent_bwd otherwise."""
-    sfx = _check2d(x)
-    o = _opts(weight, ignore_index, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap, target)
-    loss = x.new_empty(x.shape[0] if reduction == 0 else (), dtype=_F32)
-    dx = _out(x)
-    _lib.call(f"cross_entropy_{sfx}", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), target.data_ptr(), o,
-              loss.data_ptr(), dx.data_ptr(), x.shape[1], 1.0)
-    return _narrow(loss, x.dtype), dx
+    return _xent_call(x, target, weight, ignore_index, reduction, label_smoothing, normalizer, z_loss, softcap, True)
 
 
 @_xent_grad.register_fake
@@ -359,10 +360,9 @@ def _tracing(t):
 
 
 def _xent_grad_setup(ctx, inputs, output):
+    _xent_setup(ctx, inputs, output)
     ctx.mark_non_differentiable(output[1])
     ctx.set_materialize_grads(False)  # (else autograd fills a zero gradient of the gradient output: 100 ms)
-    ctx.save_for_backward(inputs[0], inputs[1], inputs[2])
-    ctx.args = inputs[3:]
     ctx.dx = output[1]  # not saved_tensors: the backward hands over its only reference (no copy into x.grad)
 
 
