@@ -93,6 +93,7 @@ VCMP(vlt, _CMP_LT_OQ)
 VCMP(veq, _CMP_EQ_OQ)
 VCMP(vne, _CMP_NEQ_UQ) /* C's != */
 static inline vm vnan(vf x) { vm r = V2(_mm256_cmp_ps(x.a, x.a, _CMP_UNORD_Q), _mm256_cmp_ps(x.b, x.b, _CMP_UNORD_Q)); return r; }
+static inline vm vunord(vf x, vf y) { vm r = V2(_mm256_cmp_ps(x.a, y.a, _CMP_UNORD_Q), _mm256_cmp_ps(x.b, y.b, _CMP_UNORD_Q)); return r; } /* x or y NaN */
 static inline __m256 bits_gt1(__m256 t, __m256i k) { return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_castps_si256(t), k)); }
 static inline vm vbits_ge(vf t, int32_t k) { /* signed bits(t) >= k */
   __m256i km = _mm256_set1_epi32(k - 1);
@@ -139,6 +140,16 @@ static inline void vst16_n(uint16_t *p, vf v, size_t c) { /* lanes < 2^16: packu
     memcpy(p, t, c * sizeof *p);
   }
 }
+/* c <= 16 uint16 into the lanes' high halves (bfloat16 -> float): words 0-3 and 8-11 of the 64-bit-permuted load
+   to the low 128-bit lane, then zeros interleaved below each word */
+SMX_FLATTEN vf vld16hi_n(const uint16_t *p, size_t c) {
+  uint16_t t[16] = {0};
+  if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
+  const __m256i h = _mm256_permute4x64_epi64(_mm256_loadu_si256((const __m256i *)p), 0xd8), z = _mm256_setzero_si256();
+  vf r = V2(FLT1(_mm256_unpacklo_epi16(z, h)), FLT1(_mm256_unpackhi_epi16(z, h)));
+  return r;
+}
+static inline void vst16hi_n(uint16_t *p, vf v, size_t c) { vst16_n(p, vbits_shr(v, 16), c); }
 /* Hook: binary16 converted by F16C vcvtph2ps / vcvtps2ph (round to nearest even given in the instruction;
    every call runs without FTZ/DAZ); vmath.h fixes the NaNs to the definitions' bits. */
 #define SMX_F16_HW 1

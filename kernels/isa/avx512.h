@@ -61,6 +61,7 @@ static inline vm vlt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); 
 static inline vm veq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 static inline vm vne(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); } /* C's != */
 static inline vm vnan(vf a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+static inline vm vunord(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); } /* a or b NaN */
 static inline vm vbits_ge(vf t, int32_t k) { return _mm512_cmpge_epi32_mask(_mm512_castps_si512(t), _mm512_set1_epi32(k)); }
 static inline vm vbits_eq(vf a, vf b) { return _mm512_cmpeq_epi32_mask(_mm512_castps_si512(a), _mm512_castps_si512(b)); }
 static inline vf vsel(vm m, vf t, vf f) { return _mm512_mask_blend_ps(m, f, t); }
@@ -105,6 +106,20 @@ SMX_FLATTEN vf vld16_n(const uint16_t *p, size_t c) {
 }
 static inline void vst16_n(uint16_t *p, vf v, size_t c) {
   const __m256i h = _mm512_cvtepi32_epi16(_mm512_castps_si512(v));
+  if (c >= 16) _mm256_storeu_si256((__m256i *)p, h);
+  else _mm256_mask_storeu_epi16(p, vtail(c), h);
+}
+/* The same with the 16 bits in the lanes' high halves (bfloat16 <-> float): one word permute each way */
+SMX_FLATTEN vf vld16hi_n(const uint16_t *p, size_t c) {
+  const __m256i h = c >= 16 ? _mm256_loadu_si256((const __m256i *)p) : _mm256_maskz_loadu_epi16(vtail(c), p);
+  const __m512i word_to_hi = _mm512_set_epi16(15, 0, 14, 0, 13, 0, 12, 0, 11, 0, 10, 0, 9, 0, 8, 0, 7, 0, 6, 0, 5, 0, 4,
+                                              0, 3, 0, 2, 0, 1, 0, 0, 0); /* word 2j + 1 <- word j */
+  return _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(0xaaaaaaaau, word_to_hi, _mm512_castsi256_si512(h)));
+}
+static inline void vst16hi_n(uint16_t *p, vf v, size_t c) {
+  const __m512i hi_words = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 31, 29, 27, 25, 23, 21, 19,
+                                            17, 15, 13, 11, 9, 7, 5, 3, 1); /* word j <- word 2j + 1 */
+  const __m256i h = _mm512_castsi512_si256(_mm512_permutexvar_epi16(hi_words, _mm512_castps_si512(v)));
   if (c >= 16) _mm256_storeu_si256((__m256i *)p, h);
   else _mm256_mask_storeu_epi16(p, vtail(c), h);
 }

@@ -70,6 +70,7 @@ static inline vm vlt(vf a, vf b) { NEON_MAP(vm, vcltq_f32(a.q[j], b.q[j])) }
 static inline vm veq(vf a, vf b) { NEON_MAP(vm, vceqq_f32(a.q[j], b.q[j])) }
 static inline vm vne(vf a, vf b) { NEON_MAP(vm, vmvnq_u32(vceqq_f32(a.q[j], b.q[j]))) } /* C's != */
 static inline vm vnan(vf a) { NEON_MAP(vm, vmvnq_u32(vceqq_f32(a.q[j], a.q[j]))) }
+static inline vm vunord(vf a, vf b) { NEON_MAP(vm, vmvnq_u32(vandq_u32(vceqq_f32(a.q[j], a.q[j]), vceqq_f32(b.q[j], b.q[j])))) } /* a or b NaN */
 static inline vm vbits_ge(vf t, int32_t k) { NEON_MAP(vm, vcgeq_s32(vreinterpretq_s32_f32(t.q[j]), vdupq_n_s32(k))) }
 static inline vm vbits_eq(vf a, vf b) { NEON_MAP(vm, vceqq_u32(vreinterpretq_u32_f32(a.q[j]), vreinterpretq_u32_f32(b.q[j]))) }
 /* Lane bits as uint32 (the 16-bit conversions): constants, and, or, add (mod 2^32), shifts, int32 -> float. */
@@ -97,6 +98,23 @@ static inline void vst16_n(uint16_t *p, vf v, size_t c) {
   uint16_t *d = c >= 16 ? p : t;
   vst1q_u16(d, vcombine_u16(vmovn_u32(NEON_BITS(v.q[0])), vmovn_u32(NEON_BITS(v.q[1]))));
   vst1q_u16(d + 8, vcombine_u16(vmovn_u32(NEON_BITS(v.q[2])), vmovn_u32(NEON_BITS(v.q[3]))));
+  if (c < 16) memcpy(p, t, c * sizeof *p);
+}
+/* The same with the 16 bits in the lanes' high halves (bfloat16 <-> float): one shift-and-widen, one
+   shift-and-narrow per 4 lanes */
+SMX_FLATTEN vf vld16hi_n(const uint16_t *p, size_t c) {
+  uint16_t t[16] = {0};
+  if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
+  const uint16x8_t lo = vld1q_u16(p), hi = vld1q_u16(p + 8);
+  vf r = {{NEON_FLT(vshll_n_u16(vget_low_u16(lo), 16)), NEON_FLT(vshll_n_u16(vget_high_u16(lo), 16)),
+           NEON_FLT(vshll_n_u16(vget_low_u16(hi), 16)), NEON_FLT(vshll_n_u16(vget_high_u16(hi), 16))}};
+  return r;
+}
+static inline void vst16hi_n(uint16_t *p, vf v, size_t c) {
+  uint16_t t[16];
+  uint16_t *d = c >= 16 ? p : t;
+  vst1q_u16(d, vcombine_u16(vshrn_n_u32(NEON_BITS(v.q[0]), 16), vshrn_n_u32(NEON_BITS(v.q[1]), 16)));
+  vst1q_u16(d + 8, vcombine_u16(vshrn_n_u32(NEON_BITS(v.q[2]), 16), vshrn_n_u32(NEON_BITS(v.q[3]), 16)));
   if (c < 16) memcpy(p, t, c * sizeof *p);
 }
 #undef NEON_BITS

@@ -21,8 +21,8 @@ static inline void vst_n(float *p, vf v, size_t c) {
 }
 
 /* ---- bfloat16 and binary16 (kernels/common/half.h's definitions, bit for bit) ---- */
-/* h: 16-bit patterns in the lanes' low bits */
-static inline vf widen_bf16(vf h) { return vbits_shl(h, 16); }
+/* h: 16-bit patterns in the lanes' low bits (bfloat16 widens by the vocabulary's vld16hi_n: its bits are the
+   float's high half) */
 static inline vf widen_f16(vf h) {
   const vf s = vbits_shl(vbits_and(h, 0x8000u), 16), em = vbits_and(h, 0x7fffu);
   vf u = vbits_add(vbits_shl(em, 13), vbits_k(0x38000000u));              /* normal: the exponent rebiased */
@@ -30,9 +30,10 @@ static inline vf widen_f16(vf h) {
   u = vsel(vbits_ge(em, 0x400), u, vmul(vbits_float(em), vset(0x1p-24f))); /* zero, subnormal: em 2^-24, exact */
   return vbits_or(u, s);
 }
-static inline vf narrow_bf16(vf v) {
-  const vf r = vbits_shr(vbits_add(vbits_add(v, vbits_k(0x7fffu)), vbits_and(vbits_shr(v, 16), 1u)), 16);
-  return vsel(vnan(v), vbits_k(SMX_BF16_QNAN), r);
+/* the bfloat16 in the lanes' high halves (stored by vst16hi_n; the low halves are not a part of it) */
+static inline vf narrow_bf16_hi(vf v) {
+  const vf r = vbits_add(vbits_add(v, vbits_k(0x7fffu)), vbits_and(vbits_shr(v, 16), 1u));
+  return vsel(vnan(v), vbits_k(SMX_BF16_QNAN << 16), r);
 }
 /* Subnormal f16 results (|v| < 2^-14): bits(|v| + 0.5) - bits(0.5) is |v| 2^24 rounded to nearest even (the
    ulp of 0.5 is 2^-24; every call runs in round-to-nearest without FTZ/DAZ), 0 below 2^-25 and 0x400 where
@@ -77,7 +78,7 @@ SMX_FLATTEN float elem_get(const void *p, size_t i, const int e) {
 SMX_FLATTEN vf ld_e_n(const void *p, size_t i, size_t c, float fill, const int e) {
   if (e == ELEM_F32) return vld_n((const float *)p + i, c, fill);
   const size_t m = c < VW ? c : VW;
-  const vf w = e == ELEM_BF16 ? widen_bf16(vld16_n((const uint16_t *)p + i, m)) : vld_f16_n((const uint16_t *)p + i, m);
+  const vf w = e == ELEM_BF16 ? vld16hi_n((const uint16_t *)p + i, m) : vld_f16_n((const uint16_t *)p + i, m);
   return c < VW && fill != 0.0f ? vsel(vtail(c), w, vset(fill)) : w; /* lanes >= c widened +0 */
 }
 /* len <= SMX_BLOCK elements as floats: p itself for f32, else widened into buf */
@@ -89,7 +90,7 @@ SMX_FLATTEN const float *block_f32(const void *p, size_t len, float *buf, const 
 SMX_FLATTEN vf ld_e(const void *p, size_t i, const int e) { return ld_e_n(p, i, VW, 0.0f, e); }
 SMX_FLATTEN void st_e_n(void *p, size_t i, vf v, size_t c, const int e) {
   if (e == ELEM_F32) vst_n((float *)p + i, v, c);
-  else if (e == ELEM_BF16) vst16_n((uint16_t *)p + i, narrow_bf16(v), c < VW ? c : VW);
+  else if (e == ELEM_BF16) vst16hi_n((uint16_t *)p + i, narrow_bf16_hi(v), c < VW ? c : VW);
   else vst_f16_n((uint16_t *)p + i, v, c < VW ? c : VW);
 }
 SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW, e); }

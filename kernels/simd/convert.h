@@ -13,18 +13,18 @@
     }                                                                                            \
     for (; i < n; i += VW) STORE(i, OP(LOAD(i, step_count(n, i))), step_count(n, i));            \
   } while (0)
-#define LOAD16(i, c) vld16_n(s + (i), c)
+#define LOAD16HI(i, c) vld16hi_n(s + (i), c)
 #define STORE32(i, v, c) vst_n(d + (i), v, c)
 #define LOAD32(i, c) vld_n(s + (i), c, 0.0f)
-#define STORE16(i, v, c) vst16_n(d + (i), v, c)
+#define STORE16HI(i, v, c) vst16hi_n(d + (i), v, c)
 #define LOADF16(i, c) vld_f16_n(s + (i), c)
 #define STOREF16(i, v, c) vst_f16_n(d + (i), v, c)
 #define SAME(v) (v)
 void FN(widen16)(int bf16, size_t n, const uint16_t *s, float *d) {
-  if (bf16) CONVERT_LOOP(LOAD16, widen_bf16, STORE32);
+  if (bf16) CONVERT_LOOP(LOAD16HI, SAME, STORE32);
   else CONVERT_LOOP(LOADF16, SAME, STORE32);
 }
 void FN(narrow16)(int bf16, size_t n, const float *s, uint16_t *d) {
-  if (bf16) CONVERT_LOOP(LOAD32, narrow_bf16, STORE16);
+  if (bf16) CONVERT_LOOP(LOAD32, narrow_bf16_hi, STORE16HI);
   else CONVERT_LOOP(LOAD32, SAME, STOREF16);
 }
