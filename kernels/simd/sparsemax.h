@@ -267,6 +267,8 @@ static void FN(sparsemax_row)(size_t n, const float *x, float *y) {
   FN(sparsemax_general)(n, x, m, y);
 }
 
+/* dx = dy - v on the support (y > 0), flushed; 0 elsewhere */
+static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel(vgt(y, vzero()), vflush(vsub(dy, v)), vzero()); }
 /* (of tensors of element e: the f32 kernel and the fused 16-bit ones) */
 SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
   double sum = 0.0;
@@ -276,29 +278,37 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
     const void *py = elem_at(y, o, e), *pd = elem_at(dy, o, e);
     vf l[NACC];
     for (int q = 0; q < NACC; q++) l[q] = vzero();
+    vi K = vcount_zero(); /* the support's count, per lane */
     size_t i = 0;
     for (; i + SMX_LANES <= len; i += SMX_LANES)
       for (int q = 0; q < NACC; q++) {
         vm in = vgt(ld_e(py, i + (size_t)q * VW, e), vzero());
-        k += mcount(in);
+        K = vcount_add(K, in);
         l[q] = vadd(l[q], vsel0(in, ld_e(pd, i + (size_t)q * VW, e)));
       }
     for (int q = 0; i < len; i += VW, q++) { /* tail lanes read y = 0: they add +0 */
       const size_t c = step_count(len, i);
       vm in = vgt(ld_e_n(py, i, c, 0.0f, e), vzero());
-      k += mcount(in);
+      K = vcount_add(K, in);
       l[q] = vadd(l[q], vsel0(in, ld_e_n(pd, i, c, 0.0f, e)));
     }
+    k += (size_t)vcount_sum(K);
     sum += FN(tree_sum_used)(l, steps_used(len));
   }
   float v = k > 0 ? (float)(sum / (double)k) : 0.0f;
   const vf vv = vset(v);
   vm bad = mzero();
-  for (size_t i = 0; i < n; i += VW) {
-    const size_t c = n - i;
-    vf vy = c >= VW ? ld_e(y, i, e) : ld_e_n(y, i, c, 0.0f, e), vd_ = c >= VW ? ld_e(dy, i, e) : ld_e_n(dy, i, c, 0.0f, e);
-    bad = mor(bad, mor(vnan(vy), vnan(vd_)));
-    st_e_n(dx, i, vsel(vgt(vy, vset(0.0f)), vflush(vsub(vd_, vv)), vset(0.0f)), c, e);
+  size_t i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vf y0 = ld_e(y, i, e), d0 = ld_e(dy, i, e), y1 = ld_e(y, i + VW, e), d1 = ld_e(dy, i + VW, e);
+    bad = mor(bad, mor(vunord(y0, d0), vunord(y1, d1)));
+    st_e(dx, i, sparse_bwd(y0, d0, vv), e), st_e(dx, i + VW, sparse_bwd(y1, d1, vv), e);
+  }
+  for (; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    vf vy = ld_e_n(y, i, c, 0.0f, e), vd_ = ld_e_n(dy, i, c, 0.0f, e);
+    bad = mor(bad, vunord(vy, vd_));
+    st_e_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
   }
   if (many(bad)) fill_e(n, dx, smx_qnan(), e);
 }
