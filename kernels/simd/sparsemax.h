@@ -17,6 +17,10 @@ static inline void sparse_acc(vf v, vm in, vf vmx, vd vmd, vd *a0, vd *a1) {
   *a1 = dadd(*a1, dsub(dhi(v), vmd));
 }
 
+/* 1 when every lane of lo (a Michelot set's least entries) is above the new filter tn: the next set is the same
+   one, so the reference's next iteration would find the same tau and filter and stop; the loops stop here */
+static inline int sparse_above(vf lo, float tn) { return -vhmax(vneg(lo)) > tn; }
+
 /* smx_sparsemax_tau_buf */
 static double FN(sparse_tau_buf)(float *v, size_t *nv, float *t, float m) {
   const vd vmd = dset((double)m);
@@ -32,8 +36,10 @@ static double FN(sparse_tau_buf)(float *v, size_t *nv, float *t, float m) {
     k = kk;
     if (k == 0) break;
     vd a0 = dset(0.0), a1 = a0;
+    vf lo = vset(m); /* the set's least entry */
     for (size_t p = 0; p < k; p += VW) {
       vf a = vld_n(v + p, step_count(k, p), m);
+      lo = vmin(lo, a);
       a0 = dadd(a0, dsub(dlo(a), vmd));
       a1 = dadd(a1, dsub(dhi(a), vmd));
     }
@@ -41,6 +47,7 @@ static double FN(sparse_tau_buf)(float *v, size_t *nv, float *t, float m) {
     float tn = smx_sparse_filter(m, tau, *t);
     if (!(tn > *t)) break;
     *t = tn;
+    if (sparse_above(lo, tn)) break;
   }
   *nv = k;
   return tau;
@@ -53,16 +60,18 @@ static double FN(sparse_tau_row)(const float *x, size_t n, float t, float m, int
   for (;;) {
     const vf vt = vset(t);
     vd a0 = dset(0.0), a1 = a0;
+    vf lo = vmx; /* the set's least entry */
     size_t k = 0;
     for (size_t i = 0; i < n; i += VW) {
       vf z = sparse_step(x + i, step_count(n, i), capped, vcap, vinv);
       vm in = vgt(z, vt);
       k += mcount(in);
+      lo = vmin(lo, vsel(in, z, vmx));
       sparse_acc(z, in, vmx, vmd, &a0, &a1);
     }
     double tau = (tree_sum16d(a0, a1) - 1.0) / (double)k;
     float tn = smx_sparse_filter(m, tau, t);
-    if (!(tn > t)) return tau;
+    if (!(tn > t) || sparse_above(lo, tn)) return tau;
     t = tn;
   }
 }
