@@ -177,6 +177,56 @@ SMX_FLATTEN int32_t shifted_block(const float *x, size_t len, size_t full, float
 /* the guess for the next block, from the state so far (none before a block in range: K_b - K_g > SHIFT_SPAN) */
 static inline int32_t shift_guess(const smx_lse *s) { return s->in ? smx_exp_k(s->m) - SHIFT_GUESS : -(1 << 30); }
 
+/* ---- rows whose max is beyond +-SMX_SHIFT_MAX: the TwoSum exp of the reference in registers ---- */
+/* smx_exp_reduced */
+static inline vf vexp_reduced(vf d, vf lo, vf magic, vf cut) {
+  vf t, r = vadd(vexp_arg(d, magic, &t), lo);
+  return vsel0(vge(d, cut), vexp2add(vfma(vexp_q(r), r, vset(1.0f)), t));
+}
+/* smx_exp_core (nch = -c_hi) */
+static inline vf vexp_core(vf x, vf ch, vf nch, vf clo) {
+  vf lo, d = vtwo_diff(x, ch, nch, &lo);
+  return vexp_reduced(d, vsub(lo, clo), vset(SMX_MAGIC), vset(SMX_EXP_CUT));
+}
+/* smx_lse_block_plain (lanes i % 64, the same tree; a tail's -inf lanes add +0) */
+SMX_FLATTEN void lse_block_plain_e(const void *x, size_t len, float m_b, double *k_b, double *r_b, const int e) {
+  const vf vmb = vset(m_b), nmb = vset(-m_b), magic = vset(SMX_SUM_MAGIC), cut = vset(SMX_SUM_CUT);
+  vf l[NACC];
+  for (int q = 0; q < NACC; q++) l[q] = vzero();
+  vi K = vcount_zero();
+  for (size_t i = 0; i < len; i += SMX_LANES)
+    for (int q = 0; q < NACC && i + (size_t)q * VW < len; q++) {
+      const size_t j = i + (size_t)q * VW;
+      vf v = ld_e_n(x, j, step_count(len, j), -INFINITY, e), lo, d = vtwo_diff(v, vmb, nmb, &lo);
+      vm tie = veq(v, vmb);
+      K = vcount_add(K, tie);
+      l[q] = vadd_unless(l[q], tie, vexp_reduced(d, lo, magic, cut));
+    }
+  *k_b = (double)vcount_sum(K);
+  *r_b = FN(tree_sum_used)(l, steps_used(len)) * SMX_SUM_UNSCALE;
+}
+/* smx_softmax_exp of a finite row that is not shifted: its constants and one step */
+typedef struct {
+  vf ch, nch, clo;
+  int narrow; /* |c_lo| <= SMX_CLO_SMALL: smx_exp_core, else smx_exp_core_wide */
+} wexp_c;
+static inline wexp_c wexp_consts(const smx_lse_final *f) {
+  return (wexp_c){vset(f->c_hi), vset(-f->c_hi), vset(f->c_lo), f->c_lo <= SMX_CLO_SMALL && f->c_lo >= -SMX_CLO_SMALL};
+}
+static inline vf vsoftmax_exp(vf v, const wexp_c *w) {
+  if (w->narrow) return vexp_core(v, w->ch, w->nch, w->clo);
+  vf lo, lo2, d = vtwo_diff(v, w->ch, w->nch, &lo), s = vsub(lo, w->clo);
+  vf d2 = vtwo_diff(d, vneg(s), s, &lo2); /* TwoSum(d, lo - c_lo) */
+  return vexp_core(d2, vzero(), vset(-0.0f), vneg(lo2));
+}
+SMX_FLATTEN void softmax_exp_cols_e(size_t n, const void *x, void *y, const smx_lse_final *f, const int e) {
+  const wexp_c w = wexp_consts(f);
+  for (size_t i = 0; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    st_e_n(y, i, vsoftmax_exp(ld_e_n(x, i, c, -INFINITY, e), &w), c, e);
+  }
+}
+
 /* ---- pass 1 over a row, as smx_lse_row_scalar: block b's sums are interleaved with block b + 1's
    maxima (independent work that hides the latency between the two loops). With st, the row-pass values
    are stored to st->y and the K_s they were summed against to st->kb. ---- */
@@ -206,12 +256,12 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
     if (shifted) {
       K_s = shifted_block_e(elem_at(x, b, e), len, full, m, K_b, K_g, mode, &s, yb, elem_at(x, nb, e), ng, &nxt, e);
     } else {
-      float wide[SMX_BLOCK]; /* a 16-bit block widened for the scalar rare-block code */
       if (mode == SMX_BLK_PLAIN) {
         double k, r;
-        smx_lse_block_plain(block_f32(elem_at(x, b, e), len, wide, e), len, m, &k, &r);
+        lse_block_plain_e(elem_at(x, b, e), len, m, &k, &r, e);
         smx_lse_add_block(&s, m, k, r);
       } else if (mode == SMX_BLK_LOW) {
+        float wide[SMX_BLOCK]; /* a 16-bit block widened for the scalar rare-block code */
         smx_lse_block_low(block_f32(elem_at(x, b, e), len, wide, e), len, m, &s);
       }
       for (size_t g = 0; g < ng; g++) bm_group_e(&nxt, x, nb + g * SMX_LANES, e);
@@ -347,7 +397,7 @@ static void FN(lse_block)(const float *x, size_t len, smx_lse *s) {
     shifted_block(x, len, full, m, K_b, K_g, mode, s, NULL, NULL, 0, &a);
   } else if (mode == SMX_BLK_PLAIN) {
     double k, r;
-    smx_lse_block_plain(x, len, m, &k, &r);
+    lse_block_plain_e(x, len, m, &k, &r, ELEM_F32);
     smx_lse_add_block(s, m, k, r);
   } else if (mode == SMX_BLK_LOW) {
     smx_lse_block_low(x, len, m, s);
@@ -629,8 +679,8 @@ static void FN(softmax_row)(size_t n, const float *x, float *y) {
     smx_special_row(f.kind, n, x, y, 0);
     return;
   }
-  if (!f.shifted) { /* |max| > 2^16: the scalar formula */
-    for (size_t i = 0; i < n; i++) y[i] = smx_softmax_exp(x[i], &f);
+  if (!f.shifted) { /* |max| > 2^16 */
+    softmax_exp_cols_e(n, x, y, &f, ELEM_F32);
     return;
   }
   smx_softmax_out o;
@@ -712,14 +762,9 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   FN(lse_row16)(n, x, &f, &st, 0, e);
   if (f.kind != SMX_ROW_FINITE) {
     FN(special_row16)(f.kind, n, x, y, 0, e);
-  } else if (!f.shifted) { /* |max| > 2^16: the scalar formula, by widened blocks */
-    float a[SMX_BLOCK], b[SMX_BLOCK];
-    for (size_t o = 0; o < n; o += SMX_BLOCK) {
-      const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-      const float *xa = block_f32(x + o, len, a, e);
-      for (size_t i = 0; i < len; i++) b[i] = smx_softmax_exp(xa[i], &f);
-      for (size_t i = 0; i < len; i += VW) st_e_n(y + o, i, vld_n(b + i, step_count(len, i), 0.0f), step_count(len, i), e);
-    }
+  } else if (!f.shifted) { /* |max| > 2^16 */
+    if (e == ELEM_BF16) softmax_exp_cols_e(n, x, y, &f, ELEM_BF16);
+    else softmax_exp_cols_e(n, x, y, &f, ELEM_F16);
   } else {
     smx_softmax_out o;
     smx_softmax_out_init(&f, &o);
@@ -962,10 +1007,11 @@ SMX_FLATTEN xent_grad_c xent_grad_consts(float Af, float Bf, const smx_softmax_o
   const float inv_cap = capped ? 1.0f / softcap : 0.0f;
   return (xent_grad_c){vset(Af), vset(Bf), vset(-Bf), vset(o->magic), vset(softcap), vset(inv_cap), outc_init(o), capped};
 }
-SMX_FLATTEN vf xent_grad_step(const xent_grad_c *g, vf xv, const float *cw, size_t c) {
+/* (w: a row that is not shifted, its p by smx_softmax_exp; NULL: by smx_softmax_one) */
+SMX_FLATTEN vf xent_grad_step(const xent_grad_c *g, const wexp_c *w, vf xv, const float *cw, size_t c) {
   vf dzv = vzero(), zv = g->capped ? vsoftcap(xv, g->vcap, g->vinv, &dzv) : xv;
   vf nbv = cw ? vneg(vmul(g->vb, vld_n(cw, c, 0.0f))) : g->nb;
-  vf g1 = vfma(g->va, out_one(zv, g->magic, &g->oc), nbv);
+  vf g1 = vfma(g->va, w ? vsoftmax_exp(zv, w) : out_one(zv, g->magic, &g->oc), nbv);
   return vflush(g->capped ? vmul(g1, dzv) : g1); /* without softcap dz = 1: v * 1.0f == v */
 }
 /* The loss of a finite shifted row (or, without a gradient, any finite row) from its state f, its target logit xt,
@@ -984,9 +1030,9 @@ SMX_FLATTEN double xent_tail_consts(size_t n, float xt, const smx_xent_row *row,
   if (!grad) return loss;
   const float Af = (float)(gc * A), Bf = (float)(gc * eps / (double)n);
   const float dzt = capped ? (smx_softcap(xt, row->softcap, inv_cap, &dz), dz) : 1.0f;
-  smx_softmax_out ol;
-  if (!o) smx_softmax_out_init(f, &ol), o = &ol;
-  *g = xent_grad_consts(Af, Bf, o, row->softcap);
+  smx_softmax_out ol = {0}; /* a row that is not shifted leaves g's output constants unused */
+  if (!o && f->shifted) smx_softmax_out_init(f, &ol);
+  *g = xent_grad_consts(Af, Bf, o ? o : &ol, row->softcap);
   *dxt = smx_flush((float)(gc * gt) * dzt);
   return loss;
 }
@@ -999,16 +1045,17 @@ static double FN(xent_softmax_tail)(size_t n, const float *x, const smx_xent_row
   xent_grad_c g;
   float dxt;
   smx_softmax_out ol;
-  if (dx && !o) smx_softmax_out_init(f, &ol), o = &ol;
+  if (dx && !o && f->shifted) smx_softmax_out_init(f, &ol), o = &ol;
   const double loss = xent_tail_consts(n, x[t], row, f, o, pt_m1, sum_wz, dx != NULL, &g, &dxt);
   if (!dx) return loss;
   if (st) {
     const xgrad xg = {g.va, g.vb, cw};
     FN(softmax_rescale)(n, dx, st, f->m, f->K, o, &xg);
-  } else {
-    for (size_t i = 0; i < n; i += VW) { /* from x */
+  } else { /* from x (|max| > 2^16: by smx_softmax_exp) */
+    const wexp_c w = wexp_consts(f);
+    for (size_t i = 0; i < n; i += VW) {
       const size_t c = step_count(n, i);
-      vst_n(dx + i, xent_grad_step(&g, vld_n(x + i, c, 0.0f), cw ? cw + i : NULL, c), c);
+      vst_n(dx + i, xent_grad_step(&g, f->shifted ? NULL : &w, vld_n(x + i, c, 0.0f), cw ? cw + i : NULL, c), c);
     }
   }
   dx[t] = dxt;
@@ -1022,7 +1069,7 @@ void FN(xent_softmax_cols)(size_t n, const float *x, const float *w, float softc
   const xent_grad_c g = xent_grad_consts(Af, Bf, o, softcap);
   for (size_t i = 0; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    vst_n(dx + i, xent_grad_step(&g, vld_n(x + i, c, 0.0f), w ? w + i : NULL, c), c);
+    vst_n(dx + i, xent_grad_step(&g, NULL, vld_n(x + i, c, 0.0f), w ? w + i : NULL, c), c);
   }
 }
 
@@ -1069,7 +1116,8 @@ static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row 
   smx_lse_final f;
   smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
   xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, ELEM_F32);
-  if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return smx_xent_softmax_row(n, x, row, dx);
+  if (f.kind == SMX_ROW_NAN) return smx_xent_nan_row(n, dx); /* (the reference's rule for the state it also finds) */
+  if (f.kind != SMX_ROW_FINITE) return smx_xent_softmax_row(n, x, row, dx);
   float dz;
   const float zt = capped ? smx_softcap(x[row->target], row->softcap, 1.0f / row->softcap, &dz) : x[row->target];
   return FN(xent_softmax_tail)(n, x, row, dx, &f, NULL, smx_xent_pt_m1(&f, zt), store && st.complete ? &st : NULL,
@@ -1238,7 +1286,7 @@ SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row
     const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
     for (size_t i = 0; i < len; i += VW) {
       const size_t c = step_count(len, i);
-      vst_n(gb + i, xent_grad_step(&g, ld_e_n(x, b + i, c, 0.0f, e), cw ? cw + b + i : NULL, c), c);
+      vst_n(gb + i, xent_grad_step(&g, NULL, ld_e_n(x, b + i, c, 0.0f, e), cw ? cw + b + i : NULL, c), c);
     }
     for (size_t i = 0; i < len; i += VW) st_e_n(dx, b + i, vld_n(gb + i, step_count(len, i), 0.0f), step_count(len, i), e);
   }
