@@ -217,7 +217,9 @@ static inline vf vsoftmax_exp(vf v, const wexp_c *w) {
   if (w->narrow) return vexp_core(v, w->ch, w->nch, w->clo);
   vf lo, lo2, d = vtwo_diff(v, w->ch, w->nch, &lo), s = vsub(lo, w->clo);
   vf d2 = vtwo_diff(d, vneg(s), s, &lo2); /* TwoSum(d, lo - c_lo) */
-  return vexp_core(d2, vzero(), vset(-0.0f), vneg(lo2));
+  /* smx_exp_core(d2, 0, -lo2): its TwoSum of d2 and 0 gives d2 and +0, so its reduced argument gets + (+0 + lo2),
+     which is lo2 but where lo2 = -0 and the argument too (-0 + -0 for -0 + +0): exp(+-0) alike */
+  return vexp_reduced(d2, lo2, vset(SMX_MAGIC), vset(SMX_EXP_CUT));
 }
 SMX_FLATTEN void softmax_exp_cols_e(size_t n, const void *x, void *y, const smx_lse_final *f, const int e) {
   const wexp_c w = wexp_consts(f);
