@@ -512,52 +512,74 @@ typedef struct {
   vm lflush;             /* need_log: rows whose l < 2^-125 */
   outc oc;               /* out: the rescale constants of the stored values (rescale_consts(o, 36)) */
 } lane_rows;
+/* The lane trees of lane_rows_state, depth first (their nodes stay in registers): level h = 32 at the leaves (lanes
+   i and i + 32), then each level h combines node i + h into node i where i + h < nl, as tree_max / tree_sum_used.
+   The max tree over the columns (lane j: entries j, then j + 64), and the sum tree in double of the lanes' sums
+   without the ties (lo: rows 0-7, hi: rows 8-15). */
+typedef struct {
+  vd lo, hi;
+} lane_dsum;
+static inline lane_dsum lane_dsum_add(lane_dsum a, lane_dsum b) { return (lane_dsum){dadd(a.lo, b.lo), dadd(a.hi, b.hi)}; }
+SMX_FLATTEN vf lane_max(const lane_rows *L, size_t j, size_t n) {
+  return j + SMX_LANES < n ? vmax(L->col[j + SMX_LANES], L->col[j]) : L->col[j];
+}
+SMX_FLATTEN vf max_tree32(const lane_rows *L, size_t i, size_t n, size_t nl, vf m) {
+  (void)m;
+  const vf a = lane_max(L, i, n);
+  return i + SMX_LANES / 2 < nl ? vmax(a, lane_max(L, i + SMX_LANES / 2, n)) : a;
+}
+SMX_FLATTEN vf lane_sum(const lane_rows *L, size_t j, size_t n, vf m) {
+  const vf a = vadd_unless(vzero(), veq(L->col[j], m), L->e[j]);
+  return j + SMX_LANES < n ? vadd_unless(a, veq(L->col[j + SMX_LANES], m), L->e[j + SMX_LANES]) : a;
+}
+SMX_FLATTEN lane_dsum sum_tree32(const lane_rows *L, size_t i, size_t n, size_t nl, vf m) {
+  const vf a = lane_sum(L, i, n, m);
+  lane_dsum s = {dlo(a), dhi(a)};
+  if (i + SMX_LANES / 2 < nl) {
+    const vf b = lane_sum(L, i + SMX_LANES / 2, n, m);
+    s = lane_dsum_add(s, (lane_dsum){dlo(b), dhi(b)});
+  }
+  return s;
+}
+#define LANE_TREE(T, name, child, h, op)                                                     \
+  SMX_FLATTEN T name(const lane_rows *L, size_t i, size_t n, size_t nl, vf m) {              \
+    const T a = child(L, i, n, nl, m);                                                       \
+    return i + (h) < nl ? op(a, child(L, i + (h), n, nl, m)) : a;                            \
+  }
+LANE_TREE(vf, max_tree16, max_tree32, 16, vmax)
+LANE_TREE(vf, max_tree8, max_tree16, 8, vmax)
+LANE_TREE(vf, max_tree4, max_tree8, 4, vmax)
+LANE_TREE(vf, max_tree2, max_tree4, 2, vmax)
+LANE_TREE(vf, max_tree1, max_tree2, 1, vmax)
+LANE_TREE(lane_dsum, sum_tree16, sum_tree32, 16, lane_dsum_add)
+LANE_TREE(lane_dsum, sum_tree8, sum_tree16, 8, lane_dsum_add)
+LANE_TREE(lane_dsum, sum_tree4, sum_tree8, 4, lane_dsum_add)
+LANE_TREE(lane_dsum, sum_tree2, sum_tree4, 2, lane_dsum_add)
+LANE_TREE(lane_dsum, sum_tree1, sum_tree2, 1, lane_dsum_add)
+#undef LANE_TREE
 static void FN(lane_rows_state)(size_t g, size_t n, const float *x, size_t ldx, int need_log, int out, lane_rows *L) {
   for (size_t b = 0; b < n; b += VW) {
     vf *c = L->col + b;
     for (size_t r = 0; r < VW; r++) c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
     vtranspose16(c);
   }
-  /* entry i in lane i % 64, as bm_group; the lanes (entries j and j + 64) made while the trees' first level
-     (h = 32) reads them, so that no 64-lane array is stored */
-  enum { H0 = SMX_LANES / 2 };
+  /* entry i in lane i % 64, as bm_group; the lanes (entries j and j + 64) made where the trees' leaves read them,
+     so that no 64-lane array is stored */
   vm nan = mzero();
-  const size_t nl = n < SMX_LANES ? n : SMX_LANES, n0 = nl < H0 ? nl : H0;
+  const size_t nl = n < SMX_LANES ? n : SMX_LANES;
   for (size_t i = 0; i < n; i++) nan = mor(nan, vnan(L->col[i]));
-#define LANE_MAX(j) ((j) + SMX_LANES < n ? vmax(L->col[(j) + SMX_LANES], L->col[j]) : L->col[j])
-  vf mx[H0];
-  for (size_t i = 0; i < n0; i++) mx[i] = i + H0 < nl ? vmax(LANE_MAX(i), LANE_MAX(i + H0)) : LANE_MAX(i);
-#undef LANE_MAX
-  for (size_t h = H0 / 2; h >= 1; h /= 2) /* tree_max; the lanes past n are -inf: max(a, -inf) = a */
-    for (size_t i = 0; i < h && i + h < nl; i++) mx[i] = vmax(mx[i], mx[i + h]);
-  const vm fast = vge(vset(SMX_SHIFT_MAX), vabs(vsel(nan, vset(INFINITY), mx[0]))); /* no NaN, |m| <= 2^16 */
+  const vf mx = max_tree1(L, 0, n, nl, vzero()); /* tree_max; the lanes past n are -inf: max(a, -inf) = a */
+  const vm fast = vge(vset(SMX_SHIFT_MAX), vabs(vsel(nan, vset(INFINITY), mx))); /* no NaN, |m| <= 2^16 */
   vst(L->fast, vsel0(fast, vset(1.0f)));
-  const vf m = L->m = vsel0(fast, mx[0]), K = vexp_k(m), magic = sum_magic(K);
+  const vf m = L->m = vsel0(fast, mx), K = vexp_k(m), magic = sum_magic(K);
   vf k = vzero();
   for (size_t i = 0; i < n; i++) { /* p1_step with ties compared as floats (bitwise for m != 0: the same) */
     vf t, p = vexp_shift(L->col[i], magic, &t);
     L->e[i] = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
     k = vadd(k, vsel0(veq(L->col[i], m), vset(1.0f)));
   }
-  /* lane j's sum without the ties (entries j, then j + 64) */
-#define LANE_SUM0(j) vadd_unless(vzero(), veq(L->col[j], m), L->e[j])
-#define LANE_SUM(j) \
-  ((j) + SMX_LANES < n ? vadd_unless(LANE_SUM0(j), veq(L->col[(j) + SMX_LANES], m), L->e[(j) + SMX_LANES]) : LANE_SUM0(j))
-  vd S[2][H0]; /* the tree of tree_sum_used in each lane, its first level (h = 32) from the lanes */
-  for (size_t i = 0; i < n0; i++) {
-    const vf a = LANE_SUM(i);
-    S[0][i] = dlo(a), S[1][i] = dhi(a);
-    if (i + H0 < nl) {
-      const vf b = LANE_SUM(i + H0);
-      S[0][i] = dadd(S[0][i], dlo(b)), S[1][i] = dadd(S[1][i], dhi(b));
-    }
-  }
-#undef LANE_SUM
-#undef LANE_SUM0
-  for (size_t h = H0 / 2; h >= 1; h /= 2)
-    for (size_t i = 0; i < h && i + h < nl; i++)
-      for (int q = 0; q < 2; q++) S[q][i] = dadd(S[q][i], S[q][i + h]);
-  const vd Sv[2] = {S[0][0], S[1][0]};
+  const lane_dsum S = sum_tree1(L, 0, n, nl, m);
+  const vd Sv[2] = {S.lo, S.hi};
   FN(row_consts_of)(m, K, k, Sv, need_log, out, &L->c);
   if (need_log) {
     const vd tiny = dset(0x1p-125), one = dset(1.0), zero = dset(0.0);
