@@ -1,7 +1,7 @@
 /* The bfloat16 and binary16 entry points and array converters: the active table's fused 16-bit kernel where it
    has one, else rows widened exactly into a per-task f32 scratch (64 KiB on the stack; long softmax-family rows
-   by chunks; other rows longer than it in a heap buffer), run by the f32 kernel and rounded back: every result
-   is exactly the f32 kernel's on the widened input, rounded once. */
+   by chunks; other rows longer than it, on the scalar table, in a heap buffer), run by the f32 kernel and rounded
+   back: every result is exactly the f32 kernel's on the widened input, rounded once. */
 #include <stdlib.h>
 
 #include "fpenv.h"

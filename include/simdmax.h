@@ -140,8 +140,10 @@ SMX_KERNELS(SMX_DECLARE_)
    0x7fc0 / 0x7e00), on every ISA and whatever the caller's FP modes. No heap: the backward kernels, the
    softmax family's rows longer than 16384 and softmax rows of 1025..15360 entries (these with a 60 KiB stack
    scratch for their pass-1 values) convert in their loads and stores; other rows run through a 64 KiB stack
-   scratch per thread (stablemax's and log-stablemax's longer rows by chunks of it). Exception: sparsemax rows
-   longer than 16384 use a heap buffer (the README's "bfloat16 and float16" says which path each kernel takes). */
+   scratch per thread (stablemax's and log-stablemax's longer rows by chunks of it); sparsemax rows longer than 16384
+   convert in their loads and stores too, with an 8.5 KiB stack buffer of candidates. Exception: on the scalar table
+   (no SIMD ISA) sparsemax rows longer than 16384 use a heap buffer (the README's "bfloat16 and float16" says which
+   path each kernel takes). */
 typedef uint16_t smx_bf16;
 typedef uint16_t smx_f16;
 #define SMX_DECLARE16_MAP(name, T, sfx) \

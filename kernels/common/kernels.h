@@ -97,7 +97,7 @@ typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xe
 #define SMX_SOFTMAX16_STORE (15 * SMX_BLOCK)
 #define SMX_FUSED16(X)                                                                                   \
   X(softmax, MAP) X(log_softmax, MAP) X(logsumexp, LSE) X(softmax_backward, BWD) X(log_softmax_backward, BWD) \
-  X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENTROW)
+  X(sparsemax, MAP) X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENTROW)
 
 /* Kernel ids, for the dispatcher's choices by kernel (SMX_KERNEL_ID_softmax, ...; 0: none named). */
 #define SMX_KERNEL_ID_(name, kind, forward) SMX_KERNEL_ID_##name,

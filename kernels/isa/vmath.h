@@ -98,6 +98,19 @@ SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW
 SMX_FLATTEN void fill_e(size_t n, void *p, float v, const int e) {
   for (size_t i = 0; i < n; i += VW) st_e_n(p, i, vset(v), step_count(n, i), e);
 }
+/* a 16-bit row of a kind other than finite (smx_special_cols' rules), by widened blocks */
+static inline void special_row16_e(enum smx_row_kind kind, size_t n, const uint16_t *x, uint16_t *y, int log_out, const int e) {
+  float a[SMX_BLOCK], b[SMX_BLOCK];
+  double kinf = 0.0;
+  if (kind == SMX_ROW_POSINF)
+    for (size_t o = 0; o < n; o += SMX_BLOCK)
+      kinf += smx_count_posinf(n - o < SMX_BLOCK ? n - o : SMX_BLOCK, block_f32(x + o, n - o < SMX_BLOCK ? n - o : SMX_BLOCK, a, e));
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    smx_special_cols(kind, kinf, len, block_f32(x + o, len, a, e), b, log_out);
+    for (size_t i = 0; i < len; i += VW) st_e_n(y + o, i, vld_n(b + i, step_count(len, i), 0.0f), step_count(len, i), e);
+  }
+}
 
 /* smx_two_diff(x, c) with nc = -c: d + lo = x - c exactly. */
 static inline vf vtwo_diff(vf x, vf c, vf nc, vf *lo) {
@@ -229,26 +242,27 @@ static inline int steps_used(size_t len) { return len >= SMX_LANES ? NACC : (int
    of the halves, dhsum the levels 4, 2, 1 */
 static inline double tree_sum16d(vd a, vd b) { return dhsum(dadd(a, b)); }
 
-/* smx_row_max_scalar: 64 lanes (element i -> lane i % 64), the same tree, NaN flag. */
-static inline float FN(row_max)(size_t n, const float *x, int *nan) {
+/* smx_row_max_scalar: 64 lanes (element i -> lane i % 64), the same tree, NaN flag (tensors of element e). */
+SMX_FLATTEN float row_max_e(size_t n, const void *x, int *nan, const int e) {
   vf m[NACC];
   vm bad = mzero();
   for (int j = 0; j < NACC; j++) m[j] = vset(-INFINITY);
   size_t i = 0;
   for (; i + SMX_LANES <= n; i += SMX_LANES)
     for (int j = 0; j < NACC; j++) {
-      vf a = vld(x + i + j * VW);
+      vf a = ld_e(x, i + (size_t)j * VW, e);
       m[j] = vmax(a, m[j]);
       bad = mor(bad, vnan(a));
     }
   for (int j = 0; i < n; i += VW, j++) { /* tail lanes read -inf: they keep the lane max */
-    vf a = vld_n(x + i, step_count(n, i), -INFINITY);
+    vf a = ld_e_n(x, i, step_count(n, i), -INFINITY, e);
     m[j] = vmax(a, m[j]);
     bad = mor(bad, vnan(a));
   }
   *nan = many(bad);
   return FN(tree_max)(m);
 }
+static inline float FN(row_max)(size_t n, const float *x, int *nan) { return row_max_e(n, x, nan, ELEM_F32); }
 
 /* The fused 16-bit backward kernels from a row function over element e (bf16: bfloat16, else binary16) */
 #define SMX_ROWS_BWD16(fn, row_e)                                                                    \

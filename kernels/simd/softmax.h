@@ -757,22 +757,10 @@ static float FN(logsumexp_row)(size_t n, const float *x) {
 
 /* ---- softmax, log-softmax and logsumexp fused for 16-bit rows (the row path: each row's pass 1 and output read the
    16-bit tensor; rows with NaN, +inf or only -inf by the special rule over widened chunks) ---- */
-static void FN(special_row16)(enum smx_row_kind kind, size_t n, const uint16_t *x, uint16_t *y, int log_out, const int e) {
-  float a[SMX_BLOCK], b[SMX_BLOCK];
-  double kinf = 0.0;
-  if (kind == SMX_ROW_POSINF)
-    for (size_t o = 0; o < n; o += SMX_BLOCK)
-      kinf += smx_count_posinf(n - o < SMX_BLOCK ? n - o : SMX_BLOCK, block_f32(x + o, n - o < SMX_BLOCK ? n - o : SMX_BLOCK, a, e));
-  for (size_t o = 0; o < n; o += SMX_BLOCK) {
-    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-    smx_special_cols(kind, kinf, len, block_f32(x + o, len, a, e), b, log_out);
-    for (size_t i = 0; i < len; i += VW) st_e_n(y + o, i, vld_n(b + i, step_count(len, i), 0.0f), step_count(len, i), e);
-  }
-}
 static void FN(log_softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
   FN(lse_row16)(n, x, &f, NULL, 1, e);
-  if (f.kind != SMX_ROW_FINITE) FN(special_row16)(f.kind, n, x, y, 1, e);
+  if (f.kind != SMX_ROW_FINITE) special_row16_e(f.kind, n, x, y, 1, e);
   else if (e == ELEM_BF16) log_softmax_out_e(n, x, y, &f, ELEM_BF16);
   else log_softmax_out_e(n, x, y, &f, ELEM_F16);
 }
@@ -785,7 +773,7 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   st.y = ys, st.nstore = SMX_SOFTMAX16_STORE / SMX_BLOCK, st.complete = 1; /* (the passes clear it where they store nothing) */
   FN(lse_row16)(n, x, &f, &st, 0, e);
   if (f.kind != SMX_ROW_FINITE) {
-    FN(special_row16)(f.kind, n, x, y, 0, e);
+    special_row16_e(f.kind, n, x, y, 0, e);
   } else if (!f.shifted) { /* |max| > 2^16 */
     if (e == ELEM_BF16) softmax_exp_cols_e(n, x, y, &f, ELEM_BF16);
     else softmax_exp_cols_e(n, x, y, &f, ELEM_F16);

@@ -10,6 +10,11 @@ static inline vf sparse_step(const float *x, size_t c, int capped, vf vcap, vf v
   return capped && c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z;
 }
 
+/* the same for tensors of element e (16-bit rows are never capped: the fused 16-bit sparsemax) */
+SMX_FLATTEN vf sparse_step_e(const void *x, size_t i, size_t c, int capped, vf vcap, vf vinv, const int e) {
+  return e == ELEM_F32 ? sparse_step((const float *)x + i, c, capped, vcap, vinv) : ld_e_n(x, i, c, -INFINITY, e);
+}
+
 /* 16 double lanes += (double)v - m where v > t, else +0 (v = m adds +0.0, as the reference's 0.0) */
 static inline void sparse_acc(vf v, vm in, vf vmx, vd vmd, vd *a0, vd *a1) {
   v = vsel(in, v, vmx);
@@ -54,7 +59,7 @@ static double FN(sparse_tau_buf)(float *v, size_t *nv, float *t, float m) {
 }
 
 /* smx_sparsemax_tau_row */
-static double FN(sparse_tau_row)(const float *x, size_t n, float t, float m, int capped, vf vcap, vf vinv) {
+SMX_FLATTEN double sparse_tau_row_e(const void *x, size_t n, float t, float m, int capped, vf vcap, vf vinv, const int e) {
   const vf vmx = vset(m);
   const vd vmd = dset((double)m);
   for (;;) {
@@ -63,7 +68,7 @@ static double FN(sparse_tau_row)(const float *x, size_t n, float t, float m, int
     vf lo = vmx; /* the set's least entry */
     size_t k = 0;
     for (size_t i = 0; i < n; i += VW) {
-      vf z = sparse_step(x + i, step_count(n, i), capped, vcap, vinv);
+      vf z = sparse_step_e(x, i, step_count(n, i), capped, vcap, vinv, e);
       vm in = vgt(z, vt);
       k += mcount(in);
       lo = vmin(lo, vsel(in, z, vmx));
@@ -76,14 +81,19 @@ static double FN(sparse_tau_row)(const float *x, size_t n, float t, float m, int
   }
 }
 
+static double FN(sparse_tau_row)(const float *x, size_t n, float t, float m, int capped, vf vcap, vf vinv) {
+  return sparse_tau_row_e(x, n, t, m, capped, vcap, vinv, ELEM_F32);
+}
+
 /* smx_sparsemax_collect: groups of SMX_SPARSE_GROUP entries, appended with vcompress */
-static size_t FN(sparse_collect)(size_t n, const float *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t) {
+SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t,
+                                    const int e) {
   size_t nb = 0;
   *t = smx_below_minus_one(m);
   vf vt = vset(*t);
   for (size_t o = 0; o < n; o += SMX_SPARSE_GROUP) {
     if (!capped && n - o >= SMX_SPARSE_GROUP) {
-      vf a0 = vld(x + o), a1 = vld(x + o + VW), a2 = vld(x + o + 2 * VW), a3 = vld(x + o + 3 * VW);
+      vf a0 = ld_e(x, o, e), a1 = ld_e(x, o + VW, e), a2 = ld_e(x, o + 2 * VW, e), a3 = ld_e(x, o + 3 * VW, e);
       vm k0 = vgt(a0, vt), k1 = vgt(a1, vt), k2 = vgt(a2, vt), k3 = vgt(a3, vt);
       if (!many(mor(mor(k0, k1), mor(k2, k3)))) continue;
       nb += vcompress(buf + nb, k0, a0);
@@ -93,7 +103,7 @@ static size_t FN(sparse_collect)(size_t n, const float *x, float m, int capped, 
     } else {
       const size_t end = n - o < SMX_SPARSE_GROUP ? n : o + SMX_SPARSE_GROUP;
       for (size_t i = o; i < end; i += VW) {
-        vf z = sparse_step(x + i, step_count(end, i), capped, vcap, vinv);
+        vf z = sparse_step_e(x, i, step_count(end, i), capped, vcap, vinv, e);
         nb += vcompress(buf + nb, vgt(z, vt), z);
       }
     }
@@ -104,6 +114,9 @@ static size_t FN(sparse_collect)(size_t n, const float *x, float m, int capped, 
     }
   }
   return nb;
+}
+static size_t FN(sparse_collect)(size_t n, const float *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t) {
+  return sparse_collect_e(n, x, m, capped, vcap, vinv, buf, t, ELEM_F32);
 }
 
 /* smx_sparsemax_fy over the buffer (positions) or the row (indices, capped) */
@@ -135,27 +148,27 @@ static float FN(sparse_zero_below)(float m, double tau) {
   return -INFINITY;
 }
 
-/* y = smx_sparse_p(x, m, tau) over a row, skipping steps that are all below tf */
-static void FN(sparse_write)(size_t n, const float *x, float m, double tau, float *y) {
+/* y = smx_sparse_p(x, m, tau) over a row, skipping steps that are all below tf (tensors of element e) */
+SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, void *y, const int e) {
   const vf vtf = vset(FN(sparse_zero_below)(m, tau));
   const vd vmd = dset((double)m), vtau = dset(tau);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf v0 = vld(x + i), v1 = vld(x + i + VW);
+    vf v0 = ld_e(x, i, e), v1 = ld_e(x, i + VW, e);
     vm h0 = vgt(v0, vtf), h1 = vgt(v1, vtf);
     if (!many(mor(h0, h1))) {
-      vst(y + i, vset(0.0f));
-      vst(y + i + VW, vset(0.0f));
+      st_e(y, i, vzero(), e);
+      st_e(y, i + VW, vzero(), e);
       continue;
     }
-    vst(y + i, many(h0) ? vsparse_p(v0, vmd, vtau) : vset(0.0f));
-    vst(y + i + VW, many(h1) ? vsparse_p(v1, vmd, vtau) : vset(0.0f));
+    st_e(y, i, many(h0) ? vsparse_p(v0, vmd, vtau) : vzero(), e);
+    st_e(y, i + VW, many(h1) ? vsparse_p(v1, vmd, vtau) : vzero(), e);
   }
   for (; i + VW <= n; i += VW) {
-    vf v = vld(x + i);
-    vst(y + i, many(vgt(v, vtf)) ? vsparse_p(v, vmd, vtau) : vset(0.0f));
+    vf v = ld_e(x, i, e);
+    st_e(y, i, many(vgt(v, vtf)) ? vsparse_p(v, vmd, vtau) : vzero(), e);
   }
-  if (i < n) vst_tail(y + i, vsparse_p(vld_tail(x + i, n - i, -INFINITY), vmd, vtau), n - i);
+  if (i < n) st_e_n(y, i, vsparse_p(ld_e_n(x, i, n - i, -INFINITY, e), vmd, vtau), n - i, e);
 }
 
 /* ---- short rows (n <= 64): the row in registers ----
@@ -228,13 +241,16 @@ SMX_FLATTEN int sparse_tau_short(const vf *z, size_t ns, float m, double *tau, f
   return 1;
 }
 
-/* a finite row with max m by the buffer (its own frame: the short rows do not set up the buffer) */
-static __attribute__((noinline)) void FN(sparsemax_general)(size_t n, const float *x, float m, float *y) {
+/* a finite row with max m by the buffer (its own frame: the short rows do not set up the buffer), of element e */
+SMX_FLATTEN void sparsemax_general_e(size_t n, const void *x, float m, void *y, const int e) {
   float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   const vf one = vset(1.0f);
-  size_t nb = FN(sparse_collect)(n, x, m, 0, one, one, buf, &t);
-  double tau = nb != SMX_SPARSE_ROW ? FN(sparse_tau_buf)(buf, &nb, &t, m) : FN(sparse_tau_row)(x, n, t, m, 0, one, one);
-  FN(sparse_write)(n, x, m, tau, y);
+  size_t nb = sparse_collect_e(n, x, m, 0, one, one, buf, &t, e);
+  double tau = nb != SMX_SPARSE_ROW ? FN(sparse_tau_buf)(buf, &nb, &t, m) : sparse_tau_row_e(x, n, t, m, 0, one, one, e);
+  sparse_write_e(n, x, m, tau, y, e);
+}
+static __attribute__((noinline)) void FN(sparsemax_general)(size_t n, const float *x, float m, float *y) {
+  sparsemax_general_e(n, x, m, y, ELEM_F32);
 }
 
 /* smx_row_kind_of(m, nan) == SMX_ROW_FINITE without the call */
@@ -278,6 +294,20 @@ static void FN(sparsemax_row)(size_t n, const float *x, float *y) {
 
 /* dx = dy - v on the support (y > 0), flushed; 0 elsewhere */
 static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel(vgt(y, vzero()), vflush(vsub(dy, v)), vzero()); }
+/* The fused 16-bit sparsemax (the rows longer than the 16-bit scratch: no heap; the reference's buffer and
+   Michelot on the widened row, its output rounded, so exactly the f32 kernel's bits rounded) */
+SMX_FLATTEN void sparsemax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
+  int nan;
+  const float m = row_max_e(n, x, &nan, e);
+  if (!sparse_finite(m, nan)) special_row16_e(smx_row_kind_of(m, nan), n, x, y, 0, e);
+  else sparsemax_general_e(n, x, m, y, e);
+}
+void FN(sparsemax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
+  for (size_t r = 0; r < rows; r++)
+    if (bf16) sparsemax_row16(n, x + r * ldx, y + r * ldy, ELEM_BF16);
+    else sparsemax_row16(n, x + r * ldx, y + r * ldy, ELEM_F16);
+}
+
 /* (of tensors of element e: the f32 kernel and the fused 16-bit ones) */
 SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
   double sum = 0.0;
