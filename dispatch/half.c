@@ -106,9 +106,7 @@ void smx_family16_cols(const smx_kernels *k, int bf16, size_t n, const uint16_t 
     k->widen16(bf16, len, x + c, S);
     if (f->kind != SMX_ROW_FINITE) smx_special_cols(f->kind, kinf, len, S, Y, log_out);
     else if (log_out) k->log_softmax_cols(len, S, Y, f);
-    else if (f->shifted) k->softmax_cols(len, S, Y, NULL, f, o);
-    else
-      for (size_t i = 0; i < len; i++) Y[i] = smx_softmax_exp(S[i], f);
+    else k->softmax_cols(len, S, Y, NULL, f, o);
     k->narrow16(bf16, len, Y, y + c);
   }
 }

@@ -47,8 +47,8 @@ typedef struct smx_pass1_store {
 /* The softmax family's row pieces, for row states and for one long row split by blocks across threads:
    lse_fold: the row state of n entries folded into s (smx_lse_block_scalar's blocks); with st (n at most
      SMX_STORE_MAX_BLOCKS blocks, st->y set), softmax's pass-1 values stored to st->y where the ISA does so;
-   softmax_cols: softmax of n columns of a shifted finite row (state f, output constants o; smx_softmax_one),
-     from the values lse_fold stored (st complete) or from x;
+   softmax_cols: softmax of n columns of a finite row (state f; shifted: output constants o, smx_softmax_one, from
+     the values lse_fold stored (st complete) or from x; else smx_softmax_exp from x);
    log_softmax_cols: log-softmax of n columns of a finite row from its state f (the FLT_MIN rule included). */
 typedef void smx_lse_fold_fn(size_t n, const float *x, smx_lse *s, smx_pass1_store *st);
 /* xent_fold: the softmax cross-entropy's row state of n columns, capped first when softcap > 0, and with wz (NULL:

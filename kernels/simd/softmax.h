@@ -738,7 +738,8 @@ static void FN(log_softmax_out)(size_t n, const float *x, float *y, const smx_ls
 /* the output passes on column ranges of a long row split across threads (dispatch/longrow.c) */
 void FN(softmax_cols)(size_t n, const float *x, float *y, const pass1_store *st, const smx_lse_final *f,
                       const smx_softmax_out *o) {
-  FN(softmax_out)(n, x, y, st, f, o);
+  if (f->shifted) FN(softmax_out)(n, x, y, st, f, o);
+  else softmax_exp_cols_e(n, x, y, f, ELEM_F32);
 }
 void FN(log_softmax_cols)(size_t n, const float *x, float *y, const smx_lse_final *f) { FN(log_softmax_out)(n, x, y, f); }
 
@@ -1064,10 +1065,10 @@ static double FN(xent_softmax_tail)(size_t n, const float *x, const smx_xent_row
     const xgrad xg = {g.va, g.vb, cw};
     FN(softmax_rescale)(n, dx, st, f->m, f->K, o, &xg);
   } else { /* from x (|max| > 2^16: by smx_softmax_exp) */
-    const wexp_c w = wexp_consts(f);
+    const wexp_c w = wexp_consts(f), *wp = f->shifted ? NULL : &w;
     for (size_t i = 0; i < n; i += VW) {
       const size_t c = step_count(n, i);
-      vst_n(dx + i, xent_grad_step(&g, f->shifted ? NULL : &w, vld_n(x + i, c, 0.0f), cw ? cw + i : NULL, c), c);
+      vst_n(dx + i, xent_grad_step(&g, wp, vld_n(x + i, c, 0.0f), cw ? cw + i : NULL, c), c);
     }
   }
   dx[t] = dxt;
