@@ -54,7 +54,7 @@ static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) { xent_rows(j,
    separate f32 gradient), rounded back. */
 typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back; x16, out16 and bf16 set */
-  int normalizer;    /* softmax and stablemax: long rows without the scratch (xent16_long_rows) */
+  int normalizer;    /* long rows without the scratch (xent16_long_rows) */
 } xjob16;
 /* rows [r0, r1) as xent_rows, widened into buf (cap floats, at least 2 n with a gradient, else n) as many rows at a
    time as fit (one at a time without losses, so that the returned sum adds the rows in order) */
@@ -72,15 +72,19 @@ static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses,
   }
   return sum;
 }
-/* rows [r0, r1) of the softmax or stablemax normalizer too long for the scratch, one at a time: the table's fused
-   16-bit softmax row, or (stablemax, the scalar table, and the rows the fused one leaves) the chunked row state and
-   shard; no heap */
+/* the table's fused 16-bit row of a normalizer, or NULL */
+static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {
+  return normalizer == SMX_NORM_SOFTMAX ? k->xent_softmax16 : normalizer == SMX_NORM_SPARSEMAX ? k->xent_sparsemax16 : NULL;
+}
+/* rows [r0, r1) too long for the scratch, one at a time: the table's fused 16-bit row, or (stablemax, softmax on the
+   scalar table, and the rows the fused one leaves) the chunked row state and shard; no heap */
 static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *losses) {
   const smx_rows_job *bj = &j->base;
   const size_t n = bj->n;
   const smx_xent_args a = args_from(bj, r0, losses);
   float *loss_rows = bj->loss_rows ? bj->loss_rows + r0 : NULL;
   smx_xent_row row = a.row;
+  smx_XENTROW16_fn *const fused = xent_row16(bj->k, j->normalizer);
   double total = 0.0;
   for (size_t i = 0; i < r1 - r0; i++) {
     const uint16_t *x = bj->x16 + (r0 + i) * bj->ldx;
@@ -88,8 +92,7 @@ static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *lo
     double lr = 0.0;
     if (!smx_xent_row_begin(&a, i, n, &row, NULL)) {
       if (d) memset(d, 0, n * sizeof *d); /* +0 in both types */
-    } else if (j->normalizer != SMX_NORM_SOFTMAX || !bj->k->xent_softmax16 ||
-               !bj->k->xent_softmax16(bj->bf16, n, x, &row, d, &lr)) {
+    } else if (!fused || !fused(bj->bf16, n, x, &row, d, &lr)) {
       lr = smx_xent16_row_chunked(bj->k, j->normalizer, bj->bf16, n, x, &row, d);
     }
     total = smx_xent_row_end(&a, loss_rows, i, lr, total);
@@ -111,7 +114,10 @@ static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
      values in a scratch of its own (Zen 5, bf16 with gradient, rows from memory: 0.62-0.75x the time through the
      scratch on avx512, 0.83-0.93x on avx2; one row repeated in cache 1.09-1.15x) */
   const int fused_store = norm == SMX_NORM_SOFTMAX && bj->n > SMX_BLOCK && bj->n <= SMX_SOFTMAX16_STORE;
-  if ((need > XENT16_SCRATCH || fused_store) && norm != SMX_NORM_SPARSEMAX)
+  /* sparsemax: no chunked row (the scalar table's long rows stay in the heap buffer); its rows that fit the scratch
+     stay there (fused, bf16 64 x 300 .. 1 x 4096 in cache took 1.0-1.05x the scratch's time on avx512, 1.15-1.4x on
+     avx2; 4096 x 4096 from memory 0.74x / 0.92x) */
+  if ((need > XENT16_SCRATCH || fused_store) && (norm != SMX_NORM_SPARSEMAX || bj->k->xent_sparsemax16))
     xent16_long_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0);
   else
     xent16_scratch_rows(bj, r0, r1, need);

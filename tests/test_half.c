@@ -332,8 +332,9 @@ Test(half, errors_write_nothing) {
    gradient, for every normalizer, reduction and option set, every ISA, in place too. */
 Test(half, cross_entropy_identity) {
   size_t cases = 0, fails = 0;
-  /* 9000: the logits and the gradient no longer fit the stack scratch together (a heap buffer for stablemax and
-     sparsemax; the softmax normalizer's long rows go fused, or by chunks of 8192: 20000 has three) */
+  /* 9000: the logits and the gradient no longer fit the stack scratch together (the softmax and sparsemax
+     normalizers' long rows go fused, stablemax's and the scalar table's softmax by chunks of 8192: 20000 has three;
+     the scalar table's sparsemax into a heap buffer) */
   static const size_t sizes[] = {1, 5, 33, 1000, 3000, 9000, 20000};
   static float w[20000];
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
@@ -356,6 +357,8 @@ Test(half, cross_entropy_identity) {
               if (q % 9 == 5) xr[j] = narrow(t, NAN);
               if (q % 9 == 7) xr[j] = narrow(t, t ? 60000.0f : 3e5f); /* |max| > 2^16 in bf16 (f16 tops at 65504) */
               if (q % 9 == 8 && n > 5) for (size_t i = 0; i < n; i++) xr[i] = narrow(t, -INFINITY);
+              if (q % 9 == 1) /* U(0, 0.5): sparsemax's support is most of the row (Michelot over the row) */
+                for (size_t i = 0; i < n; i++) xr[i] = narrow(t, (float)tu_uniform(&r, 0.0, 0.5));
             }
             for (size_t i = 0; i < rows * n; i++) xw[i] = widen(t, x[i]);
             for (size_t q = 0; q < rows; q++) tg[q] = q % 9 == 4 ? -100 : (int64_t)tu_below(&r, n);

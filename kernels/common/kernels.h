@@ -89,15 +89,16 @@ typedef void smx_BWD16_fn(int bf16, size_t rows, size_t n, const uint16_t *y, si
                           uint16_t *dx, size_t lddx);
 typedef void smx_BWDX16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, const uint16_t *y, size_t ldy,
                            const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx);
-/* XENTROW: the softmax cross-entropy of one row (row: the f32 kernel's per-row arguments), its loss in *loss and
-   its gradient in dx (NULL: none; may be x); returns 0, having written nothing, for the rows the f32 kernel
-   hands to the scalar code (a NaN or infinite logit, or |max| > 2^16 with a gradient). */
+/* XENTROW: the cross-entropy of one row (row: the f32 kernel's per-row arguments), its loss in *loss and its
+   gradient in dx (NULL: none; may be x); returns 0, having written nothing, for the rows it leaves to the
+   caller (softmax: a NaN or infinite logit, or |max| > 2^16 with a gradient; sparsemax: none). */
 typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss);
 /* The fused 16-bit softmax keeps the pass-1 values of rows up to this many entries in a stack scratch (60 KiB) */
 #define SMX_SOFTMAX16_STORE (15 * SMX_BLOCK)
 #define SMX_FUSED16(X)                                                                                   \
   X(softmax, MAP) X(log_softmax, MAP) X(logsumexp, LSE) X(softmax_backward, BWD) X(log_softmax_backward, BWD) \
-  X(sparsemax, MAP) X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENTROW)
+  X(sparsemax, MAP) X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENTROW)     \
+  X(xent_sparsemax, XENTROW)
 
 /* Kernel ids, for the dispatcher's choices by kernel (SMX_KERNEL_ID_softmax, ...; 0: none named). */
 #define SMX_KERNEL_ID_(name, kind, forward) SMX_KERNEL_ID_##name,

@@ -144,10 +144,11 @@ double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enu
    (0 without label smoothing), qq = |q|^2 of the target distribution. */
 double smx_xent_sparsemax_loss(size_t n, double tau, double fy, float m, float zt, double sum_z, double wt, double qq,
                                const smx_xent_row *row, double *pt);
-/* The sparsemax loss of a row with +inf or only -inf logits (k = the +inf count; its limit, see the header). */
-static inline double smx_xent_sparsemax_special_loss(const float *x, const smx_xent_row *row, size_t n, double k,
-                                                     double wt, double qq) {
-  const int finite = x[row->target] == INFINITY && (row->label_smoothing == 0.0f || k == (double)n);
+/* The sparsemax loss of a row with +inf or only -inf logits (k = the +inf count, xt the target's logit; its limit,
+   see the header). */
+static inline double smx_xent_sparsemax_special_loss(float xt, const smx_xent_row *row, size_t n, double k, double wt,
+                                                     double qq) {
+  const int finite = xt == INFINITY && (row->label_smoothing == 0.0f || k == (double)n);
   return finite ? smx_times(wt, 0.5 * (qq - 1.0 / k)) : INFINITY;
 }
 
@@ -226,8 +227,15 @@ typedef struct smx_xent_sparse {
 } smx_xent_sparse;
 int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, float m, int nan, float *dx,
                              smx_xent_sparse *s);
+/* begin's parts for rows of any element type: from the target's logit xt, 0 for a NaN row (loss NaN, dx left to the
+   caller); then for a row with +inf or only -inf logits, special from its +inf count kinf */
+int smx_xent_sparsemax_begin_xt(size_t n, float xt, const smx_xent_row *row, float m, int nan, smx_xent_sparse *s);
+void smx_xent_sparsemax_special(size_t n, float xt, const smx_xent_row *row, double kinf, smx_xent_sparse *s);
 void smx_xent_sparsemax_grad_scalar(size_t n, const float *x, const smx_xent_row *row, const smx_xent_sparse *s,
                                     float *dx);
-void smx_xent_sparsemax_target(const smx_xent_row *row, const smx_xent_sparse *s, float *dx);
+/* the gradient's target entry dx_t */
+static inline float smx_xent_sparsemax_dxt(const smx_xent_row *row, const smx_xent_sparse *s) {
+  return smx_flush((float)(row->grad_coef * s->wt * (s->pt - s->q_t)) * s->dzt);
+}
 
 #endif

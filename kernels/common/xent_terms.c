@@ -240,15 +240,14 @@ void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent
   dx[row->target] = smx_flush(((float)(row->grad_coef * gt) / (1.0f + fabsf(s->zt))) * s->dzt);
 }
 
-int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, float m, int nan, float *dx,
-                             smx_xent_sparse *s) {
+int smx_xent_sparsemax_begin_xt(size_t n, float xt, const smx_xent_row *row, float m, int nan, smx_xent_sparse *s) {
   const double eps = row->label_smoothing;
   const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   s->m = m;
-  s->zt = smx_xent_logit(row, inv_cap, x[row->target], &s->dzt);
+  s->zt = smx_xent_logit(row, inv_cap, xt, &s->dzt);
   s->kind = smx_row_kind_of(m, nan);
   if (s->kind == SMX_ROW_NAN) {
-    s->loss = smx_xent_nan_row(n, dx);
+    s->loss = NAN;
     return 0;
   }
   s->wt = smx_xent_weight(row, (size_t)row->target);
@@ -256,11 +255,20 @@ int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, 
   s->q_t = 1.0 - eps + q_off, s->qq = s->q_t * s->q_t + (double)(n - 1) * q_off * q_off;
   s->Gf = (float)(row->grad_coef * s->wt), s->qf = (float)q_off;
   s->tau = 0.0, s->pinf = 0.0f;
-  if (s->kind != SMX_ROW_FINITE) {
-    double k;
-    s->pt = smx_xent_special_p(n, x, row, s->kind, &s->pinf, &k);
-    s->loss = smx_xent_sparsemax_special_loss(x, row, n, k, s->wt, s->qq);
-  }
+  return 1;
+}
+
+void smx_xent_sparsemax_special(size_t n, float xt, const smx_xent_row *row, double kinf, smx_xent_sparse *s) {
+  s->pinf = s->kind == SMX_ROW_POSINF ? (float)(1.0 / kinf) : 0.0f;
+  s->pt = xt == INFINITY ? s->pinf : 0.0;
+  s->loss = smx_xent_sparsemax_special_loss(xt, row, n, kinf, s->wt, s->qq);
+}
+
+int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, float m, int nan, float *dx,
+                             smx_xent_sparse *s) {
+  const float xt = x[row->target];
+  if (!smx_xent_sparsemax_begin_xt(n, xt, row, m, nan, s)) return smx_xent_nan_row(n, dx), 0;
+  if (s->kind != SMX_ROW_FINITE) smx_xent_sparsemax_special(n, xt, row, smx_count_posinf(n, x), s);
   return 1;
 }
 
@@ -274,6 +282,3 @@ void smx_xent_sparsemax_grad_scalar(size_t n, const float *x, const smx_xent_row
   }
 }
 
-void smx_xent_sparsemax_target(const smx_xent_row *row, const smx_xent_sparse *s, float *dx) {
-  dx[row->target] = smx_flush((float)(row->grad_coef * s->wt * (s->pt - s->q_t)) * s->dzt);
-}

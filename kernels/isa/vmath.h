@@ -98,13 +98,21 @@ SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW
 SMX_FLATTEN void fill_e(size_t n, void *p, float v, const int e) {
   for (size_t i = 0; i < n; i += VW) st_e_n(p, i, vset(v), step_count(n, i), e);
 }
+/* smx_count_posinf of a row of element e, by widened blocks */
+SMX_FLATTEN double count_posinf_e(size_t n, const void *x, const int e) {
+  if (e == ELEM_F32) return smx_count_posinf(n, (const float *)x);
+  float a[SMX_BLOCK];
+  double k = 0.0;
+  for (size_t o = 0; o < n; o += SMX_BLOCK) {
+    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+    k += smx_count_posinf(len, block_f32(elem_at(x, o, e), len, a, e));
+  }
+  return k;
+}
 /* a 16-bit row of a kind other than finite (smx_special_cols' rules), by widened blocks */
 static inline void special_row16_e(enum smx_row_kind kind, size_t n, const uint16_t *x, uint16_t *y, int log_out, const int e) {
   float a[SMX_BLOCK], b[SMX_BLOCK];
-  double kinf = 0.0;
-  if (kind == SMX_ROW_POSINF)
-    for (size_t o = 0; o < n; o += SMX_BLOCK)
-      kinf += smx_count_posinf(n - o < SMX_BLOCK ? n - o : SMX_BLOCK, block_f32(x + o, n - o < SMX_BLOCK ? n - o : SMX_BLOCK, a, e));
+  const double kinf = kind == SMX_ROW_POSINF ? count_posinf_e(n, x, e) : 0.0;
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
     smx_special_cols(kind, kinf, len, block_f32(x + o, len, a, e), b, log_out);
@@ -155,13 +163,17 @@ static inline vf vsoftcap(vf x, vf cap, vf inv_cap, vf *dz) {
   return vmul(cap, th);
 }
 /* The logits of one step (c lanes valid, the others fill) as the loss sees them, and dz/dx (1 without softcap). */
-static inline vf step_logits(const float *x, size_t c, float fill, int capped, vf vcap, vf vinv, vf *dz) {
-  vf v = vld_n(x, c, fill);
+SMX_FLATTEN vf step_logits_e(const void *x, size_t i, size_t c, float fill, int capped, vf vcap, vf vinv, vf *dz,
+                             const int e) {
+  vf v = ld_e_n(x, i, c, fill, e);
   if (!capped) {
     *dz = vset(1.0f);
     return v;
   }
   return vsoftcap(v, vcap, vinv, dz);
+}
+static inline vf step_logits(const float *x, size_t c, float fill, int capped, vf vcap, vf vinv, vf *dz) {
+  return step_logits_e(x, 0, c, fill, capped, vcap, vinv, dz, ELEM_F32);
 }
 
 /* dmath.c's poly13: c[0] + ... + c[12] x^12 by the same Estrin scheme */

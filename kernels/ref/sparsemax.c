@@ -71,7 +71,7 @@ static double xent_sparsemax_row(size_t n, const float *x, const smx_xent_row *r
   }
   if (!dx) return st.loss;
   smx_xent_sparsemax_grad_scalar(n, x, row, &st, dx);
-  smx_xent_sparsemax_target(row, &st, dx);
+  dx[row->target] = smx_xent_sparsemax_dxt(row, &st);
   return st.loss;
 }
 

@@ -4,15 +4,11 @@
 #include "sparsemax_common.h"
 
 /* ---- sparsemax ---- */
-/* The entries of one step as the threshold sees them: x, or softcap(x) (capped); lanes >= c are -inf. */
-static inline vf sparse_step(const float *x, size_t c, int capped, vf vcap, vf vinv) {
-  vf dz, z = step_logits(x, c, -INFINITY, capped, vcap, vinv, &dz);
-  return capped && c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z;
-}
-
-/* the same for tensors of element e (16-bit rows are never capped: the fused 16-bit sparsemax) */
+/* The entries i .. i + c - 1 of a row of element e as the threshold sees them: x, or softcap(x) (capped); lanes
+   >= c are -inf. */
 SMX_FLATTEN vf sparse_step_e(const void *x, size_t i, size_t c, int capped, vf vcap, vf vinv, const int e) {
-  return e == ELEM_F32 ? sparse_step((const float *)x + i, c, capped, vcap, vinv) : ld_e_n(x, i, c, -INFINITY, e);
+  vf dz, z = step_logits_e(x, i, c, -INFINITY, capped, vcap, vinv, &dz, e);
+  return capped && c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z;
 }
 
 /* 16 double lanes += (double)v - m where v > t, else +0 (v = m adds +0.0, as the reference's 0.0) */
@@ -81,10 +77,6 @@ SMX_FLATTEN double sparse_tau_row_e(const void *x, size_t n, float t, float m, i
   }
 }
 
-static double FN(sparse_tau_row)(const float *x, size_t n, float t, float m, int capped, vf vcap, vf vinv) {
-  return sparse_tau_row_e(x, n, t, m, capped, vcap, vinv, ELEM_F32);
-}
-
 /* smx_sparsemax_collect: groups of SMX_SPARSE_GROUP entries, appended with vcompress */
 SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t,
                                     const int e) {
@@ -115,21 +107,22 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
   }
   return nb;
 }
-static size_t FN(sparse_collect)(size_t n, const float *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t) {
-  return sparse_collect_e(n, x, m, capped, vcap, vinv, buf, t, ELEM_F32);
-}
 
-/* smx_sparsemax_fy over the buffer (positions) or the row (indices, capped) */
-SMX_FLATTEN double sparse_fy(const float *v, size_t nv, float m, double tau, int capped, vf vcap, vf vinv) {
+/* smx_sparsemax_fy over the buffer (positions) or the row (indices, capped; of element e) */
+SMX_FLATTEN double sparse_fy_e(const void *v, size_t nv, float m, double tau, int capped, vf vcap, vf vinv, const int e) {
   const vd vmd = dset((double)m), vtau = dset(tau), tt = dmul(vtau, vtau), half = dset(0.5), zero = dset(0.0);
   vd a0 = zero, a1 = zero;
   for (size_t i = 0; i < nv; i += VW) {
-    vf z = sparse_step(v + i, step_count(nv, i), capped, vcap, vinv);
+    vf z = sparse_step_e(v, i, step_count(nv, i), capped, vcap, vinv, e);
     vd zl = dsub(dlo(z), vmd), zh = dsub(dhi(z), vmd);
     a0 = dadd(a0, dsel(dgt(zl, vtau), dmul(dsub(dmul(zl, zl), tt), half), zero));
     a1 = dadd(a1, dsel(dgt(zh, vtau), dmul(dsub(dmul(zh, zh), tt), half), zero));
   }
   return tree_sum16d(a0, a1);
+}
+static inline double sparse_fy(const float *v, size_t nv, float m, double tau) {
+  const vf one = vset(1.0f);
+  return sparse_fy_e(v, nv, m, tau, 0, one, one, ELEM_F32);
 }
 
 /* y = smx_sparse_p(x, m, tau_rel) for one step: d = (x - m) - tau_rel in double */
@@ -356,20 +349,24 @@ static void FN(sparsemax_backward_row)(size_t n, const float *y, const float *dy
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
-/* tau and the Fenchel-Young sum *fy of a finite row by the buffer (its own frame, as sparsemax_general) */
-static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, int capped, vf vcap,
-                                                            vf vinv, double *fy) {
+/* tau and the Fenchel-Young sum *fy of a finite row of element e by the buffer (its own frame, as sparsemax_general) */
+SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, int capped, vf vcap, vf vinv, double *fy,
+                                         const int e) {
   float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
-  size_t nb = FN(sparse_collect)(n, x, m, capped, vcap, vinv, buf, &t);
+  size_t nb = sparse_collect_e(n, x, m, capped, vcap, vinv, buf, &t, e);
   double tau;
   if (nb != SMX_SPARSE_ROW) {
     tau = FN(sparse_tau_buf)(buf, &nb, &t, m);
-    *fy = sparse_fy(buf, nb, m, tau, 0, vcap, vinv);
+    *fy = sparse_fy(buf, nb, m, tau);
   } else {
-    tau = FN(sparse_tau_row)(x, n, t, m, capped, vcap, vinv);
-    *fy = sparse_fy(x, n, m, tau, capped, vcap, vinv);
+    tau = sparse_tau_row_e(x, n, t, m, capped, vcap, vinv, e);
+    *fy = sparse_fy_e(x, n, m, tau, capped, vcap, vinv, e);
   }
   return tau;
+}
+static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, int capped, vf vcap,
+                                                            vf vinv, double *fy) {
+  return xent_sparse_general_e(n, x, m, capped, vcap, vinv, fy, ELEM_F32);
 }
 
 /* The sparsemax cross-entropy of a row in phases, so that short rows can run in groups: begin (the logits
@@ -387,8 +384,8 @@ typedef struct {
   float buf[SPARSE_SHORT + VW];
 } xent_sparse_state;
 
-SMX_FLATTEN void xent_sparse_begin(size_t n, const float *x, const smx_xent_row *row, float *dx, size_t ns,
-                                   xent_sparse_state *s) {
+SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row *row, void *dx, size_t ns,
+                                     xent_sparse_state *s, const int e) {
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
@@ -398,7 +395,7 @@ SMX_FLATTEN void xent_sparse_begin(size_t n, const float *x, const smx_xent_row 
   vm bad = mzero();
   for (size_t j = 0, q = 0; j < n; j += VW, q = (q + 1) % NACC) { /* lane j % 64 */
     size_t c = n - j;
-    vf vdz, z = step_logits(x + j, c, -INFINITY, capped, vcap, vinv, &vdz);
+    vf vdz, z = step_logits_e(x, j, c, -INFINITY, capped, vcap, vinv, &vdz, e);
     if (c < VW) z = vsel(vtail(c), z, vset(-INFINITY));
     lm[q] = vmax(z, lm[q]);
     bad = mor(bad, vnan(z));
@@ -410,7 +407,11 @@ SMX_FLATTEN void xent_sparse_begin(size_t n, const float *x, const smx_xent_row 
     if (ns) s->z[j / VW] = z, s->dz[j / VW] = vdz;
   }
   s->sum_z = eps > 0.0f ? tree_sum16d(z0, z1) : 0.0;
-  s->live = smx_xent_sparsemax_begin(n, x, row, FN(tree_max)(lm), many(bad), dx, &s->st);
+  const float xt = elem_get(x, (size_t)row->target, e);
+  s->live = smx_xent_sparsemax_begin_xt(n, xt, row, FN(tree_max)(lm), many(bad), &s->st);
+  if (!s->live && dx) fill_e(n, dx, smx_qnan(), e);
+  if (s->live && s->st.kind != SMX_ROW_FINITE)
+    smx_xent_sparsemax_special(n, xt, row, s->st.kind == SMX_ROW_POSINF ? count_posinf_e(n, x, e) : 0.0, &s->st);
   s->fast = 0;
   s->nb = 0;
   s->t0 = 0.0f;
@@ -428,8 +429,8 @@ SMX_FLATTEN void xent_sparse_collect(size_t ns, xent_sparse_state *s) {
   for (size_t j = 0; j < ns; j++) nb += vcompress(s->buf + nb, vgt(s->z[j], vset(s->t2)), s->z[j]);
   s->nb = nb + 1;
 }
-SMX_FLATTEN double xent_sparse_finish(size_t n, const float *x, const smx_xent_row *row, float *dx, size_t ns,
-                                      xent_sparse_state *s) {
+SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_row *row, void *dx, size_t ns,
+                                        xent_sparse_state *s, const int e) {
   smx_xent_sparse *st = &s->st;
   if (!s->live) return st->loss;
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
@@ -439,32 +440,48 @@ SMX_FLATTEN double xent_sparse_finish(size_t n, const float *x, const smx_xent_r
     double fy;
     if (s->fast) {
       if (!s->nb) xent_sparse_collect(ns, s);
-      fy = sparse_fy(s->buf, s->nb - 1, st->m, st->tau, 0, vcap, vinv);
-    } else {
+      fy = sparse_fy(s->buf, s->nb - 1, st->m, st->tau);
+    } else if (e == ELEM_F32) {
       st->tau = FN(xent_sparse_general)(n, x, st->m, capped, vcap, vinv, &fy);
+    } else {
+      st->tau = xent_sparse_general_e(n, x, st->m, capped, vcap, vinv, &fy, e);
     }
     st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
   }
   (void)eps;
   if (!dx) return st->loss;
   if (st->kind != SMX_ROW_FINITE) {
-    smx_xent_sparsemax_grad_scalar(n, x, row, st, dx);
+    float a[SMX_BLOCK];
+    if (e == ELEM_F32) smx_xent_sparsemax_grad_scalar(n, x, row, st, dx);
+    else for (size_t o = 0; o < n; o += SMX_BLOCK) { /* by widened blocks (in place: each read before its write) */
+      const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
+      smx_xent_sparsemax_grad_scalar(len, block_f32(elem_at(x, o, e), len, a, e), row, st, a);
+      for (size_t i = 0; i < len; i += VW) st_e_n(dx, o + i, vld_n(a + i, step_count(len, i), 0.0f), step_count(len, i), e);
+    }
   } else {
     const vd vtau = dset(st->tau), vmd = dset((double)st->m);
     const vf vq = vset(st->qf), vG = vset(st->Gf);
     if (s->fast) {
       for (size_t j = 0; j < ns; j++)
-        vst_n(dx + j * VW, vflush(vmul(vmul(vsub(vsparse_p(s->z[j], vmd, vtau), vq), vG), s->dz[j])), step_count(n, j * VW));
+        st_e_n(dx, j * VW, vflush(vmul(vmul(vsub(vsparse_p(s->z[j], vmd, vtau), vq), vG), s->dz[j])), step_count(n, j * VW), e);
     } else {
       for (size_t j = 0; j < n; j += VW) {
         const size_t c = step_count(n, j);
-        vf vdz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &vdz);
-        vst_n(dx + j, vflush(vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz)), c);
+        vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
+        st_e_n(dx, j, vflush(vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz)), c, e);
       }
     }
   }
-  smx_xent_sparsemax_target(row, st, dx);
+  st_e_n(dx, (size_t)row->target, vset(smx_xent_sparsemax_dxt(row, st)), 1, e);
   return st->loss;
+}
+SMX_FLATTEN void xent_sparse_begin(size_t n, const float *x, const smx_xent_row *row, float *dx, size_t ns,
+                                   xent_sparse_state *s) {
+  xent_sparse_begin_e(n, x, row, dx, ns, s, ELEM_F32);
+}
+SMX_FLATTEN double xent_sparse_finish(size_t n, const float *x, const smx_xent_row *row, float *dx, size_t ns,
+                                      xent_sparse_state *s) {
+  return xent_sparse_finish_e(n, x, row, dx, ns, s, ELEM_F32);
 }
 
 /* the two branch-free iterations of a fast row */
@@ -478,6 +495,19 @@ static double FN(xent_sparsemax_row)(size_t n, const float *x, const smx_xent_ro
   xent_sparse_state s;
   xent_sparse_begin(n, x, row, dx, 0, &s);
   return xent_sparse_finish(n, x, row, dx, 0, &s);
+}
+/* The fused 16-bit sparsemax cross-entropy of one row (the rows longer than the 16-bit scratch: no heap; the f32
+   row's passes over loads that widen, its gradient rounded in the stores) */
+SMX_FLATTEN void xent_sparsemax_row16_e(size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss,
+                                        const int e) {
+  xent_sparse_state s;
+  xent_sparse_begin_e(n, x, row, dx, 0, &s, e);
+  *loss = xent_sparse_finish_e(n, x, row, dx, 0, &s, e);
+}
+int FN(xent_sparsemax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss) {
+  if (bf16) xent_sparsemax_row16_e(n, x, row, dx, loss, ELEM_BF16);
+  else xent_sparsemax_row16_e(n, x, row, dx, loss, ELEM_F16);
+  return 1;
 }
 
 /* Short rows in groups (the rows loop of smx_xent_rows, the same order of the losses' sum): every row's
