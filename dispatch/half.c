@@ -1,7 +1,7 @@
 /* The bfloat16 and binary16 entry points and array converters: the active table's fused 16-bit kernel where it
-   has one, else rows widened exactly into a per-task f32 scratch (64 KiB on the stack; long softmax-family rows
-   by chunks; other rows longer than it, on the scalar table, in a heap buffer), run by the f32 kernel and rounded
-   back: every result is exactly the f32 kernel's on the widened input, rounded once. */
+   has one, else rows widened exactly into a per-task f32 scratch (64 KiB on the stack; longer rows of the softmax
+   and stablemax families by chunks), run by the f32 kernel and rounded back: every result is exactly the f32
+   kernel's on the widened input, rounded once. No heap. */
 #include <stdlib.h>
 
 #include "fpenv.h"
@@ -210,27 +210,26 @@ static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, si
   const smx_kernels *k = j->base.k;
   const size_t n = j->base.n, nin = j->kind == KIND_BWDX ? 3 : j->kind == KIND_BWD ? 2 : 1;
   const int apart = j->kind == KIND_MAP && 2 * n <= SCRATCH_FLOATS;
-  float stack[SCRATCH_FLOATS], *buf = stack;
+  float buf[SCRATCH_FLOATS];
   const enum smx_kernel_id id = j->base.id;
   const int chunked = id == SMX_KERNEL_ID_softmax || id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp ||
                       id == SMX_KERNEL_ID_stablemax || id == SMX_KERNEL_ID_log_stablemax;
   if (chunked && n > SCRATCH_FLOATS) {
     for (size_t r = r0; r < r1; r++) { /* (smx_run_rows runs every task in the FP environment) */
       if (id == SMX_KERNEL_ID_stablemax)
-        stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, stack, stack + SMX_CHUNK16);
+        stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, buf, buf + SMX_CHUNK16);
       else if (id == SMX_KERNEL_ID_log_stablemax)
-        log_stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, stack, stack + SMX_CHUNK16);
+        log_stable16_row(k, j->t, n, j->a + r * j->lda, j->o + r * j->ldo, buf, buf + SMX_CHUNK16);
       else
         family16_row(k, j->t, id, n, j->a + r * j->lda, j->o ? j->o + r * j->ldo : NULL, j->lse ? j->lse + r : NULL,
-                     stack, stack + SMX_CHUNK16);
+                     buf, buf + SMX_CHUNK16);
     }
     return;
   }
-  size_t per = SCRATCH_FLOATS / ((nin + (size_t)apart) * n); /* rows per batch */
-  if (per == 0) { /* a row longer than the scratch: one row at a time in a heap buffer */
-    if (!(buf = malloc(nin * n * sizeof *buf))) abort(); /* cannot be reported mid-call: fail loudly */
-    per = 1;
-  }
+  /* rows per batch; a row longer than the scratch never comes here (run16: the kernels of the other rows are fused
+     in every table, SMX_FUSED16_REF) */
+  const size_t per = SCRATCH_FLOATS / ((nin + (size_t)apart) * n);
+  if (per == 0) abort();
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
     float *A = buf, *B = buf + m * n, *C = buf + 2 * m * n;
@@ -247,14 +246,13 @@ static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, si
     }
     if (j->kind != KIND_LSE) smx_narrow16_rows(k, j->t, m, n, out, n, j->o + r * j->ldo, j->ldo);
   }
-  if (buf != stack) free(buf);
 }
 
 /* Fused kernels (the active table's SMX_FUSED16) get the 16-bit rows as they are. The others: rows in batches
    through the f32 kernel: as many rows as the scratch holds (a MAP kernel's output apart from its
    input where two copies fit, so that softmax keeps its pass-1 values, else in place); rows longer than the
-   scratch: of the softmax family by family16_row (the scalar table, which has no fused kernels), of the other
-   kernels one at a time in a heap buffer. */
+   scratch: of the softmax and stablemax families by chunks (family16_row, stable16_row, log_stable16_row: the
+   scalar table's, and the SIMD tables' stablemax and log-stablemax), of the others fused in every table. */
 static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const job16 *j = (const job16 *)bj;
   const size_t n = j->base.n;
@@ -267,9 +265,13 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const int fused_store = id == SMX_KERNEL_ID_softmax && n > SMX_BLOCK && n <= SMX_SOFTMAX16_STORE;
   /* log-softmax and logsumexp rows of more than one block, in calls of at least 4 MiB (rows streamed from memory:
      bf16 fused 0.62-0.77x the time through the scratch on avx512, 0.77-0.91x on avx2; in cache, where smaller calls
-     stay, the fused pass 1 is up to 1.26x slower on avx2) */
-  const int fused_mid = (id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp) && n > SMX_BLOCK &&
-                        j->base.rows * n >= FUSED_MID_MIN_ELEMS;
+     stay, the fused pass 1 is up to 1.26x slower on avx2); stablemax rows of any length in such calls (bf16 over
+     f32 time, fused against the scratch, avx512: 4096 x 4096 1.49 -> 1.08x, 16384 x 300 1.97 -> 1.35x, 131072 x 32
+     1.51 -> 1.31x; avx2 1.27-1.43 -> 1.29-1.44x; in cache 1.0-1.05x the scratch's time on avx512, 1.1-1.4x on
+     avx2) */
+  const int big_call = j->base.rows * n >= FUSED_MID_MIN_ELEMS;
+  const int fused_mid = big_call && (((id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp) && n > SMX_BLOCK) ||
+                                     id == SMX_KERNEL_ID_stablemax);
   /* sparsemax rows of 512 entries or more (Zen 5, bf16 over f32 time, fused against the scratch: avx512 1 x 4096
      1.47 -> 1.19x in cache, 4096 x 4096 from memory 1.13-1.32 -> 0.42-0.50x; avx2 64 x 512 1.49 -> 1.13x, 4096 x 4096
      1.23 -> 0.80x; shorter rows on avx2 were slower fused: 64 x 300 1.31 -> 1.52x) */

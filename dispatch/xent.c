@@ -49,7 +49,7 @@ static double xent_rows(const smx_rows_job *j, size_t r0, size_t r1, double *los
 }
 static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) { xent_rows(j, r0, r1, j->row_losses + r0); }
 
-/* 16-bit logits and gradient: rows widened into a stack scratch (a heap buffer past it), the f32 kernel on them
+/* 16-bit logits and gradient: rows widened into a stack scratch, the f32 kernel on them
    with the gradient beside the logits where both fit (so that the kernel keeps its pass-1 values, as for a
    separate f32 gradient), rounded back. */
 typedef struct {
@@ -77,7 +77,7 @@ static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {
   return normalizer == SMX_NORM_SOFTMAX ? k->xent_softmax16 : normalizer == SMX_NORM_SPARSEMAX ? k->xent_sparsemax16 : NULL;
 }
 /* rows [r0, r1) too long for the scratch, one at a time: the table's fused 16-bit row, or (stablemax, softmax on the
-   scalar table, and the rows the fused one leaves) the chunked row state and shard; no heap */
+   scalar table, and the rows the fused one leaves) the chunked row state and shard */
 static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *losses) {
   const smx_rows_job *bj = &j->base;
   const size_t n = bj->n;
@@ -101,11 +101,9 @@ static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *lo
 }
 #define XENT16_SCRATCH 16384 /* floats on the stack (64 KiB) */
 /* (out of line: its scratch is on the stack only on this path; the fused rows keep one of their own) */
-static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj, size_t r0, size_t r1, size_t need) {
-  float stack[XENT16_SCRATCH], *buf = need <= XENT16_SCRATCH ? stack : malloc(need * sizeof *buf);
-  if (!buf) abort(); /* cannot be reported mid-call: fail loudly */
-  xent16_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0, buf, need <= XENT16_SCRATCH ? XENT16_SCRATCH : need);
-  if (buf != stack) free(buf);
+static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj, size_t r0, size_t r1) {
+  float buf[XENT16_SCRATCH];
+  xent16_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0, buf, XENT16_SCRATCH);
 }
 static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const size_t need = bj->out16 ? 2 * bj->n : bj->n;
@@ -114,13 +112,10 @@ static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
      values in a scratch of its own (Zen 5, bf16 with gradient, rows from memory: 0.62-0.75x the time through the
      scratch on avx512, 0.83-0.93x on avx2; one row repeated in cache 1.09-1.15x) */
   const int fused_store = norm == SMX_NORM_SOFTMAX && bj->n > SMX_BLOCK && bj->n <= SMX_SOFTMAX16_STORE;
-  /* sparsemax: no chunked row (the scalar table's long rows stay in the heap buffer); its rows that fit the scratch
-     stay there (fused, bf16 64 x 300 .. 1 x 4096 in cache took 1.0-1.05x the scratch's time on avx512, 1.15-1.4x on
-     avx2; 4096 x 4096 from memory 0.74x / 0.92x) */
-  if ((need > XENT16_SCRATCH || fused_store) && (norm != SMX_NORM_SPARSEMAX || bj->k->xent_sparsemax16))
-    xent16_long_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0);
-  else
-    xent16_scratch_rows(bj, r0, r1, need);
+  /* (sparsemax rows that fit the scratch stay there: fused, bf16 64 x 300 .. 1 x 4096 in cache took 1.0-1.05x the
+     scratch's time on avx512, 1.15-1.4x on avx2; 4096 x 4096 from memory 0.74x / 0.92x) */
+  if (need > XENT16_SCRATCH || fused_store) xent16_long_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0);
+  else xent16_scratch_rows(bj, r0, r1);
 }
 
 static int finite_nonneg(float v) { return v >= 0.0f && v <= 0x1.fffffep127f; }
@@ -306,10 +301,8 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
     for (size_t r = 0; r < rows; r++) total += losses[r];
     if (losses != stack_losses) free(losses);
   } else if (c->esize == 2) { /* no memory for the row losses: all rows on this thread, the same order */
-    static _Thread_local float row[XENT16_SCRATCH]; /* longer sparsemax rows need the heap: abort */
-    const int longrow = (dlogits ? 2 * n : n) > XENT16_SCRATCH;
-    if (longrow && jj.normalizer == SMX_NORM_SPARSEMAX) abort();
-    if (longrow) SMX_IN_FPENV(total = xent16_long_rows(&jj, 0, rows, NULL));
+    static _Thread_local float row[XENT16_SCRATCH];
+    if ((dlogits ? 2 * n : n) > XENT16_SCRATCH) SMX_IN_FPENV(total = xent16_long_rows(&jj, 0, rows, NULL));
     else SMX_IN_FPENV(total = xent16_rows(&jj, 0, rows, NULL, row, XENT16_SCRATCH));
   } else {
     SMX_IN_FPENV(total = xent_rows(&jj.base, 0, rows, NULL));

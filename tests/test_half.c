@@ -198,8 +198,8 @@ static int check_case(const entry16 *e, int t, size_t rows, size_t n, size_t pad
 
 Test(half, identity_every_kernel_every_isa) {
   tu_seed_random("half");
-  /* 20000 and 40000: the softmax family's, stablemax's and log-stablemax's rows longer than the scratch go by chunks
-     of 8192 (every regime) */
+  /* 20000 and 40000: the softmax family's and log-stablemax's rows longer than the scratch go fused or by chunks of
+     8192, stablemax's fused (the scalar table: by chunks), every regime */
   static const size_t sizes[] = {1, 2, 7, 16, 31, 64, 100, 1000, 1025, 5000, 8193, 20000, 40000};
   size_t cases = 0, fails = 0;
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
@@ -228,19 +228,20 @@ Test(half, identity_every_kernel_every_isa) {
   fprintf(stderr, "[simdmax] 16-bit entry points: %zu cases, %zu differ\n", cases, fails);
 }
 
-/* Calls of the softmax family large enough (>= 4 MiB of 16-bit input) that rows of more than one block take the
-   fused kernels (half.c): the same identity, every ISA, both types, rows in several regimes */
+/* Calls of the softmax family and of stablemax large enough (>= 4 MiB of 16-bit input) that their rows (of more
+   than one block: the softmax family) take the fused kernels (half.c): the same identity, every ISA, both types, rows
+   in several regimes */
 Test(half, identity_large_calls) {
   tu_seed_random("half_large");
   enum { ROWS = 300, N = 7003 };
-  const int kernels[] = {SMX_K_softmax, SMX_K_log_softmax, SMX_K_logsumexp};
+  const int kernels[] = {SMX_K_softmax, SMX_K_log_softmax, SMX_K_logsumexp, SMX_K_stablemax};
   float *x = malloc((size_t)ROWS * N * 4), *ref = malloc((size_t)ROWS * N * 4), lref[ROWS], lgot[ROWS];
   uint16_t *h = malloc((size_t)ROWS * N * 2), *o = malloc((size_t)ROWS * N * 2);
   size_t cases = 0, fails = 0;
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
     if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
     for (int t = 0; t < 2; t++)
-      for (size_t ki = 0; ki < 3; ki++) {
+      for (size_t ki = 0; ki < sizeof kernels / sizeof kernels[0]; ki++) {
         const smx_kernel_info *K = &smx_kernel_list[kernels[ki]];
         tu_rng r;
         tu_rng_seed(&r, tu_case_seed(K->name, (size_t)t, isa));

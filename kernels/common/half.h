@@ -52,6 +52,22 @@ static inline uint16_t smx_f16_of_f32(float f) {
   return (uint16_t)(s | q);
 }
 
+/* Tensors of float, bfloat16 or binary16 elements (e: SMX_ELEM_*, a constant in the specialized loops): element i
+   widened, and v stored rounded; SMX_ELEM_CALL(e, f, args...) calls f(args..., e) with e a constant */
+enum { SMX_ELEM_F32 = 0, SMX_ELEM_BF16 = 1, SMX_ELEM_F16 = 2 };
+static inline float smx_elem_get(const void *p, size_t i, int e) {
+  if (e == SMX_ELEM_F32) return ((const float *)p)[i];
+  const uint16_t h = ((const uint16_t *)p)[i];
+  return e == SMX_ELEM_BF16 ? smx_f32_of_bf16(h) : smx_f32_of_f16(h);
+}
+static inline void smx_elem_set(void *p, size_t i, float v, int e) {
+  if (e == SMX_ELEM_F32) ((float *)p)[i] = v;
+  else ((uint16_t *)p)[i] = e == SMX_ELEM_BF16 ? smx_bf16_of_f32(v) : smx_f16_of_f32(v);
+}
+#define SMX_ELEM_CALL(e, f, ...)                                                                          \
+  ((e) == SMX_ELEM_F32 ? f(__VA_ARGS__, SMX_ELEM_F32) : (e) == SMX_ELEM_BF16 ? f(__VA_ARGS__, SMX_ELEM_BF16) \
+                                                            : f(__VA_ARGS__, SMX_ELEM_F16))
+
 /* The row loops are table pieces (kernels.h: widen16, narrow16): kernels/ref/convert.c with these
    functions, kernels/simd/convert.h vectorized with the same bits. */
 

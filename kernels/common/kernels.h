@@ -80,9 +80,10 @@ typedef float smx_max_nan_fn(size_t n, const float *x, int *nan);
 typedef void smx_log_stablemax_cols_fn(size_t n, const float *x, float *y, float m, float top, float nlh, float ll);
 /* the table's pieces beside the kernels of SMX_KERNELS (xent_stable_block, xent_stablemax_grad: kernels/common/xent.h) */
 #define SMX_PIECES(X) X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(widen16) X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols) X(max_nan) X(log_stablemax_cols)
-/* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers), NULL in the scalar table
-   (its 16-bit calls widen into a scratch: the definition): <kernel>16, with the f32 kernel's arguments
-   after the type flag (bf16 != 0: bfloat16, else binary16). */
+/* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers): <kernel>16, with the f32
+   kernel's arguments after the type flag (bf16 != 0: bfloat16, else binary16). The scalar table has those of
+   SMX_FUSED16_REF only, the kernels whose rows longer than the scratch would otherwise need a heap buffer (its
+   other 16-bit calls widen into a scratch or by chunks: the definition). */
 typedef void smx_MAP16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy);
 typedef void smx_LSE16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out);
 typedef void smx_BWD16_fn(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy, const uint16_t *dy, size_t lddy,
@@ -98,7 +99,10 @@ typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xe
 #define SMX_FUSED16(X)                                                                                   \
   X(softmax, MAP) X(log_softmax, MAP) X(logsumexp, LSE) X(softmax_backward, BWD) X(log_softmax_backward, BWD) \
   X(sparsemax, MAP) X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENTROW)     \
-  X(xent_sparsemax, XENTROW)
+  X(xent_sparsemax, XENTROW) X(stablemax, MAP)
+#define SMX_FUSED16_REF(X)                                                                                 \
+  X(softmax_backward, BWD) X(log_softmax_backward, BWD) X(sparsemax, MAP) X(sparsemax_backward, BWD)       \
+  X(stablemax_backward, BWDX) X(xent_sparsemax, XENTROW)
 
 /* Kernel ids, for the dispatcher's choices by kernel (SMX_KERNEL_ID_softmax, ...; 0: none named). */
 #define SMX_KERNEL_ID_(name, kind, forward) SMX_KERNEL_ID_##name,
@@ -150,6 +154,32 @@ const smx_kernels *smx_kernels_for(smx_isa isa);
   double fn(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows, \
             float *dx, size_t ldd) {                                                                 \
     return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, row_fn);                            \
+  }
+/* The fused 16-bit kernels from a row function over element e (its last argument, SMX_ELEM_BF16 or _F16). */
+#define SMX_ROWS16_(row_e, ...)                                                                      \
+  if (bf16) row_e(__VA_ARGS__, SMX_ELEM_BF16);                                                        \
+  else row_e(__VA_ARGS__, SMX_ELEM_F16)
+#define SMX_ROWS_MAP16(fn, row_e)                                                                    \
+  void fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {  \
+    for (size_t r = 0; r < rows; r++) { SMX_ROWS16_(row_e, n, x + r * ldx, y + r * ldy); }           \
+  }
+#define SMX_ROWS_BWD16(fn, row_e)                                                                    \
+  void fn(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy, const uint16_t *dy, size_t lddy, \
+          uint16_t *dx, size_t lddx) {                                                               \
+    for (size_t r = 0; r < rows; r++) { SMX_ROWS16_(row_e, n, y + r * ldy, dy + r * lddy, dx + r * lddx); } \
+  }
+#define SMX_ROWS_BWDX16(fn, row_e)                                                                   \
+  void fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, const uint16_t *y, size_t ldy, \
+          const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx) {                              \
+    for (size_t r = 0; r < rows; r++) {                                                              \
+      SMX_ROWS16_(row_e, n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx);                 \
+    }                                                                                                \
+  }
+/* (a row function returning its loss) */
+#define SMX_ROWS_XENTROW16(fn, row_e)                                                                \
+  int fn(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss) { \
+    *loss = bf16 ? row_e(n, x, row, dx, SMX_ELEM_BF16) : row_e(n, x, row, dx, SMX_ELEM_F16);         \
+    return 1;                                                                                        \
   }
 
 #endif

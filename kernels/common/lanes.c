@@ -23,28 +23,37 @@ double smx_tree_sum16d(double *l) {
 }
 
 /* Backward: row sums in 64 float lanes per block, blocks combined in double. */
-double smx_blocked_dot_scalar(size_t n, const float *a, const float *b) {
+SMX_FLATTEN double blocked_dot(size_t n, const void *a, const void *b, const int e) {
   double total = 0.0;
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
     float l[SMX_LANES] = {0};
-    for (size_t i = 0; i < len; i++)
-      l[i % SMX_LANES] = b ? fmaf(a[o + i], b[o + i], l[i % SMX_LANES]) : l[i % SMX_LANES] + a[o + i];
+    for (size_t i = 0; i < len; i++) {
+      const float ai = smx_elem_get(a, o + i, e);
+      l[i % SMX_LANES] = b ? fmaf(ai, smx_elem_get(b, o + i, e), l[i % SMX_LANES]) : l[i % SMX_LANES] + ai;
+    }
     total += smx_tree_sum64(l);
   }
   return total;
 }
+double smx_blocked_dot_scalar(size_t n, const float *a, const float *b) { return blocked_dot(n, a, b, SMX_ELEM_F32); }
+double smx_blocked_dot_elem(size_t n, const void *a, const void *b, int e) {
+  return SMX_ELEM_CALL(e, blocked_dot, n, a, b);
+}
 
-float smx_row_max_scalar(size_t n, const float *x, int *nan) {
+SMX_FLATTEN float row_max(size_t n, const void *x, int *nan, const int e) {
   float lm[SMX_LANES];
   for (int l = 0; l < SMX_LANES; l++) lm[l] = -INFINITY;
   *nan = 0;
   for (size_t i = 0; i < n; i++) {
-    lm[i % SMX_LANES] = smx_maxf(x[i], lm[i % SMX_LANES]);
-    *nan |= x[i] != x[i];
+    const float v = smx_elem_get(x, i, e);
+    lm[i % SMX_LANES] = smx_maxf(v, lm[i % SMX_LANES]);
+    *nan |= v != v;
   }
   return smx_tree_max64(lm);
 }
+float smx_row_max_scalar(size_t n, const float *x, int *nan) { return row_max(n, x, nan, SMX_ELEM_F32); }
+float smx_row_max_elem(size_t n, const void *x, int e, int *nan) { return SMX_ELEM_CALL(e, row_max, n, x, nan); }
 
 enum smx_row_kind smx_row_kind_of(float m, int nan) {
   return nan ? SMX_ROW_NAN : m == INFINITY ? SMX_ROW_POSINF : m == -INFINITY ? SMX_ROW_ALLNEGINF : SMX_ROW_FINITE;

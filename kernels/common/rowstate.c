@@ -241,11 +241,13 @@ void smx_softmax_out_init(const smx_lse_final *f, smx_softmax_out *o) {
   o->y_max = (float)(f->T / f->D);
 }
 
-double smx_count_posinf(size_t n, const float *x) {
+SMX_FLATTEN double count_posinf(size_t n, const void *x, const int e) {
   double k = 0.0;
-  for (size_t i = 0; i < n; i++) k += x[i] == INFINITY;
+  for (size_t i = 0; i < n; i++) k += smx_elem_get(x, i, e) == INFINITY;
   return k;
 }
+double smx_count_posinf(size_t n, const float *x) { return count_posinf(n, x, SMX_ELEM_F32); }
+double smx_count_posinf_elem(size_t n, const void *x, int e) { return SMX_ELEM_CALL(e, count_posinf, n, x); }
 
 void smx_log_softmax_flush(const smx_lse_final *f, size_t n, float *y) {
   if (f->l < 0x1p-125) /* the entries at the max are -l, below FLT_MIN */
@@ -255,18 +257,24 @@ void smx_log_softmax_flush(const smx_lse_final *f, size_t n, float *y) {
 void smx_fill(size_t n, float *y, float v) {
   for (size_t i = 0; i < n; i++) y[i] = v;
 }
+void smx_fill_elem(size_t n, void *y, float v, int e) {
+  for (size_t i = 0; i < n; i++) smx_elem_set(y, i, v, e);
+}
 
+SMX_FLATTEN void special_cols(enum smx_row_kind kind, double kinf, size_t n,
+                                                                const void *x, void *y, int log_out, const int e) {
+  const int posinf = kind == SMX_ROW_POSINF; /* the kinf entries at +inf share the mass */
+  const float on = posinf ? (log_out ? smx_flush((float)-smx_log64(kinf)) : (float)(1.0 / kinf)) : 0.0f; /* kinf = 1: +0 */
+  const float off = kind == SMX_ROW_NAN ? smx_qnan() : log_out ? -INFINITY : 0.0f;
+  for (size_t i = 0; i < n; i++) smx_elem_set(y, i, posinf && smx_elem_get(x, i, e) == INFINITY ? on : off, e);
+}
 void smx_special_cols(enum smx_row_kind kind, double kinf, size_t n, const float *x, float *y, int log_out) {
-  if (kind == SMX_ROW_NAN) {
-    smx_fill(n, y, smx_qnan());
-  } else if (kind == SMX_ROW_ALLNEGINF) {
-    smx_fill(n, y, log_out ? -INFINITY : 0.0f);
-  } else { /* the kinf entries at +inf share the mass */
-    float on = log_out ? smx_flush((float)-smx_log64(kinf)) : (float)(1.0 / kinf); /* kinf = 1: +0, not -0 */
-    float off = log_out ? -INFINITY : 0.0f;
-    for (size_t i = 0; i < n; i++) y[i] = x[i] == INFINITY ? on : off;
-  }
+  special_cols(kind, kinf, n, x, y, log_out, SMX_ELEM_F32);
+}
+void smx_special_row_elem(enum smx_row_kind kind, size_t n, const void *x, void *y, int log_out, int e) {
+  const double kinf = kind == SMX_ROW_POSINF ? smx_count_posinf_elem(n, x, e) : 0.0;
+  SMX_ELEM_CALL(e, special_cols, kind, kinf, n, x, y, log_out);
 }
 void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y, int log_out) {
-  smx_special_cols(kind, kind == SMX_ROW_POSINF ? smx_count_posinf(n, x) : 0.0, n, x, y, log_out);
+  smx_special_row_elem(kind, n, x, y, log_out, SMX_ELEM_F32);
 }

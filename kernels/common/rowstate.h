@@ -2,6 +2,7 @@
 #ifndef SMX_ROWSTATE_H
 #define SMX_ROWSTATE_H
 
+#include "half.h"
 #include "numerics.h"
 
 
@@ -138,14 +139,17 @@ static inline float smx_softmax_one(float x, const smx_softmax_out *o) {
 
 /* How many entries are +inf (the share 1/k of each under the special rule). */
 double smx_count_posinf(size_t n, const float *x);
+double smx_count_posinf_elem(size_t n, const void *x, int e);
 /* Writers for non-finite rows, shared by every ISA. */
 void smx_fill(size_t n, float *y, float v);
+void smx_fill_elem(size_t n, void *y, float v, int e);
 /* The FLT_MIN rule on a finite row's log-softmax output y: only a row whose log(K + R) is below 2^-125
    can have outputs below FLT_MIN (the entries at the max), and only those rows are scanned. */
 void smx_log_softmax_flush(const smx_lse_final *f, size_t n, float *y);
 /* Rows with NaN, +inf entries or only -inf (the header's rules), for every normalizer; smx_special_cols writes
    n columns of such a row whose +inf count is kinf. */
 void smx_special_row(enum smx_row_kind kind, size_t n, const float *x, float *y, int log_out);
+void smx_special_row_elem(enum smx_row_kind kind, size_t n, const void *x, void *y, int log_out, int e);
 void smx_special_cols(enum smx_row_kind kind, double kinf, size_t n, const float *x, float *y, int log_out);
 
 /* Softmax-family exp for rows whose c_lo is large (|max| >~ 8192): renormalizes the argument
@@ -171,10 +175,13 @@ static inline float smx_log_softmax_one(float x, float c_hi, float c_lo) {
    (len <= SMX_BLOCK) folded into s, and a whole row. */
 void smx_lse_block_scalar(const float *x, size_t len, smx_lse *s);
 void smx_lse_row_scalar(size_t n, const float *x, smx_lse_final *f, int need_log);
-/* sum a_i b_i (b NULL: sum a_i) in 64 float lanes (fmaf) per block, blocks in double. */
+/* sum a_i b_i (b NULL: sum a_i) in 64 float lanes (fmaf) per block, blocks in double; _elem: of tensors of
+   element e (SMX_ELEM_*, kernels/common/half.h), the same below. */
 double smx_blocked_dot_scalar(size_t n, const float *a, const float *b);
+double smx_blocked_dot_elem(size_t n, const void *a, const void *b, int e);
 /* The 64-lane max of a row (element i -> lane i % 64, smx_tree_max64) and its NaN flag, and the row's kind. */
 float smx_row_max_scalar(size_t n, const float *x, int *nan);
+float smx_row_max_elem(size_t n, const void *x, int e, int *nan);
 enum smx_row_kind smx_row_kind_of(float m, int nan);
 
 #endif

@@ -54,11 +54,12 @@ static inline float smx_sparse_filter(float m, double tau, float prev) {
    sums (double)v - m by position, tau = (sum - 1) / k, t = smx_sparse_filter(m, tau, t), until t stops
    rising. Returns tau - m; *nv = k, *t the final filter. */
 double smx_sparsemax_tau_buf(float *v, size_t *nv, float *t, float m);
-/* The same over the whole row z = x or softcap(x) (cap > 0), sums by index, nothing moved. */
-double smx_sparsemax_tau_row(const float *x, size_t n, float t, float m, float cap);
-/* The candidates of a finite row (scalar reference of the collection): their count in buf
+/* The same over the whole row z = x or softcap(x) (cap > 0) of element e (SMX_ELEM_*), sums by index, nothing
+   moved. */
+double smx_sparsemax_tau_row(const void *x, int e, size_t n, float t, float m, float cap);
+/* The candidates of a finite row of element e (scalar reference of the collection): their count in buf
    (SMX_SPARSE_BUF + 64 floats) and *t the filter, or SMX_SPARSE_ROW with *t a lower bound. */
-size_t smx_sparsemax_collect(size_t n, const float *x, float m, float cap, float *buf, float *t);
+size_t smx_sparsemax_collect(size_t n, const void *x, int e, float m, float cap, float *buf, float *t);
 /* The output entry: d = (x - m) - tau_rel in double, rounded to float when d >= FLT_MIN, else +0. */
 static inline float smx_sparse_p(float x, float m, double tau_rel) {
   double d = ((double)x - (double)m) - tau_rel;
@@ -67,7 +68,7 @@ static inline float smx_sparse_p(float x, float m, double tau_rel) {
 
 /* Fenchel-Young term of the sparsemax loss in coordinates relative to m: sum over {z - m > tau_rel}
    of ((z - m)^2 - tau_rel^2) / 2, in 16 double lanes: over the buffer by position (cap 0), or over
-   the whole row by index (z = x or softcap(x)). */
-double smx_sparsemax_fy(const float *v, size_t nv, float m, double tau_rel, float cap);
+   the whole row by index (z = x or softcap(x), of element e). */
+double smx_sparsemax_fy(const void *v, int e, size_t nv, float m, double tau_rel, float cap);
 
 #endif

@@ -1,10 +1,10 @@
 /* Sparsemax threshold: the scalar reference of the collection, Michelot's iterations and the loss sum. */
 #include "smx_internal.h"
 
-/* v[i], softcapped when cap > 0 (the row path of the fused loss with softcap). */
-static inline float value(const float *v, size_t i, float cap) {
-  float dz;
-  return cap > 0.0f ? smx_softcap(v[i], cap, 1.0f / cap, &dz) : v[i];
+/* v[i] of element e, softcapped when cap > 0 (the row path of the fused loss with softcap). */
+static inline float value(const void *v, size_t i, float cap, const int e) {
+  float dz, x = smx_elem_get(v, i, e);
+  return cap > 0.0f ? smx_softcap(x, cap, 1.0f / cap, &dz) : x;
 }
 
 double smx_sparsemax_tau_buf(float *v, size_t *nv, float *t, float m) {
@@ -28,13 +28,13 @@ double smx_sparsemax_tau_buf(float *v, size_t *nv, float *t, float m) {
   return tau;
 }
 
-double smx_sparsemax_tau_row(const float *x, size_t n, float t, float m, float cap) {
+SMX_FLATTEN double tau_row(const void *x, size_t n, float t, float m, float cap, const int e) {
   const double md = m;
   for (;;) {
     double l[SMX_DLANES] = {0};
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-      float z = value(x, i, cap);
+      float z = value(x, i, cap, e);
       k += z > t;
       l[i % SMX_DLANES] += z > t ? (double)z - md : 0.0;
     }
@@ -44,14 +44,17 @@ double smx_sparsemax_tau_row(const float *x, size_t n, float t, float m, float c
     t = tn;
   }
 }
+double smx_sparsemax_tau_row(const void *x, int e, size_t n, float t, float m, float cap) {
+  return SMX_ELEM_CALL(e, tau_row, x, n, t, m, cap);
+}
 
-size_t smx_sparsemax_collect(size_t n, const float *x, float m, float cap, float *buf, float *t) {
+SMX_FLATTEN size_t collect(size_t n, const void *x, float m, float cap, float *buf, float *t, const int e) {
   size_t nb = 0;
   *t = smx_below_minus_one(m);
   for (size_t o = 0; o < n; o += SMX_SPARSE_GROUP) {
     const size_t end = n - o < SMX_SPARSE_GROUP ? n : o + SMX_SPARSE_GROUP;
     for (size_t i = o; i < end; i++) {
-      float z = value(x, i, cap);
+      float z = value(x, i, cap, e);
       if (z > *t) buf[nb++] = z;
     }
     if (nb > SMX_SPARSE_BUF - SMX_SPARSE_GROUP) {
@@ -61,12 +64,18 @@ size_t smx_sparsemax_collect(size_t n, const float *x, float m, float cap, float
   }
   return nb;
 }
+size_t smx_sparsemax_collect(size_t n, const void *x, int e, float m, float cap, float *buf, float *t) {
+  return SMX_ELEM_CALL(e, collect, n, x, m, cap, buf, t);
+}
 
-double smx_sparsemax_fy(const float *v, size_t nv, float m, double tau, float cap) {
+SMX_FLATTEN double fy(const void *v, size_t nv, float m, double tau, float cap, const int e) {
   double l[SMX_DLANES] = {0};
   for (size_t i = 0; i < nv; i++) {
-    double zr = (double)value(v, i, cap) - (double)m;
+    double zr = (double)value(v, i, cap, e) - (double)m;
     l[i % SMX_DLANES] += zr > tau ? (zr * zr - tau * tau) * 0.5 : 0.0;
   }
   return smx_tree_sum16d(l);
+}
+double smx_sparsemax_fy(const void *v, int e, size_t nv, float m, double tau, float cap) {
+  return SMX_ELEM_CALL(e, fy, v, nv, m, tau, cap);
 }

@@ -87,7 +87,7 @@ static inline float smx_log_stable_y(float x, float nlh, float ll) {
 /* Stablemax rows whose lane sum S_lanes is not in [SMX_STABLE_TINY, inf): NaN, +inf and all -inf rows (their kind
    from S_lanes, smx_stable_kind) by the special rule, rows of logits all below about -2^60 in double per entry;
    the same for every ISA. */
-void smx_stablemax_rare_row(size_t n, const float *x, float *y, double S_lanes);
+void smx_stablemax_rare_row(size_t n, const void *x, void *y, double S_lanes, int e);
 /* A row's kind from its s-sum S, in any summation order (the same as smx_row_kind_of from its max and NaN flag):
    NaN iff an entry is NaN, +inf iff one is +inf (and none NaN), 0 iff every entry is -inf (s(z) >= 2^-128.1 for a
    finite z), else finite (also below SMX_STABLE_TINY). With a softcap no capped logit is infinite. */
@@ -109,11 +109,11 @@ static inline float smx_stable_p_tiny(float x, double S) {
   return p >= 0x1p-126 ? (float)p : 0.0f;
 }
 
-/* The probability constants of a row whose s-sum is S; 0 when the row is rare (then written by
-   smx_stablemax_rare_row). */
-static inline int smx_stablemax_begin(size_t n, const float *x, float *y, double S, smx_stable_c *c) {
+/* The probability constants of a row (x, y of element e) whose s-sum is S; 0 when the row is rare (then written
+   by smx_stablemax_rare_row). */
+static inline int smx_stablemax_begin(size_t n, const void *x, void *y, double S, smx_stable_c *c, int e) {
   if (!(S >= SMX_STABLE_TINY && S < INFINITY)) {
-    smx_stablemax_rare_row(n, x, y, S);
+    smx_stablemax_rare_row(n, x, y, S, e);
     return 0;
   }
   smx_stable_scale(S, c);

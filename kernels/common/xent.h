@@ -231,8 +231,9 @@ int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, 
    caller); then for a row with +inf or only -inf logits, special from its +inf count kinf */
 int smx_xent_sparsemax_begin_xt(size_t n, float xt, const smx_xent_row *row, float m, int nan, smx_xent_sparse *s);
 void smx_xent_sparsemax_special(size_t n, float xt, const smx_xent_row *row, double kinf, smx_xent_sparse *s);
-void smx_xent_sparsemax_grad_scalar(size_t n, const float *x, const smx_xent_row *row, const smx_xent_sparse *s,
-                                    float *dx);
+/* the gradient of every entry (x and dx of element e; the reference, and the SIMD kernels' non-finite rows) */
+void smx_xent_sparsemax_grad_elem(size_t n, const void *x, int e, const smx_xent_row *row, const smx_xent_sparse *s,
+                                  void *dx);
 /* the gradient's target entry dx_t */
 static inline float smx_xent_sparsemax_dxt(const smx_xent_row *row, const smx_xent_sparse *s) {
   return smx_flush((float)(row->grad_coef * s->wt * (s->pt - s->q_t)) * s->dzt);

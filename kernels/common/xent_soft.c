@@ -57,8 +57,8 @@ static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s
     s->tiny = s->S < SMX_STABLE_TINY;
     if (!s->tiny) smx_stable_scale(s->S, &s->c);
   } else {
-    s->tau = smx_sparsemax_tau_row(x, n, smx_below_minus_one(s->m), s->m, a->cap);
-    s->fy = smx_sparsemax_fy(x, n, s->m, s->tau, a->cap);
+    s->tau = smx_sparsemax_tau_row(x, SMX_ELEM_F32, n, smx_below_minus_one(s->m), s->m, a->cap);
+    s->fy = smx_sparsemax_fy(x, SMX_ELEM_F32, n, s->m, s->tau, a->cap);
   }
 }
 

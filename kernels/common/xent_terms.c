@@ -272,13 +272,18 @@ int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, 
   return 1;
 }
 
-void smx_xent_sparsemax_grad_scalar(size_t n, const float *x, const smx_xent_row *row, const smx_xent_sparse *s,
-                                    float *dx) {
+SMX_FLATTEN void sparsemax_grad(size_t n, const void *x, const smx_xent_row *row, const smx_xent_sparse *s, void *dx,
+                                const int e) {
   const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   for (size_t j = 0; j < n; j++) {
-    float dz, z = smx_xent_logit(row, inv_cap, x[j], &dz);
-    float p = s->kind == SMX_ROW_FINITE ? smx_sparse_p(z, s->m, s->tau) : (x[j] == INFINITY ? s->pinf : 0.0f);
-    dx[j] = smx_flush(((p - s->qf) * s->Gf) * dz);
+    const float xj = smx_elem_get(x, j, e);
+    float dz, z = smx_xent_logit(row, inv_cap, xj, &dz);
+    float p = s->kind == SMX_ROW_FINITE ? smx_sparse_p(z, s->m, s->tau) : (xj == INFINITY ? s->pinf : 0.0f);
+    smx_elem_set(dx, j, smx_flush(((p - s->qf) * s->Gf) * dz), e);
   }
+}
+void smx_xent_sparsemax_grad_elem(size_t n, const void *x, int e, const smx_xent_row *row, const smx_xent_sparse *s,
+                                  void *dx) {
+  SMX_ELEM_CALL(e, sparsemax_grad, n, x, row, s, dx);
 }
 

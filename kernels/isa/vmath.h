@@ -66,31 +66,26 @@ static inline void vst_f16_n(uint16_t *p, vf v, size_t c) {
 }
 
 /* Tensors of float, bfloat16 or binary16 elements (e, a constant in specialized loops): loads widen exactly in
-   registers, stores round; the rest of a kernel computes in float as for f32 tensors. */
-enum { ELEM_F32 = 0, ELEM_BF16 = 1, ELEM_F16 = 2 };
-/* element i of p, as a pointer and widened */
-SMX_FLATTEN const void *elem_at(const void *p, size_t i, const int e) { return (const char *)p + i * (e == ELEM_F32 ? 4 : 2); }
-SMX_FLATTEN float elem_get(const void *p, size_t i, const int e) {
-  if (e == ELEM_F32) return ((const float *)p)[i];
-  const uint16_t h = ((const uint16_t *)p)[i];
-  return e == ELEM_BF16 ? smx_f32_of_bf16(h) : smx_f32_of_f16(h);
-}
+   registers, stores round; the rest of a kernel computes in float as for f32 tensors (SMX_ELEM_*, smx_elem_get
+   and smx_elem_set for one element: kernels/common/half.h). */
+/* element i of p, as a pointer */
+SMX_FLATTEN const void *elem_at(const void *p, size_t i, const int e) { return (const char *)p + i * (e == SMX_ELEM_F32 ? 4 : 2); }
 SMX_FLATTEN vf ld_e_n(const void *p, size_t i, size_t c, float fill, const int e) {
-  if (e == ELEM_F32) return vld_n((const float *)p + i, c, fill);
+  if (e == SMX_ELEM_F32) return vld_n((const float *)p + i, c, fill);
   const size_t m = c < VW ? c : VW;
-  const vf w = e == ELEM_BF16 ? vld16hi_n((const uint16_t *)p + i, m) : vld_f16_n((const uint16_t *)p + i, m);
+  const vf w = e == SMX_ELEM_BF16 ? vld16hi_n((const uint16_t *)p + i, m) : vld_f16_n((const uint16_t *)p + i, m);
   return c < VW && fill != 0.0f ? vsel(vtail(c), w, vset(fill)) : w; /* lanes >= c widened +0 */
 }
 /* len <= SMX_BLOCK elements as floats: p itself for f32, else widened into buf */
 SMX_FLATTEN const float *block_f32(const void *p, size_t len, float *buf, const int e) {
-  if (e == ELEM_F32) return (const float *)p;
+  if (e == SMX_ELEM_F32) return (const float *)p;
   for (size_t i = 0; i < len; i += VW) vst_n(buf + i, ld_e_n(p, i, step_count(len, i), 0.0f, e), step_count(len, i));
   return buf;
 }
 SMX_FLATTEN vf ld_e(const void *p, size_t i, const int e) { return ld_e_n(p, i, VW, 0.0f, e); }
 SMX_FLATTEN void st_e_n(void *p, size_t i, vf v, size_t c, const int e) {
-  if (e == ELEM_F32) vst_n((float *)p + i, v, c);
-  else if (e == ELEM_BF16) vst16hi_n((uint16_t *)p + i, narrow_bf16_hi(v), c < VW ? c : VW);
+  if (e == SMX_ELEM_F32) vst_n((float *)p + i, v, c);
+  else if (e == SMX_ELEM_BF16) vst16hi_n((uint16_t *)p + i, narrow_bf16_hi(v), c < VW ? c : VW);
   else vst_f16_n((uint16_t *)p + i, v, c < VW ? c : VW);
 }
 SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW, e); }
@@ -98,28 +93,6 @@ SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW
 SMX_FLATTEN void fill_e(size_t n, void *p, float v, const int e) {
   for (size_t i = 0; i < n; i += VW) st_e_n(p, i, vset(v), step_count(n, i), e);
 }
-/* smx_count_posinf of a row of element e, by widened blocks */
-SMX_FLATTEN double count_posinf_e(size_t n, const void *x, const int e) {
-  if (e == ELEM_F32) return smx_count_posinf(n, (const float *)x);
-  float a[SMX_BLOCK];
-  double k = 0.0;
-  for (size_t o = 0; o < n; o += SMX_BLOCK) {
-    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-    k += smx_count_posinf(len, block_f32(elem_at(x, o, e), len, a, e));
-  }
-  return k;
-}
-/* a 16-bit row of a kind other than finite (smx_special_cols' rules), by widened blocks */
-static inline void special_row16_e(enum smx_row_kind kind, size_t n, const uint16_t *x, uint16_t *y, int log_out, const int e) {
-  float a[SMX_BLOCK], b[SMX_BLOCK];
-  const double kinf = kind == SMX_ROW_POSINF ? count_posinf_e(n, x, e) : 0.0;
-  for (size_t o = 0; o < n; o += SMX_BLOCK) {
-    const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-    smx_special_cols(kind, kinf, len, block_f32(x + o, len, a, e), b, log_out);
-    for (size_t i = 0; i < len; i += VW) st_e_n(y + o, i, vld_n(b + i, step_count(len, i), 0.0f), step_count(len, i), e);
-  }
-}
-
 /* smx_two_diff(x, c) with nc = -c: d + lo = x - c exactly. */
 static inline vf vtwo_diff(vf x, vf c, vf nc, vf *lo) {
   vf d = vsub(x, c);
@@ -173,7 +146,7 @@ SMX_FLATTEN vf step_logits_e(const void *x, size_t i, size_t c, float fill, int 
   return vsoftcap(v, vcap, vinv, dz);
 }
 static inline vf step_logits(const float *x, size_t c, float fill, int capped, vf vcap, vf vinv, vf *dz) {
-  return step_logits_e(x, 0, c, fill, capped, vcap, vinv, dz, ELEM_F32);
+  return step_logits_e(x, 0, c, fill, capped, vcap, vinv, dz, SMX_ELEM_F32);
 }
 
 /* dmath.c's poly13: c[0] + ... + c[12] x^12 by the same Estrin scheme */
@@ -274,24 +247,9 @@ SMX_FLATTEN float row_max_e(size_t n, const void *x, int *nan, const int e) {
   *nan = many(bad);
   return FN(tree_max)(m);
 }
-static inline float FN(row_max)(size_t n, const float *x, int *nan) { return row_max_e(n, x, nan, ELEM_F32); }
+static inline float FN(row_max)(size_t n, const float *x, int *nan) { return row_max_e(n, x, nan, SMX_ELEM_F32); }
 
 /* The fused 16-bit backward kernels from a row function over element e (bf16: bfloat16, else binary16) */
-#define SMX_ROWS_BWD16(fn, row_e)                                                                    \
-  void fn(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy, const uint16_t *dy, size_t lddy, \
-          uint16_t *dx, size_t lddx) {                                                               \
-    for (size_t r = 0; r < rows; r++)                                                                \
-      if (bf16) row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_BF16);                      \
-      else row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_F16);                            \
-  }
-#define SMX_ROWS_BWDX16(fn, row_e)                                                                   \
-  void fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, const uint16_t *y, size_t ldy,        \
-          const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx) {                               \
-    for (size_t r = 0; r < rows; r++)                                                                \
-      if (bf16) row_e(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_BF16);         \
-      else row_e(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx, ELEM_F16);               \
-  }
-
 /* smx_blocked_dot_scalar: sum a_i b_i (b NULL: sum a_i), 64 float lanes per block, blocks in double, of tensors
    of element e. Tail lanes read 0: fma(0, 0, l) = l + 0 = l, since a lane is never -0 (it starts at +0). */
 SMX_FLATTEN double blocked_dot_e(size_t n, const void *a, const void *b, const int e) {
@@ -316,6 +274,6 @@ SMX_FLATTEN double blocked_dot_e(size_t n, const void *a, const void *b, const i
   }
   return total;
 }
-static inline double blocked_dot(size_t n, const float *a, const float *b) { return blocked_dot_e(n, a, b, ELEM_F32); }
+static inline double blocked_dot(size_t n, const float *a, const float *b) { return blocked_dot_e(n, a, b, SMX_ELEM_F32); }
 
 #endif

@@ -1,5 +1,6 @@
 /* Scalar reference of the softmax family: softmax, log-softmax, logsumexp, their backward passes and the
-   softmax cross-entropy (blocked online normalizer in 64 lanes, kernels/common/rowstate.c). */
+   softmax cross-entropy (blocked online normalizer in 64 lanes, kernels/common/rowstate.c); the backward rows
+   over tensors of element e (SMX_ELEM_*), so the scalar table's fused 16-bit ones are the same code. */
 #include "kernels.h"
 
 #define SMX_ISA_NAME scalar
@@ -59,35 +60,45 @@ static float logsumexp_row(size_t n, const float *x) {
 /* Backward rows follow the header: any NaN input gives the NaN row, a fully masked row (all -inf)
    a zero row. A NaN reduction means a NaN input; other NaN or -inf inputs are flagged while the
    row is written, and the row is then overwritten (dx may be dy: only the fill needs no input). */
-static void softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
-  float dot = (float)smx_blocked_dot_scalar(n, y, dy);
+SMX_FLATTEN void softmax_backward_row(size_t n, const void *y, const void *dy, void *dx, const int e) {
+  float dot = (float)smx_blocked_dot_elem(n, y, dy, e);
   if (dot != dot) {
-    smx_fill(n, dx, smx_qnan());
+    smx_fill_elem(n, dx, smx_qnan(), e);
     return;
   }
-  for (size_t i = 0; i < n; i++) dx[i] = smx_flush(y[i] * (dy[i] - dot));
+  for (size_t i = 0; i < n; i++)
+    smx_elem_set(dx, i, smx_flush(smx_elem_get(y, i, e) * (smx_elem_get(dy, i, e) - dot)), e);
 }
 
-static void log_softmax_backward_row(size_t n, const float *y, const float *dy, float *dx) {
-  float sum = (float)smx_blocked_dot_scalar(n, dy, NULL);
+SMX_FLATTEN void log_softmax_backward_row(size_t n, const void *y, const void *dy, void *dx, const int e) {
+  float sum = (float)smx_blocked_dot_elem(n, dy, NULL, e);
   if (sum != sum) {
-    smx_fill(n, dx, smx_qnan());
+    smx_fill_elem(n, dx, smx_qnan(), e);
     return;
   }
   int nan = 0, live = 0;
   for (size_t i = 0; i < n; i++) {
-    float v = y[i] > SMX_EXP_MAX ? SMX_EXP_MAX : y[i];
+    const float yi = smx_elem_get(y, i, e);
+    float v = yi > SMX_EXP_MAX ? SMX_EXP_MAX : yi;
     nan |= v != v;
     live |= v != -INFINITY;
     float p = smx_exp_core(v, 0.0f, 0.0f);
-    dx[i] = smx_flush(fmaf(-p, sum, dy[i]));
+    smx_elem_set(dx, i, smx_flush(fmaf(-p, sum, smx_elem_get(dy, i, e))), e);
   }
-  if (nan || !live) smx_fill(n, dx, nan ? smx_qnan() : 0.0f);
+  if (nan || !live) smx_fill_elem(n, dx, nan ? smx_qnan() : 0.0f, e);
+}
+static void softmax_backward_row_f32(size_t n, const float *y, const float *dy, float *dx) {
+  softmax_backward_row(n, y, dy, dx, SMX_ELEM_F32);
+}
+static void log_softmax_backward_row_f32(size_t n, const float *y, const float *dy, float *dx) {
+  log_softmax_backward_row(n, y, dy, dx, SMX_ELEM_F32);
 }
 
 SMX_ROWS_MAP(SMX_KERNEL_NAME(softmax), softmax_row)
 SMX_ROWS_MAP(SMX_KERNEL_NAME(log_softmax), log_softmax_row)
 SMX_ROWS_LSE(SMX_KERNEL_NAME(logsumexp), logsumexp_row)
-SMX_ROWS_BWD(SMX_KERNEL_NAME(softmax_backward), softmax_backward_row)
-SMX_ROWS_BWD(SMX_KERNEL_NAME(log_softmax_backward), log_softmax_backward_row)
+SMX_ROWS_BWD(SMX_KERNEL_NAME(softmax_backward), softmax_backward_row_f32)
+SMX_ROWS_BWD(SMX_KERNEL_NAME(log_softmax_backward), log_softmax_backward_row_f32)
+SMX_ROWS_BWD16(SMX_KERNEL_NAME(softmax_backward16), softmax_backward_row)
+SMX_ROWS_BWD16(SMX_KERNEL_NAME(log_softmax_backward16), log_softmax_backward_row)
 SMX_ROWS_XENT(SMX_KERNEL_NAME(xent_softmax), smx_xent_softmax_row)

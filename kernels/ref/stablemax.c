@@ -25,7 +25,7 @@ static void stablemax_row(size_t n, const float *x, float *y) {
   double l[SMX_DLANES] = {0}, ties = 0.0;
   SMX_KERNEL_NAME(stable_lanes)(n, x, NAN, l, &ties);
   smx_stable_c c;
-  if (smx_stablemax_begin(n, x, y, smx_tree_sum16d(l), &c)) SMX_KERNEL_NAME(stablemax_cols)(n, x, y, &c);
+  if (smx_stablemax_begin(n, x, y, smx_tree_sum16d(l), &c, SMX_ELEM_F32)) SMX_KERNEL_NAME(stablemax_cols)(n, x, y, &c);
 }
 
 static void log_stablemax_row(size_t n, const float *x, float *y) {
@@ -43,20 +43,24 @@ static void log_stablemax_row(size_t n, const float *x, float *y) {
   SMX_KERNEL_NAME(log_stablemax_cols)(n, x, y, m, top, nlh, ll);
 }
 
-/* Backward rows: the rules of softmax_backward_row (kernels/ref/softmax.c). */
-static void stablemax_backward_row(size_t n, const float *x, const float *y, const float *dy, float *dx) {
-  float dot = (float)smx_blocked_dot_scalar(n, y, dy);
+/* Backward rows: the rules of softmax_backward_row (kernels/ref/softmax.c), over tensors of element e. */
+SMX_FLATTEN void stablemax_backward_row(size_t n, const void *x, const void *y, const void *dy, void *dx, const int e) {
+  float dot = (float)smx_blocked_dot_elem(n, y, dy, e);
   if (dot != dot) {
-    smx_fill(n, dx, smx_qnan());
+    smx_fill_elem(n, dx, smx_qnan(), e);
     return;
   }
   int nan = 0, live = 0;
   for (size_t i = 0; i < n; i++) {
-    nan |= x[i] != x[i];
-    live |= x[i] != -INFINITY;
-    dx[i] = smx_flush((y[i] * (dy[i] - dot)) / (1.0f + fabsf(x[i])));
+    const float xi = smx_elem_get(x, i, e);
+    nan |= xi != xi;
+    live |= xi != -INFINITY;
+    smx_elem_set(dx, i, smx_flush((smx_elem_get(y, i, e) * (smx_elem_get(dy, i, e) - dot)) / (1.0f + fabsf(xi))), e);
   }
-  if (nan || !live) smx_fill(n, dx, nan ? smx_qnan() : 0.0f);
+  if (nan || !live) smx_fill_elem(n, dx, nan ? smx_qnan() : 0.0f, e);
+}
+static void stablemax_backward_row_f32(size_t n, const float *x, const float *y, const float *dy, float *dx) {
+  stablemax_backward_row(n, x, y, dy, dx, SMX_ELEM_F32);
 }
 
 /* p_j = s(z_j) / S; the sum of the other entries O keeps -log p_t = log1p(O / s_t) exact (the sums by blocks,
@@ -72,5 +76,6 @@ static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *r
 
 SMX_ROWS_MAP(SMX_KERNEL_NAME(stablemax), stablemax_row)
 SMX_ROWS_MAP(SMX_KERNEL_NAME(log_stablemax), log_stablemax_row)
-SMX_ROWS_BWDX(SMX_KERNEL_NAME(stablemax_backward), stablemax_backward_row)
+SMX_ROWS_BWDX(SMX_KERNEL_NAME(stablemax_backward), stablemax_backward_row_f32)
+SMX_ROWS_BWDX16(SMX_KERNEL_NAME(stablemax_backward16), stablemax_backward_row)
 SMX_ROWS_XENT(SMX_KERNEL_NAME(xent_stablemax), xent_stablemax_row)

@@ -43,7 +43,7 @@ SMX_FLATTEN void bm_group_e(blockmax *a, const void *p, size_t i, const int e) {
     a->sx[j % NSX] = vadd(a->sx[j % NSX], v);
   }
 }
-static inline void bm_group(blockmax *a, const float *p) { bm_group_e(a, p, 0, ELEM_F32); }
+static inline void bm_group(blockmax *a, const float *p) { bm_group_e(a, p, 0, SMX_ELEM_F32); }
 /* the rest of a block after its full groups (< 64 entries; -inf keeps the lane max), then the block
    max m and its NaN flag */
 SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t full, int *nanb, const int e) {
@@ -56,11 +56,11 @@ SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t ful
   for (int j = 0; j < NSX; j++) nan = mor(nan, vnan(a->sx[j]));
   *nanb = 0;
   if (many(nan))
-    for (size_t i = 0; i < len; i++) *nanb |= elem_get(x, i, e) != elem_get(x, i, e);
+    for (size_t i = 0; i < len; i++) *nanb |= smx_elem_get(x, i, e) != smx_elem_get(x, i, e);
   return FN(tree_max)(a->mx);
 }
 static inline float bm_finish(blockmax *a, const float *x, size_t len, size_t full, int *nanb) {
-  return bm_finish_e(a, x, len, full, nanb, ELEM_F32);
+  return bm_finish_e(a, x, len, full, nanb, SMX_ELEM_F32);
 }
 
 /* Pass 1, one step: e = the kept smx_exp_shift value (+0 otherwise), stored to ys if given (c lanes);
@@ -127,7 +127,7 @@ SMX_FLATTEN void sum_block_e(const void *x, size_t len, size_t full, float m, fl
 SMX_FLATTEN void sum_block(const float *x, size_t len, size_t full, float m, float magic, int32_t keep, const int ties,
                            const int store, double *k, double *S_ex, double *S_all, float *ys, const float *xn,
                            size_t ngn, blockmax *nx) {
-  sum_block_e(x, len, full, m, magic, keep, ties, store, k, S_ex, S_all, ys, xn, ngn, nx, ELEM_F32);
+  sum_block_e(x, len, full, m, magic, keep, ties, store, k, S_ex, S_all, ys, xn, ngn, nx, SMX_ELEM_F32);
 }
 
 /* softmax's pass 1 stores its values in a pass1_store (kernels.h) */
@@ -171,7 +171,7 @@ SMX_FLATTEN int32_t shifted_block_e(const void *x, size_t len, size_t full, floa
 }
 SMX_FLATTEN int32_t shifted_block(const float *x, size_t len, size_t full, float m_b, int32_t K_b, int32_t K_g,
                                   int mode, smx_lse *s, float *ys, const float *xn, size_t ngn, blockmax *nx) {
-  return shifted_block_e(x, len, full, m_b, K_b, K_g, mode, s, ys, xn, ngn, nx, ELEM_F32);
+  return shifted_block_e(x, len, full, m_b, K_b, K_g, mode, s, ys, xn, ngn, nx, SMX_ELEM_F32);
 }
 #undef SUM_BLOCK
 /* the guess for the next block, from the state so far (none before a block in range: K_b - K_g > SHIFT_SPAN) */
@@ -276,7 +276,7 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
   }
   *sp = s;
 }
-static void FN(lse_pass)(size_t n, const float *x, smx_lse *sp, pass1_store *st) { lse_pass_e(n, x, sp, st, ELEM_F32); }
+static void FN(lse_pass)(size_t n, const float *x, smx_lse *sp, pass1_store *st) { lse_pass_e(n, x, sp, st, SMX_ELEM_F32); }
 /* ---- pass 1 of a row of at most MF_BLOCKS blocks (64 KiB) for the kernels, not the public row
    states: every block's max first, so that only the blocks holding the row max count their ties and none
    needs the sum with them (the state's Mall stays empty: smx_lse_finish does not read it). The same bits
@@ -331,7 +331,7 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
 }
 #undef MF_SUM
 static int FN(lse_pass_maxfirst)(size_t n, const float *x, smx_lse *s, pass1_store *st) {
-  return lse_pass_maxfirst_e(n, x, s, st, ELEM_F32);
+  return lse_pass_maxfirst_e(n, x, s, st, SMX_ELEM_F32);
 }
 /* A row of one block (n <= SMX_BLOCK) with no NaN and its max m in [-SMX_SHIFT_MAX, SMX_SHIFT_MAX], finished
    without a state: the max, then the sums without the ties against K = smx_exp_k(m) (as lse_pass_maxfirst_e sums
@@ -362,21 +362,21 @@ SMX_FLATTEN void lse_row_e(size_t n, const void *x, smx_lse_final *f, pass1_stor
   smx_lse s;
   smx_lse_init(&s);
   if (n > (size_t)MF_BLOCKS * SMX_BLOCK ||
-      !(e == ELEM_F32 ? FN(lse_pass_maxfirst)(n, x, &s, st) : lse_pass_maxfirst_e(n, x, &s, st, e))) {
+      !(e == SMX_ELEM_F32 ? FN(lse_pass_maxfirst)(n, x, &s, st) : lse_pass_maxfirst_e(n, x, &s, st, e))) {
     smx_lse_init(&s);
     if (st) st->complete = 1;
-    if (e == ELEM_F32) FN(lse_pass)(n, x, &s, st);
+    if (e == SMX_ELEM_F32) FN(lse_pass)(n, x, &s, st);
     else lse_pass_e(n, x, &s, st, e);
   }
   smx_lse_finish(&s, f, need_log);
 }
 static void FN(lse_row)(size_t n, const float *x, smx_lse_final *f, pass1_store *st, int need_log) {
-  lse_row_e(n, x, f, st, need_log, ELEM_F32);
+  lse_row_e(n, x, f, st, need_log, SMX_ELEM_F32);
 }
-/* the same for a row of 16-bit elements (e: ELEM_BF16 or ELEM_F16; st: the f32 pass-1 values to a scratch) */
+/* the same for a row of 16-bit elements (e: SMX_ELEM_BF16 or SMX_ELEM_F16; st: the f32 pass-1 values to a scratch) */
 static void FN(lse_row16)(size_t n, const uint16_t *x, smx_lse_final *f, pass1_store *st, int need_log, const int e) {
-  if (e == ELEM_BF16) lse_row_e(n, x, f, st, need_log, ELEM_BF16);
-  else lse_row_e(n, x, f, st, need_log, ELEM_F16);
+  if (e == SMX_ELEM_BF16) lse_row_e(n, x, f, st, need_log, SMX_ELEM_BF16);
+  else lse_row_e(n, x, f, st, need_log, SMX_ELEM_F16);
 }
 /* the row state of x folded into s (the public row states, dispatch/shard.c; a long row's column ranges,
    dispatch/longrow.c, with st: softmax's pass-1 values stored) */
@@ -399,7 +399,7 @@ static void FN(lse_block)(const float *x, size_t len, smx_lse *s) {
     shifted_block(x, len, full, m, K_b, K_g, mode, s, NULL, NULL, 0, &a);
   } else if (mode == SMX_BLK_PLAIN) {
     double k, r;
-    lse_block_plain_e(x, len, m, &k, &r, ELEM_F32);
+    lse_block_plain_e(x, len, m, &k, &r, SMX_ELEM_F32);
     smx_lse_add_block(s, m, k, r);
   } else if (mode == SMX_BLK_LOW) {
     smx_lse_block_low(x, len, m, s);
@@ -606,7 +606,7 @@ SMX_FLATTEN void softmax_pass2_e(size_t n, const void *x, void *y, const smx_sof
   }
 }
 static void FN(softmax_pass2)(size_t n, const float *x, float *y, const smx_softmax_out *o) {
-  softmax_pass2_e(n, x, y, o, ELEM_F32);
+  softmax_pass2_e(n, x, y, o, SMX_ELEM_F32);
 }
 
 /* ---- softmax pass 2 from the stored row-pass values s = e 2^-d of smx_softmax_one, d = K_b - K + 36:
@@ -678,7 +678,7 @@ SMX_FLATTEN void softmax_rescale_e(size_t n, const float *ys, void *q, const pas
 }
 static void FN(softmax_rescale)(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
                             const xgrad *xg0) {
-  softmax_rescale_e(n, y, y, st, m, K, o, xg0, ELEM_F32);
+  softmax_rescale_e(n, y, y, st, m, K, o, xg0, SMX_ELEM_F32);
 }
 
 /* softmax's pass 2 of a shifted row: the stored pass-1 values rescaled (st, complete) or from x */
@@ -704,7 +704,7 @@ static void FN(softmax_row)(size_t n, const float *x, float *y) {
     return;
   }
   if (!f.shifted) { /* |max| > 2^16 */
-    softmax_exp_cols_e(n, x, y, &f, ELEM_F32);
+    softmax_exp_cols_e(n, x, y, &f, SMX_ELEM_F32);
     return;
   }
   smx_softmax_out o;
@@ -732,14 +732,14 @@ SMX_FLATTEN void log_softmax_out_e(size_t n, const void *x, void *y, const smx_l
   }
 }
 static void FN(log_softmax_out)(size_t n, const float *x, float *y, const smx_lse_final *f) {
-  log_softmax_out_e(n, x, y, f, ELEM_F32);
+  log_softmax_out_e(n, x, y, f, SMX_ELEM_F32);
 }
 
 /* the output passes on column ranges of a long row split across threads (dispatch/longrow.c) */
 void FN(softmax_cols)(size_t n, const float *x, float *y, const pass1_store *st, const smx_lse_final *f,
                       const smx_softmax_out *o) {
   if (f->shifted) FN(softmax_out)(n, x, y, st, f, o);
-  else softmax_exp_cols_e(n, x, y, f, ELEM_F32);
+  else softmax_exp_cols_e(n, x, y, f, SMX_ELEM_F32);
 }
 void FN(log_softmax_cols)(size_t n, const float *x, float *y, const smx_lse_final *f) { FN(log_softmax_out)(n, x, y, f); }
 
@@ -761,9 +761,9 @@ static float FN(logsumexp_row)(size_t n, const float *x) {
 static void FN(log_softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
   FN(lse_row16)(n, x, &f, NULL, 1, e);
-  if (f.kind != SMX_ROW_FINITE) special_row16_e(f.kind, n, x, y, 1, e);
-  else if (e == ELEM_BF16) log_softmax_out_e(n, x, y, &f, ELEM_BF16);
-  else log_softmax_out_e(n, x, y, &f, ELEM_F16);
+  if (f.kind != SMX_ROW_FINITE) smx_special_row_elem(f.kind, n, x, y, 1, e);
+  else if (e == SMX_ELEM_BF16) log_softmax_out_e(n, x, y, &f, SMX_ELEM_BF16);
+  else log_softmax_out_e(n, x, y, &f, SMX_ELEM_F16);
 }
 /* a row's first SMX_SOFTMAX16_STORE entries keep their pass-1 values in a stack scratch, as the f32 kernel keeps
    them in y, and pass 2 rescales them into the 16-bit output; the rest of a longer row starts again from x */
@@ -774,33 +774,33 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   st.y = ys, st.nstore = SMX_SOFTMAX16_STORE / SMX_BLOCK, st.complete = 1; /* (the passes clear it where they store nothing) */
   FN(lse_row16)(n, x, &f, &st, 0, e);
   if (f.kind != SMX_ROW_FINITE) {
-    special_row16_e(f.kind, n, x, y, 0, e);
+    smx_special_row_elem(f.kind, n, x, y, 0, e);
   } else if (!f.shifted) { /* |max| > 2^16 */
-    if (e == ELEM_BF16) softmax_exp_cols_e(n, x, y, &f, ELEM_BF16);
-    else softmax_exp_cols_e(n, x, y, &f, ELEM_F16);
+    if (e == SMX_ELEM_BF16) softmax_exp_cols_e(n, x, y, &f, SMX_ELEM_BF16);
+    else softmax_exp_cols_e(n, x, y, &f, SMX_ELEM_F16);
   } else {
     smx_softmax_out o;
     smx_softmax_out_init(&f, &o);
     const size_t b0 = st.complete ? (n < SMX_SOFTMAX16_STORE ? n : SMX_SOFTMAX16_STORE) : 0; /* done from ys */
-    if (e == ELEM_BF16) {
-      softmax_rescale_e(b0, ys, y, &st, f.m, f.K, &o, NULL, ELEM_BF16);
-      softmax_pass2_e(n - b0, x + b0, y + b0, &o, ELEM_BF16);
+    if (e == SMX_ELEM_BF16) {
+      softmax_rescale_e(b0, ys, y, &st, f.m, f.K, &o, NULL, SMX_ELEM_BF16);
+      softmax_pass2_e(n - b0, x + b0, y + b0, &o, SMX_ELEM_BF16);
     } else {
-      softmax_rescale_e(b0, ys, y, &st, f.m, f.K, &o, NULL, ELEM_F16);
-      softmax_pass2_e(n - b0, x + b0, y + b0, &o, ELEM_F16);
+      softmax_rescale_e(b0, ys, y, &st, f.m, f.K, &o, NULL, SMX_ELEM_F16);
+      softmax_pass2_e(n - b0, x + b0, y + b0, &o, SMX_ELEM_F16);
     }
   }
 }
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  for (size_t r = 0; r < rows; r++) FN(softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? ELEM_BF16 : ELEM_F16);
+  for (size_t r = 0; r < rows; r++) FN(softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16);
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  for (size_t r = 0; r < rows; r++) FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? ELEM_BF16 : ELEM_F16);
+  for (size_t r = 0; r < rows; r++) FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16);
 }
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
   for (size_t r = 0; r < rows; r++) {
     smx_lse_final f;
-    FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, bf16 ? ELEM_BF16 : ELEM_F16);
+    FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16);
     out[r] = f.lse;
   }
 }
@@ -926,7 +926,7 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
   }
 }
 static void FN(softmax_backward_row)(size_t n, const float *y, const float *dy, float *dx) {
-  softmax_backward_row_e(n, y, dy, dx, ELEM_F32);
+  softmax_backward_row_e(n, y, dy, dx, SMX_ELEM_F32);
 }
 static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {
   vf v = vmin(vset(SMX_EXP_MAX), y); /* y > 88 ? 88 : y */
@@ -958,7 +958,7 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
   if (many(nan) || !many(live)) fill_e(n, dx, many(nan) ? smx_qnan() : 0.0f, e);
 }
 static void FN(log_softmax_backward_row)(size_t n, const float *y, const float *dy, float *dx) {
-  log_softmax_backward_row_e(n, y, dy, dx, ELEM_F32);
+  log_softmax_backward_row_e(n, y, dy, dx, SMX_ELEM_F32);
 }
 
 /* ---- fused cross-entropy, softmax normalizer (smx_xent_softmax_row) ---- */
@@ -1116,7 +1116,7 @@ SMX_FLATTEN void xent_pass1_e(size_t n, const void *x, const smx_xent_row *row, 
       const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
       FN(wz_blocks)(wz, block_f32(elem_at(x, b, e), len, buf, e), len, b, cw);
     }
-  if (e == ELEM_F32) FN(lse_row)(n, x, f, st, 1);
+  if (e == SMX_ELEM_F32) FN(lse_row)(n, x, f, st, 1);
   else FN(lse_row16)(n, x, f, st, 1, e);
 }
 
@@ -1128,7 +1128,7 @@ static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row 
   st.y = dx, st.nstore = STORE_MAX_BLOCKS, st.complete = 1;
   smx_lse_final f;
   smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
-  xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, ELEM_F32);
+  xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, SMX_ELEM_F32);
   if (f.kind == SMX_ROW_NAN) return smx_xent_nan_row(n, dx); /* (the reference's rule for the state it also finds) */
   if (f.kind != SMX_ROW_FINITE) return smx_xent_softmax_row(n, x, row, dx);
   float dz;
@@ -1278,7 +1278,7 @@ SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row
   xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, e);
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return 0;
   const size_t t = (size_t)row->target;
-  const float xt = elem_get(x, t, e);
+  const float xt = smx_elem_get(x, t, e);
   float dz, dxt;
   const float zt = row->softcap > 0.0f ? smx_softcap(xt, row->softcap, 1.0f / row->softcap, &dz) : xt;
   xent_grad_c g;
@@ -1307,7 +1307,7 @@ SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row
   return 1;
 }
 int FN(xent_softmax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss) {
-  return bf16 ? xent_softmax_row16_e(n, x, row, dx, loss, ELEM_BF16) : xent_softmax_row16_e(n, x, row, dx, loss, ELEM_F16);
+  return bf16 ? xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_BF16) : xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_F16);
 }
 
 SMX_ROWS_BWD(FN(softmax_backward), FN(softmax_backward_row))

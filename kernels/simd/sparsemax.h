@@ -122,7 +122,7 @@ SMX_FLATTEN double sparse_fy_e(const void *v, size_t nv, float m, double tau, in
 }
 static inline double sparse_fy(const float *v, size_t nv, float m, double tau) {
   const vf one = vset(1.0f);
-  return sparse_fy_e(v, nv, m, tau, 0, one, one, ELEM_F32);
+  return sparse_fy_e(v, nv, m, tau, 0, one, one, SMX_ELEM_F32);
 }
 
 /* y = smx_sparse_p(x, m, tau_rel) for one step: d = (x - m) - tau_rel in double */
@@ -243,7 +243,7 @@ SMX_FLATTEN void sparsemax_general_e(size_t n, const void *x, float m, void *y, 
   sparse_write_e(n, x, m, tau, y, e);
 }
 static __attribute__((noinline)) void FN(sparsemax_general)(size_t n, const float *x, float m, float *y) {
-  sparsemax_general_e(n, x, m, y, ELEM_F32);
+  sparsemax_general_e(n, x, m, y, SMX_ELEM_F32);
 }
 
 /* smx_row_kind_of(m, nan) == SMX_ROW_FINITE without the call */
@@ -292,14 +292,10 @@ static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel(vgt(y, vzero()), vf
 SMX_FLATTEN void sparsemax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   int nan;
   const float m = row_max_e(n, x, &nan, e);
-  if (!sparse_finite(m, nan)) special_row16_e(smx_row_kind_of(m, nan), n, x, y, 0, e);
+  if (!sparse_finite(m, nan)) smx_special_row_elem(smx_row_kind_of(m, nan), n, x, y, 0, e);
   else sparsemax_general_e(n, x, m, y, e);
 }
-void FN(sparsemax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  for (size_t r = 0; r < rows; r++)
-    if (bf16) sparsemax_row16(n, x + r * ldx, y + r * ldy, ELEM_BF16);
-    else sparsemax_row16(n, x + r * ldx, y + r * ldy, ELEM_F16);
-}
+SMX_ROWS_MAP16(FN(sparsemax16), sparsemax_row16)
 
 /* (of tensors of element e: the f32 kernel and the fused 16-bit ones) */
 SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
@@ -345,7 +341,7 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   if (many(bad)) fill_e(n, dx, smx_qnan(), e);
 }
 static void FN(sparsemax_backward_row)(size_t n, const float *y, const float *dy, float *dx) {
-  sparsemax_backward_row_e(n, y, dy, dx, ELEM_F32);
+  sparsemax_backward_row_e(n, y, dy, dx, SMX_ELEM_F32);
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
@@ -366,7 +362,7 @@ SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, int c
 }
 static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, int capped, vf vcap,
                                                             vf vinv, double *fy) {
-  return xent_sparse_general_e(n, x, m, capped, vcap, vinv, fy, ELEM_F32);
+  return xent_sparse_general_e(n, x, m, capped, vcap, vinv, fy, SMX_ELEM_F32);
 }
 
 /* The sparsemax cross-entropy of a row in phases, so that short rows can run in groups: begin (the logits
@@ -407,11 +403,11 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
     if (ns) s->z[j / VW] = z, s->dz[j / VW] = vdz;
   }
   s->sum_z = eps > 0.0f ? tree_sum16d(z0, z1) : 0.0;
-  const float xt = elem_get(x, (size_t)row->target, e);
+  const float xt = smx_elem_get(x, (size_t)row->target, e);
   s->live = smx_xent_sparsemax_begin_xt(n, xt, row, FN(tree_max)(lm), many(bad), &s->st);
   if (!s->live && dx) fill_e(n, dx, smx_qnan(), e);
   if (s->live && s->st.kind != SMX_ROW_FINITE)
-    smx_xent_sparsemax_special(n, xt, row, s->st.kind == SMX_ROW_POSINF ? count_posinf_e(n, x, e) : 0.0, &s->st);
+    smx_xent_sparsemax_special(n, xt, row, s->st.kind == SMX_ROW_POSINF ? smx_count_posinf_elem(n, x, e) : 0.0, &s->st);
   s->fast = 0;
   s->nb = 0;
   s->t0 = 0.0f;
@@ -441,7 +437,7 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
     if (s->fast) {
       if (!s->nb) xent_sparse_collect(ns, s);
       fy = sparse_fy(s->buf, s->nb - 1, st->m, st->tau);
-    } else if (e == ELEM_F32) {
+    } else if (e == SMX_ELEM_F32) {
       st->tau = FN(xent_sparse_general)(n, x, st->m, capped, vcap, vinv, &fy);
     } else {
       st->tau = xent_sparse_general_e(n, x, st->m, capped, vcap, vinv, &fy, e);
@@ -451,13 +447,7 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
   (void)eps;
   if (!dx) return st->loss;
   if (st->kind != SMX_ROW_FINITE) {
-    float a[SMX_BLOCK];
-    if (e == ELEM_F32) smx_xent_sparsemax_grad_scalar(n, x, row, st, dx);
-    else for (size_t o = 0; o < n; o += SMX_BLOCK) { /* by widened blocks (in place: each read before its write) */
-      const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-      smx_xent_sparsemax_grad_scalar(len, block_f32(elem_at(x, o, e), len, a, e), row, st, a);
-      for (size_t i = 0; i < len; i += VW) st_e_n(dx, o + i, vld_n(a + i, step_count(len, i), 0.0f), step_count(len, i), e);
-    }
+    smx_xent_sparsemax_grad_elem(n, x, e, row, st, dx);
   } else {
     const vd vtau = dset(st->tau), vmd = dset((double)st->m);
     const vf vq = vset(st->qf), vG = vset(st->Gf);
@@ -477,11 +467,11 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
 }
 SMX_FLATTEN void xent_sparse_begin(size_t n, const float *x, const smx_xent_row *row, float *dx, size_t ns,
                                    xent_sparse_state *s) {
-  xent_sparse_begin_e(n, x, row, dx, ns, s, ELEM_F32);
+  xent_sparse_begin_e(n, x, row, dx, ns, s, SMX_ELEM_F32);
 }
 SMX_FLATTEN double xent_sparse_finish(size_t n, const float *x, const smx_xent_row *row, float *dx, size_t ns,
                                       xent_sparse_state *s) {
-  return xent_sparse_finish_e(n, x, row, dx, ns, s, ELEM_F32);
+  return xent_sparse_finish_e(n, x, row, dx, ns, s, SMX_ELEM_F32);
 }
 
 /* the two branch-free iterations of a fast row */
@@ -498,17 +488,12 @@ static double FN(xent_sparsemax_row)(size_t n, const float *x, const smx_xent_ro
 }
 /* The fused 16-bit sparsemax cross-entropy of one row (the rows longer than the 16-bit scratch: no heap; the f32
    row's passes over loads that widen, its gradient rounded in the stores) */
-SMX_FLATTEN void xent_sparsemax_row16_e(size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss,
-                                        const int e) {
+SMX_FLATTEN double xent_sparsemax_row16(size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, const int e) {
   xent_sparse_state s;
   xent_sparse_begin_e(n, x, row, dx, 0, &s, e);
-  *loss = xent_sparse_finish_e(n, x, row, dx, 0, &s, e);
+  return xent_sparse_finish_e(n, x, row, dx, 0, &s, e);
 }
-int FN(xent_sparsemax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss) {
-  if (bf16) xent_sparsemax_row16_e(n, x, row, dx, loss, ELEM_BF16);
-  else xent_sparsemax_row16_e(n, x, row, dx, loss, ELEM_F16);
-  return 1;
-}
+SMX_ROWS_XENTROW16(FN(xent_sparsemax16), xent_sparsemax_row16)
 
 /* Short rows in groups (the rows loop of smx_xent_rows, the same order of the losses' sum): every row's
    begin, the groups' iterations row after row, then every row's finish in row order. */

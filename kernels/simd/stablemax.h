@@ -75,33 +75,37 @@ static inline void stable_acc_n(vf v, size_t c, vd *a0, vd *a1) {
   *a0 = dadd(*a0, dstable_s64(dlo(v)));
   if (c > 8) *a1 = dadd(*a1, dstable_s64(dhi(v)));
 }
-SMX_FLATTEN void stable_acc_row(size_t n, const float *x, vd *a0, vd *a1) {
+SMX_FLATTEN void stable_acc_row_e(size_t n, const void *x, vd *a0, vd *a1, const int e) {
   size_t i = 0;
-  for (; i + VW <= n; i += VW) stable_acc(vld(x + i), a0, a1);
-  if (i < n) stable_acc_n(vld_tail(x + i, n - i, -INFINITY), n - i, a0, a1);
+  for (; i + VW <= n; i += VW) stable_acc(ld_e(x, i, e), a0, a1);
+  if (i < n) stable_acc_n(ld_e_n(x, i, n - i, -INFINITY, e), n - i, a0, a1);
 }
-static double FN(stable_sum)(size_t n, const float *x) {
-  vd a0 = dset(0.0), a1 = a0;
-  stable_acc_row(n, x, &a0, &a1);
-  return stable_sum16d(a0, a1);
-}
+SMX_FLATTEN void stable_acc_row(size_t n, const float *x, vd *a0, vd *a1) { stable_acc_row_e(n, x, a0, a1, SMX_ELEM_F32); }
 
-SMX_FLATTEN void stablemax_cols_v(size_t n, const float *x, float *y, const smx_stable_c *c) {
+/* (tensors of element e: the f32 kernel and the fused 16-bit one) */
+SMX_FLATTEN void stablemax_cols_e(size_t n, const void *x, void *y, const smx_stable_c *c, const int e) {
   const vstable_c vc = vstable_consts(c);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf p0 = vstable_p(vld(x + i), vc), p1 = vstable_p(vld(x + i + VW), vc);
-    vst(y + i, p0);
-    vst(y + i + VW, p1);
+    vf p0 = vstable_p(ld_e(x, i, e), vc), p1 = vstable_p(ld_e(x, i + VW, e), vc);
+    st_e(y, i, p0, e);
+    st_e(y, i + VW, p1, e);
   }
-  for (; i + VW <= n; i += VW) vst(y + i, vstable_p(vld(x + i), vc));
-  if (i < n) vst_tail(y + i, vstable_p(vld_tail(x + i, n - i, 0.0f), vc), n - i);
+  for (; i + VW <= n; i += VW) st_e(y, i, vstable_p(ld_e(x, i, e), vc), e);
+  if (i < n) st_e_n(y, i, vstable_p(ld_e_n(x, i, n - i, 0.0f, e), vc), n - i, e);
 }
-void FN(stablemax_cols)(size_t n, const float *x, float *y, const smx_stable_c *c) { stablemax_cols_v(n, x, y, c); }
-static void FN(stablemax_row)(size_t n, const float *x, float *y) {
+void FN(stablemax_cols)(size_t n, const float *x, float *y, const smx_stable_c *c) {
+  stablemax_cols_e(n, x, y, c, SMX_ELEM_F32);
+}
+SMX_FLATTEN void stablemax_row_e(size_t n, const void *x, void *y, const int e) {
+  vd a0 = dset(0.0), a1 = a0;
+  stable_acc_row_e(n, x, &a0, &a1, e);
+  const double S = stable_sum16d(a0, a1);
   smx_stable_c c;
-  if (smx_stablemax_begin(n, x, y, FN(stable_sum)(n, x), &c)) stablemax_cols_v(n, x, y, &c);
+  if (smx_stablemax_begin(n, x, y, S, &c, e)) stablemax_cols_e(n, x, y, &c, e);
 }
+SMX_ROWS_MAP16(FN(stablemax16), stablemax_row_e)
+static void FN(stablemax_row)(size_t n, const float *x, float *y) { stablemax_row_e(n, x, y, SMX_ELEM_F32); }
 
 /* ---- log-stablemax ----
    A row's state is its max m, tie count K, O (the s-sum below the max) and s(m); the per-row double logs
@@ -224,7 +228,7 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
   if (many(bad) || !many(live)) fill_e(n, dx, many(bad) ? smx_qnan() : 0.0f, e);
 }
 static void FN(stablemax_backward_row)(size_t n, const float *x, const float *y, const float *dy, float *dx) {
-  stablemax_backward_row_e(n, x, y, dy, dx, ELEM_F32);
+  stablemax_backward_row_e(n, x, y, dy, dx, SMX_ELEM_F32);
 }
 
 /* ---- fused cross-entropy, stablemax ---- */

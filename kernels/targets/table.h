@@ -14,12 +14,13 @@ SMX_PIECES(SMX_PIECE_DECLARE_)
 #define SMX_ENTRY_(name, kind, forward) .name = SMX_KERNEL_NAME(name),
 #define SMX_PIECE_ENTRY_(name) .name = SMX_KERNEL_NAME(name),
 #ifdef SMX_ISA_REFERENCE
-#define SMX_FUSED16_ENTRY_(name, kind) .name##16 = NULL,
+#define SMX_TABLE_FUSED16 SMX_FUSED16_REF /* the others NULL */
 #else
-#define SMX_FUSED16_DECLARE_(name, kind) smx_##kind##16_fn SMX_KERNEL_NAME(name##16);
-SMX_FUSED16(SMX_FUSED16_DECLARE_)
-#define SMX_FUSED16_ENTRY_(name, kind) .name##16 = SMX_KERNEL_NAME(name##16),
+#define SMX_TABLE_FUSED16 SMX_FUSED16
 #endif
-static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) SMX_PIECES(SMX_PIECE_ENTRY_) SMX_FUSED16(SMX_FUSED16_ENTRY_)};
+#define SMX_FUSED16_DECLARE_(name, kind) smx_##kind##16_fn SMX_KERNEL_NAME(name##16);
+SMX_TABLE_FUSED16(SMX_FUSED16_DECLARE_)
+#define SMX_FUSED16_ENTRY_(name, kind) .name##16 = SMX_KERNEL_NAME(name##16),
+static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) SMX_PIECES(SMX_PIECE_ENTRY_) SMX_TABLE_FUSED16(SMX_FUSED16_ENTRY_)};
 const smx_kernels *const SMX_TABLE_SYMBOL = &table;
 #endif
