@@ -41,6 +41,12 @@ static uint16_t narrow(int t, float f) {
   else smx_bf16_from_f32(1, 1, &f, 1, &h, 1);
   return h;
 }
+/* an input entry: f rounded, a NaN as one of the type's NaN patterns by i (signaling ones and payloads included: the
+   kernels' outputs must not depend on which) */
+static uint16_t narrow_input(int t, float f, size_t i) {
+  static const uint16_t nans[2][4] = {{0x7fc0, 0x7f81, 0xffa5, 0x7fff}, {0x7e00, 0x7c01, 0xfd55, 0x7fff}};
+  return f == f ? narrow(t, f) : nans[t][i % 4];
+}
 
 static float smx_u2f_test(uint32_t u) {
   float f;
@@ -148,8 +154,9 @@ static int check_case(const entry16 *e, int t, size_t rows, size_t n, size_t pad
   tu_fill(r, g, rows * n, tmp);
   for (size_t q = 0; q < rows; q++)
     for (size_t i = 0; i < n; i++) {
-      a[q * ld + i] = narrow(t, tmp[q * n + i]);
+      a[q * ld + i] = narrow_input(t, tmp[q * n + i], q + i);
       c[q * ld + i] = narrow(t, (float)tu_normal(r));
+      if (g == TU_NANLAST && i == n / 2) c[q * ld + i] = narrow_input(t, NAN, q + i); /* a NaN in dy too */
     }
   /* widened inputs; the backward kernels' y is the 16-bit forward output */
   for (size_t q = 0; q < rows; q++)
@@ -247,6 +254,8 @@ Test(half, identity_large_calls) {
         tu_rng_seed(&r, tu_case_seed(K->name, (size_t)t, isa));
         for (size_t q = 0; q < ROWS; q++) tu_fill(&r, (int)(q % TU_NREGIMES), N, x + q * N);
         cr_assert_eq((t ? smx_f16_from_f32 : smx_bf16_from_f32)(ROWS, N, x, N, h, N), SMX_OK);
+        for (size_t i = 0; i < (size_t)ROWS * N; i++)
+          if ((h[i] & 0x7fffu) > (t ? 0x7c00u : 0x7f80u)) h[i] = narrow_input(t, NAN, i);
         cr_assert_eq((t ? smx_f32_from_f16 : smx_f32_from_bf16)(ROWS, N, h, N, x, N), SMX_OK);
         smx_call_args ca = {ROWS, N, x, N, NULL, 0, NULL, 0, K->kind == SMX_KIND_LSE ? lref : ref, N, NULL, NULL, NULL, 0.0f};
         cr_assert_eq(smx_call(kernels[ki], &ca), SMX_OK);
@@ -355,7 +364,7 @@ Test(half, cross_entropy_identity) {
               uint16_t *xr = x + q * n;
               const size_t j = tu_below(&r, n);
               if (q % 9 == 2) xr[j] = narrow(t, INFINITY), xr[n - 1] = narrow(t, INFINITY);
-              if (q % 9 == 5) xr[j] = narrow(t, NAN);
+              if (q % 9 == 5) xr[j] = narrow_input(t, NAN, q / 9);
               if (q % 9 == 7) xr[j] = narrow(t, t ? 60000.0f : 3e5f); /* |max| > 2^16 in bf16 (f16 tops at 65504) */
               if (q % 9 == 8 && n > 5) for (size_t i = 0; i < n; i++) xr[i] = narrow(t, -INFINITY);
               if (q % 9 == 1) /* U(0, 0.5): sparsemax's support is most of the row (Michelot over the row) */
