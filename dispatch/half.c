@@ -11,7 +11,7 @@
 enum { T_F16, T_BF16 }; /* T_BF16 is the bf16 flag of the widen16/narrow16 pieces */
 enum { KIND_MAP, KIND_LSE, KIND_BWD, KIND_BWDX }; /* the signature kinds of SMX_KERNELS */
 #define SCRATCH_FLOATS 16384 /* 64 KiB */
-#define FUSED_MID_MIN_ELEMS ((size_t)2 << 20) /* 4 MiB of 16-bit values */
+#define FUSED_MID_MIN_ELEMS ((size_t)1 << 19) /* 1 MiB of 16-bit values: with the output, past a 1 MiB L2 */
 
 /* ---- the array converters ---- */
 void smx_widen16_rows(const smx_kernels *k, int bf16, size_t rows, size_t n, const uint16_t *x, size_t ld16, float *y,
@@ -263,12 +263,13 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      the time through the scratch on avx512, 0.80-0.91x on avx2; in cache 0.64-1.07x / 0.66-1.13x) */
   const enum smx_kernel_id id = j->base.id;
   const int fused_store = id == SMX_KERNEL_ID_softmax && n > SMX_BLOCK && n <= SMX_SOFTMAX16_STORE;
-  /* log-softmax and logsumexp rows of more than one block, in calls of at least 4 MiB (rows streamed from memory:
-     bf16 fused 0.62-0.77x the time through the scratch on avx512, 0.77-0.91x on avx2; in cache, where smaller calls
-     stay, the fused pass 1 is up to 1.26x slower on avx2); stablemax rows of any length in such calls (bf16 over
-     f32 time, fused against the scratch, avx512: 4096 x 4096 1.49 -> 1.08x, 16384 x 300 1.97 -> 1.35x, 131072 x 32
-     1.51 -> 1.31x; avx2 1.27-1.43 -> 1.29-1.44x; in cache 1.0-1.05x the scratch's time on avx512, 1.1-1.4x on
-     avx2) */
+  /* log-softmax and logsumexp rows of more than one block, and stablemax rows of any length, in calls of at least
+     1 MiB of input (bf16 calls cycling through 128 MiB, fused against the scratch, Zen 5: avx512 256 x 4096
+     log-softmax 654 -> 561 us, logsumexp 372 -> 312, stablemax 702 -> 557; 512 x 2000 765 -> 395, 410 -> 242,
+     672 -> 510; avx2 within -12% .. +18%, 1.00x overall; stablemax 4096 x 4096 1.49 -> 1.08x the f32 time on avx512;
+     smaller calls stay in cache, where the fused pass 1 is up to 1.26x slower on avx2, stablemax 1.1-1.4x; the
+     threshold was 4 MiB until the eighth session: 1 MiB took smx-bench's mem case, 256 x 4096, from 1.6-2.0x to
+     0.7-1.0x the f32 time) */
   const int big_call = j->base.rows * n >= FUSED_MID_MIN_ELEMS;
   const int fused_mid = big_call && (((id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp) && n > SMX_BLOCK) ||
                                      id == SMX_KERNEL_ID_stablemax);

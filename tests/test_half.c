@@ -235,7 +235,7 @@ Test(half, identity_every_kernel_every_isa) {
   fprintf(stderr, "[simdmax] 16-bit entry points: %zu cases, %zu differ\n", cases, fails);
 }
 
-/* Calls of the softmax family and of stablemax large enough (>= 4 MiB of 16-bit input) that their rows (of more
+/* Calls of the softmax family and of stablemax large enough (>= 1 MiB of 16-bit input) that their rows (of more
    than one block: the softmax family) take the fused kernels (half.c): the same identity, every ISA, both types, rows
    in several regimes */
 Test(half, identity_large_calls) {
