@@ -271,13 +271,14 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      threshold was 4 MiB until the eighth session: 1 MiB took smx-bench's mem case, 256 x 4096, from 1.6-2.0x to
      0.7-1.0x the f32 time) */
   const int big_call = j->base.rows * n >= FUSED_MID_MIN_ELEMS;
-  const int fused_mid = big_call && (((id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp) && n > SMX_BLOCK) ||
-                                     id == SMX_KERNEL_ID_stablemax);
+  const int lse_family = id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp;
+  const int fused_mid = big_call && ((lse_family && n > SMX_BLOCK) || id == SMX_KERNEL_ID_stablemax);
   /* sparsemax rows of 512 entries or more (Zen 5, bf16 over f32 time, fused against the scratch: avx512 1 x 4096
      1.47 -> 1.19x in cache, 4096 x 4096 from memory 1.13-1.32 -> 0.42-0.50x; avx2 64 x 512 1.49 -> 1.13x, 4096 x 4096
      1.23 -> 0.80x; shorter rows on avx2 were slower fused: 64 x 300 1.31 -> 1.52x) */
   const int fused_sparse = id == SMX_KERNEL_ID_sparsemax && n >= SMX_BLOCK / 2;
-  if (j->fused && (j->kind == KIND_BWD || j->kind == KIND_BWDX || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_sparse)) {
+  const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
+  if (j->fused && (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_sparse)) {
     const size_t m = r1 - r0;
     if (j->kind == KIND_MAP) ((smx_MAP16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->o + r0 * j->ldo, j->ldo);
     else if (j->kind == KIND_LSE) ((smx_LSE16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->lse + r0);

@@ -74,7 +74,9 @@ static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses,
 }
 /* the table's fused 16-bit row of a normalizer, or NULL */
 static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {
-  return normalizer == SMX_NORM_SOFTMAX ? k->xent_softmax16 : normalizer == SMX_NORM_SPARSEMAX ? k->xent_sparsemax16 : NULL;
+  return normalizer == SMX_NORM_SOFTMAX     ? k->xent_softmax16
+         : normalizer == SMX_NORM_SPARSEMAX ? k->xent_sparsemax16
+                                            : NULL;
 }
 /* rows [r0, r1) too long for the scratch, one at a time: the table's fused 16-bit row, or (stablemax, softmax on the
    scalar table, and the rows the fused one leaves) the chunked row state and shard */

@@ -261,10 +261,11 @@ void smx_fill_elem(size_t n, void *y, float v, int e) {
   for (size_t i = 0; i < n; i++) smx_elem_set(y, i, v, e);
 }
 
-SMX_FLATTEN void special_cols(enum smx_row_kind kind, double kinf, size_t n,
-                                                                const void *x, void *y, int log_out, const int e) {
+SMX_FLATTEN void special_cols(enum smx_row_kind kind, double kinf, size_t n, const void *x, void *y, int log_out,
+                              const int e) {
   const int posinf = kind == SMX_ROW_POSINF; /* the kinf entries at +inf share the mass */
-  const float on = posinf ? (log_out ? smx_flush((float)-smx_log64(kinf)) : (float)(1.0 / kinf)) : 0.0f; /* kinf = 1: +0 */
+  const float on = !posinf ? 0.0f : log_out ? smx_flush((float)-smx_log64(kinf)) /* kinf = 1: +0, not -0 */
+                                             : (float)(1.0 / kinf);
   const float off = kind == SMX_ROW_NAN ? smx_qnan() : log_out ? -INFINITY : 0.0f;
   for (size_t i = 0; i < n; i++) smx_elem_set(y, i, posinf && smx_elem_get(x, i, e) == INFINITY ? on : off, e);
 }

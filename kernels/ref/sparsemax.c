@@ -16,7 +16,8 @@ SMX_FLATTEN void sparsemax_row(size_t n, const void *x, void *y, const int e) {
   }
   float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP];
   size_t nb = smx_sparsemax_collect(n, x, e, m, 0.0f, buf, &t);
-  double tau = nb != SMX_SPARSE_ROW ? smx_sparsemax_tau_buf(buf, &nb, &t, m) : smx_sparsemax_tau_row(x, e, n, t, m, 0.0f);
+  double tau = nb != SMX_SPARSE_ROW ? smx_sparsemax_tau_buf(buf, &nb, &t, m)
+                                    : smx_sparsemax_tau_row(x, e, n, t, m, 0.0f);
   for (size_t i = 0; i < n; i++) smx_elem_set(y, i, smx_sparse_p(smx_elem_get(x, i, e), m, tau), e);
 }
 

@@ -276,7 +276,9 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
   }
   *sp = s;
 }
-static void FN(lse_pass)(size_t n, const float *x, smx_lse *sp, pass1_store *st) { lse_pass_e(n, x, sp, st, SMX_ELEM_F32); }
+static void FN(lse_pass)(size_t n, const float *x, smx_lse *sp, pass1_store *st) {
+  lse_pass_e(n, x, sp, st, SMX_ELEM_F32);
+}
 /* ---- pass 1 of a row of at most MF_BLOCKS blocks (64 KiB) for the kernels, not the public row
    states: every block's max first, so that only the blocks holding the row max count their ties and none
    needs the sum with them (the state's Mall stays empty: smx_lse_finish does not read it). The same bits
@@ -795,7 +797,8 @@ void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ld
   for (size_t r = 0; r < rows; r++) FN(softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16);
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  for (size_t r = 0; r < rows; r++) FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16);
+  for (size_t r = 0; r < rows; r++)
+    FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16);
 }
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
   for (size_t r = 0; r < rows; r++) {
@@ -1307,7 +1310,8 @@ SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row
   return 1;
 }
 int FN(xent_softmax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss) {
-  return bf16 ? xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_BF16) : xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_F16);
+  return bf16 ? xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_BF16)
+              : xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_F16);
 }
 
 SMX_ROWS_BWD(FN(softmax_backward), FN(softmax_backward_row))

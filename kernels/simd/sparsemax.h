@@ -109,7 +109,8 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
 }
 
 /* smx_sparsemax_fy over the buffer (positions) or the row (indices, capped; of element e) */
-SMX_FLATTEN double sparse_fy_e(const void *v, size_t nv, float m, double tau, int capped, vf vcap, vf vinv, const int e) {
+SMX_FLATTEN double sparse_fy_e(const void *v, size_t nv, float m, double tau, int capped, vf vcap, vf vinv,
+                               const int e) {
   const vd vmd = dset((double)m), vtau = dset(tau), tt = dmul(vtau, vtau), half = dset(0.5), zero = dset(0.0);
   vd a0 = zero, a1 = zero;
   for (size_t i = 0; i < nv; i += VW) {
@@ -453,7 +454,8 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
     const vf vq = vset(st->qf), vG = vset(st->Gf);
     if (s->fast) {
       for (size_t j = 0; j < ns; j++)
-        st_e_n(dx, j * VW, vflush(vmul(vmul(vsub(vsparse_p(s->z[j], vmd, vtau), vq), vG), s->dz[j])), step_count(n, j * VW), e);
+        st_e_n(dx, j * VW, vflush(vmul(vmul(vsub(vsparse_p(s->z[j], vmd, vtau), vq), vG), s->dz[j])),
+               step_count(n, j * VW), e);
     } else {
       for (size_t j = 0; j < n; j += VW) {
         const size_t c = step_count(n, j);
@@ -488,7 +490,8 @@ static double FN(xent_sparsemax_row)(size_t n, const float *x, const smx_xent_ro
 }
 /* The fused 16-bit sparsemax cross-entropy of one row (the rows longer than the 16-bit scratch: no heap; the f32
    row's passes over loads that widen, its gradient rounded in the stores) */
-SMX_FLATTEN double xent_sparsemax_row16(size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, const int e) {
+SMX_FLATTEN double xent_sparsemax_row16(size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx,
+                                        const int e) {
   xent_sparse_state s;
   xent_sparse_begin_e(n, x, row, dx, 0, &s, e);
   return xent_sparse_finish_e(n, x, row, dx, 0, &s, e);

@@ -80,7 +80,9 @@ SMX_FLATTEN void stable_acc_row_e(size_t n, const void *x, vd *a0, vd *a1, const
   for (; i + VW <= n; i += VW) stable_acc(ld_e(x, i, e), a0, a1);
   if (i < n) stable_acc_n(ld_e_n(x, i, n - i, -INFINITY, e), n - i, a0, a1);
 }
-SMX_FLATTEN void stable_acc_row(size_t n, const float *x, vd *a0, vd *a1) { stable_acc_row_e(n, x, a0, a1, SMX_ELEM_F32); }
+SMX_FLATTEN void stable_acc_row(size_t n, const float *x, vd *a0, vd *a1) {
+  stable_acc_row_e(n, x, a0, a1, SMX_ELEM_F32);
+}
 
 /* (tensors of element e: the f32 kernel and the fused 16-bit one) */
 SMX_FLATTEN void stablemax_cols_e(size_t n, const void *x, void *y, const smx_stable_c *c, const int e) {

@@ -21,6 +21,7 @@ SMX_PIECES(SMX_PIECE_DECLARE_)
 #define SMX_FUSED16_DECLARE_(name, kind) smx_##kind##16_fn SMX_KERNEL_NAME(name##16);
 SMX_TABLE_FUSED16(SMX_FUSED16_DECLARE_)
 #define SMX_FUSED16_ENTRY_(name, kind) .name##16 = SMX_KERNEL_NAME(name##16),
-static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) SMX_PIECES(SMX_PIECE_ENTRY_) SMX_TABLE_FUSED16(SMX_FUSED16_ENTRY_)};
+static const smx_kernels table = {SMX_KERNELS(SMX_ENTRY_) SMX_PIECES(SMX_PIECE_ENTRY_)
+                                      SMX_TABLE_FUSED16(SMX_FUSED16_ENTRY_)};
 const smx_kernels *const SMX_TABLE_SYMBOL = &table;
 #endif
