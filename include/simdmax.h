@@ -137,13 +137,13 @@ SMX_KERNELS(SMX_DECLARE_)
    (logsumexp's out stays float), and the same error, aliasing and in-place rules. Contract: inputs widen to
    float exactly and the result is exactly the _f32 kernel's result on the widened inputs rounded to the
    type by round-to-nearest-even (f16: subnormal results kept, overflow to inf; a NaN output is the quiet NaN
-   0x7fc0 / 0x7e00), on every ISA and whatever the caller's FP modes. No heap: the backward kernels, the
-   softmax family's rows longer than 16384 and softmax rows of 1025..15360 entries (these with a 60 KiB stack
-   scratch for their pass-1 values) convert in their loads and stores; other rows run through a 64 KiB stack
-   scratch per thread (stablemax's and log-stablemax's longer rows by chunks of it); sparsemax rows longer than 16384
-   convert in their loads and stores too, with an 8.5 KiB stack buffer of candidates. Exception: on the scalar table
-   (no SIMD ISA) sparsemax rows longer than 16384 use a heap buffer (the README's "bfloat16 and float16" says which
-   path each kernel takes). */
+   0x7fc0 / 0x7e00), on every ISA and whatever the caller's FP modes. No heap, on every ISA: the backward kernels,
+   sparsemax rows of 512 entries or more (with an 8.5 KiB stack buffer of candidates), the softmax family's and
+   stablemax's rows longer than 16384, their rows in calls of 1 MiB or more and softmax rows of 1025..15360 entries
+   (these with a 60 KiB stack scratch for their pass-1 values) convert in their loads and stores; other rows run
+   through a 64 KiB stack scratch per thread (the longer rows of log-stablemax, and on the scalar table of the
+   softmax family and stablemax, by chunks of it). The README's "bfloat16 and float16" says which path each kernel
+   takes. */
 typedef uint16_t smx_bf16;
 typedef uint16_t smx_f16;
 #define SMX_DECLARE16_MAP(name, T, sfx) \
@@ -221,8 +221,9 @@ SMX_API smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *log
                                          float *loss, float *dlogits, size_t ldd, float grad_scale);
 /* The fused cross-entropy on 16-bit logits and gradient (bfloat16, binary16): exactly smx_cross_entropy_f32 on
    the widened logits, the gradient rounded to the type (see "16-bit tensors" above); the same arguments and rules.
-   No heap for the softmax and stablemax normalizers at any n; sparsemax rows longer than 16384 (8192 with a
-   gradient) use a heap buffer. */
+   No row goes through a heap buffer at any n (sparsemax rows longer than 16384, 8192 with a gradient, convert in
+   their loads and stores); a call of more than 1024 rows keeps its row losses in a heap array (all rows on the
+   calling thread if it cannot be had). */
 SMX_API smx_status smx_cross_entropy_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx, const void *targets,
                                           const smx_xent_options *opts, float *loss, smx_bf16 *dlogits, size_t ldd,
                                           float grad_scale);
