@@ -178,8 +178,9 @@ static void run_task(void *ctx, size_t t) {
   s->job->run(s->job, r0, r1);
 }
 
+int smx_rows_threaded(size_t rows, size_t n) { return rows * n >= SMX_MIN_TASK_ELEMS && threads_now() > 1; }
 void smx_run_rows(const smx_rows_job *job) {
-  const size_t rows = job->rows, threads = rows * job->n < SMX_MIN_TASK_ELEMS ? 1 : threads_now();
+  const size_t rows = job->rows, threads = smx_rows_threaded(rows, job->n) ? threads_now() : 1;
   if (threads <= 1) {
     SMX_IN_FPENV(job->run(job, 0, rows));
     return;

@@ -14,9 +14,10 @@ struct smx_rows_job {
   size_t ldx, ldy, lddy;
   float *out;
   size_t ldo;
-  const smx_xent_args *xa; /* XENT: the rows' arguments, each row's loss in row_losses */
+  const smx_xent_args *xa; /* XENT: the rows' arguments, row r's loss in row_losses[r - losses_row0] */
   float *loss_rows;
   double *row_losses;
+  size_t losses_row0;
   smx_XENT_fn *xent; /* the normalizer's XENT kernel */
   const uint16_t *x16; /* 16-bit rows of the softmax family (dispatch/half.c): x16, out16 at ldx, ldo, in place of x, */
   uint16_t *out16;     /* out (logsumexp's out stays float); bf16: bfloat16, else binary16 */
@@ -26,6 +27,8 @@ struct smx_rows_job {
 /* Runs job->run over all rows (in the FP environment of fpenv.h on every thread); fewer long rows of the
    softmax family than threads go one at a time, each split by blocks (smx_run_long_rows). */
 void smx_run_rows(const smx_rows_job *job);
+/* whether smx_run_rows splits a job of rows x n across threads (the calling thread's setting) */
+int smx_rows_threaded(size_t rows, size_t n);
 /* task(ctx, i) for i in [0, count) on the calling thread's setting, each task in the FP environment of fpenv.h. */
 void smx_run_tasks(smx_task_fn task, void *ctx, size_t count);
 /* The rows of a softmax, log-softmax or logsumexp job (f32 or 16-bit) or of an f32 softmax or stablemax

@@ -32,9 +32,8 @@ static smx_XENT_fn *xent_kernel(const smx_kernels *k, smx_normalizer norm) {
   return list[norm];
 }
 
-/* The cross-entropy of rows [r0, r1) in one kernel call: each row's loss into losses[r - r0] (if given);
-   returns their sum in row order. */
-/* the call's row arguments from row r on, the row losses to losses (NULL: none) */
+/* The cross-entropy of rows [r0, r1) in one kernel call: each row's loss into losses[r - r0]. */
+/* the call's row arguments from row r on, the row losses to losses */
 static smx_xent_args args_from(const smx_rows_job *j, size_t r, double *losses) {
   smx_xent_args a = *j->xa;
   a.targets = (const char *)a.targets + r * (a.targets_i32 ? sizeof(int32_t) : sizeof(int64_t));
@@ -42,12 +41,11 @@ static smx_xent_args args_from(const smx_rows_job *j, size_t r, double *losses) 
   a.row_loss = losses;
   return a;
 }
-static double xent_rows(const smx_rows_job *j, size_t r0, size_t r1, double *losses) {
-  const smx_xent_args a = args_from(j, r0, losses);
-  return j->xent(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, &a, j->loss_rows ? j->loss_rows + r0 : NULL,
-                 j->out ? j->out + r0 * j->ldo : NULL, j->ldo);
+static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) {
+  const smx_xent_args a = args_from(j, r0, j->row_losses + (r0 - j->losses_row0));
+  j->xent(r1 - r0, j->n, j->x + r0 * j->ldx, j->ldx, &a, j->loss_rows ? j->loss_rows + r0 : NULL,
+          j->out ? j->out + r0 * j->ldo : NULL, j->ldo);
 }
-static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) { xent_rows(j, r0, r1, j->row_losses + r0); }
 
 /* 16-bit logits and gradient: rows widened into a stack scratch, the f32 kernel on them
    with the gradient beside the logits where both fit (so that the kernel keeps its pass-1 values, as for a
@@ -56,21 +54,21 @@ typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back; x16, out16 and bf16 set */
   int normalizer;    /* long rows without the scratch (xent16_long_rows) */
 } xjob16;
-/* rows [r0, r1) as xent_rows, widened into buf (cap floats, at least 2 n with a gradient, else n) as many rows at a
-   time as fit (one at a time without losses, so that the returned sum adds the rows in order) */
-static double xent16_rows(const xjob16 *j, size_t r0, size_t r1, double *losses, float *buf, size_t cap) {
-  const smx_rows_job *bj = &j->base;
-  const size_t n = bj->n, per = losses ? cap / (bj->out16 ? 2 * n : n) : 1;
-  double sum = 0.0;
+#define XENT16_SCRATCH 16384 /* floats on the stack (64 KiB) */
+#define XENT_STACK_ROWS 1024 /* row losses on the stack */
+/* rows [r0, r1) as run_xent, widened into a stack scratch (at least 2 n floats with a gradient, else n) as many
+   rows at a time as fit (out of line: the scratch is on the stack only on this path; the fused rows keep their own) */
+static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj, size_t r0, size_t r1, double *losses) {
+  float buf[XENT16_SCRATCH];
+  const size_t n = bj->n, per = XENT16_SCRATCH / (bj->out16 ? 2 * n : n);
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
     float *dx = bj->out16 ? buf + m * n : NULL;
     smx_widen16_rows(bj->k, bj->bf16, m, n, bj->x16 + r * bj->ldx, bj->ldx, buf, n);
-    const smx_xent_args a = args_from(bj, r, losses ? losses + (r - r0) : NULL);
-    sum += bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, dx, n);
+    const smx_xent_args a = args_from(bj, r, losses + (r - r0));
+    bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, dx, n);
     if (dx) smx_narrow16_rows(bj->k, bj->bf16, m, n, dx, n, bj->out16 + r * bj->ldo, bj->ldo);
   }
-  return sum;
 }
 /* the table's fused 16-bit row of a normalizer, or NULL */
 static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {
@@ -80,14 +78,13 @@ static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {
 }
 /* rows [r0, r1) too long for the scratch, one at a time: the table's fused 16-bit row, or (stablemax, softmax on the
    scalar table, and the rows the fused one leaves) the chunked row state and shard */
-static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *losses) {
+static void xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *losses) {
   const smx_rows_job *bj = &j->base;
   const size_t n = bj->n;
   const smx_xent_args a = args_from(bj, r0, losses);
   float *loss_rows = bj->loss_rows ? bj->loss_rows + r0 : NULL;
   smx_xent_row row = a.row;
   smx_XENTROW16_fn *const fused = xent_row16(bj->k, j->normalizer);
-  double total = 0.0;
   for (size_t i = 0; i < r1 - r0; i++) {
     const uint16_t *x = bj->x16 + (r0 + i) * bj->ldx;
     uint16_t *d = bj->out16 ? bj->out16 + (r0 + i) * bj->ldo : NULL;
@@ -97,15 +94,8 @@ static double xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *lo
     } else if (!fused || !fused(bj->bf16, n, x, &row, d, &lr)) {
       lr = smx_xent16_row_chunked(bj->k, j->normalizer, bj->bf16, n, x, &row, d);
     }
-    total = smx_xent_row_end(&a, loss_rows, i, lr, total);
+    smx_xent_row_end(&a, loss_rows, i, lr, 0.0);
   }
-  return total;
-}
-#define XENT16_SCRATCH 16384 /* floats on the stack (64 KiB) */
-/* (out of line: its scratch is on the stack only on this path; the fused rows keep one of their own) */
-static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj, size_t r0, size_t r1) {
-  float buf[XENT16_SCRATCH];
-  xent16_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0, buf, XENT16_SCRATCH);
 }
 static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const size_t need = bj->out16 ? 2 * bj->n : bj->n;
@@ -116,8 +106,9 @@ static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const int fused_store = norm == SMX_NORM_SOFTMAX && bj->n > SMX_BLOCK && bj->n <= SMX_SOFTMAX16_STORE;
   /* (sparsemax rows that fit the scratch stay there: fused, bf16 64 x 300 .. 1 x 4096 in cache took 1.0-1.05x the
      scratch's time on avx512, 1.15-1.4x on avx2; 4096 x 4096 from memory 0.74x / 0.92x) */
-  if (need > XENT16_SCRATCH || fused_store) xent16_long_rows((const xjob16 *)bj, r0, r1, bj->row_losses + r0);
-  else xent16_scratch_rows(bj, r0, r1);
+  double *const losses = bj->row_losses + (r0 - bj->losses_row0);
+  if (need > XENT16_SCRATCH || fused_store) xent16_long_rows((const xjob16 *)bj, r0, r1, losses);
+  else xent16_scratch_rows(bj, r0, r1, losses);
 }
 
 static int finite_nonneg(float v) { return v >= 0.0f && v <= 0x1.fffffep127f; }
@@ -283,8 +274,11 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   /* the z-loss is a per-token regularizer: its MEAN is over the counted rows (as PaLM, flash-attn and Liger
      average it), not over the target weights; with the row's loss divided by denom, that is z_loss denom / count */
   if (o->reduction == SMX_REDUCE_MEAN && w && counted) args.row.z_loss *= denom / (double)counted;
-  /* each row's loss, added in row order: the same total for every thread count and split */
-  double stack_losses[1024], *losses = rows <= 1024 ? stack_losses : malloc(rows * sizeof *losses);
+  /* each row's loss, added in row order: the same total for every thread count and split. A call of up to
+     XENT_STACK_ROWS rows keeps them on the stack; a longer one split across threads in a heap array; the others
+     (and a threaded call whose array cannot be had) run on the calling thread XENT_STACK_ROWS rows at a time */
+  double stack_losses[XENT_STACK_ROWS], *losses = rows <= XENT_STACK_ROWS ? stack_losses : NULL;
+  if (!losses && smx_rows_threaded(rows, n)) losses = malloc(rows * sizeof *losses);
   const smx_kernels *k = smx_active_kernels();
   /* rows of the softmax and stablemax normalizers: a long row may be split by blocks (smx_run_long_rows) */
   const enum smx_kernel_id id = o->normalizer == SMX_NORM_SOFTMAX     ? SMX_KERNEL_ID_xent_softmax
@@ -293,7 +287,8 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   const int half = c->esize == 2;
   xjob16 jj = {{.run = half ? run_xent16 : run_xent, .id = id, .k = k, .rows = rows, .n = n, .x = half ? NULL : c->x,
                 .ldx = c->ldx, .out = half ? NULL : dlogits, .ldo = ldd, .xa = &args,
-                .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL, .row_losses = losses,
+                .loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL,
+                .row_losses = losses ? losses : stack_losses,
                 .xent = xent_kernel(k, o->normalizer), .x16 = half ? (const uint16_t *)(const void *)c->x : NULL,
                 .out16 = half ? (uint16_t *)(void *)dlogits : NULL, .bf16 = c->bf16},
                o->normalizer};
@@ -302,12 +297,13 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
     smx_run_rows(&jj.base);
     for (size_t r = 0; r < rows; r++) total += losses[r];
     if (losses != stack_losses) free(losses);
-  } else if (c->esize == 2) { /* no memory for the row losses: all rows on this thread, the same order */
-    static _Thread_local float row[XENT16_SCRATCH];
-    if ((dlogits ? 2 * n : n) > XENT16_SCRATCH) SMX_IN_FPENV(total = xent16_long_rows(&jj, 0, rows, NULL));
-    else SMX_IN_FPENV(total = xent16_rows(&jj, 0, rows, NULL, row, XENT16_SCRATCH));
   } else {
-    SMX_IN_FPENV(total = xent_rows(&jj.base, 0, rows, NULL));
+    for (size_t r0 = 0; r0 < rows; r0 += XENT_STACK_ROWS) {
+      const size_t r1 = rows - r0 < XENT_STACK_ROWS ? rows : r0 + XENT_STACK_ROWS;
+      jj.base.losses_row0 = r0;
+      SMX_IN_FPENV(jj.base.run(&jj.base, r0, r1));
+      for (size_t r = r0; r < r1; r++) total += stack_losses[r - r0];
+    }
   }
   if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
   if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;

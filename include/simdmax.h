@@ -222,8 +222,8 @@ SMX_API smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *log
 /* The fused cross-entropy on 16-bit logits and gradient (bfloat16, binary16): exactly smx_cross_entropy_f32 on
    the widened logits, the gradient rounded to the type (see "16-bit tensors" above); the same arguments and rules.
    No row goes through a heap buffer at any n (sparsemax rows longer than 16384, 8192 with a gradient, convert in
-   their loads and stores); a call of more than 1024 rows keeps its row losses in a heap array (all rows on the
-   calling thread if it cannot be had). */
+   their loads and stores); a call of more than 1024 rows split across threads keeps its row losses in a heap
+   array (one thread takes them 1024 at a time on the stack, as does a threaded call if the array cannot be had). */
 SMX_API smx_status smx_cross_entropy_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx, const void *targets,
                                           const smx_xent_options *opts, float *loss, smx_bf16 *dlogits, size_t ldd,
                                           float grad_scale);

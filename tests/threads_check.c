@@ -53,10 +53,13 @@ static void *worker(void *arg) {
 }
 
 /* ---- one call on several threads ---- */
-#define MR 301 /* rows: split into tasks of whole rows */
+/* rows: split into tasks of whole rows; more than the cross-entropy keeps row losses for on the stack (1024): one
+   thread takes them 1024 at a time, more threads through a heap array, with the same bits */
+#define MR 2501
 #define MN 97
 static float mx[MR * MN], mdy[MR * MN], mfwd[MR * MN];
 static int64_t mt[MR];
+static uint16_t mh[MR * MN], mg[MR * MN];
 
 static void run_many(int k, smx_reduction red, float *out) {
   const smx_kernel_info *K = &smx_kernel_list[k];
@@ -118,8 +121,35 @@ static long split_checks(void) {
         }
       }
     }
+  /* the 16-bit cross-entropy: loss and gradient */
+  static uint16_t gref[MR * MN];
+  for (int t = 0; t < 2; t++)
+    for (int red = 0; red < 3; red++) {
+      smx_xent_options o;
+      smx_xent_options_default(&o);
+      o.reduction = (smx_reduction)red;
+      float lref[MR], lgot[MR];
+      (t ? smx_f16_from_f32 : smx_bf16_from_f32)(MR, MN, mx, MN, mh, MN);
+      for (int c = -1; c < 3; c++) {
+        smx_set_num_threads(c < 0 ? 1 : counts[c]);
+        memset(mg, 0, sizeof mg);
+        const smx_status s = (t ? smx_cross_entropy_f16 : smx_cross_entropy_bf16)(MR, MN, mh, MN, mt, &o, c < 0 ? lref : lgot,
+                                                                                 mg, MN, 1.0f);
+        if (c < 0) {
+          memcpy(gref, mg, sizeof mg);
+          continue;
+        }
+        checks++;
+        if (s != SMX_OK || memcmp(lgot, lref, (red ? 1 : MR) * sizeof *lref) || memcmp(mg, gref, sizeof mg)) {
+          fprintf(stderr, "threads: %s cross-entropy (reduction %d) on %zu threads differs from one thread\n",
+                  t ? "f16" : "bf16", red, counts[c]);
+          bad++;
+        }
+      }
+    }
   smx_set_num_threads(1);
-  printf("threads: %ld calls on 2, 3, 7 threads and a caller's parallel-for, %ld differ from one thread\n", checks, bad);
+  printf("threads: %ld calls on 2, 3, 7 threads and a caller's parallel-for (16-bit: threads), %ld differ from one "
+         "thread\n", checks, bad);
   return bad;
 }
 
