@@ -219,18 +219,15 @@ smx_xent_stablemax_grad_fn smx_xent_stablemax_grad_scalar;
 void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx);
 
 /* The same for the sparsemax cross-entropy around the row max m (of the capped logits) and its NaN flag:
-   begin sets the loss of non-finite rows (finite rows: s->loss, s->pt, s->tau from smx_xent_sparsemax_loss). */
+   begin (x of element e, SMX_ELEM_*) sets the loss of non-finite rows and returns 0 for a NaN row (loss NaN; the
+   caller fills dx with the quiet NaN); finite rows: s->loss, s->pt, s->tau from smx_xent_sparsemax_loss. */
 typedef struct smx_xent_sparse {
   enum smx_row_kind kind;
   float m, zt, dzt, pinf, Gf, qf;
   double wt, q_t, qq, loss, pt, tau;
 } smx_xent_sparse;
-int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, float m, int nan, float *dx,
+int smx_xent_sparsemax_begin(size_t n, const void *x, int e, const smx_xent_row *row, float m, int nan,
                              smx_xent_sparse *s);
-/* begin's parts for rows of any element type: from the target's logit xt, 0 for a NaN row (loss NaN, dx left to the
-   caller); then for a row with +inf or only -inf logits, special from its +inf count kinf */
-int smx_xent_sparsemax_begin_xt(size_t n, float xt, const smx_xent_row *row, float m, int nan, smx_xent_sparse *s);
-void smx_xent_sparsemax_special(size_t n, float xt, const smx_xent_row *row, double kinf, smx_xent_sparse *s);
 /* the gradient of every entry (x and dx of element e; the reference, and the SIMD kernels' non-finite rows) */
 void smx_xent_sparsemax_grad_elem(size_t n, const void *x, int e, const smx_xent_row *row, const smx_xent_sparse *s,
                                   void *dx);

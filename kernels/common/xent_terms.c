@@ -240,8 +240,10 @@ void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent
   dx[row->target] = smx_flush(((float)(row->grad_coef * gt) / (1.0f + fabsf(s->zt))) * s->dzt);
 }
 
-int smx_xent_sparsemax_begin_xt(size_t n, float xt, const smx_xent_row *row, float m, int nan, smx_xent_sparse *s) {
+int smx_xent_sparsemax_begin(size_t n, const void *x, int e, const smx_xent_row *row, float m, int nan,
+                             smx_xent_sparse *s) {
   const double eps = row->label_smoothing;
+  const float xt = smx_elem_get(x, (size_t)row->target, e);
   const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   s->m = m;
   s->zt = smx_xent_logit(row, inv_cap, xt, &s->dzt);
@@ -255,20 +257,12 @@ int smx_xent_sparsemax_begin_xt(size_t n, float xt, const smx_xent_row *row, flo
   s->q_t = 1.0 - eps + q_off, s->qq = s->q_t * s->q_t + (double)(n - 1) * q_off * q_off;
   s->Gf = (float)(row->grad_coef * s->wt), s->qf = (float)q_off;
   s->tau = 0.0, s->pinf = 0.0f;
-  return 1;
-}
-
-void smx_xent_sparsemax_special(size_t n, float xt, const smx_xent_row *row, double kinf, smx_xent_sparse *s) {
-  s->pinf = s->kind == SMX_ROW_POSINF ? (float)(1.0 / kinf) : 0.0f;
-  s->pt = xt == INFINITY ? s->pinf : 0.0;
-  s->loss = smx_xent_sparsemax_special_loss(xt, row, n, kinf, s->wt, s->qq);
-}
-
-int smx_xent_sparsemax_begin(size_t n, const float *x, const smx_xent_row *row, float m, int nan, float *dx,
-                             smx_xent_sparse *s) {
-  const float xt = x[row->target];
-  if (!smx_xent_sparsemax_begin_xt(n, xt, row, m, nan, s)) return smx_xent_nan_row(n, dx), 0;
-  if (s->kind != SMX_ROW_FINITE) smx_xent_sparsemax_special(n, xt, row, smx_count_posinf(n, x), s);
+  if (s->kind != SMX_ROW_FINITE) { /* +inf logits (kinf of them) or only -inf ones */
+    const double kinf = s->kind == SMX_ROW_POSINF ? smx_count_posinf_elem(n, x, e) : 0.0;
+    s->pinf = s->kind == SMX_ROW_POSINF ? (float)(1.0 / kinf) : 0.0f;
+    s->pt = xt == INFINITY ? s->pinf : 0.0;
+    s->loss = smx_xent_sparsemax_special_loss(xt, row, n, kinf, s->wt, s->qq);
+  }
   return 1;
 }
 

@@ -57,14 +57,11 @@ SMX_FLATTEN double xent_sparsemax_row(size_t n, const void *x, const smx_xent_ro
     if (eps > 0.0f) lz[j % SMX_DLANES] += (double)z;
   }
   smx_xent_sparse st;
-  const float xt = smx_elem_get(x, (size_t)row->target, e);
-  if (!smx_xent_sparsemax_begin_xt(n, xt, row, smx_tree_max64(lm), nan, &st)) {
+  if (!smx_xent_sparsemax_begin(n, x, e, row, smx_tree_max64(lm), nan, &st)) {
     if (dx) smx_fill_elem(n, dx, smx_qnan(), e);
     return st.loss;
   }
-  if (st.kind != SMX_ROW_FINITE) {
-    smx_xent_sparsemax_special(n, xt, row, smx_count_posinf_elem(n, x, e), &st);
-  } else {
+  if (st.kind == SMX_ROW_FINITE) {
     float t;
     size_t nb = smx_sparsemax_collect(n, x, e, st.m, row->softcap, buf, &t);
     double fy;

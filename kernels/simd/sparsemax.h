@@ -404,11 +404,8 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
     if (ns) s->z[j / VW] = z, s->dz[j / VW] = vdz;
   }
   s->sum_z = eps > 0.0f ? tree_sum16d(z0, z1) : 0.0;
-  const float xt = smx_elem_get(x, (size_t)row->target, e);
-  s->live = smx_xent_sparsemax_begin_xt(n, xt, row, FN(tree_max)(lm), many(bad), &s->st);
+  s->live = smx_xent_sparsemax_begin(n, x, e, row, FN(tree_max)(lm), many(bad), &s->st);
   if (!s->live && dx) fill_e(n, dx, smx_qnan(), e);
-  if (s->live && s->st.kind != SMX_ROW_FINITE)
-    smx_xent_sparsemax_special(n, xt, row, s->st.kind == SMX_ROW_POSINF ? smx_count_posinf_elem(n, x, e) : 0.0, &s->st);
   s->fast = 0;
   s->nb = 0;
   s->t0 = 0.0f;
