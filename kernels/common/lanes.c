@@ -2,8 +2,10 @@
    row max and blocked dot product built on them. */
 #include "smx_internal.h"
 
-float smx_tree_max64(float *l) {
-  for (int h = SMX_LANES / 2; h >= 1; h /= 2)
+float smx_tree_max64(const float *lanes) {
+  float l[SMX_LANES / 2];
+  for (int i = 0; i < SMX_LANES / 2; i++) l[i] = smx_maxf(lanes[i], lanes[i + SMX_LANES / 2]);
+  for (int h = SMX_LANES / 4; h >= 1; h /= 2)
     for (int i = 0; i < h; i++) l[i] = smx_maxf(l[i], l[i + h]);
   return l[0];
 }

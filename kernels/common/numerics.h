@@ -152,7 +152,7 @@ static inline float smx_flush(float v) { return fabsf(v) < SMX_FLT_MIN ? 0.0f : 
 static inline float smx_maxf(float a, float b) { return a > b ? a : b; }
 
 /* ---- shared reference pieces (kernels/common/lanes.c, rowstate.c) ---- */
-float smx_tree_max64(float *lanes);     /* lanes[i] = max(lanes[i], lanes[i+h]), h = 32..1 */
+float smx_tree_max64(const float *lanes); /* l[i] = max(l[i], l[i+h]), h = 32..1, on a copy */
 double smx_tree_sum64(const float *lanes); /* in double, same tree */
 double smx_tree_sum16d(double *lanes);  /* h = 8..1 */
 

@@ -7,7 +7,8 @@
 
 /* ---- sparsemax ----
    The threshold tau (relative to the row max m) in O(n) for any support: one pass collects the candidates
-   z > t into a stack buffer in index order, starting from t = m - 1 (tau >= m - 1); each time the buffer
+   z > t into a stack buffer in index order, starting from t = m - 1 (tau >= m - 1) or a bound from the lane
+   maxima (smx_sparse_start); each time the buffer
    fills, tau of the candidates so far (a lower bound of the row's tau: for any subset A,
    (sum_A z - 1) / |A| <= tau) raises t and the buffer keeps only z > t. Michelot's iterations then run on
    the buffer; if the candidates above the bound still fill half of it (a support of ~1000 or more), they
@@ -57,8 +58,17 @@ double smx_sparsemax_tau_buf(float *v, size_t *nv, float *t, float m);
 /* The same over the whole row z = x or softcap(x) (cap > 0) of element e (SMX_ELEM_*), sums by index, nothing
    moved. */
 double smx_sparsemax_tau_row(const void *x, int e, size_t n, float t, float m, float cap);
-/* The candidates of a finite row of element e (scalar reference of the collection): their count in buf
-   (SMX_SPARSE_BUF + 64 floats) and *t the filter, or SMX_SPARSE_ROW with *t a lower bound. */
+/* The collection's first filter: m - 1 (smx_below_minus_one), raised for rows of SMX_SPARSE_START_MIN or more to
+   the filter of the tau of the 64 lane maxima above it (lane i % 64; lanes[] of z = x or softcap(x)), less
+   SMX_SPARSE_START_SLACK (far more than the rounding of that tau's double sum, so the filter stays below every
+   entry of the support). A row with many entries within 1 of its max (U(0, 0.5), N(0, 0.1)) then collects about
+   its support, not the whole row. (Shorter rows: the bound's latency, ~15 ns, costs more than it saves.) */
+#define SMX_SPARSE_START_MIN 256
+#define SMX_SPARSE_START_SLACK 0x1p-36
+float smx_sparse_start(size_t n, const float *lanes, float m);
+/* The candidates z > *t (*t: smx_sparse_start) of a finite row of element e (scalar reference of the
+   collection): their count in buf (SMX_SPARSE_BUF + 64 floats) and *t the filter, or SMX_SPARSE_ROW with *t a
+   lower bound. */
 size_t smx_sparsemax_collect(size_t n, const void *x, int e, float m, float cap, float *buf, float *t);
 /* The output entry: d = (x - m) - tau_rel in double, rounded to float when d >= FLT_MIN, else +0. */
 static inline float smx_sparse_p(float x, float m, double tau_rel) {

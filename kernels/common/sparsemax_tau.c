@@ -48,9 +48,20 @@ double smx_sparsemax_tau_row(const void *x, int e, size_t n, float t, float m, f
   return SMX_ELEM_CALL(e, tau_row, x, n, t, m, cap);
 }
 
+float smx_sparse_start(size_t n, const float *lanes, float m) {
+  const float t0 = smx_below_minus_one(m);
+  if (n < SMX_SPARSE_START_MIN) return t0;
+  double l[SMX_DLANES] = {0};
+  size_t k = 0; /* >= 1: the max's lane */
+  for (size_t p = 0; p < SMX_LANES; p++) {
+    k += lanes[p] > t0;
+    l[p % SMX_DLANES] += lanes[p] > t0 ? (double)lanes[p] - (double)m : 0.0;
+  }
+  return smx_sparse_filter(m, (smx_tree_sum16d(l) - 1.0) / (double)k - SMX_SPARSE_START_SLACK, t0);
+}
+
 SMX_FLATTEN size_t collect(size_t n, const void *x, float m, float cap, float *buf, float *t, const int e) {
   size_t nb = 0;
-  *t = smx_below_minus_one(m);
   for (size_t o = 0; o < n; o += SMX_SPARSE_GROUP) {
     const size_t end = n - o < SMX_SPARSE_GROUP ? n : o + SMX_SPARSE_GROUP;
     for (size_t i = o; i < end; i++) {

@@ -211,10 +211,12 @@ static inline vd dlog1p64(vd x) {
 
 /* smx_tree_max64 and smx_tree_sum64 over NACC accumulators (lane 16 j + i = a[j] lane i): the levels
    h = 32, 16 combine whole steps, the rest is vhmax / dhsum; every level is l[i] op l[i + h]. */
-static inline float FN(tree_max)(vf *a) {
-  for (int h = NACC / 2; h >= 1; h /= 2)
-    for (int j = 0; j < h; j++) a[j] = vmax(a[j], a[j + h]);
-  return vhmax(a[0]);
+static inline float FN(tree_max)(const vf *a) {
+  vf l[NACC / 2];
+  for (int j = 0; j < NACC / 2; j++) l[j] = vmax(a[j], a[j + NACC / 2]);
+  for (int h = NACC / 4; h >= 1; h /= 2)
+    for (int j = 0; j < h; j++) l[j] = vmax(l[j], l[j + h]);
+  return vhmax(l[0]);
 }
 /* tree_sum when only the first `used` steps were ever added to: the other lanes are +0 and no lane is -0
    (sums from +0), so their additions, which change nothing, are skipped (rows shorter than 64). */
@@ -242,9 +244,9 @@ static inline int steps_used(size_t len) { return len >= SMX_LANES ? NACC : (int
    of the halves, dhsum the levels 4, 2, 1 */
 static inline double tree_sum16d(vd a, vd b) { return dhsum(dadd(a, b)); }
 
-/* smx_row_max_scalar: 64 lanes (element i -> lane i % 64), the same tree, NaN flag (tensors of element e). */
-SMX_FLATTEN float row_max_e(size_t n, const void *x, int *nan, const int e) {
-  vf m[NACC];
+/* smx_row_max_scalar: 64 lanes (element i -> lane i % 64; their maxima left in m), the same tree, NaN flag
+   (tensors of element e). */
+SMX_FLATTEN float row_max_lanes_e(size_t n, const void *x, int *nan, vf *m, const int e) {
   vm bad = mzero();
   for (int j = 0; j < NACC; j++) m[j] = vset(-INFINITY);
   size_t i = 0;
@@ -261,6 +263,10 @@ SMX_FLATTEN float row_max_e(size_t n, const void *x, int *nan, const int e) {
   }
   *nan = many(bad);
   return FN(tree_max)(m);
+}
+SMX_FLATTEN float row_max_e(size_t n, const void *x, int *nan, const int e) {
+  vf m[NACC];
+  return row_max_lanes_e(n, x, nan, m, e);
 }
 static inline float FN(row_max)(size_t n, const float *x, int *nan) { return row_max_e(n, x, nan, SMX_ELEM_F32); }
 

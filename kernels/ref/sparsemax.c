@@ -14,7 +14,10 @@ SMX_FLATTEN void sparsemax_row(size_t n, const void *x, void *y, const int e) {
     smx_special_row_elem(kind, n, x, y, 0, e);
     return;
   }
-  float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP];
+  float lanes[SMX_LANES], buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP];
+  for (int l = 0; l < SMX_LANES; l++) lanes[l] = -INFINITY;
+  for (size_t i = 0; i < n; i++) lanes[i % SMX_LANES] = smx_maxf(smx_elem_get(x, i, e), lanes[i % SMX_LANES]);
+  float t = smx_sparse_start(n, lanes, m);
   size_t nb = smx_sparsemax_collect(n, x, e, m, 0.0f, buf, &t);
   double tau = nb != SMX_SPARSE_ROW ? smx_sparsemax_tau_buf(buf, &nb, &t, m)
                                     : smx_sparsemax_tau_row(x, e, n, t, m, 0.0f);
@@ -62,7 +65,7 @@ SMX_FLATTEN double xent_sparsemax_row(size_t n, const void *x, const smx_xent_ro
     return st.loss;
   }
   if (st.kind == SMX_ROW_FINITE) {
-    float t;
+    float t = smx_sparse_start(n, lm, st.m);
     size_t nb = smx_sparsemax_collect(n, x, e, st.m, row->softcap, buf, &t);
     double fy;
     if (nb != SMX_SPARSE_ROW) {

@@ -77,11 +77,26 @@ SMX_FLATTEN double sparse_tau_row_e(const void *x, size_t n, float t, float m, i
   }
 }
 
-/* smx_sparsemax_collect: groups of SMX_SPARSE_GROUP entries, appended with vcompress */
+/* smx_sparse_start from the lane maxima lm[NACC] in registers */
+static inline float sparse_start(size_t n, const vf *lm, float m) {
+  const float t0 = smx_below_minus_one(m);
+  if (n < SMX_SPARSE_START_MIN) return t0;
+  const vf vt = vset(t0), vmx = vset(m);
+  const vd vmd = dset((double)m);
+  vd a0 = dset(0.0), a1 = a0;
+  size_t k = 0;
+  for (int q = 0; q < NACC; q++) {
+    vm in = vgt(lm[q], vt);
+    k += mcount(in);
+    sparse_acc(lm[q], in, vmx, vmd, &a0, &a1);
+  }
+  return smx_sparse_filter(m, (tree_sum16d(a0, a1) - 1.0) / (double)k - SMX_SPARSE_START_SLACK, t0);
+}
+
+/* smx_sparsemax_collect (from the filter *t): groups of SMX_SPARSE_GROUP entries, appended with vcompress */
 SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t,
                                     const int e) {
   size_t nb = 0;
-  *t = smx_below_minus_one(m);
   vf vt = vset(*t);
   for (size_t o = 0; o < n; o += SMX_SPARSE_GROUP) {
     if (!capped && n - o >= SMX_SPARSE_GROUP) {
@@ -235,16 +250,17 @@ SMX_FLATTEN int sparse_tau_short(const vf *z, size_t ns, float m, double *tau, f
   return 1;
 }
 
-/* a finite row with max m by the buffer (its own frame: the short rows do not set up the buffer), of element e */
-SMX_FLATTEN void sparsemax_general_e(size_t n, const void *x, float m, void *y, const int e) {
-  float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
+/* a finite row with max m by the buffer from the filter t (its own frame: the short rows do not set up the
+   buffer), of element e */
+SMX_FLATTEN void sparsemax_general_e(size_t n, const void *x, float m, float t, void *y, const int e) {
+  float buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   const vf one = vset(1.0f);
   size_t nb = sparse_collect_e(n, x, m, 0, one, one, buf, &t, e);
   double tau = nb != SMX_SPARSE_ROW ? FN(sparse_tau_buf)(buf, &nb, &t, m) : sparse_tau_row_e(x, n, t, m, 0, one, one, e);
   sparse_write_e(n, x, m, tau, y, e);
 }
-static __attribute__((noinline)) void FN(sparsemax_general)(size_t n, const float *x, float m, float *y) {
-  sparsemax_general_e(n, x, m, y, SMX_ELEM_F32);
+static __attribute__((noinline)) void FN(sparsemax_general)(size_t n, const float *x, float m, float t, float *y) {
+  sparsemax_general_e(n, x, m, t, y, SMX_ELEM_F32);
 }
 
 /* smx_row_kind_of(m, nan) == SMX_ROW_FINITE without the call */
@@ -262,7 +278,7 @@ SMX_FLATTEN void sparsemax_short(size_t n, size_t ns, const float *x, float *y) 
   double tau;
   float t;
   if (!sparse_tau_short(z, ns, m, &tau, &t)) {
-    FN(sparsemax_general)(n, x, m, y);
+    FN(sparsemax_general)(n, x, m, smx_below_minus_one(m), y);
     return;
   }
   const vd vmd = dset((double)m), vtau = dset(tau);
@@ -278,12 +294,13 @@ static void FN(sparsemax_row)(size_t n, const float *x, float *y) {
   default: break;
   }
   int nan;
-  float m = FN(row_max)(n, x, &nan);
+  vf lm[NACC];
+  float m = row_max_lanes_e(n, x, &nan, lm, SMX_ELEM_F32);
   if (!sparse_finite(m, nan)) {
     smx_special_row(smx_row_kind_of(m, nan), n, x, y, 0);
     return;
   }
-  FN(sparsemax_general)(n, x, m, y);
+  FN(sparsemax_general)(n, x, m, sparse_start(n, lm, m), y);
 }
 
 /* dx = dy - v on the support (y > 0), flushed; 0 elsewhere */
@@ -292,9 +309,10 @@ static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel(vgt(y, vzero()), vf
    Michelot on the widened row, its output rounded, so exactly the f32 kernel's bits rounded) */
 SMX_FLATTEN void sparsemax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   int nan;
-  const float m = row_max_e(n, x, &nan, e);
+  vf lm[NACC];
+  const float m = row_max_lanes_e(n, x, &nan, lm, e);
   if (!sparse_finite(m, nan)) smx_special_row_elem(smx_row_kind_of(m, nan), n, x, y, 0, e);
-  else sparsemax_general_e(n, x, m, y, e);
+  else sparsemax_general_e(n, x, m, sparse_start(n, lm, m), y, e);
 }
 SMX_ROWS_MAP16(FN(sparsemax16), sparsemax_row16)
 
@@ -346,10 +364,11 @@ static void FN(sparsemax_backward_row)(size_t n, const float *y, const float *dy
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
-/* tau and the Fenchel-Young sum *fy of a finite row of element e by the buffer (its own frame, as sparsemax_general) */
-SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, int capped, vf vcap, vf vinv, double *fy,
-                                         const int e) {
-  float t, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
+/* tau and the Fenchel-Young sum *fy of a finite row of element e by the buffer from the filter t (its own frame, as
+   sparsemax_general) */
+SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, float t, int capped, vf vcap, vf vinv,
+                                         double *fy, const int e) {
+  float buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   size_t nb = sparse_collect_e(n, x, m, capped, vcap, vinv, buf, &t, e);
   double tau;
   if (nb != SMX_SPARSE_ROW) {
@@ -361,9 +380,9 @@ SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, int c
   }
   return tau;
 }
-static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, int capped, vf vcap,
-                                                            vf vinv, double *fy) {
-  return xent_sparse_general_e(n, x, m, capped, vcap, vinv, fy, SMX_ELEM_F32);
+static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, float t, int capped,
+                                                            vf vcap, vf vinv, double *fy) {
+  return xent_sparse_general_e(n, x, m, t, capped, vcap, vinv, fy, SMX_ELEM_F32);
 }
 
 /* The sparsemax cross-entropy of a row in phases, so that short rows can run in groups: begin (the logits
@@ -374,7 +393,7 @@ typedef struct {
   smx_xent_sparse st;
   vf z[4], dz[4];
   double sum_z;
-  float t0, t1, t2;
+  float t0, t1, t2; /* t0: the short rows' first filter, or the collection's (smx_sparse_start) */
   double tau;
   int live, fast; /* live: the row continues after begin; fast: short and exact */
   size_t nb;      /* 0, or the count of buf + 1 (xent_sparse_collect) */
@@ -409,9 +428,9 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
   s->fast = 0;
   s->nb = 0;
   s->t0 = 0.0f;
-  if (ns && s->live && s->st.kind == SMX_ROW_FINITE) {
-    s->t0 = smx_below_minus_one(s->st.m);
-    s->fast = sparse_exact_short(s->z, ns, s->t0);
+  if (s->live && s->st.kind == SMX_ROW_FINITE) {
+    s->t0 = sparse_start(n, lm, s->st.m);
+    if (ns) s->fast = sparse_exact_short(s->z, ns, s->t0);
   }
 }
 
@@ -436,9 +455,9 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
       if (!s->nb) xent_sparse_collect(ns, s);
       fy = sparse_fy(s->buf, s->nb - 1, st->m, st->tau);
     } else if (e == SMX_ELEM_F32) {
-      st->tau = FN(xent_sparse_general)(n, x, st->m, capped, vcap, vinv, &fy);
+      st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, capped, vcap, vinv, &fy);
     } else {
-      st->tau = xent_sparse_general_e(n, x, st->m, capped, vcap, vinv, &fy, e);
+      st->tau = xent_sparse_general_e(n, x, st->m, s->t0, capped, vcap, vinv, &fy, e);
     }
     st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
   }
