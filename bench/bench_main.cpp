@@ -618,14 +618,14 @@ smx_status run_ours16(Kern k, int t, size_t rows, size_t n, size_t off, size_t p
 }
 
 // The kernel k on 16-bit tensors (type t), as bm_ours on one thread.
-void bm_ours16(benchmark::State &st, Kern k, int t, int c, size_t n) {
+void bm_ours16(benchmark::State &st, Kern k, int t, smx_isa isa, int c, size_t n) {
   const Layout L = layout(c, n);
   warm_buffers(c, n);
   if (!prepare(k, n, L) || !prepare16(t, L.rows * L.calls * n)) {
     st.SkipWithError("preparing the inputs failed");
     return;
   }
-  smx_set_isa(best_isa);
+  smx_set_isa(isa);
   smx_status s = want_warmup(c, n) ? run_ours16(k, t, L.rows, n, 0, 0, 0) : SMX_OK;
   for (auto _ : st) {
     if (s != SMX_OK) break;
@@ -1010,16 +1010,19 @@ int main(int argc, char **argv) {
       }
     }
 
-  // 16-bit tensors: every kernel in bfloat16 and binary16 on the best ISA, beside its f32 time above.
+  // 16-bit tensors: every kernel in bfloat16 and binary16 on the best ISA, beside its f32 time above; where the best
+  // is avx512bf16, bfloat16 on avx512 too (the integer rounding beside vcvtneps2bf16).
   for (int c : {CACHE, MEM})
     for (size_t n : kSizes16)
       for (int k = 0; k < K_COUNT; k++)
-        for (int t = 0; t < 2; t++) {
+        for (int t = 0; t < 3; t++) {
           /* --short: softmax and the cross-entropy beside the f32 cases it has (cache 4096, mem 32000) */
           if (quick && (n != (c == CACHE ? 4096u : 32000u) || (k != SMX_K_softmax && k != SMX_K_xent_softmax))) continue;
-          std::string impl = std::string(smx_isa_name(best_isa)) + "-" + kType16[t];
+          if (t == 2 && best_isa != SMX_ISA_AVX512BF16) continue;
+          const smx_isa isa = t == 2 ? SMX_ISA_AVX512 : best_isa;
+          std::string impl = std::string(smx_isa_name(isa)) + "-" + kType16[t % 2];
           std::string name = bench_name(kern_name_of(k), impl, c, n);
-          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours16(st, Kern(k), t, c, n); });
+          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours16(st, Kern(k), t % 2, isa, c, n); });
           add_desc(kern_name_of(k), impl, c, n);
         }
 #ifdef SMX_BENCH_HAVE_ONEDNN

@@ -17,9 +17,14 @@ unsigned smx_cpu_features(void) {
   int ymm_os = (xcr0 & 0x6) == 0x6, zmm_os = (xcr0 & 0xe6) == 0xe6;
   if (__get_cpuid_max(0, NULL) < 7) return f;
   __cpuid_count(7, 0, a, b, c, d);
+  const unsigned leaf7_max = a;
   int avx2 = (b >> 5) & 1, f512 = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
   if (avx2 && fma && f16c && ymm_os) f |= 1u << SMX_ISA_AVX2;
   if ((f >> SMX_ISA_AVX2 & 1) && f512 && dq && bw && vl && zmm_os) f |= 1u << SMX_ISA_AVX512;
+  if (leaf7_max >= 1) {
+    __cpuid_count(7, 1, a, b, c, d);
+    if ((f >> SMX_ISA_AVX512 & 1) && ((a >> 5) & 1)) f |= 1u << SMX_ISA_AVX512BF16; /* AVX512_BF16 */
+  }
   return f;
 }
 #elif defined(__aarch64__)

@@ -37,7 +37,7 @@ typedef enum smx_status {
 /* A short English description of a status code. */
 SMX_API const char *smx_strerror(smx_status status);
 
-/* SMX_ISA_SCALAR, SMX_ISA_AVX2, SMX_ISA_AVX512, SMX_ISA_NEON (0..3), from SMX_ISAS. */
+/* SMX_ISA_SCALAR, SMX_ISA_AVX2, SMX_ISA_AVX512, SMX_ISA_NEON, SMX_ISA_AVX512BF16 (0..4), from SMX_ISAS. */
 typedef enum smx_isa {
 #define SMX_ISA_ENUM_(name, NAME, arch, flags) SMX_ISA_##NAME,
   SMX_ISAS(SMX_ISA_ENUM_)
@@ -52,9 +52,10 @@ SMX_API int smx_isa_supported(smx_isa isa);
 /* Switch every entry point to this ISA (for tests and validation); SMX_ERR_ISA if unsupported.
    Thread-safe, but calls already running finish on the kernels they started with. */
 SMX_API smx_status smx_set_isa(smx_isa isa);
-/* "scalar", "avx2", "avx512", "neon"; "unknown" for other values. */
+/* "scalar", "avx2", "avx512", "neon", "avx512bf16" (AVX-512 with AVX512_BF16's bfloat16 rounding instruction:
+   the same kernels, the same bits); "unknown" for other values. */
 SMX_API const char *smx_isa_name(smx_isa isa);
-/* The environment variable SMX_ISA=scalar|avx2|avx512|neon forces the ISA at first use
+/* The environment variable SMX_ISA=scalar|avx2|avx512|neon|avx512bf16 forces the ISA at first use
    (an unsupported or unknown name is ignored and the best supported ISA is used). */
 
 /* Threads (opt-in). The calls a thread makes run on that thread alone unless it set one of these; the

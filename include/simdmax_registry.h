@@ -45,6 +45,7 @@
   X(scalar, SCALAR, any, "")                                                                             \
   X(avx2, AVX2, x86_64, "-mavx2 -mfma -mf16c")                                                           \
   X(avx512, AVX512, x86_64, "-mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mf16c -mprefer-vector-width=512") \
-  X(neon, NEON, aarch64, "")
+  X(neon, NEON, aarch64, "")                                                                             \
+  X(avx512bf16, AVX512BF16, x86_64, "-mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mf16c -mavx512bf16 -mprefer-vector-width=512")
 
 #endif

@@ -326,6 +326,7 @@ Test(api, version_and_strings) {
   cr_expect_str_eq(smx_isa_name(SMX_ISA_AVX2), "avx2");
   cr_expect_str_eq(smx_isa_name(SMX_ISA_AVX512), "avx512");
   cr_expect_str_eq(smx_isa_name(SMX_ISA_NEON), "neon");
+  cr_expect_str_eq(smx_isa_name(SMX_ISA_AVX512BF16), "avx512bf16");
 }
 
 /* Several threads call the entry points at once (first use included): every result equals the

@@ -6,7 +6,9 @@
 
 #include "kernels.h"
 
+#ifndef SMX_ISA_NAME /* (avx512bf16.h: the same vocabulary under its own name) */
 #define SMX_ISA_NAME avx512
+#endif
 #define SMX_NAN_SCREENS 2 /* independent NaN-screen sums in the softmax block max (registers allowing) */
 #define SMX_INLINE_TREES /* 32 zmm registers: the block trees inline (vmath.h) */
 typedef __m512 vf;     /* 16 floats, lane l = element l of the step */
@@ -135,6 +137,20 @@ static inline void vst_f16hw_n(uint16_t *p, vf v, size_t c) {
   if (c >= 16) _mm256_storeu_si256((__m256i *)p, h);
   else _mm256_mask_storeu_epi16(p, vtail(c), h);
 }
+
+#ifdef __AVX512BF16__
+/* Hook (the avx512bf16 ISA): bfloat16 stores by vcvtneps2bf16, round to nearest even, where every lane is a
+   number it rounds as the definition does: it makes a quiet NaN of its own per payload and sign, and it treats
+   float subnormal inputs as zero (1e-40f gives 0x0000, the definition 0x0001), so a step holding either (one
+   vfpclassps) takes the integer path. */
+#define SMX_BF16_HW 1
+static inline int vbf16hw_ok(vf v) { return !_mm512_fpclass_ps_mask(v, 0x01 | 0x20 | 0x80); } /* QNaN, subnormal, SNaN */
+static inline void vst_bf16hw_n(uint16_t *p, vf v, size_t c) {
+  const __m256i h = (__m256i)_mm512_cvtneps_pbh(v);
+  if (c >= 16) _mm256_storeu_si256((__m256i *)p, h);
+  else _mm256_mask_storeu_epi16(p, vtail(c), h);
+}
+#endif
 
 /* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane) */
 static inline void vtranspose16(vf *r) {

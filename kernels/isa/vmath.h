@@ -70,6 +70,17 @@ SMX_FLATTEN vf vld_f16_quiet_n(const uint16_t *p, size_t c) {
   return widen_f16(vld16_n(p, c));
 #endif
 }
+/* bfloat16 stores of c <= VW values: by the vocabulary's hardware hook where it has one and the step allows it
+   (exact), else by the integer rounding above */
+static inline void vst_bf16_n(uint16_t *p, vf v, size_t c) {
+#ifdef SMX_BF16_HW
+  if (__builtin_expect(vbf16hw_ok(v), 1)) {
+    vst_bf16hw_n(p, v, c);
+    return;
+  }
+#endif
+  vst16hi_n(p, narrow_bf16_hi(v), c);
+}
 static inline void vst_f16_n(uint16_t *p, vf v, size_t c) {
 #ifdef SMX_F16_HW
   vst_f16hw_n(p, vsel(vnan(v), vbits_k(0x7fc00000u), v), c);
@@ -100,7 +111,7 @@ SMX_FLATTEN const float *block_f32(const void *p, size_t len, float *buf, const 
 SMX_FLATTEN vf ld_e(const void *p, size_t i, const int e) { return ld_e_n(p, i, VW, 0.0f, e); }
 SMX_FLATTEN void st_e_n(void *p, size_t i, vf v, size_t c, const int e) {
   if (e == SMX_ELEM_F32) vst_n((float *)p + i, v, c);
-  else if (e == SMX_ELEM_BF16) vst16hi_n((uint16_t *)p + i, narrow_bf16_hi(v), c < VW ? c : VW);
+  else if (e == SMX_ELEM_BF16) vst_bf16_n((uint16_t *)p + i, v, c < VW ? c : VW);
   else vst_f16_n((uint16_t *)p + i, v, c < VW ? c : VW);
 }
 SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW, e); }

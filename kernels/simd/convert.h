@@ -16,7 +16,7 @@
 #define LOAD16HI(i, c) vld16hi_n(s + (i), c)
 #define STORE32(i, v, c) vst_n(d + (i), v, c)
 #define LOAD32(i, c) vld_n(s + (i), c, 0.0f)
-#define STORE16HI(i, v, c) vst16hi_n(d + (i), v, c)
+#define STOREBF16(i, v, c) vst_bf16_n(d + (i), v, c)
 #define LOADF16(i, c) vld_f16_n(s + (i), c)
 #define STOREF16(i, v, c) vst_f16_n(d + (i), v, c)
 #define SAME(v) (v)
@@ -25,6 +25,6 @@ void FN(widen16)(int bf16, size_t n, const uint16_t *s, float *d) {
   else CONVERT_LOOP(LOADF16, SAME, STORE32);
 }
 void FN(narrow16)(int bf16, size_t n, const float *s, uint16_t *d) {
-  if (bf16) CONVERT_LOOP(LOAD32, narrow_bf16_hi, STORE16HI);
+  if (bf16) CONVERT_LOOP(LOAD32, SAME, STOREBF16);
   else CONVERT_LOOP(LOAD32, SAME, STOREF16);
 }

@@ -21,7 +21,7 @@ __all__ = ["softmax", "log_softmax", "logsumexp", "sparsemax", "stablemax", "log
            "isa", "set_isa", "supported_isas", "set_num_threads", "get_num_threads", "library_version",
            "SimdmaxError", "__version__"]
 
-_ISA_NAMES = ["scalar", "avx2", "avx512", "neon"]
+_ISA_NAMES = ["scalar", "avx2", "avx512", "neon", "avx512bf16"]
 
 
 def library_version():
@@ -30,7 +30,7 @@ def library_version():
 
 
 def isa():
-    """The name of the ISA whose kernels run now ("scalar", "avx2", "avx512" or "neon")."""
+    """The name of the ISA whose kernels run now ("scalar", "avx2", "avx512", "neon" or "avx512bf16")."""
     return _lib.lib.smx_isa_name(_lib.lib.smx_active_isa()).decode()
 
 
