@@ -29,7 +29,7 @@ static void fold_task(void *ctx, size_t t) {
   const long_row *l = ctx;
   const size_t c0 = t * l->cols, len = l->n - c0 < l->cols ? l->n - c0 : l->cols;
   smx_pass1_store *st = l->store ? &l->store[t] : NULL;
-  if (st) st->y = l->y + c0, st->nstore = SMX_STORE_MAX_BLOCKS;
+  if (st) smx_store_init(st, l->y + c0, SMX_STORE_MAX_BLOCKS);
   smx_lse_init(&l->st[t]);
   if (!l->x16) {
     l->k->lse_fold(len, l->x + c0, &l->st[t], st);

@@ -38,11 +38,21 @@ double smx_xent_soft_rows(int normalizer, size_t rows, size_t n, const float *x,
 #define SMX_STORE_MAX_BLOCKS 256
 typedef struct smx_pass1_store {
   float *y;
-  size_t nstore; /* the blocks y has room for: pass 1 stores blocks [0, nstore) only */
+  size_t nstore; /* the blocks y has room for: pass 1 stores blocks [0, nstore) there */
+  float *y_hi;   /* NULL, or blocks [b_hi, the last] stored from here on (a 16-bit softmax row's own output) */
+  size_t b_hi;
   int complete;
   int32_t kb[SMX_STORE_MAX_BLOCKS];
   float mb[SMX_STORE_MAX_BLOCKS];
 } smx_pass1_store;
+static inline void smx_store_init(smx_pass1_store *st, float *y, size_t nstore) {
+  st->y = y, st->nstore = nstore, st->y_hi = NULL, st->b_hi = 0, st->complete = 1;
+}
+/* where block b's pass-1 values go, or NULL (not kept) */
+static inline float *smx_store_block(const smx_pass1_store *st, size_t b) {
+  if (b < st->nstore) return st->y + b * SMX_BLOCK;
+  return st->y_hi && b >= st->b_hi ? st->y_hi + (b - st->b_hi) * SMX_BLOCK : NULL;
+}
 
 /* The softmax family's row pieces, for row states and for one long row split by blocks across threads:
    lse_fold: the row state of n entries folded into s (smx_lse_block_scalar's blocks); with st (n at most

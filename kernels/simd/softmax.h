@@ -249,8 +249,8 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
     const int32_t K_b = smx_exp_k(m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX ? m : 0.0f);
     const int mode = smx_lse_begin_block(&s, m, nanb);
     const int shifted = mode == SMX_BLK_MAX || mode == SMX_BLK_REST;
-    const int kept = st && b / SMX_BLOCK < st->nstore; /* (blocks past nstore: nothing stored, no kb or mb) */
-    float *yb = kept ? st->y + b : NULL;
+    float *yb = st ? smx_store_block(st, b / SMX_BLOCK) : NULL;
+    const int kept = yb != NULL; /* (blocks not kept: nothing stored, no kb or mb) */
     if (kept) st->mb[b / SMX_BLOCK] = m;
     if (mode == SMX_BLK_NONE && yb) smx_fill(len, yb, 0.0f);
     if (st && (mode == SMX_BLK_PLAIN || mode == SMX_BLK_LOW)) st->complete = 0;
@@ -306,7 +306,7 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
   for (size_t b = 0, i = 0; i < n; b++, i += SMX_BLOCK) {
     const size_t len = n - i < SMX_BLOCK ? n - i : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
     const void *xb = elem_at(x, i, e);
-    float *yb = st && b < st->nstore ? st->y + i : NULL;
+    float *yb = st ? smx_store_block(st, b) : NULL;
     if (st) st->mb[b] = mb[b], st->kb[b] = STORE_NONE;
     if (mb[b] == -INFINITY) {
       if (yb) smx_fill(len, yb, 0.0f);
@@ -691,7 +691,8 @@ static void FN(softmax_out)(size_t n, const float *x, float *y, const pass1_stor
 }
 /* the store of a row of one block whose pass 1 (short_rows_state) wrote its values to y against the row's K */
 static inline void one_block_store(pass1_store *st, float *y, const smx_lse_final *f) {
-  st->y = y, st->nstore = 1, st->complete = 1, st->kb[0] = f->K, st->mb[0] = f->m;
+  smx_store_init(st, y, 1);
+  st->kb[0] = f->K, st->mb[0] = f->m;
 }
 
 static void FN(softmax_row)(size_t n, const float *x, float *y) {
@@ -699,7 +700,7 @@ static void FN(softmax_row)(size_t n, const float *x, float *y) {
   pass1_store st;
   /* store when y is not x (pass 2 may need x) and the row has few enough blocks */
   const int store = y != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
-  st.y = y, st.nstore = STORE_MAX_BLOCKS, st.complete = 1;
+  smx_store_init(&st, y, STORE_MAX_BLOCKS);
   FN(lse_row)(n, x, &f, store ? &st : NULL, 0);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row(f.kind, n, x, y, 0);
@@ -767,13 +768,50 @@ static void FN(log_softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, cons
   else if (e == SMX_ELEM_BF16) log_softmax_out_e(n, x, y, &f, SMX_ELEM_BF16);
   else log_softmax_out_e(n, x, y, &f, SMX_ELEM_F16);
 }
-/* a row's first SMX_SOFTMAX16_STORE entries keep their pass-1 values in a stack scratch, as the f32 kernel keeps
-   them in y, and pass 2 rescales them into the 16-bit output; the rest of a longer row starts again from x */
+/* Blocks [st->b_hi, the last] of a 16-bit row whose pass-1 values are in its own output q (st->y_hi: store_hi),
+   rescaled into it last block first, each block's steps last first (xg0: as softmax_rescale_e). */
+SMX_FLATTEN void softmax_rescale_hi_e(size_t n, void *q, const pass1_store *st, float m, int32_t K,
+                                      const smx_softmax_out *o, const xgrad *xg0, const int e) {
+  const outc c = outc_init(o);
+  for (size_t b = (n + SMX_BLOCK - 1) / SMX_BLOCK; b-- > st->b_hi;) {
+    const int32_t kb = st->kb[b], d = kb == STORE_NONE ? -1000 : kb - K + 36;
+    const size_t i0 = b * SMX_BLOCK, len = n - i0 < SMX_BLOCK ? n - i0 : SMX_BLOCK;
+    const float *p = smx_store_block(st, b);
+    xgrad xgb;
+    const xgrad *xg = NULL;
+    if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + i0 : NULL}, xg = &xgb;
+    const outc cb = d >= -60 ? rescale_consts(o, d) : c;
+    const vf fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
+    const int maxcheck = d >= -60 && st->mb[b] >= m - 0x1p-8f;
+    for (size_t i = (len + VW - 1) / VW * VW; i > 0;) {
+      i -= VW;
+      const size_t cnt = step_count(len, i);
+      const vf s = vld_n(p + i, cnt, 0.0f);
+      const vf v = d < -60 ? rescale_out(vmul(s, fb), &c, xg, i, cnt, 0)
+                           : maxcheck ? rescale_out(s, &cb, xg, i, cnt, 1) : rescale_out(s, &cb, xg, i, cnt, 0);
+      st_e_n(q, i0 + i, v, cnt, e);
+    }
+  }
+}
+/* A 16-bit row's first SMX_SOFTMAX16_STORE entries keep their pass-1 values in a stack scratch, as the f32 kernels
+   keep them in y or dx, and pass 2 rescales them into the 16-bit output. Out of place, a longer row also keeps those
+   of its blocks from b_hi on (b_hi SMX_BLOCK > n / 2) in its own output's 2n bytes: entry j >= b_hi SMX_BLOCK at
+   float offset j - b_hi SMX_BLOCK from a base at most 4 b_hi SMX_BLOCK - 2n bytes into y (4-aligned), so the floats
+   end within y and, rescaled last entry first (softmax_rescale_hi_e), the output y[j] covers only floats of entries
+   >= j, read before. The blocks between start again from x (1 x 32000: 1024 of 32000 entries). */
+static inline void store_hi(pass1_store *st, size_t n, const void *x, void *y) {
+  const size_t nb = (n + SMX_BLOCK - 1) / SMX_BLOCK, half_blocks = n / (2 * SMX_BLOCK) + 1;
+  const size_t b_hi = half_blocks > st->nstore ? half_blocks : st->nstore;
+  if (x == y || b_hi >= nb || nb > STORE_MAX_BLOCKS) return;
+  char *base = (char *)y + 4 * b_hi * SMX_BLOCK - 2 * n; /* >= 2 bytes in: b_hi SMX_BLOCK > n / 2, both even */
+  st->y_hi = (float *)(void *)(base - (uintptr_t)base % 4), st->b_hi = b_hi;
+}
 static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
   float ys[SMX_SOFTMAX16_STORE];
   pass1_store st;
-  st.y = ys, st.nstore = SMX_SOFTMAX16_STORE / SMX_BLOCK, st.complete = 1; /* (the passes clear it where they store nothing) */
+  smx_store_init(&st, ys, SMX_SOFTMAX16_STORE / SMX_BLOCK); /* (the passes clear complete where they store nothing) */
+  store_hi(&st, n, x, y);
   FN(lse_row16)(n, x, &f, &st, 0, e);
   if (f.kind != SMX_ROW_FINITE) {
     smx_special_row_elem(f.kind, n, x, y, 0, e);
@@ -784,12 +822,15 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
     smx_softmax_out o;
     smx_softmax_out_init(&f, &o);
     const size_t b0 = st.complete ? (n < SMX_SOFTMAX16_STORE ? n : SMX_SOFTMAX16_STORE) : 0; /* done from ys */
+    const size_t i_hi = st.complete && st.y_hi ? st.b_hi * SMX_BLOCK : n;                  /* from y_hi */
     if (e == SMX_ELEM_BF16) {
+      if (i_hi < n) softmax_rescale_hi_e(n, y, &st, f.m, f.K, &o, NULL, SMX_ELEM_BF16);
       softmax_rescale_e(b0, ys, y, &st, f.m, f.K, &o, NULL, SMX_ELEM_BF16);
-      softmax_pass2_e(n - b0, x + b0, y + b0, &o, SMX_ELEM_BF16);
+      softmax_pass2_e(i_hi - b0, x + b0, y + b0, &o, SMX_ELEM_BF16);
     } else {
+      if (i_hi < n) softmax_rescale_hi_e(n, y, &st, f.m, f.K, &o, NULL, SMX_ELEM_F16);
       softmax_rescale_e(b0, ys, y, &st, f.m, f.K, &o, NULL, SMX_ELEM_F16);
-      softmax_pass2_e(n - b0, x + b0, y + b0, &o, SMX_ELEM_F16);
+      softmax_pass2_e(i_hi - b0, x + b0, y + b0, &o, SMX_ELEM_F16);
     }
   }
 }
@@ -1128,7 +1169,7 @@ static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row 
   /* pass 1 stores its values in dx when dx is not x (the rare rows start again from x) */
   pass1_store st;
   const int store = !capped && dx && dx != x && n <= (size_t)STORE_MAX_BLOCKS * SMX_BLOCK;
-  st.y = dx, st.nstore = STORE_MAX_BLOCKS, st.complete = 1;
+  smx_store_init(&st, dx, STORE_MAX_BLOCKS);
   smx_lse_final f;
   smx_wzsum wz; /* label smoothing's sum_j w_j z_j */
   xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, SMX_ELEM_F32);
@@ -1271,13 +1312,13 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
 SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row *row, void *dx, double *loss, const int e) {
   smx_lse_final f;
   smx_wzsum wz;
-  /* uncapped rows with a gradient keep the pass-1 values of their first SMX_SOFTMAX16_STORE entries in a stack
-     scratch (as the f32 row keeps them in dx) and pass 2 rescales them into the 16-bit gradient; the rest of a
-     longer row starts again from x */
+  /* uncapped rows with a gradient keep their pass-1 values as softmax_row16 (the scratch, and out of place the
+     gradient's own bytes) and pass 2 rescales them into the 16-bit gradient; the rest starts again from x */
   float ys[SMX_SOFTMAX16_STORE];
   pass1_store st;
   const int store = row->softcap == 0.0f && dx;
-  st.y = ys, st.nstore = SMX_SOFTMAX16_STORE / SMX_BLOCK, st.complete = 1;
+  smx_store_init(&st, ys, SMX_SOFTMAX16_STORE / SMX_BLOCK);
+  if (store) store_hi(&st, n, x, dx);
   xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, e);
   if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return 0;
   const size_t t = (size_t)row->target;
@@ -1291,15 +1332,16 @@ SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row
                            row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0, dx != NULL, &g, &dxt);
   if (!dx) return 1;
   const float *cw = row->class_weight;
-  size_t b0 = 0; /* the entries done from the stored values */
+  size_t b0 = 0, i_hi = n; /* the entries done from the stored values: [0, b0) and [i_hi, n) */
   if (store && st.complete) {
     const xgrad xg = {g.va, g.vb, cw};
     b0 = n < SMX_SOFTMAX16_STORE ? n : SMX_SOFTMAX16_STORE;
+    if (st.y_hi) i_hi = st.b_hi * SMX_BLOCK, softmax_rescale_hi_e(n, dx, &st, f.m, f.K, &o, &xg, e);
     softmax_rescale_e(b0, ys, dx, &st, f.m, f.K, &o, &xg, e);
   }
   float gb[SMX_BLOCK]; /* a block's f32 gradient, rounded in a loop of its own (the AVX2 registers hold one) */
-  for (size_t b = b0; b < n; b += SMX_BLOCK) { /* xent_softmax_tail's pass from x (dx may be x) */
-    const size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
+  for (size_t b = b0; b < i_hi; b += SMX_BLOCK) { /* xent_softmax_tail's pass from x (dx may be x) */
+    const size_t len = i_hi - b < SMX_BLOCK ? i_hi - b : SMX_BLOCK;
     for (size_t i = 0; i < len; i += VW) {
       const size_t c = step_count(len, i);
       vst_n(gb + i, xent_grad_step(&g, NULL, ld_e_n(x, b + i, c, 0.0f, e), cw ? cw + b + i : NULL, c), c);
