@@ -125,7 +125,7 @@ inline uint64_t rng() {  // xorshift64*
 size_t pd_bytes = kBufBytes;  // B.p and B.d: small in --short (no backward kernels there)
 
 // --input=<name>: the logits' regime (issue 12's inputs that once hit slow paths); n3 is the default.
-const char *const kInputs[] = {"n3", "ntenth", "u17", "u05", "equal", "halfneginf", "max1e5", "pm1e30"};
+const char *const kInputs[] = {"n3", "ntenth", "u17", "u05", "equal", "halfneginf", "max1e5", "pm1e30", "min1e5"};
 int input_regime = 0;
 float input_value(size_t i, float n3) {  // n3: the N(0, 3)-like default value of entry i
   const float u = float(rng() >> 40) / 16777216.0f;  // [0, 1)
@@ -137,6 +137,7 @@ float input_value(size_t i, float n3) {  // n3: the N(0, 3)-like default value o
   case 5: return (i & 1) ? -INFINITY : n3;           // every other entry -inf
   case 6: return 1e5f + n3 / 3.0f;                   // |max| = 1e5
   case 7: return (i & 1) ? -1e30f : 1e30f;           // alternating +-1e30
+  case 8: return -1e5f + n3 / 3.0f;                  // max = -1e5
   default: return n3;
   }
 }
@@ -871,7 +872,7 @@ int main(int argc, char **argv) {
     if (i > 0 && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
       printf("usage: smx-bench [--short] [Google Benchmark flags, e.g. --benchmark_filter=<regex>]\n"
              "  --short  the issue's table only (< 60 s); default: every kernel, ISA, size and case (< 10 min)\n"
-             "  --input=n3|ntenth|u17|u05|equal|halfneginf|max1e5|pm1e30  the logits (default n3: N(0, 3))\n"
+             "  --input=n3|ntenth|u17|u05|equal|halfneginf|max1e5|pm1e30|min1e5  the logits (default n3: N(0, 3))\n"
              "  names: <kernel>/<impl>/<case>/<n>, case cache|mem|rows-cache|rows-mem|threads;\n"
              "  ONEDNN_MAX_CPU_ISA=AVX2 limits oneDNN.\n"
              "  progress on stderr: in place with the time left on a terminal, a line per case/size group\n"

@@ -80,7 +80,8 @@ static const char *const regime_names[TU_NREGIMES] = {"narrow", "wide", "onehot"
                                                       "neginf", "allneginf", "posinf", "nan",
                                                       "steps",  "edge",      "n3",     "ntenth",
                                                       "u17",    "u05",       "equal",  "onehot25",
-                                                      "halfneginf", "nanlast", "max1e5", "pm1e30"};
+                                                      "halfneginf", "nanlast", "max1e5", "pm1e30",
+                                                      "min1e5"};
 const char *tu_regime_name(int g) { return (g >= 0 && g < TU_NREGIMES) ? regime_names[g] : "?"; }
 
 void tu_fill(tu_rng *r, int g, size_t n, float *x) {
@@ -155,7 +156,8 @@ void tu_fill(tu_rng *r, int g, size_t n, float *x) {
     if (g == TU_NANLAST) x[n - 1] = NAN;
     break;
   case TU_MAX1E5:
-    for (size_t i = 0; i < n; i++) x[i] = (float)(1e5 + tu_normal(r));
+  case TU_MIN1E5:
+    for (size_t i = 0; i < n; i++) x[i] = (float)((g == TU_MAX1E5 ? 1e5 : -1e5) + tu_normal(r));
     break;
   case TU_PM1E30:
     for (size_t i = 0; i < n; i++) x[i] = (i & 1) ? -1e30f : 1e30f;

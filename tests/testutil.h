@@ -56,6 +56,7 @@ enum {
   TU_NANLAST,    /* N(0, 1) with a NaN at the last position */
   TU_MAX1E5,     /* N(0, 1) + 1e5 (|max| > 2^16) */
   TU_PM1E30,     /* alternating +-1e30 */
+  TU_MIN1E5,     /* N(0, 1) - 1e5 (every block below -2^16) */
   TU_NREGIMES
 };
 #define TU_FINITE_REGIMES 4 /* the first four regimes are all finite */

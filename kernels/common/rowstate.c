@@ -114,14 +114,16 @@ static void shifted_sums(const float *x, size_t len, float m_b, int32_t K_b, int
   *S_ex = ties ? smx_tree_sum64(le) : 0.0;
 }
 
+void smx_lse_add_low(smx_lse *s, float m_b, double S_in, double k_b, double r_b) {
+  smx_lse_end_rest(s, smx_exp_k(-SMX_SHIFT_MAX), S_in);
+  plain_add(&s->p, m_b, k_b, r_b);
+  if (!s->in) s->m = s->p.m;
+}
 void smx_lse_block_low(const float *x, size_t len, float m_b, smx_lse *s) {
   double k, r, ke, Se, Sa;
-  const int32_t Kc = smx_exp_k(-SMX_SHIFT_MAX);
-  shifted_sums(x, len, m_b, Kc, 0, &ke, &Se, &Sa);
-  smx_lse_end_rest(s, Kc, Sa);
+  shifted_sums(x, len, m_b, smx_exp_k(-SMX_SHIFT_MAX), 0, &ke, &Se, &Sa);
   smx_lse_block_plain(x, len, m_b, &k, &r);
-  plain_add(&s->p, m_b, k, r);
-  if (!s->in) s->m = s->p.m;
+  smx_lse_add_low(s, m_b, Sa, k, r);
 }
 
 /* One block: lane maxima -> m_b; then its sums by the mode smx_lse_begin_block gives. */

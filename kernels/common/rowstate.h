@@ -97,8 +97,11 @@ static inline void smx_lse_end_rest(smx_lse *s, int32_t K_b, double S_all) {
   smx_binsum_add(&s->R, S_all, K_b - SMX_SUM_BIAS);
 }
 void smx_lse_end_max(smx_lse *s, float m_b, int32_t K_b, double k_b, double S_ex, double S_all);
-/* A block below -SMX_SHIFT_MAX, in scalar code shared by every ISA. */
+/* A block below -SMX_SHIFT_MAX: its sum against K(-SMX_SHIFT_MAX) (SMX_BLK_REST's, without ties: +0 but for
+   entries near -2^16) and its plain sums (smx_lse_block_plain), added by smx_lse_add_low (the SIMD bodies make the
+   same sums in registers). */
 void smx_lse_block_low(const float *x, size_t len, float m_b, smx_lse *s);
+void smx_lse_add_low(smx_lse *s, float m_b, double S_in, double k_b, double r_b);
 /* Plain state: a block's ties count k_b and sum r_b of exp(x - m_b) below its max m_b (scalar,
    shared by every ISA), then folded in. */
 void smx_lse_block_plain(const float *x, size_t len, float m_b, double *k_b, double *r_b);

@@ -205,6 +205,16 @@ SMX_FLATTEN void lse_block_plain_e(const void *x, size_t len, float m_b, double 
   *k_b = (double)vcount_sum(K);
   *r_b = FN(tree_sum_used)(l, steps_used(len)) * SMX_SUM_UNSCALE;
 }
+/* smx_lse_block_low (a 16-bit block's values widened in the loads) */
+SMX_FLATTEN void lse_block_low_e(const void *x, size_t len, float m_b, smx_lse *s, const int e) {
+  const float magic = smx_shift_magic(smx_exp_k(-SMX_SHIFT_MAX) - SMX_SUM_BIAS);
+  blockmax a;
+  bm_init(&a);
+  double k, Se, Sa, kp, r;
+  sum_block_e(x, len, len / SMX_LANES * SMX_LANES, m_b, magic, SMX_KEEP_SUM, 0, 0, &k, &Se, &Sa, NULL, NULL, 0, &a, e);
+  lse_block_plain_e(x, len, m_b, &kp, &r, e);
+  smx_lse_add_low(s, m_b, Sa, kp, r);
+}
 /* smx_softmax_exp of a finite row that is not shifted: its constants and one step */
 typedef struct {
   vf ch, nch, clo;
@@ -263,8 +273,7 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
         lse_block_plain_e(elem_at(x, b, e), len, m, &k, &r, e);
         smx_lse_add_block(&s, m, k, r);
       } else if (mode == SMX_BLK_LOW) {
-        float wide[SMX_BLOCK]; /* a 16-bit block widened for the scalar rare-block code */
-        smx_lse_block_low(block_f32(elem_at(x, b, e), len, wide, e), len, m, &s);
+        lse_block_low_e(elem_at(x, b, e), len, m, &s, e);
       }
       for (size_t g = 0; g < ng; g++) bm_group_e(&nxt, x, nb + g * SMX_LANES, e);
     }
@@ -313,8 +322,7 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
       continue;
     }
     if (mb[b] < -SMX_SHIFT_MAX) {
-      float wide[SMX_BLOCK];
-      smx_lse_block_low(block_f32(xb, len, wide, e), len, mb[b], s);
+      lse_block_low_e(xb, len, mb[b], s, e);
       if (st) st->complete = 0;
       continue;
     }
@@ -404,7 +412,7 @@ static void FN(lse_block)(const float *x, size_t len, smx_lse *s) {
     lse_block_plain_e(x, len, m, &k, &r, SMX_ELEM_F32);
     smx_lse_add_block(s, m, k, r);
   } else if (mode == SMX_BLK_LOW) {
-    smx_lse_block_low(x, len, m, s);
+    lse_block_low_e(x, len, m, s, SMX_ELEM_F32);
   }
 }
 
