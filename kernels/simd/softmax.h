@@ -183,13 +183,11 @@ static inline vf vexp_reduced(vf d, vf lo, vf magic, vf cut) {
   vf t, r = vadd(vexp_arg(d, magic, &t), lo);
   return vsel0(vge(d, cut), vexp2add(vfma(vexp_q(r), r, vset(1.0f)), t));
 }
-/* smx_exp_core (nch = -c_hi) */
-static inline vf vexp_core(vf x, vf ch, vf nch, vf clo) {
-  vf lo, d = vtwo_diff(x, ch, nch, &lo);
-  return vexp_reduced(d, vsub(lo, clo), vset(SMX_MAGIC), vset(SMX_EXP_CUT));
-}
-/* smx_lse_block_plain (lanes i % 64, the same tree; a tail's -inf lanes add +0) */
-SMX_FLATTEN void lse_block_plain_e(const void *x, size_t len, float m_b, double *k_b, double *r_b, const int e) {
+/* The TwoSum x - c of these exps where |c| >= 2^16 - 44 (a max, or c_hi = RN(max + log(K + R)), beyond
+   +-SMX_SHIFT_MAX): wherever the exp is kept (d >= the cut, so |x - c| < 132 < |c| / 2) x - c is exact (Sterbenz),
+   and TwoSum's low part is +0, so the plain difference and a +0 low part give the same bits; elsewhere both give +0. */
+/* smx_lse_block_plain (lanes i % 64, the same tree; a tail's -inf lanes add +0); far: |m_b| > SMX_SHIFT_MAX */
+SMX_FLATTEN void plain_sums_e(const void *x, size_t len, float m_b, double *k_b, double *r_b, const int far, const int e) {
   const vf vmb = vset(m_b), nmb = vset(-m_b), magic = vset(SMX_SUM_MAGIC), cut = vset(SMX_SUM_CUT);
   vf l[NACC];
   for (int q = 0; q < NACC; q++) l[q] = vzero();
@@ -197,7 +195,8 @@ SMX_FLATTEN void lse_block_plain_e(const void *x, size_t len, float m_b, double 
   for (size_t i = 0; i < len; i += SMX_LANES)
     for (int q = 0; q < NACC && i + (size_t)q * VW < len; q++) {
       const size_t j = i + (size_t)q * VW;
-      vf v = ld_e_n(x, j, step_count(len, j), -INFINITY, e), lo, d = vtwo_diff(v, vmb, nmb, &lo);
+      vf v = ld_e_n(x, j, step_count(len, j), -INFINITY, e), lo = vzero();
+      vf d = far ? vsub(v, vmb) : vtwo_diff(v, vmb, nmb, &lo);
       vm tie = veq(v, vmb);
       K = vcount_add(K, tie);
       l[q] = vadd_unless(l[q], tie, vexp_reduced(d, lo, magic, cut));
@@ -205,27 +204,36 @@ SMX_FLATTEN void lse_block_plain_e(const void *x, size_t len, float m_b, double 
   *k_b = (double)vcount_sum(K);
   *r_b = FN(tree_sum_used)(l, steps_used(len)) * SMX_SUM_UNSCALE;
 }
-/* smx_lse_block_low (a 16-bit block's values widened in the loads) */
+SMX_FLATTEN void lse_block_plain_e(const void *x, size_t len, float m_b, double *k_b, double *r_b, const int e) {
+  if (m_b > SMX_SHIFT_MAX || m_b < -SMX_SHIFT_MAX) plain_sums_e(x, len, m_b, k_b, r_b, 1, e);
+  else plain_sums_e(x, len, m_b, k_b, r_b, 0, e);
+}
+/* smx_lse_block_low (a 16-bit block's values widened in the loads). Its sum against K = K(-2^16) keeps entries with
+   n - (K - 64) >= -125 only, x >= about -2^16 - 131.4: below -2^16 - 256 it is +0 (lanes from +0 adding +0) unsummed. */
 SMX_FLATTEN void lse_block_low_e(const void *x, size_t len, float m_b, smx_lse *s, const int e) {
-  const float magic = smx_shift_magic(smx_exp_k(-SMX_SHIFT_MAX) - SMX_SUM_BIAS);
-  blockmax a;
-  bm_init(&a);
-  double k, Se, Sa, kp, r;
-  sum_block_e(x, len, len / SMX_LANES * SMX_LANES, m_b, magic, SMX_KEEP_SUM, 0, 0, &k, &Se, &Sa, NULL, NULL, 0, &a, e);
+  double k, Se, Sa = 0.0, kp, r;
+  if (m_b >= -SMX_SHIFT_MAX - 256.0f) {
+    const float magic = smx_shift_magic(smx_exp_k(-SMX_SHIFT_MAX) - SMX_SUM_BIAS);
+    blockmax a;
+    bm_init(&a);
+    sum_block_e(x, len, len / SMX_LANES * SMX_LANES, m_b, magic, SMX_KEEP_SUM, 0, 0, &k, &Se, &Sa, NULL, NULL, 0, &a, e);
+  }
   lse_block_plain_e(x, len, m_b, &kp, &r, e);
   smx_lse_add_low(s, m_b, Sa, kp, r);
 }
 /* smx_softmax_exp of a finite row that is not shifted: its constants and one step */
 typedef struct {
-  vf ch, nch, clo;
-  int narrow; /* |c_lo| <= SMX_CLO_SMALL: smx_exp_core, else smx_exp_core_wide */
+  vf ch, mclo; /* mclo = +0 - c_lo: TwoSum's low part +0 less c_lo */
+  int narrow;  /* |c_lo| <= SMX_CLO_SMALL: smx_exp_core, else smx_exp_core_wide */
 } wexp_c;
 static inline wexp_c wexp_consts(const smx_lse_final *f) {
-  return (wexp_c){vset(f->c_hi), vset(-f->c_hi), vset(f->c_lo), f->c_lo <= SMX_CLO_SMALL && f->c_lo >= -SMX_CLO_SMALL};
+  return (wexp_c){vset(f->c_hi), vsub(vzero(), vset(f->c_lo)), f->c_lo <= SMX_CLO_SMALL && f->c_lo >= -SMX_CLO_SMALL};
 }
+/* (x - c_hi without TwoSum: the row's |max| > SMX_SHIFT_MAX, see plain_sums_e) */
 static inline vf vsoftmax_exp(vf v, const wexp_c *w) {
-  if (w->narrow) return vexp_core(v, w->ch, w->nch, w->clo);
-  vf lo, lo2, d = vtwo_diff(v, w->ch, w->nch, &lo), s = vsub(lo, w->clo);
+  const vf d = vsub(v, w->ch);
+  if (w->narrow) return vexp_reduced(d, w->mclo, vset(SMX_MAGIC), vset(SMX_EXP_CUT));
+  vf lo2, s = w->mclo;
   vf d2 = vtwo_diff(d, vneg(s), s, &lo2); /* TwoSum(d, lo - c_lo) */
   /* smx_exp_core(d2, 0, -lo2): its TwoSum of d2 and 0 gives d2 and +0, so its reduced argument gets + (+0 + lo2),
      which is lo2 but where lo2 = -0 and the argument too (-0 + -0 for -0 + +0): exp(+-0) alike */
