@@ -1023,7 +1023,8 @@ int main(int argc, char **argv) {
           const smx_isa isa = t == 2 ? SMX_ISA_AVX512 : best_isa;
           std::string impl = std::string(smx_isa_name(isa)) + "-" + kType16[t % 2];
           std::string name = bench_name(kern_name_of(k), impl, c, n);
-          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) { bm_ours16(st, Kern(k), t % 2, isa, c, n); });
+          benchmark::RegisterBenchmark(name.c_str(),
+                                       [=](benchmark::State &st) { bm_ours16(st, Kern(k), t % 2, isa, c, n); });
           add_desc(kern_name_of(k), impl, c, n);
         }
 #ifdef SMX_BENCH_HAVE_ONEDNN

@@ -187,7 +187,8 @@ static inline vf vexp_reduced(vf d, vf lo, vf magic, vf cut) {
    +-SMX_SHIFT_MAX): wherever the exp is kept (d >= the cut, so |x - c| < 132 < |c| / 2) x - c is exact (Sterbenz),
    and TwoSum's low part is +0, so the plain difference and a +0 low part give the same bits; elsewhere both give +0. */
 /* smx_lse_block_plain (lanes i % 64, the same tree; a tail's -inf lanes add +0); far: |m_b| > SMX_SHIFT_MAX */
-SMX_FLATTEN void plain_sums_e(const void *x, size_t len, float m_b, double *k_b, double *r_b, const int far, const int e) {
+SMX_FLATTEN void plain_sums_e(const void *x, size_t len, float m_b, double *k_b, double *r_b, const int far,
+                              const int e) {
   const vf vmb = vset(m_b), nmb = vset(-m_b), magic = vset(SMX_SUM_MAGIC), cut = vset(SMX_SUM_CUT);
   vf l[NACC];
   for (int q = 0; q < NACC; q++) l[q] = vzero();

@@ -77,22 +77,6 @@ SMX_FLATTEN double sparse_tau_row_e(const void *x, size_t n, float t, float m, i
   }
 }
 
-/* smx_sparse_start from the lane maxima lm[NACC] in registers */
-static inline float sparse_start(size_t n, const vf *lm, float m) {
-  const float t0 = smx_below_minus_one(m);
-  if (n < SMX_SPARSE_START_MIN) return t0;
-  const vf vt = vset(t0), vmx = vset(m);
-  const vd vmd = dset((double)m);
-  vd a0 = dset(0.0), a1 = a0;
-  size_t k = 0;
-  for (int q = 0; q < NACC; q++) {
-    vm in = vgt(lm[q], vt);
-    k += mcount(in);
-    sparse_acc(lm[q], in, vmx, vmd, &a0, &a1);
-  }
-  return smx_sparse_filter(m, (tree_sum16d(a0, a1) - 1.0) / (double)k - SMX_SPARSE_START_SLACK, t0);
-}
-
 /* smx_sparsemax_collect (from the filter *t): groups of SMX_SPARSE_GROUP entries, appended with vcompress */
 SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped, vf vcap, vf vinv, float *buf, float *t,
                                     const int e) {
@@ -204,6 +188,13 @@ SMX_FLATTEN double sparse_iter_short(const vf *z, size_t ns, float m, float t, f
   double tau = (tree_sum16d(a0, a1) - 1.0) / (double)k; /* k >= 1: the max is above t */
   *tn = smx_sparse_filter(m, tau, t);
   return tau;
+}
+/* smx_sparse_start from the lane maxima lm[NACC] in registers: one iteration on them from m - 1 */
+static inline float sparse_start(size_t n, const vf *lm, float m) {
+  const float t0 = smx_below_minus_one(m);
+  if (n < SMX_SPARSE_START_MIN) return t0;
+  float unused;
+  return smx_sparse_filter(m, sparse_iter_short(lm, NACC, m, t0, &unused) - SMX_SPARSE_START_SLACK, t0);
 }
 static inline size_t sparse_count_short(const vf *z, size_t ns, float t) {
   size_t k = 0;
