@@ -803,6 +803,9 @@ SMX_FLATTEN void softmax_rescale_hi_e(size_t n, void *q, const pass1_store *st, 
     for (size_t i = (len + VW - 1) / VW * VW; i > 0;) {
       i -= VW;
       const size_t cnt = step_count(len, i);
+      /* the float loads and the 16-bit stores share bytes: no store may move above an earlier step's loads, whatever
+         the compiler's type-based alias rules say (a compiler barrier, no instruction) */
+      __asm__ volatile("" ::: "memory");
       const vf s = vld_n(p + i, cnt, 0.0f);
       const vf v = d < -60 ? rescale_out(vmul(s, fb), &c, xg, i, cnt, 0)
                            : maxcheck ? rescale_out(s, &cb, xg, i, cnt, 1) : rescale_out(s, &cb, xg, i, cnt, 0);
