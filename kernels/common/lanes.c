@@ -43,8 +43,7 @@ double smx_blocked_dot_elem(size_t n, const void *a, const void *b, int e) {
   return SMX_ELEM_CALL(e, blocked_dot, n, a, b);
 }
 
-SMX_FLATTEN float row_max(size_t n, const void *x, int *nan, const int e) {
-  float lm[SMX_LANES];
+SMX_FLATTEN float row_max(size_t n, const void *x, int *nan, float *lm, const int e) {
   for (int l = 0; l < SMX_LANES; l++) lm[l] = -INFINITY;
   *nan = 0;
   for (size_t i = 0; i < n; i++) {
@@ -54,8 +53,17 @@ SMX_FLATTEN float row_max(size_t n, const void *x, int *nan, const int e) {
   }
   return smx_tree_max64(lm);
 }
-float smx_row_max_scalar(size_t n, const float *x, int *nan) { return row_max(n, x, nan, SMX_ELEM_F32); }
-float smx_row_max_elem(size_t n, const void *x, int e, int *nan) { return SMX_ELEM_CALL(e, row_max, n, x, nan); }
+float smx_row_max_scalar(size_t n, const float *x, int *nan) {
+  float lm[SMX_LANES];
+  return row_max(n, x, nan, lm, SMX_ELEM_F32);
+}
+float smx_row_max_elem(size_t n, const void *x, int e, int *nan) {
+  float lm[SMX_LANES];
+  return SMX_ELEM_CALL(e, row_max, n, x, nan, lm);
+}
+float smx_row_max_lanes_elem(size_t n, const void *x, int e, int *nan, float *lanes) {
+  return SMX_ELEM_CALL(e, row_max, n, x, nan, lanes);
+}
 
 enum smx_row_kind smx_row_kind_of(float m, int nan) {
   return nan ? SMX_ROW_NAN : m == INFINITY ? SMX_ROW_POSINF : m == -INFINITY ? SMX_ROW_ALLNEGINF : SMX_ROW_FINITE;

@@ -185,6 +185,8 @@ double smx_blocked_dot_elem(size_t n, const void *a, const void *b, int e);
 /* The 64-lane max of a row (element i -> lane i % 64, smx_tree_max64) and its NaN flag, and the row's kind. */
 float smx_row_max_scalar(size_t n, const float *x, int *nan);
 float smx_row_max_elem(size_t n, const void *x, int e, int *nan);
+/* the same, its 64 lane maxima left in lanes */
+float smx_row_max_lanes_elem(size_t n, const void *x, int e, int *nan, float *lanes);
 enum smx_row_kind smx_row_kind_of(float m, int nan);
 
 #endif

@@ -8,15 +8,13 @@
 
 SMX_FLATTEN void sparsemax_row(size_t n, const void *x, void *y, const int e) {
   int nan;
-  float m = smx_row_max_elem(n, x, e, &nan);
+  float lanes[SMX_LANES], buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP];
+  float m = smx_row_max_lanes_elem(n, x, e, &nan, lanes);
   enum smx_row_kind kind = smx_row_kind_of(m, nan);
   if (kind != SMX_ROW_FINITE) {
     smx_special_row_elem(kind, n, x, y, 0, e);
     return;
   }
-  float lanes[SMX_LANES], buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP];
-  for (int l = 0; l < SMX_LANES; l++) lanes[l] = -INFINITY;
-  for (size_t i = 0; i < n; i++) lanes[i % SMX_LANES] = smx_maxf(smx_elem_get(x, i, e), lanes[i % SMX_LANES]);
   float t = smx_sparse_start(n, lanes, m);
   size_t nb = smx_sparsemax_collect(n, x, e, m, 0.0f, buf, &t);
   double tau = nb != SMX_SPARSE_ROW ? smx_sparsemax_tau_buf(buf, &nb, &t, m)

@@ -667,6 +667,45 @@ static inline outc rescale_consts(const smx_softmax_out *o, int32_t d) {
 /* A block whose max m_b is below m - 2^-8 (m the row max) has no e equal to e_max: every e there
    is at most e(m_b) (1 + 2^-22) < e(m) exp(-2^-8) (1 + 2^-22) < e_max, so its pass skips that test
    (two of its operations per vector); d < -60 blocks (e < 2^-60 e_max) never need it. */
+/* block b's d (its K_b against the row's K) and whether its pass needs the max test */
+static inline int32_t block_d(const pass1_store *st, size_t b, int32_t K) {
+  return st->kb[b] == STORE_NONE ? -1000 : st->kb[b] - K + 36;
+}
+static inline int block_maxcheck(const pass1_store *st, size_t b, int32_t d, float m) {
+  return d >= -60 && st->mb[b] >= m - 0x1p-8f;
+}
+/* len stored values p of blocks with the same d and max test, to entries i0.. of q (element e; c: outc_init(o));
+   down: last step first, each step's loads before its stores in the compiled order too (the 16-bit rows' values
+   kept in their own output: store_hi) */
+SMX_FLATTEN void rescale_span(const float *p, void *q, size_t i0, size_t len, int32_t d, int maxcheck,
+                              const smx_softmax_out *o, const outc *c, const xgrad *xg0, const int down, const int e) {
+  xgrad xgb;
+  const xgrad *xg = NULL;
+  if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + i0 : NULL}, xg = &xgb;
+  const outc cb = d >= -60 ? rescale_consts(o, d) : *c;
+  const vf fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
+  if (down) {
+    for (size_t i = (len + VW - 1) / VW * VW; i > 0;) {
+      i -= VW;
+      const size_t cnt = step_count(len, i);
+      /* the float loads and the 16-bit stores share bytes: no store may move above an earlier step's loads, whatever
+         the compiler's type-based alias rules say (a compiler barrier, no instruction) */
+      __asm__ volatile("" ::: "memory");
+      const vf s = vld_n(p + i, cnt, 0.0f);
+      const vf v = d < -60 ? rescale_out(vmul(s, fb), c, xg, i, cnt, 0)
+                           : maxcheck ? rescale_out(s, &cb, xg, i, cnt, 1) : rescale_out(s, &cb, xg, i, cnt, 0);
+      st_e_n(q, i0 + i, v, cnt, e);
+    }
+  } else if (d >= -60) {
+    if (maxcheck) rescale_block(p, q, i0, len, &cb, xg, 1, e);
+    else rescale_block(p, q, i0, len, &cb, xg, 0, e);
+  } else {
+    for (size_t i = 0; i < len; i += VW) {
+      const size_t cnt = step_count(len, i);
+      st_e_n(q, i0 + i, rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), c, xg, i, cnt, 0), cnt, e);
+    }
+  }
+}
 /* (the stored values ys, the outputs to q of element e: the 16-bit softmax rows keep theirs in a scratch) */
 SMX_FLATTEN void softmax_rescale_e(size_t n, const float *ys, void *q, const pass1_store *st, float m, int32_t K,
                                    const smx_softmax_out *o, const xgrad *xg0, const int e) {
@@ -674,25 +713,12 @@ SMX_FLATTEN void softmax_rescale_e(size_t n, const float *ys, void *q, const pas
   const size_t nb = (n + SMX_BLOCK - 1) / SMX_BLOCK;
   for (size_t b = 0, b1; b < nb; b = b1) {
     /* a run of blocks with the same d and the same max test is one span (one loop exit, not one per block) */
-    const int32_t kb = st->kb[b], d = kb == STORE_NONE ? -1000 : kb - K + 36;
-    const int maxcheck = d >= -60 && st->mb[b] >= m - 0x1p-8f;
-    for (b1 = b + 1; b1 < nb && st->kb[b1] == kb && (d < -60 || (st->mb[b1] >= m - 0x1p-8f) == maxcheck); b1++) continue;
+    const int32_t d = block_d(st, b, K);
+    const int maxcheck = block_maxcheck(st, b, d, m);
+    for (b1 = b + 1; b1 < nb && st->kb[b1] == st->kb[b] && (d < -60 || block_maxcheck(st, b1, d, m) == maxcheck); b1++)
+      continue;
     const size_t i0 = b * SMX_BLOCK, len = (b1 * SMX_BLOCK < n ? b1 * SMX_BLOCK : n) - i0;
-    xgrad xgb;
-    const xgrad *xg = NULL;
-    if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + i0 : NULL}, xg = &xgb;
-    const float *p = ys + i0;
-    if (d >= -60) {
-      const outc cb = rescale_consts(o, d);
-      if (maxcheck) rescale_block(p, q, i0, len, &cb, xg, 1, e);
-      else rescale_block(p, q, i0, len, &cb, xg, 0, e);
-    } else {
-      const vf fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
-      for (size_t i = 0; i < len; i += VW) {
-        const size_t cnt = step_count(len, i);
-        st_e_n(q, i0 + i, rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), &c, xg, i, cnt, 0), cnt, e);
-      }
-    }
+    rescale_span(ys + i0, q, i0, len, d, maxcheck, o, &c, xg0, 0, e);
   }
 }
 static void FN(softmax_rescale)(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
@@ -791,26 +817,9 @@ SMX_FLATTEN void softmax_rescale_hi_e(size_t n, void *q, const pass1_store *st, 
                                       const smx_softmax_out *o, const xgrad *xg0, const int e) {
   const outc c = outc_init(o);
   for (size_t b = (n + SMX_BLOCK - 1) / SMX_BLOCK; b-- > st->b_hi;) {
-    const int32_t kb = st->kb[b], d = kb == STORE_NONE ? -1000 : kb - K + 36;
+    const int32_t d = block_d(st, b, K);
     const size_t i0 = b * SMX_BLOCK, len = n - i0 < SMX_BLOCK ? n - i0 : SMX_BLOCK;
-    const float *p = smx_store_block(st, b);
-    xgrad xgb;
-    const xgrad *xg = NULL;
-    if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + i0 : NULL}, xg = &xgb;
-    const outc cb = d >= -60 ? rescale_consts(o, d) : c;
-    const vf fb = vset(d >= -126 ? (float)smx_pow2(d) : 0.0f);
-    const int maxcheck = d >= -60 && st->mb[b] >= m - 0x1p-8f;
-    for (size_t i = (len + VW - 1) / VW * VW; i > 0;) {
-      i -= VW;
-      const size_t cnt = step_count(len, i);
-      /* the float loads and the 16-bit stores share bytes: no store may move above an earlier step's loads, whatever
-         the compiler's type-based alias rules say (a compiler barrier, no instruction) */
-      __asm__ volatile("" ::: "memory");
-      const vf s = vld_n(p + i, cnt, 0.0f);
-      const vf v = d < -60 ? rescale_out(vmul(s, fb), &c, xg, i, cnt, 0)
-                           : maxcheck ? rescale_out(s, &cb, xg, i, cnt, 1) : rescale_out(s, &cb, xg, i, cnt, 0);
-      st_e_n(q, i0 + i, v, cnt, e);
-    }
+    rescale_span(smx_store_block(st, b), q, i0, len, d, block_maxcheck(st, b, d, m), o, &c, xg0, 1, e);
   }
 }
 /* A 16-bit row's first SMX_SOFTMAX16_STORE entries keep their pass-1 values in a stack scratch, as the f32 kernels
