@@ -665,6 +665,13 @@ void bm_dnnl16(benchmark::State &st, int t, int c, size_t n) {
 }
 #endif
 constexpr size_t kSizes16[] = {4096, 32000};
+// the 16-bit rows case: many short rows in cache (attention, classifier heads, routers in bf16)
+struct Case16 {
+  int c;
+  size_t n;
+};
+const Case16 kCases16[] = {{CACHE, 4096}, {CACHE, 32000}, {MEM, 4096}, {MEM, 32000},
+                           {ROWS_CACHE, 8}, {ROWS_CACHE, 64}, {ROWS_CACHE, 512}};
 
 // ---------------------------------------------------------------- ratio tables
 struct TableCase {
@@ -792,9 +799,10 @@ void print_rows_tables(const std::vector<size_t> &nthreads) {
 void print_16bit_table() {
   const char *in = smx_isa_name(best_isa);
   bool header = false;
-  for (int c : {CACHE, MEM})
-    for (size_t n : kSizes16)
+  for (const Case16 &cs : kCases16)
       for (int k = 0; k < K_COUNT; k++) {
+        const int c = cs.c;
+        const size_t n = cs.n;
         const double f32 = get(kern_name_of(k), in, c, n);
         const double b = get(kern_name_of(k), (std::string(in) + "-bf16").c_str(), c, n);
         const double h = get(kern_name_of(k), (std::string(in) + "-f16").c_str(), c, n);
@@ -1013,12 +1021,15 @@ int main(int argc, char **argv) {
 
   // 16-bit tensors: every kernel in bfloat16 and binary16 on the best ISA, beside its f32 time above; where the best
   // is avx512bf16, bfloat16 on avx512 too (the integer rounding beside vcvtneps2bf16).
-  for (int c : {CACHE, MEM})
-    for (size_t n : kSizes16)
+  for (const Case16 &cs : kCases16)
       for (int k = 0; k < K_COUNT; k++)
         for (int t = 0; t < 3; t++) {
+          const int c = cs.c;
+          const size_t n = cs.n;
           /* --short: softmax and the cross-entropy beside the f32 cases it has (cache 4096, mem 32000) */
-          if (quick && (n != (c == CACHE ? 4096u : 32000u) || (k != SMX_K_softmax && k != SMX_K_xent_softmax))) continue;
+          if (quick && (c == ROWS_CACHE || n != (c == CACHE ? 4096u : 32000u) ||
+                        (k != SMX_K_softmax && k != SMX_K_xent_softmax)))
+            continue;
           if (t == 2 && best_isa != SMX_ISA_AVX512BF16) continue;
           const smx_isa isa = t == 2 ? SMX_ISA_AVX512 : best_isa;
           std::string impl = std::string(smx_isa_name(isa)) + "-" + kType16[t % 2];

@@ -20,6 +20,24 @@ static inline void vst_n(float *p, vf v, size_t c) {
   else vst_tail(p, v, c);
 }
 
+/* ---- rows in lanes: rows r < g of x (n entries, the step at b of each) transposed, so that col[i] lane r is entry i
+   of row r (-inf past n and past g; col holds n rounded up to VW), and back for the rows r with fast[r] != 0 ---- */
+static inline void vload_columns(size_t g, size_t n, const float *x, size_t ldx, vf *col) {
+  for (size_t b = 0; b < n; b += VW) {
+    vf *c = col + b;
+    for (size_t r = 0; r < VW; r++) c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
+    vtranspose16(c);
+  }
+}
+static inline void vstore_columns(size_t g, size_t n, vf *col, const float *fast, float *y, size_t ldy) {
+  for (size_t b = 0; b < n; b += VW) {
+    vf *c = col + b;
+    vtranspose16(c);
+    for (size_t r = 0; r < g; r++)
+      if (fast[r] != 0.0f) vst_n(y + r * ldy + b, c[r], step_count(n, b));
+  }
+}
+
 /* ---- bfloat16 and binary16 (kernels/common/half.h's definitions, bit for bit) ---- */
 /* h: 16-bit patterns in the lanes' low bits (bfloat16 widens by the vocabulary's vld16hi_n: its bits are the
    float's high half) */

@@ -577,11 +577,7 @@ LANE_TREE(lane_dsum, sum_tree2, sum_tree4, 2, lane_dsum_add)
 LANE_TREE(lane_dsum, sum_tree1, sum_tree2, 1, lane_dsum_add)
 #undef LANE_TREE
 static void FN(lane_rows_state)(size_t g, size_t n, const float *x, size_t ldx, int need_log, int out, lane_rows *L) {
-  for (size_t b = 0; b < n; b += VW) {
-    vf *c = L->col + b;
-    for (size_t r = 0; r < VW; r++) c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
-    vtranspose16(c);
-  }
+  vload_columns(g, n, x, ldx, L->col);
   /* entry i in lane i % 64, as bm_group; the lanes (entries j and j + 64) made where the trees' leaves read them,
      so that no 64-lane array is stored */
   vm nan = mzero();
@@ -891,15 +887,6 @@ static inline int rows_path(size_t n, size_t left, size_t *g) {
   return *g = 1, PATH_ROW;
 }
 #define ROW_GROUPS(r0, g, path) for (size_t r0 = 0, g = 0, path; r0 < rows && (path = (size_t)rows_path(n, rows - r0, &g), 1); r0 += g)
-/* the fast rows of a lane group from its results by column in L->col (transposed back here) */
-static inline void lane_rows_store(size_t g, size_t n, lane_rows *L, float *y, size_t ldy) {
-  for (size_t b = 0; b < n; b += VW) {
-    vf *c = L->col + b;
-    vtranspose16(c);
-    for (size_t r = 0; r < g; r++)
-      if (L->fast[r]) vst_n(y + r * ldy + b, c[r], step_count(n, b));
-  }
-}
 void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   const int store = y != x;
   ROW_GROUPS(r0, g, path) {
@@ -909,7 +896,7 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
       lane_rows L;
       FN(lane_rows_state)(g, n, xg, ldx, 0, 1, &L);
       for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1);
-      lane_rows_store(g, n, &L, yg, ldy);
+      vstore_columns(g, n, L.col, L.fast, yg, ldy);
       for (size_t r = 0; r < g; r++)
         if (!L.fast[r]) FN(softmax_row)(n, xg + r * ldx, yg + r * ldy);
     } else if (path == PATH_GROUP) {
@@ -943,7 +930,7 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
         const vf v = logsm(L.col[i], L.c.chi, nch, L.c.clo);
         L.col[i] = vsel(L.lflush, vflush(v), v); /* smx_log_softmax_flush */
       }
-      lane_rows_store(g, n, &L, yg, ldy);
+      vstore_columns(g, n, L.col, L.fast, yg, ldy);
       for (size_t r = 0; r < g; r++)
         if (!L.fast[r]) FN(log_softmax_row)(n, xg + r * ldx, yg + r * ldy);
     } else if (path == PATH_GROUP) {
@@ -1310,7 +1297,7 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
       L.col[i] = vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), nb));
     }
     for (size_t r = 0; r < VW; r++) L.fast[r] = active[r] && L.fast[r] ? 1.0f : 0.0f; /* the rows stored here */
-    lane_rows_store(g, n, &L, dx + r0 * ldd, ldd);
+    vstore_columns(g, n, L.col, L.fast, dx + r0 * ldd, ldd);
     for (size_t r = 0; r < g; r++)
       if (L.fast[r]) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
   }

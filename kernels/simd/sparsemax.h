@@ -507,11 +507,11 @@ SMX_ROWS_XENTROW16(FN(xent_sparsemax16), xent_sparsemax_row16)
 
 /* Short rows in groups (the rows loop of smx_xent_rows, the same order of the losses' sum): every row's
    begin, the groups' iterations row after row, then every row's finish in row order. */
-SMX_FLATTEN double xent_sparsemax_short_rows(size_t rows, size_t n, size_t ns, const float *x, size_t ldx,
-                                             const smx_xent_args *a, float *loss_rows, float *dx, size_t ldd) {
+SMX_FLATTEN double xent_sparsemax_short_rows(size_t r_first, size_t rows, size_t n, size_t ns, const float *x, size_t ldx,
+                                             const smx_xent_args *a, float *loss_rows, float *dx, size_t ldd,
+                                             double total) {
   enum { G = SPARSE_GROUP_ROWS };
-  double total = 0.0;
-  for (size_t r0 = 0; r0 < rows; r0 += G) {
+  for (size_t r0 = r_first; r0 < rows; r0 += G) {
     const size_t g_n = rows - r0 < G ? rows - r0 : G;
     xent_sparse_state s[G];
     smx_xent_row row[G];
@@ -536,6 +536,127 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t rows, size_t n, size_t ns, c
     }
   }
   return total;
+}
+
+/* ---- short rows in lanes (n <= SPARSE_LANES_MAX, at least SPARSE_LANES_MIN_ROWS rows): VW rows transposed, entry
+   i of row r in lane r of column i; sparsemax_short's steps lane-wise (its sums are exact, so in any order; the
+   filters per lane, as smx_sparse_filter). Rows that are not finite or not exact go through sparsemax_row. ---- */
+#define SPARSE_LANES_MAX 32
+#define SPARSE_LANES_MIN_ROWS 8
+/* a float-lane predicate from the double lanes' (lo: lanes 0 .. VW/2 - 1), and back */
+static inline vm mpack(vdm lo, vdm hi) {
+  const vd one = dset(1.0), zero = dset(0.0);
+  return vgt(dpack(dsel(lo, one, zero), dsel(hi, one, zero)), vzero());
+}
+static inline vdm mlo(vm m) { return dgt(dlo(vsel0(m, vset(1.0f))), dset(0.0)); }
+static inline vdm mhi(vm m) { return dgt(dhi(vsel0(m, vset(1.0f))), dset(0.0)); }
+/* smx_next_down and smx_next_up lane-wise: the bits -1 or +1 (the other way for the negative) */
+static inline vf vnext_down(vf t) {
+  const vf d = vbits_add(t, vsel(vlt(t, vzero()), vbits_k(1u), vbits_k(0xffffffffu)));
+  return vsel(veq(t, vset(-INFINITY)), t, vsel(veq(t, vzero()), vset(-0x1p-149f), d));
+}
+static inline vf vnext_up(vf t) {
+  const vf d = vbits_add(t, vsel(vlt(t, vzero()), vbits_k(0xffffffffu), vbits_k(1u)));
+  return vsel(veq(t, vset(INFINITY)), t, vsel(veq(t, vzero()), vset(0x1p-149f), d));
+}
+/* a row's max m as double lanes (lo, hi) and the tau of each lane */
+typedef struct {
+  vf m;
+  vd lo, hi;
+} lanes_m;
+/* (double)t - m > tau, lane-wise */
+static inline vm lanes_above(vf t, lanes_m m, vd tau0, vd tau1) {
+  return mpack(dgt(dsub(dlo(t), m.lo), tau0), dgt(dsub(dhi(t), m.hi), tau1));
+}
+/* smx_sparse_filter lane-wise */
+static inline vf lanes_filter(lanes_m m, vd tau0, vd tau1, vf prev) {
+  vf t = dpack(dadd(m.lo, tau0), dadd(m.hi, tau1));
+  vm lost = lanes_above(t, m, tau0, tau1); /* after 4 steps down: the filter not found, prev */
+  for (int i = 0; i < 4 && many(lost); i++) t = vsel(lost, vnext_down(t), t), lost = lanes_above(t, m, tau0, tau1);
+  const vf up = vnext_up(t);
+  t = vsel(lanes_above(up, m, tau0, tau1), t, up);
+  t = vsel(lost, prev, t);
+  return vsel(vgt(t, prev), t, prev);
+}
+/* smx_below_minus_one lane-wise */
+static inline vf lanes_below_minus_one(vf m) {
+  const vd t0 = dsub(dlo(m), dset(1.0)), t1 = dsub(dhi(m), dset(1.0));
+  vf f = dpack(t0, t1);
+  f = vsel(mpack(dgt(dlo(f), t0), dgt(dhi(f), t1)), vnext_down(f), f);
+  return vsel(vge(vabs(m), vset(0x1p24f)), vnext_down(m), f);
+}
+/* one iteration on the sets col > t: their tau (tau0, tau1) and count k; returns the next filter */
+SMX_FLATTEN vf lanes_iter(const vf *col, size_t n, lanes_m m, vf t, vd *tau0, vd *tau1, vf *k) {
+  vf c = vzero();
+  vd a0 = dset(0.0), a1 = a0;
+  for (size_t i = 0; i < n; i++) {
+    const vm in = vgt(col[i], t);
+    const vf v = vsel(in, col[i], m.m);
+    c = vadd(c, vsel0(in, vset(1.0f)));
+    a0 = dadd(a0, dsub(dlo(v), m.lo));
+    a1 = dadd(a1, dsub(dhi(v), m.hi));
+  }
+  *tau0 = ddiv(dsub(a0, dset(1.0)), dlo(c)), *tau1 = ddiv(dsub(a1, dset(1.0)), dhi(c)), *k = c;
+  return lanes_filter(m, *tau0, *tau1, t);
+}
+static inline vf lanes_count(const vf *col, size_t n, vf t) {
+  vf c = vzero();
+  for (size_t i = 0; i < n; i++) c = vadd(c, vsel0(vgt(col[i], t), vset(1.0f)));
+  return c;
+}
+/* The state of rows r < g (g <= VW) of n <= SPARSE_LANES_MAX entries: the columns, each row's max, tau (sparsemax_short's)
+   and final filter t (its support: col > t); fast[r] = 0 for the rows that are not finite or not exact. */
+typedef struct {
+  vf col[SPARSE_LANES_MAX];
+  lanes_m m;
+  vd tau0, tau1;
+  vf t;
+  float fast[VW];
+} sparse_lanes;
+SMX_FLATTEN void sparse_lanes_state(size_t g, size_t n, const float *x, size_t ldx, sparse_lanes *L) {
+  const vf *col = L->col;
+  vload_columns(g, n, x, ldx, L->col);
+  vf mx = vset(-INFINITY);
+  vm nan = mzero();
+  for (size_t i = 0; i < n; i++) mx = vmax(mx, col[i]), nan = mor(nan, vnan(col[i]));
+  vm slow = mor(nan, vge(vabs(mx), vset(INFINITY)));
+  mx = vsel(slow, vzero(), mx); /* the iterations run on a finite stand-in */
+  const lanes_m m = L->m = (lanes_m){mx, dlo(mx), dhi(mx)};
+  const vf t0 = lanes_below_minus_one(mx), zero = vzero(), one = vset(1.0f);
+  for (size_t i = 0; i < n; i++) { /* sparse_exact_short: a candidate in (0, 2^-23) in magnitude */
+    const vf a = vsel0(vgt(col[i], t0), vabs(col[i]));
+    slow = mor(slow, vlt(vsel(vgt(a, zero), a, one), vset(SPARSE_EXACT)));
+  }
+  vd tau0, tau1;
+  vf k1;
+  const vf t1 = lanes_iter(col, n, m, t0, &tau0, &tau1, &k1);
+  vf t = lanes_iter(col, n, m, t1, &tau0, &tau1, &k1);
+  /* sparse_tau_finish: on while the set shrinks (the sets only shrink: k1 > the count above t) */
+  vf active = vsel(slow, zero, vsel0(vgt(k1, lanes_count(col, n, t)), one));
+  while (many(vgt(active, zero))) {
+    vd u0, u1;
+    vf kk;
+    const vm on = vgt(active, zero);
+    const vf tn = lanes_iter(col, n, m, t, &u0, &u1, &kk);
+    tau0 = dsel(mlo(on), u0, tau0), tau1 = dsel(mhi(on), u1, tau1);
+    active = vsel(vgt(tn, t), active, zero);
+    t = vsel(vgt(active, zero), tn, t);
+  }
+  L->tau0 = tau0, L->tau1 = tau1, L->t = t;
+  vst(L->fast, vsel(slow, zero, one));
+}
+/* smx_sparse_p of column i */
+static inline vf sparse_lanes_p(const sparse_lanes *L, size_t i) {
+  const vd dl = dsub(dsub(dlo(L->col[i]), L->m.lo), L->tau0), dh = dsub(dsub(dhi(L->col[i]), L->m.hi), L->tau1);
+  return dpack(dsel(dge(dl, dset(0x1p-126)), dl, dset(0.0)), dsel(dge(dh, dset(0x1p-126)), dh, dset(0.0)));
+}
+SMX_FLATTEN void sparsemax_lanes(size_t g, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  sparse_lanes L;
+  sparse_lanes_state(g, n, x, ldx, &L);
+  for (size_t i = 0; i < n; i++) L.col[i] = sparse_lanes_p(&L, i);
+  vstore_columns(g, n, L.col, L.fast, y, ldy);
+  for (size_t r = 0; r < g; r++)
+    if (L.fast[r] == 0.0f) FN(sparsemax_row)(n, x + r * ldx, y + r * ldy);
 }
 
 /* Short rows in groups of SPARSE_GROUP_ROWS, each phase over the group's rows in turn: their dependency
@@ -577,6 +698,9 @@ SMX_FLATTEN void sparsemax_short_rows(size_t rows, size_t n, size_t ns, const fl
 }
 
 void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  if (n >= 1 && n <= SPARSE_LANES_MAX)
+    for (; rows >= SPARSE_LANES_MIN_ROWS; rows -= rows < VW ? rows : VW, x += VW * ldx, y += VW * ldy)
+      sparsemax_lanes(rows < VW ? rows : VW, n, x, ldx, y, ldy);
   switch ((n + VW - 1) / VW) {
   case 1: sparsemax_short_rows(rows, n, 1, x, ldx, y, ldy); return;
   case 2: sparsemax_short_rows(rows, n, 2, x, ldx, y, ldy); return;
@@ -588,13 +712,66 @@ void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, 
 }
 SMX_ROWS_BWD(FN(sparsemax_backward), FN(sparsemax_backward_row))
 SMX_ROWS_BWD16(FN(sparsemax_backward16), sparsemax_backward_row_e)
+/* Rows r0 .. r0 + g - 1 (g <= VW, n <= SPARSE_LANES_MAX) without softcap or label smoothing, one per lane
+   (sparse_lanes_state): each row's loss by the row path's terms (fy over its support collected in index order), the
+   gradient (p - q) G lane-wise, the target entry after the store; the rows that are not finite or not exact by
+   xent_sparsemax_row. Returns total plus the losses, added in row order. */
+static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                                   float *loss_rows, float *dx, size_t ldd, double total) {
+  sparse_lanes L;
+  sparse_lanes_state(g, n, x + r0 * ldx, ldx, &L);
+  float m[VW], tf[VW], G[VW], dxt[VW];
+  double tau[VW], lr[VW];
+  vst(m, L.m.m), vst(tf, L.t), dst(tau, L.tau0), dst(tau + VW / 2, L.tau1);
+  smx_xent_row row = a->row;
+  for (size_t r = 0; r < g; r++) {
+    const float *xr = x + (r0 + r) * ldx;
+    float *d = dx ? dx + (r0 + r) * ldd : NULL;
+    lr[r] = 0.0, G[r] = 0.0f;
+    if (!smx_xent_row_begin(a, r0 + r, n, &row, d)) { /* ignored: gradient row zeroed */
+      L.fast[r] = 0.0f;
+      continue;
+    }
+    if (L.fast[r] == 0.0f) {
+      lr[r] = FN(xent_sparsemax_row)(n, xr, &row, d);
+      continue;
+    }
+    smx_xent_sparse st;
+    smx_xent_sparsemax_begin(n, xr, SMX_ELEM_F32, &row, m[r], 0, &st); /* a finite row */
+    float buf[SPARSE_LANES_MAX];
+    size_t nb = 0;
+    for (size_t j = 0; j < n; j += VW) {
+      const vf z = vld_n(xr + j, step_count(n, j), -INFINITY);
+      nb += vcompress(buf + nb, vgt(z, vset(tf[r])), z);
+    }
+    st.tau = tau[r];
+    lr[r] = smx_xent_sparsemax_loss(n, st.tau, sparse_fy(buf, nb, m[r], st.tau), m[r], st.zt, 0.0, st.wt, st.qq, &row,
+                                    &st.pt);
+    G[r] = st.Gf, dxt[r] = smx_xent_sparsemax_dxt(&row, &st);
+  }
+  if (dx) {
+    const vf vG = vld(G); /* q = eps / n = 0 */
+    for (size_t i = 0; i < n; i++) L.col[i] = vflush(vmul(sparse_lanes_p(&L, i), vG));
+    vstore_columns(g, n, L.col, L.fast, dx + r0 * ldd, ldd);
+    for (size_t r = 0; r < g; r++)
+      if (L.fast[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
+  }
+  for (size_t r = 0; r < g; r++) total = smx_xent_row_end(a, loss_rows, r0 + r, lr[r], total);
+  return total;
+}
+
 double FN(xent_sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
                           float *dx, size_t ldd) {
+  size_t r0 = 0;
+  double total = 0.0;
+  if (n >= 1 && n <= SPARSE_LANES_MAX && !(a->row.softcap > 0.0f) && !(a->row.label_smoothing > 0.0f))
+    for (; rows - r0 >= SPARSE_LANES_MIN_ROWS; r0 += rows - r0 < VW ? rows - r0 : VW)
+      total = FN(xent_sparsemax_lanes)(r0, rows - r0 < VW ? rows - r0 : VW, n, x, ldx, a, loss_rows, dx, ldd, total);
   switch ((n + VW - 1) / VW) {
-  case 1: return xent_sparsemax_short_rows(rows, n, 1, x, ldx, a, loss_rows, dx, ldd);
-  case 2: return xent_sparsemax_short_rows(rows, n, 2, x, ldx, a, loss_rows, dx, ldd);
-  case 3: return xent_sparsemax_short_rows(rows, n, 3, x, ldx, a, loss_rows, dx, ldd);
-  case 4: return xent_sparsemax_short_rows(rows, n, 4, x, ldx, a, loss_rows, dx, ldd);
+  case 1: return xent_sparsemax_short_rows(r0, rows, n, 1, x, ldx, a, loss_rows, dx, ldd, total);
+  case 2: return xent_sparsemax_short_rows(r0, rows, n, 2, x, ldx, a, loss_rows, dx, ldd, total);
+  case 3: return xent_sparsemax_short_rows(r0, rows, n, 3, x, ldx, a, loss_rows, dx, ldd, total);
+  case 4: return xent_sparsemax_short_rows(r0, rows, n, 4, x, ldx, a, loss_rows, dx, ldd, total);
   default: return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_sparsemax_row));
   }
 }
