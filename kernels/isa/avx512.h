@@ -10,6 +10,7 @@
 #define SMX_ISA_NAME avx512
 #endif
 #define SMX_NAN_SCREENS 2 /* independent NaN-screen sums in the softmax block max (registers allowing) */
+#define SMX_XENT_LANES_MAX 32 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n */
 #define SMX_INLINE_TREES /* 32 zmm registers: the block trees inline (vmath.h) */
 typedef __m512 vf;     /* 16 floats, lane l = element l of the step */
 typedef __mmask16 vm;  /* a predicate per float lane */

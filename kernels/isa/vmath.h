@@ -29,6 +29,11 @@ static inline void vload_columns(size_t g, size_t n, const float *x, size_t ldx,
     vtranspose16(c);
   }
 }
+/* a double per row of a lane group (lo: rows 0-7, hi: rows 8-15) */
+typedef struct {
+  vd lo, hi;
+} lane_dsum;
+static inline lane_dsum lane_dsum_add(lane_dsum a, lane_dsum b) { return (lane_dsum){dadd(a.lo, b.lo), dadd(a.hi, b.hi)}; }
 static inline void vstore_columns(size_t g, size_t n, vf *col, const float *fast, float *y, size_t ldy) {
   for (size_t b = 0; b < n; b += VW) {
     vf *c = col + b;

@@ -537,10 +537,6 @@ typedef struct {
    i and i + 32), then each level h combines node i + h into node i where i + h < nl, as tree_max / tree_sum_used.
    The max tree over the columns (lane j: entries j, then j + 64), and the sum tree in double of the lanes' sums
    without the ties (lo: rows 0-7, hi: rows 8-15). */
-typedef struct {
-  vd lo, hi;
-} lane_dsum;
-static inline lane_dsum lane_dsum_add(lane_dsum a, lane_dsum b) { return (lane_dsum){dadd(a.lo, b.lo), dadd(a.hi, b.hi)}; }
 SMX_FLATTEN vf lane_max(const lane_rows *L, size_t j, size_t n) {
   return j + SMX_LANES < n ? vmax(L->col[j + SMX_LANES], L->col[j]) : L->col[j];
 }

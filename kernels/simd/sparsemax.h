@@ -712,8 +712,8 @@ void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, 
 }
 SMX_ROWS_BWD(FN(sparsemax_backward), FN(sparsemax_backward_row))
 SMX_ROWS_BWD16(FN(sparsemax_backward16), sparsemax_backward_row_e)
-/* Rows r0 .. r0 + g - 1 (g <= VW, n <= SPARSE_LANES_MAX) without softcap or label smoothing, one per lane
-   (sparse_lanes_state): each row's loss by the row path's terms (fy over its support collected in index order), the
+/* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_XENT_LANES_MAX <= SPARSE_LANES_MAX) without softcap or label smoothing,
+   one per lane (sparse_lanes_state): each row's loss by the row path's terms (fy over its support collected in index order), the
    gradient (p - q) G lane-wise, the target entry after the store; the rows that are not finite or not exact by
    xent_sparsemax_row. Returns total plus the losses, added in row order. */
 static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
@@ -764,7 +764,7 @@ double FN(xent_sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, con
                           float *dx, size_t ldd) {
   size_t r0 = 0;
   double total = 0.0;
-  if (n >= 1 && n <= SPARSE_LANES_MAX && !(a->row.softcap > 0.0f) && !(a->row.label_smoothing > 0.0f))
+  if (n >= 1 && n <= SMX_XENT_LANES_MAX && !(a->row.softcap > 0.0f) && !(a->row.label_smoothing > 0.0f))
     for (; rows - r0 >= SPARSE_LANES_MIN_ROWS; r0 += rows - r0 < VW ? rows - r0 : VW)
       total = FN(xent_sparsemax_lanes)(r0, rows - r0 < VW ? rows - r0 : VW, n, x, ldx, a, loss_rows, dx, ldd, total);
   switch ((n + VW - 1) / VW) {

@@ -169,10 +169,110 @@ void FN(log_stablemax_cols)(size_t n, const float *x, float *y, float m, float t
   log_stable_write(n, x, m, top, nlh, ll, y);
 }
 
+/* ---- log-stablemax on short rows in lanes (n <= LOGS_LANES_MAX, at least LOGS_LANES_MIN_ROWS rows in the call): 16
+   rows transposed, row r in lane r of each column; log_stable_state's max, tie count and s-sum (entry i in double
+   lane i % 16, stable_sum16d's tree over the columns), the double logs and smx_log_stable_L one row per lane, the
+   output lane-wise. Rows with a NaN or an infinite max take the row path. ---- */
+#define LOGS_LANES_MAX 32
+#define LOGS_LANES_MIN_ROWS 8
+/* stable_sum16d's tree over the columns of a lane group: T[l] holds lane l (entries l and l + 16) for l < min(n, 16);
+   each level h combines node i + h into node i where both were written (a lane never written holds +0, and no sum
+   of s values is -0, so it is not added). Returns the sum. */
+static inline lane_dsum lane_tree16d(lane_dsum *T, size_t n) {
+  for (size_t h = SMX_DLANES / 2, c = n < SMX_DLANES ? n : SMX_DLANES; h >= 1; c = c < h ? c : h, h /= 2)
+    for (size_t i = 0; i < h && i + h < c; i++) T[i] = lane_dsum_add(T[i], T[i + h]);
+  return T[0];
+}
+/* s(v) of every entry of a column */
+static inline lane_dsum stable_s_col(vf v) { return (lane_dsum){dstable_s64(dlo(v)), dstable_s64(dhi(v))}; }
+/* smx_stable_scale of each lane's S (lo: rows 0-7, hi: 8-15) */
+static inline vstable_c vstable_scale(vd lo, vd hi) {
+  const vd clo = ddiv(dset(0x1p64), lo), chi = ddiv(dset(0x1p64), hi);
+  const vf ch = dpack(clo, chi);
+  const vf cl = vsel(vge(ch, vset(0x1p-100f)), dpack(dsub(clo, dlo(ch)), dsub(chi, dhi(ch))), vzero());
+  return (vstable_c){ch, cl, vneg(ch), vneg(cl), vdiv(vset(1.0f), ch), vmul(ch, vset(0x1p63f))};
+}
+/* stablemax on rows of at most LOGS_LANES_MAX entries, 16 at a time (stablemax_row lane-wise); rows whose S is not in
+   [SMX_STABLE_TINY, inf) by the row */
+SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  vf col[LOGS_LANES_MAX];
+  vload_columns(g, n, x, ldx, col);
+  lane_dsum T[SMX_DLANES];
+  for (size_t l = 0; l < n && l < SMX_DLANES; l++)
+    for (size_t i = l; i < n; i += SMX_DLANES) T[l] = i == l ? stable_s_col(col[i]) : lane_dsum_add(T[l], stable_s_col(col[i]));
+  const lane_dsum S = lane_tree16d(T, n);
+  const vd tiny = dset(SMX_STABLE_TINY), inf = dset(INFINITY), one = dset(1.0), zero = dset(0.0);
+  float fast[VW]; /* S in [SMX_STABLE_TINY, inf) */
+  vst(fast, dpack(dsel(dge(S.lo, tiny), dsel(dlt(S.lo, inf), one, zero), zero),
+                  dsel(dge(S.hi, tiny), dsel(dlt(S.hi, inf), one, zero), zero)));
+  const vstable_c c = vstable_scale(S.lo, S.hi);
+  for (size_t i = 0; i < n; i++) col[i] = vstable_p(col[i], c);
+  vstore_columns(g, n, col, fast, y, ldy);
+  for (size_t r = 0; r < g; r++)
+    if (fast[r] == 0.0f) FN(stablemax_row)(n, x + r * ldx, y + r * ldy);
+}
+void FN(stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  size_t r = 0;
+  if (n >= 1 && n <= LOGS_LANES_MAX)
+    for (; rows - r >= LOGS_LANES_MIN_ROWS; r += rows - r < VW ? rows - r : VW)
+      stablemax_lanes(rows - r < VW ? rows - r : VW, n, x + r * ldx, ldx, y + r * ldy, ldy);
+  for (; r < rows; r++) FN(stablemax_row)(n, x + r * ldx, y + r * ldy);
+}
+
+/* s(v) of the entries but the ties (adding +0 there), and their count */
+static inline lane_dsum stable_s_lanes(vf v, vf m, vf *K) {
+  const vm tie = veq(v, m);
+  *K = vadd(*K, vsel0(tie, vset(1.0f)));
+  v = vsel(tie, vset(-INFINITY), v);
+  return stable_s_col(v);
+}
+/* smx_log_stable_L of a lane's L (rows 0-7 or 8-15) */
+static inline vd log_stable_lh(vd L) {
+  return dmul(dsub(dadd(dmul(L, dset(0x1p13)), dset(0x1.8p52)), dset(0x1.8p52)), dset(0x1p-13));
+}
+void FN(log_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
+SMX_FLATTEN void log_stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  vf col[LOGS_LANES_MAX];
+  vload_columns(g, n, x, ldx, col);
+  vf m = vset(-INFINITY), K = vzero();
+  vm nan = mzero();
+  for (size_t i = 0; i < n; i++) m = vmax(m, col[i]), nan = mor(nan, vnan(col[i]));
+  const vm slow = mor(nan, vge(vabs(m), vset(INFINITY)));
+  m = vsel(slow, vzero(), m); /* a finite stand-in */
+  lane_dsum T[SMX_DLANES];
+  const size_t nl = n < SMX_DLANES ? n : SMX_DLANES;
+  for (size_t l = 0; l < nl; l++) { /* lane l: entries l and l + 16 (0 + s = s) */
+    T[l] = stable_s_lanes(col[l], m, &K);
+    if (l + SMX_DLANES < n) T[l] = lane_dsum_add(T[l], stable_s_lanes(col[l + SMX_DLANES], m, &K));
+  }
+  lane_tree16d(T, n);
+  const int ties = many(vgt(K, vset(1.0f))); /* else log K = +0 */
+  vd top[2], nlh[2], ll[2];
+  for (int q = 0; q < 2; q++) { /* smx_log_stable_consts */
+    const vd vK = q ? dhi(K) : dlo(K), vO = q ? T[0].hi : T[0].lo, Ks = dmul(vK, dstable_s64(q ? dhi(m) : dlo(m)));
+    const vd L = dlog64(dadd(Ks, vO)), lh = log_stable_lh(L);
+    top[q] = dneg(dadd(ties ? dlog64(vK) : dset(0.0), dlog1p64(ddiv(vO, Ks))));
+    nlh[q] = dneg(lh), ll[q] = dsub(L, lh);
+  }
+  const vf vtop = vflush(dpack(top[0], top[1])), vnlh = dpack(nlh[0], nlh[1]), vll = dpack(ll[0], ll[1]);
+  const vf ninf = vset(-INFINITY);
+  for (size_t i = 0; i < n; i++)
+    col[i] = vsel(veq(col[i], m), vtop, vsel(veq(col[i], ninf), ninf, vlog_stable_y(col[i], vnlh, vll)));
+  float fast[VW];
+  vst(fast, vsel(slow, vzero(), vset(1.0f)));
+  vstore_columns(g, n, col, fast, y, ldy);
+  for (size_t r = 0; r < g; r++)
+    if (fast[r] == 0.0f) FN(log_stablemax)(1, n, x + r * ldx, ldx, y + r * ldy, ldy);
+}
+
 void FN(log_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   enum { G = SMX_LOGS_ROWS };
+  size_t r_first = 0;
+  if (n >= 1 && n <= LOGS_LANES_MAX)
+    for (; rows - r_first >= LOGS_LANES_MIN_ROWS; r_first += rows - r_first < VW ? rows - r_first : VW)
+      log_stablemax_lanes(rows - r_first < VW ? rows - r_first : VW, n, x + r_first * ldx, ldx, y + r_first * ldy, ldy);
   const size_t group = n <= 4096 ? G : 1; /* long rows: each row's two passes back to back (in cache) */
-  for (size_t r0 = 0; r0 < rows; r0 += group) {
+  for (size_t r0 = r_first; r0 < rows; r0 += group) {
     const size_t g_n = rows - r0 < group ? rows - r0 : group;
     double K[G], O[G], sm[G], top[G], L[G];
     float m[G];
@@ -328,6 +428,32 @@ static double FN(xent_stablemax_row)(size_t n, const float *x, const smx_xent_ro
   return st.loss;
 }
 
+/* The gradient's per-row constants in double for 8 rows, one per vd lane (S for smx_stable_scale, A, B and
+   smx_xent_stablemax_target's unscaled dx_t: p_t - 1 = -O / S, p_t = s_t / S), from each row's O, S, w_t, grad_coef g
+   and s_t; the row-independent e1 = 1 - eps, eWn = eps W / n, en = eps / n. */
+typedef struct {
+  vd S, gA, B, ggt;
+} xs_dconsts;
+static inline xs_dconsts xs_dconsts_of(vd vO, vd vS, vd vw, vd vg, vd s_t, double eps, double W, double nd) {
+  const double e1 = 1.0 - eps, en = eps / nd, eWn = eps * W / nd;
+  const vd A = dadd(dmul(dset(e1), vw), dset(eWn));
+  const vd gt = dadd(dmul(dmul(dset(e1), vw), ddiv(dneg(vO), vS)), dmul(dset(en), dsub(dmul(dset(W), ddiv(s_t, vS)), vw)));
+  return (xs_dconsts){vS, dmul(vg, A), ddiv(dmul(vg, dset(eps)), dset(nd)), dmul(vg, gt)};
+}
+/* their float forms for 16 rows (lo: rows 0-7, hi: 8-15) with the targets' logits z_t and dz_t: vstable_c's c_hi,
+   c_lo, 1 / c_hi, K, the gradient's A and B, and dx_t */
+typedef struct {
+  vstable_c c;
+  vf af, bf, dxt;
+} xs_fconsts;
+static inline xs_fconsts xs_fconsts_of(xs_dconsts lo, xs_dconsts hi, vf vz, vf vdzt) {
+  xs_fconsts f;
+  f.c = vstable_scale(lo.S, hi.S);
+  f.af = dpack(lo.gA, hi.gA), f.bf = dpack(lo.B, hi.B);
+  f.dxt = vflush(vmul(vdiv(dpack(lo.ggt, hi.ggt), vadd(vset(1.0f), vabs(vz))), vdzt));
+  return f;
+}
+
 /* The kernel: a row alone (also the last row of a call after groups) and rows longer than 4096 by
    xent_stablemax_row, the others in groups of SMX_LOGS_ROWS (the last one of 2 to 8 rows) in three phases.
    1: each row's begin (smx_xent_row_begin), sums, z_t, w_t. 2: the per-row double arithmetic in one vd
@@ -337,16 +463,15 @@ static double FN(xent_stablemax_row)(size_t n, const float *x, const smx_xent_ro
    (smx_xent_stablemax_loss) and gradient; a row whose S is not in [SMX_STABLE_TINY, inf) (NaN, infinite
    logits, tiny sums) by the scalar parts from its sums. The losses are recorded in row order
    (smx_xent_row_end). */
-static __attribute__((noinline)) double FN(xs_groups)(size_t rows, size_t n, const float *x, size_t ldx,
-                                                  const smx_xent_args *a, float *loss_rows, float *dx, size_t ldd) {
+static __attribute__((noinline)) double FN(xs_groups)(size_t r_first, size_t rows, size_t n, const float *x,
+                                                  size_t ldx, const smx_xent_args *a, float *loss_rows, float *dx,
+                                                  size_t ldd, double total) {
   enum { G = SMX_LOGS_ROWS };
   const float feps = a->row.label_smoothing;
   const int smoothing = feps > 0.0f;
   const double eps = feps, W = a->row.weight_sum, nd = (double)n;
-  const double e1 = 1.0 - eps, en = eps / nd, eWn = eps * W / nd; /* the same in every row */
   const float inv_cap = a->row.softcap > 0.0f ? 1.0f / a->row.softcap : 0.0f;
-  double total = 0.0;
-  for (size_t r0 = 0; r0 < rows; r0 += G) {
+  for (size_t r0 = r_first; r0 < rows; r0 += G) {
     const size_t g_n = rows - r0 < G ? rows - r0 : G;
     if (g_n == 1) { /* the last row alone */
       total = smx_xent_rows_range(r0, r0 + 1, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_stablemax_row), total);
@@ -381,17 +506,10 @@ static __attribute__((noinline)) double FN(xs_groups)(size_t rows, size_t n, con
       dst(log_s, ls);
     }
     if (dx) {
-      const vd cd = ddiv(dset(0x1p64), vS); /* smx_stable_scale */
-      const vf vch = dpack(cd, cd);
-      const vf vcl = vsel(vge(vch, vset(0x1p-100f)), dpack(dsub(cd, dlo(vch)), dsub(cd, dlo(vch))), vzero());
-      vst(ch, vch), vst(cl, vcl), vst(ic, vdiv(vset(1.0f), vch)), vst(K, vmul(vch, vset(0x1p63f)));
-      const vd A = dadd(dmul(dset(e1), vw), dset(eWn)), B = ddiv(dmul(vg, dset(eps)), dset(nd));
-      vst(af, dpack(dmul(vg, A), dmul(vg, A))), vst(bf, dpack(B, B));
-      /* smx_xent_stablemax_target: p_t - 1 = -O / S, p_t = s_t / S */
-      const vd gt = dadd(dmul(dmul(dset(e1), vw), ddiv(dneg(vO), vS)),
-                         dmul(dset(en), dsub(dmul(dset(W), ddiv(s_t, vS)), vw)));
-      const vf gtf = dpack(dmul(vg, gt), dmul(vg, gt));
-      vst(dxt, vflush(vmul(vdiv(gtf, vadd(vset(1.0f), vabs(vz))), vld(dzt))));
+      const xs_dconsts dc = xs_dconsts_of(vO, vS, vw, vg, s_t, eps, W, nd);
+      const xs_fconsts fc = xs_fconsts_of(dc, dc, vz, vld(dzt));
+      vst(ch, fc.c.ch), vst(cl, fc.c.cl), vst(ic, fc.c.ic), vst(K, fc.c.K);
+      vst(af, fc.af), vst(bf, fc.bf), vst(dxt, fc.dxt);
     }
     for (size_t g = 0; g < g_n; g++) {
       const size_t r = r0 + g;
@@ -419,12 +537,96 @@ static __attribute__((noinline)) double FN(xs_groups)(size_t rows, size_t n, con
   return total;
 }
 
-double FN(xent_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
-                          float *loss_rows, float *dx, size_t ldd) {
-  if (n > 4096 || rows == 1) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_stablemax_row));
-  return FN(xs_groups)(rows, n, x, ldx, a, loss_rows, dx, ldd);
+/* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_XENT_LANES_MAX <= LOGS_LANES_MAX) without softcap or label smoothing, one
+   per lane: the sums S and O of xs_block (entry i in double lane i % 16, O without the target's entry, stable_sum16d's
+   tree over the columns), the double arithmetic of xs_groups for both halves, each row's loss, the gradient
+   lane-wise; the rows whose S is not in [SMX_STABLE_TINY, inf) by the scalar parts from their sums. Returns total plus
+   the losses. */
+static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                           float *loss_rows, float *dx, size_t ldd, double total) {
+  vf col[LOGS_LANES_MAX];
+  vload_columns(g, n, x + r0 * ldx, ldx, col);
+  smx_xent_row row[VW];
+  float tg[VW], zt[VW], fast[VW];
+  double wt[VW], gc[VW];
+  int live[VW];
+  for (size_t r = 0; r < VW; r++) {
+    const float *xr = x + (r0 + r) * ldx;
+    row[r] = a->row, tg[r] = -1.0f, zt[r] = 0.0f, wt[r] = 0.0, gc[r] = 0.0;
+    live[r] = r < g && smx_xent_row_begin(a, r0 + r, n, &row[r], dx ? dx + (r0 + r) * ldd : NULL);
+    if (!live[r]) continue; /* ignored: loss 0 */
+    const size_t t = (size_t)row[r].target;
+    tg[r] = (float)t, zt[r] = xr[t], wt[r] = smx_xent_weight(&row[r], t), gc[r] = row[r].grad_coef;
+  }
+  /* lane l: entries l and l + 16 (0 + s = s; O: +0 for the target's entry) */
+  const vf vt = vld(tg);
+  const lane_dsum tl = {dlo(vt), dhi(vt)};
+  lane_dsum S[SMX_DLANES], O[SMX_DLANES];
+  const size_t nl = n < SMX_DLANES ? n : SMX_DLANES;
+  for (size_t l = 0; l < nl; l++)
+    for (size_t i = l; i < n; i += SMX_DLANES) {
+      const lane_dsum si = stable_s_col(col[i]);
+      const vd vi = dset((double)i);
+      const lane_dsum oi = {dsel(deq(vi, tl.lo), dset(0.0), si.lo), dsel(deq(vi, tl.hi), dset(0.0), si.hi)};
+      S[l] = i == l ? si : lane_dsum_add(S[l], si), O[l] = i == l ? oi : lane_dsum_add(O[l], oi);
+    }
+  lane_tree16d(S, n), lane_tree16d(O, n);
+  double Sd[VW], Od[VW], l1p[VW];
+  dst(Sd, S[0].lo), dst(Sd + VW / 2, S[0].hi), dst(Od, O[0].lo), dst(Od + VW / 2, O[0].hi);
+  const vf vz = vld(zt);
+  xs_dconsts dc[2];
+  for (int q = 0; q < 2; q++) {
+    const vd s_t = dstable_s64(q ? dhi(vz) : dlo(vz)), vO = q ? O[0].hi : O[0].lo, vS = q ? S[0].hi : S[0].lo;
+    dst(l1p + 8 * q, dlog1p64(ddiv(vO, s_t)));
+    dc[q] = xs_dconsts_of(vO, vS, dld(wt + 8 * q), dld(gc + 8 * q), s_t, 0.0, a->row.weight_sum, (double)n);
+  }
+  const xs_fconsts fc = xs_fconsts_of(dc[0], dc[1], vz, vset(1.0f));
+  float dxt[VW];
+  vst(dxt, fc.dxt);
+  double lr[VW];
+  for (size_t r = 0; r < g; r++) {
+    const float *xr = x + (r0 + r) * ldx;
+    float *d = dx ? dx + (r0 + r) * ldd : NULL;
+    lr[r] = 0.0, fast[r] = 0.0f;
+    if (!live[r]) continue;
+    if (Sd[r] >= SMX_STABLE_TINY && Sd[r] < INFINITY) {
+      lr[r] = smx_xent_stablemax_loss(n, l1p[r], 0.0, 0.0, wt[r], &row[r]);
+      fast[r] = 1.0f;
+    } else { /* NaN, infinite logits or a tiny sum: the scalar parts */
+      smx_xent_stable st;
+      if (smx_xent_stablemax_begin(n, xr, &row[r], Sd[r], Od[r], 0.0, d, &st) && d) {
+        smx_xent_stablemax_grad_scalar(n, xr, &row[r], &st, d);
+        smx_xent_stablemax_target(n, &row[r], &st, d);
+      }
+      lr[r] = st.loss;
+    }
+  }
+  if (dx) { /* xs_grad lane-wise: (A p - B w) / (1 + |z|) */
+    const float *cw = a->row.class_weight;
+    const vf vnB = vneg(fc.bf);
+    for (size_t i = 0; i < n; i++) {
+      vf b1, p = vstable_pb(col[i], fc.c, &b1);
+      col[i] = vflush(vdiv(vfma(fc.af, p, cw ? vmul(vnB, vset(cw[i])) : vnB), b1));
+    }
+    vstore_columns(g, n, col, fast, dx + r0 * ldd, ldd);
+    for (size_t r = 0; r < g; r++)
+      if (fast[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)row[r].target] = dxt[r];
+  }
+  for (size_t r = 0; r < g; r++) total = smx_xent_row_end(a, loss_rows, r0 + r, lr[r], total);
+  return total;
 }
 
-SMX_ROWS_MAP(FN(stablemax), FN(stablemax_row))
+double FN(xent_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
+                          float *loss_rows, float *dx, size_t ldd) {
+  size_t r0 = 0;
+  double total = 0.0;
+  if (n >= 1 && n <= SMX_XENT_LANES_MAX && !(a->row.softcap > 0.0f) && !(a->row.label_smoothing > 0.0f))
+    for (; rows - r0 >= LOGS_LANES_MIN_ROWS; r0 += rows - r0 < VW ? rows - r0 : VW)
+      total = FN(xs_lanes)(r0, rows - r0 < VW ? rows - r0 : VW, n, x, ldx, a, loss_rows, dx, ldd, total);
+  if (n > 4096 || rows - r0 == 1)
+    return smx_xent_rows_range(r0, rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_stablemax_row), total);
+  return FN(xs_groups)(r0, rows, n, x, ldx, a, loss_rows, dx, ldd, total);
+}
+
 SMX_ROWS_BWDX(FN(stablemax_backward), FN(stablemax_backward_row))
 SMX_ROWS_BWDX16(FN(stablemax_backward16), stablemax_backward_row_e)
