@@ -25,7 +25,8 @@ static inline void vst_n(float *p, vf v, size_t c) {
 static inline void vload_columns(size_t g, size_t n, const float *x, size_t ldx, vf *col) {
   for (size_t b = 0; b < n; b += VW) {
     vf *c = col + b;
-    for (size_t r = 0; r < VW; r++) c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
+    for (size_t r = 0; r < VW; r++)
+      c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
     vtranspose16(c);
   }
 }
@@ -33,7 +34,9 @@ static inline void vload_columns(size_t g, size_t n, const float *x, size_t ldx,
 typedef struct {
   vd lo, hi;
 } lane_dsum;
-static inline lane_dsum lane_dsum_add(lane_dsum a, lane_dsum b) { return (lane_dsum){dadd(a.lo, b.lo), dadd(a.hi, b.hi)}; }
+static inline lane_dsum lane_dsum_add(lane_dsum a, lane_dsum b) {
+  return (lane_dsum){dadd(a.lo, b.lo), dadd(a.hi, b.hi)};
+}
 static inline void vstore_columns(size_t g, size_t n, vf *col, const float *fast, float *y, size_t ldy) {
   for (size_t b = 0; b < n; b += VW) {
     vf *c = col + b;

@@ -507,9 +507,9 @@ SMX_ROWS_XENTROW16(FN(xent_sparsemax16), xent_sparsemax_row16)
 
 /* Short rows in groups (the rows loop of smx_xent_rows, the same order of the losses' sum): every row's
    begin, the groups' iterations row after row, then every row's finish in row order. */
-SMX_FLATTEN double xent_sparsemax_short_rows(size_t r_first, size_t rows, size_t n, size_t ns, const float *x, size_t ldx,
-                                             const smx_xent_args *a, float *loss_rows, float *dx, size_t ldd,
-                                             double total) {
+SMX_FLATTEN double xent_sparsemax_short_rows(size_t r_first, size_t rows, size_t n, size_t ns, const float *x,
+                                             size_t ldx, const smx_xent_args *a, float *loss_rows, float *dx,
+                                             size_t ldd, double total) {
   enum { G = SPARSE_GROUP_ROWS };
   for (size_t r0 = r_first; r0 < rows; r0 += G) {
     const size_t g_n = rows - r0 < G ? rows - r0 : G;
@@ -559,7 +559,7 @@ static inline vf vnext_up(vf t) {
   const vf d = vbits_add(t, vsel(vlt(t, vzero()), vbits_k(0xffffffffu), vbits_k(1u)));
   return vsel(veq(t, vset(INFINITY)), t, vsel(veq(t, vzero()), vset(0x1p-149f), d));
 }
-/* a row's max m as double lanes (lo, hi) and the tau of each lane */
+/* a lane group's row maxima, also as doubles (lo: rows 0-7, hi: rows 8-15) */
 typedef struct {
   vf m;
   vd lo, hi;
@@ -604,8 +604,9 @@ static inline vf lanes_count(const vf *col, size_t n, vf t) {
   for (size_t i = 0; i < n; i++) c = vadd(c, vsel0(vgt(col[i], t), vset(1.0f)));
   return c;
 }
-/* The state of rows r < g (g <= VW) of n <= SPARSE_LANES_MAX entries: the columns, each row's max, tau (sparsemax_short's)
-   and final filter t (its support: col > t); fast[r] = 0 for the rows that are not finite or not exact. */
+/* The state of rows r < g (g <= VW) of n <= SPARSE_LANES_MAX entries: the columns, each row's max, tau
+   (sparsemax_short's) and final filter t (its support: col > t); fast[r] = 0 for the rows that are not finite or
+   not exact. */
 typedef struct {
   vf col[SPARSE_LANES_MAX];
   lanes_m m;
@@ -713,11 +714,11 @@ void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, 
 SMX_ROWS_BWD(FN(sparsemax_backward), FN(sparsemax_backward_row))
 SMX_ROWS_BWD16(FN(sparsemax_backward16), sparsemax_backward_row_e)
 /* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_XENT_LANES_MAX <= SPARSE_LANES_MAX) without softcap or label smoothing,
-   one per lane (sparse_lanes_state): each row's loss by the row path's terms (fy over its support collected in index order), the
-   gradient (p - q) G lane-wise, the target entry after the store; the rows that are not finite or not exact by
-   xent_sparsemax_row. Returns total plus the losses, added in row order. */
-static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
-                                   float *loss_rows, float *dx, size_t ldd, double total) {
+   one per lane (sparse_lanes_state): each row's loss by the row path's terms (fy over its support collected in index
+   order), the gradient (p - q) G lane-wise, the target entry after the store; the rows that are not finite or not
+   exact by xent_sparsemax_row. Returns total plus the losses, added in row order. */
+static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx,
+                                   const smx_xent_args *a, float *loss_rows, float *dx, size_t ldd, double total) {
   sparse_lanes L;
   sparse_lanes_state(g, n, x + r0 * ldx, ldx, &L);
   float m[VW], tf[VW], G[VW], dxt[VW];

@@ -199,7 +199,8 @@ SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx,
   vload_columns(g, n, x, ldx, col);
   lane_dsum T[SMX_DLANES];
   for (size_t l = 0; l < n && l < SMX_DLANES; l++)
-    for (size_t i = l; i < n; i += SMX_DLANES) T[l] = i == l ? stable_s_col(col[i]) : lane_dsum_add(T[l], stable_s_col(col[i]));
+    for (size_t i = l; i < n; i += SMX_DLANES)
+      T[l] = i == l ? stable_s_col(col[i]) : lane_dsum_add(T[l], stable_s_col(col[i]));
   const lane_dsum S = lane_tree16d(T, n);
   const vd tiny = dset(SMX_STABLE_TINY), inf = dset(INFINITY), one = dset(1.0), zero = dset(0.0);
   float fast[VW]; /* S in [SMX_STABLE_TINY, inf) */
@@ -437,7 +438,8 @@ typedef struct {
 static inline xs_dconsts xs_dconsts_of(vd vO, vd vS, vd vw, vd vg, vd s_t, double eps, double W, double nd) {
   const double e1 = 1.0 - eps, en = eps / nd, eWn = eps * W / nd;
   const vd A = dadd(dmul(dset(e1), vw), dset(eWn));
-  const vd gt = dadd(dmul(dmul(dset(e1), vw), ddiv(dneg(vO), vS)), dmul(dset(en), dsub(dmul(dset(W), ddiv(s_t, vS)), vw)));
+  const vd gt = dadd(dmul(dmul(dset(e1), vw), ddiv(dneg(vO), vS)),
+                     dmul(dset(en), dsub(dmul(dset(W), ddiv(s_t, vS)), vw)));
   return (xs_dconsts){vS, dmul(vg, A), ddiv(dmul(vg, dset(eps)), dset(nd)), dmul(vg, gt)};
 }
 /* their float forms for 16 rows (lo: rows 0-7, hi: 8-15) with the targets' logits z_t and dz_t: vstable_c's c_hi,
