@@ -739,7 +739,7 @@ static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const floa
     }
     smx_xent_sparse st;
     smx_xent_sparsemax_begin(n, xr, SMX_ELEM_F32, &row, m[r], 0, &st); /* a finite row */
-    float buf[SPARSE_LANES_MAX];
+    float buf[SPARSE_LANES_MAX + VW]; /* (vcompress may write a whole step) */
     size_t nb = 0;
     for (size_t j = 0; j < n; j += VW) {
       const vf z = vld_n(xr + j, step_count(n, j), -INFINITY);
