@@ -318,6 +318,12 @@ static inline vf dpack(vd lo, vd hi) {
             _mm256_set_m128(_mm256_cvtpd_ps(hi.b), _mm256_cvtpd_ps(hi.a)));
   return r;
 }
+/* the float-lane predicate of two double-lane ones (lo: lanes 0-7): the low halves of the 64-bit lanes, in order */
+static inline __m256 mpack8(vdm m) {
+  const __m256 s = _mm256_shuffle_ps(_mm256_castpd_ps(m.a), _mm256_castpd_ps(m.b), _MM_SHUFFLE(2, 0, 2, 0));
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+static inline vm mpack(vdm lo, vdm hi) { vm r = V2(mpack8(lo), mpack8(hi)); return r; }
 static inline vd dld(const double *p) { vd r = V2(_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)); return r; }
 static inline void dst(double *p, vd v) { _mm256_storeu_pd(p, v.a); _mm256_storeu_pd(p + 4, v.b); }
 #define DOP2(name, op) static inline vd name(vd x, vd y) { vd r = V2(op(x.a, y.a), op(x.b, y.b)); return r; }

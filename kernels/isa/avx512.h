@@ -178,6 +178,8 @@ static inline vd dhi(vf v) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)
 static inline vf dpack(vd lo, vd hi) { /* round to float */
   return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
 }
+/* the float-lane predicate of two double-lane ones (lo: lanes 0-7) */
+static inline vm mpack(vdm lo, vdm hi) { return (vm)_mm512_kunpackb((__mmask16)hi, (__mmask16)lo); }
 static inline vd dld(const double *p) { return _mm512_loadu_pd(p); }
 static inline void dst(double *p, vd v) { _mm512_storeu_pd(p, v); }
 static inline vd dadd(vd a, vd b) { return _mm512_add_pd(a, b); }

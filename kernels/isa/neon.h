@@ -198,6 +198,12 @@ static inline vf dpack(vd lo, vd hi) { /* round to float */
            vcvt_high_f32_f64(vcvt_f32_f64(hi.q[0]), hi.q[1]), vcvt_high_f32_f64(vcvt_f32_f64(hi.q[2]), hi.q[3])}};
   return r;
 }
+/* the float-lane predicate of two double-lane ones (lo: lanes 0-7) */
+static inline vm mpack(vdm lo, vdm hi) {
+  vm r = {{vcombine_u32(vmovn_u64(lo.q[0]), vmovn_u64(lo.q[1])), vcombine_u32(vmovn_u64(lo.q[2]), vmovn_u64(lo.q[3])),
+           vcombine_u32(vmovn_u64(hi.q[0]), vmovn_u64(hi.q[1])), vcombine_u32(vmovn_u64(hi.q[2]), vmovn_u64(hi.q[3]))}};
+  return r;
+}
 static inline vd dld(const double *p) { NEON_MAP(vd, vld1q_f64(p + 2 * j)) }
 static inline void dst(double *p, vd v) { for (int j = 0; j < 4; j++) vst1q_f64(p + 2 * j, v.q[j]); }
 static inline vd dadd(vd a, vd b) { NEON_MAP(vd, vaddq_f64(a.q[j], b.q[j])) }

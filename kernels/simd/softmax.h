@@ -595,8 +595,8 @@ static void FN(lane_rows_state)(size_t g, size_t n, const float *x, size_t ldx, 
   const vd Sv[2] = {S.lo, S.hi};
   FN(row_consts_of)(m, K, k, Sv, need_log, out, &L->c);
   if (need_log) {
-    const vd tiny = dset(0x1p-125), one = dset(1.0), zero = dset(0.0);
-    L->lflush = vgt(dpack(dsel(dlt(L->c.l[0], tiny), one, zero), dsel(dlt(L->c.l[1], tiny), one, zero)), vzero());
+    const vd tiny = dset(0x1p-125);
+    L->lflush = mpack(dlt(L->c.l[0], tiny), dlt(L->c.l[1], tiny));
   }
   if (out) { /* rescale_consts(o, 36) */
     const vf f = vset(0x1p36f);

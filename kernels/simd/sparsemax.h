@@ -543,11 +543,7 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t r_first, size_t rows, size_t
    filters per lane, as smx_sparse_filter). Rows that are not finite or not exact go through sparsemax_row. ---- */
 #define SPARSE_LANES_MAX 32
 #define SPARSE_LANES_MIN_ROWS 8
-/* a float-lane predicate from the double lanes' (lo: lanes 0 .. VW/2 - 1), and back */
-static inline vm mpack(vdm lo, vdm hi) {
-  const vd one = dset(1.0), zero = dset(0.0);
-  return vgt(dpack(dsel(lo, one, zero), dsel(hi, one, zero)), vzero());
-}
+/* a float-lane predicate's double-lane halves (mpack's inverse) */
 static inline vdm mlo(vm m) { return dgt(dlo(vsel0(m, vset(1.0f))), dset(0.0)); }
 static inline vdm mhi(vm m) { return dgt(dhi(vsel0(m, vset(1.0f))), dset(0.0)); }
 /* smx_next_down and smx_next_up lane-wise: the bits -1 or +1 (the other way for the negative) */
