@@ -553,12 +553,11 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
   double wt[VW], gc[VW];
   int live[VW];
   for (size_t r = 0; r < VW; r++) {
-    const float *xr = x + (r0 + r) * ldx;
     row[r] = a->row, tg[r] = -1.0f, zt[r] = 0.0f, wt[r] = 0.0, gc[r] = 0.0;
     live[r] = r < g && smx_xent_row_begin(a, r0 + r, n, &row[r], dx ? dx + (r0 + r) * ldd : NULL);
     if (!live[r]) continue; /* ignored: loss 0 */
     const size_t t = (size_t)row[r].target;
-    tg[r] = (float)t, zt[r] = xr[t], wt[r] = smx_xent_weight(&row[r], t), gc[r] = row[r].grad_coef;
+    tg[r] = (float)t, zt[r] = x[(r0 + r) * ldx + t], wt[r] = smx_xent_weight(&row[r], t), gc[r] = row[r].grad_coef;
   }
   /* lane l: entries l and l + 16 (0 + s = s; O: +0 for the target's entry) */
   const vf vt = vld(tg);
