@@ -37,6 +37,9 @@ typedef struct {
 static inline lane_dsum lane_dsum_add(lane_dsum a, lane_dsum b) {
   return (lane_dsum){dadd(a.lo, b.lo), dadd(a.hi, b.hi)};
 }
+/* lane groups from row r (advanced by each group's g rows, at most VW) while at least min_rows rows are left */
+#define LANE_GROUPS(r, g, rows, min_rows) \
+  for (size_t g = 0; (rows) - (r) >= (min_rows) && (g = (rows) - (r) < VW ? (rows) - (r) : VW, 1); (r) += g)
 static inline void vstore_columns(size_t g, size_t n, vf *col, const float *fast, float *y, size_t ldy) {
   for (size_t b = 0; b < n; b += VW) {
     vf *c = col + b;

@@ -440,8 +440,10 @@ static void FN(row_consts_of)(vf m, vf K, vf k, const vd *S, int need_log, int o
     const vd mq = q ? dhi(m) : dlo(m), Kq = q ? dhi(K) : dlo(K), kq = q ? dhi(k) : dlo(k);
     c->T[q] = dmul(dset(0x1p64), dexp64(dsub(dsub(mq, dmul(Kq, dset(SMX_LN2_HI64))), dmul(Kq, dset(SMX_LN2_LO64)))));
     c->D[q] = dadd(dmul(kq, c->T[q]), S[q]);
-    if (need_log && ties) c->l[q] = dadd(dlog64(kq), dlog1p64(ddiv(ddiv(S[q], c->T[q]), kq)));
-    else if (need_log) c->l[q] = dadd(dset(0.0), dlog1p64(ddiv(S[q], c->T[q])));
+    if (need_log) {
+      const vd r = ddiv(S[q], c->T[q]);
+      c->l[q] = dadd(ties ? dlog64(kq) : dset(0.0), dlog1p64(ties ? ddiv(r, kq) : r));
+    }
   }
   if (need_log) {
     c->lse = vflush(dpack(dadd(dlo(m), c->l[0]), dadd(dhi(m), c->l[1])));

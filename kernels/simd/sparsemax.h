@@ -125,12 +125,14 @@ static inline double sparse_fy(const float *v, size_t nv, float m, double tau) {
   return sparse_fy_e(v, nv, m, tau, 0, one, one, SMX_ELEM_F32);
 }
 
-/* y = smx_sparse_p(x, m, tau_rel) for one step: d = (x - m) - tau_rel in double */
-static inline vf vsparse_p(vf v, vd vm_, vd vtau) {
-  vd dl = dsub(dsub(dlo(v), vm_), vtau), dh = dsub(dsub(dhi(v), vm_), vtau);
+/* y = smx_sparse_p(x, m, tau_rel) for one step: d = (x - m) - tau_rel in double (m, tau per lane: lanes 0-7 in m0,
+   tau0, 8-15 in m1, tau1) */
+static inline vf vsparse_p2(vf v, vd m0, vd m1, vd tau0, vd tau1) {
+  vd dl = dsub(dsub(dlo(v), m0), tau0), dh = dsub(dsub(dhi(v), m1), tau1);
   vdm okl = dge(dl, dset(0x1p-126)), okh = dge(dh, dset(0x1p-126));
   return dpack(dsel(okl, dl, dset(0.0)), dsel(okh, dh, dset(0.0))); /* (float)+0.0 = +0 */
 }
+static inline vf vsparse_p(vf v, vd vm_, vd vtau) { return vsparse_p2(v, vm_, vm_, vtau, vtau); }
 
 /* A float tf with smx_sparse_p(x, m, tau) = +0 for every x <= tf (d is monotone in x), or -inf. */
 static float FN(sparse_zero_below)(float m, double tau) {
@@ -644,8 +646,7 @@ SMX_FLATTEN void sparse_lanes_state(size_t g, size_t n, const float *x, size_t l
 }
 /* smx_sparse_p of column i */
 static inline vf sparse_lanes_p(const sparse_lanes *L, size_t i) {
-  const vd dl = dsub(dsub(dlo(L->col[i]), L->m.lo), L->tau0), dh = dsub(dsub(dhi(L->col[i]), L->m.hi), L->tau1);
-  return dpack(dsel(dge(dl, dset(0x1p-126)), dl, dset(0.0)), dsel(dge(dh, dset(0x1p-126)), dh, dset(0.0)));
+  return vsparse_p2(L->col[i], L->m.lo, L->m.hi, L->tau0, L->tau1);
 }
 SMX_FLATTEN void sparsemax_lanes(size_t g, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   sparse_lanes L;
@@ -695,16 +696,17 @@ SMX_FLATTEN void sparsemax_short_rows(size_t rows, size_t n, size_t ns, const fl
 }
 
 void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
+  size_t r = 0;
   if (n >= 1 && n <= SPARSE_LANES_MAX)
-    for (; rows >= SPARSE_LANES_MIN_ROWS; rows -= rows < VW ? rows : VW, x += VW * ldx, y += VW * ldy)
-      sparsemax_lanes(rows < VW ? rows : VW, n, x, ldx, y, ldy);
+    LANE_GROUPS(r, g, rows, SPARSE_LANES_MIN_ROWS) sparsemax_lanes(g, n, x + r * ldx, ldx, y + r * ldy, ldy);
+  rows -= r, x += r * ldx, y += r * ldy;
   switch ((n + VW - 1) / VW) {
   case 1: sparsemax_short_rows(rows, n, 1, x, ldx, y, ldy); return;
   case 2: sparsemax_short_rows(rows, n, 2, x, ldx, y, ldy); return;
   case 3: sparsemax_short_rows(rows, n, 3, x, ldx, y, ldy); return;
   case 4: sparsemax_short_rows(rows, n, 4, x, ldx, y, ldy); return;
   default:
-    for (size_t r = 0; r < rows; r++) FN(sparsemax_row)(n, x + r * ldx, y + r * ldy);
+    for (size_t i = 0; i < rows; i++) FN(sparsemax_row)(n, x + i * ldx, y + i * ldy);
   }
 }
 SMX_ROWS_BWD(FN(sparsemax_backward), FN(sparsemax_backward_row))
@@ -762,8 +764,8 @@ double FN(xent_sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, con
   size_t r0 = 0;
   double total = 0.0;
   if (n >= 1 && n <= SMX_XENT_LANES_MAX && !(a->row.softcap > 0.0f) && !(a->row.label_smoothing > 0.0f))
-    for (; rows - r0 >= SPARSE_LANES_MIN_ROWS; r0 += rows - r0 < VW ? rows - r0 : VW)
-      total = FN(xent_sparsemax_lanes)(r0, rows - r0 < VW ? rows - r0 : VW, n, x, ldx, a, loss_rows, dx, ldd, total);
+    LANE_GROUPS(r0, g, rows, SPARSE_LANES_MIN_ROWS)
+      total = FN(xent_sparsemax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
   switch ((n + VW - 1) / VW) {
   case 1: return xent_sparsemax_short_rows(r0, rows, n, 1, x, ldx, a, loss_rows, dx, ldd, total);
   case 2: return xent_sparsemax_short_rows(r0, rows, n, 2, x, ldx, a, loss_rows, dx, ldd, total);

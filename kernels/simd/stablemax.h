@@ -175,6 +175,10 @@ void FN(log_stablemax_cols)(size_t n, const float *x, float *y, float m, float t
    output lane-wise. Rows with a NaN or an infinite max take the row path. ---- */
 #define LOGS_LANES_MAX 32
 #define LOGS_LANES_MIN_ROWS 8
+/* entry i's value v added to its double lane T[i % 16] (entries in order: the first one of a lane sets it, as 0 + v) */
+static inline void lane_leaf_add(lane_dsum *T, size_t i, lane_dsum v) {
+  T[i % SMX_DLANES] = i < SMX_DLANES ? v : lane_dsum_add(T[i % SMX_DLANES], v);
+}
 /* stable_sum16d's tree over the columns of a lane group: T[l] holds lane l (entries l and l + 16) for l < min(n, 16);
    each level h combines node i + h into node i where both were written (a lane never written holds +0, and no sum
    of s values is -0, so it is not added). Returns the sum. */
@@ -198,9 +202,7 @@ SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx,
   vf col[LOGS_LANES_MAX];
   vload_columns(g, n, x, ldx, col);
   lane_dsum T[SMX_DLANES];
-  for (size_t l = 0; l < n && l < SMX_DLANES; l++)
-    for (size_t i = l; i < n; i += SMX_DLANES)
-      T[l] = i == l ? stable_s_col(col[i]) : lane_dsum_add(T[l], stable_s_col(col[i]));
+  for (size_t i = 0; i < n; i++) lane_leaf_add(T, i, stable_s_col(col[i]));
   const lane_dsum S = lane_tree16d(T, n);
   const vd tiny = dset(SMX_STABLE_TINY), inf = dset(INFINITY), one = dset(1.0), zero = dset(0.0);
   float fast[VW]; /* S in [SMX_STABLE_TINY, inf) */
@@ -215,8 +217,7 @@ SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx,
 void FN(stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   size_t r = 0;
   if (n >= 1 && n <= LOGS_LANES_MAX)
-    for (; rows - r >= LOGS_LANES_MIN_ROWS; r += rows - r < VW ? rows - r : VW)
-      stablemax_lanes(rows - r < VW ? rows - r : VW, n, x + r * ldx, ldx, y + r * ldy, ldy);
+    LANE_GROUPS(r, g, rows, LOGS_LANES_MIN_ROWS) stablemax_lanes(g, n, x + r * ldx, ldx, y + r * ldy, ldy);
   for (; r < rows; r++) FN(stablemax_row)(n, x + r * ldx, y + r * ldy);
 }
 
@@ -241,11 +242,7 @@ SMX_FLATTEN void log_stablemax_lanes(size_t g, size_t n, const float *x, size_t 
   const vm slow = mor(nan, vge(vabs(m), vset(INFINITY)));
   m = vsel(slow, vzero(), m); /* a finite stand-in */
   lane_dsum T[SMX_DLANES];
-  const size_t nl = n < SMX_DLANES ? n : SMX_DLANES;
-  for (size_t l = 0; l < nl; l++) { /* lane l: entries l and l + 16 (0 + s = s) */
-    T[l] = stable_s_lanes(col[l], m, &K);
-    if (l + SMX_DLANES < n) T[l] = lane_dsum_add(T[l], stable_s_lanes(col[l + SMX_DLANES], m, &K));
-  }
+  for (size_t i = 0; i < n; i++) lane_leaf_add(T, i, stable_s_lanes(col[i], m, &K));
   lane_tree16d(T, n);
   const int ties = many(vgt(K, vset(1.0f))); /* else log K = +0 */
   vd top[2], nlh[2], ll[2];
@@ -270,8 +267,8 @@ void FN(log_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float 
   enum { G = SMX_LOGS_ROWS };
   size_t r_first = 0;
   if (n >= 1 && n <= LOGS_LANES_MAX)
-    for (; rows - r_first >= LOGS_LANES_MIN_ROWS; r_first += rows - r_first < VW ? rows - r_first : VW)
-      log_stablemax_lanes(rows - r_first < VW ? rows - r_first : VW, n, x + r_first * ldx, ldx, y + r_first * ldy, ldy);
+    LANE_GROUPS(r_first, g, rows, LOGS_LANES_MIN_ROWS)
+      log_stablemax_lanes(g, n, x + r_first * ldx, ldx, y + r_first * ldy, ldy);
   const size_t group = n <= 4096 ? G : 1; /* long rows: each row's two passes back to back (in cache) */
   for (size_t r0 = r_first; r0 < rows; r0 += group) {
     const size_t g_n = rows - r0 < group ? rows - r0 : group;
@@ -559,18 +556,16 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
     const size_t t = (size_t)row[r].target;
     tg[r] = (float)t, zt[r] = x[(r0 + r) * ldx + t], wt[r] = smx_xent_weight(&row[r], t), gc[r] = row[r].grad_coef;
   }
-  /* lane l: entries l and l + 16 (0 + s = s; O: +0 for the target's entry) */
+  /* O: +0 for the target's entry */
   const vf vt = vld(tg);
   const lane_dsum tl = {dlo(vt), dhi(vt)};
   lane_dsum S[SMX_DLANES], O[SMX_DLANES];
-  const size_t nl = n < SMX_DLANES ? n : SMX_DLANES;
-  for (size_t l = 0; l < nl; l++)
-    for (size_t i = l; i < n; i += SMX_DLANES) {
-      const lane_dsum si = stable_s_col(col[i]);
-      const vd vi = dset((double)i);
-      const lane_dsum oi = {dsel(deq(vi, tl.lo), dset(0.0), si.lo), dsel(deq(vi, tl.hi), dset(0.0), si.hi)};
-      S[l] = i == l ? si : lane_dsum_add(S[l], si), O[l] = i == l ? oi : lane_dsum_add(O[l], oi);
-    }
+  for (size_t i = 0; i < n; i++) {
+    const lane_dsum si = stable_s_col(col[i]);
+    const vd vi = dset((double)i);
+    lane_leaf_add(S, i, si);
+    lane_leaf_add(O, i, (lane_dsum){dsel(deq(vi, tl.lo), dset(0.0), si.lo), dsel(deq(vi, tl.hi), dset(0.0), si.hi)});
+  }
   lane_tree16d(S, n), lane_tree16d(O, n);
   double Sd[VW], Od[VW], l1p[VW];
   dst(Sd, S[0].lo), dst(Sd + VW / 2, S[0].hi), dst(Od, O[0].lo), dst(Od + VW / 2, O[0].hi);
@@ -622,8 +617,7 @@ double FN(xent_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, con
   size_t r0 = 0;
   double total = 0.0;
   if (n >= 1 && n <= SMX_XENT_LANES_MAX && !(a->row.softcap > 0.0f) && !(a->row.label_smoothing > 0.0f))
-    for (; rows - r0 >= LOGS_LANES_MIN_ROWS; r0 += rows - r0 < VW ? rows - r0 : VW)
-      total = FN(xs_lanes)(r0, rows - r0 < VW ? rows - r0 : VW, n, x, ldx, a, loss_rows, dx, ldd, total);
+    LANE_GROUPS(r0, g, rows, LOGS_LANES_MIN_ROWS) total = FN(xs_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
   if (n > 4096 || rows - r0 == 1)
     return smx_xent_rows_range(r0, rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_stablemax_row), total);
   return FN(xs_groups)(r0, rows, n, x, ldx, a, loss_rows, dx, ldd, total);
