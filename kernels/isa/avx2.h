@@ -152,6 +152,25 @@ SMX_FLATTEN vf vld16hi_n(const uint16_t *p, size_t c) {
   return r;
 }
 static inline void vst16hi_n(uint16_t *p, vf v, size_t c) { vst16_n(p, vbits_shr(v, 16), c); }
+/* A full step of 16 bfloat16 in this vocabulary's own lane order, for steps whose lanes do not meet: the even
+   entries in the low ymm, the odd ones in the high (two bit operations where the step's order takes three
+   shuffles); vst16hi_x stores such a step's high halves back in place, vorder_x puts its lanes in the step's
+   order (sums whose lanes are the virtual lanes). */
+#define SMX_ORDER_X 1
+SMX_FLATTEN vf vld16hi_x(const uint16_t *p) {
+  const __m256i h = _mm256_loadu_si256((const __m256i *)p);
+  vf r = V2(FLT1(_mm256_slli_epi32(h, 16)), FLT1(_mm256_and_si256(h, _mm256_set1_epi32((int)0xffff0000u))));
+  return r;
+}
+static inline void vst16hi_x(uint16_t *p, vf v) {
+  _mm256_storeu_si256((__m256i *)p, _mm256_or_si256(_mm256_srli_epi32(BITS1(v.a), 16),
+                                                    _mm256_and_si256(BITS1(v.b), _mm256_set1_epi32((int)0xffff0000u))));
+}
+static inline vf vorder_x(vf v) {
+  const __m256 lo = _mm256_unpacklo_ps(v.a, v.b), hi = _mm256_unpackhi_ps(v.a, v.b);
+  vf r = V2(_mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31));
+  return r;
+}
 /* Hook: binary16 converted by F16C vcvtph2ps / vcvtps2ph (round to nearest even given in the instruction;
    every call runs without FTZ/DAZ); vmath.h fixes the NaNs to the definitions' bits. */
 #define SMX_F16_HW 1

@@ -138,12 +138,34 @@ SMX_FLATTEN const float *block_f32(const void *p, size_t len, float *buf, const 
   return buf;
 }
 SMX_FLATTEN vf ld_e(const void *p, size_t i, const int e) { return ld_e_n(p, i, VW, 0.0f, e); }
+/* Full steps in the vocabulary's own lane order (SMX_ORDER_X: bfloat16 on AVX2, see vld16hi_x; else the step's
+   order): lane-wise steps load and store by ld_e_x / st_e_x alike; a sum over such steps puts its lanes in the
+   step's order by vorder_e before it meets a step loaded otherwise. */
+#ifdef SMX_ORDER_X
+#define ORDER_X(e) ((e) == SMX_ELEM_BF16)
+#else
+#define ORDER_X(e) 0
+#define vld16hi_x(p) vld16hi_n(p, VW)
+#define vst16hi_x(p, v) vst16hi_n(p, v, VW)
+#define vorder_x(v) (v)
+#endif
+SMX_FLATTEN vf ld_e_x(const void *p, size_t i, const int e) {
+  return ORDER_X(e) ? vld16hi_x((const uint16_t *)p + i) : ld_e(p, i, e);
+}
+SMX_FLATTEN vf vorder_e(vf v, const int e) {
+  (void)e;
+  return ORDER_X(e) ? vorder_x(v) : v;
+}
 SMX_FLATTEN void st_e_n(void *p, size_t i, vf v, size_t c, const int e) {
   if (e == SMX_ELEM_F32) vst_n((float *)p + i, v, c);
   else if (e == SMX_ELEM_BF16) vst_bf16_n((uint16_t *)p + i, v, c < VW ? c : VW);
   else vst_f16_n((uint16_t *)p + i, v, c < VW ? c : VW);
 }
 SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW, e); }
+SMX_FLATTEN void st_e_x(void *p, size_t i, vf v, const int e) {
+  if (ORDER_X(e)) vst16hi_x((uint16_t *)p + i, narrow_bf16_hi(v));
+  else st_e(p, i, v, e);
+}
 /* n elements set to v (rounded) */
 SMX_FLATTEN void fill_e(size_t n, void *p, float v, const int e) {
   for (size_t i = 0; i < n; i += VW) st_e_n(p, i, vset(v), step_count(n, i), e);
@@ -321,14 +343,16 @@ SMX_FLATTEN double blocked_dot_e(size_t n, const void *a, const void *b, const i
     for (int j = 0; j < NACC; j++) l[j] = vzero();
     if (b) {
       for (size_t i = o; i < o + full; i += SMX_LANES)
-        for (int j = 0; j < NACC; j++) l[j] = vfma(ld_e(a, i + j * VW, e), ld_e(b, i + j * VW, e), l[j]);
+        for (int j = 0; j < NACC; j++) l[j] = vfma(ld_e_x(a, i + j * VW, e), ld_e_x(b, i + j * VW, e), l[j]);
+      for (int j = 0; j < NACC && full; j++) l[j] = vorder_e(l[j], e);
       for (size_t i = o + full, j = 0; i < o + len; i += VW, j++) {
         size_t c = step_count(o + len, i);
         l[j] = vfma(ld_e_n(a, i, c, 0.0f, e), ld_e_n(b, i, c, 0.0f, e), l[j]);
       }
     } else {
       for (size_t i = o; i < o + full; i += SMX_LANES)
-        for (int j = 0; j < NACC; j++) l[j] = vadd(l[j], ld_e(a, i + j * VW, e));
+        for (int j = 0; j < NACC; j++) l[j] = vadd(l[j], ld_e_x(a, i + j * VW, e));
+      for (int j = 0; j < NACC && full; j++) l[j] = vorder_e(l[j], e);
       for (size_t i = o + full, j = 0; i < o + len; i += VW, j++) l[j] = vadd(l[j], ld_e_n(a, i, step_count(o + len, i), 0.0f, e));
     }
     total += FN(tree_sum_used)(l, steps_used(len));

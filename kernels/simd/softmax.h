@@ -38,15 +38,17 @@ static inline void bm_init(blockmax *a) {
 }
 SMX_FLATTEN void bm_group_e(blockmax *a, const void *p, size_t i, const int e) { /* entries i .. i + 63 */
   for (int j = 0; j < NACC; j++) {
-    vf v = ld_e(p, i + (size_t)j * VW, e);
+    vf v = ld_e_x(p, i + (size_t)j * VW, e);
     a->mx[j] = vmax(v, a->mx[j]);
     a->sx[j % NSX] = vadd(a->sx[j % NSX], v);
   }
 }
 static inline void bm_group(blockmax *a, const float *p) { bm_group_e(a, p, 0, SMX_ELEM_F32); }
 /* the rest of a block after its full groups (< 64 entries; -inf keeps the lane max), then the block
-   max m and its NaN flag */
+   max m and its NaN flag (the groups' lanes in the vocabulary's order until here; the screen's order does not
+   matter: a NaN it misses or an inf - inf it makes is found or cleared entry by entry) */
 SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t full, int *nanb, const int e) {
+  for (int j = 0; j < NACC && full; j++) a->mx[j] = vorder_e(a->mx[j], e);
   for (size_t i = full, j = 0; i < len; i += VW, j++) {
     vf v = ld_e_n(x, i, step_count(len, i), -INFINITY, e);
     a->mx[j] = vmax(v, a->mx[j]);
@@ -91,14 +93,18 @@ SMX_FLATTEN void sum_lanes(const void *x, size_t len, size_t full, vf vm_, vf vm
                            const int J0, const int JN, vf *ls, vf *le, vi *kc, float *ys, const void *xn, size_t ngn,
                            blockmax *nx, const int e) {
   for (size_t i = 0, g = 0; i < full; i += SMX_LANES, g++) {
-    for (int j = J0; j < J0 + JN; j++)
-      ls[j] = p1_step(ls[j], ld_e(x, i + (size_t)j * VW, e), vm_, vmagic, keep, ties, kc, &le[j], store ? ys + i + j * VW : NULL, VW);
+    for (int j = J0; j < J0 + JN; j++) {
+      const vf v = store ? ld_e(x, i + (size_t)j * VW, e) : ld_e_x(x, i + (size_t)j * VW, e);
+      ls[j] = p1_step(ls[j], v, vm_, vmagic, keep, ties, kc, &le[j], store ? ys + i + j * VW : NULL, VW);
+    }
     if (nx && g < ngn) {
       bm_group_e(nx, xn, i, e);
       /* the block after next, toward the first level of cache (a prefetch never faults) */
       for (int q = 0; q < SMX_LANES; q += 16) __builtin_prefetch(elem_at(xn, SMX_BLOCK + i + (size_t)q, e), 0, 3);
     }
   }
+  if (!store && full) /* the stored values stay in the step's order (softmax's pass 2 reads them); sums are put in it here */
+    for (int j = J0; j < J0 + JN; j++) ls[j] = vorder_e(ls[j], e), le[j] = vorder_e(le[j], e);
   /* tail lanes read -inf: not kept, and -inf != m (no tie) */
   for (int j = J0; j < J0 + JN; j++) {
     const size_t i = full + (size_t)j * VW;
@@ -612,8 +618,8 @@ SMX_FLATTEN void softmax_pass2_e(size_t n, const void *x, void *y, const smx_sof
   const vf magic = vset(o->magic);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = out_one(ld_e(x, i, e), magic, &c), a1 = out_one(ld_e(x, i + VW, e), magic, &c);
-    st_e(y, i, a0, e), st_e(y, i + VW, a1, e);
+    vf a0 = out_one(ld_e_x(x, i, e), magic, &c), a1 = out_one(ld_e_x(x, i + VW, e), magic, &c);
+    st_e_x(y, i, a0, e), st_e_x(y, i + VW, a1, e);
   }
   for (; i < n; i += VW) {
     const size_t cnt = step_count(n, i);
@@ -767,7 +773,7 @@ SMX_FLATTEN void log_softmax_out_e(size_t n, const void *x, void *y, const smx_l
     return;
   }
   for (; i + 4 * VW <= n; i += 4 * VW)
-    for (size_t j = 0; j < 4; j++) st_e(y, i + j * VW, logsm(ld_e(x, i + j * VW, e), ch, nch, clo), e);
+    for (size_t j = 0; j < 4; j++) st_e_x(y, i + j * VW, logsm(ld_e_x(x, i + j * VW, e), ch, nch, clo), e);
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
     st_e_n(y, i, logsm(ld_e_n(x, i, c, 0.0f, e), ch, nch, clo), c, e);
@@ -976,9 +982,9 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
   const vf vd_ = vset(dot);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = vflush(vmul(ld_e(y, i, e), vsub(ld_e(dy, i, e), vd_)));
-    vf a1 = vflush(vmul(ld_e(y, i + VW, e), vsub(ld_e(dy, i + VW, e), vd_)));
-    st_e(dx, i, a0, e), st_e(dx, i + VW, a1, e);
+    vf a0 = vflush(vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vd_)));
+    vf a1 = vflush(vmul(ld_e_x(y, i + VW, e), vsub(ld_e_x(dy, i + VW, e), vd_)));
+    st_e_x(dx, i, a0, e), st_e_x(dx, i + VW, a1, e);
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
@@ -1007,9 +1013,9 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
   vm nan = mzero(), live = mzero();
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = lsm_bwd(ld_e(y, i, e), ld_e(dy, i, e), vs, &nan, &live);
-    vf a1 = lsm_bwd(ld_e(y, i + VW, e), ld_e(dy, i + VW, e), vs, &nan, &live);
-    st_e(dx, i, a0, e), st_e(dx, i + VW, a1, e);
+    vf a0 = lsm_bwd(ld_e_x(y, i, e), ld_e_x(dy, i, e), vs, &nan, &live);
+    vf a1 = lsm_bwd(ld_e_x(y, i + VW, e), ld_e_x(dy, i + VW, e), vs, &nan, &live);
+    st_e_x(dx, i, a0, e), st_e_x(dx, i + VW, a1, e);
   }
   for (; i < n; i += VW) { /* tail lanes y = -inf: neither NaN nor live */
     const size_t c = step_count(n, i);

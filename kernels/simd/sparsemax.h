@@ -149,19 +149,19 @@ SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, vo
   const vd vmd = dset((double)m), vtau = dset(tau);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf v0 = ld_e(x, i, e), v1 = ld_e(x, i + VW, e);
+    vf v0 = ld_e_x(x, i, e), v1 = ld_e_x(x, i + VW, e);
     vm h0 = vgt(v0, vtf), h1 = vgt(v1, vtf);
     if (!many(mor(h0, h1))) {
-      st_e(y, i, vzero(), e);
-      st_e(y, i + VW, vzero(), e);
+      st_e_x(y, i, vzero(), e);
+      st_e_x(y, i + VW, vzero(), e);
       continue;
     }
-    st_e(y, i, many(h0) ? vsparse_p(v0, vmd, vtau) : vzero(), e);
-    st_e(y, i + VW, many(h1) ? vsparse_p(v1, vmd, vtau) : vzero(), e);
+    st_e_x(y, i, many(h0) ? vsparse_p(v0, vmd, vtau) : vzero(), e);
+    st_e_x(y, i + VW, many(h1) ? vsparse_p(v1, vmd, vtau) : vzero(), e);
   }
   for (; i + VW <= n; i += VW) {
-    vf v = ld_e(x, i, e);
-    st_e(y, i, many(vgt(v, vtf)) ? vsparse_p(v, vmd, vtau) : vzero(), e);
+    vf v = ld_e_x(x, i, e);
+    st_e_x(y, i, many(vgt(v, vtf)) ? vsparse_p(v, vmd, vtau) : vzero(), e);
   }
   if (i < n) st_e_n(y, i, vsparse_p(ld_e_n(x, i, n - i, -INFINITY, e), vmd, vtau), n - i, e);
 }
@@ -322,10 +322,11 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
     size_t i = 0;
     for (; i + SMX_LANES <= len; i += SMX_LANES)
       for (int q = 0; q < NACC; q++) {
-        vm in = vgt(ld_e(py, i + (size_t)q * VW, e), vzero());
+        vm in = vgt(ld_e_x(py, i + (size_t)q * VW, e), vzero());
         K = vcount_add(K, in);
-        l[q] = vadd(l[q], vsel0(in, ld_e(pd, i + (size_t)q * VW, e)));
+        l[q] = vadd(l[q], vsel0(in, ld_e_x(pd, i + (size_t)q * VW, e)));
       }
+    for (int q = 0; q < NACC && i; q++) l[q] = vorder_e(l[q], e);
     for (int q = 0; i < len; i += VW, q++) { /* tail lanes read y = 0: they add +0 */
       const size_t c = step_count(len, i);
       vm in = vgt(ld_e_n(py, i, c, 0.0f, e), vzero());
@@ -340,9 +341,9 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   vm bad = mzero();
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf y0 = ld_e(y, i, e), d0 = ld_e(dy, i, e), y1 = ld_e(y, i + VW, e), d1 = ld_e(dy, i + VW, e);
+    vf y0 = ld_e_x(y, i, e), d0 = ld_e_x(dy, i, e), y1 = ld_e_x(y, i + VW, e), d1 = ld_e_x(dy, i + VW, e);
     bad = mor(bad, mor(vunord(y0, d0), vunord(y1, d1)));
-    st_e(dx, i, sparse_bwd(y0, d0, vv), e), st_e(dx, i + VW, sparse_bwd(y1, d1, vv), e);
+    st_e_x(dx, i, sparse_bwd(y0, d0, vv), e), st_e_x(dx, i + VW, sparse_bwd(y1, d1, vv), e);
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);

@@ -89,11 +89,11 @@ SMX_FLATTEN void stablemax_cols_e(size_t n, const void *x, void *y, const smx_st
   const vstable_c vc = vstable_consts(c);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf p0 = vstable_p(ld_e(x, i, e), vc), p1 = vstable_p(ld_e(x, i + VW, e), vc);
-    st_e(y, i, p0, e);
-    st_e(y, i + VW, p1, e);
+    vf p0 = vstable_p(ld_e_x(x, i, e), vc), p1 = vstable_p(ld_e_x(x, i + VW, e), vc);
+    st_e_x(y, i, p0, e);
+    st_e_x(y, i + VW, p1, e);
   }
-  for (; i + VW <= n; i += VW) st_e(y, i, vstable_p(ld_e(x, i, e), vc), e);
+  for (; i + VW <= n; i += VW) st_e_x(y, i, vstable_p(ld_e_x(x, i, e), vc), e);
   if (i < n) st_e_n(y, i, vstable_p(ld_e_n(x, i, n - i, 0.0f, e), vc), n - i, e);
 }
 void FN(stablemax_cols)(size_t n, const float *x, float *y, const smx_stable_c *c) {
@@ -312,10 +312,10 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
   vm bad = mzero(), live = mzero();
   size_t i = 0;
   for (; i + VW <= n; i += VW) {
-    vf vx = ld_e(x, i, e);
+    vf vx = ld_e_x(x, i, e);
     bad = mor(bad, vnan(vx));
     live = mor(live, vne(vx, vset(-INFINITY)));
-    st_e(dx, i, vflush(vdiv(vmul(ld_e(y, i, e), vsub(ld_e(dy, i, e), vdot)), vadd(vset(1.0f), vabs(vx)))), e);
+    st_e_x(dx, i, vflush(vdiv(vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vdot)), vadd(vset(1.0f), vabs(vx)))), e);
   }
   if (i < n) { /* tail lanes x = -inf: neither NaN nor live */
     const size_t c = n - i;
