@@ -166,6 +166,12 @@ static inline void vst16hi_x(uint16_t *p, vf v) {
   _mm256_storeu_si256((__m256i *)p, _mm256_or_si256(_mm256_srli_epi32(BITS1(v.a), 16),
                                                     _mm256_and_si256(BITS1(v.b), _mm256_set1_epi32((int)0xffff0000u))));
 }
+SMX_FLATTEN vf vld_x(const float *p) { /* 16 floats in vld16hi_x's order */
+  const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+  vf r = V2(_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xd8)),
+            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd)), 0xd8)));
+  return r;
+}
 static inline vf vorder_x(vf v) {
   const __m256 lo = _mm256_unpacklo_ps(v.a, v.b), hi = _mm256_unpackhi_ps(v.a, v.b);
   vf r = V2(_mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31));

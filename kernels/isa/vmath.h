@@ -148,6 +148,7 @@ SMX_FLATTEN vf ld_e(const void *p, size_t i, const int e) { return ld_e_n(p, i, 
 #define vld16hi_x(p) vld16hi_n(p, VW)
 #define vst16hi_x(p, v) vst16hi_n(p, v, VW)
 #define vorder_x(v) (v)
+#define vld_x(p) vld(p)
 #endif
 SMX_FLATTEN vf ld_e_x(const void *p, size_t i, const int e) {
   return ORDER_X(e) ? vld16hi_x((const uint16_t *)p + i) : ld_e(p, i, e);

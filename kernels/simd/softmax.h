@@ -94,8 +94,8 @@ SMX_FLATTEN void sum_lanes(const void *x, size_t len, size_t full, vf vm_, vf vm
                            blockmax *nx, const int e) {
   for (size_t i = 0, g = 0; i < full; i += SMX_LANES, g++) {
     for (int j = J0; j < J0 + JN; j++) {
-      const vf v = store ? ld_e(x, i + (size_t)j * VW, e) : ld_e_x(x, i + (size_t)j * VW, e);
-      ls[j] = p1_step(ls[j], v, vm_, vmagic, keep, ties, kc, &le[j], store ? ys + i + j * VW : NULL, VW);
+      ls[j] = p1_step(ls[j], ld_e_x(x, i + (size_t)j * VW, e), vm_, vmagic, keep, ties, kc, &le[j],
+                      store ? ys + i + j * VW : NULL, VW);
     }
     if (nx && g < ngn) {
       bm_group_e(nx, xn, i, e);
@@ -103,7 +103,7 @@ SMX_FLATTEN void sum_lanes(const void *x, size_t len, size_t full, vf vm_, vf vm
       for (int q = 0; q < SMX_LANES; q += 16) __builtin_prefetch(elem_at(xn, SMX_BLOCK + i + (size_t)q, e), 0, 3);
     }
   }
-  if (!store && full) /* the stored values stay in the step's order (softmax's pass 2 reads them); sums are put in it here */
+  if (full) /* the sums' lanes back in the step's order (the values stored stay in the load's: see rescale_block) */
     for (int j = J0; j < J0 + JN; j++) ls[j] = vorder_e(ls[j], e), le[j] = vorder_e(le[j], e);
   /* tail lanes read -inf: not kept, and -inf != m (no tie) */
   for (int j = J0; j < J0 + JN; j++) {
@@ -640,25 +640,31 @@ typedef struct {
   vf va, vb;
   const float *cw; /* class weights of the block, or NULL */
 } xgrad;
-SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_t cnt, const int maxcheck) {
+SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_t cnt, const int maxcheck, const int xo) {
   vf p = out_from_e_if(s, c, maxcheck);
   if (!xg) return p;
-  vf nb = vneg(xg->cw ? vmul(xg->vb, vld_n(xg->cw + i, cnt, 0.0f)) : xg->vb);
+  vf nb = vneg(xg->cw ? vmul(xg->vb, xo ? vld_x(xg->cw + i) : vld_n(xg->cw + i, cnt, 0.0f)) : xg->vb);
   return vflush(vfma(xg->va, p, nb));
 }
 /* len stored values at p (blocks of the same d >= -60), with their constants cb, to entries q0.. of q (element e;
-   f32: q + q0 == p) */
-SMX_FLATTEN void rescale_block(const float *p, void *q, size_t q0, size_t len, const outc *cb, const xgrad *xg,
+   f32: q + q0 == p). Pass 1 stored the first xe of them (the row's full groups of 64) as it loaded them: in the
+   vocabulary's order (ld_e_x), so they go out by st_e_x. */
+SMX_FLATTEN void rescale_block(const float *p, void *q, size_t q0, size_t len, size_t xe, const outc *cb, const xgrad *xg,
                                const int maxcheck, const int e) {
   size_t i = 0;
+  for (; i < xe; i += 2 * VW) {
+    vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck, ORDER_X(e));
+    vf a1 = rescale_out(vld(p + i + VW), cb, xg, i + VW, VW, maxcheck, ORDER_X(e));
+    st_e_x(q, q0 + i, a0, e), st_e_x(q, q0 + i + VW, a1, e);
+  }
   for (; i + 2 * VW <= len; i += 2 * VW) {
-    vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck);
-    vf a1 = rescale_out(vld(p + i + VW), cb, xg, i + VW, VW, maxcheck);
+    vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck, 0);
+    vf a1 = rescale_out(vld(p + i + VW), cb, xg, i + VW, VW, maxcheck, 0);
     st_e(q, q0 + i, a0, e), st_e(q, q0 + i + VW, a1, e);
   }
   for (; i < len; i += VW) {
     const size_t c = step_count(len, i);
-    st_e_n(q, q0 + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck), c, e);
+    st_e_n(q, q0 + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck, 0), c, e);
   }
 }
 /* the constants of a block stored with d >= -60 */
@@ -678,9 +684,10 @@ static inline int block_maxcheck(const pass1_store *st, size_t b, int32_t d, flo
 }
 /* len stored values p of blocks with the same d and max test, to entries i0.. of q (element e; c: outc_init(o));
    down: last step first, each step's loads before its stores in the compiled order too (the 16-bit rows' values
-   kept in their own output: store_hi) */
-SMX_FLATTEN void rescale_span(const float *p, void *q, size_t i0, size_t len, int32_t d, int maxcheck,
+   kept in their own output: store_hi); the row's entries before xend were stored in the vocabulary's order */
+SMX_FLATTEN void rescale_span(const float *p, void *q, size_t i0, size_t len, size_t xend, int32_t d, int maxcheck,
                               const smx_softmax_out *o, const outc *c, const xgrad *xg0, const int down, const int e) {
+  const size_t xe = !ORDER_X(e) || xend <= i0 ? 0 : xend - i0 < len ? xend - i0 : len;
   xgrad xgb;
   const xgrad *xg = NULL;
   if (xg0) xgb = (xgrad){xg0->va, xg0->vb, xg0->cw ? xg0->cw + i0 : NULL}, xg = &xgb;
@@ -694,17 +701,22 @@ SMX_FLATTEN void rescale_span(const float *p, void *q, size_t i0, size_t len, in
          the compiler's type-based alias rules say (a compiler barrier, no instruction) */
       __asm__ volatile("" ::: "memory");
       const vf s = vld_n(p + i, cnt, 0.0f);
-      const vf v = d < -60 ? rescale_out(vmul(s, fb), c, xg, i, cnt, 0)
-                           : maxcheck ? rescale_out(s, &cb, xg, i, cnt, 1) : rescale_out(s, &cb, xg, i, cnt, 0);
-      st_e_n(q, i0 + i, v, cnt, e);
+      const int xo = i < xe;
+      const vf v = d < -60 ? rescale_out(vmul(s, fb), c, xg, i, cnt, 0, xo)
+                           : maxcheck ? rescale_out(s, &cb, xg, i, cnt, 1, xo) : rescale_out(s, &cb, xg, i, cnt, 0, xo);
+      if (xo) st_e_x(q, i0 + i, v, e);
+      else st_e_n(q, i0 + i, v, cnt, e);
     }
   } else if (d >= -60) {
-    if (maxcheck) rescale_block(p, q, i0, len, &cb, xg, 1, e);
-    else rescale_block(p, q, i0, len, &cb, xg, 0, e);
+    if (maxcheck) rescale_block(p, q, i0, len, xe, &cb, xg, 1, e);
+    else rescale_block(p, q, i0, len, xe, &cb, xg, 0, e);
   } else {
     for (size_t i = 0; i < len; i += VW) {
       const size_t cnt = step_count(len, i);
-      st_e_n(q, i0 + i, rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), c, xg, i, cnt, 0), cnt, e);
+      const int xo = i < xe;
+      const vf v = rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), c, xg, i, cnt, 0, xo);
+      if (xo) st_e_x(q, i0 + i, v, e);
+      else st_e_n(q, i0 + i, v, cnt, e);
     }
   }
 }
@@ -720,7 +732,7 @@ SMX_FLATTEN void softmax_rescale_e(size_t n, const float *ys, void *q, const pas
     for (b1 = b + 1; b1 < nb && st->kb[b1] == st->kb[b] && (d < -60 || block_maxcheck(st, b1, d, m) == maxcheck); b1++)
       continue;
     const size_t i0 = b * SMX_BLOCK, len = (b1 * SMX_BLOCK < n ? b1 * SMX_BLOCK : n) - i0;
-    rescale_span(ys + i0, q, i0, len, d, maxcheck, o, &c, xg0, 0, e);
+    rescale_span(ys + i0, q, i0, len, n / SMX_LANES * SMX_LANES, d, maxcheck, o, &c, xg0, 0, e);
   }
 }
 static void FN(softmax_rescale)(size_t n, float *y, const pass1_store *st, float m, int32_t K, const smx_softmax_out *o,
@@ -821,7 +833,8 @@ SMX_FLATTEN void softmax_rescale_hi_e(size_t n, void *q, const pass1_store *st, 
   for (size_t b = (n + SMX_BLOCK - 1) / SMX_BLOCK; b-- > st->b_hi;) {
     const int32_t d = block_d(st, b, K);
     const size_t i0 = b * SMX_BLOCK, len = n - i0 < SMX_BLOCK ? n - i0 : SMX_BLOCK;
-    rescale_span(smx_store_block(st, b), q, i0, len, d, block_maxcheck(st, b, d, m), o, &c, xg0, 1, e);
+    rescale_span(smx_store_block(st, b), q, i0, len, n / SMX_LANES * SMX_LANES, d, block_maxcheck(st, b, d, m), o, &c,
+                 xg0, 1, e);
   }
 }
 /* A 16-bit row's first SMX_SOFTMAX16_STORE entries keep their pass-1 values in a stack scratch, as the f32 kernels
@@ -901,7 +914,7 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
     if (path == PATH_LANES) {
       lane_rows L;
       FN(lane_rows_state)(g, n, xg, ldx, 0, 1, &L);
-      for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1);
+      for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1, 0);
       vstore_columns(g, n, L.col, L.fast, yg, ldy);
       for (size_t r = 0; r < g; r++)
         if (!L.fast[r]) FN(softmax_row)(n, xg + r * ldx, yg + r * ldy);
