@@ -154,8 +154,8 @@ SMX_FLATTEN vf vld16hi_n(const uint16_t *p, size_t c) {
 static inline void vst16hi_n(uint16_t *p, vf v, size_t c) { vst16_n(p, vbits_shr(v, 16), c); }
 /* A full step of 16 bfloat16 in this vocabulary's own lane order, for steps whose lanes do not meet: the even
    entries in the low ymm, the odd ones in the high (two bit operations where the step's order takes three
-   shuffles); vst16hi_x stores such a step's high halves back in place, vorder_x puts its lanes in the step's
-   order (sums whose lanes are the virtual lanes). */
+   shuffles); vst16hi_x stores such a step's high halves back in place, vld_x loads 16 floats in that order (four
+   shuffles), vorder_x puts a step's lanes back in the step's order (sums whose lanes are the virtual lanes). */
 #define SMX_ORDER_X 1
 SMX_FLATTEN vf vld16hi_x(const uint16_t *p) {
   const __m256i h = _mm256_loadu_si256((const __m256i *)p);
@@ -166,7 +166,7 @@ static inline void vst16hi_x(uint16_t *p, vf v) {
   _mm256_storeu_si256((__m256i *)p, _mm256_or_si256(_mm256_srli_epi32(BITS1(v.a), 16),
                                                     _mm256_and_si256(BITS1(v.b), _mm256_set1_epi32((int)0xffff0000u))));
 }
-SMX_FLATTEN vf vld_x(const float *p) { /* 16 floats in vld16hi_x's order */
+SMX_FLATTEN vf vld_x(const float *p) {
   const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
   vf r = V2(_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xd8)),
             _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd)), 0xd8)));

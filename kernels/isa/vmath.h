@@ -342,19 +342,13 @@ SMX_FLATTEN double blocked_dot_e(size_t n, const void *a, const void *b, const i
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
     vf l[NACC];
     for (int j = 0; j < NACC; j++) l[j] = vzero();
-    if (b) {
-      for (size_t i = o; i < o + full; i += SMX_LANES)
-        for (int j = 0; j < NACC; j++) l[j] = vfma(ld_e_x(a, i + j * VW, e), ld_e_x(b, i + j * VW, e), l[j]);
-      for (int j = 0; j < NACC && full; j++) l[j] = vorder_e(l[j], e);
-      for (size_t i = o + full, j = 0; i < o + len; i += VW, j++) {
-        size_t c = step_count(o + len, i);
-        l[j] = vfma(ld_e_n(a, i, c, 0.0f, e), ld_e_n(b, i, c, 0.0f, e), l[j]);
-      }
-    } else {
-      for (size_t i = o; i < o + full; i += SMX_LANES)
-        for (int j = 0; j < NACC; j++) l[j] = vadd(l[j], ld_e_x(a, i + j * VW, e));
-      for (int j = 0; j < NACC && full; j++) l[j] = vorder_e(l[j], e);
-      for (size_t i = o + full, j = 0; i < o + len; i += VW, j++) l[j] = vadd(l[j], ld_e_n(a, i, step_count(o + len, i), 0.0f, e));
+    for (size_t i = o; i < o + full; i += SMX_LANES)
+      for (int j = 0; j < NACC; j++)
+        l[j] = b ? vfma(ld_e_x(a, i + j * VW, e), ld_e_x(b, i + j * VW, e), l[j]) : vadd(l[j], ld_e_x(a, i + j * VW, e));
+    for (int j = 0; j < NACC && full; j++) l[j] = vorder_e(l[j], e);
+    for (size_t i = o + full, j = 0; i < o + len; i += VW, j++) {
+      const size_t c = step_count(o + len, i);
+      l[j] = b ? vfma(ld_e_n(a, i, c, 0.0f, e), ld_e_n(b, i, c, 0.0f, e), l[j]) : vadd(l[j], ld_e_n(a, i, c, 0.0f, e));
     }
     total += FN(tree_sum_used)(l, steps_used(len));
   }
