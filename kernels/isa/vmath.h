@@ -167,6 +167,11 @@ SMX_FLATTEN void st_e_x(void *p, size_t i, vf v, const int e) {
   if (ORDER_X(e)) vst16hi_x((uint16_t *)p + i, narrow_bf16_hi(v));
   else st_e(p, i, v, e);
 }
+/* a step of c lanes: by st_e_x where xo (a full step in the load's order), else in the step's order */
+SMX_FLATTEN void st_e_xn(void *p, size_t i, vf v, size_t c, int xo, const int e) {
+  if (xo) st_e_x(p, i, v, e);
+  else st_e_n(p, i, v, c, e);
+}
 /* n elements set to v (rounded) */
 SMX_FLATTEN void fill_e(size_t n, void *p, float v, const int e) {
   for (size_t i = 0; i < n; i += VW) st_e_n(p, i, vset(v), step_count(n, i), e);

@@ -649,19 +649,19 @@ SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_
 /* len stored values at p (blocks of the same d >= -60), with their constants cb, to entries q0.. of q (element e;
    f32: q + q0 == p). Pass 1 stored the first xe of them (the row's full groups of 64) as it loaded them: in the
    vocabulary's order (ld_e_x), so they go out by st_e_x. */
+SMX_FLATTEN size_t rescale_pairs(const float *p, void *q, size_t q0, size_t i, size_t end, const outc *cb,
+                                 const xgrad *xg, const int maxcheck, const int xo, const int e) {
+  for (; i + 2 * VW <= end; i += 2 * VW) {
+    vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck, xo);
+    vf a1 = rescale_out(vld(p + i + VW), cb, xg, i + VW, VW, maxcheck, xo);
+    st_e_xn(q, q0 + i, a0, VW, xo, e), st_e_xn(q, q0 + i + VW, a1, VW, xo, e);
+  }
+  return i;
+}
 SMX_FLATTEN void rescale_block(const float *p, void *q, size_t q0, size_t len, size_t xe, const outc *cb, const xgrad *xg,
                                const int maxcheck, const int e) {
-  size_t i = 0;
-  for (; i < xe; i += 2 * VW) {
-    vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck, ORDER_X(e));
-    vf a1 = rescale_out(vld(p + i + VW), cb, xg, i + VW, VW, maxcheck, ORDER_X(e));
-    st_e_x(q, q0 + i, a0, e), st_e_x(q, q0 + i + VW, a1, e);
-  }
-  for (; i + 2 * VW <= len; i += 2 * VW) {
-    vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck, 0);
-    vf a1 = rescale_out(vld(p + i + VW), cb, xg, i + VW, VW, maxcheck, 0);
-    st_e(q, q0 + i, a0, e), st_e(q, q0 + i + VW, a1, e);
-  }
+  size_t i = rescale_pairs(p, q, q0, 0, xe, cb, xg, maxcheck, ORDER_X(e), e); /* xe: a multiple of 64 */
+  i = rescale_pairs(p, q, q0, i, len, cb, xg, maxcheck, 0, e);
   for (; i < len; i += VW) {
     const size_t c = step_count(len, i);
     st_e_n(q, q0 + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck, 0), c, e);
@@ -704,8 +704,7 @@ SMX_FLATTEN void rescale_span(const float *p, void *q, size_t i0, size_t len, si
       const int xo = i < xe;
       const vf v = d < -60 ? rescale_out(vmul(s, fb), c, xg, i, cnt, 0, xo)
                            : maxcheck ? rescale_out(s, &cb, xg, i, cnt, 1, xo) : rescale_out(s, &cb, xg, i, cnt, 0, xo);
-      if (xo) st_e_x(q, i0 + i, v, e);
-      else st_e_n(q, i0 + i, v, cnt, e);
+      st_e_xn(q, i0 + i, v, cnt, xo, e);
     }
   } else if (d >= -60) {
     if (maxcheck) rescale_block(p, q, i0, len, xe, &cb, xg, 1, e);
@@ -714,9 +713,7 @@ SMX_FLATTEN void rescale_span(const float *p, void *q, size_t i0, size_t len, si
     for (size_t i = 0; i < len; i += VW) {
       const size_t cnt = step_count(len, i);
       const int xo = i < xe;
-      const vf v = rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), c, xg, i, cnt, 0, xo);
-      if (xo) st_e_x(q, i0 + i, v, e);
-      else st_e_n(q, i0 + i, v, cnt, e);
+      st_e_xn(q, i0 + i, rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), c, xg, i, cnt, 0, xo), cnt, xo, e);
     }
   }
 }
