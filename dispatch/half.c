@@ -277,8 +277,13 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      1.47 -> 1.19x in cache, 4096 x 4096 from memory 1.13-1.32 -> 0.42-0.50x; avx2 64 x 512 1.49 -> 1.13x, 4096 x 4096
      1.23 -> 0.80x; shorter rows on avx2 were slower fused: 64 x 300 1.31 -> 1.52x) */
   const int fused_sparse = id == SMX_KERNEL_ID_sparsemax && n >= SMX_BLOCK / 2;
+  /* the softmax family's short rows in lane groups: the columns' loads widen them, no widened copy (Zen 3, avx2, bf16,
+     rows x n = 2^16: 0.83-0.96x the time through the scratch at n = 16..128). Rows of fewer than 16 entries stay in the
+     scratch, whose conversions run over whole steps when the rows are contiguous (n = 8: 1.1x the time fused). */
+  const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n >= 16 && n <= SMX_LANE_ROWS_MAX &&
+                          r1 - r0 >= SMX_LANE_MIN_ROWS;
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
-  if (j->fused && (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_sparse)) {
+  if (j->fused && (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_sparse || fused_lanes)) {
     const size_t m = r1 - r0;
     if (j->kind == KIND_MAP) ((smx_MAP16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->o + r0 * j->ldo, j->ldo);
     else if (j->kind == KIND_LSE) ((smx_LSE16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->lse + r0);

@@ -141,22 +141,28 @@ Test(half, converters_every_isa_against_definition) {
   cr_expect_eq(bad, 0, "%ld of %ld conversions differ from the portable definition", bad, checked);
 }
 
-/* One case: rows x n 16-bit inputs; the 16-bit entry point against round16(f32 kernel(widen)). */
+/* One case: rows x n 16-bit inputs (rows <= MAX_ROWS) in regime g (g < 0: row q in regime q % TU_NREGIMES); the
+   16-bit entry point against round16(f32 kernel(widen)). */
+enum { MAX_ROWS = 64 };
 static int check_case(const entry16 *e, int t, size_t rows, size_t n, size_t pad, int inplace, tu_rng *r, int g,
                       int ftz) {
   const smx_kernel_info *K = &smx_kernel_list[e->k];
   const size_t ld = n + pad, total = rows * ld + 8;
   uint16_t *a = malloc(total * 2), *b = malloc(total * 2), *c = malloc(total * 2), *o = malloc(total * 2);
   float *xa = malloc(rows * n * 4), *xb = malloc(rows * n * 4), *xc = malloc(rows * n * 4), *ref = malloc(rows * n * 4);
-  float lse[8], lse_ref[8];
+  float lse[MAX_ROWS], lse_ref[MAX_ROWS];
+  cr_assert_leq(rows, MAX_ROWS);
   for (size_t i = 0; i < total; i++) a[i] = b[i] = c[i] = o[i] = 0xbeef; /* canaries */
   float *tmp = malloc(rows * n * 4);
-  tu_fill(r, g, rows * n, tmp);
+  if (g >= 0) tu_fill(r, g, rows * n, tmp);
+  else
+    for (size_t q = 0; q < rows; q++) tu_fill(r, (int)(q % TU_NREGIMES), n, tmp + q * n);
   for (size_t q = 0; q < rows; q++)
     for (size_t i = 0; i < n; i++) {
+      const int gq = g >= 0 ? g : (int)(q % TU_NREGIMES);
       a[q * ld + i] = narrow_input(t, tmp[q * n + i], q + i);
       c[q * ld + i] = narrow(t, (float)tu_normal(r));
-      if (g == TU_NANLAST && i == n / 2) c[q * ld + i] = narrow_input(t, NAN, q + i); /* a NaN in dy too */
+      if (gq == TU_NANLAST && i == n / 2) c[q * ld + i] = narrow_input(t, NAN, q + i); /* a NaN in dy too */
     }
   /* widened inputs; the backward kernels' y is the 16-bit forward output */
   for (size_t q = 0; q < rows; q++)
@@ -233,6 +239,33 @@ Test(half, identity_every_kernel_every_isa) {
   cr_expect_eq(fails, 0, "%zu of %zu 16-bit cases differ from round16(f32 kernel(widen(x))) (seed 0x%llx)", fails, cases,
                (unsigned long long)tu_base_seed());
   fprintf(stderr, "[simdmax] 16-bit entry points: %zu cases, %zu differ\n", cases, fails);
+}
+
+/* Many short rows in one call, each row in its own regime: the kernels' lane groups and groups of rows (the fused
+   16-bit softmax family's lane groups widen in their column loads; rows with a NaN or |max| > 2^16 leave a group
+   for the row path), ld > n, in place, every ISA, both types */
+Test(half, identity_many_short_rows) {
+  tu_seed_random("half_rows");
+  static const size_t sizes[] = {1, 5, 8, 16, 33, 64, 100, 128, 129, 300};
+  static const size_t row_counts[] = {8, 21, 40};
+  size_t cases = 0, fails = 0;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (size_t ei = 0; ei < NENTRIES; ei++)
+      for (int t = 0; t < 2; t++)
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+          for (size_t ri = 0; ri < sizeof row_counts / sizeof row_counts[0]; ri++) {
+            const size_t n = sizes[si], rows = row_counts[ri];
+            tu_rng r;
+            tu_rng_seed(&r, tu_case_seed(smx_kernel_list[entries[ei].k].name, n * 2 + (size_t)t, (int)rows));
+            cases++;
+            fails += !check_case(&entries[ei], t, rows, n, (n + ri) % 3, (int)((n + ri) & 1), &r, -1, (int)(ri & 1));
+          }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  cr_expect_eq(fails, 0, "%zu of %zu 16-bit cases differ from round16(f32 kernel(widen(x))) (seed 0x%llx)", fails, cases,
+               (unsigned long long)tu_base_seed());
+  fprintf(stderr, "[simdmax] 16-bit short rows: %zu cases, %zu differ\n", cases, fails);
 }
 
 /* Calls of the softmax family and of stablemax large enough (>= 1 MiB of 16-bit input) that their rows (of more

@@ -104,6 +104,11 @@ typedef void smx_BWDX16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, s
    gradient in dx (NULL: none; may be x); returns 0, having written nothing, for the rows it leaves to the
    caller (softmax: a NaN or infinite logit, or |max| > 2^16 with a gradient; sparsemax: none). */
 typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss);
+/* The softmax family's rows of at most SMX_LANE_ROWS_MAX entries run one row per vector lane, in groups while at
+   least SMX_LANE_MIN_ROWS rows are left (lanes are faster than the groups of rows up to ~160 entries, Zen 5; a lane
+   group costs about as much for 1 row as for 16: 8 rows of 64 tie) */
+#define SMX_LANE_ROWS_MAX 128
+#define SMX_LANE_MIN_ROWS 8
 /* The fused 16-bit softmax keeps the pass-1 values of rows up to this many entries in a stack scratch (60 KiB) */
 #define SMX_SOFTMAX16_STORE (15 * SMX_BLOCK)
 #define SMX_FUSED16(X)                                                                                   \

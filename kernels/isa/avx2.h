@@ -123,31 +123,47 @@ static inline vf vbits_add(vf x, vf y) { vf r = V2(FLT1(_mm256_add_epi32(BITS1(x
 static inline vf vbits_shl(vf x, unsigned n) { vf r = V2(FLT1(_mm256_slli_epi32(BITS1(x.a), n)), FLT1(_mm256_slli_epi32(BITS1(x.b), n))); return r; }
 static inline vf vbits_shr(vf x, unsigned n) { vf r = V2(FLT1(_mm256_srli_epi32(BITS1(x.a), n)), FLT1(_mm256_srli_epi32(BITS1(x.b), n))); return r; }
 static inline vf vbits_float(vf x) { vf r = V2(_mm256_cvtepi32_ps(BITS1(x.a)), _mm256_cvtepi32_ps(BITS1(x.b))); return r; }
-/* c <= 16 uint16 at p zero-extended into the lanes' bits, and the low 16 bits of the lanes stored (tails
-   through a stack copy: never outside [p, p + c)) */
+/* c < 16 uint16 at p (a tail), the others 0: its whole 32-bit words by maskload, an odd last entry blended in; and
+   stored (never outside [p, p + c)) */
+static inline __m256i ld16_tail(const uint16_t *p, size_t c) {
+  __m256i h = _mm256_maskload_epi32((const int *)(const void *)p, tail_a(c / 2));
+  if (c & 1) {
+    const __m256i at = _mm256_cmpeq_epi16(_mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm256_set1_epi16((short)(c - 1)));
+    h = _mm256_blendv_epi8(h, _mm256_set1_epi16((short)p[c - 1]), at);
+  }
+  return h;
+}
+static inline void st16_tail(uint16_t *p, __m256i h, size_t c) { /* by 8, 4, 2 and 1 entries (a masked store is slow) */
+  __m128i q = _mm256_castsi256_si128(h);
+  if (c & 8) _mm_storeu_si128((__m128i *)(void *)p, q), q = _mm256_extracti128_si256(h, 1), p += 8;
+  if (c & 4) _mm_storel_epi64((__m128i *)(void *)p, q), q = _mm_srli_si128(q, 8), p += 4;
+  if (c & 2) {
+    const int32_t w = _mm_cvtsi128_si32(q);
+    memcpy(p, &w, 4), q = _mm_srli_si128(q, 4), p += 2;
+  }
+  if (c & 1) *p = (uint16_t)_mm_cvtsi128_si32(q);
+}
+static inline __m256i ld16_n(const uint16_t *p, size_t c) {
+  return c >= 16 ? _mm256_loadu_si256((const __m256i *)(const void *)p) : ld16_tail(p, c);
+}
+static inline void st16_n(uint16_t *p, __m256i h, size_t c) {
+  if (c >= 16) _mm256_storeu_si256((__m256i *)(void *)p, h);
+  else st16_tail(p, h, c);
+}
+/* c <= 16 uint16 at p zero-extended into the lanes' bits, and the low 16 bits of the lanes stored */
 SMX_FLATTEN vf vld16_n(const uint16_t *p, size_t c) {
-  uint16_t t[16] = {0};
-  if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
-  const __m256i h = _mm256_loadu_si256((const __m256i *)p);
+  const __m256i h = ld16_n(p, c);
   vf r = V2(FLT1(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h))), FLT1(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1))));
   return r;
 }
 static inline void vst16_n(uint16_t *p, vf v, size_t c) { /* lanes < 2^16: packus keeps them; then undo its lane interleave */
-  const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(BITS1(v.a), BITS1(v.b)), 0xd8);
-  if (c >= 16) {
-    _mm256_storeu_si256((__m256i *)p, h);
-  } else {
-    uint16_t t[16];
-    _mm256_storeu_si256((__m256i *)t, h);
-    memcpy(p, t, c * sizeof *p);
-  }
+  st16_n(p, _mm256_permute4x64_epi64(_mm256_packus_epi32(BITS1(v.a), BITS1(v.b)), 0xd8), c);
 }
 /* c <= 16 uint16 into the lanes' high halves (bfloat16 -> float): words 0-3 and 8-11 of the 64-bit-permuted load
    to the low 128-bit lane, then zeros interleaved below each word */
 SMX_FLATTEN vf vld16hi_n(const uint16_t *p, size_t c) {
-  uint16_t t[16] = {0};
-  if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
-  const __m256i h = _mm256_permute4x64_epi64(_mm256_loadu_si256((const __m256i *)p), 0xd8), z = _mm256_setzero_si256();
+  const __m256i h = _mm256_permute4x64_epi64(ld16_n(p, c), 0xd8), z = _mm256_setzero_si256();
   vf r = V2(FLT1(_mm256_unpacklo_epi16(z, h)), FLT1(_mm256_unpackhi_epi16(z, h)));
   return r;
 }
@@ -181,22 +197,14 @@ static inline vf vorder_x(vf v) {
    every call runs without FTZ/DAZ); vmath.h fixes the NaNs to the definitions' bits. */
 #define SMX_F16_HW 1
 static inline vf vld_f16hw_n(const uint16_t *p, size_t c) {
-  uint16_t t[16] = {0};
-  if (c < 16) memcpy(t, p, c * sizeof *p), p = t;
-  const __m256i h = _mm256_loadu_si256((const __m256i *)p);
+  const __m256i h = ld16_n(p, c);
   vf r = V2(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)));
   return r;
 }
 static inline void vst_f16hw_n(uint16_t *p, vf v, size_t c) {
   const __m128i lo = _mm256_cvtps_ph(v.a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
                 hi = _mm256_cvtps_ph(v.b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  if (c >= 16) {
-    _mm_storeu_si128((__m128i *)p, lo), _mm_storeu_si128((__m128i *)(p + 8), hi);
-  } else {
-    uint16_t t[16];
-    _mm_storeu_si128((__m128i *)t, lo), _mm_storeu_si128((__m128i *)(t + 8), hi);
-    memcpy(p, t, c * sizeof *p);
-  }
+  st16_n(p, _mm256_set_m128i(hi, lo), c);
 }
 #undef BITS1
 #undef FLT1
@@ -313,7 +321,7 @@ static inline size_t vcompress(float *dst, vm m, vf v) {
 }
 
 /* 8 rows of 8 floats to 8 columns, in place */
-static inline void transpose8(__m256 *r) {
+SMX_FLATTEN void transpose8(__m256 *r) {
   __m256 t[8], u[8];
   for (int i = 0; i < 8; i += 2) t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
   for (int i = 0; i < 8; i += 4) {
@@ -324,7 +332,7 @@ static inline void transpose8(__m256 *r) {
     r[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20), r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
 }
 /* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane) */
-static inline void vtranspose16(vf *r) {
+SMX_FLATTEN void vtranspose16(vf *r) {
   __m256 q[4][8]; /* rows 0-7 lanes 0-7, rows 0-7 lanes 8-15, rows 8-15 lanes 0-7, rows 8-15 lanes 8-15 */
   for (int i = 0; i < 8; i++) q[0][i] = r[i].a, q[1][i] = r[i].b, q[2][i] = r[8 + i].a, q[3][i] = r[8 + i].b;
   for (int b = 0; b < 4; b++) transpose8(q[b]);

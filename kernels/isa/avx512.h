@@ -154,7 +154,7 @@ static inline void vst_bf16hw_n(uint16_t *p, vf v, size_t c) {
 #endif
 
 /* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane) */
-static inline void vtranspose16(vf *r) {
+SMX_FLATTEN void vtranspose16(vf *r) {
   vf t[16];
   for (int i = 0; i < 16; i += 2) t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
   for (int i = 0; i < 16; i += 4) { /* r[i + j], 128-bit lane L: entries 4 L + j of rows i .. i + 3 */

@@ -167,7 +167,7 @@ static inline size_t vcompress(float *dst, vm m, vf v) {
 }
 
 /* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane), by 4x4 blocks */
-static inline void vtranspose16(vf *r) {
+SMX_FLATTEN void vtranspose16(vf *r) {
   vf t[16];
   for (int bi = 0; bi < 4; bi++)
     for (int bj = 0; bj < 4; bj++) {

@@ -20,16 +20,7 @@ static inline void vst_n(float *p, vf v, size_t c) {
   else vst_tail(p, v, c);
 }
 
-/* ---- rows in lanes: rows r < g of x (n entries, the step at b of each) transposed, so that col[i] lane r is entry i
-   of row r (-inf past n and past g; col holds n rounded up to VW), and back for the rows r with fast[r] != 0 ---- */
-static inline void vload_columns(size_t g, size_t n, const float *x, size_t ldx, vf *col) {
-  for (size_t b = 0; b < n; b += VW) {
-    vf *c = col + b;
-    for (size_t r = 0; r < VW; r++)
-      c[r] = r < g ? vld_n(x + r * ldx + b, step_count(n, b), -INFINITY) : vset(-INFINITY);
-    vtranspose16(c);
-  }
-}
+/* ---- rows in lanes (the columns: vload_columns_e below) ---- */
 /* a double per row of a lane group (lo: rows 0-7, hi: rows 8-15) */
 typedef struct {
   vd lo, hi;
@@ -40,14 +31,6 @@ static inline lane_dsum lane_dsum_add(lane_dsum a, lane_dsum b) {
 /* lane groups from row r (advanced by each group's g rows, at most VW) while at least min_rows rows are left */
 #define LANE_GROUPS(r, g, rows, min_rows) \
   for (size_t g = 0; (rows) - (r) >= (min_rows) && (g = (rows) - (r) < VW ? (rows) - (r) : VW, 1); (r) += g)
-static inline void vstore_columns(size_t g, size_t n, vf *col, const float *fast, float *y, size_t ldy) {
-  for (size_t b = 0; b < n; b += VW) {
-    vf *c = col + b;
-    vtranspose16(c);
-    for (size_t r = 0; r < g; r++)
-      if (fast[r] != 0.0f) vst_n(y + r * ldy + b, c[r], step_count(n, b));
-  }
-}
 
 /* ---- bfloat16 and binary16 (kernels/common/half.h's definitions, bit for bit) ---- */
 /* h: 16-bit patterns in the lanes' low bits (bfloat16 widens by the vocabulary's vld16hi_n: its bits are the
@@ -171,6 +154,31 @@ SMX_FLATTEN void st_e_x(void *p, size_t i, vf v, const int e) {
 SMX_FLATTEN void st_e_xn(void *p, size_t i, vf v, size_t c, int xo, const int e) {
   if (xo) st_e_x(p, i, v, e);
   else st_e_n(p, i, v, c, e);
+}
+/* ---- rows in lanes: rows r < g of x (n elements of e, the step at b of each) transposed, so that col[i] lane r is
+   entry i of row r (-inf past n and past g; col holds n rounded up to VW), and back for the rows r with
+   fast[r] != 0 ---- */
+SMX_FLATTEN void vload_columns_e(size_t g, size_t n, const void *x, size_t ldx, vf *col, const int e) {
+  for (size_t b = 0; b < n; b += VW) {
+    vf *c = col + b;
+    for (size_t r = 0; r < VW; r++)
+      c[r] = r < g ? ld_e_n(x, r * ldx + b, step_count(n, b), -INFINITY, e) : vset(-INFINITY);
+    vtranspose16(c);
+  }
+}
+SMX_FLATTEN void vstore_columns_e(size_t g, size_t n, vf *col, const float *fast, void *y, size_t ldy, const int e) {
+  for (size_t b = 0; b < n; b += VW) {
+    vf *c = col + b;
+    vtranspose16(c);
+    for (size_t r = 0; r < g; r++)
+      if (fast[r] != 0.0f) st_e_n(y, r * ldy + b, c[r], step_count(n, b), e);
+  }
+}
+static inline void vload_columns(size_t g, size_t n, const float *x, size_t ldx, vf *col) {
+  vload_columns_e(g, n, x, ldx, col, SMX_ELEM_F32);
+}
+static inline void vstore_columns(size_t g, size_t n, vf *col, const float *fast, float *y, size_t ldy) {
+  vstore_columns_e(g, n, col, fast, y, ldy, SMX_ELEM_F32);
 }
 /* n elements set to v (rounded) */
 SMX_FLATTEN void fill_e(size_t n, void *p, float v, const int e) {

@@ -531,7 +531,7 @@ static void FN(short_rows_state)(size_t g, size_t n, const float *x, size_t ldx,
 /* ---- rows of at most LANE_ROWS_MAX entries, VW rows at a time, one row per lane (the rows transposed into
    columns): the steps of short_rows_state on the same values, entry i in virtual lane i % 64 of its row, each
    lane tree a tree over the columns. ---- */
-#define LANE_ROWS_MAX 128 /* faster than the groups of rows up to ~160 entries (Zen 5) */
+#define LANE_ROWS_MAX SMX_LANE_ROWS_MAX
 typedef struct {
   vf col[LANE_ROWS_MAX]; /* col[i] lane r: entry i of row r (-inf past n or past the rows) */
   vf e[LANE_ROWS_MAX];   /* pass 1 values of column i (ties too), as stored by sum_block */
@@ -582,8 +582,9 @@ LANE_TREE(lane_dsum, sum_tree4, sum_tree8, 4, lane_dsum_add)
 LANE_TREE(lane_dsum, sum_tree2, sum_tree4, 2, lane_dsum_add)
 LANE_TREE(lane_dsum, sum_tree1, sum_tree2, 1, lane_dsum_add)
 #undef LANE_TREE
-static void FN(lane_rows_state)(size_t g, size_t n, const float *x, size_t ldx, int need_log, int out, lane_rows *L) {
-  vload_columns(g, n, x, ldx, L->col);
+SMX_FLATTEN void lane_rows_state_e(size_t g, size_t n, const void *x, size_t ldx, int need_log, int out, lane_rows *L,
+                                   const int e) {
+  vload_columns_e(g, n, x, ldx, L->col, e);
   /* entry i in lane i % 64, as bm_group; the lanes (entries j and j + 64) made where the trees' leaves read them,
      so that no 64-lane array is stored */
   vm nan = mzero();
@@ -610,6 +611,18 @@ static void FN(lane_rows_state)(size_t g, size_t n, const float *x, size_t ldx, 
     const vf f = vset(0x1p36f);
     L->oc = (outc){vmul(L->c.ohi, f), vmul(L->c.olo, f), vdiv(L->c.emax, f), L->c.ymax};
   }
+}
+
+/* (x of element e: the rows widened in the columns' loads) */
+static void FN(lane_rows_state)(size_t g, size_t n, const void *x, size_t ldx, int need_log, int out, lane_rows *L, int e) {
+  if (e == SMX_ELEM_F32) lane_rows_state_e(g, n, x, ldx, need_log, out, L, SMX_ELEM_F32);
+  else if (e == SMX_ELEM_BF16) lane_rows_state_e(g, n, x, ldx, need_log, out, L, SMX_ELEM_BF16);
+  else lane_rows_state_e(g, n, x, ldx, need_log, out, L, SMX_ELEM_F16);
+}
+static void vstore_columns_any(size_t g, size_t n, vf *col, const float *fast, void *y, size_t ldy, int e) {
+  if (e == SMX_ELEM_F32) vstore_columns_e(g, n, col, fast, y, ldy, SMX_ELEM_F32);
+  else if (e == SMX_ELEM_BF16) vstore_columns_e(g, n, col, fast, y, ldy, SMX_ELEM_BF16);
+  else vstore_columns_e(g, n, col, fast, y, ldy, SMX_ELEM_F16);
 }
 
 /* ---- softmax pass 2 (smx_softmax_one), from x ---- */
@@ -875,25 +888,10 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
     }
   }
 }
-void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  for (size_t r = 0; r < rows; r++) FN(softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16);
-}
-void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  for (size_t r = 0; r < rows; r++)
-    FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16);
-}
-void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
-  for (size_t r = 0; r < rows; r++) {
-    smx_lse_final f;
-    FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16);
-    out[r] = f.lse;
-  }
-}
-
 /* Each kernel's rows in groups r0 .. r0 + g - 1: for rows of one block (n <= SMX_BLOCK) lane groups while at least
    LANE_MIN_ROWS rows are left (n <= LANE_ROWS_MAX), then groups of SR_ROWS while at least SR_MIN_ROWS are left;
    the rest, and longer rows, row by row. */
-#define LANE_MIN_ROWS 8 /* a lane group costs about as much for 1 row as for 16 (Zen 5: 8 rows of 64 tie) */
+#define LANE_MIN_ROWS SMX_LANE_MIN_ROWS
 #define SR_MIN_ROWS 2   /* one row alone is faster by the row path */
 enum { PATH_LANES, PATH_GROUP, PATH_ROW };
 static inline int rows_path(size_t n, size_t left, size_t *g) {
@@ -903,18 +901,72 @@ static inline int rows_path(size_t n, size_t left, size_t *g) {
   return *g = 1, PATH_ROW;
 }
 #define ROW_GROUPS(r0, g, path) for (size_t r0 = 0, g = 0, path; r0 < rows && (path = (size_t)rows_path(n, rows - r0, &g), 1); r0 += g)
+/* A lane group of each kernel: rows [0, g) of x (elements e), one per lane (lane_rows_state); the rows it leaves (a
+   NaN, |max| > 2^16) by the row path after */
+static void FN(softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
+  lane_rows L;
+  FN(lane_rows_state)(g, n, x, ldx, 0, 1, &L, e);
+  for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1, 0);
+  vstore_columns_any(g, n, L.col, L.fast, y, ldy, e);
+  for (size_t r = 0; r < g; r++)
+    if (L.fast[r] == 0.0f && e == SMX_ELEM_F32) FN(softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
+    else if (L.fast[r] == 0.0f) FN(softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
+}
+static void FN(log_softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
+  lane_rows L;
+  FN(lane_rows_state)(g, n, x, ldx, 1, 0, &L, e);
+  const vf nch = vneg(L.c.chi);
+  for (size_t i = 0; i < n; i++) {
+    const vf v = logsm(L.col[i], L.c.chi, nch, L.c.clo);
+    L.col[i] = vsel(L.lflush, vflush(v), v); /* smx_log_softmax_flush */
+  }
+  vstore_columns_any(g, n, L.col, L.fast, y, ldy, e);
+  for (size_t r = 0; r < g; r++)
+    if (L.fast[r] == 0.0f && e == SMX_ELEM_F32) FN(log_softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
+    else if (L.fast[r] == 0.0f) FN(log_softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
+}
+static void FN(logsumexp_lanes)(size_t g, size_t n, const void *x, size_t ldx, float *out, int e) {
+  lane_rows L;
+  float lse[VW];
+  FN(lane_rows_state)(g, n, x, ldx, 1, 0, &L, e);
+  vst(lse, L.c.lse);
+  for (size_t r = 0; r < g; r++) {
+    smx_lse_final f;
+    if (L.fast[r] != 0.0f) out[r] = lse[r];
+    else if (e == SMX_ELEM_F32) out[r] = FN(logsumexp_row)(n, (const float *)x + r * ldx);
+    else FN(lse_row16)(n, (const uint16_t *)x + r * ldx, &f, NULL, 1, e), out[r] = f.lse;
+  }
+}
+
+/* The fused 16-bit entry points: rows of at most SMX_LANE_ROWS_MAX entries in lane groups while at least
+   SMX_LANE_MIN_ROWS are left (no widened copy of the rows: the columns' loads widen them), the others row by row */
+#define ROWS16(lanes_call, row_call)                                                                   \
+  const int e = bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;                                                  \
+  size_t r = 0;                                                                                        \
+  if (n <= SMX_LANE_ROWS_MAX) LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes_call;                   \
+  for (; r < rows; r++) row_call;
+void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
+  ROWS16(FN(softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
+}
+void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
+  ROWS16(FN(log_softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
+         FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, e))
+}
+void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
+  ROWS16(FN(logsumexp_lanes)(g, n, x + r * ldx, ldx, out + r, e), {
+    smx_lse_final f;
+    FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e);
+    out[r] = f.lse;
+  })
+}
+#undef ROWS16
 void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   const int store = y != x;
   ROW_GROUPS(r0, g, path) {
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
-      lane_rows L;
-      FN(lane_rows_state)(g, n, xg, ldx, 0, 1, &L);
-      for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1, 0);
-      vstore_columns(g, n, L.col, L.fast, yg, ldy);
-      for (size_t r = 0; r < g; r++)
-        if (!L.fast[r]) FN(softmax_row)(n, xg + r * ldx, yg + r * ldy);
+      FN(softmax_lanes)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       pass1_store st;
@@ -939,16 +991,7 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
-      lane_rows L;
-      FN(lane_rows_state)(g, n, xg, ldx, 1, 0, &L);
-      const vf nch = vneg(L.c.chi);
-      for (size_t i = 0; i < n; i++) {
-        const vf v = logsm(L.col[i], L.c.chi, nch, L.c.clo);
-        L.col[i] = vsel(L.lflush, vflush(v), v); /* smx_log_softmax_flush */
-      }
-      vstore_columns(g, n, L.col, L.fast, yg, ldy);
-      for (size_t r = 0; r < g; r++)
-        if (!L.fast[r]) FN(log_softmax_row)(n, xg + r * ldx, yg + r * ldy);
+      FN(log_softmax_lanes)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
@@ -964,12 +1007,8 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
 void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out) {
   ROW_GROUPS(r0, g, path) {
     const float *xg = x + r0 * ldx;
-    float lse[VW];
     if (path == PATH_LANES) {
-      lane_rows L;
-      FN(lane_rows_state)(g, n, xg, ldx, 1, 0, &L);
-      vst(lse, L.c.lse);
-      for (size_t r = 0; r < g; r++) out[r0 + r] = L.fast[r] ? lse[r] : FN(logsumexp_row)(n, xg + r * ldx);
+      FN(logsumexp_lanes)(g, n, xg, ldx, out + r0, SMX_ELEM_F32);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
@@ -1268,7 +1307,7 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   const float *cw = row.class_weight;
   const float eps = row.label_smoothing;
   lane_rows L;
-  FN(lane_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L);
+  FN(lane_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L, SMX_ELEM_F32);
   float m[VW], af[VW], nbf[VW], dxt[VW], done[VW];
   double l[VW], pt_m1[VW], lr[VW], zt[VW], wt[VW], sw[VW], gc[VW];
   int active[VW], rowpath[VW];
