@@ -212,7 +212,7 @@ SMX_FLATTEN vf vexp_shift(vf x, vf magic, vf *t) {
 }
 
 /* smx_softcap: z = cap tanh(x / cap), *dz = dz/dx */
-static inline vf vsoftcap(vf x, vf cap, vf inv_cap, vf *dz) {
+SMX_FLATTEN vf vsoftcap(vf x, vf cap, vf inv_cap, vf *dz) {
   vf u = vmul(x, inv_cap);
   vf a = vabs(u);
   vf ac = vmin(vset(43.0f), a); /* a > 43 ? 43 : a */

@@ -327,7 +327,7 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
   }
   if (many(bad) || !many(live)) fill_e(n, dx, many(bad) ? smx_qnan() : 0.0f, e);
 }
-static void FN(stablemax_backward_row)(size_t n, const float *x, const float *y, const float *dy, float *dx) {
+SMX_FLATTEN void FN(stablemax_backward_row)(size_t n, const float *x, const float *y, const float *dy, float *dx) {
   stablemax_backward_row_e(n, x, y, dy, dx, SMX_ELEM_F32);
 }
 
