@@ -40,8 +40,8 @@ static inline vf vld_tail(const float *p, size_t c, float fill) {
   if (c > 8) r.b = ld8_tail(p + 8, c - 8, f);
   return r;
 }
-/* lanes [0, c) to p by 8, 4, 2 and 1 lanes (a masked store is slow on AMD: 41.6 -> 33 ns a row of 33 for
-   softmax_backward on Zen 3) */
+/* lanes [0, c) to p by 8, 4, 2 and 1 lanes (a masked store is slow on AMD: softmax_backward on rows of 33 took
+   0.84x the time on Zen 3) */
 static inline void vst_tail(float *p, vf v, size_t c) {
   __m256 h = v.a;
   if (c & 8) _mm256_storeu_ps(p, h), h = v.b, p += 8;

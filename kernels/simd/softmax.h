@@ -908,9 +908,11 @@ static void FN(softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, voi
   FN(lane_rows_state)(g, n, x, ldx, 0, 1, &L, e);
   for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1, 0);
   vstore_columns_any(g, n, L.col, L.fast, y, ldy, e);
-  for (size_t r = 0; r < g; r++)
-    if (L.fast[r] == 0.0f && e == SMX_ELEM_F32) FN(softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
-    else if (L.fast[r] == 0.0f) FN(softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
+  for (size_t r = 0; r < g; r++) {
+    if (L.fast[r] != 0.0f) continue;
+    if (e == SMX_ELEM_F32) FN(softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
+    else FN(softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
+  }
 }
 static void FN(log_softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
   lane_rows L;
@@ -921,9 +923,11 @@ static void FN(log_softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx,
     L.col[i] = vsel(L.lflush, vflush(v), v); /* smx_log_softmax_flush */
   }
   vstore_columns_any(g, n, L.col, L.fast, y, ldy, e);
-  for (size_t r = 0; r < g; r++)
-    if (L.fast[r] == 0.0f && e == SMX_ELEM_F32) FN(log_softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
-    else if (L.fast[r] == 0.0f) FN(log_softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
+  for (size_t r = 0; r < g; r++) {
+    if (L.fast[r] != 0.0f) continue;
+    if (e == SMX_ELEM_F32) FN(log_softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
+    else FN(log_softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
+  }
 }
 static void FN(logsumexp_lanes)(size_t g, size_t n, const void *x, size_t ldx, float *out, int e) {
   lane_rows L;
