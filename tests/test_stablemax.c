@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smx_internal.h"
 #include "testutil.h"
 
 #define BOUND 4.0
@@ -118,6 +119,44 @@ Test(stablemax, never_above_one) {
       if (y[i] > 1.0f && bad++ < 8) cr_log_error("n=%zu: y[%zu] = %a > 1", n, i, (double)y[i]);
   }
   cr_expect(bad == 0, "stablemax: %zu rows above 1 or not exact", bad);
+}
+
+/* Every ISA's s(x) (the lanes of stable_lanes over one step of 16 entries) has the bits of smx_stable_s64, the
+   division 1 / (1 - x), on every 61st float below zero, the boundaries of the Newton form (-2^126, -FLT_MAX, the
+   reciprocal's range), -inf, +-0, subnormals and positives; every negative float with SMX_TEST_EXHAUSTIVE=1 (30 s). */
+/* the lanes of 16 entries against smx_stable_s64; the first differences logged */
+static size_t s_lanes_differ(smx_isa isa, const float x[16], size_t logged) {
+  double lanes[SMX_DLANES] = {0}, ties = 0.0;
+  size_t differ = 0;
+  smx_kernels_for(isa)->stable_lanes(16, x, NAN, lanes, &ties);
+  for (int l = 0; l < 16; l++) {
+    const double ref = smx_stable_s64(x[l]);
+    if (memcmp(&lanes[l], &ref, sizeof ref) && differ++ + logged < 5)
+      cr_log_error("%s: s(%a) = %a, the division gives %a", smx_isa_name(isa), (double)x[l], lanes[l], ref);
+  }
+  return differ;
+}
+Test(stablemax, s_lanes_are_the_division) {
+  static const float fixed[] = {-0.0f, 0.0f, -0x1p-149f, -0x1p-126f, -0x1p-64f, -0x1p-27f, -0x1.000008p-27f, -1.0f,
+                                -0x1.fffffep0f, -0x1p62f, -0x1p64f, -0x1p126f, -0x1.fffffep126f, -0x1p127f,
+                                -FLT_MAX, -INFINITY, 1.0f, 0x1p-149f, 3.5f, FLT_MAX, 0x1p100f};
+  const size_t nfixed = sizeof fixed / sizeof fixed[0];
+  const uint32_t step = getenv("SMX_TEST_EXHAUSTIVE") ? 1u : tu_quick() ? 1021u : 61u, last = 0xff800000u; /* -inf */
+  size_t checked = 0, differ = 0;
+  for (int is = 0; is < SMX_ISA_COUNT; is++) {
+    if (!smx_isa_supported((smx_isa)is)) continue;
+    float x[16];
+    for (size_t f = 0; f < nfixed; f += 16, checked += 16) {
+      for (int l = 0; l < 16; l++) x[l] = fixed[(f + l) % nfixed];
+      differ += s_lanes_differ((smx_isa)is, x, differ);
+    }
+    for (uint64_t u = 0x80000000u; u <= last; u += 16 * (uint64_t)step, checked += 16) {
+      for (int l = 0; l < 16; l++) x[l] = tu_from_bits((uint32_t)(u + l * step <= last ? u + l * step : last));
+      differ += s_lanes_differ((smx_isa)is, x, differ);
+    }
+  }
+  fprintf(stderr, "[simdmax] stablemax s(x) lanes: %zu checked, %zu differ\n", checked, differ);
+  cr_expect_eq(differ, 0);
 }
 
 Test(stablemax, layouts) { tu_forward_layouts("stablemax", smx_stablemax_f32); }

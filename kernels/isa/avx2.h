@@ -366,6 +366,7 @@ DOP2(dadd, _mm256_add_pd)
 DOP2(dsub, _mm256_sub_pd)
 DOP2(dmul, _mm256_mul_pd)
 DOP2(ddiv, _mm256_div_pd)
+static inline vd dfma(vd x, vd y, vd z) { vd r = V2(_mm256_fmadd_pd(x.a, y.a, z.a), _mm256_fmadd_pd(x.b, y.b, z.b)); return r; } /* x y + z, one rounding */
 static inline vd dneg(vd x) {
   __m256d k = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull));
   vd r = V2(_mm256_xor_pd(x.a, k), _mm256_xor_pd(x.b, k));

@@ -210,6 +210,7 @@ static inline vd dadd(vd a, vd b) { NEON_MAP(vd, vaddq_f64(a.q[j], b.q[j])) }
 static inline vd dsub(vd a, vd b) { NEON_MAP(vd, vsubq_f64(a.q[j], b.q[j])) }
 static inline vd dmul(vd a, vd b) { NEON_MAP(vd, vmulq_f64(a.q[j], b.q[j])) }
 static inline vd ddiv(vd a, vd b) { NEON_MAP(vd, vdivq_f64(a.q[j], b.q[j])) }
+static inline vd dfma(vd a, vd b, vd c) { NEON_MAP(vd, vfmaq_f64(c.q[j], a.q[j], b.q[j])) } /* a b + c, one rounding */
 static inline vd dneg(vd a) { NEON_MAP(vd, vnegq_f64(a.q[j])) }
 static inline vd dabs(vd a) { NEON_MAP(vd, vabsq_f64(a.q[j])) }
 static inline vd dtrunc(vd a) { NEON_MAP(vd, vrndq_f64(a.q[j])) }

@@ -36,6 +36,27 @@ static inline vf vstable_p(vf x, vstable_c c) {
 static inline vd dstable_s64(vd x) {
   return dsel(dge(x, dset(0.0)), dadd(x, dset(1.0)), ddiv(dset(1.0), dsub(dset(1.0), x)));
 }
+/* smx_stable_s64 of a step's 16 entries (lo: lanes 0-7; hi too unless hi_needed is 0). Where the vocabulary sets
+   SMX_RECIP64_NEWTON (a double division slower than its replacement), without one: 1 / (1 - x) as 2^-64 / d',
+   d' = (1 - x) 2^-64, from the float reciprocal of d' (normal for every x <= 0) and two Newton steps in double (fma),
+   -inf taken as -FLT_MAX in d' (then 0 x (-d') + 1 = 1: the reciprocal 0 stays +0). The division's bits for every
+   float x < 0 and -inf (test_stablemax, exhaustive with SMX_TEST_EXHAUSTIVE=1); NaN stays NaN (a NaN row). */
+static inline vd dstable_s64_newton(vd x, vd r) {
+  const vd one = dset(1.0), nd = dfma(x, dset(0x1p-64), dset(-0x1p-64)); /* -d' */
+  r = dfma(r, dfma(nd, r, one), r);
+  r = dfma(r, dfma(nd, r, one), r);
+  return dsel(dge(x, dset(0.0)), dadd(x, one), dmul(r, dset(0x1p-64)));
+}
+static inline void stable_s_step(vf v, vd *lo, vd *hi, int hi_needed) {
+#ifdef SMX_RECIP64_NEWTON
+  const vf r = vdiv(vset(1.0f), vmul(vsub(vset(1.0f), v), vset(0x1p-64f))), vc = vmax(v, vset(-0x1.fffffep127f));
+  *lo = dstable_s64_newton(dlo(vc), dlo(r));
+  if (hi_needed) *hi = dstable_s64_newton(dhi(vc), dhi(r));
+#else
+  *lo = dstable_s64(dlo(v));
+  if (hi_needed) *hi = dstable_s64(dhi(v));
+#endif
+}
 
 /* smx_log_stable_parts */
 static inline vf vlog_stable_parts(vf x, vf *fp, vf *cp) {
@@ -66,14 +87,18 @@ static inline vf vlog_stable_y(vf x, vf nlh, vf ll) {
 /* ---- stablemax ---- */
 /* adds s(v) to the 16 double lanes (s64(-inf) = +0) */
 static inline void stable_acc(vf v, vd *a0, vd *a1) {
-  *a0 = dadd(*a0, dstable_s64(dlo(v)));
-  *a1 = dadd(*a1, dstable_s64(dhi(v)));
+  vd lo, hi;
+  stable_s_step(v, &lo, &hi, 1);
+  *a0 = dadd(*a0, lo);
+  *a1 = dadd(*a1, hi);
 }
 /* the same for a step of c valid lanes (the others -inf): with c <= 8 the upper half would add
    s64(-inf) = +0 to lanes that are +0 or positive, so its divisions are left out */
 static inline void stable_acc_n(vf v, size_t c, vd *a0, vd *a1) {
-  *a0 = dadd(*a0, dstable_s64(dlo(v)));
-  if (c > 8) *a1 = dadd(*a1, dstable_s64(dhi(v)));
+  vd lo, hi;
+  stable_s_step(v, &lo, &hi, c > 8);
+  *a0 = dadd(*a0, lo);
+  if (c > 8) *a1 = dadd(*a1, hi);
 }
 SMX_FLATTEN void stable_acc_row_e(size_t n, const void *x, vd *a0, vd *a1, const int e) {
   size_t i = 0;
@@ -188,7 +213,11 @@ static inline lane_dsum lane_tree16d(lane_dsum *T, size_t n) {
   return T[0];
 }
 /* s(v) of every entry of a column */
-static inline lane_dsum stable_s_col(vf v) { return (lane_dsum){dstable_s64(dlo(v)), dstable_s64(dhi(v))}; }
+static inline lane_dsum stable_s_col(vf v) {
+  lane_dsum s;
+  stable_s_step(v, &s.lo, &s.hi, 1);
+  return s;
+}
 /* smx_stable_scale of each lane's S (lo: rows 0-7, hi: 8-15) */
 static inline vstable_c vstable_scale(vd lo, vd hi) {
   const vd clo = ddiv(dset(0x1p64), lo), chi = ddiv(dset(0x1p64), hi);
@@ -339,7 +368,8 @@ SMX_FLATTEN void xs_step(const float *x, size_t j, size_t c, size_t t, vd *o, in
                          int capped, vf vcap, vf vinv, vd *s0, vd *s1, vd *w0, vd *w1) {
   vf dz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &dz);
   vf zs = c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z;
-  vd lo = dstable_s64(dlo(zs)), hi = c > 8 ? dstable_s64(dhi(zs)) : dset(0.0); /* (c <= 8: hi would add +0) */
+  vd lo, hi = dset(0.0);
+  stable_s_step(zs, &lo, &hi, c > 8); /* (c <= 8: hi would add +0) */
   *s0 = dadd(*s0, lo);
   if (c > 8) *s1 = dadd(*s1, hi);
   if (o) {
