@@ -260,14 +260,20 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   const float *w = o->class_weight;
   const size_t n = c->n, rows = c->rows;
   const double weight_sum = smx_xent_weight_sum(n, w);
-  double denom = 0.0;
   smx_xent_args args = {c->targets, o->target_type == SMX_TARGET_I32, o->ignore_index,
                         {0, o->label_smoothing, o->z_loss, o->softcap, w, weight_sum, 0.0}, grad_rows, grad_stride, NULL};
+  /* the mean's denominator: the counted rows' weights in row order, or their count (the same sum of 1.0s, exact;
+     added in a double kept in memory it cost ~2 ns a row, 9% of a call of 8-entry rows) */
   size_t counted = 0;
+  double weights = 0.0;
   for (size_t r = 0; r < rows; r++) {
     const int64_t t = smx_xent_target(&args, r);
-    if (t != o->ignore_index) denom += w ? w[t] : 1.0, counted++;
+    if (t != o->ignore_index) {
+      counted++;
+      if (w) weights += w[t];
+    }
   }
+  const double denom = w ? weights : (double)counted;
   double coef = grad_scale;
   if (o->reduction == SMX_REDUCE_MEAN) coef = denom > 0.0 ? grad_scale / denom : 0.0;
   args.row.grad_coef = coef;
