@@ -1,5 +1,6 @@
 /* stablemax <= 2 ulp and log_stablemax <= 4 ulp against the oracle, every size and regime; no overflow up
-   to FLT_MAX; log_stablemax accurate where one entry dominates; special values; layouts. */
+   to FLT_MAX; log_stablemax accurate where one entry dominates; special values; layouts; every ISA's s(x) equal to
+   the division's. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -121,10 +122,7 @@ Test(stablemax, never_above_one) {
   cr_expect(bad == 0, "stablemax: %zu rows above 1 or not exact", bad);
 }
 
-/* Every ISA's s(x) (the lanes of stable_lanes over one step of 16 entries) has the bits of smx_stable_s64, the
-   division 1 / (1 - x), on every 61st float below zero, the boundaries of the Newton form (-2^126, -FLT_MAX, the
-   reciprocal's range), -inf, +-0, subnormals and positives; every negative float with SMX_TEST_EXHAUSTIVE=1 (30 s). */
-/* the lanes of 16 entries against smx_stable_s64; the first differences logged */
+/* the lanes of stable_lanes over 16 entries against smx_stable_s64; the first differences logged */
 static size_t s_lanes_differ(smx_isa isa, const float x[16], size_t logged) {
   double lanes[SMX_DLANES] = {0}, ties = 0.0;
   size_t differ = 0;
@@ -136,6 +134,9 @@ static size_t s_lanes_differ(smx_isa isa, const float x[16], size_t logged) {
   }
   return differ;
 }
+/* Every ISA's s(x) has the bits of smx_stable_s64, the division 1 / (1 - x) (AVX-512 forms it by Newton steps), on
+   every 61st float below zero, the edges of the Newton form (-2^126, -FLT_MAX, the reciprocal's range), -inf, +-0,
+   subnormals and positives; every negative float with SMX_TEST_EXHAUSTIVE=1 (30 s). */
 Test(stablemax, s_lanes_are_the_division) {
   static const float fixed[] = {-0.0f, 0.0f, -0x1p-149f, -0x1p-126f, -0x1p-64f, -0x1p-27f, -0x1.000008p-27f, -1.0f,
                                 -0x1.fffffep0f, -0x1p62f, -0x1p64f, -0x1p126f, -0x1.fffffep126f, -0x1p127f,
