@@ -130,6 +130,12 @@ static inline void vst16hi_n(uint16_t *p, vf v, size_t c) {
 /* Hook: binary16 converted by vcvtph2ps / vcvtps2ph (round to nearest even given in the instruction; every
    call runs without FTZ/DAZ); vmath.h fixes the NaNs to the definitions' bits. */
 #define SMX_F16_HW 1
+/* no lane < c NaN, -0 or subnormal (one vfpclassps): vflush is the identity there and the hardware rounds as the
+   definitions */
+#define SMX_VPLAIN 1
+static inline int vplain_n(vf v, size_t c) {
+  return !_mm512_mask_fpclass_ps_mask(c >= 16 ? (vm)0xffff : vtail(c), v, 0x01 | 0x04 | 0x20 | 0x80);
+}
 static inline vf vld_f16hw_n(const uint16_t *p, size_t c) {
   return _mm512_cvtph_ps(c >= 16 ? _mm256_loadu_si256((const __m256i *)p) : _mm256_maskz_loadu_epi16(vtail(c), p));
 }

@@ -146,9 +146,34 @@ SMX_FLATTEN void st_e_n(void *p, size_t i, vf v, size_t c, const int e) {
   else vst_f16_n((uint16_t *)p + i, v, c < VW ? c : VW);
 }
 SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW, e); }
+/* st_e_n of vflush(v) (the FLT_MIN rule, then the store): a 16-bit step that the vocabulary's hardware rounding takes
+   as it is (vplain_n: no NaN, -0 or subnormal among the c lanes stored, so vflush changes nothing there) goes straight
+   to it, one test in place of the flush and the store's own test */
+SMX_FLATTEN void st_e_flush_n(void *p, size_t i, vf v, size_t c, const int e) {
+#ifdef SMX_VPLAIN
+  const size_t m = c < VW ? c : VW;
+  if (e != SMX_ELEM_F32 && __builtin_expect(vplain_n(v, m), 1)) {
+#ifdef SMX_BF16_HW
+    if (e == SMX_ELEM_BF16) {
+      vst_bf16hw_n((uint16_t *)p + i, v, m);
+      return;
+    }
+#endif
+    if (e == SMX_ELEM_F16) {
+      vst_f16hw_n((uint16_t *)p + i, v, m);
+      return;
+    }
+  }
+#endif
+  st_e_n(p, i, vflush(v), c, e);
+}
 SMX_FLATTEN void st_e_x(void *p, size_t i, vf v, const int e) {
   if (ORDER_X(e)) vst16hi_x((uint16_t *)p + i, narrow_bf16_hi(v));
   else st_e(p, i, v, e);
+}
+SMX_FLATTEN void st_e_x_flush(void *p, size_t i, vf v, const int e) { /* st_e_x of vflush(v) */
+  if (ORDER_X(e)) st_e_x(p, i, vflush(v), e);
+  else st_e_flush_n(p, i, v, VW, e);
 }
 /* a step of c lanes: by st_e_x where xo (a full step in the load's order), else in the step's order */
 SMX_FLATTEN void st_e_xn(void *p, size_t i, vf v, size_t c, int xo, const int e) {

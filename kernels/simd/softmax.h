@@ -1035,13 +1035,13 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
   const vf vd_ = vset(dot);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = vflush(vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vd_)));
-    vf a1 = vflush(vmul(ld_e_x(y, i + VW, e), vsub(ld_e_x(dy, i + VW, e), vd_)));
-    st_e_x(dx, i, a0, e), st_e_x(dx, i + VW, a1, e);
+    vf a0 = vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vd_));
+    vf a1 = vmul(ld_e_x(y, i + VW, e), vsub(ld_e_x(dy, i + VW, e), vd_));
+    st_e_x_flush(dx, i, a0, e), st_e_x_flush(dx, i + VW, a1, e);
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    st_e_n(dx, i, vflush(vmul(ld_e_n(y, i, c, 0.0f, e), vsub(ld_e_n(dy, i, c, 0.0f, e), vd_))), c, e);
+    st_e_flush_n(dx, i, vmul(ld_e_n(y, i, c, 0.0f, e), vsub(ld_e_n(dy, i, c, 0.0f, e), vd_)), c, e);
   }
 }
 static void FN(softmax_backward_row)(size_t n, const float *y, const float *dy, float *dx) {
@@ -1053,7 +1053,7 @@ static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {
   *live = mor(*live, vne(v, vset(-INFINITY)));
   vf t, p = vexp_shift(v, vset(SMX_MAGIC), &t);
   p = vexp2add_if(vge(v, vset(SMX_EXP_CUT)), p, t);
-  return vflush(vfma(vneg(p), vs, dy));
+  return vfma(vneg(p), vs, dy); /* (stored flushed) */
 }
 
 SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
@@ -1068,11 +1068,11 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
   for (; i + 2 * VW <= n; i += 2 * VW) {
     vf a0 = lsm_bwd(ld_e_x(y, i, e), ld_e_x(dy, i, e), vs, &nan, &live);
     vf a1 = lsm_bwd(ld_e_x(y, i + VW, e), ld_e_x(dy, i + VW, e), vs, &nan, &live);
-    st_e_x(dx, i, a0, e), st_e_x(dx, i + VW, a1, e);
+    st_e_x_flush(dx, i, a0, e), st_e_x_flush(dx, i + VW, a1, e);
   }
   for (; i < n; i += VW) { /* tail lanes y = -inf: neither NaN nor live */
     const size_t c = step_count(n, i);
-    st_e_n(dx, i, lsm_bwd(ld_e_n(y, i, c, -INFINITY, e), ld_e_n(dy, i, c, 0.0f, e), vs, &nan, &live), c, e);
+    st_e_flush_n(dx, i, lsm_bwd(ld_e_n(y, i, c, -INFINITY, e), ld_e_n(dy, i, c, 0.0f, e), vs, &nan, &live), c, e);
   }
   if (many(nan) || !many(live)) fill_e(n, dx, many(nan) ? smx_qnan() : 0.0f, e);
 }

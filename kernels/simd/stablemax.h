@@ -344,7 +344,7 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
     vf vx = ld_e_x(x, i, e);
     bad = mor(bad, vnan(vx));
     live = mor(live, vne(vx, vset(-INFINITY)));
-    st_e_x(dx, i, vflush(vdiv(vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vdot)), vadd(vset(1.0f), vabs(vx)))), e);
+    st_e_x_flush(dx, i, vdiv(vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vdot)), vadd(vset(1.0f), vabs(vx))), e);
   }
   if (i < n) { /* tail lanes x = -inf: neither NaN nor live */
     const size_t c = n - i;
@@ -352,7 +352,7 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
     bad = mor(bad, vnan(vx));
     live = mor(live, vne(vx, vset(-INFINITY)));
     vf r = vdiv(vmul(ld_e_n(y, i, c, 0.0f, e), vsub(ld_e_n(dy, i, c, 0.0f, e), vdot)), vadd(vset(1.0f), vabs(vx)));
-    st_e_n(dx, i, vflush(r), c, e);
+    st_e_flush_n(dx, i, r, c, e);
   }
   if (many(bad) || !many(live)) fill_e(n, dx, many(bad) ? smx_qnan() : 0.0f, e);
 }
