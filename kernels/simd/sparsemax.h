@@ -296,8 +296,8 @@ static void FN(sparsemax_row)(size_t n, const float *x, float *y) {
   FN(sparsemax_general)(n, x, m, sparse_start(n, lm, m), y);
 }
 
-/* dx = dy - v on the support (y > 0), flushed; 0 elsewhere */
-static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel(vgt(y, vzero()), vflush(vsub(dy, v)), vzero()); }
+/* dx = dy - v on the support (y > 0), +0 elsewhere (stored flushed) */
+static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel0(vgt(y, vzero()), vsub(dy, v)); }
 /* The fused 16-bit sparsemax (the rows longer than the 16-bit scratch: no heap; the reference's buffer and
    Michelot on the widened row, its output rounded, so exactly the f32 kernel's bits rounded) */
 SMX_FLATTEN void sparsemax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
@@ -343,13 +343,13 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   for (; i + 2 * VW <= n; i += 2 * VW) {
     vf y0 = ld_e_x(y, i, e), d0 = ld_e_x(dy, i, e), y1 = ld_e_x(y, i + VW, e), d1 = ld_e_x(dy, i + VW, e);
     bad = mor(bad, mor(vunord(y0, d0), vunord(y1, d1)));
-    st_e_x(dx, i, sparse_bwd(y0, d0, vv), e), st_e_x(dx, i + VW, sparse_bwd(y1, d1, vv), e);
+    st_e_x_flush(dx, i, sparse_bwd(y0, d0, vv), e), st_e_x_flush(dx, i + VW, sparse_bwd(y1, d1, vv), e);
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
     vf vy = ld_e_n(y, i, c, 0.0f, e), vd_ = ld_e_n(dy, i, c, 0.0f, e);
     bad = mor(bad, vunord(vy, vd_));
-    st_e_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
+    st_e_flush_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
   }
   if (many(bad)) fill_e(n, dx, smx_qnan(), e);
 }
