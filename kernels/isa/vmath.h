@@ -152,17 +152,15 @@ SMX_FLATTEN void st_e(void *p, size_t i, vf v, const int e) { st_e_n(p, i, v, VW
 SMX_FLATTEN void st_e_flush_n(void *p, size_t i, vf v, size_t c, const int e) {
 #ifdef SMX_VPLAIN
   const size_t m = c < VW ? c : VW;
-  if (e != SMX_ELEM_F32 && __builtin_expect(vplain_n(v, m), 1)) {
 #ifdef SMX_BF16_HW
-    if (e == SMX_ELEM_BF16) {
-      vst_bf16hw_n((uint16_t *)p + i, v, m);
-      return;
-    }
+  if (e == SMX_ELEM_BF16 && __builtin_expect(vplain_n(v, m), 1)) {
+    vst_bf16hw_n((uint16_t *)p + i, v, m);
+    return;
+  }
 #endif
-    if (e == SMX_ELEM_F16) {
-      vst_f16hw_n((uint16_t *)p + i, v, m);
-      return;
-    }
+  if (e == SMX_ELEM_F16 && __builtin_expect(vplain_n(v, m), 1)) {
+    vst_f16hw_n((uint16_t *)p + i, v, m);
+    return;
   }
 #endif
   st_e_n(p, i, vflush(v), c, e);
