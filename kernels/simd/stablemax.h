@@ -85,21 +85,15 @@ static inline vf vlog_stable_y(vf x, vf nlh, vf ll) {
 }
 
 /* ---- stablemax ---- */
-/* adds s(v) to the 16 double lanes (s64(-inf) = +0) */
-static inline void stable_acc(vf v, vd *a0, vd *a1) {
-  vd lo, hi;
-  stable_s_step(v, &lo, &hi, 1);
-  *a0 = dadd(*a0, lo);
-  *a1 = dadd(*a1, hi);
-}
-/* the same for a step of c valid lanes (the others -inf): with c <= 8 the upper half would add
-   s64(-inf) = +0 to lanes that are +0 or positive, so its divisions are left out */
+/* adds s(v) of a step of c valid lanes (the others -inf) to the 16 double lanes (s64(-inf) = +0): with c <= 8 the
+   upper half would add +0 to lanes that are +0 or positive, so it is left out */
 static inline void stable_acc_n(vf v, size_t c, vd *a0, vd *a1) {
   vd lo, hi;
   stable_s_step(v, &lo, &hi, c > 8);
   *a0 = dadd(*a0, lo);
   if (c > 8) *a1 = dadd(*a1, hi);
 }
+static inline void stable_acc(vf v, vd *a0, vd *a1) { stable_acc_n(v, VW, a0, a1); }
 SMX_FLATTEN void stable_acc_row_e(size_t n, const void *x, vd *a0, vd *a1, const int e) {
   size_t i = 0;
   for (; i + VW <= n; i += VW) stable_acc(ld_e(x, i, e), a0, a1);
