@@ -1,4 +1,4 @@
-/* CPU feature detection: x86 cpuid + xgetbv, AArch64 hwcaps. */
+/* CPU feature detection: x86 cpuid + xgetbv, AArch64 hwcaps; the x86 vendor. */
 #include "dispatch.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -27,6 +27,10 @@ unsigned smx_cpu_features(void) {
   }
   return f;
 }
+int smx_cpu_is_intel(void) {
+  unsigned a, b, c, d;
+  return __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu; /* GenuineIntel */
+}
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMD
@@ -37,4 +41,7 @@ unsigned smx_cpu_features(void) {
 }
 #else
 unsigned smx_cpu_features(void) { return 1u << SMX_ISA_SCALAR; }
+#endif
+#if !defined(__x86_64__) && !defined(__i386__)
+int smx_cpu_is_intel(void) { return 0; }
 #endif

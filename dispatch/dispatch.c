@@ -16,9 +16,11 @@ static const smx_kernels *tables[SMX_ISA_COUNT]; /* NULL: not compiled in or not
 static _Atomic(const smx_kernels *) active;
 static _Atomic int active_isa;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+int smx_recip64_newton; /* kernels.h; written here before any table is handed out */
 
 static void init(void) {
   unsigned f = smx_cpu_features();
+  smx_recip64_newton = smx_cpu_is_intel();
   int best = SMX_ISA_SCALAR;
   /* an ISA's kernels are compiled with its flags: use them only on a CPU that has it */
   for (int i = 0; i < SMX_ISA_COUNT; i++)

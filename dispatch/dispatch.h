@@ -5,6 +5,8 @@
 
 /* Bit (1 << isa) for every ISA of SMX_ISAS that this CPU and OS support (scalar always). */
 unsigned smx_cpu_features(void);
+/* 1 on an Intel CPU (cpuid's vendor string), else 0. */
+int smx_cpu_is_intel(void);
 
 /* Bytes spanned by a rows x n matrix with leading dimension ld; 0 on overflow. */
 size_t smx_span_bytes(size_t rows, size_t n, size_t ld);

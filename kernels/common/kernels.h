@@ -144,6 +144,10 @@ SMX_ISAS(SMX_TABLE_EXTERN_)
 /* The active table and the table of one ISA (NULL if unsupported) (dispatch/dispatch.c). */
 const smx_kernels *smx_active_kernels(void);
 const smx_kernels *smx_kernels_for(smx_isa isa);
+/* 1 where the vocabularies that offer one (SMX_RECIP64_NEWTON) take stablemax's 1 / (1 - x) by Newton steps rather
+   than a double division: set with the tables, from the CPU (Intel: 1; AMD, whose division is faster: 0); the
+   same bits either way (dispatch/dispatch.c). */
+extern int smx_recip64_newton;
 
 /* Kernel `fn` of each kind from a function of one row (name the kernel SMX_KERNEL_NAME(kernel)). */
 #define SMX_KERNEL_NAME(kernel) SMX_CAT(smx_##kernel, SMX_ISA_NAME)

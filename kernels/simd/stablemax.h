@@ -36,11 +36,13 @@ static inline vf vstable_p(vf x, vstable_c c) {
 static inline vd dstable_s64(vd x) {
   return dsel(dge(x, dset(0.0)), dadd(x, dset(1.0)), ddiv(dset(1.0), dsub(dset(1.0), x)));
 }
-/* smx_stable_s64 of a step's 16 entries (lo: lanes 0-7; hi too unless hi_needed is 0). Where the vocabulary sets
-   SMX_RECIP64_NEWTON (a double division slower than its replacement), without one: 1 / (1 - x) as 2^-64 / d',
-   d' = (1 - x) 2^-64, from the float reciprocal of d' (normal for every x <= 0) and two Newton steps in double (fma),
-   -inf taken as -FLT_MAX in d' (then 0 x (-d') + 1 = 1: the reciprocal 0 stays +0). The division's bits for every
-   float x < 0 and -inf (test_stablemax, exhaustive with SMX_TEST_EXHAUSTIVE=1); NaN stays NaN (a NaN row). */
+/* smx_stable_s64 of a step's 16 entries (lo: lanes 0-7; hi too unless hi_needed is 0). Where the vocabulary offers
+   SMX_RECIP64_NEWTON and the CPU's double division is slower than it (smx_recip64_newton: AVX-512 on Intel, where
+   vdivpd zmm takes 16 cycles; on Zen 4 the division is 1.09-1.22x faster, on AVX2 the Newton form was 0.97-1.14x):
+   1 / (1 - x) as 2^-64 / d', d' = (1 - x) 2^-64, from the float reciprocal of d' (normal for every x <= 0) and two
+   Newton steps in double (fma), -inf taken as -FLT_MAX in d' (then 0 x (-d') + 1 = 1: the reciprocal 0 stays +0).
+   The division's bits for every float x < 0 and -inf (test_stablemax, both forms, exhaustive with
+   SMX_TEST_EXHAUSTIVE=1); NaN stays NaN (a NaN row). */
 static inline vd dstable_s64_newton(vd x, vd r) {
   const vd one = dset(1.0), nd = dfma(x, dset(0x1p-64), dset(-0x1p-64)); /* -d' */
   r = dfma(r, dfma(nd, r, one), r);
@@ -49,13 +51,15 @@ static inline vd dstable_s64_newton(vd x, vd r) {
 }
 static inline void stable_s_step(vf v, vd *lo, vd *hi, int hi_needed) {
 #ifdef SMX_RECIP64_NEWTON
-  const vf r = vdiv(vset(1.0f), vmul(vsub(vset(1.0f), v), vset(0x1p-64f))), vc = vmax(v, vset(-0x1.fffffep127f));
-  *lo = dstable_s64_newton(dlo(vc), dlo(r));
-  if (hi_needed) *hi = dstable_s64_newton(dhi(vc), dhi(r));
-#else
+  if (smx_recip64_newton) {
+    const vf r = vdiv(vset(1.0f), vmul(vsub(vset(1.0f), v), vset(0x1p-64f))), vc = vmax(v, vset(-0x1.fffffep127f));
+    *lo = dstable_s64_newton(dlo(vc), dlo(r));
+    if (hi_needed) *hi = dstable_s64_newton(dhi(vc), dhi(r));
+    return;
+  }
+#endif
   *lo = dstable_s64(dlo(v));
   if (hi_needed) *hi = dstable_s64(dhi(v));
-#endif
 }
 
 /* smx_log_stable_parts */
