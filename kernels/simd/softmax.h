@@ -648,7 +648,8 @@ static void FN(softmax_pass2)(size_t n, const float *x, float *y, const smx_soft
    does not, s 2^d < 2^-59.5 gives z < 2^-26, the same +0. For d >= -60 the factor goes into the
    constants instead (c_hi 2^d, c_lo 2^d stay normal, and e_max 2^-d is exact, or +inf for d < -27,
    where every s 2^d is far below e_max); a block with d < -126 holds only n - K < -160: zeros. ---- */
-/* With xg, the cross-entropy gradient fma(A, p, -B w_j) (smx_xent_softmax_row before the target entry). */
+/* With xg, the cross-entropy gradient fma(A, p, -B w_j) (smx_xent_softmax_row before the target entry), flushed (the
+   FLT_MIN rule) by its store, st_out (one test in place of the flush and the 16-bit store's own). */
 typedef struct {
   vf va, vb;
   const float *cw; /* class weights of the block, or NULL */
@@ -657,7 +658,12 @@ SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_
   vf p = out_from_e_if(s, c, maxcheck);
   if (!xg) return p;
   vf nb = vneg(xg->cw ? vmul(xg->vb, xo ? vld_x(xg->cw + i) : vld_n(xg->cw + i, cnt, 0.0f)) : xg->vb);
-  return vflush(vfma(xg->va, p, nb));
+  return vfma(xg->va, p, nb);
+}
+SMX_FLATTEN void st_out(void *q, size_t i, vf v, size_t c, int xo, const xgrad *xg, const int e) {
+  if (!xg) st_e_xn(q, i, v, c, xo, e);
+  else if (xo) st_e_x_flush(q, i, v, e);
+  else st_e_flush_n(q, i, v, c, e);
 }
 /* len stored values at p (blocks of the same d >= -60), with their constants cb, to entries q0.. of q (element e;
    f32: q + q0 == p). Pass 1 stored the first xe of them (the row's full groups of 64) as it loaded them: in the
@@ -667,7 +673,7 @@ SMX_FLATTEN size_t rescale_pairs(const float *p, void *q, size_t q0, size_t i, s
   for (; i + 2 * VW <= end; i += 2 * VW) {
     vf a0 = rescale_out(vld(p + i), cb, xg, i, VW, maxcheck, xo);
     vf a1 = rescale_out(vld(p + i + VW), cb, xg, i + VW, VW, maxcheck, xo);
-    st_e_xn(q, q0 + i, a0, VW, xo, e), st_e_xn(q, q0 + i + VW, a1, VW, xo, e);
+    st_out(q, q0 + i, a0, VW, xo, xg, e), st_out(q, q0 + i + VW, a1, VW, xo, xg, e);
   }
   return i;
 }
@@ -677,7 +683,7 @@ SMX_FLATTEN void rescale_block(const float *p, void *q, size_t q0, size_t len, s
   i = rescale_pairs(p, q, q0, i, len, cb, xg, maxcheck, 0, e);
   for (; i < len; i += VW) {
     const size_t c = step_count(len, i);
-    st_e_n(q, q0 + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck, 0), c, e);
+    st_out(q, q0 + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck, 0), c, 0, xg, e);
   }
 }
 /* the constants of a block stored with d >= -60 */
@@ -717,7 +723,7 @@ SMX_FLATTEN void rescale_span(const float *p, void *q, size_t i0, size_t len, si
       const int xo = i < xe;
       const vf v = d < -60 ? rescale_out(vmul(s, fb), c, xg, i, cnt, 0, xo)
                            : maxcheck ? rescale_out(s, &cb, xg, i, cnt, 1, xo) : rescale_out(s, &cb, xg, i, cnt, 0, xo);
-      st_e_xn(q, i0 + i, v, cnt, xo, e);
+      st_out(q, i0 + i, v, cnt, xo, xg, e);
     }
   } else if (d >= -60) {
     if (maxcheck) rescale_block(p, q, i0, len, xe, &cb, xg, 1, e);
@@ -726,7 +732,7 @@ SMX_FLATTEN void rescale_span(const float *p, void *q, size_t i0, size_t len, si
     for (size_t i = 0; i < len; i += VW) {
       const size_t cnt = step_count(len, i);
       const int xo = i < xe;
-      st_e_xn(q, i0 + i, rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), c, xg, i, cnt, 0, xo), cnt, xo, e);
+      st_out(q, i0 + i, rescale_out(vmul(vld_n(p + i, cnt, 0.0f), fb), c, xg, i, cnt, 0, xo), cnt, xo, xg, e);
     }
   }
 }
