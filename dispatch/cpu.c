@@ -1,4 +1,4 @@
-/* CPU feature detection: x86 cpuid + xgetbv, AArch64 hwcaps; the x86 vendor. */
+/* CPU feature detection: x86 cpuid + xgetbv, AArch64 hwcaps; the x86 vendor and family. */
 #include "dispatch.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -27,9 +27,14 @@ unsigned smx_cpu_features(void) {
   }
   return f;
 }
-int smx_cpu_is_intel(void) {
+smx_cpu_id smx_cpu_identify(void) {
   unsigned a, b, c, d;
-  return __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu; /* GenuineIntel */
+  smx_cpu_id id = {0, 0, 0};
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return id;
+  id.intel = b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu; /* GenuineIntel */
+  id.amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;   /* AuthenticAMD */
+  if (__get_cpuid(1, &a, &b, &c, &d)) id.family = ((a >> 8) & 0xf) == 0xf ? 0xf + ((a >> 20) & 0xff) : (a >> 8) & 0xf;
+  return id;
 }
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
@@ -43,5 +48,5 @@ unsigned smx_cpu_features(void) {
 unsigned smx_cpu_features(void) { return 1u << SMX_ISA_SCALAR; }
 #endif
 #if !defined(__x86_64__) && !defined(__i386__)
-int smx_cpu_is_intel(void) { return 0; }
+smx_cpu_id smx_cpu_identify(void) { return (smx_cpu_id){0, 0, 0}; }
 #endif

@@ -17,10 +17,13 @@ static _Atomic(const smx_kernels *) active;
 static _Atomic int active_isa;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 int smx_recip64_newton; /* kernels.h; written here before any table is handed out */
+static int fused16_cache_cpu; /* smx_fused16_in_cache's CPU half */
 
 static void init(void) {
   unsigned f = smx_cpu_features();
-  smx_recip64_newton = smx_cpu_is_intel();
+  const smx_cpu_id id = smx_cpu_identify();
+  smx_recip64_newton = id.intel;
+  fused16_cache_cpu = id.intel || (id.amd && id.family == 0x19);
   int best = SMX_ISA_SCALAR;
   /* an ISA's kernels are compiled with its flags: use them only on a CPU that has it */
   for (int i = 0; i < SMX_ISA_COUNT; i++)
@@ -50,6 +53,11 @@ smx_isa smx_active_isa(void) {
 }
 
 int smx_isa_supported(smx_isa isa) { return smx_kernels_for(isa) != NULL; }
+
+int smx_fused16_in_cache(void) {
+  const smx_isa isa = smx_active_isa(); /* (after init) */
+  return fused16_cache_cpu && (isa == SMX_ISA_AVX512 || isa == SMX_ISA_AVX512BF16);
+}
 
 smx_status smx_set_isa(smx_isa isa) {
   const smx_kernels *k = smx_kernels_for(isa);

@@ -5,8 +5,15 @@
 
 /* Bit (1 << isa) for every ISA of SMX_ISAS that this CPU and OS support (scalar always). */
 unsigned smx_cpu_features(void);
-/* 1 on an Intel CPU (cpuid's vendor string), else 0. */
-int smx_cpu_is_intel(void);
+/* The x86 vendor (cpuid's string) and family (base + extended: 0x19 Zen 3 and Zen 4, 0x1a Zen 5); zeros elsewhere. */
+typedef struct {
+  int intel, amd;
+  unsigned family;
+} smx_cpu_id;
+smx_cpu_id smx_cpu_identify(void);
+/* 1 where the active table's fused 16-bit log-softmax and logsumexp are faster than the f32 scratch also for rows in
+   cache (dispatch/half.c says where it was measured): the AVX-512 tables on Intel and on AMD's family 0x19 (Zen 4). */
+int smx_fused16_in_cache(void);
 
 /* Bytes spanned by a rows x n matrix with leading dimension ld; 0 on overflow. */
 size_t smx_span_bytes(size_t rows, size_t n, size_t ld);

@@ -84,6 +84,7 @@ typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back; id, x16, out16, bf16 set */
   int t, kind;
   void (*fused)(void); /* the active table's fused 16-bit kernel of the job's kind (SMX_FUSED16), or NULL */
+  int fused_cache;      /* smx_fused16_in_cache() */
   union {
     smx_MAP_fn *map;
     smx_LSE_fn *lse;
@@ -275,10 +276,14 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      672 -> 510; avx2 within -12% .. +18%, 1.00x overall; stablemax 4096 x 4096 1.49 -> 1.08x the f32 time on avx512;
      smaller calls stay in cache, where the fused pass 1 is up to 1.26x slower on avx2, stablemax 1.1-1.4x; the
      threshold was 4 MiB until the eighth session: 1 MiB took smx-bench's mem case, 256 x 4096, from 1.6-2.0x to
-     0.7-1.0x the f32 time) */
+     0.7-1.0x the f32 time); log-softmax and logsumexp in smaller calls too where the CPU's stores make the scratch's
+     widened copy the dearer (smx_fused16_in_cache; Zen 4, avx512bf16, bf16 rows x n = 2^16 in cache, n = 2048 ..
+     16384, fused against the scratch: 0.89-0.91x, 0.86-0.88x; f16 at 4096 0.94x, 0.89x; Intel's AVX-512 Xeon ~0.96x;
+     Zen 5 1.10x at 1 x 4096 and AVX2 up to 1.26x: there the scratch stays; stablemax 1.0x on Zen 4) */
   const int big_call = j->base.rows * n >= FUSED_MID_MIN_ELEMS;
   const int lse_family = id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp;
-  const int fused_mid = big_call && ((lse_family && n > SMX_BLOCK) || id == SMX_KERNEL_ID_stablemax);
+  const int fused_mid = ((big_call || j->fused_cache) && lse_family && n > SMX_BLOCK) ||
+                        (big_call && id == SMX_KERNEL_ID_stablemax);
   /* sparsemax rows of 512 entries or more (Zen 5, bf16 over f32 time, fused against the scratch: avx512 1 x 4096
      1.47 -> 1.19x in cache, 4096 x 4096 from memory 1.13-1.32 -> 0.42-0.50x; avx2 64 x 512 1.49 -> 1.13x, 4096 x 4096
      1.23 -> 0.80x; shorter rows on avx2 were slower fused: 64 x 300 1.31 -> 1.52x) */
@@ -321,7 +326,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
   j->base.run = run16, j->base.k = smx_active_kernels(), j->base.rows = rows, j->base.n = n;
   /* (the softmax family's long rows, fewer than the threads, are split by blocks: smx_run_long_rows) */
   j->base.x16 = j->a, j->base.ldx = j->lda, j->base.out16 = j->o, j->base.ldo = j->ldo, j->base.out = j->lse;
-  j->base.bf16 = j->t == T_BF16;
+  j->base.bf16 = j->t == T_BF16, j->fused_cache = smx_fused16_in_cache();
   smx_run_rows(&j->base);
   return SMX_OK;
 }
