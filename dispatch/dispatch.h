@@ -11,8 +11,8 @@ typedef struct {
   unsigned family;
 } smx_cpu_id;
 smx_cpu_id smx_cpu_identify(void);
-/* 1 where the active table's fused 16-bit log-softmax and logsumexp are faster than the f32 scratch also for rows in
-   cache (dispatch/half.c says where it was measured): the AVX-512 tables on Intel and on AMD's family 0x19 (Zen 4). */
+/* 1 where the active table's fused 16-bit softmax family is faster than the f32 scratch also for rows in cache
+   (dispatch/half.c says where it was measured): the AVX-512 tables on Intel and on AMD's family 0x19 (Zen 4). */
 int smx_fused16_in_cache(void);
 
 /* Bytes spanned by a rows x n matrix with leading dimension ld; 0 on overflow. */

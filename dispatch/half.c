@@ -276,14 +276,16 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      672 -> 510; avx2 within -12% .. +18%, 1.00x overall; stablemax 4096 x 4096 1.49 -> 1.08x the f32 time on avx512;
      smaller calls stay in cache, where the fused pass 1 is up to 1.26x slower on avx2, stablemax 1.1-1.4x; the
      threshold was 4 MiB until the eighth session: 1 MiB took smx-bench's mem case, 256 x 4096, from 1.6-2.0x to
-     0.7-1.0x the f32 time); log-softmax and logsumexp in smaller calls too where the CPU's stores make the scratch's
-     widened copy the dearer (smx_fused16_in_cache; Zen 4, avx512bf16, bf16 rows x n = 2^16 in cache, n = 2048 ..
-     16384, fused against the scratch: 0.89-0.91x, 0.86-0.88x; f16 at 4096 0.94x, 0.89x; Intel's AVX-512 Xeon ~0.96x;
-     Zen 5 1.10x at 1 x 4096 and AVX2 up to 1.26x: there the scratch stays; stablemax 1.0x on Zen 4) */
+     0.7-1.0x the f32 time) */
   const int big_call = j->base.rows * n >= FUSED_MID_MIN_ELEMS;
   const int lse_family = id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp;
-  const int fused_mid = ((big_call || j->fused_cache) && lse_family && n > SMX_BLOCK) ||
-                        (big_call && id == SMX_KERNEL_ID_stablemax);
+  const int fused_mid = big_call && ((lse_family && n > SMX_BLOCK) || id == SMX_KERNEL_ID_stablemax);
+  /* the softmax family's rows of more than 3/4 of a block in any call where the CPU's stores make the scratch's
+     widened copy the dearer (smx_fused16_in_cache; Zen 4, avx512bf16, bf16 rows x n = 2^16 in cache, fused against
+     the scratch: log-softmax 0.95-0.98x at n = 768..1024, 0.87-0.91x at 1500..16384, logsumexp 0.95-1.0x, 0.83-0.87x,
+     softmax 0.90-0.93x at 768..1024; f16 at 4096 0.93x, 0.86x; at 512 1.0-1.1x; Intel's AVX-512 Xeon ~0.96x at 4096;
+     Zen 5 1.10x at 1 x 4096 and AVX2 up to 1.26x: the scratch stays there; stablemax 1.0x on Zen 4) */
+  const int fused_cache = j->fused_cache && (lse_family || id == SMX_KERNEL_ID_softmax) && n > 3 * SMX_BLOCK / 4;
   /* sparsemax rows of 512 entries or more (Zen 5, bf16 over f32 time, fused against the scratch: avx512 1 x 4096
      1.47 -> 1.19x in cache, 4096 x 4096 from memory 1.13-1.32 -> 0.42-0.50x; avx2 64 x 512 1.49 -> 1.13x, 4096 x 4096
      1.23 -> 0.80x; shorter rows on avx2 were slower fused: 64 x 300 1.31 -> 1.52x) */
@@ -294,7 +296,7 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n >= 16 && n <= SMX_LANE_ROWS_MAX &&
                           r1 - r0 >= SMX_LANE_MIN_ROWS;
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
-  if (j->fused && (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_sparse || fused_lanes)) {
+  if (j->fused && (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_cache || fused_sparse || fused_lanes)) {
     const size_t m = r1 - r0;
     if (j->kind == KIND_MAP) ((smx_MAP16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->o + r0 * j->ldo, j->ldo);
     else if (j->kind == KIND_LSE) ((smx_LSE16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->lse + r0);
