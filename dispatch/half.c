@@ -293,7 +293,8 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   /* the softmax family's short rows in lane groups: the columns' loads widen them, no widened copy (Zen 3, avx2, bf16,
      rows x n = 2^16: 0.83-0.96x the time through the scratch at n = 16..128). Rows of fewer than 16 entries stay in the
      scratch, whose conversions run over whole steps when the rows are contiguous (n = 8: 1.1x the time fused). */
-  const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n >= 16 && n <= SMX_LANE_ROWS_MAX &&
+  const size_t lane_max = id == SMX_KERNEL_ID_log_softmax ? (size_t)smx_log_softmax_lane_max : SMX_LANE_ROWS_MAX;
+  const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n >= 16 && n <= lane_max &&
                           r1 - r0 >= SMX_LANE_MIN_ROWS;
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
   if (j->fused && (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_cache || fused_sparse || fused_lanes)) {

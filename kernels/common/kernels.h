@@ -148,6 +148,9 @@ const smx_kernels *smx_kernels_for(smx_isa isa);
    than a double division: set with the tables, from the CPU (Intel: 1; AMD, whose division is faster: 0); the
    same bits either way (dispatch/dispatch.c). */
 extern int smx_recip64_newton;
+/* log-softmax's rows of at most this many entries go in lane groups (SMX_LANE_ROWS_MAX, or 64 on Zen 4, where its
+   groups of rows were faster from 80 entries on) (dispatch/dispatch.c) */
+extern int smx_log_softmax_lane_max;
 
 /* Kernel `fn` of each kind from a function of one row (name the kernel SMX_KERNEL_NAME(kernel)). */
 #define SMX_KERNEL_NAME(kernel) SMX_CAT(smx_##kernel, SMX_ISA_NAME)

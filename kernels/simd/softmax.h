@@ -895,18 +895,19 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   }
 }
 /* Each kernel's rows in groups r0 .. r0 + g - 1: for rows of one block (n <= SMX_BLOCK) lane groups while at least
-   LANE_MIN_ROWS rows are left (n <= LANE_ROWS_MAX), then groups of SR_ROWS while at least SR_MIN_ROWS are left;
+   LANE_MIN_ROWS rows are left (n <= LANE_ROWS_MAX; log-softmax: n <= smx_log_softmax_lane_max), then groups of SR_ROWS while at least SR_MIN_ROWS are left;
    the rest, and longer rows, row by row. */
 #define LANE_MIN_ROWS SMX_LANE_MIN_ROWS
 #define SR_MIN_ROWS 2   /* one row alone is faster by the row path */
 enum { PATH_LANES, PATH_GROUP, PATH_ROW };
-static inline int rows_path(size_t n, size_t left, size_t *g) {
+static inline int rows_path(size_t n, size_t left, size_t *g, size_t lane_max) {
   if (n > SMX_BLOCK) return *g = left, PATH_ROW;
-  if (n <= LANE_ROWS_MAX && left >= LANE_MIN_ROWS) return *g = left < VW ? left : VW, PATH_LANES;
+  if (n <= lane_max && left >= LANE_MIN_ROWS) return *g = left < VW ? left : VW, PATH_LANES;
   if (left >= SR_MIN_ROWS) return *g = left < SR_ROWS ? left : SR_ROWS, PATH_GROUP;
   return *g = 1, PATH_ROW;
 }
-#define ROW_GROUPS(r0, g, path) for (size_t r0 = 0, g = 0, path; r0 < rows && (path = (size_t)rows_path(n, rows - r0, &g), 1); r0 += g)
+#define ROW_GROUPS(r0, g, path, lane_max) \
+  for (size_t r0 = 0, g = 0, path; r0 < rows && (path = (size_t)rows_path(n, rows - r0, &g, lane_max), 1); r0 += g)
 /* A lane group of each kernel: rows [0, g) of x (elements e), one per lane (lane_rows_state); the rows it leaves (a
    NaN, |max| > 2^16) by the row path after */
 static void FN(softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
@@ -948,22 +949,22 @@ static void FN(logsumexp_lanes)(size_t g, size_t n, const void *x, size_t ldx, f
   }
 }
 
-/* The fused 16-bit entry points: rows of at most SMX_LANE_ROWS_MAX entries in lane groups while at least
+/* The fused 16-bit entry points: rows of at most lane_max entries in lane groups while at least
    SMX_LANE_MIN_ROWS are left (no widened copy of the rows: the columns' loads widen them), the others row by row */
-#define ROWS16(lanes_call, row_call)                                                                   \
+#define ROWS16(lane_max, lanes_call, row_call)                                                         \
   const int e = bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;                                                  \
   size_t r = 0;                                                                                        \
-  if (n <= SMX_LANE_ROWS_MAX) LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes_call;                   \
+  if (n <= (lane_max)) LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes_call;                          \
   for (; r < rows; r++) row_call;
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  ROWS16(FN(softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
+  ROWS16(LANE_ROWS_MAX, FN(softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  ROWS16(FN(log_softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
+  ROWS16((size_t)smx_log_softmax_lane_max, FN(log_softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
          FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
-  ROWS16(FN(logsumexp_lanes)(g, n, x + r * ldx, ldx, out + r, e), {
+  ROWS16(LANE_ROWS_MAX, FN(logsumexp_lanes)(g, n, x + r * ldx, ldx, out + r, e), {
     smx_lse_final f;
     FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e);
     out[r] = f.lse;
@@ -972,7 +973,7 @@ void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t 
 #undef ROWS16
 void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   const int store = y != x;
-  ROW_GROUPS(r0, g, path) {
+  ROW_GROUPS(r0, g, path, LANE_ROWS_MAX) {
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
@@ -997,7 +998,7 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
   }
 }
 void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
-  ROW_GROUPS(r0, g, path) {
+  ROW_GROUPS(r0, g, path, (size_t)smx_log_softmax_lane_max) {
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
@@ -1015,7 +1016,7 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
   }
 }
 void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out) {
-  ROW_GROUPS(r0, g, path) {
+  ROW_GROUPS(r0, g, path, LANE_ROWS_MAX) {
     const float *xg = x + r0 * ldx;
     if (path == PATH_LANES) {
       FN(logsumexp_lanes)(g, n, xg, ldx, out + r0, SMX_ELEM_F32);
@@ -1378,7 +1379,7 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
                         float *dx, size_t ldd) {
   if (a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row));
   double total = 0.0;
-  ROW_GROUPS(r0, g, path) {
+  ROW_GROUPS(r0, g, path, LANE_ROWS_MAX) {
     if (path == PATH_LANES) total = FN(xent_softmax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
     else if (path == PATH_GROUP) total = FN(xent_softmax_group)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
     else total = smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row), total);
