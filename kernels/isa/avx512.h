@@ -194,8 +194,8 @@ static inline vd dmul(vd a, vd b) { return _mm512_mul_pd(a, b); }
 static inline vd ddiv(vd a, vd b) { return _mm512_div_pd(a, b); }
 static inline vd dfma(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); } /* a b + c, one rounding */
 /* stablemax's s(x) without vdivpd where smx_recip64_newton says so (Intel: 16 cycles a zmm on Sapphire Rapids,
-   stablemax 0.72-0.86x the time; not on Zen 4, 1.09-1.22x; on AVX2 the Newton form was 0.97-1.14x, so AVX2 and NEON
-   keep the division) */
+   stablemax 0.72-0.86x the time; not on Zen 4, where it took 1.05-1.22x; on AVX2 the Newton form was 0.97-1.14x,
+   so AVX2 and NEON keep the division) */
 #define SMX_RECIP64_NEWTON 1
 static inline vd dneg(vd a) {
   return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), _mm512_set1_epi64((long long)0x8000000000000000ull)));

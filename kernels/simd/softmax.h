@@ -895,8 +895,8 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   }
 }
 /* Each kernel's rows in groups r0 .. r0 + g - 1: for rows of one block (n <= SMX_BLOCK) lane groups while at least
-   LANE_MIN_ROWS rows are left (n <= LANE_ROWS_MAX; log-softmax: n <= smx_log_softmax_lane_max), then groups of SR_ROWS while at least SR_MIN_ROWS are left;
-   the rest, and longer rows, row by row. */
+   LANE_MIN_ROWS rows are left (n <= lane_max: LANE_ROWS_MAX, log-softmax's smx_log_softmax_lane_max), then groups of
+   SR_ROWS while at least SR_MIN_ROWS are left; the rest, and longer rows, row by row. */
 #define LANE_MIN_ROWS SMX_LANE_MIN_ROWS
 #define SR_MIN_ROWS 2   /* one row alone is faster by the row path */
 enum { PATH_LANES, PATH_GROUP, PATH_ROW };
@@ -957,7 +957,8 @@ static void FN(logsumexp_lanes)(size_t g, size_t n, const void *x, size_t ldx, f
   if (n <= (lane_max)) LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes_call;                          \
   for (; r < rows; r++) row_call;
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  ROWS16(LANE_ROWS_MAX, FN(softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
+  ROWS16(LANE_ROWS_MAX, FN(softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
+         FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16((size_t)smx_log_softmax_lane_max, FN(log_softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),

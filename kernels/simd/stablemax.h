@@ -38,7 +38,7 @@ static inline vd dstable_s64(vd x) {
 }
 /* smx_stable_s64 of a step's 16 entries (lo: lanes 0-7; hi too unless hi_needed is 0). Where the vocabulary offers
    SMX_RECIP64_NEWTON and the CPU's double division is slower than it (smx_recip64_newton: AVX-512 on Intel, where
-   vdivpd zmm takes 16 cycles; on Zen 4 the division is 1.09-1.22x faster, on AVX2 the Newton form was 0.97-1.14x):
+   vdivpd zmm takes 16 cycles; on Zen 4 the Newton form took 1.05-1.22x the division's time, on AVX2 0.97-1.14x):
    1 / (1 - x) as 2^-64 / d', d' = (1 - x) 2^-64, from the float reciprocal of d' (normal for every x <= 0) and two
    Newton steps in double (fma), -inf taken as -FLT_MAX in d' (then 0 x (-d') + 1 = 1: the reciprocal 0 stays +0).
    The division's bits for every float x < 0 and -inf (test_stablemax, both forms, exhaustive with
