@@ -141,7 +141,8 @@ SMX_KERNELS(SMX_DECLARE_)
    0x7fc0 / 0x7e00), on every ISA and whatever the caller's FP modes. No heap, on every ISA: the backward kernels,
    sparsemax rows of 512 entries or more (with an 8.5 KiB stack buffer of candidates), the softmax family's and
    stablemax's rows longer than 16384, their rows in calls of 1 MiB or more and softmax rows of 1025..15360 entries
-   (these with a 60 KiB stack scratch for their pass-1 values) convert in their loads and stores; other rows run
+   (these with a 60 KiB stack scratch for their pass-1 values), and on Intel's and Zen 4's AVX-512 the softmax family's
+   rows of 769 entries or more, convert in their loads and stores; other rows run
    through a 64 KiB stack scratch per thread (the longer rows of log-stablemax, and on the scalar table of the
    softmax family and stablemax, by chunks of it). The README's "bfloat16 and float16" says which path each kernel
    takes. */
