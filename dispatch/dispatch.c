@@ -24,11 +24,12 @@ static void init(void) {
   unsigned f = smx_cpu_features();
   const smx_cpu_id id = smx_cpu_identify();
   smx_recip64_newton = id.intel;
-  fused16_cache_cpu = id.intel || (id.amd && id.family == 0x19);
-  /* Zen 4 (family 0x19 with AVX-512), avx512bf16, rows x n = 2^16, f32: log-softmax's groups of rows 0.79-0.87x the
-     time of its lane groups at n = 80..128 (bf16 at 128 0.89x), 1.0-1.2x at 40..56; softmax and logsumexp 0.87-1.15x
-     at 112..128 between runs: they keep their lanes */
-  if (id.amd && id.family == 0x19 && (f >> SMX_ISA_AVX512 & 1)) smx_log_softmax_lane_max = 64;
+  const int zen4 = id.amd && id.family == 0x19 && (f >> SMX_ISA_AVX512 & 1); /* (Zen 3: the family, no AVX-512) */
+  fused16_cache_cpu = id.intel || zen4;
+  /* Zen 4, avx512bf16, rows x n = 2^16, f32: log-softmax's groups of rows 0.79-0.87x the time of its lane groups at
+     n = 80..128 (bf16 at 128 0.89x), 1.0-1.2x at 40..56; softmax and logsumexp 0.87-1.15x at 112..128 between runs:
+     they keep their lanes */
+  if (zen4) smx_log_softmax_lane_max = 64;
   int best = SMX_ISA_SCALAR;
   /* an ISA's kernels are compiled with its flags: use them only on a CPU that has it */
   for (int i = 0; i < SMX_ISA_COUNT; i++)
@@ -59,9 +60,8 @@ smx_isa smx_active_isa(void) {
 
 int smx_isa_supported(smx_isa isa) { return smx_kernels_for(isa) != NULL; }
 
-int smx_fused16_in_cache(void) {
-  const smx_isa isa = smx_active_isa(); /* (after init) */
-  return fused16_cache_cpu && (isa == SMX_ISA_AVX512 || isa == SMX_ISA_AVX512BF16);
+int smx_fused16_in_cache(const smx_kernels *k) {
+  return fused16_cache_cpu && k && (k == smx_kernels_for(SMX_ISA_AVX512) || k == smx_kernels_for(SMX_ISA_AVX512BF16));
 }
 
 smx_status smx_set_isa(smx_isa isa) {

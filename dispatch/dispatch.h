@@ -11,9 +11,9 @@ typedef struct {
   unsigned family;
 } smx_cpu_id;
 smx_cpu_id smx_cpu_identify(void);
-/* 1 where the active table's fused 16-bit softmax family is faster than the f32 scratch also for rows in cache
-   (dispatch/half.c says where it was measured): the AVX-512 tables on Intel and on AMD's family 0x19 (Zen 4). */
-int smx_fused16_in_cache(void);
+/* 1 where table k's fused 16-bit softmax family is faster than the f32 scratch also for rows in cache
+   (dispatch/half.c says where it was measured): the AVX-512 tables on Intel and on Zen 4. */
+int smx_fused16_in_cache(const smx_kernels *k);
 
 /* Bytes spanned by a rows x n matrix with leading dimension ld; 0 on overflow. */
 size_t smx_span_bytes(size_t rows, size_t n, size_t ld);

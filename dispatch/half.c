@@ -84,7 +84,6 @@ typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back; id, x16, out16, bf16 set */
   int t, kind;
   void (*fused)(void); /* the active table's fused 16-bit kernel of the job's kind (SMX_FUSED16), or NULL */
-  int fused_cache;      /* smx_fused16_in_cache() */
   union {
     smx_MAP_fn *map;
     smx_LSE_fn *lse;
@@ -285,7 +284,8 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      the scratch: log-softmax 0.95-0.98x at n = 768..1024, 0.87-0.91x at 1500..16384, logsumexp 0.95-1.0x, 0.83-0.87x,
      softmax 0.90-0.93x at 768..1024; f16 at 4096 0.93x, 0.86x; at 512 1.0-1.1x; Intel's AVX-512 Xeon ~0.96x at 4096;
      Zen 5 1.10x at 1 x 4096 and AVX2 up to 1.26x: the scratch stays there; stablemax 1.0x on Zen 4) */
-  const int fused_cache = j->fused_cache && (lse_family || id == SMX_KERNEL_ID_softmax) && n > 3 * SMX_BLOCK / 4;
+  const int fused_cache =
+      (lse_family || id == SMX_KERNEL_ID_softmax) && n > 3 * SMX_BLOCK / 4 && smx_fused16_in_cache(j->base.k);
   /* sparsemax rows of 512 entries or more (Zen 5, bf16 over f32 time, fused against the scratch: avx512 1 x 4096
      1.47 -> 1.19x in cache, 4096 x 4096 from memory 1.13-1.32 -> 0.42-0.50x; avx2 64 x 512 1.49 -> 1.13x, 4096 x 4096
      1.23 -> 0.80x; shorter rows on avx2 were slower fused: 64 x 300 1.31 -> 1.52x) */
@@ -293,8 +293,7 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   /* the softmax family's short rows in lane groups: the columns' loads widen them, no widened copy (Zen 3, avx2, bf16,
      rows x n = 2^16: 0.83-0.96x the time through the scratch at n = 16..128). Rows of fewer than 16 entries stay in the
      scratch, whose conversions run over whole steps when the rows are contiguous (n = 8: 1.1x the time fused). */
-  const size_t lane_max = id == SMX_KERNEL_ID_log_softmax ? (size_t)smx_log_softmax_lane_max : SMX_LANE_ROWS_MAX;
-  const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n >= 16 && n <= lane_max &&
+  const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n >= 16 && n <= smx_lane_rows_max(id) &&
                           r1 - r0 >= SMX_LANE_MIN_ROWS;
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
   if (j->fused &&
@@ -330,7 +329,7 @@ static smx_status run_kind(job16 *j, size_t rows, size_t n) {
   j->base.run = run16, j->base.k = smx_active_kernels(), j->base.rows = rows, j->base.n = n;
   /* (the softmax family's long rows, fewer than the threads, are split by blocks: smx_run_long_rows) */
   j->base.x16 = j->a, j->base.ldx = j->lda, j->base.out16 = j->o, j->base.ldo = j->ldo, j->base.out = j->lse;
-  j->base.bf16 = j->t == T_BF16, j->fused_cache = smx_fused16_in_cache();
+  j->base.bf16 = j->t == T_BF16;
   smx_run_rows(&j->base);
   return SMX_OK;
 }

@@ -151,6 +151,10 @@ extern int smx_recip64_newton;
 /* log-softmax's rows of at most this many entries go in lane groups (SMX_LANE_ROWS_MAX, or 64 on Zen 4, where its
    groups of rows were faster from 80 entries on) (dispatch/dispatch.c) */
 extern int smx_log_softmax_lane_max;
+/* the longest rows kernel id (of the softmax family) takes in lane groups */
+static inline size_t smx_lane_rows_max(enum smx_kernel_id id) {
+  return id == SMX_KERNEL_ID_log_softmax ? (size_t)smx_log_softmax_lane_max : SMX_LANE_ROWS_MAX;
+}
 
 /* Kernel `fn` of each kind from a function of one row (name the kernel SMX_KERNEL_NAME(kernel)). */
 #define SMX_KERNEL_NAME(kernel) SMX_CAT(smx_##kernel, SMX_ISA_NAME)

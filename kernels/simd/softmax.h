@@ -895,7 +895,7 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   }
 }
 /* Each kernel's rows in groups r0 .. r0 + g - 1: for rows of one block (n <= SMX_BLOCK) lane groups while at least
-   LANE_MIN_ROWS rows are left (n <= lane_max: LANE_ROWS_MAX, log-softmax's smx_log_softmax_lane_max), then groups of
+   LANE_MIN_ROWS rows are left (n <= lane_max, the kernel's smx_lane_rows_max), then groups of
    SR_ROWS while at least SR_MIN_ROWS are left; the rest, and longer rows, row by row. */
 #define LANE_MIN_ROWS SMX_LANE_MIN_ROWS
 #define SR_MIN_ROWS 2   /* one row alone is faster by the row path */
@@ -957,15 +957,16 @@ static void FN(logsumexp_lanes)(size_t g, size_t n, const void *x, size_t ldx, f
   if (n <= (lane_max)) LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes_call;                          \
   for (; r < rows; r++) row_call;
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  ROWS16(LANE_ROWS_MAX, FN(softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
+  ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_softmax), FN(softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
          FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  ROWS16((size_t)smx_log_softmax_lane_max, FN(log_softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
+  ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_log_softmax),
+         FN(log_softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
          FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
-  ROWS16(LANE_ROWS_MAX, FN(logsumexp_lanes)(g, n, x + r * ldx, ldx, out + r, e), {
+  ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_logsumexp), FN(logsumexp_lanes)(g, n, x + r * ldx, ldx, out + r, e), {
     smx_lse_final f;
     FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e);
     out[r] = f.lse;
@@ -974,7 +975,7 @@ void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t 
 #undef ROWS16
 void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   const int store = y != x;
-  ROW_GROUPS(r0, g, path, LANE_ROWS_MAX) {
+  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_softmax)) {
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
@@ -999,7 +1000,7 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
   }
 }
 void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
-  ROW_GROUPS(r0, g, path, (size_t)smx_log_softmax_lane_max) {
+  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_log_softmax)) {
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
@@ -1017,7 +1018,7 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
   }
 }
 void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out) {
-  ROW_GROUPS(r0, g, path, LANE_ROWS_MAX) {
+  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_logsumexp)) {
     const float *xg = x + r0 * ldx;
     if (path == PATH_LANES) {
       FN(logsumexp_lanes)(g, n, xg, ldx, out + r0, SMX_ELEM_F32);
@@ -1380,7 +1381,7 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
                         float *dx, size_t ldd) {
   if (a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row));
   double total = 0.0;
-  ROW_GROUPS(r0, g, path, LANE_ROWS_MAX) {
+  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_xent_softmax)) {
     if (path == PATH_LANES) total = FN(xent_softmax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
     else if (path == PATH_GROUP) total = FN(xent_softmax_group)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
     else total = smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row), total);
