@@ -178,6 +178,28 @@ SMX_FLATTEN void vtranspose16(vf *r) {
   for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
+/* Rows of at most 8 entries, two a vector: r[k] = row k in lanes 0-7 and row k + 8 in lanes 8-15 (k < 8) to
+   r[j] = entry j of rows 0..15 (j < 8), the 8 x 8 transposes of the two halves (24 shuffles, vtranspose16 has 64);
+   its own inverse. */
+#define SMX_VTRANSPOSE_HALVES 1
+static inline vf vjoin_halves(vf lo, vf hi) { return _mm512_insertf32x8(lo, _mm512_castps512_ps256(hi), 1); }
+static inline vf vupper_half(vf v) { return _mm512_shuffle_f32x4(v, v, 0xee); }
+SMX_FLATTEN void vtranspose_halves(vf *r) {
+  vf t[8];
+  for (int i = 0; i < 8; i += 2) t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  for (int i = 0; i < 8; i += 4) { /* r[i + j], 128-bit lane 2 half + h: entry 4 h + j of rows i .. i + 3 + 8 half */
+    __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]), c = _mm512_castps_pd(t[i + 2]),
+            d = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c)), r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d)), r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  const __m512i h0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
+                h1 = _mm512_add_epi32(h0, _mm512_set1_epi32(4));
+  for (int j = 0; j < 4; j++)
+    t[j] = _mm512_permutex2var_ps(r[j], h0, r[4 + j]), t[4 + j] = _mm512_permutex2var_ps(r[j], h1, r[4 + j]);
+  for (int i = 0; i < 8; i++) r[i] = t[i];
+}
+
 static inline vd dset(double a) { return _mm512_set1_pd(a); }
 static inline vd dlo(vf v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); } /* lanes 0..7, exact */
 static inline vd dhi(vf v) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)); }

@@ -182,6 +182,15 @@ SMX_FLATTEN void st_e_xn(void *p, size_t i, vf v, size_t c, int xo, const int e)
    entry i of row r (-inf past n and past g; col holds n rounded up to VW), and back for the rows r with
    fast[r] != 0 ---- */
 SMX_FLATTEN void vload_columns_e(size_t g, size_t n, const void *x, size_t ldx, vf *col, const int e) {
+#ifdef SMX_VTRANSPOSE_HALVES
+  if (n <= VW / 2) { /* rows r and r + VW / 2 in one vector: col[0 .. n) */
+    for (size_t r = 0; r < VW / 2; r++)
+      col[r] = vjoin_halves(r < g ? ld_e_n(x, r * ldx, n, -INFINITY, e) : vset(-INFINITY),
+                            r + VW / 2 < g ? ld_e_n(x, (r + VW / 2) * ldx, n, -INFINITY, e) : vset(-INFINITY));
+    vtranspose_halves(col);
+    return;
+  }
+#endif
   for (size_t b = 0; b < n; b += VW) {
     vf *c = col + b;
     for (size_t r = 0; r < VW; r++)
@@ -190,6 +199,14 @@ SMX_FLATTEN void vload_columns_e(size_t g, size_t n, const void *x, size_t ldx, 
   }
 }
 SMX_FLATTEN void vstore_columns_e(size_t g, size_t n, vf *col, const float *fast, void *y, size_t ldy, const int e) {
+#ifdef SMX_VTRANSPOSE_HALVES
+  if (n <= VW / 2) {
+    vtranspose_halves(col);
+    for (size_t r = 0; r < g; r++)
+      if (fast[r] != 0.0f) st_e_n(y, r * ldy, r < VW / 2 ? col[r] : vupper_half(col[r - VW / 2]), n, e);
+    return;
+  }
+#endif
   for (size_t b = 0; b < n; b += VW) {
     vf *c = col + b;
     vtranspose16(c);
