@@ -59,9 +59,10 @@ fail=0
 if [ "$binfmt" = 1 ]; then
   log "ctest under $QEMU (SMX_TEST_QUICK=1 for the Criterion suites)"
   # qemu-user can hang for good while a multithreaded guest forks (Criterion's runner spawning the next
-  # test: seen once in CI, test_isa silent for 3000 s between two tests that take 20 s each). Under the
-  # emulator a suite that passes its 1200 s timeout (4x the slowest suite) is run again, twice at most;
-  # a failing test is never retried, and a kernel that really loops forever times out every time.
+  # test: test_isa silent for 3000 s between two tests of 20 s in CI, and again in a local run, the forked
+  # child blocked on a futex before its exec). Under the emulator a suite that passes its 900 s timeout
+  # (3x the slowest suite) is run again, twice at most; a failing test is never retried, and a kernel that
+  # really loops forever times out every time.
   # shellcheck disable=SC2086
   if ! ctest --test-dir "$BUILD" --output-on-failure -j"$jobs" --repeat after-timeout:3 ${SMX_AARCH64_CTEST_ARGS:-}; then
     log "ctest: FAILURES (see above)"
