@@ -1100,56 +1100,47 @@ SMX_FLATTEN vf lane_dot(const vf *t, size_t n) {
     for (size_t i = 0; i < h && i + h < n; i++) d[i] = lane_dsum_add(d[i], d[i + h]);
   return dpack(d[0].lo, d[0].hi);
 }
-SMX_FLATTEN void softmax_backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy, const void *dy, size_t lddy,
-                                          void *dx, size_t lddx, const int e) {
+/* softmax (lsm 0) or log-softmax (lsm 1) backward rows [0, g) */
+SMX_FLATTEN void backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy, const void *dy, size_t lddy, void *dx,
+                                  size_t lddx, const int lsm, const int e) {
   vf Y[BWD_COLS], D[BWD_COLS], T[BWD_COLS];
   float fast[VW];
   vload_columns_e(g, n, y, ldy, Y, e);
   vload_columns_e(g, n, dy, lddy, D, e);
-  for (size_t i = 0; i < n; i++) T[i] = vfma(Y[i], D[i], vzero()); /* blocked_dot's fma into +0 lanes */
-  const vf dot = lane_dot(T, n);
-  vst(fast, vsel(vnan(dot), vzero(), vset(1.0f)));
-  for (size_t i = 0; i < n; i++) Y[i] = vflush(vmul(Y[i], vsub(D[i], dot)));
+  for (size_t i = 0; i < n; i++) T[i] = lsm ? vadd(vzero(), D[i]) : vfma(Y[i], D[i], vzero()); /* into +0 lanes */
+  const vf s = lane_dot(T, n);
+  vm nan = vnan(s), live = mzero();
+  for (size_t i = 0; i < n; i++) Y[i] = vflush(lsm ? lsm_bwd(Y[i], D[i], s, &nan, &live) : vmul(Y[i], vsub(D[i], s)));
+  vst(fast, vsel(nan, vzero(), lsm ? vsel(live, vset(1.0f), vzero()) : vset(1.0f)));
   vstore_columns_e(g, n, Y, fast, dx, lddx, e);
-  for (size_t r = 0; r < g; r++)
-    if (fast[r] == 0.0f) softmax_backward_row_e(n, elem_at(y, r * ldy, e), elem_at(dy, r * lddy, e),
-                                                (void *)elem_at(dx, r * lddx, e), e);
-}
-SMX_FLATTEN void log_softmax_backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy, const void *dy,
-                                              size_t lddy, void *dx, size_t lddx, const int e) {
-  vf Y[BWD_COLS], D[BWD_COLS], T[BWD_COLS];
-  float fast[VW];
-  vload_columns_e(g, n, y, ldy, Y, e);
-  vload_columns_e(g, n, dy, lddy, D, e);
-  for (size_t i = 0; i < n; i++) T[i] = vadd(vzero(), D[i]); /* blocked_dot's adds into +0 lanes */
-  const vf sum = lane_dot(T, n);
-  vm nan = vnan(sum), live = mzero();
-  for (size_t i = 0; i < n; i++) Y[i] = vflush(lsm_bwd(Y[i], D[i], sum, &nan, &live));
-  vst(fast, vsel(live, vsel(nan, vzero(), vset(1.0f)), vzero()));
-  vstore_columns_e(g, n, Y, fast, dx, lddx, e);
-  for (size_t r = 0; r < g; r++)
-    if (fast[r] == 0.0f) log_softmax_backward_row_e(n, elem_at(y, r * ldy, e), elem_at(dy, r * lddy, e),
-                                                    (void *)elem_at(dx, r * lddx, e), e);
+  for (size_t r = 0; r < g; r++) {
+    if (fast[r] != 0.0f) continue;
+    const void *yr = elem_at(y, r * ldy, e), *dyr = elem_at(dy, r * lddy, e);
+    void *dxr = (void *)elem_at(dx, r * lddx, e);
+    if (lsm) log_softmax_backward_row_e(n, yr, dyr, dxr, e);
+    else softmax_backward_row_e(n, yr, dyr, dxr, e);
+  }
 }
 /* The backward kernels: rows of at most BWD_LANES_MAX entries in lane groups while at least SMX_LANE_MIN_ROWS are
    left, the others row by row */
-#define BWD_ROWS(lanes_e, row_e, e)                                                                                \
-  size_t r = 0;                                                                                                  \
-  if (n <= BWD_LANES_MAX)                                                                                        \
-    LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes_e(g, n, y + r * ldy, ldy, dy + r * lddy, lddy, dx + r * lddx, lddx, e); \
+#define BWD_ROWS(lsm, row_e, e)                                                                       \
+  size_t r = 0;                                                                                       \
+  if (n <= BWD_LANES_MAX)                                                                             \
+    LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS)                                                        \
+      backward_lanes_e(g, n, y + r * ldy, ldy, dy + r * lddy, lddy, dx + r * lddx, lddx, lsm, e);     \
   for (; r < rows; r++) row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, e);
-#define BWD_KERNELS(name)                                                                                          \
-  void FN(name)(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy, float *dx,         \
-                size_t lddx) {                                                                                     \
-    BWD_ROWS(name##_lanes_e, name##_row_e, SMX_ELEM_F32)                                                     \
-  }                                                                                                                \
-  void FN(name##16)(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy, const uint16_t *dy,             \
-                    size_t lddy, uint16_t *dx, size_t lddx) {                                                      \
-    if (bf16) {                                                                                                    \
-      BWD_ROWS(name##_lanes_e, name##_row_e, SMX_ELEM_BF16)                                               \
-    } else {                                                                                                       \
-      BWD_ROWS(name##_lanes_e, name##_row_e, SMX_ELEM_F16)                                                \
-    }                                                                                                              \
+#define BWD_KERNELS(name, lsm)                                                                        \
+  void FN(name)(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy,      \
+                float *dx, size_t lddx) {                                                             \
+    BWD_ROWS(lsm, name##_row_e, SMX_ELEM_F32)                                                         \
+  }                                                                                                   \
+  void FN(name##16)(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy,                   \
+                    const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx) {                     \
+    if (bf16) {                                                                                       \
+      BWD_ROWS(lsm, name##_row_e, SMX_ELEM_BF16)                                                      \
+    } else {                                                                                          \
+      BWD_ROWS(lsm, name##_row_e, SMX_ELEM_F16)                                                       \
+    }                                                                                                 \
   }
 
 /* ---- fused cross-entropy, softmax normalizer (smx_xent_softmax_row) ---- */
@@ -1503,5 +1494,5 @@ int FN(xent_softmax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row
               : xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_F16);
 }
 
-BWD_KERNELS(softmax_backward)
-BWD_KERNELS(log_softmax_backward)
+BWD_KERNELS(softmax_backward, 0)
+BWD_KERNELS(log_softmax_backward, 1)
