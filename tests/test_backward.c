@@ -107,24 +107,27 @@ Test(backward, log_softmax_accuracy) { accuracy(&K_LOG_SOFTMAX); }
 Test(backward, sparsemax_accuracy) { accuracy(&K_SPARSEMAX); }
 Test(backward, stablemax_accuracy) { accuracy(&K_STABLEMAX); }
 
-/* Header: a fully masked row (all -inf logits) gives a zero gradient from every backward kernel. */
+/* Header: a fully masked row (all -inf logits) gives a zero gradient from every backward kernel, one row alone and 17
+   in a call (a lane group and a row); stablemax's whatever y is (its s'(x) / s(x) is 0 there), +inf included. */
 Test(backward, masked_row_zero_gradient) {
-  const size_t ns[] = {1, 3, 64, 65, 1000, 1025};
+  const size_t ns[] = {1, 3, 15, 64, 65, 1000, 1025}, rowss[] = {1, 17};
   const bw_kernel *ks[] = {&K_SOFTMAX, &K_LOG_SOFTMAX, &K_SPARSEMAX, &K_STABLEMAX};
   for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
-    for (size_t b = 0; b < 4; b++) {
-      size_t n = ns[a];
-      const bw_kernel *k = ks[b];
-      float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4), *dx = malloc(n * 4);
-      double *tmp = malloc(n * 8);
-      for (size_t i = 0; i < n; i++) x[i] = -INFINITY, dy[i] = (float)(i % 5) - 1.5f;
-      k->fwd(n, x, tmp);
-      for (size_t i = 0; i < n; i++) y[i] = (float)tmp[i];
-      cr_expect_eq(k->fn(1, n, x, n, y, n, dy, n, dx, n), SMX_OK);
-      for (size_t i = 0; i < n; i++)
-        cr_expect(dx[i] == 0.0f, "%s masked row n=%zu: dx[%zu] = %a, want 0", k->name, n, i, (double)dx[i]);
-      free(x), free(y), free(dy), free(dx), free(tmp);
-    }
+    for (size_t b = 0; b < 4; b++)
+      for (size_t c = 0; c < 2; c++) {
+        const size_t n = ns[a], rows = rowss[c], N = rows * n;
+        const bw_kernel *k = ks[b];
+        float *x = malloc(N * 4), *y = malloc(N * 4), *dy = malloc(N * 4), *dx = malloc(N * 4);
+        double *tmp = malloc(n * 8);
+        for (size_t i = 0; i < N; i++) x[i] = -INFINITY, dy[i] = (float)(i % 5) - 1.5f;
+        k->fwd(n, x, tmp);
+        for (size_t i = 0; i < N; i++) y[i] = (float)tmp[i % n];
+        if (k == &K_STABLEMAX) y[N - n] = INFINITY, y[0] = INFINITY;
+        cr_expect_eq(k->fn(rows, n, x, n, y, n, dy, n, dx, n), SMX_OK);
+        for (size_t i = 0; i < N; i++)
+          cr_expect(dx[i] == 0.0f, "%s masked rows %zu x %zu: dx[%zu] = %a, want 0", k->name, rows, n, i, (double)dx[i]);
+        free(x), free(y), free(dy), free(dx), free(tmp);
+      }
 }
 
 Test(backward, nan_rows) {

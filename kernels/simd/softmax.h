@@ -1083,23 +1083,10 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
   if (many(nan) || !many(live)) fill_e(n, dx, many(nan) ? smx_qnan() : 0.0f, e);
 }
 
-/* ---- backward rows of at most BWD_LANES_MAX entries, VW at a time, one row per lane (the rows transposed into
-   columns, as the forward lane groups): blocked_dot's terms column by column, its 64-lane tree over the columns,
-   each row's step lane-wise; the rows with a NaN dot or sum, or (log-softmax) a NaN or no finite y, by the row path
-   after. All loads come before the stores: in place as the row path. On Zen 4 the lanes took 0.38-0.57x the row
-   path's time at n <= 8 and 0.8-0.93x at 9..15 (AVX-512 and AVX2), 1.02-1.12x at 16 on AVX-512 (one whole vector a
-   row, no mask) and 1.1-1.9x from 24. ---- */
-#define BWD_LANES_MAX 15
-#define BWD_COLS (BWD_LANES_MAX + 1) /* a column array: n rounded up to VW */
-/* (float) blocked_dot of each lane's row from its terms t[0 .. n): lane j of the row's 64-lane tree holds entry j
-   (the lanes past n hold +0 and no node is -0, so their additions, which change nothing, are skipped) */
-SMX_FLATTEN vf lane_dot(const vf *t, size_t n) {
-  lane_dsum d[BWD_COLS];
-  for (size_t i = 0; i < n; i++) d[i] = (lane_dsum){dlo(t[i]), dhi(t[i])};
-  for (size_t h = SMX_LANES / 2; h >= 1; h /= 2)
-    for (size_t i = 0; i < h && i + h < n; i++) d[i] = lane_dsum_add(d[i], d[i + h]);
-  return dpack(d[0].lo, d[0].hi);
-}
+/* ---- backward rows of at most BWD_LANES_MAX entries in lane groups (vmath.h): blocked_dot's terms column by column,
+   its 64-lane tree over the columns (lane_dot), each row's step lane-wise; the rows with a NaN dot or sum, or
+   (log-softmax) a NaN or no finite y, by the row path after. All loads come before the stores: in place as the row
+   path. ---- */
 /* softmax (lsm 0) or log-softmax (lsm 1) backward rows [0, g) */
 SMX_FLATTEN void backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy, const void *dy, size_t lddy, void *dx,
                                   size_t lddx, const int lsm, const int e) {
@@ -1108,7 +1095,8 @@ SMX_FLATTEN void backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy,
   vload_columns_e(g, n, y, ldy, Y, e);
   vload_columns_e(g, n, dy, lddy, D, e);
   for (size_t i = 0; i < n; i++) T[i] = lsm ? vadd(vzero(), D[i]) : vfma(Y[i], D[i], vzero()); /* into +0 lanes */
-  const vf s = lane_dot(T, n);
+  const lane_dsum dot = lane_dot(T, n);
+  const vf s = dpack(dot.lo, dot.hi);
   vm nan = vnan(s), live = mzero();
   for (size_t i = 0; i < n; i++) Y[i] = vflush(lsm ? lsm_bwd(Y[i], D[i], s, &nan, &live) : vmul(Y[i], vsub(D[i], s)));
   vst(fast, vsel(nan, vzero(), lsm ? vsel(live, vset(1.0f), vzero()) : vset(1.0f)));
@@ -1121,27 +1109,16 @@ SMX_FLATTEN void backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy,
     else softmax_backward_row_e(n, yr, dyr, dxr, e);
   }
 }
-/* The backward kernels: rows of at most BWD_LANES_MAX entries in lane groups while at least SMX_LANE_MIN_ROWS are
-   left, the others row by row */
-#define BWD_ROWS(lsm, row_e, e)                                                                       \
-  size_t r = 0;                                                                                       \
-  if (n <= BWD_LANES_MAX)                                                                             \
-    LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS)                                                        \
-      backward_lanes_e(g, n, y + r * ldy, ldy, dy + r * lddy, lddy, dx + r * lddx, lddx, lsm, e);     \
-  for (; r < rows; r++) row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, e);
-#define BWD_KERNELS(name, lsm)                                                                        \
-  void FN(name)(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy,      \
-                float *dx, size_t lddx) {                                                             \
-    BWD_ROWS(lsm, name##_row_e, SMX_ELEM_F32)                                                         \
-  }                                                                                                   \
-  void FN(name##16)(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy,                   \
-                    const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx) {                     \
-    if (bf16) {                                                                                       \
-      BWD_ROWS(lsm, name##_row_e, SMX_ELEM_BF16)                                                      \
-    } else {                                                                                          \
-      BWD_ROWS(lsm, name##_row_e, SMX_ELEM_F16)                                                       \
-    }                                                                                                 \
-  }
+SMX_FLATTEN void softmax_backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy, const void *dy, size_t lddy,
+                                          void *dx, size_t lddx, const int e) {
+  backward_lanes_e(g, n, y, ldy, dy, lddy, dx, lddx, 0, e);
+}
+SMX_FLATTEN void log_softmax_backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy, const void *dy, size_t lddy,
+                                              void *dx, size_t lddx, const int e) {
+  backward_lanes_e(g, n, y, ldy, dy, lddy, dx, lddx, 1, e);
+}
+BWD_KERNELS(softmax_backward, softmax_backward_lanes_e, softmax_backward_row_e)
+BWD_KERNELS(log_softmax_backward, log_softmax_backward_lanes_e, log_softmax_backward_row_e)
 
 /* ---- fused cross-entropy, softmax normalizer (smx_xent_softmax_row) ---- */
 /* Label smoothing's 16 double lanes: l[(o + i) % 16] += w == 0 ? 0 : w z for z[0 .. len), o a multiple of 16.
@@ -1493,6 +1470,3 @@ int FN(xent_softmax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row
   return bf16 ? xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_BF16)
               : xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_F16);
 }
-
-BWD_KERNELS(softmax_backward, 0)
-BWD_KERNELS(log_softmax_backward, 1)

@@ -353,9 +353,6 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   }
   if (many(bad)) fill_e(n, dx, smx_qnan(), e);
 }
-static void FN(sparsemax_backward_row)(size_t n, const float *y, const float *dy, float *dx) {
-  sparsemax_backward_row_e(n, y, dy, dx, SMX_ELEM_F32);
-}
 
 /* ---- fused cross-entropy, sparsemax ---- */
 /* tau and the Fenchel-Young sum *fy of a finite row of element e by the buffer from the filter t (its own frame, as
@@ -710,8 +707,33 @@ void FN(sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, 
     for (size_t i = 0; i < rows; i++) FN(sparsemax_row)(n, x + i * ldx, y + i * ldy);
   }
 }
-SMX_ROWS_BWD(FN(sparsemax_backward), FN(sparsemax_backward_row))
-SMX_ROWS_BWD16(FN(sparsemax_backward16), sparsemax_backward_row_e)
+/* backward rows [0, g) of at most BWD_LANES_MAX entries in a lane group (vmath.h): the support's dy summed by lane_dot
+   (the row path's lanes hold one term each), its count per lane, the step lane-wise; rows with a NaN by the row path
+   after */
+SMX_FLATTEN void sparsemax_backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy, const void *dy, size_t lddy,
+                                            void *dx, size_t lddx, const int e) {
+  vf Y[BWD_COLS], D[BWD_COLS], T[BWD_COLS];
+  float fast[VW];
+  vload_columns_e(g, n, y, ldy, Y, e);
+  vload_columns_e(g, n, dy, lddy, D, e);
+  vf k = vzero();
+  vm bad = mzero();
+  for (size_t i = 0; i < n; i++) {
+    const vm in = vgt(Y[i], vzero());
+    k = vadd(k, vsel0(in, vset(1.0f)));
+    T[i] = vadd(vzero(), vsel0(in, D[i])); /* into +0 lanes */
+    bad = mor(bad, vunord(Y[i], D[i]));
+  }
+  const lane_dsum sum = lane_dot(T, n);
+  const vf v = dpack(ddiv(sum.lo, dlo(k)), ddiv(sum.hi, dhi(k))); /* k = 0: NaN, and no entry in the support */
+  for (size_t i = 0; i < n; i++) Y[i] = vflush(sparse_bwd(Y[i], D[i], v));
+  vst(fast, vsel(bad, vzero(), vset(1.0f)));
+  vstore_columns_e(g, n, Y, fast, dx, lddx, e);
+  for (size_t r = 0; r < g; r++)
+    if (fast[r] == 0.0f)
+      sparsemax_backward_row_e(n, elem_at(y, r * ldy, e), elem_at(dy, r * lddy, e), (void *)elem_at(dx, r * lddx, e), e);
+}
+BWD_KERNELS(sparsemax_backward, sparsemax_backward_lanes_e, sparsemax_backward_row_e)
 /* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_XENT_LANES_MAX <= SPARSE_LANES_MAX) without softcap or label smoothing,
    one per lane (sparse_lanes_state): each row's loss by the row path's terms (fy over its support collected in index
    order), the gradient (p - q) G lane-wise, the target entry after the store; the rows that are not finite or not

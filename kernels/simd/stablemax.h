@@ -354,9 +354,6 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
   }
   if (many(bad) || !many(live)) fill_e(n, dx, many(bad) ? smx_qnan() : 0.0f, e);
 }
-SMX_FLATTEN void FN(stablemax_backward_row)(size_t n, const float *x, const float *y, const float *dy, float *dx) {
-  stablemax_backward_row_e(n, x, y, dy, dx, SMX_ELEM_F32);
-}
 
 /* ---- fused cross-entropy, stablemax ---- */
 /* A step of a block's sums (kernels/common/xent.h): S lanes s0, s1, with eps > 0 the W lanes w0, w1, and with
@@ -651,5 +648,45 @@ double FN(xent_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, con
   return FN(xs_groups)(r0, rows, n, x, ldx, a, loss_rows, dx, ldd, total);
 }
 
-SMX_ROWS_BWDX(FN(stablemax_backward), FN(stablemax_backward_row))
-SMX_ROWS_BWDX16(FN(stablemax_backward16), stablemax_backward_row_e)
+/* backward rows [0, g) of at most BWD_LANES_MAX entries in a lane group (vmath.h): the dot by lane_dot, the step
+   lane-wise; the rows with a NaN dot or x, or no finite x, by the row path after */
+SMX_FLATTEN void stablemax_backward_lanes_e(size_t g, size_t n, const void *x, size_t ldx, const void *y, size_t ldy,
+                                            const void *dy, size_t lddy, void *dx, size_t lddx, const int e) {
+  vf X[BWD_COLS], Y[BWD_COLS], D[BWD_COLS], T[BWD_COLS];
+  float fast[VW];
+  vload_columns_e(g, n, x, ldx, X, e);
+  vload_columns_e(g, n, y, ldy, Y, e);
+  vload_columns_e(g, n, dy, lddy, D, e);
+  for (size_t i = 0; i < n; i++) T[i] = vfma(Y[i], D[i], vzero()); /* into +0 lanes */
+  const lane_dsum d = lane_dot(T, n);
+  const vf dot = dpack(d.lo, d.hi);
+  vm bad = vnan(dot), live = mzero();
+  for (size_t i = 0; i < n; i++) {
+    bad = mor(bad, vnan(X[i]));
+    live = mor(live, vne(X[i], vset(-INFINITY)));
+    Y[i] = vflush(vdiv(vmul(Y[i], vsub(D[i], dot)), vadd(vset(1.0f), vabs(X[i]))));
+  }
+  vst(fast, vsel(bad, vzero(), vsel(live, vset(1.0f), vzero())));
+  vstore_columns_e(g, n, Y, fast, dx, lddx, e);
+  for (size_t r = 0; r < g; r++)
+    if (fast[r] == 0.0f)
+      stablemax_backward_row_e(n, elem_at(x, r * ldx, e), elem_at(y, r * ldy, e), elem_at(dy, r * lddy, e),
+                               (void *)elem_at(dx, r * lddx, e), e);
+}
+#define STABLE_BWD_ROWS(e)                                                                                      \
+  BWD_ROWS(stablemax_backward_lanes_e(g, n, x + r * ldx, ldx, y + r * ldy, ldy, dy + r * lddy, lddy, dx + r * lddx, \
+                                      lddx, e),                                                                 \
+           stablemax_backward_row_e(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx, e))
+void FN(stablemax_backward)(size_t rows, size_t n, const float *x, size_t ldx, const float *y, size_t ldy,
+                            const float *dy, size_t lddy, float *dx, size_t lddx) {
+  STABLE_BWD_ROWS(SMX_ELEM_F32)
+}
+void FN(stablemax_backward16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, const uint16_t *y,
+                              size_t ldy, const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx) {
+  if (bf16) {
+    STABLE_BWD_ROWS(SMX_ELEM_BF16)
+  } else {
+    STABLE_BWD_ROWS(SMX_ELEM_F16)
+  }
+}
+#undef STABLE_BWD_ROWS
