@@ -198,18 +198,6 @@ void FN(log_stablemax_cols)(size_t n, const float *x, float *y, float m, float t
    output lane-wise. Rows with a NaN or an infinite max take the row path. ---- */
 #define LOGS_LANES_MAX 32
 #define LOGS_LANES_MIN_ROWS 8
-/* entry i's value v added to its double lane T[i % 16] (entries in order: the first one of a lane sets it, as 0 + v) */
-static inline void lane_leaf_add(lane_dsum *T, size_t i, lane_dsum v) {
-  T[i % SMX_DLANES] = i < SMX_DLANES ? v : lane_dsum_add(T[i % SMX_DLANES], v);
-}
-/* stable_sum16d's tree over the columns of a lane group: T[l] holds lane l (entries l and l + 16) for l < min(n, 16);
-   each level h combines node i + h into node i where both were written (a lane never written holds +0, and no sum
-   of s values is -0, so it is not added). Returns the sum. */
-static inline lane_dsum lane_tree16d(lane_dsum *T, size_t n) {
-  for (size_t h = SMX_DLANES / 2, c = n < SMX_DLANES ? n : SMX_DLANES; h >= 1; c = c < h ? c : h, h /= 2)
-    for (size_t i = 0; i < h && i + h < c; i++) T[i] = lane_dsum_add(T[i], T[i + h]);
-  return T[0];
-}
 /* s(v) of every entry of a column */
 static inline lane_dsum stable_s_col(vf v) {
   lane_dsum s;
