@@ -173,6 +173,7 @@ double smx_xent_special_p(size_t n, const float *x, const smx_xent_row *row, enu
 
 double smx_xent_sparsemax_loss(size_t n, double tau, double fy, float m, float zt, double sum_z, double wt, double qq,
                                const smx_xent_row *row, double *pt) {
+  /* (mirrored lane-wise, without label smoothing, in kernels/simd/sparsemax.h's xent_sparsemax_lanes: change both) */
   const double eps = row->label_smoothing, q_off = eps / (double)n;
   /* relative to m (sum p = sum q = 1): <z, q> - m = (1-e)(z_t - m) + (e/n) (sum_j z_j - n m) */
   const double ztr = (double)zt - (double)m;

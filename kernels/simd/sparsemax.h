@@ -738,8 +738,8 @@ BWD_KERNELS(sparsemax_backward, sparsemax_backward_lanes_e, sparsemax_backward_r
    filter t), the entry at position p in double lane p % 16. Rows of at most FY_LANES_MAX entries lane-wise: column
    i's term goes to position p = the count of the row's support before it (p <= i), by selects (n (n + 1) / 2 of
    them); positions past the support hold +0, as sparse_fy's tail lanes. Longer rows each by its own support
-   collected from x (alternating A/B on Zen 4, the selects against the rows: 0.53x the time at n = 4, 0.93x at 16,
-   1.0x at 24, 1.24x at 32). */
+   collected from x (alternating A/B on Zen 4, the selects against the per-row supports: 0.53x the time at n = 4,
+   0.93-1.0x at 16, 1.0x at 24, 1.24x at 32). */
 #define FY_LANES_MAX 16
 SMX_FLATTEN lane_dsum lanes_fy(const sparse_lanes *L, size_t n, const float *x, size_t ldx) {
   if (n > FY_LANES_MAX) {
