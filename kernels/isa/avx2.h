@@ -400,6 +400,7 @@ static inline vdm dnan_or_neg(vd x) { /* x != x || x < 0 */
   return r;
 }
 static inline vd dsel(vdm m, vd t, vd f) { vd r = V2(_mm256_blendv_pd(f.a, t.a, m.a), _mm256_blendv_pd(f.b, t.b, m.b)); return r; }
+static inline unsigned dbits(vdm m) { return (unsigned)(_mm256_movemask_pd(m.a) | _mm256_movemask_pd(m.b) << 4); } /* lane i: bit i */
 /* The mantissa of x with the exponent of 1.0, and the biased exponent field as a double. */
 static inline __m256d mant1(__m256d x) {
   __m256i u = _mm256_and_si256(_mm256_castpd_si256(x), _mm256_set1_epi64x(0x000fffffffffffffll));

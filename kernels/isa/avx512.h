@@ -239,6 +239,7 @@ static inline vdm dnan_or_neg(vd a) { /* a != a || a < 0 */
   return (vdm)(_mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q) | _mm512_cmp_pd_mask(a, _mm512_setzero_pd(), _CMP_LT_OQ));
 }
 static inline vd dsel(vdm m, vd t, vd f) { return _mm512_mask_blend_pd(m, f, t); }
+static inline unsigned dbits(vdm m) { return m; } /* lane i: bit i */
 /* The mantissa of a with the exponent of 1.0, and the biased exponent field as a double. */
 static inline vd dmant1(vd a) {
   __m512i u = _mm512_and_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(0x000fffffffffffffll));

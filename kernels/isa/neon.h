@@ -227,6 +227,11 @@ static inline vdm dnan_or_neg(vd a) { /* a != a || a < 0 */
                           vcltq_f64(a.q[j], vdupq_n_f64(0.0))))
 }
 static inline vd dsel(vdm m, vd t, vd f) { NEON_MAP(vd, vbslq_f64(m.q[j], t.q[j], f.q[j])) }
+static inline unsigned dbits(vdm m) { /* lane i: bit i */
+  unsigned r = 0;
+  for (int j = 0; j < 4; j++) r |= (unsigned)(vgetq_lane_u64(m.q[j], 0) & 1) << 2 * j | (unsigned)(vgetq_lane_u64(m.q[j], 1) & 2) << 2 * j;
+  return r;
+}
 /* The mantissa of a with the exponent of 1.0, and the biased exponent field as a double (exact). */
 static inline vd dmant1(vd a) {
   NEON_MAP(vd, vreinterpretq_f64_u64(vorrq_u64(vandq_u64(vreinterpretq_u64_f64(a.q[j]), vdupq_n_u64(0x000fffffffffffffull)),

@@ -322,12 +322,17 @@ static inline vd dexp64(vd x) {
   y = dsel(dlt(x, dset(-600.0)), dset(0.0), y);
   return dsel(dnan_or_neg(dabs(x)), x, y); /* NaN x: x */
 }
-/* smx_expm1_64: exp - 1 outside (-0.34, 0.34), the series by Horner inside */
+/* smx_expm1_64: exp - 1 outside (-0.34, 0.34), the series by Horner inside (each where a lane needs it) */
 static inline vd dexpm1_64(vd x) {
-  vd p = dset(1.0 / 355687428096000.0);
-  for (int i = 14; i >= 0; i--) p = dadd(dmul(p, x), dset(SMX_INV_FACT[i]));
-  const vd near = dadd(dmul(dmul(p, x), x), x), far = dsub(dexp64(x), dset(1.0));
-  return dsel(dgt(x, dset(-0.34)), dsel(dlt(x, dset(0.34)), near, far), far);
+  const vdm in = dlt(dabs(x), dset(0.34)); /* (NaN: out) */
+  vd near = x, far = x;
+  if (dbits(in) != 0) {
+    vd p = dset(1.0 / 355687428096000.0);
+    for (int i = 14; i >= 0; i--) p = dadd(dmul(p, x), dset(SMX_INV_FACT[i]));
+    near = dadd(dmul(dmul(p, x), x), x);
+  }
+  if (dbits(in) != 0xffu) far = dsub(dexp64(x), dset(1.0));
+  return dsel(in, near, far);
 }
 /* smx_log1p64 */
 static inline vd dlog1p64(vd x) {

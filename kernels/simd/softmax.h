@@ -1353,22 +1353,26 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   lane_rows L;
   FN(lane_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L, SMX_ELEM_F32);
   float m[VW], af[VW], nbf[VW], dxt[VW], done[VW];
-  double l[VW], pt_m1[VW], lr[VW], zt[VW], wt[VW], sw[VW], gc[VW];
-  int active[VW], rowpath[VW];
+  double l[VW], u[VW], pt_m1[VW], lr[VW], zt[VW], wt[VW], sw[VW], gc[VW];
+  int rowpath[VW];
   vst(m, L.m), dst(l, L.c.l[0]), dst(l + 8, L.c.l[1]);
-  FN(rows_pt_m1)(r0, g, x, ldx, a, L.fast, m, l, pt_m1);
-  for (size_t r = 0; r < VW; r++) { /* the lanes past g and the ignored rows: gradient 0, not stored */
+  for (size_t r = 0; r < VW; r++) /* the lanes past g and the ignored rows: gradient 0, not stored */
+    zt[r] = 0.0, wt[r] = 0.0, sw[r] = 0.0, gc[r] = 0.0, u[r] = 0.0, done[r] = 0.0f, rowpath[r] = 0;
+  for (size_t r = 0; r < g; r++) {
     const float *xr = x + (r0 + r) * ldx;
-    zt[r] = 0.0, wt[r] = 0.0, sw[r] = 0.0, gc[r] = 0.0, done[r] = 0.0f;
-    active[r] = r < g && smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL);
-    rowpath[r] = active[r] && !L.fast[r];
-    if (!active[r] || !L.fast[r]) continue;
+    if (!smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL)) continue;
+    if (L.fast[r] == 0.0f) {
+      rowpath[r] = 1;
+      continue;
+    }
     vd wza = dset(0.0), wzb = dset(0.0);
     if (eps > 0.0f) FN(wz_add)(&wza, &wzb, xr, n, 0, cw);
     const size_t t = (size_t)row.target;
     zt[r] = xr[t], wt[r] = cw ? cw[t] : 1.0, sw[r] = eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, gc[r] = row.grad_coef;
+    u[r] = (zt[r] - (double)m[r]) - l[r]; /* smx_xent_pt_m1's argument */
     done[r] = 1.0f;
   }
+  dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
   /* smx_xent_softmax_terms, one row per double lane, and the gradient's constants */
   const double e = eps, nd = (double)n, W = row.weight_sum, z = row.z_loss;
   vd lrq[2], Aq[2], gtq[2], gq[2];
@@ -1395,10 +1399,9 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
       const vf nb = vneg(cw ? vmul(vb, vset(cw[i])) : vb);
       L.col[i] = vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), nb));
     }
-    for (size_t r = 0; r < VW; r++) L.fast[r] = active[r] && L.fast[r] ? 1.0f : 0.0f; /* the rows stored here */
-    vstore_columns(g, n, L.col, L.fast, dx + r0 * ldd, ldd);
+    vstore_columns(g, n, L.col, done, dx + r0 * ldd, ldd); /* the rows done here */
     for (size_t r = 0; r < g; r++)
-      if (L.fast[r]) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
+      if (done[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
   }
   for (size_t r = 0; r < g; r++)
     if (rowpath[r] && smx_xent_row_begin(a, r0 + r, n, &row, NULL))
