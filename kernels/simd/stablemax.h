@@ -558,16 +558,16 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
                            float *loss_rows, float *dx, size_t ldd, double total) {
   vf col[LOGS_LANES_MAX];
   vload_columns(g, n, x + r0 * ldx, ldx, col);
-  smx_xent_row row[VW];
+  smx_xent_row row = a->row;
   float tg[VW], zt[VW], fast[VW];
   double wt[VW], gc[VW];
   int live[VW];
-  for (size_t r = 0; r < VW; r++) {
-    row[r] = a->row, tg[r] = -1.0f, zt[r] = 0.0f, wt[r] = 0.0, gc[r] = 0.0;
-    live[r] = r < g && smx_xent_row_begin(a, r0 + r, n, &row[r], dx ? dx + (r0 + r) * ldd : NULL);
-    if (!live[r]) continue; /* ignored: loss 0 */
-    const size_t t = (size_t)row[r].target;
-    tg[r] = (float)t, zt[r] = x[(r0 + r) * ldx + t], wt[r] = smx_xent_weight(&row[r], t), gc[r] = row[r].grad_coef;
+  for (size_t r = 0; r < VW; r++) tg[r] = -1.0f, zt[r] = 0.0f, wt[r] = 0.0, gc[r] = 0.0, live[r] = 0;
+  for (size_t r = 0; r < g; r++) { /* (ignored rows: loss 0) */
+    if (!smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL)) continue;
+    const size_t t = (size_t)row.target;
+    tg[r] = (float)t, zt[r] = x[(r0 + r) * ldx + t], wt[r] = smx_xent_weight(&row, t), gc[r] = row.grad_coef;
+    live[r] = 1;
   }
   /* O: +0 for the target's entry */
   const vf vt = vld(tg);
@@ -580,35 +580,34 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
     lane_leaf_add(O, i, (lane_dsum){dsel(deq(vi, tl.lo), dset(0.0), si.lo), dsel(deq(vi, tl.hi), dset(0.0), si.hi)});
   }
   lane_tree16d(S, n), lane_tree16d(O, n);
-  double Sd[VW], Od[VW], l1p[VW];
+  double Sd[VW], Od[VW], lr[VW];
   dst(Sd, S[0].lo), dst(Sd + VW / 2, S[0].hi), dst(Od, O[0].lo), dst(Od + VW / 2, O[0].hi);
   const vf vz = vld(zt);
   xs_dconsts dc[2];
-  for (int q = 0; q < 2; q++) {
+  for (int q = 0; q < 2; q++) { /* the loss smx_xent_stablemax_loss (no smoothing): smx_times(w_t, log1p(O / s_t)) */
     const vd s_t = dstable_s64(q ? dhi(vz) : dlo(vz)), vO = q ? O[0].hi : O[0].lo, vS = q ? S[0].hi : S[0].lo;
-    dst(l1p + 8 * q, dlog1p64(ddiv(vO, s_t)));
-    dc[q] = xs_dconsts_of(vO, vS, dld(wt + 8 * q), dld(gc + 8 * q), s_t, 0.0, a->row.weight_sum, (double)n);
+    const vd vw = dld(wt + 8 * q);
+    dst(lr + 8 * q, dsel(deq(vw, dset(0.0)), dset(0.0), dmul(vw, dlog1p64(ddiv(vO, s_t)))));
+    dc[q] = xs_dconsts_of(vO, vS, vw, dld(gc + 8 * q), s_t, 0.0, a->row.weight_sum, (double)n);
   }
   const xs_fconsts fc = xs_fconsts_of(dc[0], dc[1], vz, vset(1.0f));
   float dxt[VW];
   vst(dxt, fc.dxt);
-  double lr[VW];
-  for (size_t r = 0; r < g; r++) {
+  for (size_t r = 0; r < VW; r++) {
+    fast[r] = live[r] && Sd[r] >= SMX_STABLE_TINY && Sd[r] < INFINITY ? 1.0f : 0.0f;
+    if (!live[r]) lr[r] = 0.0;
+  }
+  for (size_t r = 0; r < g; r++) { /* NaN, infinite logits or a tiny sum: the scalar parts */
+    if (!live[r] || fast[r] != 0.0f) continue;
     const float *xr = x + (r0 + r) * ldx;
     float *d = dx ? dx + (r0 + r) * ldd : NULL;
-    lr[r] = 0.0, fast[r] = 0.0f;
-    if (!live[r]) continue;
-    if (Sd[r] >= SMX_STABLE_TINY && Sd[r] < INFINITY) {
-      lr[r] = smx_xent_stablemax_loss(n, l1p[r], 0.0, 0.0, wt[r], &row[r]);
-      fast[r] = 1.0f;
-    } else { /* NaN, infinite logits or a tiny sum: the scalar parts */
-      smx_xent_stable st;
-      if (smx_xent_stablemax_begin(n, xr, &row[r], Sd[r], Od[r], 0.0, d, &st) && d) {
-        smx_xent_stablemax_grad_scalar(n, xr, &row[r], &st, d);
-        smx_xent_stablemax_target(n, &row[r], &st, d);
-      }
-      lr[r] = st.loss;
+    smx_xent_stable st;
+    smx_xent_row_begin(a, r0 + r, n, &row, NULL);
+    if (smx_xent_stablemax_begin(n, xr, &row, Sd[r], Od[r], 0.0, d, &st) && d) {
+      smx_xent_stablemax_grad_scalar(n, xr, &row, &st, d);
+      smx_xent_stablemax_target(n, &row, &st, d);
     }
+    lr[r] = st.loss;
   }
   if (dx) { /* xs_grad lane-wise: (A p - B w) / (1 + |z|) */
     const float *cw = a->row.class_weight;
@@ -619,7 +618,7 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
     }
     vstore_columns(g, n, col, fast, dx + r0 * ldd, ldd);
     for (size_t r = 0; r < g; r++)
-      if (fast[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)row[r].target] = dxt[r];
+      if (fast[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)tg[r]] = dxt[r];
   }
   for (size_t r = 0; r < g; r++) total = smx_xent_row_end(a, loss_rows, r0 + r, lr[r], total);
   return total;
