@@ -1342,9 +1342,10 @@ static double FN(xent_softmax_group)(size_t r0, size_t g, size_t n, const float 
   return total;
 }
 
-/* Rows r0 .. r0 + g - 1 (g <= VW, n <= LANE_ROWS_MAX) without softcap, one per lane (lane_rows_state): each row's
-   loss terms in scalar code, the gradient fma(A, p_j, -B w_j) lane-wise, the target entry after the store; the
-   rows with a NaN or a max beyond +-2^16 by xent_softmax_row; returns total plus the losses, added in row order. */
+/* Rows r0 .. r0 + g - 1 (g <= VW, n <= LANE_ROWS_MAX) without softcap, one per lane (lane_rows_state): one pass over
+   the rows gathers their targets' terms, then p_t - 1, the loss terms and the gradient fma(A, p_j, -B w_j) go
+   lane-wise, the target entry after the store; the rows with a NaN or a max beyond +-2^16 by xent_softmax_row;
+   returns total plus the losses, added in row order. */
 static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                                  float *loss_rows, float *dx, size_t ldd, double total) {
   smx_xent_row row = a->row;

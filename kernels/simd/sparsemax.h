@@ -735,11 +735,12 @@ SMX_FLATTEN void sparsemax_backward_lanes_e(size_t g, size_t n, const void *y, s
 }
 BWD_KERNELS(sparsemax_backward, sparsemax_backward_lanes_e, sparsemax_backward_row_e)
 /* smx_sparsemax_fy of each lane's row: sparse_fy over its support collected in index order (the entries above the
-   filter t), the entry at position p in double lane p % 16. Rows of at most FY_LANES_MAX entries lane-wise: column
-   i's term goes to position p = the count of the row's support before it (p <= i, p < the largest support k of
-   the group), by selects (at most n (n + 1) / 2 of them); positions past the support hold +0, as sparse_fy's tail lanes. Longer rows each by its own support
-   collected from x (alternating A/B on Zen 4, the selects against the per-row supports: 0.53x the time at n = 4,
-   0.93-1.0x at 16, 1.0x at 24, 1.24x at 32). */
+   filter t), the entry at position p in double lane p % 16. Lane-wise where n <= FY_LANES_MAX or the group's largest
+   support kmax (of the rows done here) <= FY_LANES_KMAX: column i's term goes to position p = the count of the row's
+   support before it (p <= i, p < kmax) by selects; positions past the support hold +0, as sparse_fy's tail lanes.
+   Other groups take each row's support collected from x (alternating A/B on Zen 4, the n (n + 1) / 2 selects
+   against the per-row supports: 0.53x the time at n = 4, 0.93-1.0x at 16, 1.0x at 24, 1.24x at 32; bounded by
+   kmax, on uniform +-5.1 rows: 0.85x at 16, 0.86x at 20, 1.0x at 28-32). */
 #define FY_LANES_MAX 16
 #define FY_LANES_KMAX 8
 SMX_FLATTEN lane_dsum lanes_fy(const sparse_lanes *L, size_t n, const float *x, size_t ldx) {

@@ -551,7 +551,7 @@ static __attribute__((noinline)) double FN(xs_groups)(size_t r_first, size_t row
 
 /* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_XENT_LANES_MAX <= LOGS_LANES_MAX) without softcap or label smoothing, one
    per lane: the sums S and O of xs_block (entry i in double lane i % 16, O without the target's entry, stable_sum16d's
-   tree over the columns), the double arithmetic of xs_groups for both halves, each row's loss, the gradient
+   tree over the columns), the double arithmetic of xs_groups and each row's loss for both halves, the gradient
    lane-wise; the rows whose S is not in [SMX_STABLE_TINY, inf) by the scalar parts from their sums. Returns total plus
    the losses. */
 static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
