@@ -52,7 +52,7 @@ static void run_xent(const smx_rows_job *j, size_t r0, size_t r1) {
    separate f32 gradient), rounded back. */
 typedef struct {
   smx_rows_job base; /* first: smx_run_rows hands its address back; x16, out16 and bf16 set */
-  int normalizer;    /* long rows without the scratch (xent16_long_rows) */
+  int normalizer;    /* for the rows without the scratch (xent16_direct_rows) */
 } xjob16;
 #define XENT16_SCRATCH 16384 /* floats on the stack (64 KiB) */
 #define XENT_STACK_ROWS 1024 /* row losses on the stack */
@@ -76,9 +76,9 @@ static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {
          : normalizer == SMX_NORM_SPARSEMAX ? k->xent_sparsemax16
                                             : NULL;
 }
-/* rows [r0, r1) too long for the scratch, one at a time: the table's fused 16-bit row, or (stablemax, softmax on the
-   scalar table, and the rows the fused one leaves) the chunked row state and shard */
-static void xent16_long_rows(const xjob16 *j, size_t r0, size_t r1, double *losses) {
+/* rows [r0, r1) without the scratch (too long for it, or faster without it), one at a time: the table's fused 16-bit
+   row, or (stablemax, softmax on the scalar table, and the rows the fused one leaves) the chunked row state and shard */
+static void xent16_direct_rows(const xjob16 *j, size_t r0, size_t r1, double *losses) {
   const smx_rows_job *bj = &j->base;
   const size_t n = bj->n;
   const smx_xent_args a = args_from(bj, r0, losses);
@@ -102,12 +102,19 @@ static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const int norm = ((const xjob16 *)bj)->normalizer;
   /* the softmax rows of more than one block up to SMX_SOFTMAX16_STORE go fused too: the fused row keeps its pass-1
      values in a scratch of its own (Zen 5, bf16 with gradient, rows from memory: 0.62-0.75x the time through the
-     scratch on avx512, 0.83-0.93x on avx2; one row repeated in cache 1.09-1.15x) */
-  const int fused_store = norm == SMX_NORM_SOFTMAX && bj->n > SMX_BLOCK && bj->n <= SMX_SOFTMAX16_STORE;
-  /* (sparsemax rows that fit the scratch stay there: fused, bf16 64 x 300 .. 1 x 4096 in cache took 1.0-1.05x the
-     scratch's time on avx512, 1.15-1.4x on avx2; 4096 x 4096 from memory 0.74x / 0.92x) */
+     scratch on avx512, 0.83-0.93x on avx2; one row repeated in cache 1.09-1.15x); and rows of more than 3/4 of a block
+     where the scratch's widened copy is the dearer (smx_fused16_in_cache; Zen 4, avx512bf16, rows x n = 2^16: 0.94-0.98x
+     the time at n = 800..1000; 1.0-1.18x at 300..700, which stay) */
+  const int fused_store = norm == SMX_NORM_SOFTMAX && bj->n <= SMX_SOFTMAX16_STORE &&
+                          (bj->n > SMX_BLOCK || (bj->n > 3 * SMX_BLOCK / 4 && smx_fused16_in_cache(bj->k)));
+  /* sparsemax rows of 512 entries or more fused where the CPU's stores make the scratch's widened copy the dearer
+     (smx_fused16_in_cache; Zen 4, avx512bf16, with gradient, fused against the scratch: rows x n = 2^16 0.69-0.79x the
+     time at n = 512..4096 bf16, 0.72-0.84x f16; 2^24 from memory 0.74-0.76x). Elsewhere they stay in the scratch
+     (Zen 5: fused bf16 64 x 300 .. 1 x 4096 in cache took 1.0-1.05x the scratch's time on avx512, 1.15-1.4x on
+     avx2; 4096 x 4096 from memory 0.74x / 0.92x). */
+  const int fused_sparse = norm == SMX_NORM_SPARSEMAX && bj->n >= SMX_BLOCK / 2 && smx_fused16_in_cache(bj->k);
   double *const losses = bj->row_losses + (r0 - bj->losses_row0);
-  if (need > XENT16_SCRATCH || fused_store) xent16_long_rows((const xjob16 *)bj, r0, r1, losses);
+  if (need > XENT16_SCRATCH || fused_store || fused_sparse) xent16_direct_rows((const xjob16 *)bj, r0, r1, losses);
   else xent16_scratch_rows(bj, r0, r1, losses);
 }
 
