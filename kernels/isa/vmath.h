@@ -210,22 +210,33 @@ SMX_FLATTEN void vload_columns_e(size_t g, size_t n, const void *x, size_t ldx, 
     vtranspose16(c);
   }
 }
-SMX_FLATTEN void vstore_columns_e(size_t g, size_t n, vf *col, const float *fast, void *y, size_t ldy, const int e) {
+/* columns b .. b + VW - 1 (c, transposed in place) of the rows r < g with fast[r] != 0 */
+SMX_FLATTEN void vstore_column_block_e(size_t g, size_t n, size_t b, vf *c, const float *fast, void *y, size_t ldy,
+                                       const int e) {
 #ifdef SMX_VTRANSPOSE_HALVES
   if (n <= VW / 2) {
-    vtranspose_halves(col);
+    vtranspose_halves(c);
     for (size_t r = 0; r < g; r++)
-      if (fast[r] != 0.0f) st_e_n(y, r * ldy, r < VW / 2 ? col[r] : vupper_half(col[r - VW / 2]), n, e);
+      if (fast[r] != 0.0f) st_e_n(y, r * ldy, r < VW / 2 ? c[r] : vupper_half(c[r - VW / 2]), n, e);
     return;
   }
 #endif
-  for (size_t b = 0; b < n; b += VW) {
-    vf *c = col + b;
-    vtranspose16(c);
-    for (size_t r = 0; r < g; r++)
-      if (fast[r] != 0.0f) st_e_n(y, r * ldy + b, c[r], step_count(n, b), e);
-  }
+  vtranspose16(c);
+  for (size_t r = 0; r < g; r++)
+    if (fast[r] != 0.0f) st_e_n(y, r * ldy + b, c[r], step_count(n, b), e);
 }
+SMX_FLATTEN void vstore_columns_e(size_t g, size_t n, vf *col, const float *fast, void *y, size_t ldy, const int e) {
+  for (size_t b = 0; b < n; b += VW) vstore_column_block_e(g, n, b, col + b, fast, y, ldy, e);
+}
+/* vstore_columns_e of the columns OUT, an expression of i, made a block at a time in registers: no array of the n
+   output columns is written and read back (a zmm store takes two cycles on Zen 4: softmax's lane groups 0.91-0.95x
+   the time at n = 16..128) */
+#define VSTORE_COLUMNS_OF(g, n, fast, y, ldy, e, i, OUT)                        \
+  for (size_t b_ = 0; b_ < (n); b_ += VW) {                                    \
+    vf c_[VW];                                                                 \
+    for (size_t j_ = 0, i = b_; j_ < VW; j_++, i++) c_[j_] = i < (n) ? (OUT) : vzero(); \
+    vstore_column_block_e(g, n, b_, c_, fast, y, ldy, e);                      \
+  }
 static inline void vload_columns(size_t g, size_t n, const float *x, size_t ldx, vf *col) {
   vload_columns_e(g, n, x, ldx, col, SMX_ELEM_F32);
 }

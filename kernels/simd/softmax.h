@@ -619,11 +619,6 @@ static void FN(lane_rows_state)(size_t g, size_t n, const void *x, size_t ldx, i
   else if (e == SMX_ELEM_BF16) lane_rows_state_e(g, n, x, ldx, need_log, out, L, SMX_ELEM_BF16);
   else lane_rows_state_e(g, n, x, ldx, need_log, out, L, SMX_ELEM_F16);
 }
-static void vstore_columns_any(size_t g, size_t n, vf *col, const float *fast, void *y, size_t ldy, int e) {
-  if (e == SMX_ELEM_F32) vstore_columns_e(g, n, col, fast, y, ldy, SMX_ELEM_F32);
-  else if (e == SMX_ELEM_BF16) vstore_columns_e(g, n, col, fast, y, ldy, SMX_ELEM_BF16);
-  else vstore_columns_e(g, n, col, fast, y, ldy, SMX_ELEM_F16);
-}
 
 /* ---- softmax pass 2 (smx_softmax_one), from x ---- */
 SMX_FLATTEN void softmax_pass2_e(size_t n, const void *x, void *y, const smx_softmax_out *o, const int e) {
@@ -908,13 +903,24 @@ static inline int rows_path(size_t n, size_t left, size_t *g, size_t lane_max) {
 }
 #define ROW_GROUPS(r0, g, path, lane_max) \
   for (size_t r0 = 0, g = 0, path; r0 < rows && (path = (size_t)rows_path(n, rows - r0, &g, lane_max), 1); r0 += g)
+/* the outputs of a lane group of softmax and of log-softmax (elements e) */
+SMX_FLATTEN void softmax_lanes_out_e(size_t g, size_t n, const lane_rows *L, void *y, size_t ldy, const int e) {
+  VSTORE_COLUMNS_OF(g, n, L->fast, y, ldy, e, i, rescale_out(L->e[i], &L->oc, NULL, 0, VW, 1, 0))
+}
+static inline vf log_softmax_lane_out(const lane_rows *L, size_t i, vf nch) {
+  const vf v = logsm(L->col[i], L->c.chi, nch, L->c.clo);
+  return vsel(L->lflush, vflush(v), v); /* smx_log_softmax_flush */
+}
+SMX_FLATTEN void log_softmax_lanes_out_e(size_t g, size_t n, const lane_rows *L, void *y, size_t ldy, const int e) {
+  const vf nch = vneg(L->c.chi);
+  VSTORE_COLUMNS_OF(g, n, L->fast, y, ldy, e, i, log_softmax_lane_out(L, i, nch))
+}
 /* A lane group of each kernel: rows [0, g) of x (elements e), one per lane (lane_rows_state); the rows it leaves (a
    NaN, |max| > 2^16) by the row path after */
 static void FN(softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
   lane_rows L;
   FN(lane_rows_state)(g, n, x, ldx, 0, 1, &L, e);
-  for (size_t i = 0; i < n; i++) L.col[i] = rescale_out(L.e[i], &L.oc, NULL, 0, VW, 1, 0);
-  vstore_columns_any(g, n, L.col, L.fast, y, ldy, e);
+  SMX_ELEM_CALL(e, softmax_lanes_out_e, g, n, &L, y, ldy);
   for (size_t r = 0; r < g; r++) {
     if (L.fast[r] != 0.0f) continue;
     if (e == SMX_ELEM_F32) FN(softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
@@ -924,12 +930,7 @@ static void FN(softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, voi
 static void FN(log_softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
   lane_rows L;
   FN(lane_rows_state)(g, n, x, ldx, 1, 0, &L, e);
-  const vf nch = vneg(L.c.chi);
-  for (size_t i = 0; i < n; i++) {
-    const vf v = logsm(L.col[i], L.c.chi, nch, L.c.clo);
-    L.col[i] = vsel(L.lflush, vflush(v), v); /* smx_log_softmax_flush */
-  }
-  vstore_columns_any(g, n, L.col, L.fast, y, ldy, e);
+  SMX_ELEM_CALL(e, log_softmax_lanes_out_e, g, n, &L, y, ldy);
   for (size_t r = 0; r < g; r++) {
     if (L.fast[r] != 0.0f) continue;
     if (e == SMX_ELEM_F32) FN(log_softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
@@ -1395,12 +1396,9 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   for (size_t r = 0; r < VW; r++)
     if (done[r] == 0.0f) lr[r] = 0.0;
   if (dx) {
-    const vf va = vld(af), vb = vld(nbf);
-    for (size_t i = 0; i < n; i++) {
-      const vf nb = vneg(cw ? vmul(vb, vset(cw[i])) : vb);
-      L.col[i] = vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), nb));
-    }
-    vstore_columns(g, n, L.col, done, dx + r0 * ldd, ldd); /* the rows done here */
+    const vf va = vld(af), vb = vld(nbf), nb = vneg(vb);
+    VSTORE_COLUMNS_OF(g, n, done, dx + r0 * ldd, ldd, SMX_ELEM_F32, i, /* the rows done here */
+                      vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), cw ? vneg(vmul(vb, vset(cw[i]))) : nb)))
     for (size_t r = 0; r < g; r++)
       if (done[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
   }

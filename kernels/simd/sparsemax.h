@@ -649,8 +649,7 @@ static inline vf sparse_lanes_p(const sparse_lanes *L, size_t i) {
 SMX_FLATTEN void sparsemax_lanes(size_t g, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   sparse_lanes L;
   sparse_lanes_state(g, n, x, ldx, &L);
-  for (size_t i = 0; i < n; i++) L.col[i] = sparse_lanes_p(&L, i);
-  vstore_columns(g, n, L.col, L.fast, y, ldy);
+  VSTORE_COLUMNS_OF(g, n, L.fast, y, ldy, SMX_ELEM_F32, i, sparse_lanes_p(&L, i))
   for (size_t r = 0; r < g; r++)
     if (L.fast[r] == 0.0f) FN(sparsemax_row)(n, x + r * ldx, y + r * ldy);
 }
@@ -825,8 +824,7 @@ static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const floa
     if (L.fast[r] != 0.0f) lr[r] = lf[r];
   if (dx) {
     const vf vG = vld(G); /* q = eps / n = 0 */
-    for (size_t i = 0; i < n; i++) L.col[i] = vflush(vmul(sparse_lanes_p(&L, i), vG));
-    vstore_columns(g, n, L.col, L.fast, dx + r0 * ldd, ldd);
+    VSTORE_COLUMNS_OF(g, n, L.fast, dx + r0 * ldd, ldd, SMX_ELEM_F32, i, vflush(vmul(sparse_lanes_p(&L, i), vG)))
     for (size_t r = 0; r < g; r++)
       if (L.fast[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
   }
