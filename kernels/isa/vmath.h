@@ -229,8 +229,8 @@ SMX_FLATTEN void vstore_columns_e(size_t g, size_t n, vf *col, const float *fast
   for (size_t b = 0; b < n; b += VW) vstore_column_block_e(g, n, b, col + b, fast, y, ldy, e);
 }
 /* vstore_columns_e of the columns OUT, an expression of i, made a block at a time in registers: no array of the n
-   output columns is written and read back (a zmm store takes two cycles on Zen 4: softmax's lane groups 0.91-0.95x
-   the time at n = 16..128) */
+   output columns is written and read back (a zmm store takes two cycles on Zen 4: softmax's lane groups 0.90-0.95x
+   the time at n = 8..128) */
 #define VSTORE_COLUMNS_OF(g, n, fast, y, ldy, e, i, OUT)                        \
   for (size_t b_ = 0; b_ < (n); b_ += VW) {                                    \
     vf c_[VW];                                                                 \
