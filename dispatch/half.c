@@ -291,9 +291,11 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      1.23 -> 0.80x; shorter rows on avx2 were slower fused: 64 x 300 1.31 -> 1.52x) */
   const int fused_sparse = id == SMX_KERNEL_ID_sparsemax && n >= SMX_BLOCK / 2;
   /* the softmax family's short rows in lane groups: the columns' loads widen them, no widened copy (Zen 3, avx2, bf16,
-     rows x n = 2^16: 0.83-0.96x the time through the scratch at n = 16..128). Rows of fewer than 16 entries stay in the
-     scratch, whose conversions run over whole steps when the rows are contiguous (n = 8: 1.1x the time fused). */
-  const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n >= 16 && n <= smx_lane_rows_max(id) &&
+     rows x n = 2^16: 0.83-0.96x the time through the scratch at n = 16..128; Zen 4, avx512bf16, since the groups'
+     outputs stay in registers, 0.92-0.97x at n = 9..15, avx2 0.87-1.01x). Rows of at most 8 entries stay in the
+     scratch, whose conversions run over whole steps when the rows are contiguous (n = 8: 1.01-1.03x the time fused on
+     Zen 4, softmax at 4 1.04-1.10x). */
+  const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n > 8 && n <= smx_lane_rows_max(id) &&
                           r1 - r0 >= SMX_LANE_MIN_ROWS;
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
   if (j->fused &&
