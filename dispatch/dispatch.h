@@ -14,6 +14,9 @@ smx_cpu_id smx_cpu_identify(void);
 /* 1 where table k's fused 16-bit softmax family is faster than the f32 scratch also for rows in cache
    (dispatch/half.c says where it was measured): the AVX-512 tables on Intel and on Zen 4. */
 int smx_fused16_in_cache(const smx_kernels *k);
+/* the softmax family's 16-bit rows of more entries than this go fused in cache where smx_fused16_in_cache holds (the
+   forward kernels, half.c, and the cross-entropy, xent.c: measured there) */
+#define SMX_FUSED16_CACHE_MIN_N (3 * SMX_BLOCK / 4)
 
 /* Bytes spanned by a rows x n matrix with leading dimension ld; 0 on overflow. */
 size_t smx_span_bytes(size_t rows, size_t n, size_t ld);

@@ -285,7 +285,7 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      softmax 0.90-0.93x at 768..1024; f16 at 4096 0.93x, 0.86x; at 512 1.0-1.1x; Intel's AVX-512 Xeon ~0.96x at 4096;
      Zen 5 1.10x at 1 x 4096 and AVX2 up to 1.26x: the scratch stays there; stablemax 1.0x on Zen 4) */
   const int fused_cache =
-      (lse_family || id == SMX_KERNEL_ID_softmax) && n > 3 * SMX_BLOCK / 4 && smx_fused16_in_cache(j->base.k);
+      (lse_family || id == SMX_KERNEL_ID_softmax) && n > SMX_FUSED16_CACHE_MIN_N && smx_fused16_in_cache(j->base.k);
   /* sparsemax rows of 512 entries or more (Zen 5, bf16 over f32 time, fused against the scratch: avx512 1 x 4096
      1.47 -> 1.19x in cache, 4096 x 4096 from memory 1.13-1.32 -> 0.42-0.50x; avx2 64 x 512 1.49 -> 1.13x, 4096 x 4096
      1.23 -> 0.80x; shorter rows on avx2 were slower fused: 64 x 300 1.31 -> 1.52x) */

@@ -105,16 +105,17 @@ static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
      scratch on avx512, 0.83-0.93x on avx2; one row repeated in cache 1.09-1.15x); and rows of more than 3/4 of a block
      where the scratch's widened copy is the dearer (smx_fused16_in_cache; Zen 4, avx512bf16, rows x n = 2^16: 0.94-0.98x
      the time at n = 800..1000; 1.0-1.18x at 300..700, which stay) */
-  const int fused_store = norm == SMX_NORM_SOFTMAX && bj->n <= SMX_SOFTMAX16_STORE &&
-                          (bj->n > SMX_BLOCK || (bj->n > 3 * SMX_BLOCK / 4 && smx_fused16_in_cache(bj->k)));
+  const int in_cache = smx_fused16_in_cache(bj->k);
+  const int fused_softmax = norm == SMX_NORM_SOFTMAX && bj->n <= SMX_SOFTMAX16_STORE &&
+                            (bj->n > SMX_BLOCK || (bj->n > SMX_FUSED16_CACHE_MIN_N && in_cache));
   /* sparsemax rows of 512 entries or more fused where the CPU's stores make the scratch's widened copy the dearer
      (smx_fused16_in_cache; Zen 4, avx512bf16, with gradient, fused against the scratch: rows x n = 2^16 0.69-0.79x the
      time at n = 512..4096 bf16, 0.72-0.84x f16; 2^24 from memory 0.74-0.76x). Elsewhere they stay in the scratch
      (Zen 5: fused bf16 64 x 300 .. 1 x 4096 in cache took 1.0-1.05x the scratch's time on avx512, 1.15-1.4x on
      avx2; 4096 x 4096 from memory 0.74x / 0.92x). */
-  const int fused_sparse = norm == SMX_NORM_SPARSEMAX && bj->n >= SMX_BLOCK / 2 && smx_fused16_in_cache(bj->k);
+  const int fused_sparse = norm == SMX_NORM_SPARSEMAX && bj->n >= SMX_BLOCK / 2 && in_cache;
   double *const losses = bj->row_losses + (r0 - bj->losses_row0);
-  if (need > XENT16_SCRATCH || fused_store || fused_sparse) xent16_direct_rows((const xjob16 *)bj, r0, r1, losses);
+  if (need > XENT16_SCRATCH || fused_softmax || fused_sparse) xent16_direct_rows((const xjob16 *)bj, r0, r1, losses);
   else xent16_scratch_rows(bj, r0, r1, losses);
 }
 

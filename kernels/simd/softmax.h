@@ -1396,9 +1396,9 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   for (size_t r = 0; r < VW; r++)
     if (done[r] == 0.0f) lr[r] = 0.0;
   if (dx) {
-    const vf va = vld(af), vb = vld(nbf), nb = vneg(vb);
+    const vf va = vld(af), nb = vneg(vld(nbf)); /* -B (w_j = 1), or -B w_j: -(B w_j) exactly */
     VSTORE_COLUMNS_OF(g, n, done, dx + r0 * ldd, ldd, SMX_ELEM_F32, i, /* the rows done here */
-                      vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), cw ? vneg(vmul(vb, vset(cw[i]))) : nb)))
+                      vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), cw ? vmul(nb, vset(cw[i])) : nb)))
     for (size_t r = 0; r < g; r++)
       if (done[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
   }
