@@ -298,6 +298,29 @@ static void FN(sparsemax_row)(size_t n, const float *x, float *y) {
 
 /* dx = dy - v on the support (y > 0), +0 elsewhere (stored flushed) */
 static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel0(vgt(y, vzero()), vsub(dy, v)); }
+/* dx = sparse_bwd(y, dy, v) of a row, stored flushed, or all NaN if y or dy holds one. Where |v| >= 2^-100 the flush
+   changes nothing (flush 0 skips it): dy - v is then never -0, and never subnormal (where |dy| >= 2^-103 both are
+   multiples of 2^-126, else |dy - v| > 2^-101). */
+SMX_FLATTEN void sparse_bwd_out_e(size_t n, const void *y, const void *dy, void *dx, float v, const int flush, const int e) {
+  const vf vv = vset(v);
+  vm bad = mzero();
+  size_t i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vf y0 = ld_e_x(y, i, e), d0 = ld_e_x(dy, i, e), y1 = ld_e_x(y, i + VW, e), d1 = ld_e_x(dy, i + VW, e);
+    bad = mor(bad, mor(vunord(y0, d0), vunord(y1, d1)));
+    vf o0 = sparse_bwd(y0, d0, vv), o1 = sparse_bwd(y1, d1, vv);
+    if (flush) st_e_x_flush(dx, i, o0, e), st_e_x_flush(dx, i + VW, o1, e);
+    else st_e_x(dx, i, o0, e), st_e_x(dx, i + VW, o1, e);
+  }
+  for (; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    vf vy = ld_e_n(y, i, c, 0.0f, e), vd_ = ld_e_n(dy, i, c, 0.0f, e);
+    bad = mor(bad, vunord(vy, vd_));
+    if (flush) st_e_flush_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
+    else st_e_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
+  }
+  if (many(bad)) fill_e(n, dx, smx_qnan(), e);
+}
 /* The fused 16-bit sparsemax (the rows longer than the 16-bit scratch: no heap; the reference's buffer and
    Michelot on the widened row, its output rounded, so exactly the f32 kernel's bits rounded) */
 SMX_FLATTEN void sparsemax_row16(size_t n, const uint16_t *x, uint16_t *y, const int e) {
@@ -318,40 +341,25 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
     const void *py = elem_at(y, o, e), *pd = elem_at(dy, o, e);
     vf l[NACC];
     for (int q = 0; q < NACC; q++) l[q] = vzero();
-    vi K = vcount_zero(); /* the support's count, per lane */
     size_t i = 0;
     for (; i + SMX_LANES <= len; i += SMX_LANES)
       for (int q = 0; q < NACC; q++) {
         vm in = vgt(ld_e_x(py, i + (size_t)q * VW, e), vzero());
-        K = vcount_add(K, in);
+        k += mcount(in);
         l[q] = vadd(l[q], vsel0(in, ld_e_x(pd, i + (size_t)q * VW, e)));
       }
     for (int q = 0; q < NACC && i; q++) l[q] = vorder_e(l[q], e);
     for (int q = 0; i < len; i += VW, q++) { /* tail lanes read y = 0: they add +0 */
       const size_t c = step_count(len, i);
       vm in = vgt(ld_e_n(py, i, c, 0.0f, e), vzero());
-      K = vcount_add(K, in);
+      k += mcount(in);
       l[q] = vadd(l[q], vsel0(in, ld_e_n(pd, i, c, 0.0f, e)));
     }
-    k += (size_t)vcount_sum(K);
     sum += FN(tree_sum_used)(l, steps_used(len));
   }
-  float v = k > 0 ? (float)(sum / (double)k) : 0.0f;
-  const vf vv = vset(v);
-  vm bad = mzero();
-  size_t i = 0;
-  for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf y0 = ld_e_x(y, i, e), d0 = ld_e_x(dy, i, e), y1 = ld_e_x(y, i + VW, e), d1 = ld_e_x(dy, i + VW, e);
-    bad = mor(bad, mor(vunord(y0, d0), vunord(y1, d1)));
-    st_e_x_flush(dx, i, sparse_bwd(y0, d0, vv), e), st_e_x_flush(dx, i + VW, sparse_bwd(y1, d1, vv), e);
-  }
-  for (; i < n; i += VW) {
-    const size_t c = step_count(n, i);
-    vf vy = ld_e_n(y, i, c, 0.0f, e), vd_ = ld_e_n(dy, i, c, 0.0f, e);
-    bad = mor(bad, vunord(vy, vd_));
-    st_e_flush_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
-  }
-  if (many(bad)) fill_e(n, dx, smx_qnan(), e);
+  const float v = k > 0 ? (float)(sum / (double)k) : 0.0f;
+  if (v >= 0x1p-100f || v <= -0x1p-100f) sparse_bwd_out_e(n, y, dy, dx, v, 0, e);
+  else sparse_bwd_out_e(n, y, dy, dx, v, 1, e);
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
