@@ -107,17 +107,18 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
   return nb;
 }
 
+/* 16 double lanes += ((z - m)^2 - tau^2) / 2 where z - m > tau, else +0 (smx_sparsemax_fy's terms) */
+static inline void sparse_fy_acc(vf z, vd vmd, vd vtau, vd *a0, vd *a1) {
+  const vd zl = dsub(dlo(z), vmd), zh = dsub(dhi(z), vmd), tt = dmul(vtau, vtau), half = dset(0.5), zero = dset(0.0);
+  *a0 = dadd(*a0, dsel(dgt(zl, vtau), dmul(dsub(dmul(zl, zl), tt), half), zero));
+  *a1 = dadd(*a1, dsel(dgt(zh, vtau), dmul(dsub(dmul(zh, zh), tt), half), zero));
+}
 /* smx_sparsemax_fy over the buffer (positions) or the row (indices, capped; of element e) */
 SMX_FLATTEN double sparse_fy_e(const void *v, size_t nv, float m, double tau, int capped, vf vcap, vf vinv,
                                const int e) {
-  const vd vmd = dset((double)m), vtau = dset(tau), tt = dmul(vtau, vtau), half = dset(0.5), zero = dset(0.0);
-  vd a0 = zero, a1 = zero;
-  for (size_t i = 0; i < nv; i += VW) {
-    vf z = sparse_step_e(v, i, step_count(nv, i), capped, vcap, vinv, e);
-    vd zl = dsub(dlo(z), vmd), zh = dsub(dhi(z), vmd);
-    a0 = dadd(a0, dsel(dgt(zl, vtau), dmul(dsub(dmul(zl, zl), tt), half), zero));
-    a1 = dadd(a1, dsel(dgt(zh, vtau), dmul(dsub(dmul(zh, zh), tt), half), zero));
-  }
+  const vd vmd = dset((double)m), vtau = dset(tau);
+  vd a0 = dset(0.0), a1 = a0;
+  for (size_t i = 0; i < nv; i += VW) sparse_fy_acc(sparse_step_e(v, i, step_count(nv, i), capped, vcap, vinv, e), vmd, vtau, &a0, &a1);
   return tree_sum16d(a0, a1);
 }
 static inline double sparse_fy(const float *v, size_t nv, float m, double tau) {
@@ -366,7 +367,7 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
 /* tau and the Fenchel-Young sum *fy of a finite row of element e by the buffer from the filter t (its own frame, as
    sparsemax_general) */
 SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, float t, int capped, vf vcap, vf vinv,
-                                         double *fy, const int e) {
+                                         double *fy, int *fy_left, const int e) {
   float buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   size_t nb = sparse_collect_e(n, x, m, capped, vcap, vinv, buf, &t, e);
   double tau;
@@ -375,13 +376,14 @@ SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, float
     *fy = sparse_fy(buf, nb, m, tau);
   } else {
     tau = sparse_tau_row_e(x, n, t, m, capped, vcap, vinv, e);
-    *fy = sparse_fy_e(x, n, m, tau, capped, vcap, vinv, e);
+    if (fy_left) *fy_left = 1; /* the caller's gradient pass sums it */
+    else *fy = sparse_fy_e(x, n, m, tau, capped, vcap, vinv, e);
   }
   return tau;
 }
 static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, float t, int capped,
-                                                            vf vcap, vf vinv, double *fy) {
-  return xent_sparse_general_e(n, x, m, t, capped, vcap, vinv, fy, SMX_ELEM_F32);
+                                                            vf vcap, vf vinv, double *fy, int *fy_left) {
+  return xent_sparse_general_e(n, x, m, t, capped, vcap, vinv, fy, fy_left, SMX_ELEM_F32);
 }
 
 /* The sparsemax cross-entropy of a row in phases, so that short rows can run in groups: begin (the logits
@@ -399,30 +401,42 @@ typedef struct {
   float buf[SPARSE_SHORT + VW];
 } xent_sparse_state;
 
+/* one step of the logits pass at j (c entries from j): its lanes' maxima lm, NaN screen, sum of z (smoothing) and for
+   short rows z and dz/dx kept */
+SMX_FLATTEN void xent_sparse_begin_step(const void *x, size_t j, size_t c, int capped, vf vcap, vf vinv, float eps,
+                                        size_t ns, xent_sparse_state *s, vf *lm, vm *bad, vd *z0, vd *z1, const int e) {
+  vf vdz, z = step_logits_e(x, j, c, -INFINITY, capped, vcap, vinv, &vdz, e);
+  if (c < VW) z = vsel(vtail(c), z, vset(-INFINITY));
+  *lm = vmax(z, *lm);
+  *bad = mor(*bad, vnan(z));
+  if (eps > 0.0f) {
+    vf zz = c < VW ? vsel(vtail(c), z, vset(0.0f)) : z;
+    *z0 = dadd(*z0, dlo(zz));
+    *z1 = dadd(*z1, dhi(zz));
+  }
+  if (ns) s->z[j / VW] = z, s->dz[j / VW] = vdz;
+}
 SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row *row, void *dx, size_t ns,
                                      xent_sparse_state *s, const int e) {
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   vf lm[NACC];
-  for (int q = 0; q < NACC; q++) lm[q] = vset(-INFINITY);
   vd z0 = dset(0.0), z1 = z0;
   vm bad = mzero();
-  for (size_t j = 0, q = 0; j < n; j += VW, q = (q + 1) % NACC) { /* lane j % 64 */
-    size_t c = n - j;
-    vf vdz, z = step_logits_e(x, j, c, -INFINITY, capped, vcap, vinv, &vdz, e);
-    if (c < VW) z = vsel(vtail(c), z, vset(-INFINITY));
-    lm[q] = vmax(z, lm[q]);
-    bad = mor(bad, vnan(z));
-    if (eps > 0.0f) {
-      vf zz = c < VW ? vsel(vtail(c), z, vset(0.0f)) : z;
-      z0 = dadd(z0, dlo(zz));
-      z1 = dadd(z1, dhi(zz));
-    }
-    if (ns) s->z[j / VW] = z, s->dz[j / VW] = vdz;
+  int nan = 0;
+  if (!capped && !(eps > 0.0f) && !ns) {
+    row_max_lanes_e(n, x, &nan, lm, e);
+  } else {
+    for (int q = 0; q < NACC; q++) lm[q] = vset(-INFINITY);
+    size_t j = 0;
+    for (; j + SMX_LANES <= n; j += SMX_LANES) /* lane j % 64 */
+      for (int q = 0; q < NACC; q++) xent_sparse_begin_step(x, j + (size_t)q * VW, VW, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, &z0, &z1, e);
+    for (int q = 0; j < n; j += VW, q++) xent_sparse_begin_step(x, j, n - j, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, &z0, &z1, e);
+    nan = many(bad);
   }
   s->sum_z = eps > 0.0f ? tree_sum16d(z0, z1) : 0.0;
-  s->live = smx_xent_sparsemax_begin(n, x, e, row, FN(tree_max)(lm), many(bad), &s->st);
+  s->live = smx_xent_sparsemax_begin(n, x, e, row, FN(tree_max)(lm), nan, &s->st);
   if (!s->live && dx) fill_e(n, dx, smx_qnan(), e);
   s->fast = 0;
   s->nb = 0;
@@ -441,6 +455,21 @@ SMX_FLATTEN void xent_sparse_collect(size_t ns, xent_sparse_state *s) {
   for (size_t j = 0; j < ns; j++) nb += vcompress(s->buf + nb, vgt(s->z[j], vset(s->t2)), s->z[j]);
   s->nb = nb + 1;
 }
+/* the gradient (p - q) G dz/dx of a finite row from its tau, stored flushed; with fy_left also its fy (sparse_fy_e's
+   sum), else 0. Without the softcap (dz/dx = 1) and without smoothing (q = 0) those operations, which change no bit,
+   are skipped. */
+SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int capped, const int smooth, vf vcap, vf vinv,
+                                          vd vmd, vd vtau, vf vq, vf vG, int fy_left, void *dx, const int e) {
+  vd a0 = dset(0.0), a1 = a0;
+  for (size_t j = 0; j < n; j += VW) {
+    const size_t c = step_count(n, j);
+    vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
+    if (fy_left) sparse_fy_acc(c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z, vmd, vtau, &a0, &a1);
+    const vf p = vsparse_p(z, vmd, vtau), g = vmul(smooth ? vsub(p, vq) : p, vG);
+    st_e_n(dx, j, vflush(capped ? vmul(g, vdz) : g), c, e);
+  }
+  return fy_left ? tree_sum16d(a0, a1) : 0.0;
+}
 SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_row *row, void *dx, size_t ns,
                                         xent_sparse_state *s, const int e) {
   smx_xent_sparse *st = &s->st;
@@ -448,17 +477,18 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
+  int fy_left = 0; /* a row-path fy, summed in the gradient pass */
   if (st->kind == SMX_ROW_FINITE) {
-    double fy;
+    double fy = 0.0;
     if (s->fast) {
       if (!s->nb) xent_sparse_collect(ns, s);
       fy = sparse_fy(s->buf, s->nb - 1, st->m, st->tau);
     } else if (e == SMX_ELEM_F32) {
-      st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, capped, vcap, vinv, &fy);
+      st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL);
     } else {
-      st->tau = xent_sparse_general_e(n, x, st->m, s->t0, capped, vcap, vinv, &fy, e);
+      st->tau = xent_sparse_general_e(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, e);
     }
-    st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
+    if (!fy_left) st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
   }
   (void)eps;
   if (!dx) return st->loss;
@@ -472,11 +502,10 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
         st_e_n(dx, j * VW, vflush(vmul(vmul(vsub(vsparse_p(s->z[j], vmd, vtau), vq), vG), s->dz[j])),
                step_count(n, j * VW), e);
     } else {
-      for (size_t j = 0; j < n; j += VW) {
-        const size_t c = step_count(n, j);
-        vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
-        st_e_n(dx, j, vflush(vmul(vmul(vsub(vsparse_p(z, vmd, vtau), vq), vG), vdz)), c, e);
-      }
+      const double fy = !capped && st->qf == 0.0f
+                          ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, vmd, vtau, vq, vG, fy_left, dx, e)
+                          : xent_sparse_grad_row_e(n, x, capped, 1, vcap, vinv, vmd, vtau, vq, vG, fy_left, dx, e);
+      if (fy_left) st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
     }
   }
   st_e_n(dx, (size_t)row->target, vset(smx_xent_sparsemax_dxt(row, st)), 1, e);
