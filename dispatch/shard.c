@@ -86,7 +86,7 @@ static void stable_fold(const smx_kernels *k, size_t n, const float *x, float ca
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
     const float *xb = x + o, *wb = w ? w + o : NULL;
     double out[3];
-    k->xent_stable_block(len, xb, SIZE_MAX, cap, b->smoothing ? 1.0f : 0.0f, wb, out);
+    k->xent_stable_block(len, xb, SMX_ELEM_F32, SIZE_MAX, cap, b->smoothing ? 1.0f : 0.0f, wb, out);
     smx_exsum_add(&s->S, out[0], 1);
     if (b->smoothing) smx_wzsum_add(&b->wz, out[2]);
     if (out[0] == INFINITY) s->kinf += smx_count_posinf(len, xb);
@@ -336,7 +336,7 @@ static double shard_row_stable(const smx_kernels *k, size_t n, const float *x, s
   if (here) {
     const size_t tl = t - col0, o = tl / SMX_BLOCK * SMX_BLOCK, len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
     double out[3];
-    k->xent_stable_block(len, x + o, tl - o, row->softcap, 0.0f, NULL, out);
+    k->xent_stable_block(len, x + o, SMX_ELEM_F32, tl - o, row->softcap, 0.0f, NULL, out);
     O = smx_xent_stable_other(&ss->S, out[0], out[1]);
     st.zt = smx_xent_logit(row, row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f, x[tl], &st.dzt);
   }

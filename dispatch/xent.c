@@ -74,10 +74,10 @@ static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj
 static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {
   return normalizer == SMX_NORM_SOFTMAX     ? k->xent_softmax16
          : normalizer == SMX_NORM_SPARSEMAX ? k->xent_sparsemax16
-                                            : NULL;
+                                            : k->xent_stablemax16;
 }
 /* rows [r0, r1) without the scratch (too long for it, or faster without it), one at a time: the table's fused 16-bit
-   row, or (stablemax, softmax on the scalar table, and the rows the fused one leaves) the chunked row state and shard */
+   row, or (softmax and stablemax on the scalar table, and the rows the fused one leaves) the chunked row state and shard */
 static void xent16_direct_rows(const xjob16 *j, size_t r0, size_t r1, double *losses) {
   const smx_rows_job *bj = &j->base;
   const size_t n = bj->n;

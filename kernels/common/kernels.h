@@ -102,7 +102,8 @@ typedef void smx_BWDX16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, s
                            const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx);
 /* XENTROW: the cross-entropy of one row (row: the f32 kernel's per-row arguments), its loss in *loss and its
    gradient in dx (NULL: none; may be x); returns 0, having written nothing, for the rows it leaves to the
-   caller (softmax: a NaN or infinite logit, or |max| > 2^16 with a gradient; sparsemax: none). */
+   caller (softmax: a NaN or infinite logit, or |max| > 2^16 with a gradient; stablemax: a NaN or infinite logit,
+   or with a gradient a sum S below SMX_STABLE_TINY; sparsemax: none). */
 typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss);
 /* The softmax family's rows of at most SMX_LANE_ROWS_MAX entries run one row per vector lane, in groups while at
    least SMX_LANE_MIN_ROWS rows are left (lanes are faster than the groups of rows up to ~160 entries, Zen 5; a lane
@@ -114,7 +115,7 @@ typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xe
 #define SMX_FUSED16(X)                                                                                   \
   X(softmax, MAP) X(log_softmax, MAP) X(logsumexp, LSE) X(softmax_backward, BWD) X(log_softmax_backward, BWD) \
   X(sparsemax, MAP) X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENTROW)     \
-  X(xent_sparsemax, XENTROW) X(stablemax, MAP)
+  X(xent_sparsemax, XENTROW) X(stablemax, MAP) X(xent_stablemax, XENTROW)
 #define SMX_FUSED16_REF(X)                                                                                 \
   X(softmax_backward, BWD) X(log_softmax_backward, BWD) X(sparsemax, MAP) X(sparsemax_backward, BWD)       \
   X(stablemax_backward, BWDX) X(xent_sparsemax, XENTROW)

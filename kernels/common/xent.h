@@ -173,15 +173,15 @@ typedef struct smx_exsum {
 void smx_exsum_add(smx_exsum *s, double v, int sign);
 void smx_exsum_merge(smx_exsum *a, const smx_exsum *b);
 double smx_exsum_value(const smx_exsum *s);
-/* One block's sums (len <= SMX_BLOCK raw logits x, capped by softcap > 0; t: the target's index in the block,
-   or >= len; w: the block's class weights or NULL): out[0] = S_b, out[1] = O_b (S_b without a target),
-   out[2] = W_b (0 unless eps > 0). A table piece (kernels.h); this is the scalar one. */
-typedef void smx_xent_stable_block_fn(size_t len, const float *x, size_t t, float softcap, float eps, const float *w,
-                                      double out[3]);
-void smx_xent_stable_block_scalar(size_t len, const float *x, size_t t, float softcap, float eps, const float *w,
+/* One block's sums (len <= SMX_BLOCK raw logits x of element e (SMX_ELEM_*), capped by softcap > 0; t: the target's
+   index in the block, or >= len; w: the block's class weights or NULL): out[0] = S_b, out[1] = O_b (S_b without a
+   target), out[2] = W_b (0 unless eps > 0). A table piece (kernels.h); this is the scalar one. */
+typedef void smx_xent_stable_block_fn(size_t len, const void *x, int e, size_t t, float softcap, float eps,
+                                      const float *w, double out[3]);
+void smx_xent_stable_block_scalar(size_t len, const void *x, int e, size_t t, float softcap, float eps, const float *w,
                                   double out[3]);
-/* A row's S, O and W (*wls) from its blocks, each by blk */
-double smx_xent_stable_sums(size_t n, const float *x, const smx_xent_row *row, smx_xent_stable_block_fn *blk,
+/* A row's S, O and W (*wls) from its blocks (of element e), each by blk */
+double smx_xent_stable_sums(size_t n, const void *x, int e, const smx_xent_row *row, smx_xent_stable_block_fn *blk,
                             double *O, double *wls);
 /* O from an exact sum of every block's S_b and the target block's S_b and O_b */
 static inline double smx_xent_stable_other(const smx_exsum *all, double S_t, double O_t) {
@@ -217,6 +217,8 @@ typedef void smx_xent_stablemax_grad_fn(size_t n, const float *x, const smx_xent
                                         float *dx);
 smx_xent_stablemax_grad_fn smx_xent_stablemax_grad_scalar;
 void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx);
+/* that entry's value, flushed (the fused 16-bit row stores it rounded) */
+float smx_xent_stablemax_dxt(size_t n, const smx_xent_row *row, const smx_xent_stable *s);
 
 /* The same for the sparsemax cross-entropy around the row max m (of the capped logits) and its NaN flag:
    begin (x of element e, SMX_ELEM_*) sets the loss of non-finite rows and returns 0 for a NaN row (loss NaN; the

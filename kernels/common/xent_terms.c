@@ -90,13 +90,13 @@ double smx_exsum_value(const smx_exsum *s) {
   return v * smx_pow2(32 * (top - 2 - 6));
 }
 
-void smx_xent_stable_block_scalar(size_t len, const float *x, size_t t, float softcap, float eps, const float *w,
-                                  double out[3]) {
+SMX_FLATTEN void stable_block(size_t len, const void *x, size_t t, float softcap, float eps, const float *w,
+                              double out[3], const int e) {
   const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
   double ls[SMX_DLANES] = {0}, lo[SMX_DLANES] = {0}, lw[SMX_DLANES] = {0};
   float dz;
   for (size_t i = 0; i < len; i++) {
-    const float z = softcap > 0.0f ? smx_softcap(x[i], softcap, inv_cap, &dz) : x[i];
+    const float xi = smx_elem_get(x, i, e), z = softcap > 0.0f ? smx_softcap(xi, softcap, inv_cap, &dz) : xi;
     const double sz = smx_stable_s64(z);
     ls[i % SMX_DLANES] += sz;
     lo[i % SMX_DLANES] += i == t ? 0.0 : sz;
@@ -109,13 +109,18 @@ void smx_xent_stable_block_scalar(size_t len, const float *x, size_t t, float so
   out[2] = eps > 0.0f ? smx_tree_sum16d(lw) : 0.0;
 }
 
-double smx_xent_stable_sums(size_t n, const float *x, const smx_xent_row *row, smx_xent_stable_block_fn *blk,
+void smx_xent_stable_block_scalar(size_t len, const void *x, int e, size_t t, float softcap, float eps, const float *w,
+                                  double out[3]) {
+  SMX_ELEM_CALL(e, stable_block, len, x, t, softcap, eps, w, out);
+}
+
+double smx_xent_stable_sums(size_t n, const void *x, int e, const smx_xent_row *row, smx_xent_stable_block_fn *blk,
                             double *O, double *wls) {
   const size_t t = (size_t)row->target;
   const float *w = row->class_weight;
   double out[3], S_t = 0.0, O_t = 0.0;
   if (n <= SMX_BLOCK) {
-    blk(n, x, t, row->softcap, row->label_smoothing, w, out);
+    blk(n, x, e, t, row->softcap, row->label_smoothing, w, out);
     *O = out[1], *wls = out[2];
     return out[0];
   }
@@ -124,7 +129,8 @@ double smx_xent_stable_sums(size_t n, const float *x, const smx_xent_row *row, s
   memset(&all, 0, sizeof all), memset(&ws, 0, sizeof ws);
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-    blk(len, x + o, t - o, row->softcap, row->label_smoothing, w ? w + o : NULL, out);
+    blk(len, (const char *)x + o * (e == SMX_ELEM_F32 ? 4 : 2), e, t - o, row->softcap, row->label_smoothing,
+        w ? w + o : NULL, out);
     smx_exsum_add(&all, out[0], 1);
     if (t - o < len) S_t = out[0], O_t = out[1];
     if (row->label_smoothing > 0.0f) smx_wzsum_add(&ws, out[2]);
@@ -233,12 +239,15 @@ void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row
 }
 
 /* (mirrored lane-wise in kernels/simd/stablemax.h for finite rows, like post) */
-void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx) {
+float smx_xent_stablemax_dxt(size_t n, const smx_xent_row *row, const smx_xent_stable *s) {
   const double eps = row->label_smoothing, wt = s->wt;
   /* p_t - 1 = -O / S without cancellation */
   const double pt_m1 = s->kind == SMX_ROW_FINITE ? -s->O / s->S : s->pt - 1.0;
   const double gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (row->weight_sum * s->pt - wt);
-  dx[row->target] = smx_flush(((float)(row->grad_coef * gt) / (1.0f + fabsf(s->zt))) * s->dzt);
+  return smx_flush(((float)(row->grad_coef * gt) / (1.0f + fabsf(s->zt))) * s->dzt);
+}
+void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx) {
+  dx[row->target] = smx_xent_stablemax_dxt(n, row, s);
 }
 
 int smx_xent_sparsemax_begin(size_t n, const void *x, int e, const smx_xent_row *row, float m, int nan,

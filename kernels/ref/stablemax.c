@@ -66,7 +66,7 @@ static void stablemax_backward_row_f32(size_t n, const float *x, const float *y,
 /* p_j = s(z_j) / S; the sum of the other entries O keeps -log p_t = log1p(O / s_t) exact (the sums by blocks,
    kernels/common/xent.h) */
 static double xent_stablemax_row(size_t n, const float *x, const smx_xent_row *row, float *dx) {
-  double O, wls, S = smx_xent_stable_sums(n, x, row, smx_xent_stable_block_scalar, &O, &wls);
+  double O, wls, S = smx_xent_stable_sums(n, x, SMX_ELEM_F32, row, smx_xent_stable_block_scalar, &O, &wls);
   smx_xent_stable st;
   if (!smx_xent_stablemax_begin(n, x, row, S, O, wls, dx, &st) || !dx) return st.loss;
   smx_xent_stablemax_grad_scalar(n, x, row, &st, dx);

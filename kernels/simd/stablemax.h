@@ -347,9 +347,9 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
 /* A step of a block's sums (kernels/common/xent.h): S lanes s0, s1, with eps > 0 the W lanes w0, w1, and with
    o (from the target's step on) O's half holding the target's lane: only that lane differs from S's (the step
    of j == t adds +0 there), and only from that step on; the half is s1's if oh, else s0's. */
-SMX_FLATTEN void xs_step(const float *x, size_t j, size_t c, size_t t, vd *o, int oh, float eps, const float *cw,
-                         int capped, vf vcap, vf vinv, vd *s0, vd *s1, vd *w0, vd *w1) {
-  vf dz, z = step_logits(x + j, c, 0.0f, capped, vcap, vinv, &dz);
+SMX_FLATTEN void xs_step(const void *x, size_t j, size_t c, size_t t, vd *o, int oh, float eps, const float *cw,
+                         int capped, vf vcap, vf vinv, vd *s0, vd *s1, vd *w0, vd *w1, const int e) {
+  vf dz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &dz, e);
   vf zs = c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z;
   vd lo, hi = dset(0.0);
   stable_s_step(zs, &lo, &hi, c > 8); /* (c <= 8: hi would add +0) */
@@ -370,57 +370,64 @@ SMX_FLATTEN void xs_step(const float *x, size_t j, size_t c, size_t t, vd *o, in
     *w1 = dadd(*w1, dsel(deq(wh, dset(0.0)), dset(0.0), dmul(wh, lh)));
   }
 }
-/* smx_xent_stable_block_scalar: the steps before the target's, then the rest with O's half */
-SMX_FLATTEN void xs_block(size_t len, const float *x, size_t t, float softcap, float eps, const float *cw,
-                          double out[3]) {
+/* smx_xent_stable_block_scalar: the steps before the target's, then the rest with O's half (x of element e) */
+SMX_FLATTEN void xs_block(size_t len, const void *x, size_t t, float softcap, float eps, const float *cw, double out[3],
+                          const int e) {
   const int capped = softcap > 0.0f;
   const vf vcap = vset(softcap), vinv = vset(capped ? 1.0f / softcap : 0.0f);
   vd s0 = dset(0.0), s1 = s0, w0 = s0, w1 = s0;
   const size_t jt = t < len ? t / VW * VW : len;
   size_t j = 0;
-  for (; j < jt; j += VW) xs_step(x, j, step_count(len, j), t, NULL, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1);
+  for (; j < jt; j += VW) xs_step(x, j, step_count(len, j), t, NULL, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1, e);
   if (t < len) {
     const int oh = t - jt >= 8;
     vd o = oh ? s1 : s0;
     if (oh)
-      for (; j < len; j += VW) xs_step(x, j, step_count(len, j), t, &o, 1, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1);
+      for (; j < len; j += VW) xs_step(x, j, step_count(len, j), t, &o, 1, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1, e);
     else
-      for (; j < len; j += VW) xs_step(x, j, step_count(len, j), t, &o, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1);
+      for (; j < len; j += VW) xs_step(x, j, step_count(len, j), t, &o, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1, e);
     out[1] = oh ? stable_sum16d(s0, o) : stable_sum16d(o, s1);
   }
   out[0] = stable_sum16d(s0, s1);
   if (t >= len) out[1] = out[0];
   out[2] = eps > 0.0f ? stable_sum16d(w0, w1) : 0.0;
 }
-void FN(xent_stable_block)(size_t len, const float *x, size_t t, float softcap, float eps, const float *w,
+void FN(xent_stable_block)(size_t len, const void *x, int e, size_t t, float softcap, float eps, const float *w,
                            double out[3]) {
-  xs_block(len, x, t, softcap, eps, w, out);
+  SMX_ELEM_CALL(e, xs_block, len, x, t, softcap, eps, w, out);
 }
 /* A row's S, and O and, with label smoothing, sum_j w_j log s(z_j) in *wls (a row of one block inline) */
-static inline double xs_sums(size_t n, const float *x, const smx_xent_row *row, double *O, double *wls) {
-  if (n > SMX_BLOCK) return smx_xent_stable_sums(n, x, row, FN(xent_stable_block), O, wls);
+SMX_FLATTEN double xs_sums_e(size_t n, const void *x, const smx_xent_row *row, double *O, double *wls, const int e) {
+  if (n > SMX_BLOCK) return smx_xent_stable_sums(n, x, e, row, FN(xent_stable_block), O, wls);
   double out[3];
-  xs_block(n, x, (size_t)row->target, row->softcap, row->label_smoothing, row->class_weight, out);
+  xs_block(n, x, (size_t)row->target, row->softcap, row->label_smoothing, row->class_weight, out, e);
   *O = out[1], *wls = out[2];
   return out[0];
 }
+static inline double xs_sums(size_t n, const float *x, const smx_xent_row *row, double *O, double *wls) {
+  return xs_sums_e(n, x, row, O, wls, SMX_ELEM_F32);
+}
 
 /* The gradient of a finite row with S in [SMX_STABLE_TINY, inf): (A p - b) / (1 + |z|) dz, -b = -B w exactly,
-   dz = 1 uncapped (the target entry is written after) */
-SMX_FLATTEN void xs_grad(size_t n, const float *x, const smx_xent_row *row, const vstable_c vc, float Af, float Bf,
-                         float *dx) {
+   dz = 1 uncapped (the target entry is written after; x and dx of element e) */
+SMX_FLATTEN void xs_grad_e(size_t n, const void *x, const smx_xent_row *row, const vstable_c vc, float Af, float Bf,
+                           void *dx, const int e) {
   const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   const int capped = row->softcap > 0.0f;
   const float *cw = row->class_weight;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap), vA = vset(Af), vnB = vset(-Bf);
   for (size_t i = 0; i < n; i += VW) {
     const size_t cnt = step_count(n, i);
-    vf vdz, b1, z = step_logits(x + i, cnt, 0.0f, capped, vcap, vinv, &vdz);
+    vf vdz, b1, z = step_logits_e(x, i, cnt, 0.0f, capped, vcap, vinv, &vdz, e);
     vf p = vstable_pb(z, vc, &b1);
     vf nb = cw ? vmul(vnB, vld_n(cw + i, cnt, 0.0f)) : vnB;
     vf g = vdiv(vfma(vA, p, nb), b1);
-    vst_n(dx + i, vflush(capped ? vmul(g, vdz) : g), cnt);
+    st_e_n(dx, i, vflush(capped ? vmul(g, vdz) : g), cnt, e);
   }
+}
+static inline void xs_grad(size_t n, const float *x, const smx_xent_row *row, const vstable_c vc, float Af, float Bf,
+                           float *dx) {
+  xs_grad_e(n, x, row, vc, Af, Bf, dx, SMX_ELEM_F32);
 }
 
 void FN(xent_stablemax_grad)(size_t n, const float *x, const smx_xent_row *row, const smx_xent_stable *s, float *dx) {
@@ -437,6 +444,31 @@ static double FN(xent_stablemax_row)(size_t n, const float *x, const smx_xent_ro
   FN(xent_stablemax_grad)(n, x, row, &st, dx);
   smx_xent_stablemax_target(n, row, &st, dx);
   return st.loss;
+}
+
+/* The fused 16-bit stablemax cross-entropy of one row (the f32 row's passes over loads that widen, its gradient
+   rounded in the stores); 0, having written nothing, for the rows it leaves to the caller: not finite, or with a
+   gradient and S below SMX_STABLE_TINY (smx_xent_stablemax_begin's finite rows, whose z_t is finite) */
+SMX_FLATTEN int xent_stablemax_row16(size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss,
+                                     const int e) {
+  double O, wls, S = xs_sums_e(n, x, row, &O, &wls, e);
+  smx_xent_stable st;
+  st.kind = smx_stable_kind(S);
+  if (st.kind != SMX_ROW_FINITE) return 0;
+  st.zt = smx_xent_logit(row, row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f, smx_elem_get(x, (size_t)row->target, e),
+                         &st.dzt);
+  smx_xent_stablemax_terms(n, row, S, O, wls, 0.0, 0, 0, &st);
+  if (dx && st.tiny) return 0;
+  *loss = st.loss;
+  if (dx) {
+    xs_grad_e(n, x, row, vstable_consts(&st.c), st.Af, st.Bf, dx, e);
+    st_e_n(dx, (size_t)row->target, vset(smx_xent_stablemax_dxt(n, row, &st)), 1, e);
+  }
+  return 1;
+}
+int FN(xent_stablemax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss) {
+  return bf16 ? xent_stablemax_row16(n, x, row, dx, loss, SMX_ELEM_BF16)
+              : xent_stablemax_row16(n, x, row, dx, loss, SMX_ELEM_F16);
 }
 
 /* The gradient's per-row constants in double for 8 rows, one per vd lane (S for smx_stable_scale, A, B and
