@@ -60,6 +60,9 @@ static inline float smx_elem_get(const void *p, size_t i, int e) {
   const uint16_t h = ((const uint16_t *)p)[i];
   return e == SMX_ELEM_BF16 ? smx_f32_of_bf16(h) : smx_f32_of_f16(h);
 }
+static inline const void *smx_elem_at(const void *p, size_t i, int e) { /* element i, as a pointer */
+  return (const char *)p + i * (e == SMX_ELEM_F32 ? 4 : 2);
+}
 static inline void smx_elem_set(void *p, size_t i, float v, int e) {
   if (e == SMX_ELEM_F32) ((float *)p)[i] = v;
   else ((uint16_t *)p)[i] = e == SMX_ELEM_BF16 ? smx_bf16_of_f32(v) : smx_f16_of_f32(v);

@@ -129,8 +129,7 @@ double smx_xent_stable_sums(size_t n, const void *x, int e, const smx_xent_row *
   memset(&all, 0, sizeof all), memset(&ws, 0, sizeof ws);
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK;
-    blk(len, (const char *)x + o * (e == SMX_ELEM_F32 ? 4 : 2), e, t - o, row->softcap, row->label_smoothing,
-        w ? w + o : NULL, out);
+    blk(len, smx_elem_at(x, o, e), e, t - o, row->softcap, row->label_smoothing, w ? w + o : NULL, out);
     smx_exsum_add(&all, out[0], 1);
     if (t - o < len) S_t = out[0], O_t = out[1];
     if (row->label_smoothing > 0.0f) smx_wzsum_add(&ws, out[2]);

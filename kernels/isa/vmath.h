@@ -116,10 +116,7 @@ static inline void vst_f16_n(uint16_t *p, vf v, size_t c) {
 /* Tensors of float, bfloat16 or binary16 elements (e, a constant in specialized loops): loads widen exactly in
    registers, stores round; the rest of a kernel computes in float as for f32 tensors (SMX_ELEM_*, smx_elem_get
    and smx_elem_set for one element: kernels/common/half.h). */
-/* element i of p, as a pointer */
-SMX_FLATTEN const void *elem_at(const void *p, size_t i, const int e) {
-  return (const char *)p + i * (e == SMX_ELEM_F32 ? 4 : 2);
-}
+SMX_FLATTEN const void *elem_at(const void *p, size_t i, const int e) { return smx_elem_at(p, i, e); }
 SMX_FLATTEN vf ld_e_n(const void *p, size_t i, size_t c, float fill, const int e) {
   if (e == SMX_ELEM_F32) return vld_n((const float *)p + i, c, fill);
   const size_t m = c < VW ? c : VW;

@@ -118,7 +118,8 @@ SMX_FLATTEN double sparse_fy_e(const void *v, size_t nv, float m, double tau, in
                                const int e) {
   const vd vmd = dset((double)m), vtau = dset(tau);
   vd a0 = dset(0.0), a1 = a0;
-  for (size_t i = 0; i < nv; i += VW) sparse_fy_acc(sparse_step_e(v, i, step_count(nv, i), capped, vcap, vinv, e), vmd, vtau, &a0, &a1);
+  for (size_t i = 0; i < nv; i += VW)
+    sparse_fy_acc(sparse_step_e(v, i, step_count(nv, i), capped, vcap, vinv, e), vmd, vtau, &a0, &a1);
   return tree_sum16d(a0, a1);
 }
 static inline double sparse_fy(const float *v, size_t nv, float m, double tau) {
@@ -302,7 +303,8 @@ static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel0(vgt(y, vzero()), v
 /* dx = sparse_bwd(y, dy, v) of a row, stored flushed, or all NaN if y or dy holds one. Where |v| >= 2^-100 the flush
    changes nothing (flush 0 skips it): dy - v is then never -0, and never subnormal (where |dy| >= 2^-103 both are
    multiples of 2^-126, else |dy - v| > 2^-101). */
-SMX_FLATTEN void sparse_bwd_out_e(size_t n, const void *y, const void *dy, void *dx, float v, const int flush, const int e) {
+SMX_FLATTEN void sparse_bwd_out_e(size_t n, const void *y, const void *dy, void *dx, float v, const int flush,
+                                  const int e) {
   const vf vv = vset(v);
   vm bad = mzero();
   size_t i = 0;
@@ -359,7 +361,7 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
     sum += FN(tree_sum_used)(l, steps_used(len));
   }
   const float v = k > 0 ? (float)(sum / (double)k) : 0.0f;
-  if (v >= 0x1p-100f || v <= -0x1p-100f) sparse_bwd_out_e(n, y, dy, dx, v, 0, e);
+  if (fabsf(v) >= 0x1p-100f) sparse_bwd_out_e(n, y, dy, dx, v, 0, e);
   else sparse_bwd_out_e(n, y, dy, dx, v, 1, e);
 }
 
@@ -431,8 +433,10 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
     for (int q = 0; q < NACC; q++) lm[q] = vset(-INFINITY);
     size_t j = 0;
     for (; j + SMX_LANES <= n; j += SMX_LANES) /* lane j % 64 */
-      for (int q = 0; q < NACC; q++) xent_sparse_begin_step(x, j + (size_t)q * VW, VW, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, &z0, &z1, e);
-    for (int q = 0; j < n; j += VW, q++) xent_sparse_begin_step(x, j, n - j, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, &z0, &z1, e);
+      for (int q = 0; q < NACC; q++)
+        xent_sparse_begin_step(x, j + (size_t)q * VW, VW, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, &z0, &z1, e);
+    for (int q = 0; j < n; j += VW, q++)
+      xent_sparse_begin_step(x, j, n - j, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, &z0, &z1, e);
     nan = many(bad);
   }
   s->sum_z = eps > 0.0f ? tree_sum16d(z0, z1) : 0.0;
@@ -455,9 +459,14 @@ SMX_FLATTEN void xent_sparse_collect(size_t ns, xent_sparse_state *s) {
   for (size_t j = 0; j < ns; j++) nb += vcompress(s->buf + nb, vgt(s->z[j], vset(s->t2)), s->z[j]);
   s->nb = nb + 1;
 }
+/* a step of the gradient (p - q) G dz/dx, flushed; without the softcap (dz/dx = 1) and without smoothing (q = 0) those
+   operations, which change no bit, are skipped */
+static inline vf xent_sparse_g(vf p, vf vq, vf vG, vf vdz, const int capped, const int smooth) {
+  const vf g = vmul(smooth ? vsub(p, vq) : p, vG);
+  return vflush(capped ? vmul(g, vdz) : g);
+}
 /* the gradient (p - q) G dz/dx of a finite row from its tau, stored flushed; with fy_left also its fy (sparse_fy_e's
-   sum), else 0. Without the softcap (dz/dx = 1) and without smoothing (q = 0) those operations, which change no bit,
-   are skipped. */
+   sum), else 0 */
 SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int capped, const int smooth, vf vcap, vf vinv,
                                           vd vmd, vd vtau, vf vq, vf vG, int fy_left, void *dx, const int e) {
   vd a0 = dset(0.0), a1 = a0;
@@ -465,10 +474,14 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
     if (fy_left) sparse_fy_acc(c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z, vmd, vtau, &a0, &a1);
-    const vf p = vsparse_p(z, vmd, vtau), g = vmul(smooth ? vsub(p, vq) : p, vG);
-    st_e_n(dx, j, vflush(capped ? vmul(g, vdz) : g), c, e);
+    st_e_n(dx, j, xent_sparse_g(vsparse_p(z, vmd, vtau), vq, vG, vdz, capped, smooth), c, e);
   }
   return fy_left ? tree_sum16d(a0, a1) : 0.0;
+}
+/* a finite row's loss (and p_t) from its Fenchel-Young sum fy */
+static inline void xent_sparse_loss(size_t n, const smx_xent_row *row, double fy, xent_sparse_state *s) {
+  smx_xent_sparse *st = &s->st;
+  st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
 }
 SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_row *row, void *dx, size_t ns,
                                         xent_sparse_state *s, const int e) {
@@ -488,7 +501,7 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
     } else {
       st->tau = xent_sparse_general_e(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, e);
     }
-    if (!fy_left) st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
+    if (!fy_left) xent_sparse_loss(n, row, fy, s);
   }
   (void)eps;
   if (!dx) return st->loss;
@@ -499,13 +512,13 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
     const vf vq = vset(st->qf), vG = vset(st->Gf);
     if (s->fast) {
       for (size_t j = 0; j < ns; j++)
-        st_e_n(dx, j * VW, vflush(vmul(vmul(vsub(vsparse_p(s->z[j], vmd, vtau), vq), vG), s->dz[j])),
-               step_count(n, j * VW), e);
+        st_e_n(dx, j * VW, xent_sparse_g(vsparse_p(s->z[j], vmd, vtau), vq, vG, s->dz[j], 1, 1), step_count(n, j * VW),
+               e);
     } else {
       const double fy = !capped && st->qf == 0.0f
                           ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, vmd, vtau, vq, vG, fy_left, dx, e)
                           : xent_sparse_grad_row_e(n, x, capped, 1, vcap, vinv, vmd, vtau, vq, vG, fy_left, dx, e);
-      if (fy_left) st->loss = smx_xent_sparsemax_loss(n, st->tau, fy, st->m, st->zt, s->sum_z, st->wt, st->qq, row, &st->pt);
+      if (fy_left) xent_sparse_loss(n, row, fy, s);
     }
   }
   st_e_n(dx, (size_t)row->target, vset(smx_xent_sparsemax_dxt(row, st)), 1, e);

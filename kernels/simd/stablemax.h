@@ -378,14 +378,17 @@ SMX_FLATTEN void xs_block(size_t len, const void *x, size_t t, float softcap, fl
   vd s0 = dset(0.0), s1 = s0, w0 = s0, w1 = s0;
   const size_t jt = t < len ? t / VW * VW : len;
   size_t j = 0;
-  for (; j < jt; j += VW) xs_step(x, j, step_count(len, j), t, NULL, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1, e);
+  for (; j < jt; j += VW)
+    xs_step(x, j, step_count(len, j), t, NULL, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1, e);
   if (t < len) {
     const int oh = t - jt >= 8;
     vd o = oh ? s1 : s0;
     if (oh)
-      for (; j < len; j += VW) xs_step(x, j, step_count(len, j), t, &o, 1, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1, e);
+      for (; j < len; j += VW)
+        xs_step(x, j, step_count(len, j), t, &o, 1, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1, e);
     else
-      for (; j < len; j += VW) xs_step(x, j, step_count(len, j), t, &o, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1, e);
+      for (; j < len; j += VW)
+        xs_step(x, j, step_count(len, j), t, &o, 0, eps, cw, capped, vcap, vinv, &s0, &s1, &w0, &w1, e);
     out[1] = oh ? stable_sum16d(s0, o) : stable_sum16d(o, s1);
   }
   out[0] = stable_sum16d(s0, s1);
