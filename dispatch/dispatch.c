@@ -17,7 +17,6 @@ static _Atomic(const smx_kernels *) active;
 static _Atomic int active_isa;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 int smx_recip64_newton; /* kernels.h; written here before any table is handed out */
-int smx_log_softmax_lane_max = SMX_LANE_ROWS_MAX; /* kernels.h */
 static int fused16_cache_cpu; /* smx_fused16_in_cache's CPU half */
 
 static void init(void) {
@@ -26,10 +25,6 @@ static void init(void) {
   smx_recip64_newton = id.intel;
   const int zen4 = id.amd && id.family == 0x19 && (f >> SMX_ISA_AVX512 & 1); /* (Zen 3: the family, no AVX-512) */
   fused16_cache_cpu = id.intel || zen4;
-  /* Zen 4, avx512bf16, rows x n = 2^16, f32: log-softmax's groups of rows 0.79-0.87x the time of its lane groups at
-     n = 80..128 (bf16 at 128 0.89x), 1.0-1.2x at 40..56; softmax and logsumexp 0.87-1.15x at 112..128 between runs:
-     they keep their lanes */
-  if (zen4) smx_log_softmax_lane_max = 64;
   int best = SMX_ISA_SCALAR;
   /* an ISA's kernels are compiled with its flags: use them only on a CPU that has it */
   for (int i = 0; i < SMX_ISA_COUNT; i++)

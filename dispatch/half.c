@@ -294,9 +294,13 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      rows x n = 2^16: 0.83-0.96x the time through the scratch at n = 16..128; Zen 4, avx512bf16, since the groups'
      outputs stay in registers, 0.92-0.97x at n = 9..15, avx2 0.87-1.01x). Rows of at most 8 entries stay in the
      scratch, whose conversions run over whole steps when the rows are contiguous (n = 8: 1.01-1.03x the time fused on
-     Zen 4, softmax at 4 1.04-1.10x). */
-  const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n > 8 && n <= smx_lane_rows_max(id) &&
-                          r1 - r0 >= SMX_LANE_MIN_ROWS;
+     Zen 4, softmax at 4 1.04-1.10x). The longer ones up to SMX_REG_ROWS_MAX in register groups, widened by their
+     loads (Zen 4, avx512bf16, bf16, fused against the scratch: softmax 0.73-0.94x at n = 48..256, log-softmax and
+     logsumexp 0.91-1.03x). */
+  const size_t lane_max = smx_lane_rows_max(id);
+  const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n > 8 &&
+                          ((n <= lane_max && r1 - r0 >= SMX_LANE_MIN_ROWS) ||
+                           (n > lane_max && n <= SMX_REG_ROWS_MAX && r1 - r0 >= 2));
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
   if (j->fused &&
       (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_cache || fused_sparse || fused_lanes)) {

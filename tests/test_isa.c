@@ -221,7 +221,7 @@ static void sweep(int k) {
         }
     /* many rows of one block, each in its own regime: the kernels' groups of rows (8 at a time) with special
        rows among ordinary ones, partial last groups, every option set */
-    static const size_t many[] = {9, 17, 33}, ns[] = {1, 2, 7, 8, 15, 16, 17, 33, 64, 100, 1024, 1025};
+    static const size_t many[] = {9, 17, 33}, ns[] = {1, 2, 7, 8, 15, 16, 17, 33, 64, 100, 200, 256, 1024, 1025};
     for (size_t m = 0; m < sizeof many / sizeof many[0]; m++)
       for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
         for (int g = 0; g < R_COUNT; g += q ? 3 : 1) {

@@ -110,6 +110,10 @@ typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xe
    group costs about as much for 1 row as for 16: 8 rows of 64 tie) */
 #define SMX_LANE_ROWS_MAX 128
 #define SMX_LANE_MIN_ROWS 8
+/* The softmax family's rows of at most SMX_REG_ROWS_MAX entries (and more than their lane rows) run a row at a time
+   in registers, the per-row double math of VW rows in lanes (groups of rows up to 256 entries: Zen 4, f32, 0.87-0.94x
+   the time of the groups of rows at n = 160..256, 0.95-1.0x at 384..1024) */
+#define SMX_REG_ROWS_MAX 256
 /* The fused 16-bit softmax keeps the pass-1 values of rows up to this many entries in a stack scratch (60 KiB) */
 #define SMX_SOFTMAX16_STORE (15 * SMX_BLOCK)
 #define SMX_FUSED16(X)                                                                                   \
@@ -149,12 +153,13 @@ const smx_kernels *smx_kernels_for(smx_isa isa);
    than a double division: set with the tables, from the CPU (Intel: 1; AMD, whose division is faster: 0); the
    same bits either way (dispatch/dispatch.c). */
 extern int smx_recip64_newton;
-/* log-softmax's rows of at most this many entries go in lane groups (SMX_LANE_ROWS_MAX, or 64 on Zen 4, where its
-   groups of rows were faster from 80 entries on) (dispatch/dispatch.c) */
-extern int smx_log_softmax_lane_max;
-/* the longest rows kernel id (of the softmax family) takes in lane groups */
+/* the longest rows kernel id (of the softmax family) takes in lane groups: the softmax cross-entropy
+   SMX_LANE_ROWS_MAX; softmax and logsumexp 40, log-softmax 32, whose longer rows up to SMX_REG_ROWS_MAX go in
+   register groups (faster from there: Zen 4, rows x n = 2^16, f32, register groups over lane groups, avx512 softmax
+   1.08x at n = 40, 0.91x at 48, 0.81-0.93x at 64..128; log-softmax 0.95-0.96x at 32..40, 0.76-0.86x at 48..128;
+   logsumexp 1.06x at 40, 0.85-1.0x at 48..128; avx2 alike) */
 static inline size_t smx_lane_rows_max(enum smx_kernel_id id) {
-  return id == SMX_KERNEL_ID_log_softmax ? (size_t)smx_log_softmax_lane_max : SMX_LANE_ROWS_MAX;
+  return id == SMX_KERNEL_ID_xent_softmax ? SMX_LANE_ROWS_MAX : id == SMX_KERNEL_ID_log_softmax ? 32 : 40;
 }
 
 /* Kernel `fn` of each kind from a function of one row (name the kernel SMX_KERNEL_NAME(kernel)). */

@@ -528,6 +528,22 @@ static void FN(short_rows_state)(size_t g, size_t n, const float *x, size_t ldx,
   }
 }
 
+/* row_consts_of of the rows of a lane group (maxima m, K = vexp_k(m), tie counts k, sums S), with need_log the rows
+   whose l < 2^-125 (log-softmax's flush), with out the constants of the stored values (rescale_consts(o, 36)) */
+static void FN(lanes_consts)(vf m, vf K, vf k, lane_dsum S, int need_log, int out, row_consts *c, vm *lflush,
+                             outc *oc) {
+  const vd Sv[2] = {S.lo, S.hi};
+  FN(row_consts_of)(m, K, k, Sv, need_log, out, c);
+  if (need_log) {
+    const vd tiny = dset(0x1p-125);
+    *lflush = mpack(dlt(c->l[0], tiny), dlt(c->l[1], tiny));
+  }
+  if (out) {
+    const vf f = vset(0x1p36f);
+    *oc = (outc){vmul(c->ohi, f), vmul(c->olo, f), vdiv(c->emax, f), c->ymax};
+  }
+}
+
 /* ---- rows of at most LANE_ROWS_MAX entries, VW rows at a time, one row per lane (the rows transposed into
    columns): the steps of short_rows_state on the same values, entry i in virtual lane i % 64 of its row, each
    lane tree a tree over the columns. ---- */
@@ -600,17 +616,7 @@ SMX_FLATTEN void lane_rows_state_e(size_t g, size_t n, const void *x, size_t ldx
     L->e[i] = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
     k = vadd(k, vsel0(veq(L->col[i], m), vset(1.0f)));
   }
-  const lane_dsum S = sum_tree1(L, 0, n, nl, m);
-  const vd Sv[2] = {S.lo, S.hi};
-  FN(row_consts_of)(m, K, k, Sv, need_log, out, &L->c);
-  if (need_log) {
-    const vd tiny = dset(0x1p-125);
-    L->lflush = mpack(dlt(L->c.l[0], tiny), dlt(L->c.l[1], tiny));
-  }
-  if (out) { /* rescale_consts(o, 36) */
-    const vf f = vset(0x1p36f);
-    L->oc = (outc){vmul(L->c.ohi, f), vmul(L->c.olo, f), vdiv(L->c.emax, f), L->c.ymax};
-  }
+  FN(lanes_consts)(m, K, k, sum_tree1(L, 0, n, nl, m), need_log, out, &L->c, &L->lflush, &L->oc);
 }
 
 /* (x of element e: the rows widened in the columns' loads) */
@@ -618,6 +624,92 @@ static void FN(lane_rows_state)(size_t g, size_t n, const void *x, size_t ldx, i
   if (e == SMX_ELEM_F32) lane_rows_state_e(g, n, x, ldx, need_log, out, L, SMX_ELEM_F32);
   else if (e == SMX_ELEM_BF16) lane_rows_state_e(g, n, x, ldx, need_log, out, L, SMX_ELEM_BF16);
   else lane_rows_state_e(g, n, x, ldx, need_log, out, L, SMX_ELEM_F16);
+}
+
+/* ---- rows of at most SMX_REG_ROWS_MAX entries, VW rows at a time, each row in registers (no transposes): the values
+   of lane_rows_state, virtual lane j of a row in lane j % VW of its step j / VW (its entries j + 64, j + 128, ...
+   added in float as lane_sum adds them), the sum tree's levels 32 and 16 across steps, 8 across the halves, 4, 2, 1
+   by dhsum (lanes past n hold +0 there, which adds nothing: no sum is -0); the per-row double math in lanes as
+   there. The maxima come first, so that a row's steps wait on nothing but their loads. ---- */
+typedef struct {
+  float e[VW * SMX_REG_ROWS_MAX]; /* out: row r's pass-1 values from e + r * es */
+  size_t es;
+  float fast[VW];                /* 1: row r is done here; 0: the row path */
+  row_consts c;
+  float lg[3][VW];               /* need_log: row r's c_hi, c_lo and 1 where log-softmax flushes it, in lane r */
+  float oc[4][VW];               /* out: row r's outc (chi, clo, emax, ymax) in lane r */
+} reg_rows;
+SMX_FLATTEN void reg_rows_state_e(size_t g, size_t n, const void *x, size_t ldx, int need_log, int out, reg_rows *R,
+                                  const int e) {
+  float m[VW], k[VW], magic[VW];
+  double S[VW];
+  const size_t steps = (n + VW - 1) / VW;
+  R->es = steps * VW;
+  for (size_t r = 0; r < VW; r++) m[r] = 0.0f, k[r] = 1.0f, S[r] = 0.0, R->fast[r] = 0.0f; /* idle lanes */
+  for (size_t r = 0; r < g; r++) {
+    vf mx = vset(-INFINITY);
+    vm nan = mzero();
+    for (size_t q = 0; q < steps; q++) {
+      const vf v = ld_e_n(x, r * ldx + q * VW, step_count(n, q * VW), -INFINITY, e);
+      mx = vmax(mx, v), nan = mor(nan, vnan(v));
+    }
+    const float mr = vhmax(mx);
+    if (!many(nan) && mr >= -SMX_SHIFT_MAX && mr <= SMX_SHIFT_MAX) R->fast[r] = 1.0f, m[r] = mr;
+  }
+  const vf vmx = vld(m), vK = vexp_k(vmx);
+  vst(magic, sum_magic(vK));
+  for (size_t r = 0; r < g; r++) {
+    if (R->fast[r] == 0.0f) continue;
+    const vf vmr = vset(m[r]), vmagic = vset(magic[r]);
+    vf a[SMX_LANES / VW] = {vzero(), vzero(), vzero(), vzero()}; /* lane_sum's 0 + e for the first entry */
+    size_t ties = 0;
+    for (size_t q0 = 0; q0 < steps; q0 += SMX_LANES / VW)
+      for (size_t j = 0; j < SMX_LANES / VW; j++) { /* (unrolled: a in registers) */
+        const size_t q = q0 + j;
+        if (q >= steps) break;
+        const vf v = ld_e_n(x, r * ldx + q * VW, step_count(n, q * VW), -INFINITY, e);
+        vf t, p = vexp_shift(v, vmagic, &t);
+        const vf ev = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
+        const vm tie = veq(v, vmr);
+        if (out) vst(R->e + r * R->es + q * VW, ev);
+        ties += mcount(tie);
+        a[j] = vadd_unless(a[j], tie, ev);
+      }
+    k[r] = (float)ties;
+    const vd lo = dadd(dadd(dlo(a[0]), dlo(a[2])), dadd(dlo(a[1]), dlo(a[3])));
+    const vd hi = dadd(dadd(dhi(a[0]), dhi(a[2])), dadd(dhi(a[1]), dhi(a[3])));
+    S[r] = dhsum(dadd(lo, hi));
+  }
+  vm lflush;
+  outc oc;
+  FN(lanes_consts)(vmx, vK, vld(k), (lane_dsum){dld(S), dld(S + VW / 2)}, need_log, out, &R->c, &lflush, &oc);
+  if (need_log) vst(R->lg[0], R->c.chi), vst(R->lg[1], R->c.clo), vst(R->lg[2], vsel0(lflush, vset(1.0f)));
+  if (out) vst(R->oc[0], oc.chi), vst(R->oc[1], oc.clo), vst(R->oc[2], oc.emax), vst(R->oc[3], oc.ymax);
+}
+static void FN(reg_rows_state)(size_t g, size_t n, const void *x, size_t ldx, int need_log, int out, reg_rows *R, int e) {
+  SMX_ELEM_CALL(e, reg_rows_state_e, g, n, x, ldx, need_log, out, R);
+}
+/* the outputs of a register group of softmax and of log-softmax (elements e) */
+SMX_FLATTEN void softmax_reg_out_e(size_t g, size_t n, const reg_rows *R, void *y, size_t ldy, const int e) {
+  for (size_t r = 0; r < g; r++) {
+    if (R->fast[r] == 0.0f) continue;
+    const outc c = {vset(R->oc[0][r]), vset(R->oc[1][r]), vset(R->oc[2][r]), vset(R->oc[3][r])};
+    for (size_t i = 0; i < n; i += VW)
+      st_e_n(y, r * ldy + i, out_from_e_if(vld(R->e + r * R->es + i), &c, 1), step_count(n, i), e);
+  }
+}
+SMX_FLATTEN void log_softmax_reg_out_e(size_t g, size_t n, const void *x, size_t ldx, const reg_rows *R, void *y,
+                                       size_t ldy, const int e) {
+  for (size_t r = 0; r < g; r++) {
+    if (R->fast[r] == 0.0f) continue;
+    const vf chi = vset(R->lg[0][r]), nch = vneg(chi), clo = vset(R->lg[1][r]);
+    const int flush = R->lg[2][r] != 0.0f;
+    for (size_t i = 0; i < n; i += VW) {
+      const size_t c = step_count(n, i);
+      const vf v = logsm(ld_e_n(x, r * ldx + i, c, 0.0f, e), chi, nch, clo);
+      st_e_n(y, r * ldy + i, flush ? vflush(v) : v, c, e); /* smx_log_softmax_flush */
+    }
+  }
 }
 
 /* ---- softmax pass 2 (smx_softmax_one), from x ---- */
@@ -890,19 +982,21 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
   }
 }
 /* Each kernel's rows in groups r0 .. r0 + g - 1: for rows of one block (n <= SMX_BLOCK) lane groups while at least
-   LANE_MIN_ROWS rows are left (n <= lane_max, the kernel's smx_lane_rows_max), then groups of
-   SR_ROWS while at least SR_MIN_ROWS are left; the rest, and longer rows, row by row. */
+   LANE_MIN_ROWS rows are left (n <= lane_max, the kernel's smx_lane_rows_max), then groups of VW rows while at least
+   SR_MIN_ROWS are left, in registers (n <= reg_max) or by short_rows_state; the rest, and longer rows, row by row. */
 #define LANE_MIN_ROWS SMX_LANE_MIN_ROWS
 #define SR_MIN_ROWS 2   /* one row alone is faster by the row path */
-enum { PATH_LANES, PATH_GROUP, PATH_ROW };
-static inline int rows_path(size_t n, size_t left, size_t *g, size_t lane_max) {
+enum { PATH_LANES, PATH_REG, PATH_GROUP, PATH_ROW };
+static inline int rows_path(size_t n, size_t left, size_t *g, size_t lane_max, size_t reg_max) {
   if (n > SMX_BLOCK) return *g = left, PATH_ROW;
-  if (n <= lane_max && left >= LANE_MIN_ROWS) return *g = left < VW ? left : VW, PATH_LANES;
-  if (left >= SR_MIN_ROWS) return *g = left < SR_ROWS ? left : SR_ROWS, PATH_GROUP;
+  *g = left < VW ? left : VW;
+  if (n <= lane_max && left >= LANE_MIN_ROWS) return PATH_LANES;
+  if (left >= SR_MIN_ROWS) return n <= reg_max ? PATH_REG : PATH_GROUP;
   return *g = 1, PATH_ROW;
 }
-#define ROW_GROUPS(r0, g, path, lane_max) \
-  for (size_t r0 = 0, g = 0, path; r0 < rows && (path = (size_t)rows_path(n, rows - r0, &g, lane_max), 1); r0 += g)
+#define ROW_GROUPS(r0, g, path, lane_max, reg_max)                                                                  \
+  for (size_t r0 = 0, g = 0, path; r0 < rows && (path = (size_t)rows_path(n, rows - r0, &g, lane_max, reg_max), 1); \
+       r0 += g)
 /* the outputs of a lane group of softmax and of log-softmax (elements e) */
 SMX_FLATTEN void softmax_lanes_out_e(size_t g, size_t n, const lane_rows *L, void *y, size_t ldy, const int e) {
   VSTORE_COLUMNS_OF(g, n, L->fast, y, ldy, e, i, rescale_out(L->e[i], &L->oc, NULL, 0, VW, 1, 0))
@@ -950,37 +1044,77 @@ static void FN(logsumexp_lanes)(size_t g, size_t n, const void *x, size_t ldx, f
   }
 }
 
+/* A register group of each kernel: rows [0, g) of x (elements e), reg_rows_state; the rows it leaves by the row path
+   after */
+static void FN(softmax_reg)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
+  reg_rows R;
+  FN(reg_rows_state)(g, n, x, ldx, 0, 1, &R, e);
+  SMX_ELEM_CALL(e, softmax_reg_out_e, g, n, &R, y, ldy);
+  for (size_t r = 0; r < g; r++) {
+    if (R.fast[r] != 0.0f) continue;
+    if (e == SMX_ELEM_F32) FN(softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
+    else FN(softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
+  }
+}
+static void FN(log_softmax_reg)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
+  reg_rows R;
+  FN(reg_rows_state)(g, n, x, ldx, 1, 0, &R, e);
+  SMX_ELEM_CALL(e, log_softmax_reg_out_e, g, n, x, ldx, &R, y, ldy);
+  for (size_t r = 0; r < g; r++) {
+    if (R.fast[r] != 0.0f) continue;
+    if (e == SMX_ELEM_F32) FN(log_softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
+    else FN(log_softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
+  }
+}
+static void FN(logsumexp_reg)(size_t g, size_t n, const void *x, size_t ldx, float *out, int e) {
+  reg_rows R;
+  float lse[VW];
+  FN(reg_rows_state)(g, n, x, ldx, 1, 0, &R, e);
+  vst(lse, R.c.lse);
+  for (size_t r = 0; r < g; r++) {
+    smx_lse_final f;
+    if (R.fast[r] != 0.0f) out[r] = lse[r];
+    else if (e == SMX_ELEM_F32) out[r] = FN(logsumexp_row)(n, (const float *)x + r * ldx);
+    else FN(lse_row16)(n, (const uint16_t *)x + r * ldx, &f, NULL, 1, e), out[r] = f.lse;
+  }
+}
+
 /* The fused 16-bit entry points: rows of at most lane_max entries in lane groups while at least
    SMX_LANE_MIN_ROWS are left (no widened copy of the rows: the columns' loads widen them), the others row by row */
-#define ROWS16(lane_max, lanes_call, row_call)                                                         \
+#define ROWS16(lane_max, lanes_call, reg_call, row_call)                                               \
   const int e = bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;                                                  \
   size_t r = 0;                                                                                        \
   if (n <= (lane_max)) LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes_call;                          \
+  if (n <= SMX_REG_ROWS_MAX) LANE_GROUPS(r, g, rows, SR_MIN_ROWS) reg_call;                            \
   for (; r < rows; r++) row_call;
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_softmax), FN(softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
-         FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
+         FN(softmax_reg)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_log_softmax),
          FN(log_softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
+         FN(log_softmax_reg)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
          FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
-  ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_logsumexp), FN(logsumexp_lanes)(g, n, x + r * ldx, ldx, out + r, e), {
-    smx_lse_final f;
-    FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e);
-    out[r] = f.lse;
-  })
+  ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_logsumexp), FN(logsumexp_lanes)(g, n, x + r * ldx, ldx, out + r, e),
+         FN(logsumexp_reg)(g, n, x + r * ldx, ldx, out + r, e), {
+           smx_lse_final f;
+           FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e);
+           out[r] = f.lse;
+         })
 }
 #undef ROWS16
 void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   const int store = y != x;
-  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_softmax)) {
+  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_softmax), SMX_REG_ROWS_MAX) {
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
       FN(softmax_lanes)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
+    } else if (path == PATH_REG) {
+      FN(softmax_reg)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       pass1_store st;
@@ -1001,11 +1135,13 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
   }
 }
 void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
-  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_log_softmax)) {
+  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_log_softmax), SMX_REG_ROWS_MAX) {
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
     if (path == PATH_LANES) {
       FN(log_softmax_lanes)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
+    } else if (path == PATH_REG) {
+      FN(log_softmax_reg)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
@@ -1019,10 +1155,12 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
   }
 }
 void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out) {
-  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_logsumexp)) {
+  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_logsumexp), SMX_REG_ROWS_MAX) {
     const float *xg = x + r0 * ldx;
     if (path == PATH_LANES) {
       FN(logsumexp_lanes)(g, n, xg, ldx, out + r0, SMX_ELEM_F32);
+    } else if (path == PATH_REG) {
+      FN(logsumexp_reg)(g, n, xg, ldx, out + r0, SMX_ELEM_F32);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
@@ -1414,7 +1552,7 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
                         float *dx, size_t ldd) {
   if (a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row));
   double total = 0.0;
-  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_xent_softmax)) {
+  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_xent_softmax), 0) {
     if (path == PATH_LANES) total = FN(xent_softmax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
     else if (path == PATH_GROUP) total = FN(xent_softmax_group)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
     else total = smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row), total);
