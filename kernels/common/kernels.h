@@ -105,10 +105,10 @@ typedef void smx_BWDX16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, s
    caller (softmax: a NaN or infinite logit, or |max| > 2^16 with a gradient; stablemax: a NaN or infinite logit,
    or with a gradient a sum S below SMX_STABLE_TINY; sparsemax: none). */
 typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss);
-/* The softmax family's rows of at most SMX_LANE_ROWS_MAX entries run one row per vector lane, in groups while at
-   least SMX_LANE_MIN_ROWS rows are left (lanes are faster than the groups of rows up to ~160 entries, Zen 5; a lane
-   group costs about as much for 1 row as for 16: 8 rows of 64 tie) */
-#define SMX_LANE_ROWS_MAX 128
+/* The softmax family's rows of at most smx_lane_rows_max entries run one row per vector lane, in groups while at
+   least SMX_LANE_MIN_ROWS rows are left (a lane group costs about as much for 1 row as for 16); SMX_LANE_ROWS_MAX:
+   the longest of them rounded up to whole steps of 16 (the groups' column arrays) */
+#define SMX_LANE_ROWS_MAX 48
 #define SMX_LANE_MIN_ROWS 8
 /* The softmax family's rows of at most SMX_REG_ROWS_MAX entries (and more than their lane rows) run a row at a time
    in registers, the per-row double math of VW rows in lanes (groups of rows up to 256 entries: Zen 4, f32, 0.87-0.94x
@@ -153,13 +153,13 @@ const smx_kernels *smx_kernels_for(smx_isa isa);
    than a double division: set with the tables, from the CPU (Intel: 1; AMD, whose division is faster: 0); the
    same bits either way (dispatch/dispatch.c). */
 extern int smx_recip64_newton;
-/* the longest rows kernel id (of the softmax family) takes in lane groups: the softmax cross-entropy
-   SMX_LANE_ROWS_MAX; softmax and logsumexp 40, log-softmax 32, whose longer rows up to SMX_REG_ROWS_MAX go in
-   register groups (faster from there: Zen 4, rows x n = 2^16, f32, register groups over lane groups, avx512 softmax
-   1.08x at n = 40, 0.91x at 48, 0.81-0.93x at 64..128; log-softmax 0.95-0.96x at 32..40, 0.76-0.86x at 48..128;
-   logsumexp 1.06x at 40, 0.85-1.0x at 48..128; avx2 alike) */
+/* the longest rows kernel id (of the softmax family) takes in lane groups: softmax, logsumexp and the softmax
+   cross-entropy 40, log-softmax 32; their longer rows up to SMX_REG_ROWS_MAX go in register groups (faster from
+   there: Zen 4, rows x n = 2^16, f32, register groups over lane groups, avx512: softmax 1.08x at n = 40, 0.91x at 48,
+   0.81-0.93x at 64..128; log-softmax 0.95-0.96x at 32..40, 0.76-0.86x at 48..128; logsumexp 1.06x at 40, 0.85-1.0x
+   at 48..128; the cross-entropy with its gradient 0.90x at 48, 0.78-0.80x at 64..128; avx2 alike) */
 static inline size_t smx_lane_rows_max(enum smx_kernel_id id) {
-  return id == SMX_KERNEL_ID_xent_softmax ? SMX_LANE_ROWS_MAX : id == SMX_KERNEL_ID_log_softmax ? 32 : 40;
+  return id == SMX_KERNEL_ID_log_softmax ? 32 : 40;
 }
 
 /* Kernel `fn` of each kind from a function of one row (name the kernel SMX_KERNEL_NAME(kernel)). */

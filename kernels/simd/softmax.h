@@ -635,6 +635,7 @@ typedef struct {
   float e[VW * SMX_REG_ROWS_MAX]; /* out: row r's pass-1 values from e + r * es */
   size_t es;
   float fast[VW];                /* 1: row r is done here; 0: the row path */
+  vf m;                          /* the row maxima (0 in the rows left to the row path) */
   row_consts c;
   float lg[3][VW];               /* need_log: row r's c_hi, c_lo and 1 where log-softmax flushes it, in lane r */
   float oc[4][VW];               /* out: row r's outc (chi, clo, emax, ymax) in lane r */
@@ -656,7 +657,7 @@ SMX_FLATTEN void reg_rows_state_e(size_t g, size_t n, const void *x, size_t ldx,
     const float mr = vhmax(mx);
     if (!many(nan) && mr >= -SMX_SHIFT_MAX && mr <= SMX_SHIFT_MAX) R->fast[r] = 1.0f, m[r] = mr;
   }
-  const vf vmx = vld(m), vK = vexp_k(vmx);
+  const vf vmx = R->m = vld(m), vK = vexp_k(vmx);
   vst(magic, sum_magic(vK));
   for (size_t r = 0; r < g; r++) {
     if (R->fast[r] == 0.0f) continue;
@@ -1481,27 +1482,49 @@ static double FN(xent_softmax_group)(size_t r0, size_t g, size_t n, const float 
   return total;
 }
 
+/* the gradient fma(A, p_j, -B w_j) of the rows done[r] of a register group, row r's A and B in af[r], nbf[r] */
+SMX_FLATTEN void xent_reg_grad(size_t g, size_t n, const reg_rows *R, const float *done, const float *af,
+                               const float *nbf, const float *cw, float *dx, size_t ldd) {
+  for (size_t r = 0; r < g; r++) {
+    if (done[r] == 0.0f) continue;
+    const outc c = {vset(R->oc[0][r]), vset(R->oc[1][r]), vset(R->oc[2][r]), vset(R->oc[3][r])};
+    const vf va = vset(af[r]), nb = vneg(vset(nbf[r]));
+    for (size_t i = 0; i < n; i += VW) {
+      const size_t cnt = step_count(n, i);
+      const vf p = out_from_e_if(vld(R->e + r * R->es + i), &c, 1);
+      vst_n(dx + r * ldd + i, vflush(vfma(va, p, cw ? vmul(nb, vld_n(cw + i, cnt, 0.0f)) : nb)), cnt);
+    }
+  }
+}
+
 /* Rows r0 .. r0 + g - 1 (g <= VW, n <= LANE_ROWS_MAX) without softcap, one per lane (lane_rows_state): one pass over
    the rows gathers their targets' terms, then p_t - 1, the loss terms and the gradient fma(A, p_j, -B w_j) go
    lane-wise, the target entry after the store; the rows with a NaN or a max beyond +-2^16 by xent_softmax_row;
    returns total plus the losses, added in row order. */
 static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
-                                 float *loss_rows, float *dx, size_t ldd, double total) {
+                                 float *loss_rows, float *dx, size_t ldd, double total, const int reg) {
   smx_xent_row row = a->row;
   const float *cw = row.class_weight;
   const float eps = row.label_smoothing;
-  lane_rows L;
-  FN(lane_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &L, SMX_ELEM_F32);
+  union {
+    lane_rows L;
+    reg_rows R;
+  } u_;
+  if (reg) FN(reg_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &u_.R, SMX_ELEM_F32);
+  else FN(lane_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &u_.L, SMX_ELEM_F32);
+  const float *fast = reg ? u_.R.fast : u_.L.fast;
+  const vf vmx = reg ? u_.R.m : u_.L.m;
+  const row_consts *rc = reg ? &u_.R.c : &u_.L.c;
   float m[VW], af[VW], nbf[VW], dxt[VW], done[VW];
   double l[VW], u[VW], pt_m1[VW], lr[VW], zt[VW], wt[VW], sw[VW], gc[VW];
   int rowpath[VW];
-  vst(m, L.m), dst(l, L.c.l[0]), dst(l + 8, L.c.l[1]);
+  vst(m, vmx), dst(l, rc->l[0]), dst(l + 8, rc->l[1]);
   for (size_t r = 0; r < VW; r++) /* the lanes past g and the ignored rows: gradient 0, not stored */
     zt[r] = 0.0, wt[r] = 0.0, sw[r] = 0.0, gc[r] = 0.0, u[r] = 0.0, done[r] = 0.0f, rowpath[r] = 0;
   for (size_t r = 0; r < g; r++) {
     const float *xr = x + (r0 + r) * ldx;
     if (!smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL)) continue;
-    if (L.fast[r] == 0.0f) {
+    if (fast[r] == 0.0f) {
       rowpath[r] = 1;
       continue;
     }
@@ -1517,7 +1540,7 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   const double e = eps, nd = (double)n, W = row.weight_sum, z = row.z_loss;
   vd lrq[2], Aq[2], gtq[2], gq[2];
   for (int q = 0; q < 2; q++) {
-    const vd vm = q ? dhi(L.m) : dlo(L.m), vl = dld(l + 8 * q), vz = dld(zt + 8 * q), vw = dld(wt + 8 * q);
+    const vd vm = q ? dhi(vmx) : dlo(vmx), vl = dld(l + 8 * q), vz = dld(zt + 8 * q), vw = dld(wt + 8 * q);
     const vd lse = dadd(vm, vl), c = dmul(dset(1.0 - e), vw), p1 = dadd(dld(pt_m1 + 8 * q), dset(1.0));
     vd lo = dadd(dsel(deq(c, dset(0.0)), dset(0.0), dmul(c, dadd(dsub(vm, vz), vl))), dmul(dmul(dset(z), lse), lse));
     if (eps > 0.0f) lo = dadd(lo, dmul(dset(e / nd), dsub(dmul(dset(W), lse), dld(sw + 8 * q))));
@@ -1535,8 +1558,13 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
     if (done[r] == 0.0f) lr[r] = 0.0;
   if (dx) {
     const vf va = vld(af), nb = vneg(vld(nbf)); /* -B (w_j = 1), or -B w_j: -(B w_j) exactly */
-    VSTORE_COLUMNS_OF(g, n, done, dx + r0 * ldd, ldd, SMX_ELEM_F32, i, /* the rows done here */
-                      vflush(vfma(va, out_from_e_if(L.e[i], &L.oc, 1), cw ? vmul(nb, vset(cw[i])) : nb)))
+    if (reg) {
+      xent_reg_grad(g, n, &u_.R, done, af, nbf, cw, dx + r0 * ldd, ldd);
+    } else {
+      const lane_rows *L = &u_.L;
+      VSTORE_COLUMNS_OF(g, n, done, dx + r0 * ldd, ldd, SMX_ELEM_F32, i, /* the rows done here */
+                        vflush(vfma(va, out_from_e_if(L->e[i], &L->oc, 1), cw ? vmul(nb, vset(cw[i])) : nb)))
+    }
     for (size_t r = 0; r < g; r++)
       if (done[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
   }
@@ -1552,8 +1580,9 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
                         float *dx, size_t ldd) {
   if (a->row.softcap > 0.0f) return smx_xent_rows(rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row));
   double total = 0.0;
-  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_xent_softmax), 0) {
-    if (path == PATH_LANES) total = FN(xent_softmax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
+  ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_xent_softmax), SMX_REG_ROWS_MAX) {
+    if (path == PATH_LANES || path == PATH_REG)
+      total = FN(xent_softmax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total, path == PATH_REG);
     else if (path == PATH_GROUP) total = FN(xent_softmax_group)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
     else total = smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row), total);
   }
