@@ -690,13 +690,17 @@ SMX_FLATTEN void reg_rows_state_e(size_t g, size_t n, const void *x, size_t ldx,
 static void FN(reg_rows_state)(size_t g, size_t n, const void *x, size_t ldx, int need_log, int out, reg_rows *R, int e) {
   SMX_ELEM_CALL(e, reg_rows_state_e, g, n, x, ldx, need_log, out, R);
 }
+/* row r's output constants and pass-1 values */
+static inline outc reg_outc(const reg_rows *R, size_t r) {
+  return (outc){vset(R->oc[0][r]), vset(R->oc[1][r]), vset(R->oc[2][r]), vset(R->oc[3][r])};
+}
+static inline const float *reg_e(const reg_rows *R, size_t r) { return R->e + r * R->es; }
 /* the outputs of a register group of softmax and of log-softmax (elements e) */
 SMX_FLATTEN void softmax_reg_out_e(size_t g, size_t n, const reg_rows *R, void *y, size_t ldy, const int e) {
   for (size_t r = 0; r < g; r++) {
     if (R->fast[r] == 0.0f) continue;
-    const outc c = {vset(R->oc[0][r]), vset(R->oc[1][r]), vset(R->oc[2][r]), vset(R->oc[3][r])};
-    for (size_t i = 0; i < n; i += VW)
-      st_e_n(y, r * ldy + i, out_from_e_if(vld(R->e + r * R->es + i), &c, 1), step_count(n, i), e);
+    const outc c = reg_outc(R, r);
+    for (size_t i = 0; i < n; i += VW) st_e_n(y, r * ldy + i, out_from_e_if(vld(reg_e(R, r) + i), &c, 1), step_count(n, i), e);
   }
 }
 SMX_FLATTEN void log_softmax_reg_out_e(size_t g, size_t n, const void *x, size_t ldx, const reg_rows *R, void *y,
@@ -1010,71 +1014,47 @@ SMX_FLATTEN void log_softmax_lanes_out_e(size_t g, size_t n, const lane_rows *L,
   const vf nch = vneg(L->c.chi);
   VSTORE_COLUMNS_OF(g, n, L->fast, y, ldy, e, i, log_softmax_lane_out(L, i, nch))
 }
-/* A lane group of each kernel: rows [0, g) of x (elements e), one per lane (lane_rows_state); the rows it leaves (a
-   NaN, |max| > 2^16) by the row path after */
-static void FN(softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
+/* A group of each kernel: rows [0, g) of x (elements e), one per lane (lane_rows_state) or with reg in registers
+   (reg_rows_state); the rows it leaves (a NaN, |max| > 2^16) by the row path after */
+typedef union {
   lane_rows L;
-  FN(lane_rows_state)(g, n, x, ldx, 0, 1, &L, e);
-  SMX_ELEM_CALL(e, softmax_lanes_out_e, g, n, &L, y, ldy);
+  reg_rows R;
+} group_rows;
+static const float *FN(group_state)(size_t g, size_t n, const void *x, size_t ldx, int need_log, int out, group_rows *G,
+                                    int e, int reg) {
+  if (reg) return FN(reg_rows_state)(g, n, x, ldx, need_log, out, &G->R, e), G->R.fast;
+  return FN(lane_rows_state)(g, n, x, ldx, need_log, out, &G->L, e), G->L.fast;
+}
+static void FN(softmax_group)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e, int reg) {
+  group_rows G;
+  const float *fast = FN(group_state)(g, n, x, ldx, 0, 1, &G, e, reg);
+  if (reg) SMX_ELEM_CALL(e, softmax_reg_out_e, g, n, &G.R, y, ldy);
+  else SMX_ELEM_CALL(e, softmax_lanes_out_e, g, n, &G.L, y, ldy);
   for (size_t r = 0; r < g; r++) {
-    if (L.fast[r] != 0.0f) continue;
+    if (fast[r] != 0.0f) continue;
     if (e == SMX_ELEM_F32) FN(softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
     else FN(softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
   }
 }
-static void FN(log_softmax_lanes)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
-  lane_rows L;
-  FN(lane_rows_state)(g, n, x, ldx, 1, 0, &L, e);
-  SMX_ELEM_CALL(e, log_softmax_lanes_out_e, g, n, &L, y, ldy);
+static void FN(log_softmax_group)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e, int reg) {
+  group_rows G;
+  const float *fast = FN(group_state)(g, n, x, ldx, 1, 0, &G, e, reg);
+  if (reg) SMX_ELEM_CALL(e, log_softmax_reg_out_e, g, n, x, ldx, &G.R, y, ldy);
+  else SMX_ELEM_CALL(e, log_softmax_lanes_out_e, g, n, &G.L, y, ldy);
   for (size_t r = 0; r < g; r++) {
-    if (L.fast[r] != 0.0f) continue;
+    if (fast[r] != 0.0f) continue;
     if (e == SMX_ELEM_F32) FN(log_softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
     else FN(log_softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
   }
 }
-static void FN(logsumexp_lanes)(size_t g, size_t n, const void *x, size_t ldx, float *out, int e) {
-  lane_rows L;
+static void FN(logsumexp_group)(size_t g, size_t n, const void *x, size_t ldx, float *out, int e, int reg) {
+  group_rows G;
   float lse[VW];
-  FN(lane_rows_state)(g, n, x, ldx, 1, 0, &L, e);
-  vst(lse, L.c.lse);
+  const float *fast = FN(group_state)(g, n, x, ldx, 1, 0, &G, e, reg);
+  vst(lse, reg ? G.R.c.lse : G.L.c.lse);
   for (size_t r = 0; r < g; r++) {
     smx_lse_final f;
-    if (L.fast[r] != 0.0f) out[r] = lse[r];
-    else if (e == SMX_ELEM_F32) out[r] = FN(logsumexp_row)(n, (const float *)x + r * ldx);
-    else FN(lse_row16)(n, (const uint16_t *)x + r * ldx, &f, NULL, 1, e), out[r] = f.lse;
-  }
-}
-
-/* A register group of each kernel: rows [0, g) of x (elements e), reg_rows_state; the rows it leaves by the row path
-   after */
-static void FN(softmax_reg)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
-  reg_rows R;
-  FN(reg_rows_state)(g, n, x, ldx, 0, 1, &R, e);
-  SMX_ELEM_CALL(e, softmax_reg_out_e, g, n, &R, y, ldy);
-  for (size_t r = 0; r < g; r++) {
-    if (R.fast[r] != 0.0f) continue;
-    if (e == SMX_ELEM_F32) FN(softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
-    else FN(softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
-  }
-}
-static void FN(log_softmax_reg)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
-  reg_rows R;
-  FN(reg_rows_state)(g, n, x, ldx, 1, 0, &R, e);
-  SMX_ELEM_CALL(e, log_softmax_reg_out_e, g, n, x, ldx, &R, y, ldy);
-  for (size_t r = 0; r < g; r++) {
-    if (R.fast[r] != 0.0f) continue;
-    if (e == SMX_ELEM_F32) FN(log_softmax_row)(n, (const float *)x + r * ldx, (float *)y + r * ldy);
-    else FN(log_softmax_row16)(n, (const uint16_t *)x + r * ldx, (uint16_t *)y + r * ldy, e);
-  }
-}
-static void FN(logsumexp_reg)(size_t g, size_t n, const void *x, size_t ldx, float *out, int e) {
-  reg_rows R;
-  float lse[VW];
-  FN(reg_rows_state)(g, n, x, ldx, 1, 0, &R, e);
-  vst(lse, R.c.lse);
-  for (size_t r = 0; r < g; r++) {
-    smx_lse_final f;
-    if (R.fast[r] != 0.0f) out[r] = lse[r];
+    if (fast[r] != 0.0f) out[r] = lse[r];
     else if (e == SMX_ELEM_F32) out[r] = FN(logsumexp_row)(n, (const float *)x + r * ldx);
     else FN(lse_row16)(n, (const uint16_t *)x + r * ldx, &f, NULL, 1, e), out[r] = f.lse;
   }
@@ -1089,18 +1069,18 @@ static void FN(logsumexp_reg)(size_t g, size_t n, const void *x, size_t ldx, flo
   if (n <= SMX_REG_ROWS_MAX) LANE_GROUPS(r, g, rows, SR_MIN_ROWS) reg_call;                            \
   for (; r < rows; r++) row_call;
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
-  ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_softmax), FN(softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
-         FN(softmax_reg)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
+  ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_softmax), FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 0),
+         FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_log_softmax),
-         FN(log_softmax_lanes)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
-         FN(log_softmax_reg)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
+         FN(log_softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 0),
+         FN(log_softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1),
          FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
-  ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_logsumexp), FN(logsumexp_lanes)(g, n, x + r * ldx, ldx, out + r, e),
-         FN(logsumexp_reg)(g, n, x + r * ldx, ldx, out + r, e), {
+  ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_logsumexp), FN(logsumexp_group)(g, n, x + r * ldx, ldx, out + r, e, 0),
+         FN(logsumexp_group)(g, n, x + r * ldx, ldx, out + r, e, 1), {
            smx_lse_final f;
            FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e);
            out[r] = f.lse;
@@ -1112,10 +1092,8 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
   ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_softmax), SMX_REG_ROWS_MAX) {
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
-    if (path == PATH_LANES) {
-      FN(softmax_lanes)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
-    } else if (path == PATH_REG) {
-      FN(softmax_reg)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
+    if (path == PATH_LANES || path == PATH_REG) {
+      FN(softmax_group)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32, path == PATH_REG);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       pass1_store st;
@@ -1139,10 +1117,8 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
   ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_log_softmax), SMX_REG_ROWS_MAX) {
     const float *xg = x + r0 * ldx;
     float *yg = y + r0 * ldy;
-    if (path == PATH_LANES) {
-      FN(log_softmax_lanes)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
-    } else if (path == PATH_REG) {
-      FN(log_softmax_reg)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
+    if (path == PATH_LANES || path == PATH_REG) {
+      FN(log_softmax_group)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32, path == PATH_REG);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
@@ -1158,10 +1134,8 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
 void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out) {
   ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_logsumexp), SMX_REG_ROWS_MAX) {
     const float *xg = x + r0 * ldx;
-    if (path == PATH_LANES) {
-      FN(logsumexp_lanes)(g, n, xg, ldx, out + r0, SMX_ELEM_F32);
-    } else if (path == PATH_REG) {
-      FN(logsumexp_reg)(g, n, xg, ldx, out + r0, SMX_ELEM_F32);
+    if (path == PATH_LANES || path == PATH_REG) {
+      FN(logsumexp_group)(g, n, xg, ldx, out + r0, SMX_ELEM_F32, path == PATH_REG);
     } else if (path == PATH_GROUP) {
       short_rows sr;
       FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
@@ -1487,11 +1461,11 @@ SMX_FLATTEN void xent_reg_grad(size_t g, size_t n, const reg_rows *R, const floa
                                const float *nbf, const float *cw, float *dx, size_t ldd) {
   for (size_t r = 0; r < g; r++) {
     if (done[r] == 0.0f) continue;
-    const outc c = {vset(R->oc[0][r]), vset(R->oc[1][r]), vset(R->oc[2][r]), vset(R->oc[3][r])};
+    const outc c = reg_outc(R, r);
     const vf va = vset(af[r]), nb = vneg(vset(nbf[r]));
     for (size_t i = 0; i < n; i += VW) {
       const size_t cnt = step_count(n, i);
-      const vf p = out_from_e_if(vld(R->e + r * R->es + i), &c, 1);
+      const vf p = out_from_e_if(vld(reg_e(R, r) + i), &c, 1);
       vst_n(dx + r * ldd + i, vflush(vfma(va, p, cw ? vmul(nb, vld_n(cw + i, cnt, 0.0f)) : nb)), cnt);
     }
   }
@@ -1506,15 +1480,10 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   smx_xent_row row = a->row;
   const float *cw = row.class_weight;
   const float eps = row.label_smoothing;
-  union {
-    lane_rows L;
-    reg_rows R;
-  } u_;
-  if (reg) FN(reg_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &u_.R, SMX_ELEM_F32);
-  else FN(lane_rows_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &u_.L, SMX_ELEM_F32);
-  const float *fast = reg ? u_.R.fast : u_.L.fast;
-  const vf vmx = reg ? u_.R.m : u_.L.m;
-  const row_consts *rc = reg ? &u_.R.c : &u_.L.c;
+  group_rows G;
+  const float *fast = FN(group_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &G, SMX_ELEM_F32, reg);
+  const vf vmx = reg ? G.R.m : G.L.m;
+  const row_consts *rc = reg ? &G.R.c : &G.L.c;
   float m[VW], af[VW], nbf[VW], dxt[VW], done[VW];
   double l[VW], u[VW], pt_m1[VW], lr[VW], zt[VW], wt[VW], sw[VW], gc[VW];
   int rowpath[VW];
@@ -1559,9 +1528,9 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   if (dx) {
     const vf va = vld(af), nb = vneg(vld(nbf)); /* -B (w_j = 1), or -B w_j: -(B w_j) exactly */
     if (reg) {
-      xent_reg_grad(g, n, &u_.R, done, af, nbf, cw, dx + r0 * ldd, ldd);
+      xent_reg_grad(g, n, &G.R, done, af, nbf, cw, dx + r0 * ldd, ldd);
     } else {
-      const lane_rows *L = &u_.L;
+      const lane_rows *L = &G.L;
       VSTORE_COLUMNS_OF(g, n, done, dx + r0 * ldd, ldd, SMX_ELEM_F32, i, /* the rows done here */
                         vflush(vfma(va, out_from_e_if(L->e[i], &L->oc, 1), cw ? vmul(nb, vset(cw[i])) : nb)))
     }
