@@ -528,8 +528,9 @@ static void FN(short_rows_state)(size_t g, size_t n, const float *x, size_t ldx,
   }
 }
 
-/* row_consts_of of the rows of a lane group (maxima m, K = vexp_k(m), tie counts k, sums S), with need_log the rows
-   whose l < 2^-125 (log-softmax's flush), with out the constants of the stored values (rescale_consts(o, 36)) */
+/* row_consts_of of the rows of a lane or register group (maxima m, K = vexp_k(m), tie counts k, sums S), with
+   need_log the rows whose l < 2^-125 (log-softmax's flush), with out the constants of the stored values
+   (rescale_consts(o, 36)) */
 static void FN(lanes_consts)(vf m, vf K, vf k, lane_dsum S, int need_log, int out, row_consts *c, vm *lflush,
                              outc *oc) {
   const vd Sv[2] = {S.lo, S.hi};
@@ -687,7 +688,8 @@ SMX_FLATTEN void reg_rows_state_e(size_t g, size_t n, const void *x, size_t ldx,
   if (need_log) vst(R->lg[0], R->c.chi), vst(R->lg[1], R->c.clo), vst(R->lg[2], vsel0(lflush, vset(1.0f)));
   if (out) vst(R->oc[0], oc.chi), vst(R->oc[1], oc.clo), vst(R->oc[2], oc.emax), vst(R->oc[3], oc.ymax);
 }
-static void FN(reg_rows_state)(size_t g, size_t n, const void *x, size_t ldx, int need_log, int out, reg_rows *R, int e) {
+static void FN(reg_rows_state)(size_t g, size_t n, const void *x, size_t ldx, int need_log, int out, reg_rows *R,
+                               int e) {
   SMX_ELEM_CALL(e, reg_rows_state_e, g, n, x, ldx, need_log, out, R);
 }
 /* row r's output constants and pass-1 values */
@@ -700,7 +702,8 @@ SMX_FLATTEN void softmax_reg_out_e(size_t g, size_t n, const reg_rows *R, void *
   for (size_t r = 0; r < g; r++) {
     if (R->fast[r] == 0.0f) continue;
     const outc c = reg_outc(R, r);
-    for (size_t i = 0; i < n; i += VW) st_e_n(y, r * ldy + i, out_from_e_if(vld(reg_e(R, r) + i), &c, 1), step_count(n, i), e);
+    for (size_t i = 0; i < n; i += VW)
+      st_e_n(y, r * ldy + i, out_from_e_if(vld(reg_e(R, r) + i), &c, 1), step_count(n, i), e);
   }
 }
 SMX_FLATTEN void log_softmax_reg_out_e(size_t g, size_t n, const void *x, size_t ldx, const reg_rows *R, void *y,
@@ -1061,7 +1064,8 @@ static void FN(logsumexp_group)(size_t g, size_t n, const void *x, size_t ldx, f
 }
 
 /* The fused 16-bit entry points: rows of at most lane_max entries in lane groups while at least
-   SMX_LANE_MIN_ROWS are left (no widened copy of the rows: the columns' loads widen them), the others row by row */
+   SMX_LANE_MIN_ROWS are left, of at most SMX_REG_ROWS_MAX in register groups while at least SR_MIN_ROWS are left
+   (no widened copy of the rows: the loads widen them), the others row by row */
 #define ROWS16(lane_max, lanes_call, reg_call, row_call)                                               \
   const int e = bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;                                                  \
   size_t r = 0;                                                                                        \
@@ -1070,7 +1074,8 @@ static void FN(logsumexp_group)(size_t g, size_t n, const void *x, size_t ldx, f
   for (; r < rows; r++) row_call;
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_softmax), FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 0),
-         FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
+         FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1),
+         FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_log_softmax),
@@ -1471,9 +1476,9 @@ SMX_FLATTEN void xent_reg_grad(size_t g, size_t n, const reg_rows *R, const floa
   }
 }
 
-/* Rows r0 .. r0 + g - 1 (g <= VW, n <= LANE_ROWS_MAX) without softcap, one per lane (lane_rows_state): one pass over
-   the rows gathers their targets' terms, then p_t - 1, the loss terms and the gradient fma(A, p_j, -B w_j) go
-   lane-wise, the target entry after the store; the rows with a NaN or a max beyond +-2^16 by xent_softmax_row;
+/* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_REG_ROWS_MAX) without softcap, one per lane (lane_rows_state) or with
+   reg in registers (reg_rows_state): one pass over the rows gathers their targets' terms, then p_t - 1, the loss
+   terms and the gradient fma(A, p_j, -B w_j) go lane-wise, the target entry after the store; the rows with a NaN or a max beyond +-2^16 by xent_softmax_row;
    returns total plus the losses, added in row order. */
 static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                                  float *loss_rows, float *dx, size_t ldd, double total, const int reg) {
