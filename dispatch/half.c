@@ -299,8 +299,8 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      logsumexp 0.91-1.03x). */
   const size_t lane_max = smx_lane_rows_max(id);
   const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n > 8 &&
-                          ((n <= lane_max && r1 - r0 >= SMX_LANE_MIN_ROWS) ||
-                           (n > lane_max && n <= SMX_REG_ROWS_MAX && r1 - r0 >= 2));
+                          (n <= lane_max ? r1 - r0 >= SMX_LANE_MIN_ROWS
+                                         : n <= SMX_REG_ROWS_MAX && r1 - r0 >= SMX_GROUP_MIN_ROWS);
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
   if (j->fused &&
       (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_cache || fused_sparse || fused_lanes)) {

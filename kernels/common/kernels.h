@@ -114,6 +114,8 @@ typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xe
    in registers, the per-row double math of VW rows in lanes (groups of rows up to 256 entries: Zen 4, f32, 0.87-0.94x
    the time of the groups of rows at n = 160..256, 0.95-1.0x at 384..1024) */
 #define SMX_REG_ROWS_MAX 256
+/* groups of rows (register groups, short_rows_state) need this many: one row alone is faster by the row path */
+#define SMX_GROUP_MIN_ROWS 2
 /* The fused 16-bit softmax keeps the pass-1 values of rows up to this many entries in a stack scratch (60 KiB) */
 #define SMX_SOFTMAX16_STORE (15 * SMX_BLOCK)
 #define SMX_FUSED16(X)                                                                                   \

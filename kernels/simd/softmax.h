@@ -993,7 +993,7 @@ static void FN(softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const in
    LANE_MIN_ROWS rows are left (n <= lane_max, the kernel's smx_lane_rows_max), then groups of VW rows while at least
    SR_MIN_ROWS are left, in registers (n <= reg_max) or by short_rows_state; the rest, and longer rows, row by row. */
 #define LANE_MIN_ROWS SMX_LANE_MIN_ROWS
-#define SR_MIN_ROWS 2   /* one row alone is faster by the row path */
+#define SR_MIN_ROWS SMX_GROUP_MIN_ROWS
 enum { PATH_LANES, PATH_REG, PATH_GROUP, PATH_ROW };
 static inline int rows_path(size_t n, size_t left, size_t *g, size_t lane_max, size_t reg_max) {
   if (n > SMX_BLOCK) return *g = left, PATH_ROW;
