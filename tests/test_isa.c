@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "kernel_list.h"
+#include "smx_internal.h"
 #include "testutil.h"
 
 /* Regimes beyond tu_fill's: ties (few distinct values), huge (|x| ~ 1e30), tiny stablemax sums
    (all x < -2^62), one finite entry among -inf. */
-enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_COUNT };
+enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_CONFIDENT, R_COUNT };
 static const char *regime_name(int g) {
-  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite", "subnormal"};
+  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite", "subnormal", "confident"};
   return g < TU_NREGIMES ? tu_regime_name(g) : extra[g - TU_NREGIMES];
 }
 static void fill(tu_rng *r, int g, size_t n, float *x) {
@@ -29,10 +30,14 @@ static void fill(tu_rng *r, int g, size_t n, float *x) {
     case R_VERYNEG: x[i] = (float)(-tu_uniform(r, 1.0, 100.0) * 0x1p62); break;
     /* subnormal logits (a few distinct values: ties and maxima that DAZ would merge) among zeros */
     case R_SUBNORMAL: x[i] = (float)((double)tu_below(r, 7) * 0x1p-140 * (tu_below(r, 2) ? 1.0 : -1.0)); break;
+    /* a confident row (make_inputs makes its max the target): one entry 0, about one in eight just above -1 (within
+       2^-10: sparsemax's support ends among them, its loss near 0), the rest near -6 */
+    case R_CONFIDENT: x[i] = tu_below(r, 8) ? (float)(tu_normal(r) - 6.0) : (float)(-1.0 + tu_uniform(r, 0.0, 0x1p-10)); break;
     default: x[i] = -INFINITY; break;
     }
   }
   if (g == R_ONEFINITE) x[tu_below(r, n)] = (float)tu_normal(r);
+  if (g == R_CONFIDENT) x[tu_below(r, n)] = 0.0f;
 }
 
 #define K(k) (smx_kernel_list[k])
@@ -126,9 +131,12 @@ typedef struct {
 static void make_inputs(int k, int g, int mixed, tu_rng *rng, size_t rows, size_t n, float *x, float *dy, int64_t *t,
                         float *w) {
   for (size_t r = 0; r < rows; r++) {
-    fill(rng, mixed ? (g + (int)r) % R_COUNT : r == 1 && rows > 2 ? TU_NARROW : g, n, x + r * n);
+    const int gr = mixed ? (g + (int)r) % R_COUNT : r == 1 && rows > 2 ? TU_NARROW : g;
+    fill(rng, gr, n, x + r * n);
     for (size_t i = 0; i < n; i++) dy[r * n + i] = (float)tu_normal(rng);
     t[r] = (int64_t)tu_below(rng, n);
+    if (gr == R_CONFIDENT) /* the target is the max */
+      for (size_t i = 0; i < n; i++) t[r] = x[r * n + i] == 0.0f ? (int64_t)i : t[r];
   }
   if (rows > 2) t[2] = -100; /* an ignored row */
   if (g == TU_NAN && n > 1) dy[tu_below(rng, n)] = NAN; /* a NaN upstream gradient too */
@@ -247,6 +255,55 @@ static void sweep(int k) {
               smx_isa_name(isas[ii]), st.fails, st.cases, (unsigned long long)seed);
   }
   smx_set_isa(saved);
+}
+
+/* The cross-entropies' row losses in double, as each kernel returns them to the dispatcher (which adds them for the
+   mean and the sum), on every ISA bit for bit against scalar: the float losses show a difference in a double sum
+   (the Fenchel-Young sum, the loss terms) only where it moves their rounding. Many rows (lane and register groups,
+   partial groups), rows of every regime, three option sets (plain; label smoothing with class weights; softcap). */
+static smx_XENT_fn *xent_kernel(const smx_kernels *t, int k) {
+  return k == SMX_K_xent_softmax ? t->xent_softmax : k == SMX_K_xent_stablemax ? t->xent_stablemax : t->xent_sparsemax;
+}
+Test(isa, xent_row_losses) {
+  static const size_t ns[] = {1, 3, 8, 13, 16, 17, 31, 32, 33, 40, 41, 64, 65, 100, 128, 200, 256, 1000, 4097};
+  enum { ROWS = 37 };
+  smx_isa isas[SMX_ISA_COUNT];
+  const int ni = n_isas(isas);
+  const smx_kernels *ref = smx_kernels_for(SMX_ISA_SCALAR);
+  const int q = tu_quick(); /* every third regime, n <= 1000 */
+  size_t cases = 0, fails = 0;
+  for (int k = 0; k < SMX_K_COUNT; k++) {
+    if (K(k).kind != SMX_KIND_XENT) continue;
+    for (size_t j = 0; j < sizeof ns / sizeof ns[0] - (size_t)q; j++)
+      for (int g = 0; g < R_COUNT; g += q ? 3 : 1)
+        for (int o = 0; o < 3; o++) {
+          const size_t n = ns[j];
+          tu_rng rng;
+          tu_rng_seed(&rng, tu_case_seed(K(k).name, n * 7 + (size_t)o, g));
+          float *x = malloc(ROWS * n * 4), *dy = malloc(ROWS * n * 4), *w = malloc(n * 4), *dx = malloc(ROWS * n * 4);
+          int64_t t[ROWS];
+          double lr_ref[ROWS], lr[ROWS];
+          make_inputs(k, g, 1, &rng, ROWS, n, x, dy, t, w);
+          double wsum = 0.0;
+          for (size_t i = 0; i < n; i++) wsum += w[i];
+          smx_xent_args a = {t, 0, -100, {0, o == 1 ? 0.1f : 0.0f, 0.0, o == 2 ? 20.0f : 0.0f, o == 1 ? w : NULL,
+                                          o == 1 ? wsum : (double)n, 0.25}, NULL, 0, lr_ref};
+          const double total_ref = xent_kernel(ref, k)(ROWS, n, x, n, &a, NULL, dx, n);
+          for (int ii = 0; ii < ni; ii++) {
+            a.row_loss = lr;
+            const double total = xent_kernel(smx_kernels_for(isas[ii]), k)(ROWS, n, x, n, &a, NULL, dx, n);
+            cases++;
+            if (!memcmp(lr, lr_ref, sizeof lr) && !memcmp(&total, &total_ref, sizeof total)) continue;
+            if (fails++ < 8)
+              cr_log_error("%s on %s: a row loss differs from scalar: n=%zu regime=%s options=%d", K(k).name,
+                           smx_isa_name(isas[ii]), n, regime_name(g), o);
+          }
+          free(x), free(dy), free(w), free(dx);
+        }
+  }
+  fprintf(stderr, "[simdmax] cross-entropy row losses in double vs scalar: %zu cases, %zu differ%s\n", cases, fails,
+          fails ? "  FAILED" : "");
+  cr_expect(fails == 0, "%zu of %zu cases: a row loss in double differs from scalar", fails, cases);
 }
 
 /* one test per kernel of SMX_KERNELS */

@@ -78,7 +78,11 @@ static inline float smx_sparse_p(float x, float m, double tau_rel) {
 
 /* Fenchel-Young term of the sparsemax loss in coordinates relative to m: sum over {z - m > tau_rel}
    of ((z - m)^2 - tau_rel^2) / 2, in 16 double lanes: over the buffer by position (cap 0), or over
-   the whole row by index (z = x or softcap(x), of element e). */
+   the whole row by index (z = x or softcap(x), of element e). Rows of at most SMX_SPARSE_FY_BY_INDEX entries
+   take it by index (entry i in lane i % 16, +0 off the support), so that rows kept in lanes or registers sum
+   their terms where they are, without collecting the support; longer rows by buffer position, unless their
+   threshold ran over the whole row (SMX_SPARSE_ROW). */
+#define SMX_SPARSE_FY_BY_INDEX 64
 double smx_sparsemax_fy(const void *v, int e, size_t nv, float m, double tau_rel, float cap);
 
 #endif

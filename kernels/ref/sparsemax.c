@@ -65,14 +65,10 @@ SMX_FLATTEN double xent_sparsemax_row(size_t n, const void *x, const smx_xent_ro
   if (st.kind == SMX_ROW_FINITE) {
     float t = smx_sparse_start(n, lm, st.m);
     size_t nb = smx_sparsemax_collect(n, x, e, st.m, row->softcap, buf, &t);
-    double fy;
-    if (nb != SMX_SPARSE_ROW) {
-      st.tau = smx_sparsemax_tau_buf(buf, &nb, &t, st.m);
-      fy = smx_sparsemax_fy(buf, SMX_ELEM_F32, nb, st.m, st.tau, 0.0f);
-    } else {
-      st.tau = smx_sparsemax_tau_row(x, e, n, t, st.m, row->softcap);
-      fy = smx_sparsemax_fy(x, e, n, st.m, st.tau, row->softcap);
-    }
+    const int by_buf = nb != SMX_SPARSE_ROW;
+    st.tau = by_buf ? smx_sparsemax_tau_buf(buf, &nb, &t, st.m) : smx_sparsemax_tau_row(x, e, n, t, st.m, row->softcap);
+    const double fy = by_buf && n > SMX_SPARSE_FY_BY_INDEX ? smx_sparsemax_fy(buf, SMX_ELEM_F32, nb, st.m, st.tau, 0.0f)
+                                                           : smx_sparsemax_fy(x, e, n, st.m, st.tau, row->softcap);
     st.loss = smx_xent_sparsemax_loss(n, st.tau, fy, st.m, st.zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, st.wt, st.qq,
                                       row, &st.pt);
   }

@@ -175,6 +175,7 @@ SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, vo
    order. Michelot then runs on the row's lanes (the same filters, the same tau) without collecting a
    buffer; a row with a tiny candidate takes the general path. */
 #define SPARSE_SHORT 64
+_Static_assert(SPARSE_SHORT <= SMX_SPARSE_FY_BY_INDEX, "short rows sum fy by index");
 #define SPARSE_GROUP_ROWS 8 /* short rows per group (sparsemax_short_rows) */
 #define SPARSE_EXACT 0x1p-23f
 
@@ -367,20 +368,16 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
 
 /* ---- fused cross-entropy, sparsemax ---- */
 /* tau and the Fenchel-Young sum *fy of a finite row of element e by the buffer from the filter t (its own frame, as
-   sparsemax_general) */
+   sparsemax_general); fy by index (SMX_SPARSE_FY_BY_INDEX) is left to the gradient pass where there is one */
 SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, float t, int capped, vf vcap, vf vinv,
                                          double *fy, int *fy_left, const int e) {
   float buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   size_t nb = sparse_collect_e(n, x, m, capped, vcap, vinv, buf, &t, e);
-  double tau;
-  if (nb != SMX_SPARSE_ROW) {
-    tau = FN(sparse_tau_buf)(buf, &nb, &t, m);
-    *fy = sparse_fy(buf, nb, m, tau);
-  } else {
-    tau = sparse_tau_row_e(x, n, t, m, capped, vcap, vinv, e);
-    if (fy_left) *fy_left = 1; /* the caller's gradient pass sums it */
-    else *fy = sparse_fy_e(x, n, m, tau, capped, vcap, vinv, e);
-  }
+  const int by_buf = nb != SMX_SPARSE_ROW;
+  const double tau = by_buf ? FN(sparse_tau_buf)(buf, &nb, &t, m) : sparse_tau_row_e(x, n, t, m, capped, vcap, vinv, e);
+  if (by_buf && n > SMX_SPARSE_FY_BY_INDEX) *fy = sparse_fy(buf, nb, m, tau);
+  else if (fy_left) *fy_left = 1;
+  else *fy = sparse_fy_e(x, n, m, tau, capped, vcap, vinv, e);
   return tau;
 }
 static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, float t, int capped,
@@ -399,8 +396,6 @@ typedef struct {
   float t0, t1, t2; /* t0: the short rows' first filter, or the collection's (smx_sparse_start) */
   double tau;
   int live, fast; /* live: the row continues after begin; fast: short and exact */
-  size_t nb;      /* 0, or the count of buf + 1 (xent_sparse_collect) */
-  float buf[SPARSE_SHORT + VW];
 } xent_sparse_state;
 
 /* one step of the logits pass at j (c entries from j): its lanes' maxima lm, NaN screen, sum of z (smoothing) and for
@@ -443,7 +438,6 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
   s->live = smx_xent_sparsemax_begin(n, x, e, row, FN(tree_max)(lm), nan, &s->st);
   if (!s->live && dx) fill_e(n, dx, smx_qnan(), e);
   s->fast = 0;
-  s->nb = 0;
   s->t0 = 0.0f;
   if (s->live && s->st.kind == SMX_ROW_FINITE) {
     s->t0 = sparse_start(n, lm, s->st.m);
@@ -451,14 +445,6 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
   }
 }
 
-/* a fast row's tau (the loop beyond the two iterations where needed) and its final set in the buffer
-   (nb = its count + 1), a phase of its own so that the buffer's stores are done before fy reads them */
-SMX_FLATTEN void xent_sparse_collect(size_t ns, xent_sparse_state *s) {
-  s->st.tau = sparse_tau_finish(s->z, ns, s->st.m, s->t1, &s->t2, s->tau);
-  size_t nb = 0;
-  for (size_t j = 0; j < ns; j++) nb += vcompress(s->buf + nb, vgt(s->z[j], vset(s->t2)), s->z[j]);
-  s->nb = nb + 1;
-}
 /* a step of the gradient (p - q) G dz/dx, flushed; without the softcap (dz/dx = 1) and without smoothing (q = 0) those
    operations, which change no bit, are skipped */
 static inline vf xent_sparse_g(vf p, vf vq, vf vG, vf vdz, const int capped, const int smooth) {
@@ -493,9 +479,13 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
   int fy_left = 0; /* a row-path fy, summed in the gradient pass */
   if (st->kind == SMX_ROW_FINITE) {
     double fy = 0.0;
-    if (s->fast) {
-      if (!s->nb) xent_sparse_collect(ns, s);
-      fy = sparse_fy(s->buf, s->nb - 1, st->m, st->tau);
+    if (s->fast) { /* the loop beyond the two iterations where needed; fy by index (SMX_SPARSE_FY_BY_INDEX) */
+      st->tau = sparse_tau_finish(s->z, ns, st->m, s->t1, &s->t2, s->tau);
+      const vd vmd = dset((double)st->m), vtau = dset(st->tau);
+      vd a0 = dset(0.0), a1 = a0;
+      for (size_t j = 0; j < ns; j++) /* (a step without a candidate adds +0 to every lane) */
+        if (many(vgt(s->z[j], vset(s->t0)))) sparse_fy_acc(s->z[j], vmd, vtau, &a0, &a1);
+      fy = tree_sum16d(a0, a1);
     } else if (e == SMX_ELEM_F32) {
       st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL);
     } else {
@@ -577,8 +567,6 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t r_first, size_t rows, size_t
       if (!skip[g]) xent_sparse_iter(ns, &s[g], 0);
     for (size_t g = 0; g < g_n; g++)
       if (!skip[g]) xent_sparse_iter(ns, &s[g], 1);
-    for (size_t g = 0; g < g_n; g++)
-      if (!skip[g] && s[g].fast) xent_sparse_collect(ns, &s[g]);
     for (size_t g = 0; g < g_n; g++) {
       const size_t r = r0 + g;
       const double lr = skip[g] ? 0.0 : xent_sparse_finish(n, x + r * ldx, &row[g], dx ? dx + r * ldd : NULL, ns, &s[g]);
@@ -592,6 +580,7 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t r_first, size_t rows, size_t
    i of row r in lane r of column i; sparsemax_short's steps lane-wise (its sums are exact, so in any order; the
    filters per lane, as smx_sparse_filter). Rows that are not finite or not exact go through sparsemax_row. ---- */
 #define SPARSE_LANES_MAX 32
+_Static_assert(SPARSE_LANES_MAX <= SMX_SPARSE_FY_BY_INDEX, "rows in lanes sum fy by index");
 #define SPARSE_LANES_MIN_ROWS 8
 /* a float-lane predicate's double-lane halves (mpack's inverse) */
 static inline vdm mlo(vm m) { return dgt(dlo(vsel0(m, vset(1.0f))), dset(0.0)); }
@@ -783,53 +772,16 @@ SMX_FLATTEN void sparsemax_backward_lanes_e(size_t g, size_t n, const void *y, s
       sparsemax_backward_row_e(n, elem_at(y, r * ldy, e), elem_at(dy, r * lddy, e), (void *)elem_at(dx, r * lddx, e), e);
 }
 BWD_KERNELS(sparsemax_backward, sparsemax_backward_lanes_e, sparsemax_backward_row_e)
-/* smx_sparsemax_fy of each lane's row: sparse_fy over its support collected in index order (the entries above the
-   filter t), the entry at position p in double lane p % 16. Lane-wise where n <= FY_LANES_MAX or the group's largest
-   support kmax (of the rows done here) <= FY_LANES_KMAX: column i's term goes to position p = the count of the row's
-   support before it (p <= i, p < kmax) by selects; positions past the support hold +0, as sparse_fy's tail lanes.
-   Other groups take each row's support collected from x (alternating A/B on Zen 4, the n (n + 1) / 2 selects
-   against the per-row supports: 0.53x the time at n = 4, 0.93-1.0x at 16, 1.0x at 24, 1.24x at 32; bounded by
-   kmax, on uniform +-5.1 rows: 0.85x at 16, 0.86x at 20, 1.0x at 28-32). */
-#define FY_LANES_MAX 16
-#define FY_LANES_KMAX 8
-SMX_FLATTEN lane_dsum lanes_fy(const sparse_lanes *L, size_t n, const float *x, size_t ldx) {
-  /* positions past the largest support of the rows done here are never taken */
-  const size_t kmax = (size_t)vhmax(vsel0(vgt(vld(L->fast), vzero()), lanes_count(L->col, n, L->t)));
-  if (n > FY_LANES_MAX && kmax > FY_LANES_KMAX) {
-    float m[VW], t[VW];
-    double fy[VW], tau[VW];
-    vst(m, L->m.m), vst(t, L->t), dst(tau, L->tau0), dst(tau + VW / 2, L->tau1);
-    for (size_t r = 0; r < VW; r++) {
-      fy[r] = 0.0;
-      if (L->fast[r] == 0.0f) continue;
-      float buf[SPARSE_LANES_MAX + VW]; /* (vcompress may write a whole step) */
-      size_t nb = 0;
-      for (size_t j = 0; j < n; j += VW) {
-        const vf z = vld_n(x + r * ldx + j, step_count(n, j), -INFINITY);
-        nb += vcompress(buf + nb, vgt(z, vset(t[r])), z);
-      }
-      fy[r] = sparse_fy(buf, nb, m[r], tau[r]);
-    }
-    return (lane_dsum){dld(fy), dld(fy + VW / 2)};
-  }
-  lane_dsum at[SPARSE_LANES_MAX], T[SMX_DLANES];
+/* smx_sparsemax_fy of each lane's row, by index (n <= SMX_SPARSE_FY_BY_INDEX): column i's term in double lane
+   i % 16, +0 off the support, and the 16 lanes' tree */
+SMX_FLATTEN lane_dsum lanes_fy(const sparse_lanes *L, size_t n) {
+  lane_dsum T[SMX_DLANES];
   const vd zero = dset(0.0), half = dset(0.5), tt0 = dmul(L->tau0, L->tau0), tt1 = dmul(L->tau1, L->tau1);
-  for (size_t p = 0; p < n; p++) at[p] = (lane_dsum){zero, zero};
-  vf pos = vzero();
   for (size_t i = 0; i < n; i++) {
-    const vm in = vgt(L->col[i], L->t);
-    const vf key = vsel(in, pos, vset(-1.0f));
-    const vd klo = dlo(key), khi = dhi(key);
-    pos = vadd(pos, vsel0(in, vset(1.0f)));
     const vd zl = dsub(dlo(L->col[i]), L->m.lo), zh = dsub(dhi(L->col[i]), L->m.hi);
-    const vd tl = dsel(dgt(zl, L->tau0), dmul(dsub(dmul(zl, zl), tt0), half), zero);
-    const vd th = dsel(dgt(zh, L->tau1), dmul(dsub(dmul(zh, zh), tt1), half), zero);
-    for (size_t p = 0; p <= i && p < kmax; p++) {
-      const vd vp = dset((double)p);
-      at[p] = (lane_dsum){dsel(deq(klo, vp), tl, at[p].lo), dsel(deq(khi, vp), th, at[p].hi)};
-    }
+    lane_leaf_add(T, i, (lane_dsum){dsel(dgt(zl, L->tau0), dmul(dsub(dmul(zl, zl), tt0), half), zero),
+                                    dsel(dgt(zh, L->tau1), dmul(dsub(dmul(zh, zh), tt1), half), zero)});
   }
-  for (size_t p = 0; p < n; p++) lane_leaf_add(T, p, at[p]);
   return lane_tree16d(T, n);
 }
 /* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_XENT_LANES_MAX <= SPARSE_LANES_MAX) without softcap or label smoothing,
@@ -857,7 +809,7 @@ static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const floa
       zt[r] = xr[row.target], wt[r] = smx_xent_weight(&row, (size_t)row.target), gc[r] = row.grad_coef;
     }
   }
-  const lane_dsum fy = lanes_fy(&L, n, x + r0 * ldx, ldx);
+  const lane_dsum fy = lanes_fy(&L, n);
   vd loss[2], Gq[2], dxtq[2];
   for (int q = 0; q < 2; q++) {
     const vd m = q ? L.m.hi : L.m.lo, tau = q ? L.tau1 : L.tau0, w = dld(wt + 8 * q), zero = dset(0.0);
