@@ -31,8 +31,9 @@ static void fill(tu_rng *r, int g, size_t n, float *x) {
     /* subnormal logits (a few distinct values: ties and maxima that DAZ would merge) among zeros */
     case R_SUBNORMAL: x[i] = (float)((double)tu_below(r, 7) * 0x1p-140 * (tu_below(r, 2) ? 1.0 : -1.0)); break;
     /* a confident row (make_inputs makes its max the target): one entry 0, about one in eight just above -1 (within
-       2^-10: sparsemax's support ends among them, its loss near 0), the rest near -6 */
-    case R_CONFIDENT: x[i] = tu_below(r, 8) ? (float)(tu_normal(r) - 6.0) : (float)(-1.0 + tu_uniform(r, 0.0, 0x1p-10)); break;
+       2^-10: sparsemax's support ends among them, its loss near 0), the rest in [-40, -6] (exp of 2^-58..2^-9: the
+       softmax's double sums round, and the order of their adds shows in the loss, log S, which no m - z_t hides) */
+    case R_CONFIDENT: x[i] = tu_below(r, 8) ? (float)tu_uniform(r, -40.0, -6.0) : (float)(-1.0 + tu_uniform(r, 0.0, 0x1p-10)); break;
     default: x[i] = -INFINITY; break;
     }
   }
