@@ -12,7 +12,7 @@
 #include "testutil.h"
 
 /* Regimes beyond tu_fill's: ties (few distinct values), huge (|x| ~ 1e30), tiny stablemax sums
-   (all x < -2^62), one finite entry among -inf. */
+   (all x < -2^62), one finite entry among -inf, subnormal logits, confident rows. */
 enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_CONFIDENT, R_COUNT };
 static const char *regime_name(int g) {
   static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite", "subnormal", "confident"};
@@ -261,7 +261,8 @@ static void sweep(int k) {
 /* The cross-entropies' row losses in double, as each kernel returns them to the dispatcher (which adds them for the
    mean and the sum), on every ISA bit for bit against scalar: the float losses show a difference in a double sum
    (the Fenchel-Young sum, the loss terms) only where it moves their rounding. Many rows (lane and register groups,
-   partial groups), rows of every regime, three option sets (plain; label smoothing with class weights; softcap). */
+   partial groups), rows of every regime, three option sets (plain; label smoothing with class weights, and z-loss for
+   softmax; softcap). */
 static smx_XENT_fn *xent_kernel(const smx_kernels *t, int k) {
   return k == SMX_K_xent_softmax ? t->xent_softmax : k == SMX_K_xent_stablemax ? t->xent_stablemax : t->xent_sparsemax;
 }
@@ -287,7 +288,8 @@ Test(isa, xent_row_losses) {
           make_inputs(k, g, 1, &rng, ROWS, n, x, dy, t, w);
           double wsum = 0.0;
           for (size_t i = 0; i < n; i++) wsum += w[i];
-          smx_xent_args a = {t, 0, -100, {0, o == 1 ? 0.1f : 0.0f, 0.0, o == 2 ? 20.0f : 0.0f, o == 1 ? w : NULL,
+          const double z_loss = o == 1 && k == SMX_K_xent_softmax ? 1e-3 : 0.0;
+          smx_xent_args a = {t, 0, -100, {0, o == 1 ? 0.1f : 0.0f, z_loss, o == 2 ? 20.0f : 0.0f, o == 1 ? w : NULL,
                                           o == 1 ? wsum : (double)n, 0.25}, NULL, 0, lr_ref};
           const double total_ref = xent_kernel(ref, k)(ROWS, n, x, n, &a, NULL, dx, n);
           for (int ii = 0; ii < ni; ii++) {
