@@ -9,8 +9,10 @@
 
 #define SMX_ISA_NAME avx2
 #define SMX_NAN_SCREENS 1 /* independent NaN-screen sums in the softmax block max: 2 ymm (16 ymm registers) */
-#define SMX_XENT_LANES_MAX 8 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n (two ymm a
-                                step: from 16 entries the row groups were faster, Zen 5) */
+#define SMX_XENT_LANES_MAX 32 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n (Zen 4,
+                                 twenty-first session, lanes over the row groups' time at n = 12..32: sparsemax
+                                 0.50-0.74x, stablemax 0.52-0.75x; on Zen 5 before the lanes' later changes the row
+                                 groups were faster from 16) */
 typedef struct { __m256 a, b; } vf;
 typedef struct { __m256 a, b; } vm; /* all-ones lanes */
 typedef struct { __m256i a, b; } vi;
