@@ -107,11 +107,14 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
   return nb;
 }
 
-/* 16 double lanes += ((z - m)^2 - tau^2) / 2 where z - m > tau, else +0 (smx_sparsemax_fy's terms) */
+/* smx_sparsemax_fy's term of zr = z - m: ((zr)^2 - tau^2) / 2 where zr > tau, else +0 */
+static inline vd sparse_fy_term(vd zr, vd vtau) {
+  return dsel(dgt(zr, vtau), dmul(dsub(dmul(zr, zr), dmul(vtau, vtau)), dset(0.5)), dset(0.0));
+}
+/* 16 double lanes += the terms of a step z */
 static inline void sparse_fy_acc(vf z, vd vmd, vd vtau, vd *a0, vd *a1) {
-  const vd zl = dsub(dlo(z), vmd), zh = dsub(dhi(z), vmd), tt = dmul(vtau, vtau), half = dset(0.5), zero = dset(0.0);
-  *a0 = dadd(*a0, dsel(dgt(zl, vtau), dmul(dsub(dmul(zl, zl), tt), half), zero));
-  *a1 = dadd(*a1, dsel(dgt(zh, vtau), dmul(dsub(dmul(zh, zh), tt), half), zero));
+  *a0 = dadd(*a0, sparse_fy_term(dsub(dlo(z), vmd), vtau));
+  *a1 = dadd(*a1, sparse_fy_term(dsub(dhi(z), vmd), vtau));
 }
 /* smx_sparsemax_fy over the buffer (positions) or the row (indices, capped; of element e) */
 SMX_FLATTEN double sparse_fy_e(const void *v, size_t nv, float m, double tau, int capped, vf vcap, vf vinv,
@@ -776,12 +779,9 @@ BWD_KERNELS(sparsemax_backward, sparsemax_backward_lanes_e, sparsemax_backward_r
    i % 16, +0 off the support, and the 16 lanes' tree */
 SMX_FLATTEN lane_dsum lanes_fy(const sparse_lanes *L, size_t n) {
   lane_dsum T[SMX_DLANES];
-  const vd zero = dset(0.0), half = dset(0.5), tt0 = dmul(L->tau0, L->tau0), tt1 = dmul(L->tau1, L->tau1);
-  for (size_t i = 0; i < n; i++) {
-    const vd zl = dsub(dlo(L->col[i]), L->m.lo), zh = dsub(dhi(L->col[i]), L->m.hi);
-    lane_leaf_add(T, i, (lane_dsum){dsel(dgt(zl, L->tau0), dmul(dsub(dmul(zl, zl), tt0), half), zero),
-                                    dsel(dgt(zh, L->tau1), dmul(dsub(dmul(zh, zh), tt1), half), zero)});
-  }
+  for (size_t i = 0; i < n; i++)
+    lane_leaf_add(T, i, (lane_dsum){sparse_fy_term(dsub(dlo(L->col[i]), L->m.lo), L->tau0),
+                                    sparse_fy_term(dsub(dhi(L->col[i]), L->m.hi), L->tau1)});
   return lane_tree16d(T, n);
 }
 /* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_XENT_LANES_MAX <= SPARSE_LANES_MAX) without softcap or label smoothing,
