@@ -330,6 +330,11 @@ static inline vd dexp64(vd x) {
   y = dsel(dlt(x, dset(-600.0)), dset(0.0), y);
   return dsel(dnan_or_neg(dabs(x)), x, y); /* NaN x: x */
 }
+/* the cross-entropies' label-smoothing coefficient g eps / n of each lane; without smoothing g x +0, the division's
+   bits (+-0, or NaN) without the division */
+static inline vd dsmooth_coef(vd g, double eps, double nd) {
+  return eps > 0.0 ? ddiv(dmul(g, dset(eps)), dset(nd)) : dmul(g, dset(0.0));
+}
 /* smx_expm1_64: exp - 1 outside (-0.34, 0.34), the series by Horner inside (each where a lane needs it) */
 static inline vd dexpm1_64(vd x) {
   const vdm in = dlt(dabs(x), dset(0.34)); /* (NaN: out) */

@@ -1526,7 +1526,7 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   dst(lr, lrq[0]), dst(lr + 8, lrq[1]);
   const vm live = vgt(vld(done), vzero());
   vst(af, vsel0(live, dpack(dmul(gq[0], Aq[0]), dmul(gq[1], Aq[1]))));
-  vst(nbf, vsel0(live, dpack(ddiv(dmul(gq[0], dset(e)), dset(nd)), ddiv(dmul(gq[1], dset(e)), dset(nd)))));
+  vst(nbf, vsel0(live, dpack(dsmooth_coef(gq[0], e, nd), dsmooth_coef(gq[1], e, nd))));
   vst(dxt, vflush(dpack(dmul(gq[0], gtq[0]), dmul(gq[1], gtq[1]))));
   for (size_t r = 0; r < VW; r++)
     if (done[r] == 0.0f) lr[r] = 0.0;

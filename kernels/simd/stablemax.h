@@ -485,7 +485,7 @@ static inline xs_dconsts xs_dconsts_of(vd vO, vd vS, vd vw, vd vg, vd s_t, doubl
   const vd A = dadd(dmul(dset(e1), vw), dset(eWn));
   const vd gt = dadd(dmul(dmul(dset(e1), vw), ddiv(dneg(vO), vS)),
                      dmul(dset(en), dsub(dmul(dset(W), ddiv(s_t, vS)), vw)));
-  return (xs_dconsts){vS, dmul(vg, A), ddiv(dmul(vg, dset(eps)), dset(nd)), dmul(vg, gt)};
+  return (xs_dconsts){vS, dmul(vg, A), dsmooth_coef(vg, eps, nd), dmul(vg, gt)};
 }
 /* their float forms for 16 rows (lo: rows 0-7, hi: 8-15) with the targets' logits z_t and dz_t: vstable_c's c_hi,
    c_lo, 1 / c_hi, K, the gradient's A and B, and dx_t */
