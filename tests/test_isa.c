@@ -230,14 +230,15 @@ static void sweep(int k) {
           compare_case(&st, isas[ii], k, g, &L);
         }
     /* many rows of one block, each in its own regime: the kernels' groups of rows (8 at a time) with special
-       rows among ordinary ones, partial last groups, every option set */
-    static const size_t many[] = {9, 17, 33}, ns[] = {1, 2, 7, 8, 15, 16, 17, 33, 64, 100, 200, 256, 1024, 1025};
+       rows among ordinary ones, partial last groups, every option set; and 40 rows of one regime (row 1 narrow,
+       row 2 ignored), whose later groups are all ordinary rows: the cross-entropies' plain groups */
+    static const size_t many[] = {9, 17, 33, 40}, ns[] = {1, 2, 7, 8, 15, 16, 17, 33, 64, 100, 200, 256, 1024, 1025};
     for (size_t m = 0; m < sizeof many / sizeof many[0]; m++)
       for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
         for (int g = 0; g < R_COUNT; g += q ? 3 : 1) {
           const size_t v = m + j + (size_t)g;
           layout L = {many[m], ns[j], v % 3 == 0 ? 0 : v % 5, (int)(v & 1), (int)((v >> 1) & 1),
-                      (int)(v % (size_t)option_sets(k)), 1};
+                      (int)(v % (size_t)option_sets(k)), many[m] != 40};
           compare_case(&st, isas[ii], k, g, &L);
         }
     /* large sizes: powers of two +-1, 32000, 128256, 2^20 + 3 */
@@ -278,14 +279,15 @@ Test(isa, xent_row_losses) {
     if (K(k).kind != SMX_KIND_XENT) continue;
     for (size_t j = 0; j < sizeof ns / sizeof ns[0] - (size_t)q; j++)
       for (int g = 0; g < R_COUNT; g += q ? 3 : 1)
-        for (int o = 0; o < 3; o++) {
+        for (int v = 0; v < 4; v++) {
           const size_t n = ns[j];
+          const int o = v % 3; /* v = 3: the plain set on rows of one regime (the plain groups) */
           tu_rng rng;
-          tu_rng_seed(&rng, tu_case_seed(K(k).name, n * 7 + (size_t)o, g));
+          tu_rng_seed(&rng, tu_case_seed(K(k).name, n * 7 + (size_t)v, g));
           float *x = malloc(ROWS * n * 4), *dy = malloc(ROWS * n * 4), *w = malloc(n * 4), *dx = malloc(ROWS * n * 4);
           int64_t t[ROWS];
           double lr_ref[ROWS], lr[ROWS];
-          make_inputs(k, g, 1, &rng, ROWS, n, x, dy, t, w);
+          make_inputs(k, g, v < 3, &rng, ROWS, n, x, dy, t, w);
           double wsum = 0.0;
           for (size_t i = 0; i < n; i++) wsum += w[i];
           const double z_loss = o == 1 && k == SMX_K_xent_softmax ? 1e-3 : 0.0;
@@ -298,8 +300,8 @@ Test(isa, xent_row_losses) {
             cases++;
             if (!memcmp(lr, lr_ref, sizeof lr) && !memcmp(&total, &total_ref, sizeof total)) continue;
             if (fails++ < 8)
-              cr_log_error("%s on %s: a row loss differs from scalar: n=%zu regime=%s options=%d", K(k).name,
-                           smx_isa_name(isas[ii]), n, regime_name(g), o);
+              cr_log_error("%s on %s: a row loss differs from scalar: n=%zu regime=%s options=%d%s", K(k).name,
+                           smx_isa_name(isas[ii]), n, regime_name(g), o, v == 3 ? " (rows of one regime)" : "");
           }
           free(x), free(dy), free(w), free(dx);
         }

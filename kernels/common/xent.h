@@ -54,6 +54,17 @@ static inline double smx_xent_row_end(const smx_xent_args *a, float *loss_rows, 
   if (loss_rows) loss_rows[r] = smx_flush((float)lr);
   return total + lr;
 }
+/* The targets of rows r0 .. r0 + g - 1 of a group into tg; 1 when the group is plain: no class weights, no per-row
+   gradients, every row counted and fast (fast NULL: all), so that each row's begin would only give its target, weight
+   1 and the call's grad_coef (the common call, whose group then gathers its target logits alone) */
+static inline int smx_xent_group_targets(const smx_xent_args *a, size_t r0, size_t g, const float *fast, int64_t *tg) {
+  int plain = !a->row.class_weight && !a->grad_rows;
+  for (size_t r = 0; r < g; r++) {
+    tg[r] = smx_xent_target(a, r0 + r);
+    plain &= tg[r] != a->ignore_index && (!fast || fast[r] != 0.0f);
+  }
+  return plain;
+}
 /* Rows [r0, r1) of a block through one row function (x, dx: the block's first row): loss_rows[r] (if given)
    = each row's loss (also a->row_loss); returns total plus the losses, added in row order. */
 static inline double smx_xent_rows_range(size_t r0, size_t r1, size_t n, const float *x, size_t ldx,

@@ -1489,26 +1489,34 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   const float *fast = FN(group_state)(g, n, x + r0 * ldx, ldx, 1, dx != NULL, &G, SMX_ELEM_F32, reg);
   const vf vmx = reg ? G.R.m : G.L.m;
   const row_consts *rc = reg ? &G.R.c : &G.L.c;
-  float m[VW], af[VW], nbf[VW], dxt[VW], done[VW];
+  float af[VW], nbf[VW], dxt[VW], done[VW];
   double l[VW], u[VW], pt_m1[VW], lr[VW], zt[VW], wt[VW], sw[VW], gc[VW];
+  int64_t tg[VW];
   int rowpath[VW];
-  vst(m, vmx), dst(l, rc->l[0]), dst(l + 8, rc->l[1]);
+  dst(l, rc->l[0]), dst(l + 8, rc->l[1]);
   for (size_t r = 0; r < VW; r++) /* the lanes past g and the ignored rows: gradient 0, not stored */
-    zt[r] = 0.0, wt[r] = 0.0, sw[r] = 0.0, gc[r] = 0.0, u[r] = 0.0, done[r] = 0.0f, rowpath[r] = 0;
-  for (size_t r = 0; r < g; r++) {
-    const float *xr = x + (r0 + r) * ldx;
-    if (!smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL)) continue;
-    if (fast[r] == 0.0f) {
-      rowpath[r] = 1;
-      continue;
+    zt[r] = 0.0, wt[r] = 0.0, sw[r] = 0.0, gc[r] = 0.0, done[r] = 0.0f, rowpath[r] = 0;
+  if (smx_xent_group_targets(a, r0, g, fast, tg) && !(eps > 0.0f)) { /* the targets' terms */
+    for (size_t r = 0; r < g; r++) zt[r] = x[(r0 + r) * ldx + (size_t)tg[r]], wt[r] = 1.0, done[r] = 1.0f;
+    for (size_t r = 0; r < g; r++) gc[r] = row.grad_coef;
+  } else {
+    for (size_t r = 0; r < g; r++) {
+      const float *xr = x + (r0 + r) * ldx;
+      if (!smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL)) continue;
+      if (fast[r] == 0.0f) {
+        rowpath[r] = 1;
+        continue;
+      }
+      vd wza = dset(0.0), wzb = dset(0.0);
+      if (eps > 0.0f) FN(wz_add)(&wza, &wzb, xr, n, 0, cw);
+      const size_t t = (size_t)row.target;
+      zt[r] = xr[t], wt[r] = cw ? cw[t] : 1.0, sw[r] = eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, gc[r] = row.grad_coef;
+      done[r] = 1.0f;
     }
-    vd wza = dset(0.0), wzb = dset(0.0);
-    if (eps > 0.0f) FN(wz_add)(&wza, &wzb, xr, n, 0, cw);
-    const size_t t = (size_t)row.target;
-    zt[r] = xr[t], wt[r] = cw ? cw[t] : 1.0, sw[r] = eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, gc[r] = row.grad_coef;
-    u[r] = (zt[r] - (double)m[r]) - l[r]; /* smx_xent_pt_m1's argument */
-    done[r] = 1.0f;
   }
+  for (int q = 0; q < 2; q++) /* smx_xent_pt_m1's argument (zt - m) - l of the rows done here, else 0 */
+    dst(u + 8 * q, dsel(dgt(q ? dhi(vld(done)) : dlo(vld(done)), dset(0.0)),
+                        dsub(dsub(dld(zt + 8 * q), q ? dhi(vmx) : dlo(vmx)), dld(l + 8 * q)), dset(0.0)));
   dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
   /* smx_xent_softmax_terms, one row per double lane, and the gradient's constants */
   const double e = eps, nd = (double)n, W = row.weight_sum, z = row.z_loss;
@@ -1540,7 +1548,7 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
                         vflush(vfma(va, out_from_e_if(L->e[i], &L->oc, 1), cw ? vmul(nb, vset(cw[i])) : nb)))
     }
     for (size_t r = 0; r < g; r++)
-      if (done[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
+      if (done[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)tg[r]] = dxt[r];
   }
   for (size_t r = 0; r < g; r++)
     if (rowpath[r] && smx_xent_row_begin(a, r0 + r, n, &row, NULL))

@@ -796,12 +796,16 @@ static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const floa
   double zt[VW], wt[VW], gc[VW], lr[VW];
   float G[VW], dxt[VW];
   smx_xent_row row = a->row;
+  int64_t tg[VW];
+  const int plain = smx_xent_group_targets(a, r0, g, L.fast, tg);
   for (size_t r = 0; r < VW; r++) { /* each row's target logit, weight and gradient coefficient (0: not done here) */
     const float *xr = x + (r0 + r) * ldx;
     float *d = dx ? dx + (r0 + r) * ldd : NULL;
     zt[r] = 0.0, wt[r] = 0.0, gc[r] = 0.0, lr[r] = 0.0;
     if (r >= g) continue;
-    if (!smx_xent_row_begin(a, r0 + r, n, &row, d)) { /* ignored: gradient row zeroed */
+    if (plain) {
+      zt[r] = xr[tg[r]], wt[r] = 1.0, gc[r] = row.grad_coef;
+    } else if (!smx_xent_row_begin(a, r0 + r, n, &row, d)) { /* ignored: gradient row zeroed */
       L.fast[r] = 0.0f;
     } else if (L.fast[r] == 0.0f) {
       lr[r] = FN(xent_sparsemax_row)(n, xr, &row, d);
@@ -828,7 +832,7 @@ static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const floa
     const vf vG = vld(G); /* q = eps / n = 0 */
     VSTORE_COLUMNS_OF(g, n, L.fast, dx + r0 * ldd, ldd, SMX_ELEM_F32, i, vflush(vmul(sparse_lanes_p(&L, i), vG)))
     for (size_t r = 0; r < g; r++)
-      if (L.fast[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)smx_xent_target(a, r0 + r)] = dxt[r];
+      if (L.fast[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)tg[r]] = dxt[r];
   }
   for (size_t r = 0; r < g; r++) total = smx_xent_row_end(a, loss_rows, r0 + r, lr[r], total);
   return total;

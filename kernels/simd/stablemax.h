@@ -597,10 +597,12 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
   float tg[VW], zt[VW], fast[VW];
   double wt[VW], gc[VW];
   int live[VW];
+  int64_t ti[VW];
+  const int plain = smx_xent_group_targets(a, r0, g, NULL, ti);
   for (size_t r = 0; r < VW; r++) tg[r] = -1.0f, zt[r] = 0.0f, wt[r] = 0.0, gc[r] = 0.0, live[r] = 0;
   for (size_t r = 0; r < g; r++) { /* (ignored rows: loss 0) */
-    if (!smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL)) continue;
-    const size_t t = (size_t)row.target;
+    if (!plain && !smx_xent_row_begin(a, r0 + r, n, &row, dx ? dx + (r0 + r) * ldd : NULL)) continue;
+    const size_t t = (size_t)ti[r];
     tg[r] = (float)t, zt[r] = x[(r0 + r) * ldx + t], wt[r] = smx_xent_weight(&row, t), gc[r] = row.grad_coef;
     live[r] = 1;
   }
