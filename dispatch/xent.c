@@ -356,38 +356,44 @@ smx_status smx_cross_entropy_forward_f32(size_t rows, size_t n, const float *log
   return SMX_OK;
 }
 
-smx_status smx_cross_entropy_backward_f32(size_t rows, size_t n, const float *logits, size_t ldx, const void *targets,
-                                          const smx_xent_options *opts, const float *lse, const float *grad_loss,
-                                          size_t grad_loss_stride, float *dlogits, size_t ldd) {
-  xent_call c = {.fn = "smx_cross_entropy_backward_f32", .rows = rows, .n = n, .x = logits, .ldx = ldx, .targets = targets};
+/* The backward on validated shapes and options (c from check_call; c->esize 2: 16-bit logits and dlogits). */
+static smx_status xent_backward(xent_call *c, const float *lse, const float *grad_loss, size_t grad_loss_stride,
+                                float *dlogits, size_t ldd) {
+  const size_t rows = c->rows;
   smx_status s;
-  if ((s = check_call(&c, opts))) return s;
-  if (!grad_loss) return smx_fail(SMX_ERR_NULL, "%s: grad_loss is NULL", c.fn);
-  if (!dlogits) return smx_fail(SMX_ERR_NULL, "%s: dlogits is NULL", c.fn);
-  if ((s = smx_check_matrix(c.fn, "dlogits", rows, n, ldd))) return s;
-  const int per_row = c.opts->reduction == SMX_REDUCE_NONE;
+  if (!grad_loss) return smx_fail(SMX_ERR_NULL, "%s: grad_loss is NULL", c->fn);
+  if (!dlogits) return smx_fail(SMX_ERR_NULL, "%s: dlogits is NULL", c->fn);
+  if ((s = smx_check_matrix(c->fn, "dlogits", rows, c->n, ldd))) return s;
+  const int per_row = c->opts->reduction == SMX_REDUCE_NONE;
   if (!per_row && grad_loss_stride)
-    return smx_fail(SMX_ERR_ARG, "%s: grad_loss_stride = %zu: a SUM or MEAN loss has one grad_loss (stride 0)", c.fn,
+    return smx_fail(SMX_ERR_ARG, "%s: grad_loss_stride = %zu: a SUM or MEAN loss has one grad_loss (stride 0)", c->fn,
                     grad_loss_stride);
   size_t ng = 1; /* grad_loss values read: (rows - 1) * stride + 1 */
   if (per_row && rows > 1 && grad_loss_stride) {
     if (grad_loss_stride > (SIZE_MAX / sizeof(float) - 1) / (rows - 1))
-      return smx_fail(SMX_ERR_SHAPE, "%s: grad_loss (%zu rows, stride %zu) overflows size_t", c.fn, rows,
+      return smx_fail(SMX_ERR_SHAPE, "%s: grad_loss (%zu rows, stride %zu) overflows size_t", c->fn, rows,
                       grad_loss_stride);
     ng = (rows - 1) * grad_loss_stride + 1;
   }
   for (size_t r = 0; r < (per_row ? rows : 1); r++) {
     const float g = grad_loss[r * (per_row ? grad_loss_stride : 0)];
-    if (!finite(g)) return smx_fail(SMX_ERR_ARG, "%s: grad_loss for row %zu = %g is not finite", c.fn, r, (double)g);
+    if (!finite(g)) return smx_fail(SMX_ERR_ARG, "%s: grad_loss for row %zu = %g is not finite", c->fn, r, (double)g);
   }
   region in[6];
-  int nin = common_inputs(&c, in);
+  int nin = common_inputs(c, in);
   in[nin++] = (region){grad_loss, ng * sizeof(float), "grad_loss"};
   if (lse) in[nin++] = (region){lse, rows * sizeof(float), "lse"};
-  if ((s = check_outputs(&c, in, nin, dlogits, ldd, NULL, 0))) return s;
-  if (per_row) run(&c, NULL, dlogits, ldd, 1.0f, grad_loss, grad_loss_stride);
-  else run(&c, NULL, dlogits, ldd, grad_loss[0], NULL, 0);
+  if ((s = check_outputs(c, in, nin, dlogits, ldd, NULL, 0))) return s;
+  if (per_row) run(c, NULL, dlogits, ldd, 1.0f, grad_loss, grad_loss_stride);
+  else run(c, NULL, dlogits, ldd, grad_loss[0], NULL, 0);
   return SMX_OK;
+}
+smx_status smx_cross_entropy_backward_f32(size_t rows, size_t n, const float *logits, size_t ldx, const void *targets,
+                                          const smx_xent_options *opts, const float *lse, const float *grad_loss,
+                                          size_t grad_loss_stride, float *dlogits, size_t ldd) {
+  xent_call c = {.fn = "smx_cross_entropy_backward_f32", .rows = rows, .n = n, .x = logits, .ldx = ldx, .targets = targets};
+  smx_status s = check_call(&c, opts);
+  return s ? s : xent_backward(&c, lse, grad_loss, grad_loss_stride, dlogits, ldd);
 }
 
 smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits, size_t ldx, const float *q,
@@ -436,4 +442,26 @@ smx_status smx_cross_entropy_f16(size_t rows, size_t n, const smx_f16 *logits, s
                                  const smx_xent_options *opts, float *loss, smx_f16 *dlogits, size_t ldd,
                                  float grad_scale) {
   return xent16("smx_cross_entropy_f16", 0, rows, n, logits, ldx, targets, opts, loss, dlogits, ldd, grad_scale);
+}
+static smx_status xent16_backward(const char *fn, int bf16, size_t rows, size_t n, const uint16_t *logits, size_t ldx,
+                                  const void *targets, const smx_xent_options *opts, const float *lse,
+                                  const float *grad_loss, size_t grad_loss_stride, uint16_t *dlogits, size_t ldd) {
+  xent_call c = {.fn = fn, .rows = rows, .n = n, .x = (const float *)(const void *)logits, .ldx = ldx,
+                 .targets = targets, .esize = 2, .bf16 = bf16};
+  smx_status s = check_call(&c, opts);
+  return s ? s : xent_backward(&c, lse, grad_loss, grad_loss_stride, (float *)(void *)dlogits, ldd);
+}
+smx_status smx_cross_entropy_backward_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx,
+                                           const void *targets, const smx_xent_options *opts, const float *lse,
+                                           const float *grad_loss, size_t grad_loss_stride, smx_bf16 *dlogits,
+                                           size_t ldd) {
+  return xent16_backward("smx_cross_entropy_backward_bf16", 1, rows, n, logits, ldx, targets, opts, lse, grad_loss,
+                         grad_loss_stride, dlogits, ldd);
+}
+smx_status smx_cross_entropy_backward_f16(size_t rows, size_t n, const smx_f16 *logits, size_t ldx,
+                                          const void *targets, const smx_xent_options *opts, const float *lse,
+                                          const float *grad_loss, size_t grad_loss_stride, smx_f16 *dlogits,
+                                          size_t ldd) {
+  return xent16_backward("smx_cross_entropy_backward_f16", 0, rows, n, logits, ldx, targets, opts, lse, grad_loss,
+                         grad_loss_stride, dlogits, ldd);
 }

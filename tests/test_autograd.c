@@ -104,6 +104,70 @@ Test(autograd, backward_bit_identical_to_fused) {
   smx_set_isa(SMX_ISA_SCALAR);
 }
 
+/* The 16-bit backward: smx_cross_entropy_backward_f32 on the widened logits, the gradient rounded once (per-row
+   upstream gradients, every ISA, normalizer and option set; in place too), and with one grad_loss value the fused
+   16-bit call's gradient. */
+typedef smx_status (*to16_fn)(size_t, size_t, const float *, size_t, uint16_t *, size_t);
+typedef smx_status (*from16_fn)(size_t, size_t, const uint16_t *, size_t, float *, size_t);
+typedef smx_status (*bwd16_fn)(size_t, size_t, const uint16_t *, size_t, const void *, const smx_xent_options *,
+                               const float *, const float *, size_t, uint16_t *, size_t);
+typedef smx_status (*xent16_fn)(size_t, size_t, const uint16_t *, size_t, const void *, const smx_xent_options *,
+                                float *, uint16_t *, size_t, float);
+static void backward16_case(int bf16, smx_normalizer norm, smx_reduction red, int set, size_t n, tu_rng *rng, int r0,
+                            const char *isa) {
+  const to16_fn to16 = bf16 ? smx_bf16_from_f32 : smx_f16_from_f32;
+  const from16_fn from16 = bf16 ? smx_f32_from_bf16 : smx_f32_from_f16;
+  const bwd16_fn bwd16 = bf16 ? smx_cross_entropy_backward_bf16 : smx_cross_entropy_backward_f16;
+  const xent16_fn xent16 = bf16 ? smx_cross_entropy_bf16 : smx_cross_entropy_f16;
+  float *x = malloc(ROWS * n * 4), *w = malloc(n * 4), *dw = malloc(ROWS * n * 4);
+  uint16_t *x16 = malloc(ROWS * n * 2), *want = malloc(ROWS * n * 2), *got = malloc(ROWS * n * 2);
+  int64_t t[ROWS];
+  fill_rows(rng, n, x, r0);
+  for (size_t j = 0; j < n; j++) w[j] = (float)tu_uniform(rng, 0.0, 2.0);
+  for (int r = 0; r < ROWS; r++) t[r] = (r == 2 && n > 1) ? -100 : (int64_t)tu_below(rng, n);
+  to16(ROWS, n, x, n, x16, n);
+  from16(ROWS, n, x16, n, x, n); /* the widened logits */
+  smx_xent_options o;
+  set_options(&o, set, norm, red, w);
+  char ctx[160];
+  snprintf(ctx, sizeof ctx, "%s %s %s %s %s n=%zu regimes %d..", bf16 ? "bf16" : "f16", isa,
+           (const char *[]){"softmax", "stablemax", "sparsemax"}[norm], (const char *[]){"none", "sum", "mean"}[red],
+           set_names[set], n, r0);
+  float gs[ROWS];
+  for (int r = 0; r < ROWS; r++) gs[r] = red == SMX_REDUCE_NONE ? (float)tu_uniform(rng, -3.0, 3.0) : 0.75f;
+  cr_assert_eq(smx_cross_entropy_backward_f32(ROWS, n, x, n, t, &o, NULL, gs, red == SMX_REDUCE_NONE, dw, n), SMX_OK,
+               "%s", ctx);
+  to16(ROWS, n, dw, n, want, n);
+  cr_assert_eq(bwd16(ROWS, n, x16, n, t, &o, NULL, gs, red == SMX_REDUCE_NONE, got, n), SMX_OK, "%s", ctx);
+  cr_expect(memcmp(want, got, ROWS * n * 2) == 0, "%s: differs from the f32 backward on the widened logits", ctx);
+  memcpy(got, x16, ROWS * n * 2);
+  cr_assert_eq(bwd16(ROWS, n, got, n, t, &o, NULL, gs, red == SMX_REDUCE_NONE, got, n), SMX_OK, "%s", ctx);
+  cr_expect(memcmp(want, got, ROWS * n * 2) == 0, "%s: in place differs", ctx);
+  float loss[ROWS];
+  cr_assert_eq(xent16(ROWS, n, x16, n, t, &o, loss, want, n, 0.75f), SMX_OK, "%s", ctx);
+  cr_assert_eq(bwd16(ROWS, n, x16, n, t, &o, NULL, (const float[]){0.75f}, 0, got, n), SMX_OK, "%s", ctx);
+  cr_expect(memcmp(want, got, ROWS * n * 2) == 0, "%s: one grad_loss differs from the fused call's gradient", ctx);
+  free(x), free(w), free(dw), free(x16), free(want), free(got);
+}
+Test(autograd, backward16_is_rounded_f32) {
+  const size_t *sz;
+  const size_t ns = sizes_list(&sz);
+  tu_rng rng;
+  tu_rng_seed(&rng, tu_seed_random("autograd16"));
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (!smx_isa_supported((smx_isa)isa)) continue;
+    smx_set_isa((smx_isa)isa);
+    for (int bf16 = 0; bf16 < 2; bf16++)
+      for (int norm = 0; norm < 3; norm++)
+        for (int red = 0; red < 3; red++)
+          for (int set = 0; set < NSETS; set += red == SMX_REDUCE_NONE ? 1 : 2)
+            for (size_t i = 0; i < ns; i++)
+              backward16_case(bf16, (smx_normalizer)norm, (smx_reduction)red, set, sz[i], &rng,
+                              (int)(i + set) % TU_NREGIMES, smx_isa_name((smx_isa)isa));
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+}
+
 /* The references' row loops, with early exits (the aarch64 cross GCC 12 crashed vectorizing them inline). */
 static double stable_sum_ref(const float *z, size_t n) { /* NaN for a row with a NaN */
   double S = 0.0;

@@ -368,7 +368,22 @@ Test(half, errors_write_nothing) {
   cr_expect_eq(smx_softmax_f16(1, 8, x, 7, y, 8), SMX_ERR_SHAPE);
   cr_expect_eq(smx_softmax_bf16(1, 8, x, 8, x + 1, 8), SMX_ERR_ALIAS);
   cr_expect_eq(smx_bf16_from_f32(1, 4, (const float *)x, 4, x + 1, 4), SMX_ERR_ALIAS);
+  /* the 16-bit cross-entropy backward: its checks on 16-bit spans */
+  smx_xent_options o;
+  smx_xent_options_default(&o);
+  o.reduction = SMX_REDUCE_NONE;
+  const int64_t t[2] = {3, 1}, bad[2] = {3, 7};
+  const float g[2] = {1.0f, 0.5f}, ginf[2] = {1.0f, INFINITY};
+  cr_expect_eq(smx_cross_entropy_backward_bf16(2, 4, x, 4, t, &o, NULL, NULL, 1, y, 4), SMX_ERR_NULL);
+  cr_expect_eq(smx_cross_entropy_backward_f16(2, 4, x, 4, t, &o, NULL, ginf, 1, y, 4), SMX_ERR_ARG);
+  cr_expect_eq(smx_cross_entropy_backward_f16(2, 4, x, 4, t, &o, NULL, g, 1, y, 3), SMX_ERR_SHAPE);
+  cr_expect_eq(smx_cross_entropy_backward_bf16(2, 4, x, 4, bad, &o, NULL, g, 1, y, 4), SMX_ERR_TARGET);
+  cr_expect_eq(smx_cross_entropy_backward_bf16(1, 4, x, 4, t, &o, NULL, g, 1, x + 1, 4), SMX_ERR_ALIAS);
+  cr_expect_eq(smx_cross_entropy_backward_f16(1, 4, x, 4, t, &o, NULL, (const float *)(const void *)y, 1, y, 4),
+               SMX_ERR_ALIAS);
   for (int i = 0; i < 8; i++) cr_expect_eq(y[i], 0xbeef);
+  cr_expect_eq(smx_cross_entropy_backward_bf16(1, 4, x + 4, 4, t, &o, NULL, g, 1, x + 4, 4), SMX_OK); /* in place */
+  for (int i = 0; i < 4; i++) cr_expect_eq(x[i], 0);
 }
 
 /* The 16-bit cross-entropy: loss bits equal to the f32 call's on the widened logits, gradient = round16 of its

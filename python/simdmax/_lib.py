@@ -90,11 +90,12 @@ for _s in SUFFIXES:
         _proto(f"smx_{_k}_{_s}", c_size, c_size, c_fp, c_size, c_fp, c_size, c_fp, c_size)
     _proto(f"smx_stablemax_backward_{_s}", c_size, c_size, c_fp, c_size, c_fp, c_size, c_fp, c_size, c_fp, c_size)
     _proto(f"smx_cross_entropy_{_s}", c_size, c_size, c_fp, c_size, c_fp, _OPTS, c_fp, c_fp, c_size, ctypes.c_float)
+    _proto(f"smx_cross_entropy_backward_{_s}", c_size, c_size, c_fp, c_size, c_fp, _OPTS, c_fp, c_fp, c_size, c_fp,
+           c_size)
 for _s in ("bf16", "f16"):
     _proto(f"smx_{_s}_from_f32", c_size, c_size, c_fp, c_size, c_fp, c_size)
     _proto(f"smx_f32_from_{_s}", c_size, c_size, c_fp, c_size, c_fp, c_size)
 _proto("smx_cross_entropy_forward_f32", c_size, c_size, c_fp, c_size, c_fp, _OPTS, c_fp, c_fp)
-_proto("smx_cross_entropy_backward_f32", c_size, c_size, c_fp, c_size, c_fp, _OPTS, c_fp, c_fp, c_size, c_fp, c_size)
 _proto("smx_cross_entropy_soft_f32", c_size, c_size, c_fp, c_size, c_fp, c_size, _OPTS, c_fp, c_fp, c_size,
        ctypes.c_float)
 

@@ -286,38 +286,6 @@ def _(x, target, weight, ignore_index, reduction, label_smoothing, normalizer, z
     return x.new_empty(x.shape[0] if reduction == 0 else ())
 
 
-_WIDEN_CHUNK = 1 << 20  # floats per chunk of the 16-bit per-row backward's float32 scratch (4 MiB each)
-
-
-def _xent_bwd16(sfx, x, target, o, grad, reduction, dx):
-    """The 16-bit gradient: smx_cross_entropy_<sfx> with grad_scale = the upstream gradient. For
-    reduction="none" with differing per-row gradients (the 16-bit C API has no per-row grad_loss yet), rows are
-    widened chunk by chunk into float32 scratch, smx_cross_entropy_backward_f32 runs with the per-row gradients
-    and the result is rounded back: the same bits (the 16-bit contract: the f32 result on widened inputs)."""
-    rows, n = x.shape
-    if reduction != 0 or rows == 0:
-        scale = float(grad.reshape(-1)[0]) if grad.numel() else 1.0
-        _lib.call(f"cross_entropy_{sfx}", rows, n, x.data_ptr(), _ld(x), target.data_ptr(), o, None, dx.data_ptr(),
-                  n, scale)
-        return
-    g = grad.reshape(-1).contiguous()
-    bits = g.view(torch.int32)
-    if g.numel() == 1 or bool((bits == bits[0]).all()):  # one value for every row: one fused call
-        _lib.call(f"cross_entropy_{sfx}", rows, n, x.data_ptr(), _ld(x), target.data_ptr(), o, None, dx.data_ptr(),
-                  n, float(g[0]))
-        return
-    step = max(1, _WIDEN_CHUNK // max(n, 1))
-    xw = torch.empty((min(step, rows), n), dtype=_F32)
-    dw = torch.empty((min(step, rows), n), dtype=_F32)
-    tsize = target.element_size()
-    for r0 in range(0, rows, step):
-        k = min(step, rows - r0)
-        _lib.call(f"f32_from_{sfx}", k, n, x[r0].data_ptr(), _ld(x), xw.data_ptr(), n)
-        _lib.call("cross_entropy_backward_f32", k, n, xw.data_ptr(), n, target.data_ptr() + r0 * tsize, o, None,
-                  g.data_ptr() + r0 * 4, 1, dw.data_ptr(), n)
-        _lib.call(f"{sfx}_from_f32", k, n, dw.data_ptr(), n, dx[r0].data_ptr(), n)
-
-
 @torch.library.custom_op("simdmax::cross_entropy_backward", mutates_args=())
 def _xent_bwd(x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, reduction: int,
               label_smoothing: float, normalizer: int, z_loss: float, softcap: float, grad: Tensor) -> Tensor:
@@ -325,11 +293,9 @@ def _xent_bwd(x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index:
     o = _opts(weight, ignore_index, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap, target)
     grad = grad.to(_F32).contiguous()
     dx = _out(x)
-    if sfx != "f32":
-        _xent_bwd16(sfx, x, target, o, grad, reduction, dx)
-        return dx
+    # (16-bit: the f32 backward on the widened logits, the gradient rounded once; per-row upstream gradients too)
     stride = 1 if reduction == 0 and grad.dim() == 1 and grad.numel() == x.shape[0] else 0
-    _lib.call("cross_entropy_backward_f32", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), target.data_ptr(), o,
+    _lib.call(f"cross_entropy_backward_{sfx}", x.shape[0], x.shape[1], x.data_ptr(), _ld(x), target.data_ptr(), o,
               None, grad.data_ptr(), stride, dx.data_ptr(), x.shape[1])
     return dx
 

@@ -114,12 +114,12 @@ def test_cross_entropy_bit_exact(dtype, sfx, reduction):
                 loss = st.cross_entropy(xa, tt, reduction=reduction, **kw)
                 ref = st.cross_entropy(xw, tt, reduction=reduction, **kw)
                 assert loss.dtype == dtype and np.array_equal(tbits(loss), r16(ref, sfx)), kw
-                # per-row upstream gradients for "none" (differing: the chunked float32 path), else a scalar
+                # per-row upstream gradients for "none" (smx_cross_entropy_backward_<sfx>), else a scalar
                 up = (torch.rand(loss.shape, generator=g) + 0.5).to(dtype)
                 loss.backward(up)
                 exp = r16(xent_bwd_ref(xw, tt, kw, reduction, up), sfx)
                 assert xa.grad.dtype == dtype and np.array_equal(tbits(xa.grad), exp), kw
-            if reduction == "none":  # one upstream value for every row: one fused 16-bit call
+            if reduction == "none":  # one upstream value for every row
                 xa = x.clone().requires_grad_()
                 st.cross_entropy(xa, t, reduction="none", **kw).sum().backward()
                 exp = r16(xent_bwd_ref(xw, t, kw, "none", torch.ones(rows)), sfx)
