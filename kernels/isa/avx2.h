@@ -9,10 +9,11 @@
 
 #define SMX_ISA_NAME avx2
 #define SMX_NAN_SCREENS 1 /* independent NaN-screen sums in the softmax block max: 2 ymm (16 ymm registers) */
-#define SMX_XENT_LANES_MAX 32 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n (Zen 4,
-                                 twenty-first session, lanes over the row groups' time at n = 12..32: sparsemax
-                                 0.50-0.74x, stablemax 0.52-0.75x; on Zen 5 before the lanes' later changes the row
-                                 groups were faster from 16) */
+#define SMX_XENT_SPARSE_LANES_MAX 64 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n: */
+#define SMX_XENT_STABLE_LANES_MAX 48 /* (Zen 4, lanes over the row groups' time: twenty-first session at n = 12..32
+                                        sparsemax 0.50-0.74x, stablemax 0.52-0.75x; twenty-second at 33 / 48 / 64
+                                        sparsemax 0.69-0.71 / 0.84-0.88 / 0.87-0.99x, stablemax at 33 / 40 / 48
+                                        0.62 / 0.71 / 0.79x) */
 typedef struct { __m256 a, b; } vf;
 typedef struct { __m256 a, b; } vm; /* all-ones lanes */
 typedef struct { __m256i a, b; } vi;

@@ -10,7 +10,9 @@
 #define SMX_ISA_NAME avx512
 #endif
 #define SMX_NAN_SCREENS 2 /* independent NaN-screen sums in the softmax block max (registers allowing) */
-#define SMX_XENT_LANES_MAX 32 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n */
+#define SMX_XENT_SPARSE_LANES_MAX 64 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n (Zen 4, */
+#define SMX_XENT_STABLE_LANES_MAX 48 /* over the row groups' time at 33 / 48 / 64: sparsemax 0.59-0.61 / 0.70-0.74 /
+                                        0.84-0.85x; stablemax at 33 / 40 / 47 / 64 0.80 / 0.91 / 0.94 / 1.06x) */
 #define SMX_INLINE_TREES /* 32 zmm registers: the block trees inline (vmath.h) */
 typedef __m512 vf;     /* 16 floats, lane l = element l of the step */
 typedef __mmask16 vm;  /* a predicate per float lane */

@@ -10,8 +10,9 @@
 
 #define SMX_ISA_NAME neon
 #define SMX_NAN_SCREENS 1 /* independent NaN-screen sums in the softmax block max: 4 q */
-#define SMX_XENT_LANES_MAX 8 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n (AVX2 took 8 until
-                                measured at 32 on Zen 4; no NEON CPU to measure on: 8 kept) */
+#define SMX_XENT_SPARSE_LANES_MAX 8 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n */
+#define SMX_XENT_STABLE_LANES_MAX 8 /* (AVX2 and AVX-512 take 64 and 48 as measured on Zen 4; no NEON CPU to measure
+                                       on: 8 kept) */
 typedef struct { float32x4_t q[4]; } vf;
 typedef struct { uint32x4_t q[4]; } vm;
 typedef struct { uint32x4_t q[4]; } vi;

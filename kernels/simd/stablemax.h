@@ -196,8 +196,11 @@ void FN(log_stablemax_cols)(size_t n, const float *x, float *y, float m, float t
    rows transposed, row r in lane r of each column; log_stable_state's max, tie count and s-sum (entry i in double
    lane i % 16, stable_sum16d's tree over the columns), the double logs and smx_log_stable_L one row per lane, the
    output lane-wise. Rows with a NaN or an infinite max take the row path. ---- */
-#define LOGS_LANES_MAX 32
+#define LOGS_LANES_MAX 48 /* (Zen 4, rows x n = 2^16, lanes over the row path at 33 / 40 / 47 / 64: avx512 0.74 / 0.85 /
+                             0.91 / 1.20x, avx2 at 33 / 40 / 48 0.67 / 0.70 / 0.89x) */
+#define STABLE_LANES_MAX 32 /* stablemax's (avx512 at 33 / 40 / 47: 0.77 / 0.98 / 1.03x, avx2 at 33 / 40: 0.92 / 1.05x) */
 #define LOGS_LANES_MIN_ROWS 8
+_Static_assert(SMX_XENT_STABLE_LANES_MAX <= LOGS_LANES_MAX, "the stablemax cross-entropy's lane columns");
 /* s(v) of every entry of a column */
 static inline lane_dsum stable_s_col(vf v) {
   lane_dsum s;
@@ -211,7 +214,7 @@ static inline vstable_c vstable_scale(vd lo, vd hi) {
   const vf cl = vsel(vge(ch, vset(0x1p-100f)), dpack(dsub(clo, dlo(ch)), dsub(chi, dhi(ch))), vzero());
   return (vstable_c){ch, cl, vneg(ch), vneg(cl), vdiv(vset(1.0f), ch), vmul(ch, vset(0x1p63f))};
 }
-/* stablemax on rows of at most LOGS_LANES_MAX entries, 16 at a time (stablemax_row lane-wise); rows whose S is not in
+/* stablemax on rows of at most STABLE_LANES_MAX entries, 16 at a time (stablemax_row lane-wise); rows whose S is not in
    [SMX_STABLE_TINY, inf) by the row */
 SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   vf col[LOGS_LANES_MAX];
@@ -231,7 +234,7 @@ SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx,
 }
 void FN(stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   size_t r = 0;
-  if (n >= 1 && n <= LOGS_LANES_MAX)
+  if (n >= 1 && n <= STABLE_LANES_MAX)
     LANE_GROUPS(r, g, rows, LOGS_LANES_MIN_ROWS) stablemax_lanes(g, n, x + r * ldx, ldx, y + r * ldy, ldy);
   for (; r < rows; r++) FN(stablemax_row)(n, x + r * ldx, y + r * ldy);
 }
@@ -584,7 +587,7 @@ static __attribute__((noinline)) double FN(xs_groups)(size_t r_first, size_t row
   return total;
 }
 
-/* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_XENT_LANES_MAX <= LOGS_LANES_MAX) without softcap or label smoothing, one
+/* Rows r0 .. r0 + g - 1 (g <= VW, n <= SMX_XENT_STABLE_LANES_MAX <= LOGS_LANES_MAX) without softcap or label smoothing, one
    per lane: the sums S and O of xs_block (entry i in double lane i % 16, O without the target's entry, stable_sum16d's
    tree over the columns), the double arithmetic of xs_groups and each row's loss for both halves, the gradient
    lane-wise; the rows whose S is not in [SMX_STABLE_TINY, inf) by the scalar parts from their sums. Returns total plus
@@ -665,7 +668,7 @@ double FN(xent_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, con
                           float *loss_rows, float *dx, size_t ldd) {
   size_t r0 = 0;
   double total = 0.0;
-  if (n >= 1 && n <= SMX_XENT_LANES_MAX && !(a->row.softcap > 0.0f) && !(a->row.label_smoothing > 0.0f))
+  if (n >= 1 && n <= SMX_XENT_STABLE_LANES_MAX && !(a->row.softcap > 0.0f) && !(a->row.label_smoothing > 0.0f))
     LANE_GROUPS(r0, g, rows, LOGS_LANES_MIN_ROWS) total = FN(xs_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
   if (n > 4096 || rows - r0 == 1)
     return smx_xent_rows_range(r0, rows, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_stablemax_row), total);
