@@ -579,9 +579,10 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t r_first, size_t rows, size_t
   return total;
 }
 
-/* ---- short rows in lanes (n <= SPARSE_FWD_LANES_MAX, the cross-entropy's SMX_XENT_SPARSE_LANES_MAX, at least SPARSE_LANES_MIN_ROWS rows): VW rows transposed, entry
-   i of row r in lane r of column i; sparsemax_short's steps lane-wise (its sums are exact, so in any order; the
-   filters per lane, as smx_sparse_filter). Rows that are not finite or not exact go through sparsemax_row. ---- */
+/* ---- short rows in lanes (n <= SPARSE_FWD_LANES_MAX, the cross-entropy's SMX_XENT_SPARSE_LANES_MAX; at least
+   SPARSE_LANES_MIN_ROWS rows): VW rows transposed, entry i of row r in lane r of column i; sparsemax_short's steps
+   lane-wise (its sums are exact, so in any order; the filters per lane, as smx_sparse_filter). Rows that are not
+   finite or not exact go through sparsemax_row. ---- */
 #define SPARSE_LANES_MAX 64 /* the cross-entropy's (SMX_XENT_SPARSE_LANES_MAX); sparsemax's own up to 32 (Zen 4, avx512,
                                lanes over the row groups at 33 / 48 / 64: 0.82-0.84 / 0.95-1.04 / 0.98-1.19x) */
 #define SPARSE_FWD_LANES_MAX 32
