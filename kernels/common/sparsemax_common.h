@@ -51,9 +51,9 @@ static inline float smx_sparse_filter(float m, double tau, float prev) {
   if ((double)up - md <= tau) t = up;
   return t > prev ? t : prev;
 }
-/* Michelot on the buffer v[0, *nv) from the filter t: each iteration keeps v > t in place (order kept),
-   sums (double)v - m by position, tau = (sum - 1) / k, t = smx_sparse_filter(m, tau, t), until t stops
-   rising. Returns tau - m; *nv = k, *t the final filter. */
+/* Michelot on the buffer v[0, *nv) of entries v > *t (the collection's; the max among them): each iteration
+   sums (double)v - m by position, tau = (sum - 1) / k, t = smx_sparse_filter(m, tau, t), and while t rises keeps
+   v > t in place (order kept). Returns tau - m; *nv = k, *t the final filter. */
 double smx_sparsemax_tau_buf(float *v, size_t *nv, float *t, float m);
 /* The same over the whole row z = x or softcap(x) (cap > 0) of element e (SMX_ELEM_*), sums by index, nothing
    moved. */

@@ -10,24 +10,22 @@ static inline float value(const void *v, size_t i, float cap, const int e) {
 double smx_sparsemax_tau_buf(float *v, size_t *nv, float *t, float m) {
   const double md = m;
   size_t k = *nv;
-  double tau = (double)*t - md;
+  double tau;
   for (;;) {
-    size_t kk = 0;
-    for (size_t i = 0; i < k; i++)
-      if (v[i] > *t) v[kk++] = v[i];
-    k = kk;
-    if (k == 0) break;
     double l[SMX_DLANES] = {0};
     for (size_t p = 0; p < k; p++) l[p % SMX_DLANES] += (double)v[p] - md;
     tau = (smx_tree_sum16d(l) - 1.0) / (double)k;
     float tn = smx_sparse_filter(m, tau, *t);
     if (!(tn > *t)) break;
     *t = tn;
+    size_t kk = 0;
+    for (size_t i = 0; i < k; i++)
+      if (v[i] > tn) v[kk++] = v[i];
+    k = kk; /* >= 1: the filter stays below m */
   }
   *nv = k;
   return tau;
 }
-
 SMX_FLATTEN double tau_row(const void *x, size_t n, float t, float m, float cap, const int e) {
   const double md = m;
   for (;;) {

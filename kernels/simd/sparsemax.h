@@ -26,16 +26,8 @@ static inline int sparse_above(vf lo, float tn) { return -vhmax(vneg(lo)) > tn; 
 static double FN(sparse_tau_buf)(float *v, size_t *nv, float *t, float m) {
   const vd vmd = dset((double)m);
   size_t k = *nv;
-  double tau = (double)*t - (double)m;
+  double tau;
   for (;;) {
-    const vf vt = vset(*t);
-    size_t kk = 0;
-    for (size_t i = 0; i < k; i += VW) {
-      vf a = vld_n(v + i, step_count(k, i), -INFINITY);
-      kk += vcompress(v + kk, vgt(a, vt), a); /* writes below i + VW: a is loaded */
-    }
-    k = kk;
-    if (k == 0) break;
     vd a0 = dset(0.0), a1 = a0;
     vf lo = vset(m); /* the set's least entry */
     for (size_t p = 0; p < k; p += VW) {
@@ -49,6 +41,13 @@ static double FN(sparse_tau_buf)(float *v, size_t *nv, float *t, float m) {
     if (!(tn > *t)) break;
     *t = tn;
     if (sparse_above(lo, tn)) break;
+    const vf vt = vset(tn);
+    size_t kk = 0;
+    for (size_t i = 0; i < k; i += VW) {
+      vf a = vld_n(v + i, step_count(k, i), -INFINITY);
+      kk += vcompress(v + kk, vgt(a, vt), a); /* writes below i + VW: a is loaded */
+    }
+    k = kk; /* >= 1: the filter stays below m */
   }
   *nv = k;
   return tau;
