@@ -289,9 +289,10 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
   /* the z-loss is a per-token regularizer: its MEAN is over the counted rows (as PaLM, flash-attn and Liger
      average it), not over the target weights; with the row's loss divided by denom, that is z_loss denom / count */
   if (o->reduction == SMX_REDUCE_MEAN && w && counted) args.row.z_loss *= denom / (double)counted;
-  /* each row's loss, added in row order: the same total for every thread count and split. A call of up to
-     XENT_STACK_ROWS rows keeps them on the stack; a longer one split across threads in a heap array; the others
-     (and a threaded call whose array cannot be had) run on the calling thread XENT_STACK_ROWS rows at a time */
+  /* each row's loss, added in row order: the same total for every thread count and split. An f32 call on one
+     thread takes the kernel's own total (it adds them so); the others keep each row's loss: up to XENT_STACK_ROWS
+     rows on the stack, a longer call split across threads in a heap array, the rest (and a threaded call whose
+     array cannot be had) on the calling thread XENT_STACK_ROWS rows at a time */
   double stack_losses[XENT_STACK_ROWS], *losses = rows <= XENT_STACK_ROWS ? stack_losses : NULL;
   if (!losses && smx_rows_threaded(rows, n)) losses = malloc(rows * sizeof *losses);
   const smx_kernels *k = smx_active_kernels();
@@ -308,7 +309,10 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
                 .out16 = half ? (uint16_t *)(void *)dlogits : NULL, .bf16 = c->bf16},
                o->normalizer};
   double total = 0.0;
-  if (losses) {
+  if (!half && !smx_rows_threaded(rows, n)) {
+    args.row_loss = NULL;
+    SMX_IN_FPENV(total = jj.base.xent(rows, n, c->x, c->ldx, &args, jj.base.loss_rows, dlogits, ldd));
+  } else if (losses) {
     smx_run_rows(&jj.base);
     for (size_t r = 0; r < rows; r++) total += losses[r];
     if (losses != stack_losses) free(losses);

@@ -294,13 +294,21 @@ Test(isa, xent_row_losses) {
           smx_xent_args a = {t, 0, -100, {0, o == 1 ? 0.1f : 0.0f, z_loss, o == 2 ? 20.0f : 0.0f, o == 1 ? w : NULL,
                                           o == 1 ? wsum : (double)n, 0.25}, NULL, 0, lr_ref};
           const double total_ref = xent_kernel(ref, k)(ROWS, n, x, n, &a, NULL, dx, n);
+          double in_order = 0.0; /* the total the public call reports: the row losses added in row order from 0 */
+          for (int r = 0; r < ROWS; r++) in_order += lr_ref[r];
+          if (memcmp(&in_order, &total_ref, sizeof in_order) && fails++ < 8)
+            cr_log_error("%s on scalar: the total is not the row losses added in row order: n=%zu", K(k).name, n);
           for (int ii = 0; ii < ni; ii++) {
+            a.row_loss = NULL; /* (the public call's single-thread form: the total alone) */
+            const double alone = xent_kernel(smx_kernels_for(isas[ii]), k)(ROWS, n, x, n, &a, NULL, dx, n);
             a.row_loss = lr;
             const double total = xent_kernel(smx_kernels_for(isas[ii]), k)(ROWS, n, x, n, &a, NULL, dx, n);
             cases++;
-            if (!memcmp(lr, lr_ref, sizeof lr) && !memcmp(&total, &total_ref, sizeof total)) continue;
+            if (!memcmp(lr, lr_ref, sizeof lr) && !memcmp(&total, &total_ref, sizeof total) &&
+                !memcmp(&alone, &total_ref, sizeof alone))
+              continue;
             if (fails++ < 8)
-              cr_log_error("%s on %s: a row loss differs from scalar: n=%zu regime=%s options=%d%s", K(k).name,
+              cr_log_error("%s on %s: a row loss or the total differs from scalar: n=%zu regime=%s options=%d%s", K(k).name,
                            smx_isa_name(isas[ii]), n, regime_name(g), o, v == 3 ? " (rows of one regime)" : "");
           }
           free(x), free(dy), free(w), free(dx);

@@ -18,7 +18,7 @@ typedef void smx_BWD_fn(size_t rows, size_t n, const float *y, size_t ldy, const
                         size_t lddx);
 typedef void smx_BWDX_fn(size_t rows, size_t n, const float *x, size_t ldx, const float *y, size_t ldy,
                          const float *dy, size_t lddy, float *dx, size_t lddx);
-/* loss_rows: NULL or one float per row; returns the sum of the row losses */
+/* loss_rows: NULL or one float per row; returns the sum of the row losses, added in row order from 0 (test_isa) */
 typedef double smx_XENT_fn(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                            float *loss_rows, float *dx, size_t ldd);
 

@@ -26,7 +26,7 @@ typedef struct smx_xent_args {
   smx_xent_row row;
   const float *grad_rows;
   size_t grad_stride;
-  double *row_loss; /* NULL or one double per row: each row's loss (the caller adds them in row order) */
+  double *row_loss; /* NULL or one double per row: each row's loss (a split call adds them in row order) */
 } smx_xent_args;
 
 static inline int64_t smx_xent_target(const smx_xent_args *a, size_t r) {
