@@ -12,10 +12,10 @@
 #include "testutil.h"
 
 /* Regimes beyond tu_fill's: ties (few distinct values), huge (|x| ~ 1e30), tiny stablemax sums
-   (all x < -2^62), one finite entry among -inf, subnormal logits, confident rows. */
-enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_CONFIDENT, R_COUNT };
+   (all x < -2^62), one finite entry among -inf, subnormal logits, confident rows, a dense support with ties. */
+enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_CONFIDENT, R_DENSE, R_COUNT };
 static const char *regime_name(int g) {
-  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite", "subnormal", "confident"};
+  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite", "subnormal", "confident", "dense"};
   return g < TU_NREGIMES ? tu_regime_name(g) : extra[g - TU_NREGIMES];
 }
 static void fill(tu_rng *r, int g, size_t n, float *x) {
@@ -34,6 +34,9 @@ static void fill(tu_rng *r, int g, size_t n, float *x) {
        2^-10: sparsemax's support ends among them, its loss near 0), the rest in [-40, -6] (exp of 2^-58..2^-9: the
        softmax's double sums round, and the order of their adds shows in the loss, log S, which no m - z_t hides) */
     case R_CONFIDENT: x[i] = tu_below(r, 8) ? (float)tu_uniform(r, -40.0, -6.0) : (float)(-1.0 + tu_uniform(r, 0.0, 0x1p-10)); break;
+    /* 256 values 2^-14 apart, n / 256 entries at each: sparsemax's support is the top quarter (past ~4000 entries it
+       takes the threshold over the whole row), each step holding ties of the max and other entries of the support */
+    case R_DENSE: x[i] = (float)tu_below(r, 256) * 0x1p-14f; break;
     default: x[i] = -INFINITY; break;
     }
   }
