@@ -18,8 +18,9 @@ static inline void sparse_acc(vf v, vm in, vf vmx, vd vmd, vd *a0, vd *a1) {
   *a1 = dadd(*a1, dsub(dhi(v), vmd));
 }
 
-/* sparse_at_max: a step whose entries all equal the max m (ties, an all-equal row) adds (double)m - m = +0 to each
-   lane, which leaves it as it is (a lane sum is +0 or negative, never -0): the sums skip such steps */
+/* sparse_at_max: a step whose entries all equal the max m (ties, an all-equal row) or are out of the set adds
+   (double)m - m = +0 to each lane, which leaves it as it is (a lane sum is +0 or negative, never -0): the sums skip
+   such steps */
 
 /* 1 when every lane of lo (a Michelot set's least entries) is above the new filter tn: the next set is the same
    one, so the reference's next iteration would find the same tau and filter and stop; the loops stop here */
@@ -70,7 +71,7 @@ SMX_FLATTEN double sparse_tau_row_e(const void *x, size_t n, float t, float m, i
       vf z = sparse_step_e(x, i, step_count(n, i), capped, vcap, vinv, e);
       vm in = vgt(z, vt);
       k += mcount(in);
-      if (!many(vne(z, vmx))) continue; /* at the max (in, lo kept): sparse_at_max */
+      if (!many(vgt(vsel(veq(z, vmx), vset(-INFINITY), z), vt))) continue; /* at the max or out: sparse_at_max */
       lo = vmin(lo, vsel(in, z, vmx));
       sparse_acc(z, in, vmx, vmd, &a0, &a1);
     }
@@ -475,9 +476,19 @@ static inline vf xent_sparse_g(vf p, vf vq, vf vG, vf vdz, const int capped, con
 SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int capped, const int smooth, vf vcap, vf vinv,
                                           vd vmd, vd vtau, vf vq, vf vG, int fy_left, void *dx, const int e) {
   vd a0 = dset(0.0), a1 = a0;
+  /* a whole-row threshold (a dense support): steps whose entries all equal the max m take its p = -tau and fy term
+     ((double)m - m = +0: (0 - tau^2) / 2) without the double arithmetic */
+  const int dense = fy_left && n > SMX_SPARSE_FY_BY_INDEX;
+  const vf vmx = dpack(vmd, vmd), p_at = vsparse_p(vmx, vmd, vtau);
+  const vd fy_at = sparse_fy_term(dset(0.0), vtau);
   for (size_t j = 0; j < n; j += VW) {
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
+    if (dense && c == VW && !many(vne(z, vmx))) {
+      a0 = dadd(a0, fy_at), a1 = dadd(a1, fy_at);
+      st_e_n(dx, j, xent_sparse_g(p_at, vq, vG, vdz, capped, smooth), c, e);
+      continue;
+    }
     if (fy_left) sparse_fy_acc(c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z, vmd, vtau, &a0, &a1);
     st_e_n(dx, j, xent_sparse_g(vsparse_p(z, vmd, vtau), vq, vG, vdz, capped, smooth), c, e);
   }
