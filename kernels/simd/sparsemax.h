@@ -112,6 +112,9 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
   return nb;
 }
 
+/* a float-lane predicate's double-lane halves (mpack's inverse) */
+static inline vdm mlo(vm m) { return dgt(dlo(vsel0(m, vset(1.0f))), dset(0.0)); }
+static inline vdm mhi(vm m) { return dgt(dhi(vsel0(m, vset(1.0f))), dset(0.0)); }
 /* smx_sparsemax_fy's term of zr = z - m: ((zr)^2 - tau^2) / 2 where zr > tau, else +0 */
 static inline vd sparse_fy_term(vd zr, vd vtau) {
   return dsel(dgt(zr, vtau), dmul(dsub(dmul(zr, zr), dmul(vtau, vtau)), dset(0.5)), dset(0.0));
@@ -474,20 +477,30 @@ static inline vf xent_sparse_g(vf p, vf vq, vf vG, vf vdz, const int capped, con
 /* the gradient (p - q) G dz/dx of a finite row from its tau, stored flushed; with fy_left also its fy (sparse_fy_e's
    sum), else 0 */
 SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int capped, const int smooth, vf vcap, vf vinv,
-                                          vd vmd, vd vtau, vf vq, vf vG, int fy_left, void *dx, const int e) {
+                                          float m, double tau, vf vq, vf vG, int fy_left, void *dx, const int e) {
+  const vd vmd = dset((double)m), vtau = dset(tau);
   vd a0 = dset(0.0), a1 = a0;
-  /* a whole-row threshold (a dense support): steps whose entries all equal the max m take its p = -tau and fy term
-     ((double)m - m = +0: (0 - tau^2) / 2) without the double arithmetic */
+  /* a whole-row threshold (a dense support): steps whose entries are all at the max m or out of the set
+     (z <= tz: (double)z - m <= tau, p and the term +0) take the max's p = -tau and term ((double)m - m = +0:
+     (0 - tau^2) / 2) without the double arithmetic */
   const int dense = fy_left && n > SMX_SPARSE_FY_BY_INDEX;
-  const vf vmx = dpack(vmd, vmd), p_at = vsparse_p(vmx, vmd, vtau);
+  const vf vmx = vset(m), vtz = vset(smx_sparse_filter(m, tau, -INFINITY)), p_at = vsparse_p(vmx, vmd, vtau);
   const vd fy_at = sparse_fy_term(dset(0.0), vtau);
   for (size_t j = 0; j < n; j += VW) {
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
-    if (dense && c == VW && !many(vne(z, vmx))) {
-      a0 = dadd(a0, fy_at), a1 = dadd(a1, fy_at);
-      st_e_n(dx, j, xent_sparse_g(p_at, vq, vG, vdz, capped, smooth), c, e);
-      continue;
+    if (dense && c == VW) {
+      const vm at = veq(z, vmx);
+      if (!many(vne(z, vmx))) { /* all at the max */
+        a0 = dadd(a0, fy_at), a1 = dadd(a1, fy_at);
+        st_e_n(dx, j, xent_sparse_g(p_at, vq, vG, vdz, capped, smooth), c, e);
+        continue;
+      }
+      if (!many(vgt(vsel(at, vset(-INFINITY), z), vtz))) {
+        a0 = dadd(a0, dsel(mlo(at), fy_at, dset(0.0))), a1 = dadd(a1, dsel(mhi(at), fy_at, dset(0.0)));
+        st_e_n(dx, j, xent_sparse_g(vsel0(at, p_at), vq, vG, vdz, capped, smooth), c, e);
+        continue;
+      }
     }
     if (fy_left) sparse_fy_acc(c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z, vmd, vtau, &a0, &a1);
     st_e_n(dx, j, xent_sparse_g(vsparse_p(z, vmd, vtau), vq, vG, vdz, capped, smooth), c, e);
@@ -536,8 +549,8 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
                e);
     } else {
       const double fy = !capped && st->qf == 0.0f
-                          ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, vmd, vtau, vq, vG, fy_left, dx, e)
-                          : xent_sparse_grad_row_e(n, x, capped, 1, vcap, vinv, vmd, vtau, vq, vG, fy_left, dx, e);
+                          ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, st->m, st->tau, vq, vG, fy_left, dx, e)
+                          : xent_sparse_grad_row_e(n, x, capped, 1, vcap, vinv, st->m, st->tau, vq, vG, fy_left, dx, e);
       if (fy_left) xent_sparse_loss(n, row, fy, s);
     }
   }
@@ -616,9 +629,6 @@ SMX_FLATTEN double xent_sparsemax_short_rows(size_t r_first, size_t rows, size_t
 _Static_assert(SPARSE_LANES_MAX <= SMX_SPARSE_FY_BY_INDEX, "rows in lanes sum fy by index");
 _Static_assert(SMX_XENT_SPARSE_LANES_MAX <= SPARSE_LANES_MAX, "the sparsemax cross-entropy's lane columns");
 #define SPARSE_LANES_MIN_ROWS 8
-/* a float-lane predicate's double-lane halves (mpack's inverse) */
-static inline vdm mlo(vm m) { return dgt(dlo(vsel0(m, vset(1.0f))), dset(0.0)); }
-static inline vdm mhi(vm m) { return dgt(dhi(vsel0(m, vset(1.0f))), dset(0.0)); }
 /* smx_next_down and smx_next_up lane-wise: the bits -1 or +1 (the other way for the negative) */
 static inline vf vnext_down(vf t) {
   const vf d = vbits_add(t, vsel(vlt(t, vzero()), vbits_k(1u), vbits_k(0xffffffffu)));
