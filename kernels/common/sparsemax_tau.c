@@ -26,6 +26,7 @@ double smx_sparsemax_tau_buf(float *v, size_t *nv, float *t, float m) {
   *nv = k;
   return tau;
 }
+
 SMX_FLATTEN double tau_row(const void *x, size_t n, float t, float m, float cap, const int e) {
   const double md = m;
   for (;;) {

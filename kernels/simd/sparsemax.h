@@ -490,12 +490,12 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
     if (dense && c == VW) {
-      const vm at = veq(z, vmx);
       if (!many(vne(z, vmx))) { /* all at the max */
         a0 = dadd(a0, fy_at), a1 = dadd(a1, fy_at);
         st_e_n(dx, j, xent_sparse_g(p_at, vq, vG, vdz, capped, smooth), c, e);
         continue;
       }
+      const vm at = veq(z, vmx);
       if (!many(vgt(vsel(at, vset(-INFINITY), z), vtz))) {
         a0 = dadd(a0, dsel(mlo(at), fy_at, dset(0.0))), a1 = dadd(a1, dsel(mhi(at), fy_at, dset(0.0)));
         st_e_n(dx, j, xent_sparse_g(vsel0(at, p_at), vq, vG, vdz, capped, smooth), c, e);
