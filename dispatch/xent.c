@@ -293,8 +293,9 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
      thread takes the kernel's own total (it adds them so); the others keep each row's loss: up to XENT_STACK_ROWS
      rows on the stack, a longer call split across threads in a heap array, the rest (and a threaded call whose
      array cannot be had) on the calling thread XENT_STACK_ROWS rows at a time */
+  const int threaded = smx_rows_threaded(rows, n);
   double stack_losses[XENT_STACK_ROWS], *losses = rows <= XENT_STACK_ROWS ? stack_losses : NULL;
-  if (!losses && smx_rows_threaded(rows, n)) losses = malloc(rows * sizeof *losses);
+  if (!losses && threaded) losses = malloc(rows * sizeof *losses);
   const smx_kernels *k = smx_active_kernels();
   /* rows of the softmax and stablemax normalizers: a long row may be split by blocks (smx_run_long_rows) */
   const enum smx_kernel_id id = o->normalizer == SMX_NORM_SOFTMAX     ? SMX_KERNEL_ID_xent_softmax
@@ -309,7 +310,7 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
                 .out16 = half ? (uint16_t *)(void *)dlogits : NULL, .bf16 = c->bf16},
                o->normalizer};
   double total = 0.0;
-  if (!half && !smx_rows_threaded(rows, n)) {
+  if (!half && !threaded) {
     args.row_loss = NULL;
     SMX_IN_FPENV(total = jj.base.xent(rows, n, c->x, c->ldx, &args, jj.base.loss_rows, dlogits, ldd));
   } else if (losses) {

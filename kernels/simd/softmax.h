@@ -1497,8 +1497,8 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   for (size_t r = 0; r < VW; r++) /* the lanes past g and the ignored rows: gradient 0, not stored */
     zt[r] = 0.0, wt[r] = 0.0, sw[r] = 0.0, gc[r] = 0.0, done[r] = 0.0f, rowpath[r] = 0;
   if (smx_xent_group_targets(a, r0, g, fast, tg) && !(eps > 0.0f)) { /* the targets' terms */
-    for (size_t r = 0; r < g; r++) zt[r] = x[(r0 + r) * ldx + (size_t)tg[r]], wt[r] = 1.0, done[r] = 1.0f;
-    for (size_t r = 0; r < g; r++) gc[r] = row.grad_coef;
+    for (size_t r = 0; r < g; r++)
+      zt[r] = x[(r0 + r) * ldx + (size_t)tg[r]], wt[r] = 1.0, gc[r] = row.grad_coef, done[r] = 1.0f;
   } else {
     for (size_t r = 0; r < g; r++) {
       const float *xr = x + (r0 + r) * ldx;

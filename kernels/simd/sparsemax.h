@@ -20,7 +20,8 @@ static inline void sparse_acc(vf v, vm in, vf vmx, vd vmd, vd *a0, vd *a1) {
 
 /* sparse_at_max: a step whose entries all equal the max m (ties, an all-equal row) or are out of the set adds
    (double)m - m = +0 to each lane, which leaves it as it is (a lane sum is +0 or negative, never -0): the sums skip
-   such steps */
+   such steps. 1 when a lane of z (at is z == m) is above t and not at the max. */
+static inline int sparse_inner(vf z, vm at, vf t) { return many(vgt(vsel(at, vset(-INFINITY), z), t)); }
 
 /* 1 when every lane of lo (a Michelot set's least entries) is above the new filter tn: the next set is the same
    one, so the reference's next iteration would find the same tau and filter and stop; the loops stop here */
@@ -71,7 +72,7 @@ SMX_FLATTEN double sparse_tau_row_e(const void *x, size_t n, float t, float m, i
       vf z = sparse_step_e(x, i, step_count(n, i), capped, vcap, vinv, e);
       vm in = vgt(z, vt);
       k += mcount(in);
-      if (!many(vgt(vsel(veq(z, vmx), vset(-INFINITY), z), vt))) continue; /* at the max or out: sparse_at_max */
+      if (!sparse_inner(z, veq(z, vmx), vt)) continue; /* at the max or out: sparse_at_max */
       lo = vmin(lo, vsel(in, z, vmx));
       sparse_acc(z, in, vmx, vmd, &a0, &a1);
     }
@@ -162,7 +163,7 @@ static float FN(sparse_zero_below)(float m, double tau) {
 static inline vf sparse_write_step(vf v, vf vtf, vf vmx, vf vym, vd vmd, vd vtau, const int dense) {
   if (dense) {
     const vm at = veq(v, vmx);
-    if (!many(vgt(vsel(at, vset(-INFINITY), v), vtf))) return vsel0(at, vym);
+    if (!sparse_inner(v, at, vtf)) return vsel0(at, vym);
   }
   return vsparse_p(v, vmd, vtau);
 }
@@ -484,7 +485,8 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
      (z <= tz: (double)z - m <= tau, p and the term +0) take the max's p = -tau and term ((double)m - m = +0:
      (0 - tau^2) / 2) without the double arithmetic */
   const int dense = fy_left && n > SMX_SPARSE_FY_BY_INDEX;
-  const vf vmx = vset(m), vtz = vset(smx_sparse_filter(m, tau, -INFINITY)), p_at = vsparse_p(vmx, vmd, vtau);
+  const vf vmx = vset(m), vtz = vset(dense ? smx_sparse_filter(m, tau, -INFINITY) : -INFINITY);
+  const vf p_at = vsparse_p(vmx, vmd, vtau);
   const vd fy_at = sparse_fy_term(dset(0.0), vtau);
   for (size_t j = 0; j < n; j += VW) {
     const size_t c = step_count(n, j);
@@ -496,7 +498,7 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
         continue;
       }
       const vm at = veq(z, vmx);
-      if (!many(vgt(vsel(at, vset(-INFINITY), z), vtz))) {
+      if (!sparse_inner(z, at, vtz)) {
         a0 = dadd(a0, dsel(mlo(at), fy_at, dset(0.0))), a1 = dadd(a1, dsel(mhi(at), fy_at, dset(0.0)));
         st_e_n(dx, j, xent_sparse_g(vsel0(at, p_at), vq, vG, vdz, capped, smooth), c, e);
         continue;
