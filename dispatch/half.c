@@ -257,8 +257,8 @@ static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, si
 /* Fused kernels (the active table's SMX_FUSED16) get the 16-bit rows as they are. The others: rows in batches
    through the f32 kernel: as many rows as the scratch holds (a MAP kernel's output apart from its
    input where two copies fit, so that softmax keeps its pass-1 values, else in place); rows longer than the
-   scratch: of the softmax and stablemax families by chunks (family16_row, stable16_row, log_stable16_row: the
-   scalar table's, and the SIMD tables' stablemax and log-stablemax), of the others fused in every table. */
+   scratch: fused on the SIMD tables, and on the scalar table those of the softmax and stablemax families by
+   chunks (family16_row, stable16_row, log_stable16_row), the others fused. */
 static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const job16 *j = (const job16 *)bj;
   const size_t n = j->base.n;
@@ -275,10 +275,14 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      672 -> 510; avx2 within -12% .. +18%, 1.00x overall; stablemax 4096 x 4096 1.49 -> 1.08x the f32 time on avx512;
      smaller calls stay in cache, where the fused pass 1 is up to 1.26x slower on avx2, stablemax 1.1-1.4x; the
      threshold was 4 MiB until the eighth session: 1 MiB took smx-bench's mem case, 256 x 4096, from 1.6-2.0x to
-     0.7-1.0x the f32 time) */
+     0.7-1.0x the f32 time); log-stablemax's rows of 512 or more in such calls (twenty-fourth session, Zen 4, bf16
+     rows x n = 2^24 fused against the scratch: avx512bf16 0.87-0.90x at n = 384..1000, 0.77-0.79x at 4096..200000,
+     avx2 1.01x at 512, 0.92x at 4096..32000; its shorter rows lose the f32 kernel's lane groups: 2.5x at n = 16,
+     1.06x at 256) */
   const int big_call = j->base.rows * n >= FUSED_MID_MIN_ELEMS;
   const int lse_family = id == SMX_KERNEL_ID_log_softmax || id == SMX_KERNEL_ID_logsumexp;
-  const int fused_mid = big_call && ((lse_family && n > SMX_BLOCK) || id == SMX_KERNEL_ID_stablemax);
+  const int fused_mid = big_call && ((lse_family && n > SMX_BLOCK) || id == SMX_KERNEL_ID_stablemax ||
+                                     (id == SMX_KERNEL_ID_log_stablemax && n >= SMX_BLOCK / 2));
   /* the softmax family's rows of more than 3/4 of a block in any call where the CPU's stores make the scratch's
      widened copy the dearer (smx_fused16_in_cache; Zen 4, avx512bf16, bf16 rows x n = 2^16 in cache, fused against
      the scratch: log-softmax 0.95-0.98x at n = 768..1024, 0.87-0.91x at 1500..16384, logsumexp 0.95-1.0x, 0.83-0.87x,

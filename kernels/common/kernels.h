@@ -121,7 +121,7 @@ typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xe
 #define SMX_FUSED16(X)                                                                                   \
   X(softmax, MAP) X(log_softmax, MAP) X(logsumexp, LSE) X(softmax_backward, BWD) X(log_softmax_backward, BWD) \
   X(sparsemax, MAP) X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENTROW)     \
-  X(xent_sparsemax, XENTROW) X(stablemax, MAP) X(xent_stablemax, XENTROW)
+  X(xent_sparsemax, XENTROW) X(stablemax, MAP) X(log_stablemax, MAP) X(xent_stablemax, XENTROW)
 #define SMX_FUSED16_REF(X)                                                                                 \
   X(softmax_backward, BWD) X(log_softmax_backward, BWD) X(sparsemax, MAP) X(sparsemax_backward, BWD)       \
   X(stablemax_backward, BWDX) X(xent_sparsemax, XENTROW)

@@ -139,18 +139,18 @@ static void FN(stablemax_row)(size_t n, const float *x, float *y) { stablemax_ro
 #define SMX_LOGS_ROWS 8 /* the double lanes of a vd */
 static const float stable_lane_ids[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 /* the s-sum's lanes of n entries but those equal to m (counted in the returned ties; each adds 0.0) */
-SMX_FLATTEN double stable_acc_ties(size_t n, const float *x, float m, vd *a0, vd *a1) {
+SMX_FLATTEN double stable_acc_ties_e(size_t n, const void *x, float m, vd *a0, vd *a1, const int e) {
   const vf vmx = vset(m), ninf = vset(-INFINITY);
   vi K = vcount_zero();
   size_t i = 0;
   for (; i + VW <= n; i += VW) {
-    vf v = vld(x + i);
+    vf v = ld_e(x, i, e);
     vm tie = veq(v, vmx);
     K = vcount_add(K, tie);
     stable_acc(vsel(tie, ninf, v), a0, a1); /* a tie adds 0.0 */
   }
   if (i < n) {
-    vf v = vld_tail(x + i, n - i, -INFINITY);
+    vf v = ld_e_n(x, i, n - i, -INFINITY, e);
     vm tie = veq(v, vmx);
     K = vcount_add(K, tie);
     stable_acc_n(vsel(tie, ninf, v), n - i, a0, a1);
@@ -158,15 +158,16 @@ SMX_FLATTEN double stable_acc_ties(size_t n, const float *x, float m, vd *a0, vd
   return (double)vcount_sum(K);
 }
 /* The state of a row, or 0 for a row that is not finite (then written by the special rule). */
-static inline int log_stable_state(size_t n, const float *x, float *y, float *mp, double *Kp, double *Op, double *smp) {
+static inline int log_stable_state_e(size_t n, const void *x, void *y, float *mp, double *Kp, double *Op, double *smp,
+                                     const int e) {
   int nan;
-  float m = FN(row_max)(n, x, &nan);
+  float m = row_max_e(n, x, &nan, e);
   if (nan || !(m > -INFINITY && m < INFINITY)) {
-    smx_special_row(smx_row_kind_of(m, nan), n, x, y, 1);
+    smx_special_row_elem(smx_row_kind_of(m, nan), n, x, y, 1, e);
     return 0;
   }
   vd a0 = dset(0.0), a1 = a0;
-  *Kp = stable_acc_ties(n, x, m, &a0, &a1);
+  *Kp = stable_acc_ties_e(n, x, m, &a0, &a1, e);
   *mp = m, *Op = stable_sum16d(a0, a1), *smp = smx_stable_s64(m);
   return 1;
 }
@@ -174,26 +175,40 @@ static inline int log_stable_state(size_t n, const float *x, float *y, float *mp
 void FN(stable_lanes)(size_t n, const float *x, float tie, double lanes[SMX_DLANES], double *ties) {
   vd a0 = dld(lanes), a1 = dld(lanes + 8);
   if (tie != tie) stable_acc_row(n, x, &a0, &a1);
-  else *ties += stable_acc_ties(n, x, tie, &a0, &a1);
+  else *ties += stable_acc_ties_e(n, x, tie, &a0, &a1, SMX_ELEM_F32);
   dst(lanes, a0), dst(lanes + 8, a1);
 }
 float FN(max_nan)(size_t n, const float *x, int *nan) { return FN(row_max)(n, x, nan); }
-static inline void log_stable_write(size_t n, const float *x, float m, float top, float nlh, float ll, float *y) {
+SMX_FLATTEN void log_stable_write_e(size_t n, const void *x, float m, float top, float nlh, float ll, void *y,
+                                    const int e) {
   const vf vmx = vset(m), ninf = vset(-INFINITY), vtop = vset(top), vnlh = vset(nlh), vll = vset(ll);
   for (size_t i = 0; i < n; i += VW) {
     size_t c = step_count(n, i);
-    vf v = vld_n(x + i, c, 0.0f);
+    vf v = ld_e_n(x, i, c, 0.0f, e);
     vf r = vsel(veq(v, vmx), vtop, vsel(veq(v, ninf), ninf, vlog_stable_y(v, vnlh, vll)));
-    vst_n(y + i, r, c);
+    st_e_n(y, i, r, c, e);
   }
+}
+static inline void log_stable_write(size_t n, const float *x, float m, float top, float nlh, float ll, float *y) {
+  log_stable_write_e(n, x, m, top, nlh, ll, y, SMX_ELEM_F32);
 }
 
 void FN(log_stablemax_cols)(size_t n, const float *x, float *y, float m, float top, float nlh, float ll) {
   log_stable_write(n, x, m, top, nlh, ll, y);
 }
+/* one row of element e, its double logs by smx_log_stable_consts (the lanes' operations, one row): the fused 16-bit
+   kernel (the f32 kernel takes its rows' logs SMX_LOGS_ROWS at a time) */
+SMX_FLATTEN void log_stablemax_row_e(size_t n, const void *x, void *y, const int e) {
+  float m, top, nlh, ll;
+  double K, O, sm;
+  if (!log_stable_state_e(n, x, y, &m, &K, &O, &sm, e)) return;
+  smx_log_stable_consts(m, K, O, &top, &nlh, &ll);
+  log_stable_write_e(n, x, m, top, nlh, ll, y, e);
+}
+SMX_ROWS_MAP16(FN(log_stablemax16), log_stablemax_row_e)
 
 /* ---- log-stablemax on short rows in lanes (n <= LOGS_LANES_MAX, at least LOGS_LANES_MIN_ROWS rows in the call): 16
-   rows transposed, row r in lane r of each column; log_stable_state's max, tie count and s-sum (entry i in double
+   rows transposed, row r in lane r of each column; log_stable_state_e's max, tie count and s-sum (entry i in double
    lane i % 16, stable_sum16d's tree over the columns), the double logs and smx_log_stable_L one row per lane, the
    output lane-wise. Rows with a NaN or an infinite max take the row path. ---- */
 #define LOGS_LANES_MAX 48 /* (Zen 4, rows x n = 2^16, lanes over the row path at 33 / 40 / 47 / 64: avx512 0.74 / 0.85 /
@@ -296,7 +311,7 @@ void FN(log_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float 
     for (int g = 0; g < G; g++) K[g] = 1.0, O[g] = 0.0, sm[g] = 1.0, live[g] = 0; /* idle lanes: log 1 */
     for (size_t g = 0; g < g_n; g++) {
       const size_t r = r0 + g;
-      live[g] = log_stable_state(n, x + r * ldx, y + r * ldy, &m[g], &K[g], &O[g], &sm[g]);
+      live[g] = log_stable_state_e(n, x + r * ldx, y + r * ldy, &m[g], &K[g], &O[g], &sm[g], SMX_ELEM_F32);
       if (!live[g]) K[g] = 1.0, O[g] = 0.0, sm[g] = 1.0;
     }
     /* smx_log64(S) and -(smx_log64(K) + smx_log1p64(O / (K s(m)))), S = K s(m) + O, row g in lane g */
