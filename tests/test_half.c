@@ -211,8 +211,8 @@ static int check_case(const entry16 *e, int t, size_t rows, size_t n, size_t pad
 
 Test(half, identity_every_kernel_every_isa) {
   tu_seed_random("half");
-  /* 20000 and 40000: the softmax family's and log-stablemax's rows longer than the scratch go fused or by chunks of
-     8192, stablemax's fused (the scalar table: by chunks), every regime */
+  /* 20000 and 40000: rows longer than the scratch, fused on the SIMD tables, on the scalar table the softmax and
+     stablemax families' by chunks of 8192, every regime */
   static const size_t sizes[] = {1, 2, 7, 16, 31, 64, 100, 1000, 1025, 5000, 8193, 20000, 40000};
   size_t cases = 0, fails = 0;
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
@@ -274,7 +274,7 @@ Test(half, identity_many_short_rows) {
 Test(half, identity_large_calls) {
   tu_seed_random("half_large");
   enum { ROWS = 300, N = 7003 };
-  const int kernels[] = {SMX_K_softmax, SMX_K_log_softmax, SMX_K_logsumexp, SMX_K_stablemax};
+  const int kernels[] = {SMX_K_softmax, SMX_K_log_softmax, SMX_K_logsumexp, SMX_K_stablemax, SMX_K_log_stablemax};
   float *x = malloc((size_t)ROWS * N * 4), *ref = malloc((size_t)ROWS * N * 4), lref[ROWS], lgot[ROWS];
   uint16_t *h = malloc((size_t)ROWS * N * 2), *o = malloc((size_t)ROWS * N * 2);
   size_t cases = 0, fails = 0;
