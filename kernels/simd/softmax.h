@@ -1162,9 +1162,16 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
   }
   const vf vd_ = vset(dot);
   size_t i = 0;
+  /* a binary16 y that rounded to 0 (below 2^-25: much of a long row) gives -0 for a negative factor, which the FLT_MIN
+     rule makes +0: adding +0 does it before the store, whose test for a step needing the rule then fails only for
+     NaNs and subnormals (steps mixing -0 and plain entries made its branch mispredict); a bfloat16 y is 0 only where
+     the f32 one is, and vocabularies without the test (SMX_VPLAIN) flush every step */
   for (; i + 2 * VW <= n; i += 2 * VW) {
     vf a0 = vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vd_));
     vf a1 = vmul(ld_e_x(y, i + VW, e), vsub(ld_e_x(dy, i + VW, e), vd_));
+#ifdef SMX_VPLAIN
+    if (e == SMX_ELEM_F16) a0 = vadd(a0, vzero()), a1 = vadd(a1, vzero());
+#endif
     st_e_x_flush(dx, i, a0, e), st_e_x_flush(dx, i + VW, a1, e);
   }
   for (; i < n; i += VW) {
