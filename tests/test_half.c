@@ -231,8 +231,9 @@ Test(half, identity_every_kernel_every_isa) {
             tu_rng_seed(&r, tu_case_seed(smx_kernel_list[entries[ei].k].name, n * 2 + (size_t)t, g));
             const size_t rows = 1 + (n + (size_t)g) % 3;
             cases++;
+            /* in place and under the caller's FTZ+DAZ: each in half the regimes of every n */
             fails += !check_case(&entries[ei], t, rows, n, (n + (size_t)g) % 4, (int)((n + (size_t)g) & 1), &r, g,
-                                 (int)(((n >> 1) + (size_t)g) & 1)); /* the caller's FTZ+DAZ: half the regimes of every n */
+                                 (int)(((n >> 1) + (size_t)g) & 1));
           }
   }
   smx_set_isa(SMX_ISA_SCALAR);
