@@ -189,12 +189,8 @@ SMX_FLATTEN void log_stable_write_e(size_t n, const void *x, float m, float top,
     st_e_n(y, i, r, c, e);
   }
 }
-static inline void log_stable_write(size_t n, const float *x, float m, float top, float nlh, float ll, float *y) {
-  log_stable_write_e(n, x, m, top, nlh, ll, y, SMX_ELEM_F32);
-}
-
 void FN(log_stablemax_cols)(size_t n, const float *x, float *y, float m, float top, float nlh, float ll) {
-  log_stable_write(n, x, m, top, nlh, ll, y);
+  log_stable_write_e(n, x, m, top, nlh, ll, y, SMX_ELEM_F32);
 }
 /* one row of element e, its double logs by smx_log_stable_consts (the lanes' operations, one row): the fused 16-bit
    kernel (the f32 kernel takes its rows' logs SMX_LOGS_ROWS at a time) */
@@ -329,7 +325,7 @@ void FN(log_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float 
       const size_t r = r0 + g;
       float nlh, ll;
       smx_log_stable_L(L[g], &nlh, &ll);
-      log_stable_write(n, x + r * ldx, m[g], smx_flush((float)top[g]), nlh, ll, y + r * ldy);
+      log_stable_write_e(n, x + r * ldx, m[g], smx_flush((float)top[g]), nlh, ll, y + r * ldy, SMX_ELEM_F32);
     }
   }
 }
