@@ -187,6 +187,23 @@ SMX_FLATTEN void st_e_xn(void *p, size_t i, vf v, size_t c, int xo, const int e)
   if (xo) st_e_x(p, i, v, e);
   else st_e_n(p, i, v, c, e);
 }
+/* st_e_xn of values that are +0 or normal and not NaN (probabilities after the FLT_MIN rule): the vocabulary's
+   hardware rounding takes every such lane as the definitions do, so no step is tested */
+SMX_FLATTEN void st_e_xn_num(void *p, size_t i, vf v, size_t c, int xo, const int e) {
+#ifdef SMX_BF16_HW
+  if (e == SMX_ELEM_BF16 && !ORDER_X(e)) {
+    vst_bf16hw_n((uint16_t *)p + i, v, c < VW ? c : VW);
+    return;
+  }
+#endif
+#ifdef SMX_F16_HW
+  if (e == SMX_ELEM_F16) {
+    vst_f16hw_n((uint16_t *)p + i, v, c < VW ? c : VW);
+    return;
+  }
+#endif
+  st_e_xn(p, i, v, c, xo, e);
+}
 /* ---- rows in lanes: rows r < g of x (n elements of e, the step at b of each) transposed, so that col[i] lane r is
    entry i of row r (-inf past n and past g; col holds n rounded up to VW), and back for the rows r with
    fast[r] != 0 ---- */

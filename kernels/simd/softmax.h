@@ -703,7 +703,7 @@ SMX_FLATTEN void softmax_reg_out_e(size_t g, size_t n, const reg_rows *R, void *
     if (R->fast[r] == 0.0f) continue;
     const outc c = reg_outc(R, r);
     for (size_t i = 0; i < n; i += VW)
-      st_e_n(y, r * ldy + i, out_from_e_if(vld(reg_e(R, r) + i), &c, 1), step_count(n, i), e);
+      st_e_xn_num(y, r * ldy + i, out_from_e_if(vld(reg_e(R, r) + i), &c, 1), step_count(n, i), 0, e);
   }
 }
 SMX_FLATTEN void log_softmax_reg_out_e(size_t g, size_t n, const void *x, size_t ldx, const reg_rows *R, void *y,
@@ -727,11 +727,11 @@ SMX_FLATTEN void softmax_pass2_e(size_t n, const void *x, void *y, const smx_sof
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
     vf a0 = out_one(ld_e_x(x, i, e), magic, &c), a1 = out_one(ld_e_x(x, i + VW, e), magic, &c);
-    st_e_x(y, i, a0, e), st_e_x(y, i + VW, a1, e);
+    st_e_xn_num(y, i, a0, VW, 1, e), st_e_xn_num(y, i + VW, a1, VW, 1, e);
   }
   for (; i < n; i += VW) {
     const size_t cnt = step_count(n, i);
-    st_e_n(y, i, out_one(ld_e_n(x, i, cnt, -INFINITY, e), magic, &c), cnt, e);
+    st_e_xn_num(y, i, out_one(ld_e_n(x, i, cnt, -INFINITY, e), magic, &c), cnt, 0, e);
   }
 }
 static void FN(softmax_pass2)(size_t n, const float *x, float *y, const smx_softmax_out *o) {
@@ -756,7 +756,7 @@ SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_
   return vfma(xg->va, p, nb);
 }
 SMX_FLATTEN void st_out(void *q, size_t i, vf v, size_t c, int xo, const xgrad *xg, const int e) {
-  if (!xg) st_e_xn(q, i, v, c, xo, e);
+  if (!xg) st_e_xn_num(q, i, v, c, xo, e);
   else if (xo) st_e_x_flush(q, i, v, e);
   else st_e_flush_n(q, i, v, c, e);
 }

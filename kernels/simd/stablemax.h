@@ -113,11 +113,11 @@ SMX_FLATTEN void stablemax_cols_e(size_t n, const void *x, void *y, const smx_st
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
     vf p0 = vstable_p(ld_e_x(x, i, e), vc), p1 = vstable_p(ld_e_x(x, i + VW, e), vc);
-    st_e_x(y, i, p0, e);
-    st_e_x(y, i + VW, p1, e);
+    st_e_xn_num(y, i, p0, VW, 1, e);
+    st_e_xn_num(y, i + VW, p1, VW, 1, e);
   }
-  for (; i + VW <= n; i += VW) st_e_x(y, i, vstable_p(ld_e_x(x, i, e), vc), e);
-  if (i < n) st_e_n(y, i, vstable_p(ld_e_n(x, i, n - i, 0.0f, e), vc), n - i, e);
+  for (; i + VW <= n; i += VW) st_e_xn_num(y, i, vstable_p(ld_e_x(x, i, e), vc), VW, 1, e);
+  if (i < n) st_e_xn_num(y, i, vstable_p(ld_e_n(x, i, n - i, 0.0f, e), vc), n - i, 0, e);
 }
 void FN(stablemax_cols)(size_t n, const float *x, float *y, const smx_stable_c *c) {
   stablemax_cols_e(n, x, y, c, SMX_ELEM_F32);
