@@ -177,18 +177,18 @@ SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, vo
     vf v0 = ld_e_x(x, i, e), v1 = ld_e_x(x, i + VW, e);
     vm h0 = vgt(v0, vtf), h1 = vgt(v1, vtf);
     if (!many(mor(h0, h1))) {
-      st_e_x(y, i, vzero(), e);
-      st_e_x(y, i + VW, vzero(), e);
+      st_e_xn_num(y, i, vzero(), VW, 1, e);
+      st_e_xn_num(y, i + VW, vzero(), VW, 1, e);
       continue;
     }
-    st_e_x(y, i, many(h0) ? sparse_write_step(v0, vtf, vmx, vym, vmd, vtau, dense) : vzero(), e);
-    st_e_x(y, i + VW, many(h1) ? sparse_write_step(v1, vtf, vmx, vym, vmd, vtau, dense) : vzero(), e);
+    st_e_xn_num(y, i, many(h0) ? sparse_write_step(v0, vtf, vmx, vym, vmd, vtau, dense) : vzero(), VW, 1, e);
+    st_e_xn_num(y, i + VW, many(h1) ? sparse_write_step(v1, vtf, vmx, vym, vmd, vtau, dense) : vzero(), VW, 1, e);
   }
   for (; i + VW <= n; i += VW) {
     vf v = ld_e_x(x, i, e);
-    st_e_x(y, i, many(vgt(v, vtf)) ? sparse_write_step(v, vtf, vmx, vym, vmd, vtau, dense) : vzero(), e);
+    st_e_xn_num(y, i, many(vgt(v, vtf)) ? sparse_write_step(v, vtf, vmx, vym, vmd, vtau, dense) : vzero(), VW, 1, e);
   }
-  if (i < n) st_e_n(y, i, vsparse_p(ld_e_n(x, i, n - i, -INFINITY, e), vmd, vtau), n - i, e);
+  if (i < n) st_e_xn_num(y, i, vsparse_p(ld_e_n(x, i, n - i, -INFINITY, e), vmd, vtau), n - i, 0, e);
 }
 
 /* ---- short rows (n <= 64): the row in registers ----
