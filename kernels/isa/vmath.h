@@ -324,25 +324,33 @@ static inline vd dpoly13(vd x, const double *c) {
   vd b0 = dadd(a[0], dmul(a[1], x2)), b1 = dadd(a[2], dmul(a[3], x2)), b2 = dadd(a[4], dmul(a[5], x2));
   return dadd(dadd(b0, dmul(b1, x4)), dmul(dadd(b2, dmul(dset(c[12]), x4)), x8));
 }
-/* smx_log64 (kernels/common/dmath.c), its series in the same order */
-static inline vd dlog64(vd x) {
+/* smx_log64 (kernels/common/dmath.c), its series in the same order; _pos: of a positive normal finite x (no special
+   values: the per-row constants' arguments) */
+static inline vd dlog64_pos(vd x) {
   vd k = dsub(dexpfield(x), dset(1023.0)), m = dmant1(x);
   vdm big = dgt(m, dset(0x1.6a09e667f3bcdp0));
   m = dsel(big, dmul(m, dset(0.5)), m);
   k = dsel(big, dadd(k, dset(1.0)), k);
   vd f = ddiv(dsub(m, dset(1.0)), dadd(m, dset(1.0))), s = dmul(f, f);
   vd p = dadd(dset(2.0), dmul(s, dpoly13(s, SMX_LOG_C)));
-  vd r = dadd(dmul(k, dset(SMX_LN2_HI64)), dadd(dmul(f, p), dmul(k, dset(SMX_LN2_LO64))));
+  return dadd(dmul(k, dset(SMX_LN2_HI64)), dadd(dmul(f, p), dmul(k, dset(SMX_LN2_LO64))));
+}
+static inline vd dlog64(vd x) {
+  vd r = dlog64_pos(x);
   r = dsel(deq(x, dset(HUGE_VAL)), x, r);
   r = dsel(deq(x, dset(0.0)), dset(-HUGE_VAL), r);
   return dsel(dnan_or_neg(x), dset(NAN), r);
 }
-/* smx_exp64: k = (int)(kd < 0 ? kd - 0.5 : kd + 0.5) is the truncation of kd -+ 0.5 */
-static inline vd dexp64(vd x) {
+/* smx_exp64: k = (int)(kd < 0 ? kd - 0.5 : kd + 0.5) is the truncation of kd -+ 0.5; _in: of x in [-600, 709] (no
+   range or NaN tests: the per-row constants' arguments) */
+static inline vd dexp64_in(vd x) {
   vd kd = dmul(x, dset(0x1.71547652b82fep0));
   vd k = dtrunc(dsel(dlt(kd, dset(0.0)), dsub(kd, dset(0.5)), dadd(kd, dset(0.5))));
   vd r = dsub(dsub(x, dmul(k, dset(SMX_LN2_HI64))), dmul(k, dset(SMX_LN2_LO64)));
-  vd y = dmul(dadd(dset(1.0), dadd(r, dmul(dmul(r, r), dpoly13(r, SMX_INV_FACT)))), dpow2i(k));
+  return dmul(dadd(dset(1.0), dadd(r, dmul(dmul(r, r), dpoly13(r, SMX_INV_FACT)))), dpow2i(k));
+}
+static inline vd dexp64(vd x) {
+  vd y = dexp64_in(x);
   y = dsel(dgt(x, dset(709.0)), dset(HUGE_VAL), y);
   y = dsel(dlt(x, dset(-600.0)), dset(0.0), y);
   return dsel(dnan_or_neg(dabs(x)), x, y); /* NaN x: x */
@@ -363,6 +371,11 @@ static inline vd dexpm1_64(vd x) {
   }
   if (dbits(in) != 0xffu) far = dsub(dexp64(x), dset(1.0));
   return dsel(in, near, far);
+}
+/* smx_log1p64 of a finite x >= 0 */
+static inline vd dlog1p64_pos(vd x) {
+  vd u = dadd(dset(1.0), x);
+  return dsel(deq(u, dset(1.0)), x, dmul(dlog64_pos(u), ddiv(x, dsub(u, dset(1.0)))));
 }
 /* smx_log1p64 */
 static inline vd dlog1p64(vd x) {

@@ -444,11 +444,11 @@ static void FN(row_consts_of)(vf m, vf K, vf k, const vd *S, int need_log, int o
   const int ties = many(vgt(k, vset(1.0f))); /* else log k = +0 and x / k = x: the same bits without them */
   for (int q = 0; q < 2; q++) {
     const vd mq = q ? dhi(m) : dlo(m), Kq = q ? dhi(K) : dlo(K), kq = q ? dhi(k) : dlo(k);
-    c->T[q] = dmul(dset(0x1p64), dexp64(dsub(dsub(mq, dmul(Kq, dset(SMX_LN2_HI64))), dmul(Kq, dset(SMX_LN2_LO64)))));
+    c->T[q] = dmul(dset(0x1p64), dexp64_in(dsub(dsub(mq, dmul(Kq, dset(SMX_LN2_HI64))), dmul(Kq, dset(SMX_LN2_LO64)))));
     c->D[q] = dadd(dmul(kq, c->T[q]), S[q]);
     if (need_log) {
       const vd r = ddiv(S[q], c->T[q]);
-      c->l[q] = dadd(ties ? dlog64(kq) : dset(0.0), dlog1p64(ties ? ddiv(r, kq) : r));
+      c->l[q] = dadd(ties ? dlog64_pos(kq) : dset(0.0), dlog1p64_pos(ties ? ddiv(r, kq) : r));
     }
   }
   if (need_log) {

@@ -277,8 +277,8 @@ SMX_FLATTEN void log_stablemax_lanes(size_t g, size_t n, const float *x, size_t 
   vd top[2], nlh[2], ll[2];
   for (int q = 0; q < 2; q++) { /* smx_log_stable_consts */
     const vd vK = q ? dhi(K) : dlo(K), vO = q ? T[0].hi : T[0].lo, Ks = dmul(vK, dstable_s64(q ? dhi(m) : dlo(m)));
-    const vd L = dlog64(dadd(Ks, vO)), lh = log_stable_lh(L);
-    top[q] = dneg(dadd(ties ? dlog64(vK) : dset(0.0), dlog1p64(ddiv(vO, Ks))));
+    const vd L = dlog64_pos(dadd(Ks, vO)), lh = log_stable_lh(L); /* (K s(m) > 0 and O >= 0 finite) */
+    top[q] = dneg(dadd(ties ? dlog64_pos(vK) : dset(0.0), dlog1p64_pos(ddiv(vO, Ks))));
     nlh[q] = dneg(lh), ll[q] = dsub(L, lh);
   }
   const vf vtop = vflush(dpack(top[0], top[1])), vnlh = dpack(nlh[0], nlh[1]), vll = dpack(ll[0], ll[1]);
@@ -318,8 +318,8 @@ void FN(log_stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float 
       vK = dsel(at, dset(K[g]), vK), vO = dsel(at, dset(O[g]), vO), vs = dsel(at, dset(sm[g]), vs);
     }
     const vd Ks = dmul(vK, vs);
-    dst(L, dlog64(dadd(Ks, vO)));
-    dst(top, dneg(dadd(dlog64(vK), dlog1p64(ddiv(vO, Ks)))));
+    dst(L, dlog64_pos(dadd(Ks, vO))); /* (K s(m) > 0 and O >= 0 finite) */
+    dst(top, dneg(dadd(dlog64_pos(vK), dlog1p64_pos(ddiv(vO, Ks)))));
     for (size_t g = 0; g < g_n; g++) {
       if (!live[g]) continue;
       const size_t r = r0 + g;
