@@ -360,16 +360,17 @@ static inline vd dexp64(vd x) {
 static inline vd dsmooth_coef(vd g, double eps, double nd) {
   return eps > 0.0 ? ddiv(dmul(g, dset(eps)), dset(nd)) : dmul(g, dset(0.0));
 }
-/* smx_expm1_64: exp - 1 outside (-0.34, 0.34), the series by Horner inside (each where a lane needs it) */
-static inline vd dexpm1_64(vd x) {
-  const vdm in = dlt(dabs(x), dset(0.34)); /* (NaN: out) */
+/* smx_expm1_64 of x <= 0 (-inf too, not NaN: log p_t): exp - 1 outside (-0.34, 0.34), the series by Horner inside (each
+   where a lane needs it) */
+static inline vd dexpm1_64_neg(vd x) {
+  const vdm in = dgt(x, dset(-0.34));
   vd near = x, far = x;
   if (dbits(in) != 0) {
     vd p = dset(1.0 / 355687428096000.0);
     for (int i = 14; i >= 0; i--) p = dadd(dmul(p, x), dset(SMX_INV_FACT[i]));
     near = dadd(dmul(dmul(p, x), x), x);
   }
-  if (dbits(in) != 0xffu) far = dsub(dexp64(x), dset(1.0));
+  if (dbits(in) != 0xffu) far = dsel(dlt(x, dset(-600.0)), dset(-1.0), dsub(dexp64_in(x), dset(1.0)));
   return dsel(in, near, far);
 }
 /* smx_log1p64 of a finite x >= 0 */

@@ -1431,7 +1431,7 @@ static void FN(rows_pt_m1)(size_t r0, size_t g, const float *x, size_t ldx, cons
     const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
     u[r] = r < g && fast[r] != 0.0f && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)m[r]) - l[r] : 0.0;
   }
-  dst(pt_m1, dexpm1_64(dld(u))), dst(pt_m1 + 8, dexpm1_64(dld(u + 8)));
+  dst(pt_m1, dexpm1_64_neg(dld(u))), dst(pt_m1 + 8, dexpm1_64_neg(dld(u + 8)));
 }
 
 /* Rows r0 .. r0 + g - 1 of one block without softcap (g <= SR_ROWS): their states by short_rows_state, p_t - 1
@@ -1526,7 +1526,7 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
     dst(u + 8 * q, dsel(dgt(q ? dhi(vld(done)) : dlo(vld(done)), dset(0.0)),
                         dsub(dsub(dld(zt + 8 * q), q ? dhi(vmx) : dlo(vmx)), dld(l + 8 * q)), dset(0.0)));
   /* (only the gradient needs p_t - 1: loss only, 0.90x the time at n = 8) */
-  for (int q = 0; q < 2; q++) dst(pt_m1 + 8 * q, dx ? dexpm1_64(dld(u + 8 * q)) : dset(0.0));
+  for (int q = 0; q < 2; q++) dst(pt_m1 + 8 * q, dx ? dexpm1_64_neg(dld(u + 8 * q)) : dset(0.0));
   /* smx_xent_softmax_terms, one row per double lane, and the gradient's constants */
   const double e = eps, nd = (double)n, W = row.weight_sum, z = row.z_loss;
   vd lrq[2], Aq[2], gtq[2], gq[2];
