@@ -341,19 +341,13 @@ static inline vd dlog64(vd x) {
   r = dsel(deq(x, dset(0.0)), dset(-HUGE_VAL), r);
   return dsel(dnan_or_neg(x), dset(NAN), r);
 }
-/* smx_exp64: k = (int)(kd < 0 ? kd - 0.5 : kd + 0.5) is the truncation of kd -+ 0.5; _in: of x in [-600, 709] (no
-   range or NaN tests: the per-row constants' arguments) */
+/* smx_exp64 of x in [-600, 709] (its range and NaN tests left to the callers, whose arguments mostly cannot need them):
+   k = (int)(kd < 0 ? kd - 0.5 : kd + 0.5) is the truncation of kd -+ 0.5 */
 static inline vd dexp64_in(vd x) {
   vd kd = dmul(x, dset(0x1.71547652b82fep0));
   vd k = dtrunc(dsel(dlt(kd, dset(0.0)), dsub(kd, dset(0.5)), dadd(kd, dset(0.5))));
   vd r = dsub(dsub(x, dmul(k, dset(SMX_LN2_HI64))), dmul(k, dset(SMX_LN2_LO64)));
   return dmul(dadd(dset(1.0), dadd(r, dmul(dmul(r, r), dpoly13(r, SMX_INV_FACT)))), dpow2i(k));
-}
-static inline vd dexp64(vd x) {
-  vd y = dexp64_in(x);
-  y = dsel(dgt(x, dset(709.0)), dset(HUGE_VAL), y);
-  y = dsel(dlt(x, dset(-600.0)), dset(0.0), y);
-  return dsel(dnan_or_neg(dabs(x)), x, y); /* NaN x: x */
 }
 /* the cross-entropies' label-smoothing coefficient g eps / n of each lane; without smoothing g x +0, the division's
    bits (+-0, or NaN) without the division */
