@@ -639,11 +639,8 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
     const vd s_t = dstable_s64(q ? dhi(vz) : dlo(vz)), vO = q ? O[0].hi : O[0].lo, vS = q ? S[0].hi : S[0].lo;
     const vd vw = dld(wt + 8 * q);
     dst(lr + 8 * q, dsel(deq(vw, dset(0.0)), dset(0.0), dmul(vw, dlog1p64(ddiv(vO, s_t)))));
-    dc[q] = xs_dconsts_of(vO, vS, vw, dld(gc + 8 * q), s_t, 0.0, a->row.weight_sum, (double)n);
+    if (dx) dc[q] = xs_dconsts_of(vO, vS, vw, dld(gc + 8 * q), s_t, 0.0, a->row.weight_sum, (double)n);
   }
-  const xs_fconsts fc = xs_fconsts_of(dc[0], dc[1], vz, vset(1.0f));
-  float dxt[VW];
-  vst(dxt, fc.dxt);
   for (size_t r = 0; r < VW; r++) {
     fast[r] = live[r] && Sd[r] >= SMX_STABLE_TINY && Sd[r] < INFINITY ? 1.0f : 0.0f;
     if (!live[r]) lr[r] = 0.0;
@@ -661,6 +658,9 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
     lr[r] = st.loss;
   }
   if (dx) { /* xs_grad lane-wise: (A p - B w) / (1 + |z|) */
+    const xs_fconsts fc = xs_fconsts_of(dc[0], dc[1], vz, vset(1.0f));
+    float dxt[VW];
+    vst(dxt, fc.dxt);
     const float *cw = a->row.class_weight;
     const vf vnB = vneg(fc.bf);
     for (size_t i = 0; i < n; i++) {
