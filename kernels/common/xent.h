@@ -122,8 +122,8 @@ void smx_xent_fold_scalar(size_t n, const float *x, float softcap, const float *
 double smx_xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx);
 
 /* Softmax cross-entropy of a finite row from its state f, the (capped) target logit zt, its weight
-   wt, sum_j w_j z_j (label smoothing) and pt_m1 = p_t - 1 (smx_xent_pt_m1; only gt needs it): the row loss and the gradient
-   coefficients dx_j = A p_j - (eps/n) w_j (j != t), dx_t = gt, before grad_coef and softcap
+   wt, sum_j w_j z_j (label smoothing) and pt_m1 = p_t - 1 (smx_xent_pt_m1; only gt needs it): the row loss and
+   the gradient coefficients dx_j = A p_j - (eps/n) w_j (j != t), dx_t = gt, before grad_coef and softcap
    (kernels/common/xent_terms.c). */
 void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz, double pt_m1,
                             const smx_xent_row *row, double *loss, double *A, double *gt);
