@@ -282,7 +282,7 @@ static double shard_row(const smx_kernels *k, size_t n, const float *x, size_t c
   float pinf = 0.0f;
   if (f.kind == SMX_ROW_FINITE) {
     const double sum_wz = eps > 0.0 ? smx_wzsum_value(&b->wz) : 0.0;
-    smx_xent_softmax_terms(n_total, &f, zt, wt, sum_wz, smx_xent_pt_m1(&f, zt), row, &loss, &A, &gt);
+    smx_xent_softmax_terms(n_total, &f, zt, wt, sum_wz, smx_xent_pt_m1(&f, zt, dx != NULL), row, &loss, &A, &gt);
   } else { /* +inf entries (f.k of them) or all -inf: the special rule, as smx_xent_softmax_row */
     pinf = f.kind == SMX_ROW_POSINF ? (float)(1.0 / f.k) : 0.0f;
     const double pt = here && x[t - col0] == INFINITY ? pinf : 0.0;

@@ -122,14 +122,15 @@ void smx_xent_fold_scalar(size_t n, const float *x, float softcap, const float *
 double smx_xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, float *dx);
 
 /* Softmax cross-entropy of a finite row from its state f, the (capped) target logit zt, its weight
-   wt, sum_j w_j z_j (label smoothing) and pt_m1 = p_t - 1 (smx_xent_pt_m1; only gt needs it): the row loss and
+   wt, sum_j w_j z_j (label smoothing) and pt_m1 = p_t - 1 (smx_xent_pt_m1): the row loss and
    the gradient coefficients dx_j = A p_j - (eps/n) w_j (j != t), dx_t = gt, before grad_coef and softcap
    (kernels/common/xent_terms.c). */
 void smx_xent_softmax_terms(size_t n, const smx_lse_final *f, float zt, double wt, double sum_wz, double pt_m1,
                             const smx_xent_row *row, double *loss, double *A, double *gt);
-/* p_t - 1 = expm1(z_t - m - l) (the SIMD kernels' short rows take it in one vd lane per row) */
-static inline double smx_xent_pt_m1(const smx_lse_final *f, float zt) {
-  return smx_expm1_64(((double)zt - (double)f->m) - f->l);
+/* p_t - 1 = expm1(z_t - m - l) where a gradient is wanted (grad), else 0: only the gradient's gt uses it (the SIMD
+   kernels' short rows take it in one vd lane per row) */
+static inline double smx_xent_pt_m1(const smx_lse_final *f, float zt, int grad) {
+  return grad ? smx_expm1_64(((double)zt - (double)f->m) - f->l) : 0.0;
 }
 /* Stablemax cross-entropy loss of a finite row from its double logs l1p = log1p(O / s_t) = -log p_t and
    log_s = log S (label smoothing only; smx_xent_stablemax_logs), s_t = s(zt), O the sum of the other s(z_j),

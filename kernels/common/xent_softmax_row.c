@@ -25,7 +25,7 @@ double smx_xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, f
   double loss, gt, A;
   float pinf = 0.0f;
   if (f.kind == SMX_ROW_FINITE) {
-    smx_xent_softmax_terms(n, &f, zt, wt, sum_wz, dx ? smx_xent_pt_m1(&f, zt) : 0.0, row, &loss, &A, &gt);
+    smx_xent_softmax_terms(n, &f, zt, wt, sum_wz, smx_xent_pt_m1(&f, zt, dx != NULL), row, &loss, &A, &gt);
   } else { /* +inf entries or all -inf (no softcap here): p from the special rule, no z-loss term */
     double k, pt = smx_xent_special_p(n, x, row, f.kind, &pinf, &k);
     loss = smx_xent_special_loss(n, x, row, wt, pinf);

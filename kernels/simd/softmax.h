@@ -1418,9 +1418,8 @@ static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row 
   if (f.kind != SMX_ROW_FINITE) return smx_xent_softmax_row(n, x, row, dx);
   float dz;
   const float zt = capped ? smx_softcap(x[row->target], row->softcap, 1.0f / row->softcap, &dz) : x[row->target];
-  const double pt_m1 = dx ? smx_xent_pt_m1(&f, zt) : 0.0; /* (only the gradient needs it) */
-  return FN(xent_softmax_tail)(n, x, row, dx, &f, NULL, pt_m1, store && st.complete ? &st : NULL,
-                           row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0);
+  return FN(xent_softmax_tail)(n, x, row, dx, &f, NULL, smx_xent_pt_m1(&f, zt, dx != NULL),
+                           store && st.complete ? &st : NULL, row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0);
 }
 
 /* p_t - 1 (smx_xent_pt_m1) of rows r0 .. r0 + g - 1 (g <= VW) in one vd lane per row, from each row's max m
@@ -1604,7 +1603,7 @@ SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row
   xent_grad_c g;
   smx_softmax_out o;
   smx_softmax_out_init(&f, &o);
-  *loss = xent_tail_consts(n, xt, row, &f, &o, dx ? smx_xent_pt_m1(&f, zt) : 0.0,
+  *loss = xent_tail_consts(n, xt, row, &f, &o, smx_xent_pt_m1(&f, zt, dx != NULL),
                            row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0, dx != NULL, &g, &dxt);
   if (!dx) return 1;
   const float *cw = row->class_weight;
