@@ -1423,10 +1423,14 @@ static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row 
 }
 
 /* p_t - 1 (smx_xent_pt_m1) of rows r0 .. r0 + g - 1 (g <= VW) in one vd lane per row, from each row's max m
-   and l; rows not done here (fast 0) or ignored get expm1(0) */
+   and l; rows not done here (fast 0) or ignored get expm1(0); all 0 without grad, as smx_xent_pt_m1 */
 static void FN(rows_pt_m1)(size_t r0, size_t g, const float *x, size_t ldx, const smx_xent_args *a, const float *fast,
-                       const float *m, const double *l, double *pt_m1) {
+                       const float *m, const double *l, int grad, double *pt_m1) {
   double u[VW];
+  if (!grad) {
+    memset(pt_m1, 0, VW * sizeof *pt_m1);
+    return;
+  }
   for (size_t r = 0; r < VW; r++) {
     const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
     u[r] = r < g && fast[r] != 0.0f && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)m[r]) - l[r] : 0.0;
@@ -1447,8 +1451,7 @@ static double FN(xent_softmax_group)(size_t r0, size_t g, size_t n, const float 
   double l[VW], pt_m1[VW];
   for (size_t r = 0; r < g; r++)
     if (sr.fast[r]) m[r] = sr.f[r].m, l[r] = sr.f[r].l;
-  if (dx) FN(rows_pt_m1)(r0, g, x, ldx, a, sr.fast, m, l, pt_m1);
-  else memset(pt_m1, 0, sizeof pt_m1);
+  FN(rows_pt_m1)(r0, g, x, ldx, a, sr.fast, m, l, dx != NULL, pt_m1);
   for (size_t r = 0; r < g; r++) {
     const float *xr = x + (r0 + r) * ldx;
     float *d = dx ? dx + (r0 + r) * ldd : NULL;
