@@ -10,6 +10,7 @@
 
 #define SMX_ISA_NAME neon
 #define SMX_NAN_SCREENS 1 /* independent NaN-screen sums in the softmax block max: 4 q */
+#define SMX_BWD_SHORT_STEPS 2 /* backward rows of up to 2 steps in registers (vmath.h; 32 q registers as AVX2's 16 ymm) */
 #define SMX_XENT_SPARSE_LANES_MAX 8 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n */
 #define SMX_XENT_STABLE_LANES_MAX 8 /* (AVX2 and AVX-512 take 64 and 48 as measured on Zen 4; no NEON CPU to measure
                                        on: 8 kept) */

@@ -466,6 +466,31 @@ static inline double blocked_dot(size_t n, const float *a, const float *b) {
   return blocked_dot_e(n, a, b, SMX_ELEM_F32);
 }
 
+/* ---- backward rows of at most SMX_BWD_SHORT_STEPS steps (vocabulary): each tensor's row loaded once into steps
+   v[0 .. s), s = steps_used(n) (full steps in the vocabulary's order, ld_e_x; the tail lanes fill), both passes from
+   the registers: the long path's terms and tree on its one block, so the same bits, and a 16-bit row widens once,
+   not once a pass ---- */
+SMX_FLATTEN void ld_row_short_e(const void *p, size_t n, float fill, vf *v, const int s, const int e) {
+  for (int j = 0; j < s; j++) {
+    const size_t i = (size_t)j * VW;
+    v[j] = i + VW <= n ? ld_e_x(p, i, e) : ld_e_n(p, i, n - i, fill, e);
+  }
+}
+/* (flush: st_e_x_flush / st_e_flush_n, else st_e_x / st_e_n) */
+SMX_FLATTEN void st_row_short_e(void *p, size_t n, const vf *v, const int s, const int flush, const int e) {
+  for (int j = 0; j < s; j++) {
+    const size_t i = (size_t)j * VW;
+    if (i + VW <= n) flush ? st_e_x_flush(p, i, v[j], e) : st_e_x(p, i, v[j], e);
+    else flush ? st_e_flush_n(p, i, v[j], n - i, e) : st_e_n(p, i, v[j], n - i, e);
+  }
+}
+/* blocked_dot's tree over the terms l[0 .. s) of such a row (each lane one term; full steps put in the step's order) */
+SMX_FLATTEN double tree_sum_short_e(vf *l, size_t n, const int s, const int e) {
+  for (int j = 0; j < s; j++)
+    if ((size_t)(j + 1) * VW <= n) l[j] = vorder_e(l[j], e);
+  return FN(tree_sum_used)(l, s);
+}
+
 /* ---- backward rows of at most BWD_LANES_MAX entries, VW at a time, one row per lane (vload_columns_e). On Zen 4 the
    softmax backward's lanes took 0.38-0.57x the row path's time at n <= 8 and 0.8-0.93x at 9..15 (AVX-512 and AVX2),
    1.02-1.12x at 16 on AVX-512 (one whole vector a row, no mask) and 1.1-1.9x from 24. ---- */
@@ -481,27 +506,37 @@ SMX_FLATTEN lane_dsum lane_dot(const vf *t, size_t n) {
   return d[0];
 }
 /* A backward kernel's rows: while n <= BWD_LANES_MAX and at least SMX_LANE_MIN_ROWS rows are left, lane groups (lanes:
-   a statement on rows r .. r + g - 1), then row by row (row: a statement on row r) */
-#define BWD_ROWS(lanes, row)                                                                          \
+   a statement on rows r .. r + g - 1), then row by row: rows of at most SMX_BWD_SHORT_STEPS steps by short_row (a
+   statement on row r in the constant s = steps_used(n) steps: its loops unrolled, the choice made once a call; on
+   Zen 4 a choice in the row function slowed the long rows' loop by up to 1.28x at n = 100..200), else by row (a
+   statement on row r) */
+#define BWD_ROWS(lanes, short_row, row)                                                               \
   size_t r = 0;                                                                                       \
   if (n <= BWD_LANES_MAX) LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes;                           \
-  for (; r < rows; r++) row;
+  switch (n <= SMX_BWD_SHORT_STEPS * VW ? steps_used(n) : 0) {                                      \
+  case 1: for (const int s = 1; r < rows; r++) short_row; break;                                      \
+  case 2: for (const int s = 2; r < rows; r++) short_row; break;                                      \
+  case 3: for (const int s = 3; r < rows; r++) short_row; break;                                      \
+  case 4: for (const int s = 4; r < rows; r++) short_row; break;                                      \
+  default: for (; r < rows; r++) row;                                                                 \
+  }
 /* The f32 and the fused 16-bit kernel of a backward pass over y and dy, from its lane groups lanes_e(g, n, y, ldy, dy,
-   lddy, dx, lddx, e) and its row row_e(n, y, dy, dx, e) */
-#define BWD_ROWS_YD(lanes_e, row_e, e)                                                                \
+   lddy, dx, lddx, e), its short rows short_e(n, y, dy, dx, s, e) and its row row_e(n, y, dy, dx, e) */
+#define BWD_ROWS_YD(lanes_e, short_e, row_e, e)                                                       \
   BWD_ROWS(lanes_e(g, n, y + r * ldy, ldy, dy + r * lddy, lddy, dx + r * lddx, lddx, e),              \
+           short_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, s, e),                               \
            row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, e))
-#define BWD_KERNELS(name, lanes_e, row_e)                                                             \
+#define BWD_KERNELS(name, lanes_e, short_e, row_e)                                                    \
   void FN(name)(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy,      \
                 float *dx, size_t lddx) {                                                             \
-    BWD_ROWS_YD(lanes_e, row_e, SMX_ELEM_F32)                                                         \
+    BWD_ROWS_YD(lanes_e, short_e, row_e, SMX_ELEM_F32)                                                \
   }                                                                                                   \
   void FN(name##16)(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy,                   \
                     const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx) {                     \
     if (bf16) {                                                                                       \
-      BWD_ROWS_YD(lanes_e, row_e, SMX_ELEM_BF16)                                                      \
+      BWD_ROWS_YD(lanes_e, short_e, row_e, SMX_ELEM_BF16)                                             \
     } else {                                                                                          \
-      BWD_ROWS_YD(lanes_e, row_e, SMX_ELEM_F16)                                                       \
+      BWD_ROWS_YD(lanes_e, short_e, row_e, SMX_ELEM_F16)                                              \
     }                                                                                                 \
   }
 

@@ -1154,6 +1154,20 @@ void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out
 /* ---- backward ---- */
 /* The backward rows on tensors of element e (the f32 kernels and the fused 16-bit ones, bit for bit the f32
    kernel on the widened tensors, rounded) */
+/* a row in s steps (ld_row_short_e) */
+SMX_FLATTEN void softmax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
+                                          const int e) {
+  vf Y[NACC], D[NACC], l[NACC];
+  ld_row_short_e(y, n, 0.0f, Y, s, e), ld_row_short_e(dy, n, 0.0f, D, s, e);
+  for (int j = 0; j < s; j++) l[j] = vfma(Y[j], D[j], vzero());
+  const float dot = (float)tree_sum_short_e(l, n, s, e);
+  if (dot != dot) {
+    fill_e(n, dx, smx_qnan(), e);
+    return;
+  }
+  for (int j = 0; j < s; j++) Y[j] = vmul(Y[j], vsub(D[j], vset(dot)));
+  st_row_short_e(dx, n, Y, s, 1, e);
+}
 SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
   float dot = (float)blocked_dot_e(n, y, dy, e);
   if (dot != dot) {
@@ -1208,6 +1222,18 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
   }
   if (many(nan) || !many(live)) fill_e(n, dx, many(nan) ? smx_qnan() : 0.0f, e);
 }
+SMX_FLATTEN void log_softmax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
+                                              const int e) {
+  vf Y[NACC], D[NACC], l[NACC];
+  ld_row_short_e(y, n, -INFINITY, Y, s, e), ld_row_short_e(dy, n, 0.0f, D, s, e);
+  for (int j = 0; j < s; j++) l[j] = vadd(vzero(), D[j]);
+  const float sum = (float)tree_sum_short_e(l, n, s, e);
+  const vf vs = vset(sum);
+  vm nan = mzero(), live = mzero();
+  for (int j = 0; j < s; j++) Y[j] = lsm_bwd(Y[j], D[j], vs, &nan, &live);
+  if (sum != sum || many(nan) || !many(live)) fill_e(n, dx, sum != sum || many(nan) ? smx_qnan() : 0.0f, e);
+  else st_row_short_e(dx, n, Y, s, 1, e);
+}
 
 /* ---- backward rows of at most BWD_LANES_MAX entries in lane groups (vmath.h): blocked_dot's terms column by column,
    its 64-lane tree over the columns (lane_dot), each row's step lane-wise; the rows with a NaN dot or sum, or
@@ -1243,8 +1269,9 @@ SMX_FLATTEN void log_softmax_backward_lanes_e(size_t g, size_t n, const void *y,
                                               void *dx, size_t lddx, const int e) {
   backward_lanes_e(g, n, y, ldy, dy, lddy, dx, lddx, 1, e);
 }
-BWD_KERNELS(softmax_backward, softmax_backward_lanes_e, softmax_backward_row_e)
-BWD_KERNELS(log_softmax_backward, log_softmax_backward_lanes_e, log_softmax_backward_row_e)
+BWD_KERNELS(softmax_backward, softmax_backward_lanes_e, softmax_backward_short_e, softmax_backward_row_e)
+BWD_KERNELS(log_softmax_backward, log_softmax_backward_lanes_e, log_softmax_backward_short_e,
+            log_softmax_backward_row_e)
 
 /* ---- fused cross-entropy, softmax normalizer (smx_xent_softmax_row) ---- */
 /* Label smoothing's 16 double lanes: l[(o + i) % 16] += w == 0 ? 0 : w z for z[0 .. len), o a multiple of 16.

@@ -356,6 +356,22 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
   }
   if (many(bad) || !many(live)) fill_e(n, dx, many(bad) ? smx_qnan() : 0.0f, e);
 }
+/* a row in s steps (ld_row_short_e) */
+SMX_FLATTEN void stablemax_backward_short_e(size_t n, const void *x, const void *y, const void *dy, void *dx,
+                                            const int s, const int e) {
+  vf X[NACC], Y[NACC], D[NACC], l[NACC];
+  ld_row_short_e(x, n, -INFINITY, X, s, e), ld_row_short_e(y, n, 0.0f, Y, s, e), ld_row_short_e(dy, n, 0.0f, D, s, e);
+  for (int j = 0; j < s; j++) l[j] = vfma(Y[j], D[j], vzero());
+  const float dot = (float)tree_sum_short_e(l, n, s, e);
+  vm bad = mzero(), live = mzero();
+  for (int j = 0; j < s; j++) {
+    bad = mor(bad, vnan(X[j]));
+    live = mor(live, vne(X[j], vset(-INFINITY)));
+    Y[j] = vdiv(vmul(Y[j], vsub(D[j], vset(dot))), vadd(vset(1.0f), vabs(X[j])));
+  }
+  if (dot != dot || many(bad) || !many(live)) fill_e(n, dx, dot != dot || many(bad) ? smx_qnan() : 0.0f, e);
+  else st_row_short_e(dx, n, Y, s, 1, e);
+}
 
 /* ---- fused cross-entropy, stablemax ---- */
 /* A step of a block's sums (kernels/common/xent.h): S lanes s0, s1, with eps > 0 the W lanes w0, w1, and with
@@ -714,6 +730,7 @@ SMX_FLATTEN void stablemax_backward_lanes_e(size_t g, size_t n, const void *x, s
 #define STABLE_BWD_ROWS(e)                                                                                      \
   BWD_ROWS(stablemax_backward_lanes_e(g, n, x + r * ldx, ldx, y + r * ldy, ldy, dy + r * lddy, lddy, dx + r * lddx, \
                                       lddx, e),                                                                 \
+           stablemax_backward_short_e(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx, s, e),           \
            stablemax_backward_row_e(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx, e))
 void FN(stablemax_backward)(size_t rows, size_t n, const float *x, size_t ldx, const float *y, size_t ldy,
                             const float *dy, size_t lddy, float *dx, size_t lddx) {
