@@ -14,7 +14,7 @@
 #define SMX_XENT_STABLE_LANES_MAX 48 /* over the row groups' time at 33 / 48 / 64: sparsemax 0.59-0.61 / 0.70-0.74 /
                                         0.84-0.85x; stablemax at 33 / 40 / 47 / 64 0.80 / 0.91 / 0.94 / 1.06x) */
 #define SMX_INLINE_TREES /* 32 zmm registers: the block trees inline (vmath.h) */
-#define SMX_BWD_SHORT_STEPS 4 /* backward rows of up to 4 steps in registers (vmath.h) */
+#define SMX_BWD_SHORT_STEPS 8 /* backward rows of up to 8 steps in registers (vmath.h) */
 typedef __m512 vf;     /* 16 floats, lane l = element l of the step */
 typedef __mmask16 vm;  /* a predicate per float lane */
 typedef __m512i vi;    /* 16 int32 counters */

@@ -467,9 +467,12 @@ static inline double blocked_dot(size_t n, const float *a, const float *b) {
 }
 
 /* ---- backward rows of at most SMX_BWD_SHORT_STEPS steps (vocabulary): each tensor's row loaded once into steps
-   v[0 .. s), s = steps_used(n) (full steps in the vocabulary's order, ld_e_x; the tail lanes fill), both passes from
-   the registers: the long path's terms and tree on its one block, so the same bits, and a 16-bit row widens once,
-   not once a pass ---- */
+   v[0 .. s), s = ceil(n / VW) (full steps in the vocabulary's order, ld_e_x; the tail lanes fill), both passes from
+   the registers: blocked_dot's terms (step j into the 64-lane accumulator j % NACC, the fma or add as there) and
+   tree on its one block, so the same bits, and a 16-bit row widens once, not once a pass ---- */
+#if defined(SMX_ORDER_X) && SMX_BWD_SHORT_STEPS > NACC
+#error "a short row of more than one lane group would add steps in the vocabulary's order to steps in the step's order"
+#endif
 SMX_FLATTEN void ld_row_short_e(const void *p, size_t n, float fill, vf *v, const int s, const int e) {
   for (int j = 0; j < s; j++) {
     const size_t i = (size_t)j * VW;
@@ -484,11 +487,12 @@ SMX_FLATTEN void st_row_short_e(void *p, size_t n, const vf *v, const int s, con
     else flush ? st_e_flush_n(p, i, v[j], n - i, e) : st_e_n(p, i, v[j], n - i, e);
   }
 }
-/* blocked_dot's tree over the terms l[0 .. s) of such a row (each lane one term; full steps put in the step's order) */
+/* blocked_dot's tree over the accumulators l[0 .. min(s, NACC)) of such a row (full steps put in the step's order) */
 SMX_FLATTEN double tree_sum_short_e(vf *l, size_t n, const int s, const int e) {
-  for (int j = 0; j < s; j++)
+  const int u = s < NACC ? s : NACC;
+  for (int j = 0; j < u; j++)
     if ((size_t)(j + 1) * VW <= n) l[j] = vorder_e(l[j], e);
-  return FN(tree_sum_used)(l, s);
+  return FN(tree_sum_used)(l, u);
 }
 
 /* ---- backward rows of at most BWD_LANES_MAX entries, VW at a time, one row per lane (vload_columns_e). On Zen 4 the
@@ -506,37 +510,43 @@ SMX_FLATTEN lane_dsum lane_dot(const vf *t, size_t n) {
   return d[0];
 }
 /* A backward kernel's rows: while n <= BWD_LANES_MAX and at least SMX_LANE_MIN_ROWS rows are left, lane groups (lanes:
-   a statement on rows r .. r + g - 1), then row by row: rows of at most SMX_BWD_SHORT_STEPS steps by short_row (a
-   statement on row r in the constant s = steps_used(n) steps: its loops unrolled, the choice made once a call; on
-   Zen 4 a choice in the row function slowed the long rows' loop by up to 1.28x at n = 100..200), else by row (a
-   statement on row r) */
-#define BWD_ROWS(lanes, short_row, row)                                                               \
+   a statement on rows r .. r + g - 1), then row by row: rows of at most short_max (<= SMX_BWD_SHORT_STEPS <= 8) steps
+   by short_row (a statement on row r in the constant s = ceil(n / VW) steps: its loops unrolled, the choice made once
+   a call; on Zen 4 a choice in the row function slowed the long rows' loop by up to 1.28x at n = 100..200), else by
+   row (a statement on row r) */
+#define BWD_SHORT_CASE(k, short_row, short_max)                                                       \
+  case k:                                                                                             \
+    if ((k) <= (short_max))                                                                           \
+      for (const int s = (k); r < rows; r++) short_row;                                               \
+    break;
+#define BWD_ROWS(lanes, short_row, short_max, row)                                                    \
   size_t r = 0;                                                                                       \
   if (n <= BWD_LANES_MAX) LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes;                           \
-  switch (n <= SMX_BWD_SHORT_STEPS * VW ? steps_used(n) : 0) {                                      \
-  case 1: for (const int s = 1; r < rows; r++) short_row; break;                                      \
-  case 2: for (const int s = 2; r < rows; r++) short_row; break;                                      \
-  case 3: for (const int s = 3; r < rows; r++) short_row; break;                                      \
-  case 4: for (const int s = 4; r < rows; r++) short_row; break;                                      \
+  switch (n <= (short_max) * VW ? (int)((n + VW - 1) / VW) : 0) {                                     \
+    BWD_SHORT_CASE(1, short_row, short_max) BWD_SHORT_CASE(2, short_row, short_max)                   \
+    BWD_SHORT_CASE(3, short_row, short_max) BWD_SHORT_CASE(4, short_row, short_max)                   \
+    BWD_SHORT_CASE(5, short_row, short_max) BWD_SHORT_CASE(6, short_row, short_max)                   \
+    BWD_SHORT_CASE(7, short_row, short_max) BWD_SHORT_CASE(8, short_row, short_max)                   \
   default: for (; r < rows; r++) row;                                                                 \
   }
 /* The f32 and the fused 16-bit kernel of a backward pass over y and dy, from its lane groups lanes_e(g, n, y, ldy, dy,
-   lddy, dx, lddx, e), its short rows short_e(n, y, dy, dx, s, e) and its row row_e(n, y, dy, dx, e) */
-#define BWD_ROWS_YD(lanes_e, short_e, row_e, e)                                                       \
+   lddy, dx, lddx, e), its short rows short_e(n, y, dy, dx, s, e) of at most short_max steps and its row row_e(n, y,
+   dy, dx, e) */
+#define BWD_ROWS_YD(lanes_e, short_e, short_max, row_e, e)                                            \
   BWD_ROWS(lanes_e(g, n, y + r * ldy, ldy, dy + r * lddy, lddy, dx + r * lddx, lddx, e),              \
-           short_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, s, e),                               \
+           short_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, s, e), short_max,                    \
            row_e(n, y + r * ldy, dy + r * lddy, dx + r * lddx, e))
-#define BWD_KERNELS(name, lanes_e, short_e, row_e)                                                    \
+#define BWD_KERNELS(name, lanes_e, short_e, short_max, row_e)                                         \
   void FN(name)(size_t rows, size_t n, const float *y, size_t ldy, const float *dy, size_t lddy,      \
                 float *dx, size_t lddx) {                                                             \
-    BWD_ROWS_YD(lanes_e, short_e, row_e, SMX_ELEM_F32)                                                \
+    BWD_ROWS_YD(lanes_e, short_e, short_max, row_e, SMX_ELEM_F32)                                     \
   }                                                                                                   \
   void FN(name##16)(int bf16, size_t rows, size_t n, const uint16_t *y, size_t ldy,                   \
                     const uint16_t *dy, size_t lddy, uint16_t *dx, size_t lddx) {                     \
     if (bf16) {                                                                                       \
-      BWD_ROWS_YD(lanes_e, short_e, row_e, SMX_ELEM_BF16)                                             \
+      BWD_ROWS_YD(lanes_e, short_e, short_max, row_e, SMX_ELEM_BF16)                                  \
     } else {                                                                                          \
-      BWD_ROWS_YD(lanes_e, short_e, row_e, SMX_ELEM_F16)                                              \
+      BWD_ROWS_YD(lanes_e, short_e, short_max, row_e, SMX_ELEM_F16)                                   \
     }                                                                                                 \
   }
 

@@ -1157,9 +1157,9 @@ void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out
 /* a row in s steps (ld_row_short_e) */
 SMX_FLATTEN void softmax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                           const int e) {
-  vf Y[NACC], D[NACC], l[NACC];
+  vf Y[SMX_BWD_SHORT_STEPS], D[SMX_BWD_SHORT_STEPS], l[NACC];
   ld_row_short_e(y, n, 0.0f, Y, s, e), ld_row_short_e(dy, n, 0.0f, D, s, e);
-  for (int j = 0; j < s; j++) l[j] = vfma(Y[j], D[j], vzero());
+  for (int j = 0; j < s; j++) l[j % NACC] = vfma(Y[j], D[j], j < NACC ? vzero() : l[j - NACC]);
   const float dot = (float)tree_sum_short_e(l, n, s, e);
   if (dot != dot) {
     fill_e(n, dx, smx_qnan(), e);
@@ -1224,9 +1224,9 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
 }
 SMX_FLATTEN void log_softmax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                               const int e) {
-  vf Y[NACC], D[NACC], l[NACC];
+  vf Y[SMX_BWD_SHORT_STEPS], D[SMX_BWD_SHORT_STEPS], l[NACC];
   ld_row_short_e(y, n, -INFINITY, Y, s, e), ld_row_short_e(dy, n, 0.0f, D, s, e);
-  for (int j = 0; j < s; j++) l[j] = vadd(vzero(), D[j]);
+  for (int j = 0; j < s; j++) l[j % NACC] = vadd(j < NACC ? vzero() : l[j - NACC], D[j]);
   const float sum = (float)tree_sum_short_e(l, n, s, e);
   const vf vs = vset(sum);
   vm nan = mzero(), live = mzero();
@@ -1269,8 +1269,9 @@ SMX_FLATTEN void log_softmax_backward_lanes_e(size_t g, size_t n, const void *y,
                                               void *dx, size_t lddx, const int e) {
   backward_lanes_e(g, n, y, ldy, dy, lddy, dx, lddx, 1, e);
 }
-BWD_KERNELS(softmax_backward, softmax_backward_lanes_e, softmax_backward_short_e, softmax_backward_row_e)
-BWD_KERNELS(log_softmax_backward, log_softmax_backward_lanes_e, log_softmax_backward_short_e,
+BWD_KERNELS(softmax_backward, softmax_backward_lanes_e, softmax_backward_short_e, SMX_BWD_SHORT_STEPS,
+            softmax_backward_row_e)
+BWD_KERNELS(log_softmax_backward, log_softmax_backward_lanes_e, log_softmax_backward_short_e, SMX_BWD_SHORT_STEPS,
             log_softmax_backward_row_e)
 
 /* ---- fused cross-entropy, softmax normalizer (smx_xent_softmax_row) ---- */

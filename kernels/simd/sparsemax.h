@@ -394,7 +394,7 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
    flush), y loaded again for the output (holding y too spilled AVX2's registers: bfloat16 1.2x the time) */
 SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                             const int e) {
-  vf Y[NACC], l[NACC];
+  vf Y[NACC], l[NACC]; /* (s <= NACC) */
   ld_row_short_e(dy, n, 0.0f, l, s, e);
   size_t k = 0;
   vm bad = mzero();
@@ -844,7 +844,11 @@ SMX_FLATTEN void sparsemax_backward_lanes_e(size_t g, size_t n, const void *y, s
     if (fast[r] == 0.0f)
       sparsemax_backward_row_e(n, elem_at(y, r * ldy, e), elem_at(dy, r * lddy, e), (void *)elem_at(dx, r * lddx, e), e);
 }
-BWD_KERNELS(sparsemax_backward, sparsemax_backward_lanes_e, sparsemax_backward_short_e, sparsemax_backward_row_e)
+/* (short rows of one lane group at most: more took 1.07-1.22x the row path's time in bfloat16 on Zen 4) */
+#define SPARSE_BWD_SHORT_MAX (SMX_BWD_SHORT_STEPS < NACC ? SMX_BWD_SHORT_STEPS : NACC)
+BWD_KERNELS(sparsemax_backward, sparsemax_backward_lanes_e, sparsemax_backward_short_e, SPARSE_BWD_SHORT_MAX,
+            sparsemax_backward_row_e)
+#undef SPARSE_BWD_SHORT_MAX
 /* smx_sparsemax_fy of each lane's row, by index (n <= SMX_SPARSE_FY_BY_INDEX): column i's term in double lane
    i % 16, +0 off the support, and the 16 lanes' tree */
 SMX_FLATTEN lane_dsum lanes_fy(const sparse_lanes *L, size_t n) {

@@ -359,9 +359,9 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
 /* a row in s steps (ld_row_short_e) */
 SMX_FLATTEN void stablemax_backward_short_e(size_t n, const void *x, const void *y, const void *dy, void *dx,
                                             const int s, const int e) {
-  vf X[NACC], Y[NACC], D[NACC], l[NACC];
+  vf X[SMX_BWD_SHORT_STEPS], Y[SMX_BWD_SHORT_STEPS], D[SMX_BWD_SHORT_STEPS], l[NACC];
   ld_row_short_e(x, n, -INFINITY, X, s, e), ld_row_short_e(y, n, 0.0f, Y, s, e), ld_row_short_e(dy, n, 0.0f, D, s, e);
-  for (int j = 0; j < s; j++) l[j] = vfma(Y[j], D[j], vzero());
+  for (int j = 0; j < s; j++) l[j % NACC] = vfma(Y[j], D[j], j < NACC ? vzero() : l[j - NACC]);
   const float dot = (float)tree_sum_short_e(l, n, s, e);
   vm bad = mzero(), live = mzero();
   for (int j = 0; j < s; j++) {
@@ -731,6 +731,7 @@ SMX_FLATTEN void stablemax_backward_lanes_e(size_t g, size_t n, const void *x, s
   BWD_ROWS(stablemax_backward_lanes_e(g, n, x + r * ldx, ldx, y + r * ldy, ldy, dy + r * lddy, lddy, dx + r * lddx, \
                                       lddx, e),                                                                 \
            stablemax_backward_short_e(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx, s, e),           \
+           SMX_BWD_SHORT_STEPS,                                                                                \
            stablemax_backward_row_e(n, x + r * ldx, y + r * ldy, dy + r * lddy, dx + r * lddx, e))
 void FN(stablemax_backward)(size_t rows, size_t n, const float *x, size_t ldx, const float *y, size_t ldy,
                             const float *dy, size_t lddy, float *dx, size_t lddx) {
