@@ -468,8 +468,8 @@ static inline double blocked_dot(size_t n, const float *a, const float *b) {
 
 /* ---- backward rows of at most SMX_BWD_SHORT_STEPS steps (vocabulary): each tensor's row loaded once into steps
    v[0 .. s), s = ceil(n / VW) (full steps in the vocabulary's order, ld_e_x; the tail lanes fill), both passes from
-   the registers: blocked_dot's terms (step j into the 64-lane accumulator j % NACC, the fma or add as there) and
-   tree on its one block, so the same bits, and a 16-bit row widens once, not once a pass ---- */
+   the registers: blocked_dot's terms and tree on its one block (short_dot_e), so the same bits, and a 16-bit row
+   widens once, not once a pass ---- */
 #if defined(SMX_ORDER_X) && SMX_BWD_SHORT_STEPS > NACC
 #error "a short row of more than one lane group would add steps in the vocabulary's order to steps in the step's order"
 #endif
@@ -487,8 +487,14 @@ SMX_FLATTEN void st_row_short_e(void *p, size_t n, const vf *v, const int s, con
     else flush ? st_e_flush_n(p, i, v[j], n - i, e) : st_e_n(p, i, v[j], n - i, e);
   }
 }
-/* blocked_dot's tree over the accumulators l[0 .. min(s, NACC)) of such a row (full steps put in the step's order) */
-SMX_FLATTEN double tree_sum_short_e(vf *l, size_t n, const int s, const int e) {
+/* blocked_dot_e of such a row's steps a (and b; NULL: the sum of a): step j into accumulator j % NACC, full steps put
+   in the step's order before the tree */
+SMX_FLATTEN double short_dot_e(const vf *a, const vf *b, size_t n, const int s, const int e) {
+  vf l[NACC];
+  for (int j = 0; j < s; j++) {
+    const vf acc = j < NACC ? vzero() : l[j - NACC];
+    l[j % NACC] = b ? vfma(a[j], b[j], acc) : vadd(acc, a[j]);
+  }
   const int u = s < NACC ? s : NACC;
   for (int j = 0; j < u; j++)
     if ((size_t)(j + 1) * VW <= n) l[j] = vorder_e(l[j], e);

@@ -1157,10 +1157,9 @@ void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out
 /* a row in s steps (ld_row_short_e) */
 SMX_FLATTEN void softmax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                           const int e) {
-  vf Y[SMX_BWD_SHORT_STEPS], D[SMX_BWD_SHORT_STEPS], l[NACC];
+  vf Y[SMX_BWD_SHORT_STEPS], D[SMX_BWD_SHORT_STEPS];
   ld_row_short_e(y, n, 0.0f, Y, s, e), ld_row_short_e(dy, n, 0.0f, D, s, e);
-  for (int j = 0; j < s; j++) l[j % NACC] = vfma(Y[j], D[j], j < NACC ? vzero() : l[j - NACC]);
-  const float dot = (float)tree_sum_short_e(l, n, s, e);
+  const float dot = (float)short_dot_e(Y, D, n, s, e);
   if (dot != dot) {
     fill_e(n, dx, smx_qnan(), e);
     return;
@@ -1224,10 +1223,9 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
 }
 SMX_FLATTEN void log_softmax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                               const int e) {
-  vf Y[SMX_BWD_SHORT_STEPS], D[SMX_BWD_SHORT_STEPS], l[NACC];
+  vf Y[SMX_BWD_SHORT_STEPS], D[SMX_BWD_SHORT_STEPS];
   ld_row_short_e(y, n, -INFINITY, Y, s, e), ld_row_short_e(dy, n, 0.0f, D, s, e);
-  for (int j = 0; j < s; j++) l[j % NACC] = vadd(j < NACC ? vzero() : l[j - NACC], D[j]);
-  const float sum = (float)tree_sum_short_e(l, n, s, e);
+  const float sum = (float)short_dot_e(D, NULL, n, s, e);
   const vf vs = vset(sum);
   vm nan = mzero(), live = mzero();
   for (int j = 0; j < s; j++) Y[j] = lsm_bwd(Y[j], D[j], vs, &nan, &live);

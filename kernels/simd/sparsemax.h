@@ -390,8 +390,9 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   else sparse_bwd_out_e(n, y, dy, dx, v, 1, e);
 }
 
-/* a row in s steps (ld_row_short_e); dy held as the terms l (dy on the support, save -0 as +0: the same after the
-   flush), y loaded again for the output (holding y too spilled AVX2's registers: bfloat16 1.2x the time) */
+/* a row in s steps (ld_row_short_e); dy held as the terms l (dy on the support, +0 off it: the sum's terms, whose
+   +0 start short_dot_e adds, and the output's dy - v there), y loaded again for the output (holding y too spilled
+   AVX2's registers: bfloat16 1.2x the time) */
 SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                             const int e) {
   vf Y[NACC], l[NACC]; /* (s <= NACC) */
@@ -403,15 +404,13 @@ SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void 
     const vm in = vgt(Y[j], vzero());
     k += mcount(in);
     bad = mor(bad, vunord(Y[j], l[j]));
-    l[j] = vadd(vzero(), vsel0(in, l[j]));
+    l[j] = vsel0(in, l[j]);
   }
   if (many(bad)) {
     fill_e(n, dx, smx_qnan(), e);
     return;
   }
-  vf t[NACC];
-  for (int j = 0; j < s; j++) t[j] = l[j];
-  const float v = k > 0 ? (float)(tree_sum_short_e(t, n, s, e) / (double)k) : 0.0f;
+  const float v = k > 0 ? (float)(short_dot_e(l, NULL, n, s, e) / (double)k) : 0.0f;
   ld_row_short_e(y, n, 0.0f, Y, s, e);
   for (int j = 0; j < s; j++) Y[j] = vsel0(vgt(Y[j], vzero()), vsub(l[j], vset(v)));
   st_row_short_e(dx, n, Y, s, fabsf(v) < 0x1p-100f, e); /* (as sparse_bwd_out_e's flush) */

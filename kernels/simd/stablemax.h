@@ -359,10 +359,9 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
 /* a row in s steps (ld_row_short_e) */
 SMX_FLATTEN void stablemax_backward_short_e(size_t n, const void *x, const void *y, const void *dy, void *dx,
                                             const int s, const int e) {
-  vf X[SMX_BWD_SHORT_STEPS], Y[SMX_BWD_SHORT_STEPS], D[SMX_BWD_SHORT_STEPS], l[NACC];
+  vf X[SMX_BWD_SHORT_STEPS], Y[SMX_BWD_SHORT_STEPS], D[SMX_BWD_SHORT_STEPS];
   ld_row_short_e(x, n, -INFINITY, X, s, e), ld_row_short_e(y, n, 0.0f, Y, s, e), ld_row_short_e(dy, n, 0.0f, D, s, e);
-  for (int j = 0; j < s; j++) l[j % NACC] = vfma(Y[j], D[j], j < NACC ? vzero() : l[j - NACC]);
-  const float dot = (float)tree_sum_short_e(l, n, s, e);
+  const float dot = (float)short_dot_e(Y, D, n, s, e);
   vm bad = mzero(), live = mzero();
   for (int j = 0; j < s; j++) {
     bad = mor(bad, vnan(X[j]));
