@@ -257,9 +257,19 @@ static inline void vload_columns(size_t g, size_t n, const float *x, size_t ldx,
 static inline void vstore_columns(size_t g, size_t n, vf *col, const float *fast, float *y, size_t ldy) {
   vstore_columns_e(g, n, col, fast, y, ldy, SMX_ELEM_F32);
 }
+/* One value v as a step of element e, rounded once (for a 16-bit tensor its bits in the lanes' low halves), and
+   st_const_n storing such a step: a loop that stores one value many times rounds it once */
+static inline vf const_e(float v, const int e) {
+  return e == SMX_ELEM_F32 ? vset(v) : vbits_k(e == SMX_ELEM_BF16 ? smx_bf16_of_f32(v) : smx_f16_of_f32(v));
+}
+SMX_FLATTEN void st_const_n(void *p, size_t i, vf k, size_t c, const int e) {
+  if (e == SMX_ELEM_F32) vst_n((float *)p + i, k, c);
+  else vst16_n((uint16_t *)p + i, k, c < VW ? c : VW);
+}
 /* n elements set to v (rounded) */
 SMX_FLATTEN void fill_e(size_t n, void *p, float v, const int e) {
-  for (size_t i = 0; i < n; i += VW) st_e_n(p, i, vset(v), step_count(n, i), e);
+  const vf k = const_e(v, e);
+  for (size_t i = 0; i < n; i += VW) st_const_n(p, i, k, step_count(n, i), e);
 }
 /* smx_two_diff(x, c) with nc = -c: d + lo = x - c exactly. */
 static inline vf vtwo_diff(vf x, vf c, vf nc, vf *lo) {

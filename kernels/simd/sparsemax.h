@@ -507,16 +507,23 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
                                           float m, double tau, vf vq, vf vG, int fy_left, void *dx, const int e) {
   const vd vmd = dset((double)m), vtau = dset(tau);
   vd a0 = dset(0.0), a1 = a0;
-  /* a whole-row threshold (a dense support): steps whose entries are all at the max m or out of the set
-     (z <= tz: (double)z - m <= tau, p and the term +0) take the max's p = -tau and term ((double)m - m = +0:
-     (0 - tau^2) / 2) without the double arithmetic */
+  /* steps whose entries are all out of the set (z <= tz: (double)z - m <= tau, p and the term +0) store the
+     gradient of p = +0 without the double arithmetic; with a whole-row threshold (a dense support) also steps
+     whose entries are all at the max m or out, with the max's p = -tau and term ((double)m - m = +0:
+     (0 - tau^2) / 2) */
   const int dense = fy_left && n > SMX_SPARSE_FY_BY_INDEX;
-  const vf vmx = vset(m), vtz = vset(dense ? smx_sparse_filter(m, tau, -INFINITY) : -INFINITY);
+  const vf vmx = vset(m), vtz = vset(smx_sparse_filter(m, tau, -INFINITY));
   const vf p_at = vsparse_p(vmx, vmd, vtau);
   const vd fy_at = sparse_fy_term(dset(0.0), vtau);
+  const vf g_out = const_e(vhmax(xent_sparse_g(vzero(), vq, vG, vset(1.0f), 0, smooth)), e); /* (equal lanes) */
   for (size_t j = 0; j < n; j += VW) {
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
+    if (c == VW && !many(vgt(z, vtz))) { /* all out */
+      if (capped) st_e_n(dx, j, xent_sparse_g(vzero(), vq, vG, vdz, 1, smooth), c, e);
+      else st_const_n(dx, j, g_out, c, e);
+      continue;
+    }
     if (dense && c == VW) {
       if (!many(vne(z, vmx))) { /* all at the max */
         a0 = dadd(a0, fy_at), a1 = dadd(a1, fy_at);
