@@ -418,21 +418,23 @@ SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void 
 
 /* ---- fused cross-entropy, sparsemax ---- */
 /* tau and the Fenchel-Young sum *fy of a finite row of element e by the buffer from the filter t (its own frame, as
-   sparsemax_general); fy by index (SMX_SPARSE_FY_BY_INDEX) is left to the gradient pass where there is one */
+   sparsemax_general), and *k the support's size (n for a whole-row threshold); fy by index (SMX_SPARSE_FY_BY_INDEX)
+   is left to the gradient pass where there is one */
 SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, float t, int capped, vf vcap, vf vinv,
-                                         double *fy, int *fy_left, const int e) {
+                                         double *fy, int *fy_left, size_t *k, const int e) {
   float buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   size_t nb = sparse_collect_e(n, x, m, capped, vcap, vinv, buf, &t, e);
   const int by_buf = nb != SMX_SPARSE_ROW;
   const double tau = by_buf ? FN(sparse_tau_buf)(buf, &nb, &t, m) : sparse_tau_row_e(x, n, t, m, capped, vcap, vinv, e);
+  *k = by_buf ? nb : n;
   if (by_buf && n > SMX_SPARSE_FY_BY_INDEX) *fy = sparse_fy(buf, nb, m, tau);
   else if (fy_left) *fy_left = 1;
   else *fy = sparse_fy_e(x, n, m, tau, capped, vcap, vinv, e);
   return tau;
 }
 static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, float t, int capped,
-                                                            vf vcap, vf vinv, double *fy, int *fy_left) {
-  return xent_sparse_general_e(n, x, m, t, capped, vcap, vinv, fy, fy_left, SMX_ELEM_F32);
+                                                            vf vcap, vf vinv, double *fy, int *fy_left, size_t *k) {
+  return xent_sparse_general_e(n, x, m, t, capped, vcap, vinv, fy, fy_left, k, SMX_ELEM_F32);
 }
 
 /* The sparsemax cross-entropy of a row in phases, so that short rows can run in groups: begin (the logits
@@ -502,15 +504,16 @@ static inline vf xent_sparse_g(vf p, vf vq, vf vG, vf vdz, const int capped, con
   return vflush(capped ? vmul(g, vdz) : g);
 }
 /* the gradient (p - q) G dz/dx of a finite row from its tau, stored flushed; with fy_left also its fy (sparse_fy_e's
-   sum), else 0 */
+   sum), else 0; few: a support of fewer than n / 8 entries */
 SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int capped, const int smooth, vf vcap, vf vinv,
-                                          float m, double tau, vf vq, vf vG, int fy_left, void *dx, const int e) {
+                                          float m, double tau, vf vq, vf vG, int fy_left, int few, void *dx,
+                                          const int e) {
   const vd vmd = dset((double)m), vtau = dset(tau);
   vd a0 = dset(0.0), a1 = a0;
-  /* steps whose entries are all out of the set (z <= tz: (double)z - m <= tau, p and the term +0) store the
-     gradient of p = +0 without the double arithmetic; with a whole-row threshold (a dense support) also steps
-     whose entries are all at the max m or out, with the max's p = -tau and term ((double)m - m = +0:
-     (0 - tau^2) / 2) */
+  /* with few, steps whose entries are all out of the set (z <= tz: (double)z - m <= tau, p and the term +0) store
+     the gradient of p = +0 without the double arithmetic (the test costs rows of many ties 4-7%: not there); with a
+     whole-row threshold (a dense support), steps whose entries are all at the max m or out, with the max's p = -tau
+     and term ((double)m - m = +0: (0 - tau^2) / 2) */
   const int dense = fy_left && n > SMX_SPARSE_FY_BY_INDEX;
   const vf vmx = vset(m), vtz = vset(smx_sparse_filter(m, tau, -INFINITY));
   const vf p_at = vsparse_p(vmx, vmd, vtau);
@@ -519,11 +522,6 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
   for (size_t j = 0; j < n; j += VW) {
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
-    if (c == VW && !many(vgt(z, vtz))) { /* all out */
-      if (capped) st_e_n(dx, j, xent_sparse_g(vzero(), vq, vG, vdz, 1, smooth), c, e);
-      else st_const_n(dx, j, g_out, c, e);
-      continue;
-    }
     if (dense && c == VW) {
       if (!many(vne(z, vmx))) { /* all at the max */
         a0 = dadd(a0, fy_at), a1 = dadd(a1, fy_at);
@@ -536,6 +534,10 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
         st_e_n(dx, j, xent_sparse_g(vsel0(at, p_at), vq, vG, vdz, capped, smooth), c, e);
         continue;
       }
+    } else if (few && c == VW && !many(vgt(z, vtz))) { /* all out */
+      if (capped) st_e_n(dx, j, xent_sparse_g(vzero(), vq, vG, vdz, 1, smooth), c, e);
+      else st_const_n(dx, j, g_out, c, e);
+      continue;
     }
     if (fy_left) sparse_fy_acc(c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z, vmd, vtau, &a0, &a1);
     st_e_n(dx, j, xent_sparse_g(vsparse_p(z, vmd, vtau), vq, vG, vdz, capped, smooth), c, e);
@@ -555,6 +557,7 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
   const int capped = row->softcap > 0.0f;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   int fy_left = 0; /* a row-path fy, summed in the gradient pass */
+  size_t k = n;    /* the support's size */
   if (st->kind == SMX_ROW_FINITE) {
     double fy = 0.0;
     if (s->fast) { /* the loop beyond the two iterations where needed; fy by index (SMX_SPARSE_FY_BY_INDEX) */
@@ -565,9 +568,9 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
         if (many(vgt(s->z[j], vset(s->t0)))) sparse_fy_acc(s->z[j], vmd, vtau, &a0, &a1);
       fy = tree_sum16d(a0, a1);
     } else if (e == SMX_ELEM_F32) {
-      st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL);
+      st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, &k);
     } else {
-      st->tau = xent_sparse_general_e(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, e);
+      st->tau = xent_sparse_general_e(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, &k, e);
     }
     if (!fy_left) xent_sparse_loss(n, row, fy, s);
   }
@@ -583,9 +586,10 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
         st_e_n(dx, j * VW, xent_sparse_g(vsparse_p(s->z[j], vmd, vtau), vq, vG, s->dz[j], 1, 1), step_count(n, j * VW),
                e);
     } else {
+      const int few = k < n / 8;
       const double fy = !capped && st->qf == 0.0f
-                          ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, st->m, st->tau, vq, vG, fy_left, dx, e)
-                          : xent_sparse_grad_row_e(n, x, capped, 1, vcap, vinv, st->m, st->tau, vq, vG, fy_left, dx, e);
+                          ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, st->m, st->tau, vq, vG, fy_left, few, dx, e)
+                          : xent_sparse_grad_row_e(n, x, capped, 1, vcap, vinv, st->m, st->tau, vq, vG, fy_left, few, dx, e);
       if (fy_left) xent_sparse_loss(n, row, fy, s);
     }
   }
