@@ -12,10 +12,11 @@
 #include "testutil.h"
 
 /* Regimes beyond tu_fill's: ties (few distinct values), huge (|x| ~ 1e30), tiny stablemax sums
-   (all x < -2^62), one finite entry among -inf, subnormal logits, confident rows, a dense support with ties. */
-enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_CONFIDENT, R_DENSE, R_COUNT };
+   (all x < -2^62), one finite entry among -inf, subnormal logits, confident rows, a dense support with ties, a
+   few ties of the max with a support below them. */
+enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_CONFIDENT, R_DENSE, R_TIEBAND, R_COUNT };
 static const char *regime_name(int g) {
-  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite", "subnormal", "confident", "dense"};
+  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite", "subnormal", "confident", "dense", "tieband"};
   return g < TU_NREGIMES ? tu_regime_name(g) : extra[g - TU_NREGIMES];
 }
 static void fill(tu_rng *r, int g, size_t n, float *x) {
@@ -37,11 +38,16 @@ static void fill(tu_rng *r, int g, size_t n, float *x) {
     /* 256 values 2^-14 apart, n / 256 entries at each: sparsemax's support is the top quarter (past ~4000 entries it
        takes the threshold over the whole row), each step holding ties of the max and other entries of the support */
     case R_DENSE: x[i] = (float)tu_below(r, 256) * 0x1p-14f; break;
+    /* 24 ties of the max 0 (most in lanes of their own: sparsemax counts them where a quarter of its 64 lanes' maxima
+       tie), one in 16 entries at -1/32 (in the support with so few ties: the count alone is not the threshold),
+       the rest in [-3, -1] */
+    case R_TIEBAND: x[i] = tu_below(r, 16) ? (float)tu_uniform(r, -3.0, -1.0) : -0x1p-5f; break;
     default: x[i] = -INFINITY; break;
     }
   }
   if (g == R_ONEFINITE) x[tu_below(r, n)] = (float)tu_normal(r);
   if (g == R_CONFIDENT) x[tu_below(r, n)] = 0.0f;
+  for (int j = 0; g == R_TIEBAND && j < 24; j++) x[tu_below(r, n)] = 0.0f;
 }
 
 #define K(k) (smx_kernel_list[k])

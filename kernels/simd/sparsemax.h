@@ -191,6 +191,27 @@ SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, vo
   if (i < n) st_e_xn_num(y, i, vsparse_p(ld_e_n(x, i, n - i, -INFINITY, e), vmd, vtau), n - i, 0, e);
 }
 
+/* Rows whose candidates z > m - 1 are all ties of the max m (all equal, alternating +-1e30): every set the
+   collection and Michelot meet holds K' <= K ties alone, whose sum is +0, so each tau is -1 / K' and its filter keeps
+   every tie, and the threshold is -1 / K on any path (the buffer's, the whole row's, the reference's). Where a
+   quarter of the lane maxima lm[NACC] are ties, one pass counts them and writes y (1), or finds another candidate
+   (0: the general path). */
+#define SPARSE_TIE_LANES (SMX_LANES / 4)
+SMX_FLATTEN int sparse_ties_e(size_t n, const void *x, float m, const vf *lm, void *y, const int e) {
+  const vf vmx = vset(m), vt0 = vset(smx_below_minus_one(m)), ninf = vset(-INFINITY);
+  size_t lanes = 0, k = 0;
+  for (int q = 0; q < NACC; q++) lanes += mcount(veq(lm[q], vmx));
+  if (lanes < SPARSE_TIE_LANES) return 0;
+  for (size_t i = 0; i < n; i += VW) {
+    const vf z = i + VW <= n ? ld_e_x(x, i, e) : ld_e_n(x, i, n - i, -INFINITY, e);
+    const vm at = veq(z, vmx);
+    if (many(vgt(vsel(at, ninf, z), vt0))) return 0;
+    k += mcount(at);
+  }
+  sparse_write_e(n, x, m, -1.0 / (double)k, y, 1, e); /* (the sum +0, less 1, over k) */
+  return 1;
+}
+
 /* ---- short rows (n <= 64): the row in registers ----
    When every candidate z > t0 (t0 = smx_below_minus_one(m), so |z - m| < 1) is 0 or has |z| >= 2^-23, every
    (double)z - m is a multiple of 2^-46 below 1 in magnitude, so each sum of up to 64 of them, and that sum
@@ -320,7 +341,7 @@ static void FN(sparsemax_row)(size_t n, const float *x, float *y) {
     smx_special_row(smx_row_kind_of(m, nan), n, x, y, 0);
     return;
   }
-  FN(sparsemax_general)(n, x, m, sparse_start(n, lm, m), y);
+  if (!sparse_ties_e(n, x, m, lm, y, SMX_ELEM_F32)) FN(sparsemax_general)(n, x, m, sparse_start(n, lm, m), y);
 }
 
 /* dx = dy - v on the support (y > 0), +0 elsewhere (stored flushed) */
@@ -356,7 +377,7 @@ SMX_FLATTEN void sparsemax_row16(size_t n, const uint16_t *x, uint16_t *y, const
   vf lm[NACC];
   const float m = row_max_lanes_e(n, x, &nan, lm, e);
   if (!sparse_finite(m, nan)) smx_special_row_elem(smx_row_kind_of(m, nan), n, x, y, 0, e);
-  else sparsemax_general_e(n, x, m, sparse_start(n, lm, m), y, e);
+  else if (!sparse_ties_e(n, x, m, lm, y, e)) sparsemax_general_e(n, x, m, sparse_start(n, lm, m), y, e);
 }
 SMX_ROWS_MAP16(FN(sparsemax16), sparsemax_row16)
 
