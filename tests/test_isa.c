@@ -13,10 +13,12 @@
 
 /* Regimes beyond tu_fill's: ties (few distinct values), huge (|x| ~ 1e30), tiny stablemax sums
    (all x < -2^62), one finite entry among -inf, subnormal logits, confident rows, a dense support with ties, a
-   few ties of the max with a support below them. */
-enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_CONFIDENT, R_DENSE, R_TIEBAND, R_COUNT };
+   few ties of the max with a support below them, ties of the max at every other entry. */
+enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_CONFIDENT, R_DENSE, R_TIEBAND, R_EVENTIES,
+       R_COUNT };
 static const char *regime_name(int g) {
-  static const char *const extra[] = {"ties", "huge", "veryneg", "onefinite", "subnormal", "confident", "dense", "tieband"};
+  static const char *const extra[] = {"ties",      "huge",  "veryneg", "onefinite", "subnormal",
+                                      "confident", "dense", "tieband", "eventies"};
   return g < TU_NREGIMES ? tu_regime_name(g) : extra[g - TU_NREGIMES];
 }
 static void fill(tu_rng *r, int g, size_t n, float *x) {
@@ -42,6 +44,9 @@ static void fill(tu_rng *r, int g, size_t n, float *x) {
        tie), one in 16 entries at -1/32 (in the support with so few ties: the count alone is not the threshold),
        the rest in [-3, -1] */
     case R_TIEBAND: x[i] = tu_below(r, 16) ? (float)tu_uniform(r, -3.0, -1.0) : -0x1p-5f; break;
+    /* the max 1 at the even entries, -2 at the odd ones (sparsemax's support: the n / 2 ties, in half its index
+       lanes, at moderate magnitudes, unlike the alternating +-1e30) */
+    case R_EVENTIES: x[i] = (i & 1) ? -2.0f : 1.0f; break;
     default: x[i] = -INFINITY; break;
     }
   }

@@ -194,22 +194,33 @@ SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, vo
 /* Rows whose candidates z > m - 1 are all ties of the max m (all equal, alternating +-1e30): every set the
    collection and Michelot meet holds K' <= K ties alone, whose sum is +0, so each tau is -1 / K' and its filter keeps
    every tie, and the threshold is -1 / K on any path (the buffer's, the whole row's, the reference's). Where a
-   quarter of the lane maxima lm[NACC] are ties, one pass counts them and writes y (1), or finds another candidate
-   (0: the general path). */
+   quarter of the lane maxima lm[NACC] are ties (sparse_tie_lanes), one pass counts them: K, or 0 where it finds
+   another candidate (the general path). */
 #define SPARSE_TIE_LANES (SMX_LANES / 4)
-SMX_FLATTEN int sparse_ties_e(size_t n, const void *x, float m, const vf *lm, void *y, const int e) {
+static inline int sparse_tie_lanes(const vf *lm, float m) {
+  size_t lanes = 0;
+  for (int q = 0; q < NACC; q++) lanes += mcount(veq(lm[q], vset(m)));
+  return lanes >= SPARSE_TIE_LANES;
+}
+SMX_FLATTEN size_t sparse_tie_count_e(size_t n, const void *x, float m, int capped, vf vcap, vf vinv, const int e) {
   const vf vmx = vset(m), vt0 = vset(smx_below_minus_one(m)), ninf = vset(-INFINITY);
-  size_t lanes = 0, k = 0;
-  for (int q = 0; q < NACC; q++) lanes += mcount(veq(lm[q], vmx));
-  if (lanes < SPARSE_TIE_LANES) return 0;
+  size_t k = 0;
   for (size_t i = 0; i < n; i += VW) {
-    const vf z = i + VW <= n ? ld_e_x(x, i, e) : ld_e_n(x, i, n - i, -INFINITY, e);
+    const vf z = capped   ? sparse_step_e(x, i, step_count(n, i), 1, vcap, vinv, e)
+                 : i + VW <= n ? ld_e_x(x, i, e) /* (a count: any lane order) */
+                             : ld_e_n(x, i, n - i, -INFINITY, e);
     const vm at = veq(z, vmx);
     if (many(vgt(vsel(at, ninf, z), vt0))) return 0;
     k += mcount(at);
   }
-  sparse_write_e(n, x, m, -1.0 / (double)k, y, 1, e); /* (the sum +0, less 1, over k) */
-  return 1;
+  return k;
+}
+/* sparse_tie_count_e or 0 for the rows of a sparsemax forward; y written where it counts */
+SMX_FLATTEN int sparse_ties_e(size_t n, const void *x, float m, const vf *lm, void *y, const int e) {
+  const vf one = vset(1.0f);
+  const size_t k = sparse_tie_lanes(lm, m) ? sparse_tie_count_e(n, x, m, 0, one, one, e) : 0;
+  if (k) sparse_write_e(n, x, m, -1.0 / (double)k, y, 1, e); /* (the sum +0, less 1, over k) */
+  return k != 0;
 }
 
 /* ---- short rows (n <= 64): the row in registers ----
@@ -438,24 +449,43 @@ SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void 
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
+/* sparse_fy over a buffer of k ties of the max: the term (0 - tau^2) / 2 at every position */
+static inline double sparse_fy_ties(size_t k, double tau) {
+  const vd term = sparse_fy_term(dset(0.0), dset(tau));
+  vd a0 = dset(0.0), a1 = a0;
+  for (size_t p = 0; p < k; p += VW) {
+    const vm in = vtail(step_count(k, p));
+    a0 = dadd(a0, dsel(mlo(in), term, dset(0.0))), a1 = dadd(a1, dsel(mhi(in), term, dset(0.0)));
+  }
+  return tree_sum16d(a0, a1);
+}
 /* tau and the Fenchel-Young sum *fy of a finite row of element e by the buffer from the filter t (its own frame, as
    sparsemax_general), and *k the support's size (n for a whole-row threshold); fy by index (SMX_SPARSE_FY_BY_INDEX)
-   is left to the gradient pass where there is one */
-SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, float t, int capped, vf vcap, vf vinv,
-                                         double *fy, int *fy_left, size_t *k, const int e) {
+   is left to the gradient pass where there is one. ties (sparse_tie_lanes, n > SMX_SPARSE_FY_BY_INDEX): a row whose
+   candidates are K ties (sparse_tie_count_e) takes -1 / K, and the reference's buffer of K ties, or its whole-row
+   threshold where they overflow it (more than SMX_SPARSE_BUF - SMX_SPARSE_GROUP), without collecting them */
+SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, float t, int ties, int capped, vf vcap,
+                                         vf vinv, double *fy, int *fy_left, size_t *k, const int e) {
   float buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
-  size_t nb = sparse_collect_e(n, x, m, capped, vcap, vinv, buf, &t, e);
+  const size_t kt = ties ? sparse_tie_count_e(n, x, m, capped, vcap, vinv, e) : 0;
+  size_t nb = !kt                                          ? sparse_collect_e(n, x, m, capped, vcap, vinv, buf, &t, e)
+              : kt > SMX_SPARSE_BUF - SMX_SPARSE_GROUP ? SMX_SPARSE_ROW
+                                                         : kt;
   const int by_buf = nb != SMX_SPARSE_ROW;
-  const double tau = by_buf ? FN(sparse_tau_buf)(buf, &nb, &t, m) : sparse_tau_row_e(x, n, t, m, capped, vcap, vinv, e);
+  const double tau = kt       ? -1.0 / (double)kt /* (the sum +0, less 1, over kt) */
+                     : by_buf ? FN(sparse_tau_buf)(buf, &nb, &t, m)
+                              : sparse_tau_row_e(x, n, t, m, capped, vcap, vinv, e);
   *k = by_buf ? nb : n;
-  if (by_buf && n > SMX_SPARSE_FY_BY_INDEX) *fy = sparse_fy(buf, nb, m, tau);
+  if (by_buf && n > SMX_SPARSE_FY_BY_INDEX) *fy = kt ? sparse_fy_ties(kt, tau) : sparse_fy(buf, nb, m, tau);
   else if (fy_left) *fy_left = 1;
   else *fy = sparse_fy_e(x, n, m, tau, capped, vcap, vinv, e);
   return tau;
 }
-static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const float *x, float m, float t, int capped,
-                                                            vf vcap, vf vinv, double *fy, int *fy_left, size_t *k) {
-  return xent_sparse_general_e(n, x, m, t, capped, vcap, vinv, fy, fy_left, k, SMX_ELEM_F32);
+/* (out of line: its buffer is on the stack only on this path; of element e, a variable) */
+static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const void *x, float m, float t, int ties,
+                                                            int capped, vf vcap, vf vinv, double *fy, int *fy_left,
+                                                            size_t *k, int e) {
+  return SMX_ELEM_CALL(e, xent_sparse_general_e, n, x, m, t, ties, capped, vcap, vinv, fy, fy_left, k);
 }
 
 /* The sparsemax cross-entropy of a row in phases, so that short rows can run in groups: begin (the logits
@@ -468,7 +498,7 @@ typedef struct {
   double sum_z;
   float t0, t1, t2; /* t0: the short rows' first filter, or the collection's (smx_sparse_start) */
   double tau;
-  int live, fast; /* live: the row continues after begin; fast: short and exact */
+  int live, fast, ties; /* live: the row continues after begin; fast: short and exact; ties: sparse_tie_lanes */
 } xent_sparse_state;
 
 /* one step of the logits pass at j (c entries from j): its lanes' maxima lm, NaN screen, sum of z (smoothing) and for
@@ -510,11 +540,12 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
   s->sum_z = eps > 0.0f ? tree_sum16d(z0, z1) : 0.0;
   s->live = smx_xent_sparsemax_begin(n, x, e, row, FN(tree_max)(lm), nan, &s->st);
   if (!s->live && dx) fill_e(n, dx, smx_qnan(), e);
-  s->fast = 0;
+  s->fast = s->ties = 0;
   s->t0 = 0.0f;
   if (s->live && s->st.kind == SMX_ROW_FINITE) {
     s->t0 = sparse_start(n, lm, s->st.m);
     if (ns) s->fast = sparse_exact_short(s->z, ns, s->t0);
+    s->ties = n > SMX_SPARSE_FY_BY_INDEX && sparse_tie_lanes(lm, s->st.m);
   }
 }
 
@@ -588,10 +619,8 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
       for (size_t j = 0; j < ns; j++) /* (a step without a candidate adds +0 to every lane) */
         if (many(vgt(s->z[j], vset(s->t0)))) sparse_fy_acc(s->z[j], vmd, vtau, &a0, &a1);
       fy = tree_sum16d(a0, a1);
-    } else if (e == SMX_ELEM_F32) {
-      st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, &k);
     } else {
-      st->tau = xent_sparse_general_e(n, x, st->m, s->t0, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, &k, e);
+      st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, s->ties, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, &k, e);
     }
     if (!fy_left) xent_sparse_loss(n, row, fy, s);
   }
