@@ -211,6 +211,10 @@ static inline vf dpack(vd lo, vd hi) { /* round to float */
 }
 /* the float-lane predicate of two double-lane ones (lo: lanes 0-7) */
 static inline vm mpack(vdm lo, vdm hi) { return (vm)_mm512_kunpackb((__mmask16)hi, (__mmask16)lo); }
+/* and its inverse: a float-lane predicate's double-lane halves (hook; vmath.h has the portable form) */
+#define SMX_MHALVES 1
+static inline vdm mlo(vm m) { return (vdm)m; }
+static inline vdm mhi(vm m) { return (vdm)(m >> 8); }
 static inline vd dld(const double *p) { return _mm512_loadu_pd(p); }
 static inline void dst(double *p, vd v) { _mm512_storeu_pd(p, v); }
 static inline vd dadd(vd a, vd b) { return _mm512_add_pd(a, b); }

@@ -19,6 +19,10 @@ static inline void vst_n(float *p, vf v, size_t c) {
   if (c >= VW) vst(p, v);
   else vst_tail(p, v, c);
 }
+#ifndef SMX_MHALVES /* a float-lane predicate's double-lane halves (mpack's inverse) */
+static inline vdm mlo(vm m) { return dgt(dlo(vsel0(m, vset(1.0f))), dset(0.0)); }
+static inline vdm mhi(vm m) { return dgt(dhi(vsel0(m, vset(1.0f))), dset(0.0)); }
+#endif
 
 /* ---- rows in lanes (the columns: vload_columns_e below) ---- */
 /* a double per row of a lane group (lo: rows 0-7, hi: rows 8-15) */

@@ -113,9 +113,6 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
   return nb;
 }
 
-/* a float-lane predicate's double-lane halves (mpack's inverse) */
-static inline vdm mlo(vm m) { return dgt(dlo(vsel0(m, vset(1.0f))), dset(0.0)); }
-static inline vdm mhi(vm m) { return dgt(dhi(vsel0(m, vset(1.0f))), dset(0.0)); }
 /* smx_sparsemax_fy's term of zr = z - m: ((zr)^2 - tau^2) / 2 where zr > tau, else +0 */
 static inline vd sparse_fy_term(vd zr, vd vtau) {
   return dsel(dgt(zr, vtau), dmul(dsub(dmul(zr, zr), dmul(vtau, vtau)), dset(0.5)), dset(0.0));
