@@ -571,6 +571,11 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
   for (size_t j = 0; j < n; j += VW) {
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
+    if (few && c == VW && !many(vgt(z, vtz))) { /* all out */
+      if (capped) st_e_n(dx, j, xent_sparse_g(vzero(), vq, vG, vdz, 1, smooth), c, e);
+      else st_const_n(dx, j, g_out, c, e);
+      continue;
+    }
     if (dense && c == VW) {
       if (!many(vne(z, vmx))) { /* all at the max */
         a0 = dadd(a0, fy_at), a1 = dadd(a1, fy_at);
@@ -583,10 +588,6 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
         st_e_n(dx, j, xent_sparse_g(vsel0(at, p_at), vq, vG, vdz, capped, smooth), c, e);
         continue;
       }
-    } else if (few && c == VW && !many(vgt(z, vtz))) { /* all out */
-      if (capped) st_e_n(dx, j, xent_sparse_g(vzero(), vq, vG, vdz, 1, smooth), c, e);
-      else st_const_n(dx, j, g_out, c, e);
-      continue;
     }
     if (fy_left) sparse_fy_acc(c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z, vmd, vtau, &a0, &a1);
     st_e_n(dx, j, xent_sparse_g(vsparse_p(z, vmd, vtau), vq, vG, vdz, capped, smooth), c, e);
@@ -634,8 +635,10 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
                e);
     } else {
       const int few = k < n / 8;
-      const double fy = !capped && st->qf == 0.0f
-                          ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, st->m, st->tau, vq, vG, fy_left, few, dx, e)
+      const double fy = !capped && st->qf == 0.0f && few
+                          ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, st->m, st->tau, vq, vG, fy_left, 1, dx, e)
+                        : !capped && st->qf == 0.0f
+                          ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, st->m, st->tau, vq, vG, fy_left, 0, dx, e)
                           : xent_sparse_grad_row_e(n, x, capped, 1, vcap, vinv, st->m, st->tau, vq, vG, fy_left, few, dx, e);
       if (fy_left) xent_sparse_loss(n, row, fy, s);
     }
