@@ -203,16 +203,16 @@ SMX_FLATTEN size_t sparse_tie_count_e(size_t n, const void *x, float m, int capp
   const vf vmx = vset(m), vt0 = vset(smx_below_minus_one(m)), ninf = vset(-INFINITY);
   size_t k = 0;
   for (size_t i = 0; i < n; i += VW) {
-    const vf z = capped   ? sparse_step_e(x, i, step_count(n, i), 1, vcap, vinv, e)
+    const vf z = capped        ? sparse_step_e(x, i, step_count(n, i), 1, vcap, vinv, e)
                  : i + VW <= n ? ld_e_x(x, i, e) /* (a count: any lane order) */
-                             : ld_e_n(x, i, n - i, -INFINITY, e);
+                               : ld_e_n(x, i, n - i, -INFINITY, e);
     const vm at = veq(z, vmx);
     if (many(vgt(vsel(at, ninf, z), vt0))) return 0;
     k += mcount(at);
   }
   return k;
 }
-/* sparse_tie_count_e or 0 for the rows of a sparsemax forward; y written where it counts */
+/* a sparsemax forward row by its tie count where it has one (y written: 1), else 0 */
 SMX_FLATTEN int sparse_ties_e(size_t n, const void *x, float m, const vf *lm, void *y, const int e) {
   const vf one = vset(1.0f);
   const size_t k = sparse_tie_lanes(lm, m) ? sparse_tie_count_e(n, x, m, 0, one, one, e) : 0;
@@ -618,7 +618,8 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
         if (many(vgt(s->z[j], vset(s->t0)))) sparse_fy_acc(s->z[j], vmd, vtau, &a0, &a1);
       fy = tree_sum16d(a0, a1);
     } else {
-      st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, s->ties, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, &k, e);
+      st->tau =
+        FN(xent_sparse_general)(n, x, st->m, s->t0, s->ties, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, &k, e);
     }
     if (!fy_left) xent_sparse_loss(n, row, fy, s);
   }
@@ -639,7 +640,8 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
                           ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, st->m, st->tau, vq, vG, fy_left, 1, dx, e)
                         : !capped && st->qf == 0.0f
                           ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, st->m, st->tau, vq, vG, fy_left, 0, dx, e)
-                          : xent_sparse_grad_row_e(n, x, capped, 1, vcap, vinv, st->m, st->tau, vq, vG, fy_left, few, dx, e);
+                          : xent_sparse_grad_row_e(n, x, capped, 1, vcap, vinv, st->m, st->tau, vq, vG, fy_left, few, dx,
+                                                   e);
       if (fy_left) xent_sparse_loss(n, row, fy, s);
     }
   }
