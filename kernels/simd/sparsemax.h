@@ -113,6 +113,10 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
   return nb;
 }
 
+/* 16 double lanes += term where at (a float-lane predicate), else +0 */
+static inline void dadd_at(vm at, vd term, vd *a0, vd *a1) {
+  *a0 = dadd(*a0, dsel(mlo(at), term, dset(0.0))), *a1 = dadd(*a1, dsel(mhi(at), term, dset(0.0)));
+}
 /* smx_sparsemax_fy's term of zr = z - m: ((zr)^2 - tau^2) / 2 where zr > tau, else +0 */
 static inline vd sparse_fy_term(vd zr, vd vtau) {
   return dsel(dgt(zr, vtau), dmul(dsub(dmul(zr, zr), dmul(vtau, vtau)), dset(0.5)), dset(0.0));
@@ -200,14 +204,14 @@ static inline int sparse_tie_lanes(const vf *lm, float m) {
   return lanes >= SPARSE_TIE_LANES;
 }
 SMX_FLATTEN size_t sparse_tie_count_e(size_t n, const void *x, float m, int capped, vf vcap, vf vinv, const int e) {
-  const vf vmx = vset(m), vt0 = vset(smx_below_minus_one(m)), ninf = vset(-INFINITY);
+  const vf vmx = vset(m), vt0 = vset(smx_below_minus_one(m));
   size_t k = 0;
   for (size_t i = 0; i < n; i += VW) {
     const vf z = capped        ? sparse_step_e(x, i, step_count(n, i), 1, vcap, vinv, e)
                  : i + VW <= n ? ld_e_x(x, i, e) /* (a count: any lane order) */
                                : ld_e_n(x, i, n - i, -INFINITY, e);
     const vm at = veq(z, vmx);
-    if (many(vgt(vsel(at, ninf, z), vt0))) return 0;
+    if (sparse_inner(z, at, vt0)) return 0;
     k += mcount(at);
   }
   return k;
@@ -450,10 +454,7 @@ SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void 
 static inline double sparse_fy_ties(size_t k, double tau) {
   const vd term = sparse_fy_term(dset(0.0), dset(tau));
   vd a0 = dset(0.0), a1 = a0;
-  for (size_t p = 0; p < k; p += VW) {
-    const vm in = vtail(step_count(k, p));
-    a0 = dadd(a0, dsel(mlo(in), term, dset(0.0))), a1 = dadd(a1, dsel(mhi(in), term, dset(0.0)));
-  }
+  for (size_t p = 0; p < k; p += VW) dadd_at(vtail(step_count(k, p)), term, &a0, &a1);
   return tree_sum16d(a0, a1);
 }
 /* tau and the Fenchel-Young sum *fy of a finite row of element e by the buffer from the filter t (its own frame, as
@@ -584,7 +585,7 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
       }
       const vm at = veq(z, vmx);
       if (!sparse_inner(z, at, vtz)) {
-        a0 = dadd(a0, dsel(mlo(at), fy_at, dset(0.0))), a1 = dadd(a1, dsel(mhi(at), fy_at, dset(0.0)));
+        dadd_at(at, fy_at, &a0, &a1);
         st_e_n(dx, j, xent_sparse_g(vsel0(at, p_at), vq, vG, vdz, capped, smooth), c, e);
         continue;
       }
