@@ -13,12 +13,13 @@
 
 /* Regimes beyond tu_fill's: ties (few distinct values), huge (|x| ~ 1e30), tiny stablemax sums
    (all x < -2^62), one finite entry among -inf, subnormal logits, confident rows, a dense support with ties, a
-   few ties of the max with a support below them, ties of the max at every other entry. */
+   few ties of the max with a support below them, ties of the max at every other entry, a subnormal max whose
+   probability is within 2^-126 of 1. */
 enum { R_TIES = TU_NREGIMES, R_HUGE, R_VERYNEG, R_ONEFINITE, R_SUBNORMAL, R_CONFIDENT, R_DENSE, R_TIEBAND, R_EVENTIES,
-       R_COUNT };
+       R_NEARONE, R_COUNT };
 static const char *regime_name(int g) {
   static const char *const extra[] = {"ties",      "huge",  "veryneg", "onefinite", "subnormal",
-                                      "confident", "dense", "tieband", "eventies"};
+                                      "confident", "dense", "tieband", "eventies", "nearone"};
   return g < TU_NREGIMES ? tu_regime_name(g) : extra[g - TU_NREGIMES];
 }
 static void fill(tu_rng *r, int g, size_t n, float *x) {
@@ -47,11 +48,16 @@ static void fill(tu_rng *r, int g, size_t n, float *x) {
     /* the max 1 at the even entries, -2 at the odd ones (sparsemax's support: the n / 2 ties, in half its index
        lanes, at moderate magnitudes, unlike the alternating +-1e30) */
     case R_EVENTIES: x[i] = (i & 1) ? -2.0f : 1.0f; break;
+    /* one subnormal entry (set below), the rest 92..100 below -log n: the others' exp sum, the log l = log1p of it,
+       between 2^-145 and 2^-132, and the max's log-softmax output m - (m + l) below FLT_MIN (the rule of
+       smx_log_softmax_flush) */
+    case R_NEARONE: x[i] = (float)(-tu_uniform(r, 92.0, 100.0) - log((double)n)); break;
     default: x[i] = -INFINITY; break;
     }
   }
   if (g == R_ONEFINITE) x[tu_below(r, n)] = (float)tu_normal(r);
   if (g == R_CONFIDENT) x[tu_below(r, n)] = 0.0f;
+  if (g == R_NEARONE) x[tu_below(r, n)] = (float)(tu_below(r, 7) + 1) * 0x1p-140f;
   for (int j = 0; g == R_TIEBAND && j < 24; j++) x[tu_below(r, n)] = 0.0f;
 }
 

@@ -715,7 +715,8 @@ SMX_FLATTEN void log_softmax_reg_out_e(size_t g, size_t n, const void *x, size_t
     for (size_t i = 0; i < n; i += VW) {
       const size_t c = step_count(n, i);
       const vf v = logsm(ld_e_n(x, r * ldx + i, c, 0.0f, e), chi, nch, clo);
-      st_e_n(y, r * ldy + i, flush ? vflush(v) : v, c, e); /* smx_log_softmax_flush */
+      if (flush) st_e_n(y, r * ldy + i, vflush(v), c, e); /* smx_log_softmax_flush */
+      else st_e_xn_num(y, r * ldy + i, v, c, 0, e);
     }
   }
 }
@@ -896,10 +897,10 @@ SMX_FLATTEN void log_softmax_out_e(size_t n, const void *x, void *y, const smx_l
     return;
   }
   for (; i + 4 * VW <= n; i += 4 * VW)
-    for (size_t j = 0; j < 4; j++) st_e_x(y, i + j * VW, logsm(ld_e_x(x, i + j * VW, e), ch, nch, clo), e);
+    for (size_t j = 0; j < 4; j++) st_e_xn_num(y, i + j * VW, logsm(ld_e_x(x, i + j * VW, e), ch, nch, clo), VW, 1, e);
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    st_e_n(y, i, logsm(ld_e_n(x, i, c, 0.0f, e), ch, nch, clo), c, e);
+    st_e_xn_num(y, i, logsm(ld_e_n(x, i, c, 0.0f, e), ch, nch, clo), c, 0, e);
   }
 }
 static void FN(log_softmax_out)(size_t n, const float *x, float *y, const smx_lse_final *f) {
