@@ -305,9 +305,16 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const int fused_lanes = (id == SMX_KERNEL_ID_softmax || lse_family) && n > 8 &&
                           (n <= lane_max ? r1 - r0 >= SMX_LANE_MIN_ROWS
                                          : n <= SMX_REG_ROWS_MAX && r1 - r0 >= SMX_GROUP_MIN_ROWS);
+  /* log-softmax and logsumexp rows of one block past the register groups, two or more, on the same CPUs: in groups
+     of 16 rows whose double math runs in lanes, as the f32 kernel's (twenty-eighth session, Zen 4, avx512bf16, rows x
+     n = 2^16, fused against the scratch, bf16 / f16: log-softmax 0.81-0.89x / 0.91-0.97x at n = 257..768, logsumexp
+     0.85-0.90x / 0.90-0.93x; avx2 on the same CPU 0.94-1.03x: the scratch stays there) */
+  const int fused_group = lse_family && n > SMX_REG_ROWS_MAX && n <= SMX_BLOCK && r1 - r0 >= SMX_GROUP_MIN_ROWS &&
+                          smx_fused16_in_cache(j->base.k);
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
   if (j->fused &&
-      (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_cache || fused_sparse || fused_lanes)) {
+      (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_cache || fused_sparse || fused_lanes ||
+       fused_group)) {
     const size_t m = r1 - r0;
     if (j->kind == KIND_MAP) ((smx_MAP16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->o + r0 * j->ldo, j->ldo);
     else if (j->kind == KIND_LSE) ((smx_LSE16_fn *)j->fused)(j->t, m, n, j->a + r0 * j->lda, j->lda, j->lse + r0);

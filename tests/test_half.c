@@ -247,7 +247,7 @@ Test(half, identity_every_kernel_every_isa) {
    for the row path), ld > n, in place, every ISA, both types */
 Test(half, identity_many_short_rows) {
   tu_seed_random("half_rows");
-  static const size_t sizes[] = {1, 5, 8, 12, 16, 33, 64, 100, 128, 129, 300};
+  static const size_t sizes[] = {1, 5, 8, 12, 16, 33, 64, 100, 128, 129, 300, 1000};
   static const size_t row_counts[] = {8, 21, 40};
   size_t cases = 0, fails = 0;
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {

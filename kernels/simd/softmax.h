@@ -479,21 +479,21 @@ typedef struct {
   smx_lse_final f[SR_ROWS];
   smx_softmax_out o[SR_ROWS]; /* with out */
 } short_rows;
-/* Rows [0, g) of x; with ys, each row's pass-1 values are stored in its row of ys (softmax's pass 2
+/* Rows [0, g) of x (elements e); with ys, each row's pass-1 values are stored in its row of ys (softmax's pass 2
    rescales them); need_log: f's l, lse, c_hi, c_lo; out: o. */
-static void FN(short_rows_state)(size_t g, size_t n, const float *x, size_t ldx, float *ys, size_t ldys, int need_log,
-                             int out, short_rows *sr) {
+SMX_FLATTEN void short_rows_state_e(size_t g, size_t n, const void *x, size_t ldx, float *ys, size_t ldys, int need_log,
+                                    int out, short_rows *sr, const int e) {
   float m[VW], K[VW], k[VW], magic_sum[VW];
   double S[SR_ROWS];
   const size_t full = n / SMX_LANES * SMX_LANES;
   for (size_t r = 0; r < SR_ROWS; r++) m[r] = 0.0f, k[r] = 1.0f, S[r] = 0.0; /* idle lanes */
   blockmax a;
   for (size_t r = 0; r < g; r++) {
-    const float *xr = x + r * ldx;
+    const void *xr = elem_at(x, r * ldx, e);
     bm_init(&a);
-    for (size_t i = 0; i < full; i += SMX_LANES) bm_group(&a, xr + i);
+    for (size_t i = 0; i < full; i += SMX_LANES) bm_group_e(&a, xr, i, e);
     int nan;
-    const float mr = bm_finish(&a, xr, n, full, &nan);
+    const float mr = bm_finish_e(&a, xr, n, full, &nan, e);
     sr->fast[r] = !nan && mr >= -SMX_SHIFT_MAX && mr <= SMX_SHIFT_MAX ? 1.0f : 0.0f;
     if (sr->fast[r]) m[r] = mr;
   }
@@ -502,10 +502,12 @@ static void FN(short_rows_state)(size_t g, size_t n, const float *x, size_t ldx,
   for (size_t r = 0; r < g; r++) {
     if (!sr->fast[r]) continue;
     /* one block: its own K, its ties counted, S = the sum without them (the binned sum of one term is it) */
-    const float *xr = x + r * ldx, mr = m[r], magic_r = magic_sum[r];
+    const void *xr = elem_at(x, r * ldx, e);
+    const float mr = m[r], magic_r = magic_sum[r];
     float *yr = ys ? ys + r * ldys : NULL;
     double kr, Sa;
-#define SR_SUM(ties, store) sum_block(xr, n, full, mr, magic_r, SMX_KEEP_SUM, ties, store, &kr, &Sa, &S[r], yr, NULL, 0, &a)
+#define SR_SUM(ties, store) \
+  sum_block_e(xr, n, full, mr, magic_r, SMX_KEEP_SUM, ties, store, &kr, &Sa, &S[r], yr, NULL, 0, &a, e)
     SUM_SPECIALIZED(SR_SUM, mr != 0.0f ? 3 : 4, 3, 4, yr); /* (never ties 0 here) */
 #undef SR_SUM
     k[r] = (float)kr; /* k <= 1024: exact */
@@ -526,6 +528,17 @@ static void FN(short_rows_state)(size_t g, size_t n, const float *x, size_t ldx,
     if (need_log) f->l = l[r], f->lse = lse[r], f->c_hi = chi[r], f->c_lo = clo[r];
     if (out) sr->o[r] = (smx_softmax_out){magic[r], ohi[r], olo[r], emax[r], ymax[r]};
   }
+}
+
+static void FN(short_rows_state)(size_t g, size_t n, const float *x, size_t ldx, float *ys, size_t ldys, int need_log,
+                                 int out, short_rows *sr) {
+  short_rows_state_e(g, n, x, ldx, ys, ldys, need_log, out, sr, SMX_ELEM_F32);
+}
+/* the states of 16-bit rows (e a variable), without stored values or output constants */
+static void FN(short_rows_state16)(size_t g, size_t n, const uint16_t *x, size_t ldx, int need_log, short_rows *sr,
+                                   int e) {
+  if (e == SMX_ELEM_BF16) short_rows_state_e(g, n, x, ldx, NULL, 0, need_log, 0, sr, SMX_ELEM_BF16);
+  else short_rows_state_e(g, n, x, ldx, NULL, 0, need_log, 0, sr, SMX_ELEM_F16);
 }
 
 /* row_consts_of of the rows of a lane or register group (maxima m, K = vexp_k(m), tie counts k, sums S), with
@@ -1064,29 +1077,54 @@ static void FN(logsumexp_group)(size_t g, size_t n, const void *x, size_t ldx, f
   }
 }
 
+/* log-softmax and logsumexp of 16-bit rows [0, g) of one block by short_rows_state (g <= SR_ROWS); the rows it leaves
+   (a NaN, |max| > 2^16) by the row path */
+static void FN(log_softmax_rows16)(size_t g, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy, int e) {
+  short_rows sr;
+  FN(short_rows_state16)(g, n, x, ldx, 1, &sr, e);
+  for (size_t r = 0; r < g; r++) {
+    if (!sr.fast[r]) FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, e);
+    else if (e == SMX_ELEM_BF16) log_softmax_out_e(n, x + r * ldx, y + r * ldy, &sr.f[r], SMX_ELEM_BF16);
+    else log_softmax_out_e(n, x + r * ldx, y + r * ldy, &sr.f[r], SMX_ELEM_F16);
+  }
+}
+static void FN(logsumexp_rows16)(size_t g, size_t n, const uint16_t *x, size_t ldx, float *out, int e) {
+  short_rows sr;
+  FN(short_rows_state16)(g, n, x, ldx, 1, &sr, e);
+  for (size_t r = 0; r < g; r++) {
+    smx_lse_final f;
+    if (sr.fast[r]) out[r] = sr.f[r].lse;
+    else FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e), out[r] = f.lse;
+  }
+}
+
 /* The fused 16-bit entry points: rows of at most lane_max entries in lane groups while at least
    SMX_LANE_MIN_ROWS are left, of at most SMX_REG_ROWS_MAX in register groups while at least SR_MIN_ROWS are left
-   (no widened copy of the rows: the loads widen them), the others row by row */
-#define ROWS16(lane_max, lanes_call, reg_call, row_call)                                               \
+   (no widened copy of the rows: the loads widen them), with group_call those of one block in groups too, the others
+   row by row */
+#define ROWS16(lane_max, lanes_call, reg_call, group_call, row_call)                                   \
   const int e = bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;                                                  \
   size_t r = 0;                                                                                        \
   if (n <= (lane_max)) LANE_GROUPS(r, g, rows, SMX_LANE_MIN_ROWS) lanes_call;                          \
   if (n <= SMX_REG_ROWS_MAX) LANE_GROUPS(r, g, rows, SR_MIN_ROWS) reg_call;                            \
+  if (n <= SMX_BLOCK) LANE_GROUPS(r, g, rows, SR_MIN_ROWS) group_call;                                 \
   for (; r < rows; r++) row_call;
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_softmax), FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 0),
-         FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1),
+         FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1), break,
          FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_log_softmax),
          FN(log_softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 0),
          FN(log_softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1),
+         FN(log_softmax_rows16)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
          FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_logsumexp), FN(logsumexp_group)(g, n, x + r * ldx, ldx, out + r, e, 0),
-         FN(logsumexp_group)(g, n, x + r * ldx, ldx, out + r, e, 1), {
+         FN(logsumexp_group)(g, n, x + r * ldx, ldx, out + r, e, 1),
+         FN(logsumexp_rows16)(g, n, x + r * ldx, ldx, out + r, e), {
            smx_lse_final f;
            FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e);
            out[r] = f.lse;
