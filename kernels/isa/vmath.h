@@ -191,8 +191,9 @@ SMX_FLATTEN void st_e_xn(void *p, size_t i, vf v, size_t c, int xo, const int e)
   if (xo) st_e_x(p, i, v, e);
   else st_e_n(p, i, v, c, e);
 }
-/* st_e_xn of values that are +0 or normal and not NaN (probabilities after the FLT_MIN rule): the vocabulary's
-   hardware rounding takes every such lane as the definitions do, so no step is tested */
+/* st_e_xn of values that are +-0, normal or infinite, never NaN or subnormal (probabilities after the FLT_MIN rule,
+   log-probabilities): the vocabulary's hardware rounding takes every such lane as the definitions do, so no step is
+   tested */
 SMX_FLATTEN void st_e_xn_num(void *p, size_t i, vf v, size_t c, int xo, const int e) {
 #ifdef SMX_BF16_HW
   if (e == SMX_ELEM_BF16 && !ORDER_X(e)) {

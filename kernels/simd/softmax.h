@@ -1100,8 +1100,8 @@ static void FN(logsumexp_rows16)(size_t g, size_t n, const uint16_t *x, size_t l
 
 /* The fused 16-bit entry points: rows of at most lane_max entries in lane groups while at least
    SMX_LANE_MIN_ROWS are left, of at most SMX_REG_ROWS_MAX in register groups while at least SR_MIN_ROWS are left
-   (no widened copy of the rows: the loads widen them), with group_call those of one block in groups too, the others
-   row by row */
+   (no widened copy of the rows: the loads widen them), those of one block in groups too by group_call (break: none),
+   the others row by row */
 #define ROWS16(lane_max, lanes_call, reg_call, group_call, row_call)                                   \
   const int e = bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;                                                  \
   size_t r = 0;                                                                                        \
