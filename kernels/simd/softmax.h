@@ -530,15 +530,15 @@ SMX_FLATTEN void short_rows_state_e(size_t g, size_t n, const void *x, size_t ld
   }
 }
 
-static void FN(short_rows_state)(size_t g, size_t n, const float *x, size_t ldx, float *ys, size_t ldys, int need_log,
-                                 int out, short_rows *sr) {
-  short_rows_state_e(g, n, x, ldx, ys, ldys, need_log, out, sr, SMX_ELEM_F32);
-}
-/* the states of 16-bit rows (e a variable), without stored values or output constants */
-static void FN(short_rows_state16)(size_t g, size_t n, const uint16_t *x, size_t ldx, int need_log, short_rows *sr,
-                                   int e) {
+static void FN(short_rows_state16)(size_t g, size_t n, const void *x, size_t ldx, int need_log, short_rows *sr, int e) {
   if (e == SMX_ELEM_BF16) short_rows_state_e(g, n, x, ldx, NULL, 0, need_log, 0, sr, SMX_ELEM_BF16);
   else short_rows_state_e(g, n, x, ldx, NULL, 0, need_log, 0, sr, SMX_ELEM_F16);
+}
+/* (e a variable: the f32 kernel's own copy, and one for the 16-bit types) */
+static void FN(short_rows_state)(size_t g, size_t n, const void *x, size_t ldx, float *ys, size_t ldys, int need_log,
+                                 int out, short_rows *sr, int e) {
+  if (e == SMX_ELEM_F32) short_rows_state_e(g, n, x, ldx, ys, ldys, need_log, out, sr, SMX_ELEM_F32);
+  else FN(short_rows_state16)(g, n, x, ldx, need_log, sr, e); /* (16-bit: no stored values, no output constants) */
 }
 
 /* row_consts_of of the rows of a lane or register group (maxima m, K = vexp_k(m), tie counts k, sums S), with
@@ -1077,24 +1077,28 @@ static void FN(logsumexp_group)(size_t g, size_t n, const void *x, size_t ldx, f
   }
 }
 
-/* log-softmax and logsumexp of 16-bit rows [0, g) of one block by short_rows_state (g <= SR_ROWS); the rows it leaves
-   (a NaN, |max| > 2^16) by the row path */
-static void FN(log_softmax_rows16)(size_t g, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy, int e) {
+/* log-softmax and logsumexp of rows [0, g) of one block (elements e) by short_rows_state (g <= SR_ROWS); the rows it
+   leaves (a NaN, |max| > 2^16) by the row path */
+static void FN(log_softmax_rows)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, int e) {
   short_rows sr;
-  FN(short_rows_state16)(g, n, x, ldx, 1, &sr, e);
+  FN(short_rows_state)(g, n, x, ldx, NULL, 0, 1, 0, &sr, e);
   for (size_t r = 0; r < g; r++) {
-    if (!sr.fast[r]) FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, e);
-    else if (e == SMX_ELEM_BF16) log_softmax_out_e(n, x + r * ldx, y + r * ldy, &sr.f[r], SMX_ELEM_BF16);
-    else log_softmax_out_e(n, x + r * ldx, y + r * ldy, &sr.f[r], SMX_ELEM_F16);
+    const void *xr = elem_at(x, r * ldx, e);
+    void *yr = (void *)elem_at(y, r * ldy, e);
+    if (sr.fast[r]) SMX_ELEM_CALL(e, log_softmax_out_e, n, xr, yr, &sr.f[r]);
+    else if (e == SMX_ELEM_F32) FN(log_softmax_row)(n, xr, yr);
+    else FN(log_softmax_row16)(n, xr, yr, e);
   }
 }
-static void FN(logsumexp_rows16)(size_t g, size_t n, const uint16_t *x, size_t ldx, float *out, int e) {
+static void FN(logsumexp_rows)(size_t g, size_t n, const void *x, size_t ldx, float *out, int e) {
   short_rows sr;
-  FN(short_rows_state16)(g, n, x, ldx, 1, &sr, e);
+  FN(short_rows_state)(g, n, x, ldx, NULL, 0, 1, 0, &sr, e);
   for (size_t r = 0; r < g; r++) {
+    const void *xr = elem_at(x, r * ldx, e);
     smx_lse_final f;
     if (sr.fast[r]) out[r] = sr.f[r].lse;
-    else FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e), out[r] = f.lse;
+    else if (e == SMX_ELEM_F32) out[r] = FN(logsumexp_row)(n, xr);
+    else FN(lse_row16)(n, xr, &f, NULL, 1, e), out[r] = f.lse;
   }
 }
 
@@ -1118,13 +1122,13 @@ void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_log_softmax),
          FN(log_softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 0),
          FN(log_softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1),
-         FN(log_softmax_rows16)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
+         FN(log_softmax_rows)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
          FN(log_softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(logsumexp16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, float *out) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_logsumexp), FN(logsumexp_group)(g, n, x + r * ldx, ldx, out + r, e, 0),
          FN(logsumexp_group)(g, n, x + r * ldx, ldx, out + r, e, 1),
-         FN(logsumexp_rows16)(g, n, x + r * ldx, ldx, out + r, e), {
+         FN(logsumexp_rows)(g, n, x + r * ldx, ldx, out + r, e), {
            smx_lse_final f;
            FN(lse_row16)(n, x + r * ldx, &f, NULL, 1, e);
            out[r] = f.lse;
@@ -1141,7 +1145,7 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
     } else if (path == PATH_GROUP) {
       short_rows sr;
       pass1_store st;
-      FN(short_rows_state)(g, n, xg, ldx, store ? yg : NULL, ldy, 0, 1, &sr);
+      FN(short_rows_state)(g, n, xg, ldx, store ? yg : NULL, ldy, 0, 1, &sr, SMX_ELEM_F32);
       for (size_t r = 0; r < g; r++) {
         const float *xr = xg + r * ldx;
         float *yr = yg + r * ldy;
@@ -1164,12 +1168,7 @@ void FN(log_softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y
     if (path == PATH_LANES || path == PATH_REG) {
       FN(log_softmax_group)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32, path == PATH_REG);
     } else if (path == PATH_GROUP) {
-      short_rows sr;
-      FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
-      for (size_t r = 0; r < g; r++) {
-        if (sr.fast[r]) FN(log_softmax_out)(n, xg + r * ldx, yg + r * ldy, &sr.f[r]);
-        else FN(log_softmax_row)(n, xg + r * ldx, yg + r * ldy);
-      }
+      FN(log_softmax_rows)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32);
     } else {
       for (size_t r = 0; r < g; r++) FN(log_softmax_row)(n, xg + r * ldx, yg + r * ldy);
     }
@@ -1181,9 +1180,7 @@ void FN(logsumexp)(size_t rows, size_t n, const float *x, size_t ldx, float *out
     if (path == PATH_LANES || path == PATH_REG) {
       FN(logsumexp_group)(g, n, xg, ldx, out + r0, SMX_ELEM_F32, path == PATH_REG);
     } else if (path == PATH_GROUP) {
-      short_rows sr;
-      FN(short_rows_state)(g, n, xg, ldx, NULL, 0, 1, 0, &sr);
-      for (size_t r = 0; r < g; r++) out[r0 + r] = sr.fast[r] ? sr.f[r].lse : FN(logsumexp_row)(n, xg + r * ldx);
+      FN(logsumexp_rows)(g, n, xg, ldx, out + r0, SMX_ELEM_F32);
     } else {
       for (size_t r = 0; r < g; r++) out[r0 + r] = FN(logsumexp_row)(n, xg + r * ldx);
     }
@@ -1511,7 +1508,7 @@ static double FN(xent_softmax_group)(size_t r0, size_t g, size_t n, const float 
   const int store = dx && dx != x;
   short_rows sr;
   pass1_store st;
-  FN(short_rows_state)(g, n, x + r0 * ldx, ldx, store ? dx + r0 * ldd : NULL, ldd, 1, dx != NULL, &sr);
+  FN(short_rows_state)(g, n, x + r0 * ldx, ldx, store ? dx + r0 * ldd : NULL, ldd, 1, dx != NULL, &sr, SMX_ELEM_F32);
   float m[VW];
   double l[VW], pt_m1[VW];
   for (size_t r = 0; r < g; r++)
