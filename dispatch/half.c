@@ -287,9 +287,14 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      widened copy the dearer (smx_fused16_in_cache; Zen 4, avx512bf16, bf16 rows x n = 2^16 in cache, fused against
      the scratch: log-softmax 0.95-0.98x at n = 768..1024, 0.87-0.91x at 1500..16384, logsumexp 0.95-1.0x, 0.83-0.87x,
      softmax 0.90-0.93x at 768..1024; f16 at 4096 0.93x, 0.86x; at 512 1.0-1.1x; Intel's AVX-512 Xeon ~0.96x at 4096;
-     Zen 5 1.10x at 1 x 4096 and AVX2 up to 1.26x: the scratch stays there; stablemax 1.0x on Zen 4) */
-  const int fused_cache =
-      (lse_family || id == SMX_KERNEL_ID_softmax) && n > SMX_FUSED16_CACHE_MIN_N && smx_fused16_in_cache(j->base.k);
+     Zen 5 1.10x at 1 x 4096 and AVX2 up to 1.26x: the scratch stays there). On the same CPUs stablemax's rows past
+     its lane groups: the divisions bind its f32 kernel and the fused kernel's widening runs beside them, where the
+     scratch adds two passes (twenty-ninth session, Zen 4, avx512bf16, rows x n = 2^16, bf16 and f16 over f32 time:
+     fused 1.07-1.11x at n = 33..4096, through the scratch 1.11-1.21x; at 16, below the lane groups, 1.34x against
+     1.12x; avx2 on the same CPU fused 1.11-1.49x against 1.13-1.25x) */
+  const int in_cache = smx_fused16_in_cache(j->base.k);
+  const int fused_cache = in_cache && (((lse_family || id == SMX_KERNEL_ID_softmax) && n > SMX_FUSED16_CACHE_MIN_N) ||
+                                       (id == SMX_KERNEL_ID_stablemax && n > SMX_STABLE_LANES_MAX));
   /* sparsemax rows of 512 entries or more (Zen 5, bf16 over f32 time, fused against the scratch: avx512 1 x 4096
      1.47 -> 1.19x in cache, 4096 x 4096 from memory 1.13-1.32 -> 0.42-0.50x; avx2 64 x 512 1.49 -> 1.13x, 4096 x 4096
      1.23 -> 0.80x; shorter rows on avx2 were slower fused: 64 x 300 1.31 -> 1.52x) */
@@ -309,8 +314,7 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      of 16 rows whose double math runs in lanes, as the f32 kernel's (twenty-eighth session, Zen 4, avx512bf16, rows x
      n = 2^16, fused against the scratch, bf16 / f16: log-softmax 0.81-0.89x / 0.91-0.97x at n = 257..768, logsumexp
      0.85-0.90x / 0.90-0.93x; avx2 on the same CPU 0.94-1.03x: the scratch stays there) */
-  const int fused_group = lse_family && n > SMX_REG_ROWS_MAX && n <= SMX_BLOCK && r1 - r0 >= SMX_GROUP_MIN_ROWS &&
-                          smx_fused16_in_cache(j->base.k);
+  const int fused_group = lse_family && n > SMX_REG_ROWS_MAX && n <= SMX_BLOCK && r1 - r0 >= SMX_GROUP_MIN_ROWS && in_cache;
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
   if (j->fused &&
       (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_cache || fused_sparse || fused_lanes ||

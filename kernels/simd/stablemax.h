@@ -209,7 +209,6 @@ SMX_ROWS_MAP16(FN(log_stablemax16), log_stablemax_row_e)
    output lane-wise. Rows with a NaN or an infinite max take the row path. ---- */
 #define LOGS_LANES_MAX 48 /* (Zen 4, rows x n = 2^16, lanes over the row path at 33 / 40 / 47 / 64: avx512 0.74 / 0.85 /
                              0.91 / 1.20x, avx2 at 33 / 40 / 48 0.67 / 0.70 / 0.89x) */
-#define STABLE_LANES_MAX 32 /* stablemax's (avx512 at 33 / 40 / 47: 0.77 / 0.98 / 1.03x, avx2 at 33 / 40: 0.92 / 1.05x) */
 #define LOGS_LANES_MIN_ROWS 8
 _Static_assert(SMX_XENT_STABLE_LANES_MAX <= LOGS_LANES_MAX, "the stablemax cross-entropy's lane columns");
 /* s(v) of every entry of a column */
@@ -225,7 +224,7 @@ static inline vstable_c vstable_scale(vd lo, vd hi) {
   const vf cl = vsel(vge(ch, vset(0x1p-100f)), dpack(dsub(clo, dlo(ch)), dsub(chi, dhi(ch))), vzero());
   return (vstable_c){ch, cl, vneg(ch), vneg(cl), vdiv(vset(1.0f), ch), vmul(ch, vset(0x1p63f))};
 }
-/* stablemax on rows of at most STABLE_LANES_MAX entries, 16 at a time (stablemax_row lane-wise); rows whose S is not in
+/* stablemax on rows of at most SMX_STABLE_LANES_MAX entries, 16 at a time (stablemax_row lane-wise); rows whose S is not in
    [SMX_STABLE_TINY, inf) by the row */
 SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   vf col[LOGS_LANES_MAX];
@@ -245,7 +244,7 @@ SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx,
 }
 void FN(stablemax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   size_t r = 0;
-  if (n >= 1 && n <= STABLE_LANES_MAX)
+  if (n >= 1 && n <= SMX_STABLE_LANES_MAX)
     LANE_GROUPS(r, g, rows, LOGS_LANES_MIN_ROWS) stablemax_lanes(g, n, x + r * ldx, ldx, y + r * ldy, ldy);
   for (; r < rows; r++) FN(stablemax_row)(n, x + r * ldx, y + r * ldy);
 }
