@@ -114,8 +114,13 @@ static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
      (Zen 5: fused bf16 64 x 300 .. 1 x 4096 in cache took 1.0-1.05x the scratch's time on avx512, 1.15-1.4x on
      avx2; 4096 x 4096 from memory 0.74x / 0.92x). */
   const int fused_sparse = norm == SMX_NORM_SPARSEMAX && bj->n >= SMX_BLOCK / 2 && in_cache;
+  /* stablemax rows of more than half a block on the same CPUs: the divisions bind the f32 kernel and the fused row's
+     widening runs beside them (twenty-ninth session, Zen 4, avx512bf16, with gradient, rows x n = 2^16, bf16 / f16 over
+     f32 time: fused 1.14 / 1.15x at n = 700, 1.12 / 1.13x at 1000, 1.09 / 1.10x at 4096, through the scratch 1.17x;
+     at 300..512 the f32 kernel's groups of rows win: fused 1.15-1.21x against 1.16-1.17x) */
+  const int fused_stable = norm == SMX_NORM_STABLEMAX && bj->n > SMX_BLOCK / 2 && in_cache;
   double *const losses = bj->row_losses + (r0 - bj->losses_row0);
-  if (need > XENT16_SCRATCH || fused_softmax || fused_sparse) xent16_direct_rows((const xjob16 *)bj, r0, r1, losses);
+  if (need > XENT16_SCRATCH || fused_softmax || fused_sparse || fused_stable) xent16_direct_rows((const xjob16 *)bj, r0, r1, losses);
   else xent16_scratch_rows(bj, r0, r1, losses);
 }
 

@@ -453,7 +453,7 @@ SMX_FLATTEN void xs_grad_e(size_t n, const void *x, const smx_xent_row *row, con
     vf p = vstable_pb(z, vc, &b1);
     vf nb = cw ? vmul(vnB, vld_n(cw + i, cnt, 0.0f)) : vnB;
     vf g = vdiv(vfma(vA, p, nb), b1);
-    st_e_n(dx, i, vflush(capped ? vmul(g, vdz) : g), cnt, e);
+    st_e_flush_n(dx, i, capped ? vmul(g, vdz) : g, cnt, e);
   }
 }
 static inline void xs_grad(size_t n, const float *x, const smx_xent_row *row, const vstable_c vc, float Af, float Bf,
