@@ -547,11 +547,11 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
   }
 }
 
-/* a step of the gradient (p - q) G dz/dx, flushed; without the softcap (dz/dx = 1) and without smoothing (q = 0) those
-   operations, which change no bit, are skipped */
+/* a step of the gradient (p - q) G dz/dx, before the flush (stored by st_e_flush_n); without the softcap (dz/dx = 1) and
+   without smoothing (q = 0) those operations, which change no bit, are skipped */
 static inline vf xent_sparse_g(vf p, vf vq, vf vG, vf vdz, const int capped, const int smooth) {
   const vf g = vmul(smooth ? vsub(p, vq) : p, vG);
-  return vflush(capped ? vmul(g, vdz) : g);
+  return capped ? vmul(g, vdz) : g;
 }
 /* the gradient (p - q) G dz/dx of a finite row from its tau, stored flushed; with fy_left also its fy (sparse_fy_e's
    sum), else 0; few: a support of fewer than n / 8 entries */
@@ -568,30 +568,30 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
   const vf vmx = vset(m), vtz = vset(smx_sparse_filter(m, tau, -INFINITY));
   const vf p_at = vsparse_p(vmx, vmd, vtau);
   const vd fy_at = sparse_fy_term(dset(0.0), vtau);
-  const vf g_out = const_e(vhmax(xent_sparse_g(vzero(), vq, vG, vset(1.0f), 0, smooth)), e); /* (equal lanes) */
+  const vf g_out = const_e(vhmax(vflush(xent_sparse_g(vzero(), vq, vG, vset(1.0f), 0, smooth))), e); /* (equal lanes) */
   for (size_t j = 0; j < n; j += VW) {
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
     if (few && c == VW && !many(vgt(z, vtz))) { /* all out */
-      if (capped) st_e_n(dx, j, xent_sparse_g(vzero(), vq, vG, vdz, 1, smooth), c, e);
+      if (capped) st_e_flush_n(dx, j, xent_sparse_g(vzero(), vq, vG, vdz, 1, smooth), c, e);
       else st_const_n(dx, j, g_out, c, e);
       continue;
     }
     if (dense && c == VW) {
       if (!many(vne(z, vmx))) { /* all at the max */
         a0 = dadd(a0, fy_at), a1 = dadd(a1, fy_at);
-        st_e_n(dx, j, xent_sparse_g(p_at, vq, vG, vdz, capped, smooth), c, e);
+        st_e_flush_n(dx, j, xent_sparse_g(p_at, vq, vG, vdz, capped, smooth), c, e);
         continue;
       }
       const vm at = veq(z, vmx);
       if (!sparse_inner(z, at, vtz)) {
         dadd_at(at, fy_at, &a0, &a1);
-        st_e_n(dx, j, xent_sparse_g(vsel0(at, p_at), vq, vG, vdz, capped, smooth), c, e);
+        st_e_flush_n(dx, j, xent_sparse_g(vsel0(at, p_at), vq, vG, vdz, capped, smooth), c, e);
         continue;
       }
     }
     if (fy_left) sparse_fy_acc(c < VW ? vsel(vtail(c), z, vset(-INFINITY)) : z, vmd, vtau, &a0, &a1);
-    st_e_n(dx, j, xent_sparse_g(vsparse_p(z, vmd, vtau), vq, vG, vdz, capped, smooth), c, e);
+    st_e_flush_n(dx, j, xent_sparse_g(vsparse_p(z, vmd, vtau), vq, vG, vdz, capped, smooth), c, e);
   }
   return fy_left ? tree_sum16d(a0, a1) : 0.0;
 }
@@ -633,7 +633,7 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
     const vf vq = vset(st->qf), vG = vset(st->Gf);
     if (s->fast) {
       for (size_t j = 0; j < ns; j++)
-        st_e_n(dx, j * VW, xent_sparse_g(vsparse_p(s->z[j], vmd, vtau), vq, vG, s->dz[j], 1, 1), step_count(n, j * VW),
+        st_e_flush_n(dx, j * VW, xent_sparse_g(vsparse_p(s->z[j], vmd, vtau), vq, vG, s->dz[j], 1, 1), step_count(n, j * VW),
                e);
     } else {
       const int few = k < n / 8;
