@@ -313,8 +313,11 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
   /* log-softmax and logsumexp rows of one block past the register groups, two or more, on the same CPUs: in groups
      of 16 rows whose double math runs in lanes, as the f32 kernel's (twenty-eighth session, Zen 4, avx512bf16, rows x
      n = 2^16, fused against the scratch, bf16 / f16: log-softmax 0.81-0.89x / 0.91-0.97x at n = 257..768, logsumexp
-     0.85-0.90x / 0.90-0.93x; avx2 on the same CPU 0.94-1.03x: the scratch stays there) */
-  const int fused_group = lse_family && n > SMX_REG_ROWS_MAX && n <= SMX_BLOCK && r1 - r0 >= SMX_GROUP_MIN_ROWS && in_cache;
+     0.85-0.90x / 0.90-0.93x; avx2 on the same CPU 0.94-1.03x: the scratch stays there); softmax's too, their pass-1
+     values kept in a stack scratch of the group's and rescaled into the 16-bit output (twenty-ninth session: bf16 /
+     f16 0.77-0.84x / 0.80-0.87x at n = 257..768; at 769..1024, which went fused a row at a time, 0.89-0.91x) */
+  const int fused_group = (lse_family || id == SMX_KERNEL_ID_softmax) && n > SMX_REG_ROWS_MAX && n <= SMX_BLOCK &&
+                          r1 - r0 >= SMX_GROUP_MIN_ROWS && in_cache;
   const int backward = j->kind == KIND_BWD || j->kind == KIND_BWDX;
   if (j->fused &&
       (backward || n > SCRATCH_FLOATS || fused_store || fused_mid || fused_cache || fused_sparse || fused_lanes ||

@@ -530,15 +530,16 @@ SMX_FLATTEN void short_rows_state_e(size_t g, size_t n, const void *x, size_t ld
   }
 }
 
-static void FN(short_rows_state16)(size_t g, size_t n, const void *x, size_t ldx, int need_log, short_rows *sr, int e) {
-  if (e == SMX_ELEM_BF16) short_rows_state_e(g, n, x, ldx, NULL, 0, need_log, 0, sr, SMX_ELEM_BF16);
-  else short_rows_state_e(g, n, x, ldx, NULL, 0, need_log, 0, sr, SMX_ELEM_F16);
+static void FN(short_rows_state16)(size_t g, size_t n, const void *x, size_t ldx, float *ys, size_t ldys, int need_log,
+                                   int out, short_rows *sr, int e) {
+  if (e == SMX_ELEM_BF16) short_rows_state_e(g, n, x, ldx, ys, ldys, need_log, out, sr, SMX_ELEM_BF16);
+  else short_rows_state_e(g, n, x, ldx, ys, ldys, need_log, out, sr, SMX_ELEM_F16);
 }
 /* (e a variable: the f32 kernel's own copy, and one for the 16-bit types) */
 static void FN(short_rows_state)(size_t g, size_t n, const void *x, size_t ldx, float *ys, size_t ldys, int need_log,
                                  int out, short_rows *sr, int e) {
   if (e == SMX_ELEM_F32) short_rows_state_e(g, n, x, ldx, ys, ldys, need_log, out, sr, SMX_ELEM_F32);
-  else FN(short_rows_state16)(g, n, x, ldx, need_log, sr, e); /* (16-bit: no stored values, no output constants) */
+  else FN(short_rows_state16)(g, n, x, ldx, ys, ldys, need_log, out, sr, e);
 }
 
 /* row_consts_of of the rows of a lane or register group (maxima m, K = vexp_k(m), tie counts k, sums S), with
@@ -1090,6 +1091,40 @@ static void FN(log_softmax_rows)(size_t g, size_t n, const void *x, size_t ldx, 
     else FN(log_softmax_row16)(n, xr, yr, e);
   }
 }
+/* softmax on g rows of one block of element e by short_rows_state, their pass-1 values stored at ys (ldys floats
+   apart) and rescaled into y; ys NULL (f32 in place): pass 2 from x */
+static void FN(softmax_rows)(size_t g, size_t n, const void *x, size_t ldx, void *y, size_t ldy, float *ys, size_t ldys,
+                             int e) {
+  short_rows sr;
+  pass1_store st;
+  FN(short_rows_state)(g, n, x, ldx, ys, ldys, 0, 1, &sr, e);
+  for (size_t r = 0; r < g; r++) {
+    const void *xr = elem_at(x, r * ldx, e);
+    void *yr = (void *)elem_at(y, r * ldy, e);
+    const smx_lse_final *f = &sr.f[r];
+    if (!sr.fast[r]) {
+      if (e == SMX_ELEM_F32) FN(softmax_row)(n, xr, yr);
+      else FN(softmax_row16)(n, xr, yr, e);
+    } else if (!ys) {
+      FN(softmax_pass2)(n, xr, yr, &sr.o[r]);
+    } else { /* softmax_rescale_e of one block */
+      one_block_store(&st, ys + r * ldys, f);
+      const int32_t d = block_d(&st, 0, f->K);
+      const outc c = outc_init(&sr.o[r]);
+      SMX_ELEM_CALL(e, rescale_span, ys + r * ldys, yr, 0, n, n / SMX_LANES * SMX_LANES, d,
+                    block_maxcheck(&st, 0, d, f->m), &sr.o[r], &c, NULL, 0);
+    }
+  }
+}
+/* the 16-bit softmax's rows of one block in such groups, as many rows at a time as their pass-1 values fit a stack
+   scratch of SMX_SOFTMAX16_STORE floats (16 rows up to n = 960) */
+static __attribute__((noinline)) void FN(softmax_rows16)(size_t g, size_t n, const uint16_t *x, size_t ldx, uint16_t *y,
+                                                         size_t ldy, int e) {
+  float ys[SMX_SOFTMAX16_STORE];
+  const size_t most = SMX_SOFTMAX16_STORE / n;
+  for (size_t r = 0; r < g; r += most)
+    FN(softmax_rows)(g - r < most ? g - r : most, n, x + r * ldx, ldx, y + r * ldy, ldy, ys, n, e);
+}
 static void FN(logsumexp_rows)(size_t g, size_t n, const void *x, size_t ldx, float *out, int e) {
   short_rows sr;
   FN(short_rows_state)(g, n, x, ldx, NULL, 0, 1, 0, &sr, e);
@@ -1115,8 +1150,8 @@ static void FN(logsumexp_rows)(size_t g, size_t n, const void *x, size_t ldx, fl
   for (; r < rows; r++) row_call;
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_softmax), FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 0),
-         FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1), break,
-         FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
+         FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1),
+         FN(softmax_rows16)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_log_softmax),
@@ -1143,19 +1178,7 @@ void FN(softmax)(size_t rows, size_t n, const float *x, size_t ldx, float *y, si
     if (path == PATH_LANES || path == PATH_REG) {
       FN(softmax_group)(g, n, xg, ldx, yg, ldy, SMX_ELEM_F32, path == PATH_REG);
     } else if (path == PATH_GROUP) {
-      short_rows sr;
-      pass1_store st;
-      FN(short_rows_state)(g, n, xg, ldx, store ? yg : NULL, ldy, 0, 1, &sr, SMX_ELEM_F32);
-      for (size_t r = 0; r < g; r++) {
-        const float *xr = xg + r * ldx;
-        float *yr = yg + r * ldy;
-        if (!sr.fast[r]) {
-          FN(softmax_row)(n, xr, yr);
-        } else {
-          one_block_store(&st, yr, &sr.f[r]);
-          FN(softmax_out)(n, xr, yr, store ? &st : NULL, &sr.f[r], &sr.o[r]);
-        }
-      }
+      FN(softmax_rows)(g, n, xg, ldx, yg, ldy, store ? yg : NULL, ldy, SMX_ELEM_F32);
     } else {
       for (size_t r = 0; r < g; r++) FN(softmax_row)(n, xg + r * ldx, yg + r * ldy);
     }
