@@ -120,7 +120,8 @@ static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
      at 300..512 the f32 kernel's groups of rows win: fused 1.15-1.21x against 1.16-1.17x) */
   const int fused_stable = norm == SMX_NORM_STABLEMAX && bj->n > SMX_BLOCK / 2 && in_cache;
   double *const losses = bj->row_losses + (r0 - bj->losses_row0);
-  if (need > XENT16_SCRATCH || fused_softmax || fused_sparse || fused_stable) xent16_direct_rows((const xjob16 *)bj, r0, r1, losses);
+  if (need > XENT16_SCRATCH || fused_softmax || fused_sparse || fused_stable)
+    xent16_direct_rows((const xjob16 *)bj, r0, r1, losses);
   else xent16_scratch_rows(bj, r0, r1, losses);
 }
 

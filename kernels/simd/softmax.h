@@ -1151,7 +1151,8 @@ static void FN(logsumexp_rows)(size_t g, size_t n, const void *x, size_t ldx, fl
 void FN(softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_softmax), FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 0),
          FN(softmax_group)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e, 1),
-         FN(softmax_rows16)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e), FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
+         FN(softmax_rows16)(g, n, x + r * ldx, ldx, y + r * ldy, ldy, e),
+         FN(softmax_row16)(n, x + r * ldx, y + r * ldy, e))
 }
 void FN(log_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, uint16_t *y, size_t ldy) {
   ROWS16(smx_lane_rows_max(SMX_KERNEL_ID_log_softmax),

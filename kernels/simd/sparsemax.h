@@ -547,8 +547,8 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
   }
 }
 
-/* a step of the gradient (p - q) G dz/dx, before the flush (stored by st_e_flush_n); without the softcap (dz/dx = 1) and
-   without smoothing (q = 0) those operations, which change no bit, are skipped */
+/* a step of the gradient (p - q) G dz/dx, before the flush (its store's, st_e_flush_n); without the softcap (dz/dx =
+   1) and without smoothing (q = 0) those operations, which change no bit, are skipped */
 static inline vf xent_sparse_g(vf p, vf vq, vf vG, vf vdz, const int capped, const int smooth) {
   const vf g = vmul(smooth ? vsub(p, vq) : p, vG);
   return capped ? vmul(g, vdz) : g;
@@ -633,8 +633,8 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
     const vf vq = vset(st->qf), vG = vset(st->Gf);
     if (s->fast) {
       for (size_t j = 0; j < ns; j++)
-        st_e_flush_n(dx, j * VW, xent_sparse_g(vsparse_p(s->z[j], vmd, vtau), vq, vG, s->dz[j], 1, 1), step_count(n, j * VW),
-               e);
+        st_e_flush_n(dx, j * VW, xent_sparse_g(vsparse_p(s->z[j], vmd, vtau), vq, vG, s->dz[j], 1, 1),
+                     step_count(n, j * VW), e);
     } else {
       const int few = k < n / 8;
       const double fy = !capped && st->qf == 0.0f && few

@@ -224,8 +224,8 @@ static inline vstable_c vstable_scale(vd lo, vd hi) {
   const vf cl = vsel(vge(ch, vset(0x1p-100f)), dpack(dsub(clo, dlo(ch)), dsub(chi, dhi(ch))), vzero());
   return (vstable_c){ch, cl, vneg(ch), vneg(cl), vdiv(vset(1.0f), ch), vmul(ch, vset(0x1p63f))};
 }
-/* stablemax on rows of at most SMX_STABLE_LANES_MAX entries, 16 at a time (stablemax_row lane-wise); rows whose S is not in
-   [SMX_STABLE_TINY, inf) by the row */
+/* stablemax on rows of at most SMX_STABLE_LANES_MAX entries, 16 at a time (stablemax_row lane-wise); rows whose S is
+   not in [SMX_STABLE_TINY, inf) by the row */
 SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx, float *y, size_t ldy) {
   vf col[LOGS_LANES_MAX];
   vload_columns(g, n, x, ldx, col);
