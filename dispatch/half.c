@@ -301,9 +301,7 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
      smx_fused16_in_cache from 65 entries, past the rows the AVX-512 kernel holds in registers (twenty-ninth session,
      Zen 4, avx512bf16, rows x n = 2^16, bf16 / f16 over f32 time: fused 1.03-1.11x at n = 65..400, through the scratch
      1.06-1.25x; at 64 fused 1.15x against 1.08x) */
-  enum { SPARSE_REG_ROWS_MAX = 64 }; /* sparsemax_row's rows in registers on the AVX-512 tables: 4 steps of 16 */
-  const int fused_sparse =
-      id == SMX_KERNEL_ID_sparsemax && (n >= SMX_BLOCK / 2 || (in_cache && n > SPARSE_REG_ROWS_MAX));
+  const int fused_sparse = id == SMX_KERNEL_ID_sparsemax && (n >= SMX_BLOCK / 2 || (in_cache && n > SMX_SPARSE_SHORT));
   /* the softmax family's short rows in lane groups: the columns' loads widen them, no widened copy (Zen 3, avx2, bf16,
      rows x n = 2^16: 0.83-0.96x the time through the scratch at n = 16..128; Zen 4, avx512bf16, since the groups'
      outputs stay in registers, 0.92-0.97x at n = 9..15, avx2 0.87-1.01x). Rows of at most 8 entries stay in the

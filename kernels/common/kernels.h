@@ -113,6 +113,8 @@ typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xe
 /* stablemax's rows of at most this many entries run in lane groups (avx512 at 33 / 40 / 47: 0.77 / 0.98 / 1.03x the
    row path's time, avx2 at 33 / 40: 0.92 / 1.05x) */
 #define SMX_STABLE_LANES_MAX 32
+/* sparsemax's rows of at most this many entries (4 steps of 16 on AVX-512; of 8 on AVX2, 32) run in registers */
+#define SMX_SPARSE_SHORT 64
 /* The softmax family's rows of at most SMX_REG_ROWS_MAX entries (and more than their lane rows) run a row at a time
    in registers, the per-row double math of VW rows in lanes (groups of rows up to 256 entries: Zen 4, f32, 0.87-0.94x
    the time of the groups of rows at n = 160..256, 0.95-1.0x at 384..1024) */

@@ -230,8 +230,7 @@ SMX_FLATTEN int sparse_ties_e(size_t n, const void *x, float m, const vf *lm, vo
    minus 1, is exact in double: the buffer's sums by position (smx_sparsemax_tau_buf) equal sums in any
    order. Michelot then runs on the row's lanes (the same filters, the same tau) without collecting a
    buffer; a row with a tiny candidate takes the general path. */
-#define SPARSE_SHORT 64
-_Static_assert(SPARSE_SHORT <= SMX_SPARSE_FY_BY_INDEX, "short rows sum fy by index");
+_Static_assert(SMX_SPARSE_SHORT <= SMX_SPARSE_FY_BY_INDEX, "short rows sum fy by index");
 #define SPARSE_GROUP_ROWS 8 /* short rows per group (sparsemax_short_rows) */
 #define SPARSE_EXACT 0x1p-23f
 
@@ -339,6 +338,7 @@ SMX_FLATTEN void sparsemax_short(size_t n, size_t ns, const float *x, float *y) 
 }
 
 static void FN(sparsemax_row)(size_t n, const float *x, float *y) {
+  _Static_assert(SMX_SPARSE_SHORT >= 4 * VW, "the short rows' 4 steps");
   switch ((n + VW - 1) / VW) {
   case 1: sparsemax_short(n, 1, x, y); return;
   case 2: sparsemax_short(n, 2, x, y); return;
