@@ -211,9 +211,10 @@ static int check_case(const entry16 *e, int t, size_t rows, size_t n, size_t pad
 
 Test(half, identity_every_kernel_every_isa) {
   tu_seed_random("half");
-  /* 60: a lone full step after the pairs of steps; 20000 and 40000: rows longer than the scratch, fused on the SIMD
+  /* 60: a lone full step after the pairs of steps; 2048: the longest binary16 backward row widened once into shadows
+     (SMX_F16_SHADOW_N), 1000 and 1025 shorter ones; 20000 and 40000: rows longer than the scratch, fused on the SIMD
      tables, on the scalar table the softmax and stablemax families' by chunks of 8192, every regime */
-  static const size_t sizes[] = {1, 2, 7, 16, 31, 60, 64, 100, 1000, 1025, 5000, 8193, 20000, 40000};
+  static const size_t sizes[] = {1, 2, 7, 16, 31, 60, 64, 100, 1000, 1025, 2048, 5000, 8193, 20000, 40000};
   size_t cases = 0, fails = 0;
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
     if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;

@@ -10,6 +10,9 @@
 #define SMX_ISA_NAME avx2
 #define SMX_NAN_SCREENS 1 /* independent NaN-screen sums in the softmax block max: 2 ymm (16 ymm registers) */
 #define SMX_BWD_SHORT_STEPS 3 /* backward rows of up to 3 steps in registers (vmath.h; 4 spill: up to 1.4x the time) */
+#define SMX_F16_SHADOW_N 2048 /* binary16 backward rows of up to 2048 entries widened once, into f32
+   shadows (vmath.h; Zen 4, rows x n = 2^16: softmax_backward 0.74-0.81x the time at n = 256..2048, sparsemax_backward
+   0.79-0.94x; bfloat16 1.0-1.04x) */
 #define SMX_XENT_SPARSE_LANES_MAX 64 /* the sparsemax and stablemax cross-entropies' rows in lanes up to this n: */
 #define SMX_XENT_STABLE_LANES_MAX 48 /* (Zen 4, lanes over the row groups' time: twenty-first session at n = 12..32
                                         sparsemax 0.50-0.74x, stablemax 0.52-0.75x; twenty-second at 33 / 48 / 64

@@ -15,6 +15,9 @@
                                         0.84-0.85x; stablemax at 33 / 40 / 47 / 64 0.80 / 0.91 / 0.94 / 1.06x) */
 #define SMX_INLINE_TREES /* 32 zmm registers: the block trees inline (vmath.h) */
 #define SMX_BWD_SHORT_STEPS 8 /* backward rows of up to 8 steps in registers (vmath.h) */
+#define SMX_F16_SHADOW_N 2048 /* binary16 backward rows of up to 2048 entries widened once, into f32
+   shadows (vmath.h; Zen 4, rows x n = 2^16: softmax_backward 0.84-0.95x the time at n = 256..2048, sparsemax_backward
+   0.93-1.0x; 1.09x at 4096, past L1; bfloat16, whose widening costs less than the store and the load, 1.03-1.09x) */
 typedef __m512 vf;     /* 16 floats, lane l = element l of the step */
 typedef __mmask16 vm;  /* a predicate per float lane */
 typedef __m512i vi;    /* 16 int32 counters */

@@ -458,28 +458,54 @@ static inline float FN(row_max)(size_t n, const float *x, int *nan) { return row
 
 /* The fused 16-bit backward kernels from a row function over element e (bf16: bfloat16, else binary16) */
 /* smx_blocked_dot_scalar: sum a_i b_i (b NULL: sum a_i), 64 float lanes per block, blocks in double, of tensors
-   of element e. Tail lanes read 0: fma(0, 0, l) = l + 0 = l, since a lane is never -0 (it starts at +0). */
-SMX_FLATTEN double blocked_dot_e(size_t n, const void *a, const void *b, const int e) {
+   of element e. Tail lanes read 0: fma(0, 0, l) = l + 0 = l, since a lane is never -0 (it starts at +0). Shadows
+   sa (and sb), binary16 rows only (see shadowed), take the widened steps, n rounded up to VW. */
+SMX_FLATTEN double blocked_dot_sh_e(size_t n, const void *a, const void *b, float *sa, float *sb, const int e) {
   double total = 0.0;
   for (size_t o = 0; o < n; o += SMX_BLOCK) {
     const size_t len = n - o < SMX_BLOCK ? n - o : SMX_BLOCK, full = len / SMX_LANES * SMX_LANES;
     vf l[NACC];
     for (int j = 0; j < NACC; j++) l[j] = vzero();
     for (size_t i = o; i < o + full; i += SMX_LANES)
-      for (int j = 0; j < NACC; j++)
-        l[j] = b ? vfma(ld_e_x(a, i + j * VW, e), ld_e_x(b, i + j * VW, e), l[j]) : vadd(l[j], ld_e_x(a, i + j * VW, e));
+      for (int j = 0; j < NACC; j++) {
+        const vf va = ld_e_x(a, i + j * VW, e), vb = b ? ld_e_x(b, i + j * VW, e) : vzero();
+        if (sa) vst(sa + i + j * VW, va);
+        if (sb) vst(sb + i + j * VW, vb);
+        l[j] = b ? vfma(va, vb, l[j]) : vadd(l[j], va);
+      }
     for (int j = 0; j < NACC && full; j++) l[j] = vorder_e(l[j], e);
     for (size_t i = o + full, j = 0; i < o + len; i += VW, j++) {
       const size_t c = step_count(o + len, i);
-      l[j] = b ? vfma(ld_e_n(a, i, c, 0.0f, e), ld_e_n(b, i, c, 0.0f, e), l[j]) : vadd(l[j], ld_e_n(a, i, c, 0.0f, e));
+      const vf va = ld_e_n(a, i, c, 0.0f, e), vb = b ? ld_e_n(b, i, c, 0.0f, e) : vzero();
+      if (sa) vst(sa + i, va);
+      if (sb) vst(sb + i, vb);
+      l[j] = b ? vfma(va, vb, l[j]) : vadd(l[j], va);
     }
     total += FN(tree_sum_used)(l, steps_used(len));
   }
   return total;
 }
+SMX_FLATTEN double blocked_dot_e(size_t n, const void *a, const void *b, const int e) {
+  return blocked_dot_sh_e(n, a, b, NULL, NULL, e);
+}
 static inline double blocked_dot(size_t n, const float *a, const float *b) {
   return blocked_dot_e(n, a, b, SMX_ELEM_F32);
 }
+
+/* ---- binary16 backward rows of at most SMX_F16_SHADOW_N entries (vocabulary; 0: none, as NEON, whose widening is
+   one fcvtl), where widening binary16 costs more than a store and a load: the first pass stores the steps it widens in
+   f32 shadows on the stack (blocked_dot_sh_e) and the output pass loads those, as element ein = f32 in place of e, so
+   each entry widens once (softmax and sparsemax backward; stablemax's waits on its divisions and log-softmax's on its
+   exponentials, no gain there). The shadows are 64-byte aligned: unaligned, the stack's position made a run 0.84x or
+   1.08x the time. Binary16 steps load in the step's order (ld_e_x is ld_e), so the shadows and the stores keep it. ---- */
+#ifndef SMX_F16_SHADOW_N
+#define SMX_F16_SHADOW_N 0
+#endif
+#if SMX_F16_SHADOW_N % VW
+#error "a shadow holds its row rounded up to whole steps"
+#endif
+#define SHADOW_CAP (SMX_F16_SHADOW_N ? SMX_F16_SHADOW_N : VW)
+static inline int shadowed(size_t n, const int e) { return e == SMX_ELEM_F16 && n <= SMX_F16_SHADOW_N; }
 
 /* ---- backward rows of at most SMX_BWD_SHORT_STEPS steps (vocabulary): each tensor's row loaded once into steps
    v[0 .. s), s = ceil(n / VW) (full steps in the vocabulary's order, ld_e_x; the tail lanes fill), both passes from

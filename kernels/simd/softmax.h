@@ -1227,8 +1227,9 @@ SMX_FLATTEN void softmax_backward_short_e(size_t n, const void *y, const void *d
   for (int j = 0; j < s; j++) Y[j] = vmul(Y[j], vsub(D[j], vset(dot)));
   st_row_short_e(dx, n, Y, s, 1, e);
 }
-SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
-  float dot = (float)blocked_dot_e(n, y, dy, e);
+/* the output pass from the row's dot: y and dy of element ein (e, or f32 shadows), dx of e */
+SMX_FLATTEN void softmax_backward_out_e(size_t n, const void *y, const void *dy, void *dx, float dot, const int ein,
+                                        const int e) {
   if (dot != dot) {
     fill_e(n, dx, smx_qnan(), e);
     return;
@@ -1240,8 +1241,8 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
      NaNs and subnormals (steps mixing -0 and plain entries made its branch mispredict); a bfloat16 y is 0 only where
      the f32 one is, and vocabularies without the test (SMX_VPLAIN) flush every step */
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vd_));
-    vf a1 = vmul(ld_e_x(y, i + VW, e), vsub(ld_e_x(dy, i + VW, e), vd_));
+    vf a0 = vmul(ld_e_x(y, i, ein), vsub(ld_e_x(dy, i, ein), vd_));
+    vf a1 = vmul(ld_e_x(y, i + VW, ein), vsub(ld_e_x(dy, i + VW, ein), vd_));
 #ifdef SMX_VPLAIN
     if (e == SMX_ELEM_F16) a0 = vadd(a0, vzero()), a1 = vadd(a1, vzero());
 #endif
@@ -1249,7 +1250,16 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    st_e_flush_n(dx, i, vmul(ld_e_n(y, i, c, 0.0f, e), vsub(ld_e_n(dy, i, c, 0.0f, e), vd_)), c, e);
+    st_e_flush_n(dx, i, vmul(ld_e_n(y, i, c, 0.0f, ein), vsub(ld_e_n(dy, i, c, 0.0f, ein), vd_)), c, e);
+  }
+}
+SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
+  if (shadowed(n, e)) {
+    _Alignas(64) float ys[SHADOW_CAP], ds[SHADOW_CAP];
+    const float dot = (float)blocked_dot_sh_e(n, y, dy, ys, ds, e);
+    softmax_backward_out_e(n, ys, ds, dx, dot, SMX_ELEM_F32, e);
+  } else {
+    softmax_backward_out_e(n, y, dy, dx, (float)blocked_dot_e(n, y, dy, e), e, e);
   }
 }
 static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {

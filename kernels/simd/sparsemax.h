@@ -362,12 +362,12 @@ static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel0(vgt(y, vzero()), v
    changes nothing (flush 0 skips it): dy - v is then never -0, and never subnormal (where |dy| >= 2^-103 both are
    multiples of 2^-126, else |dy - v| > 2^-101). */
 SMX_FLATTEN void sparse_bwd_out_e(size_t n, const void *y, const void *dy, void *dx, float v, const int flush,
-                                  const int e) {
+                                  const int ein, const int e) {
   const vf vv = vset(v);
   vm bad = mzero();
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf y0 = ld_e_x(y, i, e), d0 = ld_e_x(dy, i, e), y1 = ld_e_x(y, i + VW, e), d1 = ld_e_x(dy, i + VW, e);
+    vf y0 = ld_e_x(y, i, ein), d0 = ld_e_x(dy, i, ein), y1 = ld_e_x(y, i + VW, ein), d1 = ld_e_x(dy, i + VW, ein);
     bad = mor(bad, mor(vunord(y0, d0), vunord(y1, d1)));
     vf o0 = sparse_bwd(y0, d0, vv), o1 = sparse_bwd(y1, d1, vv);
     if (flush) st_e_x_flush(dx, i, o0, e), st_e_x_flush(dx, i + VW, o1, e);
@@ -375,7 +375,7 @@ SMX_FLATTEN void sparse_bwd_out_e(size_t n, const void *y, const void *dy, void 
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    vf vy = ld_e_n(y, i, c, 0.0f, e), vd_ = ld_e_n(dy, i, c, 0.0f, e);
+    vf vy = ld_e_n(y, i, c, 0.0f, ein), vd_ = ld_e_n(dy, i, c, 0.0f, ein);
     bad = mor(bad, vunord(vy, vd_));
     if (flush) st_e_flush_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
     else st_e_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
@@ -394,7 +394,8 @@ SMX_FLATTEN void sparsemax_row16(size_t n, const uint16_t *x, uint16_t *y, const
 SMX_ROWS_MAP16(FN(sparsemax16), sparsemax_row16)
 
 /* (of tensors of element e: the f32 kernel and the fused 16-bit ones) */
-SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
+/* the mean v of dy over the support (y > 0); shadows ys, ds as blocked_dot_sh_e's */
+SMX_FLATTEN float sparse_bwd_mean_e(size_t n, const void *y, const void *dy, float *ys, float *ds, const int e) {
   double sum = 0.0;
   size_t k = 0;
   for (size_t o = 0; o < n; o += SMX_BLOCK) { /* lane i % 64 of each block in registers */
@@ -405,27 +406,34 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
     size_t i = 0;
     for (; i + SMX_LANES <= len; i += SMX_LANES)
       for (int q = 0; q < NACC; q++) {
-        vm in = vgt(ld_e_x(py, i + (size_t)q * VW, e), vzero());
+        const size_t at = i + (size_t)q * VW;
+        const vf vy = ld_e_x(py, at, e), vd_ = ld_e_x(pd, at, e);
+        if (ys) vst(ys + o + at, vy), vst(ds + o + at, vd_);
+        vm in = vgt(vy, vzero());
         k += mcount(in);
-        l[q] = vadd(l[q], vsel0(in, ld_e_x(pd, i + (size_t)q * VW, e)));
+        l[q] = vadd(l[q], vsel0(in, vd_));
       }
     for (int q = 0; q < NACC && i; q++) l[q] = vorder_e(l[q], e);
     for (int q = 0; i < len; i += VW, q++) { /* tail lanes read y = 0: they add +0 */
       const size_t c = step_count(len, i);
-      vm in = vgt(ld_e_n(py, i, c, 0.0f, e), vzero());
+      const vf vy = ld_e_n(py, i, c, 0.0f, e), vd_ = ld_e_n(pd, i, c, 0.0f, e);
+      if (ys) vst(ys + o + i, vy), vst(ds + o + i, vd_);
+      vm in = vgt(vy, vzero());
       k += mcount(in);
-      l[q] = vadd(l[q], vsel0(in, ld_e_n(pd, i, c, 0.0f, e)));
+      l[q] = vadd(l[q], vsel0(in, vd_));
     }
     sum += FN(tree_sum_used)(l, steps_used(len));
   }
-  const float v = k > 0 ? (float)(sum / (double)k) : 0.0f;
-  if (fabsf(v) >= 0x1p-100f) sparse_bwd_out_e(n, y, dy, dx, v, 0, e);
-  else sparse_bwd_out_e(n, y, dy, dx, v, 1, e);
+  return k > 0 ? (float)(sum / (double)k) : 0.0f;
 }
-
-/* a row in s steps (ld_row_short_e); dy held as the terms l (dy on the support, +0 off it: the sum's terms, whose
-   +0 start short_dot_e adds, and the output's dy - v there), y loaded again for the output (holding y too spilled
-   AVX2's registers: bfloat16 1.2x the time) */
+SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
+  _Alignas(64) float ys[SHADOW_CAP], ds[SHADOW_CAP];
+  const int sh = shadowed(n, e);
+  const float v = sh ? sparse_bwd_mean_e(n, y, dy, ys, ds, e) : sparse_bwd_mean_e(n, y, dy, NULL, NULL, e);
+  const int flush = fabsf(v) < 0x1p-100f;
+  if (sh) flush ? sparse_bwd_out_e(n, ys, ds, dx, v, 1, SMX_ELEM_F32, e) : sparse_bwd_out_e(n, ys, ds, dx, v, 0, SMX_ELEM_F32, e);
+  else flush ? sparse_bwd_out_e(n, y, dy, dx, v, 1, e, e) : sparse_bwd_out_e(n, y, dy, dx, v, 0, e, e);
+}
 SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                             const int e) {
   vf Y[NACC], l[NACC]; /* (s <= NACC) */
