@@ -431,9 +431,15 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   const int sh = shadowed(n, e);
   const float v = sh ? sparse_bwd_mean_e(n, y, dy, ys, ds, e) : sparse_bwd_mean_e(n, y, dy, NULL, NULL, e);
   const int flush = fabsf(v) < 0x1p-100f;
-  if (sh) flush ? sparse_bwd_out_e(n, ys, ds, dx, v, 1, SMX_ELEM_F32, e) : sparse_bwd_out_e(n, ys, ds, dx, v, 0, SMX_ELEM_F32, e);
-  else flush ? sparse_bwd_out_e(n, y, dy, dx, v, 1, e, e) : sparse_bwd_out_e(n, y, dy, dx, v, 0, e, e);
+  if (sh && flush) sparse_bwd_out_e(n, ys, ds, dx, v, 1, SMX_ELEM_F32, e);
+  else if (sh) sparse_bwd_out_e(n, ys, ds, dx, v, 0, SMX_ELEM_F32, e);
+  else if (flush) sparse_bwd_out_e(n, y, dy, dx, v, 1, e, e);
+  else sparse_bwd_out_e(n, y, dy, dx, v, 0, e, e);
 }
+
+/* a row in s steps (ld_row_short_e); dy held as the terms l (dy on the support, +0 off it: the sum's terms, whose
+   +0 start short_dot_e adds, and the output's dy - v there), y loaded again for the output (holding y too spilled
+   AVX2's registers: bfloat16 1.2x the time) */
 SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                             const int e) {
   vf Y[NACC], l[NACC]; /* (s <= NACC) */
