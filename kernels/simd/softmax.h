@@ -899,23 +899,28 @@ static void FN(softmax_row)(size_t n, const float *x, float *y) {
 }
 
 /* log-softmax of a finite row from its state, for tensors of element e (smx_log_softmax_flush's rule applied
-   in registers, before a 16-bit store rounds) */
-SMX_FLATTEN void log_softmax_out_e(size_t n, const void *x, void *y, const smx_lse_final *f, const int e) {
+   in registers, before a 16-bit store rounds); x of element ein (e, or a binary16 row widened into f32) */
+SMX_FLATTEN void log_softmax_out_io(size_t n, const void *x, void *y, const smx_lse_final *f, const int ein,
+                                    const int e) {
   const vf ch = vset(f->c_hi), nch = vset(-f->c_hi), clo = vset(f->c_lo);
   size_t i = 0;
   if (f->l < 0x1p-125) { /* the rare rows whose entries at the max are below FLT_MIN */
     for (; i < n; i += VW) {
       const size_t c = step_count(n, i);
-      st_e_n(y, i, vflush(logsm(ld_e_n(x, i, c, 0.0f, e), ch, nch, clo)), c, e);
+      st_e_n(y, i, vflush(logsm(ld_e_n(x, i, c, 0.0f, ein), ch, nch, clo)), c, e);
     }
     return;
   }
   for (; i + 4 * VW <= n; i += 4 * VW)
-    for (size_t j = 0; j < 4; j++) st_e_xn_num(y, i + j * VW, logsm(ld_e_x(x, i + j * VW, e), ch, nch, clo), VW, 1, e);
+    for (size_t j = 0; j < 4; j++)
+      st_e_xn_num(y, i + j * VW, logsm(ld_e_x(x, i + j * VW, ein), ch, nch, clo), VW, 1, e);
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    st_e_xn_num(y, i, logsm(ld_e_n(x, i, c, 0.0f, e), ch, nch, clo), c, 0, e);
+    st_e_xn_num(y, i, logsm(ld_e_n(x, i, c, 0.0f, ein), ch, nch, clo), c, 0, e);
   }
+}
+SMX_FLATTEN void log_softmax_out_e(size_t n, const void *x, void *y, const smx_lse_final *f, const int e) {
+  log_softmax_out_io(n, x, y, f, e, e);
 }
 static void FN(log_softmax_out)(size_t n, const float *x, float *y, const smx_lse_final *f) {
   log_softmax_out_e(n, x, y, f, SMX_ELEM_F32);
@@ -946,6 +951,15 @@ static float FN(logsumexp_row)(size_t n, const float *x) {
    16-bit tensor; rows with NaN, +inf or only -inf by the special rule over widened chunks) ---- */
 static void FN(log_softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
+  /* (a binary16 row of at most SMX_F16_ROW_WIDEN_N widened once, then the f32 row's passes) */
+  if (SMX_F16_ROW_WIDEN_N && e == SMX_ELEM_F16 && n <= SMX_F16_ROW_WIDEN_N) {
+    _Alignas(64) float xs[ROW_WIDEN_CAP];
+    widen_row_e(n, x, xs, SMX_ELEM_F16);
+    FN(lse_row)(n, xs, &f, NULL, 1);
+    if (f.kind != SMX_ROW_FINITE) smx_special_row_elem(f.kind, n, x, y, 1, e);
+    else log_softmax_out_io(n, xs, y, &f, SMX_ELEM_F32, SMX_ELEM_F16);
+    return;
+  }
   FN(lse_row16)(n, x, &f, NULL, 1, e);
   if (f.kind != SMX_ROW_FINITE) smx_special_row_elem(f.kind, n, x, y, 1, e);
   else if (e == SMX_ELEM_BF16) log_softmax_out_e(n, x, y, &f, SMX_ELEM_BF16);
