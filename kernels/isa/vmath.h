@@ -500,7 +500,7 @@ SMX_FLATTEN void widen_row_e(size_t n, const void *p, float *buf, const int e) {
 }
 /* ---- binary16 backward rows of at most SMX_F16_SHADOW_N entries (vocabulary; 0: none, as NEON, whose widening is
    one fcvtl), where widening binary16 costs more than a store and a load: the first pass stores the steps it widens in
-   f32 shadows on the stack (blocked_dot_sh_e) and the output pass loads those, as element ein = f32 in place of e, so
+   f32 shadows on the stack (blocked_dot_sh_e) and the output pass (*_out_io) loads those as element ein = f32, so
    each entry widens once (softmax and sparsemax backward; stablemax's waits on its divisions and log-softmax's on its
    exponentials, no gain there). The shadows are 64-byte aligned: unaligned, the stack's position made a run 0.84x or
    1.08x the time. Binary16 steps load in the step's order (ld_e_x is ld_e), so the shadows and the stores keep

@@ -1242,8 +1242,8 @@ SMX_FLATTEN void softmax_backward_short_e(size_t n, const void *y, const void *d
   st_row_short_e(dx, n, Y, s, 1, e);
 }
 /* the output pass from the row's dot: y and dy of element ein (e, or f32 shadows), dx of e */
-SMX_FLATTEN void softmax_backward_out_e(size_t n, const void *y, const void *dy, void *dx, float dot, const int ein,
-                                        const int e) {
+SMX_FLATTEN void softmax_backward_out_io(size_t n, const void *y, const void *dy, void *dx, float dot,
+                                         const int ein, const int e) {
   if (dot != dot) {
     fill_e(n, dx, smx_qnan(), e);
     return;
@@ -1271,9 +1271,9 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
   if (shadowed(n, e)) {
     _Alignas(64) float ys[SHADOW_CAP], ds[SHADOW_CAP];
     const float dot = (float)blocked_dot_sh_e(n, y, dy, ys, ds, e);
-    softmax_backward_out_e(n, ys, ds, dx, dot, SMX_ELEM_F32, e);
+    softmax_backward_out_io(n, ys, ds, dx, dot, SMX_ELEM_F32, e);
   } else {
-    softmax_backward_out_e(n, y, dy, dx, (float)blocked_dot_e(n, y, dy, e), e, e);
+    softmax_backward_out_io(n, y, dy, dx, (float)blocked_dot_e(n, y, dy, e), e, e);
   }
 }
 static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {

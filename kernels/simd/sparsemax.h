@@ -361,8 +361,8 @@ static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel0(vgt(y, vzero()), v
 /* dx = sparse_bwd(y, dy, v) of a row, stored flushed, or all NaN if y or dy holds one. Where |v| >= 2^-100 the flush
    changes nothing (flush 0 skips it): dy - v is then never -0, and never subnormal (where |dy| >= 2^-103 both are
    multiples of 2^-126, else |dy - v| > 2^-101). */
-SMX_FLATTEN void sparse_bwd_out_e(size_t n, const void *y, const void *dy, void *dx, float v, const int flush,
-                                  const int ein, const int e) {
+SMX_FLATTEN void sparse_bwd_out_io(size_t n, const void *y, const void *dy, void *dx, float v, const int flush,
+                                   const int ein, const int e) {
   const vf vv = vset(v);
   vm bad = mzero();
   size_t i = 0;
@@ -431,10 +431,10 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   const int sh = shadowed(n, e);
   const float v = sh ? sparse_bwd_mean_e(n, y, dy, ys, ds, e) : sparse_bwd_mean_e(n, y, dy, NULL, NULL, e);
   const int flush = fabsf(v) < 0x1p-100f;
-  if (sh && flush) sparse_bwd_out_e(n, ys, ds, dx, v, 1, SMX_ELEM_F32, e);
-  else if (sh) sparse_bwd_out_e(n, ys, ds, dx, v, 0, SMX_ELEM_F32, e);
-  else if (flush) sparse_bwd_out_e(n, y, dy, dx, v, 1, e, e);
-  else sparse_bwd_out_e(n, y, dy, dx, v, 0, e, e);
+  if (sh && flush) sparse_bwd_out_io(n, ys, ds, dx, v, 1, SMX_ELEM_F32, e);
+  else if (sh) sparse_bwd_out_io(n, ys, ds, dx, v, 0, SMX_ELEM_F32, e);
+  else if (flush) sparse_bwd_out_io(n, y, dy, dx, v, 1, e, e);
+  else sparse_bwd_out_io(n, y, dy, dx, v, 0, e, e);
 }
 
 /* a row in s steps (ld_row_short_e); dy held as the terms l (dy on the support, +0 off it: the sum's terms, whose
@@ -460,7 +460,7 @@ SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void 
   const float v = k > 0 ? (float)(short_dot_e(l, NULL, n, s, e) / (double)k) : 0.0f;
   ld_row_short_e(y, n, 0.0f, Y, s, e);
   for (int j = 0; j < s; j++) Y[j] = vsel0(vgt(Y[j], vzero()), vsub(l[j], vset(v)));
-  st_row_short_e(dx, n, Y, s, fabsf(v) < 0x1p-100f, e); /* (as sparse_bwd_out_e's flush) */
+  st_row_short_e(dx, n, Y, s, fabsf(v) < 0x1p-100f, e); /* (as sparse_bwd_out_io's flush) */
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
