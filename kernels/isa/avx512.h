@@ -15,11 +15,10 @@
                                         0.84-0.85x; stablemax at 33 / 40 / 47 / 64 0.80 / 0.91 / 0.94 / 1.06x) */
 #define SMX_INLINE_TREES /* 32 zmm registers: the block trees inline (vmath.h) */
 #define SMX_BWD_SHORT_STEPS 8 /* backward rows of up to 8 steps in registers (vmath.h) */
-#define SMX_F16_SHADOW_N 2048 /* binary16 backward rows of up to 2048 entries widened once, into f32
-   shadows (vmath.h; Zen 4, rows x n = 2^16: softmax_backward 0.84-0.95x the time at n = 256..2048, sparsemax_backward
-   0.93-1.0x; 1.09x at 4096, past L1; bfloat16, whose widening costs less than the store and the load, 1.03-1.09x) */
-#define SMX_F16_ROW_WIDEN_N 4096 /* log-softmax's binary16 rows in cache widened once (vmath.h; Zen 4, one row
-   of 1000..4096: 0.96-0.97x the time of three widening passes) */
+#define SMX_F16_SHADOW_N 2048 /* binary16 rows of up to 2048 entries widened once, into f32 shadows
+   (vmath.h; Zen 4, rows x n = 2^16: softmax_backward 0.84-0.95x the time at n = 256..2048, sparsemax_backward
+   0.93-1.0x; 1.09x at 4096, past L1; bfloat16, whose widening costs less than the store and the load, 1.03-1.09x;
+   log-softmax's rows one at a time 0.96-0.97x at 1000..2048 in cache, from memory 1.00x at 2048 but 1.14x at 4096) */
 typedef __m512 vf;     /* 16 floats, lane l = element l of the step */
 typedef __mmask16 vm;  /* a predicate per float lane */
 typedef __m512i vi;    /* 16 int32 counters */

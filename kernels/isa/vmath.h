@@ -127,7 +127,7 @@ SMX_FLATTEN vf ld_e_n(const void *p, size_t i, size_t c, float fill, const int e
   const vf w = e == SMX_ELEM_BF16 ? vld16hi_n((const uint16_t *)p + i, m) : vld_f16_quiet_n((const uint16_t *)p + i, m);
   return c < VW && fill != 0.0f ? vsel(vtail(c), w, vset(fill)) : w; /* lanes >= c widened +0 */
 }
-/* len <= SMX_BLOCK elements as floats: p itself for f32, else widened into buf */
+/* len elements as floats: p itself for f32, else widened into buf */
 SMX_FLATTEN const float *block_f32(const void *p, size_t len, float *buf, const int e) {
   if (e == SMX_ELEM_F32) return (const float *)p;
   for (size_t i = 0; i < len; i += VW) vst_n(buf + i, ld_e_n(p, i, step_count(len, i), 0.0f, e), step_count(len, i));
@@ -492,17 +492,11 @@ static inline double blocked_dot(size_t n, const float *a, const float *b) {
   return blocked_dot_e(n, a, b, SMX_ELEM_F32);
 }
 
-/* a row of element e widened into buf, n rounded up to VW */
-SMX_FLATTEN void widen_row_e(size_t n, const void *p, float *buf, const int e) {
-  size_t i = 0;
-  for (; i + VW <= n; i += VW) vst(buf + i, ld_e(p, i, e));
-  if (i < n) vst(buf + i, ld_e_n(p, i, n - i, 0.0f, e));
-}
 /* ---- binary16 backward rows of at most SMX_F16_SHADOW_N entries (vocabulary; 0: none, as NEON, whose widening is
    one fcvtl), where widening binary16 costs more than a store and a load: the first pass stores the steps it widens in
    f32 shadows on the stack (blocked_dot_sh_e) and the output pass (*_out_io) loads those as element ein = f32, so
    each entry widens once (softmax and sparsemax backward; stablemax's waits on its divisions and log-softmax's on its
-   exponentials, no gain there). The shadows are 64-byte aligned: unaligned, the stack's position made a run 0.84x or
+   exponentials, no gain there; log-softmax's forward rows the same way, one shadow widened before its passes). The shadows are 64-byte aligned: unaligned, the stack's position made a run 0.84x or
    1.08x the time. Binary16 steps load in the step's order (ld_e_x is ld_e), so the shadows and the stores keep
    it. ---- */
 #ifndef SMX_F16_SHADOW_N
@@ -516,15 +510,6 @@ static inline int shadowed(size_t n, const int e) {
   return SMX_F16_SHADOW_N && e == SMX_ELEM_F16 && n <= SMX_F16_SHADOW_N;
 }
 
-/* binary16 rows of at most SMX_F16_ROW_WIDEN_N entries (vocabulary; 0: none) that a kernel reads in several passes
-   (log-softmax's fused rows in cache: the max, the sums, the output) widened once into a 64-byte aligned stack row */
-#ifndef SMX_F16_ROW_WIDEN_N
-#define SMX_F16_ROW_WIDEN_N 0
-#endif
-#if SMX_F16_ROW_WIDEN_N % VW
-#error "a widened row holds its row rounded up to whole steps"
-#endif
-#define ROW_WIDEN_CAP (SMX_F16_ROW_WIDEN_N ? SMX_F16_ROW_WIDEN_N : VW)
 
 /* ---- backward rows of at most SMX_BWD_SHORT_STEPS steps (vocabulary): each tensor's row loaded once into steps
    v[0 .. s), s = ceil(n / VW) (full steps in the vocabulary's order, ld_e_x; the tail lanes fill), both passes from

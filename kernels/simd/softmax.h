@@ -951,10 +951,10 @@ static float FN(logsumexp_row)(size_t n, const float *x) {
    16-bit tensor; rows with NaN, +inf or only -inf by the special rule over widened chunks) ---- */
 static void FN(log_softmax_row16)(size_t n, const uint16_t *x, uint16_t *y, const int e) {
   smx_lse_final f;
-  /* (a binary16 row of at most SMX_F16_ROW_WIDEN_N widened once, then the f32 row's passes) */
-  if (SMX_F16_ROW_WIDEN_N && e == SMX_ELEM_F16 && n <= SMX_F16_ROW_WIDEN_N) {
-    _Alignas(64) float xs[ROW_WIDEN_CAP];
-    widen_row_e(n, x, xs, SMX_ELEM_F16);
+  /* (a binary16 row of at most SMX_F16_SHADOW_N widened once into a shadow, then the f32 row's passes) */
+  if (shadowed(n, e)) {
+    _Alignas(64) float buf[SHADOW_CAP];
+    const float *xs = block_f32(x, n, buf, SMX_ELEM_F16);
     FN(lse_row)(n, xs, &f, NULL, 1);
     if (f.kind != SMX_ROW_FINITE) smx_special_row_elem(f.kind, n, x, y, 1, e);
     else log_softmax_out_io(n, xs, y, &f, SMX_ELEM_F32, SMX_ELEM_F16);
