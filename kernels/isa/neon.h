@@ -169,6 +169,17 @@ static inline size_t vcompress(float *dst, vm m, vf v) {
   return c;
 }
 
+/* The inverse of vcompress: the lanes selected by m take src[0], src[1], ... in order, the others +0 (reads at
+   most 16 floats from src). */
+static inline vf vexpand(const float *src, vm m) {
+  float t[16];
+  uint32_t k[16];
+  for (int j = 0; j < 4; j++) vst1q_u32(k + 4 * j, m.q[j]);
+  size_t c = 0;
+  for (int i = 0; i < 16; i++) t[i] = k[i] ? src[c++] : 0.0f;
+  return vld(t);
+}
+
 /* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane), by 4x4 blocks */
 SMX_FLATTEN void vtranspose16(vf *r) {
   vf t[16];

@@ -192,6 +192,44 @@ SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, vo
   if (i < n) st_e_xn_num(y, i, vsparse_p(ld_e_n(x, i, n - i, -INFINITY, e), vmd, vtau), n - i, 0, e);
 }
 
+/* y = smx_sparse_p(x, m, tau) over a row whose entries above the filter t are v[0, nv) in index order (the buffer
+   after Michelot, whose final filter is t): their outputs are computed in v, then spread into the steps that hold
+   them (vexpand); every other entry is at most t, so +0 (steps in the step's order: tensors of element e) */
+SMX_FLATTEN void sparse_write_buf_e(size_t n, const void *x, float t, float *v, size_t nv, float m, double tau,
+                                    void *y, const int e) {
+  const vd vmd = dset((double)m), vtau = dset(tau);
+  for (size_t p = 0; p < nv; p += VW) {
+    const size_t c = step_count(nv, p);
+    vst_n(v + p, vsparse_p(vld_n(v + p, c, m), vmd, vtau), c);
+  }
+  const vf vt = vset(t);
+  size_t at = 0, i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) { /* (the test in the vocabulary's order, the spread in the step's) */
+    if (!many(mor(vgt(ld_e_x(x, i, e), vt), vgt(ld_e_x(x, i + VW, e), vt)))) {
+      st_e_xn_num(y, i, vzero(), VW, 1, e);
+      st_e_xn_num(y, i + VW, vzero(), VW, 1, e);
+      continue;
+    }
+    const vm h0 = vgt(ld_e(x, i, e), vt), h1 = vgt(ld_e(x, i + VW, e), vt);
+    st_e_xn_num(y, i, vexpand(v + at, h0), VW, 0, e);
+    at += mcount(h0);
+    st_e_xn_num(y, i + VW, vexpand(v + at, h1), VW, 0, e);
+    at += mcount(h1);
+  }
+  for (; i + VW <= n; i += VW) {
+    const vm h = vgt(ld_e(x, i, e), vt);
+    st_e_xn_num(y, i, vexpand(v + at, h), VW, 0, e);
+    at += mcount(h);
+  }
+  if (i < n) st_e_xn_num(y, i, vexpand(v + at, vgt(ld_e_n(x, i, n - i, -INFINITY, e), vt)), n - i, 0, e);
+}
+
+/* (out of line: inlined, its registers spilled the max and collection loops of AVX2's bfloat16 row, 1.6-1.9x the time) */
+static __attribute__((noinline)) void FN(sparse_write_buf)(size_t n, const void *x, float t, float *v, size_t nv,
+                                                         float m, double tau, void *y, int e) {
+  SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, y);
+}
+
 /* Rows whose candidates z > m - 1 are all ties of the max m (all equal, alternating +-1e30): every set the
    collection and Michelot meet holds K' <= K ties alone, whose sum is +0, so each tau is -1 / K' and its filter keeps
    every tie, and the threshold is -1 / K on any path (the buffer's, the whole row's, the reference's). Where a
@@ -308,8 +346,9 @@ SMX_FLATTEN void sparsemax_general_e(size_t n, const void *x, float m, float t, 
   const vf one = vset(1.0f);
   size_t nb = sparse_collect_e(n, x, m, 0, one, one, buf, &t, e);
   double tau = nb != SMX_SPARSE_ROW ? FN(sparse_tau_buf)(buf, &nb, &t, m) : sparse_tau_row_e(x, n, t, m, 0, one, one, e);
-  if (nb == SMX_SPARSE_ROW || nb >= n / 8) sparse_write_e(n, x, m, tau, y, 1, e);
-  else sparse_write_e(n, x, m, tau, y, 0, e);
+  if (nb == SMX_SPARSE_ROW) sparse_write_e(n, x, m, tau, y, 1, e);
+  else if (nb < VW) sparse_write_e(n, x, m, tau, y, 0, e); /* (spreading a step or less: 1.06x the time at n = 256) */
+  else FN(sparse_write_buf)(n, x, t, buf, nb, m, tau, y, e);
 }
 static __attribute__((noinline)) void FN(sparsemax_general)(size_t n, const float *x, float m, float t, float *y) {
   sparsemax_general_e(n, x, m, t, y, SMX_ELEM_F32);
