@@ -142,12 +142,12 @@ static inline double sparse_fy(const float *v, size_t nv, float m, double tau) {
 
 /* y = smx_sparse_p(x, m, tau_rel) for one step: d = (x - m) - tau_rel in double (m, tau per lane: lanes 0-7 in m0,
    tau0, 8-15 in m1, tau1) */
-static inline vf vsparse_p2(vf v, vd m0, vd m1, vd tau0, vd tau1) {
+SMX_FLATTEN vf vsparse_p2(vf v, vd m0, vd m1, vd tau0, vd tau1) {
   vd dl = dsub(dsub(dlo(v), m0), tau0), dh = dsub(dsub(dhi(v), m1), tau1);
   vdm okl = dge(dl, dset(0x1p-126)), okh = dge(dh, dset(0x1p-126));
   return dpack(dsel(okl, dl, dset(0.0)), dsel(okh, dh, dset(0.0))); /* (float)+0.0 = +0 */
 }
-static inline vf vsparse_p(vf v, vd vm_, vd vtau) { return vsparse_p2(v, vm_, vm_, vtau, vtau); }
+SMX_FLATTEN vf vsparse_p(vf v, vd vm_, vd vtau) { return vsparse_p2(v, vm_, vm_, vtau, vtau); }
 
 /* A float tf with smx_sparse_p(x, m, tau) = +0 for every x <= tf (d is monotone in x), or -inf. */
 static float FN(sparse_zero_below)(float m, double tau) {
@@ -194,13 +194,15 @@ SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, vo
 
 /* y = smx_sparse_p(x, m, tau) over a row whose entries above the filter t are v[0, nv) in index order (the buffer
    after Michelot, whose final filter is t): their outputs are computed in v, then spread into the steps that hold
-   them (vexpand); every other entry is at most t, so +0 (steps in the step's order: tensors of element e) */
+   them (vexpand); every other entry is at most t, so +0 (steps in the step's order: tensors of element e). With
+   grad, y is the cross-entropy's plain gradient p G flushed (G finite: +0 off the support, never NaN) */
 SMX_FLATTEN void sparse_write_buf_e(size_t n, const void *x, float t, float *v, size_t nv, float m, double tau,
-                                    void *y, const int e) {
+                                    float G, void *y, const int grad, const int e) {
   const vd vmd = dset((double)m), vtau = dset(tau);
   for (size_t p = 0; p < nv; p += VW) {
     const size_t c = step_count(nv, p);
-    vst_n(v + p, vsparse_p(vld_n(v + p, c, m), vmd, vtau), c);
+    const vf pv = vsparse_p(vld_n(v + p, c, m), vmd, vtau);
+    vst_n(v + p, grad ? vflush(vmul(pv, vset(G))) : pv, c);
   }
   const vf vt = vset(t);
   size_t at = 0, i = 0;
@@ -224,10 +226,12 @@ SMX_FLATTEN void sparse_write_buf_e(size_t n, const void *x, float t, float *v, 
   if (i < n) st_e_xn_num(y, i, vexpand(v + at, vgt(ld_e_n(x, i, n - i, -INFINITY, e), vt)), n - i, 0, e);
 }
 
-/* (out of line: inlined, its registers spilled the max and collection loops of AVX2's bfloat16 row, 1.6-1.9x the time) */
+/* (out of line: inlined, its registers spilled the loops of the rows around it: AVX2's bfloat16 sparsemax 1.6-1.9x the
+   time, the f32 cross-entropy 1.1x) */
 static __attribute__((noinline)) void FN(sparse_write_buf)(size_t n, const void *x, float t, float *v, size_t nv,
-                                                         float m, double tau, void *y, int e) {
-  SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, y);
+                                                         float m, double tau, float G, void *y, int grad, int e) {
+  if (grad) SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, G, y, 1);
+  else SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, G, y, 0);
 }
 
 /* Rows whose candidates z > m - 1 are all ties of the max m (all equal, alternating +-1e30): every set the
@@ -348,7 +352,7 @@ SMX_FLATTEN void sparsemax_general_e(size_t n, const void *x, float m, float t, 
   double tau = nb != SMX_SPARSE_ROW ? FN(sparse_tau_buf)(buf, &nb, &t, m) : sparse_tau_row_e(x, n, t, m, 0, one, one, e);
   if (nb == SMX_SPARSE_ROW) sparse_write_e(n, x, m, tau, y, 1, e);
   else if (nb < VW) sparse_write_e(n, x, m, tau, y, 0, e); /* (spreading a step or less: 1.06x the time at n = 256) */
-  else FN(sparse_write_buf)(n, x, t, buf, nb, m, tau, y, e);
+  else FN(sparse_write_buf)(n, x, t, buf, nb, m, tau, 0.0f, y, 0, e);
 }
 static __attribute__((noinline)) void FN(sparsemax_general)(size_t n, const float *x, float m, float t, float *y) {
   sparsemax_general_e(n, x, m, t, y, SMX_ELEM_F32);
@@ -514,9 +518,11 @@ static inline double sparse_fy_ties(size_t k, double tau) {
    sparsemax_general), and *k the support's size (n for a whole-row threshold); fy by index (SMX_SPARSE_FY_BY_INDEX)
    is left to the gradient pass where there is one. ties (sparse_tie_lanes, n > SMX_SPARSE_FY_BY_INDEX): a row whose
    candidates are K ties (sparse_tie_count_e) takes -1 / K, and the reference's buffer of K ties, or its whole-row
-   threshold where they overflow it (more than SMX_SPARSE_BUF - SMX_SPARSE_GROUP), without collecting them */
+   threshold where they overflow it (more than SMX_SPARSE_BUF - SMX_SPARSE_GROUP), without collecting them; with dx
+   (a plain gradient p G) *spread is 1 where the gradient was written from the buffer (sparse_write_buf_e) */
 SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, float t, int ties, int capped, vf vcap,
-                                         vf vinv, double *fy, int *fy_left, size_t *k, const int e) {
+                                         vf vinv, double *fy, int *fy_left, size_t *k, void *dx, float G, int *spread,
+                                         const int e) {
   float buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP + VW];
   const size_t kt = ties ? sparse_tie_count_e(n, x, m, capped, vcap, vinv, e) : 0;
   size_t nb = !kt                                          ? sparse_collect_e(n, x, m, capped, vcap, vinv, buf, &t, e)
@@ -530,13 +536,17 @@ SMX_FLATTEN double xent_sparse_general_e(size_t n, const void *x, float m, float
   if (by_buf && n > SMX_SPARSE_FY_BY_INDEX) *fy = kt ? sparse_fy_ties(kt, tau) : sparse_fy(buf, nb, m, tau);
   else if (fy_left) *fy_left = 1;
   else *fy = sparse_fy_e(x, n, m, tau, capped, vcap, vinv, e);
+  /* the plain gradient from the buffer as sparsemax's output, where its fy is taken (a support of a step or more,
+     fewer than n / 8 entries, as the gradient pass's few) */
+  *spread = dx && by_buf && !kt && n > SMX_SPARSE_FY_BY_INDEX && nb >= VW && nb < n / 8;
+  if (*spread) FN(sparse_write_buf)(n, x, t, buf, nb, m, tau, G, dx, 1, e);
   return tau;
 }
 /* (out of line: its buffer is on the stack only on this path; of element e, a variable) */
 static __attribute__((noinline)) double FN(xent_sparse_general)(size_t n, const void *x, float m, float t, int ties,
                                                             int capped, vf vcap, vf vinv, double *fy, int *fy_left,
-                                                            size_t *k, int e) {
-  return SMX_ELEM_CALL(e, xent_sparse_general_e, n, x, m, t, ties, capped, vcap, vinv, fy, fy_left, k);
+                                                            size_t *k, void *dx, float G, int *spread, int e) {
+  return SMX_ELEM_CALL(e, xent_sparse_general_e, n, x, m, t, ties, capped, vcap, vinv, fy, fy_left, k, dx, G, spread);
 }
 
 /* The sparsemax cross-entropy of a row in phases, so that short rows can run in groups: begin (the logits
@@ -617,12 +627,15 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
      the gradient of p = +0 without the double arithmetic (the test costs rows of many ties 4-7%: not there); with a
      whole-row threshold (a dense support), steps whose entries are all at the max m or out, with the max's p = -tau
      and term ((double)m - m = +0: (0 - tau^2) / 2) */
-  const int dense = fy_left && n > SMX_SPARSE_FY_BY_INDEX;
+  const int dense = !few && fy_left && n > SMX_SPARSE_FY_BY_INDEX; /* (few: never dense; no dense code in its loop) */
   const vf vmx = vset(m), vtz = vset(smx_sparse_filter(m, tau, -INFINITY));
   const vf p_at = vsparse_p(vmx, vmd, vtau);
   const vd fy_at = sparse_fy_term(dset(0.0), vtau);
   const vf g_out = const_e(vhmax(vflush(xent_sparse_g(vzero(), vq, vG, vset(1.0f), 0, smooth))), e); /* (equal lanes) */
   for (size_t j = 0; j < n; j += VW) {
+    if (few && !capped) /* (runs of steps all out in a loop of their own: N(0, 3) rows 0.73-0.95x the time) */
+      for (; j + VW <= n && !many(vgt(ld_e_x(x, j, e), vtz)); j += VW) st_const_n(dx, j, g_out, VW, e);
+    if (j >= n) break;
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
     if (few && c == VW && !many(vgt(z, vtz))) { /* all out */
@@ -661,6 +674,7 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
   const int capped = row->softcap > 0.0f;
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   int fy_left = 0; /* a row-path fy, summed in the gradient pass */
+  int spread = 0;  /* the gradient written from the buffer (xent_sparse_general_e) */
   size_t k = n;    /* the support's size */
   if (st->kind == SMX_ROW_FINITE) {
     double fy = 0.0;
@@ -672,8 +686,9 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
         if (many(vgt(s->z[j], vset(s->t0)))) sparse_fy_acc(s->z[j], vmd, vtau, &a0, &a1);
       fy = tree_sum16d(a0, a1);
     } else {
-      st->tau =
-        FN(xent_sparse_general)(n, x, st->m, s->t0, s->ties, capped, vcap, vinv, &fy, dx ? &fy_left : NULL, &k, e);
+      const int plain = !capped && st->qf == 0.0f && st->Gf - st->Gf == 0.0f; /* (G finite: p = 0 gives +0) */
+      st->tau = FN(xent_sparse_general)(n, x, st->m, s->t0, s->ties, capped, vcap, vinv, &fy, dx ? &fy_left : NULL,
+                                        &k, plain ? dx : NULL, st->Gf, &spread, e);
     }
     if (!fy_left) xent_sparse_loss(n, row, fy, s);
   }
@@ -688,7 +703,7 @@ SMX_FLATTEN double xent_sparse_finish_e(size_t n, const void *x, const smx_xent_
       for (size_t j = 0; j < ns; j++)
         st_e_flush_n(dx, j * VW, xent_sparse_g(vsparse_p(s->z[j], vmd, vtau), vq, vG, s->dz[j], 1, 1),
                      step_count(n, j * VW), e);
-    } else {
+    } else if (!spread) {
       const int few = k < n / 8;
       const double fy = !capped && st->qf == 0.0f && few
                           ? xent_sparse_grad_row_e(n, x, 0, 0, vcap, vinv, st->m, st->tau, vq, vG, fy_left, 1, dx, e)
