@@ -457,3 +457,49 @@ Test(half, cross_entropy_identity) {
   smx_set_isa(SMX_ISA_SCALAR);
   cr_expect_eq(fails, 0, "%zu of %zu 16-bit cross-entropy cases differ from the f32 call", fails, cases);
 }
+
+/* The sparsemax kernels test 16-bit steps against their float thresholds without widening them (vmath.h's
+   any16_above): a probe entry swept over the patterns around the threshold, alone in its two steps, beside K ties of
+   the max m (the probe is in the support above m - 1 / K), the row shifted so that the threshold is positive, near
+   zero and negative and K in 3, 4, 7 (thresholds on and between the patterns), so that some probe is the least
+   pattern above the threshold, the one an off-by-one range would miss. Every ISA, the forward kernel and the
+   cross-entropy's gradient, by the identity. */
+Test(half, sparsemax_unwidened_threshold) {
+  enum { N = 1024, PROBE = 700 };
+  static const size_t ks[] = {3, 4, 7};
+  static const float shifts[] = {0.0f, -0.75f, -1.0f, -3.0f, 2.0f};
+  size_t cases = 0, fails = 0;
+  uint16_t x[N], y[N];
+  float xw[N], yw[N], loss16, loss32;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int t = 0; t < 2; t++)
+      for (size_t s = 0, K = ks[0]; s < sizeof shifts / sizeof shifts[0] * 3; s++, K = ks[s % 3]) {
+        const uint16_t mid = narrow(t, shifts[s / 3] + 1.0f - 1.0f / (float)K);
+        const int at = mid & 0x8000 ? -(int)(mid & 0x7fff) : (int)mid; /* patterns in value order */
+        for (int d = -40; d <= 40; d++) {
+          for (size_t i = 0; i < N; i++) x[i] = narrow(t, i < K ? shifts[s / 3] + 1.0f : shifts[s / 3] - 8.0f);
+          x[PROBE] = (uint16_t)(at + d < 0 ? 0x8000 | -(at + d) : at + d);
+          for (size_t i = 0; i < N; i++) xw[i] = widen(t, x[i]);
+          int ok = (t ? smx_sparsemax_f16(1, N, x, N, y, N) : smx_sparsemax_bf16(1, N, x, N, y, N)) == SMX_OK &&
+                   smx_sparsemax_f32(1, N, xw, N, yw, N) == SMX_OK;
+          for (size_t i = 0; i < N && ok; i++) ok &= y[i] == narrow(t, yw[i]);
+          smx_xent_options o;
+          smx_xent_options_default(&o);
+          o.normalizer = SMX_NORM_SPARSEMAX;
+          const int64_t tg = 1;
+          ok &= (t ? smx_cross_entropy_f16(1, N, x, N, &tg, &o, &loss16, y, N, 1.0f)
+                   : smx_cross_entropy_bf16(1, N, x, N, &tg, &o, &loss16, y, N, 1.0f)) == SMX_OK &&
+                smx_cross_entropy_f32(1, N, xw, N, &tg, &o, &loss32, yw, N, 1.0f) == SMX_OK && loss16 == loss32;
+          for (size_t i = 0; i < N && ok; i++) ok &= y[i] == narrow(t, yw[i]);
+          cases++;
+          fails += !ok;
+          if (!ok && fails < 5)
+            cr_log_error("%s %s shift %g K %zu probe 0x%04x differs", smx_isa_name((smx_isa)isa), t ? "f16" : "bf16",
+                         (double)shifts[s / 3], K, x[PROBE]);
+        }
+      }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  cr_expect_eq(fails, 0, "%zu of %zu probe rows differ from round16(f32 kernel(widen(x)))", fails, cases);
+}

@@ -110,6 +110,12 @@ static inline vf vexpand(const float *src, vm m) {
   return _mm512_maskz_expand_ps(m, s);
 }
 
+/* 1 when any of the 32 16-bit patterns at p (two steps) is in [lo, lo + span] (mod 2^16: x - lo <= span as uint16) */
+static inline int any16_in(const uint16_t *p, uint16_t lo, uint16_t span) {
+  const __m512i d = _mm512_sub_epi16(_mm512_loadu_si512(p), _mm512_set1_epi16((short)lo));
+  return _mm512_cmple_epu16_mask(d, _mm512_set1_epi16((short)span)) != 0;
+}
+
 /* Lane bits as uint32 (the 16-bit conversions): constants, and, or, add (mod 2^32), shifts, int32 -> float. */
 static inline vf vbits_k(uint32_t k) { return _mm512_castsi512_ps(_mm512_set1_epi32((int)k)); }
 static inline vf vbits_and(vf a, uint32_t k) { return _mm512_and_ps(a, vbits_k(k)); }

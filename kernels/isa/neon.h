@@ -180,6 +180,13 @@ static inline vf vexpand(const float *src, vm m) {
   return vld(t);
 }
 
+/* 1 when any of the 32 16-bit patterns at p (two steps) is in [lo, lo + span] (mod 2^16: x - lo <= span as uint16) */
+static inline int any16_in(const uint16_t *p, uint16_t lo, uint16_t span) {
+  uint16x8_t r = vdupq_n_u16(0);
+  for (int j = 0; j < 4; j++) r = vorrq_u16(r, vcleq_u16(vsubq_u16(vld1q_u16(p + 8 * j), vdupq_n_u16(lo)), vdupq_n_u16(span)));
+  return vmaxvq_u16(r) != 0;
+}
+
 /* r[i] lane j := r[j] lane i: 16 rows of 16 floats to 16 columns (short rows, one row per lane), by 4x4 blocks */
 SMX_FLATTEN void vtranspose16(vf *r) {
   vf t[16];

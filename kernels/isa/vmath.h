@@ -209,6 +209,31 @@ SMX_FLATTEN void st_e_xn_num(void *p, size_t i, vf v, size_t c, int xo, const in
 #endif
   st_e_xn(p, i, v, c, xo, e);
 }
+/* ---- a test of two steps of a 16-bit row against a float t without widening them (a 512-bit widening takes ~2 cycles
+   on Zen 4): for every non-NaN x, x > t is x in a range of patterns as uint16: [T, 0x7fff] where t >= 0, T the least
+   pattern above t (the positive patterns from T up), else [0, L - 1], L the greatest pattern at most t (the positive
+   patterns and the negative ones above L: x <= t is x >= L as uint16). NaN patterns may fall in the range (the
+   passes that use it are on rows without NaNs; a NaN there would only send its steps to the float test). ---- */
+typedef struct {
+  uint16_t lo, span; /* the range [lo, lo + span] */
+} th16;
+static inline float half_f32(uint16_t h, const int e) {
+  return e == SMX_ELEM_BF16 ? smx_f32_of_bf16(h) : smx_f32_of_f16(h);
+}
+static inline th16 th16_of(float t, const int e) { /* (t not NaN) */
+  /* the nearest pattern h: T is h where h is above t, else the next one up; L is h where h is at most t, else the
+     next one down (the nearest has no pattern between it and t) */
+  uint16_t h = e == SMX_ELEM_BF16 ? smx_bf16_of_f32(t) : smx_f16_of_f32(t);
+  if (t >= 0.0f) { /* (positive patterns: the next one up is h + 1) */
+    if (half_f32(h, e) <= t) h++;
+    return (th16){h, (uint16_t)(0x7fffu - h)};
+  }
+  if (half_f32(h, e) > t) h++; /* (negative patterns: the next one down is h + 1; -0 is above t) */
+  return (th16){0, (uint16_t)(h - 1u)};
+}
+/* 1 when any of the 32 entries of x (of 16-bit element e) from i is above the t of h */
+SMX_FLATTEN int any16_above(const void *x, size_t i, th16 h) { return any16_in((const uint16_t *)x + i, h.lo, h.span); }
+
 /* ---- rows in lanes: rows r < g of x (n elements of e, the step at b of each) transposed, so that col[i] lane r is
    entry i of row r (-inf past n and past g; col holds n rounded up to VW), and back for the rows r with
    fast[r] != 0 ---- */

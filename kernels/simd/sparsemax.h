@@ -88,11 +88,15 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
                                     const int e) {
   size_t nb = 0;
   vf vt = vset(*t);
+  th16 t16 = e == SMX_ELEM_F32 ? (th16){0, 0} : th16_of(*t, e);
+  int quiet = 1; /* the last group had no candidate: a 16-bit group is tested unwidened first */
   for (size_t o = 0; o < n; o += SMX_SPARSE_GROUP) {
     if (!capped && n - o >= SMX_SPARSE_GROUP) {
+      if (e != SMX_ELEM_F32 && quiet && !any16_above(x, o, t16) && !any16_above(x, o + 2 * VW, t16)) continue;
       vf a0 = ld_e(x, o, e), a1 = ld_e(x, o + VW, e), a2 = ld_e(x, o + 2 * VW, e), a3 = ld_e(x, o + 3 * VW, e);
       vm k0 = vgt(a0, vt), k1 = vgt(a1, vt), k2 = vgt(a2, vt), k3 = vgt(a3, vt);
-      if (!many(mor(mor(k0, k1), mor(k2, k3)))) continue;
+      quiet = !many(mor(mor(k0, k1), mor(k2, k3)));
+      if (quiet) continue;
       nb += vcompress(buf + nb, k0, a0);
       nb += vcompress(buf + nb, k1, a1);
       nb += vcompress(buf + nb, k2, a2);
@@ -108,6 +112,7 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
       FN(sparse_tau_buf)(buf, &nb, t, m);
       if (nb > SMX_SPARSE_BUF / 2) return SMX_SPARSE_ROW;
       vt = vset(*t);
+      if (e != SMX_ELEM_F32) t16 = th16_of(*t, e);
     }
   }
   return nb;
@@ -171,10 +176,17 @@ static inline vf sparse_write_step(vf v, vf vtf, vf vmx, vf vym, vd vmd, vd vtau
 /* y = smx_sparse_p(x, m, tau) over a row, skipping steps that are all below tf (tensors of element e); dense: a
    support of n / 8 entries or more */
 SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, void *y, const int dense, const int e) {
-  const vf vtf = vset(FN(sparse_zero_below)(m, tau)), vmx = vset(m), vym = vset(smx_sparse_p(m, m, tau));
+  const float tf = FN(sparse_zero_below)(m, tau);
+  const vf vtf = vset(tf), vmx = vset(m), vym = vset(smx_sparse_p(m, m, tau));
   const vd vmd = dset((double)m), vtau = dset(tau);
+  const th16 tf16 = e == SMX_ELEM_F32 ? (th16){0, 0} : th16_of(tf, e);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
+    if (e != SMX_ELEM_F32 && !any16_above(x, i, tf16)) { /* (16-bit steps tested unwidened first) */
+      st_e_xn_num(y, i, vzero(), VW, 1, e);
+      st_e_xn_num(y, i + VW, vzero(), VW, 1, e);
+      continue;
+    }
     vf v0 = ld_e_x(x, i, e), v1 = ld_e_x(x, i + VW, e);
     vm h0 = vgt(v0, vtf), h1 = vgt(v1, vtf);
     if (!many(mor(h0, h1))) {
@@ -628,13 +640,18 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
      whole-row threshold (a dense support), steps whose entries are all at the max m or out, with the max's p = -tau
      and term ((double)m - m = +0: (0 - tau^2) / 2) */
   const int dense = !few && fy_left && n > SMX_SPARSE_FY_BY_INDEX; /* (few: never dense; no dense code in its loop) */
-  const vf vmx = vset(m), vtz = vset(smx_sparse_filter(m, tau, -INFINITY));
+  const float tz = smx_sparse_filter(m, tau, -INFINITY);
+  const vf vmx = vset(m), vtz = vset(tz);
+  const th16 tz16 = e == SMX_ELEM_F32 ? (th16){0, 0} : th16_of(tz, e);
   const vf p_at = vsparse_p(vmx, vmd, vtau);
   const vd fy_at = sparse_fy_term(dset(0.0), vtau);
   const vf g_out = const_e(vhmax(vflush(xent_sparse_g(vzero(), vq, vG, vset(1.0f), 0, smooth))), e); /* (equal lanes) */
   for (size_t j = 0; j < n; j += VW) {
-    if (few && !capped) /* (runs of steps all out in a loop of their own: N(0, 3) rows 0.73-0.95x the time) */
+    if (few && !capped) { /* (runs of steps all out in a loop of their own: N(0, 3) rows 0.73-0.95x the time) */
+      for (; e != SMX_ELEM_F32 && j + 2 * VW <= n && !any16_above(x, j, tz16); j += 2 * VW)
+        st_const_n(dx, j, g_out, VW, e), st_const_n(dx, j + VW, g_out, VW, e);
       for (; j + VW <= n && !many(vgt(ld_e_x(x, j, e), vtz)); j += VW) st_const_n(dx, j, g_out, VW, e);
+    }
     if (j >= n) break;
     const size_t c = step_count(n, j);
     vf vdz, z = step_logits_e(x, j, c, 0.0f, capped, vcap, vinv, &vdz, e);
