@@ -88,7 +88,7 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
                                     const int e) {
   size_t nb = 0;
   vf vt = vset(*t);
-  th16 t16 = e == SMX_ELEM_F32 ? (th16){0, 0} : th16_of(*t, e);
+  th16 t16 = th16_of(*t, e);
   int quiet = 1; /* the last group had no candidate: a 16-bit group is tested unwidened first */
   for (size_t o = 0; o < n; o += SMX_SPARSE_GROUP) {
     if (!capped && n - o >= SMX_SPARSE_GROUP) {
@@ -112,7 +112,7 @@ SMX_FLATTEN size_t sparse_collect_e(size_t n, const void *x, float m, int capped
       FN(sparse_tau_buf)(buf, &nb, t, m);
       if (nb > SMX_SPARSE_BUF / 2) return SMX_SPARSE_ROW;
       vt = vset(*t);
-      if (e != SMX_ELEM_F32) t16 = th16_of(*t, e);
+      t16 = th16_of(*t, e);
     }
   }
   return nb;
@@ -179,7 +179,7 @@ SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, vo
   const float tf = FN(sparse_zero_below)(m, tau);
   const vf vtf = vset(tf), vmx = vset(m), vym = vset(smx_sparse_p(m, m, tau));
   const vd vmd = dset((double)m), vtau = dset(tau);
-  const th16 tf16 = e == SMX_ELEM_F32 ? (th16){0, 0} : th16_of(tf, e);
+  const th16 tf16 = th16_of(tf, e);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
     if (e != SMX_ELEM_F32 && !any16_above(x, i, tf16)) { /* (16-bit steps tested unwidened first) */
@@ -642,7 +642,7 @@ SMX_FLATTEN double xent_sparse_grad_row_e(size_t n, const void *x, const int cap
   const int dense = !few && fy_left && n > SMX_SPARSE_FY_BY_INDEX; /* (few: never dense; no dense code in its loop) */
   const float tz = smx_sparse_filter(m, tau, -INFINITY);
   const vf vmx = vset(m), vtz = vset(tz);
-  const th16 tz16 = e == SMX_ELEM_F32 ? (th16){0, 0} : th16_of(tz, e);
+  const th16 tz16 = th16_of(tz, e);
   const vf p_at = vsparse_p(vmx, vmd, vtau);
   const vd fy_at = sparse_fy_term(dset(0.0), vtau);
   const vf g_out = const_e(vhmax(vflush(xent_sparse_g(vzero(), vq, vG, vset(1.0f), 0, smooth))), e); /* (equal lanes) */
