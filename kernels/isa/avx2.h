@@ -407,13 +407,14 @@ static inline vf vexpand(const float *src, vm m) {
   return r;
 }
 
-/* 1 when any of the 32 16-bit patterns at p (two steps) is in [lo, lo + span] (mod 2^16: x - lo <= span as uint16, where
-   min(x - lo, span) = x - lo) */
+/* 1 when any of the 32 16-bit patterns at p (two steps) is in [lo, lo + span] (mod 2^16: x - lo <= span as uint16,
+   where min(x - lo, span) = x - lo) */
 static inline int any16_in(const uint16_t *p, uint16_t lo, uint16_t span) {
   const __m256i l = _mm256_set1_epi16((short)lo), k = _mm256_set1_epi16((short)span);
   const __m256i a = _mm256_sub_epi16(_mm256_loadu_si256((const __m256i *)p), l);
   const __m256i b = _mm256_sub_epi16(_mm256_loadu_si256((const __m256i *)(p + 16)), l);
-  const __m256i in = _mm256_or_si256(_mm256_cmpeq_epi16(_mm256_min_epu16(a, k), a), _mm256_cmpeq_epi16(_mm256_min_epu16(b, k), b));
+  const __m256i in =
+    _mm256_or_si256(_mm256_cmpeq_epi16(_mm256_min_epu16(a, k), a), _mm256_cmpeq_epi16(_mm256_min_epu16(b, k), b));
   return _mm256_movemask_epi8(in) != 0;
 }
 

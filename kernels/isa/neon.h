@@ -182,8 +182,9 @@ static inline vf vexpand(const float *src, vm m) {
 
 /* 1 when any of the 32 16-bit patterns at p (two steps) is in [lo, lo + span] (mod 2^16: x - lo <= span as uint16) */
 static inline int any16_in(const uint16_t *p, uint16_t lo, uint16_t span) {
+  const uint16x8_t l = vdupq_n_u16(lo), k = vdupq_n_u16(span);
   uint16x8_t r = vdupq_n_u16(0);
-  for (int j = 0; j < 4; j++) r = vorrq_u16(r, vcleq_u16(vsubq_u16(vld1q_u16(p + 8 * j), vdupq_n_u16(lo)), vdupq_n_u16(span)));
+  for (int j = 0; j < 4; j++) r = vorrq_u16(r, vcleq_u16(vsubq_u16(vld1q_u16(p + 8 * j), l), k));
   return vmaxvq_u16(r) != 0;
 }
 

@@ -220,7 +220,7 @@ typedef struct {
 static inline float half_f32(uint16_t h, const int e) {
   return e == SMX_ELEM_BF16 ? smx_f32_of_bf16(h) : smx_f32_of_f16(h);
 }
-static inline th16 th16_of(float t, const int e) { /* (t not NaN; f32 rows take no such test: an empty range) */
+static inline th16 th16_of(float t, const int e) { /* (t not NaN; f32 rows take no such test: unused there) */
   if (e == SMX_ELEM_F32) return (th16){0, 0};
   /* the nearest pattern h: T is h where h is above t, else the next one up; L is h where h is at most t, else the
      next one down (the nearest has no pattern between it and t) */
