@@ -217,19 +217,16 @@ SMX_FLATTEN void st_e_xn_num(void *p, size_t i, vf v, size_t c, int xo, const in
 typedef struct {
   uint16_t lo, span; /* the range [lo, lo + span] */
 } th16;
-static inline float half_f32(uint16_t h, const int e) {
-  return e == SMX_ELEM_BF16 ? smx_f32_of_bf16(h) : smx_f32_of_f16(h);
-}
 static inline th16 th16_of(float t, const int e) { /* (t not NaN; f32 rows take no such test: unused there) */
   if (e == SMX_ELEM_F32) return (th16){0, 0};
   /* the nearest pattern h: T is h where h is above t, else the next one up; L is h where h is at most t, else the
      next one down (the nearest has no pattern between it and t) */
   uint16_t h = e == SMX_ELEM_BF16 ? smx_bf16_of_f32(t) : smx_f16_of_f32(t);
   if (t >= 0.0f) { /* (positive patterns: the next one up is h + 1) */
-    if (half_f32(h, e) <= t) h++;
+    if (smx_elem_get(&h, 0, e) <= t) h++;
     return (th16){h, (uint16_t)(0x7fffu - h)};
   }
-  if (half_f32(h, e) > t) h++; /* (negative patterns: the next one down is h + 1; -0 is above t) */
+  if (smx_elem_get(&h, 0, e) > t) h++; /* (negative patterns: the next one down is h + 1; -0 is above t) */
   return (th16){0, (uint16_t)(h - 1u)};
 }
 /* 1 when any of the 32 entries of x (of 16-bit element e) from i is above the t of h */
