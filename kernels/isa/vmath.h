@@ -244,8 +244,10 @@ SMX_FLATTEN int any16_above(const void *x, size_t i, th16 h) { return any16_in((
 static inline void prefetch_rows_e(const void *x, size_t ldx, size_t g, size_t n, const int e) {
   const size_t es = e == SMX_ELEM_F32 ? sizeof(float) : sizeof(uint16_t);
   const uintptr_t at = (uintptr_t)x + g * ldx * es;
-  for (size_t r = 0; r < g; r++)
-    for (size_t o = 0; o < n * es; o += 64) __builtin_prefetch((const void *)(at + r * ldx * es + o));
+  for (size_t r = 0; r < g; r++) { /* every 64-byte line the row touches */
+    const uintptr_t row = at + r * ldx * es;
+    for (uintptr_t p = row & ~(uintptr_t)63; p < row + n * es; p += 64) __builtin_prefetch((const void *)p);
+  }
 }
 SMX_FLATTEN void vload_columns_e(size_t g, size_t n, const void *x, size_t ldx, vf *col, const int e) {
   prefetch_rows_e(x, ldx, g, n, e);
