@@ -235,12 +235,23 @@ SMX_FLATTEN int any16_above(const void *x, size_t i, th16 h) { return any16_in((
 /* ---- rows in lanes: rows r < g of x (n elements of e, the step at b of each) transposed, so that col[i] lane r is
    entry i of row r (-inf past n and past g; col holds n rounded up to VW), and back for the rows r with
    fast[r] != 0 ---- */
-/* A hint to the caches for the next group: the g rows after these (n elements of e at x, ld ldx) are loaded while
-   this group computes. A lane group's loads wait on each other (the transposes need all its rows), so from
-   memory they stalled the group: rows streamed from memory took 1.4-1.8x their time in cache at n = 16..32 (Zen 4,
-   softmax, rows x n = 2^20), 1.0-1.2x with the hint (hinting only after full groups of VW rows, softmax kept 1.4x). A
-   prefetch never faults and changes no value the program sees (the addresses are formed as integers: past the
-   call's last row they may point anywhere). */
+/* Hints to the caches for the next group of rows, so that rows streamed from memory arrive while this group
+   computes (a prefetch never faults and changes no value the program sees; the addresses are formed as integers:
+   past the call's last row they may point anywhere). prefetch_e / prefetch_out_e: the line of element i of x
+   (elements e), toward the first level of cache to be read / the second to be written, one a step, spread over a
+   group's work: the register groups and short_rows_state hint the next group's rows as they sum, and every group's
+   stores the next group's outputs. The hardware's prefetch runs only a few lines ahead of the loads that miss, and a
+   group's compute issues none: softmax rows of 64..256 from memory took 2.2-2.5x their time in cache (Intel Xeon,
+   rows x n = 2^20), 1.6-1.7x with these hints (outputs hinted to the first level instead: 1.8x, and 1.07x the time in
+   cache). prefetch_rows_e: every line of the g rows after these at once, for a lane group, whose loads wait on each
+   other (the transposes need all its rows): rows of 16..32 from memory took 1.4-1.8x their time in cache (Zen 4),
+   1.0-1.2x with it; such a burst at the start of a register group was 1.1-1.4x slower (Zen 4). */
+static inline void prefetch_e(const void *x, size_t i, const int e) {
+  __builtin_prefetch((const void *)((uintptr_t)x + i * (e == SMX_ELEM_F32 ? sizeof(float) : sizeof(uint16_t))), 0, 3);
+}
+static inline void prefetch_out_e(const void *x, size_t i, const int e) {
+  __builtin_prefetch((const void *)((uintptr_t)x + i * (e == SMX_ELEM_F32 ? sizeof(float) : sizeof(uint16_t))), 1, 2);
+}
 static inline void prefetch_rows_e(const void *x, size_t ldx, size_t g, size_t n, const int e) {
   const size_t es = e == SMX_ELEM_F32 ? sizeof(float) : sizeof(uint16_t);
   const uintptr_t at = (uintptr_t)x + g * ldx * es;
@@ -273,14 +284,18 @@ SMX_FLATTEN void vstore_column_block_e(size_t g, size_t n, size_t b, vf *c, cons
 #ifdef SMX_VTRANSPOSE_HALVES
   if (n <= VW / 2) {
     vtranspose_halves(c);
-    for (size_t r = 0; r < g; r++)
+    for (size_t r = 0; r < g; r++) {
+      prefetch_out_e(y, (g + r) * ldy, e);
       if (fast[r] != 0.0f) st_e_n(y, r * ldy, r < VW / 2 ? c[r] : vupper_half(c[r - VW / 2]), n, e);
+    }
     return;
   }
 #endif
   vtranspose16(c);
-  for (size_t r = 0; r < g; r++)
+  for (size_t r = 0; r < g; r++) {
+    prefetch_out_e(y, (g + r) * ldy + b, e);
     if (fast[r] != 0.0f) st_e_n(y, r * ldy + b, c[r], step_count(n, b), e);
+  }
 }
 SMX_FLATTEN void vstore_columns_e(size_t g, size_t n, vf *col, const float *fast, void *y, size_t ldy, const int e) {
   for (size_t b = 0; b < n; b += VW) vstore_column_block_e(g, n, b, col + b, fast, y, ldy, e);

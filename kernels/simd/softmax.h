@@ -85,7 +85,8 @@ SMX_FLATTEN vf p1_step(vf acc, vf x, vf m, vf magic, int32_t keep, const int tie
    smx_exp_shift(x, magic, SMX_KEEP_SUM) (S_all, in double as the scalar does) and, with ties (a block that
    may hold the row max), also those without the entries x == m (S_ex) and their count. With ys, the kept
    values of every entry (ties too) are stored there for softmax's pass 2. Meanwhile the first ngn groups of
-   the next block xn (if any) go into its maxima nx. With ties the lanes go in P1_PARTS column parts (each
+   the next block xn (if any) go into its maxima nx; without nx, xn is the next group's row, hinted to the cache
+   (prefetch_e) as this one is summed. With ties the lanes go in P1_PARTS column parts (each
    lane's entries in the same order), so that both sums' accumulators stay in registers. */
 #define P1_PARTS (NACC >= 8 ? 2 : 1)
 /* the lanes of steps [J0, J0 + JN) of every group */
@@ -101,6 +102,8 @@ SMX_FLATTEN void sum_lanes(const void *x, size_t len, size_t full, vf vm_, vf vm
       bm_group_e(nx, xn, i, e);
       /* the block after next, toward the first level of cache (a prefetch never faults) */
       for (int q = 0; q < SMX_LANES; q += 16) __builtin_prefetch(elem_at(xn, SMX_BLOCK + i + (size_t)q, e), 0, 3);
+    } else if (xn && !nx) { /* rows of one block: the next group's row (short_rows_state) */
+      for (int q = 0; q < SMX_LANES; q += 16) prefetch_e(xn, i + (size_t)q, e);
     }
   }
   if (full) /* the sums' lanes back in the step's order (the values stored stay in the load's: see rescale_block) */
@@ -124,7 +127,7 @@ SMX_FLATTEN void sum_block_e(const void *x, size_t len, size_t full, float m, fl
     sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, 0, NACC, ls, le, &kc, ys, xn, ngn, nx, e);
   } else {
     sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, 0, NACC / 2, ls, le, &kc, ys, xn, ngn, nx, e);
-    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, NACC / 2, NACC / 2, ls, le, &kc, ys, xn, 0, NULL, e);
+    sum_lanes(x, len, full, vm_, vmagic, keep, ties, store, NACC / 2, NACC / 2, ls, le, &kc, ys, NULL, 0, NULL, e);
   }
   *S_all = FN(tree_sum_used)(ls, steps_used(len));
   *S_ex = ties == 1 || ties == 2 ? FN(tree_sum_used)(le, steps_used(len)) : 0.0;
@@ -503,11 +506,12 @@ SMX_FLATTEN void short_rows_state_e(size_t g, size_t n, const void *x, size_t ld
     if (!sr->fast[r]) continue;
     /* one block: its own K, its ties counted, S = the sum without them (the binned sum of one term is it) */
     const void *xr = elem_at(x, r * ldx, e);
+    const void *xnext = (const void *)((uintptr_t)xr + g * ldx * (e == SMX_ELEM_F32 ? 4u : 2u)); /* (may be anywhere) */
     const float mr = m[r], magic_r = magic_sum[r];
     float *yr = ys ? ys + r * ldys : NULL;
     double kr, Sa;
 #define SR_SUM(ties, store) \
-  sum_block_e(xr, n, full, mr, magic_r, SMX_KEEP_SUM, ties, store, &kr, &Sa, &S[r], yr, NULL, 0, &a, e)
+  sum_block_e(xr, n, full, mr, magic_r, SMX_KEEP_SUM, ties, store, &kr, &Sa, &S[r], yr, xnext, 0, NULL, e)
     SUM_SPECIALIZED(SR_SUM, mr != 0.0f ? 3 : 4, 3, 4, yr); /* (never ties 0 here) */
 #undef SR_SUM
     k[r] = (float)kr; /* k <= 1024: exact */
@@ -684,6 +688,7 @@ SMX_FLATTEN void reg_rows_state_e(size_t g, size_t n, const void *x, size_t ldx,
         const size_t q = q0 + j;
         if (q >= steps) break;
         const vf v = ld_e_n(x, r * ldx + q * VW, step_count(n, q * VW), -INFINITY, e);
+        prefetch_e(x, (g + r) * ldx + q * VW, e);
         vf t, p = vexp_shift(v, vmagic, &t);
         const vf ev = vexp2add_if(vbits_ge(t, SMX_KEEP_SUM), p, t);
         const vm tie = veq(v, vmr);
@@ -716,8 +721,10 @@ SMX_FLATTEN void softmax_reg_out_e(size_t g, size_t n, const reg_rows *R, void *
   for (size_t r = 0; r < g; r++) {
     if (R->fast[r] == 0.0f) continue;
     const outc c = reg_outc(R, r);
-    for (size_t i = 0; i < n; i += VW)
+    for (size_t i = 0; i < n; i += VW) {
+      prefetch_out_e(y, (g + r) * ldy + i, e);
       st_e_xn_num(y, r * ldy + i, out_from_e_if(vld(reg_e(R, r) + i), &c, 1), step_count(n, i), 0, e);
+    }
   }
 }
 SMX_FLATTEN void log_softmax_reg_out_e(size_t g, size_t n, const void *x, size_t ldx, const reg_rows *R, void *y,
@@ -729,6 +736,7 @@ SMX_FLATTEN void log_softmax_reg_out_e(size_t g, size_t n, const void *x, size_t
     for (size_t i = 0; i < n; i += VW) {
       const size_t c = step_count(n, i);
       const vf v = logsm(ld_e_n(x, r * ldx + i, c, 0.0f, e), chi, nch, clo);
+      prefetch_out_e(y, (g + r) * ldy + i, e);
       if (flush) st_e_n(y, r * ldy + i, vflush(v), c, e); /* smx_log_softmax_flush */
       else st_e_xn_num(y, r * ldy + i, v, c, 0, e);
     }
@@ -1592,6 +1600,7 @@ SMX_FLATTEN void xent_reg_grad(size_t g, size_t n, const reg_rows *R, const floa
     for (size_t i = 0; i < n; i += VW) {
       const size_t cnt = step_count(n, i);
       const vf p = out_from_e_if(vld(reg_e(R, r) + i), &c, 1);
+      prefetch_out_e(dx, (g + r) * ldd + i, SMX_ELEM_F32);
       vst_n(dx + r * ldd + i, vflush(vfma(va, p, cw ? vmul(nb, vld_n(cw + i, cnt, 0.0f)) : nb)), cnt);
     }
   }
