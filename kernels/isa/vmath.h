@@ -246,19 +246,17 @@ SMX_FLATTEN int any16_above(const void *x, size_t i, th16 h) { return any16_in((
    cache). prefetch_rows_e: every line of the g rows after these at once, for a lane group, whose loads wait on each
    other (the transposes need all its rows): rows of 16..32 from memory took 1.4-1.8x their time in cache (Zen 4),
    1.0-1.2x with it; such a burst at the start of a register group was 1.1-1.4x slower (Zen 4). */
-static inline void prefetch_e(const void *x, size_t i, const int e) {
-  __builtin_prefetch((const void *)((uintptr_t)x + i * (e == SMX_ELEM_F32 ? sizeof(float) : sizeof(uint16_t))), 0, 3);
+static inline uintptr_t elem_addr(const void *x, size_t i, const int e) { /* element i's address, as an integer */
+  return (uintptr_t)x + i * (e == SMX_ELEM_F32 ? sizeof(float) : sizeof(uint16_t));
 }
+static inline void prefetch_e(const void *x, size_t i, const int e) { __builtin_prefetch((const void *)elem_addr(x, i, e), 0, 3); }
 static inline void prefetch_out_e(const void *x, size_t i, const int e) {
-  __builtin_prefetch((const void *)((uintptr_t)x + i * (e == SMX_ELEM_F32 ? sizeof(float) : sizeof(uint16_t))), 1, 2);
+  __builtin_prefetch((const void *)elem_addr(x, i, e), 1, 2);
 }
 static inline void prefetch_rows_e(const void *x, size_t ldx, size_t g, size_t n, const int e) {
-  const size_t es = e == SMX_ELEM_F32 ? sizeof(float) : sizeof(uint16_t);
-  const uintptr_t at = (uintptr_t)x + g * ldx * es;
-  for (size_t r = 0; r < g; r++) { /* every 64-byte line the row touches */
-    const uintptr_t row = at + r * ldx * es;
-    for (uintptr_t p = row & ~(uintptr_t)63; p < row + n * es; p += 64) __builtin_prefetch((const void *)p);
-  }
+  for (size_t r = g; r < 2 * g; r++) /* every 64-byte line the row touches */
+    for (uintptr_t p = elem_addr(x, r * ldx, e) & ~(uintptr_t)63; p < elem_addr(x, r * ldx + n, e); p += 64)
+      __builtin_prefetch((const void *)p);
 }
 SMX_FLATTEN void vload_columns_e(size_t g, size_t n, const void *x, size_t ldx, vf *col, const int e) {
   prefetch_rows_e(x, ldx, g, n, e);

@@ -506,7 +506,7 @@ SMX_FLATTEN void short_rows_state_e(size_t g, size_t n, const void *x, size_t ld
     if (!sr->fast[r]) continue;
     /* one block: its own K, its ties counted, S = the sum without them (the binned sum of one term is it) */
     const void *xr = elem_at(x, r * ldx, e);
-    const void *xnext = (const void *)((uintptr_t)xr + g * ldx * (e == SMX_ELEM_F32 ? 4u : 2u)); /* (may be anywhere) */
+    const void *xnext = (const void *)elem_addr(xr, g * ldx, e); /* (may point anywhere) */
     const float mr = m[r], magic_r = magic_sum[r];
     float *yr = ys ? ys + r * ldys : NULL;
     double kr, Sa;
