@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -750,6 +751,14 @@ void print_case(int c, size_t n, const char *what) {
 
 // The short-rows table (ours against the softmax anchors over the same rows, and the fixed cost per
 // row) and the threads table (speedup over one thread).
+// The cores this process may run on: its affinity mask (one under `taskset -c 1`, whatever the machine has).
+size_t usable_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return size_t(CPU_COUNT(&set));
+  const long hw = sysconf(_SC_NPROCESSORS_ONLN);
+  return hw > 0 ? size_t(hw) : 1;
+}
+
 void print_rows_tables(const std::vector<size_t> &nthreads) {
   const char *in = smx_isa_name(best_isa);
   for (int c : {ROWS_CACHE, ROWS_MEM}) {
@@ -782,6 +791,9 @@ void print_rows_tables(const std::vector<size_t> &nthreads) {
     any |= !std::isnan(get("softmax", (std::string(in) + "-t1").c_str(), THREADS, n));
   if (!any) return;
   printf("\n--- threads (rows from memory, wall time, ns/el; speedup over one thread) ---\n");
+  if (usable_cores() < nthreads.back())
+    printf("  (this process may run on %zu core(s), its affinity mask: the threads beyond share them; run without\n"
+           "   taskset for the machine's speedup)\n", usable_cores());
   for (size_t n : kThreadSizes)
     for (Kern k : {SMX_K_softmax, SMX_K_logsumexp, SMX_K_xent_softmax}) {
       double t1 = get(kern_name_of(k), std::string(in) + "-t1", THREADS, n);
@@ -1005,8 +1017,7 @@ int main(int argc, char **argv) {
     }
   // Threads: rows streamed from memory on 1, 2 and all cores (wall time); n = 2^24 is one row a call (split by blocks).
   std::vector<size_t> nthreads = {1, 2};
-  const long hw = sysconf(_SC_NPROCESSORS_ONLN);
-  if (hw > 2) nthreads.push_back(size_t(hw));
+  if (usable_cores() > 2) nthreads.push_back(usable_cores());
   for (size_t n : kThreadSizes)
     for (Kern k : {SMX_K_softmax, SMX_K_logsumexp, SMX_K_xent_softmax}) {
       if (quick && n != 32000) continue;
