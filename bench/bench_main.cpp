@@ -749,8 +749,6 @@ void print_case(int c, size_t n, const char *what) {
   }
 }
 
-// The short-rows table (ours against the softmax anchors over the same rows, and the fixed cost per
-// row) and the threads table (speedup over one thread).
 // The cores this process may run on: its affinity mask (one under `taskset -c 1`, whatever the machine has).
 size_t usable_cores() {
   cpu_set_t set;
@@ -759,6 +757,8 @@ size_t usable_cores() {
   return hw > 0 ? size_t(hw) : 1;
 }
 
+// The short-rows table (ours against the softmax anchors over the same rows, and the fixed cost per
+// row) and the threads table (speedup over one thread).
 void print_rows_tables(const std::vector<size_t> &nthreads) {
   const char *in = smx_isa_name(best_isa);
   for (int c : {ROWS_CACHE, ROWS_MEM}) {

@@ -242,14 +242,16 @@ SMX_FLATTEN int any16_above(const void *x, size_t i, th16 h) { return any16_in((
    group's work: the register groups and short_rows_state hint the next group's rows as they sum, and every group's
    stores the next group's outputs. The hardware's prefetch runs only a few lines ahead of the loads that miss, and a
    group's compute issues none: softmax rows of 64..256 from memory took 2.2-2.5x their time in cache (Intel Xeon,
-   rows x n = 2^20), 1.6-1.7x with these hints (outputs hinted to the first level instead: 1.8x, and 1.07x the time in
+   rows x n = 2^20), 1.5-1.7x with these hints (outputs hinted to the first level instead: 1.8x, and 1.07x the time in
    cache). prefetch_rows_e: every line of the g rows after these at once, for a lane group, whose loads wait on each
    other (the transposes need all its rows): rows of 16..32 from memory took 1.4-1.8x their time in cache (Zen 4),
    1.0-1.2x with it; such a burst at the start of a register group was 1.1-1.4x slower (Zen 4). */
 static inline uintptr_t elem_addr(const void *x, size_t i, const int e) { /* element i's address, as an integer */
   return (uintptr_t)x + i * (e == SMX_ELEM_F32 ? sizeof(float) : sizeof(uint16_t));
 }
-static inline void prefetch_e(const void *x, size_t i, const int e) { __builtin_prefetch((const void *)elem_addr(x, i, e), 0, 3); }
+static inline void prefetch_e(const void *x, size_t i, const int e) {
+  __builtin_prefetch((const void *)elem_addr(x, i, e), 0, 3);
+}
 static inline void prefetch_out_e(const void *x, size_t i, const int e) {
   __builtin_prefetch((const void *)elem_addr(x, i, e), 1, 2);
 }

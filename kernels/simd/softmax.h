@@ -100,8 +100,7 @@ SMX_FLATTEN void sum_lanes(const void *x, size_t len, size_t full, vf vm_, vf vm
     }
     if (nx && g < ngn) {
       bm_group_e(nx, xn, i, e);
-      /* the block after next, toward the first level of cache (a prefetch never faults) */
-      for (int q = 0; q < SMX_LANES; q += 16) __builtin_prefetch(elem_at(xn, SMX_BLOCK + i + (size_t)q, e), 0, 3);
+      for (int q = 0; q < SMX_LANES; q += 16) prefetch_e(xn, SMX_BLOCK + i + (size_t)q, e); /* the block after next */
     } else if (xn && !nx) { /* rows of one block: the next group's row (short_rows_state) */
       for (int q = 0; q < SMX_LANES; q += 16) prefetch_e(xn, i + (size_t)q, e);
     }
