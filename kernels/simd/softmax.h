@@ -794,14 +794,27 @@ SMX_FLATTEN size_t rescale_pairs(const float *p, void *q, size_t q0, size_t i, s
   }
   return i;
 }
-SMX_FLATTEN void rescale_block(const float *p, void *q, size_t q0, size_t len, size_t xe, const outc *cb, const xgrad *xg,
+/* rescale_pairs from i in step order, then the tail */
+SMX_FLATTEN void rescale_steps(const float *p, void *q, size_t q0, size_t i, size_t len, const outc *cb, const xgrad *xg,
                                const int maxcheck, const int e) {
-  size_t i = rescale_pairs(p, q, q0, 0, xe, cb, xg, maxcheck, ORDER_X(e), e); /* xe: a multiple of 64 */
   i = rescale_pairs(p, q, q0, i, len, cb, xg, maxcheck, 0, e);
   for (; i < len; i += VW) {
     const size_t c = step_count(len, i);
     st_out(q, q0 + i, rescale_out(vld_n(p + i, c, 0.0f), cb, xg, i, c, maxcheck, 0), c, 0, xg, e);
   }
+}
+SMX_FLATTEN void rescale_block(const float *p, void *q, size_t q0, size_t len, size_t xe, const outc *cb, const xgrad *xg,
+                               const int maxcheck, const int e) {
+  const size_t i = rescale_pairs(p, q, q0, 0, xe, cb, xg, maxcheck, ORDER_X(e), e); /* xe: a multiple of 64 */
+  const size_t h = e == SMX_ELEM_F32 && len >= 4 * VW ? floats_to_boundary(p) : 0;
+  if (h == 0) {
+    rescale_steps(p, q, q0, i, len, cb, xg, maxcheck, e);
+    return;
+  }
+  /* f32, in place (p = q + q0): the entries before the next vector boundary first */
+  st_out(q, q0, rescale_out(vld_n(p, h, 0.0f), cb, xg, 0, h, maxcheck, 0), h, 0, xg, e);
+  const xgrad xgh = xg ? (xgrad){xg->va, xg->vb, xg->cw ? xg->cw + h : NULL} : (xgrad){vzero(), vzero(), NULL};
+  rescale_steps(p + h, q, q0 + h, 0, len - h, cb, xg ? &xgh : NULL, maxcheck, e);
 }
 /* the constants of a block stored with d >= -60 */
 static inline outc rescale_consts(const smx_softmax_out *o, int32_t d) {
