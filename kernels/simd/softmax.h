@@ -806,7 +806,7 @@ SMX_FLATTEN void rescale_steps(const float *p, void *q, size_t q0, size_t i, siz
 SMX_FLATTEN void rescale_block(const float *p, void *q, size_t q0, size_t len, size_t xe, const outc *cb, const xgrad *xg,
                                const int maxcheck, const int e) {
   const size_t i = rescale_pairs(p, q, q0, 0, xe, cb, xg, maxcheck, ORDER_X(e), e); /* xe: a multiple of 64 */
-  const size_t h = e == SMX_ELEM_F32 && len >= 4 * VW ? floats_to_boundary(p) : 0;
+  const size_t h = split_at_boundary(len, p, e);
   if (h == 0) {
     rescale_steps(p, q, q0, i, len, cb, xg, maxcheck, e);
     return;
@@ -1293,7 +1293,10 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
     const float dot = (float)blocked_dot_sh_e(n, y, dy, ys, ds, e);
     softmax_backward_out_io(n, ys, ds, dx, dot, SMX_ELEM_F32, e);
   } else {
-    softmax_backward_out_io(n, y, dy, dx, (float)blocked_dot_e(n, y, dy, e), e, e);
+    const float dot = (float)blocked_dot_e(n, y, dy, e);
+    const size_t h = split_at_boundary(n, dx, e);
+    if (h) softmax_backward_out_io(h, y, dy, dx, dot, e, e);
+    softmax_backward_out_io(n - h, elem_at(y, h, e), elem_at(dy, h, e), (void *)elem_at(dx, h, e), dot, e, e);
   }
 }
 static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {

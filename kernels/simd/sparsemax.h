@@ -413,11 +413,11 @@ static void FN(sparsemax_row)(size_t n, const float *x, float *y) {
 
 /* dx = dy - v on the support (y > 0), +0 elsewhere (stored flushed) */
 static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel0(vgt(y, vzero()), vsub(dy, v)); }
-/* dx = sparse_bwd(y, dy, v) of a row, stored flushed, or all NaN if y or dy holds one. Where |v| >= 2^-100 the flush
+/* dx = sparse_bwd(y, dy, v) of a row, stored flushed; returns whether y or dy holds a NaN. Where |v| >= 2^-100 the flush
    changes nothing (flush 0 skips it): dy - v is then never -0, and never subnormal (where |dy| >= 2^-103 both are
    multiples of 2^-126, else |dy - v| > 2^-101). */
-SMX_FLATTEN void sparse_bwd_out_io(size_t n, const void *y, const void *dy, void *dx, float v, const int flush,
-                                   const int ein, const int e) {
+SMX_FLATTEN int sparse_bwd_out_io(size_t n, const void *y, const void *dy, void *dx, float v, const int flush,
+                                  const int ein, const int e) {
   const vf vv = vset(v);
   vm bad = mzero();
   size_t i = 0;
@@ -435,7 +435,10 @@ SMX_FLATTEN void sparse_bwd_out_io(size_t n, const void *y, const void *dy, void
     if (flush) st_e_flush_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
     else st_e_n(dx, i, sparse_bwd(vy, vd_, vv), c, e);
   }
-  if (many(bad)) fill_e(n, dx, smx_qnan(), e);
+  return many(bad);
+}
+SMX_FLATTEN int sparse_bwd_out(size_t n, const void *y, const void *dy, void *dx, float v, const int ein, const int e) {
+  return fabsf(v) < 0x1p-100f ? sparse_bwd_out_io(n, y, dy, dx, v, 1, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, ein, e);
 }
 /* The fused 16-bit sparsemax (the rows longer than the 16-bit scratch: no heap; the reference's buffer and
    Michelot on the widened row, its output rounded, so exactly the f32 kernel's bits rounded) */
@@ -485,11 +488,15 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   _Alignas(64) float ys[SHADOW_CAP], ds[SHADOW_CAP];
   const int sh = shadowed(n, e);
   const float v = sh ? sparse_bwd_mean_e(n, y, dy, ys, ds, e) : sparse_bwd_mean_e(n, y, dy, NULL, NULL, e);
-  const int flush = fabsf(v) < 0x1p-100f;
-  if (sh && flush) sparse_bwd_out_io(n, ys, ds, dx, v, 1, SMX_ELEM_F32, e);
-  else if (sh) sparse_bwd_out_io(n, ys, ds, dx, v, 0, SMX_ELEM_F32, e);
-  else if (flush) sparse_bwd_out_io(n, y, dy, dx, v, 1, e, e);
-  else sparse_bwd_out_io(n, y, dy, dx, v, 0, e, e);
+  int bad;
+  if (sh) {
+    bad = sparse_bwd_out(n, ys, ds, dx, v, SMX_ELEM_F32, e);
+  } else {
+    const size_t h = split_at_boundary(n, dx, e);
+    bad = h && sparse_bwd_out(h, y, dy, dx, v, e, e);
+    bad |= sparse_bwd_out(n - h, elem_at(y, h, e), elem_at(dy, h, e), (void *)elem_at(dx, h, e), v, e, e);
+  }
+  if (bad) fill_e(n, dx, smx_qnan(), e);
 }
 
 /* a row in s steps (ld_row_short_e); dy held as the terms l (dy on the support, +0 off it: the sum's terms, whose
