@@ -437,6 +437,7 @@ SMX_FLATTEN int sparse_bwd_out_io(size_t n, const void *y, const void *dy, void 
   }
   return many(bad);
 }
+/* sparse_bwd_out_io with the flush its v needs */
 SMX_FLATTEN int sparse_bwd_out(size_t n, const void *y, const void *dy, void *dx, float v, const int ein, const int e) {
   return fabsf(v) < 0x1p-100f ? sparse_bwd_out_io(n, y, dy, dx, v, 1, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, ein, e);
 }
