@@ -121,17 +121,13 @@ static inline void vst_f16_n(uint16_t *p, vf v, size_t c) {
    registers, stores round; the rest of a kernel computes in float as for f32 tensors (SMX_ELEM_*, smx_elem_get
    and smx_elem_set for one element: kernels/common/half.h). */
 SMX_FLATTEN const void *elem_at(const void *p, size_t i, const int e) { return smx_elem_at(p, i, e); }
-/* floats from p to the next boundary of VW floats (0 if p is on one, or not on a float's): an elementwise pass that
-   stores a row starts with these, so that no step's store crosses a cache line (Intel Xeon, rows of 4096 at +16
-   bytes: softmax's rescale pass in place 1.14x the time, softmax 1.12x, softmax_backward 1.5x) */
-static inline size_t floats_to_boundary(const float *p) {
-  const size_t vb = VW * sizeof(float), off = (size_t)(uintptr_t)p % vb;
-  return off % sizeof(float) ? 0 : (vb - off) % vb / sizeof(float);
-}
-/* where an elementwise pass of n entries of element e storing to out splits: f32 rows of at least 4 steps at out's
-   next boundary of VW floats (the entries before it go first, as a pass of their own), else 0 */
+/* where an elementwise pass of n entries of element e storing to out splits: for f32 rows of at least 4 steps, the
+   floats from out to its next boundary of VW floats (0 if on one, or not on a float's), which then go first as a pass
+   of their own, so that no step's store crosses a cache line (Intel Xeon, rows of 4096 at +16 bytes: softmax's
+   rescale pass in place 1.14x the time, softmax 1.12x, softmax_backward 1.5x); else 0 */
 static inline size_t split_at_boundary(size_t n, const void *out, const int e) {
-  return e == SMX_ELEM_F32 && n >= 4 * VW ? floats_to_boundary((const float *)out) : 0;
+  const size_t vb = VW * sizeof(float), off = (size_t)(uintptr_t)out % vb;
+  return e != SMX_ELEM_F32 || n < 4 * VW || off % sizeof(float) ? 0 : (vb - off) % vb / sizeof(float);
 }
 SMX_FLATTEN vf ld_e_n(const void *p, size_t i, size_t c, float fill, const int e) {
   if (e == SMX_ELEM_F32) return vld_n((const float *)p + i, c, fill);

@@ -813,7 +813,8 @@ SMX_FLATTEN void rescale_block(const float *p, void *q, size_t q0, size_t len, s
   }
   /* f32, in place (p = q + q0): the entries before the next vector boundary first */
   st_out(q, q0, rescale_out(vld_n(p, h, 0.0f), cb, xg, 0, h, maxcheck, 0), h, 0, xg, e);
-  const xgrad xgh = xg ? (xgrad){xg->va, xg->vb, xg->cw ? xg->cw + h : NULL} : (xgrad){vzero(), vzero(), NULL};
+  xgrad xgh;
+  if (xg) xgh = (xgrad){xg->va, xg->vb, xg->cw ? xg->cw + h : NULL};
   rescale_steps(p + h, q, q0 + h, 0, len - h, cb, xg ? &xgh : NULL, maxcheck, e);
 }
 /* the constants of a block stored with d >= -60 */
