@@ -173,11 +173,10 @@ static inline vf sparse_write_step(vf v, vf vtf, vf vmx, vf vym, vd vmd, vd vtau
   }
   return vsparse_p(v, vmd, vtau);
 }
-/* y = smx_sparse_p(x, m, tau) over a row, skipping steps that are all below tf (tensors of element e); dense: a
-   support of n / 8 entries or more */
-SMX_FLATTEN void sparse_write_part_e(size_t n, const void *x, float m, double tau, void *y, const int dense,
+/* y = smx_sparse_p(x, m, tau) over a row, skipping steps that are all below tf = sparse_zero_below(m, tau) (tensors
+   of element e); dense: a support of n / 8 entries or more */
+SMX_FLATTEN void sparse_write_part_e(size_t n, const void *x, float m, double tau, float tf, void *y, const int dense,
                                      const int e) {
-  const float tf = FN(sparse_zero_below)(m, tau);
   const vf vtf = vset(tf), vmx = vset(m), vym = vset(smx_sparse_p(m, m, tau));
   const vd vmd = dset((double)m), vtau = dset(tau);
   const th16 tf16 = th16_of(tf, e);
@@ -207,8 +206,9 @@ SMX_FLATTEN void sparse_write_part_e(size_t n, const void *x, float m, double ta
 /* (split at y's boundary: f32 rows at +16 bytes 0.82-0.83x the time, Intel Xeon) */
 SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, void *y, const int dense, const int e) {
   const size_t h = split_at_boundary(n, y, e);
-  if (h) sparse_write_part_e(h, x, m, tau, y, dense, e);
-  sparse_write_part_e(n - h, elem_at(x, h, e), m, tau, (void *)elem_at(y, h, e), dense, e);
+  const float tf = FN(sparse_zero_below)(m, tau);
+  if (h) sparse_write_part_e(h, x, m, tau, tf, y, dense, e);
+  sparse_write_part_e(n - h, elem_at(x, h, e), m, tau, tf, (void *)elem_at(y, h, e), dense, e);
 }
 
 /* y = smx_sparse_p(x, m, tau) over a row whose entries above the filter t are v[0, nv) in index order (the buffer
