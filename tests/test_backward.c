@@ -130,24 +130,66 @@ Test(backward, masked_row_zero_gradient) {
       }
 }
 
+/* A NaN anywhere in y or dy makes the row NaN: in short rows and rows of the row path (sparsemax's row path tests a sum
+   of y dy, whose inf x 0 and inf - inf it tells apart from a NaN), at an entry off sparsemax's support and at the last,
+   apart and in place (dx = dy, dx = y). */
 Test(backward, nan_rows) {
   const bw_kernel *ks[] = {&K_SOFTMAX, &K_LOG_SOFTMAX, &K_SPARSEMAX, &K_STABLEMAX};
+  const size_t ns[] = {77, 1000, 4099};
   for (size_t b = 0; b < 4; b++)
-    for (int where = 0; where < 2; where++) {
-      const bw_kernel *k = ks[b];
-      const size_t n = 77;
-      float x[77], y[77], dy[77], dx[77];
-      double tmp[77];
-      for (size_t i = 0; i < n; i++) x[i] = (float)i * 0.1f, dy[i] = 1.0f - (float)i * 0.01f;
-      k->fwd(n, x, tmp);
-      for (size_t i = 0; i < n; i++) y[i] = (float)tmp[i];
-      if (where == 0) dy[40] = -NAN;
-      else y[40] = NAN; /* a NaN among the given probabilities */
-      cr_expect_eq(k->fn(1, n, x, n, y, n, dy, n, dx, n), SMX_OK);
-      for (size_t i = 0; i < n; i++)
-        cr_expect(tu_bits(dx[i]) == 0x7fc00000u, "%s NaN in %s: dx[%zu] bits 0x%08x, want 0x7fc00000", k->name,
-                  where ? "y" : "dy", i, tu_bits(dx[i]));
-    }
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+      for (int where = 0; where < 4; where++)
+        for (int ip = 0; ip < 3; ip++) {
+          const bw_kernel *k = ks[b];
+          const size_t n = ns[a], at = where < 2 ? 40 : n - 1;
+          float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4), *dx = malloc(n * 4);
+          double *tmp = malloc(n * 8);
+          for (size_t i = 0; i < n; i++) x[i] = (float)i * (7.6f / (float)n), dy[i] = 1.0f - (float)i * 0.01f;
+          k->fwd(n, x, tmp);
+          for (size_t i = 0; i < n; i++) y[i] = (float)tmp[i];
+          if (where & 1) y[at] = NAN; /* a NaN among the given probabilities */
+          else dy[at] = -NAN;
+          float *out = ip == 1 ? dy : ip == 2 ? y : dx;
+          cr_expect_eq(k->fn(1, n, x, n, y, n, dy, n, out, n), SMX_OK);
+          size_t bad = n;
+          for (size_t i = n; i-- > 0;)
+            if (tu_bits(out[i]) != 0x7fc00000u) bad = i;
+          cr_expect(bad == n, "%s n=%zu NaN in %s[%zu] (%s): dx[%zu] bits 0x%08x, want 0x7fc00000", k->name, n,
+                    where & 1 ? "y" : "dy", at, ip == 1 ? "dx=dy" : ip == 2 ? "dx=y" : "apart", bad,
+                    bad < n ? tu_bits(out[bad]) : 0u);
+          free(x), free(y), free(dy), free(dx), free(tmp);
+        }
+}
+
+/* Sparsemax: infinite dy are not NaNs. dy = +inf and -inf off the support leave dx as dy = 0 there gives (+0 off the
+   support); +inf and -inf on it make the mean NaN and so the support's dx NaN, the rest +0. Apart and in place. */
+Test(backward, sparsemax_infinite_dy) {
+  const size_t ns[] = {77, 1000, 4099};
+  for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+    for (int on = 0; on < 2; on++)
+      for (int inplace = 0; inplace < 2; inplace++) {
+        const size_t n = ns[a];
+        float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4), *dx = malloc(n * 4), *want = malloc(n * 4);
+        double *tmp = malloc(n * 8);
+        for (size_t i = 0; i < n; i++) x[i] = (float)i * (7.6f / (float)n), dy[i] = 1.0f - (float)i * 0.01f;
+        oracle_sparsemax(n, x, tmp);
+        for (size_t i = 0; i < n; i++) y[i] = (float)tmp[i];
+        cr_assert(y[0] == 0.0f && y[1] == 0.0f && y[n - 1] > 0.0f && y[n - 2] > 0.0f, "n=%zu: the support", n);
+        const size_t i0 = on ? n - 1 : 0, i1 = on ? n - 2 : 1;
+        dy[i0] = 0.0f, dy[i1] = 0.0f;
+        cr_expect_eq(smx_sparsemax_backward_f32(1, n, y, n, dy, n, want, n), SMX_OK);
+        dy[i0] = INFINITY, dy[i1] = -INFINITY;
+        float *out = inplace ? dy : dx;
+        cr_expect_eq(smx_sparsemax_backward_f32(1, n, y, n, dy, n, out, n), SMX_OK);
+        size_t bad = n;
+        for (size_t i = n; i-- > 0;) {
+          const int nan_wanted = on && y[i] > 0.0f;
+          if (nan_wanted ? out[i] == out[i] : tu_bits(out[i]) != tu_bits(want[i])) bad = i;
+        }
+        cr_expect(bad == n, "sparsemax_backward n=%zu, +-inf dy %s the support (%s): dx[%zu] = %a", n,
+                  on ? "on" : "off", inplace ? "dx=dy" : "apart", bad, bad < n ? (double)out[bad] : 0.0);
+        free(x), free(y), free(dy), free(dx), free(want), free(tmp);
+      }
 }
 
 Test(backward, n1) {

@@ -122,6 +122,11 @@ static inline vf vadd_unless(vf acc, vm m, vf v) {
   vf r = V2(_mm256_add_ps(acc.a, _mm256_andnot_ps(m.a, v.a)), _mm256_add_ps(acc.b, _mm256_andnot_ps(m.b, v.b)));
   return r;
 }
+/* m ? acc + v : acc (the same condition) */
+static inline vf vadd_if(vf acc, vm m, vf v) {
+  vf r = V2(_mm256_add_ps(acc.a, _mm256_and_ps(m.a, v.a)), _mm256_add_ps(acc.b, _mm256_and_ps(m.b, v.b)));
+  return r;
+}
 /* Lane bits as uint32 (the 16-bit conversions): constants, and, or, add (mod 2^32), shifts, int32 -> float. */
 static inline vf vbits_k(uint32_t k) { __m256 c = _mm256_castsi256_ps(_mm256_set1_epi32((int)k)); vf r = V2(c, c); return r; }
 static inline vf vbits_and(vf x, uint32_t k) { vf c = vbits_k(k), r = V2(_mm256_and_ps(x.a, c.a), _mm256_and_ps(x.b, c.b)); return r; }

@@ -129,6 +129,10 @@ static inline vf vsel0(vm m, vf a) { NEON_MAP(vf, vreinterpretq_f32_u32(vandq_u3
 static inline vf vadd_unless(vf acc, vm m, vf v) {
   NEON_MAP(vf, vaddq_f32(acc.q[j], vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v.q[j]), m.q[j]))))
 }
+/* m ? acc + v : acc (the same condition) */
+static inline vf vadd_if(vf acc, vm m, vf v) {
+  NEON_MAP(vf, vaddq_f32(acc.q[j], vreinterpretq_f32_u32(vandq_u32(m.q[j], vreinterpretq_u32_f32(v.q[j])))))
+}
 static inline vm mzero(void) { NEON_MAP(vm, vdupq_n_u32(0)) }
 static inline vm mor(vm a, vm b) { NEON_MAP(vm, vorrq_u32(a.q[j], b.q[j])) }
 static inline int many(vm m) { return vmaxvq_u32(vorrq_u32(vorrq_u32(m.q[0], m.q[1]), vorrq_u32(m.q[2], m.q[3]))) != 0; }
