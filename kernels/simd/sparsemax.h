@@ -433,10 +433,13 @@ SMX_FLATTEN int sparse_bwd_out_io(size_t n, const void *y, const void *dy, void 
   vf chk0 = vzero(), chk1 = vzero();
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf y0 = ld_e_x(y, i, ein), d0 = ld_e_x(dy, i, ein), y1 = ld_e_x(y, i + VW, ein), d1 = ld_e_x(dy, i + VW, ein);
-    if (apart) chk0 = vfma(y0, d0, chk0), chk1 = vfma(y1, d1, chk1);
-    else bad = mor(bad, mor(vunord(y0, d0), vunord(y1, d1)));
-    vf o0 = sparse_bwd(y0, d0, vv), o1 = sparse_bwd(y1, d1, vv);
+    const vf y0 = ld_e_x(y, i, ein), d0 = ld_e_x(dy, i, ein);
+    if (apart) chk0 = vfma(y0, d0, chk0);
+    else bad = mor(bad, vunord(y0, d0));
+    const vf o0 = sparse_bwd(y0, d0, vv), y1 = ld_e_x(y, i + VW, ein), d1 = ld_e_x(dy, i + VW, ein);
+    if (apart) chk1 = vfma(y1, d1, chk1);
+    else bad = mor(bad, vunord(y1, d1));
+    const vf o1 = sparse_bwd(y1, d1, vv);
     if (flush) st_e_x_flush(dx, i, o0, e), st_e_x_flush(dx, i + VW, o1, e);
     else st_e_x(dx, i, o0, e), st_e_x(dx, i + VW, o1, e);
   }
