@@ -425,7 +425,8 @@ static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel0(vgt(y, vzero()), v
    multiples of 2^-126, else |dy - v| > 2^-101). The NaN test (dx apart from y and dy: apart 1) is a sum of y dy in two
    vectors (NaN where y or dy holds one; also where a product or a sum is inf - inf or inf x 0, the cases the compares
    after tell apart): FMAs on both vector ports, where a compare a step loads AVX-512's one port that compares
-   (bfloat16 rows of 4096 in cache 0.89x the time on the Intel Xeon); in place a compare a step. */
+   (bfloat16 rows of 4096 in cache 0.89x the time on the Intel Xeon); in place a compare a step. The second step is
+   loaded after the first one's output (as log_softmax_backward_row_e). */
 SMX_FLATTEN int sparse_bwd_out_io(size_t n, const void *y, const void *dy, void *dx, float v, const int flush,
                                   const int apart, const int ein, const int e) {
   const vf vv = vset(v);
