@@ -130,6 +130,11 @@ Test(backward, masked_row_zero_gradient) {
       }
 }
 
+/* logits rising from 0 to 7.6 over the row (sparsemax's support: the top entries), dy falling from 1 by 0.01 */
+static void ramp_row(size_t n, float *x, float *dy) {
+  for (size_t i = 0; i < n; i++) x[i] = (float)i * (7.6f / (float)n), dy[i] = 1.0f - (float)i * 0.01f;
+}
+
 /* A NaN anywhere in y or dy makes the row NaN: in short rows and rows of the row path (sparsemax's row path tests a sum
    of y dy, whose inf x 0 and inf - inf it tells apart from a NaN), at an entry off sparsemax's support and at the last,
    apart and in place (dx = dy, dx = y). */
@@ -144,7 +149,7 @@ Test(backward, nan_rows) {
           const size_t n = ns[a], at = where < 2 ? 40 : n - 1;
           float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4), *dx = malloc(n * 4);
           double *tmp = malloc(n * 8);
-          for (size_t i = 0; i < n; i++) x[i] = (float)i * (7.6f / (float)n), dy[i] = 1.0f - (float)i * 0.01f;
+          ramp_row(n, x, dy);
           k->fwd(n, x, tmp);
           for (size_t i = 0; i < n; i++) y[i] = (float)tmp[i];
           if (where & 1) y[at] = NAN; /* a NaN among the given probabilities */
@@ -171,7 +176,7 @@ Test(backward, sparsemax_infinite_dy) {
         const size_t n = ns[a];
         float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4), *dx = malloc(n * 4), *want = malloc(n * 4);
         double *tmp = malloc(n * 8);
-        for (size_t i = 0; i < n; i++) x[i] = (float)i * (7.6f / (float)n), dy[i] = 1.0f - (float)i * 0.01f;
+        ramp_row(n, x, dy);
         oracle_sparsemax(n, x, tmp);
         for (size_t i = 0; i < n; i++) y[i] = (float)tmp[i];
         cr_assert(y[0] == 0.0f && y[1] == 0.0f && y[n - 1] > 0.0f && y[n - 2] > 0.0f, "n=%zu: the support", n);
