@@ -363,6 +363,60 @@ Test(half, identity_vocabulary_rows) {
   fprintf(stderr, "[simdmax] 16-bit rows of %d: %zu cases, %zu differ\n", N, cases, fails);
 }
 
+/* Rows of a few blocks (every block's max first, each entry widened once into the pass-1 store as the max is taken)
+   and of more than MF_BLOCKS (the row pass, block maxima beside the previous block's sums), holding a block that
+   pass 1 does not sum against its shift: all -inf (its store cleared), or all near -1e5 (beyond -2^16 while the row
+   max is not: the output then starts again from x). The same identity, every ISA, both types, softmax and the
+   cross-entropy with its gradient. */
+Test(half, identity_blocks_off_the_shift) {
+  enum { B = 1024 };
+  static const size_t lens[] = {4 * B - 5, 17 * B + 300};
+  static const struct { size_t block; float level; } odd[] = {{0, -INFINITY}, {2, -1e5f}, {3, -INFINITY}, {16, -INFINITY}};
+  float *x = malloc(17 * B * 2 * 4), *ref = malloc(17 * B * 2 * 4), l32[1], l16[1];
+  uint16_t *h = malloc(17 * B * 2 * 2), *o = malloc(17 * B * 2 * 2);
+  const int64_t tg[1] = {B + 3};
+  smx_xent_options opt;
+  smx_xent_options_default(&opt);
+  size_t cases = 0, fails = 0;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int t = 0; t < 2; t++)
+      for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (size_t oi = 0; oi < sizeof odd / sizeof odd[0]; oi++) {
+          const size_t n = lens[li], b0 = odd[oi].block * B, b1 = b0 + B < n ? b0 + B : n;
+          if (b0 >= n) continue;
+          tu_rng r;
+          tu_rng_seed(&r, tu_case_seed("half-off-shift", n + (size_t)t, (int)oi));
+          for (size_t i = 0; i < n; i++) x[i] = (float)(3.0 * tu_normal(&r));
+          for (size_t i = b0; i < b1; i++) x[i] = odd[oi].level + (odd[oi].level > -INFINITY ? x[i] : 0.0f);
+          cr_assert_eq((t ? smx_f16_from_f32 : smx_bf16_from_f32)(1, n, x, n, h, n), SMX_OK);
+          cr_assert_eq((t ? smx_f32_from_f16 : smx_f32_from_bf16)(1, n, h, n, x, n), SMX_OK);
+          for (int k = 0; k < 2; k++) { /* softmax, the cross-entropy with its gradient */
+            int ok = 1;
+            if (k == 0) {
+              cr_assert_eq(smx_softmax_f32(1, n, x, n, ref, n), SMX_OK);
+              cr_assert_eq((t ? smx_softmax_f16 : smx_softmax_bf16)(1, n, h, n, o, n), SMX_OK);
+            } else {
+              cr_assert_eq(smx_cross_entropy_f32(1, n, x, n, tg, &opt, l32, ref, n, 1.0f), SMX_OK);
+              cr_assert_eq((t ? smx_cross_entropy_f16 : smx_cross_entropy_bf16)(1, n, h, n, tg, &opt, l16, o, n, 1.0f),
+                           SMX_OK);
+              ok = memcmp(l16, l32, sizeof l32) == 0;
+            }
+            for (size_t i = 0; i < n && ok; i++) ok = o[i] == narrow(t, ref[i]);
+            cases++, fails += !ok;
+            if (!ok)
+              cr_log_error("%s %s, n = %zu with block %zu at %g, on ISA %s differs from the f32 call rounded",
+                           k ? "cross-entropy" : "softmax", t ? "f16" : "bf16", n, odd[oi].block, (double)odd[oi].level,
+                           smx_isa_name((smx_isa)isa));
+          }
+        }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  free(x), free(ref), free(h), free(o);
+  cr_expect_eq(fails, 0);
+  fprintf(stderr, "[simdmax] 16-bit rows with a block off the shift: %zu cases, %zu differ\n", cases, fails);
+}
+
 Test(half, errors_write_nothing) {
   uint16_t x[8] = {0}, y[8];
   for (int i = 0; i < 8; i++) y[i] = 0xbeef;
