@@ -63,19 +63,18 @@ SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t ful
   return FN(tree_max)(a->mx);
 }
 /* A block's max and NaN flag (its groups, then bm_finish_e). With w, where a 16-bit block's pass-1 values are to be
-   stored, each entry also goes there widened (widens), so that the block's sums read floats and overwrite them: one
+   stored, each entry also goes there widened, so that the block's sums read floats and overwrite them: one
    widening an entry, not one for the max and one for the sums. Not where the vocabulary's loads keep a lane order of
    their own (ORDER_X: the floats would hold it). lse_pass_maxfirst_e widens rows of up to WIDEN_ONCE_MAX entries (the
    16-bit softmax and its cross-entropy; Intel Xeon, one row in cache, n = 1025..4096: avx512 bfloat16 0.95-0.97x the
    time, binary16 0.92-0.96x, avx2 binary16 0.93-0.94x). Not longer rows, whose floats leave the first level of cache
    (n = 8192: 1.0-1.04x, 16384: 1.03-1.16x), nor rows of one block, whose sums load what was just stored (n = 256..1000:
    0.96-1.04x). */
-static inline int widens(const float *w, const int e) { return w && e != SMX_ELEM_F32 && !ORDER_X(e); }
 #define WIDEN_ONCE_MAX (4 * SMX_BLOCK)
 SMX_FLATTEN float block_max_e(blockmax *a, const void *x, size_t len, float *w, int *nanb, const int e) {
   const size_t full = len / SMX_LANES * SMX_LANES;
   bm_init(a);
-  if (widens(w, e)) {
+  if (w) {
     for (size_t g = 0; g < full; g += SMX_LANES) bm_group_e(a, x, g, w, e);
     for (size_t i = full; i < len; i += VW) vst_n(w + i, ld_e_n(x, i, step_count(len, i), 0.0f, e), step_count(len, i));
   } else {
@@ -338,7 +337,7 @@ static void FN(lse_pass)(size_t n, const float *x, smx_lse *sp, pass1_store *st)
   sum_block_e(yb, len, full, mb[b], magic, SMX_KEEP_SUM, ties, store, &k, &Se, &Sa, yb, NULL, 0, &a, SMX_ELEM_F32)
 SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_store *st, const int e) {
   float mb[MF_BLOCKS], M = -INFINITY;
-  const int wide = st && n <= WIDEN_ONCE_MAX;
+  const int wide = st && n <= WIDEN_ONCE_MAX && e != SMX_ELEM_F32 && !ORDER_X(e);
   for (size_t b = 0, i = 0; i < n; b++, i += SMX_BLOCK) {
     const size_t len = n - i < SMX_BLOCK ? n - i : SMX_BLOCK;
     blockmax a;
@@ -368,7 +367,7 @@ SMX_FLATTEN int lse_pass_maxfirst_e(size_t n, const void *x, smx_lse *s, pass1_s
     const int ties = mb[b] != M ? 0 : mb[b] != 0.0f ? 3 : 4;
     double k, Se, Sa;
     blockmax a;
-    if (wide && widens(yb, e)) SUM_SPECIALIZED(MF_SUM_WIDENED, ties, 3, 4, 1);
+    if (wide && yb) SUM_SPECIALIZED(MF_SUM_WIDENED, ties, 3, 4, 1);
     else SUM_SPECIALIZED(MF_SUM, ties, 3, 4, yb);
     if (st) st->kb[b] = K_b;
     if (ties) kM += k, smx_binsum_add(&s->Mex, Sa, K_b - SMX_SUM_BIAS); /* ties 3, 4: Sa is the sum without them */
@@ -388,13 +387,13 @@ static int FN(lse_pass_maxfirst)(size_t n, const float *x, smx_lse *s, pass1_sto
 #define ONE_SUM(ties, store) sum_block_e(x, n, full, m, magic, SMX_KEEP_SUM, ties, store, &k, &Se, &Sa, ys, NULL, 0, &a, e)
 SMX_FLATTEN int lse_one_block_e(size_t n, const void *x, smx_lse_final *f, pass1_store *st, int need_log, const int e) {
   const size_t full = n / SMX_LANES * SMX_LANES;
-  float *ys = st ? st->y : NULL;
   blockmax a;
   int nanb;
   const float m = block_max_e(&a, x, n, NULL, &nanb, e);
   if (nanb || !(m >= -SMX_SHIFT_MAX && m <= SMX_SHIFT_MAX)) return 0;
   const float magic = smx_shift_magic(smx_exp_k(m) - SMX_SUM_BIAS);
   const int ties = m != 0.0f ? 3 : 4;
+  float *ys = st ? st->y : NULL;
   double k, Se, Sa;
   SUM_SPECIALIZED(ONE_SUM, ties, 3, 4, ys);
   if (st) st->mb[0] = m, st->kb[0] = smx_exp_k(m);
