@@ -417,6 +417,78 @@ Test(half, identity_blocks_off_the_shift) {
   fprintf(stderr, "[simdmax] 16-bit rows with a block off the shift: %zu cases, %zu differ\n", cases, fails);
 }
 
+/* Rows of 4 full groups and more, whose block maxima are taken on the 16-bit patterns (a signed max, an unsigned min
+   and max): maxima of either sign, a zero of either or both signs, a subnormal, +-inf, all equal, and NaN patterns
+   (quiet, signaling, a negative one alone) in a full group. The same identity, every ISA, both types, softmax, log-softmax,
+   logsumexp and the cross-entropy with its gradient. */
+Test(half, identity_block_max_patterns) {
+  enum { B = 1024, KINDS = 12 };
+  static const size_t lens[] = {256, 1000, 4 * B - 5, 17 * B + 300};
+  static const uint16_t nans[2][3] = {{0x7fc0, 0xff81, 0x7f81}, {0x7e00, 0xfc01, 0x7c01}};
+  const size_t nmax = 17 * B + 300;
+  float *x = malloc(nmax * 4), *ref = malloc(nmax * 4), l32[1], l16[1];
+  uint16_t *h = malloc(nmax * 2), *o = malloc(nmax * 2);
+  smx_xent_options opt;
+  smx_xent_options_default(&opt);
+  size_t cases = 0, fails = 0;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int t = 0; t < 2; t++)
+      for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int kind = 0; kind < KINDS; kind++) {
+          const size_t n = lens[li], p = n / 3 + 7, q = n - n / 5; /* two places in full groups */
+          tu_rng r;
+          tu_rng_seed(&r, tu_case_seed("half-patterns", n + (size_t)t, kind));
+          for (size_t i = 0; i < n; i++) x[i] = (float)(-0.5 - fabs(3.0 * tu_normal(&r))); /* all negative */
+          if (kind == 1) x[p] = -0.25f;                                 /* the least magnitude */
+          if (kind == 2) x[p] = -0.0f, x[q] = 0.0f, x[n - 1] = -0.0f;   /* zeros of both signs */
+          if (kind == 3) x[p] = -0.0f, x[q] = -0.0f;                    /* -0 only */
+          if (kind == 4) x[q] = 0x1p-130f;                              /* a subnormal (f16: rounds to +0) */
+          if (kind == 5) x[p] = INFINITY;
+          if (kind == 6)
+            for (size_t i = 0; i + 1 < n; i++) x[i] = -INFINITY;        /* the groups all -inf, the last entry not */
+          if (kind == 7)
+            for (size_t i = 0; i < n; i++) x[i] = -3.0f;
+          if (kind == 8) x[p] = 2.0f * (float)tu_normal(&r) + 1.0f;     /* a sign-clear entry among negatives */
+          if (kind == 11) /* a spread a wrong shift cannot sum (the greatest magnitude for the max overflows) */
+            for (size_t i = 0; i < n; i++) x[i] = i == q ? -0.5f : (float)tu_uniform(&r, -100.0, -90.0);
+          cr_assert_eq((t ? smx_f16_from_f32 : smx_bf16_from_f32)(1, n, x, n, h, n), SMX_OK);
+          if (kind == 9) h[p] = nans[t][li % 3], h[q] = nans[t][(li + 1) % 3];
+          if (kind == 10) h[q] = nans[t][1]; /* a negative NaN alone */
+          cr_assert_eq((t ? smx_f32_from_f16 : smx_f32_from_bf16)(1, n, h, n, x, n), SMX_OK);
+          const int64_t tg[1] = {(int64_t)(p + 1)};
+          for (int k = 0; k < 4; k++) { /* softmax, log-softmax, logsumexp, the cross-entropy with its gradient */
+            int ok = 1;
+            if (k == 0) {
+              cr_assert_eq(smx_softmax_f32(1, n, x, n, ref, n), SMX_OK);
+              cr_assert_eq((t ? smx_softmax_f16 : smx_softmax_bf16)(1, n, h, n, o, n), SMX_OK);
+            } else if (k == 1) {
+              cr_assert_eq(smx_log_softmax_f32(1, n, x, n, ref, n), SMX_OK);
+              cr_assert_eq((t ? smx_log_softmax_f16 : smx_log_softmax_bf16)(1, n, h, n, o, n), SMX_OK);
+            } else if (k == 2) {
+              cr_assert_eq(smx_logsumexp_f32(1, n, x, n, l32), SMX_OK);
+              cr_assert_eq((t ? smx_logsumexp_f16 : smx_logsumexp_bf16)(1, n, h, n, l16), SMX_OK);
+              ok = memcmp(l16, l32, sizeof l32) == 0;
+            } else {
+              cr_assert_eq(smx_cross_entropy_f32(1, n, x, n, tg, &opt, l32, ref, n, 1.0f), SMX_OK);
+              cr_assert_eq((t ? smx_cross_entropy_f16 : smx_cross_entropy_bf16)(1, n, h, n, tg, &opt, l16, o, n, 1.0f),
+                           SMX_OK);
+              ok = memcmp(l16, l32, sizeof l32) == 0;
+            }
+            for (size_t i = 0; i < n && ok && k != 2; i++) ok = o[i] == narrow(t, ref[i]);
+            cases++, fails += !ok;
+            if (!ok)
+              cr_log_error("kernel %d %s, n = %zu, row kind %d, on ISA %s differs from the f32 call rounded", k,
+                           t ? "f16" : "bf16", n, kind, smx_isa_name((smx_isa)isa));
+          }
+        }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  free(x), free(ref), free(h), free(o);
+  cr_expect_eq(fails, 0);
+  fprintf(stderr, "[simdmax] 16-bit rows with block maxima on their patterns: %zu cases, %zu differ\n", cases, fails);
+}
+
 Test(half, errors_write_nothing) {
   uint16_t x[8] = {0}, y[8];
   for (int i = 0; i < 8; i++) y[i] = 0xbeef;

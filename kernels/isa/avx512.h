@@ -88,6 +88,18 @@ static inline vm mlane(size_t d) { return (vm)(1u << d); } /* d < 16 */
 static inline vi vcount_zero(void) { return _mm512_setzero_si512(); }
 static inline vi vcount_add(vi c, vm m) { return _mm512_mask_add_epi32(c, m, c, _mm512_set1_epi32(1)); }
 static inline int64_t vcount_sum(vi c) { return _mm512_reduce_add_epi32(c); }
+/* 32 16-bit patterns (two steps of a 16-bit row) as integers: load, xor, lane-wise signed max, unsigned min and
+   max, and the unsigned min over all lanes (phminposuw) */
+static inline vi vp16_ld(const uint16_t *p) { return _mm512_loadu_si512(p); }
+static inline vi vp16_set(uint16_t v) { return _mm512_set1_epi16((short)v); }
+static inline vi vp16_xor(vi a, uint16_t v) { return _mm512_xor_si512(a, vp16_set(v)); }
+static inline vi vp16_max_s(vi a, vi b) { return _mm512_max_epi16(a, b); }
+static inline vi vp16_min_u(vi a, vi b) { return _mm512_min_epu16(a, b); }
+static inline vi vp16_max_u(vi a, vi b) { return _mm512_max_epu16(a, b); }
+static inline uint16_t vp16_hmin_u(vi v) {
+  const __m256i a = _mm256_min_epu16(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  return (uint16_t)_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_min_epu16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1))));
+}
 /* max over the 16 lanes by the tree l[i] = max(l[i], l[i + h]), h = 8, 4, 2, 1 */
 static inline float vhmax(vf v) {
   __m256 a = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));

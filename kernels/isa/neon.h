@@ -152,6 +152,24 @@ static inline int64_t vcount_sum(vi c) {
   for (int j = 0; j < 4; j++) s += vaddvq_u32(c.q[j]);
   return s;
 }
+/* 32 16-bit patterns (two steps of a 16-bit row) as integers: load, xor, lane-wise signed max, unsigned min and
+   max, and the unsigned min over all lanes */
+static inline vi vp16_ld(const uint16_t *p) { NEON_MAP(vi, vreinterpretq_u32_u16(vld1q_u16(p + 8 * j))) }
+static inline vi vp16_set(uint16_t v) { NEON_MAP(vi, vreinterpretq_u32_u16(vdupq_n_u16(v))) }
+static inline vi vp16_xor(vi a, uint16_t v) { NEON_MAP(vi, veorq_u32(a.q[j], vreinterpretq_u32_u16(vdupq_n_u16(v)))) }
+static inline vi vp16_max_s(vi a, vi b) {
+  NEON_MAP(vi, vreinterpretq_u32_s16(vmaxq_s16(vreinterpretq_s16_u32(a.q[j]), vreinterpretq_s16_u32(b.q[j]))))
+}
+static inline vi vp16_min_u(vi a, vi b) {
+  NEON_MAP(vi, vreinterpretq_u32_u16(vminq_u16(vreinterpretq_u16_u32(a.q[j]), vreinterpretq_u16_u32(b.q[j]))))
+}
+static inline vi vp16_max_u(vi a, vi b) {
+  NEON_MAP(vi, vreinterpretq_u32_u16(vmaxq_u16(vreinterpretq_u16_u32(a.q[j]), vreinterpretq_u16_u32(b.q[j]))))
+}
+static inline uint16_t vp16_hmin_u(vi v) {
+  return vminvq_u16(vminq_u16(vminq_u16(vreinterpretq_u16_u32(v.q[0]), vreinterpretq_u16_u32(v.q[1])),
+                              vminq_u16(vreinterpretq_u16_u32(v.q[2]), vreinterpretq_u16_u32(v.q[3]))));
+}
 static inline float32x4_t max1(float32x4_t a, float32x4_t b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
 /* max over the 16 lanes by the tree l[i] = max(l[i], l[i + h]), h = 8, 4, 2, 1 */
 static inline float vhmax(vf v) {

@@ -27,17 +27,24 @@ static inline vf logsm(vf x, vf ch, vf nch, vf clo) {
 }
 
 /* Block maxima: 64 lanes, and a NaN screen (a NaN entry makes its screen sum NaN; so do inf - inf and
-   overflow, then the block is checked entry by entry). */
+   overflow, then the block is checked entry by entry). A 16-bit block's full groups go in as their patterns
+   instead, unwidened: the greatest pattern as int16 (the greatest value where it is >= 0, that is where a value
+   has its sign clear) and the least and greatest as uint16 (the greatest value where all are negative: the least
+   magnitude; a NaN: a pattern above the infinity's). One integer max or min per 32 entries, where the floats take
+   a widening, a max and a screen add per 16. The block max differs from the lanes' only where it is a zero of
+   either sign, which no sum or output reads (the ties of a zero max are counted as floats). */
 #define NSX SMX_NAN_SCREENS /* the vocabulary says how many steps of independent screen sums pay off */
 typedef struct {
   vf mx[NACC], sx[NSX];
+  vi ps, pn, px; /* 16-bit groups: the patterns' signed max, unsigned min and max */
 } blockmax;
 static inline void bm_init(blockmax *a) {
   for (int j = 0; j < NACC; j++) a->mx[j] = vset(-INFINITY);
   for (int j = 0; j < NSX; j++) a->sx[j] = vzero();
+  a->ps = vp16_set(0x8000u), a->pn = vp16_set(0xffffu), a->px = vp16_set(0);
 }
-/* entries i .. i + 63 (with w, also stored to w + i as floats) */
-SMX_FLATTEN void bm_group_e(blockmax *a, const void *p, size_t i, float *w, const int e) {
+/* entries i .. i + 63 as floats (with w, also stored to w + i) */
+SMX_FLATTEN void bm_group_floats(blockmax *a, const void *p, size_t i, float *w, const int e) {
   for (int j = 0; j < NACC; j++) {
     vf v = ld_e_x(p, i + (size_t)j * VW, e);
     if (w) vst(w + i + (size_t)j * VW, v);
@@ -45,10 +52,38 @@ SMX_FLATTEN void bm_group_e(blockmax *a, const void *p, size_t i, float *w, cons
     a->sx[j % NSX] = vadd(a->sx[j % NSX], v);
   }
 }
+/* entries i .. i + 63 of a 16-bit row as patterns */
+SMX_FLATTEN void bm_group_patterns(blockmax *a, const void *p, size_t i) {
+  for (int j = 0; j < NACC; j += 2) {
+    const vi h = vp16_ld((const uint16_t *)p + i + (size_t)j * VW);
+    a->ps = vp16_max_s(a->ps, h), a->pn = vp16_min_u(a->pn, h), a->px = vp16_max_u(a->px, h);
+  }
+}
+/* the groups of the row pass's blocks: floats for f32 rows, else patterns */
+SMX_FLATTEN void bm_group_e(blockmax *a, const void *p, size_t i, const int e) {
+  if (e == SMX_ELEM_F32) bm_group_floats(a, p, i, NULL, e);
+  else bm_group_patterns(a, p, i);
+}
+/* the full groups' max from their patterns into mx[0]; 1 (and their maxima as floats) where they hold a NaN */
+SMX_FLATTEN int bm_patterns_max(blockmax *a, const void *x, size_t full, const int e) {
+  const unsigned inf = e == SMX_ELEM_BF16 ? 0x7f80u : 0x7c00u;
+  const int smax = (int16_t)(0x7fffu ^ vp16_hmin_u(vp16_xor(a->ps, 0x7fffu)));
+  const unsigned umax = 0xffffu ^ vp16_hmin_u(vp16_xor(a->px, 0xffffu));
+  if (smax > (int)inf || umax > (0x8000u | inf)) {
+    for (size_t g = 0; g < full; g += SMX_LANES) bm_group_floats(a, x, g, NULL, e);
+    return 1;
+  }
+  const uint16_t top = smax >= 0 ? (uint16_t)smax : vp16_hmin_u(a->pn);
+  a->mx[0] = vset(smx_elem_get(&top, 0, e));
+  return 0;
+}
 /* the rest of a block after its full groups (< 64 entries; -inf keeps the lane max), then the block
    max m and its NaN flag (the groups' lanes in the vocabulary's order until here; the screen's order does not
-   matter: a NaN it misses or an inf - inf it makes is found or cleared entry by entry) */
-SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t full, int *nanb, const int e) {
+   matter: a NaN it misses or an inf - inf it makes is found or cleared entry by entry). patterns: the groups went
+   in as patterns. */
+SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t full, int patterns, int *nanb,
+                              const int e) {
+  const int pnan = patterns && full && bm_patterns_max(a, x, full, e);
   for (int j = 0; j < NACC && full; j++) a->mx[j] = vorder_e(a->mx[j], e);
   for (size_t i = full, j = 0; i < len; i += VW, j++) {
     vf v = ld_e_n(x, i, step_count(len, i), -INFINITY, e);
@@ -58,7 +93,7 @@ SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t ful
   vm nan = mzero();
   for (int j = 0; j < NSX; j++) nan = mor(nan, vnan(a->sx[j]));
   *nanb = 0;
-  if (many(nan))
+  if (pnan || many(nan))
     for (size_t i = 0; i < len; i++) *nanb |= smx_elem_get(x, i, e) != smx_elem_get(x, i, e);
   return FN(tree_max)(a->mx);
 }
@@ -71,16 +106,22 @@ SMX_FLATTEN float bm_finish_e(blockmax *a, const void *x, size_t len, size_t ful
    (n = 8192: 1.0-1.04x, 16384: 1.03-1.16x), nor rows of one block, whose sums load what was just stored (n = 256..1000:
    0.96-1.04x). */
 #define WIDEN_ONCE_MAX (4 * SMX_BLOCK)
+/* (16-bit blocks without w: as patterns from PATTERN_GROUPS_MIN full groups on; fewer do not repay the patterns'
+   three reductions) */
+#define PATTERN_GROUPS_MIN 4
 SMX_FLATTEN float block_max_e(blockmax *a, const void *x, size_t len, float *w, int *nanb, const int e) {
   const size_t full = len / SMX_LANES * SMX_LANES;
+  const int patterns = e != SMX_ELEM_F32 && !w && full >= PATTERN_GROUPS_MIN * SMX_LANES;
   bm_init(a);
-  if (w) {
-    for (size_t g = 0; g < full; g += SMX_LANES) bm_group_e(a, x, g, w, e);
+  if (patterns) {
+    for (size_t g = 0; g < full; g += SMX_LANES) bm_group_patterns(a, x, g);
+  } else if (w) {
+    for (size_t g = 0; g < full; g += SMX_LANES) bm_group_floats(a, x, g, w, e);
     for (size_t i = full; i < len; i += VW) vst_n(w + i, ld_e_n(x, i, step_count(len, i), 0.0f, e), step_count(len, i));
   } else {
-    for (size_t g = 0; g < full; g += SMX_LANES) bm_group_e(a, x, g, NULL, e);
+    for (size_t g = 0; g < full; g += SMX_LANES) bm_group_floats(a, x, g, NULL, e);
   }
-  return bm_finish_e(a, x, len, full, nanb, e);
+  return bm_finish_e(a, x, len, full, patterns, nanb, e);
 }
 
 /* Pass 1, one step: e = the kept smx_exp_shift value (+0 otherwise), stored to ys if given (c lanes);
@@ -117,7 +158,7 @@ SMX_FLATTEN void sum_lanes(const void *x, size_t len, size_t full, vf vm_, vf vm
                       store ? ys + i + j * VW : NULL, VW);
     }
     if (nx && g < ngn) {
-      bm_group_e(nx, xn, i, NULL, e);
+      bm_group_e(nx, xn, i, e);
       for (int q = 0; q < SMX_LANES; q += 16) prefetch_e(xn, SMX_BLOCK + i + (size_t)q, e); /* the block after next */
     } else if (xn && !nx) { /* rows of one block: the next group's row (short_rows_state) */
       for (int q = 0; q < SMX_LANES; q += 16) prefetch_e(xn, i + (size_t)q, e);
@@ -282,12 +323,12 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
   blockmax cur, nxt;
   size_t len = n < SMX_BLOCK ? n : SMX_BLOCK, ng = 0;
   bm_init(&cur);
-  for (size_t i = 0; i + SMX_LANES <= len; i += SMX_LANES) bm_group_e(&cur, x, i, NULL, e);
+  for (size_t i = 0; i + SMX_LANES <= len; i += SMX_LANES) bm_group_e(&cur, x, i, e);
   int32_t K_g = shift_guess(&s);
   for (size_t b = 0; b < n; b += SMX_BLOCK) {
     const size_t full = len / SMX_LANES * SMX_LANES;
     int nanb;
-    const float m = bm_finish_e(&cur, elem_at(x, b, e), len, full, &nanb, e);
+    const float m = bm_finish_e(&cur, elem_at(x, b, e), len, full, e != SMX_ELEM_F32, &nanb, e);
     const size_t nb = b + SMX_BLOCK, nlen = nb < n ? (n - nb < SMX_BLOCK ? n - nb : SMX_BLOCK) : 0;
     ng = nlen / SMX_LANES; /* full groups of the next block */
     bm_init(&nxt);
@@ -310,7 +351,7 @@ SMX_FLATTEN void lse_pass_e(size_t n, const void *x, smx_lse *sp, pass1_store *s
       } else if (mode == SMX_BLK_LOW) {
         lse_block_low_e(elem_at(x, b, e), len, m, &s, e);
       }
-      for (size_t g = 0; g < ng; g++) bm_group_e(&nxt, x, nb + g * SMX_LANES, NULL, e);
+      for (size_t g = 0; g < ng; g++) bm_group_e(&nxt, x, nb + g * SMX_LANES, e);
     }
     if (kept) st->kb[b / SMX_BLOCK] = K_s;
     if (mode == SMX_BLK_MAX) K_g = shift_guess(&s); /* the running max moves only here */
