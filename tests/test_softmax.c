@@ -173,6 +173,38 @@ Test(softmax, extremes) {
   tu_report("logsumexp/extremes", &se, BOUND);
 }
 
+/* Log-softmax of rows of 4 steps and more reaching +-FLT_MAX and +-1e30: x - lse overflows to -inf where the row
+   spans more than FLT_MAX (no NaN from the error term of a difference that overflowed), every ISA equal to scalar. */
+Test(log_softmax, extremes_long_rows) {
+  static const size_t lens[] = {64, 70, 300};
+  static const float hi[] = {FLT_MAX, 0x1p127f, 1e30f};
+  float x[300], ref[300], y[300];
+  size_t fails = 0;
+  for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+    for (size_t hj = 0; hj < sizeof hi / sizeof hi[0]; hj++) {
+      const size_t n = lens[li];
+      for (size_t i = 0; i < n; i++) x[i] = i % 3 == 0 ? hi[hj] : i % 3 == 1 ? -hi[hj] : (float)i;
+      smx_set_isa(SMX_ISA_SCALAR);
+      cr_assert_eq(smx_log_softmax_f32(1, n, x, n, ref, n), SMX_OK);
+      for (size_t i = 0; i < n; i++) {
+        const int over = hj < 2 && i % 3 == 1; /* -hi - lse below -FLT_MAX */
+        cr_expect(over ? ref[i] == -INFINITY : isfinite(ref[i]), "n = %zu, x[%zu] = %g: %g", n, i, (double)x[i],
+                  (double)ref[i]);
+      }
+      for (int isa = 1; isa < SMX_ISA_COUNT; isa++) {
+        if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+        cr_assert_eq(smx_log_softmax_f32(1, n, x, n, y, n), SMX_OK);
+        if (memcmp(y, ref, n * sizeof *y)) {
+          fails++;
+          cr_log_error("log_softmax n = %zu, max %g on ISA %s differs from scalar", n, (double)hi[hj],
+                       smx_isa_name((smx_isa)isa));
+        }
+      }
+    }
+  smx_set_isa(SMX_ISA_SCALAR);
+  cr_expect_eq(fails, 0);
+}
+
 Test(softmax, layouts) { tu_forward_layouts("softmax", smx_softmax_f32); }
 Test(log_softmax, layouts) { tu_forward_layouts("log_softmax", smx_log_softmax_f32); }
 
