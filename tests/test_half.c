@@ -363,6 +363,33 @@ Test(half, identity_vocabulary_rows) {
   fprintf(stderr, "[simdmax] 16-bit rows of %d: %zu cases, %zu differ\n", N, cases, fails);
 }
 
+/* Kernel k (0 softmax, 1 log-softmax, 2 logsumexp, 3 the cross-entropy with its gradient, target tg) of the 16-bit row
+   h (type t) against the f32 call on its widening x, rounded: 1 where every output bit agrees. ref, o: n scratch. */
+static const char *const kernel16_names[] = {"softmax", "log-softmax", "logsumexp", "cross-entropy"};
+static int row16_is_f32_rounded(int k, int t, size_t n, const float *x, const uint16_t *h, int64_t tg, float *ref,
+                                uint16_t *o) {
+  smx_xent_options opt;
+  smx_xent_options_default(&opt);
+  float l32 = 0.0f, l16 = 0.0f;
+  if (k == 0) {
+    cr_assert_eq(smx_softmax_f32(1, n, x, n, ref, n), SMX_OK);
+    cr_assert_eq((t ? smx_softmax_f16 : smx_softmax_bf16)(1, n, h, n, o, n), SMX_OK);
+  } else if (k == 1) {
+    cr_assert_eq(smx_log_softmax_f32(1, n, x, n, ref, n), SMX_OK);
+    cr_assert_eq((t ? smx_log_softmax_f16 : smx_log_softmax_bf16)(1, n, h, n, o, n), SMX_OK);
+  } else if (k == 2) {
+    cr_assert_eq(smx_logsumexp_f32(1, n, x, n, &l32), SMX_OK);
+    cr_assert_eq((t ? smx_logsumexp_f16 : smx_logsumexp_bf16)(1, n, h, n, &l16), SMX_OK);
+    return memcmp(&l16, &l32, sizeof l32) == 0;
+  } else {
+    cr_assert_eq(smx_cross_entropy_f32(1, n, x, n, &tg, &opt, &l32, ref, n, 1.0f), SMX_OK);
+    cr_assert_eq((t ? smx_cross_entropy_f16 : smx_cross_entropy_bf16)(1, n, h, n, &tg, &opt, &l16, o, n, 1.0f), SMX_OK);
+  }
+  int ok = memcmp(&l16, &l32, sizeof l32) == 0;
+  for (size_t i = 0; i < n && ok; i++) ok = o[i] == narrow(t, ref[i]);
+  return ok;
+}
+
 /* Rows of a few blocks (every block's max first, each entry widened once into the pass-1 store as the max is taken)
    and of more than MF_BLOCKS (the row pass, block maxima beside the previous block's sums), holding a block that
    pass 1 does not sum against its shift: all -inf (its store cleared), or all near -1e5 (beyond -2^16 while the row
@@ -372,11 +399,8 @@ Test(half, identity_blocks_off_the_shift) {
   enum { B = 1024 };
   static const size_t lens[] = {4 * B - 5, 17 * B + 300};
   static const struct { size_t block; float level; } odd[] = {{0, -INFINITY}, {2, -1e5f}, {3, -INFINITY}, {16, -INFINITY}};
-  float *x = malloc(17 * B * 2 * 4), *ref = malloc(17 * B * 2 * 4), l32[1], l16[1];
+  float *x = malloc(17 * B * 2 * 4), *ref = malloc(17 * B * 2 * 4);
   uint16_t *h = malloc(17 * B * 2 * 2), *o = malloc(17 * B * 2 * 2);
-  const int64_t tg[1] = {B + 3};
-  smx_xent_options opt;
-  smx_xent_options_default(&opt);
   size_t cases = 0, fails = 0;
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
     if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
@@ -391,22 +415,12 @@ Test(half, identity_blocks_off_the_shift) {
           for (size_t i = b0; i < b1; i++) x[i] = odd[oi].level + (odd[oi].level > -INFINITY ? x[i] : 0.0f);
           cr_assert_eq((t ? smx_f16_from_f32 : smx_bf16_from_f32)(1, n, x, n, h, n), SMX_OK);
           cr_assert_eq((t ? smx_f32_from_f16 : smx_f32_from_bf16)(1, n, h, n, x, n), SMX_OK);
-          for (int k = 0; k < 2; k++) { /* softmax, the cross-entropy with its gradient */
-            int ok = 1;
-            if (k == 0) {
-              cr_assert_eq(smx_softmax_f32(1, n, x, n, ref, n), SMX_OK);
-              cr_assert_eq((t ? smx_softmax_f16 : smx_softmax_bf16)(1, n, h, n, o, n), SMX_OK);
-            } else {
-              cr_assert_eq(smx_cross_entropy_f32(1, n, x, n, tg, &opt, l32, ref, n, 1.0f), SMX_OK);
-              cr_assert_eq((t ? smx_cross_entropy_f16 : smx_cross_entropy_bf16)(1, n, h, n, tg, &opt, l16, o, n, 1.0f),
-                           SMX_OK);
-              ok = memcmp(l16, l32, sizeof l32) == 0;
-            }
-            for (size_t i = 0; i < n && ok; i++) ok = o[i] == narrow(t, ref[i]);
+          for (int k = 0; k < 4; k += 3) { /* softmax, the cross-entropy with its gradient */
+            const int ok = row16_is_f32_rounded(k, t, n, x, h, B + 3, ref, o);
             cases++, fails += !ok;
             if (!ok)
               cr_log_error("%s %s, n = %zu with block %zu at %g, on ISA %s differs from the f32 call rounded",
-                           k ? "cross-entropy" : "softmax", t ? "f16" : "bf16", n, odd[oi].block, (double)odd[oi].level,
+                           kernel16_names[k], t ? "f16" : "bf16", n, odd[oi].block, (double)odd[oi].level,
                            smx_isa_name((smx_isa)isa));
           }
         }
@@ -426,10 +440,8 @@ Test(half, identity_block_max_patterns) {
   static const size_t lens[] = {256, 1000, 4 * B - 5, 17 * B + 300};
   static const uint16_t nans[2][3] = {{0x7fc0, 0xff81, 0x7f81}, {0x7e00, 0xfc01, 0x7c01}};
   const size_t nmax = 17 * B + 300;
-  float *x = malloc(nmax * 4), *ref = malloc(nmax * 4), l32[1], l16[1];
+  float *x = malloc(nmax * 4), *ref = malloc(nmax * 4);
   uint16_t *h = malloc(nmax * 2), *o = malloc(nmax * 2);
-  smx_xent_options opt;
-  smx_xent_options_default(&opt);
   size_t cases = 0, fails = 0;
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
     if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
@@ -456,29 +468,11 @@ Test(half, identity_block_max_patterns) {
           if (kind == 9) h[p] = nans[t][li % 3], h[q] = nans[t][(li + 1) % 3];
           if (kind == 10) h[q] = nans[t][1]; /* a negative NaN alone */
           cr_assert_eq((t ? smx_f32_from_f16 : smx_f32_from_bf16)(1, n, h, n, x, n), SMX_OK);
-          const int64_t tg[1] = {(int64_t)(p + 1)};
-          for (int k = 0; k < 4; k++) { /* softmax, log-softmax, logsumexp, the cross-entropy with its gradient */
-            int ok = 1;
-            if (k == 0) {
-              cr_assert_eq(smx_softmax_f32(1, n, x, n, ref, n), SMX_OK);
-              cr_assert_eq((t ? smx_softmax_f16 : smx_softmax_bf16)(1, n, h, n, o, n), SMX_OK);
-            } else if (k == 1) {
-              cr_assert_eq(smx_log_softmax_f32(1, n, x, n, ref, n), SMX_OK);
-              cr_assert_eq((t ? smx_log_softmax_f16 : smx_log_softmax_bf16)(1, n, h, n, o, n), SMX_OK);
-            } else if (k == 2) {
-              cr_assert_eq(smx_logsumexp_f32(1, n, x, n, l32), SMX_OK);
-              cr_assert_eq((t ? smx_logsumexp_f16 : smx_logsumexp_bf16)(1, n, h, n, l16), SMX_OK);
-              ok = memcmp(l16, l32, sizeof l32) == 0;
-            } else {
-              cr_assert_eq(smx_cross_entropy_f32(1, n, x, n, tg, &opt, l32, ref, n, 1.0f), SMX_OK);
-              cr_assert_eq((t ? smx_cross_entropy_f16 : smx_cross_entropy_bf16)(1, n, h, n, tg, &opt, l16, o, n, 1.0f),
-                           SMX_OK);
-              ok = memcmp(l16, l32, sizeof l32) == 0;
-            }
-            for (size_t i = 0; i < n && ok && k != 2; i++) ok = o[i] == narrow(t, ref[i]);
+          for (int k = 0; k < 4; k++) {
+            const int ok = row16_is_f32_rounded(k, t, n, x, h, (int64_t)(p + 1), ref, o);
             cases++, fails += !ok;
             if (!ok)
-              cr_log_error("kernel %d %s, n = %zu, row kind %d, on ISA %s differs from the f32 call rounded", k,
+              cr_log_error("%s %s, n = %zu, row kind %d, on ISA %s differs from the f32 call rounded", kernel16_names[k],
                            t ? "f16" : "bf16", n, kind, smx_isa_name((smx_isa)isa));
           }
         }
