@@ -25,9 +25,10 @@ static inline vf logsm(vf x, vf ch, vf nch, vf clo) {
   vf lo, d = vtwo_diff(x, ch, nch, &lo);
   return vsel(veq(d, vset(-INFINITY)), d, vadd(d, vsub(lo, clo)));
 }
-/* The same in 3 operations in place of 7 where -c_hi <= x <= c_hi <= 2^100: as |c_hi| >= |x|, Fast2Sum's
-   x - (d + c_hi) is TwoSum's error term (both the exact x - c_hi - d, but for the sign of a zero, which d + (lo - c_lo)
-   does not show), and d is finite. (Rows whose 0 < c_hi <= 2^100 and max m <= c_hi: logsm_inner_row.) */
+/* The same where -c_hi <= x <= c_hi <= 2^100: as |c_hi| >= |x|, Fast2Sum's x - (d + c_hi) (2 operations, where
+   TwoSum takes 5) is TwoSum's error term (both the exact x - c_hi - d, but for the sign of a zero, which d + (lo - c_lo)
+   does not show), and d is finite (no -inf select). (Rows whose 0 < c_hi <= 2^100 and max m <= c_hi:
+   logsm_inner_row.) */
 static inline int logsm_inner_row(float c_hi, float m) { return c_hi > 0.0f && c_hi >= m && c_hi <= 0x1p100f; }
 static inline vf logsm_inner(vf x, vf ch, vf clo) {
   const vf d = vsub(x, ch);
@@ -1000,13 +1001,12 @@ SMX_FLATTEN void log_softmax_out_io(size_t n, const void *x, void *y, const smx_
   const int inner = logsm_inner_row(f->c_hi, f->m);
   i = split_at_boundary(n, y, e); /* (f32: the entries before y's next vector boundary first) */
   if (i) st_e_xn_num(y, 0, logsm(ld_e_n(x, 0, i, 0.0f, ein), ch, nch, clo), i, 0, e);
-  for (; i + 4 * VW <= n; i += 4 * VW) {
+  for (; i + 4 * VW <= n; i += 4 * VW)
     for (size_t j = 0; j < 4; j++) {
       const vf v = ld_e_x(x, i + j * VW, ein);
       if (inner && !many(vlt(v, nch))) st_e_xn_num(y, i + j * VW, logsm_inner(v, ch, clo), VW, 1, e);
       else st_e_xn_num(y, i + j * VW, logsm(v, ch, nch, clo), VW, 1, e);
     }
-  }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
     st_e_xn_num(y, i, logsm(ld_e_n(x, i, c, 0.0f, ein), ch, nch, clo), c, 0, e);
