@@ -433,8 +433,8 @@ Test(half, identity_blocks_off_the_shift) {
 
 /* Rows of 4 full groups and more, whose block maxima are taken on the 16-bit patterns (a signed max, an unsigned min
    and max): maxima of either sign, a zero of either or both signs, a subnormal, +-inf, all equal, and NaN patterns
-   (quiet, signaling, a negative one alone) in a full group. The same identity, every ISA, both types, softmax, log-softmax,
-   logsumexp and the cross-entropy with its gradient. */
+   (quiet, signaling, a negative one alone) in a full group. The same identity, every ISA, both types, softmax,
+   log-softmax, logsumexp and the cross-entropy with its gradient. */
 Test(half, identity_block_max_patterns) {
   enum { B = 1024, KINDS = 12 };
   static const size_t lens[] = {256, 1000, 4 * B - 5, 17 * B + 300};
@@ -472,8 +472,8 @@ Test(half, identity_block_max_patterns) {
             const int ok = row16_is_f32_rounded(k, t, n, x, h, (int64_t)(p + 1), ref, o);
             cases++, fails += !ok;
             if (!ok)
-              cr_log_error("%s %s, n = %zu, row kind %d, on ISA %s differs from the f32 call rounded", kernel16_names[k],
-                           t ? "f16" : "bf16", n, kind, smx_isa_name((smx_isa)isa));
+              cr_log_error("%s %s, n = %zu, row kind %d, on ISA %s differs from the f32 call rounded",
+                           kernel16_names[k], t ? "f16" : "bf16", n, kind, smx_isa_name((smx_isa)isa));
           }
         }
   }

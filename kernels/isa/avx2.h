@@ -250,7 +250,8 @@ static inline int64_t vcount_sum(vi c) {
 /* 32 16-bit patterns (two steps of a 16-bit row) as integers: load, xor, lane-wise signed max, unsigned min and
    max, and the unsigned min over all lanes (phminposuw) */
 static inline vi vp16_ld(const uint16_t *p) {
-  vi r = V2(_mm256_loadu_si256((const __m256i *)(const void *)p), _mm256_loadu_si256((const __m256i *)(const void *)(p + 16)));
+  const __m256i *q = (const __m256i *)(const void *)p;
+  vi r = V2(_mm256_loadu_si256(q), _mm256_loadu_si256(q + 1));
   return r;
 }
 static inline vi vp16_set(uint16_t v) { vi r = V2(_mm256_set1_epi16((short)v), _mm256_set1_epi16((short)v)); return r; }
@@ -263,7 +264,8 @@ static inline vi vp16_min_u(vi a, vi b) { vi r = V2(_mm256_min_epu16(a.a, b.a), 
 static inline vi vp16_max_u(vi a, vi b) { vi r = V2(_mm256_max_epu16(a.a, b.a), _mm256_max_epu16(a.b, b.b)); return r; }
 static inline uint16_t vp16_hmin_u(vi v) {
   const __m256i a = _mm256_min_epu16(v.a, v.b);
-  return (uint16_t)_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_min_epu16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1))));
+  const __m128i b = _mm_min_epu16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+  return (uint16_t)_mm_cvtsi128_si32(_mm_minpos_epu16(b));
 }
 /* max over the 16 lanes by the tree l[i] = max(l[i], l[i + h]), h = 8, 4, 2, 1 */
 static inline float vhmax(vf v) {

@@ -98,7 +98,8 @@ static inline vi vp16_min_u(vi a, vi b) { return _mm512_min_epu16(a, b); }
 static inline vi vp16_max_u(vi a, vi b) { return _mm512_max_epu16(a, b); }
 static inline uint16_t vp16_hmin_u(vi v) {
   const __m256i a = _mm256_min_epu16(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-  return (uint16_t)_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_min_epu16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1))));
+  const __m128i b = _mm_min_epu16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+  return (uint16_t)_mm_cvtsi128_si32(_mm_minpos_epu16(b));
 }
 /* max over the 16 lanes by the tree l[i] = max(l[i], l[i + h]), h = 8, 4, 2, 1 */
 static inline float vhmax(vf v) {

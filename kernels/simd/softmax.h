@@ -26,9 +26,9 @@ static inline vf logsm(vf x, vf ch, vf nch, vf clo) {
   return vsel(veq(d, vset(-INFINITY)), d, vadd(d, vsub(lo, clo)));
 }
 /* The same where -c_hi <= x <= c_hi <= 2^100: as |c_hi| >= |x|, Fast2Sum's x - (d + c_hi) (2 operations, where
-   TwoSum takes 5) is TwoSum's error term (both the exact x - c_hi - d, but for the sign of a zero, which d + (lo - c_lo)
-   does not show), and d is finite (no -inf select). (Rows whose 0 < c_hi <= 2^100 and max m <= c_hi:
-   logsm_inner_row.) */
+   TwoSum takes 5) is TwoSum's error term (both the exact x - c_hi - d, but for the sign of a zero, which
+   d + (lo - c_lo) does not show), and d is finite (no -inf select). (Rows whose 0 < c_hi <= 2^100 and max
+   m <= c_hi: logsm_inner_row.) */
 static inline int logsm_inner_row(float c_hi, float m) { return c_hi > 0.0f && c_hi >= m && c_hi <= 0x1p100f; }
 static inline vf logsm_inner(vf x, vf ch, vf clo) {
   const vf d = vsub(x, ch);
