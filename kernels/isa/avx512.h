@@ -80,6 +80,8 @@ static inline vf vsel0(vm m, vf a) { return _mm512_maskz_mov_ps(m, a); }
 static inline vf vadd_unless(vf acc, vm m, vf v) { return _mm512_mask_add_ps(acc, (vm)~m, acc, v); }
 /* m ? acc + v : acc (the same condition) */
 static inline vf vadd_if(vf acc, vm m, vf v) { return _mm512_mask_add_ps(acc, m, acc, v); }
+/* predicates are mask registers: a step's test (kor, kortest) takes no vector operation */
+#define SMX_MASK_REGS 1
 static inline vm mzero(void) { return 0; }
 static inline vm mor(vm a, vm b) { return (vm)(a | b); }
 static inline int many(vm m) { return m != 0; }
