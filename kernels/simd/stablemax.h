@@ -206,8 +206,12 @@ SMX_FLATTEN void log_stable_write_e(size_t n, const void *x, float m, float top,
   const vf vmx = vset(m), ninf = vset(-INFINITY), vtop = vset(top), vnlh = vset(nlh), vll = vset(ll);
   for (size_t i = 0; i < n; i += VW) {
     size_t c = step_count(n, i);
-    vf v = ld_e_n(x, i, c, 0.0f, e);
-    vf r = vsel(veq(v, vmx), vtop, vsel(veq(v, ninf), ninf, vlog_stable_y(v, vnlh, vll)));
+    vf v = ld_e_n(x, i, c, 0.0f, e), r = vlog_stable_y(v, vnlh, vll);
+    const vm top = veq(v, vmx), neg_inf = veq(v, ninf);
+#ifdef SMX_MASK_REGS
+    if (many(mor(top, neg_inf)))
+#endif
+      r = vsel(top, vtop, vsel(neg_inf, ninf, r));
     st_e_n(y, i, r, c, e);
   }
 }
