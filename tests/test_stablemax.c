@@ -168,7 +168,7 @@ Test(stablemax, s_lanes_are_the_division) {
 /* Probabilities just below FLT_MIN where 1 + |x| is still below the clamp K = c_hi 2^63 (P in (2^-127, 2^-126):
    x ~ -k 2^126 beside one 0, so S ~ 1): +0 by the FLT_MIN rule and every ISA the scalar's bits, for one row
    (the row's steps, pairs of steps and tail) and for 16 rows (short rows in lanes). The AVX-512 output skips the
-   clamp's and the flush's selects on steps that need neither (vstable_pb_fast), so these steps must take them. */
+   clamp's and the flush's selects on steps that need neither (vstable_pb), so these steps must take them. */
 Test(stablemax, flush_below_clamp) {
   const size_t ns[] = {2, 7, 16, 17, 31, 32, 33, 48, 64, 100, 1000};
   const size_t rows = 16;

@@ -13,45 +13,32 @@ static inline vstable_c vstable_consts(const smx_stable_c *c) {
   vstable_c v = {vset(c->ch), vset(c->cl), vset(c->nch), vset(c->ncl), vset(c->ic), vset(c->K)};
   return v;
 }
-/* also *b1 = bh = 1 + |x| rounded (the cross-entropy's divisor) */
+/* -c / (bc + blc), x < 0: the quotient nq = -c_hi / bc, its exact remainder and one correction */
+static inline vf vstable_pn(vf bc, vf blc, vstable_c c) {
+  vf nq = vdiv(c.nch, bc), rho = vfma(nq, bc, c.ch), t = vfma(nq, blc, vadd(rho, c.cl));
+  return vfma(vmul(t, c.ic), nq, nq);
+}
+/* also *b1 = bh = 1 + |x| rounded (the cross-entropy's divisor). Where predicates are mask registers
+   (SMX_MASK_REGS), a step whose lanes all have bh < K and none flushed (the usual case) skips the clamp's two selects
+   and the flush's one, the same bits (Zen 4: stablemax 0.93-0.97x the time, f32 and 16-bit; on AVX2 the test's
+   compares, or and movemask cost what the selects did, 1.04-1.15x). */
 static inline vf vstable_pb(vf x, vstable_c c, vf *b1) {
   const vf one = vset(1.0f);
   vf a = vabs(x), big = vmax(a, one), sml = vmin(one, a);
   vf bh = vadd(big, sml), bl = vsub(sml, vsub(bh, big));
   *b1 = bh;
-  vf pp = vfma(bh, c.nch, vfma(bl, c.nch, vmul(bh, c.ncl)));
-  vm in = vlt(bh, c.K);
-  vf bc = vsel(in, bh, c.K), blc = vsel0(in, bl);
-  vf nq = vdiv(c.nch, bc), rho = vfma(nq, bc, c.ch), t = vfma(nq, blc, vadd(rho, c.cl));
-  vf pn = vfma(vmul(t, c.ic), nq, nq);
-  vf p = vsel(vge(x, vzero()), pp, pn);
+  vf pp = vfma(bh, c.nch, vfma(bl, c.nch, vmul(bh, c.ncl))), p;
+#ifdef SMX_MASK_REGS
+  p = vsel(vge(x, vzero()), pp, vstable_pn(bh, bl, c));
+  if (!many(mor(vge(bh, c.K), vlt(vset(-0x1p-62f), p)))) return vmul(p, vset(-0x1p-64f)); /* (p finite: bh < K) */
+#endif
+  const vm in = vlt(bh, c.K);
+  p = vsel(vge(x, vzero()), pp, vstable_pn(vsel(in, bh, c.K), vsel0(in, bl), c));
   return vmul(vsel(vge(vset(-0x1p-62f), p), p, vset(-0.0f)), vset(-0x1p-64f));
 }
 static inline vf vstable_p(vf x, vstable_c c) {
   vf b1;
   return vstable_pb(x, c, &b1);
-}
-/* vstable_pb where a step's lanes all have bh < K and none is flushed (the usual case): the same operations without
-   the clamp's two selects and the flush's one, so the same bits; else vstable_pb. Only where predicates are mask
-   registers (SMX_MASK_REGS): stablemax on Zen 4 0.93-0.97x the time (AVX-512, f32 and 16-bit, rows of 1000..32000),
-   where on AVX2 the test's compares, or and movemask cost what the selects did (1.04-1.15x). */
-static inline vf vstable_pb_fast(vf x, vstable_c c, vf *b1) {
-#ifdef SMX_MASK_REGS
-  const vf one = vset(1.0f);
-  vf a = vabs(x), big = vmax(a, one), sml = vmin(one, a);
-  vf bh = vadd(big, sml), bl = vsub(sml, vsub(bh, big));
-  vf pp = vfma(bh, c.nch, vfma(bl, c.nch, vmul(bh, c.ncl)));
-  vf nq = vdiv(c.nch, bh), rho = vfma(nq, bh, c.ch), t = vfma(nq, bl, vadd(rho, c.cl));
-  vf pn = vfma(vmul(t, c.ic), nq, nq);
-  vf p = vsel(vge(x, vzero()), pp, pn);
-  *b1 = bh;
-  if (!many(mor(vge(bh, c.K), vlt(vset(-0x1p-62f), p)))) return vmul(p, vset(-0x1p-64f)); /* (p finite: bh < K) */
-#endif
-  return vstable_pb(x, c, b1);
-}
-static inline vf vstable_p_fast(vf x, vstable_c c) {
-  vf b1;
-  return vstable_pb_fast(x, c, &b1);
 }
 
 /* smx_stable_s64 */
@@ -134,11 +121,11 @@ SMX_FLATTEN void stablemax_cols_e(size_t n, const void *x, void *y, const smx_st
   const vstable_c vc = vstable_consts(c);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf p0 = vstable_p_fast(ld_e_x(x, i, e), vc), p1 = vstable_p_fast(ld_e_x(x, i + VW, e), vc);
+    vf p0 = vstable_p(ld_e_x(x, i, e), vc), p1 = vstable_p(ld_e_x(x, i + VW, e), vc);
     st_e_xn_num(y, i, p0, VW, 1, e);
     st_e_xn_num(y, i + VW, p1, VW, 1, e);
   }
-  for (; i + VW <= n; i += VW) st_e_xn_num(y, i, vstable_p_fast(ld_e_x(x, i, e), vc), VW, 1, e);
+  for (; i + VW <= n; i += VW) st_e_xn_num(y, i, vstable_p(ld_e_x(x, i, e), vc), VW, 1, e);
   if (i < n) st_e_xn_num(y, i, vstable_p(ld_e_n(x, i, n - i, 0.0f, e), vc), n - i, 0, e);
 }
 void FN(stablemax_cols)(size_t n, const float *x, float *y, const smx_stable_c *c) {
@@ -263,7 +250,7 @@ SMX_FLATTEN void stablemax_lanes(size_t g, size_t n, const float *x, size_t ldx,
   vst(fast, dpack(dsel(dge(S.lo, tiny), dsel(dlt(S.lo, inf), one, zero), zero),
                   dsel(dge(S.hi, tiny), dsel(dlt(S.hi, inf), one, zero), zero)));
   const vstable_c c = vstable_scale(S.lo, S.hi);
-  for (size_t i = 0; i < n; i++) col[i] = vstable_p_fast(col[i], c);
+  for (size_t i = 0; i < n; i++) col[i] = vstable_p(col[i], c);
   vstore_columns(g, n, col, fast, y, ldy);
   for (size_t r = 0; r < g; r++)
     if (fast[r] == 0.0f) FN(stablemax_row)(n, x + r * ldx, y + r * ldy);
@@ -476,7 +463,7 @@ SMX_FLATTEN void xs_grad_e(size_t n, const void *x, const smx_xent_row *row, con
   for (size_t i = 0; i < n; i += VW) {
     const size_t cnt = step_count(n, i);
     vf vdz, b1, z = step_logits_e(x, i, cnt, 0.0f, capped, vcap, vinv, &vdz, e);
-    vf p = vstable_pb_fast(z, vc, &b1);
+    vf p = vstable_pb(z, vc, &b1);
     vf nb = cw ? vmul(vnB, vld_n(cw + i, cnt, 0.0f)) : vnB;
     vf g = vdiv(vfma(vA, p, nb), b1);
     st_e_flush_n(dx, i, capped ? vmul(g, vdz) : g, cnt, e);
@@ -704,7 +691,7 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
     const float *cw = a->row.class_weight;
     const vf vnB = vneg(fc.bf);
     for (size_t i = 0; i < n; i++) {
-      vf b1, p = vstable_pb_fast(col[i], fc.c, &b1);
+      vf b1, p = vstable_pb(col[i], fc.c, &b1);
       col[i] = vflush(vdiv(vfma(fc.af, p, cw ? vmul(vnB, vset(cw[i])) : vnB), b1));
     }
     vstore_columns(g, n, col, fast, dx + r0 * ldd, ldd);
