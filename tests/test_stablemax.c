@@ -186,10 +186,10 @@ Test(stablemax, flush_below_clamp) {
         if (is == SMX_ISA_SCALAR) memcpy(want, y, g * n * 4);
         for (size_t j = 0; j < g * n; j++) {
           const int top = j % n == (j / n) % n;
-          const float exp_ = top ? 1.0f : 0.0f;
-          if ((tu_bits(y[j]) != tu_bits(exp_) || tu_bits(y[j]) != tu_bits(want[j])) && bad++ < 5)
+          const float expect = top ? 1.0f : 0.0f;
+          if ((tu_bits(y[j]) != tu_bits(expect) || tu_bits(y[j]) != tu_bits(want[j])) && bad++ < 5)
             cr_log_error("%s rows=%zu n=%zu: y[%zu] = %a, want %a (scalar %a)", smx_isa_name((smx_isa)is), g, n, j,
-                         (double)y[j], (double)exp_, (double)want[j]);
+                         (double)y[j], (double)expect, (double)want[j]);
         }
       }
     }
