@@ -27,14 +27,15 @@ static inline vf vstable_pb(vf x, vstable_c c, vf *b1) {
   vf a = vabs(x), big = vmax(a, one), sml = vmin(one, a);
   vf bh = vadd(big, sml), bl = vsub(sml, vsub(bh, big));
   *b1 = bh;
+  const vf p_min = vset(-0x1p-62f), unscale = vset(-0x1p-64f); /* -p 2^64 at FLT_MIN; the scale back */
   vf pp = vfma(bh, c.nch, vfma(bl, c.nch, vmul(bh, c.ncl))), p;
 #ifdef SMX_MASK_REGS
   p = vsel(vge(x, vzero()), pp, vstable_pn(bh, bl, c));
-  if (!many(mor(vge(bh, c.K), vlt(vset(-0x1p-62f), p)))) return vmul(p, vset(-0x1p-64f)); /* (p finite: bh < K) */
+  if (!many(mor(vge(bh, c.K), vlt(p_min, p)))) return vmul(p, unscale); /* (p finite: bh < K) */
 #endif
   const vm in = vlt(bh, c.K);
   p = vsel(vge(x, vzero()), pp, vstable_pn(vsel(in, bh, c.K), vsel0(in, bl), c));
-  return vmul(vsel(vge(vset(-0x1p-62f), p), p, vset(-0.0f)), vset(-0x1p-64f));
+  return vmul(vsel(vge(p_min, p), p, vset(-0.0f)), unscale);
 }
 static inline vf vstable_p(vf x, vstable_c c) {
   vf b1;
