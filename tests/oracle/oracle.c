@@ -79,6 +79,11 @@ static int all_neginf_d(size_t n, const double *u) {
 static void fill(size_t n, double *y, double v) {
   for (size_t i = 0; i < n; i++) y[i] = v;
 }
+/* a backward oracle's special row: dx and its magnitudes (when asked) all v */
+static void fill_bwd(size_t n, double *dx, double *mag, double v) {
+  fill(n, dx, v);
+  if (mag) fill(n, mag, v);
+}
 
 /* ---------------- softmax family ---------------- */
 /* Finite-max row: M, the first argmax m0, T = sum exp(x - M), So = T without the m0 term. */
@@ -150,8 +155,7 @@ double oracle_logsumexp(size_t n, const float *x) {
 
 void oracle_softmax_backward(size_t n, const float *y, const float *dy, double *dx, double *mag) {
   if (any_nan_f(n, y) || any_nan_f(n, dy)) {
-    fill(n, dx, NAN);
-    if (mag) fill(n, mag, NAN);
+    fill_bwd(n, dx, mag, NAN);
     return;
   }
   dd dot = dd_zero(), adot = dd_zero();
@@ -169,13 +173,11 @@ void oracle_softmax_backward(size_t n, const float *y, const float *dy, double *
 
 void oracle_log_softmax_backward(size_t n, const float *y, const float *dy, double *dx, double *mag) {
   if (any_nan_f(n, y) || any_nan_f(n, dy)) {
-    fill(n, dx, NAN);
-    if (mag) fill(n, mag, NAN);
+    fill_bwd(n, dx, mag, NAN);
     return;
   }
   if (all_neginf_f(n, y)) {
-    fill(n, dx, 0.0);
-    if (mag) fill(n, mag, 0.0);
+    fill_bwd(n, dx, mag, 0.0);
     return;
   }
   dd s = dd_zero(), as = dd_zero();
@@ -272,8 +274,7 @@ int oracle_sparsemax_tie(float x_i, double tau, double xscale) {
 
 void oracle_sparsemax_backward(size_t n, const float *y, const float *dy, double *dx, double *mag) {
   if (any_nan_f(n, y) || any_nan_f(n, dy)) {
-    fill(n, dx, NAN);
-    if (mag) fill(n, mag, NAN);
+    fill_bwd(n, dx, mag, NAN);
     return;
   }
   dd s = dd_zero(), as = dd_zero();
@@ -355,13 +356,11 @@ void oracle_log_stablemax(size_t n, const float *x, double *y) {
 void oracle_stablemax_backward(size_t n, const float *x, const float *y, const float *dy, double *dx,
                                double *mag) {
   if (any_nan_f(n, x) || any_nan_f(n, y) || any_nan_f(n, dy)) {
-    fill(n, dx, NAN);
-    if (mag) fill(n, mag, NAN);
+    fill_bwd(n, dx, mag, NAN);
     return;
   }
   if (all_neginf_f(n, x)) {
-    fill(n, dx, 0.0);
-    if (mag) fill(n, mag, 0.0);
+    fill_bwd(n, dx, mag, 0.0);
     return;
   }
   dd dot = dd_zero(), adot = dd_zero();
