@@ -362,8 +362,7 @@ smx_status smx_cross_entropy_forward_f32(size_t rows, size_t n, const float *log
   region in[4], vec[2] = {{loss, loss_len(&c) * sizeof(float), "loss"}, {lse, lse ? rows * sizeof(float) : 0, "lse"}};
   if ((s = check_outputs(&c, in, common_inputs(&c, in), NULL, 0, vec, 2))) return s;
   run(&c, loss, NULL, 0, 1.0f, NULL, 0);
-  if (lse) smx_xent_state_rows(smx_active_kernels()->logsumexp, c.opts->normalizer, rows, n, logits, ldx,
-                               c.opts->softcap, lse);
+  if (lse) smx_xent_state_rows(smx_active_kernels(), c.opts->normalizer, rows, n, logits, ldx, c.opts->softcap, lse);
   return SMX_OK;
 }
 
@@ -421,8 +420,8 @@ smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits
   if ((s = check_outputs(&c, in, common_inputs(&c, in), dlogits, ldd, vec, 1))) return s;
   const smx_xent_options *o = c.opts;
   const double coef = o->reduction == SMX_REDUCE_MEAN ? (rows ? (double)grad_scale / (double)rows : 0.0) : grad_scale;
-  const double total = smx_xent_soft_rows(o->normalizer, rows, n, logits, ldx, q, ldq, o->label_smoothing, o->z_loss,
-                                          o->softcap, o->class_weight, coef,
+  const double total = smx_xent_soft_rows(smx_active_kernels(), o->normalizer, rows, n, logits, ldx, q, ldq,
+                                          o->label_smoothing, o->z_loss, o->softcap, o->class_weight, coef,
                                           loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL, dlogits, ldd);
   if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
   if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = rows ? smx_flush((float)(total / (double)rows)) : 0.0f;

@@ -22,15 +22,16 @@ typedef void smx_BWDX_fn(size_t rows, size_t n, const float *x, size_t ldx, cons
 typedef double smx_XENT_fn(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
                            float *loss_rows, float *dx, size_t ldd);
 
-/* The cross-entropy's parts in common scalar code, the same on every ISA (kernels/common/xent_soft.c):
-   each row's normalizer state (smx_cross_entropy_forward_f32's lse; softmax without softcap by the given
-   logsumexp kernel), and the loss against probability targets q (loss_rows: NULL or one float per row; dx:
+/* The cross-entropy's parts in common code around the table k's softmax pieces, the same bits on every ISA
+   (kernels/common/xent_soft.c): each row's normalizer state (smx_cross_entropy_forward_f32's lse; softmax without
+   softcap by k's logsumexp), and the loss against probability targets q (loss_rows: NULL or one float per row; dx:
    NULL or the gradient times coef; returns the sum of the row losses). */
-void smx_xent_state_rows(smx_LSE_fn *logsumexp, int normalizer, size_t rows, size_t n, const float *x, size_t ldx,
-                         float softcap, float *state);
-double smx_xent_soft_rows(int normalizer, size_t rows, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
-                          float label_smoothing, float z_loss, float softcap, const float *class_weight, double coef,
-                          float *loss_rows, float *dx, size_t ldd);
+struct smx_kernels;
+void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
+                         size_t ldx, float softcap, float *state);
+double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
+                          size_t ldx, const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
+                          const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd);
 
 /* Where softmax's pass 1 stored its values (at most SMX_STORE_MAX_BLOCKS blocks): per block, the K_b it was
    summed against, or INT32_MIN for an all -inf block (zeros stored), and the block's max. complete = 0 if a

@@ -1,5 +1,6 @@
-/* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse), in
-   scalar code shared by every ISA (so identical on every CPU), from the reference's row numerics. */
+/* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse): scalar code
+   shared by every ISA around the active table's softmax pieces (the row state, xent_fold, and the gradient,
+   xent_softmax_cols), which give every ISA the scalar reference's bits. */
 #include "smx_internal.h"
 
 typedef struct soft_args {
@@ -7,6 +8,8 @@ typedef struct soft_args {
   float eps, z_loss, cap, inv_cap;
   const float *w;
   double coef;
+  smx_xent_fold_fn *fold;         /* the table's pieces */
+  smx_xent_softmax_cols_fn *cols;
 } soft_args;
 
 /* A row's normalizer over the capped logits z: its kind and the constants of p and -log p. */
@@ -22,6 +25,8 @@ typedef struct soft_state {
   double tau, fy;    /* sparsemax, relative to m */
 } soft_state;
 
+#define SOFT_CHUNK 1024 /* the gradient's b_j on the stack, a chunk at a time */
+
 static inline float capped(const soft_args *a, float x, float *dz) {
   if (a->cap > 0.0f) return smx_softcap(x, a->cap, a->inv_cap, dz);
   *dz = 1.0f;
@@ -30,29 +35,31 @@ static inline float capped(const soft_args *a, float x, float *dz) {
 
 static int special(size_t n, const soft_state *s) { return s->ninf > 0 || s->nneg == n; }
 
-/* One pass over the row (the softmax state block by block as the reference does), then the constants. */
+/* The row's normalizer: softmax by the table's xent_fold (the capped logits' state, its kind giving the NaN flag and
+   the +inf and -inf counts that special() needs); the others in one pass over the row. Then the constants. */
 static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s) {
-  float buf[SMX_BLOCK], dz;
-  double sl[SMX_DLANES] = {0};
-  smx_lse st;
-  smx_lse_init(&st);
   s->nan = 0, s->ninf = s->nneg = 0, s->m = -INFINITY;
-  for (size_t b = 0; b < n; b += SMX_BLOCK) {
-    size_t len = n - b < SMX_BLOCK ? n - b : SMX_BLOCK;
-    for (size_t i = 0; i < len; i++) {
-      float z = buf[i] = capped(a, x[b + i], &dz);
-      s->nan |= z != z;
-      s->ninf += z == INFINITY, s->nneg += z == -INFINITY;
-      if (z > s->m) s->m = z;
-      if (a->norm == SMX_NORM_STABLEMAX) sl[(b + i) % SMX_DLANES] += smx_stable_s64(z);
-    }
-    if (a->norm == SMX_NORM_SOFTMAX) smx_lse_block_scalar(buf, len, &st);
+  if (a->norm == SMX_NORM_SOFTMAX) {
+    smx_lse st;
+    smx_lse_init(&st);
+    a->fold(n, x, a->cap, NULL, &st, NULL);
+    smx_lse_finish(&st, &s->f, 1);
+    s->nan = s->f.kind == SMX_ROW_NAN;
+    s->ninf = s->f.kind == SMX_ROW_POSINF ? (size_t)s->f.k : 0;
+    s->nneg = s->f.kind == SMX_ROW_ALLNEGINF ? n : 0;
+    if (s->f.kind == SMX_ROW_FINITE && s->f.shifted) smx_softmax_out_init(&s->f, &s->o);
+    return;
+  }
+  double sl[SMX_DLANES] = {0};
+  for (size_t i = 0; i < n; i++) {
+    float dz, z = capped(a, x[i], &dz);
+    s->nan |= z != z;
+    s->ninf += z == INFINITY, s->nneg += z == -INFINITY;
+    if (z > s->m) s->m = z;
+    if (a->norm == SMX_NORM_STABLEMAX) sl[i % SMX_DLANES] += smx_stable_s64(z);
   }
   if (s->nan || special(n, s)) return;
-  if (a->norm == SMX_NORM_SOFTMAX) {
-    smx_lse_finish(&st, &s->f, 1);
-    if (s->f.shifted) smx_softmax_out_init(&s->f, &s->o);
-  } else if (a->norm == SMX_NORM_STABLEMAX) {
+  if (a->norm == SMX_NORM_STABLEMAX) {
     s->S = smx_tree_sum16d(sl), s->log_S = smx_log64(s->S);
     s->tiny = s->S < SMX_STABLE_TINY;
     if (!s->tiny) smx_stable_scale(s->S, &s->c);
@@ -90,19 +97,20 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   double ll[SMX_DLANES] = {0}, Ql[SMX_DLANES] = {0}, qql[SMX_DLANES] = {0};
   int mass_off_inf = 0; /* sparsemax special rows: q' has mass on an entry that is not +inf */
   float dz;
-  for (size_t j = 0; j < n; j++) {
-    const float z = capped(a, x[j], &dz);
-    const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
-    const double wq = a->w ? (double)a->w[j] * qj : qj;
-    Ql[j % SMX_DLANES] += wq;
-    if (a->norm != SMX_NORM_SPARSEMAX) {
-      ll[j % SMX_DLANES] += smx_times(wq, neg_log_p(a, n, &s, z));
-    } else {
-      qql[j % SMX_DLANES] += qj * qj;
-      if (!sp) ll[j % SMX_DLANES] += smx_times(qj, (double)z - (double)s.m);
-      mass_off_inf |= qj != 0.0 && z != INFINITY;
+  for (size_t j0 = 0; j0 < n; j0 += SMX_DLANES) /* entry j in lane i = j % 16, a step of 16 at a time */
+    for (size_t i = 0, j = j0; i < SMX_DLANES && j < n; i++, j++) {
+      const float z = capped(a, x[j], &dz);
+      const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
+      const double wq = a->w ? (double)a->w[j] * qj : qj;
+      Ql[i] += wq;
+      if (a->norm != SMX_NORM_SPARSEMAX) {
+        ll[i] += smx_times(wq, neg_log_p(a, n, &s, z));
+      } else {
+        qql[i] += qj * qj;
+        if (!sp) ll[i] += smx_times(qj, (double)z - (double)s.m);
+        mass_off_inf |= qj != 0.0 && z != INFINITY;
+      }
     }
-  }
   const double Q = smx_tree_sum16d(Ql);
   double loss, A = Q;
   if (a->norm == SMX_NORM_SPARSEMAX) { /* <z, q'> - m = sum q'_j (z_j - m) + m (sum q' - 1) */
@@ -119,6 +127,18 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   }
   if (!dx) return loss;
   const float Af = (float)(a->coef * A), G = (float)a->coef;
+  if (a->norm == SMX_NORM_SOFTMAX && !sp && s.f.shifted) { /* the gradient piece with b_j as its weights, Bf = 1 */
+    float b[SOFT_CHUNK];
+    for (size_t c = 0; c < n; c += SOFT_CHUNK) {
+      const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
+      for (size_t i = 0; i < len; i++) {
+        const double qj = e > 0.0 ? (1.0 - e) * (double)q[c + i] + off : (double)q[c + i];
+        b[i] = (float)(a->coef * (a->w ? (double)a->w[c + i] * qj : qj));
+      }
+      a->cols(len, x + c, b, a->cap, &s.o, Af, 1.0f, dx + c);
+    }
+    return loss;
+  }
   for (size_t j = 0; j < n; j++) {
     const float z = capped(a, x[j], &dz), p = prob(a, n, &s, z);
     const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
@@ -133,11 +153,11 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   return loss;
 }
 
-double smx_xent_soft_rows(int normalizer, size_t rows, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
-                          float label_smoothing, float z_loss, float softcap, const float *class_weight, double coef,
-                          float *loss_rows, float *dx, size_t ldd) {
+double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x, size_t ldx,
+                          const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
+                          const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd) {
   const soft_args a = {normalizer, label_smoothing, z_loss, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f,
-                       class_weight, coef};
+                       class_weight, coef, k->xent_fold, k->xent_softmax_cols};
   double total = 0.0;
   for (size_t r = 0; r < rows; r++) {
     const double lr = soft_row(&a, n, x + r * ldx, q + r * ldq, dx ? dx + r * ldd : NULL);
@@ -147,13 +167,14 @@ double smx_xent_soft_rows(int normalizer, size_t rows, size_t n, const float *x,
   return total;
 }
 
-void smx_xent_state_rows(smx_LSE_fn *logsumexp, int normalizer, size_t rows, size_t n, const float *x, size_t ldx,
+void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x, size_t ldx,
                          float softcap, float *state) {
   if (normalizer == SMX_NORM_SOFTMAX && softcap == 0.0f) {
-    logsumexp(rows, n, x, ldx, state);
+    k->logsumexp(rows, n, x, ldx, state);
     return;
   }
-  const soft_args a = {normalizer, 0.0f, 0.0f, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f, NULL, 0.0};
+  const soft_args a = {normalizer, 0.0f, 0.0f, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f, NULL, 0.0,
+                       k->xent_fold, k->xent_softmax_cols};
   for (size_t r = 0; r < rows; r++) {
     soft_state s;
     scan_row(&a, n, x + r * ldx, &s);
