@@ -153,8 +153,8 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   return loss;
 }
 
-double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x, size_t ldx,
-                          const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
+double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
+                          size_t ldx, const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
                           const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd) {
   const soft_args a = {normalizer, label_smoothing, z_loss, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f,
                        class_weight, coef, k->xent_fold, k->xent_softmax_cols};
@@ -167,8 +167,8 @@ double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t ro
   return total;
 }
 
-void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x, size_t ldx,
-                         float softcap, float *state) {
+void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
+                         size_t ldx, float softcap, float *state) {
   if (normalizer == SMX_NORM_SOFTMAX && softcap == 0.0f) {
     k->logsumexp(rows, n, x, ldx, state);
     return;
