@@ -1,6 +1,6 @@
 /* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse): scalar code
-   shared by every ISA around the active table's softmax pieces (the row state, xent_fold, and the gradient,
-   xent_softmax_cols), which give every ISA the scalar reference's bits. */
+   shared by every ISA around the active table's softmax pieces (the row state, xent_fold, the loss sums,
+   xent_soft_sums, and the gradient, xent_softmax_cols), which give every ISA the scalar reference's bits. */
 #include "smx_internal.h"
 
 typedef struct soft_args {
@@ -8,7 +8,8 @@ typedef struct soft_args {
   float eps, z_loss, cap, inv_cap;
   const float *w;
   double coef;
-  smx_xent_fold_fn *fold;         /* the table's pieces */
+  smx_xent_fold_fn *fold; /* the table's pieces */
+  smx_xent_soft_sums_fn *sums;
   smx_xent_softmax_cols_fn *cols;
 } soft_args;
 
@@ -88,6 +89,19 @@ static double neg_log_p(const soft_args *a, size_t n, const soft_state *s, float
   return smx_log1p64((s->S - sj) / sj);
 }
 
+void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const float *w, float softcap, double m,
+                               double l, double e, double off, double Ql[SMX_DLANES], double ll[SMX_DLANES]) {
+  const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
+  for (size_t j = 0; j < n; j++) {
+    float dz;
+    const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : x[j];
+    const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
+    const double wq = w ? (double)w[j] * qj : qj;
+    Ql[j % SMX_DLANES] += wq;
+    ll[j % SMX_DLANES] += smx_times(wq, (m - (double)z) + l); /* (+inf at z = -inf, as neg_log_p) */
+  }
+}
+
 static double soft_row(const soft_args *a, size_t n, const float *x, const float *q, float *dx) {
   soft_state s;
   scan_row(a, n, x, &s);
@@ -97,20 +111,23 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   double ll[SMX_DLANES] = {0}, Ql[SMX_DLANES] = {0}, qql[SMX_DLANES] = {0};
   int mass_off_inf = 0; /* sparsemax special rows: q' has mass on an entry that is not +inf */
   float dz;
-  for (size_t j0 = 0; j0 < n; j0 += SMX_DLANES) /* entry j in lane i = j % 16, a step of 16 at a time */
-    for (size_t i = 0, j = j0; i < SMX_DLANES && j < n; i++, j++) {
+  if (a->norm == SMX_NORM_SOFTMAX && !sp) {
+    a->sums(n, x, q, a->w, a->cap, (double)s.f.m, s.f.l, e, off, Ql, ll);
+  } else {
+    for (size_t j = 0; j < n; j++) {
       const float z = capped(a, x[j], &dz);
       const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
       const double wq = a->w ? (double)a->w[j] * qj : qj;
-      Ql[i] += wq;
+      Ql[j % SMX_DLANES] += wq;
       if (a->norm != SMX_NORM_SPARSEMAX) {
-        ll[i] += smx_times(wq, neg_log_p(a, n, &s, z));
+        ll[j % SMX_DLANES] += smx_times(wq, neg_log_p(a, n, &s, z));
       } else {
-        qql[i] += qj * qj;
-        if (!sp) ll[i] += smx_times(qj, (double)z - (double)s.m);
+        qql[j % SMX_DLANES] += qj * qj;
+        if (!sp) ll[j % SMX_DLANES] += smx_times(qj, (double)z - (double)s.m);
         mass_off_inf |= qj != 0.0 && z != INFINITY;
       }
     }
+  }
   const double Q = smx_tree_sum16d(Ql);
   double loss, A = Q;
   if (a->norm == SMX_NORM_SPARSEMAX) { /* <z, q'> - m = sum q'_j (z_j - m) + m (sum q' - 1) */
@@ -157,7 +174,7 @@ double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t ro
                           size_t ldx, const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
                           const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd) {
   const soft_args a = {normalizer, label_smoothing, z_loss, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f,
-                       class_weight, coef, k->xent_fold, k->xent_softmax_cols};
+                       class_weight, coef, k->xent_fold, k->xent_soft_sums, k->xent_softmax_cols};
   double total = 0.0;
   for (size_t r = 0; r < rows; r++) {
     const double lr = soft_row(&a, n, x + r * ldx, q + r * ldq, dx ? dx + r * ldd : NULL);
@@ -174,7 +191,7 @@ void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t row
     return;
   }
   const soft_args a = {normalizer, 0.0f, 0.0f, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f, NULL, 0.0,
-                       k->xent_fold, k->xent_softmax_cols};
+                       k->xent_fold, k->xent_soft_sums, k->xent_softmax_cols};
   for (size_t r = 0; r < rows; r++) {
     soft_state s;
     scan_row(&a, n, x + r * ldx, &s);
