@@ -73,10 +73,10 @@ typedef void smx_log_softmax_cols_fn(size_t n, const float *x, float *y, const s
    softcap; dx may be x) */
 typedef void smx_xent_softmax_cols_fn(size_t n, const float *x, const float *w, float softcap, const smx_softmax_out *o,
                                       float Af, float Bf, float *dx);
-/* xent_soft_sums: the probability-target softmax cross-entropy's loss sums over the n columns of a finite row that is
-   not special (max m, -log p_j = (m - z_j) + l, z capped first when softcap > 0), continued in 16 double lanes (entry j
-   in lane j % 16): Ql += wq_j, ll += smx_times(wq_j, -log p_j), wq_j = w_j q'_j (w NULL: q'_j), q'_j = (1 - e) q_j +
-   off where e > 0, else q_j */
+/* xent_soft_sums: the probability-target softmax cross-entropy's loss sums over the n columns of a finite row that
+   is not special (max m, -log p_j = (m - z_j) + l, z capped first when softcap > 0), continued in 16 double lanes
+   (entry j in lane j % 16): Ql += wq_j, ll += smx_times(wq_j, -log p_j), wq_j = w_j q'_j (w NULL: q'_j),
+   q'_j = (1 - e) q_j + off where e > 0, else q_j */
 typedef void smx_xent_soft_sums_fn(size_t n, const float *x, const float *q, const float *w, float softcap, double m,
                                    double l, double e, double off, double Ql[SMX_DLANES], double ll[SMX_DLANES]);
 /* The 16-bit conversions of n values (kernels/common/half.h defines them): bf16 != 0 bfloat16, else binary16;
@@ -96,7 +96,10 @@ typedef void smx_stablemax_cols_fn(size_t n, const float *x, float *y, const smx
 typedef float smx_max_nan_fn(size_t n, const float *x, int *nan);
 typedef void smx_log_stablemax_cols_fn(size_t n, const float *x, float *y, float m, float top, float nlh, float ll);
 /* the table's pieces beside the kernels of SMX_KERNELS (xent_stable_block, xent_stablemax_grad: kernels/common/xent.h) */
-#define SMX_PIECES(X) X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(xent_soft_sums) X(widen16) X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols) X(max_nan) X(log_stablemax_cols)
+#define SMX_PIECES(X)                                                                                                \
+  X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(xent_soft_sums) X(widen16)      \
+  X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols) X(max_nan)               \
+  X(log_stablemax_cols)
 /* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers): <kernel>16, with the f32
    kernel's arguments after the type flag (bf16 != 0: bfloat16, else binary16). The scalar table has those of
    SMX_FUSED16_REF only, the kernels whose rows longer than the scratch would otherwise need a heap buffer (its
