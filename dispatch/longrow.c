@@ -75,7 +75,7 @@ static void xent_long_rows(const smx_rows_job *j, size_t want) {
     if (smx_xent_row_begin(j->xa, r, j->n, &row, NULL) &&
         smx_xent_long_row(j->k, norm, half ? j->bf16 : -1, j->n, x, &row, d, want, &lr)) {
       j->row_losses[r - j->losses_row0] = lr;
-      if (j->loss_rows) j->loss_rows[r] = smx_flush((float)lr);
+      if (j->loss_rows) j->loss_rows[r] = smx_loss_value(lr);
     } else {
       SMX_IN_FPENV(j->run(j, r, r + 1));
     }

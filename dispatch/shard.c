@@ -441,11 +441,11 @@ static smx_status shard(const char *fn, int t, size_t rows, size_t n_shard, cons
       row.target = targets[r];
       lr = shard_row_t(smx_active_kernels(), t, n_shard, elem(logits, r * ldx, t), col0, n_total, &row, &b, d);
     }
-    if (loss_part && opts->reduction == SMX_REDUCE_NONE) loss_part[r] = smx_flush((float)lr);
+    if (loss_part && opts->reduction == SMX_REDUCE_NONE) loss_part[r] = smx_loss_value(lr);
     total += lr;
   }
-  if (loss_part && opts->reduction == SMX_REDUCE_SUM) loss_part[0] = smx_flush((float)total);
-  if (loss_part && opts->reduction == SMX_REDUCE_MEAN) loss_part[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;
+  if (loss_part && opts->reduction == SMX_REDUCE_SUM) loss_part[0] = smx_loss_value(total);
+  if (loss_part && opts->reduction == SMX_REDUCE_MEAN) loss_part[0] = denom > 0.0 ? smx_loss_value(total / denom) : 0.0f;
   smx_fpenv_leave(env);
   return SMX_OK;
 }

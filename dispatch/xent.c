@@ -331,8 +331,8 @@ static void run(const xent_call *c, float *loss, float *dlogits, size_t ldd, flo
       for (size_t r = r0; r < r1; r++) total += stack_losses[r - r0];
     }
   }
-  if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
-  if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? smx_flush((float)(total / denom)) : 0.0f;
+  if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_loss_value(total);
+  if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = denom > 0.0 ? smx_loss_value(total / denom) : 0.0f;
 }
 
 static smx_status check_grad_scale(const char *fn, float g) {
@@ -423,8 +423,8 @@ smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits
   const double total = smx_xent_soft_rows(smx_active_kernels(), o->normalizer, rows, n, logits, ldx, q, ldq,
                                           o->label_smoothing, o->z_loss, o->softcap, o->class_weight, coef,
                                           loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL, dlogits, ldd);
-  if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_flush((float)total);
-  if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = rows ? smx_flush((float)(total / (double)rows)) : 0.0f;
+  if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_loss_value(total);
+  if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = rows ? smx_loss_value(total / (double)rows) : 0.0f;
   return SMX_OK;
 }
 

@@ -90,7 +90,8 @@ SMX_API size_t smx_get_num_threads(void);
      (2^-126) is returned as +0, -0 included (decided by explicit comparison, not by the FP mode).
      exp arguments below -87.336 give +0, so a probability below about 1.0005 * FLT_MIN is +0.
    - A row containing a NaN gives a row of NaN (the quiet NaN 0x7fc00000) in every output,
-     and a NaN loss; its gradient row is NaN too.
+     and a NaN loss; its gradient row is NaN too. A NaN loss (a row's, or a SUM / MEAN) is always
+     0x7fc00000, also where the arithmetic made it (label smoothing 1 over -inf logits).
    - -inf logits get probability 0 (log-probability -inf). A row of all -inf (a fully masked
      row) gives probabilities 0 from softmax, stablemax and sparsemax, -inf from log-softmax,
      log-stablemax and logsumexp, and a zero gradient from every backward kernel.

@@ -431,6 +431,34 @@ Test(xent, nan_rows) {
     }
 }
 
+/* A loss is NaN as one quiet NaN (0x7fc00000) on every ISA: a row NaN by its input, a row NaN by its arithmetic (label
+   smoothing 1 over -inf logits: inf - inf, the CPU's default NaN, -NaN on x86), and their SUM / MEAN, whose adds
+   would keep whichever NaN they meet first (the fuzz target found avx2's sum -NaN where scalar's was +NaN). */
+Test(xent, nan_losses_canonical) {
+  enum { N = 24 };
+  float x[3 * N], g[3 * N], loss[3];
+  int64_t t[3] = {0, 0, 0};
+  for (int j = 0; j < N; j++) x[j] = (float)j * 0.25f, x[N + j] = -INFINITY, x[2 * N + j] = 0.5f - (float)j;
+  x[5] = -NAN, x[N + 20] = 0x1p-63f, x[N + 21] = 0.0f;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int norm = 0; norm < 3; norm++)
+      for (int red = 0; red < 3; red++) {
+        smx_xent_options o;
+        default_opts(&o, (smx_normalizer)norm, (smx_reduction)red);
+        o.label_smoothing = 1.0f;
+        cr_assert_eq(smx_cross_entropy_f32(3, N, x, N, t, &o, loss, g, N, 1.0f), SMX_OK);
+        for (int r = 0; r < (red == SMX_REDUCE_NONE ? 3 : 1); r++)
+          if (isnan(loss[r]))
+            cr_expect(tu_bits(loss[r]) == 0x7fc00000u, "%s %s %s: loss[%d] bits 0x%08x", smx_isa_name((smx_isa)isa),
+                      norm_names[norm], red_names[red], r, tu_bits(loss[r]));
+        cr_expect(isnan(loss[0]), "%s %s %s: the NaN row's loss %g", smx_isa_name((smx_isa)isa), norm_names[norm],
+                  red_names[red], (double)loss[0]);
+      }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+}
+
 Test(xent, mean_over_zero_rows) {
   /* every row ignored: MEAN gives 0 and a zero gradient; SUM gives 0 */
   for (int norm = 0; norm < 3; norm++)

@@ -51,7 +51,7 @@ static inline int smx_xent_row_begin(const smx_xent_args *a, size_t r, size_t n,
 }
 static inline double smx_xent_row_end(const smx_xent_args *a, float *loss_rows, size_t r, double lr, double total) {
   if (a->row_loss) a->row_loss[r] = lr;
-  if (loss_rows) loss_rows[r] = smx_flush((float)lr);
+  if (loss_rows) loss_rows[r] = smx_loss_value(lr);
   return total + lr;
 }
 /* The targets of rows r0 .. r0 + g - 1 of a group into tg; 1 when the group is plain: no class weights, no per-row

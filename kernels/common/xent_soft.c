@@ -178,7 +178,7 @@ double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t ro
   double total = 0.0;
   for (size_t r = 0; r < rows; r++) {
     const double lr = soft_row(&a, n, x + r * ldx, q + r * ldq, dx ? dx + r * ldd : NULL);
-    if (loss_rows) loss_rows[r] = smx_flush((float)lr);
+    if (loss_rows) loss_rows[r] = smx_loss_value(lr);
     total += lr;
   }
   return total;
