@@ -28,6 +28,11 @@ typedef struct soft_state {
 
 #define SOFT_CHUNK 1024 /* the gradient's b_j on the stack, a chunk at a time */
 
+/* q'_j = (1 - e) q_j + off with label smoothing e > 0 (off = e / n), else q_j */
+static inline double smoothed(double e, double off, float q) {
+  return e > 0.0 ? (1.0 - e) * (double)q + off : (double)q;
+}
+
 static inline float capped(const soft_args *a, float x, float *dz) {
   if (a->cap > 0.0f) return smx_softcap(x, a->cap, a->inv_cap, dz);
   *dz = 1.0f;
@@ -95,7 +100,7 @@ void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const f
   for (size_t j = 0; j < n; j++) {
     float dz;
     const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : x[j];
-    const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
+    const double qj = smoothed(e, off, q[j]);
     const double wq = w ? (double)w[j] * qj : qj;
     Ql[j % SMX_DLANES] += wq;
     ll[j % SMX_DLANES] += smx_times(wq, (m - (double)z) + l); /* (+inf at z = -inf, as neg_log_p) */
@@ -116,7 +121,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   } else {
     for (size_t j = 0; j < n; j++) {
       const float z = capped(a, x[j], &dz);
-      const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
+      const double qj = smoothed(e, off, q[j]);
       const double wq = a->w ? (double)a->w[j] * qj : qj;
       Ql[j % SMX_DLANES] += wq;
       if (a->norm != SMX_NORM_SPARSEMAX) {
@@ -149,7 +154,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
     for (size_t c = 0; c < n; c += SOFT_CHUNK) {
       const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
       for (size_t i = 0; i < len; i++) {
-        const double qj = e > 0.0 ? (1.0 - e) * (double)q[c + i] + off : (double)q[c + i];
+        const double qj = smoothed(e, off, q[c + i]);
         b[i] = (float)(a->coef * (a->w ? (double)a->w[c + i] * qj : qj));
       }
       a->cols(len, x + c, b, a->cap, &s.o, Af, 1.0f, dx + c);
@@ -158,7 +163,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   }
   for (size_t j = 0; j < n; j++) {
     const float z = capped(a, x[j], &dz), p = prob(a, n, &s, z);
-    const double qj = e > 0.0 ? (1.0 - e) * (double)q[j] + off : (double)q[j];
+    const double qj = smoothed(e, off, q[j]);
     if (a->norm == SMX_NORM_SPARSEMAX) {
       dx[j] = smx_flush(((float)((double)p - qj) * G) * dz);
       continue;
