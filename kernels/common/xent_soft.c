@@ -28,9 +28,17 @@ typedef struct soft_state {
 
 #define SOFT_CHUNK 1024 /* the gradient's b_j on the stack, a chunk at a time */
 
-/* q'_j = (1 - e) q_j + off with label smoothing e > 0 (off = e / n), else q_j */
+/* q'_j = (1 - e) q_j + off with label smoothing e > 0 (off = e / n), else q_j; and w_j q'_j (w NULL: q'_j) */
 static inline double smoothed(double e, double off, float q) {
   return e > 0.0 ? (1.0 - e) * (double)q + off : (double)q;
+}
+static inline double weighted(const float *w, size_t j, double qj) { return w ? (double)w[j] * qj : qj; }
+
+/* a call's arguments, with the table k's pieces */
+static soft_args args_of(const struct smx_kernels *k, int norm, float eps, float z_loss, float cap, const float *w,
+                         double coef) {
+  return (soft_args){norm, eps, z_loss, cap, cap > 0.0f ? 1.0f / cap : 0.0f, w, coef,
+                     k->xent_fold, k->xent_soft_sums, k->xent_softmax_cols};
 }
 
 static inline float capped(const soft_args *a, float x, float *dz) {
@@ -101,7 +109,7 @@ void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const f
     float dz;
     const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : x[j];
     const double qj = smoothed(e, off, q[j]);
-    const double wq = w ? (double)w[j] * qj : qj;
+    const double wq = weighted(w, j, qj);
     Ql[j % SMX_DLANES] += wq;
     ll[j % SMX_DLANES] += smx_times(wq, (m - (double)z) + l); /* (+inf at z = -inf, as neg_log_p) */
   }
@@ -122,7 +130,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
     for (size_t j = 0; j < n; j++) {
       const float z = capped(a, x[j], &dz);
       const double qj = smoothed(e, off, q[j]);
-      const double wq = a->w ? (double)a->w[j] * qj : qj;
+      const double wq = weighted(a->w, j, qj);
       Ql[j % SMX_DLANES] += wq;
       if (a->norm != SMX_NORM_SPARSEMAX) {
         ll[j % SMX_DLANES] += smx_times(wq, neg_log_p(a, n, &s, z));
@@ -155,7 +163,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
       const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
       for (size_t i = 0; i < len; i++) {
         const double qj = smoothed(e, off, q[c + i]);
-        b[i] = (float)(a->coef * (a->w ? (double)a->w[c + i] * qj : qj));
+        b[i] = (float)(a->coef * weighted(a->w, c + i, qj));
       }
       a->cols(len, x + c, b, a->cap, &s.o, Af, 1.0f, dx + c);
     }
@@ -168,7 +176,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
       dx[j] = smx_flush(((float)((double)p - qj) * G) * dz);
       continue;
     }
-    const float b = (float)(a->coef * (a->w ? (double)a->w[j] * qj : qj));
+    const float b = (float)(a->coef * weighted(a->w, j, qj));
     const float g = fmaf(Af, p, -b);
     dx[j] = smx_flush((a->norm == SMX_NORM_STABLEMAX ? g / (1.0f + fabsf(z)) : g) * dz);
   }
@@ -178,8 +186,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
 double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
                           size_t ldx, const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
                           const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd) {
-  const soft_args a = {normalizer, label_smoothing, z_loss, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f,
-                       class_weight, coef, k->xent_fold, k->xent_soft_sums, k->xent_softmax_cols};
+  const soft_args a = args_of(k, normalizer, label_smoothing, z_loss, softcap, class_weight, coef);
   double total = 0.0;
   for (size_t r = 0; r < rows; r++) {
     const double lr = soft_row(&a, n, x + r * ldx, q + r * ldq, dx ? dx + r * ldd : NULL);
@@ -195,8 +202,7 @@ void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t row
     k->logsumexp(rows, n, x, ldx, state);
     return;
   }
-  const soft_args a = {normalizer, 0.0f, 0.0f, softcap, softcap > 0.0f ? 1.0f / softcap : 0.0f, NULL, 0.0,
-                       k->xent_fold, k->xent_soft_sums, k->xent_softmax_cols};
+  const soft_args a = args_of(k, normalizer, 0.0f, 0.0f, softcap, NULL, 0.0);
   for (size_t r = 0; r < rows; r++) {
     soft_state s;
     scan_row(&a, n, x + r * ldx, &s);
