@@ -90,8 +90,10 @@ SMX_API size_t smx_get_num_threads(void);
      (2^-126) is returned as +0, -0 included (decided by explicit comparison, not by the FP mode).
      exp arguments below -87.336 give +0, so a probability below about 1.0005 * FLT_MIN is +0.
    - A row containing a NaN gives a row of NaN (the quiet NaN 0x7fc00000) in every output,
-     and a NaN loss; its gradient row is NaN too. A NaN loss (a row's, or a SUM / MEAN) is always
-     0x7fc00000, also where the arithmetic made it (label smoothing 1 over -inf logits).
+     and a NaN loss; its gradient row is NaN too. Every NaN result is that quiet NaN, also where
+     the arithmetic made it, whose NaN would be the CPU's default one (-NaN on x86, +NaN on
+     AArch64): a loss (a row's, or a SUM / MEAN) under label smoothing 1 over -inf logits, a
+     backward kernel's gradient over infinite dy or dy near FLT_MAX (inf - inf, 0 x inf).
    - -inf logits get probability 0 (log-probability -inf). A row of all -inf (a fully masked
      row) gives probabilities 0 from softmax, stablemax and sparsemax, -inf from log-softmax,
      log-stablemax and logsumexp, and a zero gradient from every backward kernel.

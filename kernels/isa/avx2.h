@@ -100,6 +100,7 @@ static inline vf vexp2add_if(vm m, vf p, vf t) { /* m ? vexp2add(p, t) : +0 */
 #define VCMP(name, pred) static inline vm name(vf x, vf y) { vm r = V2(_mm256_cmp_ps(x.a, y.a, pred), _mm256_cmp_ps(x.b, y.b, pred)); return r; }
 VCMP(vgt, _CMP_GT_OQ)
 VCMP(vge, _CMP_GE_OQ)
+VCMP(vnge, _CMP_NGE_UQ) /* !(a >= b): also NaN */
 VCMP(vlt, _CMP_LT_OQ)
 VCMP(veq, _CMP_EQ_OQ)
 VCMP(vne, _CMP_NEQ_UQ) /* C's != */

@@ -67,6 +67,7 @@ static inline vf vexp2add_if(vm m, vf p, vf t) {
 }
 static inline vm vgt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 static inline vm vge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+static inline vm vnge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NGE_UQ); } /* !(a >= b): also NaN */
 static inline vm vlt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 static inline vm veq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 static inline vm vne(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); } /* C's != */
@@ -172,6 +173,12 @@ static inline void vst16hi_n(uint16_t *p, vf v, size_t c) {
 /* no lane < c NaN, -0 or subnormal (one vfpclassps): vflush is the identity there and the hardware rounds as the
    definitions */
 #define SMX_VPLAIN 1
+/* vflush_nan (vmath.h) in the three operations of vflush: the min under the compare's mask */
+#define SMX_VFLUSH_NAN 1
+static inline vf vflush_nan(vf v) {
+  const vf a = vabs(v);
+  return _mm512_mask_min_ps(v, vnge(a, vset(0x1p-126f)), _mm512_setzero_ps(), a);
+}
 static inline int vplain_n(vf v, size_t c) {
   return !_mm512_mask_fpclass_ps_mask(c >= 16 ? (vm)0xffff : vtail(c), v, 0x01 | 0x04 | 0x20 | 0x80);
 }

@@ -70,6 +70,7 @@ static inline vf vexp2add(vf p, vf t) { NEON_MAP(vf, vreinterpretq_f32_u32(exp2a
 static inline vf vexp2add_if(vm m, vf p, vf t) { NEON_MAP(vf, vreinterpretq_f32_u32(vandq_u32(m.q[j], exp2add1(p.q[j], t.q[j])))) }
 static inline vm vgt(vf a, vf b) { NEON_MAP(vm, vcgtq_f32(a.q[j], b.q[j])) }
 static inline vm vge(vf a, vf b) { NEON_MAP(vm, vcgeq_f32(a.q[j], b.q[j])) }
+static inline vm vnge(vf a, vf b) { NEON_MAP(vm, vmvnq_u32(vcgeq_f32(a.q[j], b.q[j]))) } /* !(a >= b): also NaN */
 static inline vm vlt(vf a, vf b) { NEON_MAP(vm, vcltq_f32(a.q[j], b.q[j])) }
 static inline vm veq(vf a, vf b) { NEON_MAP(vm, vceqq_f32(a.q[j], b.q[j])) }
 static inline vm vne(vf a, vf b) { NEON_MAP(vm, vmvnq_u32(vceqq_f32(a.q[j], b.q[j]))) } /* C's != */

@@ -12,6 +12,15 @@
 static inline vf vzero(void) { return vset(0.0f); }
 /* smx_flush: |v| < FLT_MIN (also -0) -> +0, NaN kept */
 static inline vf vflush(vf v) { return vsel(vlt(vabs(v), vset(SMX_FLT_MIN)), vzero(), v); }
+/* smx_flush_nan: the FLT_MIN rule, and a NaN without its sign. The NaNs that reach it (the backward passes') are the
+   CPU's default NaN, made by their arithmetic (inf - inf, 0 x inf): -NaN on x86, +NaN on AArch64, the quiet NaN
+   either way once its sign is gone (a row with a NaN input is filled with the quiet NaN instead) */
+#ifndef SMX_VFLUSH_NAN
+static inline vf vflush_nan(vf v) {
+  const vf a = vabs(v);
+  return vsel(vnge(a, vset(SMX_FLT_MIN)), vmin(vzero(), a), v); /* (vmin: 0 < a ? 0 : a, so a where a is NaN) */
+}
+#endif
 /* min(len - i, VW) for the step at i < len */
 static inline size_t step_count(size_t len, size_t i) { return len - i < VW ? len - i : VW; }
 SMX_FLATTEN vf vld_n(const float *p, size_t c, float fill) { return c >= VW ? vld(p) : vld_tail(p, c, fill); }
@@ -193,6 +202,16 @@ SMX_FLATTEN void st_e_x(void *p, size_t i, vf v, const int e) {
 SMX_FLATTEN void st_e_x_flush(void *p, size_t i, vf v, const int e) { /* st_e_x of vflush(v) */
   if (ORDER_X(e)) st_e_x(p, i, vflush(v), e);
   else st_e_flush_n(p, i, v, VW, e);
+}
+/* the backward passes' stores: smx_flush_nan's rule in f32 (a 16-bit store's rounding gives the quiet NaN) */
+SMX_FLATTEN vf vflush_nan_e(vf v, const int e) { return e == SMX_ELEM_F32 ? vflush_nan(v) : vflush(v); }
+SMX_FLATTEN void st_e_flush_nan_n(void *p, size_t i, vf v, size_t c, const int e) {
+  if (e == SMX_ELEM_F32) vst_n((float *)p + i, vflush_nan(v), c);
+  else st_e_flush_n(p, i, v, c, e);
+}
+SMX_FLATTEN void st_e_x_flush_nan(void *p, size_t i, vf v, const int e) {
+  if (e == SMX_ELEM_F32) vst((float *)p + i, vflush_nan(v));
+  else st_e_x_flush(p, i, v, e);
 }
 /* a step of c lanes: by st_e_x where xo (a full step in the load's order), else in the step's order */
 SMX_FLATTEN void st_e_xn(void *p, size_t i, vf v, size_t c, int xo, const int e) {
@@ -592,6 +611,21 @@ SMX_FLATTEN void st_row_short_e(void *p, size_t n, const vf *v, const int s, con
     if (i + VW <= n) flush ? st_e_x_flush(p, i, v[j], e) : st_e_x(p, i, v[j], e);
     else flush ? st_e_flush_n(p, i, v[j], n - i, e) : st_e_n(p, i, v[j], n - i, e);
   }
+}
+/* st_row_short_e with the backward passes' flush (st_e_flush_nan_n) */
+SMX_FLATTEN void st_row_short_nan_e(void *p, size_t n, vf *v, const int s, const int e) {
+  if (e == SMX_ELEM_F32)
+    for (int j = 0; j < s; j++) v[j] = vflush_nan(v[j]);
+  st_row_short_e(p, n, v, s, e != SMX_ELEM_F32, e);
+}
+/* smx_flush_nan's NaN for a backward row dx[0, n) stored with vflush where a check after it (its sum of dy, its mean
+   of dy) found that its arithmetic may have made a NaN (16-bit rows: their rounding gave the quiet NaN) */
+static __attribute__((noinline, cold, unused)) void nan_canon_f32(size_t n, float *d) {
+  for (size_t i = 0; i < n; i++)
+    if (d[i] != d[i]) d[i] = smx_qnan();
+}
+SMX_FLATTEN void nan_canon_e(size_t n, void *dx, const int e) { /* (a rare path: out of line) */
+  if (e == SMX_ELEM_F32) nan_canon_f32(n, (float *)dx);
 }
 /* blocked_dot_e of such a row's steps a (and b; NULL: the sum of a): step j into accumulator j % NACC, full steps put
    in the step's order before the tree */

@@ -67,7 +67,7 @@ SMX_FLATTEN void softmax_backward_row(size_t n, const void *y, const void *dy, v
     return;
   }
   for (size_t i = 0; i < n; i++)
-    smx_elem_set(dx, i, smx_flush(smx_elem_get(y, i, e) * (smx_elem_get(dy, i, e) - dot)), e);
+    smx_elem_set(dx, i, smx_flush_nan(smx_elem_get(y, i, e) * (smx_elem_get(dy, i, e) - dot)), e);
 }
 
 SMX_FLATTEN void log_softmax_backward_row(size_t n, const void *y, const void *dy, void *dx, const int e) {
@@ -83,7 +83,7 @@ SMX_FLATTEN void log_softmax_backward_row(size_t n, const void *y, const void *d
     nan |= v != v;
     live |= v != -INFINITY;
     float p = smx_exp_core(v, 0.0f, 0.0f);
-    smx_elem_set(dx, i, smx_flush(fmaf(-p, sum, smx_elem_get(dy, i, e))), e);
+    smx_elem_set(dx, i, smx_flush_nan(fmaf(-p, sum, smx_elem_get(dy, i, e))), e);
   }
   if (nan || !live) smx_fill_elem(n, dx, nan ? smx_qnan() : 0.0f, e);
 }

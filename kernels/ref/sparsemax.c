@@ -39,7 +39,7 @@ SMX_FLATTEN void sparsemax_backward_row(size_t n, const void *y, const void *dy,
   for (size_t i = 0; i < n; i++) {
     const float yi = smx_elem_get(y, i, e), dyi = smx_elem_get(dy, i, e);
     nan |= (yi != yi) | (dyi != dyi);
-    smx_elem_set(dx, i, yi > 0.0f ? smx_flush(dyi - v) : 0.0f, e);
+    smx_elem_set(dx, i, yi > 0.0f ? smx_flush_nan(dyi - v) : 0.0f, e);
   }
   if (nan) smx_fill_elem(n, dx, smx_qnan(), e);
 }

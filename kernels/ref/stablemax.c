@@ -55,7 +55,8 @@ SMX_FLATTEN void stablemax_backward_row(size_t n, const void *x, const void *y, 
     const float xi = smx_elem_get(x, i, e);
     nan |= xi != xi;
     live |= xi != -INFINITY;
-    smx_elem_set(dx, i, smx_flush((smx_elem_get(y, i, e) * (smx_elem_get(dy, i, e) - dot)) / (1.0f + fabsf(xi))), e);
+    smx_elem_set(dx, i, smx_flush_nan((smx_elem_get(y, i, e) * (smx_elem_get(dy, i, e) - dot)) / (1.0f + fabsf(xi))),
+                 e);
   }
   if (nan || !live) smx_fill_elem(n, dx, nan ? smx_qnan() : 0.0f, e);
 }

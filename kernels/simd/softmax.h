@@ -1332,7 +1332,7 @@ SMX_FLATTEN void softmax_backward_short_e(size_t n, const void *y, const void *d
     return;
   }
   for (int j = 0; j < s; j++) Y[j] = vmul(Y[j], vsub(D[j], vset(dot)));
-  st_row_short_e(dx, n, Y, s, 1, e);
+  st_row_short_nan_e(dx, n, Y, s, e);
 }
 /* the output pass from the row's dot: y and dy of element ein (e, or f32 shadows), dx of e */
 SMX_FLATTEN void softmax_backward_out_io(size_t n, const void *y, const void *dy, void *dx, float dot,
@@ -1353,11 +1353,11 @@ SMX_FLATTEN void softmax_backward_out_io(size_t n, const void *y, const void *dy
 #ifdef SMX_VPLAIN
     if (e == SMX_ELEM_F16) a0 = vadd(a0, vzero()), a1 = vadd(a1, vzero());
 #endif
-    st_e_x_flush(dx, i, a0, e), st_e_x_flush(dx, i + VW, a1, e);
+    st_e_x_flush_nan(dx, i, a0, e), st_e_x_flush_nan(dx, i + VW, a1, e);
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    st_e_flush_n(dx, i, vmul(ld_e_n(y, i, c, 0.0f, ein), vsub(ld_e_n(dy, i, c, 0.0f, ein), vd_)), c, e);
+    st_e_flush_nan_n(dx, i, vmul(ld_e_n(y, i, c, 0.0f, ein), vsub(ld_e_n(dy, i, c, 0.0f, ein), vd_)), c, e);
   }
 }
 SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
@@ -1416,6 +1416,7 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
   }
   const int nan = many(vnan(vadd(sum0, sum1)));
   if (nan || !(vhmax(vmax(top0, top1)) > -INFINITY)) fill_e(n, dx, nan ? smx_qnan() : 0.0f, e);
+  else if (!(fabsf(sum) < INFINITY)) nan_canon_e(n, dx, e); /* (a finite sum: every dy finite, no NaN made) */
 }
 SMX_FLATTEN void log_softmax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                               const int e) {
@@ -1426,7 +1427,7 @@ SMX_FLATTEN void log_softmax_backward_short_e(size_t n, const void *y, const voi
   vm nan = mzero(), live = mzero();
   for (int j = 0; j < s; j++) Y[j] = lsm_bwd(Y[j], D[j], vs, &nan, &live);
   if (sum != sum || many(nan) || !many(live)) fill_e(n, dx, sum != sum || many(nan) ? smx_qnan() : 0.0f, e);
-  else st_row_short_e(dx, n, Y, s, 1, e);
+  else st_row_short_nan_e(dx, n, Y, s, e);
 }
 
 /* ---- backward rows of at most BWD_LANES_MAX entries in lane groups (vmath.h): blocked_dot's terms column by column,
@@ -1444,7 +1445,8 @@ SMX_FLATTEN void backward_lanes_e(size_t g, size_t n, const void *y, size_t ldy,
   const lane_dsum dot = lane_dot(T, n);
   const vf s = dpack(dot.lo, dot.hi);
   vm nan = vnan(s), live = mzero();
-  for (size_t i = 0; i < n; i++) Y[i] = vflush(lsm ? lsm_bwd(Y[i], D[i], s, &nan, &live) : vmul(Y[i], vsub(D[i], s)));
+  for (size_t i = 0; i < n; i++)
+    Y[i] = vflush_nan_e(lsm ? lsm_bwd(Y[i], D[i], s, &nan, &live) : vmul(Y[i], vsub(D[i], s)), e);
   vst(fast, vsel(nan, vzero(), lsm ? vsel(live, vset(1.0f), vzero()) : vset(1.0f)));
   vstore_columns_e(g, n, Y, fast, dx, lddx, e);
   for (size_t r = 0; r < g; r++) {

@@ -518,6 +518,7 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
     bad |= sparse_bwd_out(n - h, elem_at(y, h, e), elem_at(dy, h, e), (void *)elem_at(dx, h, e), v, e, e);
   }
   if (bad) fill_e(n, dx, smx_qnan(), e);
+  else if (!(fabsf(v) < INFINITY)) nan_canon_e(n, dx, e); /* (a finite v: dy - v is never NaN) */
 }
 
 /* a row in s steps (ld_row_short_e); dy held as the terms l (dy on the support, +0 off it: the sum's terms, whose
@@ -544,6 +545,7 @@ SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void 
   ld_row_short_e(y, n, 0.0f, Y, s, e);
   for (int j = 0; j < s; j++) Y[j] = vsel0(vgt(Y[j], vzero()), vsub(l[j], vset(v)));
   st_row_short_e(dx, n, Y, s, fabsf(v) < 0x1p-100f, e); /* (as sparse_bwd_out_io's flush) */
+  if (!(fabsf(v) < INFINITY)) nan_canon_e(n, dx, e);    /* (as sparsemax_backward_row_e) */
 }
 
 /* ---- fused cross-entropy, sparsemax ---- */
@@ -1013,7 +1015,7 @@ SMX_FLATTEN void sparsemax_backward_lanes_e(size_t g, size_t n, const void *y, s
   }
   const lane_dsum sum = lane_dot(T, n);
   const vf v = dpack(ddiv(sum.lo, dlo(k)), ddiv(sum.hi, dhi(k))); /* k = 0: NaN, and no entry in the support */
-  for (size_t i = 0; i < n; i++) Y[i] = vflush(sparse_bwd(Y[i], D[i], v));
+  for (size_t i = 0; i < n; i++) Y[i] = vflush_nan_e(sparse_bwd(Y[i], D[i], v), e);
   vst(fast, vsel(bad, vzero(), vset(1.0f)));
   vstore_columns_e(g, n, Y, fast, dx, lddx, e);
   for (size_t r = 0; r < g; r++)

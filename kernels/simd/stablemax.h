@@ -357,7 +357,7 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
     vf vx = ld_e_x(x, i, e);
     bad = mor(bad, vnan(vx));
     live = mor(live, vne(vx, vset(-INFINITY)));
-    st_e_x_flush(dx, i, vdiv(vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vdot)), vadd(vset(1.0f), vabs(vx))), e);
+    st_e_x_flush_nan(dx, i, vdiv(vmul(ld_e_x(y, i, e), vsub(ld_e_x(dy, i, e), vdot)), vadd(vset(1.0f), vabs(vx))), e);
   }
   if (i < n) { /* tail lanes x = -inf: neither NaN nor live */
     const size_t c = n - i;
@@ -365,7 +365,7 @@ SMX_FLATTEN void stablemax_backward_row_e(size_t n, const void *x, const void *y
     bad = mor(bad, vnan(vx));
     live = mor(live, vne(vx, vset(-INFINITY)));
     vf r = vdiv(vmul(ld_e_n(y, i, c, 0.0f, e), vsub(ld_e_n(dy, i, c, 0.0f, e), vdot)), vadd(vset(1.0f), vabs(vx)));
-    st_e_flush_n(dx, i, r, c, e);
+    st_e_flush_nan_n(dx, i, r, c, e);
   }
   if (many(bad) || !many(live)) fill_e(n, dx, many(bad) ? smx_qnan() : 0.0f, e);
 }
@@ -382,7 +382,7 @@ SMX_FLATTEN void stablemax_backward_short_e(size_t n, const void *x, const void 
     Y[j] = vdiv(vmul(Y[j], vsub(D[j], vset(dot))), vadd(vset(1.0f), vabs(X[j])));
   }
   if (dot != dot || many(bad) || !many(live)) fill_e(n, dx, dot != dot || many(bad) ? smx_qnan() : 0.0f, e);
-  else st_row_short_e(dx, n, Y, s, 1, e);
+  else st_row_short_nan_e(dx, n, Y, s, e);
 }
 
 /* ---- fused cross-entropy, stablemax ---- */
@@ -730,7 +730,7 @@ SMX_FLATTEN void stablemax_backward_lanes_e(size_t g, size_t n, const void *x, s
   for (size_t i = 0; i < n; i++) {
     bad = mor(bad, vnan(X[i]));
     live = mor(live, vne(X[i], vset(-INFINITY)));
-    Y[i] = vflush(vdiv(vmul(Y[i], vsub(D[i], dot)), vadd(vset(1.0f), vabs(X[i]))));
+    Y[i] = vflush_nan_e(vdiv(vmul(Y[i], vsub(D[i], dot)), vadd(vset(1.0f), vabs(X[i]))), e);
   }
   vst(fast, vsel(bad, vzero(), vsel(live, vset(1.0f), vzero())));
   vstore_columns_e(g, n, Y, fast, dx, lddx, e);

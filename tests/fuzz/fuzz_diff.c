@@ -1,6 +1,7 @@
 /* libFuzzer target: every kernel of the registry on fuzzed shapes, layouts, options and float bits, every ISA
    this CPU has against scalar by memcmp (also under FTZ+DAZ), canaries around every row, and for invalid
-   arguments an error with nothing written. Any difference or hit canary aborts (libFuzzer saves the input). */
+   arguments an error with nothing written. Any difference or hit canary aborts (libFuzzer saves the input).
+   tests/fuzz/replay.c runs it over the corpus without libFuzzer (ctest's fuzz_corpus, also on AArch64). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,6 +137,10 @@ static smx_status run(const plan *P, const float *x, const float *dy, const floa
   return s;
 }
 
+#ifdef SMX_FUZZ_REPLAY
+void fuzz_replay_observe(const float *out, size_t count, smx_status status); /* replay.c: the cross-CPU digest */
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   src s = {data, size};
   plan P;
@@ -168,6 +173,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   float *ref = malloc((len + P.rows) * 4), *got = malloc((len + P.rows) * 4);
   smx_set_isa(SMX_ISA_SCALAR);
   const smx_status s0 = run(&P, x, dy, w, t, ref);
+#ifdef SMX_FUZZ_REPLAY
+  fuzz_replay_observe(ref, len + P.rows, s0);
+#endif
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
     if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
     for (int ftz = 0; ftz < 2; ftz++) {
