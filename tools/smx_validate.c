@@ -408,7 +408,7 @@ static double now(void) {
 }
 
 static void usage(FILE *f) {
-  fputs("usage: smx-validate [--quick] [--anchors] [--json] [--seed N]\n"
+  fputs("usage: smx-validate [--quick] [--anchors] [--json] [--seed N] [--expect FILE]\n"
         "  Checks every simdmax kernel on every ISA this CPU supports: bitwise equality with the\n"
         "  scalar ISA, max ulp against the double-precision oracle, SHA-256 digests of the outputs.\n"
         "  --quick   smaller corpus (sizes up to 4099; for emulators such as qemu)\n"
@@ -416,10 +416,39 @@ static void usage(FILE *f) {
         "            their max ulp per regime and n beside ours, from the same oracle and metric\n"
         "  --json    machine-readable report on stdout\n"
         "  --seed N  another corpus (digests then differ from the published ones)\n"
+        "  --expect FILE  the f32, bf16 and f16 digests this corpus must give (three hex words, as\n"
+        "            tools/validate-quick.sha256 holds for --quick): another CPU's bits checked here\n"
         "  Progress on stderr: in place with the time left on a terminal, a line per size otherwise\n"
         "  (SMX_PROGRESS=tty|lines|off overrides).\n"
-        "  Exit status: 0 all ISAs bit-identical to scalar, 1 a difference or a kernel error, 2 usage.\n",
+        "  Exit status: 0 all ISAs bit-identical to scalar (and the digests --expect gives), 1 a\n"
+        "  difference or a kernel error, 2 usage.\n",
         f);
+}
+
+/* --expect: 1 when FILE's three digests (f32, bf16, f16; '#' starts a comment line) are the scalar ones, else 0
+   with the difference on stderr; -1 when FILE cannot be read */
+static int expected_digests(const char *file, const char *got[3]) {
+  FILE *f = fopen(file, "r");
+  char want[3][65], line[256];
+  int k = 0;
+  while (f && k < 3 && fgets(line, sizeof line, f))
+    if (line[0] != '#' && sscanf(line, "%64s", want[k]) == 1) k++;
+  if (f) fclose(f);
+  if (k < 3) {
+    fprintf(stderr, "smx-validate: %s: three digests (f32, bf16, f16) expected\n", file);
+    return -1;
+  }
+  static const char *const what[3] = {"f32", "bf16", "f16"};
+  int same = 1;
+  for (int i = 0; i < 3; i++)
+    if (strcmp(want[i], got[i])) {
+      fprintf(stderr, "smx-validate: %s outputs' digest %s, %s expects %s\n", what[i], got[i], file, want[i]);
+      same = 0;
+    }
+  if (!same)
+    fprintf(stderr, "smx-validate: this CPU's bits differ from the ones recorded in %s (or a change altered them:\n"
+                    "then record the new digests there and in the README)\n", file);
+  return same;
 }
 
 static void print_legend(FILE *f) {
@@ -439,12 +468,14 @@ int main(int argc, char **argv) {
   for (int v = 0; v < K_COUNT; v++)
     snprintf(kname[v], sizeof kname[v], "%s%s", smx_kernel_list[vlist[v].k].name, vlist[v].opts ? "+opts" : "");
   int quick = 0, json = 0, anchors = 0;
+  const char *expect = NULL;
   uint64_t seed = DEFAULT_SEED;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) quick = 1;
     else if (!strcmp(argv[i], "--json")) json = 1;
     else if (!strcmp(argv[i], "--anchors")) anchors = 1;
     else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 0);
+    else if (!strcmp(argv[i], "--expect") && i + 1 < argc) expect = argv[++i];
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
     else { usage(stderr); return 2; }
   }
@@ -607,6 +638,12 @@ int main(int argc, char **argv) {
   for (int ii = 0; ii < nisa; ii++) { sha256_final(&all_h[isas[ii]], d); sha256_hex(d, all_hex[isas[ii]]); }
   for (int ii = 0; ii < nisa; ii++)
     for (int t = 0; t < 2; t++) sha256_final(&half_h[isas[ii]][t], d), sha256_hex(d, half_hex[isas[ii]][t]);
+  if (expect) {
+    const char *got[3] = {all_hex[SMX_ISA_SCALAR], half_hex[SMX_ISA_SCALAR][0], half_hex[SMX_ISA_SCALAR][1]};
+    const int same = expected_digests(expect, got);
+    if (same < 0) return 2;
+    if (!same) failed = 1;
+  }
 
   if (json) {
     printf("{\n  \"tool\": \"smx-validate\",\n  \"version\": ");
@@ -721,7 +758,8 @@ int main(int argc, char **argv) {
   }
   print_legend(stdout);
   printf("\n%s in %.1f s: %s\n", failed ? "FAIL" : "PASS", elapsed,
-         failed ? "some ISA differs from scalar (or under FTZ+DAZ) or a kernel failed"
-                : "every ISA is bit-identical to scalar, also under the caller's FTZ+DAZ / FPCR.FZ");
+         failed ? "some ISA differs from scalar (or under FTZ+DAZ), a kernel failed, or --expect's digests differ"
+         : expect ? "every ISA is bit-identical to scalar, also under the caller's FTZ+DAZ / FPCR.FZ, and to --expect's"
+                  : "every ISA is bit-identical to scalar, also under the caller's FTZ+DAZ / FPCR.FZ");
   return failed ? 1 : 0;
 }
