@@ -93,7 +93,8 @@ SMX_API size_t smx_get_num_threads(void);
      and a NaN loss; its gradient row is NaN too. Every NaN result is that quiet NaN, also where
      the arithmetic made it, whose NaN would be the CPU's default one (-NaN on x86, +NaN on
      AArch64): a loss (a row's, or a SUM / MEAN) under label smoothing 1 over -inf logits, a
-     backward kernel's gradient over infinite dy or dy near FLT_MAX (inf - inf, 0 x inf).
+     backward kernel's gradient over infinite dy or dy near FLT_MAX, a cross-entropy gradient whose
+     coefficients pass FLT_MAX (class weights near it, infinite probability targets): inf - inf, 0 x inf.
    - -inf logits get probability 0 (log-probability -inf). A row of all -inf (a fully masked
      row) gives probabilities 0 from softmax, stablemax and sparsemax, -inf from log-softmax,
      log-stablemax and logsumexp, and a zero gradient from every backward kernel.

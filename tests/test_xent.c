@@ -459,6 +459,48 @@ Test(xent, nan_losses_canonical) {
   smx_set_isa(SMX_ISA_SCALAR);
 }
 
+/* The gradient's NaNs that the arithmetic makes (A = (1 - e) w_t + e W / n past FLT_MAX: inf x 0 where p = 0, and
+   inf - inf; probability targets of +-inf) are the quiet NaN 0x7fc00000 on every ISA and CPU, not the CPU's default
+   NaN (-NaN on x86): rows of lane groups, register groups and long rows, softmax and stablemax. */
+static void expect_canonical_nans(const float *v, size_t count, const char *what, size_t n, int norm, int isa) {
+  size_t nans = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (v[i] == v[i]) continue;
+    nans++;
+    cr_expect(tu_bits(v[i]) == 0x7fc00000u, "%s %s %s n=%zu: [%zu] bits 0x%08x", what, norm_names[norm],
+              smx_isa_name((smx_isa)isa), n, i, tu_bits(v[i]));
+  }
+  cr_expect(nans > 0, "%s %s %s n=%zu: no NaN (the inputs no longer make one)", what, norm_names[norm],
+            smx_isa_name((smx_isa)isa), n);
+}
+Test(xent, arithmetic_nan_gradients_canonical) {
+  enum { R = 16 };
+  const size_t ns[] = {8, 40, 1000};
+  for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
+    const size_t n = ns[a];
+    float *x = malloc(R * n * 4), *q = malloc(R * n * 4), *g = malloc(R * n * 4), *w = malloc(n * 4), loss[R];
+    int64_t t[R];
+    for (size_t i = 0; i < R * n; i++) x[i] = 30.0f * (float)(i % 7) - 90.0f, q[i] = 1.0f / (float)n;
+    for (size_t j = 0; j < n; j++) w[j] = FLT_MAX;
+    for (size_t r = 0; r < R; r++) t[r] = (int64_t)(r % n), q[r * n + 1] = r % 2 ? INFINITY : -INFINITY;
+    for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+      if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+      for (int norm = 0; norm < 2; norm++) {
+        smx_xent_options o;
+        default_opts(&o, (smx_normalizer)norm, SMX_REDUCE_NONE);
+        o.class_weight = w, o.label_smoothing = 0.5f;
+        cr_assert_eq(smx_cross_entropy_f32(R, n, x, n, t, &o, loss, g, n, 1e30f), SMX_OK);
+        expect_canonical_nans(g, R * n, "class weights FLT_MAX", n, norm, isa);
+        o.class_weight = NULL, o.label_smoothing = 0.0f;
+        cr_assert_eq(smx_cross_entropy_soft_f32(R, n, x, n, q, n, &o, loss, g, n, 1.0f), SMX_OK);
+        expect_canonical_nans(g, R * n, "targets +-inf", n, norm, isa);
+      }
+    }
+    free(x), free(q), free(g), free(w);
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+}
+
 Test(xent, mean_over_zero_rows) {
   /* every row ignored: MEAN gives 0 and a zero gradient; SUM gives 0 */
   for (int norm = 0; norm < 3; norm++)

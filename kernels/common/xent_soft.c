@@ -173,12 +173,12 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
     const float z = capped(a, x[j], &dz), p = prob(a, n, &s, z);
     const double qj = smoothed(e, off, q[j]);
     if (a->norm == SMX_NORM_SPARSEMAX) {
-      dx[j] = smx_flush(((float)((double)p - qj) * G) * dz);
+      dx[j] = smx_flush_nan(((float)((double)p - qj) * G) * dz);
       continue;
     }
     const float b = (float)(a->coef * weighted(a->w, j, qj));
     const float g = fmaf(Af, p, -b);
-    dx[j] = smx_flush((a->norm == SMX_NORM_STABLEMAX ? g / (1.0f + fabsf(z)) : g) * dz);
+    dx[j] = smx_flush_nan((a->norm == SMX_NORM_STABLEMAX ? g / (1.0f + fabsf(z)) : g) * dz);
   }
   return loss;
 }

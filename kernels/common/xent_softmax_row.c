@@ -41,14 +41,14 @@ double smx_xent_softmax_row(size_t n, const float *x, const smx_xent_row *row, f
     for (size_t j = 0; j < n; j++) {
       float z = smx_xent_logit(row, inv_cap, x[j], &dz);
       float b = row->class_weight ? Bf * row->class_weight[j] : Bf;
-      dx[j] = smx_flush(fmaf(Af, f.shifted ? smx_softmax_one(z, &o) : smx_softmax_exp(z, &f), -b) * dz);
+      dx[j] = smx_flush_nan(fmaf(Af, f.shifted ? smx_softmax_one(z, &o) : smx_softmax_exp(z, &f), -b) * dz);
     }
   } else {
     for (size_t j = 0; j < n; j++) {
       float b = row->class_weight ? Bf * row->class_weight[j] : Bf;
-      dx[j] = smx_flush(fmaf(Af, x[j] == INFINITY ? pinf : 0.0f, -b));
+      dx[j] = smx_flush_nan(fmaf(Af, x[j] == INFINITY ? pinf : 0.0f, -b));
     }
   }
-  dx[t] = smx_flush((float)(g * gt) * dzt);
+  dx[t] = smx_flush_nan((float)(g * gt) * dzt);
   return loss;
 }

@@ -233,7 +233,7 @@ void smx_xent_stablemax_grad_scalar(size_t n, const float *x, const smx_xent_row
     else if (s->tiny) p = smx_stable_p_tiny(z, s->S);
     else p = smx_stable_p(z, &s->c);
     float b = row->class_weight ? s->Bf * row->class_weight[j] : s->Bf;
-    dx[j] = smx_flush((fmaf(s->Af, p, -b) / (1.0f + fabsf(z))) * dz);
+    dx[j] = smx_flush_nan((fmaf(s->Af, p, -b) / (1.0f + fabsf(z))) * dz);
   }
 }
 
@@ -243,7 +243,7 @@ float smx_xent_stablemax_dxt(size_t n, const smx_xent_row *row, const smx_xent_s
   /* p_t - 1 = -O / S without cancellation */
   const double pt_m1 = s->kind == SMX_ROW_FINITE ? -s->O / s->S : s->pt - 1.0;
   const double gt = (1.0 - eps) * wt * pt_m1 + eps / (double)n * (row->weight_sum * s->pt - wt);
-  return smx_flush(((float)(row->grad_coef * gt) / (1.0f + fabsf(s->zt))) * s->dzt);
+  return smx_flush_nan(((float)(row->grad_coef * gt) / (1.0f + fabsf(s->zt))) * s->dzt);
 }
 void smx_xent_stablemax_target(size_t n, const smx_xent_row *row, const smx_xent_stable *s, float *dx) {
   dx[row->target] = smx_xent_stablemax_dxt(n, row, s);

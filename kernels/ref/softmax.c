@@ -17,7 +17,7 @@ void SMX_KERNEL_NAME(xent_softmax_cols)(size_t n, const float *x, const float *w
   for (size_t j = 0; j < n; j++) {
     float dz = 1.0f;
     const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : x[j];
-    dx[j] = smx_flush(fmaf(Af, smx_softmax_one(z, o), -(w ? Bf * w[j] : Bf)) * dz);
+    dx[j] = smx_flush_nan(fmaf(Af, smx_softmax_one(z, o), -(w ? Bf * w[j] : Bf)) * dz);
   }
 }
 void SMX_KERNEL_NAME(log_softmax_cols)(size_t n, const float *x, float *y, const smx_lse_final *f) {

@@ -830,7 +830,8 @@ static void FN(softmax_pass2)(size_t n, const float *x, float *y, const smx_soft
    constants instead (c_hi 2^d, c_lo 2^d stay normal, and e_max 2^-d is exact, or +inf for d < -27,
    where every s 2^d is far below e_max); a block with d < -126 holds only n - K < -160: zeros. ---- */
 /* With xg, the cross-entropy gradient fma(A, p, -B w_j) (smx_xent_softmax_row before the target entry), flushed (the
-   FLT_MIN rule) by its store, st_out (one test in place of the flush and the 16-bit store's own). */
+   FLT_MIN rule, the NaN's: st_e_flush_nan_n) by its store, st_out (one test in place of the flush and the 16-bit
+   store's own). */
 typedef struct {
   vf va, vb;
   const float *cw; /* class weights of the block, or NULL */
@@ -843,8 +844,8 @@ SMX_FLATTEN vf rescale_out(vf s, const outc *c, const xgrad *xg, size_t i, size_
 }
 SMX_FLATTEN void st_out(void *q, size_t i, vf v, size_t c, int xo, const xgrad *xg, const int e) {
   if (!xg) st_e_xn_num(q, i, v, c, xo, e);
-  else if (xo) st_e_x_flush(q, i, v, e);
-  else st_e_flush_n(q, i, v, c, e);
+  else if (xo) st_e_x_flush_nan(q, i, v, e);
+  else st_e_flush_nan_n(q, i, v, c, e);
 }
 /* len stored values at p (blocks of the same d >= -60), with their constants cb, to entries q0.. of q (element e;
    f32: q + q0 == p). Pass 1 stored the first xe of them (the row's full groups of 64) as it loaded them: in the
@@ -1534,7 +1535,7 @@ SMX_FLATTEN vf xent_grad_step(const xent_grad_c *g, const wexp_c *w, vf xv, cons
   vf dzv = vzero(), zv = g->capped ? vsoftcap(xv, g->vcap, g->vinv, &dzv) : xv;
   vf nbv = cw ? vneg(vmul(g->vb, vld_n(cw, c, 0.0f))) : g->nb;
   vf g1 = vfma(g->va, w ? vsoftmax_exp(zv, w) : out_one(zv, g->magic, &g->oc), nbv);
-  return vflush(g->capped ? vmul(g1, dzv) : g1); /* without softcap dz = 1: v * 1.0f == v */
+  return vflush_nan(g->capped ? vmul(g1, dzv) : g1); /* without softcap dz = 1: v * 1.0f == v */
 }
 /* The loss of a finite shifted row (or, without a gradient, any finite row) from its state f, its target logit xt,
    pt_m1 = p_t - 1 and the label smoothing sum; with grad also the gradient's constants g (o: the output constants,
@@ -1555,7 +1556,7 @@ SMX_FLATTEN double xent_tail_consts(size_t n, float xt, const smx_xent_row *row,
   smx_softmax_out ol = {0}; /* a row that is not shifted leaves g's output constants unused */
   if (!o && f->shifted) smx_softmax_out_init(f, &ol);
   *g = xent_grad_consts(Af, Bf, o ? o : &ol, row->softcap);
-  *dxt = smx_flush((float)(gc * gt) * dzt);
+  *dxt = smx_flush_nan((float)(gc * gt) * dzt);
   return loss;
 }
 /* The loss and gradient of a finite shifted row (or, without dx, any finite row): st the pass-1 values stored in dx
@@ -1731,7 +1732,7 @@ SMX_FLATTEN void xent_reg_grad(size_t g, size_t n, const reg_rows *R, const floa
       const size_t cnt = step_count(n, i);
       const vf p = out_from_e_if(vld(reg_e(R, r) + i), &c, 1);
       prefetch_out_e(dx, (g + r) * ldd + i, SMX_ELEM_F32);
-      vst_n(dx + r * ldd + i, vflush(vfma(va, p, cw ? vmul(nb, vld_n(cw + i, cnt, 0.0f)) : nb)), cnt);
+      vst_n(dx + r * ldd + i, vflush_nan(vfma(va, p, cw ? vmul(nb, vld_n(cw + i, cnt, 0.0f)) : nb)), cnt);
     }
   }
 }
@@ -1796,7 +1797,7 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
   const vm live = vgt(vld(done), vzero());
   vst(af, vsel0(live, dpack(dmul(gq[0], Aq[0]), dmul(gq[1], Aq[1]))));
   vst(nbf, vsel0(live, dpack(dsmooth_coef(gq[0], e, nd), dsmooth_coef(gq[1], e, nd))));
-  vst(dxt, vflush(dpack(dmul(gq[0], gtq[0]), dmul(gq[1], gtq[1]))));
+  vst(dxt, vflush_nan(dpack(dmul(gq[0], gtq[0]), dmul(gq[1], gtq[1]))));
   for (size_t r = 0; r < VW; r++)
     if (done[r] == 0.0f) lr[r] = 0.0;
   if (dx) {
@@ -1806,7 +1807,7 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
     } else {
       const lane_rows *L = &G.L;
       VSTORE_COLUMNS_OF(g, n, done, dx + r0 * ldd, ldd, SMX_ELEM_F32, i, /* the rows done here */
-                        vflush(vfma(va, out_from_e_if(L->e[i], &L->oc, 1), cw ? vmul(nb, vset(cw[i])) : nb)))
+                        vflush_nan(vfma(va, out_from_e_if(L->e[i], &L->oc, 1), cw ? vmul(nb, vset(cw[i])) : nb)))
     }
     for (size_t r = 0; r < g; r++)
       if (done[r] != 0.0f) dx[(r0 + r) * ldd + (size_t)tg[r]] = dxt[r];

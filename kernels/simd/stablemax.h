@@ -467,7 +467,7 @@ SMX_FLATTEN void xs_grad_e(size_t n, const void *x, const smx_xent_row *row, con
     vf p = vstable_pb(z, vc, &b1);
     vf nb = cw ? vmul(vnB, vld_n(cw + i, cnt, 0.0f)) : vnB;
     vf g = vdiv(vfma(vA, p, nb), b1);
-    st_e_flush_n(dx, i, capped ? vmul(g, vdz) : g, cnt, e);
+    st_e_flush_nan_n(dx, i, capped ? vmul(g, vdz) : g, cnt, e);
   }
 }
 static inline void xs_grad(size_t n, const float *x, const smx_xent_row *row, const vstable_c vc, float Af, float Bf,
@@ -539,7 +539,7 @@ static inline xs_fconsts xs_fconsts_of(xs_dconsts lo, xs_dconsts hi, vf vz, vf v
   xs_fconsts f;
   f.c = vstable_scale(lo.S, hi.S);
   f.af = dpack(lo.gA, hi.gA), f.bf = dpack(lo.B, hi.B);
-  f.dxt = vflush(vmul(vdiv(dpack(lo.ggt, hi.ggt), vadd(vset(1.0f), vabs(vz))), vdzt));
+  f.dxt = vflush_nan(vmul(vdiv(dpack(lo.ggt, hi.ggt), vadd(vset(1.0f), vabs(vz))), vdzt));
   return f;
 }
 
@@ -693,7 +693,7 @@ static double FN(xs_lanes)(size_t r0, size_t g, size_t n, const float *x, size_t
     const vf vnB = vneg(fc.bf);
     for (size_t i = 0; i < n; i++) {
       vf b1, p = vstable_pb(col[i], fc.c, &b1);
-      col[i] = vflush(vdiv(vfma(fc.af, p, cw ? vmul(vnB, vset(cw[i])) : vnB), b1));
+      col[i] = vflush_nan(vdiv(vfma(fc.af, p, cw ? vmul(vnB, vset(cw[i])) : vnB), b1));
     }
     vstore_columns(g, n, col, fast, dx + r0 * ldd, ldd);
     for (size_t r = 0; r < g; r++)
