@@ -301,15 +301,15 @@ static double shard_row(const smx_kernels *k, size_t n, const float *x, size_t c
     } else if (f.kind == SMX_ROW_FINITE) { /* |max| > 2^16 */
       for (size_t j = 0; j < n; j++) {
         const float z = smx_xent_logit(row, inv_cap, x[j], &dz), b = cw ? Bf * cw[col0 + j] : Bf;
-        dx[j] = smx_flush(fmaf(Af, smx_softmax_exp(z, &f), -b) * dz);
+        dx[j] = smx_flush_nan(fmaf(Af, smx_softmax_exp(z, &f), -b) * dz);
       }
     } else {
       for (size_t j = 0; j < n; j++) {
         const float b = cw ? Bf * cw[col0 + j] : Bf;
-        dx[j] = smx_flush(fmaf(Af, x[j] == INFINITY ? pinf : 0.0f, -b));
+        dx[j] = smx_flush_nan(fmaf(Af, x[j] == INFINITY ? pinf : 0.0f, -b));
       }
     }
-    if (here) dx[t - col0] = smx_flush((float)(g * gt) * dzt);
+    if (here) dx[t - col0] = smx_flush_nan((float)(g * gt) * dzt);
   }
   return here ? loss : 0.0;
 }
