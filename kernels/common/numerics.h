@@ -147,9 +147,9 @@ static inline double smx_times(double c, double v) { return c != 0.0 ? c * v : 0
 /* The FLT_MIN rule for results: a magnitude below FLT_MIN (also -0) gives +0; NaN is kept. */
 #define SMX_FLT_MIN 0x1p-126f
 static inline float smx_flush(float v) { return fabsf(v) < SMX_FLT_MIN ? 0.0f : v; }
-/* A gradient entry as stored by the backward passes: the FLT_MIN rule, and one quiet NaN for every NaN. Their
-   arithmetic makes NaNs from finite or infinite inputs (inf - inf, 0 x inf: dy near FLT_MAX, or infinite), and
-   such a NaN holds the CPU's default NaN: -NaN on x86, +NaN on AArch64. */
+/* A gradient entry as stored (the backward passes, the cross-entropies): the FLT_MIN rule, and one quiet NaN for
+   every NaN. Their arithmetic makes NaNs from finite or infinite inputs (inf - inf, 0 x inf: dy near FLT_MAX or
+   infinite, class weights near FLT_MAX), and such a NaN holds the CPU's default NaN: -NaN on x86, +NaN on AArch64. */
 static inline float smx_flush_nan(float v) { return v != v ? smx_qnan() : smx_flush(v); }
 
 /* A loss as stored (a row's, or a SUM / MEAN of rows): the FLT_MIN rule, and one quiet NaN for every NaN. A loss

@@ -158,6 +158,11 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   if (!dx) return loss;
   const float Af = (float)(a->coef * A), G = (float)a->coef;
   if (a->norm == SMX_NORM_SOFTMAX && !sp && s.f.shifted) { /* the gradient piece with b_j as its weights, Bf = 1 */
+    if (Af != Af) { /* a NaN q'_j (A holds their sum): every entry the quiet NaN, as smx_flush_nan gives it (the
+                       piece would keep the NaN's payload) */
+      smx_fill(n, dx, smx_qnan());
+      return loss;
+    }
     float b[SOFT_CHUNK];
     for (size_t c = 0; c < n; c += SOFT_CHUNK) {
       const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;

@@ -12,9 +12,9 @@
 static inline vf vzero(void) { return vset(0.0f); }
 /* smx_flush: |v| < FLT_MIN (also -0) -> +0, NaN kept */
 static inline vf vflush(vf v) { return vsel(vlt(vabs(v), vset(SMX_FLT_MIN)), vzero(), v); }
-/* smx_flush_nan: the FLT_MIN rule, and a NaN without its sign. The NaNs that reach it (the backward passes') are the
-   CPU's default NaN, made by their arithmetic (inf - inf, 0 x inf): -NaN on x86, +NaN on AArch64, the quiet NaN
-   either way once its sign is gone (a row with a NaN input is filled with the quiet NaN instead) */
+/* smx_flush_nan: the FLT_MIN rule, and a NaN without its sign. The NaNs that reach it (the gradients') are the CPU's
+   default NaN, made by their arithmetic (inf - inf, 0 x inf): -NaN on x86, +NaN on AArch64, the quiet NaN either way
+   once its sign is gone (a row with a NaN input, whose NaN may have any payload, is filled with the quiet NaN) */
 #ifndef SMX_VFLUSH_NAN
 static inline vf vflush_nan(vf v) {
   const vf a = vabs(v);
@@ -203,7 +203,7 @@ SMX_FLATTEN void st_e_x_flush(void *p, size_t i, vf v, const int e) { /* st_e_x 
   if (ORDER_X(e)) st_e_x(p, i, vflush(v), e);
   else st_e_flush_n(p, i, v, VW, e);
 }
-/* the backward passes' stores: smx_flush_nan's rule in f32 (a 16-bit store's rounding gives the quiet NaN) */
+/* the gradients' stores: smx_flush_nan's rule in f32 (a 16-bit store's rounding gives the quiet NaN) */
 SMX_FLATTEN vf vflush_nan_e(vf v, const int e) { return e == SMX_ELEM_F32 ? vflush_nan(v) : vflush(v); }
 SMX_FLATTEN void st_e_flush_nan_n(void *p, size_t i, vf v, size_t c, const int e) {
   if (e == SMX_ELEM_F32) vst_n((float *)p + i, vflush_nan(v), c);
