@@ -232,6 +232,17 @@ int tu_mat_untouched(const tu_mat *a) {
 uint32_t tu_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 float tu_from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
+size_t tu_nans(const float *v, size_t n, size_t *other) {
+  size_t count = 0;
+  *other = n;
+  for (size_t i = 0; i < n; i++) {
+    if (v[i] == v[i]) continue;
+    count++;
+    if (*other == n && tu_bits(v[i]) != 0x7fc00000u) *other = i;
+  }
+  return count;
+}
+
 int tu_bits_equal(const float *a, const float *b, size_t n, size_t *first) {
   for (size_t i = 0; i < n; i++)
     if (tu_bits(a[i]) != tu_bits(b[i])) {

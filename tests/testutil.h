@@ -115,6 +115,8 @@ double tu_check_one(tu_stat *st, const char *ctx, float y, double ref, double sc
 void tu_report(const char *name, const tu_stat *st, double bound);
 
 int tu_bits_equal(const float *a, const float *b, size_t n, size_t *first);
+/* the NaNs among v[0, n), and in *other the index of the first whose bits are not the quiet NaN 0x7fc00000 (n: none) */
+size_t tu_nans(const float *v, size_t n, size_t *other);
 uint32_t tu_bits(float f);
 float tu_from_bits(uint32_t u);
 

@@ -152,10 +152,9 @@ static inline float smx_flush(float v) { return fabsf(v) < SMX_FLT_MIN ? 0.0f : 
    infinite, class weights near FLT_MAX), and such a NaN holds the CPU's default NaN: -NaN on x86, +NaN on AArch64. */
 static inline float smx_flush_nan(float v) { return v != v ? smx_qnan() : smx_flush(v); }
 
-/* A loss as stored (a row's, or a SUM / MEAN of rows): the FLT_MIN rule, and one quiet NaN for every NaN. A loss
-   made NaN by its arithmetic (inf - inf) holds the CPU's default NaN (-NaN on x86, +NaN on AArch64), and a sum of
-   rows with different NaNs keeps whichever its adds meet first, an order the compiler may swap. */
-static inline float smx_loss_value(double v) { return v != v ? smx_qnan() : smx_flush((float)v); }
+/* A loss as stored (a row's, or a SUM / MEAN of rows), by the same rule: also a sum of rows with different NaNs
+   keeps whichever its adds meet first, an order the compiler may swap. */
+static inline float smx_loss_value(double v) { return smx_flush_nan((float)v); }
 
 /* The max of two floats as every ISA computes it: a > b ? a : b (NaN b is kept, NaN a dropped). */
 static inline float smx_maxf(float a, float b) { return a > b ? a : b; }
