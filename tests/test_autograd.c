@@ -396,3 +396,33 @@ Test(autograd, soft_reductions_and_special_rows) {
   cr_assert_eq(smx_cross_entropy_soft_f32(1, N, xi, N, q, N, &o, &l1, xi, N, 1.0f), SMX_OK);
   cr_expect(same(xi, ref, N), "in place");
 }
+
+/* Probability targets where p_t is within 1e-12 of one: the one-hot loss -log p_t (about 1e-12) within 4 ulp of the
+   double reference, on every ISA (stablemax: log1p(O / s_t) at the row max, not log S - log s_t, which cancels), with
+   the max taken once and twice (p = 1/2 each: -log p = log 2). */
+Test(autograd, soft_targets_near_one) {
+  enum { N = 1000 };
+  static float x[N], q[N];
+  for (int norm = 0; norm < 2; norm++)
+    for (int twice = 0; twice < 2; twice++) {
+      const float top = norm == SMX_NORM_SOFTMAX ? 30.0f : 1e15f;
+      for (int j = 0; j < N; j++) x[j] = 0.0f, q[j] = 0.0f;
+      x[N / 3] = top, q[N / 3] = 1.0f;
+      if (twice) x[N - 1] = top;
+      const double others = N - 1 - twice, s_t = norm == SMX_NORM_SOFTMAX ? exp(30.0) : 1e15 + 1.0;
+      const double ref = twice ? log1p((double)(1 + others / s_t)) : log1p(others / s_t);
+      smx_xent_options o;
+      smx_xent_options_default(&o);
+      o.normalizer = (smx_normalizer)norm, o.reduction = SMX_REDUCE_NONE;
+      for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+        if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+        float loss;
+        cr_assert_eq(smx_cross_entropy_soft_f32(1, N, x, N, q, N, &o, &loss, NULL, 0, 1.0f), SMX_OK);
+        const double ulps = fabs((double)loss - ref) / ldexp(1.0, ilogb(ref) - 23);
+        cr_expect(ulps <= 4.0, "%s %s, max %s: loss %.9g, reference %.17g (%.2f ulp)",
+                  norm ? "stablemax" : "softmax", smx_isa_name((smx_isa)isa), twice ? "twice" : "once", (double)loss,
+                  ref, ulps);
+      }
+    }
+  smx_set_isa(SMX_ISA_SCALAR);
+}

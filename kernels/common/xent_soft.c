@@ -1,6 +1,7 @@
 /* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse): scalar code
-   shared by every ISA around the active table's softmax pieces (the row state, xent_fold, the loss sums,
-   xent_soft_sums, and the gradient, xent_softmax_cols), which give every ISA the scalar reference's bits. */
+   shared by every ISA around the active table's pieces (softmax: the row state, xent_fold, the loss sums,
+   xent_soft_sums, and the gradient, xent_softmax_cols; stablemax: max_nan, stable_lanes, xent_soft_stable_sums and
+   xent_stablemax_grad), which give every ISA the scalar reference's bits. */
 #include "smx_internal.h"
 
 typedef struct soft_args {
@@ -8,9 +9,7 @@ typedef struct soft_args {
   float eps, z_loss, cap, inv_cap;
   const float *w;
   double coef;
-  smx_xent_fold_fn *fold; /* the table's pieces */
-  smx_xent_soft_sums_fn *sums;
-  smx_xent_softmax_cols_fn *cols;
+  const struct smx_kernels *k; /* the table whose pieces run */
 } soft_args;
 
 /* A row's normalizer over the capped logits z: its kind and the constants of p and -log p. */
@@ -20,8 +19,9 @@ typedef struct soft_state {
   float m;           /* max z */
   smx_lse_final f;   /* softmax */
   smx_softmax_out o;
-  double S, log_S;   /* stablemax: sum s(z) */
-  smx_stable_c c; /* stablemax: the row's constants from S */
+  double S, log_S;   /* stablemax: S = K s(m) + O (K entries equal to m, O the s-sum of the others) */
+  double top_nl;     /* stablemax: -log p of the entries equal to m, log K + log1p(O / (K s(m))) */
+  smx_stable_c c;    /* stablemax: the row's constants from S */
   int tiny;
   double tau, fy;    /* sparsemax, relative to m */
 } soft_state;
@@ -37,8 +37,7 @@ static inline double weighted(const float *w, size_t j, double qj) { return w ? 
 /* a call's arguments, with the table k's pieces */
 static soft_args args_of(const struct smx_kernels *k, int norm, float eps, float z_loss, float cap, const float *w,
                          double coef) {
-  return (soft_args){norm, eps, z_loss, cap, cap > 0.0f ? 1.0f / cap : 0.0f, w, coef,
-                     k->xent_fold, k->xent_soft_sums, k->xent_softmax_cols};
+  return (soft_args){norm, eps, z_loss, cap, cap > 0.0f ? 1.0f / cap : 0.0f, w, coef, k};
 }
 
 static inline float capped(const soft_args *a, float x, float *dz) {
@@ -49,14 +48,55 @@ static inline float capped(const soft_args *a, float x, float *dz) {
 
 static int special(size_t n, const soft_state *s) { return s->ninf > 0 || s->nneg == n; }
 
+/* z of columns [c, c + len) (len <= SOFT_CHUNK): x itself, or capped into buf */
+static const float *chunk_z(const soft_args *a, const float *x, size_t len, float *buf) {
+  if (a->cap == 0.0f) return x;
+  float dz;
+  for (size_t i = 0; i < len; i++) buf[i] = capped(a, x[i], &dz);
+  return buf;
+}
+
+/* The stablemax row state as log-stablemax's (kernels/ref/stablemax.c) over z, by the table's pieces (chunks of the
+   capped logits with a softcap): -log p_j is then log1p-accurate at the max (p may be within 1e-12 of one there) and
+   log S - log s(z_j) elsewhere, where p_j < 1/2 (no cancellation). */
+static void stable_state(const soft_args *a, size_t n, const float *x, soft_state *s) {
+  float buf[SOFT_CHUNK];
+  for (size_t c = 0; c < n; c += SOFT_CHUNK) {
+    const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
+    int nan;
+    const float m = a->k->max_nan(len, chunk_z(a, x + c, len, buf), &nan);
+    s->nan |= nan;
+    if (m > s->m) s->m = m;
+  }
+  if (s->nan) return;
+  if (s->m == INFINITY)
+    for (size_t i = 0; i < n; i++) s->ninf += x[i] == INFINITY; /* (no capped logit is infinite) */
+  if (s->m == -INFINITY) s->nneg = n;
+  if (special(n, s)) return;
+  double l[SMX_DLANES] = {0}, K = 0.0;
+  for (size_t c = 0; c < n; c += SOFT_CHUNK) {
+    const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
+    a->k->stable_lanes(len, chunk_z(a, x + c, len, buf), s->m, l, &K);
+  }
+  const double O = smx_tree_sum16d(l), sm = smx_stable_s64(s->m);
+  s->S = K * sm + O, s->log_S = smx_log64(s->S);
+  s->top_nl = smx_log64(K) + smx_log1p64(O / (K * sm));
+  s->tiny = s->S < SMX_STABLE_TINY;
+  if (!s->tiny) smx_stable_scale(s->S, &s->c);
+}
+
 /* The row's normalizer: softmax by the table's xent_fold (the capped logits' state, its kind giving the NaN flag and
    the +inf and -inf counts that special() needs); the others in one pass over the row. Then the constants. */
 static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s) {
   s->nan = 0, s->ninf = s->nneg = 0, s->m = -INFINITY;
+  if (a->norm == SMX_NORM_STABLEMAX) {
+    stable_state(a, n, x, s);
+    return;
+  }
   if (a->norm == SMX_NORM_SOFTMAX) {
     smx_lse st;
     smx_lse_init(&st);
-    a->fold(n, x, a->cap, NULL, &st, NULL);
+    a->k->xent_fold(n, x, a->cap, NULL, &st, NULL);
     smx_lse_finish(&st, &s->f, 1);
     s->nan = s->f.kind == SMX_ROW_NAN;
     s->ninf = s->f.kind == SMX_ROW_POSINF ? (size_t)s->f.k : 0;
@@ -64,42 +104,28 @@ static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s
     if (s->f.kind == SMX_ROW_FINITE && s->f.shifted) smx_softmax_out_init(&s->f, &s->o);
     return;
   }
-  double sl[SMX_DLANES] = {0};
   for (size_t i = 0; i < n; i++) {
     float dz, z = capped(a, x[i], &dz);
     s->nan |= z != z;
     s->ninf += z == INFINITY, s->nneg += z == -INFINITY;
     if (z > s->m) s->m = z;
-    if (a->norm == SMX_NORM_STABLEMAX) sl[i % SMX_DLANES] += smx_stable_s64(z);
   }
   if (s->nan || special(n, s)) return;
-  if (a->norm == SMX_NORM_STABLEMAX) {
-    s->S = smx_tree_sum16d(sl), s->log_S = smx_log64(s->S);
-    s->tiny = s->S < SMX_STABLE_TINY;
-    if (!s->tiny) smx_stable_scale(s->S, &s->c);
-  } else {
-    s->tau = smx_sparsemax_tau_row(x, SMX_ELEM_F32, n, smx_below_minus_one(s->m), s->m, a->cap);
-    s->fy = smx_sparsemax_fy(x, SMX_ELEM_F32, n, s->m, s->tau, a->cap);
-  }
+  s->tau = smx_sparsemax_tau_row(x, SMX_ELEM_F32, n, smx_below_minus_one(s->m), s->m, a->cap);
+  s->fy = smx_sparsemax_fy(x, SMX_ELEM_F32, n, s->m, s->tau, a->cap);
 }
 
-/* p_j of one capped logit z */
+/* p_j of one capped logit z where the gradient pieces do not run: special rows, softmax rows that are not shifted,
+   sparsemax */
 static float prob(const soft_args *a, size_t n, const soft_state *s, float z) {
   if (special(n, s)) return z == INFINITY ? (float)(1.0 / (double)s->ninf) : 0.0f;
-  if (a->norm == SMX_NORM_SOFTMAX) return s->f.shifted ? smx_softmax_one(z, &s->o) : smx_softmax_exp(z, &s->f);
-  if (a->norm == SMX_NORM_STABLEMAX) {
-    return s->tiny ? smx_stable_p_tiny(z, s->S) : smx_stable_p(z, &s->c);
-  }
+  if (a->norm == SMX_NORM_SOFTMAX) return smx_softmax_exp(z, &s->f);
   return smx_sparse_p(z, s->m, s->tau);
 }
 
-/* -log p_j (softmax, stablemax) in double */
-static double neg_log_p(const soft_args *a, size_t n, const soft_state *s, float z) {
-  if (special(n, s)) return z == INFINITY ? smx_log64((double)s->ninf) : INFINITY;
-  if (z == -INFINITY) return INFINITY;
-  if (a->norm == SMX_NORM_SOFTMAX) return ((double)s->f.m - (double)z) + s->f.l;
-  const double sj = smx_stable_s64(z); /* log(S / s_j) = log1p(the others / s_j): exact 0 for n = 1 */
-  return smx_log1p64((s->S - sj) / sj);
+/* -log p_j of a special row (softmax, stablemax) */
+static double special_neg_log_p(const soft_state *s, float z) {
+  return z == INFINITY ? smx_log64((double)s->ninf) : INFINITY;
 }
 
 void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const float *w, float softcap, double m,
@@ -111,7 +137,20 @@ void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const f
     const double qj = smoothed(e, off, q[j]);
     const double wq = weighted(w, j, qj);
     Ql[j % SMX_DLANES] += wq;
-    ll[j % SMX_DLANES] += smx_times(wq, (m - (double)z) + l); /* (+inf at z = -inf, as neg_log_p) */
+    ll[j % SMX_DLANES] += smx_times(wq, (m - (double)z) + l); /* (+inf at z = -inf) */
+  }
+}
+
+void smx_xent_soft_stable_sums_scalar(size_t n, const float *x, const float *q, const float *w, float softcap, float top,
+                                      double top_nl, double L, double e, double off, double Ql[SMX_DLANES],
+                                      double ll[SMX_DLANES]) {
+  const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
+  for (size_t j = 0; j < n; j++) {
+    float dz;
+    const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : x[j];
+    const double wq = weighted(w, j, smoothed(e, off, q[j]));
+    Ql[j % SMX_DLANES] += wq;
+    ll[j % SMX_DLANES] += smx_times(wq, z == top ? top_nl : L - smx_log_stable64(z)); /* (+inf at z = -inf) */
   }
 }
 
@@ -125,7 +164,9 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   int mass_off_inf = 0; /* sparsemax special rows: q' has mass on an entry that is not +inf */
   float dz;
   if (a->norm == SMX_NORM_SOFTMAX && !sp) {
-    a->sums(n, x, q, a->w, a->cap, (double)s.f.m, s.f.l, e, off, Ql, ll);
+    a->k->xent_soft_sums(n, x, q, a->w, a->cap, (double)s.f.m, s.f.l, e, off, Ql, ll);
+  } else if (a->norm == SMX_NORM_STABLEMAX && !sp) {
+    a->k->xent_soft_stable_sums(n, x, q, a->w, a->cap, s.m, s.top_nl, s.log_S, e, off, Ql, ll);
   } else {
     for (size_t j = 0; j < n; j++) {
       const float z = capped(a, x[j], &dz);
@@ -133,7 +174,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
       const double wq = weighted(a->w, j, qj);
       Ql[j % SMX_DLANES] += wq;
       if (a->norm != SMX_NORM_SPARSEMAX) {
-        ll[j % SMX_DLANES] += smx_times(wq, neg_log_p(a, n, &s, z));
+        ll[j % SMX_DLANES] += smx_times(wq, special_neg_log_p(&s, z));
       } else {
         qql[j % SMX_DLANES] += qj * qj;
         if (!sp) ll[j % SMX_DLANES] += smx_times(qj, (double)z - (double)s.m);
@@ -157,20 +198,24 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   }
   if (!dx) return loss;
   const float Af = (float)(a->coef * A), G = (float)a->coef;
-  if (a->norm == SMX_NORM_SOFTMAX && !sp && s.f.shifted) { /* the gradient piece with b_j as its weights, Bf = 1 */
+  if (!sp && (a->norm == SMX_NORM_STABLEMAX || (a->norm == SMX_NORM_SOFTMAX && s.f.shifted))) {
+    /* the gradient pieces with b_j as their class weights, Bf = 1 */
     if (Af != Af) { /* a NaN q'_j (A holds their sum): every entry the quiet NaN, as smx_flush_nan gives it (the
-                       piece would keep the NaN's payload) */
+                       pieces would keep the NaN's payload) */
       smx_fill(n, dx, smx_qnan());
       return loss;
     }
     float b[SOFT_CHUNK];
+    smx_xent_row row = {.softcap = a->cap, .class_weight = b};
+    const smx_xent_stable st = {.kind = SMX_ROW_FINITE, .Af = Af, .Bf = 1.0f, .c = s.c, .tiny = s.tiny, .S = s.S};
     for (size_t c = 0; c < n; c += SOFT_CHUNK) {
       const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
       for (size_t i = 0; i < len; i++) {
         const double qj = smoothed(e, off, q[c + i]);
         b[i] = (float)(a->coef * weighted(a->w, c + i, qj));
       }
-      a->cols(len, x + c, b, a->cap, &s.o, Af, 1.0f, dx + c);
+      if (a->norm == SMX_NORM_SOFTMAX) a->k->xent_softmax_cols(len, x + c, b, a->cap, &s.o, Af, 1.0f, dx + c);
+      else a->k->xent_stablemax_grad(len, x + c, &row, &st, dx + c);
     }
     return loss;
   }

@@ -411,6 +411,21 @@ SMX_FLATTEN vf step_logits_e(const void *x, size_t i, size_t c, float fill, int 
 static inline vf step_logits(const float *x, size_t c, float fill, int capped, vf vcap, vf vinv, vf *dz) {
   return step_logits_e(x, 0, c, fill, capped, vcap, vinv, dz, SMX_ELEM_F32);
 }
+/* The probability-target cross-entropy's weights wq_j = w_j q'_j of half h of a step of c entries in double (q'_j
+   = (1 - e) q_j + off where e > 0, else q_j; vw unused without weights; +0 past the tail, which adds +0: a lane
+   of these sums is never -0) */
+SMX_FLATTEN vd soft_wq(vf vq, vf vw, int weighted, size_t c, double e, vd ve, vd voff, int h) {
+  const vd qd = h ? dhi(vq) : dlo(vq), qj = e > 0.0 ? dadd(dmul(ve, qd), voff) : qd;
+  const vd wq = weighted ? dmul(h ? dhi(vw) : dlo(vw), qj) : qj;
+  if (c >= VW) return wq;
+  const vf live = vsel0(vtail(c), vset(1.0f));
+  return dsel(deq(h ? dhi(live) : dlo(live), dset(0.0)), dset(0.0), wq);
+}
+/* ll += wq nl where wq != 0 (smx_times), Ql += wq */
+static inline void soft_acc(vd wq, vd nl, vd *Q, vd *L) {
+  *Q = dadd(*Q, wq);
+  *L = dadd(*L, dsel(deq(wq, dset(0.0)), dset(0.0), dmul(wq, nl)));
+}
 
 /* dmath.c's poly13: c[0] + ... + c[12] x^12 by the same Estrin scheme */
 static inline vd dpoly13(vd x, const double *c) {

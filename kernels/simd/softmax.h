@@ -1597,25 +1597,19 @@ void FN(xent_softmax_cols)(size_t n, const float *x, const float *w, float softc
 }
 
 /* The table piece xent_soft_sums (kernels.h): a step's 16 entries in the 16 double lanes, the scalar piece's
-   operations lane-wise (the tail's other lanes take wq = +0, which adds +0: a lane is never -0) */
+   operations lane-wise */
 void FN(xent_soft_sums)(size_t n, const float *x, const float *q, const float *w, float softcap, double m, double l,
                         double e, double off, double Ql[SMX_DLANES], double ll[SMX_DLANES]) {
   const vf vcap = vset(softcap), vinv = vset(softcap > 0.0f ? 1.0f / softcap : 0.0f);
-  const vd vm = dset(m), vl = dset(l), ve = dset(1.0 - e), voff = dset(off), zero = dset(0.0);
+  const vd vm = dset(m), vl = dset(l), ve = dset(1.0 - e), voff = dset(off);
   vd Q[2] = {dld(Ql), dld(Ql + 8)}, L[2] = {dld(ll), dld(ll + 8)};
   for (size_t i = 0; i < n; i += VW) {
     const size_t c = step_count(n, i);
     vf dz;
     const vf z = step_logits(x + i, c, 0.0f, softcap > 0.0f, vcap, vinv, &dz), vq = vld_n(q + i, c, 0.0f);
-    const vf vw = w ? vld_n(w + i, c, 0.0f) : vzero(), live = vsel0(vtail(c), vset(1.0f));
-    for (int h = 0; h < 2; h++) {
-      const vd qd = h ? dhi(vq) : dlo(vq), qj = e > 0.0 ? dadd(dmul(ve, qd), voff) : qd;
-      vd wq = w ? dmul(h ? dhi(vw) : dlo(vw), qj) : qj;
-      if (c < VW) wq = dsel(deq(h ? dhi(live) : dlo(live), zero), zero, wq);
-      const vd nl = dadd(dsub(vm, h ? dhi(z) : dlo(z)), vl);
-      Q[h] = dadd(Q[h], wq);
-      L[h] = dadd(L[h], dsel(deq(wq, zero), zero, dmul(wq, nl)));
-    }
+    const vf vw = w ? vld_n(w + i, c, 0.0f) : vzero();
+    for (int h = 0; h < 2; h++)
+      soft_acc(soft_wq(vq, vw, w != NULL, c, e, ve, voff, h), dadd(dsub(vm, h ? dhi(z) : dlo(z)), vl), &Q[h], &L[h]);
   }
   dst(Ql, Q[0]), dst(Ql + 8, Q[1]), dst(ll, L[0]), dst(ll + 8, L[1]);
 }

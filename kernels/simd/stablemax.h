@@ -480,6 +480,29 @@ void FN(xent_stablemax_grad)(size_t n, const float *x, const smx_xent_row *row, 
   else xs_grad(n, x, row, vstable_consts(&s->c), s->Af, s->Bf, dx);
 }
 
+/* The table piece xent_soft_stable_sums (kernels.h): the scalar piece's operations lane-wise, as xent_soft_sums */
+void FN(xent_soft_stable_sums)(size_t n, const float *x, const float *q, const float *w, float softcap, float top,
+                               double top_nl, double L, double e, double off, double Ql[SMX_DLANES],
+                               double ll[SMX_DLANES]) {
+  const vf vcap = vset(softcap), vinv = vset(softcap > 0.0f ? 1.0f / softcap : 0.0f), vtop = vset(top);
+  const vd vL = dset(L), vtn = dset(top_nl), ve = dset(1.0 - e), voff = dset(off);
+  vd Q[2] = {dld(Ql), dld(Ql + 8)}, A[2] = {dld(ll), dld(ll + 8)};
+  for (size_t i = 0; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    vf dz, fp, cp;
+    const vf z = step_logits(x + i, c, 0.0f, softcap > 0.0f, vcap, vinv, &dz), vq = vld_n(q + i, c, 0.0f);
+    const vf vw = w ? vld_n(w + i, c, 0.0f) : vzero(), kp = vlog_stable_parts(z, &fp, &cp);
+    const vf at_top = vsel0(veq(z, vtop), vset(1.0f));
+    for (int h = 0; h < 2; h++) {
+      const vd zh = h ? dhi(z) : dlo(z);
+      const vd nl = dsub(vL, dlog_stable64(zh, h ? dhi(kp) : dlo(kp), h ? dhi(fp) : dlo(fp), h ? dhi(cp) : dlo(cp)));
+      const vd top_h = h ? dhi(at_top) : dlo(at_top);
+      soft_acc(soft_wq(vq, vw, w != NULL, c, e, ve, voff, h), dsel(deq(top_h, dset(0.0)), nl, vtn), &Q[h], &A[h]);
+    }
+  }
+  dst(Ql, Q[0]), dst(Ql + 8, Q[1]), dst(ll, A[0]), dst(ll + 8, A[1]);
+}
+
 /* One row by the scalar parts around its lane sums and the vector gradient (a row alone, or longer than
    4096: there the 8 lanes' latency costs more than the scalar logs) */
 static double FN(xent_stablemax_row)(size_t n, const float *x, const smx_xent_row *row, float *dx) {
