@@ -462,7 +462,7 @@ Test(xent, nan_losses_canonical) {
 /* The gradient's NaNs that the arithmetic makes (A = (1 - e) w_t + e W / n past FLT_MAX: inf x 0 where p = 0, and
    inf - inf; probability targets of +-inf) are the quiet NaN 0x7fc00000 on every ISA and CPU, not the CPU's default
    NaN (-NaN on x86), and so is a NaN target's, whatever its payload: rows of lane groups, register groups and long
-   rows, softmax and stablemax. */
+   rows, softmax and stablemax (and sparsemax's NaN target). */
 static void expect_canonical_nans(const float *v, size_t count, const char *what, size_t n, int norm, int isa) {
   size_t other;
   const size_t nans = tu_nans(v, count, &other);
@@ -499,6 +499,14 @@ Test(xent, arithmetic_nan_gradients_canonical) {
         expect_canonical_nans(g, R * n, "a target NaN 0xffc12345", n, norm, isa);
         q[1] = keep;
       }
+      smx_xent_options o; /* sparsemax: p - q' is +-inf at an infinite target, NaN at a NaN one */
+      default_opts(&o, SMX_NORM_SPARSEMAX, SMX_REDUCE_NONE);
+      const uint32_t payload = 0xffc12345u;
+      float keep = q[1];
+      memcpy(&q[1], &payload, 4);
+      cr_assert_eq(smx_cross_entropy_soft_f32(R, n, x, n, q, n, &o, loss, g, n, 1.0f), SMX_OK);
+      expect_canonical_nans(g, R * n, "a target NaN 0xffc12345", n, SMX_NORM_SPARSEMAX, isa);
+      q[1] = keep;
     }
     free(x), free(q), free(g), free(w);
   }

@@ -84,6 +84,17 @@ typedef void smx_xent_soft_sums_fn(size_t n, const float *x, const float *q, con
 typedef void smx_xent_soft_stable_sums_fn(size_t n, const float *x, const float *q, const float *w, float softcap,
                                           float top, double top_nl, double L, double e, double off,
                                           double Ql[SMX_DLANES], double ll[SMX_DLANES]);
+/* sparse_row_state: the max m of z (x, or softcap(x) where softcap > 0) and the row's kind (smx_row_kind_of); for a
+   finite row tau (relative to m) and the Fenchel-Young sum fy as the sparsemax cross-entropy takes them
+   (smx_sparse_start, smx_sparsemax_collect, then the buffer's or the whole row's threshold: kernels/ref/sparsemax.c);
+   xent_soft_sparse: the probability-target sparsemax cross-entropy's sums over n columns of such a row, continued in
+   16 double lanes (entry j in lane j % 16, q'_j as xent_soft_sums's): Ql += q'_j, qql += q'_j^2, ll += smx_times(q'_j,
+   z_j - m), and where dx is not NULL the gradient dx_j = smx_flush_nan(((float)(p_j - q'_j) G) dz_j/dx_j), p_j =
+   smx_sparse_p(z_j, m, tau) (dx may be x; a NaN of q may keep its payload there: the caller makes it quiet) */
+typedef int smx_sparse_row_state_fn(size_t n, const float *x, float softcap, float *m, double *tau, double *fy);
+typedef void smx_xent_soft_sparse_fn(size_t n, const float *x, const float *q, float softcap, float m, double tau,
+                                     double e, double off, float G, float *dx, double Ql[SMX_DLANES],
+                                     double qql[SMX_DLANES], double ll[SMX_DLANES]);
 /* The 16-bit conversions of n values (kernels/common/half.h defines them): bf16 != 0 bfloat16, else binary16;
    widened exactly, rounded to nearest even with one quiet NaN per type; run in the library's FP environment. */
 typedef void smx_widen16_fn(int bf16, size_t n, const uint16_t *s, float *d);
@@ -104,7 +115,7 @@ typedef void smx_log_stablemax_cols_fn(size_t n, const float *x, float *y, float
 #define SMX_PIECES(X)                                                                                                \
   X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(xent_soft_sums) X(widen16)      \
   X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols) X(max_nan)               \
-  X(log_stablemax_cols) X(xent_soft_stable_sums)
+  X(log_stablemax_cols) X(xent_soft_stable_sums) X(sparse_row_state) X(xent_soft_sparse)
 /* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers): <kernel>16, with the f32
    kernel's arguments after the type flag (bf16 != 0: bfloat16, else binary16). The scalar table has those of
    SMX_FUSED16_REF only, the kernels whose rows longer than the scratch would otherwise need a heap buffer (its

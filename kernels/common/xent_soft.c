@@ -1,7 +1,8 @@
 /* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse): scalar code
    shared by every ISA around the active table's pieces (softmax: the row state, xent_fold, the loss sums,
    xent_soft_sums, and the gradient, xent_softmax_cols; stablemax: max_nan, stable_lanes, xent_soft_stable_sums and
-   xent_stablemax_grad), which give every ISA the scalar reference's bits. */
+   xent_stablemax_grad; sparsemax: sparse_row_state and xent_soft_sparse), which give every ISA the scalar
+   reference's bits. */
 #include "smx_internal.h"
 
 typedef struct soft_args {
@@ -23,7 +24,7 @@ typedef struct soft_state {
   double top_nl;     /* stablemax: -log p of the entries equal to m, log K + log1p(O / (K s(m))) */
   smx_stable_c c;    /* stablemax: the row's constants from S */
   int tiny;
-  double tau, fy;    /* sparsemax, relative to m */
+  double tau, fy;    /* sparsemax, relative to m (sparse_row_state) */
 } soft_state;
 
 #define SOFT_CHUNK 1024 /* the gradient's b_j on the stack, a chunk at a time */
@@ -48,6 +49,15 @@ static inline float capped(const soft_args *a, float x, float *dz) {
 
 static int special(size_t n, const soft_state *s) { return s->ninf > 0 || s->nneg == n; }
 
+/* The +inf and -inf counts that special() needs, from the row max m of a row without NaN (no capped logit is
+   infinite); whether the row is special */
+static int special_of(size_t n, const float *x, soft_state *s) {
+  if (s->m == INFINITY)
+    for (size_t i = 0; i < n; i++) s->ninf += x[i] == INFINITY;
+  if (s->m == -INFINITY) s->nneg = n;
+  return special(n, s);
+}
+
 /* z of columns [c, c + len) (len <= SOFT_CHUNK): x itself, or capped into buf */
 static const float *chunk_z(const soft_args *a, const float *x, size_t len, float *buf) {
   if (a->cap == 0.0f) return x;
@@ -68,11 +78,7 @@ static void stable_state(const soft_args *a, size_t n, const float *x, soft_stat
     s->nan |= nan;
     if (m > s->m) s->m = m;
   }
-  if (s->nan) return;
-  if (s->m == INFINITY)
-    for (size_t i = 0; i < n; i++) s->ninf += x[i] == INFINITY; /* (no capped logit is infinite) */
-  if (s->m == -INFINITY) s->nneg = n;
-  if (special(n, s)) return;
+  if (s->nan || special_of(n, x, s)) return;
   double l[SMX_DLANES] = {0}, K = 0.0;
   for (size_t c = 0; c < n; c += SOFT_CHUNK) {
     const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
@@ -104,15 +110,8 @@ static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s
     if (s->f.kind == SMX_ROW_FINITE && s->f.shifted) smx_softmax_out_init(&s->f, &s->o);
     return;
   }
-  for (size_t i = 0; i < n; i++) {
-    float dz, z = capped(a, x[i], &dz);
-    s->nan |= z != z;
-    s->ninf += z == INFINITY, s->nneg += z == -INFINITY;
-    if (z > s->m) s->m = z;
-  }
-  if (s->nan || special(n, s)) return;
-  s->tau = smx_sparsemax_tau_row(x, SMX_ELEM_F32, n, smx_below_minus_one(s->m), s->m, a->cap);
-  s->fy = smx_sparsemax_fy(x, SMX_ELEM_F32, n, s->m, s->tau, a->cap);
+  s->nan = a->k->sparse_row_state(n, x, a->cap, &s->m, &s->tau, &s->fy) == SMX_ROW_NAN;
+  if (!s->nan) special_of(n, x, s);
 }
 
 /* p_j of one capped logit z where the gradient pieces do not run: special rows, softmax rows that are not shifted,
@@ -141,6 +140,21 @@ void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const f
   }
 }
 
+void smx_xent_soft_sparse_scalar(size_t n, const float *x, const float *q, float softcap, float m, double tau, double e,
+                                 double off, float G, float *dx, double Ql[SMX_DLANES], double qql[SMX_DLANES],
+                                 double ll[SMX_DLANES]) {
+  const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
+  for (size_t j = 0; j < n; j++) {
+    float dz;
+    const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : (dz = 1.0f, x[j]);
+    const double qj = smoothed(e, off, q[j]);
+    Ql[j % SMX_DLANES] += qj;
+    qql[j % SMX_DLANES] += qj * qj;
+    ll[j % SMX_DLANES] += smx_times(qj, (double)z - (double)m);
+    if (dx) dx[j] = smx_flush_nan(((float)((double)smx_sparse_p(z, m, tau) - qj) * G) * dz);
+  }
+}
+
 void smx_xent_soft_stable_sums_scalar(size_t n, const float *x, const float *q, const float *w, float softcap, float top,
                                       double top_nl, double L, double e, double off, double Ql[SMX_DLANES],
                                       double ll[SMX_DLANES]) {
@@ -161,12 +175,15 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   const int sp = special(n, &s);
   const double e = a->eps, off = e / (double)n;
   double ll[SMX_DLANES] = {0}, Ql[SMX_DLANES] = {0}, qql[SMX_DLANES] = {0};
+  const float G = (float)a->coef;
   int mass_off_inf = 0; /* sparsemax special rows: q' has mass on an entry that is not +inf */
   float dz;
   if (a->norm == SMX_NORM_SOFTMAX && !sp) {
     a->k->xent_soft_sums(n, x, q, a->w, a->cap, (double)s.f.m, s.f.l, e, off, Ql, ll);
   } else if (a->norm == SMX_NORM_STABLEMAX && !sp) {
     a->k->xent_soft_stable_sums(n, x, q, a->w, a->cap, s.m, s.top_nl, s.log_S, e, off, Ql, ll);
+  } else if (a->norm == SMX_NORM_SPARSEMAX && !sp) { /* with the gradient */
+    a->k->xent_soft_sparse(n, x, q, a->cap, s.m, s.tau, e, off, G, dx, Ql, qql, ll);
   } else {
     for (size_t j = 0; j < n; j++) {
       const float z = capped(a, x[j], &dz);
@@ -177,7 +194,6 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
         ll[j % SMX_DLANES] += smx_times(wq, special_neg_log_p(&s, z));
       } else {
         qql[j % SMX_DLANES] += qj * qj;
-        if (!sp) ll[j % SMX_DLANES] += smx_times(qj, (double)z - (double)s.m);
         mass_off_inf |= qj != 0.0 && z != INFINITY;
       }
     }
@@ -197,7 +213,12 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
     }
   }
   if (!dx) return loss;
-  const float Af = (float)(a->coef * A), G = (float)a->coef;
+  if (a->norm == SMX_NORM_SPARSEMAX && !sp) { /* the piece's gradient; a NaN of q (Q holds their sum) made quiet */
+    if (Q != Q)
+      for (size_t j = 0; j < n; j++) dx[j] = dx[j] != dx[j] ? smx_qnan() : dx[j];
+    return loss;
+  }
+  const float Af = (float)(a->coef * A);
   if (!sp && (a->norm == SMX_NORM_STABLEMAX || (a->norm == SMX_NORM_SOFTMAX && s.f.shifted))) {
     /* the gradient pieces with b_j as their class weights, Bf = 1 */
     if (Af != Af) { /* a NaN q'_j (A holds their sum): every entry the quiet NaN, as smx_flush_nan gives it (the

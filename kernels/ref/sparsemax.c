@@ -44,31 +44,46 @@ SMX_FLATTEN void sparsemax_backward_row(size_t n, const void *y, const void *dy,
   if (nan) smx_fill_elem(n, dx, smx_qnan(), e);
 }
 
-/* Fenchel-Young loss, gradient p - q */
-SMX_FLATTEN double xent_sparsemax_row(size_t n, const void *x, const smx_xent_row *row, void *dx, const int e) {
-  const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
-  float lm[SMX_LANES], dz, buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP];
-  double lz[SMX_DLANES] = {0};
+/* tau and the Fenchel-Young sum *fy of a finite row of element e (z = x or softcap(x)) with max m and lane maxima lm:
+   the collection's buffer from smx_sparse_start, or the whole row where the candidates overflow it */
+SMX_FLATTEN double sparse_tau_fy(size_t n, const void *x, const float *lm, float m, float cap, double *fy, const int e) {
+  float t = smx_sparse_start(n, lm, m), buf[SMX_SPARSE_BUF + SMX_SPARSE_GROUP];
+  size_t nb = smx_sparsemax_collect(n, x, e, m, cap, buf, &t);
+  const int by_buf = nb != SMX_SPARSE_ROW;
+  const double tau = by_buf ? smx_sparsemax_tau_buf(buf, &nb, &t, m) : smx_sparsemax_tau_row(x, e, n, t, m, cap);
+  *fy = by_buf && n > SMX_SPARSE_FY_BY_INDEX ? smx_sparsemax_fy(buf, SMX_ELEM_F32, nb, m, tau, 0.0f)
+                                             : smx_sparsemax_fy(x, e, n, m, tau, cap);
+  return tau;
+}
+
+/* the 64 lane maxima of z and its NaN flag (lane j % 64) */
+SMX_FLATTEN int sparse_lanes(size_t n, const void *x, const smx_xent_row *row, float *lm, double *lz, const int e) {
+  const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   int nan = 0;
   for (int l = 0; l < SMX_LANES; l++) lm[l] = -INFINITY;
   for (size_t j = 0; j < n; j++) {
-    float z = smx_xent_logit(row, inv_cap, smx_elem_get(x, j, e), &dz);
+    float dz, z = smx_xent_logit(row, inv_cap, smx_elem_get(x, j, e), &dz);
     lm[j % SMX_LANES] = smx_maxf(z, lm[j % SMX_LANES]);
     nan |= z != z;
-    if (eps > 0.0f) lz[j % SMX_DLANES] += (double)z;
+    if (row->label_smoothing > 0.0f) lz[j % SMX_DLANES] += (double)z;
   }
+  return nan;
+}
+
+/* Fenchel-Young loss, gradient p - q */
+SMX_FLATTEN double xent_sparsemax_row(size_t n, const void *x, const smx_xent_row *row, void *dx, const int e) {
+  const float eps = row->label_smoothing;
+  float lm[SMX_LANES];
+  double lz[SMX_DLANES] = {0};
+  const int nan = sparse_lanes(n, x, row, lm, lz, e);
   smx_xent_sparse st;
   if (!smx_xent_sparsemax_begin(n, x, e, row, smx_tree_max64(lm), nan, &st)) {
     if (dx) smx_fill_elem(n, dx, smx_qnan(), e);
     return st.loss;
   }
   if (st.kind == SMX_ROW_FINITE) {
-    float t = smx_sparse_start(n, lm, st.m);
-    size_t nb = smx_sparsemax_collect(n, x, e, st.m, row->softcap, buf, &t);
-    const int by_buf = nb != SMX_SPARSE_ROW;
-    st.tau = by_buf ? smx_sparsemax_tau_buf(buf, &nb, &t, st.m) : smx_sparsemax_tau_row(x, e, n, t, st.m, row->softcap);
-    const double fy = by_buf && n > SMX_SPARSE_FY_BY_INDEX ? smx_sparsemax_fy(buf, SMX_ELEM_F32, nb, st.m, st.tau, 0.0f)
-                                                           : smx_sparsemax_fy(x, e, n, st.m, st.tau, row->softcap);
+    double fy;
+    st.tau = sparse_tau_fy(n, x, lm, st.m, row->softcap, &fy, e);
     st.loss = smx_xent_sparsemax_loss(n, st.tau, fy, st.m, st.zt, eps > 0.0f ? smx_tree_sum16d(lz) : 0.0, st.wt, st.qq,
                                       row, &st.pt);
   }
@@ -76,6 +91,17 @@ SMX_FLATTEN double xent_sparsemax_row(size_t n, const void *x, const smx_xent_ro
   smx_xent_sparsemax_grad_elem(n, x, e, row, &st, dx);
   smx_elem_set(dx, (size_t)row->target, smx_xent_sparsemax_dxt(row, &st), e);
   return st.loss;
+}
+
+/* the table piece sparse_row_state (kernels.h) */
+int SMX_KERNEL_NAME(sparse_row_state)(size_t n, const float *x, float softcap, float *m, double *tau, double *fy) {
+  const smx_xent_row row = {.softcap = softcap};
+  float lm[SMX_LANES];
+  const int nan = sparse_lanes(n, x, &row, lm, NULL, SMX_ELEM_F32);
+  *m = smx_tree_max64(lm);
+  const enum smx_row_kind kind = smx_row_kind_of(*m, nan);
+  if (kind == SMX_ROW_FINITE) *tau = sparse_tau_fy(n, x, lm, *m, softcap, fy, SMX_ELEM_F32);
+  return kind;
 }
 
 static void sparsemax_row_f32(size_t n, const float *x, float *y) { sparsemax_row(n, x, y, SMX_ELEM_F32); }

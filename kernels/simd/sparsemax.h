@@ -619,6 +619,25 @@ SMX_FLATTEN void xent_sparse_begin_step(const void *x, size_t j, size_t c, int c
   }
   if (ns) s->z[j / VW] = z, s->dz[j / VW] = vdz;
 }
+/* the logits pass of a row (xent_sparse_begin_step's): its lane maxima lm, the sum of z (eps > 0) in z0, z1 and short
+   rows' z and dz/dx kept in s (ns > 0); returns the NaN flag */
+SMX_FLATTEN int xent_sparse_lanes_e(size_t n, const void *x, int capped, vf vcap, vf vinv, float eps, size_t ns,
+                                    xent_sparse_state *s, vf *lm, vd *z0, vd *z1, const int e) {
+  int nan = 0;
+  if (!capped && !(eps > 0.0f) && !ns) {
+    row_max_lanes_e(n, x, &nan, lm, e);
+    return nan;
+  }
+  vm bad = mzero();
+  for (int q = 0; q < NACC; q++) lm[q] = vset(-INFINITY);
+  size_t j = 0;
+  for (; j + SMX_LANES <= n; j += SMX_LANES) /* lane j % 64 */
+    for (int q = 0; q < NACC; q++)
+      xent_sparse_begin_step(x, j + (size_t)q * VW, VW, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, z0, z1, e);
+  for (int q = 0; j < n; j += VW, q++)
+    xent_sparse_begin_step(x, j, n - j, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, z0, z1, e);
+  return many(bad);
+}
 SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row *row, void *dx, size_t ns,
                                      xent_sparse_state *s, const int e) {
   const float eps = row->label_smoothing, inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
@@ -626,20 +645,7 @@ SMX_FLATTEN void xent_sparse_begin_e(size_t n, const void *x, const smx_xent_row
   const vf vcap = vset(row->softcap), vinv = vset(inv_cap);
   vf lm[NACC];
   vd z0 = dset(0.0), z1 = z0;
-  vm bad = mzero();
-  int nan = 0;
-  if (!capped && !(eps > 0.0f) && !ns) {
-    row_max_lanes_e(n, x, &nan, lm, e);
-  } else {
-    for (int q = 0; q < NACC; q++) lm[q] = vset(-INFINITY);
-    size_t j = 0;
-    for (; j + SMX_LANES <= n; j += SMX_LANES) /* lane j % 64 */
-      for (int q = 0; q < NACC; q++)
-        xent_sparse_begin_step(x, j + (size_t)q * VW, VW, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, &z0, &z1, e);
-    for (int q = 0; j < n; j += VW, q++)
-      xent_sparse_begin_step(x, j, n - j, capped, vcap, vinv, eps, ns, s, &lm[q], &bad, &z0, &z1, e);
-    nan = many(bad);
-  }
+  const int nan = xent_sparse_lanes_e(n, x, capped, vcap, vinv, eps, ns, s, lm, &z0, &z1, e);
   s->sum_z = eps > 0.0f ? tree_sum16d(z0, z1) : 0.0;
   s->live = smx_xent_sparsemax_begin(n, x, e, row, FN(tree_max)(lm), nan, &s->st);
   if (!s->live && dx) fill_e(n, dx, smx_qnan(), e);
@@ -794,6 +800,50 @@ SMX_FLATTEN double xent_sparsemax_row16(size_t n, const uint16_t *x, const smx_x
   return xent_sparse_finish_e(n, x, row, dx, 0, &s, e);
 }
 SMX_ROWS_XENTROW16(FN(xent_sparsemax16), xent_sparsemax_row16)
+
+/* The table pieces of the probability-target cross-entropy (kernels.h): sparse_row_state by the cross-entropy's
+   logits pass and xent_sparse_general (the same bits as the reference's collection), xent_soft_sparse the scalar
+   piece's operations lane-wise */
+int FN(sparse_row_state)(size_t n, const float *x, float softcap, float *m, double *tau, double *fy) {
+  const int capped = softcap > 0.0f;
+  const vf vcap = vset(softcap), vinv = vset(capped ? 1.0f / softcap : 0.0f);
+  vf lm[NACC];
+  vd z0 = dset(0.0), z1 = z0;
+  const int nan = xent_sparse_lanes_e(n, x, capped, vcap, vinv, 0.0f, 0, NULL, lm, &z0, &z1, SMX_ELEM_F32);
+  *m = FN(tree_max)(lm);
+  const enum smx_row_kind kind = smx_row_kind_of(*m, nan);
+  if (kind != SMX_ROW_FINITE) return kind;
+  const int ties = n > SMX_SPARSE_FY_BY_INDEX && sparse_tie_lanes(lm, *m);
+  size_t k;
+  int spread;
+  *tau = FN(xent_sparse_general)(n, x, *m, sparse_start(n, lm, *m), ties, capped, vcap, vinv, fy, NULL, &k, NULL, 0.0f,
+                                 &spread, SMX_ELEM_F32);
+  return kind;
+}
+void FN(xent_soft_sparse)(size_t n, const float *x, const float *q, float softcap, float m, double tau, double e,
+                          double off, float G, float *dx, double Ql[SMX_DLANES], double qql[SMX_DLANES],
+                          double ll[SMX_DLANES]) {
+  const int capped = softcap > 0.0f;
+  const vf vcap = vset(softcap), vinv = vset(capped ? 1.0f / softcap : 0.0f), vG = vset(G);
+  const vd vmd = dset((double)m), vtau = dset(tau), ve = dset(1.0 - e), voff = dset(off);
+  vd Q[2] = {dld(Ql), dld(Ql + 8)}, QQ[2] = {dld(qql), dld(qql + 8)}, L[2] = {dld(ll), dld(ll + 8)};
+  for (size_t i = 0; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    vf dz;
+    const vf z = step_logits(x + i, c, 0.0f, capped, vcap, vinv, &dz), vq = vld_n(q + i, c, 0.0f);
+    vd qj[2];
+    for (int h = 0; h < 2; h++) {
+      qj[h] = soft_wq(vq, vq, 0, c, e, ve, voff, h);
+      QQ[h] = dadd(QQ[h], dmul(qj[h], qj[h]));
+      soft_acc(qj[h], dsub(h ? dhi(z) : dlo(z), vmd), &Q[h], &L[h]);
+    }
+    if (dx) {
+      const vf p = vsparse_p(z, vmd, vtau), g = dpack(dsub(dlo(p), qj[0]), dsub(dhi(p), qj[1]));
+      vst_n(dx + i, vflush_nan(vmul(vmul(g, vG), dz)), c);
+    }
+  }
+  dst(Ql, Q[0]), dst(Ql + 8, Q[1]), dst(qql, QQ[0]), dst(qql + 8, QQ[1]), dst(ll, L[0]), dst(ll + 8, L[1]);
+}
 
 /* Short rows in groups (the rows loop of smx_xent_rows, the same order of the losses' sum): every row's
    begin, the groups' iterations row after row, then every row's finish in row order. */
