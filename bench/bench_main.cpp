@@ -6,7 +6,8 @@
 //                    "mem":   rows streamed from 256 MiB matrices (input and output each), about
 //                             4 MiB of input per call, cycling, so nothing stays in cache.
 // Names: <kernel>/<impl>/<case>/<n>, e.g. softmax/avx512/cache/4096, softmax/onednn/mem/32000,
-// bw/read/cache/4096 (use --benchmark_filter=<regex> to select).
+// bw/read/cache/4096, xent_soft_stablemax/avx512/cache/4096 (probability targets; use --benchmark_filter=<regex>
+// to select).
 // Times are CPU time of this (single-threaded) process; ns/el = nanoseconds per row element.
 //
 // Usage: smx-bench [--short] [Google Benchmark flags]
@@ -175,8 +176,15 @@ const char *kern_name_of(Kern k) { return smx_kernel_list[k].name; }
 bool is_xent(Kern k) { return smx_kernel_list[k].kind == SMX_KIND_XENT; }
 float xent_loss;
 
+// soft: a cross-entropy kernel k against probability targets (smx_cross_entropy_soft_f32, q = d) instead of t
 smx_status run_ours(Kern k, size_t rows, size_t n, const float *x, const float *p, const float *d,
-                    float *y, const int64_t *t) {
+                    float *y, const int64_t *t, bool soft = false) {
+  if (soft) {
+    smx_xent_options o;
+    smx_xent_options_default(&o);
+    o.normalizer = smx_kernel_normalizer(k);
+    return smx_cross_entropy_soft_f32(rows, n, x, n, d, n, &o, &xent_loss, y, n, 1.0f);
+  }
   // BWD kernels read the forward output p (as x); BWDX the logits x and p
   const bool bwd = smx_kernel_list[k].kind == SMX_KIND_BWD;
   smx_call_args a = {rows, n, bwd ? p : x, n, p, n, d, n, y, n, t, nullptr, &xent_loss, 1.0f};
@@ -240,7 +248,7 @@ void set_counters(benchmark::State &st, size_t elems) {
                                                 benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-void bm_ours(benchmark::State &st, Kern k, smx_isa isa, int c, size_t n, size_t threads = 1) {
+void bm_ours(benchmark::State &st, Kern k, smx_isa isa, int c, size_t n, size_t threads = 1, bool soft = false) {
   const Layout L = layout(c == THREADS ? MEM : c, n);
   warm_buffers(c, n);
   if (!prepare(k, n, L)) {
@@ -253,7 +261,7 @@ void bm_ours(benchmark::State &st, Kern k, smx_isa isa, int c, size_t n, size_t 
   }
   size_t row0 = 0, off = 0;
   smx_status s = smx_set_num_threads(threads);
-  if (s == SMX_OK && want_warmup(c, n)) s = run_ours(k, L.rows, n, B.x, B.p, B.d, B.y, B.t);
+  if (s == SMX_OK && want_warmup(c, n)) s = run_ours(k, L.rows, n, B.x, B.p, B.d, B.y, B.t, soft);
   if (s != SMX_OK) {
     st.SkipWithError(smx_strerror(s));
     return;
@@ -262,7 +270,7 @@ void bm_ours(benchmark::State &st, Kern k, smx_isa isa, int c, size_t n, size_t 
     row0 = (++g_cursor % L.calls) * L.rows;
     off = row0 * n;
     const size_t pd_off = (off + L.rows * n) * sizeof(float) <= pd_bytes ? off : 0;  // --short: small B.p, B.d
-    s = run_ours(k, L.rows, n, B.x + off, B.p + pd_off, B.d + pd_off, B.y + off, B.t + row0);
+    s = run_ours(k, L.rows, n, B.x + off, B.p + pd_off, B.d + pd_off, B.y + off, B.t + row0, soft);
     if (s != SMX_OK) {
       st.SkipWithError(smx_strerror(s));
       break;
@@ -1016,6 +1024,19 @@ int main(int argc, char **argv) {
         add_desc(anchor_kern[a], anchor_impl[a], c, n);
       }
     }
+  // Probability targets (smx_cross_entropy_soft_f32, loss and gradient; q: the bench's dy values), the three
+  // normalizers on the best ISA beside their class-index calls: xent_soft_<normalizer>/<isa>/<case>/<n>.
+  for (int c : {CACHE, MEM, ROWS_CACHE})
+    for (size_t n : c == ROWS_CACHE ? std::vector<size_t>(std::begin(kRowSizes), std::end(kRowSizes))
+                                    : std::vector<size_t>(std::begin(kSizes), std::end(kSizes)))
+      for (Kern k : {SMX_K_xent_softmax, SMX_K_xent_stablemax, SMX_K_xent_sparsemax}) {
+        if (quick) continue;
+        const std::string kern = std::string("xent_soft_") + (kern_name_of(k) + 5);
+        std::string name = bench_name(kern.c_str(), smx_isa_name(best_isa), c, n);
+        benchmark::RegisterBenchmark(name.c_str(),
+                                     [=](benchmark::State &st) { bm_ours(st, k, best_isa, c, n, 1, true); });
+        add_desc(kern.c_str(), smx_isa_name(best_isa), c, n);
+      }
   // Threads: rows streamed from memory on 1, 2 and all cores (wall time); n = 2^24 is one row a call (split by blocks).
   std::vector<size_t> nthreads = {1, 2};
   if (usable_cores() > 2) nthreads.push_back(usable_cores());

@@ -281,9 +281,9 @@ SMX_API smx_status smx_cross_entropy_backward_f16(size_t rows, size_t n, const s
    As in PyTorch, MEAN divides by rows (not by weights), and ignore_index and target_type do not apply.
    Softcap, NaN, +-inf and FLT_MIN rules as for smx_cross_entropy_f32 (the loss is +inf where q' puts
    mass on a class with p = 0). loss, dlogits, ldd, grad_scale as in smx_cross_entropy_f32.
-   The same bits on every ISA. With the softmax normalizer the row state, the loss sums and the gradient run the
-   active ISA's vectors: with gradient 2.1-2.4x the time of smx_cross_entropy_f32 (Zen 4, AVX-512, 512 x 32000 and
-   4096 x 1000; 1.6x with a softcap; AVX2 2.4-2.6x); stablemax and sparsemax in common scalar code (70-74x, 27-36x). */
+   The same bits on every ISA. The row state, the loss sums and the gradient run the active ISA's vectors for every
+   normalizer; with gradient, rows of 1000..32000 (Zen 4, AVX-512): softmax 2.2-3.2x the time of smx_cross_entropy_f32,
+   stablemax 2.5-2.9x, sparsemax 2.2-5.3x (rows of 8 entries: 6-11x, their per-row arithmetic in scalar code). */
 SMX_API smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits, size_t ldx,
                                               const float *q, size_t ldq, const smx_xent_options *opts,
                                               float *loss, float *dlogits, size_t ldd, float grad_scale);
