@@ -424,12 +424,12 @@ static smx_status shard(const char *fn, int t, size_t rows, size_t n_shard, cons
   const float *w = opts->class_weight;
   double denom = 0.0, total = 0.0;
   size_t counted = 0;
+  const smx_fpenv env = smx_fpenv_enter(); /* (the sums and coefficients too) */
   for (size_t r = 0; r < rows; r++)
     if (targets[r] != opts->ignore_index) denom += w ? w[targets[r]] : 1.0, counted++;
   smx_xent_row row = {0, opts->label_smoothing, opts->z_loss, opts->softcap, w, smx_xent_weight_sum(n_total, w), grad_scale};
   if (opts->reduction == SMX_REDUCE_MEAN) row.grad_coef = denom > 0.0 ? grad_scale / denom : 0.0;
   if (opts->reduction == SMX_REDUCE_MEAN && w && counted) row.z_loss *= denom / (double)counted;
-  const smx_fpenv env = smx_fpenv_enter();
   for (size_t r = 0; r < rows; r++) {
     void *d = dlogits ? (char *)dlogits + r * ldd * esize(t) : NULL;
     double lr = 0.0;

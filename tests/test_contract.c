@@ -1,6 +1,7 @@
-/* The contract points found from outside (issue 10): results independent of the caller's flush modes and
-   never subnormal or -0, outputs over the options struct rejected, a tiny softcap rejected, rows == 0 shapes
+/* The contract points found from outside (issue 10): results independent of the caller's flush and rounding modes
+   and never subnormal or -0, outputs over the options struct rejected, a tiny softcap rejected, rows == 0 shapes
    checked the same way everywhere, the z-loss mean with class weights. */
+#include <fenv.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -161,4 +162,60 @@ Test(contract, z_loss_mean_with_weights) {
   double want = ce / D + z / C;
   cr_expect(fabs(mean - want) <= 1e-5 * fabs(want), "mean %.9g, want sum(ce)/sum(w_t) + sum(z)/count = %.9g", (double)mean,
             want);
+}
+
+/* The caller's rounding mode (toward +inf, -inf, zero) changes no bit of the cross-entropy's outputs: the class-index
+   call's reduced loss (its row losses' sum, the weights' sum, the mean's division), the forward's lse, the backward
+   and the probability-target call, every normalizer and reduction, with class weights and label smoothing, on every
+   ISA. (They ran their sums and roundings outside the library's FP environment, in the caller's mode.) */
+static void xent_outputs(int norm, int red, int soft, const float *x, const float *q, const float *w, const int64_t *t,
+                         float *out, size_t rows, size_t n) {
+  smx_xent_options o;
+  smx_xent_options_default(&o);
+  o.normalizer = (smx_normalizer)norm, o.reduction = (smx_reduction)red, o.label_smoothing = 0.1f;
+  o.class_weight = norm == SMX_NORM_SPARSEMAX ? NULL : w;
+  float *loss = out, *lse = out + rows, *d = out + 2 * rows, *d2 = d + rows * n;
+  const float g = 0.7f;
+  if (soft) {
+    cr_assert_eq(smx_cross_entropy_soft_f32(rows, n, x, n, q, n, &o, loss, d, n, g), SMX_OK);
+    return;
+  }
+  cr_assert_eq(smx_cross_entropy_f32(rows, n, x, n, t, &o, loss, d, n, g), SMX_OK);
+  cr_assert_eq(smx_cross_entropy_forward_f32(rows, n, x, n, t, &o, loss, lse), SMX_OK);
+  cr_assert_eq(smx_cross_entropy_backward_f32(rows, n, x, n, t, &o, lse, &g, 0, d2, n), SMX_OK);
+}
+Test(contract, caller_rounding_modes) {
+  enum { R = 37, N = 100 };
+  const int modes[] = {FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO};
+  const size_t len = 2 * R + 2 * R * N;
+  float *x = malloc(R * N * 4), *q = malloc(R * N * 4), *w = malloc(N * 4);
+  float *ref = malloc(len * 4), *got = malloc(len * 4);
+  int64_t t[R];
+  tu_rng r;
+  tu_rng_seed(&r, tu_case_seed("contract-rounding", 0, 0));
+  for (size_t i = 0; i < R * N; i++) x[i] = (float)tu_uniform(&r, -3.0, 4.0), q[i] = (float)tu_uniform(&r, 0.0, 1.0);
+  for (size_t j = 0; j < N; j++) w[j] = (float)tu_uniform(&r, 0.0, 1.3);
+  for (size_t i = 0; i < R; i++) t[i] = (int64_t)tu_below(&r, N);
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int norm = 0; norm < 3; norm++)
+      for (int red = 0; red < 3; red++)
+        for (int soft = 0; soft < 2; soft++) {
+          memset(ref, 0, len * 4);
+          xent_outputs(norm, red, soft, x, q, w, t, ref, R, N);
+          for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            memset(got, 0, len * 4);
+            const int saved = fegetround();
+            fesetround(modes[m]);
+            xent_outputs(norm, red, soft, x, q, w, t, got, R, N);
+            fesetround(saved);
+            size_t first;
+            cr_expect(tu_bits_equal(got, ref, len, &first),
+                      "%s norm %d reduction %d%s, rounding mode %zu: output %zu %a vs %a", smx_isa_name((smx_isa)isa),
+                      norm, red, soft ? " probability targets" : "", m, first, (double)got[first], (double)ref[first]);
+          }
+        }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  free(x), free(q), free(w), free(ref), free(got);
 }
