@@ -79,6 +79,8 @@ typedef void smx_xent_softmax_cols_fn(size_t n, const float *x, const float *w, 
    q'_j = (1 - e) q_j + off where e > 0, else q_j */
 typedef void smx_xent_soft_sums_fn(size_t n, const float *x, const float *q, const float *w, float softcap, double m,
                                    double l, double e, double off, double Ql[SMX_DLANES], double ll[SMX_DLANES]);
+/* xent_soft_b: the gradient's class weights of probability targets, b_j = (float)(coef wq_j) (wq_j as xent_soft_sums's) */
+typedef void smx_xent_soft_b_fn(size_t n, const float *q, const float *w, double e, double off, double coef, float *b);
 /* xent_soft_stable_sums: the same sums with the stablemax normalizer over a finite row that is not special, -log p_j
    = top_nl where z_j == top (the row max), else L - log s(z_j) (L = log S, log s(z) by smx_log_stable64) */
 typedef void smx_xent_soft_stable_sums_fn(size_t n, const float *x, const float *q, const float *w, float softcap,
@@ -115,7 +117,8 @@ typedef void smx_log_stablemax_cols_fn(size_t n, const float *x, float *y, float
 #define SMX_PIECES(X)                                                                                                \
   X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(xent_soft_sums) X(widen16)      \
   X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols) X(max_nan)               \
-  X(log_stablemax_cols) X(xent_soft_stable_sums) X(sparse_row_state) X(xent_soft_sparse)
+  X(log_stablemax_cols) X(xent_soft_b) X(xent_soft_stable_sums) X(sparse_row_state)                      \
+  X(xent_soft_sparse)
 /* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers): <kernel>16, with the f32
    kernel's arguments after the type flag (bf16 != 0: bfloat16, else binary16). The scalar table has those of
    SMX_FUSED16_REF only, the kernels whose rows longer than the scratch would otherwise need a heap buffer (its

@@ -140,6 +140,10 @@ void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const f
   }
 }
 
+void smx_xent_soft_b_scalar(size_t n, const float *q, const float *w, double e, double off, double coef, float *b) {
+  for (size_t j = 0; j < n; j++) b[j] = (float)(coef * weighted(w, j, smoothed(e, off, q[j])));
+}
+
 void smx_xent_soft_sparse_scalar(size_t n, const float *x, const float *q, float softcap, float m, double tau, double e,
                                  double off, float G, float *dx, double Ql[SMX_DLANES], double qql[SMX_DLANES],
                                  double ll[SMX_DLANES]) {
@@ -231,10 +235,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
     const smx_xent_stable st = {.kind = SMX_ROW_FINITE, .Af = Af, .Bf = 1.0f, .c = s.c, .tiny = s.tiny, .S = s.S};
     for (size_t c = 0; c < n; c += SOFT_CHUNK) {
       const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
-      for (size_t i = 0; i < len; i++) {
-        const double qj = smoothed(e, off, q[c + i]);
-        b[i] = (float)(a->coef * weighted(a->w, c + i, qj));
-      }
+      a->k->xent_soft_b(len, q + c, a->w ? a->w + c : NULL, e, off, a->coef, b);
       if (a->norm == SMX_NORM_SOFTMAX) a->k->xent_softmax_cols(len, x + c, b, a->cap, &s.o, Af, 1.0f, dx + c);
       else a->k->xent_stablemax_grad(len, x + c, &row, &st, dx + c);
     }

@@ -1614,6 +1614,17 @@ void FN(xent_soft_sums)(size_t n, const float *x, const float *q, const float *w
   dst(Ql, Q[0]), dst(Ql + 8, Q[1]), dst(ll, L[0]), dst(ll + 8, L[1]);
 }
 
+/* The table piece xent_soft_b (kernels.h): the scalar piece's operations lane-wise */
+void FN(xent_soft_b)(size_t n, const float *q, const float *w, double e, double off, double coef, float *b) {
+  const vd ve = dset(1.0 - e), voff = dset(off), vc = dset(coef);
+  for (size_t i = 0; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    const vf vq = vld_n(q + i, c, 0.0f), vw = w ? vld_n(w + i, c, 0.0f) : vzero();
+    const vd lo = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), hi = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1);
+    vst_n(b + i, dpack(dmul(vc, lo), dmul(vc, hi)), c);
+  }
+}
+
 /* Pass 1 of a cross-entropy row of element e: its state f and, with label smoothing, the sum wz. Softcapped rows
    block by block (the capped logits in registers, then the block's state); others by the row pass (st: where
    softmax's pass-1 values go, as f32: the f32 row's dx or the 16-bit row's scratch). */
