@@ -1,6 +1,8 @@
-/* libFuzzer target: every kernel of the registry on fuzzed shapes, layouts, options and float bits, every ISA
-   this CPU has against scalar by memcmp (also under FTZ+DAZ), canaries around every row, and for invalid
-   arguments an error with nothing written. Any difference or hit canary aborts (libFuzzer saves the input).
+/* libFuzzer target: every kernel of the registry on fuzzed shapes, layouts, options and float bits (the
+   cross-entropies also against probability targets, q the fuzzed dy: smx_cross_entropy_soft_f32), every ISA
+   this CPU has against scalar by memcmp (also under FTZ+DAZ, and with rounding toward +inf), canaries around every
+   row, and for invalid arguments an error with nothing written. Any difference or hit canary aborts (libFuzzer
+   saves the input).
    tests/fuzz/replay.c runs it over the corpus without libFuzzer (ctest's fuzz_corpus, also on AArch64). */
 #include <math.h>
 #include <stdint.h>
@@ -74,7 +76,7 @@ static void gather(const mat *a, float *out) {
 }
 
 typedef struct {
-  int k, inplace, bad;
+  int k, inplace, bad, soft;
   size_t rows, n, ld, off;
   smx_xent_options o;
   float grad_scale;
@@ -112,9 +114,15 @@ static smx_status run(const plan *P, const float *x, const float *dy, const floa
   if (K->kind == SMX_KIND_XENT) o.normalizer = smx_kernel_normalizer(P->k);
   const smx_xent_options o_before = o;
   /* the gradient over the options struct itself (an input): a direct call, smx_call copies the options */
-  smx_status s = P->bad == 4 && K->kind == SMX_KIND_XENT
-                     ? smx_cross_entropy_f32(rows, n, X.m, X.ld, t, &o, L.m, (float *)(void *)&o, n, P->grad_scale)
-                     : smx_call(P->k, &a);
+  const float *q = P->bad == 3 ? NULL : D.m; /* probability targets */
+  smx_status s;
+  if (P->bad == 4 && K->kind == SMX_KIND_XENT)
+    s = P->soft ? smx_cross_entropy_soft_f32(rows, n, X.m, X.ld, q, D.ld, &o, L.m, (float *)(void *)&o, n, P->grad_scale)
+                : smx_cross_entropy_f32(rows, n, X.m, X.ld, t, &o, L.m, (float *)(void *)&o, n, P->grad_scale);
+  else if (P->soft)
+    s = smx_cross_entropy_soft_f32(rows, n, a.x, a.ldx, q, D.ld, &o, L.m, a.out, a.ldo, P->grad_scale);
+  else
+    s = smx_call(P->k, &a);
   if (!canaries_ok(&X) || !canaries_ok(&D) || !canaries_ok(&Y) || !canaries_ok(&L)) {
     fprintf(stderr, "fuzz: %s wrote outside its rows\n", K->name);
     abort();
@@ -169,6 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; i < len; i++) dy[i] = value(&s);
   for (size_t j = 0; j < P.n; j++) w[j] = (float)(u8(&s) % 9) * 0.25f;
   for (size_t r = 0; r < P.rows; r++) t[r] = (int64_t)(u8(&s) % P.n);
+  P.soft = smx_kernel_list[P.k].kind == SMX_KIND_XENT && (u8(&s) & 1); /* (a byte past the older inputs' ends) */
 
   float *ref = malloc((len + P.rows) * 4), *got = malloc((len + P.rows) * 4);
   smx_set_isa(SMX_ISA_SCALAR);
@@ -178,15 +187,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 #endif
   for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
     if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
-    for (int ftz = 0; ftz < 2; ftz++) {
+    for (int ftz = 0; ftz < 3; ftz++) { /* 1: FTZ+DAZ, 2: also rounding toward +inf */
       const unsigned long saved = fpmode_flush(ftz);
       const smx_status s1 = run(&P, x, dy, w, t, got);
       fpmode_restore(saved);
       if (s1 != s0 || memcmp(ref, got, (len + P.rows) * 4) != 0) {
         size_t i = 0;
         while (i < len + P.rows && !memcmp(ref + i, got + i, 4)) i++;
-        fprintf(stderr, "fuzz: %s on %s%s differs from scalar (status %d vs %d) at %zu: %a vs %a\n",
-                smx_kernel_list[P.k].name, smx_isa_name((smx_isa)isa), ftz ? " under FTZ+DAZ" : "", (int)s1, (int)s0,
+        fprintf(stderr, "fuzz: %s%s on %s%s differs from scalar (status %d vs %d) at %zu: %a vs %a\n",
+                smx_kernel_list[P.k].name, P.soft ? " (probability targets)" : "", smx_isa_name((smx_isa)isa),
+                ftz == 2 ? " under FTZ+DAZ rounding up" : ftz ? " under FTZ+DAZ" : "", (int)s1, (int)s0,
                 i, i < len + P.rows ? (double)got[i] : 0.0, i < len + P.rows ? (double)ref[i] : 0.0);
         abort();
       }
