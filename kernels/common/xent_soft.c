@@ -91,8 +91,9 @@ static void stable_state(const soft_args *a, size_t n, const float *x, soft_stat
   if (!s->tiny) smx_stable_scale(s->S, &s->c);
 }
 
-/* The row's normalizer: softmax by the table's xent_fold (the capped logits' state, its kind giving the NaN flag and
-   the +inf and -inf counts that special() needs); the others in one pass over the row. Then the constants. */
+/* The row's normalizer and its constants: softmax by the table's xent_fold (the capped logits' state, its kind giving
+   the NaN flag and the +inf and -inf counts that special() needs), stablemax by stable_state, sparsemax by the
+   table's sparse_row_state. */
 static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s) {
   s->nan = 0, s->ninf = s->nneg = 0, s->m = -INFINITY;
   if (a->norm == SMX_NORM_STABLEMAX) {

@@ -56,7 +56,7 @@ SMX_FLATTEN double sparse_tau_fy(size_t n, const void *x, const float *lm, float
   return tau;
 }
 
-/* the 64 lane maxima of z and its NaN flag (lane j % 64) */
+/* the 64 lane maxima of z (lane j % 64) and with label smoothing the 16 lanes of its sum in lz; returns its NaN flag */
 SMX_FLATTEN int sparse_lanes(size_t n, const void *x, const smx_xent_row *row, float *lm, double *lz, const int e) {
   const float inv_cap = row->softcap > 0.0f ? 1.0f / row->softcap : 0.0f;
   int nan = 0;
