@@ -95,7 +95,7 @@ static void stable_state(const soft_args *a, size_t n, const float *x, soft_stat
    the NaN flag and the +inf and -inf counts that special() needs), stablemax by stable_state, sparsemax by the
    table's sparse_row_state. */
 static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s) {
-  s->nan = 0, s->ninf = s->nneg = 0, s->m = -INFINITY;
+  *s = (soft_state){.m = -INFINITY}; /* (every field set: the gradient's constants copy the stablemax ones) */
   if (a->norm == SMX_NORM_STABLEMAX) {
     stable_state(a, n, x, s);
     return;
