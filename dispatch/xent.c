@@ -199,20 +199,21 @@ static smx_status check_call(xent_call *c, const smx_xent_options *opts) {
   const float *w = c->opts->class_weight;
   size_t counted = 0;
   double weights = 0.0; /* (in a register: added through c it cost ~2 ns a row, 9% of a call of 8-entry rows) */
+  size_t r = 0;
+  int64_t t = 0;
   const smx_fpenv env = smx_fpenv_enter(); /* (their sum rounds to nearest whatever the caller's modes) */
-  for (size_t r = 0; r < c->rows; r++) {
-    const int64_t t = smx_xent_target(&a, r);
+  for (; r < c->rows; r++) {
+    t = smx_xent_target(&a, r);
     if (t == ign) continue;
-    if (t < 0 || (uint64_t)t >= c->n) {
-      smx_fpenv_leave(env);
-      return smx_fail(SMX_ERR_TARGET,
-                      "%s: targets[%zu] = %lld is outside [0, n) = [0, %zu) and not the ignore_index %lld", fn, r,
-                      (long long)t, c->n, (long long)ign);
-    }
+    if (t < 0 || (uint64_t)t >= c->n) break;
     counted++;
     if (w) weights += w[t];
   }
   smx_fpenv_leave(env);
+  if (r < c->rows)
+    return smx_fail(SMX_ERR_TARGET,
+                    "%s: targets[%zu] = %lld is outside [0, n) = [0, %zu) and not the ignore_index %lld", fn, r,
+                    (long long)t, c->n, (long long)ign);
   c->counted = counted, c->weights = weights;
   return SMX_OK;
 }

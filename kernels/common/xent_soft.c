@@ -41,11 +41,13 @@ static soft_args args_of(const struct smx_kernels *k, int norm, float eps, float
   return (soft_args){norm, eps, z_loss, cap, cap > 0.0f ? 1.0f / cap : 0.0f, w, coef, k};
 }
 
-static inline float capped(const soft_args *a, float x, float *dz) {
-  if (a->cap > 0.0f) return smx_softcap(x, a->cap, a->inv_cap, dz);
+/* z = softcap(x) where cap > 0, else x; dz = dz/dx */
+static inline float logit_z(float x, float cap, float inv_cap, float *dz) {
+  if (cap > 0.0f) return smx_softcap(x, cap, inv_cap, dz);
   *dz = 1.0f;
   return x;
 }
+static inline float capped(const soft_args *a, float x, float *dz) { return logit_z(x, a->cap, a->inv_cap, dz); }
 
 static int special(size_t n, const soft_state *s) { return s->ninf > 0 || s->nneg == n; }
 
@@ -133,7 +135,7 @@ void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const f
   const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
   for (size_t j = 0; j < n; j++) {
     float dz;
-    const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : x[j];
+    const float z = logit_z(x[j], softcap, inv_cap, &dz);
     const double qj = smoothed(e, off, q[j]);
     const double wq = weighted(w, j, qj);
     Ql[j % SMX_DLANES] += wq;
@@ -151,7 +153,7 @@ void smx_xent_soft_sparse_scalar(size_t n, const float *x, const float *q, float
   const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
   for (size_t j = 0; j < n; j++) {
     float dz;
-    const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : (dz = 1.0f, x[j]);
+    const float z = logit_z(x[j], softcap, inv_cap, &dz);
     const double qj = smoothed(e, off, q[j]);
     Ql[j % SMX_DLANES] += qj;
     qql[j % SMX_DLANES] += qj * qj;
@@ -166,7 +168,7 @@ void smx_xent_soft_stable_sums_scalar(size_t n, const float *x, const float *q, 
   const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
   for (size_t j = 0; j < n; j++) {
     float dz;
-    const float z = softcap > 0.0f ? smx_softcap(x[j], softcap, inv_cap, &dz) : x[j];
+    const float z = logit_z(x[j], softcap, inv_cap, &dz);
     const double wq = weighted(w, j, smoothed(e, off, q[j]));
     Ql[j % SMX_DLANES] += wq;
     ll[j % SMX_DLANES] += smx_times(wq, z == top ? top_nl : L - smx_log_stable64(z)); /* (+inf at z = -inf) */
