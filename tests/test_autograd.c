@@ -40,6 +40,7 @@ static void fill_rows(tu_rng *rng, size_t n, float *x, int r0) {
 }
 
 static int same(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
+static const char *norm_name(int norm) { return (const char *[]){"softmax", "stablemax", "sparsemax"}[norm]; }
 
 /* forward == fused loss, backward == fused gradient, bit for bit; int32 targets == int64 */
 static void identity_case(smx_normalizer norm, smx_reduction red, int set, size_t n, tu_rng *rng, int r0,
@@ -424,5 +425,62 @@ Test(autograd, soft_targets_near_one) {
                   ref, ulps);
       }
     }
+  smx_set_isa(SMX_ISA_SCALAR);
+}
+
+/* Probability targets over many rows, every ISA against scalar bit for bit: rows of every input regime mixed in the
+   vector ISAs' row groups (softmax: 16 rows at a time up to n = 256, the rows with a NaN, an infinite logit or
+   |max| > 2^16 left to the row code), targets with a NaN (its payload not kept), all zero, one-hot, leading dimensions above n, canaries
+   between the gradient's rows, in place, every option set and reduction. */
+Test(autograd, soft_row_groups_every_isa) {
+  enum { R = 37, PAD = 3 };
+  static const size_t ns[] = {1, 2, 8, 15, 16, 17, 40, 64, 100, 255, 256, 257};
+  const float canary = -7.25f;
+  tu_rng rng;
+  tu_rng_seed(&rng, tu_seed_random("autograd_soft_groups"));
+  for (size_t si = 0; si < sizeof ns / sizeof ns[0]; si++) {
+    const size_t n = ns[si], ldx = n + PAD, ldq = n + 2 * PAD, ldd = n + 1;
+    float *x = malloc(R * ldx * 4), *q = malloc(R * ldq * 4), *w = malloc(n * 4);
+    float *d0 = malloc(R * ldd * 4), *d = malloc(R * ldd * 4), *xi = malloc(R * ldx * 4);
+    const int r0 = (int)tu_below(&rng, TU_NREGIMES);
+    for (int r = 0; r < R; r++) {
+      tu_fill(&rng, (r0 + r) % TU_NREGIMES, n, x + r * ldx);
+      double sum = 0.0;
+      for (size_t j = 0; j < n; j++) sum += q[r * ldq + j] = r % 9 == 4 ? (j == n - 1) : (float)tu_uniform(&rng, 0, 1);
+      for (size_t j = 0; j < n; j++) q[r * ldq + j] = r % 9 == 7 ? 0.0f : (float)(q[r * ldq + j] / sum);
+      if (r % 9 == 2) { /* a NaN with a payload and the sign set: the gradient's NaNs must still be the quiet NaN */
+        const uint32_t bits = 0xffc01234u;
+        memcpy(q + r * ldq + tu_below(&rng, n), &bits, 4);
+      }
+    }
+    for (size_t j = 0; j < n; j++) w[j] = (float)tu_uniform(&rng, 0.0, 2.0);
+    for (int norm = 0; norm < 3; norm++)
+      for (int set = 0; set < NSETS; set++)
+        for (int red = 0; red < 3; red++) {
+          smx_xent_options o;
+          set_options(&o, set, (smx_normalizer)norm, (smx_reduction)red, norm == SMX_NORM_SPARSEMAX ? NULL : w);
+          float l0[R], l[R];
+          const size_t nl = red == SMX_REDUCE_NONE ? R : 1;
+          for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+            if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+            float *dd = isa ? d : d0, *ll = isa ? l : l0;
+            for (size_t i = 0; i < R * ldd; i++) dd[i] = canary;
+            cr_assert_eq(smx_cross_entropy_soft_f32(R, n, x, ldx, q, ldq, &o, ll, dd, ldd, 0.5f), SMX_OK);
+            for (int r = 0; r < R; r++)
+              cr_assert(dd[r * ldd + n] == canary, "%s n=%zu: row %d's canary written", smx_isa_name((smx_isa)isa), n, r);
+            if (isa)
+              cr_assert(same(l, l0, nl) && same(d, d0, R * ldd), "soft %s %s %s n=%zu: %s differs from scalar (seed above)",
+                        norm_name(norm), set_names[set], (const char *[]){"none", "sum", "mean"}[red], n,
+                        smx_isa_name((smx_isa)isa));
+            memcpy(xi, x, R * ldx * 4); /* in place: the same bits */
+            cr_assert_eq(smx_cross_entropy_soft_f32(R, n, xi, ldx, q, ldq, &o, l, xi, ldx, 0.5f), SMX_OK);
+            for (int r = 0; r < R; r++)
+              cr_assert(same(xi + r * ldx, dd + r * ldd, n) && same(xi + r * ldx + n, x + r * ldx + n, PAD),
+                        "soft %s n=%zu row %d: in place differs on %s", norm_name(norm), n, r,
+                        smx_isa_name((smx_isa)isa));
+          }
+        }
+    free(x), free(q), free(w), free(d0), free(d), free(xi);
+  }
   smx_set_isa(SMX_ISA_SCALAR);
 }

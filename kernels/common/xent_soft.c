@@ -175,6 +175,14 @@ void smx_xent_soft_stable_sums_scalar(size_t n, const float *x, const float *q, 
   }
 }
 
+void smx_xent_soft_group_scalar(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
+                                const float *w, double e, float z_loss, double coef, double *lr, float *done,
+                                float *dx, size_t ldd) {
+  (void)n, (void)x, (void)ldx, (void)q, (void)ldq, (void)w, (void)e, (void)z_loss, (void)coef, (void)lr, (void)dx,
+      (void)ldd;
+  for (size_t r = 0; r < g; r++) done[r] = 0.0f;
+}
+
 static double soft_row(const soft_args *a, size_t n, const float *x, const float *q, float *dx) {
   soft_state s;
   scan_row(a, n, x, &s);
@@ -262,11 +270,20 @@ double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t ro
                           size_t ldx, const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
                           const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd) {
   const soft_args a = args_of(k, normalizer, label_smoothing, z_loss, softcap, class_weight, coef);
-  double total = 0.0;
-  for (size_t r = 0; r < rows; r++) {
-    const double lr = soft_row(&a, n, x + r * ldx, q + r * ldq, dx ? dx + r * ldd : NULL);
-    if (loss_rows) loss_rows[r] = smx_loss_value(lr);
-    total += lr;
+  /* short softmax rows by the table's groups (the row state's per-row double math lane-wise), the rest row by row */
+  const int grouped = normalizer == SMX_NORM_SOFTMAX && softcap == 0.0f && n <= SMX_REG_ROWS_MAX;
+  double total = 0.0, lr[SMX_SOFT_GROUP];
+  float done[SMX_SOFT_GROUP] = {0};
+  for (size_t r0 = 0, g; r0 < rows; r0 += g) {
+    g = grouped ? (rows - r0 < SMX_SOFT_GROUP ? rows - r0 : SMX_SOFT_GROUP) : 1;
+    if (grouped)
+      k->xent_soft_group(g, n, x + r0 * ldx, ldx, q + r0 * ldq, ldq, class_weight, label_smoothing, z_loss, coef, lr,
+                         done, dx ? dx + r0 * ldd : NULL, ldd);
+    for (size_t r = r0; r < r0 + g; r++) {
+      if (done[r - r0] == 0.0f) lr[r - r0] = soft_row(&a, n, x + r * ldx, q + r * ldq, dx ? dx + r * ldd : NULL);
+      if (loss_rows) loss_rows[r] = smx_loss_value(lr[r - r0]);
+      total += lr[r - r0];
+    }
   }
   return total;
 }

@@ -1596,13 +1596,10 @@ void FN(xent_softmax_cols)(size_t n, const float *x, const float *w, float softc
   }
 }
 
-/* The table piece xent_soft_sums (kernels.h): a step's 16 entries in the 16 double lanes, the scalar piece's
-   operations lane-wise */
-void FN(xent_soft_sums)(size_t n, const float *x, const float *q, const float *w, float softcap, double m, double l,
-                        double e, double off, double Ql[SMX_DLANES], double ll[SMX_DLANES]) {
+/* xent_soft_sums's steps over n entries, continuing its 16 double lanes in Q and L (lanes 0-7, 8-15) */
+SMX_FLATTEN void soft_sums(size_t n, const float *x, const float *q, const float *w, float softcap, vd vm, vd vl,
+                           double e, vd ve, vd voff, vd Q[2], vd L[2]) {
   const vf vcap = vset(softcap), vinv = vset(softcap > 0.0f ? 1.0f / softcap : 0.0f);
-  const vd vm = dset(m), vl = dset(l), ve = dset(1.0 - e), voff = dset(off);
-  vd Q[2] = {dld(Ql), dld(Ql + 8)}, L[2] = {dld(ll), dld(ll + 8)};
   for (size_t i = 0; i < n; i += VW) {
     const size_t c = step_count(n, i);
     vf dz;
@@ -1611,7 +1608,62 @@ void FN(xent_soft_sums)(size_t n, const float *x, const float *q, const float *w
     for (int h = 0; h < 2; h++)
       soft_acc(soft_wq(vq, vw, w != NULL, c, e, ve, voff, h), dadd(dsub(vm, h ? dhi(z) : dlo(z)), vl), &Q[h], &L[h]);
   }
+}
+/* The table piece xent_soft_sums (kernels.h): a step's 16 entries in the 16 double lanes, the scalar piece's
+   operations lane-wise */
+void FN(xent_soft_sums)(size_t n, const float *x, const float *q, const float *w, float softcap, double m, double l,
+                        double e, double off, double Ql[SMX_DLANES], double ll[SMX_DLANES]) {
+  vd Q[2] = {dld(Ql), dld(Ql + 8)}, L[2] = {dld(ll), dld(ll + 8)};
+  soft_sums(n, x, q, w, softcap, dset(m), dset(l), e, dset(1.0 - e), dset(off), Q, L);
   dst(Ql, Q[0]), dst(Ql + 8, Q[1]), dst(ll, L[0]), dst(ll + 8, L[1]);
+}
+
+/* b_j = (float)(coef wq_j) of a step's c entries (xent_soft_b) */
+SMX_FLATTEN vf soft_b(const float *q, const float *w, size_t c, double e, vd ve, vd voff, vd vc) {
+  const vf vq = vld_n(q, c, 0.0f), vw = w ? vld_n(w, c, 0.0f) : vzero();
+  const vd lo = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), hi = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1);
+  return dpack(dmul(vc, lo), dmul(vc, hi));
+}
+
+/* The table piece xent_soft_group (kernels.h): the rows' states by reg_rows_state (the class-index kernel's groups),
+   then row by row the loss sums (xent_soft_sums's steps), the loss and A as xent_soft.c's soft_row does, and the
+   gradient fma(Af, p_j, -b_j) from the stored pass-1 values (xent_softmax_cols's value with Bf = 1) */
+void FN(xent_soft_group)(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq, const float *w,
+                         double e, float z_loss, double coef, double *lr, float *done, float *dx, size_t ldd) {
+  reg_rows R;
+  FN(reg_rows_state)(g, n, x, ldx, 1, dx != NULL, &R, SMX_ELEM_F32);
+  float m[VW];
+  double l[VW];
+  vst(m, R.m), dst(l, R.c.l[0]), dst(l + 8, R.c.l[1]);
+  const vd ve = dset(1.0 - e), voff = dset(e / (double)n), vc = dset(coef);
+  for (size_t r = 0; r < g; r++) {
+    done[r] = R.fast[r];
+    if (R.fast[r] == 0.0f) continue;
+    const float *xr = x + r * ldx, *qr = q + r * ldq;
+    vd Q[2] = {dset(0.0), dset(0.0)}, L[2] = {dset(0.0), dset(0.0)};
+    soft_sums(n, xr, qr, w, 0.0f, dset((double)m[r]), dset(l[r]), e, ve, voff, Q, L);
+    double A = tree_sum16d(Q[0], Q[1]), loss = tree_sum16d(L[0], L[1]);
+    if (z_loss > 0.0f) {
+      const double lse = (double)m[r] + l[r];
+      loss += z_loss * lse * lse;
+      A += 2.0 * z_loss * lse;
+    }
+    lr[r] = loss;
+    if (!dx) continue;
+    float *d = dx + r * ldd;
+    const float Af = (float)(coef * A);
+    if (Af != Af) { /* a NaN q'_j: every entry the quiet NaN, as the row code */
+      smx_fill(n, d, smx_qnan());
+      continue;
+    }
+    const outc c = reg_outc(&R, r);
+    const vf va = vset(Af);
+    for (size_t i = 0; i < n; i += VW) {
+      const size_t cnt = step_count(n, i);
+      const vf p = out_from_e_if(vld(reg_e(&R, r) + i), &c, 1);
+      vst_n(d + i, vflush_nan(vfma(va, p, vneg(soft_b(qr + i, w ? w + i : NULL, cnt, e, ve, voff, vc)))), cnt);
+    }
+  }
 }
 
 /* The table piece xent_soft_b (kernels.h): the scalar piece's operations lane-wise */
@@ -1619,9 +1671,7 @@ void FN(xent_soft_b)(size_t n, const float *q, const float *w, double e, double 
   const vd ve = dset(1.0 - e), voff = dset(off), vc = dset(coef);
   for (size_t i = 0; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    const vf vq = vld_n(q + i, c, 0.0f), vw = w ? vld_n(w + i, c, 0.0f) : vzero();
-    const vd lo = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), hi = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1);
-    vst_n(b + i, dpack(dmul(vc, lo), dmul(vc, hi)), c);
+    vst_n(b + i, soft_b(q + i, w ? w + i : NULL, c, e, ve, voff, vc), c);
   }
 }
 
