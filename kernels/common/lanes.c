@@ -18,8 +18,10 @@ double smx_tree_sum64(const float *lanes) {
   return l[0];
 }
 
-double smx_tree_sum16d(double *l) {
-  for (int h = SMX_DLANES / 2; h >= 1; h /= 2)
+double smx_tree_sum16d(const double *lanes) { /* (into a local array: no store-to-load chain through the caller's) */
+  double l[SMX_DLANES / 2];
+  for (int i = 0; i < SMX_DLANES / 2; i++) l[i] = lanes[i] + lanes[i + SMX_DLANES / 2];
+  for (int h = SMX_DLANES / 4; h >= 1; h /= 2)
     for (int i = 0; i < h; i++) l[i] += l[i + h];
   return l[0];
 }

@@ -162,7 +162,7 @@ static inline float smx_maxf(float a, float b) { return a > b ? a : b; }
 /* ---- shared reference pieces (kernels/common/lanes.c, rowstate.c) ---- */
 float smx_tree_max64(const float *lanes); /* l[i] = max(l[i], l[i+h]), h = 32..1, on a copy */
 double smx_tree_sum64(const float *lanes); /* in double, same tree */
-double smx_tree_sum16d(double *lanes);  /* h = 8..1 */
+double smx_tree_sum16d(const double *lanes);  /* h = 8..1 */
 
 /* ---- softcap: z = cap tanh(x / cap) with a = |x / cap|, E = exp(-2a), e = E - 1:
    tanh(a) = -e / (2 + e), dz/dx = 1 - tanh^2 = 4 E / (2 + e)^2 (no cancellation near |tanh| = 1) ---- */

@@ -189,7 +189,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
   if (s.nan) return smx_xent_nan_row(n, dx);
   const int sp = special(n, &s);
   const double e = a->eps, off = e / (double)n;
-  double ll[SMX_DLANES] = {0}, Ql[SMX_DLANES] = {0}, qql[SMX_DLANES] = {0};
+  double lanes[3][SMX_DLANES] = {{0}}, *ll = lanes[0], *Ql = lanes[1], *qql = lanes[2]; /* (one zeroing, not three) */
   const float G = (float)a->coef;
   int mass_off_inf = 0; /* sparsemax special rows: q' has mass on an entry that is not +inf */
   float dz;
