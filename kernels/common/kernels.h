@@ -79,6 +79,13 @@ typedef void smx_xent_softmax_cols_fn(size_t n, const float *x, const float *w, 
    q'_j = (1 - e) q_j + off where e > 0, else q_j */
 typedef void smx_xent_soft_sums_fn(size_t n, const float *x, const float *q, const float *w, float softcap, double m,
                                    double l, double e, double off, double Ql[SMX_DLANES], double ll[SMX_DLANES]);
+/* xent_soft_q: their sum Ql += wq_j, continued in the same 16 double lanes;
+   xent_soft_tail: over the n columns of such a row that is shifted (output constants o), ll as xent_soft_sums's with
+   the gradient dx_j = xent_softmax_cols's value with b_j = (float)(coef wq_j) as its class weights and Bf = 1 */
+typedef void smx_xent_soft_q_fn(size_t n, const float *q, const float *w, double e, double off, double Ql[SMX_DLANES]);
+typedef void smx_xent_soft_tail_fn(size_t n, const float *x, const float *q, const float *w, float softcap, double e,
+                                   double off, double coef, double m, double l, const smx_softmax_out *o, float Af,
+                                   double ll[SMX_DLANES], float *dx);
 /* xent_soft_group: the probability-target softmax cross-entropy (no softcap) of rows [0, g), g <= SMX_SOFT_GROUP,
    n <= SMX_REG_ROWS_MAX: the rows it takes (done[r] = 1: a finite row with |max| <= 2^16) get their loss in lr[r]
    and (dx not NULL) their gradient, the bits of xent_soft.c's row code; the others done[r] = 0, untouched. The
@@ -126,7 +133,7 @@ typedef void smx_log_stablemax_cols_fn(size_t n, const float *x, float *y, float
   X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(xent_soft_sums) X(widen16)      \
   X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols) X(max_nan)               \
   X(log_stablemax_cols) X(xent_soft_b) X(xent_soft_stable_sums) X(sparse_row_state)                      \
-  X(xent_soft_sparse) X(xent_soft_group)
+  X(xent_soft_sparse) X(xent_soft_q) X(xent_soft_tail) X(xent_soft_group)
 /* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers): <kernel>16, with the f32
    kernel's arguments after the type flag (bf16 != 0: bfloat16, else binary16). The scalar table has those of
    SMX_FUSED16_REF only, the kernels whose rows longer than the scratch would otherwise need a heap buffer (its

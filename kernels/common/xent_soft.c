@@ -1,8 +1,8 @@
 /* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse): scalar code
-   shared by every ISA around the active table's pieces (softmax: the row state, xent_fold, the loss sums,
-   xent_soft_sums, and the gradient, xent_softmax_cols; stablemax: max_nan, stable_lanes, xent_soft_stable_sums and
-   xent_stablemax_grad; sparsemax: sparse_row_state and xent_soft_sparse), which give every ISA the scalar
-   reference's bits. */
+   shared by every ISA around the active table's pieces (softmax: rows of up to 256 entries by xent_soft_group, the
+   others' state by xent_fold, the loss sums and gradient by xent_soft_q and xent_soft_tail, xent_soft_sums without a
+   gradient; stablemax: max_nan, stable_lanes, xent_soft_stable_sums and xent_stablemax_grad; sparsemax:
+   sparse_row_state and xent_soft_sparse), which give every ISA the scalar reference's bits. */
 #include "smx_internal.h"
 
 typedef struct soft_args {
@@ -143,6 +143,24 @@ void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const f
   }
 }
 
+void smx_xent_soft_q_scalar(size_t n, const float *q, const float *w, double e, double off, double Ql[SMX_DLANES]) {
+  for (size_t j = 0; j < n; j++) Ql[j % SMX_DLANES] += weighted(w, j, smoothed(e, off, q[j]));
+}
+
+void smx_xent_soft_tail_scalar(size_t n, const float *x, const float *q, const float *w, float softcap, double e,
+                               double off, double coef, double m, double l, const smx_softmax_out *o, float Af,
+                               double ll[SMX_DLANES], float *dx) {
+  const float inv_cap = softcap > 0.0f ? 1.0f / softcap : 0.0f;
+  for (size_t j = 0; j < n; j++) {
+    float dz;
+    const float z = logit_z(x[j], softcap, inv_cap, &dz);
+    const double wq = weighted(w, j, smoothed(e, off, q[j]));
+    ll[j % SMX_DLANES] += smx_times(wq, (m - (double)z) + l);
+    const float b = (float)(coef * wq); /* xent_soft_b's, then xent_softmax_cols's value with w = b and Bf = 1 */
+    dx[j] = smx_flush_nan(fmaf(Af, smx_softmax_one(z, o), -(1.0f * b)) * dz);
+  }
+}
+
 void smx_xent_soft_b_scalar(size_t n, const float *q, const float *w, double e, double off, double coef, float *b) {
   for (size_t j = 0; j < n; j++) b[j] = (float)(coef * weighted(w, j, smoothed(e, off, q[j])));
 }
@@ -183,11 +201,33 @@ void smx_xent_soft_group_scalar(size_t g, size_t n, const float *x, size_t ldx, 
   for (size_t r = 0; r < g; r++) done[r] = 0.0f;
 }
 
+/* A finite shifted softmax row with a gradient (soft_row's loss and gradient): Q first (A needs it), then the loss
+   lanes and the gradient in one pass; with a NaN q'_j (Af NaN) the loss sums and every entry the quiet NaN */
+static double softmax_tail(const soft_args *a, size_t n, const float *x, const float *q, const soft_state *s,
+                           float *dx) {
+  const double e = a->eps, off = e / (double)n, m = (double)s->f.m, l = s->f.l, lse = m + l;
+  double lanes[2][SMX_DLANES] = {{0}}, *Ql = lanes[0], *ll = lanes[1];
+  a->k->xent_soft_q(n, q, a->w, e, off, Ql);
+  double A = smx_tree_sum16d(Ql);
+  if (a->z_loss > 0.0f) A += 2.0 * a->z_loss * lse;
+  const float Af = (float)(a->coef * A);
+  if (Af == Af) {
+    a->k->xent_soft_tail(n, x, q, a->w, a->cap, e, off, a->coef, m, l, &s->o, Af, ll, dx);
+  } else {
+    a->k->xent_soft_sums(n, x, q, a->w, a->cap, m, l, e, off, Ql, ll);
+    smx_fill(n, dx, smx_qnan());
+  }
+  double loss = smx_tree_sum16d(ll);
+  if (a->z_loss > 0.0f) loss += a->z_loss * lse * lse;
+  return loss;
+}
+
 static double soft_row(const soft_args *a, size_t n, const float *x, const float *q, float *dx) {
   soft_state s;
   scan_row(a, n, x, &s);
   if (s.nan) return smx_xent_nan_row(n, dx);
   const int sp = special(n, &s);
+  if (a->norm == SMX_NORM_SOFTMAX && !sp && dx && s.f.shifted) return softmax_tail(a, n, x, q, &s, dx);
   const double e = a->eps, off = e / (double)n;
   double lanes[3][SMX_DLANES] = {{0}}, *ll = lanes[0], *Ql = lanes[1], *qql = lanes[2]; /* (one zeroing, not three) */
   const float G = (float)a->coef;
@@ -234,8 +274,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
     return loss;
   }
   const float Af = (float)(a->coef * A);
-  if (!sp && (a->norm == SMX_NORM_STABLEMAX || (a->norm == SMX_NORM_SOFTMAX && s.f.shifted))) {
-    /* the gradient pieces with b_j as their class weights, Bf = 1 */
+  if (!sp && a->norm == SMX_NORM_STABLEMAX) { /* the gradient piece with b_j as its class weights, Bf = 1 */
     if (Af != Af) { /* a NaN q'_j (A holds their sum): every entry the quiet NaN, as smx_flush_nan gives it (the
                        pieces would keep the NaN's payload) */
       smx_fill(n, dx, smx_qnan());
@@ -247,8 +286,7 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
     for (size_t c = 0; c < n; c += SOFT_CHUNK) {
       const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
       a->k->xent_soft_b(len, q + c, a->w ? a->w + c : NULL, e, off, a->coef, b);
-      if (a->norm == SMX_NORM_SOFTMAX) a->k->xent_softmax_cols(len, x + c, b, a->cap, &s.o, Af, 1.0f, dx + c);
-      else a->k->xent_stablemax_grad(len, x + c, &row, &st, dx + c);
+      a->k->xent_stablemax_grad(len, x + c, &row, &st, dx + c);
     }
     return loss;
   }

@@ -421,11 +421,8 @@ SMX_FLATTEN vd soft_wq(vf vq, vf vw, int weighted, size_t c, double e, vd ve, vd
   const vf live = vsel0(vtail(c), vset(1.0f));
   return dsel(deq(h ? dhi(live) : dlo(live), dset(0.0)), dset(0.0), wq);
 }
-/* ll += wq nl where wq != 0 (smx_times), Ql += wq */
-static inline void soft_acc(vd wq, vd nl, vd *Q, vd *L) {
-  *Q = dadd(*Q, wq);
-  *L = dadd(*L, dsel(deq(wq, dset(0.0)), dset(0.0), dmul(wq, nl)));
-}
+/* L += wq nl where wq != 0 (smx_times) */
+static inline void soft_acc(vd wq, vd nl, vd *L) { *L = dadd(*L, dsel(deq(wq, dset(0.0)), dset(0.0), dmul(wq, nl))); }
 
 /* dmath.c's poly13: c[0] + ... + c[12] x^12 by the same Estrin scheme */
 static inline vd dpoly13(vd x, const double *c) {

@@ -1605,8 +1605,10 @@ SMX_FLATTEN void soft_sums(size_t n, const float *x, const float *q, const float
     vf dz;
     const vf z = step_logits(x + i, c, 0.0f, softcap > 0.0f, vcap, vinv, &dz), vq = vld_n(q + i, c, 0.0f);
     const vf vw = w ? vld_n(w + i, c, 0.0f) : vzero();
-    for (int h = 0; h < 2; h++)
-      soft_acc(soft_wq(vq, vw, w != NULL, c, e, ve, voff, h), dadd(dsub(vm, h ? dhi(z) : dlo(z)), vl), &Q[h], &L[h]);
+    for (int h = 0; h < 2; h++) {
+      const vd wq = soft_wq(vq, vw, w != NULL, c, e, ve, voff, h);
+      Q[h] = dadd(Q[h], wq), soft_acc(wq, dadd(dsub(vm, h ? dhi(z) : dlo(z)), vl), &L[h]);
+    }
   }
 }
 /* The table piece xent_soft_sums (kernels.h): a step's 16 entries in the 16 double lanes, the scalar piece's
@@ -1618,16 +1620,59 @@ void FN(xent_soft_sums)(size_t n, const float *x, const float *q, const float *w
   dst(Ql, Q[0]), dst(Ql + 8, Q[1]), dst(ll, L[0]), dst(ll + 8, L[1]);
 }
 
-/* b_j = (float)(coef wq_j) of a step's c entries (xent_soft_b) */
+/* xent_soft_q's steps: Q += wq_j */
+SMX_FLATTEN void soft_q(size_t n, const float *q, const float *w, double e, vd ve, vd voff, vd Q[2]) {
+  for (size_t i = 0; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    const vf vq = vld_n(q + i, c, 0.0f), vw = w ? vld_n(w + i, c, 0.0f) : vzero();
+    for (int h = 0; h < 2; h++) Q[h] = dadd(Q[h], soft_wq(vq, vw, w != NULL, c, e, ve, voff, h));
+  }
+}
+/* The table piece xent_soft_q (kernels.h) */
+void FN(xent_soft_q)(size_t n, const float *q, const float *w, double e, double off, double Ql[SMX_DLANES]) {
+  vd Q[2] = {dld(Ql), dld(Ql + 8)};
+  soft_q(n, q, w, e, dset(1.0 - e), dset(off), Q);
+  dst(Ql, Q[0]), dst(Ql + 8, Q[1]);
+}
+
+/* b_j = (float)(coef wq_j) of a step's c entries (xent_soft_b) from their wq halves */
+static inline vf soft_b_of(vd lo, vd hi, vd vc) { return dpack(dmul(vc, lo), dmul(vc, hi)); }
 SMX_FLATTEN vf soft_b(const float *q, const float *w, size_t c, double e, vd ve, vd voff, vd vc) {
   const vf vq = vld_n(q, c, 0.0f), vw = w ? vld_n(w, c, 0.0f) : vzero();
-  const vd lo = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), hi = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1);
-  return dpack(dmul(vc, lo), dmul(vc, hi));
+  return soft_b_of(soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1), vc);
+}
+
+/* xent_soft_tail's steps over n entries: L += smx_times(wq_j, (m - z_j) + l) and dx_j = xent_grad_step's value with
+   b_j as the class weight (Bf = 1): flush(fma(Af, p_j, -b_j) dz_j), p_j from the stored pass-1 values ev with their
+   constants eoc (a register group's), or (ev NULL) from z by g's */
+SMX_FLATTEN void soft_tail(size_t n, const float *x, const float *ev, const outc *eoc, const xent_grad_c *g,
+                           const float *q, const float *w, double e, vd ve, vd voff, vd vc, vd vm, vd vl, vd L[2],
+                           float *dx) {
+  for (size_t i = 0; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    vf dz = vzero();
+    const vf xv = vld_n(x + i, c, 0.0f), z = g->capped ? vsoftcap(xv, g->vcap, g->vinv, &dz) : xv;
+    const vf vq = vld_n(q + i, c, 0.0f), vw = w ? vld_n(w + i, c, 0.0f) : vzero();
+    const vd lo = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), hi = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1);
+    soft_acc(lo, dadd(dsub(vm, dlo(z)), vl), &L[0]), soft_acc(hi, dadd(dsub(vm, dhi(z)), vl), &L[1]);
+    const vf p = ev ? out_from_e_if(vld(ev + i), eoc, 1) : out_one(z, g->magic, &g->oc);
+    const vf g1 = vfma(g->va, p, vneg(soft_b_of(lo, hi, vc)));
+    vst_n(dx + i, vflush_nan(g->capped ? vmul(g1, dz) : g1), c);
+  }
+}
+/* The table piece xent_soft_tail (kernels.h) */
+void FN(xent_soft_tail)(size_t n, const float *x, const float *q, const float *w, float softcap, double e, double off,
+                        double coef, double m, double l, const smx_softmax_out *o, float Af, double ll[SMX_DLANES],
+                        float *dx) {
+  const xent_grad_c g = xent_grad_consts(Af, 1.0f, o, softcap);
+  vd L[2] = {dld(ll), dld(ll + 8)};
+  soft_tail(n, x, NULL, NULL, &g, q, w, e, dset(1.0 - e), dset(off), dset(coef), dset(m), dset(l), L, dx);
+  dst(ll, L[0]), dst(ll + 8, L[1]);
 }
 
 /* The table piece xent_soft_group (kernels.h): the rows' states by reg_rows_state (the class-index kernel's groups),
-   then row by row the loss sums (xent_soft_sums's steps), the loss and A as xent_soft.c's soft_row does, and the
-   gradient fma(Af, p_j, -b_j) from the stored pass-1 values (xent_softmax_cols's value with Bf = 1) */
+   then row by row as xent_soft.c's soft_row: Q by xent_soft_q's steps, the loss and A, and the loss lanes with the
+   gradient by xent_soft_tail's steps, p_j from the stored pass-1 values */
 void FN(xent_soft_group)(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq, const float *w,
                          double e, float z_loss, double coef, double *lr, float *done, float *dx, size_t ldd) {
   reg_rows R;
@@ -1640,29 +1685,26 @@ void FN(xent_soft_group)(size_t g, size_t n, const float *x, size_t ldx, const f
     done[r] = R.fast[r];
     if (R.fast[r] == 0.0f) continue;
     const float *xr = x + r * ldx, *qr = q + r * ldq;
+    const double lse = (double)m[r] + l[r];
+    const vd vm = dset((double)m[r]), vl = dset(l[r]);
     vd Q[2] = {dset(0.0), dset(0.0)}, L[2] = {dset(0.0), dset(0.0)};
-    soft_sums(n, xr, qr, w, 0.0f, dset((double)m[r]), dset(l[r]), e, ve, voff, Q, L);
-    double A = tree_sum16d(Q[0], Q[1]), loss = tree_sum16d(L[0], L[1]);
-    if (z_loss > 0.0f) {
-      const double lse = (double)m[r] + l[r];
-      loss += z_loss * lse * lse;
-      A += 2.0 * z_loss * lse;
+    float Af = 0.0f;
+    if (dx) {
+      soft_q(n, qr, w, e, ve, voff, Q);
+      double A = tree_sum16d(Q[0], Q[1]);
+      if (z_loss > 0.0f) A += 2.0 * z_loss * lse;
+      Af = (float)(coef * A);
     }
-    lr[r] = loss;
-    if (!dx) continue;
-    float *d = dx + r * ldd;
-    const float Af = (float)(coef * A);
-    if (Af != Af) { /* a NaN q'_j: every entry the quiet NaN, as the row code */
-      smx_fill(n, d, smx_qnan());
-      continue;
+    if (dx && Af == Af) {
+      const outc c = reg_outc(&R, r);
+      const xent_grad_c gc = {.va = vset(Af)};
+      soft_tail(n, xr, reg_e(&R, r), &c, &gc, qr, w, e, ve, voff, vc, vm, vl, L, dx + r * ldd);
+    } else {
+      soft_sums(n, xr, qr, w, 0.0f, vm, vl, e, ve, voff, Q, L);
+      if (dx) smx_fill(n, dx + r * ldd, smx_qnan()); /* a NaN q'_j: every entry the quiet NaN, as the row code */
     }
-    const outc c = reg_outc(&R, r);
-    const vf va = vset(Af);
-    for (size_t i = 0; i < n; i += VW) {
-      const size_t cnt = step_count(n, i);
-      const vf p = out_from_e_if(vld(reg_e(&R, r) + i), &c, 1);
-      vst_n(d + i, vflush_nan(vfma(va, p, vneg(soft_b(qr + i, w ? w + i : NULL, cnt, e, ve, voff, vc)))), cnt);
-    }
+    lr[r] = tree_sum16d(L[0], L[1]);
+    if (z_loss > 0.0f) lr[r] += z_loss * lse * lse;
   }
 }
 

@@ -835,7 +835,7 @@ void FN(xent_soft_sparse)(size_t n, const float *x, const float *q, float softca
     for (int h = 0; h < 2; h++) {
       qj[h] = soft_wq(vq, vq, 0, c, e, ve, voff, h);
       QQ[h] = dadd(QQ[h], dmul(qj[h], qj[h]));
-      soft_acc(qj[h], dsub(h ? dhi(z) : dlo(z), vmd), &Q[h], &L[h]);
+      Q[h] = dadd(Q[h], qj[h]), soft_acc(qj[h], dsub(h ? dhi(z) : dlo(z), vmd), &L[h]);
     }
     if (dx) {
       const vf p = vsparse_p(z, vmd, vtau), g = dpack(dsub(dlo(p), qj[0]), dsub(dhi(p), qj[1]));

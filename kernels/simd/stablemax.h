@@ -497,7 +497,8 @@ void FN(xent_soft_stable_sums)(size_t n, const float *x, const float *q, const f
       const vd zh = h ? dhi(z) : dlo(z);
       const vd nl = dsub(vL, dlog_stable64(zh, h ? dhi(kp) : dlo(kp), h ? dhi(fp) : dlo(fp), h ? dhi(cp) : dlo(cp)));
       const vd top_h = h ? dhi(at_top) : dlo(at_top);
-      soft_acc(soft_wq(vq, vw, w != NULL, c, e, ve, voff, h), dsel(deq(top_h, dset(0.0)), nl, vtn), &Q[h], &A[h]);
+      const vd wq = soft_wq(vq, vw, w != NULL, c, e, ve, voff, h);
+      Q[h] = dadd(Q[h], wq), soft_acc(wq, dsel(deq(top_h, dset(0.0)), nl, vtn), &A[h]);
     }
   }
   dst(Ql, Q[0]), dst(Ql + 8, Q[1]), dst(ll, A[0]), dst(ll + 8, A[1]);
