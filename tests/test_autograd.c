@@ -429,12 +429,12 @@ Test(autograd, soft_targets_near_one) {
 }
 
 /* Probability targets over many rows, every ISA against scalar bit for bit: rows of every input regime mixed in the
-   vector ISAs' row groups (softmax: 16 rows at a time up to n = 256, the rows with a NaN, an infinite logit or
+   vector ISAs' row groups (softmax: 16 rows at a time up to n = 1024, the rows with a NaN, an infinite logit or
    |max| > 2^16 left to the row code), targets with a NaN (its payload not kept), all zero, one-hot, leading dimensions above n, canaries
    between the gradient's rows, in place, every option set and reduction. */
 Test(autograd, soft_row_groups_every_isa) {
   enum { R = 37, PAD = 3 };
-  static const size_t ns[] = {1, 2, 8, 15, 16, 17, 40, 64, 100, 255, 256, 257};
+  static const size_t ns[] = {1, 2, 8, 15, 16, 17, 40, 64, 100, 255, 256, 257, 1000, 1024, 1025};
   const float canary = -7.25f;
   tu_rng rng;
   tu_rng_seed(&rng, tu_seed_random("autograd_soft_groups"));

@@ -87,7 +87,7 @@ typedef void smx_xent_soft_tail_fn(size_t n, const float *x, const float *q, con
                                    double off, double coef, double m, double l, const smx_softmax_out *o, float Af,
                                    double ll[SMX_DLANES], float *dx);
 /* xent_soft_group: the probability-target softmax cross-entropy (no softcap) of rows [0, g), g <= SMX_SOFT_GROUP,
-   n <= SMX_REG_ROWS_MAX: the rows it takes (done[r] = 1: a finite row with |max| <= 2^16) get their loss in lr[r]
+   n <= SMX_BLOCK: the rows it takes (done[r] = 1: a finite row with |max| <= 2^16) get their loss in lr[r]
    and (dx not NULL) their gradient, the bits of xent_soft.c's row code; the others done[r] = 0, untouched. The
    scalar table's takes none (the row code is the definition). */
 #define SMX_SOFT_GROUP 16

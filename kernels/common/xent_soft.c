@@ -1,5 +1,5 @@
 /* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse): scalar code
-   shared by every ISA around the active table's pieces (softmax: rows of up to 256 entries by xent_soft_group, the
+   shared by every ISA around the active table's pieces (softmax: rows of up to 1024 entries by xent_soft_group, the
    others' state by xent_fold, the loss sums and gradient by xent_soft_q and xent_soft_tail, xent_soft_sums without a
    gradient; stablemax: max_nan, stable_lanes, xent_soft_stable_sums and xent_stablemax_grad; sparsemax:
    sparse_row_state and xent_soft_sparse), which give every ISA the scalar reference's bits. */
@@ -309,7 +309,7 @@ double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t ro
                           const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd) {
   const soft_args a = args_of(k, normalizer, label_smoothing, z_loss, softcap, class_weight, coef);
   /* short softmax rows by the table's groups (the row state's per-row double math lane-wise), the rest row by row */
-  const int grouped = normalizer == SMX_NORM_SOFTMAX && softcap == 0.0f && n <= SMX_REG_ROWS_MAX;
+  const int grouped = normalizer == SMX_NORM_SOFTMAX && softcap == 0.0f && n <= SMX_BLOCK;
   double total = 0.0, lr[SMX_SOFT_GROUP];
   float done[SMX_SOFT_GROUP] = {0};
   for (size_t r0 = 0, g; r0 < rows; r0 += g) {

@@ -1670,20 +1670,29 @@ void FN(xent_soft_tail)(size_t n, const float *x, const float *q, const float *w
   dst(ll, L[0]), dst(ll + 8, L[1]);
 }
 
-/* The table piece xent_soft_group (kernels.h): the rows' states by reg_rows_state (the class-index kernel's groups),
-   then row by row as xent_soft.c's soft_row: Q by xent_soft_q's steps, the loss and A, and the loss lanes with the
-   gradient by xent_soft_tail's steps, p_j from the stored pass-1 values */
+/* The table piece xent_soft_group (kernels.h): the rows' states as the class-index kernel's groups take them (up to
+   SMX_REG_ROWS_MAX entries reg_rows_state, its pass-1 values stored; up to a block short_rows_state), then row by row
+   as xent_soft.c's soft_row: Q by xent_soft_q's steps, the loss and A, and the loss lanes with the gradient by
+   xent_soft_tail's steps, p_j from the stored values or from x */
 void FN(xent_soft_group)(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq, const float *w,
                          double e, float z_loss, double coef, double *lr, float *done, float *dx, size_t ldd) {
-  reg_rows R;
-  FN(reg_rows_state)(g, n, x, ldx, 1, dx != NULL, &R, SMX_ELEM_F32);
+  const int reg = n <= SMX_REG_ROWS_MAX;
+  union {
+    reg_rows R;
+    short_rows S;
+  } G;
   float m[VW];
   double l[VW];
-  vst(m, R.m), dst(l, R.c.l[0]), dst(l + 8, R.c.l[1]);
+  if (reg) {
+    FN(reg_rows_state)(g, n, x, ldx, 1, dx != NULL, &G.R, SMX_ELEM_F32);
+    vst(m, G.R.m), dst(l, G.R.c.l[0]), dst(l + 8, G.R.c.l[1]), memcpy(done, G.R.fast, g * sizeof *done);
+  } else {
+    FN(short_rows_state)(g, n, x, ldx, NULL, 0, 1, dx != NULL, &G.S, SMX_ELEM_F32);
+    for (size_t r = 0; r < g; r++) done[r] = G.S.fast[r], m[r] = G.S.f[r].m, l[r] = G.S.f[r].l;
+  }
   const vd ve = dset(1.0 - e), voff = dset(e / (double)n), vc = dset(coef);
   for (size_t r = 0; r < g; r++) {
-    done[r] = R.fast[r];
-    if (R.fast[r] == 0.0f) continue;
+    if (done[r] == 0.0f) continue;
     const float *xr = x + r * ldx, *qr = q + r * ldq;
     const double lse = (double)m[r] + l[r];
     const vd vm = dset((double)m[r]), vl = dset(l[r]);
@@ -1695,10 +1704,13 @@ void FN(xent_soft_group)(size_t g, size_t n, const float *x, size_t ldx, const f
       if (z_loss > 0.0f) A += 2.0 * z_loss * lse;
       Af = (float)(coef * A);
     }
-    if (dx && Af == Af) {
-      const outc c = reg_outc(&R, r);
+    if (dx && Af == Af && reg) {
+      const outc c = reg_outc(&G.R, r);
       const xent_grad_c gc = {.va = vset(Af)};
-      soft_tail(n, xr, reg_e(&R, r), &c, &gc, qr, w, e, ve, voff, vc, vm, vl, L, dx + r * ldd);
+      soft_tail(n, xr, reg_e(&G.R, r), &c, &gc, qr, w, e, ve, voff, vc, vm, vl, L, dx + r * ldd);
+    } else if (dx && Af == Af) {
+      const xent_grad_c gc = xent_grad_consts(Af, 1.0f, &G.S.o[r], 0.0f);
+      soft_tail(n, xr, NULL, NULL, &gc, qr, w, e, ve, voff, vc, vm, vl, L, dx + r * ldd);
     } else {
       soft_sums(n, xr, qr, w, 0.0f, vm, vl, e, ve, voff, Q, L);
       if (dx) smx_fill(n, dx + r * ldd, smx_qnan()); /* a NaN q'_j: every entry the quiet NaN, as the row code */
