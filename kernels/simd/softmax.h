@@ -1635,12 +1635,8 @@ void FN(xent_soft_q)(size_t n, const float *q, const float *w, double e, double 
   dst(Ql, Q[0]), dst(Ql + 8, Q[1]);
 }
 
-/* b_j = (float)(coef wq_j) of a step's c entries (xent_soft_b) from their wq halves */
-static inline vf soft_b_of(vd lo, vd hi, vd vc) { return dpack(dmul(vc, lo), dmul(vc, hi)); }
-SMX_FLATTEN vf soft_b(const float *q, const float *w, size_t c, double e, vd ve, vd voff, vd vc) {
-  const vf vq = vld_n(q, c, 0.0f), vw = w ? vld_n(w, c, 0.0f) : vzero();
-  return soft_b_of(soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1), vc);
-}
+/* b_j = (float)(coef wq_j) of a step (xent_soft_b) from its wq halves */
+static inline vf soft_b(vd lo, vd hi, vd vc) { return dpack(dmul(vc, lo), dmul(vc, hi)); }
 
 /* xent_soft_tail's steps over n entries: L += smx_times(wq_j, (m - z_j) + l) and dx_j = xent_grad_step's value with
    b_j as the class weight (Bf = 1): flush(fma(Af, p_j, -b_j) dz_j), p_j from the stored pass-1 values ev with their
@@ -1656,7 +1652,7 @@ SMX_FLATTEN void soft_tail(size_t n, const float *x, const float *ev, const outc
     const vd lo = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), hi = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1);
     soft_acc(lo, dadd(dsub(vm, dlo(z)), vl), &L[0]), soft_acc(hi, dadd(dsub(vm, dhi(z)), vl), &L[1]);
     const vf p = ev ? out_from_e_if(vld(ev + i), eoc, 1) : out_one(z, g->magic, &g->oc);
-    const vf g1 = vfma(g->va, p, vneg(soft_b_of(lo, hi, vc)));
+    const vf g1 = vfma(g->va, p, vneg(soft_b(lo, hi, vc)));
     vst_n(dx + i, vflush_nan(g->capped ? vmul(g1, dz) : g1), c);
   }
 }
@@ -1725,7 +1721,9 @@ void FN(xent_soft_b)(size_t n, const float *q, const float *w, double e, double 
   const vd ve = dset(1.0 - e), voff = dset(off), vc = dset(coef);
   for (size_t i = 0; i < n; i += VW) {
     const size_t c = step_count(n, i);
-    vst_n(b + i, soft_b(q + i, w ? w + i : NULL, c, e, ve, voff, vc), c);
+    const vf vq = vld_n(q + i, c, 0.0f), vw = w ? vld_n(w + i, c, 0.0f) : vzero();
+    vst_n(b + i, soft_b(soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1), vc),
+          c);
   }
 }
 
