@@ -429,9 +429,10 @@ Test(autograd, soft_targets_near_one) {
 }
 
 /* Probability targets over many rows, every ISA against scalar bit for bit: rows of every input regime mixed in the
-   vector ISAs' row groups (softmax: 16 rows at a time up to n = 1024, the rows with a NaN, an infinite logit or
-   |max| > 2^16 left to the row code), targets with a NaN (its payload not kept), all zero, one-hot, leading dimensions above n, canaries
-   between the gradient's rows, in place, every option set and reduction. */
+   vector ISAs' row groups (softmax and stablemax: 16 rows at a time up to n = 1024, the rows with a NaN or an
+   infinite logit left to the row code, softmax's with |max| > 2^16, stablemax's with a sum below 2^-60), targets
+   with a NaN (its payload not kept), all zero, one-hot, leading dimensions above n, canaries between the gradient's
+   rows, in place, every option set and reduction. */
 Test(autograd, soft_row_groups_every_isa) {
   enum { R = 37, PAD = 3 };
   static const size_t ns[] = {1, 2, 8, 15, 16, 17, 40, 64, 100, 255, 256, 257, 1000, 1024, 1025};
@@ -445,6 +446,8 @@ Test(autograd, soft_row_groups_every_isa) {
     const int r0 = (int)tu_below(&rng, TU_NREGIMES);
     for (int r = 0; r < R; r++) {
       tu_fill(&rng, (r0 + r) % TU_NREGIMES, n, x + r * ldx);
+      if (r % 9 == 8) /* stablemax's sum S below SMX_STABLE_TINY (its double fallback) */
+        for (size_t j = 0; j < n; j++) x[r * ldx + j] = j % 3 ? -INFINITY : -1e30f;
       double sum = 0.0;
       for (size_t j = 0; j < n; j++) sum += q[r * ldq + j] = r % 9 == 4 ? (j == n - 1) : (float)tu_uniform(&rng, 0, 1);
       for (size_t j = 0; j < n; j++) q[r * ldq + j] = r % 9 == 7 ? 0.0f : (float)(q[r * ldq + j] / sum);

@@ -86,14 +86,16 @@ typedef void smx_xent_soft_q_fn(size_t n, const float *q, const float *w, double
 typedef void smx_xent_soft_tail_fn(size_t n, const float *x, const float *q, const float *w, float softcap, double e,
                                    double off, double coef, double m, double l, const smx_softmax_out *o, float Af,
                                    double ll[SMX_DLANES], float *dx);
-/* xent_soft_group: the probability-target softmax cross-entropy (no softcap) of rows [0, g), g <= SMX_SOFT_GROUP,
-   n <= SMX_BLOCK: the rows it takes (done[r] = 1: a finite row with |max| <= 2^16) get their loss in lr[r]
-   and (dx not NULL) their gradient, the bits of xent_soft.c's row code; the others done[r] = 0, untouched. The
-   scalar table's takes none (the row code is the definition). */
+/* xent_soft_group, xent_soft_stable_group: the probability-target softmax and stablemax cross-entropies (no
+   softcap) of rows [0, g), g <= SMX_SOFT_GROUP, n <= SMX_BLOCK: the rows they take (done[r] = 1: a finite row,
+   softmax with |max| <= 2^16, stablemax with S >= SMX_STABLE_TINY) get their loss in lr[r] and (dx not NULL) their
+   gradient, the bits of xent_soft.c's row code; the others done[r] = 0, untouched. The scalar table's take none
+   (the row code is the definition). z_loss: softmax only. */
 #define SMX_SOFT_GROUP 16
 typedef void smx_xent_soft_group_fn(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
                                     const float *w, double e, float z_loss, double coef, double *lr, float *done,
                                     float *dx, size_t ldd);
+typedef smx_xent_soft_group_fn smx_xent_soft_stable_group_fn;
 /* xent_soft_b: the gradient's class weights of probability targets, b_j = (float)(coef wq_j) (wq_j as xent_soft_sums's) */
 typedef void smx_xent_soft_b_fn(size_t n, const float *q, const float *w, double e, double off, double coef, float *b);
 /* xent_soft_stable_sums: the same sums with the stablemax normalizer over a finite row that is not special, -log p_j
@@ -133,7 +135,7 @@ typedef void smx_log_stablemax_cols_fn(size_t n, const float *x, float *y, float
   X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(xent_soft_sums) X(widen16)      \
   X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols) X(max_nan)               \
   X(log_stablemax_cols) X(xent_soft_b) X(xent_soft_stable_sums) X(sparse_row_state)                      \
-  X(xent_soft_sparse) X(xent_soft_q) X(xent_soft_tail) X(xent_soft_group)
+  X(xent_soft_sparse) X(xent_soft_q) X(xent_soft_tail) X(xent_soft_group) X(xent_soft_stable_group)
 /* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers): <kernel>16, with the f32
    kernel's arguments after the type flag (bf16 != 0: bfloat16, else binary16). The scalar table has those of
    SMX_FUSED16_REF only, the kernels whose rows longer than the scratch would otherwise need a heap buffer (its

@@ -117,7 +117,7 @@ double smx_wz_block_scalar(size_t len, const float *z, const float *w);
 /* The scalar table's xent_fold piece (kernels.h): per block the capped logits, their smoothing sum, their state */
 void smx_xent_fold_scalar(size_t n, const float *x, float softcap, const float *w, smx_lse *s, smx_wzsum *wz);
 /* The scalar table's xent_soft_sums, xent_soft_q, xent_soft_tail, xent_soft_b, xent_soft_stable_sums,
-   xent_soft_sparse and xent_soft_group pieces (kernels.h; kernels/common/xent_soft.c) */
+   xent_soft_sparse, xent_soft_group and xent_soft_stable_group pieces (kernels.h; kernels/common/xent_soft.c) */
 void smx_xent_soft_q_scalar(size_t n, const float *q, const float *w, double e, double off, double Ql[SMX_DLANES]);
 void smx_xent_soft_tail_scalar(size_t n, const float *x, const float *q, const float *w, float softcap, double e,
                                double off, double coef, double m, double l, const smx_softmax_out *o, float Af,
@@ -125,6 +125,9 @@ void smx_xent_soft_tail_scalar(size_t n, const float *x, const float *q, const f
 void smx_xent_soft_group_scalar(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
                                 const float *w, double e, float z_loss, double coef, double *lr, float *done,
                                 float *dx, size_t ldd);
+void smx_xent_soft_stable_group_scalar(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
+                                       const float *w, double e, float z_loss, double coef, double *lr, float *done,
+                                       float *dx, size_t ldd);
 void smx_xent_soft_b_scalar(size_t n, const float *q, const float *w, double e, double off, double coef, float *b);
 void smx_xent_soft_sums_scalar(size_t n, const float *x, const float *q, const float *w, float softcap, double m,
                                double l, double e, double off, double Ql[SMX_DLANES], double ll[SMX_DLANES]);

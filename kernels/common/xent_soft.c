@@ -200,6 +200,11 @@ void smx_xent_soft_group_scalar(size_t g, size_t n, const float *x, size_t ldx, 
       (void)ldd;
   for (size_t r = 0; r < g; r++) done[r] = 0.0f;
 }
+void smx_xent_soft_stable_group_scalar(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
+                                       const float *w, double e, float z_loss, double coef, double *lr, float *done,
+                                       float *dx, size_t ldd) {
+  smx_xent_soft_group_scalar(g, n, x, ldx, q, ldq, w, e, z_loss, coef, lr, done, dx, ldd);
+}
 
 /* A finite shifted softmax row with a gradient (soft_row's loss and gradient): Q first (A needs it), then the loss
    lanes and the gradient in one pass; with a NaN q'_j (Af NaN) the loss sums and every entry the quiet NaN */
@@ -308,15 +313,17 @@ double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t ro
                           size_t ldx, const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
                           const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd) {
   const soft_args a = args_of(k, normalizer, label_smoothing, z_loss, softcap, class_weight, coef);
-  /* short softmax rows by the table's groups (the row state's per-row double math lane-wise), the rest row by row */
-  const int grouped = normalizer == SMX_NORM_SOFTMAX && softcap == 0.0f && n <= SMX_BLOCK;
+  /* softmax and stablemax rows of up to a block by the table's groups (their per-row double math lane-wise), the rest
+     row by row */
+  const int grouped = normalizer != SMX_NORM_SPARSEMAX && softcap == 0.0f && n <= SMX_BLOCK;
+  smx_xent_soft_group_fn *group = normalizer == SMX_NORM_SOFTMAX ? k->xent_soft_group : k->xent_soft_stable_group;
   double total = 0.0, lr[SMX_SOFT_GROUP];
   float done[SMX_SOFT_GROUP] = {0};
   for (size_t r0 = 0, g; r0 < rows; r0 += g) {
     g = grouped ? (rows - r0 < SMX_SOFT_GROUP ? rows - r0 : SMX_SOFT_GROUP) : 1;
     if (grouped)
-      k->xent_soft_group(g, n, x + r0 * ldx, ldx, q + r0 * ldq, ldq, class_weight, label_smoothing, z_loss, coef, lr,
-                         done, dx ? dx + r0 * ldd : NULL, ldd);
+      group(g, n, x + r0 * ldx, ldx, q + r0 * ldq, ldq, class_weight, label_smoothing, z_loss, coef, lr, done,
+            dx ? dx + r0 * ldd : NULL, ldd);
     for (size_t r = r0; r < r0 + g; r++) {
       if (done[r - r0] == 0.0f) lr[r - r0] = soft_row(&a, n, x + r * ldx, q + r * ldq, dx ? dx + r * ldd : NULL);
       if (loss_rows) loss_rows[r] = smx_loss_value(lr[r - r0]);

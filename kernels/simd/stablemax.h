@@ -480,13 +480,10 @@ void FN(xent_stablemax_grad)(size_t n, const float *x, const smx_xent_row *row, 
   else xs_grad(n, x, row, vstable_consts(&s->c), s->Af, s->Bf, dx);
 }
 
-/* The table piece xent_soft_stable_sums (kernels.h): the scalar piece's operations lane-wise, as xent_soft_sums */
-void FN(xent_soft_stable_sums)(size_t n, const float *x, const float *q, const float *w, float softcap, float top,
-                               double top_nl, double L, double e, double off, double Ql[SMX_DLANES],
-                               double ll[SMX_DLANES]) {
+/* xent_soft_stable_sums's steps over n entries, continuing its 16 double lanes in Q and A (lanes 0-7, 8-15) */
+SMX_FLATTEN void soft_stable_sums(size_t n, const float *x, const float *q, const float *w, float softcap, float top,
+                                  vd vtn, vd vL, double e, vd ve, vd voff, vd Q[2], vd A[2]) {
   const vf vcap = vset(softcap), vinv = vset(softcap > 0.0f ? 1.0f / softcap : 0.0f), vtop = vset(top);
-  const vd vL = dset(L), vtn = dset(top_nl), ve = dset(1.0 - e), voff = dset(off);
-  vd Q[2] = {dld(Ql), dld(Ql + 8)}, A[2] = {dld(ll), dld(ll + 8)};
   for (size_t i = 0; i < n; i += VW) {
     const size_t c = step_count(n, i);
     vf dz, fp, cp;
@@ -501,7 +498,71 @@ void FN(xent_soft_stable_sums)(size_t n, const float *x, const float *q, const f
       Q[h] = dadd(Q[h], wq), soft_acc(wq, dsel(deq(top_h, dset(0.0)), nl, vtn), &A[h]);
     }
   }
+}
+/* The table piece xent_soft_stable_sums (kernels.h): the scalar piece's operations lane-wise, as xent_soft_sums */
+void FN(xent_soft_stable_sums)(size_t n, const float *x, const float *q, const float *w, float softcap, float top,
+                               double top_nl, double L, double e, double off, double Ql[SMX_DLANES],
+                               double ll[SMX_DLANES]) {
+  vd Q[2] = {dld(Ql), dld(Ql + 8)}, A[2] = {dld(ll), dld(ll + 8)};
+  soft_stable_sums(n, x, q, w, softcap, top, dset(top_nl), dset(L), e, dset(1.0 - e), dset(off), Q, A);
   dst(Ql, Q[0]), dst(Ql + 8, Q[1]), dst(ll, A[0]), dst(ll + 8, A[1]);
+}
+
+/* The table piece xent_soft_stable_group (kernels.h): each row's max, tie count K and s-sum O of the others as
+   log-stablemax's state, then the row constants lane-wise (S = K s(m) + O, log S, log K + log1p(O / (K s(m))) and
+   smx_stable_scale, one row per double lane: the scalar operations), then row by row xent_soft.c's soft_row: the
+   loss sums (xent_soft_stable_sums's steps) and the gradient (xent_soft_b's weights, xent_stablemax_grad's steps);
+   the rows whose S is below SMX_STABLE_TINY left to the row code */
+void FN(xent_soft_stable_group)(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
+                                const float *w, double e, float z_loss, double coef, double *lr, float *done, float *dx,
+                                size_t ldd) {
+  (void)z_loss;
+  float m[VW], c[6][VW];
+  double K[VW], O[VW], S[VW], logS[VW], top_nl[VW];
+  for (size_t r = 0; r < VW; r++) m[r] = 0.0f, K[r] = 1.0, O[r] = 0.0; /* idle lanes */
+  for (size_t r = 0; r < g; r++) {
+    const float *xr = x + r * ldx;
+    int nan;
+    const float mr = FN(row_max)(n, xr, &nan);
+    done[r] = !nan && mr > -INFINITY && mr < INFINITY ? 1.0f : 0.0f;
+    if (done[r] == 0.0f) continue;
+    vd a0 = dset(0.0), a1 = a0;
+    K[r] = stable_acc_ties_e(n, xr, mr, &a0, &a1, SMX_ELEM_F32), O[r] = stable_sum16d(a0, a1), m[r] = mr;
+  }
+  const vf vmx = vld(m);
+  for (int h = 0; h < 2; h++) {
+    const vd vK = dld(K + 8 * h), vO = dld(O + 8 * h), Ks = dmul(vK, dstable_s64(h ? dhi(vmx) : dlo(vmx)));
+    const vd vS = dadd(Ks, vO);
+    dst(S + 8 * h, vS), dst(logS + 8 * h, dlog64(vS)), dst(top_nl + 8 * h, dadd(dlog64(vK), dlog1p64(ddiv(vO, Ks))));
+  }
+  const vstable_c vc = vstable_scale(dld(S), dld(S + 8));
+  vst(c[0], vc.ch), vst(c[1], vc.cl), vst(c[2], vc.nch), vst(c[3], vc.ncl), vst(c[4], vc.ic), vst(c[5], vc.K);
+  const vd ve = dset(1.0 - e), voff = dset(e / (double)n), vcoef = dset(coef);
+  for (size_t r = 0; r < g; r++) {
+    if (done[r] != 0.0f && !(S[r] >= SMX_STABLE_TINY)) done[r] = 0.0f;
+    if (done[r] == 0.0f) continue;
+    const float *xr = x + r * ldx, *qr = q + r * ldq;
+    vd Q[2] = {dset(0.0), dset(0.0)}, A[2] = {dset(0.0), dset(0.0)};
+    soft_stable_sums(n, xr, qr, w, 0.0f, m[r], dset(top_nl[r]), dset(logS[r]), e, ve, voff, Q, A);
+    lr[r] = stable_sum16d(A[0], A[1]);
+    if (!dx) continue;
+    float *d = dx + r * ldd;
+    const float Af = (float)(coef * stable_sum16d(Q[0], Q[1]));
+    if (Af != Af) { /* a NaN q'_j: every entry the quiet NaN, as the row code */
+      smx_fill(n, d, smx_qnan());
+      continue;
+    }
+    float b[SMX_BLOCK];
+    for (size_t i = 0; i < n; i += VW) {
+      const size_t cnt = step_count(n, i);
+      const vf vq = vld_n(qr + i, cnt, 0.0f), vw = w ? vld_n(w + i, cnt, 0.0f) : vzero();
+      vst(b + i, dpack(dmul(vcoef, soft_wq(vq, vw, w != NULL, cnt, e, ve, voff, 0)),
+                       dmul(vcoef, soft_wq(vq, vw, w != NULL, cnt, e, ve, voff, 1))));
+    }
+    const smx_xent_row row = {.class_weight = b};
+    const vstable_c cr = {vset(c[0][r]), vset(c[1][r]), vset(c[2][r]), vset(c[3][r]), vset(c[4][r]), vset(c[5][r])};
+    xs_grad(n, xr, &row, cr, Af, 1.0f, d);
+  }
 }
 
 /* One row by the scalar parts around its lane sums and the vector gradient (a row alone, or longer than
