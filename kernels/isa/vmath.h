@@ -421,6 +421,8 @@ SMX_FLATTEN vd soft_wq(vf vq, vf vw, int weighted, size_t c, double e, vd ve, vd
   const vf live = vsel0(vtail(c), vset(1.0f));
   return dsel(deq(h ? dhi(live) : dlo(live), dset(0.0)), dset(0.0), wq);
 }
+/* b_j = (float)(coef wq_j) of a step from its wq halves (the probability-target gradient's weights, xent_soft_b) */
+static inline vf soft_b(vd lo, vd hi, vd vc) { return dpack(dmul(vc, lo), dmul(vc, hi)); }
 /* L += wq nl where wq != 0 (smx_times) */
 static inline void soft_acc(vd wq, vd nl, vd *L) { *L = dadd(*L, dsel(deq(wq, dset(0.0)), dset(0.0), dmul(wq, nl))); }
 
