@@ -116,6 +116,14 @@ double smx_wzsum_value(const smx_wzsum *s);
 double smx_wz_block_scalar(size_t len, const float *z, const float *w);
 /* The scalar table's xent_fold piece (kernels.h): per block the capped logits, their smoothing sum, their state */
 void smx_xent_fold_scalar(size_t n, const float *x, float softcap, const float *w, smx_lse *s, smx_wzsum *wz);
+/* The probability-target softmax row's z-loss terms (lse = m + l; z_loss 0: none), for xent_soft.c's row code and
+   the vector groups alike: the gradient's A = Q + 2 z_loss lse and the loss + z_loss lse^2 */
+static inline double smx_soft_z_A(double Q, float z_loss, double lse) {
+  return z_loss > 0.0f ? Q + 2.0 * z_loss * lse : Q;
+}
+static inline double smx_soft_z_loss(double loss, float z_loss, double lse) {
+  return z_loss > 0.0f ? loss + z_loss * lse * lse : loss;
+}
 /* The scalar table's xent_soft_sums, xent_soft_q, xent_soft_tail, xent_soft_b, xent_soft_stable_sums,
    xent_soft_sparse, xent_soft_group and xent_soft_stable_group pieces (kernels.h; kernels/common/xent_soft.c) */
 void smx_xent_soft_q_scalar(size_t n, const float *q, const float *w, double e, double off, double Ql[SMX_DLANES]);

@@ -213,18 +213,14 @@ static double softmax_tail(const soft_args *a, size_t n, const float *x, const f
   const double e = a->eps, off = e / (double)n, m = (double)s->f.m, l = s->f.l, lse = m + l;
   double lanes[2][SMX_DLANES] = {{0}}, *Ql = lanes[0], *ll = lanes[1];
   a->k->xent_soft_q(n, q, a->w, e, off, Ql);
-  double A = smx_tree_sum16d(Ql);
-  if (a->z_loss > 0.0f) A += 2.0 * a->z_loss * lse;
-  const float Af = (float)(a->coef * A);
+  const float Af = (float)(a->coef * smx_soft_z_A(smx_tree_sum16d(Ql), a->z_loss, lse));
   if (Af == Af) {
     a->k->xent_soft_tail(n, x, q, a->w, a->cap, e, off, a->coef, m, l, &s->o, Af, ll, dx);
   } else {
     a->k->xent_soft_sums(n, x, q, a->w, a->cap, m, l, e, off, Ql, ll);
     smx_fill(n, dx, smx_qnan());
   }
-  double loss = smx_tree_sum16d(ll);
-  if (a->z_loss > 0.0f) loss += a->z_loss * lse * lse;
-  return loss;
+  return smx_soft_z_loss(smx_tree_sum16d(ll), a->z_loss, lse);
 }
 
 static double soft_row(const soft_args *a, size_t n, const float *x, const float *q, float *dx) {
@@ -266,10 +262,9 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
     else loss = mass_off_inf ? INFINITY : (s.ninf ? 0.5 * (qq - 1.0 / (double)s.ninf) : 0.0);
   } else {
     loss = smx_tree_sum16d(ll);
-    if (a->norm == SMX_NORM_SOFTMAX && !sp && a->z_loss > 0.0f) {
+    if (a->norm == SMX_NORM_SOFTMAX && !sp) {
       const double lse = (double)s.f.m + s.f.l;
-      loss += a->z_loss * lse * lse;
-      A += 2.0 * a->z_loss * lse;
+      loss = smx_soft_z_loss(loss, a->z_loss, lse), A = smx_soft_z_A(A, a->z_loss, lse);
     }
   }
   if (!dx) return loss;

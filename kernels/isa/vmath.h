@@ -423,6 +423,15 @@ SMX_FLATTEN vd soft_wq(vf vq, vf vw, int weighted, size_t c, double e, vd ve, vd
 }
 /* b_j = (float)(coef wq_j) of a step from its wq halves (the probability-target gradient's weights, xent_soft_b) */
 static inline vf soft_b(vd lo, vd hi, vd vc) { return dpack(dmul(vc, lo), dmul(vc, hi)); }
+/* ... of n entries into b (ve = 1 - e, voff = e / n, vc = coef) */
+SMX_FLATTEN void soft_b_row(size_t n, const float *q, const float *w, double e, vd ve, vd voff, vd vc, float *b) {
+  for (size_t i = 0; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    const vf vq = vld_n(q + i, c, 0.0f), vw = w ? vld_n(w + i, c, 0.0f) : vzero();
+    const vd lo = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), hi = soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1);
+    vst_n(b + i, soft_b(lo, hi, vc), c);
+  }
+}
 /* L += wq nl where wq != 0 (smx_times) */
 static inline void soft_acc(vd wq, vd nl, vd *L) { *L = dadd(*L, dsel(deq(wq, dset(0.0)), dset(0.0), dmul(wq, nl))); }
 

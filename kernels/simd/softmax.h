@@ -1694,9 +1694,7 @@ void FN(xent_soft_group)(size_t g, size_t n, const float *x, size_t ldx, const f
     float Af = 0.0f;
     if (dx) {
       soft_q(n, qr, w, e, ve, voff, Q);
-      double A = tree_sum16d(Q[0], Q[1]);
-      if (z_loss > 0.0f) A += 2.0 * z_loss * lse;
-      Af = (float)(coef * A);
+      Af = (float)(coef * smx_soft_z_A(tree_sum16d(Q[0], Q[1]), z_loss, lse));
     }
     if (dx && Af == Af && reg) {
       const outc c = reg_outc(&G.R, r);
@@ -1709,20 +1707,13 @@ void FN(xent_soft_group)(size_t g, size_t n, const float *x, size_t ldx, const f
       soft_sums(n, xr, qr, w, 0.0f, vm, vl, e, ve, voff, Q, L);
       if (dx) smx_fill(n, dx + r * ldd, smx_qnan()); /* a NaN q'_j: every entry the quiet NaN, as the row code */
     }
-    lr[r] = tree_sum16d(L[0], L[1]);
-    if (z_loss > 0.0f) lr[r] += z_loss * lse * lse;
+    lr[r] = smx_soft_z_loss(tree_sum16d(L[0], L[1]), z_loss, lse);
   }
 }
 
 /* The table piece xent_soft_b (kernels.h): the scalar piece's operations lane-wise */
 void FN(xent_soft_b)(size_t n, const float *q, const float *w, double e, double off, double coef, float *b) {
-  const vd ve = dset(1.0 - e), voff = dset(off), vc = dset(coef);
-  for (size_t i = 0; i < n; i += VW) {
-    const size_t c = step_count(n, i);
-    const vf vq = vld_n(q + i, c, 0.0f), vw = w ? vld_n(w + i, c, 0.0f) : vzero();
-    vst_n(b + i, soft_b(soft_wq(vq, vw, w != NULL, c, e, ve, voff, 0), soft_wq(vq, vw, w != NULL, c, e, ve, voff, 1), vc),
-          c);
-  }
+  soft_b_row(n, q, w, e, dset(1.0 - e), dset(off), dset(coef), b);
 }
 
 /* Pass 1 of a cross-entropy row of element e: its state f and, with label smoothing, the sum wz. Softcapped rows

@@ -553,12 +553,7 @@ void FN(xent_soft_stable_group)(size_t g, size_t n, const float *x, size_t ldx, 
       continue;
     }
     float b[SMX_BLOCK];
-    for (size_t i = 0; i < n; i += VW) {
-      const size_t cnt = step_count(n, i);
-      const vf vq = vld_n(qr + i, cnt, 0.0f), vw = w ? vld_n(w + i, cnt, 0.0f) : vzero();
-      vst(b + i, soft_b(soft_wq(vq, vw, w != NULL, cnt, e, ve, voff, 0), soft_wq(vq, vw, w != NULL, cnt, e, ve, voff, 1),
-                        vcoef));
-    }
+    soft_b_row(n, qr, w, e, ve, voff, vcoef, b);
     const smx_xent_row row = {.class_weight = b};
     const vstable_c cr = {vset(c[0][r]), vset(c[1][r]), vset(c[2][r]), vset(c[3][r]), vset(c[4][r]), vset(c[5][r])};
     xs_grad(n, xr, &row, cr, Af, 1.0f, d);
