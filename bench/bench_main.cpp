@@ -621,7 +621,16 @@ bool prepare16(int t, size_t floats) {
   return true;
 }
 
-smx_status run_ours16(Kern k, int t, size_t rows, size_t n, size_t off, size_t pd_off, size_t row0) {
+// soft: the cross-entropy kernel k against probability targets (smx_cross_entropy_soft_bf16 / _f16, q = d)
+smx_status run_ours16(Kern k, int t, size_t rows, size_t n, size_t off, size_t pd_off, size_t row0, bool soft) {
+  if (soft) {
+    smx_xent_options o;
+    smx_xent_options_default(&o);
+    o.normalizer = smx_kernel_normalizer(k);
+    return t ? smx_cross_entropy_soft_f16(rows, n, B16.x + off, n, B16.d + pd_off, n, &o, &xent_loss, B16.y + off, n, 1.0f)
+             : smx_cross_entropy_soft_bf16(rows, n, B16.x + off, n, B16.d + pd_off, n, &o, &xent_loss, B16.y + off, n,
+                                           1.0f);
+  }
   const bool bwd = smx_kernel_list[k].kind == SMX_KIND_BWD;
   smx_call16_args a = {rows, n, bwd ? B16.p + pd_off : B16.x + off, n, B16.p + pd_off, n, B16.d + pd_off, n,
                        B16.y + off, n, B.y + row0, B.t + row0, nullptr, &xent_loss, 1.0f};
@@ -629,7 +638,7 @@ smx_status run_ours16(Kern k, int t, size_t rows, size_t n, size_t off, size_t p
 }
 
 // The kernel k on 16-bit tensors (type t), as bm_ours on one thread.
-void bm_ours16(benchmark::State &st, Kern k, int t, smx_isa isa, int c, size_t n) {
+void bm_ours16(benchmark::State &st, Kern k, int t, smx_isa isa, int c, size_t n, bool soft = false) {
   const Layout L = layout(c, n);
   warm_buffers(c, n);
   if (!prepare(k, n, L) || !prepare16(t, L.rows * L.calls * n)) {
@@ -637,12 +646,12 @@ void bm_ours16(benchmark::State &st, Kern k, int t, smx_isa isa, int c, size_t n
     return;
   }
   smx_set_isa(isa);
-  smx_status s = want_warmup(c, n) ? run_ours16(k, t, L.rows, n, 0, 0, 0) : SMX_OK;
+  smx_status s = want_warmup(c, n) ? run_ours16(k, t, L.rows, n, 0, 0, 0, soft) : SMX_OK;
   for (auto _ : st) {
     if (s != SMX_OK) break;
     const size_t row0 = (++g_cursor % L.calls) * L.rows, off = row0 * n;
     const size_t pd_off = (off + L.rows * n) * sizeof(float) <= pd_bytes ? off : 0;
-    s = run_ours16(k, t, L.rows, n, off, pd_off, row0);
+    s = run_ours16(k, t, L.rows, n, off, pd_off, row0, soft);
   }
   if (s != SMX_OK) st.SkipWithError(smx_strerror(s));
   benchmark::ClobberMemory();
@@ -816,23 +825,25 @@ void print_rows_tables(const std::vector<size_t> &nthreads) {
     }
 }
 
+const char *const kSoftNorm[3] = {"softmax", "stablemax", "sparsemax"};
 // 16-bit time over f32 time per kernel (the aims: <= 1.15x in cache, <= 0.65x from memory).
 void print_16bit_table() {
   const char *in = smx_isa_name(best_isa);
   bool header = false;
   for (const Case16 &cs : kCases16)
-      for (int k = 0; k < K_COUNT; k++) {
+      for (int k = 0; k < K_COUNT + 3; k++) { /* the kernels, then the probability-target cross-entropies */
         const int c = cs.c;
         const size_t n = cs.n;
-        const double f32 = get(kern_name_of(k), in, c, n);
-        const double b = get(kern_name_of(k), (std::string(in) + "-bf16").c_str(), c, n);
-        const double h = get(kern_name_of(k), (std::string(in) + "-f16").c_str(), c, n);
+        const std::string name = k < K_COUNT ? kern_name_of(k) : std::string("xent_soft_") + kSoftNorm[k - K_COUNT];
+        const double f32 = get(name.c_str(), in, c, n);
+        const double b = get(name.c_str(), (std::string(in) + "-bf16").c_str(), c, n);
+        const double h = get(name.c_str(), (std::string(in) + "-f16").c_str(), c, n);
         if (std::isnan(b) && std::isnan(h)) continue;
         if (!header) {
           printf("\n--- 16-bit tensors (%s, ns/el; time over the f32 kernel's) ---\n", in);
           header = true;
         }
-        printf("  %-5s n=%-6zu %-21s f32 %s  bf16 %s (%s)  f16 %s (%s)\n", case_name(c), n, kern_name_of(k),
+        printf("  %-5s n=%-6zu %-21s f32 %s  bf16 %s (%s)  f16 %s (%s)\n", case_name(c), n, name.c_str(),
                fmt(f32).c_str(), fmt(b).c_str(), ratio(b, f32).c_str(), fmt(h).c_str(), ratio(h, f32).c_str());
         const double db = get("softmax", "onednn-bf16", c, n), dh = get("softmax", "onednn-f16", c, n);
         if (k == SMX_K_softmax && !(std::isnan(db) && std::isnan(dh)))
@@ -1070,6 +1081,12 @@ int main(int argc, char **argv) {
           benchmark::RegisterBenchmark(name.c_str(),
                                        [=](benchmark::State &st) { bm_ours16(st, Kern(k), t % 2, isa, c, n); });
           add_desc(kern_name_of(k), impl, c, n);
+          if (!is_xent(k) || quick || t == 2) continue; /* probability targets beside (xent_soft_*, f32 above) */
+          const std::string kern = std::string("xent_soft_") + (kern_name_of(k) + 5);
+          name = bench_name(kern.c_str(), impl, c, n);
+          benchmark::RegisterBenchmark(name.c_str(),
+                                       [=](benchmark::State &st) { bm_ours16(st, Kern(k), t % 2, isa, c, n, true); });
+          add_desc(kern.c_str(), impl, c, n);
         }
 #ifdef SMX_BENCH_HAVE_ONEDNN
   bool dnnl16[2] = {false, false};

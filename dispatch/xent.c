@@ -262,7 +262,7 @@ static int common_inputs(const xent_call *c, region *in) {
   const smx_xent_options *o = c->opts;
   int k = 0;
   if (c->targets) in[k++] = (region){c->targets, c->rows * target_size(o), "targets"};
-  if (c->q) in[k++] = (region){c->q, smx_span_bytes(c->rows, c->n, c->ldq), "q"};
+  if (c->q) in[k++] = (region){c->q, span_of(c, c->ldq), "q"};
   in[k++] = (region){o, sizeof *o, "opts"};
   if (o->class_weight) in[k++] = (region){o->class_weight, c->n * sizeof(float), "opts->class_weight"};
   return k;
@@ -415,28 +415,73 @@ smx_status smx_cross_entropy_backward_f32(size_t rows, size_t n, const float *lo
   return s ? s : xent_backward(&c, lse, grad_loss, grad_loss_stride, dlogits, ldd);
 }
 
-smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits, size_t ldx, const float *q,
-                                      size_t ldq, const smx_xent_options *opts, float *loss, float *dlogits, size_t ldd,
-                                      float grad_scale) {
-  xent_call c = {.fn = "smx_cross_entropy_soft_f32", .rows = rows, .n = n, .x = logits, .ldx = ldx, .q = q, .ldq = ldq};
+/* The probability-target rows (c->esize 2: 16-bit logits, q and dlogits, bf16 if c->bf16, else f16; their rows
+   widened into a stack scratch where two fit, the gradient computed in place over the widened logits, rounded back;
+   longer rows a chunk at a time by the row code): the row losses added to *total in row order. */
+static void soft_rows(const xent_call *c, double coef, float *loss_rows, void *dlogits, size_t ldd, double *total) {
+  const smx_kernels *k = smx_active_kernels();
+  const smx_xent_options *o = c->opts;
+  const size_t rows = c->rows, n = c->n;
+  const int e = c->esize != 2 ? SMX_ELEM_F32 : c->bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;
+  if (e == SMX_ELEM_F32 || 2 * n > XENT16_SCRATCH) {
+    smx_xent_soft_rows(k, o->normalizer, rows, n, c->x, c->ldx, c->q, c->ldq, e, o->label_smoothing, o->z_loss,
+                       o->softcap, o->class_weight, coef, loss_rows, dlogits, ldd, total);
+    return;
+  }
+  float buf[XENT16_SCRATCH];
+  const size_t per = XENT16_SCRATCH / (2 * n);
+  const uint16_t *x = (const uint16_t *)(const void *)c->x, *q = (const uint16_t *)(const void *)c->q;
+  for (size_t r = 0; r < rows; r += per) {
+    const size_t m = rows - r < per ? rows - r : per;
+    float *xw = buf, *qw = buf + m * n;
+    smx_widen16_rows(k, c->bf16, m, n, x + r * c->ldx, c->ldx, xw, n);
+    smx_widen16_rows(k, c->bf16, m, n, q + r * c->ldq, c->ldq, qw, n);
+    smx_xent_soft_rows(k, o->normalizer, m, n, xw, n, qw, n, SMX_ELEM_F32, o->label_smoothing, o->z_loss, o->softcap,
+                       o->class_weight, coef, loss_rows ? loss_rows + r : NULL, dlogits ? xw : NULL, n, total);
+    if (dlogits) smx_narrow16_rows(k, c->bf16, m, n, xw, n, (uint16_t *)dlogits + r * ldd, ldd);
+  }
+}
+/* The probability-target cross-entropy's checks (q beside the logits, of their type) and its call */
+static smx_status xent_soft(xent_call *c, const smx_xent_options *opts, float *loss, void *dlogits, size_t ldd,
+                            float grad_scale) {
   smx_status s;
-  if (!q) return smx_fail(SMX_ERR_NULL, "%s: q is NULL", c.fn);
-  if ((s = check_call(&c, opts))) return s;
-  if ((s = smx_check_matrix(c.fn, "q", rows, n, ldq))) return s;
-  if (dlogits && (s = smx_check_matrix(c.fn, "dlogits", rows, n, ldd))) return s;
-  if ((s = check_grad_scale(c.fn, grad_scale))) return s;
-  region in[4], vec[1] = {{loss, loss ? loss_len(&c) * sizeof(float) : 0, "loss"}};
-  if ((s = check_outputs(&c, in, common_inputs(&c, in), dlogits, ldd, vec, 1))) return s;
-  const smx_xent_options *o = c.opts;
+  if (!c->q) return smx_fail(SMX_ERR_NULL, "%s: q is NULL", c->fn);
+  if ((s = check_call(c, opts))) return s;
+  if ((s = smx_check_matrix(c->fn, "q", c->rows, c->n, c->ldq))) return s;
+  if (dlogits && (s = smx_check_matrix(c->fn, "dlogits", c->rows, c->n, ldd))) return s;
+  if ((s = check_grad_scale(c->fn, grad_scale))) return s;
+  region in[4], vec[1] = {{loss, loss ? loss_len(c) * sizeof(float) : 0, "loss"}};
+  if ((s = check_outputs(c, in, common_inputs(c, in), dlogits, ldd, vec, 1))) return s;
+  const smx_xent_options *o = c->opts;
+  const size_t rows = c->rows;
   const smx_fpenv env = smx_fpenv_enter();
   const double coef = o->reduction == SMX_REDUCE_MEAN ? (rows ? (double)grad_scale / (double)rows : 0.0) : grad_scale;
-  const double total = smx_xent_soft_rows(smx_active_kernels(), o->normalizer, rows, n, logits, ldx, q, ldq,
-                                          o->label_smoothing, o->z_loss, o->softcap, o->class_weight, coef,
-                                          loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL, dlogits, ldd);
+  double total = 0.0;
+  soft_rows(c, coef, loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL, dlogits, ldd, &total);
   if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_loss_value(total);
   if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = rows ? smx_loss_value(total / (double)rows) : 0.0f;
   smx_fpenv_leave(env);
   return SMX_OK;
+}
+smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits, size_t ldx, const float *q,
+                                      size_t ldq, const smx_xent_options *opts, float *loss, float *dlogits, size_t ldd,
+                                      float grad_scale) {
+  xent_call c = {.fn = "smx_cross_entropy_soft_f32", .rows = rows, .n = n, .x = logits, .ldx = ldx, .q = q, .ldq = ldq};
+  return xent_soft(&c, opts, loss, dlogits, ldd, grad_scale);
+}
+smx_status smx_cross_entropy_soft_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx, const smx_bf16 *q,
+                                       size_t ldq, const smx_xent_options *opts, float *loss, smx_bf16 *dlogits,
+                                       size_t ldd, float grad_scale) {
+  xent_call c = {.fn = "smx_cross_entropy_soft_bf16", .rows = rows, .n = n, .x = (const float *)(const void *)logits,
+                 .ldx = ldx, .q = (const float *)(const void *)q, .ldq = ldq, .esize = 2, .bf16 = 1};
+  return xent_soft(&c, opts, loss, dlogits, ldd, grad_scale);
+}
+smx_status smx_cross_entropy_soft_f16(size_t rows, size_t n, const smx_f16 *logits, size_t ldx, const smx_f16 *q,
+                                      size_t ldq, const smx_xent_options *opts, float *loss, smx_f16 *dlogits,
+                                      size_t ldd, float grad_scale) {
+  xent_call c = {.fn = "smx_cross_entropy_soft_f16", .rows = rows, .n = n, .x = (const float *)(const void *)logits,
+                 .ldx = ldx, .q = (const float *)(const void *)q, .ldq = ldq, .esize = 2, .bf16 = 0};
+  return xent_soft(&c, opts, loss, dlogits, ldd, grad_scale);
 }
 
 /* The 16-bit fused cross-entropy: the f32 one's checks on 16-bit spans and its kernels on widened rows. */

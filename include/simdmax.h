@@ -289,6 +289,15 @@ SMX_API smx_status smx_cross_entropy_backward_f16(size_t rows, size_t n, const s
 SMX_API smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits, size_t ldx,
                                               const float *q, size_t ldq, const smx_xent_options *opts,
                                               float *loss, float *dlogits, size_t ldd, float grad_scale);
+/* The same on 16-bit logits, targets q and dlogits (loss stays float): exactly smx_cross_entropy_soft_f32 on the
+   widened logits and targets, the gradient rounded once. Rows of up to 8192 entries go widened through a 64 KiB stack
+   scratch (the f32 call's row groups included), longer ones through the row code a block at a time. */
+SMX_API smx_status smx_cross_entropy_soft_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx,
+                                               const smx_bf16 *q, size_t ldq, const smx_xent_options *opts,
+                                               float *loss, smx_bf16 *dlogits, size_t ldd, float grad_scale);
+SMX_API smx_status smx_cross_entropy_soft_f16(size_t rows, size_t n, const smx_f16 *logits, size_t ldx,
+                                              const smx_f16 *q, size_t ldq, const smx_xent_options *opts,
+                                              float *loss, smx_f16 *dlogits, size_t ldd, float grad_scale);
 
 /* ---- Row states: vocabulary-sharded and chunked cross-entropy ----
    The softmax (or stablemax) normalizer of a row over a slice of its columns, as plain bytes that may be copied,

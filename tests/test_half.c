@@ -503,6 +503,18 @@ Test(half, errors_write_nothing) {
   cr_expect_eq(smx_cross_entropy_backward_bf16(1, 4, x, 4, t, &o, NULL, g, 1, x + 1, 4), SMX_ERR_ALIAS);
   cr_expect_eq(smx_cross_entropy_backward_f16(1, 4, x, 4, t, &o, NULL, (const float *)(const void *)y, 1, y, 4),
                SMX_ERR_ALIAS);
+  /* the 16-bit probability-target cross-entropy: q beside the logits, of their type and 16-bit spans */
+  uint16_t q[8] = {0};
+  float l[2] = {-1.0f, -1.0f};
+  cr_expect_eq(smx_cross_entropy_soft_bf16(2, 4, x, 4, NULL, 4, &o, l, y, 4, 1.0f), SMX_ERR_NULL);
+  cr_expect_eq(smx_cross_entropy_soft_f16(2, 4, x, 4, q, 3, &o, l, y, 4, 1.0f), SMX_ERR_SHAPE);
+  cr_expect_eq(smx_cross_entropy_soft_f16(2, 4, x, 4, q, 4, &o, l, y, 4, NAN), SMX_ERR_ARG);
+  cr_expect_eq(smx_cross_entropy_soft_bf16(2, 4, x, 4, q, 4, &o, l, q + 3, 4, 1.0f), SMX_ERR_ALIAS);
+  cr_expect_eq(smx_cross_entropy_soft_bf16(2, 4, x, 4, q, 4, &o, l, x + 1, 4, 1.0f), SMX_ERR_ALIAS);
+  cr_expect_eq(smx_cross_entropy_soft_f16(2, 4, x, 4, q, 4, &o, (float *)(void *)(y + 6), y, 4, 1.0f), SMX_ERR_ALIAS);
+  cr_expect_eq(smx_cross_entropy_soft_f16(1, 4, x, 4, y + 4, 4, &o, l, y, 4, 1.0f), SMX_OK); /* 16-bit spans: disjoint */
+  cr_expect(l[0] != -1.0f && l[1] == -1.0f);
+  for (int i = 0; i < 4; i++) y[i] = 0xbeef;
   for (int i = 0; i < 8; i++) cr_expect_eq(y[i], 0xbeef);
   cr_expect_eq(smx_cross_entropy_backward_bf16(1, 4, x + 4, 4, t, &o, NULL, g, 1, x + 4, 4), SMX_OK); /* in place */
   for (int i = 0; i < 4; i++) cr_expect_eq(x[i], 0);
@@ -576,6 +588,85 @@ Test(half, cross_entropy_identity) {
   }
   smx_set_isa(SMX_ISA_SCALAR);
   cr_expect_eq(fails, 0, "%zu of %zu 16-bit cross-entropy cases differ from the f32 call", fails, cases);
+}
+
+/* The 16-bit probability-target cross-entropy: loss bits equal to smx_cross_entropy_soft_f32's on the widened
+   logits and targets, gradient = round16 of its gradient, for every normalizer, reduction and option set, every ISA:
+   rows through the stack scratch (groups of rows, several batches: the SUM and MEAN order) and rows of more than 8192
+   entries a block at a time, with special rows, targets with a NaN, ld > n, canaries between the gradient's rows and
+   in place. */
+Test(half, cross_entropy_soft_identity) {
+  enum { PAD = 3 };
+  static const size_t sizes[] = {1, 5, 33, 1000, 3000, 8192, 8193, 20000};
+  static float w[20000];
+  const uint16_t canary = 0x3c01;
+  size_t cases = 0, fails = 0;
+  for (size_t j = 0; j < 20000; j++) w[j] = 0.5f + (float)(j % 5) * 0.25f;
+  for (int isa = 0; isa < SMX_ISA_COUNT; isa++) {
+    if (smx_set_isa((smx_isa)isa) != SMX_OK) continue;
+    for (int t = 0; t < 2; t++)
+      for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int norm = 0; norm < 3; norm++)
+          for (int set = 0; set < 5; set++) {
+            const size_t n = sizes[si], rows = n > 8192 ? 9 : n > 1000 ? 12 : 70, ldx = n + PAD, ldq = n + 1;
+            const size_t ldd = n + 2;
+            tu_rng r;
+            tu_rng_seed(&r, tu_case_seed("half-xent-soft", n * 8 + (size_t)set, norm + 3 * t));
+            uint16_t *x = malloc(rows * ldx * 2), *q = malloc(rows * ldq * 2), *g = malloc(rows * ldd * 2);
+            float *xw = malloc(rows * n * 4), *qw = malloc(rows * n * 4), *gw = malloc(rows * n * 4);
+            float loss16[70], loss32[70];
+            for (size_t i = 0; i < rows * ldx; i++) x[i] = narrow(t, (float)(3.0 * tu_normal(&r)));
+            for (size_t k = 0; k < rows; k++) {
+              uint16_t *xr = x + k * ldx, *qr = q + k * ldq;
+              const size_t j = tu_below(&r, n);
+              if (k % 9 == 2) xr[j] = narrow(t, INFINITY), xr[n - 1] = narrow(t, INFINITY);
+              if (k % 9 == 5) xr[j] = narrow_input(t, NAN, k / 9);
+              if (k % 9 == 7) xr[j] = narrow(t, t ? 60000.0f : 3e5f);
+              if (k % 9 == 8 && n > 5) for (size_t i = 0; i < n; i++) xr[i] = narrow(t, -INFINITY);
+              if (k % 9 == 1)
+                for (size_t i = 0; i < n; i++) xr[i] = narrow(t, (float)tu_uniform(&r, 0.0, 0.5));
+              for (size_t i = 0; i < n; i++) qr[i] = narrow(t, k % 9 == 4 ? (i == j) : (float)(2.0 * tu_uniform(&r, 0, 1) / n));
+              if (k % 9 == 6) qr[j] = narrow_input(t, NAN, k / 9);
+              for (size_t i = 0; i < n; i++) xw[k * n + i] = widen(t, xr[i]), qw[k * n + i] = widen(t, qr[i]);
+            }
+            smx_xent_options o;
+            smx_xent_options_default(&o);
+            o.normalizer = (smx_normalizer)norm;
+            o.reduction = (smx_reduction)(set % 3);
+            if (set == 1) o.label_smoothing = 0.1f, o.class_weight = norm == SMX_NORM_SPARSEMAX ? NULL : w;
+            if (set == 2) o.softcap = 15.0f;
+            if (set == 3 && norm == 0) o.z_loss = 1e-3f;
+            const int inplace = set == 3;
+            const float gs = set == 4 ? 0x1p-118f : 0.5f;
+            for (size_t i = 0; i < rows * ldd; i++) g[i] = canary;
+            uint16_t *gg = inplace ? x : g;
+            const size_t ldg = inplace ? ldx : ldd;
+            smx_status s16 = t ? smx_cross_entropy_soft_f16(rows, n, x, ldx, q, ldq, &o, loss16, gg, ldg, gs)
+                               : smx_cross_entropy_soft_bf16(rows, n, x, ldx, q, ldq, &o, loss16, gg, ldg, gs);
+            smx_status s32 = smx_cross_entropy_soft_f32(rows, n, xw, n, qw, n, &o, loss32, gw, n, gs);
+            int ok = s16 == SMX_OK && s32 == SMX_OK;
+            const size_t nl = o.reduction == SMX_REDUCE_NONE ? rows : 1;
+            ok &= memcmp(loss16, loss32, nl * 4) == 0;
+            for (size_t k = 0; k < rows && ok; k++) {
+              for (size_t i = 0; i < n; i++) ok &= gg[k * ldg + i] == narrow(t, gw[k * n + i]);
+              if (!inplace) ok &= g[k * ldd + n] == canary && g[k * ldd + n + 1] == canary;
+            }
+            if (set == 0 && ok) { /* the loss alone */
+              float loss_only[70];
+              s16 = t ? smx_cross_entropy_soft_f16(rows, n, x, ldx, q, ldq, &o, loss_only, NULL, 0, gs)
+                      : smx_cross_entropy_soft_bf16(rows, n, x, ldx, q, ldq, &o, loss_only, NULL, 0, gs);
+              ok = s16 == SMX_OK && memcmp(loss_only, loss32, nl * 4) == 0;
+            }
+            cases++;
+            fails += !ok;
+            if (!ok && fails < 5)
+              cr_log_error("soft xent %s norm %d set %d n=%zu isa %s differs", t ? "f16" : "bf16", norm, set, n,
+                           smx_isa_name((smx_isa)isa));
+            free(x), free(q), free(g), free(xw), free(qw), free(gw);
+          }
+  }
+  smx_set_isa(SMX_ISA_SCALAR);
+  cr_expect_eq(fails, 0, "%zu of %zu 16-bit probability-target cases differ from the f32 call", fails, cases);
 }
 
 /* The sparsemax kernels test 16-bit steps against their float thresholds without widening them (vmath.h's

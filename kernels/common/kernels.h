@@ -24,14 +24,16 @@ typedef double smx_XENT_fn(size_t rows, size_t n, const float *x, size_t ldx, co
 
 /* The cross-entropy's parts in common code around the table k's softmax pieces, the same bits on every ISA
    (kernels/common/xent_soft.c): each row's normalizer state (smx_cross_entropy_forward_f32's lse; softmax without
-   softcap by k's logsumexp), and the loss against probability targets q (loss_rows: NULL or one float per row; dx:
-   NULL or the gradient times coef; returns the sum of the row losses). */
+   softcap by k's logsumexp), and the loss against probability targets q (x, q and dx of element type e, SMX_ELEM_*:
+   16-bit rows get the f32 results on their widened entries, the gradient rounded once; loss_rows: NULL or one float
+   per row; dx: NULL or the gradient times coef (dx may be x); the row losses added to *total in row order). */
 struct smx_kernels;
 void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
                          size_t ldx, float softcap, float *state);
-double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
-                          size_t ldx, const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
-                          const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd);
+void smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const void *x, size_t ldx,
+                        const void *q, size_t ldq, int e, float label_smoothing, float z_loss, float softcap,
+                        const float *class_weight, double coef, float *loss_rows, void *dx, size_t ldd,
+                        double *total);
 
 /* Where softmax's pass 1 stored its values (at most SMX_STORE_MAX_BLOCKS blocks): per block, the K_b it was
    summed against, or INT32_MIN for an all -inf block (zeros stored), and the block's max. complete = 0 if a
@@ -103,14 +105,15 @@ typedef void smx_xent_soft_b_fn(size_t n, const float *q, const float *w, double
 typedef void smx_xent_soft_stable_sums_fn(size_t n, const float *x, const float *q, const float *w, float softcap,
                                           float top, double top_nl, double L, double e, double off,
                                           double Ql[SMX_DLANES], double ll[SMX_DLANES]);
-/* sparse_row_state: the max m of z (x, or softcap(x) where softcap > 0) and the row's kind (smx_row_kind_of); for a
-   finite row tau (relative to m) and the Fenchel-Young sum fy as the sparsemax cross-entropy takes them
-   (smx_sparse_start, smx_sparsemax_collect, then the buffer's or the whole row's threshold: kernels/ref/sparsemax.c);
+/* sparse_row_state: the max m of z (x of element type e, SMX_ELEM_*, widened, or softcap of it where softcap > 0) and
+   the row's kind (smx_row_kind_of); for a finite row tau (relative to m) and the Fenchel-Young sum fy as the sparsemax
+   cross-entropy takes them (smx_sparse_start, smx_sparsemax_collect, then the buffer's or the whole row's threshold:
+   kernels/ref/sparsemax.c);
    xent_soft_sparse: the probability-target sparsemax cross-entropy's sums over n columns of such a row, continued in
    16 double lanes (entry j in lane j % 16, q'_j as xent_soft_sums's): Ql += q'_j, qql += q'_j^2, ll += smx_times(q'_j,
    z_j - m), and where dx is not NULL the gradient dx_j = smx_flush_nan(((float)(p_j - q'_j) G) dz_j/dx_j), p_j =
    smx_sparse_p(z_j, m, tau) (dx may be x; a NaN of q may keep its payload there: the caller makes it quiet) */
-typedef int smx_sparse_row_state_fn(size_t n, const float *x, float softcap, float *m, double *tau, double *fy);
+typedef int smx_sparse_row_state_fn(size_t n, const void *x, int e, float softcap, float *m, double *tau, double *fy);
 typedef void smx_xent_soft_sparse_fn(size_t n, const float *x, const float *q, float softcap, float m, double tau,
                                      double e, double off, float G, float *dx, double Ql[SMX_DLANES],
                                      double qql[SMX_DLANES], double ll[SMX_DLANES]);

@@ -27,7 +27,40 @@ typedef struct soft_state {
   double tau, fy;    /* sparsemax, relative to m (sparse_row_state) */
 } soft_state;
 
-#define SOFT_CHUNK 1024 /* the gradient's b_j on the stack, a chunk at a time */
+#define SOFT_CHUNK SMX_BLOCK /* the passes' columns a chunk at a time (whole blocks: softmax's state as in one go) */
+
+/* A row's logits x, targets q and gradient dx (NULL: none), of element type e (SMX_ELEM_*): the passes take them a
+   chunk at a time, f32 columns in place and 16-bit ones widened into the buffers (the gradient computed in db, then
+   rounded into dx), so that a 16-bit row gets exactly the f32 row's results on its widened entries */
+typedef struct soft_cols {
+  const void *x, *q;
+  void *dx;
+  int e;
+  float xb[SOFT_CHUNK], qb[SOFT_CHUNK], db[SOFT_CHUNK];
+} soft_cols;
+
+static size_t chunk_len(size_t n, size_t c) { return n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK; }
+/* columns [c, c + len) of p (x or q) as floats */
+static const float *cols_of(const soft_args *a, const soft_cols *r, const void *p, size_t c, size_t len, float *buf) {
+  if (r->e == SMX_ELEM_F32) return (const float *)p + c;
+  a->k->widen16(r->e == SMX_ELEM_BF16, len, (const uint16_t *)p + c, buf);
+  return buf;
+}
+static const float *x_cols(const soft_args *a, soft_cols *r, size_t c, size_t len) {
+  return cols_of(a, r, r->x, c, len, r->xb);
+}
+static const float *q_cols(const soft_args *a, soft_cols *r, size_t c, size_t len) {
+  return cols_of(a, r, r->q, c, len, r->qb);
+}
+/* where the gradient of columns [c, c + len) goes, and (d_put) its rounding into dx once computed */
+static float *d_cols(soft_cols *r, size_t c) { return r->e == SMX_ELEM_F32 ? (float *)r->dx + c : r->db; }
+static void d_put(const soft_args *a, soft_cols *r, size_t c, size_t len) {
+  if (r->e != SMX_ELEM_F32) a->k->narrow16(r->e == SMX_ELEM_BF16, len, r->db, (uint16_t *)r->dx + c);
+}
+static double nan_row(size_t n, soft_cols *r) {
+  if (r->dx) smx_fill_elem(n, r->dx, smx_qnan(), r->e);
+  return NAN;
+}
 
 /* q'_j = (1 - e) q_j + off with label smoothing e > 0 (off = e / n), else q_j; and w_j q'_j (w NULL: q'_j) */
 static inline double smoothed(double e, double off, float q) {
@@ -53,9 +86,9 @@ static int special(size_t n, const soft_state *s) { return s->ninf > 0 || s->nne
 
 /* The +inf and -inf counts that special() needs, from the row max m of a row without NaN (no capped logit is
    infinite); whether the row is special */
-static int special_of(size_t n, const float *x, soft_state *s) {
+static int special_of(size_t n, const soft_cols *r, soft_state *s) {
   if (s->m == INFINITY)
-    for (size_t i = 0; i < n; i++) s->ninf += x[i] == INFINITY;
+    for (size_t i = 0; i < n; i++) s->ninf += smx_elem_get(r->x, i, r->e) == INFINITY;
   if (s->m == -INFINITY) s->nneg = n;
   return special(n, s);
 }
@@ -71,20 +104,20 @@ static const float *chunk_z(const soft_args *a, const float *x, size_t len, floa
 /* The stablemax row state as log-stablemax's (kernels/ref/stablemax.c) over z, by the table's pieces (chunks of the
    capped logits with a softcap): -log p_j is then log1p-accurate at the max (p may be within 1e-12 of one there) and
    log S - log s(z_j) elsewhere, where p_j < 1/2 (no cancellation). */
-static void stable_state(const soft_args *a, size_t n, const float *x, soft_state *s) {
+static void stable_state(const soft_args *a, size_t n, soft_cols *r, soft_state *s) {
   float buf[SOFT_CHUNK];
   for (size_t c = 0; c < n; c += SOFT_CHUNK) {
-    const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
+    const size_t len = chunk_len(n, c);
     int nan;
-    const float m = a->k->max_nan(len, chunk_z(a, x + c, len, buf), &nan);
+    const float m = a->k->max_nan(len, chunk_z(a, x_cols(a, r, c, len), len, buf), &nan);
     s->nan |= nan;
     if (m > s->m) s->m = m;
   }
-  if (s->nan || special_of(n, x, s)) return;
+  if (s->nan || special_of(n, r, s)) return;
   double l[SMX_DLANES] = {0}, K = 0.0;
   for (size_t c = 0; c < n; c += SOFT_CHUNK) {
-    const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
-    a->k->stable_lanes(len, chunk_z(a, x + c, len, buf), s->m, l, &K);
+    const size_t len = chunk_len(n, c);
+    a->k->stable_lanes(len, chunk_z(a, x_cols(a, r, c, len), len, buf), s->m, l, &K);
   }
   const double O = smx_tree_sum16d(l), sm = smx_stable_s64(s->m);
   s->S = K * sm + O, s->log_S = smx_log64(s->S);
@@ -96,16 +129,19 @@ static void stable_state(const soft_args *a, size_t n, const float *x, soft_stat
 /* The row's normalizer and its constants: softmax by the table's xent_fold (the capped logits' state, its kind giving
    the NaN flag and the +inf and -inf counts that special() needs), stablemax by stable_state, sparsemax by the
    table's sparse_row_state. */
-static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s) {
+static void scan_row(const soft_args *a, size_t n, soft_cols *r, soft_state *s) {
   *s = (soft_state){.m = -INFINITY}; /* (every field set: the gradient's constants copy the stablemax ones) */
   if (a->norm == SMX_NORM_STABLEMAX) {
-    stable_state(a, n, x, s);
+    stable_state(a, n, r, s);
     return;
   }
   if (a->norm == SMX_NORM_SOFTMAX) {
     smx_lse st;
     smx_lse_init(&st);
-    a->k->xent_fold(n, x, a->cap, NULL, &st, NULL);
+    for (size_t c = 0; c < n; c += SOFT_CHUNK) {
+      const size_t len = chunk_len(n, c);
+      a->k->xent_fold(len, x_cols(a, r, c, len), a->cap, NULL, &st, NULL);
+    }
     smx_lse_finish(&st, &s->f, 1);
     s->nan = s->f.kind == SMX_ROW_NAN;
     s->ninf = s->f.kind == SMX_ROW_POSINF ? (size_t)s->f.k : 0;
@@ -113,8 +149,8 @@ static void scan_row(const soft_args *a, size_t n, const float *x, soft_state *s
     if (s->f.kind == SMX_ROW_FINITE && s->f.shifted) smx_softmax_out_init(&s->f, &s->o);
     return;
   }
-  s->nan = a->k->sparse_row_state(n, x, a->cap, &s->m, &s->tau, &s->fy) == SMX_ROW_NAN;
-  if (!s->nan) special_of(n, x, s);
+  s->nan = a->k->sparse_row_state(n, r->x, r->e, a->cap, &s->m, &s->tau, &s->fy) == SMX_ROW_NAN;
+  if (!s->nan) special_of(n, r, s);
 }
 
 /* p_j of one capped logit z where the gradient pieces do not run: special rows, softmax rows that are not shifted,
@@ -208,49 +244,63 @@ void smx_xent_soft_stable_group_scalar(size_t g, size_t n, const float *x, size_
 
 /* A finite shifted softmax row with a gradient (soft_row's loss and gradient): Q first (A needs it), then the loss
    lanes and the gradient in one pass; with a NaN q'_j (Af NaN) the loss sums and every entry the quiet NaN */
-static double softmax_tail(const soft_args *a, size_t n, const float *x, const float *q, const soft_state *s,
-                           float *dx) {
+static double softmax_tail(const soft_args *a, size_t n, soft_cols *r, const soft_state *s) {
   const double e = a->eps, off = e / (double)n, m = (double)s->f.m, l = s->f.l, lse = m + l;
   double lanes[2][SMX_DLANES] = {{0}}, *Ql = lanes[0], *ll = lanes[1];
-  a->k->xent_soft_q(n, q, a->w, e, off, Ql);
-  const float Af = (float)(a->coef * smx_soft_z_A(smx_tree_sum16d(Ql), a->z_loss, lse));
-  if (Af == Af) {
-    a->k->xent_soft_tail(n, x, q, a->w, a->cap, e, off, a->coef, m, l, &s->o, Af, ll, dx);
-  } else {
-    a->k->xent_soft_sums(n, x, q, a->w, a->cap, m, l, e, off, Ql, ll);
-    smx_fill(n, dx, smx_qnan());
+  for (size_t c = 0; c < n; c += SOFT_CHUNK) {
+    const size_t len = chunk_len(n, c);
+    a->k->xent_soft_q(len, q_cols(a, r, c, len), a->w ? a->w + c : NULL, e, off, Ql);
   }
+  const float Af = (float)(a->coef * smx_soft_z_A(smx_tree_sum16d(Ql), a->z_loss, lse));
+  for (size_t c = 0; c < n; c += SOFT_CHUNK) {
+    const size_t len = chunk_len(n, c);
+    const float *x = x_cols(a, r, c, len), *q = q_cols(a, r, c, len), *w = a->w ? a->w + c : NULL;
+    if (Af == Af) {
+      a->k->xent_soft_tail(len, x, q, w, a->cap, e, off, a->coef, m, l, &s->o, Af, ll, d_cols(r, c));
+      d_put(a, r, c, len);
+    } else {
+      a->k->xent_soft_sums(len, x, q, w, a->cap, m, l, e, off, Ql, ll);
+    }
+  }
+  if (Af != Af) smx_fill_elem(n, r->dx, smx_qnan(), r->e);
   return smx_soft_z_loss(smx_tree_sum16d(ll), a->z_loss, lse);
 }
 
-static double soft_row(const soft_args *a, size_t n, const float *x, const float *q, float *dx) {
+/* The loss of one row and, where r->dx, its gradient; every pass over the columns a chunk at a time (out of line:
+   the driver's row loop keeps its sum in a register) */
+static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, soft_cols *r) {
   soft_state s;
-  scan_row(a, n, x, &s);
-  if (s.nan) return smx_xent_nan_row(n, dx);
+  scan_row(a, n, r, &s);
+  if (s.nan) return nan_row(n, r);
   const int sp = special(n, &s);
-  if (a->norm == SMX_NORM_SOFTMAX && !sp && dx && s.f.shifted) return softmax_tail(a, n, x, q, &s, dx);
+  if (a->norm == SMX_NORM_SOFTMAX && !sp && r->dx && s.f.shifted) return softmax_tail(a, n, r, &s);
   const double e = a->eps, off = e / (double)n;
   double lanes[3][SMX_DLANES] = {{0}}, *ll = lanes[0], *Ql = lanes[1], *qql = lanes[2]; /* (one zeroing, not three) */
   const float G = (float)a->coef;
   int mass_off_inf = 0; /* sparsemax special rows: q' has mass on an entry that is not +inf */
   float dz;
-  if (a->norm == SMX_NORM_SOFTMAX && !sp) {
-    a->k->xent_soft_sums(n, x, q, a->w, a->cap, (double)s.f.m, s.f.l, e, off, Ql, ll);
-  } else if (a->norm == SMX_NORM_STABLEMAX && !sp) {
-    a->k->xent_soft_stable_sums(n, x, q, a->w, a->cap, s.m, s.top_nl, s.log_S, e, off, Ql, ll);
-  } else if (a->norm == SMX_NORM_SPARSEMAX && !sp) { /* with the gradient */
-    a->k->xent_soft_sparse(n, x, q, a->cap, s.m, s.tau, e, off, G, dx, Ql, qql, ll);
-  } else {
-    for (size_t j = 0; j < n; j++) {
-      const float z = capped(a, x[j], &dz);
-      const double qj = smoothed(e, off, q[j]);
-      const double wq = weighted(a->w, j, qj);
-      Ql[j % SMX_DLANES] += wq;
-      if (a->norm != SMX_NORM_SPARSEMAX) {
-        ll[j % SMX_DLANES] += smx_times(wq, special_neg_log_p(&s, z));
-      } else {
-        qql[j % SMX_DLANES] += qj * qj;
-        mass_off_inf |= qj != 0.0 && z != INFINITY;
+  for (size_t c = 0; c < n; c += SOFT_CHUNK) {
+    const size_t len = chunk_len(n, c);
+    const float *x = x_cols(a, r, c, len), *q = q_cols(a, r, c, len), *w = a->w ? a->w + c : NULL;
+    if (a->norm == SMX_NORM_SOFTMAX && !sp) {
+      a->k->xent_soft_sums(len, x, q, w, a->cap, (double)s.f.m, s.f.l, e, off, Ql, ll);
+    } else if (a->norm == SMX_NORM_STABLEMAX && !sp) {
+      a->k->xent_soft_stable_sums(len, x, q, w, a->cap, s.m, s.top_nl, s.log_S, e, off, Ql, ll);
+    } else if (a->norm == SMX_NORM_SPARSEMAX && !sp) { /* with the gradient */
+      a->k->xent_soft_sparse(len, x, q, a->cap, s.m, s.tau, e, off, G, r->dx ? d_cols(r, c) : NULL, Ql, qql, ll);
+      if (r->dx) d_put(a, r, c, len);
+    } else {
+      for (size_t i = 0; i < len; i++) {
+        const float z = capped(a, x[i], &dz);
+        const double qj = smoothed(e, off, q[i]);
+        const double wq = weighted(w, i, qj);
+        Ql[(c + i) % SMX_DLANES] += wq;
+        if (a->norm != SMX_NORM_SPARSEMAX) {
+          ll[(c + i) % SMX_DLANES] += smx_times(wq, special_neg_log_p(&s, z));
+        } else {
+          qql[(c + i) % SMX_DLANES] += qj * qj;
+          mass_off_inf |= qj != 0.0 && z != INFINITY;
+        }
       }
     }
   }
@@ -267,65 +317,76 @@ static double soft_row(const soft_args *a, size_t n, const float *x, const float
       loss = smx_soft_z_loss(loss, a->z_loss, lse), A = smx_soft_z_A(A, a->z_loss, lse);
     }
   }
-  if (!dx) return loss;
-  if (a->norm == SMX_NORM_SPARSEMAX && !sp) { /* the piece's gradient; a NaN of q (Q holds their sum) made quiet */
-    if (Q != Q)
-      for (size_t j = 0; j < n; j++) dx[j] = dx[j] != dx[j] ? smx_qnan() : dx[j];
+  if (!r->dx) return loss;
+  if (a->norm == SMX_NORM_SPARSEMAX && !sp) { /* the piece's gradient; a NaN of q (Q holds their sum) made quiet (the
+                                                 16-bit rounding made it the type's one NaN already) */
+    if (Q != Q && r->e == SMX_ELEM_F32)
+      for (float *dx = r->dx, *end = dx + n; dx < end; dx++) *dx = *dx != *dx ? smx_qnan() : *dx;
     return loss;
   }
   const float Af = (float)(a->coef * A);
-  if (!sp && a->norm == SMX_NORM_STABLEMAX) { /* the gradient piece with b_j as its class weights, Bf = 1 */
-    if (Af != Af) { /* a NaN q'_j (A holds their sum): every entry the quiet NaN, as smx_flush_nan gives it (the
-                       pieces would keep the NaN's payload) */
-      smx_fill(n, dx, smx_qnan());
-      return loss;
-    }
-    float b[SOFT_CHUNK];
-    smx_xent_row row = {.softcap = a->cap, .class_weight = b};
-    const smx_xent_stable st = {.kind = SMX_ROW_FINITE, .Af = Af, .Bf = 1.0f, .c = s.c, .tiny = s.tiny, .S = s.S};
-    for (size_t c = 0; c < n; c += SOFT_CHUNK) {
-      const size_t len = n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK;
-      a->k->xent_soft_b(len, q + c, a->w ? a->w + c : NULL, e, off, a->coef, b);
-      a->k->xent_stablemax_grad(len, x + c, &row, &st, dx + c);
-    }
+  if (!sp && a->norm == SMX_NORM_STABLEMAX && Af != Af) { /* a NaN q'_j (A holds their sum): every entry the quiet
+                                                              NaN, as smx_flush_nan gives it (the pieces would keep the
+                                                              NaN's payload) */
+    smx_fill_elem(n, r->dx, smx_qnan(), r->e);
     return loss;
   }
-  for (size_t j = 0; j < n; j++) {
-    const float z = capped(a, x[j], &dz), p = prob(a, n, &s, z);
-    const double qj = smoothed(e, off, q[j]);
-    if (a->norm == SMX_NORM_SPARSEMAX) {
-      dx[j] = smx_flush_nan(((float)((double)p - qj) * G) * dz);
-      continue;
+  float b[SOFT_CHUNK];
+  smx_xent_row row = {.softcap = a->cap, .class_weight = b};
+  const smx_xent_stable st = {.kind = SMX_ROW_FINITE, .Af = Af, .Bf = 1.0f, .c = s.c, .tiny = s.tiny, .S = s.S};
+  for (size_t c = 0; c < n; c += SOFT_CHUNK) {
+    const size_t len = chunk_len(n, c);
+    const float *x = x_cols(a, r, c, len), *q = q_cols(a, r, c, len), *w = a->w ? a->w + c : NULL;
+    float *dx = d_cols(r, c);
+    if (!sp && a->norm == SMX_NORM_STABLEMAX) { /* the gradient piece with b_j as its class weights, Bf = 1 */
+      a->k->xent_soft_b(len, q, w, e, off, a->coef, b);
+      a->k->xent_stablemax_grad(len, x, &row, &st, dx);
+    } else {
+      for (size_t i = 0; i < len; i++) {
+        const float z = capped(a, x[i], &dz), p = prob(a, n, &s, z);
+        const double qj = smoothed(e, off, q[i]);
+        if (a->norm == SMX_NORM_SPARSEMAX) {
+          dx[i] = smx_flush_nan(((float)((double)p - qj) * G) * dz);
+          continue;
+        }
+        const float g = fmaf(Af, p, -(float)(a->coef * weighted(w, i, qj)));
+        dx[i] = smx_flush_nan((a->norm == SMX_NORM_STABLEMAX ? g / (1.0f + fabsf(z)) : g) * dz);
+      }
     }
-    const float b = (float)(a->coef * weighted(a->w, j, qj));
-    const float g = fmaf(Af, p, -b);
-    dx[j] = smx_flush_nan((a->norm == SMX_NORM_STABLEMAX ? g / (1.0f + fabsf(z)) : g) * dz);
+    d_put(a, r, c, len);
   }
   return loss;
 }
 
-double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
-                          size_t ldx, const float *q, size_t ldq, float label_smoothing, float z_loss, float softcap,
-                          const float *class_weight, double coef, float *loss_rows, float *dx, size_t ldd) {
+void smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const void *x, size_t ldx,
+                        const void *q, size_t ldq, int e, float label_smoothing, float z_loss, float softcap,
+                        const float *class_weight, double coef, float *loss_rows, void *dx, size_t ldd,
+                        double *total) {
   const soft_args a = args_of(k, normalizer, label_smoothing, z_loss, softcap, class_weight, coef);
-  /* softmax and stablemax rows of up to a block by the table's groups (their per-row double math lane-wise), the rest
-     row by row */
-  const int grouped = normalizer != SMX_NORM_SPARSEMAX && softcap == 0.0f && n <= SMX_BLOCK;
+  /* f32 softmax and stablemax rows of up to a block by the table's groups (their per-row double math lane-wise), the
+     rest row by row */
+  const int grouped = normalizer != SMX_NORM_SPARSEMAX && softcap == 0.0f && n <= SMX_BLOCK && e == SMX_ELEM_F32;
   smx_xent_soft_group_fn *group = normalizer == SMX_NORM_SOFTMAX ? k->xent_soft_group : k->xent_soft_stable_group;
-  double total = 0.0, lr[SMX_SOFT_GROUP];
+  double lr[SMX_SOFT_GROUP], sum = *total;
   float done[SMX_SOFT_GROUP] = {0};
+  soft_cols r; /* (the buffers left unset) */
+  r.e = e;
   for (size_t r0 = 0, g; r0 < rows; r0 += g) {
     g = grouped ? (rows - r0 < SMX_SOFT_GROUP ? rows - r0 : SMX_SOFT_GROUP) : 1;
     if (grouped)
-      group(g, n, x + r0 * ldx, ldx, q + r0 * ldq, ldq, class_weight, label_smoothing, z_loss, coef, lr, done,
-            dx ? dx + r0 * ldd : NULL, ldd);
-    for (size_t r = r0; r < r0 + g; r++) {
-      if (done[r - r0] == 0.0f) lr[r - r0] = soft_row(&a, n, x + r * ldx, q + r * ldq, dx ? dx + r * ldd : NULL);
-      if (loss_rows) loss_rows[r] = smx_loss_value(lr[r - r0]);
-      total += lr[r - r0];
+      group(g, n, (const float *)x + r0 * ldx, ldx, (const float *)q + r0 * ldq, ldq, class_weight, label_smoothing,
+            z_loss, coef, lr, done, dx ? (float *)dx + r0 * ldd : NULL, ldd);
+    for (size_t i = r0; i < r0 + g; i++) {
+      if (done[i - r0] == 0.0f) {
+        r.x = smx_elem_at(x, i * ldx, e), r.q = smx_elem_at(q, i * ldq, e);
+        r.dx = dx ? (void *)smx_elem_at(dx, i * ldd, e) : NULL;
+        lr[i - r0] = soft_row(&a, n, &r);
+      }
+      if (loss_rows) loss_rows[i] = smx_loss_value(lr[i - r0]);
+      sum += lr[i - r0];
     }
   }
-  return total;
+  *total = sum;
 }
 
 void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
@@ -335,9 +396,12 @@ void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t row
     return;
   }
   const soft_args a = args_of(k, normalizer, 0.0f, 0.0f, softcap, NULL, 0.0);
+  soft_cols c;
+  c.e = SMX_ELEM_F32, c.dx = NULL;
   for (size_t r = 0; r < rows; r++) {
     soft_state s;
-    scan_row(&a, n, x + r * ldx, &s);
+    c.x = x + r * ldx;
+    scan_row(&a, n, &c, &s);
     float v;
     if (s.nan) v = smx_qnan();
     else if (s.ninf) v = INFINITY;

@@ -94,14 +94,19 @@ SMX_FLATTEN double xent_sparsemax_row(size_t n, const void *x, const smx_xent_ro
 }
 
 /* the table piece sparse_row_state (kernels.h) */
-int SMX_KERNEL_NAME(sparse_row_state)(size_t n, const float *x, float softcap, float *m, double *tau, double *fy) {
+SMX_FLATTEN int sparse_row_state(size_t n, const void *x, float softcap, float *m, double *tau, double *fy,
+                                 const int e) {
   const smx_xent_row row = {.softcap = softcap};
   float lm[SMX_LANES];
-  const int nan = sparse_lanes(n, x, &row, lm, NULL, SMX_ELEM_F32);
+  const int nan = sparse_lanes(n, x, &row, lm, NULL, e);
   *m = smx_tree_max64(lm);
   const enum smx_row_kind kind = smx_row_kind_of(*m, nan);
-  if (kind == SMX_ROW_FINITE) *tau = sparse_tau_fy(n, x, lm, *m, softcap, fy, SMX_ELEM_F32);
+  if (kind == SMX_ROW_FINITE) *tau = sparse_tau_fy(n, x, lm, *m, softcap, fy, e);
   return kind;
+}
+int SMX_KERNEL_NAME(sparse_row_state)(size_t n, const void *x, int e, float softcap, float *m, double *tau,
+                                      double *fy) {
+  return SMX_ELEM_CALL(e, sparse_row_state, n, x, softcap, m, tau, fy);
 }
 
 static void sparsemax_row_f32(size_t n, const float *x, float *y) { sparsemax_row(n, x, y, SMX_ELEM_F32); }

@@ -804,12 +804,13 @@ SMX_ROWS_XENTROW16(FN(xent_sparsemax16), xent_sparsemax_row16)
 /* The table pieces of the probability-target cross-entropy (kernels.h): sparse_row_state by the cross-entropy's
    logits pass and xent_sparse_general (the same bits as the reference's collection), xent_soft_sparse the scalar
    piece's operations lane-wise */
-int FN(sparse_row_state)(size_t n, const float *x, float softcap, float *m, double *tau, double *fy) {
+SMX_FLATTEN int sparse_row_state_e(size_t n, const void *x, float softcap, float *m, double *tau, double *fy,
+                                   const int e) {
   const int capped = softcap > 0.0f;
   const vf vcap = vset(softcap), vinv = vset(capped ? 1.0f / softcap : 0.0f);
   vf lm[NACC];
   vd z0 = dset(0.0), z1 = z0;
-  const int nan = xent_sparse_lanes_e(n, x, capped, vcap, vinv, 0.0f, 0, NULL, lm, &z0, &z1, SMX_ELEM_F32);
+  const int nan = xent_sparse_lanes_e(n, x, capped, vcap, vinv, 0.0f, 0, NULL, lm, &z0, &z1, e);
   *m = FN(tree_max)(lm);
   const enum smx_row_kind kind = smx_row_kind_of(*m, nan);
   if (kind != SMX_ROW_FINITE) return kind;
@@ -817,8 +818,11 @@ int FN(sparse_row_state)(size_t n, const float *x, float softcap, float *m, doub
   size_t k;
   int spread;
   *tau = FN(xent_sparse_general)(n, x, *m, sparse_start(n, lm, *m), ties, capped, vcap, vinv, fy, NULL, &k, NULL, 0.0f,
-                                 &spread, SMX_ELEM_F32);
+                                 &spread, e);
   return kind;
+}
+int FN(sparse_row_state)(size_t n, const void *x, int e, float softcap, float *m, double *tau, double *fy) {
+  return SMX_ELEM_CALL(e, sparse_row_state_e, n, x, softcap, m, tau, fy);
 }
 void FN(xent_soft_sparse)(size_t n, const float *x, const float *q, float softcap, float m, double tau, double e,
                           double off, float G, float *dx, double Ql[SMX_DLANES], double qql[SMX_DLANES],

@@ -195,13 +195,13 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
                   normalizer="softmax", z_loss=0.0, softcap=None, grad=False, grad_scale=1.0):
     """The cross-entropy of logits (..., C) (classes on the LAST axis, NumPy style; simdmax.torch.cross_entropy
     follows PyTorch's class dimension 1) against class indices (int64 or int32, shape logits.shape[:-1]) or
-    probabilities (float32, logits' shape). normalizer: "softmax", "stablemax" or "sparsemax"; z_loss (softmax):
+    probabilities (float32 or the logits' type, logits' shape). normalizer: "softmax", "stablemax" or "sparsemax"; z_loss (softmax):
     adds z_loss * lse^2 per row; softcap: logits become softcap * tanh(logits / softcap) first.
     Returns the loss (a float for "sum"/"mean", an array of logits.shape[:-1] for "none"; float32), or
     (loss, dlogits) with grad=True: dlogits = grad_scale * the gradient of the returned loss, of the logits' type.
-    float16 / bfloat16 logits with class indices run smx_cross_entropy_f16 / _bf16 on their storage; with
-    probability targets (float32 or the logits' type) they are widened to a float32 copy (the C library has no
-    16-bit probability-target entry point) and the gradient rounded back, the same bits the 16-bit contract gives.
+    float16 / bfloat16 logits run smx_cross_entropy_f16 / _bf16 on their storage, with probability targets of
+    their type smx_cross_entropy_soft_f16 / _bf16; float32 targets beside 16-bit logits are not rounded: the logits
+    are widened to a float32 copy and the gradient rounded back (the same bits the 16-bit contract gives).
     Semantics: include/simdmax.h; unlike PyTorch a mean over only ignored rows is 0, and ignored rows never
     count in the mean."""
     x = _float(logits, "logits")
@@ -228,11 +228,14 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     o = _lib.xent_options(normalizer, reduction, ignore_index, label_smoothing, z_loss, softcap,
                           w.ctypes.data if w is not None else None, t.dtype == np.int32)
     loss = np.zeros(x.shape[:-1] if reduction == "none" else (1,), np.float32)
-    if soft:
+    if soft and q.dtype == x.dtype:
+        d = _empty(x.shape, x.dtype) if grad else None
+        _lib.call(f"cross_entropy_soft_{sfx}", rows, n, xr.ctypes.data, ld, q.ctypes.data, ldq, o, loss.ctypes.data,
+                  d.ctypes.data if grad else None, n, grad_scale)
+    elif soft:
         xw, ldw = _widen(xr, rows, n, ld)
-        qw, ldq = _widen(q, rows, n, ldq)
         d = np.empty(x.shape, np.float32) if grad else None
-        _lib.call("cross_entropy_soft_f32", rows, n, xw.ctypes.data, ldw, qw.ctypes.data, ldq, o, loss.ctypes.data,
+        _lib.call("cross_entropy_soft_f32", rows, n, xw.ctypes.data, ldw, q.ctypes.data, ldq, o, loss.ctypes.data,
                   d.ctypes.data if grad else None, n, grad_scale)
         d = _narrow(d, x.dtype) if grad else None
     else:

@@ -96,8 +96,9 @@ for _s in ("bf16", "f16"):
     _proto(f"smx_{_s}_from_f32", c_size, c_size, c_fp, c_size, c_fp, c_size)
     _proto(f"smx_f32_from_{_s}", c_size, c_size, c_fp, c_size, c_fp, c_size)
 _proto("smx_cross_entropy_forward_f32", c_size, c_size, c_fp, c_size, c_fp, _OPTS, c_fp, c_fp)
-_proto("smx_cross_entropy_soft_f32", c_size, c_size, c_fp, c_size, c_fp, c_size, _OPTS, c_fp, c_fp, c_size,
-       ctypes.c_float)
+for _s in SUFFIXES:
+    _proto(f"smx_cross_entropy_soft_{_s}", c_size, c_size, c_fp, c_size, c_fp, c_size, _OPTS, c_fp, c_fp, c_size,
+           ctypes.c_float)
 
 
 def check(status):

@@ -2,11 +2,12 @@
 torch.compile, autograd through simdmax's C backward kernels) and nn.Module wrappers.
 
 CPU tensors only. float32, bfloat16 and float16 run natively: the ops call the C library's smx_<kernel>_f32 /
-_bf16 / _f16 and smx_cross_entropy_bf16 / _f16 on the tensors' own storage (no copy for contiguous rows or a row
-stride), forward and backward; a 16-bit result is exactly the float32 kernel's result on the widened input,
-rounded to the type (round-to-nearest-even). Two backward passes without a C kernel of their own (log_stablemax,
-logsumexp) and the probability-target cross-entropy (no 16-bit C entry point) compute in float32 on a widened
-copy and round once. float64 and other dtypes are converted to float32 and back. Losses and logsumexp are
+_bf16 / _f16 and smx_cross_entropy_bf16 / _f16 (probability targets of the logits' type:
+smx_cross_entropy_soft_bf16 / _f16) on the tensors' own storage (no copy for contiguous rows or a row stride),
+forward and backward; a 16-bit result is exactly the float32 kernel's result on the widened input, rounded to the
+type (round-to-nearest-even). Two backward passes without a C kernel of their own (log_stablemax, logsumexp), the
+probability-target cross-entropy's backward for reduction="none" (per-row upstream gradients) and 16-bit logits
+with targets of another type compute in float32 on a widened copy and round once. float64 and other dtypes are converted to float32 and back. Losses and logsumexp are
 computed in float32 and returned in the input's dtype (as PyTorch does).
 The GIL is released while a kernel runs, so the ops can run concurrently from worker threads. Each op uses
 torch.get_num_threads() threads (simdmax's own pool of the calling thread, smx_set_num_threads; results are
@@ -364,16 +365,19 @@ _xent.register_autograd(_xent_backward, setup_context=_xent_setup)
 @torch.library.custom_op("simdmax::cross_entropy_soft", mutates_args=())
 def _xent_soft(x: Tensor, q: Tensor, weight: Optional[Tensor], reduction: int, label_smoothing: float,
                normalizer: int, z_loss: float, softcap: float) -> Tensor:
-    """The loss in x's dtype; 16-bit logits / targets are widened to float32 copies (no 16-bit C entry point)
-    and the float loss rounded once."""
+    """The loss in x's dtype: 16-bit logits and targets of their type by the 16-bit entry point, other mixes on
+    float32 copies; the float loss rounded once."""
     _check2d(x)
     o = _opts(weight, -100, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap)
     dtype = x.dtype
-    x, q = _widen(x), _widen(_rows(q))
+    q = _rows(q)
+    sfx = _SFX[dtype] if q.dtype == dtype else "f32"
+    if sfx == "f32":
+        x, q = _widen(x), _widen(q)
     loss = x.new_empty(x.shape[0] if reduction == 0 else (), dtype=_F32)
     n = x.shape[1]
-    _lib.call("cross_entropy_soft_f32", x.shape[0], n, x.data_ptr(), _ld(x), q.data_ptr(), _ld(q), o, loss.data_ptr(),
-              None, n, 1.0)
+    _lib.call(f"cross_entropy_soft_{sfx}", x.shape[0], n, x.data_ptr(), _ld(x), q.data_ptr(), _ld(q), o,
+              loss.data_ptr(), None, n, 1.0)
     return _narrow(loss, dtype)
 
 
@@ -386,13 +390,19 @@ def _(x, q, weight, reduction, label_smoothing, normalizer, z_loss, softcap):
 def _xent_soft_bwd(x: Tensor, q: Tensor, weight: Optional[Tensor], reduction: int, label_smoothing: float,
                    normalizer: int, z_loss: float, softcap: float, grad: Tensor) -> Tensor:
     """The gradient of the loss (the C call recomputes the loss, discarded); for "none" each row is then
-    scaled by its upstream gradient."""
+    scaled by its upstream gradient (in float32: 16-bit rows on float32 copies, rounded once)."""
     _check2d(x)
     o = _opts(weight, -100, _RED[reduction], label_smoothing, _NORM[normalizer], z_loss, softcap)
     dtype = x.dtype
-    x, q = _widen(x), _widen(_rows(q))
-    dx = _out(x, _F32)
+    q = _rows(q)
     n = x.shape[1]
+    if reduction != 0 and q.dtype == dtype:  # one upstream gradient: the C call's grad_scale, any dtype
+        dx = _out(x)
+        _lib.call(f"cross_entropy_soft_{_SFX[dtype]}", x.shape[0], n, x.data_ptr(), _ld(x), q.data_ptr(), _ld(q), o,
+                  None, dx.data_ptr(), n, float(grad))
+        return dx
+    x, q = _widen(x), _widen(q)
+    dx = _out(x, _F32)
     scale = 1.0 if reduction == 0 else float(grad)
     _lib.call("cross_entropy_soft_f32", x.shape[0], n, x.data_ptr(), _ld(x), q.data_ptr(), _ld(q), o, None,
               dx.data_ptr(), n, scale)

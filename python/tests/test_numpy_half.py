@@ -74,18 +74,21 @@ def test_cross_entropy_bit_exact(dt, sfx, reduction):
 
 
 @pytest.mark.parametrize("dt,sfx", dtypes(), ids=lambda v: getattr(v, "__name__", v))
-def test_cross_entropy_probability_targets(dt, sfx):
-    b = inputs16(sfx, 2, 300, seed=3, specials=False)
+@pytest.mark.parametrize("n", [300, 9000])  # 9000: the 16-bit entry point's rows a block at a time
+def test_cross_entropy_probability_targets(dt, sfx, n):
+    b = inputs16(sfx, 2, n, seed=3, specials=False)
     x, w32 = b.view(dt), widen(b, sfx)
     rng = np.random.default_rng(8)
     q = rng.uniform(0, 1, x.shape).astype(np.float32)
     q /= q.sum(-1, keepdims=True)
     for qq, q32 in ((q, q), (round16(q, sfx).view(dt), widen(round16(q, sfx), sfx))):
         for red in ("none", "mean"):
-            loss, d = simdmax.cross_entropy(x, qq, reduction=red, grad=True, label_smoothing=0.1)
-            rl, rd = simdmax.cross_entropy(w32, q32, reduction=red, grad=True, label_smoothing=0.1)
-            assert np.asarray(loss).tobytes() == np.asarray(rl).tobytes()
-            assert d.dtype == dt and np.array_equal(bits(d), round16(rd, sfx))
+            for norm in ("softmax", "stablemax", "sparsemax"):
+                kw = dict(reduction=red, grad=True, label_smoothing=0.1, normalizer=norm)
+                loss, d = simdmax.cross_entropy(x, qq, **kw)
+                rl, rd = simdmax.cross_entropy(w32, q32, **kw)
+                assert np.asarray(loss).tobytes() == np.asarray(rl).tobytes()
+                assert d.dtype == dt and np.array_equal(bits(d), round16(rd, sfx))
 
 
 def test_other_dtypes_are_rejected():

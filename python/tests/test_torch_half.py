@@ -137,8 +137,8 @@ def test_cross_entropy_probability_targets(dtype, sfx):
     g = torch.Generator().manual_seed(4)
     x = torch.randn(4, 50, 3, generator=g).to(dtype)  # classes on dim 1
     q = torch.softmax(torch.randn(4, 50, 3, generator=g), 1)
-    for qq in (q, q.to(dtype)):
-        for red in ("none", "mean"):
+    for qq in (q, q.to(dtype)):  # float32 targets: widened logits; the logits' type: smx_cross_entropy_soft_bf16 / _f16
+        for red in ("none", "mean", "sum"):
             xa = x.clone().requires_grad_()
             loss = st.cross_entropy(xa, qq, reduction=red, label_smoothing=0.1)
             xr = x.float().requires_grad_()
