@@ -360,19 +360,40 @@ smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, siz
   return SMX_OK;
 }
 
+/* The element type of the call's logits (SMX_ELEM_*) */
+static int elem_of(const xent_call *c) {
+  return c->esize != 2 ? SMX_ELEM_F32 : c->bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;
+}
+
+/* The forward's checks and call (c->esize 2: 16-bit logits) */
+static smx_status xent_forward(xent_call *c, const smx_xent_options *opts, float *loss, float *lse) {
+  smx_status s;
+  if ((s = check_call(c, opts))) return s;
+  if (!loss) return smx_fail(SMX_ERR_NULL, "%s: loss is NULL", c->fn);
+  region in[4], vec[2] = {{loss, loss_len(c) * sizeof(float), "loss"}, {lse, lse ? c->rows * sizeof(float) : 0, "lse"}};
+  if ((s = check_outputs(c, in, common_inputs(c, in), NULL, 0, vec, 2))) return s;
+  run(c, loss, NULL, 0, 1.0f, NULL, 0);
+  if (lse)
+    SMX_IN_FPENV(smx_xent_state_rows(smx_active_kernels(), c->opts->normalizer, c->rows, c->n, c->x, c->ldx,
+                                     elem_of(c), c->opts->softcap, lse));
+  return SMX_OK;
+}
 smx_status smx_cross_entropy_forward_f32(size_t rows, size_t n, const float *logits, size_t ldx, const void *targets,
                                          const smx_xent_options *opts, float *loss, float *lse) {
   xent_call c = {.fn = "smx_cross_entropy_forward_f32", .rows = rows, .n = n, .x = logits, .ldx = ldx, .targets = targets};
-  smx_status s;
-  if ((s = check_call(&c, opts))) return s;
-  if (!loss) return smx_fail(SMX_ERR_NULL, "%s: loss is NULL", c.fn);
-  region in[4], vec[2] = {{loss, loss_len(&c) * sizeof(float), "loss"}, {lse, lse ? rows * sizeof(float) : 0, "lse"}};
-  if ((s = check_outputs(&c, in, common_inputs(&c, in), NULL, 0, vec, 2))) return s;
-  run(&c, loss, NULL, 0, 1.0f, NULL, 0);
-  if (lse)
-    SMX_IN_FPENV(smx_xent_state_rows(smx_active_kernels(), c.opts->normalizer, rows, n, logits, ldx, c.opts->softcap,
-                                     lse));
-  return SMX_OK;
+  return xent_forward(&c, opts, loss, lse);
+}
+smx_status smx_cross_entropy_forward_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx,
+                                          const void *targets, const smx_xent_options *opts, float *loss, float *lse) {
+  xent_call c = {.fn = "smx_cross_entropy_forward_bf16", .rows = rows, .n = n, .x = (const float *)(const void *)logits,
+                 .ldx = ldx, .targets = targets, .esize = 2, .bf16 = 1};
+  return xent_forward(&c, opts, loss, lse);
+}
+smx_status smx_cross_entropy_forward_f16(size_t rows, size_t n, const smx_f16 *logits, size_t ldx, const void *targets,
+                                         const smx_xent_options *opts, float *loss, float *lse) {
+  xent_call c = {.fn = "smx_cross_entropy_forward_f16", .rows = rows, .n = n, .x = (const float *)(const void *)logits,
+                 .ldx = ldx, .targets = targets, .esize = 2, .bf16 = 0};
+  return xent_forward(&c, opts, loss, lse);
 }
 
 /* The backward on validated shapes and options (c from check_call; c->esize 2: 16-bit logits and dlogits). */
@@ -422,7 +443,7 @@ static void soft_rows(const xent_call *c, double coef, float *loss_rows, void *d
   const smx_kernels *k = smx_active_kernels();
   const smx_xent_options *o = c->opts;
   const size_t rows = c->rows, n = c->n;
-  const int e = c->esize != 2 ? SMX_ELEM_F32 : c->bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;
+  const int e = elem_of(c);
   if (e == SMX_ELEM_F32 || 2 * n > XENT16_SCRATCH) {
     smx_xent_soft_rows(k, o->normalizer, rows, n, c->x, c->ldx, c->q, c->ldq, e, o->label_smoothing, o->z_loss,
                        o->softcap, o->class_weight, coef, loss_rows, dlogits, ldd, total);

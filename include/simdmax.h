@@ -259,6 +259,14 @@ SMX_API smx_status smx_cross_entropy_backward_f32(size_t rows, size_t n, const f
                                                   const void *targets, const smx_xent_options *opts,
                                                   const float *lse, const float *grad_loss,
                                                   size_t grad_loss_stride, float *dlogits, size_t ldd);
+/* The forward on 16-bit logits (loss and lse stay float): exactly smx_cross_entropy_forward_f32 on the widened
+   logits. */
+SMX_API smx_status smx_cross_entropy_forward_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx,
+                                                  const void *targets, const smx_xent_options *opts, float *loss,
+                                                  float *lse);
+SMX_API smx_status smx_cross_entropy_forward_f16(size_t rows, size_t n, const smx_f16 *logits, size_t ldx,
+                                                 const void *targets, const smx_xent_options *opts, float *loss,
+                                                 float *lse);
 /* The backward on 16-bit logits and dlogits (grad_loss and lse stay float): exactly
    smx_cross_entropy_backward_f32 on the widened logits, the gradient rounded once, so per-row upstream gradients
    need no float32 copy of the logits (with one grad_loss value: smx_cross_entropy_bf16's / _f16's dlogits). */

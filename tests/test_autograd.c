@@ -107,11 +107,13 @@ Test(autograd, backward_bit_identical_to_fused) {
 
 /* The 16-bit backward: smx_cross_entropy_backward_f32 on the widened logits, the gradient rounded once (per-row
    upstream gradients, every ISA, normalizer and option set; in place too), and with one grad_loss value the fused
-   16-bit call's gradient. */
+   16-bit call's gradient; the 16-bit forward: the f32 forward's loss and lse on the widened logits. */
 typedef smx_status (*to16_fn)(size_t, size_t, const float *, size_t, uint16_t *, size_t);
 typedef smx_status (*from16_fn)(size_t, size_t, const uint16_t *, size_t, float *, size_t);
 typedef smx_status (*bwd16_fn)(size_t, size_t, const uint16_t *, size_t, const void *, const smx_xent_options *,
                                const float *, const float *, size_t, uint16_t *, size_t);
+typedef smx_status (*fwd16_fn)(size_t, size_t, const uint16_t *, size_t, const void *, const smx_xent_options *,
+                               float *, float *);
 typedef smx_status (*xent16_fn)(size_t, size_t, const uint16_t *, size_t, const void *, const smx_xent_options *,
                                 float *, uint16_t *, size_t, float);
 static void backward16_case(int bf16, smx_normalizer norm, smx_reduction red, int set, size_t n, tu_rng *rng, int r0,
@@ -148,6 +150,13 @@ static void backward16_case(int bf16, smx_normalizer norm, smx_reduction red, in
   cr_assert_eq(xent16(ROWS, n, x16, n, t, &o, loss, want, n, 0.75f), SMX_OK, "%s", ctx);
   cr_assert_eq(bwd16(ROWS, n, x16, n, t, &o, NULL, (const float[]){0.75f}, 0, got, n), SMX_OK, "%s", ctx);
   cr_expect(memcmp(want, got, ROWS * n * 2) == 0, "%s: one grad_loss differs from the fused call's gradient", ctx);
+  /* the 16-bit forward: loss and lse those of the f32 forward on the widened logits */
+  const fwd16_fn fwd16 = bf16 ? smx_cross_entropy_forward_bf16 : smx_cross_entropy_forward_f16;
+  float l32[ROWS], s32[ROWS], s16[ROWS];
+  cr_assert_eq(smx_cross_entropy_forward_f32(ROWS, n, x, n, t, &o, l32, s32), SMX_OK, "%s", ctx);
+  cr_assert_eq(fwd16(ROWS, n, x16, n, t, &o, loss, s16), SMX_OK, "%s", ctx);
+  cr_expect(same(loss, l32, red == SMX_REDUCE_NONE ? ROWS : 1) && same(s16, s32, ROWS),
+            "%s: the 16-bit forward's loss or lse differs from the f32 forward on the widened logits", ctx);
   free(x), free(w), free(dw), free(x16), free(want), free(got);
 }
 Test(autograd, backward16_is_rounded_f32) {

@@ -389,18 +389,18 @@ void smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows
   *total = sum;
 }
 
-void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const float *x,
-                         size_t ldx, float softcap, float *state) {
-  if (normalizer == SMX_NORM_SOFTMAX && softcap == 0.0f) {
+void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const void *x,
+                         size_t ldx, int e, float softcap, float *state) {
+  if (normalizer == SMX_NORM_SOFTMAX && softcap == 0.0f && e == SMX_ELEM_F32) {
     k->logsumexp(rows, n, x, ldx, state);
     return;
   }
   const soft_args a = args_of(k, normalizer, 0.0f, 0.0f, softcap, NULL, 0.0);
   soft_cols c;
-  c.e = SMX_ELEM_F32, c.dx = NULL;
+  c.e = e, c.dx = NULL;
   for (size_t r = 0; r < rows; r++) {
     soft_state s;
-    c.x = x + r * ldx;
+    c.x = smx_elem_at(x, r * ldx, e);
     scan_row(&a, n, &c, &s);
     float v;
     if (s.nan) v = smx_qnan();
