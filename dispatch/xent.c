@@ -436,33 +436,49 @@ smx_status smx_cross_entropy_backward_f32(size_t rows, size_t n, const float *lo
   return s ? s : xent_backward(&c, lse, grad_loss, grad_loss_stride, dlogits, ldd);
 }
 
-/* The probability-target rows (c->esize 2: 16-bit logits, q and dlogits, bf16 if c->bf16, else f16; their rows
-   widened into a stack scratch where two fit, the gradient computed in place over the widened logits, rounded back;
-   longer rows a chunk at a time by the row code): the row losses added to *total in row order. */
-static void soft_rows(const xent_call *c, double coef, float *loss_rows, void *dlogits, size_t ldd, double *total) {
+/* The probability-target rows [r0, r1), row r's loss to losses[r - r0] (c->esize 2: 16-bit logits, q and dlogits,
+   bf16 if c->bf16, else f16; their rows widened into a stack scratch where two fit, the gradient computed in place
+   over the widened logits, rounded back; longer rows a chunk at a time by the row code); returns total plus their
+   losses in row order. */
+static double soft_rows(const xent_call *c, size_t r0, size_t r1, double coef, double *losses, void *dlogits,
+                        size_t ldd, double total) {
   const smx_kernels *k = smx_active_kernels();
   const smx_xent_options *o = c->opts;
-  const size_t rows = c->rows, n = c->n;
+  const size_t n = c->n;
   const int e = elem_of(c);
-  if (e == SMX_ELEM_F32 || 2 * n > XENT16_SCRATCH) {
-    smx_xent_soft_rows(k, o->normalizer, rows, n, c->x, c->ldx, c->q, c->ldq, e, o->label_smoothing, o->z_loss,
-                       o->softcap, o->class_weight, coef, loss_rows, dlogits, ldd, total);
-    return;
-  }
+  const void *x = smx_elem_at(c->x, r0 * c->ldx, e), *q = smx_elem_at(c->q, r0 * c->ldq, e);
+  void *d = dlogits ? (void *)smx_elem_at(dlogits, r0 * ldd, e) : NULL;
+  if (e == SMX_ELEM_F32 || 2 * n > XENT16_SCRATCH)
+    return smx_xent_soft_rows(k, o->normalizer, r1 - r0, n, x, c->ldx, q, c->ldq, e, o->label_smoothing, o->z_loss,
+                              o->softcap, o->class_weight, coef, losses, d, ldd, total);
   float buf[XENT16_SCRATCH];
   const size_t per = XENT16_SCRATCH / (2 * n);
-  const uint16_t *x = (const uint16_t *)(const void *)c->x, *q = (const uint16_t *)(const void *)c->q;
-  for (size_t r = 0; r < rows; r += per) {
-    const size_t m = rows - r < per ? rows - r : per;
+  for (size_t r = 0; r < r1 - r0; r += per) {
+    const size_t m = r1 - r0 - r < per ? r1 - r0 - r : per;
     float *xw = buf, *qw = buf + m * n;
-    smx_widen16_rows(k, c->bf16, m, n, x + r * c->ldx, c->ldx, xw, n);
-    smx_widen16_rows(k, c->bf16, m, n, q + r * c->ldq, c->ldq, qw, n);
-    smx_xent_soft_rows(k, o->normalizer, m, n, xw, n, qw, n, SMX_ELEM_F32, o->label_smoothing, o->z_loss, o->softcap,
-                       o->class_weight, coef, loss_rows ? loss_rows + r : NULL, dlogits ? xw : NULL, n, total);
-    if (dlogits) smx_narrow16_rows(k, c->bf16, m, n, xw, n, (uint16_t *)dlogits + r * ldd, ldd);
+    smx_widen16_rows(k, c->bf16, m, n, (const uint16_t *)x + r * c->ldx, c->ldx, xw, n);
+    smx_widen16_rows(k, c->bf16, m, n, (const uint16_t *)q + r * c->ldq, c->ldq, qw, n);
+    total = smx_xent_soft_rows(k, o->normalizer, m, n, xw, n, qw, n, SMX_ELEM_F32, o->label_smoothing, o->z_loss,
+                               o->softcap, o->class_weight, coef, losses + r, d ? xw : NULL, n, total);
+    if (d) smx_narrow16_rows(k, c->bf16, m, n, xw, n, (uint16_t *)d + r * ldd, ldd);
   }
+  return total;
 }
-/* The probability-target cross-entropy's checks (q beside the logits, of their type) and its call */
+/* A probability-target call's rows on the calling thread's setting (smx_run_rows: row losses by row) */
+typedef struct {
+  smx_rows_job base; /* first: smx_run_rows hands its address back */
+  const xent_call *c;
+  double coef;
+  void *dlogits;
+  size_t ldd;
+} soft_job;
+static void run_soft(const smx_rows_job *j, size_t r0, size_t r1) {
+  const soft_job *s = (const soft_job *)(const void *)j;
+  soft_rows(s->c, r0, r1, s->coef, j->row_losses + (r0 - j->losses_row0), s->dlogits, s->ldd, 0.0);
+}
+/* The probability-target cross-entropy's checks (q beside the logits, of their type) and its call: each row's loss
+   added in row order, the same total for every thread count and split (up to XENT_STACK_ROWS row losses on the
+   stack, a longer threaded call's in a heap array, else XENT_STACK_ROWS rows at a time on the calling thread) */
 static smx_status xent_soft(xent_call *c, const smx_xent_options *opts, float *loss, void *dlogits, size_t ldd,
                             float grad_scale) {
   smx_status s;
@@ -474,11 +490,28 @@ static smx_status xent_soft(xent_call *c, const smx_xent_options *opts, float *l
   region in[4], vec[1] = {{loss, loss ? loss_len(c) * sizeof(float) : 0, "loss"}};
   if ((s = check_outputs(c, in, common_inputs(c, in), dlogits, ldd, vec, 1))) return s;
   const smx_xent_options *o = c->opts;
-  const size_t rows = c->rows;
+  const size_t rows = c->rows, n = c->n;
   const smx_fpenv env = smx_fpenv_enter();
   const double coef = o->reduction == SMX_REDUCE_MEAN ? (rows ? (double)grad_scale / (double)rows : 0.0) : grad_scale;
-  double total = 0.0;
-  soft_rows(c, coef, loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL, dlogits, ldd, &total);
+  float *loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL;
+  double stack_losses[XENT_STACK_ROWS], *losses = stack_losses, total = 0.0;
+  if (smx_rows_threaded(rows, n) && (rows <= XENT_STACK_ROWS || (losses = malloc(rows * sizeof *losses)))) {
+    soft_job j = {{.run = run_soft, .id = SMX_KERNEL_ID_NONE, .k = smx_active_kernels(), .rows = rows, .n = n,
+                   .row_losses = losses},
+                  c, coef, dlogits, ldd};
+    smx_run_rows(&j.base);
+    for (size_t r = 0; r < rows; r++) total += losses[r];
+  } else {
+    losses = NULL;
+  }
+  for (size_t r0 = 0; r0 < rows; r0 += XENT_STACK_ROWS) {
+    const size_t r1 = rows - r0 < XENT_STACK_ROWS ? rows : r0 + XENT_STACK_ROWS;
+    const double *lr = losses ? losses + r0 : stack_losses;
+    if (!losses) total = soft_rows(c, r0, r1, coef, stack_losses, dlogits, ldd, total); /* (summed as the rows go) */
+    if (loss_rows)
+      for (size_t r = r0; r < r1; r++) loss_rows[r] = smx_loss_value(lr[r - r0]);
+  }
+  if (losses && losses != stack_losses) free(losses);
   if (loss && o->reduction == SMX_REDUCE_SUM) loss[0] = smx_loss_value(total);
   if (loss && o->reduction == SMX_REDUCE_MEAN) loss[0] = rows ? smx_loss_value(total / (double)rows) : 0.0f;
   smx_fpenv_leave(env);

@@ -4,6 +4,7 @@
    of the built-in pool and through a caller's parallel-for, every reduction of the cross-entropy, and long rows
    of the softmax family (f32 and 16-bit) and the softmax / stablemax cross-entropies split by blocks: every result
    must equal the single-threaded one bit for bit. */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,9 +148,43 @@ static long split_checks(void) {
         }
       }
     }
+  /* probability targets (q: |dy| / n), f32 and 16-bit: loss and gradient, every normalizer and reduction */
+  static float q[MR * MN];
+  static uint16_t qh[MR * MN];
+  for (size_t i = 0; i < MR * MN; i++) q[i] = fabsf(mdy[i]) / MN;
+  for (int t = 0; t < 3; t++) { /* 2: f32 */
+    if (t < 2) (t ? smx_f16_from_f32 : smx_bf16_from_f32)(MR, MN, mx, MN, mh, MN);
+    if (t < 2) (t ? smx_f16_from_f32 : smx_bf16_from_f32)(MR, MN, q, MN, qh, MN);
+    for (int norm = 0; norm < 3; norm++)
+      for (int red = 0; red < 3; red++) {
+        smx_xent_options o;
+        smx_xent_options_default(&o);
+        o.normalizer = (smx_normalizer)norm, o.reduction = (smx_reduction)red, o.label_smoothing = 0.1f;
+        static float lref[MR], lgot[MR];
+        for (int c = -1; c < 4; c++) {
+          if (c < 3) smx_set_num_threads(c < 0 ? 1 : counts[c]);
+          else smx_set_parallel_for(reverse_parallel_for, NULL, 2);
+          float *l = c < 0 ? lref : lgot, *g32 = c < 0 ? ref : got;
+          uint16_t *g16 = c < 0 ? gref : mg;
+          const smx_status s = t == 2 ? smx_cross_entropy_soft_f32(MR, MN, mx, MN, q, MN, &o, l, g32, MN, 0.5f)
+                               : t ? smx_cross_entropy_soft_f16(MR, MN, mh, MN, qh, MN, &o, l, g16, MN, 0.5f)
+                                   : smx_cross_entropy_soft_bf16(MR, MN, mh, MN, qh, MN, &o, l, g16, MN, 0.5f);
+          smx_set_parallel_for(NULL, NULL, 0);
+          if (c < 0) continue;
+          checks++;
+          if (s != SMX_OK || memcmp(lgot, lref, (red ? 1 : MR) * sizeof *lref) ||
+              (t == 2 ? memcmp(got, ref, MR * MN * sizeof *got) : memcmp(mg, gref, sizeof mg))) {
+            fprintf(stderr, "threads: %s probability-target cross-entropy (normalizer %d, reduction %d) on %s differs "
+                    "from one thread\n", (const char *[]){"bf16", "f16", "f32"}[t], norm, red,
+                    c < 3 ? (counts[c] == 2 ? "2 threads" : counts[c] == 3 ? "3 threads" : "7 threads") : "a parallel-for");
+            bad++;
+          }
+        }
+      }
+  }
   smx_set_num_threads(1);
-  printf("threads: %ld calls on 2, 3, 7 threads and a caller's parallel-for (16-bit: threads), %ld differ from one "
-         "thread\n", checks, bad);
+  printf("threads: %ld calls on 2, 3, 7 threads and a caller's parallel-for (the 16-bit class-index cross-entropy: "
+         "threads), %ld differ from one thread\n", checks, bad);
   return bad;
 }
 

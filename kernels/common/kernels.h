@@ -25,15 +25,15 @@ typedef double smx_XENT_fn(size_t rows, size_t n, const float *x, size_t ldx, co
 /* The cross-entropy's parts in common code around the table k's softmax pieces, the same bits on every ISA
    (kernels/common/xent_soft.c), x, q and dx of element type e (SMX_ELEM_*: 16-bit rows get the f32 results on their
    widened entries, the gradient rounded once): each row's normalizer state (smx_cross_entropy_forward_f32's lse; f32
-   softmax without softcap by k's logsumexp), and the loss against probability targets q (loss_rows: NULL or one float
-   per row; dx: NULL or the gradient times coef (dx may be x); the row losses added to *total in row order). */
+   softmax without softcap by k's logsumexp), and the loss against probability targets q (row r's loss to
+   row_losses[r], and returned added to total in row order; dx: NULL or the gradient times coef, dx may be x). */
 struct smx_kernels;
 void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const void *x,
                          size_t ldx, int e, float softcap, float *state);
-void smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const void *x, size_t ldx,
-                        const void *q, size_t ldq, int e, float label_smoothing, float z_loss, float softcap,
-                        const float *class_weight, double coef, float *loss_rows, void *dx, size_t ldd,
-                        double *total);
+double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const void *x,
+                          size_t ldx, const void *q, size_t ldq, int e, float label_smoothing, float z_loss,
+                          float softcap, const float *class_weight, double coef, double *row_losses, void *dx,
+                          size_t ldd, double total);
 
 /* Where softmax's pass 1 stored its values (at most SMX_STORE_MAX_BLOCKS blocks): per block, the K_b it was
    summed against, or INT32_MIN for an all -inf block (zeros stored), and the block's max. complete = 0 if a

@@ -31,7 +31,8 @@ typedef struct soft_state {
 
 /* A row's logits x, targets q and gradient dx (NULL: none), of element type e (SMX_ELEM_*): the passes take them a
    chunk at a time, f32 columns in place and 16-bit ones widened into the buffers (the gradient computed in db, then
-   rounded into dx), so that a 16-bit row gets exactly the f32 row's results on its widened entries */
+   rounded into dx), so that a 16-bit row gets exactly the f32 row's results on its widened entries (the passes' 16
+   lanes and softmax's whole-block fold do not see the blocks) */
 typedef struct soft_cols {
   const void *x, *q;
   void *dx;
@@ -40,6 +41,11 @@ typedef struct soft_cols {
 } soft_cols;
 
 static size_t chunk_len(size_t n, size_t c) { return n - c < SOFT_CHUNK ? n - c : SOFT_CHUNK; }
+/* the columns from c that a pass without buffers of its own takes at once: an f32 row whole (in blocks the pieces'
+   calls cost 6% at n = 32000), a 16-bit one a block */
+static size_t pass_len(const soft_cols *r, size_t n, size_t c) {
+  return r->e == SMX_ELEM_F32 ? n - c : chunk_len(n, c);
+}
 /* columns [c, c + len) of p (x or q) as floats */
 static const float *cols_of(const soft_args *a, const soft_cols *r, const void *p, size_t c, size_t len, float *buf) {
   if (r->e == SMX_ELEM_F32) return (const float *)p + c;
@@ -138,8 +144,8 @@ static void scan_row(const soft_args *a, size_t n, soft_cols *r, soft_state *s) 
   if (a->norm == SMX_NORM_SOFTMAX) {
     smx_lse st;
     smx_lse_init(&st);
-    for (size_t c = 0; c < n; c += SOFT_CHUNK) {
-      const size_t len = chunk_len(n, c);
+    for (size_t c = 0, len; c < n; c += len) {
+      len = pass_len(r, n, c);
       a->k->xent_fold(len, x_cols(a, r, c, len), a->cap, NULL, &st, NULL);
     }
     smx_lse_finish(&st, &s->f, 1);
@@ -247,13 +253,13 @@ void smx_xent_soft_stable_group_scalar(size_t g, size_t n, const float *x, size_
 static double softmax_tail(const soft_args *a, size_t n, soft_cols *r, const soft_state *s) {
   const double e = a->eps, off = e / (double)n, m = (double)s->f.m, l = s->f.l, lse = m + l;
   double lanes[2][SMX_DLANES] = {{0}}, *Ql = lanes[0], *ll = lanes[1];
-  for (size_t c = 0; c < n; c += SOFT_CHUNK) {
-    const size_t len = chunk_len(n, c);
+  for (size_t c = 0, len; c < n; c += len) {
+    len = pass_len(r, n, c);
     a->k->xent_soft_q(len, q_cols(a, r, c, len), a->w ? a->w + c : NULL, e, off, Ql);
   }
   const float Af = (float)(a->coef * smx_soft_z_A(smx_tree_sum16d(Ql), a->z_loss, lse));
-  for (size_t c = 0; c < n; c += SOFT_CHUNK) {
-    const size_t len = chunk_len(n, c);
+  for (size_t c = 0, len; c < n; c += len) {
+    len = pass_len(r, n, c);
     const float *x = x_cols(a, r, c, len), *q = q_cols(a, r, c, len), *w = a->w ? a->w + c : NULL;
     if (Af == Af) {
       a->k->xent_soft_tail(len, x, q, w, a->cap, e, off, a->coef, m, l, &s->o, Af, ll, d_cols(r, c));
@@ -266,8 +272,8 @@ static double softmax_tail(const soft_args *a, size_t n, soft_cols *r, const sof
   return smx_soft_z_loss(smx_tree_sum16d(ll), a->z_loss, lse);
 }
 
-/* The loss of one row and, where r->dx, its gradient; every pass over the columns a chunk at a time (out of line:
-   the driver's row loop keeps its sum in a register) */
+/* The loss of one row and, where r->dx, its gradient (out of line: the driver's loop over the rows stays in
+   registers, 2% of the time at n = 8) */
 static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, soft_cols *r) {
   soft_state s;
   scan_row(a, n, r, &s);
@@ -279,8 +285,8 @@ static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, s
   const float G = (float)a->coef;
   int mass_off_inf = 0; /* sparsemax special rows: q' has mass on an entry that is not +inf */
   float dz;
-  for (size_t c = 0; c < n; c += SOFT_CHUNK) {
-    const size_t len = chunk_len(n, c);
+  for (size_t c = 0, len; c < n; c += len) {
+    len = pass_len(r, n, c);
     const float *x = x_cols(a, r, c, len), *q = q_cols(a, r, c, len), *w = a->w ? a->w + c : NULL;
     if (a->norm == SMX_NORM_SOFTMAX && !sp) {
       a->k->xent_soft_sums(len, x, q, w, a->cap, (double)s.f.m, s.f.l, e, off, Ql, ll);
@@ -358,16 +364,15 @@ static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, s
   return loss;
 }
 
-void smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const void *x, size_t ldx,
-                        const void *q, size_t ldq, int e, float label_smoothing, float z_loss, float softcap,
-                        const float *class_weight, double coef, float *loss_rows, void *dx, size_t ldd,
-                        double *total) {
+double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const void *x,
+                          size_t ldx, const void *q, size_t ldq, int e, float label_smoothing, float z_loss,
+                          float softcap, const float *class_weight, double coef, double *row_losses, void *dx,
+                          size_t ldd, double total) {
   const soft_args a = args_of(k, normalizer, label_smoothing, z_loss, softcap, class_weight, coef);
   /* f32 softmax and stablemax rows of up to a block by the table's groups (their per-row double math lane-wise), the
      rest row by row */
   const int grouped = normalizer != SMX_NORM_SPARSEMAX && softcap == 0.0f && n <= SMX_BLOCK && e == SMX_ELEM_F32;
   smx_xent_soft_group_fn *group = normalizer == SMX_NORM_SOFTMAX ? k->xent_soft_group : k->xent_soft_stable_group;
-  double lr[SMX_SOFT_GROUP], sum = *total;
   float done[SMX_SOFT_GROUP] = {0};
   soft_cols r; /* (the buffers left unset) */
   r.e = e;
@@ -375,18 +380,17 @@ void smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t rows
     g = grouped ? (rows - r0 < SMX_SOFT_GROUP ? rows - r0 : SMX_SOFT_GROUP) : 1;
     if (grouped)
       group(g, n, (const float *)x + r0 * ldx, ldx, (const float *)q + r0 * ldq, ldq, class_weight, label_smoothing,
-            z_loss, coef, lr, done, dx ? (float *)dx + r0 * ldd : NULL, ldd);
+            z_loss, coef, row_losses + r0, done, dx ? (float *)dx + r0 * ldd : NULL, ldd);
     for (size_t i = r0; i < r0 + g; i++) {
       if (done[i - r0] == 0.0f) {
         r.x = smx_elem_at(x, i * ldx, e), r.q = smx_elem_at(q, i * ldq, e);
         r.dx = dx ? (void *)smx_elem_at(dx, i * ldd, e) : NULL;
-        lr[i - r0] = soft_row(&a, n, &r);
+        row_losses[i] = soft_row(&a, n, &r);
       }
-      if (loss_rows) loss_rows[i] = smx_loss_value(lr[i - r0]);
-      sum += lr[i - r0];
+      total += row_losses[i]; /* (here, not in a loop of its own: the adds' latency hides behind the rows' work) */
     }
   }
-  *total = sum;
+  return total;
 }
 
 void smx_xent_state_rows(const struct smx_kernels *k, int normalizer, size_t rows, size_t n, const void *x,
