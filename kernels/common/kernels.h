@@ -98,6 +98,13 @@ typedef void smx_xent_soft_group_fn(size_t g, size_t n, const float *x, size_t l
                                     const float *w, double e, float z_loss, double coef, double *lr, float *done,
                                     float *dx, size_t ldd);
 typedef smx_xent_soft_group_fn smx_xent_soft_stable_group_fn;
+/* sparse_group_state: sparse_row_state's m, tau and fy (no softcap) of rows [0, g), g <= SMX_SOFT_GROUP,
+   n <= SMX_SPARSE_GROUP_MAX, one row per lane, for the rows it takes (fast[r] = 1: finite, and exact as the short
+   rows' sums are; none on an ISA whose rows in lanes stop short of n); fast[r] = 0 for the others. The scalar
+   table's takes none. */
+#define SMX_SPARSE_GROUP_MAX 64
+typedef void smx_sparse_group_state_fn(size_t g, size_t n, const float *x, size_t ldx, float *m, double *tau,
+                                       double *fy, float *fast);
 /* xent_soft_b: the gradient's class weights of probability targets, b_j = (float)(coef wq_j) (wq_j as xent_soft_sums's) */
 typedef void smx_xent_soft_b_fn(size_t n, const float *q, const float *w, double e, double off, double coef, float *b);
 /* xent_soft_stable_sums: the same sums with the stablemax normalizer over a finite row that is not special, -log p_j
@@ -137,8 +144,8 @@ typedef void smx_log_stablemax_cols_fn(size_t n, const float *x, float *y, float
 #define SMX_PIECES(X)                                                                                                \
   X(lse_fold) X(xent_fold) X(softmax_cols) X(log_softmax_cols) X(xent_softmax_cols) X(xent_soft_sums) X(widen16)      \
   X(narrow16) X(xent_stable_block) X(xent_stablemax_grad) X(stable_lanes) X(stablemax_cols) X(max_nan)               \
-  X(log_stablemax_cols) X(xent_soft_b) X(xent_soft_stable_sums) X(sparse_row_state)                      \
-  X(xent_soft_sparse) X(xent_soft_q) X(xent_soft_tail) X(xent_soft_group) X(xent_soft_stable_group)
+  X(log_stablemax_cols) X(xent_soft_b) X(xent_soft_stable_sums) X(sparse_row_state) X(xent_soft_sparse)          \
+  X(xent_soft_q) X(xent_soft_tail) X(xent_soft_group) X(xent_soft_stable_group) X(sparse_group_state)
 /* Kernels fused for 16-bit tensors (loads widened and stores rounded in registers): <kernel>16, with the f32
    kernel's arguments after the type flag (bf16 != 0: bfloat16, else binary16). The scalar table has those of
    SMX_FUSED16_REF only, the kernels whose rows longer than the scratch would otherwise need a heap buffer (its

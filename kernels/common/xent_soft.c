@@ -242,6 +242,11 @@ void smx_xent_soft_group_scalar(size_t g, size_t n, const float *x, size_t ldx, 
       (void)ldd;
   for (size_t r = 0; r < g; r++) done[r] = 0.0f;
 }
+void smx_sparse_group_state_scalar(size_t g, size_t n, const float *x, size_t ldx, float *m, double *tau, double *fy,
+                                   float *fast) {
+  (void)n, (void)x, (void)ldx, (void)m, (void)tau, (void)fy;
+  for (size_t r = 0; r < g; r++) fast[r] = 0.0f;
+}
 void smx_xent_soft_stable_group_scalar(size_t g, size_t n, const float *x, size_t ldx, const float *q, size_t ldq,
                                        const float *w, double e, float z_loss, double coef, double *lr, float *done,
                                        float *dx, size_t ldd) {
@@ -272,14 +277,14 @@ static double softmax_tail(const soft_args *a, size_t n, soft_cols *r, const sof
   return smx_soft_z_loss(smx_tree_sum16d(ll), a->z_loss, lse);
 }
 
-/* The loss of one row and, where r->dx, its gradient (out of line: the driver's loop over the rows stays in
-   registers, 2% of the time at n = 8) */
-static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, soft_cols *r) {
-  soft_state s;
-  scan_row(a, n, r, &s);
-  if (s.nan) return nan_row(n, r);
-  const int sp = special(n, &s);
-  if (a->norm == SMX_NORM_SOFTMAX && !sp && r->dx && s.f.shifted) return softmax_tail(a, n, r, &s);
+/* The loss of one row and, where r->dx, its gradient, from its state s (scan_row's, or given: sparsemax's nan, ninf,
+   nneg, m, tau and fy set; out of line: the driver's loop over the rows stays in registers, 2% of the time at n = 8) */
+static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, soft_cols *r, soft_state *s,
+                                                 int given) {
+  if (!given) scan_row(a, n, r, s);
+  if (s->nan) return nan_row(n, r);
+  const int sp = special(n, s);
+  if (a->norm == SMX_NORM_SOFTMAX && !sp && r->dx && s->f.shifted) return softmax_tail(a, n, r, s);
   const double e = a->eps, off = e / (double)n;
   double lanes[3][SMX_DLANES] = {{0}}, *ll = lanes[0], *Ql = lanes[1], *qql = lanes[2]; /* (one zeroing, not three) */
   const float G = (float)a->coef;
@@ -289,11 +294,11 @@ static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, s
     len = pass_len(r, n, c);
     const float *x = x_cols(a, r, c, len), *q = q_cols(a, r, c, len), *w = a->w ? a->w + c : NULL;
     if (a->norm == SMX_NORM_SOFTMAX && !sp) {
-      a->k->xent_soft_sums(len, x, q, w, a->cap, (double)s.f.m, s.f.l, e, off, Ql, ll);
+      a->k->xent_soft_sums(len, x, q, w, a->cap, (double)s->f.m, s->f.l, e, off, Ql, ll);
     } else if (a->norm == SMX_NORM_STABLEMAX && !sp) {
-      a->k->xent_soft_stable_sums(len, x, q, w, a->cap, s.m, s.top_nl, s.log_S, e, off, Ql, ll);
+      a->k->xent_soft_stable_sums(len, x, q, w, a->cap, s->m, s->top_nl, s->log_S, e, off, Ql, ll);
     } else if (a->norm == SMX_NORM_SPARSEMAX && !sp) { /* with the gradient */
-      a->k->xent_soft_sparse(len, x, q, a->cap, s.m, s.tau, e, off, G, r->dx ? d_cols(r, c) : NULL, Ql, qql, ll);
+      a->k->xent_soft_sparse(len, x, q, a->cap, s->m, s->tau, e, off, G, r->dx ? d_cols(r, c) : NULL, Ql, qql, ll);
       if (r->dx) d_put(a, r, c, len);
     } else {
       for (size_t i = 0; i < len; i++) {
@@ -302,7 +307,7 @@ static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, s
         const double wq = weighted(w, i, qj);
         Ql[(c + i) % SMX_DLANES] += wq;
         if (a->norm != SMX_NORM_SPARSEMAX) {
-          ll[(c + i) % SMX_DLANES] += smx_times(wq, special_neg_log_p(&s, z));
+          ll[(c + i) % SMX_DLANES] += smx_times(wq, special_neg_log_p(s, z));
         } else {
           qql[(c + i) % SMX_DLANES] += qj * qj;
           mass_off_inf |= qj != 0.0 && z != INFINITY;
@@ -314,12 +319,12 @@ static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, s
   double loss, A = Q;
   if (a->norm == SMX_NORM_SPARSEMAX) { /* <z, q'> - m = sum q'_j (z_j - m) + m (sum q' - 1) */
     const double qq = smx_tree_sum16d(qql);
-    if (!sp) loss = s.fy - (smx_tree_sum16d(ll) + smx_times((double)s.m, Q - 1.0)) + 0.5 * qq;
-    else loss = mass_off_inf ? INFINITY : (s.ninf ? 0.5 * (qq - 1.0 / (double)s.ninf) : 0.0);
+    if (!sp) loss = s->fy - (smx_tree_sum16d(ll) + smx_times((double)s->m, Q - 1.0)) + 0.5 * qq;
+    else loss = mass_off_inf ? INFINITY : (s->ninf ? 0.5 * (qq - 1.0 / (double)s->ninf) : 0.0);
   } else {
     loss = smx_tree_sum16d(ll);
     if (a->norm == SMX_NORM_SOFTMAX && !sp) {
-      const double lse = (double)s.f.m + s.f.l;
+      const double lse = (double)s->f.m + s->f.l;
       loss = smx_soft_z_loss(loss, a->z_loss, lse), A = smx_soft_z_A(A, a->z_loss, lse);
     }
   }
@@ -339,7 +344,7 @@ static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, s
   }
   float b[SOFT_CHUNK];
   smx_xent_row row = {.softcap = a->cap, .class_weight = b};
-  const smx_xent_stable st = {.kind = SMX_ROW_FINITE, .Af = Af, .Bf = 1.0f, .c = s.c, .tiny = s.tiny, .S = s.S};
+  const smx_xent_stable st = {.kind = SMX_ROW_FINITE, .Af = Af, .Bf = 1.0f, .c = s->c, .tiny = s->tiny, .S = s->S};
   for (size_t c = 0; c < n; c += SOFT_CHUNK) {
     const size_t len = chunk_len(n, c);
     const float *x = x_cols(a, r, c, len), *q = q_cols(a, r, c, len), *w = a->w ? a->w + c : NULL;
@@ -349,7 +354,7 @@ static __attribute__((noinline)) double soft_row(const soft_args *a, size_t n, s
       a->k->xent_stablemax_grad(len, x, &row, &st, dx);
     } else {
       for (size_t i = 0; i < len; i++) {
-        const float z = capped(a, x[i], &dz), p = prob(a, n, &s, z);
+        const float z = capped(a, x[i], &dz), p = prob(a, n, s, z);
         const double qj = smoothed(e, off, q[i]);
         if (a->norm == SMX_NORM_SPARSEMAX) {
           dx[i] = smx_flush_nan(((float)((double)p - qj) * G) * dz);
@@ -369,23 +374,31 @@ double smx_xent_soft_rows(const struct smx_kernels *k, int normalizer, size_t ro
                           float softcap, const float *class_weight, double coef, double *row_losses, void *dx,
                           size_t ldd, double total) {
   const soft_args a = args_of(k, normalizer, label_smoothing, z_loss, softcap, class_weight, coef);
-  /* f32 softmax and stablemax rows of up to a block by the table's groups (their per-row double math lane-wise), the
-     rest row by row */
-  const int grouped = normalizer != SMX_NORM_SPARSEMAX && softcap == 0.0f && n <= SMX_BLOCK && e == SMX_ELEM_F32;
+  /* f32 rows without softcap 16 at a time: softmax and stablemax rows of up to a block by the table's groups (their
+     per-row double math lane-wise), sparsemax rows of up to SMX_SPARSE_GROUP_MAX with their states from the table's
+     sparse_group_state (one row per lane); the rest row by row */
+  const int f32 = softcap == 0.0f && e == SMX_ELEM_F32, sparse = normalizer == SMX_NORM_SPARSEMAX;
+  const int grouped = f32 && (sparse ? n <= SMX_SPARSE_GROUP_MAX : n <= SMX_BLOCK);
   smx_xent_soft_group_fn *group = normalizer == SMX_NORM_SOFTMAX ? k->xent_soft_group : k->xent_soft_stable_group;
-  float done[SMX_SOFT_GROUP] = {0};
+  float done[SMX_SOFT_GROUP] = {0}, m[SMX_SOFT_GROUP];
+  double tau[SMX_SOFT_GROUP], fy[SMX_SOFT_GROUP];
   soft_cols r; /* (the buffers left unset) */
   r.e = e;
+  soft_state s;
   for (size_t r0 = 0, g; r0 < rows; r0 += g) {
     g = grouped ? (rows - r0 < SMX_SOFT_GROUP ? rows - r0 : SMX_SOFT_GROUP) : 1;
-    if (grouped)
+    if (grouped && sparse)
+      k->sparse_group_state(g, n, (const float *)x + r0 * ldx, ldx, m, tau, fy, done);
+    else if (grouped)
       group(g, n, (const float *)x + r0 * ldx, ldx, (const float *)q + r0 * ldq, ldq, class_weight, label_smoothing,
             z_loss, coef, row_losses + r0, done, dx ? (float *)dx + r0 * ldd : NULL, ldd);
     for (size_t i = r0; i < r0 + g; i++) {
-      if (done[i - r0] == 0.0f) {
+      const int given = sparse && done[i - r0] != 0.0f; /* (a finite max and no NaN: scan_row's state the same) */
+      if (done[i - r0] == 0.0f || given) {
         r.x = smx_elem_at(x, i * ldx, e), r.q = smx_elem_at(q, i * ldq, e);
         r.dx = dx ? (void *)smx_elem_at(dx, i * ldd, e) : NULL;
-        row_losses[i] = soft_row(&a, n, &r);
+        if (given) s.nan = 0, s.ninf = s.nneg = 0, s.m = m[i - r0], s.tau = tau[i - r0], s.fy = fy[i - r0];
+        row_losses[i] = soft_row(&a, n, &r, &s, given);
       }
       total += row_losses[i]; /* (here, not in a loop of its own: the adds' latency hides behind the rows' work) */
     }

@@ -1144,6 +1144,22 @@ static double FN(xent_sparsemax_lanes)(size_t r0, size_t g, size_t n, const floa
   return total;
 }
 
+/* The table piece sparse_group_state (kernels.h): sparse_lanes_state's rows (n <= the ISA's
+   SMX_XENT_SPARSE_LANES_MAX), fy by lanes_fy */
+void FN(sparse_group_state)(size_t g, size_t n, const float *x, size_t ldx, float *m, double *tau, double *fy,
+                            float *fast) {
+  _Static_assert(VW == SMX_SOFT_GROUP, "one row per lane");
+  if (n > SMX_XENT_SPARSE_LANES_MAX) { /* (where the ISA's rows in lanes stop paying) */
+    for (size_t r = 0; r < g; r++) fast[r] = 0.0f;
+    return;
+  }
+  sparse_lanes L;
+  sparse_lanes_state(g, n, x, ldx, &L);
+  const lane_dsum f = lanes_fy(&L, n);
+  vst(m, L.m.m), vst(fast, vld(L.fast));
+  dst(tau, L.tau0), dst(tau + 8, L.tau1), dst(fy, f.lo), dst(fy + 8, f.hi);
+}
+
 double FN(xent_sparsemax)(size_t rows, size_t n, const float *x, size_t ldx, const smx_xent_args *a, float *loss_rows,
                           float *dx, size_t ldd) {
   size_t r0 = 0;
