@@ -1,8 +1,9 @@
-/* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse): scalar code
-   shared by every ISA around the active table's pieces (softmax: rows of up to 1024 entries by xent_soft_group, the
-   others' state by xent_fold, the loss sums and gradient by xent_soft_q and xent_soft_tail, xent_soft_sums without a
-   gradient; stablemax: max_nan, stable_lanes, xent_soft_stable_sums and xent_stablemax_grad; sparsemax:
-   sparse_row_state and xent_soft_sparse), which give every ISA the scalar reference's bits. */
+/* The cross-entropy against probability targets and the per-row normalizer state (the forward's lse), on f32 or
+   16-bit rows: scalar code shared by every ISA around the active table's pieces (softmax: rows of up to 1024 entries
+   by xent_soft_group, the others' state by xent_fold, the loss sums and gradient by xent_soft_q and xent_soft_tail,
+   xent_soft_sums without a gradient; stablemax: xent_soft_stable_group, max_nan, stable_lanes, xent_soft_stable_sums
+   and xent_stablemax_grad; sparsemax: sparse_group_state or sparse_row_state, and xent_soft_sparse), which give every
+   ISA the scalar reference's bits. */
 #include "smx_internal.h"
 
 typedef struct soft_args {
