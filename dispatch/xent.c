@@ -440,9 +440,8 @@ smx_status smx_cross_entropy_backward_f32(size_t rows, size_t n, const float *lo
    bf16 if c->bf16, else f16; their rows widened into a stack scratch where two fit, the gradient computed in place
    over the widened logits, rounded back; longer rows a chunk at a time by the row code); returns total plus their
    losses in row order. */
-static double soft_rows(const xent_call *c, size_t r0, size_t r1, double coef, double *losses, void *dlogits,
-                        size_t ldd, double total) {
-  const smx_kernels *k = smx_active_kernels();
+static double soft_rows(const smx_kernels *k, const xent_call *c, size_t r0, size_t r1, double coef, double *losses,
+                        void *dlogits, size_t ldd, double total) {
   const smx_xent_options *o = c->opts;
   const size_t n = c->n;
   const int e = elem_of(c);
@@ -474,7 +473,7 @@ typedef struct {
 } soft_job;
 static void run_soft(const smx_rows_job *j, size_t r0, size_t r1) {
   const soft_job *s = (const soft_job *)(const void *)j;
-  soft_rows(s->c, r0, r1, s->coef, j->row_losses + (r0 - j->losses_row0), s->dlogits, s->ldd, 0.0);
+  soft_rows(j->k, s->c, r0, r1, s->coef, j->row_losses + (r0 - j->losses_row0), s->dlogits, s->ldd, 0.0);
 }
 /* The probability-target cross-entropy's checks (q beside the logits, of their type) and its call: each row's loss
    added in row order, the same total for every thread count and split (up to XENT_STACK_ROWS row losses on the
@@ -494,9 +493,10 @@ static smx_status xent_soft(xent_call *c, const smx_xent_options *opts, float *l
   const smx_fpenv env = smx_fpenv_enter();
   const double coef = o->reduction == SMX_REDUCE_MEAN ? (rows ? (double)grad_scale / (double)rows : 0.0) : grad_scale;
   float *loss_rows = loss && o->reduction == SMX_REDUCE_NONE ? loss : NULL;
+  const smx_kernels *k = smx_active_kernels(); /* (one table for the whole call, on every task) */
   double stack_losses[XENT_STACK_ROWS], *losses = stack_losses, total = 0.0;
   if (smx_rows_threaded(rows, n) && (rows <= XENT_STACK_ROWS || (losses = malloc(rows * sizeof *losses)))) {
-    soft_job j = {{.run = run_soft, .id = SMX_KERNEL_ID_NONE, .k = smx_active_kernels(), .rows = rows, .n = n,
+    soft_job j = {{.run = run_soft, .id = SMX_KERNEL_ID_NONE, .k = k, .rows = rows, .n = n,
                    .row_losses = losses},
                   c, coef, dlogits, ldd};
     smx_run_rows(&j.base);
@@ -507,7 +507,7 @@ static smx_status xent_soft(xent_call *c, const smx_xent_options *opts, float *l
   for (size_t r0 = 0; r0 < rows; r0 += XENT_STACK_ROWS) {
     const size_t r1 = rows - r0 < XENT_STACK_ROWS ? rows : r0 + XENT_STACK_ROWS;
     const double *lr = losses ? losses + r0 : stack_losses;
-    if (!losses) total = soft_rows(c, r0, r1, coef, stack_losses, dlogits, ldd, total); /* (summed as the rows go) */
+    if (!losses) total = soft_rows(k, c, r0, r1, coef, stack_losses, dlogits, ldd, total); /* (summed as rows go) */
     if (loss_rows)
       for (size_t r = r0; r < r1; r++) loss_rows[r] = smx_loss_value(lr[r - r0]);
   }
