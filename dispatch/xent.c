@@ -364,6 +364,12 @@ smx_status smx_cross_entropy_f32(size_t rows, size_t n, const float *logits, siz
 static int elem_of(const xent_call *c) {
   return c->esize != 2 ? SMX_ELEM_F32 : c->bf16 ? SMX_ELEM_BF16 : SMX_ELEM_F16;
 }
+/* A 16-bit call's arguments: logits (and dlogits, q) of bfloat16 (bf16) or binary16 */
+static xent_call call16(const char *fn, int bf16, size_t rows, size_t n, const uint16_t *logits, size_t ldx,
+                        const void *targets, const uint16_t *q, size_t ldq) {
+  return (xent_call){.fn = fn, .rows = rows, .n = n, .x = (const float *)(const void *)logits, .ldx = ldx,
+                     .targets = targets, .q = (const float *)(const void *)q, .ldq = ldq, .esize = 2, .bf16 = bf16};
+}
 
 /* The forward's checks and call (c->esize 2: 16-bit logits) */
 static smx_status xent_forward(xent_call *c, const smx_xent_options *opts, float *loss, float *lse) {
@@ -385,14 +391,12 @@ smx_status smx_cross_entropy_forward_f32(size_t rows, size_t n, const float *log
 }
 smx_status smx_cross_entropy_forward_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx,
                                           const void *targets, const smx_xent_options *opts, float *loss, float *lse) {
-  xent_call c = {.fn = "smx_cross_entropy_forward_bf16", .rows = rows, .n = n, .x = (const float *)(const void *)logits,
-                 .ldx = ldx, .targets = targets, .esize = 2, .bf16 = 1};
+  xent_call c = call16("smx_cross_entropy_forward_bf16", 1, rows, n, logits, ldx, targets, NULL, 0);
   return xent_forward(&c, opts, loss, lse);
 }
 smx_status smx_cross_entropy_forward_f16(size_t rows, size_t n, const smx_f16 *logits, size_t ldx, const void *targets,
                                          const smx_xent_options *opts, float *loss, float *lse) {
-  xent_call c = {.fn = "smx_cross_entropy_forward_f16", .rows = rows, .n = n, .x = (const float *)(const void *)logits,
-                 .ldx = ldx, .targets = targets, .esize = 2, .bf16 = 0};
+  xent_call c = call16("smx_cross_entropy_forward_f16", 0, rows, n, logits, ldx, targets, NULL, 0);
   return xent_forward(&c, opts, loss, lse);
 }
 
@@ -526,15 +530,13 @@ smx_status smx_cross_entropy_soft_f32(size_t rows, size_t n, const float *logits
 smx_status smx_cross_entropy_soft_bf16(size_t rows, size_t n, const smx_bf16 *logits, size_t ldx, const smx_bf16 *q,
                                        size_t ldq, const smx_xent_options *opts, float *loss, smx_bf16 *dlogits,
                                        size_t ldd, float grad_scale) {
-  xent_call c = {.fn = "smx_cross_entropy_soft_bf16", .rows = rows, .n = n, .x = (const float *)(const void *)logits,
-                 .ldx = ldx, .q = (const float *)(const void *)q, .ldq = ldq, .esize = 2, .bf16 = 1};
+  xent_call c = call16("smx_cross_entropy_soft_bf16", 1, rows, n, logits, ldx, NULL, q, ldq);
   return xent_soft(&c, opts, loss, dlogits, ldd, grad_scale);
 }
 smx_status smx_cross_entropy_soft_f16(size_t rows, size_t n, const smx_f16 *logits, size_t ldx, const smx_f16 *q,
                                       size_t ldq, const smx_xent_options *opts, float *loss, smx_f16 *dlogits,
                                       size_t ldd, float grad_scale) {
-  xent_call c = {.fn = "smx_cross_entropy_soft_f16", .rows = rows, .n = n, .x = (const float *)(const void *)logits,
-                 .ldx = ldx, .q = (const float *)(const void *)q, .ldq = ldq, .esize = 2, .bf16 = 0};
+  xent_call c = call16("smx_cross_entropy_soft_f16", 0, rows, n, logits, ldx, NULL, q, ldq);
   return xent_soft(&c, opts, loss, dlogits, ldd, grad_scale);
 }
 
@@ -542,8 +544,7 @@ smx_status smx_cross_entropy_soft_f16(size_t rows, size_t n, const smx_f16 *logi
 static smx_status xent16(const char *fn, int bf16, size_t rows, size_t n, const uint16_t *logits, size_t ldx,
                          const void *targets, const smx_xent_options *opts, float *loss, uint16_t *dlogits, size_t ldd,
                          float grad_scale) {
-  xent_call c = {.fn = fn, .rows = rows, .n = n, .x = (const float *)(const void *)logits, .ldx = ldx,
-                 .targets = targets, .esize = 2, .bf16 = bf16};
+  xent_call c = call16(fn, bf16, rows, n, logits, ldx, targets, NULL, 0);
   smx_status s;
   if ((s = check_call(&c, opts))) return s;
   if (dlogits && (s = smx_check_matrix(c.fn, "dlogits", rows, n, ldd))) return s;
@@ -566,8 +567,7 @@ smx_status smx_cross_entropy_f16(size_t rows, size_t n, const smx_f16 *logits, s
 static smx_status xent16_backward(const char *fn, int bf16, size_t rows, size_t n, const uint16_t *logits, size_t ldx,
                                   const void *targets, const smx_xent_options *opts, const float *lse,
                                   const float *grad_loss, size_t grad_loss_stride, uint16_t *dlogits, size_t ldd) {
-  xent_call c = {.fn = fn, .rows = rows, .n = n, .x = (const float *)(const void *)logits, .ldx = ldx,
-                 .targets = targets, .esize = 2, .bf16 = bf16};
+  xent_call c = call16(fn, bf16, rows, n, logits, ldx, targets, NULL, 0);
   smx_status s = check_call(&c, opts);
   return s ? s : xent_backward(&c, lse, grad_loss, grad_loss_stride, (float *)(void *)dlogits, ldd);
 }

@@ -520,6 +520,21 @@ Test(half, errors_write_nothing) {
   for (int i = 0; i < 4; i++) cr_expect_eq(x[i], 0);
 }
 
+/* Row k of a cross-entropy test (type t, n entries, N(0, 3) already) made one the kernels hand to the scalar code,
+   by k % 9: +inf twice, a NaN pattern, |max| > 2^16 in bf16 (f16 tops at 65504), all -inf, U(0, 0.5) (sparsemax's
+   support most of the row: Michelot over the row); returns the entry those rows change */
+static size_t special_row16(tu_rng *r, int t, size_t k, size_t n, uint16_t *xr) {
+  const size_t j = tu_below(r, n);
+  if (k % 9 == 2) xr[j] = narrow(t, INFINITY), xr[n - 1] = narrow(t, INFINITY);
+  if (k % 9 == 5) xr[j] = narrow_input(t, NAN, k / 9);
+  if (k % 9 == 7) xr[j] = narrow(t, t ? 60000.0f : 3e5f);
+  if (k % 9 == 8 && n > 5)
+    for (size_t i = 0; i < n; i++) xr[i] = narrow(t, -INFINITY);
+  if (k % 9 == 1)
+    for (size_t i = 0; i < n; i++) xr[i] = narrow(t, (float)tu_uniform(r, 0.0, 0.5));
+  return j;
+}
+
 /* The 16-bit cross-entropy: loss bits equal to the f32 call's on the widened logits, gradient = round16 of its
    gradient, for every normalizer, reduction and option set, every ISA, in place too. */
 Test(half, cross_entropy_identity) {
@@ -542,16 +557,7 @@ Test(half, cross_entropy_identity) {
             float *xw = malloc(rows * n * 4), *gw = malloc(rows * n * 4), loss16[70], loss32[70];
             int64_t tg[70];
             for (size_t i = 0; i < rows * n; i++) x[i] = narrow(t, (float)(3.0 * tu_normal(&r)));
-            for (size_t q = 0; q < rows; q++) { /* rows the kernels hand to the scalar code */
-              uint16_t *xr = x + q * n;
-              const size_t j = tu_below(&r, n);
-              if (q % 9 == 2) xr[j] = narrow(t, INFINITY), xr[n - 1] = narrow(t, INFINITY);
-              if (q % 9 == 5) xr[j] = narrow_input(t, NAN, q / 9);
-              if (q % 9 == 7) xr[j] = narrow(t, t ? 60000.0f : 3e5f); /* |max| > 2^16 in bf16 (f16 tops at 65504) */
-              if (q % 9 == 8 && n > 5) for (size_t i = 0; i < n; i++) xr[i] = narrow(t, -INFINITY);
-              if (q % 9 == 1) /* U(0, 0.5): sparsemax's support is most of the row (Michelot over the row) */
-                for (size_t i = 0; i < n; i++) xr[i] = narrow(t, (float)tu_uniform(&r, 0.0, 0.5));
-            }
+            for (size_t q = 0; q < rows; q++) special_row16(&r, t, q, n, x + q * n);
             for (size_t i = 0; i < rows * n; i++) xw[i] = widen(t, x[i]);
             for (size_t q = 0; q < rows; q++) tg[q] = q % 9 == 4 ? -100 : (int64_t)tu_below(&r, n);
             for (size_t j = 0; j < n; j++) w[j] = 0.5f + (float)(j % 5) * 0.25f;
@@ -618,13 +624,7 @@ Test(half, cross_entropy_soft_identity) {
             for (size_t i = 0; i < rows * ldx; i++) x[i] = narrow(t, (float)(3.0 * tu_normal(&r)));
             for (size_t k = 0; k < rows; k++) {
               uint16_t *xr = x + k * ldx, *qr = q + k * ldq;
-              const size_t j = tu_below(&r, n);
-              if (k % 9 == 2) xr[j] = narrow(t, INFINITY), xr[n - 1] = narrow(t, INFINITY);
-              if (k % 9 == 5) xr[j] = narrow_input(t, NAN, k / 9);
-              if (k % 9 == 7) xr[j] = narrow(t, t ? 60000.0f : 3e5f);
-              if (k % 9 == 8 && n > 5) for (size_t i = 0; i < n; i++) xr[i] = narrow(t, -INFINITY);
-              if (k % 9 == 1)
-                for (size_t i = 0; i < n; i++) xr[i] = narrow(t, (float)tu_uniform(&r, 0.0, 0.5));
+              const size_t j = special_row16(&r, t, k, n, xr);
               for (size_t i = 0; i < n; i++) qr[i] = narrow(t, k % 9 == 4 ? (i == j) : (float)(2.0 * tu_uniform(&r, 0, 1) / n));
               if (k % 9 == 6) qr[j] = narrow_input(t, NAN, k / 9);
               for (size_t i = 0; i < n; i++) xw[k * n + i] = widen(t, xr[i]), qw[k * n + i] = widen(t, qr[i]);

@@ -1635,7 +1635,6 @@ void FN(xent_soft_q)(size_t n, const float *q, const float *w, double e, double 
   dst(Ql, Q[0]), dst(Ql + 8, Q[1]);
 }
 
-
 /* xent_soft_tail's steps over n entries: L += smx_times(wq_j, (m - z_j) + l) and dx_j = xent_grad_step's value with
    b_j as the class weight (Bf = 1): flush(fma(Af, p_j, -b_j) dz_j), p_j from the stored pass-1 values ev with their
    constants eoc (a register group's), or (ev NULL) from z by g's */
