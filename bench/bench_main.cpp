@@ -913,10 +913,21 @@ int main(int argc, char **argv) {
       printf("usage: smx-bench [--short] [Google Benchmark flags, e.g. --benchmark_filter=<regex>]\n"
              "  --short  the issue's table only (< 60 s); default: every kernel, ISA, size and case (< 10 min)\n"
              "  --input=n3|ntenth|u17|u05|equal|halfneginf|max1e5|pm1e30|min1e5  the logits (default n3: N(0, 3))\n"
+             "  --stream=<bytes>|never  smx_set_streaming_threshold: calls writing at least this many bytes stream\n"
+             "           their outputs around the caches (default: the last-level cache's size; 0: every call)\n"
              "  names: <kernel>/<impl>/<case>/<n>, case cache|mem|rows-cache|rows-mem|threads;\n"
              "  ONEDNN_MAX_CPU_ISA=AVX2 limits oneDNN.\n"
              "  progress on stderr: in place with the time left on a terminal, a line per case/size group\n"
              "  otherwise (SMX_PROGRESS=tty|lines|off overrides).\n");
+    }
+    if (i > 0 && !strncmp(argv[i], "--stream=", 9)) {
+      const char *v = argv[i] + 9;
+      char *end = nullptr;
+      const unsigned long long b = strtoull(v, &end, 10);
+      if (!strcmp(v, "never")) smx_set_streaming_threshold(SIZE_MAX);
+      else if (*v && !*end) smx_set_streaming_threshold(size_t(b));
+      else { fprintf(stderr, "smx-bench: --stream takes a byte count or never\n"); return 1; }
+      continue;
     }
     if (i > 0 && !strncmp(argv[i], "--input=", 8)) {
       input_regime = -1;
@@ -945,9 +956,10 @@ int main(int argc, char **argv) {
 
   std::string isa_list;
   for (smx_isa isa : isas) isa_list += std::string(" ") + smx_isa_name(isa);
-  printf("smx-bench %s: simdmax %s, CPU: %s, ISAs:%s (best %s), single thread, f32, input %s\n",
+  const size_t stream_min = smx_get_streaming_threshold();
+  printf("smx-bench %s: simdmax %s, CPU: %s, ISAs:%s (best %s), single thread, f32, input %s, outputs streamed from %s\n",
          quick ? "--short" : "(full)", smx_version(), cpu_model().c_str(), isa_list.c_str(), smx_isa_name(best_isa),
-         kInputs[input_regime]);
+         kInputs[input_regime], stream_min == SIZE_MAX ? "never" : (std::to_string(stream_min >> 10) + " KiB").c_str());
   fflush(stdout);
 
   auto t0 = std::chrono::steady_clock::now();

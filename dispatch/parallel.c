@@ -2,6 +2,7 @@
    callers never share or wait for each other), and the row split of smx_run_rows. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "fpenv.h"
@@ -15,7 +16,10 @@ static _Thread_local struct {
   smx_parallel_for_fn pfor; /* the framework's parallel-for, or NULL */
   void *pfor_ctx;
   pool *own; /* the built-in pool of this thread (threads - 1 workers) */
+  int stream_set;    /* 1: stream_min set by smx_set_streaming_threshold, else the default */
+  size_t stream_min; /* calls writing at least this many output bytes stream them */
 } setting;
+_Thread_local int smx_stream_out __attribute__((tls_model("initial-exec")));
 
 /* ---- the built-in pool: workers wait for a generation, take task indices until none are left. Waits spin
    a while before they block (a futex wake costs 5-20 us on a VM, as much as a 2^16-entry row), so the calls
@@ -149,18 +153,64 @@ smx_status smx_set_parallel_for(smx_parallel_for_fn parallel_for, void *ctx, siz
 static size_t threads_now(void) { return setting.threads > 1 ? setting.threads : 1; }
 size_t smx_get_num_threads(void) { return threads_now(); }
 
+/* ---- streaming stores: the default threshold is the last-level cache of CPU 0 as Linux reports it (sysfs: a VM's
+   CPUID may count every cache of the host), else 32 MiB ---- */
+static size_t llc_bytes;
+static pthread_once_t llc_once = PTHREAD_ONCE_INIT;
+static void llc_read(void) {
+  llc_bytes = (size_t)32 << 20;
+  for (int i = 0; i < 8; i++) {
+    char path[64], buf[32];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    FILE *f = fopen(path, "r");
+    if (!f) break;
+    unsigned long long kib;
+    char unit = 0;
+    if (fgets(buf, sizeof buf, f) && sscanf(buf, "%llu%c", &kib, &unit) == 2 && kib > 0 && unit == 'K')
+      llc_bytes = (size_t)kib << 10; /* the last index listed is the last level */
+    fclose(f);
+  }
+}
+void smx_set_streaming_threshold(size_t min_bytes) { setting.stream_set = 1, setting.stream_min = min_bytes; }
+size_t smx_get_streaming_threshold(void) {
+  if (setting.stream_set) return setting.stream_min;
+  pthread_once(&llc_once, llc_read);
+  return llc_bytes;
+}
+/* whether a job writes enough output to stream it: its matrix output (not logsumexp's one float a row) */
+static int job_streams(const smx_rows_job *job) {
+  const size_t elem = job->out16 ? sizeof(uint16_t) : sizeof(float);
+  const int matrix = job->out16 || (job->out && job->id != SMX_KERNEL_ID_logsumexp);
+  size_t bytes;
+  return matrix && (__builtin_mul_overflow(job->rows, job->n, &bytes) || __builtin_mul_overflow(bytes, elem, &bytes) ||
+                    bytes >= smx_get_streaming_threshold());
+}
+/* the kernels' streamed stores are weakly ordered: fenced before the task counts as done */
+static void stream_fence(int stream) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (stream) __builtin_ia32_sfence();
+#else
+  (void)stream;
+#endif
+}
+
 /* ---- tasks and the row split ---- */
 typedef struct {
   smx_task_fn task;
   void *ctx;
+  int stream; /* the calling thread's smx_stream_out, on every task */
 } env_task;
 static void run_env_task(void *ctx, size_t i) {
   const env_task *e = ctx;
+  const int outer = smx_stream_out;
+  smx_stream_out = e->stream;
   SMX_IN_FPENV(e->task(e->ctx, i));
+  stream_fence(e->stream);
+  smx_stream_out = outer;
 }
 
 void smx_run_tasks(smx_task_fn task, void *ctx, size_t count) {
-  env_task e = {task, ctx};
+  env_task e = {task, ctx, smx_stream_out};
   if (threads_now() <= 1 || count <= 1)
     for (size_t i = 0; i < count; i++) run_env_task(&e, i);
   else if (setting.pfor) setting.pfor(setting.pfor_ctx, run_env_task, &e, count);
@@ -181,13 +231,16 @@ static void run_task(void *ctx, size_t t) {
 int smx_rows_threaded(size_t rows, size_t n) { return rows * n >= SMX_MIN_TASK_ELEMS && threads_now() > 1; }
 void smx_run_rows(const smx_rows_job *job) {
   const size_t rows = job->rows, threads = smx_rows_threaded(rows, job->n) ? threads_now() : 1;
+  const int outer = smx_stream_out;
+  smx_stream_out = job_streams(job);
   if (threads <= 1) {
     SMX_IN_FPENV(job->run(job, 0, rows));
-    return;
+    stream_fence(smx_stream_out);
+  } else if (!(rows < threads && smx_run_long_rows(job))) {
+    size_t tasks = threads * 4 < rows ? threads * 4 : rows; /* a few tasks per thread balance the load */
+    split s = {job, (rows + tasks - 1) / tasks};
+    tasks = (rows + s.rows_per_task - 1) / s.rows_per_task;
+    smx_run_tasks(run_task, &s, tasks);
   }
-  if (rows < threads && smx_run_long_rows(job)) return;
-  size_t tasks = threads * 4 < rows ? threads * 4 : rows; /* a few tasks per thread balance the load */
-  split s = {job, (rows + tasks - 1) / tasks};
-  tasks = (rows + s.rows_per_task - 1) / s.rows_per_task;
-  smx_run_tasks(run_task, &s, tasks);
+  smx_stream_out = outer;
 }

@@ -79,6 +79,18 @@ SMX_API smx_status smx_set_num_threads(size_t threads);
 SMX_API smx_status smx_set_parallel_for(smx_parallel_for_fn parallel_for, void *ctx, size_t max_tasks);
 /* The threads (or max_tasks) this thread's calls use; 1 when off. */
 SMX_API size_t smx_get_num_threads(void);
+/* Streaming stores. A call whose output matrix (rows x n elements; logsumexp's and the losses' one value a row
+   do not count) takes at least min_bytes writes its f32 rows' output with non-temporal stores, around the caches:
+   memory is not read for the output's lines before they are written (a third less traffic for a pass that reads
+   one matrix and writes another), and the caches keep the inputs, but whoever reads the output next reads it from
+   memory. Default: the size of the last-level cache (Linux sysfs; 32 MiB where unknown), since a larger output
+   leaves the caches before it is read anyway; 0 streams every call, SIZE_MAX none. This thread's setting, as
+   smx_set_num_threads'; the same bits either way. Streamed today: the f32 output passes of rows longer than a
+   block (1024 entries) of log-softmax, softmax (rows over 2^18 entries, or in place), softmax_backward,
+   log_softmax_backward and sparsemax_backward. */
+SMX_API void smx_set_streaming_threshold(size_t min_bytes);
+/* The threshold of this thread's calls (the default until smx_set_streaming_threshold is called). */
+SMX_API size_t smx_get_streaming_threshold(void);
 
 /* Numerics rules, the same for every function and every ISA:
    - Every ISA returns bit-identical results to the scalar reference kernels on every CPU.

@@ -358,3 +358,24 @@ Test(api, threads) {
     cr_expect_eq(bad[i], 0, "thread %d: %ld results differ", i, bad[i]);
   }
 }
+
+/* smx_set_streaming_threshold: this thread's setting (a new thread starts at the default, the last-level cache's
+   size: neither 0 nor SIZE_MAX), 0 and SIZE_MAX kept as given; a streamed call's bits are test_isa's */
+static void *default_threshold(void *arg) {
+  *(size_t *)arg = smx_get_streaming_threshold();
+  return NULL;
+}
+Test(api, streaming_threshold) {
+  const size_t def = smx_get_streaming_threshold();
+  cr_expect(def > 0 && def < SIZE_MAX, "default threshold %zu", def);
+  smx_set_streaming_threshold(0);
+  cr_expect_eq(smx_get_streaming_threshold(), 0);
+  size_t other = 0;
+  pthread_t t;
+  pthread_create(&t, NULL, default_threshold, &other);
+  pthread_join(t, NULL);
+  cr_expect_eq(other, def, "another thread's threshold %zu, not the default %zu", other, def);
+  smx_set_streaming_threshold(SIZE_MAX);
+  cr_expect_eq(smx_get_streaming_threshold(), SIZE_MAX);
+  smx_set_streaming_threshold(def);
+}

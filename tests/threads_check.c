@@ -201,6 +201,7 @@ static long long_checks(tu_rng *r) {
   float lref[LR], lgot[LR];
   long bad = 0, checks = 0;
   const smx_isa active = smx_active_isa();
+  const size_t stream_min = smx_get_streaming_threshold();
   for (size_t si = 0; si < 2; si++) {
     const size_t n = sizes[si], ld = n + LPAD, len = LR * ld;
     float *x = malloc(len * sizeof *x), *ref = malloc(len * sizeof *ref), *got = malloc(len * sizeof *got);
@@ -224,9 +225,11 @@ static long long_checks(tu_rng *r) {
               if (c < 0) smx_set_num_threads(1);
               else if (c < 3) smx_set_num_threads(counts[c]);
               else smx_set_parallel_for(reverse_parallel_for, NULL, 2);
+              if (c == 1 || c == 3) smx_set_streaming_threshold(0); /* outputs streamed on 3 threads and the parallel-for */
               a.out = out;
               if (smx_call(kernels[ki], &a) != SMX_OK) out[0] = -12345.0f;
               smx_set_parallel_for(NULL, NULL, 0);
+              smx_set_streaming_threshold(stream_min);
               int ok = 1;
               for (size_t row = 0; row < rows; row++)
                 for (size_t i = n; i < ld; i++) ok &= out[row * ld + i] == -7.25f;
@@ -247,7 +250,8 @@ static long long_checks(tu_rng *r) {
   smx_set_isa(active);
   smx_set_num_threads(1);
   printf("threads: %ld long-row calls (softmax, log-softmax, logsumexp, the softmax and stablemax cross-entropies; 1 and "
-         "3 rows of 2^16 + 1029 and 2^17, every regime, every ISA here) on 2, 3, 7 threads and a parallel-for, %ld "
+         "3 rows of 2^16 + 1029 and 2^17, every regime, every ISA here) on 2, 3, 7 threads and a parallel-for (on 3 and the "
+         "parallel-for with their outputs streamed), %ld "
          "differ from one thread\n", checks, bad);
   return bad;
 }

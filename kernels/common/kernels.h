@@ -11,6 +11,11 @@
    (ties, store, maxcheck: one copy per combination) */
 #define SMX_FLATTEN static inline __attribute__((always_inline))
 
+/* 1 while the calling thread runs a call whose output is to be streamed around the caches (dispatch/parallel.c,
+   smx_set_streaming_threshold): the kernels' f32 output passes of rows longer than a block read it once a row
+   (initial-exec: a load, not a call to __tls_get_addr from the shared library) */
+extern _Thread_local int smx_stream_out __attribute__((tls_model("initial-exec")));
+
 /* Kernels get a validated block of rows (the public entry points check every argument first). */
 typedef void smx_MAP_fn(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
 typedef void smx_LSE_fn(size_t rows, size_t n, const float *x, size_t ldx, float *out);

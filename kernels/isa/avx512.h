@@ -28,6 +28,7 @@ typedef __mmask8 vdm;  /* a predicate per double lane */
 static inline vf vset(float a) { return _mm512_set1_ps(a); }
 static inline vf vld(const float *p) { return _mm512_loadu_ps(p); }
 static inline void vst(float *p, vf v) { _mm512_storeu_ps(p, v); }
+static inline void vst_stream(float *p, vf v) { _mm512_stream_ps(p, v); } /* p on a 64-byte boundary */
 static inline vm vtail(size_t c) { return (vm)((1u << c) - 1u); } /* lanes [0, c), c <= 16 */
 /* lanes [0, c) from p, the others fill; never touches memory outside [p, p + c) */
 static inline vf vld_tail(const float *p, size_t c, float fill) { return _mm512_mask_loadu_ps(vset(fill), vtail(c), p); }

@@ -24,6 +24,7 @@ typedef struct { uint64x2_t q[4]; } vdm;
 static inline vf vset(float a) { NEON_MAP(vf, vdupq_n_f32(a)) }
 static inline vf vld(const float *p) { NEON_MAP(vf, vld1q_f32(p + 4 * j)) }
 static inline void vst(float *p, vf v) { for (int j = 0; j < 4; j++) vst1q_f32(p + 4 * j, v.q[j]); }
+static inline void vst_stream(float *p, vf v) { vst(p, v); } /* (no streaming store kept: a plain one) */
 static inline vm vtail(size_t c) { /* lanes [0, c) */
   static const uint32_t idx[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   NEON_MAP(vm, vcltq_u32(vld1q_u32(idx + 4 * j), vdupq_n_u32((uint32_t)c)))

@@ -138,6 +138,12 @@ static inline size_t split_at_boundary(size_t n, const void *out, const int e) {
   const size_t vb = VW * sizeof(float), off = (size_t)(uintptr_t)out % vb;
   return e != SMX_ELEM_F32 || n < 4 * VW || off % sizeof(float) ? 0 : (vb - off) % vb / sizeof(float);
 }
+/* Streaming stores (smx_stream_out: the call's output is larger than the caches): whether an f32 output pass of n
+   entries from out (after its split_at_boundary head) streams its full steps, which needs out on a step boundary;
+   rows of a block or less never do (their groups' outputs go as they are) */
+static inline int stream_out(size_t n, const void *out, const int e) {
+  return e == SMX_ELEM_F32 && n > SMX_BLOCK - VW && (uintptr_t)out % (VW * sizeof(float)) == 0 && smx_stream_out;
+}
 SMX_FLATTEN vf ld_e_n(const void *p, size_t i, size_t c, float fill, const int e) {
   if (e == SMX_ELEM_F32) return vld_n((const float *)p + i, c, fill);
   const size_t m = c < VW ? c : VW;
@@ -235,6 +241,28 @@ SMX_FLATTEN void st_e_xn_num(void *p, size_t i, vf v, size_t c, int xo, const in
   }
 #endif
   st_e_xn(p, i, v, c, xo, e);
+}
+/* The full-step stores above (st_e_x, st_e_x_flush, st_e_x_flush_nan, st_e_xn_num in the load's order (x) or the
+   step's), streamed where nt (f32 rows only: stream_out) */
+SMX_FLATTEN void st_e_x_nt(void *p, size_t i, vf v, const int nt, const int e) {
+  if (nt) vst_stream((float *)p + i, v);
+  else st_e_x(p, i, v, e);
+}
+SMX_FLATTEN void st_e_x_flush_nt(void *p, size_t i, vf v, const int nt, const int e) {
+  if (nt) vst_stream((float *)p + i, vflush(v));
+  else st_e_x_flush(p, i, v, e);
+}
+SMX_FLATTEN void st_e_x_flush_nan_nt(void *p, size_t i, vf v, const int nt, const int e) {
+  if (nt) vst_stream((float *)p + i, vflush_nan(v));
+  else st_e_x_flush_nan(p, i, v, e);
+}
+SMX_FLATTEN void st_num_x_nt(void *p, size_t i, vf v, const int nt, const int e) {
+  if (nt) vst_stream((float *)p + i, v);
+  else st_e_xn_num(p, i, v, VW, 1, e);
+}
+SMX_FLATTEN void st_num_step_nt(void *p, size_t i, vf v, const int nt, const int e) {
+  if (nt) vst_stream((float *)p + i, v);
+  else st_e_xn_num(p, i, v, VW, 0, e);
 }
 /* ---- a test of two steps of a 16-bit row against a float t without widening them (a 512-bit widening takes ~2 cycles
    on Zen 4): for every non-NaN x, x > t is x in a range of patterns as uint16: [T, 0x7fff] where t >= 0, T the least

@@ -807,13 +807,24 @@ SMX_FLATTEN void log_softmax_reg_out_e(size_t g, size_t n, const void *x, size_t
 }
 
 /* ---- softmax pass 2 (smx_softmax_one), from x ---- */
+SMX_FLATTEN size_t softmax_pass2_steps(size_t n, size_t i, const void *x, void *y, vf magic, const outc *c, const int nt,
+                                       const int e) {
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vf a0 = out_one(ld_e_x(x, i, e), magic, c), a1 = out_one(ld_e_x(x, i + VW, e), magic, c);
+    if (nt) vst_stream((float *)y + i, a0), vst_stream((float *)y + i + VW, a1);
+    else st_e_xn_num(y, i, a0, VW, 1, e), st_e_xn_num(y, i + VW, a1, VW, 1, e);
+  }
+  return i;
+}
 SMX_FLATTEN void softmax_pass2_e(size_t n, const void *x, void *y, const smx_softmax_out *o, const int e) {
   const outc c = outc_init(o);
   const vf magic = vset(o->magic);
-  size_t i = 0;
-  for (; i + 2 * VW <= n; i += 2 * VW) {
-    vf a0 = out_one(ld_e_x(x, i, e), magic, &c), a1 = out_one(ld_e_x(x, i + VW, e), magic, &c);
-    st_e_xn_num(y, i, a0, VW, 1, e), st_e_xn_num(y, i + VW, a1, VW, 1, e);
+  size_t i = split_at_boundary(n, y, e); /* (streamed: from y's vector boundary) */
+  if (i && stream_out(n - i, elem_at(y, i, e), e)) {
+    st_e_xn_num(y, 0, out_one(ld_e_n(x, 0, i, -INFINITY, e), magic, &c), i, 0, e);
+    i = softmax_pass2_steps(n, i, x, y, magic, &c, 1, e);
+  } else {
+    i = stream_out(n, y, e) ? softmax_pass2_steps(n, 0, x, y, magic, &c, 1, e) : softmax_pass2_steps(n, 0, x, y, magic, &c, 0, e);
   }
   for (; i < n; i += VW) {
     const size_t cnt = step_count(n, i);
@@ -984,6 +995,17 @@ static void FN(softmax_row)(size_t n, const float *x, float *y) {
   FN(softmax_out)(n, x, y, store ? &st : NULL, &f, &o);
 }
 
+/* log_softmax_out_io's steps from i on, 4 at a time (nt: streamed); returns where they stop */
+SMX_FLATTEN size_t log_softmax_steps(size_t n, size_t i, const void *x, void *y, vf ch, vf nch, vf clo, int inner,
+                                     const int nt, const int ein, const int e) {
+  for (; i + 4 * VW <= n; i += 4 * VW)
+    for (size_t j = 0; j < 4; j++) {
+      const vf v = ld_e_x(x, i + j * VW, ein), r = inner && !many(vlt(v, nch)) ? logsm_inner(v, ch, clo) : logsm(v, ch, nch, clo);
+      if (nt) vst_stream((float *)y + i + j * VW, r);
+      else st_e_xn_num(y, i + j * VW, r, VW, 1, e);
+    }
+  return i;
+}
 /* log-softmax of a finite row from its state, for tensors of element e (smx_log_softmax_flush's rule applied
    in registers, before a 16-bit store rounds); x of element ein (e, or a binary16 row widened into f32) */
 SMX_FLATTEN void log_softmax_out_io(size_t n, const void *x, void *y, const smx_lse_final *f, const int ein,
@@ -1002,12 +1024,8 @@ SMX_FLATTEN void log_softmax_out_io(size_t n, const void *x, void *y, const smx_
   const int inner = logsm_inner_row(f->c_hi, f->m);
   i = split_at_boundary(n, y, e); /* (f32: the entries before y's next vector boundary first) */
   if (i) st_e_xn_num(y, 0, logsm(ld_e_n(x, 0, i, 0.0f, ein), ch, nch, clo), i, 0, e);
-  for (; i + 4 * VW <= n; i += 4 * VW)
-    for (size_t j = 0; j < 4; j++) {
-      const vf v = ld_e_x(x, i + j * VW, ein);
-      if (inner && !many(vlt(v, nch))) st_e_xn_num(y, i + j * VW, logsm_inner(v, ch, clo), VW, 1, e);
-      else st_e_xn_num(y, i + j * VW, logsm(v, ch, nch, clo), VW, 1, e);
-    }
+  if (stream_out(n - i, elem_at(y, i, e), e)) i = log_softmax_steps(n, i, x, y, ch, nch, clo, inner, 1, ein, e);
+  else i = log_softmax_steps(n, i, x, y, ch, nch, clo, inner, 0, ein, e);
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
     st_e_xn_num(y, i, logsm(ld_e_n(x, i, c, 0.0f, ein), ch, nch, clo), c, 0, e);
@@ -1336,7 +1354,7 @@ SMX_FLATTEN void softmax_backward_short_e(size_t n, const void *y, const void *d
   st_row_short_nan_e(dx, n, Y, s, e);
 }
 /* the output pass from the row's dot: y and dy of element ein (e, or f32 shadows), dx of e */
-SMX_FLATTEN void softmax_backward_out_io(size_t n, const void *y, const void *dy, void *dx, float dot,
+SMX_FLATTEN void softmax_backward_out_io(size_t n, const void *y, const void *dy, void *dx, float dot, const int nt,
                                          const int ein, const int e) {
   if (dot != dot) {
     fill_e(n, dx, smx_qnan(), e);
@@ -1354,7 +1372,7 @@ SMX_FLATTEN void softmax_backward_out_io(size_t n, const void *y, const void *dy
 #ifdef SMX_VPLAIN
     if (e == SMX_ELEM_F16) a0 = vadd(a0, vzero()), a1 = vadd(a1, vzero());
 #endif
-    st_e_x_flush_nan(dx, i, a0, e), st_e_x_flush_nan(dx, i + VW, a1, e);
+    st_e_x_flush_nan_nt(dx, i, a0, nt, e), st_e_x_flush_nan_nt(dx, i + VW, a1, nt, e);
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
@@ -1365,12 +1383,15 @@ SMX_FLATTEN void softmax_backward_row_e(size_t n, const void *y, const void *dy,
   if (shadowed(n, e)) {
     _Alignas(64) float ys[SHADOW_CAP], ds[SHADOW_CAP];
     const float dot = (float)blocked_dot_sh_e(n, y, dy, ys, ds, e);
-    softmax_backward_out_io(n, ys, ds, dx, dot, SMX_ELEM_F32, e);
+    softmax_backward_out_io(n, ys, ds, dx, dot, 0, SMX_ELEM_F32, e);
   } else {
     const float dot = (float)blocked_dot_e(n, y, dy, e);
     const size_t h = split_at_boundary(n, dx, e);
-    if (h) softmax_backward_out_io(h, y, dy, dx, dot, e, e);
-    softmax_backward_out_io(n - h, elem_at(y, h, e), elem_at(dy, h, e), (void *)elem_at(dx, h, e), dot, e, e);
+    const void *yh = elem_at(y, h, e), *dyh = elem_at(dy, h, e);
+    void *dxh = (void *)elem_at(dx, h, e);
+    if (h) softmax_backward_out_io(h, y, dy, dx, dot, 0, e, e);
+    if (stream_out(n - h, dxh, e)) softmax_backward_out_io(n - h, yh, dyh, dxh, dot, 1, e, e);
+    else softmax_backward_out_io(n - h, yh, dyh, dxh, dot, 0, e, e);
   }
 }
 /* dx = dy - exp(v) sum(dy) of v = min(y, 88) (y > 88 ? 88 : y), stored flushed */
@@ -1387,6 +1408,33 @@ static inline vf lsm_bwd(vf y, vf dy, vf vs, vm *nan, vm *live) {
   return lsm_bwd_v(v, dy, vs);
 }
 
+/* log_softmax_backward_row_e's pairs of steps (nt: streamed), their v summed and maxed in sum0 / sum1, top0 / top1;
+   returns where they stop */
+SMX_FLATTEN size_t lsm_bwd_steps(size_t n, const void *y, const void *dy, void *dx, vf vs, vf *sum0, vf *sum1, vf *top0,
+                                 vf *top1, const int nt, const int e) {
+  const vf c88 = vset(SMX_EXP_MAX);
+  size_t i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    const vf v0 = vmin(c88, ld_e_x(y, i, e));
+    *sum0 = vadd(*sum0, v0), *top0 = vmax(*top0, v0);
+    const vf a0 = lsm_bwd_v(v0, ld_e_x(dy, i, e), vs), v1 = vmin(c88, ld_e_x(y, i + VW, e));
+    *sum1 = vadd(*sum1, v1), *top1 = vmax(*top1, v1);
+    const vf a1 = lsm_bwd_v(v1, ld_e_x(dy, i + VW, e), vs);
+    st_e_x_flush_nt(dx, i, a0, nt, e), st_e_x_flush_nt(dx, i + VW, a1, nt, e);
+  }
+  return i;
+}
+/* its steps from i to n one at a time (tail lanes y = -inf: neither NaN nor above -inf) */
+SMX_FLATTEN void lsm_bwd_tail(size_t n, size_t i, const void *y, const void *dy, void *dx, vf vs, vf *sum0, vf *top0,
+                              const int e) {
+  const vf c88 = vset(SMX_EXP_MAX);
+  for (; i < n; i += VW) {
+    const size_t c = step_count(n, i);
+    const vf v = vmin(c88, ld_e_n(y, i, c, -INFINITY, e));
+    *sum0 = vadd(*sum0, v), *top0 = vmax(*top0, v);
+    st_e_flush_n(dx, i, lsm_bwd_v(v, ld_e_n(dy, i, c, 0.0f, e), vs), c, e);
+  }
+}
 SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void *dy, void *dx, const int e) {
   float sum = (float)blocked_dot_e(n, dy, NULL, e);
   if (sum != sum) {
@@ -1398,22 +1446,20 @@ SMX_FLATTEN void log_softmax_backward_row_e(size_t n, const void *y, const void 
      step load AVX-512's one port that compares (0.93x the time in cache, bfloat16 0.92x in cache and from memory on
      the Intel Xeon). The second step's y loaded after the first step's exp: both at the top took 1.08-1.12x the time
      from memory. */
-  const vf vs = vset(sum), c88 = vset(SMX_EXP_MAX);
+  const vf vs = vset(sum);
   vf sum0 = vzero(), sum1 = vzero(), top0 = vset(-INFINITY), top1 = top0;
-  size_t i = 0;
-  for (; i + 2 * VW <= n; i += 2 * VW) {
-    const vf v0 = vmin(c88, ld_e_x(y, i, e));
-    sum0 = vadd(sum0, v0), top0 = vmax(top0, v0);
-    const vf a0 = lsm_bwd_v(v0, ld_e_x(dy, i, e), vs), v1 = vmin(c88, ld_e_x(y, i + VW, e));
-    sum1 = vadd(sum1, v1), top1 = vmax(top1, v1);
-    const vf a1 = lsm_bwd_v(v1, ld_e_x(dy, i + VW, e), vs);
-    st_e_x_flush(dx, i, a0, e), st_e_x_flush(dx, i + VW, a1, e);
-  }
-  for (; i < n; i += VW) { /* tail lanes y = -inf: neither NaN nor above -inf */
-    const size_t c = step_count(n, i);
-    const vf v = vmin(c88, ld_e_n(y, i, c, -INFINITY, e));
-    sum0 = vadd(sum0, v), top0 = vmax(top0, v);
-    st_e_flush_n(dx, i, lsm_bwd_v(v, ld_e_n(dy, i, c, 0.0f, e), vs), c, e);
+  /* streamed only for rows longer than softmax's store (2^18 entries): shorter rows' dy stays cached between the
+     passes and their output pass waits on its exp, where streamed stores cost time (Zen 4, rows of 4096..128256
+     from memory: 1.02-1.10x the time; 0.79-0.88x at 2^20 and 2^24); then the entries before dx's vector boundary
+     go first, as a tail does */
+  const size_t h = split_at_boundary(n, dx, e);
+  if (n > (size_t)STORE_MAX_BLOCKS * SMX_BLOCK && stream_out(n - h, elem_at(dx, h, e), e)) {
+    lsm_bwd_tail(h, 0, y, dy, dx, vs, &sum0, &top0, e);
+    const size_t i = h + lsm_bwd_steps(n - h, elem_at(y, h, e), elem_at(dy, h, e), (void *)elem_at(dx, h, e), vs, &sum0,
+                                       &sum1, &top0, &top1, 1, e);
+    lsm_bwd_tail(n, i, y, dy, dx, vs, &sum0, &top0, e);
+  } else {
+    lsm_bwd_tail(n, lsm_bwd_steps(n, y, dy, dx, vs, &sum0, &sum1, &top0, &top1, 0, e), y, dy, dx, vs, &sum0, &top0, e);
   }
   const int nan = many(vnan(vadd(sum0, sum1)));
   if (nan || !(vhmax(vmax(top0, top1)) > -INFINITY)) fill_e(n, dx, nan ? smx_qnan() : 0.0f, e);

@@ -176,30 +176,30 @@ static inline vf sparse_write_step(vf v, vf vtf, vf vmx, vf vym, vd vmd, vd vtau
 /* y = smx_sparse_p(x, m, tau) over a row, skipping steps that are all below tf = sparse_zero_below(m, tau) (tensors
    of element e); dense: a support of n / 8 entries or more */
 SMX_FLATTEN void sparse_write_part_e(size_t n, const void *x, float m, double tau, float tf, void *y, const int dense,
-                                     const int e) {
+                                     const int nt, const int e) {
   const vf vtf = vset(tf), vmx = vset(m), vym = vset(smx_sparse_p(m, m, tau));
   const vd vmd = dset((double)m), vtau = dset(tau);
   const th16 tf16 = th16_of(tf, e);
   size_t i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) {
     if (e != SMX_ELEM_F32 && !any16_above(x, i, tf16)) { /* (16-bit steps tested unwidened first) */
-      st_e_xn_num(y, i, vzero(), VW, 1, e);
-      st_e_xn_num(y, i + VW, vzero(), VW, 1, e);
+      st_num_x_nt(y, i, vzero(), nt, e);
+      st_num_x_nt(y, i + VW, vzero(), nt, e);
       continue;
     }
     vf v0 = ld_e_x(x, i, e), v1 = ld_e_x(x, i + VW, e);
     vm h0 = vgt(v0, vtf), h1 = vgt(v1, vtf);
     if (!many(mor(h0, h1))) {
-      st_e_xn_num(y, i, vzero(), VW, 1, e);
-      st_e_xn_num(y, i + VW, vzero(), VW, 1, e);
+      st_num_x_nt(y, i, vzero(), nt, e);
+      st_num_x_nt(y, i + VW, vzero(), nt, e);
       continue;
     }
-    st_e_xn_num(y, i, many(h0) ? sparse_write_step(v0, vtf, vmx, vym, vmd, vtau, dense) : vzero(), VW, 1, e);
-    st_e_xn_num(y, i + VW, many(h1) ? sparse_write_step(v1, vtf, vmx, vym, vmd, vtau, dense) : vzero(), VW, 1, e);
+    st_num_x_nt(y, i, many(h0) ? sparse_write_step(v0, vtf, vmx, vym, vmd, vtau, dense) : vzero(), nt, e);
+    st_num_x_nt(y, i + VW, many(h1) ? sparse_write_step(v1, vtf, vmx, vym, vmd, vtau, dense) : vzero(), nt, e);
   }
   for (; i + VW <= n; i += VW) {
     vf v = ld_e_x(x, i, e);
-    st_e_xn_num(y, i, many(vgt(v, vtf)) ? sparse_write_step(v, vtf, vmx, vym, vmd, vtau, dense) : vzero(), VW, 1, e);
+    st_num_x_nt(y, i, many(vgt(v, vtf)) ? sparse_write_step(v, vtf, vmx, vym, vmd, vtau, dense) : vzero(), nt, e);
   }
   if (i < n) st_e_xn_num(y, i, vsparse_p(ld_e_n(x, i, n - i, -INFINITY, e), vmd, vtau), n - i, 0, e);
 }
@@ -207,8 +207,11 @@ SMX_FLATTEN void sparse_write_part_e(size_t n, const void *x, float m, double ta
 SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, void *y, const int dense, const int e) {
   const size_t h = split_at_boundary(n, y, e);
   const float tf = FN(sparse_zero_below)(m, tau);
-  if (h) sparse_write_part_e(h, x, m, tau, tf, y, dense, e);
-  sparse_write_part_e(n - h, elem_at(x, h, e), m, tau, tf, (void *)elem_at(y, h, e), dense, e);
+  const void *xh = elem_at(x, h, e);
+  void *yh = (void *)elem_at(y, h, e);
+  if (h) sparse_write_part_e(h, x, m, tau, tf, y, dense, 0, e);
+  if (stream_out(n - h, yh, e)) sparse_write_part_e(n - h, xh, m, tau, tf, yh, dense, 1, e);
+  else sparse_write_part_e(n - h, xh, m, tau, tf, yh, dense, 0, e);
 }
 
 /* y = smx_sparse_p(x, m, tau) over a row whose entries above the filter t are v[0, nv) in index order (the buffer
@@ -216,7 +219,7 @@ SMX_FLATTEN void sparse_write_e(size_t n, const void *x, float m, double tau, vo
    them (vexpand); every other entry is at most t, so +0 (steps in the step's order: tensors of element e). With
    grad, y is the cross-entropy's plain gradient p G flushed (G finite: +0 off the support, never NaN) */
 SMX_FLATTEN void sparse_write_buf_e(size_t n, const void *x, float t, float *v, size_t nv, float m, double tau,
-                                    float G, void *y, const int grad, const int e) {
+                                    float G, void *y, const int grad, const int nt, const int e) {
   const vd vmd = dset((double)m), vtau = dset(tau);
   for (size_t p = 0; p < nv; p += VW) {
     const size_t c = step_count(nv, p);
@@ -227,19 +230,19 @@ SMX_FLATTEN void sparse_write_buf_e(size_t n, const void *x, float t, float *v, 
   size_t at = 0, i = 0;
   for (; i + 2 * VW <= n; i += 2 * VW) { /* (the test in the vocabulary's order, the spread in the step's) */
     if (!many(mor(vgt(ld_e_x(x, i, e), vt), vgt(ld_e_x(x, i + VW, e), vt)))) {
-      st_e_xn_num(y, i, vzero(), VW, 1, e);
-      st_e_xn_num(y, i + VW, vzero(), VW, 1, e);
+      st_num_x_nt(y, i, vzero(), nt, e);
+      st_num_x_nt(y, i + VW, vzero(), nt, e);
       continue;
     }
     const vm h0 = vgt(ld_e(x, i, e), vt), h1 = vgt(ld_e(x, i + VW, e), vt);
-    st_e_xn_num(y, i, vexpand(v + at, h0), VW, 0, e);
+    st_num_step_nt(y, i, vexpand(v + at, h0), nt, e);
     at += mcount(h0);
-    st_e_xn_num(y, i + VW, vexpand(v + at, h1), VW, 0, e);
+    st_num_step_nt(y, i + VW, vexpand(v + at, h1), nt, e);
     at += mcount(h1);
   }
   for (; i + VW <= n; i += VW) {
     const vm h = vgt(ld_e(x, i, e), vt);
-    st_e_xn_num(y, i, vexpand(v + at, h), VW, 0, e);
+    st_num_step_nt(y, i, vexpand(v + at, h), nt, e);
     at += mcount(h);
   }
   if (i < n) st_e_xn_num(y, i, vexpand(v + at, vgt(ld_e_n(x, i, n - i, -INFINITY, e), vt)), n - i, 0, e);
@@ -249,8 +252,11 @@ SMX_FLATTEN void sparse_write_buf_e(size_t n, const void *x, float t, float *v, 
    time, the f32 cross-entropy 1.1x) */
 static __attribute__((noinline)) void FN(sparse_write_buf)(size_t n, const void *x, float t, float *v, size_t nv,
                                                          float m, double tau, float G, void *y, int grad, int e) {
-  if (grad) SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, G, y, 1);
-  else SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, G, y, 0);
+  const int nt = stream_out(n, y, e);
+  if (grad) nt ? SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, G, y, 1, 1)
+            : SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, G, y, 1, 0);
+  else nt ? SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, G, y, 0, 1)
+          : SMX_ELEM_CALL(e, sparse_write_buf_e, n, x, t, v, nv, m, tau, G, y, 0, 0);
 }
 
 /* Rows whose candidates z > m - 1 are all ties of the max m (all equal, alternating +-1e30): every set the
@@ -428,7 +434,7 @@ static inline vf sparse_bwd(vf y, vf dy, vf v) { return vsel0(vgt(y, vzero()), v
    (bfloat16 rows of 4096 in cache 0.89x the time on the Intel Xeon); in place a compare a step. The second step is
    loaded after the first one's output (as log_softmax_backward_row_e). */
 SMX_FLATTEN int sparse_bwd_out_io(size_t n, const void *y, const void *dy, void *dx, float v, const int flush,
-                                  const int apart, const int ein, const int e) {
+                                  const int apart, const int nt, const int ein, const int e) {
   const vf vv = vset(v);
   vm bad = mzero();
   vf chk0 = vzero(), chk1 = vzero();
@@ -441,8 +447,8 @@ SMX_FLATTEN int sparse_bwd_out_io(size_t n, const void *y, const void *dy, void 
     if (apart) chk1 = vfma(y1, d1, chk1);
     else bad = mor(bad, vunord(y1, d1));
     const vf o1 = sparse_bwd(y1, d1, vv);
-    if (flush) st_e_x_flush(dx, i, o0, e), st_e_x_flush(dx, i + VW, o1, e);
-    else st_e_x(dx, i, o0, e), st_e_x(dx, i + VW, o1, e);
+    if (flush) st_e_x_flush_nt(dx, i, o0, nt, e), st_e_x_flush_nt(dx, i + VW, o1, nt, e);
+    else st_e_x_nt(dx, i, o0, nt, e), st_e_x_nt(dx, i + VW, o1, nt, e);
   }
   for (; i < n; i += VW) {
     const size_t c = step_count(n, i);
@@ -455,11 +461,15 @@ SMX_FLATTEN int sparse_bwd_out_io(size_t n, const void *y, const void *dy, void 
     for (i = 0; i + VW <= n; i += VW) bad = mor(bad, vunord(ld_e_x(y, i, ein), ld_e_x(dy, i, ein)));
   return many(bad);
 }
-/* sparse_bwd_out_io with the flush its v needs and its NaN test */
-SMX_FLATTEN int sparse_bwd_out(size_t n, const void *y, const void *dy, void *dx, float v, const int ein, const int e) {
+/* sparse_bwd_out_io with the flush its v needs and its NaN test (nt: streamed, where apart) */
+SMX_FLATTEN int sparse_bwd_out(size_t n, const void *y, const void *dy, void *dx, float v, const int nt, const int ein,
+                               const int e) {
   const int flush = fabsf(v) < 0x1p-100f, apart = dx != y && dx != dy;
-  if (apart) return flush ? sparse_bwd_out_io(n, y, dy, dx, v, 1, 1, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, 1, ein, e);
-  return flush ? sparse_bwd_out_io(n, y, dy, dx, v, 1, 0, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, 0, ein, e);
+  if (apart && nt)
+    return flush ? sparse_bwd_out_io(n, y, dy, dx, v, 1, 1, 1, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, 1, 1, ein, e);
+  if (apart)
+    return flush ? sparse_bwd_out_io(n, y, dy, dx, v, 1, 1, 0, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, 1, 0, ein, e);
+  return flush ? sparse_bwd_out_io(n, y, dy, dx, v, 1, 0, 0, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, 0, 0, ein, e);
 }
 /* The fused 16-bit sparsemax (the rows longer than the 16-bit scratch: no heap; the reference's buffer and
    Michelot on the widened row, its output rounded, so exactly the f32 kernel's bits rounded) */
@@ -511,11 +521,12 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
   const float v = sh ? sparse_bwd_mean_e(n, y, dy, ys, ds, e) : sparse_bwd_mean_e(n, y, dy, NULL, NULL, e);
   int bad;
   if (sh) {
-    bad = sparse_bwd_out(n, ys, ds, dx, v, SMX_ELEM_F32, e);
+    bad = sparse_bwd_out(n, ys, ds, dx, v, 0, SMX_ELEM_F32, e);
   } else {
     const size_t h = split_at_boundary(n, dx, e);
-    bad = h && sparse_bwd_out(h, y, dy, dx, v, e, e);
-    bad |= sparse_bwd_out(n - h, elem_at(y, h, e), elem_at(dy, h, e), (void *)elem_at(dx, h, e), v, e, e);
+    void *dxh = (void *)elem_at(dx, h, e);
+    bad = h && sparse_bwd_out(h, y, dy, dx, v, 0, e, e);
+    bad |= sparse_bwd_out(n - h, elem_at(y, h, e), elem_at(dy, h, e), dxh, v, stream_out(n - h, dxh, e), e, e);
   }
   if (bad) fill_e(n, dx, smx_qnan(), e);
   else if (!(fabsf(v) < INFINITY)) nan_canon_e(n, dx, e); /* (a finite v: dy - v is never NaN) */
