@@ -11,6 +11,8 @@ explicitly). float16 / bfloat16 arrays go to the C library's native 16-bit entry
 to the type (round-to-nearest-even), with no copy in Python; logsumexp and the cross-entropy loss stay float32
 (as the C library returns them). The GIL is released while a kernel runs. simdmax.torch has the PyTorch operators.
 """
+import ctypes
+
 import numpy as np
 
 from . import _lib
@@ -18,7 +20,8 @@ from ._lib import SimdmaxError
 
 __version__ = "0.1.0"
 __all__ = ["softmax", "log_softmax", "logsumexp", "sparsemax", "stablemax", "log_stablemax", "cross_entropy",
-           "isa", "set_isa", "supported_isas", "set_num_threads", "get_num_threads", "library_version",
+           "isa", "set_isa", "supported_isas", "set_num_threads", "get_num_threads", "set_streaming_threshold",
+           "get_streaming_threshold", "library_version",
            "SimdmaxError", "__version__"]
 
 _ISA_NAMES = ["scalar", "avx2", "avx512", "neon", "avx512bf16"]
@@ -55,6 +58,23 @@ def set_num_threads(n):
 def get_num_threads():
     """The threads the calling thread's simdmax calls use (1 when off)."""
     return int(_lib.lib.smx_get_num_threads())
+
+
+_NEVER = ctypes.c_size_t(-1).value  # SIZE_MAX
+
+
+def set_streaming_threshold(nbytes):
+    """The calling thread's calls whose output takes at least nbytes write it around the caches (non-temporal
+    stores; default: the last-level cache's size; 0: every call; None: never). The same results either way."""
+    if nbytes is not None and int(nbytes) < 0:
+        raise ValueError(f"a byte count, not {nbytes}")
+    _lib.lib.smx_set_streaming_threshold(_NEVER if nbytes is None else min(int(nbytes), _NEVER))
+
+
+def get_streaming_threshold():
+    """The output size in bytes from which the calling thread's calls stream their outputs (None: never)."""
+    v = int(_lib.lib.smx_get_streaming_threshold())
+    return None if v == _NEVER else v
 
 
 def _suffix(dtype):

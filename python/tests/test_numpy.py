@@ -194,6 +194,26 @@ def test_threads_give_the_same_bits():
     assert all(a.tobytes() == b.tobytes() for a, b in zip(serial, parallel))
 
 
+def test_streamed_outputs_give_the_same_bits():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((8, 5000)).astype(np.float32)
+    default = simdmax.get_streaming_threshold()
+    assert default is not None and default > 0
+    plain = simdmax.log_softmax(x), simdmax.sparsemax(x)
+    try:
+        simdmax.set_streaming_threshold(0)  # every call streams its output
+        assert simdmax.get_streaming_threshold() == 0
+        streamed = simdmax.log_softmax(x), simdmax.sparsemax(x)
+        simdmax.set_streaming_threshold(None)
+        assert simdmax.get_streaming_threshold() is None
+        with pytest.raises(ValueError):
+            simdmax.set_streaming_threshold(-1)
+    finally:
+        simdmax.set_streaming_threshold(default)
+    assert simdmax.get_streaming_threshold() == default
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(plain, streamed))
+
+
 def test_version():
     assert simdmax.__version__ == simdmax.library_version() == "0.1.0"
 
