@@ -1,5 +1,6 @@
-/* The calling thread's parallel setting and its built-in pool (one per calling thread, so concurrent
-   callers never share or wait for each other), and the row split of smx_run_rows. */
+/* The calling thread's call settings (threads, and the streaming threshold that each call hands its tasks) and its
+   built-in pool (one per calling thread, so concurrent callers never share or wait for each other), and the row
+   split of smx_run_rows. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

@@ -86,8 +86,8 @@ SMX_API size_t smx_get_num_threads(void);
    memory. Default: the size of the last-level cache (Linux sysfs; 32 MiB where unknown), since a larger output
    leaves the caches before it is read anyway; 0 streams every call, SIZE_MAX none. This thread's setting, as
    smx_set_num_threads'; the same bits either way. Streamed today: the f32 output passes of rows longer than a
-   block (1024 entries) of log-softmax, softmax (rows over 2^18 entries, or in place), softmax_backward,
-   log_softmax_backward and sparsemax_backward. */
+   block (1024 entries) of log-softmax, softmax_backward, sparsemax and sparsemax_backward, and of softmax's rows
+   over 2^18 entries (or in place) and log_softmax_backward's over 2^18. */
 SMX_API void smx_set_streaming_threshold(size_t min_bytes);
 /* The threshold of this thread's calls (the default until smx_set_streaming_threshold is called). */
 SMX_API size_t smx_get_streaming_threshold(void);
