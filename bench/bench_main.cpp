@@ -957,7 +957,8 @@ int main(int argc, char **argv) {
   std::string isa_list;
   for (smx_isa isa : isas) isa_list += std::string(" ") + smx_isa_name(isa);
   const size_t stream_min = smx_get_streaming_threshold();
-  printf("smx-bench %s: simdmax %s, CPU: %s, ISAs:%s (best %s), single thread, f32, input %s, outputs streamed from %s\n",
+  printf("smx-bench %s: simdmax %s, CPU: %s, ISAs:%s (best %s), single thread, f32, input %s, outputs streamed "
+         "from %s\n",
          quick ? "--short" : "(full)", smx_version(), cpu_model().c_str(), isa_list.c_str(), smx_isa_name(best_isa),
          kInputs[input_regime], stream_min == SIZE_MAX ? "never" : (std::to_string(stream_min >> 10) + " KiB").c_str());
   fflush(stdout);

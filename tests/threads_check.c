@@ -225,7 +225,7 @@ static long long_checks(tu_rng *r) {
               if (c < 0) smx_set_num_threads(1);
               else if (c < 3) smx_set_num_threads(counts[c]);
               else smx_set_parallel_for(reverse_parallel_for, NULL, 2);
-              if (c == 1 || c == 3) smx_set_streaming_threshold(0); /* outputs streamed on 3 threads and the parallel-for */
+              if (c == 1 || c == 3) smx_set_streaming_threshold(0); /* streamed on 3 threads and the parallel-for */
               a.out = out;
               if (smx_call(kernels[ki], &a) != SMX_OK) out[0] = -12345.0f;
               smx_set_parallel_for(NULL, NULL, 0);

@@ -28,7 +28,7 @@ typedef struct { __m256d a, b; } vdm;
 static inline vf vset(float a) { vf r = V2(_mm256_set1_ps(a), _mm256_set1_ps(a)); return r; }
 static inline vf vld(const float *p) { vf r = V2(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)); return r; }
 static inline void vst(float *p, vf v) { _mm256_storeu_ps(p, v.a); _mm256_storeu_ps(p + 8, v.b); }
-static inline void vst_stream(float *p, vf v) { _mm256_stream_ps(p, v.a), _mm256_stream_ps(p + 8, v.b); } /* 32-byte boundary */
+static inline void vst_stream(float *p, vf v) { _mm256_stream_ps(p, v.a), _mm256_stream_ps(p + 8, v.b); } /* 32-aligned */
 /* -1 in the first 16 entries: lanes [0, c) of a step are tbl[16 - c ...] */
 static const int32_t smx_tail_tbl[32] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 static inline __m256i tail_a(size_t c) { return _mm256_loadu_si256((const __m256i *)(smx_tail_tbl + 16 - c)); }

@@ -807,8 +807,9 @@ SMX_FLATTEN void log_softmax_reg_out_e(size_t g, size_t n, const void *x, size_t
 }
 
 /* ---- softmax pass 2 (smx_softmax_one), from x ---- */
-SMX_FLATTEN size_t softmax_pass2_steps(size_t n, size_t i, const void *x, void *y, vf magic, const outc *c, const int nt,
-                                       const int e) {
+/* its pairs of steps from i on (nt: streamed); returns where they stop */
+SMX_FLATTEN size_t softmax_pass2_steps(size_t n, size_t i, const void *x, void *y, vf magic, const outc *c,
+                                       const int nt, const int e) {
   for (; i + 2 * VW <= n; i += 2 * VW) {
     vf a0 = out_one(ld_e_x(x, i, e), magic, c), a1 = out_one(ld_e_x(x, i + VW, e), magic, c);
     if (nt) vst_stream((float *)y + i, a0), vst_stream((float *)y + i + VW, a1);
@@ -819,12 +820,13 @@ SMX_FLATTEN size_t softmax_pass2_steps(size_t n, size_t i, const void *x, void *
 SMX_FLATTEN void softmax_pass2_e(size_t n, const void *x, void *y, const smx_softmax_out *o, const int e) {
   const outc c = outc_init(o);
   const vf magic = vset(o->magic);
-  size_t i = split_at_boundary(n, y, e); /* (streamed: from y's vector boundary) */
-  if (i && stream_out(n - i, elem_at(y, i, e), e)) {
-    st_e_xn_num(y, 0, out_one(ld_e_n(x, 0, i, -INFINITY, e), magic, &c), i, 0, e);
-    i = softmax_pass2_steps(n, i, x, y, magic, &c, 1, e);
+  const size_t h = split_at_boundary(n, y, e);
+  size_t i;
+  if (stream_out(n - h, elem_at(y, h, e), e)) { /* streamed: the entries before y's vector boundary first */
+    if (h) st_e_xn_num(y, 0, out_one(ld_e_n(x, 0, h, -INFINITY, e), magic, &c), h, 0, e);
+    i = softmax_pass2_steps(n, h, x, y, magic, &c, 1, e);
   } else {
-    i = stream_out(n, y, e) ? softmax_pass2_steps(n, 0, x, y, magic, &c, 1, e) : softmax_pass2_steps(n, 0, x, y, magic, &c, 0, e);
+    i = softmax_pass2_steps(n, 0, x, y, magic, &c, 0, e);
   }
   for (; i < n; i += VW) {
     const size_t cnt = step_count(n, i);
@@ -1000,7 +1002,8 @@ SMX_FLATTEN size_t log_softmax_steps(size_t n, size_t i, const void *x, void *y,
                                      const int nt, const int ein, const int e) {
   for (; i + 4 * VW <= n; i += 4 * VW)
     for (size_t j = 0; j < 4; j++) {
-      const vf v = ld_e_x(x, i + j * VW, ein), r = inner && !many(vlt(v, nch)) ? logsm_inner(v, ch, clo) : logsm(v, ch, nch, clo);
+      const vf v = ld_e_x(x, i + j * VW, ein);
+      const vf r = inner && !many(vlt(v, nch)) ? logsm_inner(v, ch, clo) : logsm(v, ch, nch, clo);
       if (nt) vst_stream((float *)y + i + j * VW, r);
       else st_e_xn_num(y, i + j * VW, r, VW, 1, e);
     }

@@ -465,11 +465,11 @@ SMX_FLATTEN int sparse_bwd_out_io(size_t n, const void *y, const void *dy, void 
 SMX_FLATTEN int sparse_bwd_out(size_t n, const void *y, const void *dy, void *dx, float v, const int nt, const int ein,
                                const int e) {
   const int flush = fabsf(v) < 0x1p-100f, apart = dx != y && dx != dy;
-  if (apart && nt)
-    return flush ? sparse_bwd_out_io(n, y, dy, dx, v, 1, 1, 1, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, 1, 1, ein, e);
-  if (apart)
-    return flush ? sparse_bwd_out_io(n, y, dy, dx, v, 1, 1, 0, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, 1, 0, ein, e);
-  return flush ? sparse_bwd_out_io(n, y, dy, dx, v, 1, 0, 0, ein, e) : sparse_bwd_out_io(n, y, dy, dx, v, 0, 0, 0, ein, e);
+#define SPARSE_BWD_OUT(flush, apart, nt) sparse_bwd_out_io(n, y, dy, dx, v, flush, apart, nt, ein, e)
+  if (apart && nt) return flush ? SPARSE_BWD_OUT(1, 1, 1) : SPARSE_BWD_OUT(0, 1, 1);
+  if (apart) return flush ? SPARSE_BWD_OUT(1, 1, 0) : SPARSE_BWD_OUT(0, 1, 0);
+  return flush ? SPARSE_BWD_OUT(1, 0, 0) : SPARSE_BWD_OUT(0, 0, 0);
+#undef SPARSE_BWD_OUT
 }
 /* The fused 16-bit sparsemax (the rows longer than the 16-bit scratch: no heap; the reference's buffer and
    Michelot on the widened row, its output rounded, so exactly the f32 kernel's bits rounded) */
