@@ -200,16 +200,18 @@ Test(backward, sparsemax_infinite_dy) {
 /* A NaN the arithmetic makes is the quiet NaN 0x7fc00000 on every ISA and CPU (it would be the CPU's default NaN,
    -NaN on x86): on every other row of 16, 0 x inf where y = 0 and dy - dot passes FLT_MAX (softmax, stablemax),
    -0 x inf and inf - inf under an infinite sum of dy (log-softmax) or mean of dy (sparsemax); rows of lane groups,
-   in registers and long, apart and in place. */
+   in registers and long (3001: also with their outputs streamed), apart and in place. */
 Test(backward, arithmetic_nans_canonical) {
   const bw_kernel *const ks[] = {&K_SOFTMAX, &K_LOG_SOFTMAX, &K_SPARSEMAX, &K_STABLEMAX};
-  const size_t ns[] = {8, 24, 100, 1000}, rows = 16;
+  const size_t ns[] = {8, 24, 100, 1000, 3001}, rows = 16, stream_min = smx_get_streaming_threshold();
   for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
     const size_t n = ns[a], len = rows * n;
     float *x = malloc(len * 4), *y = malloc(len * 4), *dy = malloc(len * 4), *dx = malloc(len * 4);
     for (size_t k = 0; k < 4; k++)
       for (int isa = 0; isa < SMX_ISA_COUNT; isa++)
-        for (int inplace = 0; inplace < 2 && smx_set_isa((smx_isa)isa) == SMX_OK; inplace++) {
+        for (int v = 0; v < 4 && smx_set_isa((smx_isa)isa) == SMX_OK; v++) {
+          const int inplace = v & 1;
+          smx_set_streaming_threshold(v >= 2 ? 0 : stream_min);
           const int lsm = ks[k] == &K_LOG_SOFTMAX, sparse = ks[k] == &K_SPARSEMAX;
           for (size_t i = 0; i < len; i++) x[i] = 0.0f, y[i] = lsm ? -1.0f : 0.0f, dy[i] = 0.5f;
           for (size_t r = 0; r < rows; r += 2) {
@@ -222,13 +224,15 @@ Test(backward, arithmetic_nans_canonical) {
           cr_assert_eq(ks[k]->fn(rows, n, x, n, y, n, dy, n, out, n), SMX_OK);
           size_t other;
           const size_t nans = tu_nans(out, len, &other);
-          cr_expect(other == len, "%s %s n=%zu %s: dx[%zu] bits 0x%08x", ks[k]->name, smx_isa_name((smx_isa)isa), n,
-                    inplace ? "in place" : "apart", other, other < len ? tu_bits(out[other]) : 0u);
+          cr_expect(other == len, "%s %s n=%zu %s%s: dx[%zu] bits 0x%08x", ks[k]->name, smx_isa_name((smx_isa)isa), n,
+                    inplace ? "in place" : "apart", v >= 2 ? ", streamed" : "", other,
+                    other < len ? tu_bits(out[other]) : 0u);
           cr_expect(nans >= rows / 2, "%s %s n=%zu: %zu NaNs (the inputs no longer make them)", ks[k]->name,
                     smx_isa_name((smx_isa)isa), n, nans);
         }
     free(x), free(y), free(dy), free(dx);
   }
+  smx_set_streaming_threshold(stream_min);
   smx_set_isa(SMX_ISA_SCALAR);
 }
 
