@@ -106,7 +106,6 @@ void smx_lse_fold16(const smx_kernels *k, int bf16, size_t n, const uint16_t *x,
 }
 void smx_family16_cols(const smx_kernels *k, int bf16, size_t n, const uint16_t *x, uint16_t *y, const smx_lse_final *f,
                        const smx_softmax_out *o, int log_out, double kinf, float *S, float *Y) {
-  const int stream = smx_stream_pause(); /* (Y is read back at once) */
   for (size_t c = 0; c < n; c += SMX_CHUNK16) {
     const size_t len = smx_chunk16_len(n, c);
     k->widen16(bf16, len, x + c, S);
@@ -115,7 +114,6 @@ void smx_family16_cols(const smx_kernels *k, int bf16, size_t n, const uint16_t 
     else k->softmax_cols(len, S, Y, NULL, f, o);
     k->narrow16(bf16, len, Y, y + c);
   }
-  smx_stream_resume(stream);
 }
 
 /* One row of softmax, log-softmax or logsumexp (id) too long for the scratch: folded chunk by chunk into one row
@@ -212,8 +210,7 @@ static void log_stable16_row(const smx_kernels *k, int t, size_t n, const uint16
 }
 
 /* rows through the f32 kernel in the scratch (out of line: the scratch is on the stack only on this path; the
-   fused kernels keep scratches of their own; its caller pauses the streaming, smx_stream_pause: the scratch is read
-   back at once) */
+   fused kernels keep scratches of their own) */
 static __attribute__((noinline)) void scratch_rows(const job16 *j, size_t r0, size_t r1) {
   const smx_kernels *k = j->base.k;
   const size_t n = j->base.n, nin = j->kind == KIND_BWDX ? 3 : j->kind == KIND_BWD ? 2 : 1;
@@ -338,9 +335,7 @@ static void run16(const smx_rows_job *bj, size_t r0, size_t r1) {
                                    j->ldc, j->o + r0 * j->ldo, j->ldo);
     return;
   }
-  const int stream = smx_stream_pause();
   scratch_rows(j, r0, r1);
-  smx_stream_resume(stream);
 }
 
 /* An output (o, ldo) against an input (i, ldi), 16-bit, rows x n: OK when disjoint or exactly the same. */

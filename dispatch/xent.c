@@ -57,11 +57,9 @@ typedef struct {
 #define XENT16_SCRATCH 16384 /* floats on the stack (64 KiB) */
 #define XENT_STACK_ROWS 1024 /* row losses on the stack */
 /* rows [r0, r1) as run_xent, widened into a stack scratch (at least 2 n floats with a gradient, else n) as many
-   rows at a time as fit (out of line: the scratch is on the stack only on this path; the fused rows keep their own),
-   never streamed (smx_stream_pause): the scratch is read back at once */
+   rows at a time as fit (out of line: the scratch is on the stack only on this path; the fused rows keep their own) */
 static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj, size_t r0, size_t r1, double *losses) {
   float buf[XENT16_SCRATCH];
-  const int stream = smx_stream_pause();
   const size_t n = bj->n, per = XENT16_SCRATCH / (bj->out16 ? 2 * n : n);
   for (size_t r = r0; r < r1; r += per) {
     const size_t m = r1 - r < per ? r1 - r : per;
@@ -71,7 +69,6 @@ static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj
     bj->xent(m, n, buf, n, &a, bj->loss_rows ? bj->loss_rows + r : NULL, dx, n);
     if (dx) smx_narrow16_rows(bj->k, bj->bf16, m, n, dx, n, bj->out16 + r * bj->ldo, bj->ldo);
   }
-  smx_stream_resume(stream);
 }
 /* the table's fused 16-bit row of a normalizer, or NULL */
 static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {

@@ -15,14 +15,6 @@
    smx_set_streaming_threshold): the kernels' f32 output passes of rows longer than a block read it once a row
    (initial-exec: a load, not a call to __tls_get_addr from the shared library) */
 extern _Thread_local int smx_stream_out __attribute__((tls_model("initial-exec")));
-/* the flag cleared for a pass that writes into a scratch of its own, which is read back at once (the 16-bit rows
-   through the f32 kernels): returns it for smx_stream_resume */
-static inline int smx_stream_pause(void) {
-  const int s = smx_stream_out;
-  smx_stream_out = 0;
-  return s;
-}
-static inline void smx_stream_resume(int s) { smx_stream_out = s; }
 
 /* Kernels get a validated block of rows (the public entry points check every argument first). */
 typedef void smx_MAP_fn(size_t rows, size_t n, const float *x, size_t ldx, float *y, size_t ldy);
