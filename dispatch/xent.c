@@ -70,44 +70,72 @@ static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj
     if (dx) smx_narrow16_rows(bj->k, bj->bf16, m, n, dx, n, bj->out16 + r * bj->ldo, bj->ldo);
   }
 }
-/* the table's fused 16-bit row of a normalizer, or NULL */
+/* the table's fused 16-bit row of sparsemax or stablemax, or NULL */
 static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {
-  return normalizer == SMX_NORM_SOFTMAX     ? k->xent_softmax16
-         : normalizer == SMX_NORM_SPARSEMAX ? k->xent_sparsemax16
-                                            : k->xent_stablemax16;
+  return normalizer == SMX_NORM_SPARSEMAX ? k->xent_sparsemax16 : k->xent_stablemax16;
 }
-/* rows [r0, r1) without the scratch (too long for it, or faster without it), one at a time: the table's fused 16-bit
-   row, or (softmax and stablemax on the scalar table, and the rows the fused one leaves) the chunked row state and shard */
+/* row r0 + i by the chunked row state and shard (a, loss_rows: from row r0 on): the rows the fused kernels leave,
+   and softmax and stablemax on the scalar table */
+static void xent16_chunked_row(const xjob16 *j, const smx_xent_args *a, float *loss_rows, size_t r0, size_t i,
+                               smx_xent_row *row) {
+  const smx_rows_job *bj = &j->base;
+  const size_t n = bj->n, r = r0 + i;
+  uint16_t *d = bj->out16 ? bj->out16 + r * bj->ldo : NULL;
+  double lr = 0.0;
+  if (!smx_xent_row_begin(a, i, n, row, NULL)) {
+    if (d) memset(d, 0, n * sizeof *d); /* +0 in both types */
+  } else {
+    lr = smx_xent16_row_chunked(bj->k, j->normalizer, bj->bf16, n, bj->x16 + r * bj->ldx, row, d);
+  }
+  smx_xent_row_end(a, loss_rows, i, lr, 0.0);
+}
+#define XENT16_LEFT_ROWS 256 /* rows a fused softmax call takes at a time (its left flags on the stack) */
+/* rows [r0, r1) without the scratch (too long for it, or faster without it): the table's fused 16-bit rows, the
+   softmax's in its groups of rows, or one at a time by the chunked row state */
 static void xent16_direct_rows(const xjob16 *j, size_t r0, size_t r1, double *losses) {
   const smx_rows_job *bj = &j->base;
   const size_t n = bj->n;
   const smx_xent_args a = args_from(bj, r0, losses);
   float *loss_rows = bj->loss_rows ? bj->loss_rows + r0 : NULL;
   smx_xent_row row = a.row;
-  smx_XENTROW16_fn *const fused = xent_row16(bj->k, j->normalizer);
+  if (j->normalizer == SMX_NORM_SOFTMAX && bj->k->xent_softmax16) {
+    unsigned char left[XENT16_LEFT_ROWS];
+    for (size_t r = 0; r < r1 - r0; r += XENT16_LEFT_ROWS) {
+      const size_t m = r1 - r0 - r < XENT16_LEFT_ROWS ? r1 - r0 - r : XENT16_LEFT_ROWS;
+      const smx_xent_args ar = args_from(bj, r0 + r, losses + r);
+      uint16_t *d = bj->out16 ? bj->out16 + (r0 + r) * bj->ldo : NULL;
+      bj->k->xent_softmax16(bj->bf16, m, n, bj->x16 + (r0 + r) * bj->ldx, bj->ldx, &ar, loss_rows ? loss_rows + r : NULL,
+                            d, bj->ldo, left);
+      for (size_t i = 0; i < m; i++)
+        if (left[i]) xent16_chunked_row(j, &a, loss_rows, r0, r + i, &row);
+    }
+    return;
+  }
+  smx_XENTROW16_fn *const fused = j->normalizer == SMX_NORM_SOFTMAX ? NULL : xent_row16(bj->k, j->normalizer);
   for (size_t i = 0; i < r1 - r0; i++) {
-    const uint16_t *x = bj->x16 + (r0 + i) * bj->ldx;
     uint16_t *d = bj->out16 ? bj->out16 + (r0 + i) * bj->ldo : NULL;
     double lr = 0.0;
-    if (!smx_xent_row_begin(&a, i, n, &row, NULL)) {
-      if (d) memset(d, 0, n * sizeof *d); /* +0 in both types */
-    } else if (!fused || !fused(bj->bf16, n, x, &row, d, &lr)) {
-      lr = smx_xent16_row_chunked(bj->k, j->normalizer, bj->bf16, n, x, &row, d);
-    }
-    smx_xent_row_end(&a, loss_rows, i, lr, 0.0);
+    if (fused && smx_xent_row_begin(&a, i, n, &row, NULL) &&
+        fused(bj->bf16, n, bj->x16 + (r0 + i) * bj->ldx, &row, d, &lr))
+      smx_xent_row_end(&a, loss_rows, i, lr, 0.0);
+    else xent16_chunked_row(j, &a, loss_rows, r0, i, &row);
   }
 }
 static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const size_t need = bj->out16 ? 2 * bj->n : bj->n;
   const int norm = ((const xjob16 *)bj)->normalizer;
-  /* the softmax rows of more than one block up to SMX_SOFTMAX16_STORE go fused too: the fused row keeps its pass-1
-     values in a scratch of its own (Zen 5, bf16 with gradient, rows from memory: 0.62-0.75x the time through the
-     scratch on avx512, 0.83-0.93x on avx2; one row repeated in cache 1.09-1.15x); and rows of more than 3/4 of a block
-     where the scratch's widened copy is the dearer (smx_fused16_in_cache; Zen 4, avx512bf16, rows x n = 2^16: 0.94-0.98x
-     the time at n = 800..1000; 1.0-1.18x at 300..700, which stay) */
-  const int in_cache = smx_fused16_in_cache(bj->k);
+  /* the softmax rows of more than SMX_REG_ROWS_MAX entries up to SMX_SOFTMAX16_STORE go fused: those of one block in
+     the f32 kernel's groups of rows, their pass-1 values in a scratch of the kernel's own (forty-seventh session,
+     Zen 4, with gradient, bf16 over the scratch's time, rows x n = 2^16 in cache: avx512bf16 0.78-0.84x at n =
+     300..768, 0.86-1.0x at 800..1024, which went fused a row at a time, avx2 0.91-0.96x; rows x n = 2^24 from memory
+     0.70-0.72x and 0.71-0.78x at 300..768), the longer ones a row at a time (on the scalar table by chunks), their
+     pass-1 values kept the same way (Zen 5, bf16, rows from memory: 0.62-0.75x the time through the scratch on avx512,
+     0.83-0.93x on avx2). Shorter rows stay in the scratch: through loads that widen, the f32 kernel's lane and
+     register groups took 1.02-1.09x its time on avx2 and for binary16 at n = 8, 16, 64 (0.93-1.0x for bfloat16 on
+     avx512bf16). */
   const int fused_softmax = norm == SMX_NORM_SOFTMAX && bj->n <= SMX_SOFTMAX16_STORE &&
-                            (bj->n > SMX_BLOCK || (bj->n > SMX_FUSED16_CACHE_MIN_N && in_cache));
+                            (bj->n > SMX_BLOCK || (bj->n > SMX_REG_ROWS_MAX && bj->k->xent_softmax16));
+  const int in_cache = smx_fused16_in_cache(bj->k);
   /* sparsemax rows of 512 entries or more fused where the CPU's stores make the scratch's widened copy the dearer
      (smx_fused16_in_cache; Zen 4, avx512bf16, with gradient, fused against the scratch: rows x n = 2^16 0.69-0.79x the
      time at n = 512..4096 bf16, 0.72-0.84x f16; 2^24 from memory 0.74-0.76x). Elsewhere they stay in the scratch

@@ -166,6 +166,10 @@ typedef void smx_BWDX16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, s
    caller (softmax: a NaN or infinite logit, or |max| > 2^16 with a gradient; stablemax: a NaN or infinite logit,
    or with a gradient a sum S below SMX_STABLE_TINY; sparsemax: none). */
 typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss);
+/* XENT: the softmax cross-entropy of rows as smx_XENT_fn (without the sum: the caller adds a->row_loss), setting
+   left[r] (0 or 1 for each row) for the rows it leaves to the caller as XENTROW's, nothing written there. */
+typedef void smx_XENT16_fn(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, const smx_xent_args *a,
+                           float *loss_rows, uint16_t *dx, size_t ldd, unsigned char *left);
 /* The softmax family's rows of at most smx_lane_rows_max entries run one row per vector lane, in groups while at
    least SMX_LANE_MIN_ROWS rows are left (a lane group costs about as much for 1 row as for 16); SMX_LANE_ROWS_MAX:
    the longest of them rounded up to whole steps of 16 (the groups' column arrays) */
@@ -186,7 +190,7 @@ typedef int smx_XENTROW16_fn(int bf16, size_t n, const uint16_t *x, const smx_xe
 #define SMX_SOFTMAX16_STORE (15 * SMX_BLOCK)
 #define SMX_FUSED16(X)                                                                                   \
   X(softmax, MAP) X(log_softmax, MAP) X(logsumexp, LSE) X(softmax_backward, BWD) X(log_softmax_backward, BWD) \
-  X(sparsemax, MAP) X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENTROW)     \
+  X(sparsemax, MAP) X(sparsemax_backward, BWD) X(stablemax_backward, BWDX) X(xent_softmax, XENT)     \
   X(xent_sparsemax, XENTROW) X(stablemax, MAP) X(log_stablemax, MAP) X(xent_stablemax, XENTROW)
 #define SMX_FUSED16_REF(X)                                                                                 \
   X(softmax_backward, BWD) X(log_softmax_backward, BWD) X(sparsemax, MAP) X(sparsemax_backward, BWD)       \

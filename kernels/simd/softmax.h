@@ -1523,10 +1523,10 @@ BWD_KERNELS(log_softmax_backward, log_softmax_backward_lanes_e, log_softmax_back
    Tail lanes: z = 0 and w = 0 (or z = 0, w = 1: adds +0 to a lane that is never -0). A block's value is its
    lanes' tree (smx_wz_block_scalar); rows of one block take it as their sum, longer rows add the blocks' values
    into a smx_wzsum. */
-static void FN(wz_add)(vd *la, vd *lb, const float *z, size_t len, size_t o, const float *cw) {
+SMX_FLATTEN void wz_add_e(vd *la, vd *lb, const void *z, size_t len, size_t o, const float *cw, const int e) {
   for (size_t i = 0; i < len; i += VW) {
     const size_t c = step_count(len, i);
-    vf zv = vld_n(z + i, c, 0.0f), w = cw ? vld_n(cw + o + i, c, 0.0f) : vset(1.0f);
+    vf zv = ld_e_n(z, i, c, 0.0f, e), w = cw ? vld_n(cw + o + i, c, 0.0f) : vset(1.0f);
     vd wl = dlo(w), wh = dhi(w);
     *la = dadd(*la, dsel(deq(wl, dset(0.0)), dset(0.0), dmul(wl, dlo(zv))));
     *lb = dadd(*lb, dsel(deq(wh, dset(0.0)), dset(0.0), dmul(wh, dhi(zv))));
@@ -1536,7 +1536,7 @@ static void FN(wz_add)(vd *la, vd *lb, const float *z, size_t len, size_t o, con
 static void FN(wz_blocks)(smx_wzsum *s, const float *z, size_t n, size_t o, const float *cw) {
   for (size_t b = 0; b < n; b += SMX_BLOCK) {
     vd la = dset(0.0), lb = dset(0.0);
-    FN(wz_add)(&la, &lb, z + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, o + b, cw);
+    wz_add_e(&la, &lb, z + b, n - b < SMX_BLOCK ? n - b : SMX_BLOCK, o + b, cw, SMX_ELEM_F32);
     smx_wzsum_add(s, tree_sum16d(la, lb));
   }
 }
@@ -1815,8 +1815,8 @@ static double FN(xent_softmax_row)(size_t n, const float *x, const smx_xent_row 
 
 /* p_t - 1 (smx_xent_pt_m1) of rows r0 .. r0 + g - 1 (g <= VW) in one vd lane per row, from each row's max m
    and l; rows not done here (fast 0) or ignored get expm1(0); all 0 without grad, as smx_xent_pt_m1 */
-static void FN(rows_pt_m1)(size_t r0, size_t g, const float *x, size_t ldx, const smx_xent_args *a, const float *fast,
-                       const float *m, const double *l, int grad, double *pt_m1) {
+static void FN(rows_pt_m1)(size_t r0, size_t g, const void *x, size_t ldx, const smx_xent_args *a, const float *fast,
+                           const float *m, const double *l, int grad, double *pt_m1, int e) {
   double u[VW];
   if (!grad) {
     memset(pt_m1, 0, VW * sizeof *pt_m1);
@@ -1824,43 +1824,134 @@ static void FN(rows_pt_m1)(size_t r0, size_t g, const float *x, size_t ldx, cons
   }
   for (size_t r = 0; r < VW; r++) {
     const int64_t t = r < g ? smx_xent_target(a, r0 + r) : a->ignore_index;
-    u[r] = r < g && fast[r] != 0.0f && t != a->ignore_index ? ((double)x[(r0 + r) * ldx + t] - (double)m[r]) - l[r] : 0.0;
+    u[r] = r < g && fast[r] != 0.0f && t != a->ignore_index
+               ? ((double)smx_elem_get(x, (r0 + r) * ldx + (size_t)t, e) - (double)m[r]) - l[r]
+               : 0.0;
   }
   dst(pt_m1, dexpm1_64_neg(dld(u))), dst(pt_m1 + 8, dexpm1_64_neg(dld(u + 8)));
 }
 
-/* Rows r0 .. r0 + g - 1 of one block without softcap (g <= SR_ROWS): their states by short_rows_state, p_t - 1
-   in one vd lane per row; returns total plus the losses, added in row order. */
-static double FN(xent_softmax_group)(size_t r0, size_t g, size_t n, const float *x, size_t ldx, const smx_xent_args *a,
-                                 float *loss_rows, float *dx, size_t ldd, double total) {
+/* ---- the softmax cross-entropy of 16-bit rows (element e) with a 16-bit gradient, fused: exactly the f32 kernel's
+   on the widened logits, the gradient rounded once ---- */
+/* The loss and the gradient of a finite shifted row from its state f, output constants o, p_t - 1 and label
+   smoothing sum: with st (complete), the entries [0, min(n, SMX_SOFTMAX16_STORE)) from the pass-1 values at ys and
+   those from st->b_hi's block on from the ones kept in dx (store_hi); the rest from x */
+SMX_FLATTEN double xent16_tail_e(size_t n, const void *x, const smx_xent_row *row, void *dx, const smx_lse_final *f,
+                                 const smx_softmax_out *o, double pt_m1, double sum_wz, const pass1_store *st,
+                                 const float *ys, const int e) {
+  const size_t t = (size_t)row->target;
+  xent_grad_c g;
+  float dxt;
+  const double loss = xent_tail_consts(n, smx_elem_get(x, t, e), row, f, o, pt_m1, sum_wz, dx != NULL, &g, &dxt);
+  if (!dx) return loss;
+  const float *cw = row->class_weight;
+  size_t b0 = 0, i_hi = n; /* the entries done from the stored values: [0, b0) and [i_hi, n) */
+  if (st) {
+    const xgrad xg = {g.va, g.vb, cw};
+    b0 = n < SMX_SOFTMAX16_STORE ? n : SMX_SOFTMAX16_STORE;
+    if (st->y_hi) i_hi = st->b_hi * SMX_BLOCK, softmax_rescale_hi_e(n, dx, st, f->m, f->K, o, &xg, e);
+    softmax_rescale_e(b0, ys, dx, st, f->m, f->K, o, &xg, e);
+  }
+  float gb[SMX_BLOCK]; /* a block's f32 gradient, rounded in a loop of its own (the AVX2 registers hold one) */
+  for (size_t b = b0; b < i_hi; b += SMX_BLOCK) { /* xent_softmax_tail's pass from x (dx may be x) */
+    const size_t len = i_hi - b < SMX_BLOCK ? i_hi - b : SMX_BLOCK;
+    for (size_t i = 0; i < len; i += VW) {
+      const size_t c = step_count(len, i);
+      vst_n(gb + i, xent_grad_step(&g, NULL, ld_e_n(x, b + i, c, 0.0f, e), cw ? cw + b + i : NULL, c), c);
+    }
+    for (size_t i = 0; i < len; i += VW) st_e_n(dx, b + i, vld_n(gb + i, step_count(len, i), 0.0f), step_count(len, i), e);
+  }
+  st_e_n(dx, t, vset(dxt), 1, e);
+  return loss;
+}
+/* One row: returns 0, having written nothing, for the rows the f32 kernel hands to the scalar code (a NaN or an
+   infinite logit, or |max| > 2^16 with a gradient): the caller takes them. */
+SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row *row, void *dx, double *loss, const int e) {
+  smx_lse_final f;
+  smx_wzsum wz;
+  /* uncapped rows with a gradient keep their pass-1 values as softmax_row16 (the scratch, and out of place the
+     gradient's own bytes) and pass 2 rescales them into the 16-bit gradient; the rest starts again from x */
+  float ys[SMX_SOFTMAX16_STORE];
+  pass1_store st;
+  const int store = row->softcap == 0.0f && dx;
+  smx_store_init(&st, ys, SMX_SOFTMAX16_STORE / SMX_BLOCK);
+  if (store) store_hi(&st, n, x, dx);
+  xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, e);
+  if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return 0;
+  float dz;
+  const float xt = smx_elem_get(x, (size_t)row->target, e);
+  const float zt = row->softcap > 0.0f ? smx_softcap(xt, row->softcap, 1.0f / row->softcap, &dz) : xt;
+  smx_softmax_out o;
+  smx_softmax_out_init(&f, &o);
+  *loss = xent16_tail_e(n, x, row, dx, &f, &o, smx_xent_pt_m1(&f, zt, dx != NULL),
+                        row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0, store && st.complete ? &st : NULL,
+                        ys, e);
+  return 1;
+}
+/* smx_xent_row_begin with a gradient of element e (an ignored row's: +0 in either type) */
+SMX_FLATTEN int xent_row_begin_e(const smx_xent_args *a, size_t r, size_t n, smx_xent_row *row, void *d, const int e) {
+  if (e == SMX_ELEM_F32) return smx_xent_row_begin(a, r, n, row, d);
+  const int go = smx_xent_row_begin(a, r, n, row, NULL);
+  if (!go && d) memset(d, 0, n * sizeof(uint16_t));
+  return go;
+}
+/* Row r by the row path: the f32 kernel's, or the fused 16-bit row, which sets left[r] for the rows it leaves */
+SMX_FLATTEN double xent_row_path_e(size_t n, const void *x, const smx_xent_row *row, void *dx, unsigned char *left,
+                                   size_t r, const int e) {
+  if (e == SMX_ELEM_F32) return FN(xent_softmax_row)(n, x, row, dx);
+  double lr = 0.0;
+  if (!xent_softmax_row16_e(n, x, row, dx, &lr, e)) left[r] = 1;
+  return lr;
+}
+
+/* Rows r0 .. r0 + g - 1 of one block without softcap (g <= SR_ROWS), of element e: their states by short_rows_state,
+   p_t - 1 in one vd lane per row; returns total plus the losses, added in row order. The pass-1 values go to ys (ldys
+   apart: the f32 gradient's own rows out of place, a stack scratch for 16 bits) or, ys NULL, nowhere. */
+SMX_FLATTEN double xent_softmax_group_e(size_t r0, size_t g, size_t n, const void *x, size_t ldx, const smx_xent_args *a,
+                                        float *loss_rows, void *dx, size_t ldd, double total, float *ys, size_t ldys,
+                                        unsigned char *left, const int e) {
   smx_xent_row row = a->row;
-  const int store = dx && dx != x;
   short_rows sr;
   pass1_store st;
-  FN(short_rows_state)(g, n, x + r0 * ldx, ldx, store ? dx + r0 * ldd : NULL, ldd, 1, dx != NULL, &sr, SMX_ELEM_F32);
+  FN(short_rows_state)(g, n, elem_at(x, r0 * ldx, e), ldx, ys, ldys, 1, dx != NULL, &sr, e);
   float m[VW];
   double l[VW], pt_m1[VW];
   for (size_t r = 0; r < g; r++)
     if (sr.fast[r]) m[r] = sr.f[r].m, l[r] = sr.f[r].l;
-  FN(rows_pt_m1)(r0, g, x, ldx, a, sr.fast, m, l, dx != NULL, pt_m1);
+  FN(rows_pt_m1)(r0, g, x, ldx, a, sr.fast, m, l, dx != NULL, pt_m1, e);
   for (size_t r = 0; r < g; r++) {
-    const float *xr = x + (r0 + r) * ldx;
-    float *d = dx ? dx + (r0 + r) * ldd : NULL;
+    const void *xr = elem_at(x, (r0 + r) * ldx, e);
+    void *d = dx ? (void *)elem_at(dx, (r0 + r) * ldd, e) : NULL;
     double lr = 0.0;
-    if (smx_xent_row_begin(a, r0 + r, n, &row, d)) {
+    if (xent_row_begin_e(a, r0 + r, n, &row, d, e)) {
       if (!sr.fast[r]) {
-        lr = FN(xent_softmax_row)(n, xr, &row, d);
+        lr = xent_row_path_e(n, xr, &row, d, left, r0 + r, e);
       } else {
         vd wza = dset(0.0), wzb = dset(0.0);
-        if (row.label_smoothing > 0.0f) FN(wz_add)(&wza, &wzb, xr, n, 0, row.class_weight);
-        one_block_store(&st, d, &sr.f[r]);
-        lr = FN(xent_softmax_tail)(n, xr, &row, d, &sr.f[r], &sr.o[r], pt_m1[r], store ? &st : NULL,
-                               row.label_smoothing > 0.0f ? tree_sum16d(wza, wzb) : 0.0);
+        if (row.label_smoothing > 0.0f) wz_add_e(&wza, &wzb, xr, n, 0, row.class_weight, e);
+        const double sum_wz = row.label_smoothing > 0.0f ? tree_sum16d(wza, wzb) : 0.0;
+        if (ys) one_block_store(&st, ys + r * ldys, &sr.f[r]);
+        lr = e == SMX_ELEM_F32
+                 ? FN(xent_softmax_tail)(n, xr, &row, d, &sr.f[r], &sr.o[r], pt_m1[r], ys ? &st : NULL, sum_wz)
+                 : xent16_tail_e(n, xr, &row, d, &sr.f[r], &sr.o[r], pt_m1[r], sum_wz, &st, ys + r * ldys, e);
       }
     }
     total = smx_xent_row_end(a, loss_rows, r0 + r, lr, total);
   }
   return total;
+}
+/* the 16-bit rows of such a group, as many at a time as their pass-1 values fit a stack scratch of
+   SMX_SOFTMAX16_STORE floats (as softmax_rows16) */
+static __attribute__((noinline)) void FN(xent_softmax_group16)(size_t r0, size_t g, size_t n, const uint16_t *x,
+                                                               size_t ldx, const smx_xent_args *a, float *loss_rows,
+                                                               uint16_t *dx, size_t ldd, unsigned char *left, int e) {
+  float ys[SMX_SOFTMAX16_STORE];
+  const size_t most = SMX_SOFTMAX16_STORE / n;
+  for (size_t r = r0; r < r0 + g; r += most) {
+    const size_t k = r0 + g - r < most ? r0 + g - r : most;
+    if (e == SMX_ELEM_BF16) xent_softmax_group_e(r, k, n, x, ldx, a, loss_rows, dx, ldd, 0.0, ys, n, left, SMX_ELEM_BF16);
+    else xent_softmax_group_e(r, k, n, x, ldx, a, loss_rows, dx, ldd, 0.0, ys, n, left, SMX_ELEM_F16);
+  }
 }
 
 /* the gradient fma(A, p_j, -B w_j) of the rows done[r] of a register group, row r's A and B in af[r], nbf[r] */
@@ -1916,7 +2007,7 @@ static double FN(xent_softmax_lanes)(size_t r0, size_t g, size_t n, const float 
         continue;
       }
       vd wza = dset(0.0), wzb = dset(0.0);
-      if (eps > 0.0f) FN(wz_add)(&wza, &wzb, xr, n, 0, cw);
+      if (eps > 0.0f) wz_add_e(&wza, &wzb, xr, n, 0, cw, SMX_ELEM_F32);
       const size_t t = (size_t)row.target;
       zt[r] = xr[t], wt[r] = cw ? cw[t] : 1.0, sw[r] = eps > 0.0f ? tree_sum16d(wza, wzb) : 0.0, gc[r] = row.grad_coef;
       done[r] = 1.0f;
@@ -1974,59 +2065,42 @@ double FN(xent_softmax)(size_t rows, size_t n, const float *x, size_t ldx, const
   ROW_GROUPS(r0, g, path, smx_lane_rows_max(SMX_KERNEL_ID_xent_softmax), SMX_REG_ROWS_MAX) {
     if (path == PATH_LANES || path == PATH_REG)
       total = FN(xent_softmax_lanes)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total, path == PATH_REG);
-    else if (path == PATH_GROUP) total = FN(xent_softmax_group)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total);
+    else if (path == PATH_GROUP)
+      total = xent_softmax_group_e(r0, g, n, x, ldx, a, loss_rows, dx, ldd, total, dx && dx != x ? dx + r0 * ldd : NULL,
+                                   ldd, NULL, SMX_ELEM_F32);
     else total = smx_xent_rows_range(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, FN(xent_softmax_row), total);
   }
   return total;
 }
 
-/* ---- the softmax cross-entropy of one 16-bit row (element e) with its 16-bit gradient, fused: exactly the f32
-   row's (xent_softmax_row) on the widened logits, the gradient rounded once. Returns 0, having written nothing, for
-   the rows the f32 kernel hands to the scalar code (a NaN or an infinite logit, or |max| > 2^16 with a gradient):
-   the caller takes them. ---- */
-SMX_FLATTEN int xent_softmax_row16_e(size_t n, const void *x, const smx_xent_row *row, void *dx, double *loss, const int e) {
-  smx_lse_final f;
-  smx_wzsum wz;
-  /* uncapped rows with a gradient keep their pass-1 values as softmax_row16 (the scratch, and out of place the
-     gradient's own bytes) and pass 2 rescales them into the 16-bit gradient; the rest starts again from x */
-  float ys[SMX_SOFTMAX16_STORE];
-  pass1_store st;
-  const int store = row->softcap == 0.0f && dx;
-  smx_store_init(&st, ys, SMX_SOFTMAX16_STORE / SMX_BLOCK);
-  if (store) store_hi(&st, n, x, dx);
-  xent_pass1_e(n, x, row, &f, &wz, store ? &st : NULL, e);
-  if (f.kind != SMX_ROW_FINITE || (dx && !f.shifted)) return 0;
-  const size_t t = (size_t)row->target;
-  const float xt = smx_elem_get(x, t, e);
-  float dz, dxt;
-  const float zt = row->softcap > 0.0f ? smx_softcap(xt, row->softcap, 1.0f / row->softcap, &dz) : xt;
-  xent_grad_c g;
-  smx_softmax_out o;
-  smx_softmax_out_init(&f, &o);
-  *loss = xent_tail_consts(n, xt, row, &f, &o, smx_xent_pt_m1(&f, zt, dx != NULL),
-                           row->label_smoothing > 0.0f ? smx_wzsum_value(&wz) : 0.0, dx != NULL, &g, &dxt);
-  if (!dx) return 1;
-  const float *cw = row->class_weight;
-  size_t b0 = 0, i_hi = n; /* the entries done from the stored values: [0, b0) and [i_hi, n) */
-  if (store && st.complete) {
-    const xgrad xg = {g.va, g.vb, cw};
-    b0 = n < SMX_SOFTMAX16_STORE ? n : SMX_SOFTMAX16_STORE;
-    if (st.y_hi) i_hi = st.b_hi * SMX_BLOCK, softmax_rescale_hi_e(n, dx, &st, f.m, f.K, &o, &xg, e);
-    softmax_rescale_e(b0, ys, dx, &st, f.m, f.K, &o, &xg, e);
+/* rows [r0, r1) of 16-bit logits by the fused row */
+SMX_FLATTEN void xent_rows16_range_e(size_t r0, size_t r1, size_t n, const uint16_t *x, size_t ldx, const smx_xent_args *a,
+                                     float *loss_rows, uint16_t *dx, size_t ldd, unsigned char *left, const int e) {
+  smx_xent_row row = a->row;
+  for (size_t r = r0; r < r1; r++) {
+    uint16_t *d = dx ? dx + r * ldd : NULL;
+    const double lr = xent_row_begin_e(a, r, n, &row, d, e) ? xent_row_path_e(n, x + r * ldx, &row, d, left, r, e) : 0.0;
+    smx_xent_row_end(a, loss_rows, r, lr, 0.0);
   }
-  float gb[SMX_BLOCK]; /* a block's f32 gradient, rounded in a loop of its own (the AVX2 registers hold one) */
-  for (size_t b = b0; b < i_hi; b += SMX_BLOCK) { /* xent_softmax_tail's pass from x (dx may be x) */
-    const size_t len = i_hi - b < SMX_BLOCK ? i_hi - b : SMX_BLOCK;
-    for (size_t i = 0; i < len; i += VW) {
-      const size_t c = step_count(len, i);
-      vst_n(gb + i, xent_grad_step(&g, NULL, ld_e_n(x, b + i, c, 0.0f, e), cw ? cw + b + i : NULL, c), c);
-    }
-    for (size_t i = 0; i < len; i += VW) st_e_n(dx, b + i, vld_n(gb + i, step_count(len, i), 0.0f), step_count(len, i), e);
-  }
-  st_e_n(dx, t, vset(dxt), 1, e);
-  return 1;
 }
-int FN(xent_softmax16)(int bf16, size_t n, const uint16_t *x, const smx_xent_row *row, uint16_t *dx, double *loss) {
-  return bf16 ? xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_BF16)
-              : xent_softmax_row16_e(n, x, row, dx, loss, SMX_ELEM_F16);
+/* XENT16 (kernels.h): rows of one block without softcap in groups of rows as the f32 kernel's of more than
+   SMX_REG_ROWS_MAX entries, over loads that widen (their pass-1 values in a stack scratch: xent_softmax_group16), the
+   others by the fused row. (The dispatcher sends the rows of more than SMX_REG_ROWS_MAX entries: the f32 kernel's lane
+   and register groups through loads that widen were slower for binary16 and on AVX2 than through the scratch.) */
+SMX_FLATTEN void xent_softmax_rows16_e(size_t rows, size_t n, const uint16_t *x, size_t ldx, const smx_xent_args *a,
+                                       float *loss_rows, uint16_t *dx, size_t ldd, unsigned char *left, const int e) {
+  memset(left, 0, rows);
+  if (a->row.softcap > 0.0f) {
+    xent_rows16_range_e(0, rows, n, x, ldx, a, loss_rows, dx, ldd, left, e);
+    return;
+  }
+  ROW_GROUPS(r0, g, path, 0, 0) {
+    if (path == PATH_GROUP) FN(xent_softmax_group16)(r0, g, n, x, ldx, a, loss_rows, dx, ldd, left, e);
+    else xent_rows16_range_e(r0, r0 + g, n, x, ldx, a, loss_rows, dx, ldd, left, e);
+  }
+}
+void FN(xent_softmax16)(int bf16, size_t rows, size_t n, const uint16_t *x, size_t ldx, const smx_xent_args *a,
+                        float *loss_rows, uint16_t *dx, size_t ldd, unsigned char *left) {
+  if (bf16) xent_softmax_rows16_e(rows, n, x, ldx, a, loss_rows, dx, ldd, left, SMX_ELEM_BF16);
+  else xent_softmax_rows16_e(rows, n, x, ldx, a, loss_rows, dx, ldd, left, SMX_ELEM_F16);
 }
