@@ -126,9 +126,9 @@ static void run_xent16(const smx_rows_job *bj, size_t r0, size_t r1) {
   const int norm = ((const xjob16 *)bj)->normalizer;
   /* the softmax rows of more than SMX_REG_ROWS_MAX entries up to SMX_SOFTMAX16_STORE go fused: those of one block in
      the f32 kernel's groups of rows, their pass-1 values in a scratch of the kernel's own (forty-seventh session,
-     Zen 4, with gradient, bf16 over the scratch's time, rows x n = 2^16 in cache: avx512bf16 0.78-0.84x at n =
+     Zen 4, with gradient, bf16 over the scratch's time, rows x n = 2^16 in cache: avx512bf16 0.77-0.95x at n =
      300..768, 0.86-1.0x at 800..1024, which went fused a row at a time, avx2 0.91-0.96x; rows x n = 2^24 from memory
-     0.70-0.72x and 0.71-0.78x at 300..768), the longer ones a row at a time (on the scalar table by chunks), their
+     0.63-0.73x and 0.69-0.78x), the longer ones a row at a time (on the scalar table by chunks), their
      pass-1 values kept the same way (Zen 5, bf16, rows from memory: 0.62-0.75x the time through the scratch on avx512,
      0.83-0.93x on avx2). Shorter rows stay in the scratch: through loads that widen, the f32 kernel's lane and
      register groups took 1.02-1.09x its time on avx2 and for binary16 at n = 8, 16, 64 (0.93-1.0x for bfloat16 on
