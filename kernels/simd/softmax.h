@@ -2083,10 +2083,11 @@ SMX_FLATTEN void xent_rows16_range_e(size_t r0, size_t r1, size_t n, const uint1
     smx_xent_row_end(a, loss_rows, r, lr, 0.0);
   }
 }
-/* XENT16 (kernels.h): rows of one block without softcap in groups of rows as the f32 kernel's of more than
-   SMX_REG_ROWS_MAX entries, over loads that widen (their pass-1 values in a stack scratch: xent_softmax_group16), the
-   others by the fused row. (The dispatcher sends the rows of more than SMX_REG_ROWS_MAX entries: the f32 kernel's lane
-   and register groups through loads that widen were slower for binary16 and on AVX2 than through the scratch.) */
+/* XENT16 (kernels.h): rows of one block without softcap in groups of rows by short_rows_state (as the f32 kernel's
+   rows of more than SMX_REG_ROWS_MAX entries), over loads that widen, their pass-1 values in a stack scratch
+   (xent_softmax_group16); the others by the fused row. (The dispatcher sends rows of more than SMX_REG_ROWS_MAX
+   entries: shorter ones in the f32 kernel's lane and register groups over loads that widen were slower for binary16
+   and on AVX2 than through the scratch.) */
 SMX_FLATTEN void xent_softmax_rows16_e(size_t rows, size_t n, const uint16_t *x, size_t ldx, const smx_xent_args *a,
                                        float *loss_rows, uint16_t *dx, size_t ldd, unsigned char *left, const int e) {
   memset(left, 0, rows);
