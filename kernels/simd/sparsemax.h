@@ -533,28 +533,33 @@ SMX_FLATTEN void sparsemax_backward_row_e(size_t n, const void *y, const void *d
 }
 
 /* a row in s steps (ld_row_short_e); dy held as the terms l (dy on the support, +0 off it: the sum's terms, whose
-   +0 start short_dot_e adds, and the output's dy - v there), y loaded again for the output (holding y too spilled
-   AVX2's registers: bfloat16 1.2x the time) */
+   +0 start short_dot_e adds, and the output's dy - v there). The output's support: where predicates are mask
+   registers (SMX_MASK_REGS) the masks of the sum, else y loaded again (holding y too spilled AVX2's registers:
+   bfloat16 1.2x the time) */
 SMX_FLATTEN void sparsemax_backward_short_e(size_t n, const void *y, const void *dy, void *dx, const int s,
                                             const int e) {
   vf Y[NACC], l[NACC]; /* (s <= NACC) */
+  vm in[NACC];
   ld_row_short_e(dy, n, 0.0f, l, s, e);
   size_t k = 0;
   vm bad = mzero();
   ld_row_short_e(y, n, 0.0f, Y, s, e);
   for (int j = 0; j < s; j++) {
-    const vm in = vgt(Y[j], vzero());
-    k += mcount(in);
+    in[j] = vgt(Y[j], vzero());
+    k += mcount(in[j]);
     bad = mor(bad, vunord(Y[j], l[j]));
-    l[j] = vsel0(in, l[j]);
+    l[j] = vsel0(in[j], l[j]);
   }
   if (many(bad)) {
     fill_e(n, dx, smx_qnan(), e);
     return;
   }
   const float v = k > 0 ? (float)(short_dot_e(l, NULL, n, s, e) / (double)k) : 0.0f;
+#ifndef SMX_MASK_REGS
   ld_row_short_e(y, n, 0.0f, Y, s, e);
-  for (int j = 0; j < s; j++) Y[j] = vsel0(vgt(Y[j], vzero()), vsub(l[j], vset(v)));
+  for (int j = 0; j < s; j++) in[j] = vgt(Y[j], vzero());
+#endif
+  for (int j = 0; j < s; j++) Y[j] = vsel0(in[j], vsub(l[j], vset(v)));
   st_row_short_e(dx, n, Y, s, fabsf(v) < 0x1p-100f, e); /* (as sparse_bwd_out_io's flush) */
   if (!(fabsf(v) < INFINITY)) nan_canon_e(n, dx, e);    /* (as sparsemax_backward_row_e) */
 }
