@@ -70,9 +70,11 @@ static __attribute__((noinline)) void xent16_scratch_rows(const smx_rows_job *bj
     if (dx) smx_narrow16_rows(bj->k, bj->bf16, m, n, dx, n, bj->out16 + r * bj->ldo, bj->ldo);
   }
 }
-/* the table's fused 16-bit row of sparsemax or stablemax, or NULL */
+/* the table's fused 16-bit row of a normalizer, or NULL (softmax's fused kernel takes rows: xent16_direct_rows) */
 static smx_XENTROW16_fn *xent_row16(const smx_kernels *k, int normalizer) {
-  return normalizer == SMX_NORM_SPARSEMAX ? k->xent_sparsemax16 : k->xent_stablemax16;
+  return normalizer == SMX_NORM_SPARSEMAX   ? k->xent_sparsemax16
+         : normalizer == SMX_NORM_STABLEMAX ? k->xent_stablemax16
+                                            : NULL;
 }
 /* row r0 + i by the chunked row state and shard (a, loss_rows: from row r0 on): the rows the fused kernels leave,
    and softmax and stablemax on the scalar table */
@@ -111,7 +113,7 @@ static void xent16_direct_rows(const xjob16 *j, size_t r0, size_t r1, double *lo
     }
     return;
   }
-  smx_XENTROW16_fn *const fused = j->normalizer == SMX_NORM_SOFTMAX ? NULL : xent_row16(bj->k, j->normalizer);
+  smx_XENTROW16_fn *const fused = xent_row16(bj->k, j->normalizer);
   for (size_t i = 0; i < r1 - r0; i++) {
     uint16_t *d = bj->out16 ? bj->out16 + (r0 + i) * bj->ldo : NULL;
     double lr = 0.0;

@@ -563,7 +563,8 @@ Test(half, cross_entropy_identity) {
             for (size_t q = 0; q < rows; q++)
               if (set || q < rows / 2) special_row16(&r, t, q, n, x + q * n);
             for (size_t i = 0; i < rows * n; i++) xw[i] = widen(t, x[i]);
-            for (size_t q = 0; q < rows; q++) tg[q] = (set || q < rows / 2) && q % 9 == 4 ? -100 : (int64_t)tu_below(&r, n);
+            for (size_t q = 0; q < rows; q++)
+              tg[q] = (set || q < rows / 2) && q % 9 == 4 ? -100 : (int64_t)tu_below(&r, n);
             for (size_t j = 0; j < n; j++) w[j] = 0.5f + (float)(j % 5) * 0.25f;
             smx_xent_options o;
             smx_xent_options_default(&o);
